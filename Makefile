@@ -1,0 +1,57 @@
+# ml4t's make targets. `make help` lists them. A newcomer needs only `make demo` and `make test`:
+# both create the local virtual environment (.venv) if missing, install the dependencies and build the
+# Rust extension in release mode, then do their job.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+export VIRTUAL_ENV := $(abspath $(VENV))
+export PYO3_PYTHON := $(abspath $(VPY))
+# Rebuild the extension when any of these change.
+CORE_SOURCES := $(shell find core/src -name '*.rs') core/Cargo.toml Cargo.toml pyproject.toml
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VPY):
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip 'maturin>=1.7,<2'
+
+# Installs the package (editable Python sources) with its dev extras and builds the extension in release mode.
+$(VENV)/.built: $(VPY) $(CORE_SOURCES)
+	$(VENV)/bin/maturin develop --release --extras dev --quiet
+	@touch $@
+
+.PHONY: install
+install: $(VENV)/.built ## create .venv, install dependencies, build the Rust extension (release)
+
+.PHONY: demo
+demo: install ## run the main job on the embedded synthetic dataset
+	$(VPY) -m ml4t.demo
+
+.PHONY: test
+test: install ## run every test: cargo (Rust core) then pytest
+	cargo test --workspace --quiet
+	$(VPY) -m pytest -q
+
+.PHONY: lint
+lint: install ## ruff, mypy and clippy (-D warnings), rustfmt check
+	$(VPY) -m ruff check python tests bench
+	$(VPY) -m ruff format --check python tests bench
+	$(VPY) -m mypy
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings
+
+.PHONY: fmt
+fmt: install ## format Python (ruff) and Rust (rustfmt)
+	$(VPY) -m ruff format python tests bench
+	$(VPY) -m ruff check --fix python tests bench
+	cargo fmt --all
+
+.PHONY: clean
+clean: ## remove the virtual environment and build artefacts
+	rm -rf $(VENV) target .pytest_cache .mypy_cache .ruff_cache .hypothesis

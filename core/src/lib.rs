@@ -1,0 +1,20 @@
+//! ml4t-core: the compiled core of ml4t.
+//!
+//! The engine knows nothing about Python: every module here is plain Rust over `i64` nanosecond
+//! timestamps (UTC) and `f64` values, tested with `cargo test` alone. The PyO3 bindings live in
+//! [`python`] only, behind the `python` feature, and are exposed to Python as `ml4t._core`.
+//!
+//! Modules:
+//! - [`error`]: the one error enum, mapped onto `ml4t.errors` in `python/error.rs`.
+//! - [`events`]: the event queue, ordered by `(ts_arrival, priority, seq)` so equal inputs give
+//!   byte-identical runs.
+//! - [`pit`]: the point-in-time visibility rule (a record is visible at `now` iff `ts_arrival <= now`).
+
+pub mod error;
+pub mod events;
+pub mod pit;
+
+#[cfg(feature = "python")]
+mod python;
+
+pub use error::{CoreError, CoreResult};

@@ -1,0 +1,22 @@
+"""ml4t: a dual-mode backtesting toolkit for machine-learning quant research.
+
+Tier 1, ``ml4t.vectorized``: signals as Polars expressions, whole parameter grids in one call.
+Tier 2, ``ml4t.event``: a ``Strategy`` class on a Rust event loop and matching engine.
+Both share the point-in-time data layer ``ml4t.data``, the ``Result`` shape and ``ml4t.metrics``.
+"""
+
+from ml4t.errors import ConfigError, DataError, LeakageError, LintError, Ml4tError, OrderError
+from ml4t.result import Result
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigError",
+    "DataError",
+    "LeakageError",
+    "LintError",
+    "Ml4tError",
+    "OrderError",
+    "Result",
+    "__version__",
+]

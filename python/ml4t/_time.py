@@ -1,0 +1,107 @@
+"""Time conventions shared by every module.
+
+Inside ml4t every timestamp is timezone-aware UTC: ``pl.Datetime("ns", "UTC")`` in Polars and int64
+nanoseconds since the Unix epoch in Rust and NumPy. Durations are int64 nanoseconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import polars as pl
+
+from ml4t.errors import ConfigError
+
+__all__ = ["TS_DTYPE", "format_ns", "from_ns", "parse_duration", "to_ns"]
+
+TS_DTYPE = pl.Datetime("ns", "UTC")
+"""The one timestamp dtype of every frame ml4t returns."""
+
+NS_PER_SECOND = 1_000_000_000
+NS_PER_DAY = 86_400 * NS_PER_SECOND
+NS_PER_YEAR = int(365.25 * NS_PER_DAY)
+"""A Julian year, used to turn an observed span of time into years."""
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+_UNITS_NS = {
+    "ns": 1,
+    "us": 1_000,
+    "ms": 1_000_000,
+    "s": NS_PER_SECOND,
+    "m": 60 * NS_PER_SECOND,
+    "min": 60 * NS_PER_SECOND,
+    "h": 3_600 * NS_PER_SECOND,
+    "d": NS_PER_DAY,
+    "w": 7 * NS_PER_DAY,
+}
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ns|us|ms|s|min|m|h|d|w)\s*$")
+
+
+def to_ns(value: dt.datetime | str | int, *, argument: str = "timestamp") -> int:
+    """Convert a timezone-aware datetime, an ISO-8601 string with an offset, or int64 ns to int64 ns UTC.
+
+    Naive datetimes are rejected: ml4t never guesses a timezone.
+    """
+    if isinstance(value, bool):
+        raise ConfigError(f"expected a timestamp, got {value!r}", argument=argument)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise ConfigError(f"cannot parse {value!r} as an ISO-8601 timestamp", argument=argument) from exc
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+            raise ConfigError(
+                f"naive datetime {value.isoformat()} has no timezone; give a tz-aware datetime "
+                "(e.g. datetime(..., tzinfo=datetime.UTC))",
+                argument=argument,
+            )
+        delta = value - _EPOCH
+        return (delta.days * 86_400 + delta.seconds) * NS_PER_SECOND + delta.microseconds * 1_000
+    raise ConfigError(f"expected a tz-aware datetime, ISO string or int ns, got {type(value).__name__}", argument=argument)
+
+
+def from_ns(ns: int) -> dt.datetime:
+    """int64 ns UTC -> tz-aware UTC datetime (microsecond precision, like Python's datetime)."""
+    return _EPOCH + dt.timedelta(microseconds=ns // 1_000)
+
+
+def format_ns(ns: int) -> str:
+    """int64 ns UTC -> ISO-8601 string, keeping nanoseconds when they are not zero."""
+    base = from_ns(ns)
+    rem = ns % 1_000
+    text = base.isoformat()
+    if rem:
+        head, _, offset = text.partition("+")
+        if "." not in head:
+            head += ".000000"
+        text = f"{head}{rem:03d}+{offset}"
+    return text
+
+
+def parse_duration(value: dt.timedelta | str | int, *, argument: str = "duration") -> int:
+    """A duration as int64 ns, from a timedelta, int ns, or a string such as ``"250ms"``, ``"5m"``,
+    ``"1d"`` (units: ns, us, ms, s, m/min, h, d, w). Negative durations are rejected."""
+    if isinstance(value, bool):
+        raise ConfigError(f"expected a duration, got {value!r}", argument=argument)
+    if isinstance(value, dt.timedelta):
+        ns = (value.days * 86_400 + value.seconds) * NS_PER_SECOND + value.microseconds * 1_000
+    elif isinstance(value, int):
+        ns = value
+    elif isinstance(value, str):
+        match = _DURATION_RE.match(value.lower())
+        if match is None:
+            raise ConfigError(
+                f"cannot parse duration {value!r}; use e.g. '500ms', '5m', '1h', '1d' or a timedelta",
+                argument=argument,
+            )
+        ns = round(float(match.group(1)) * _UNITS_NS[match.group(2)])
+    else:
+        raise ConfigError(f"expected a duration, got {type(value).__name__}", argument=argument)
+    if ns < 0:
+        raise ConfigError(f"duration must not be negative, got {value!r}", argument=argument)
+    return ns

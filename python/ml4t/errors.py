@@ -1,0 +1,95 @@
+"""The one exception hierarchy of ml4t, rooted at :class:`Ml4tError`.
+
+Every error carries the context that caused it as attributes (``argument``, ``column``, ``symbol``,
+``timestamp``) and names them in its message, so a user can find the offending row without a debugger.
+Rejected orders are *data* (a status and a reason in ``Result.orders``), never exceptions.
+
+The Rust extension raises these same classes: ``core/src/python/error.rs`` maps the core's error enum
+onto them by name, so there is exactly one hierarchy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+__all__ = [
+    "ConfigError",
+    "DataError",
+    "LeakageError",
+    "LintError",
+    "Ml4tError",
+    "OrderError",
+]
+
+
+def _format_timestamp(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, int):  # int64 nanoseconds since the epoch, UTC
+        from ml4t._time import format_ns
+
+        return format_ns(value)
+    return str(value)
+
+
+class Ml4tError(Exception):
+    """Base class of every error ml4t raises on purpose.
+
+    Parameters
+    ----------
+    message:
+        What went wrong, in one sentence.
+    argument, column, symbol, timestamp:
+        Where it went wrong. Each one given is stored as an attribute and appended to the message as
+        ``[argument 'frame', column 'high', symbol 'AAPL', first at 2020-01-03T21:00:00+00:00]``.
+        ``timestamp`` may be a datetime or int64 nanoseconds UTC.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        argument: str | None = None,
+        column: str | None = None,
+        symbol: str | None = None,
+        timestamp: Any = None,
+    ) -> None:
+        self.message = message
+        self.argument = argument
+        self.column = column
+        self.symbol = symbol
+        self.timestamp = timestamp
+        parts = []
+        if argument is not None:
+            parts.append(f"argument {argument!r}")
+        if column is not None:
+            parts.append(f"column {column!r}")
+        if symbol is not None:
+            parts.append(f"symbol {symbol!r}")
+        if timestamp is not None:
+            parts.append(f"first at {_format_timestamp(timestamp)}")
+        super().__init__(f"{message} [{', '.join(parts)}]" if parts else message)
+
+
+class DataError(Ml4tError, ValueError):
+    """Input data is malformed: missing columns, unsorted or duplicated timestamps, NaN or inconsistent
+    prices, naive timestamps, signals that arrive before the event they describe."""
+
+
+class LeakageError(Ml4tError):
+    """Information from the future, or in-sample predictions posing as out-of-sample, would reach a
+    strategy. Raised unless the user opts in explicitly."""
+
+
+class ConfigError(Ml4tError, ValueError):
+    """A setting or argument is invalid: unknown keys, out-of-range values, contradictory options."""
+
+
+class OrderError(Ml4tError):
+    """An order request is malformed (e.g. a non-finite quantity). Orders that are well formed but cannot
+    be filled or afforded are rejected as data, not raised."""
+
+
+class LintError(Ml4tError):
+    """The strategy linter found problems and strict mode was requested."""
