@@ -43,6 +43,7 @@ lint: install ## ruff, mypy and clippy (-D warnings), rustfmt check
 	$(VPY) -m ruff check python tests bench
 	$(VPY) -m ruff format --check python tests bench
 	$(VPY) -m mypy
+	$(VPY) -m mypy.stubtest ml4t._core
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings
 

@@ -62,7 +62,9 @@ def to_ns(value: dt.datetime | str | int, *, argument: str = "timestamp") -> int
             )
         delta = value - _EPOCH
         return (delta.days * 86_400 + delta.seconds) * NS_PER_SECOND + delta.microseconds * 1_000
-    raise ConfigError(f"expected a tz-aware datetime, ISO string or int ns, got {type(value).__name__}", argument=argument)
+    raise ConfigError(
+        f"expected a tz-aware datetime, ISO string or int ns, got {type(value).__name__}", argument=argument
+    )
 
 
 def from_ns(ns: int) -> dt.datetime:

@@ -46,8 +46,8 @@ __all__ = [
     "Result",
 ]
 
-F64 = pl.Float64
-STR = pl.String
+F64 = pl.Float64()
+STR = pl.String()
 
 EQUITY_SCHEMA: dict[str, pl.DataType] = {"ts_event": TS_DTYPE, "cash": F64, "equity": F64}
 POSITIONS_SCHEMA: dict[str, pl.DataType] = {
@@ -58,7 +58,7 @@ POSITIONS_SCHEMA: dict[str, pl.DataType] = {
     "position_value": F64,
 }
 ORDERS_SCHEMA: dict[str, pl.DataType] = {
-    "order_id": pl.Int64,
+    "order_id": pl.Int64(),
     "ts_submitted": TS_DTYPE,
     "symbol": STR,
     "side": STR,
@@ -75,8 +75,8 @@ ORDERS_SCHEMA: dict[str, pl.DataType] = {
     "tag": STR,
 }
 FILLS_SCHEMA: dict[str, pl.DataType] = {
-    "fill_id": pl.Int64,
-    "order_id": pl.Int64,
+    "fill_id": pl.Int64(),
+    "order_id": pl.Int64(),
     "ts_event": TS_DTYPE,
     "symbol": STR,
     "side": STR,
@@ -86,7 +86,7 @@ FILLS_SCHEMA: dict[str, pl.DataType] = {
     "slippage": F64,
 }
 TRADES_SCHEMA: dict[str, pl.DataType] = {
-    "trade_id": pl.Int64,
+    "trade_id": pl.Int64(),
     "symbol": STR,
     "direction": STR,
     "status": STR,
@@ -170,7 +170,9 @@ class Result:
                 )
         statuses = set(self.orders["status"].unique().to_list()) - ORDER_STATUSES
         if statuses:
-            raise DataError(f"Result.orders has unknown statuses {sorted(statuses)}", argument="orders", column="status")
+            raise DataError(
+                f"Result.orders has unknown statuses {sorted(statuses)}", argument="orders", column="status"
+            )
 
     @classmethod
     def from_equity(
@@ -185,17 +187,15 @@ class Result:
         """A Result from an equity curve alone (no orders, fills or trades), e.g. to measure a strategy that
         was simulated elsewhere. ``init_cash`` defaults to the first equity value, so the first return is 0."""
         ts = pl.Series("ts_event", ts_event)
+        if len(ts) == 0:
+            raise DataError("equity is empty", argument="equity")
         if ts.dtype != TS_DTYPE:
             if not isinstance(ts.dtype, pl.Datetime) or ts.dtype.time_zone is None:
-                raise DataError(
-                    f"ts_event must be tz-aware datetimes, got dtype {ts.dtype}", argument="ts_event"
-                )
+                raise DataError(f"ts_event must be tz-aware datetimes, got dtype {ts.dtype}", argument="ts_event")
             ts = ts.dt.convert_time_zone("UTC").cast(TS_DTYPE)
         eq = pl.Series("equity", equity, dtype=pl.Float64)
         if len(eq) != len(ts):
             raise DataError(f"equity has {len(eq)} values but ts_event has {len(ts)}", argument="equity")
-        if len(eq) == 0:
-            raise DataError("equity is empty", argument="equity")
         if eq.is_nan().any() or eq.is_null().any():
             bad = int((eq.is_nan() | eq.is_null()).arg_true()[0])
             raise DataError("equity has NaN or null values", argument="equity", timestamp=ts[bad])

@@ -1,0 +1,290 @@
+"""Statistics for a *set* of backtests: how much of the best result is selection luck.
+
+A parameter sweep tries many strategies (trials) on the same history and keeps the best one. Its
+Sharpe ratio is then biased upwards by the search. Two corrections are provided:
+
+* the **deflated Sharpe ratio** (Bailey & López de Prado, 2014, "The Deflated Sharpe Ratio: Correcting
+  for Selection Bias, Backtest Overfitting and Non-Normality", Journal of Portfolio Management 40(5)),
+  built on the probabilistic Sharpe ratio (Bailey & López de Prado, 2012, "The Sharpe Ratio Efficient
+  Frontier");
+* the **probability of backtest overfitting** by combinatorially symmetric cross-validation (Bailey,
+  Borwein, López de Prado & Zhu, 2015, "The Probability of Backtest Overfitting", Journal of
+  Computational Finance 20(4)).
+
+Inputs are simple per-period returns, ``bars x trials`` (one column per trial). Every Sharpe ratio here
+is **per period**, not annualized (mean over sample standard deviation, ``ddof=1``): the formulas are
+stated in those units, and a probability does not depend on the annualization factor. To compare with an
+annualized Sharpe ratio ``S``, use ``S / sqrt(periods_per_year)``. NaN returns are skipped (missing).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+
+from ml4t.errors import ConfigError
+from ml4t.metrics._checks import as_returns, finish, nan_moments
+
+__all__ = [
+    "PBOResult",
+    "deflated_sharpe_ratio",
+    "expected_max_sharpe",
+    "probabilistic_sharpe_ratio",
+    "probability_of_backtest_overfitting",
+]
+
+
+_STANDARD_NORMAL = NormalDist()
+
+
+def _normal_cdf(z: np.ndarray) -> np.ndarray:
+    """Standard normal CDF elementwise (stdlib ``NormalDist``; NaN stays NaN)."""
+    flat = [math.nan if math.isnan(v) else _STANDARD_NORMAL.cdf(v) for v in np.ravel(z).tolist()]
+    return np.asarray(flat, dtype=np.float64).reshape(np.shape(z))
+
+
+def _number(value: Any, argument: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        raise ConfigError(f"{argument} must be a number, got {value!r}", argument=argument)
+    out = float(value)
+    if not math.isfinite(out):
+        raise ConfigError(f"{argument} must be finite, got {value!r}", argument=argument)
+    return out
+
+
+def _sharpe_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per column: T (non-NaN count), per-period Sharpe (ddof=1), skewness and non-excess kurtosis.
+
+    Skewness and kurtosis are the plain moment estimators ``m3 / m2**1.5`` and ``m4 / m2**2`` with
+    ``m_k = mean((r - mean) ** k)`` (``scipy.stats.skew`` / ``kurtosis(fisher=False)`` with their default
+    ``bias=True``). All NaN where the column has fewer than two values or no dispersion.
+    """
+    count, mean, var = nan_moments(x)
+    valid = ~np.isnan(x)
+    dev = np.where(valid, x - mean, 0.0)
+    sq = dev * dev
+    m2 = sq.sum(axis=0)
+    m3 = (sq * dev).sum(axis=0)
+    m4 = (sq * sq).sum(axis=0)
+    ok = (count >= 2) & (m2 > 0) & (var > 0)
+    m = x.shape[1]
+    sharpe, skew, kurt = np.full(m, np.nan), np.full(m, np.nan), np.full(m, np.nan)
+    np.divide(mean, np.sqrt(var), out=sharpe, where=ok)
+    m2n = np.where(ok, m2 / np.maximum(count, 1), 1.0)
+    np.divide(m3 / np.maximum(count, 1), m2n**1.5, out=skew, where=ok)
+    np.divide(m4 / np.maximum(count, 1), m2n**2, out=kurt, where=ok)
+    return count, sharpe, skew, kurt
+
+
+def _psr(sharpe: np.ndarray, benchmark: Any, count: np.ndarray, skew: np.ndarray, kurt: np.ndarray) -> np.ndarray:
+    """``Phi((SR - SR*) sqrt(T - 1) / sqrt(1 - skew SR + (kurt - 1) / 4 SR^2))``, NaN where undefined."""
+    radicand = 1.0 - skew * sharpe + (kurt - 1.0) / 4.0 * sharpe**2
+    ok = np.isfinite(sharpe) & np.isfinite(benchmark) & (count >= 2) & (radicand > 0)
+    z = np.full(np.shape(sharpe), np.nan)
+    num = (sharpe - benchmark) * np.sqrt(np.maximum(count - 1, 0))
+    np.divide(num, np.sqrt(np.where(ok, radicand, 1.0)), out=z, where=ok)
+    return _normal_cdf(z)
+
+
+def probabilistic_sharpe_ratio(returns: Any, sr_benchmark: float = 0.0) -> Any:
+    """Probabilistic Sharpe ratio: the probability that the true per-period Sharpe ratio exceeds
+    ``sr_benchmark``, given the estimate ``SR`` from ``T`` returns with skewness ``g3`` and non-excess
+    kurtosis ``g4`` (3 for a normal distribution):
+
+        ``PSR = Phi((SR - sr_benchmark) * sqrt(T - 1) / sqrt(1 - g3 * SR + (g4 - 1) / 4 * SR**2))``
+
+    ``SR = mean(r) / std(r, ddof=1)`` per period (not annualized, no risk-free rate; pass excess returns
+    if one is wanted) and ``sr_benchmark`` is per period too. 1-D input gives a float, 2-D one value per
+    column. NaN with fewer than two returns, constant returns, or a non-positive variance term.
+    """
+    benchmark = _number(sr_benchmark, "sr_benchmark")
+    x, one_d = as_returns(returns)
+    count, sharpe, skew, kurt = _sharpe_stats(x)
+    return finish(_psr(sharpe, benchmark, count, skew, kurt), one_d)
+
+
+def expected_max_sharpe(n_trials: float, variance: float) -> float:
+    """Expected maximum of ``n_trials`` estimated Sharpe ratios when every true Sharpe ratio is 0 and the
+    estimates have cross-sectional variance ``variance`` (Bailey & López de Prado 2014, eq. 6 via the
+    false strategy theorem):
+
+        ``SR0 = sqrt(variance) * ((1 - euler_gamma) * Phi^-1(1 - 1/N) + euler_gamma * Phi^-1(1 - 1/(N e)))``
+
+    ``n_trials`` may be an effective (non-integer) number of independent trials, at least 1; with one trial
+    there is no selection and ``SR0 = 0``. In the units of the Sharpe ratios whose variance is given.
+    """
+    n = _number(n_trials, "n_trials")
+    if n < 1:
+        raise ConfigError(f"n_trials must be at least 1, got {n_trials!r}", argument="n_trials")
+    v = _number(variance, "variance")
+    if v < 0:
+        raise ConfigError(f"variance must not be negative, got {variance!r}", argument="variance")
+    if n == 1.0:
+        return 0.0
+    gamma = float(np.euler_gamma)
+    ppf = _STANDARD_NORMAL.inv_cdf
+    quantiles = (1.0 - gamma) * ppf(1.0 - 1.0 / n) + gamma * ppf(1.0 - 1.0 / (n * math.e))
+    return float(math.sqrt(v) * quantiles)
+
+
+def deflated_sharpe_ratio(
+    returns: Any,
+    *,
+    n_trials: float | None = None,
+    sharpe_variance: float | None = None,
+    index: int | None = None,
+) -> float:
+    """Deflated Sharpe ratio of the best (or the ``index``-th) of a set of trials:
+    ``DSR = PSR(sr_benchmark=SR0)``, the probability that its true Sharpe ratio exceeds what the best of
+    ``N`` skill-less trials would show by luck, ``SR0 = expected_max_sharpe(N, V)``.
+
+    Parameters
+    ----------
+    returns:
+        ``bars x trials`` per-period returns, one column per trial; a 1-D series is one strategy (then pass
+        ``n_trials`` and ``sharpe_variance``: they cannot be estimated from one column).
+    n_trials:
+        ``N``, the number of trials that were actually tried (default: the number of columns). It may exceed
+        the columns given, or be an effective number of independent trials (any real >= 1).
+    sharpe_variance:
+        ``V``, the variance of the trials' per-period Sharpe ratios (default: the sample variance, ddof=1,
+        of the columns' Sharpe ratios; columns without a Sharpe ratio, e.g. flat ones, are left out of
+        ``V`` but still count as trials).
+    index:
+        The column under test (default: the one with the highest Sharpe ratio).
+
+    The tested column's ``SR``, ``T``, skewness and kurtosis enter :func:`probabilistic_sharpe_ratio`'s
+    formula. Sharpe ratios are per period (see the module docstring). NaN when undefined.
+    """
+    x, _ = as_returns(returns)
+    count, sharpe, skew, kurt = _sharpe_stats(x)
+    n_cols = x.shape[1]
+    trials = float(n_cols) if n_trials is None else _number(n_trials, "n_trials")
+    if trials < 1:
+        raise ConfigError(f"n_trials must be at least 1, got {n_trials!r}", argument="n_trials")
+    if sharpe_variance is None:
+        if n_cols < 2:
+            raise ConfigError(
+                "the variance of the trials' Sharpe ratios cannot be estimated from one series; pass the "
+                "returns of every trial as columns, or sharpe_variance= explicitly",
+                argument="sharpe_variance",
+            )
+        finite = sharpe[np.isfinite(sharpe)]
+        variance = float(np.var(finite, ddof=1)) if finite.size >= 2 else float("nan")
+    else:
+        variance = _number(sharpe_variance, "sharpe_variance")
+        if variance < 0:
+            raise ConfigError(
+                f"sharpe_variance must not be negative, got {sharpe_variance!r}", argument="sharpe_variance"
+            )
+    if index is None:
+        if not np.isfinite(sharpe).any():
+            return float("nan")
+        col = int(np.argmax(np.where(np.isfinite(sharpe), sharpe, -np.inf)))
+    else:
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not -n_cols <= index < n_cols:
+            raise ConfigError(f"index must be a column number below {n_cols}, got {index!r}", argument="index")
+        col = int(index) % n_cols
+    if math.isnan(variance):
+        return float("nan")
+    sr0 = expected_max_sharpe(trials, variance)
+    sel = slice(col, col + 1)
+    return float(_psr(sharpe[sel], sr0, count[sel], skew[sel], kurt[sel])[0])
+
+
+@dataclass(frozen=True, eq=False)
+class PBOResult:
+    """Outcome of :func:`probability_of_backtest_overfitting`.
+
+    ``pbo``: share of the combinations whose in-sample best trial ranks at or below the out-of-sample
+    median (logit <= 0). ``logits``: one ``ln(w / (1 - w))`` per combination, ``w`` the relative
+    out-of-sample rank of the in-sample best trial. ``n_combinations``: ``C(n_splits, n_splits / 2)``.
+    """
+
+    pbo: float
+    logits: np.ndarray
+    n_combinations: int
+
+
+def _block_scores(s1: np.ndarray, s2: np.ndarray, n: np.ndarray, mu: np.ndarray, metric: str) -> np.ndarray:
+    """Per-trial score from sums of centred returns (``s1``, ``s2``), counts ``n`` and column means
+    ``mu``; ranks like a number where higher is better, ``-inf`` when there is too little data."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = s1 / n + mu
+        if metric == "mean":
+            return np.where(n >= 1, mean, -np.inf)
+        spread = s2 - s1 * s1 / n
+        # dispersion below floating-point resolution of the sums is no dispersion at all
+        flat = spread <= 1e-10 * s2
+        sharpe = mean / np.sqrt(np.where(flat, 1.0, spread) / (n - 1))
+        flat_score = np.where(mean > 0, np.inf, np.where(mean < 0, -np.inf, 0.0))
+        return np.where(n >= 2, np.where(flat, flat_score, sharpe), -np.inf)
+
+
+def probability_of_backtest_overfitting(returns: Any, n_splits: int = 16, metric: str = "sharpe") -> PBOResult:
+    """Probability of backtest overfitting by combinatorially symmetric cross-validation (CSCV).
+
+    The ``T x N`` matrix (bars x trials) is cut into ``n_splits`` (``S``, even) consecutive row blocks of
+    near-equal size (sizes differ by at most one bar when ``S`` does not divide ``T``; no row is dropped).
+    For each of the ``C(S, S/2)`` ways to choose half the blocks, those blocks are in-sample and the rest
+    out-of-sample; the trial with the best in-sample score is located in the out-of-sample ranking of all
+    ``N`` trials, with relative rank ``w = rank / (N + 1)`` (rank 1 is the worst; ties share their average
+    rank), and ``logit = ln(w / (1 - w))``. PBO is the share of combinations with ``logit <= 0``: how often
+    the in-sample winner is no better than the out-of-sample median.
+
+    ``metric`` is ``"sharpe"`` (per-period mean over sample standard deviation, ddof=1) or ``"mean"``
+    (mean return). A trial with fewer than two values in a half ranks last; one with no dispersion in a
+    half (e.g. flat) ranks by the sign of its mean (+inf, 0 or -inf). NaN returns are skipped.
+
+    Raises ConfigError unless ``n_splits`` is even, at least 2 and at most ``T``, and there are at least
+    two trials (columns).
+    """
+    x, one_d = as_returns(returns)
+    rows, trials = x.shape
+    if one_d or trials < 2:
+        raise ConfigError(
+            f"returns must be bars x trials with at least 2 trials (columns), got {trials}", argument="returns"
+        )
+    if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)):
+        raise ConfigError(f"n_splits must be an even integer, got {n_splits!r}", argument="n_splits")
+    if n_splits < 2 or n_splits % 2:
+        raise ConfigError(f"n_splits must be an even integer >= 2, got {n_splits!r}", argument="n_splits")
+    if n_splits > rows:
+        raise ConfigError(f"n_splits ({n_splits}) exceeds the number of bars ({rows})", argument="n_splits")
+    if metric not in ("sharpe", "mean"):
+        raise ConfigError(f"metric must be 'sharpe' or 'mean', got {metric!r}", argument="metric")
+
+    valid = ~np.isnan(x)
+    _, mu, _ = nan_moments(x)
+    mu = np.where(np.isnan(mu), 0.0, mu)
+    centred = np.where(valid, x - mu, 0.0)  # centring keeps the one-pass variance below accurate
+    base, extra = divmod(rows, n_splits)  # the first `extra` blocks hold one more bar, like np.array_split
+    starts = np.array([i * base + min(i, extra) for i in range(n_splits)])
+    b1 = np.add.reduceat(centred, starts, axis=0)
+    b2 = np.add.reduceat(centred * centred, starts, axis=0)
+    bn = np.add.reduceat(valid.astype(np.float64), starts, axis=0)
+
+    combos = np.array(list(itertools.combinations(range(n_splits), n_splits // 2)))
+    n_comb = combos.shape[0]
+    chosen = np.zeros((n_comb, n_splits))
+    chosen[np.arange(n_comb)[:, None], combos] = 1.0
+
+    logits = np.empty(n_comb)
+    step = max(1, (1 << 20) // trials)
+    for lo in range(0, n_comb, step):
+        ins = chosen[lo : lo + step]
+        outs = 1.0 - ins
+        is_score = _block_scores(ins @ b1, ins @ b2, ins @ bn, mu, metric)
+        oos_score = _block_scores(outs @ b1, outs @ b2, outs @ bn, mu, metric)
+        best = np.argmax(is_score, axis=1)
+        picked = oos_score[np.arange(len(best)), best][:, None]
+        below = (oos_score < picked).sum(axis=1)
+        ties = (oos_score == picked).sum(axis=1)  # includes the picked trial itself
+        w = (below + (ties + 1) / 2.0) / (trials + 1)
+        logits[lo : lo + step] = np.log(w / (1.0 - w))
+    return PBOResult(pbo=float(np.mean(logits <= 0.0)), logits=logits, n_combinations=n_comb)

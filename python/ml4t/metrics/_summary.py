@@ -1,0 +1,165 @@
+"""``summary(result)``: every statistic of one :class:`~ml4t.Result` as a one-row Polars frame.
+
+The frame's columns and dtypes are fixed (:data:`SUMMARY_SCHEMA`), so a sweep can ``pl.concat`` one row per
+parameter combination. Undefined floating-point statistics are NaN (as the array functions return them);
+undefined counts, durations and timestamps are null.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+from ml4t._time import TS_DTYPE
+from ml4t.errors import ConfigError
+from ml4t.metrics._activity import activity_statistics
+from ml4t.metrics._checks import check_level, check_periods_per_year, per_period_rate
+from ml4t.metrics._returns import (
+    _drawdown_spans,
+    annual_return,
+    annual_volatility,
+    calmar_ratio,
+    conditional_value_at_risk,
+    max_drawdown,
+    sharpe_ratio,
+    sortino_ratio,
+    total_return,
+    value_at_risk,
+)
+from ml4t.metrics._trades import TRADE_STATS_SCHEMA, trade_statistics
+
+if TYPE_CHECKING:
+    from ml4t.result import Result
+
+__all__ = ["SUMMARY_SCHEMA", "summary"]
+
+_F64 = pl.Float64()
+_I64 = pl.Int64()
+_DURATION = pl.Duration("ns")
+
+SUMMARY_SCHEMA: dict[str, pl.DataType] = {
+    "total_return": _F64,
+    "annual_return": _F64,
+    "annual_volatility": _F64,
+    "sharpe_ratio": _F64,
+    "sortino_ratio": _F64,
+    "calmar_ratio": _F64,
+    "max_drawdown": _F64,
+    "max_drawdown_duration_bars": _I64,
+    "max_drawdown_duration": _DURATION,
+    "var": _F64,
+    "cvar": _F64,
+    "turnover": _F64,
+    "exposure": _F64,
+    "avg_gross_exposure": _F64,
+    **TRADE_STATS_SCHEMA,
+    "start": TS_DTYPE,
+    "end": TS_DTYPE,
+    "n_bars": _I64,
+    "periods_per_year": _F64,
+    "final_equity": _F64,
+}
+"""Columns of :func:`summary`, in order, with their dtypes."""
+
+
+def _resolve_periods_per_year(result: Result, periods_per_year: float | None) -> float:
+    if periods_per_year is not None:
+        return check_periods_per_year(periods_per_year)
+    if result.periods_per_year is None:
+        raise ConfigError(
+            "cannot annualize: the Result has no periods_per_year; pass it, e.g. "
+            "summary(result, periods_per_year=252) for US daily bars, or build the Result with periods_per_year=",
+            argument="periods_per_year",
+        )
+    return check_periods_per_year(result.periods_per_year)
+
+
+def _drawdown_duration(returns: np.ndarray, ts_ns: np.ndarray) -> tuple[int | None, int | None]:
+    """The longest drawdown in bars and in nanoseconds (see :func:`max_drawdown_duration`).
+
+    Its time span runs from the peak bar's timestamp to the recovery bar's (or the last bar's). When the
+    peak is the starting capital, before the first bar, the first bar's timestamp stands in for it (the
+    time of ``init_cash`` is not recorded), so such a span is one bar spacing shorter than its bar count.
+    """
+    if not (~np.isnan(returns)).any():
+        return None, None
+    length, peak, end = (int(v[0]) for v in _drawdown_spans(returns.reshape(-1, 1)))
+    if length == 0:
+        return 0, 0
+    # row i of the wealth path is the equity after bar i - 1
+    return length, int(ts_ns[end - 1] - ts_ns[max(peak - 1, 0)])
+
+
+def summary(
+    result: Result,
+    *,
+    periods_per_year: float | None = None,
+    risk_free: float = 0.0,
+    var_level: float = 0.05,
+) -> pl.DataFrame:
+    """Every statistic of ``result`` as a one-row frame with the columns of :data:`SUMMARY_SCHEMA`.
+
+    Parameters
+    ----------
+    result:
+        A backtest result; returns are ``result.returns`` (the first one measured from ``init_cash``).
+    periods_per_year:
+        Annualization factor; default ``result.periods_per_year``. ConfigError if neither is set.
+    risk_free:
+        Annual risk-free rate for the Sharpe and Sortino ratios (converted per period, see
+        :func:`ml4t.metrics.sharpe_ratio`).
+    var_level:
+        Tail probability of ``var`` and ``cvar`` (0.05: the worst 5% of bars).
+
+    Columns: ``total_return``, ``annual_return``, ``annual_volatility``, ``sharpe_ratio``,
+    ``sortino_ratio``, ``calmar_ratio``, ``max_drawdown``, ``var``, ``cvar`` as the functions of the same
+    names in ``ml4t.metrics`` define them; ``max_drawdown_duration_bars`` (bars, as
+    :func:`~ml4t.metrics.max_drawdown_duration`) and ``max_drawdown_duration`` (the same drawdown's time
+    span from its peak bar's timestamp to its recovery or last bar's; the first bar's timestamp stands in
+    for a peak at the starting capital); ``turnover``, ``exposure``, ``avg_gross_exposure`` from
+    :func:`~ml4t.metrics.activity_statistics`; the trade columns of
+    :func:`~ml4t.metrics.trade_statistics` (closed trades only); ``start`` and ``end`` (first and last bar
+    timestamps), ``n_bars``, the ``periods_per_year`` used, and ``final_equity``.
+    """
+    ppy = _resolve_periods_per_year(result, periods_per_year)
+    per_period_rate(risk_free, ppy)  # validate before any work
+    check_level(var_level, argument="var_level")
+
+    returns = result.returns["return"].cast(pl.Float64).to_numpy().astype(np.float64, copy=True)
+    ts = result.equity["ts_event"]
+    n_bars = result.equity.height
+    bars, span_ns = _drawdown_duration(returns, ts.cast(pl.Int64).to_numpy())
+    final = result.equity["equity"][-1] if n_bars else None
+
+    values: dict[str, Any] = {
+        "total_return": total_return(returns),
+        "annual_return": annual_return(returns, ppy),
+        "annual_volatility": annual_volatility(returns, ppy),
+        "sharpe_ratio": sharpe_ratio(returns, ppy, risk_free=risk_free),
+        "sortino_ratio": sortino_ratio(returns, ppy, risk_free=risk_free),
+        "calmar_ratio": calmar_ratio(returns, ppy),
+        "max_drawdown": max_drawdown(returns),
+        "max_drawdown_duration_bars": bars,
+        "max_drawdown_duration": span_ns,
+        "var": value_at_risk(returns, var_level),
+        "cvar": conditional_value_at_risk(returns, var_level),
+        "n_bars": n_bars,
+        "periods_per_year": ppy,
+        "final_equity": float("nan") if final is None else float(final),
+    }
+    activity = activity_statistics(result, ppy).row(0, named=True)
+    trades = trade_statistics(result.trades)
+    columns: list[pl.Series] = []
+    for name, dtype in SUMMARY_SCHEMA.items():
+        if name in TRADE_STATS_SCHEMA:
+            columns.append(trades[name])
+        elif name in ("start", "end"):
+            edge = ts.gather([0 if name == "start" else n_bars - 1]) if n_bars else pl.Series([None], dtype=dtype)
+            columns.append(edge.alias(name))
+        elif name == "max_drawdown_duration":
+            columns.append(pl.Series(name, [span_ns], dtype=pl.Int64).cast(dtype))
+        else:
+            columns.append(pl.Series(name, [activity[name] if name in activity else values[name]], dtype=dtype))
+    return pl.DataFrame(columns)

@@ -1,0 +1,152 @@
+"""``summary(result)``: one row, fixed schema, the same numbers as the array functions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+
+import ml4t.metrics as m
+from ml4t.errors import ConfigError
+from ml4t.result import (
+    EQUITY_SCHEMA,
+    FILLS_SCHEMA,
+    ORDERS_SCHEMA,
+    POSITIONS_SCHEMA,
+    TRADES_SCHEMA,
+    Result,
+    empty_frame,
+)
+
+COLUMNS = [
+    "total_return", "annual_return", "annual_volatility", "sharpe_ratio", "sortino_ratio", "calmar_ratio",
+    "max_drawdown", "max_drawdown_duration_bars", "max_drawdown_duration", "var", "cvar", "turnover",
+    "exposure", "avg_gross_exposure", "trade_count", "open_trade_count", "win_rate", "profit_factor",
+    "expectancy", "avg_trade_return", "avg_holding_time", "best_trade", "worst_trade", "start", "end",
+    "n_bars", "periods_per_year", "final_equity",
+]  # fmt: skip
+
+
+def curve(n: int = 300, seed: int = 3) -> tuple[list[dt.datetime], np.ndarray]:
+    rng = np.random.default_rng(seed)
+    ts = [dt.datetime(2023, 1, 2, 21, tzinfo=dt.UTC) + dt.timedelta(days=i) for i in range(n)]
+    equity = 1_000.0 * np.cumprod(1.0 + rng.normal(0.0005, 0.01, n))
+    return ts, equity
+
+
+def test_schema_and_values_match_the_array_functions() -> None:
+    ts, equity = curve()
+    result = Result.from_equity(ts, equity, init_cash=1_000.0, periods_per_year=252)
+    row = m.summary(result, risk_free=0.02, var_level=0.1)
+    assert row.columns == COLUMNS
+    assert row.schema == pl.Schema(m.SUMMARY_SCHEMA)
+    assert row.height == 1
+    r = result.returns["return"].to_numpy()
+    assert r[0] == pytest.approx(equity[0] / 1_000.0 - 1.0)  # the first return is measured from init_cash
+    s = row.row(0, named=True)
+    assert s["total_return"] == m.total_return(r)
+    assert s["annual_return"] == m.annual_return(r, 252)
+    assert s["annual_volatility"] == m.annual_volatility(r, 252)
+    assert s["sharpe_ratio"] == m.sharpe_ratio(r, 252, risk_free=0.02)
+    assert s["sortino_ratio"] == m.sortino_ratio(r, 252, risk_free=0.02)
+    assert s["calmar_ratio"] == m.calmar_ratio(r, 252)
+    assert s["max_drawdown"] == m.max_drawdown(r)
+    assert s["max_drawdown_duration_bars"] == m.max_drawdown_duration(r)
+    assert s["var"] == m.value_at_risk(r, 0.1)
+    assert s["cvar"] == m.conditional_value_at_risk(r, 0.1)
+    assert s["total_return"] == pytest.approx(equity[-1] / 1_000.0 - 1.0)
+    assert (s["turnover"], s["exposure"], s["avg_gross_exposure"]) == (0.0, 0.0, 0.0)
+    assert (s["trade_count"], s["open_trade_count"], s["avg_holding_time"]) == (0, 0, None)
+    assert (s["start"], s["end"], s["n_bars"]) == (ts[0], ts[-1], 300)
+    assert s["periods_per_year"] == 252.0
+    assert s["final_equity"] == equity[-1]
+    assert result.metrics.equals(m.summary(result))  # Result.metrics is this summary
+
+
+def test_rows_stack_for_sweeps() -> None:
+    rows = [m.summary(Result.from_equity(*curve(seed=s), periods_per_year=252)) for s in range(3)]
+    stacked = pl.concat(rows)
+    assert stacked.height == 3
+    assert stacked.schema == pl.Schema(m.SUMMARY_SCHEMA)
+
+
+def test_periods_per_year_comes_from_the_result_or_the_call() -> None:
+    ts, equity = curve()
+    bare = Result.from_equity(ts, equity)
+    with pytest.raises(ConfigError) as info:
+        m.summary(bare)
+    assert info.value.argument == "periods_per_year"
+    assert "periods_per_year=252" in str(info.value)
+    assert m.summary(bare, periods_per_year=52)["periods_per_year"].item() == 52.0
+    given = Result.from_equity(ts, equity, periods_per_year=252)
+    assert m.summary(given, periods_per_year=12)["annual_return"].item() == m.annual_return(
+        given.returns["return"].to_numpy(), 12
+    )
+    with pytest.raises(ConfigError):
+        m.summary(given, var_level=1.5)
+    with pytest.raises(ConfigError):
+        m.summary(given, risk_free=-2.0)
+
+
+def test_drawdown_duration_in_time() -> None:
+    day = dt.timedelta(days=1)
+    ts = [dt.datetime(2024, 3, 1, tzinfo=dt.UTC) + i * day for i in range(6)]
+    # peak at bar 1 (110), below it on bars 2-3, regained on bar 4: 3 bars, 3 days
+    result = Result.from_equity(ts, [100.0, 110.0, 100.0, 105.0, 111.0, 111.0], periods_per_year=252)
+    s = m.summary(result).row(0, named=True)
+    assert s["max_drawdown_duration_bars"] == 3
+    assert s["max_drawdown_duration"] == 3 * day
+    # a loss on the first bar from init_cash, never regained: the first bar's time stands in for the peak
+    result = Result.from_equity(ts, [90.0, 95.0, 92.0, 93.0, 94.0, 99.0], init_cash=100.0, periods_per_year=252)
+    s = m.summary(result).row(0, named=True)
+    assert s["max_drawdown_duration_bars"] == 6
+    assert s["max_drawdown_duration"] == 5 * day
+    assert s["max_drawdown"] == pytest.approx(-0.1)
+    flat = Result.from_equity(ts, [100.0] * 6, periods_per_year=252).metrics.row(0, named=True)
+    assert flat["max_drawdown_duration_bars"] == 0
+    assert flat["max_drawdown_duration"] == dt.timedelta(0)
+    assert math.isnan(flat["sharpe_ratio"])
+
+
+def test_summary_of_the_hand_built_result(hand_result: Result) -> None:
+    s = hand_result.metrics.row(0, named=True)
+    assert s["trade_count"] == 3
+    assert s["open_trade_count"] == 1
+    assert s["exposure"] == pytest.approx(0.6)
+    assert s["profit_factor"] == pytest.approx(30 / 11)
+    assert s["n_bars"] == 5
+    assert s["final_equity"] == 1030.0
+
+
+def test_single_bar_result() -> None:
+    ts = [dt.datetime(2024, 3, 1, tzinfo=dt.UTC)]
+    s = m.summary(Result.from_equity(ts, [100.0], init_cash=98.0, periods_per_year=252)).row(0, named=True)
+    assert s["n_bars"] == 1
+    assert s["total_return"] == pytest.approx(100 / 98 - 1)
+    assert math.isnan(s["sharpe_ratio"])
+    assert math.isnan(s["annual_volatility"])
+    assert s["max_drawdown"] == 0.0
+    assert s["max_drawdown_duration_bars"] == 0
+
+
+def test_result_without_bars() -> None:
+    empty = Result(
+        equity=empty_frame(EQUITY_SCHEMA),
+        positions=empty_frame(POSITIONS_SCHEMA),
+        orders=empty_frame(ORDERS_SCHEMA),
+        fills=empty_frame(FILLS_SCHEMA),
+        trades=empty_frame(TRADES_SCHEMA),
+        init_cash=100.0,
+        periods_per_year=252,
+    )
+    row = m.summary(empty)
+    assert row.schema == pl.Schema(m.SUMMARY_SCHEMA)
+    s = row.row(0, named=True)
+    assert s["n_bars"] == 0
+    assert s["start"] is None
+    assert s["max_drawdown_duration_bars"] is None
+    assert math.isnan(s["total_return"])
+    assert math.isnan(s["turnover"])
