@@ -11,42 +11,60 @@ pub fn visible_len(arrivals: &[i64], now: i64) -> usize {
     arrivals.partition_point(|&a| a <= now)
 }
 
-/// Check that every group `arrivals[offsets[g]..offsets[g + 1]]` is sorted ascending and that `offsets`
-/// describes the whole slice. Returns the first violation as a `Data` error.
-pub fn check_groups(arrivals: &[i64], offsets: &[i64]) -> CoreResult<()> {
-    if offsets.first() != Some(&0) || offsets.last().map(|&o| o as usize) != Some(arrivals.len()) {
-        return Err(CoreError::config(
-            format!(
-                "offsets must start at 0 and end at {} (the number of records)",
-                arrivals.len()
-            ),
-            Context::argument("offsets"),
-        ));
-    }
-    for pair in offsets.windows(2) {
-        if pair[0] > pair[1] {
+/// Arrival times of many groups (one per symbol) in one array, each group sorted, validated once.
+///
+/// `offsets[g]..offsets[g + 1]` is group `g`. Immutable, so one index serves every view of the same data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PitIndex {
+    arrivals: Vec<i64>,
+    offsets: Vec<usize>,
+}
+
+impl PitIndex {
+    /// Validate the layout: `offsets` starts at 0, ends at `arrivals.len()`, never decreases, and every
+    /// group is sorted ascending. The first violation is reported with its timestamp.
+    pub fn new(arrivals: Vec<i64>, offsets: &[i64]) -> CoreResult<Self> {
+        let n = arrivals.len();
+        if offsets.first() != Some(&0) || offsets.last().copied() != Some(n as i64) {
+            return Err(CoreError::config(
+                format!("offsets must start at 0 and end at {n} (the number of records)"),
+                Context::argument("offsets"),
+            ));
+        }
+        if offsets.windows(2).any(|w| w[0] > w[1]) {
             return Err(CoreError::config(
                 "offsets must be non-decreasing",
                 Context::argument("offsets"),
             ));
         }
-        let group = &arrivals[pair[0] as usize..pair[1] as usize];
-        if let Some(i) = group.windows(2).position(|w| w[1] < w[0]) {
-            return Err(CoreError::data(
-                "arrival times must be sorted within each group",
-                Context::argument("ts_arrival").at(group[i + 1]),
-            ));
+        let offsets: Vec<usize> = offsets.iter().map(|&o| o as usize).collect();
+        for pair in offsets.windows(2) {
+            let group = &arrivals[pair[0]..pair[1]];
+            if let Some(i) = group.windows(2).position(|w| w[1] < w[0]) {
+                return Err(CoreError::data(
+                    "arrival times must be sorted within each group",
+                    Context::argument("ts_arrival").at(group[i + 1]),
+                ));
+            }
         }
+        Ok(Self { arrivals, offsets })
     }
-    Ok(())
-}
 
-/// For each group (one per symbol), the number of records visible at `now`, written into `out`.
-/// The caller has validated the layout with [`check_groups`].
-pub fn visible_counts(arrivals: &[i64], offsets: &[i64], now: i64, out: &mut [i64]) {
-    for (g, pair) in offsets.windows(2).enumerate() {
-        let group = &arrivals[pair[0] as usize..pair[1] as usize];
-        out[g] = visible_len(group, now) as i64;
+    pub fn n_groups(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// Records of group `g` visible at `now`; `None` if there is no such group.
+    pub fn count(&self, g: usize, now: i64) -> Option<usize> {
+        let (lo, hi) = (*self.offsets.get(g)?, *self.offsets.get(g + 1)?);
+        Some(visible_len(&self.arrivals[lo..hi], now))
+    }
+
+    /// Records visible at `now`, for every group, written into `out` (length `n_groups()`).
+    pub fn counts_into(&self, now: i64, out: &mut [i64]) {
+        for (g, pair) in self.offsets.windows(2).enumerate() {
+            out[g] = visible_len(&self.arrivals[pair[0]..pair[1]], now) as i64;
+        }
     }
 }
 
@@ -66,18 +84,26 @@ mod tests {
     }
 
     #[test]
-    fn check_groups_names_the_first_unsorted_arrival() {
-        let err = check_groups(&[1, 2, 5, 4, 9], &[0, 2, 5]).unwrap_err();
+    fn index_rejects_bad_layouts_naming_the_first_unsorted_arrival() {
+        let err = PitIndex::new(vec![1, 2, 5, 4, 9], &[0, 2, 5]).unwrap_err();
         assert!(matches!(err, CoreError::Data { .. }));
         assert_eq!(err.context().ts, Some(4));
-        assert!(check_groups(&[1, 2, 0, 4], &[0, 2, 4]).is_ok());
-        assert!(check_groups(&[1, 2], &[0, 1]).is_err());
+        assert!(PitIndex::new(vec![1, 2, 0, 4], &[0, 2, 4]).is_ok());
+        assert!(matches!(
+            PitIndex::new(vec![1, 2], &[0, 1]),
+            Err(CoreError::Config { .. })
+        ));
+        assert!(matches!(
+            PitIndex::new(vec![1, 2], &[0, 2, 1, 2]),
+            Err(CoreError::Config { .. })
+        ));
+        assert!(PitIndex::new(vec![], &[0, 0, 0]).is_ok());
     }
 
     proptest! {
         /// The visible prefix is exactly the set a brute-force filter keeps.
         #[test]
-        fn visible_counts_match_brute_force(
+        fn counts_match_brute_force(
             mut groups in prop::collection::vec(prop::collection::vec(-50i64..50, 0..20), 1..6),
             now in -60i64..60,
         ) {
@@ -88,13 +114,15 @@ mod tests {
                 arrivals.extend_from_slice(g);
                 offsets.push(arrivals.len() as i64);
             }
-            check_groups(&arrivals, &offsets).unwrap();
+            let index = PitIndex::new(arrivals, &offsets).unwrap();
             let mut out = vec![0; groups.len()];
-            visible_counts(&arrivals, &offsets, now, &mut out);
+            index.counts_into(now, &mut out);
             for (g, group) in groups.iter().enumerate() {
-                let expected = group.iter().filter(|&&a| a <= now).count() as i64;
-                prop_assert_eq!(out[g], expected);
+                let expected = group.iter().filter(|&&a| a <= now).count();
+                prop_assert_eq!(out[g] as usize, expected);
+                prop_assert_eq!(index.count(g, now), Some(expected));
             }
+            prop_assert_eq!(index.count(groups.len(), now), None);
         }
     }
 }

@@ -4,30 +4,54 @@
 mod error;
 
 use numpy::{PyArray1, PyReadonlyArray1};
+use pyo3::exceptions::PyIndexError;
 use pyo3::prelude::*;
 
 use crate::pit;
 
-/// For each symbol group of `ts_arrival` (sorted within each group; `offsets` has one entry per group
-/// plus one), the number of records visible at `now` (those with `ts_arrival <= now`).
-#[pyfunction]
-fn visible_counts<'py>(
-    py: Python<'py>,
-    ts_arrival: PyReadonlyArray1<'py, i64>,
-    offsets: PyReadonlyArray1<'py, i64>,
-    now: i64,
-) -> PyResult<Bound<'py, PyArray1<i64>>> {
-    let arrivals = ts_arrival.as_slice()?;
-    let offsets = offsets.as_slice()?;
-    pit::check_groups(arrivals, offsets).map_err(|e| error::to_pyerr(py, e))?;
-    let mut out = vec![0i64; offsets.len().saturating_sub(1)];
-    py.detach(|| pit::visible_counts(arrivals, offsets, now, &mut out));
-    Ok(PyArray1::from_vec(py, out))
+/// The point-in-time visibility rule over many symbols: `ts_arrival` holds every group's arrival times
+/// (each group sorted), `offsets` has one entry per group plus one. Validated once; immutable.
+#[pyclass(frozen, module = "ml4t._core")]
+struct PitIndex {
+    inner: pit::PitIndex,
+}
+
+#[pymethods]
+impl PitIndex {
+    #[new]
+    fn new(
+        py: Python<'_>,
+        ts_arrival: PyReadonlyArray1<'_, i64>,
+        offsets: PyReadonlyArray1<'_, i64>,
+    ) -> PyResult<Self> {
+        let inner = pit::PitIndex::new(ts_arrival.as_slice()?.to_vec(), offsets.as_slice()?)
+            .map_err(|e| error::to_pyerr(py, e))?;
+        Ok(Self { inner })
+    }
+
+    /// Number of groups.
+    fn __len__(&self) -> usize {
+        self.inner.n_groups()
+    }
+
+    /// Records of group `group` with `ts_arrival <= now`.
+    fn count(&self, group: usize, now: i64) -> PyResult<usize> {
+        self.inner
+            .count(group, now)
+            .ok_or_else(|| PyIndexError::new_err(format!("group {group} out of range")))
+    }
+
+    /// Records with `ts_arrival <= now`, for every group.
+    fn counts<'py>(&self, py: Python<'py>, now: i64) -> Bound<'py, PyArray1<i64>> {
+        let mut out = vec![0i64; self.inner.n_groups()];
+        py.detach(|| self.inner.counts_into(now, &mut out));
+        PyArray1::from_vec(py, out)
+    }
 }
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add_function(wrap_pyfunction!(visible_counts, m)?)?;
+    m.add_class::<PitIndex>()?;
     Ok(())
 }
