@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 
 import ml4t
-from ml4t._time import format_ns, from_ns, parse_duration, to_ns
+from ml4t._time import format_duration, format_ns, from_ns, parse_duration, to_ns
 
 
 def test_hierarchy_is_rooted_at_ml4t_error():
@@ -59,3 +59,22 @@ def test_parse_duration(text, ns):
 def test_parse_duration_rejects(bad):
     with pytest.raises(ml4t.ConfigError, match="argument 'embargo'"):
         parse_duration(bad, argument="embargo")
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (dt.timedelta(days=1), "1d"),
+        (dt.timedelta(weeks=2), "2w"),
+        (60 * 10**9, "1m"),
+        (90 * 10**9, "90s"),
+        (250_000_000, "250ms"),
+        (1, "1ns"),
+        (0, "0s"),
+        (None, "None"),
+    ],
+)
+def test_format_duration(value, text):
+    assert format_duration(value) == text
+    if value:
+        assert parse_duration(text) == parse_duration(value)

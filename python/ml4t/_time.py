@@ -13,7 +13,7 @@ import polars as pl
 
 from ml4t.errors import ConfigError
 
-__all__ = ["TS_DTYPE", "format_ns", "from_ns", "parse_duration", "to_ns"]
+__all__ = ["TS_DTYPE", "format_duration", "format_ns", "from_ns", "parse_duration", "to_ns"]
 
 TS_DTYPE = pl.Datetime("ns", "UTC")
 """The one timestamp dtype of every frame ml4t returns."""
@@ -107,3 +107,18 @@ def parse_duration(value: dt.timedelta | str | int, *, argument: str = "duration
     if ns < 0:
         raise ConfigError(f"duration must not be negative, got {value!r}", argument=argument)
     return ns
+
+
+def format_duration(value: dt.timedelta | int | None) -> str:
+    """A duration (timedelta or int ns) in the largest unit that divides it exactly: ``1d``, ``5m``,
+    ``250ms``, ``90s``; the inverse of :func:`parse_duration` for whole units. None -> ``"None"``."""
+    if value is None:
+        return "None"
+    ns = parse_duration(value) if isinstance(value, dt.timedelta) else value
+    if ns == 0:
+        return "0s"
+    for unit in ("w", "d", "h", "m", "s", "ms", "us", "ns"):
+        size = _UNITS_NS[unit]
+        if ns % size == 0:
+            return f"{ns // size}{unit}"
+    return f"{ns}ns"  # pragma: no cover - every int is a multiple of 1 ns

@@ -1,0 +1,256 @@
+""":func:`bars`: turn a user's OHLCV frame into validated, canonical :class:`Bars`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+import polars as pl
+
+from ml4t._time import parse_duration
+from ml4t.data._bars import Bars, infer_freq_ns
+from ml4t.data._normalize import (
+    coerce_frame,
+    normalize_names,
+    parse_date,
+    parse_session_close,
+    parse_time_of_day,
+    parse_tz,
+    snake_case,
+    to_utc,
+    with_original_column,
+)
+from ml4t.data._validate import (
+    REQUIRED_COLUMNS,
+    check_arrivals,
+    check_numeric,
+    check_ohlcv,
+    check_required,
+    check_symbols,
+    check_timestamps,
+)
+from ml4t.errors import ConfigError, DataError, Ml4tError
+
+__all__ = ["TIMESTAMP_CANDIDATES", "attach_symbol", "bars"]
+
+TIMESTAMP_CANDIDATES = ("timestamp", "ts_event", "datetime", "date", "time")
+
+
+def bars(
+    frame: Any,
+    *,
+    tz: str | dt.tzinfo | None = None,
+    label: Literal["right", "left"] = "right",
+    symbol: str | None = None,
+    freq: dt.timedelta | str | None = None,
+    session_close: str | dt.time | None = None,
+    latency: dt.timedelta | str | None = None,
+    timestamp: str | None = None,
+) -> Bars:
+    """Validate OHLCV bars and store them canonically as :class:`Bars`.
+
+    Parameters
+    ----------
+    frame:
+        A Polars or pandas DataFrame in long format: a timestamp, ``symbol``, ``open``, ``high``, ``low``,
+        ``close``, ``volume``, plus any extra columns (kept). Names are matched case-insensitively and
+        normalised to snake_case (``Adj Close`` -> ``adj_close``, ``OpenInterest`` -> ``open_interest``).
+        A pandas ``DatetimeIndex`` becomes the timestamp column. A frame that already has ``ts_arrival``
+        (e.g. ``Bars.frame``) keeps those arrival times.
+    tz:
+        Time zone of naive or date-only timestamps, which are otherwise rejected. Aware timestamps are
+        converted to UTC, and giving ``tz`` for them is a ConfigError (never re-interpreted).
+    label:
+        ``"right"`` (default): stamps are bar close times. ``"left"``: stamps are open times and are shifted
+        to the close by the bar length ``freq``, because a bar stamped ``t`` must be complete at ``t``.
+    symbol:
+        Name of the asset of a single-asset frame without a ``symbol`` column (default ``"asset"``).
+    freq:
+        The bar length (timedelta or ``"1m"``, ``"1d"``...). Used to shift ``label="left"`` stamps and
+        reported by ``Bars.freq``; inferred as the most common spacing within symbols when not given.
+    session_close:
+        For date-only timestamps: the local time (``"16:00"`` or a ``datetime.time``) at which a daily bar is
+        complete. Without it, dates are stamped at local midnight of the date in ``tz`` (see Notes).
+    latency:
+        Feed latency added to every bar: ``ts_arrival = ts_event + latency`` (default 0).
+    timestamp:
+        Name of the timestamp column. Otherwise the one of ``timestamp``, ``ts_event``, ``datetime``,
+        ``date``, ``time`` present; separate ``date`` and time-of-day ``time`` columns are combined.
+        Several candidates present is ambiguous: a DataError asks for ``timestamp=``.
+
+    Notes
+    -----
+    Why midnight is the safe default for date-only bars: the bar of date D stamped at D 00:00 is visible
+    from the start of D, hours before its real close, but the earliest an order placed on it can fill is
+    the next bar, which opens on D+1: after D's close and after everything that arrived during D. A signal
+    arriving during D can therefore only wait for the next bar; it is never paired with a price from before
+    its arrival, and no decision trades on D's values before they exist. Stamping at the close instead (say
+    16:00) is exact for bar-only strategies, but a signal arriving at 12:00 on D would then see bar D-1 as
+    the latest and could fill at D's open (09:30), a price from before the signal existed. Give
+    ``session_close`` when the daily bars are not mixed with intraday arrivals, or when you want each bar
+    visible exactly at its close.
+
+    Every problem raises :class:`ml4t.DataError` naming the column, the symbol and the first offending
+    timestamp in time order, with the count of offending rows; nothing is repaired, dropped or reordered
+    within a symbol.
+    """
+    if label not in ("right", "left"):
+        raise ConfigError(f"label must be 'right' or 'left', got {label!r}", argument="label")
+    tz_name = parse_tz(tz)
+    close_ns = parse_session_close(session_close)
+    if close_ns is not None and label == "left":
+        raise ConfigError(
+            "session_close stamps dates at their close already; it cannot be combined with label='left'",
+            argument="session_close",
+        )
+    freq_ns = None if freq is None else parse_duration(freq, argument="freq")
+    if freq_ns == 0:
+        raise ConfigError("freq must be a positive duration", argument="freq")
+    latency_ns = None if latency is None else parse_duration(latency, argument="latency")
+
+    df = coerce_frame(frame)
+    if df.height == 0 or df.width == 0:
+        raise DataError("the frame is empty; bars need at least one row", argument="frame")
+    df, originals = normalize_names(df)
+    try:
+        return _build(
+            df,
+            originals,
+            tz_name=tz_name,
+            label=label,
+            symbol=symbol,
+            freq_ns=freq_ns,
+            close_ns=close_ns,
+            latency_ns=latency_ns,
+            timestamp=timestamp,
+        )
+    except Ml4tError as exc:
+        raise with_original_column(exc, originals) from None
+
+
+def _build(
+    df: pl.DataFrame,
+    originals: dict[str, str],
+    *,
+    tz_name: str | None,
+    label: str,
+    symbol: str | None,
+    freq_ns: int | None,
+    close_ns: int | None,
+    latency_ns: int | None,
+    timestamp: str | None,
+) -> Bars:
+    df = attach_symbol(df, symbol)
+    check_required(df)
+    df, source = _resolve_timestamp(df, timestamp, originals)
+    originals["ts_event"] = source
+    df = df.with_columns(to_utc(df, "ts_event", tz=tz_name, session_close_ns=close_ns))
+    df = check_symbols(df)
+    check_timestamps(df, "ts_event")
+
+    if label == "left":
+        if freq_ns is None:
+            freq_ns = infer_freq_ns(df)
+            if freq_ns is None:
+                raise ConfigError(
+                    "label='left' needs the bar length to shift open times to close times; no symbol has two "
+                    "bars to infer it from, so pass freq=",
+                    argument="freq",
+                )
+        df = df.with_columns(pl.col("ts_event") + pl.duration(nanoseconds=freq_ns, time_unit="ns"))
+
+    if "ts_arrival" in df.columns:
+        if latency_ns is not None:
+            raise ConfigError(
+                "the frame has a ts_arrival column and latency= was given; use one of them", argument="latency"
+            )
+        if label == "left":
+            raise ConfigError("a frame with a ts_arrival column must use label='right'", argument="label")
+        df = df.with_columns(to_utc(df, "ts_arrival", tz=tz_name))
+    else:
+        delay = pl.duration(nanoseconds=latency_ns or 0, time_unit="ns")
+        df = df.with_columns((pl.col("ts_event") + delay).alias("ts_arrival"))
+    check_arrivals(df)
+
+    df = check_numeric(df, REQUIRED_COLUMNS)
+    check_ohlcv(df)
+
+    extras = [c for c in df.columns if c not in ("ts_event", "ts_arrival", "symbol", *REQUIRED_COLUMNS)]
+    df = df.select("ts_event", "ts_arrival", "symbol", *REQUIRED_COLUMNS, *extras)
+    if not _is_canonical(df):
+        df = df.sort(["ts_event", "symbol"], maintain_order=True)
+    symbols = tuple(sorted(df["symbol"].unique().to_list()))
+    return Bars._from_canonical(df, symbols, freq_ns)
+
+
+def _is_canonical(df: pl.DataFrame) -> bool:
+    """Already sorted by (ts_event, symbol)? Sorting is skipped then (cheaper than sorting 1M rows)."""
+    ts, sym = pl.col("ts_event"), pl.col("symbol")
+    later = (ts > ts.shift(1)) | ((ts == ts.shift(1)) & (sym > sym.shift(1)))
+    return bool(df.select(later.slice(1).all())[0, 0])
+
+
+def attach_symbol(df: pl.DataFrame, symbol: str | None) -> pl.DataFrame:
+    """Add a constant ``symbol`` column to a single-asset frame (default ``"asset"``).
+
+    ``symbol=`` given while the frame has a symbol column is a ConfigError: the data already names its assets.
+    """
+    if "symbol" in df.columns:
+        if symbol is not None:
+            raise ConfigError(
+                f"symbol={symbol!r} was given but the frame has a symbol column; drop one of them",
+                argument="symbol",
+                column="symbol",
+            )
+        return df
+    name = "asset" if symbol is None else symbol
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"symbol must be a non-empty string, got {name!r}", argument="symbol")
+    return df.with_columns(pl.lit(name, dtype=pl.String).alias("symbol"))
+
+
+def _resolve_timestamp(df: pl.DataFrame, timestamp: str | None, originals: dict[str, str]) -> tuple[pl.DataFrame, str]:
+    """Rename the timestamp column to ``ts_event`` (combining ``date`` + ``time`` when they are split).
+
+    Returns the frame and the user's name for the source column(s), used in error messages.
+    """
+    if timestamp is not None:
+        name = timestamp if timestamp in df.columns else snake_case(timestamp)
+        if name not in df.columns:
+            raise DataError(
+                f"timestamp column {timestamp!r} not found; the frame has {df.columns}",
+                argument="timestamp",
+                column=timestamp,
+            )
+        if name != "ts_event" and "ts_event" in df.columns:
+            raise DataError(
+                f"timestamp={timestamp!r} was given but the frame also has a ts_event column; drop one",
+                argument="timestamp",
+                column="ts_event",
+            )
+        return df.rename({name: "ts_event"}), originals.get(name, name)
+    present = [c for c in TIMESTAMP_CANDIDATES if c in df.columns]
+    if not present:
+        raise DataError(
+            f"no timestamp column; expected one of {list(TIMESTAMP_CANDIDATES)} (or a pandas DatetimeIndex), "
+            f"the frame has {df.columns}; name it with timestamp=",
+            argument="frame",
+            column="timestamp",
+        )
+    if present == ["date", "time"]:
+        date = parse_date(df["date"])
+        time = parse_time_of_day(df["time"], originals.get("time", "time"))
+        if date is not None and time is not None:
+            combined = pl.select(date.alias("d"), time.alias("t")).select(
+                pl.col("d").dt.combine(pl.col("t"), time_unit="ns").alias("ts_event")
+            )["ts_event"]
+            frame = df.with_columns(combined).drop("date", "time").select("ts_event", pl.exclude("ts_event"))
+            return frame, f"{originals.get('date', 'date')}+{originals.get('time', 'time')}"
+    if len(present) > 1:
+        raise DataError(
+            f"ambiguous timestamp: the frame has several candidate columns {present}; "
+            "name the one to use with timestamp=",
+            argument="timestamp",
+            column=present[0],
+        )
+    return df.rename({present[0]: "ts_event"}), originals.get(present[0], present[0])

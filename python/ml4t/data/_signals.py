@@ -1,0 +1,304 @@
+""":func:`signals` and :class:`Signals`: ML predictions and other signal columns, with their arrival times.
+
+Every row has ``ts_event`` (the time the value is about) and ``ts_arrival`` (the earliest time a strategy may
+see it). Arrival is never assumed: it comes from a column or from an explicit delay. An ``embargo`` is added to
+every arrival, and a ``train_end`` marks the model's training window: predictions about events at or before
+``train_end + embargo`` are in-sample and raise :class:`ml4t.LeakageError` unless ``allow_in_sample=True``.
+
+The stored frame is sorted by (``ts_arrival``, ``ts_event``, ``symbol``): the order in which the values
+become visible. Columns: ``ts_event, ts_arrival, symbol, <value columns...>, in_sample``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ml4t._time import format_duration, format_ns, from_ns, parse_duration, to_ns
+from ml4t.data._build import attach_symbol
+from ml4t.data._columnar import SymbolBlocks, build_blocks
+from ml4t.data._normalize import coerce_frame, first_offender, parse_tz, rows_text, to_utc
+from ml4t.data._validate import check_symbols
+from ml4t.errors import ConfigError, DataError, LeakageError
+
+__all__ = ["BEST", "Signals", "running_argmax", "signals"]
+
+BEST = "__best"
+
+_RESERVED = ("ts_event", "ts_arrival", "symbol", "in_sample")
+
+
+def signals(
+    frame: Any,
+    *,
+    ts_event: str = "ts_event",
+    ts_arrival: str | dt.timedelta | int | None = None,
+    symbol: str | None = None,
+    embargo: dt.timedelta | str | None = None,
+    train_end: dt.datetime | str | None = None,
+    tz: str | dt.tzinfo | None = None,
+    allow_in_sample: bool = False,
+) -> Signals:
+    """Wrap predictions or any signal columns as point-in-time :class:`Signals`.
+
+    Parameters
+    ----------
+    frame:
+        Polars or pandas DataFrame (a pandas ``DatetimeIndex`` becomes the ``ts_event`` column). Column names
+        are kept as given (they are the names strategies ask for).
+    ts_event:
+        Column holding the time each value is about.
+    ts_arrival:
+        A column of arrival times, or a delay (timedelta, int ns or a string such as ``"0s"``, ``"15m"``)
+        added to ``ts_event``. When None, a column named ``ts_arrival`` must exist: arrival is never assumed.
+        A string names a column when the frame has one of that name, else it is parsed as a delay.
+    symbol:
+        The asset of a frame without a ``symbol`` column (default ``"asset"``).
+    embargo:
+        A duration added to every arrival (e.g. the time to recompute features), and to ``train_end``.
+    train_end:
+        End of the model's training window (tz-aware datetime or ISO string with offset). Any row with
+        ``ts_event <= train_end + embargo`` raises :class:`ml4t.LeakageError`, unless ``allow_in_sample``.
+    tz:
+        Time zone of naive or date-only time columns (date-only values are stamped at local midnight).
+    allow_in_sample:
+        Keep in-sample rows instead of raising; they are flagged ``in_sample = True``.
+
+    Every column other than the time and symbol columns is a value column and must be numeric or boolean;
+    nulls are allowed (they read as NaN). Duplicated (symbol, ts_event, ts_arrival) rows and arrivals before
+    their event are :class:`ml4t.DataError`.
+    """
+    tz_name = parse_tz(tz)
+    embargo_ns = 0 if embargo is None else parse_duration(embargo, argument="embargo")
+    cut_ns = None if train_end is None else to_ns(train_end, argument="train_end")
+    df = coerce_frame(frame, index_name=ts_event)
+    if df.height == 0 or df.width == 0:
+        raise DataError("the signal frame is empty", argument="frame")
+    if ts_event not in df.columns:
+        raise DataError(
+            f"no ts_event column {ts_event!r}; the frame has {df.columns}; name it with ts_event=",
+            argument="ts_event",
+            column=ts_event,
+        )
+    df = attach_symbol(df, symbol)
+    arrival_column, delay_ns = _arrival_source(df, ts_arrival)
+    time_columns = {ts_event, *([arrival_column] if arrival_column else [])}
+    values = [c for c in df.columns if c not in time_columns and c != "symbol"]
+    for name in values:
+        if name in _RESERVED:
+            raise DataError(
+                f"a value column may not be named {name!r} (reserved); rename it", argument="frame", column=name
+            )
+    if not values:
+        raise DataError("the frame has no value columns besides the time and symbol columns", argument="frame")
+
+    event = to_utc(df, ts_event, tz=tz_name)
+    _check_not_null(df, event, ts_event)
+    if arrival_column is not None:
+        arrival = to_utc(df, arrival_column, tz=tz_name)
+        _check_not_null(df, arrival, arrival_column)
+    else:
+        arrival = event + pl.Series([delay_ns], dtype=pl.Duration("ns"))
+    df = check_symbols(df.select(event.alias("ts_event"), arrival.alias("ts_arrival"), "symbol", *values))
+    arrival_label = arrival_column or "ts_arrival"
+
+    count, stamp, sym = first_offender(df, pl.col("ts_arrival") < pl.col("ts_event"))
+    if count:
+        raise DataError(
+            f"ts_arrival is before ts_event in {rows_text(count)}: a value cannot arrive before the time it is about",
+            column=arrival_label,
+            symbol=sym,
+            timestamp=stamp,
+        )
+    if embargo_ns:
+        df = df.with_columns(pl.col("ts_arrival") + pl.duration(nanoseconds=embargo_ns, time_unit="ns"))
+    count, stamp, sym = first_offender(df, pl.struct("symbol", "ts_event", "ts_arrival").is_duplicated())
+    if count:
+        raise DataError(
+            f"duplicated (symbol, ts_event, ts_arrival) in {rows_text(count)}",
+            column=ts_event,
+            symbol=sym,
+            timestamp=stamp,
+        )
+    for name in values:
+        dtype = df.schema[name]
+        if not (dtype.is_numeric() or dtype == pl.Boolean):
+            count, stamp, sym = first_offender(df, pl.lit(True))
+            raise DataError(
+                f"value column has dtype {dtype}; signals must be numeric or boolean",
+                column=name,
+                symbol=sym,
+                timestamp=stamp,
+            )
+
+    in_sample = pl.lit(False)
+    if cut_ns is not None:
+        cut = cut_ns + embargo_ns
+        in_sample = pl.col("ts_event").cast(pl.Int64) <= cut
+        count, stamp, sym = first_offender(df, in_sample)
+        if count and not allow_in_sample:
+            raise LeakageError(
+                f"in-sample predictions would pose as out-of-sample: {rows_text(count)} with ts_event <= "
+                f"train_end + embargo = {format_ns(cut)}; drop them, or pass allow_in_sample=True to keep "
+                "them flagged in the in_sample column",
+                argument="train_end",
+                column=ts_event,
+                symbol=sym,
+                timestamp=stamp,
+            )
+    df = (
+        df.with_columns(in_sample.alias("in_sample"))
+        .select("ts_event", "ts_arrival", "symbol", *values, "in_sample")
+        .sort(["ts_arrival", "ts_event", "symbol"], maintain_order=True)
+    )
+    return Signals._from_canonical(df, tuple(values), embargo_ns, cut_ns)
+
+
+def _arrival_source(df: pl.DataFrame, ts_arrival: str | dt.timedelta | int | None) -> tuple[str | None, int]:
+    """(arrival column, 0) or (None, delay in ns)."""
+    if ts_arrival is None:
+        if "ts_arrival" in df.columns:
+            return "ts_arrival", 0
+        raise DataError(
+            "no ts_arrival column: arrival is never assumed; pass ts_arrival= with a column name or a delay "
+            "such as '0s' (available at the event time) or '15m'",
+            argument="ts_arrival",
+            column="ts_arrival",
+        )
+    if isinstance(ts_arrival, str) and ts_arrival in df.columns:
+        return ts_arrival, 0
+    if "ts_arrival" in df.columns:
+        raise DataError(
+            f"the frame has a ts_arrival column and ts_arrival={ts_arrival!r} gives a delay; use one of them",
+            argument="ts_arrival",
+            column="ts_arrival",
+        )
+    try:
+        return None, parse_duration(ts_arrival, argument="ts_arrival")
+    except ConfigError as exc:
+        raise DataError(
+            f"ts_arrival={ts_arrival!r} is neither a column of the frame ({df.columns}) nor a delay such as '0s'",
+            argument="ts_arrival",
+            column=str(ts_arrival),
+        ) from exc
+
+
+def _check_not_null(df: pl.DataFrame, times: pl.Series, label: str) -> None:
+    nulls = times.is_null()
+    if nulls.any():
+        row = int(nulls.arg_true()[0])
+        raise DataError(
+            f"null timestamps in {rows_text(int(nulls.sum()))} (first at row {row} of the input)",
+            column=label,
+            symbol=df["symbol"][row],
+        )
+
+
+def running_argmax(events: np.ndarray) -> np.ndarray:
+    """``out[i]`` = index of the greatest ``events[:i + 1]``, ties -> the later index (read-only int64).
+
+    A row attains the running maximum when its value equals the cumulative max up to it; the answer for a
+    prefix is the last such row, because any later increase of the maximum is itself such a row.
+    """
+    if events.size == 0:
+        out = np.empty(0, dtype=np.int64)
+    else:
+        holders = np.where(events == np.maximum.accumulate(events), np.arange(events.size), -1)
+        out = np.maximum.accumulate(holders).astype(np.int64)
+    out.flags.writeable = False
+    return out
+
+
+class Signals:
+    """Validated, immutable signal values with arrival times (see the module docstring)."""
+
+    __slots__ = ("_cache", "_cut_ns", "_embargo_ns", "_frame", "_values")
+
+    _frame: pl.DataFrame
+    _values: tuple[str, ...]
+    _embargo_ns: int
+    _cut_ns: int | None
+    _cache: dict[str, Any]
+
+    def __init__(self, frame: Any, **options: Any) -> None:
+        built = signals(frame, **options)
+        for name in Signals.__slots__:
+            object.__setattr__(self, name, getattr(built, name))
+
+    @classmethod
+    def _from_canonical(
+        cls, frame: pl.DataFrame, values: tuple[str, ...], embargo_ns: int, cut_ns: int | None
+    ) -> Signals:
+        self = object.__new__(cls)
+        object.__setattr__(self, "_frame", frame)
+        object.__setattr__(self, "_values", values)
+        object.__setattr__(self, "_embargo_ns", embargo_ns)
+        object.__setattr__(self, "_cut_ns", cut_ns)
+        object.__setattr__(self, "_cache", {})
+        return self
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Signals is immutable; build a new one with ml4t.data.signals()")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Signals._from_canonical, (self._frame, self._values, self._embargo_ns, self._cut_ns))
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        """``ts_event, ts_arrival, symbol, <values...>, in_sample`` sorted by (ts_arrival, ts_event, symbol);
+        ``ts_arrival`` already includes the embargo."""
+        return self._frame.clone()
+
+    @property
+    def symbols(self) -> list[str]:
+        """Symbols with at least one row, sorted."""
+        return sorted(self._frame["symbol"].unique().to_list())
+
+    @property
+    def columns(self) -> list[str]:
+        """The value column names."""
+        return list(self._values)
+
+    @property
+    def embargo(self) -> dt.timedelta:
+        """The embargo added to every arrival (zero when none was given)."""
+        return dt.timedelta(microseconds=self._embargo_ns / 1_000)
+
+    @property
+    def train_end(self) -> dt.datetime | None:
+        """End of the model's training window, or None."""
+        return None if self._cut_ns is None else from_ns(self._cut_ns)
+
+    def __len__(self) -> int:
+        return self._frame.height
+
+    def _blocks(self) -> SymbolBlocks:
+        """Per-symbol read-only arrays in visibility order (ts_arrival, ts_event), plus ``best``: for each
+        prefix, the index of the row with the greatest ts_event (ties -> the later arrival)."""
+        blocks = self._cache.get("blocks")
+        if blocks is None:
+            blocks = build_blocks(
+                self._frame,
+                self.symbols,
+                time_columns=("ts_event", "ts_arrival"),
+                order_by=("ts_arrival", "ts_event"),
+                fields=self._values,
+            )
+            for views in blocks.views.values():
+                views[BEST] = running_argmax(views["ts_event"])
+            self._cache["blocks"] = blocks
+        return blocks
+
+    def __repr__(self) -> str:
+        n_in = int(self._frame["in_sample"].sum())
+        parts = [f"{len(self.symbols)} symbols", f"{self._frame.height:,} rows", f"columns={list(self._values)}"]
+        if self._embargo_ns:
+            parts.append(f"embargo={format_duration(self.embargo)}")
+        if self._cut_ns is not None:
+            parts.append(f"train_end={format_ns(self._cut_ns)}")
+        if n_in:
+            parts.append(f"in_sample_rows={n_in}")
+        return f"Signals({', '.join(parts)})"
