@@ -53,6 +53,10 @@ fmt: install ## format Python (ruff) and Rust (rustfmt)
 	$(VPY) -m ruff check --fix python tests bench
 	cargo fmt --all
 
+.PHONY: bench
+bench: install ## run the benchmarks (bench/) and print the table
+	$(VPY) -m bench
+
 .PHONY: clean
 clean: ## remove the virtual environment and build artefacts
 	rm -rf $(VENV) target .pytest_cache .mypy_cache .ruff_cache .hypothesis

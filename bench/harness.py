@@ -4,7 +4,8 @@ Each workload is a module-level function ``name(repeat) -> Workload`` registered
 ``setup()`` builds inputs (not timed), ``run(state)`` is the measured call, ``items`` says how many units
 (bars, combinations, calls) one run processes so the table can show a rate. Every workload runs in its
 own interpreter so imports, JIT caches and peak memory of one never leak into another. Peak memory is
-the run's own high-water mark: the peak-RSS counter is reset after setup (Linux ``/proc/self/clear_refs``)
+the high-water mark of resident memory during the timed runs (inputs built by setup are already resident
+and count; the peak counter is reset after setup via Linux ``/proc/self/clear_refs``)
 and read after the last repeat.
 
     python -m bench                 # every workload
@@ -89,9 +90,7 @@ def _measure(key: str) -> dict[str, Any]:
 
 
 def _run_child(key: str) -> dict[str, Any]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.harness", "--child", key], capture_output=True, text=True, check=False
-    )
+    proc = subprocess.run([sys.executable, "-m", "bench", "--child", key], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         return {"key": key, "error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
     return json.loads(proc.stdout.strip().splitlines()[-1])
