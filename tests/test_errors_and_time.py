@@ -78,3 +78,11 @@ def test_format_duration(value, text):
     assert format_duration(value) == text
     if value:
         assert parse_duration(text) == parse_duration(value)
+
+
+def test_replace_keeps_the_class_and_the_other_context():
+    err = ml4t.LeakageError("too early", argument="signals", column="ts_event", symbol="X", timestamp=0)
+    moved = err.replace(column="Date", message="prices.csv: too early")
+    assert type(moved) is ml4t.LeakageError
+    assert (moved.argument, moved.column, moved.symbol, moved.timestamp) == ("signals", "Date", "X", 0)
+    assert str(moved).startswith("prices.csv: too early [argument 'signals', column 'Date'")

@@ -78,9 +78,10 @@ def main() -> None:
     cut = train_end + dt.timedelta(days=5)
     oos = signals(preds.filter(pl.col("ts_event") > cut), ts_arrival="2h", train_end=train_end, embargo="5d")
     print(oos)
-    first_bar = oos.frame["ts_event"].min()
     sym = universe.symbols[0]
-    arrival = oos.frame.filter(pl.col("symbol") == sym)["ts_arrival"].min()
+    first = oos.frame.filter(pl.col("symbol") == sym).row(0, named=True)  # sorted by arrival
+    first_bar: dt.datetime = first["ts_event"]
+    arrival: dt.datetime = first["ts_arrival"]
     print(
         f"{sym}'s first out-of-sample forecast is about {first_bar}; it arrives at {arrival} "
         "(2h publication delay + 5d embargo)"

@@ -71,6 +71,14 @@ class Ml4tError(Exception):
             parts.append(f"first at {_format_timestamp(timestamp)}")
         super().__init__(f"{message} [{', '.join(parts)}]" if parts else message)
 
+    def replace(self, **changes: Any) -> Ml4tError:
+        """The same kind of error with some of ``message``, ``argument``, ``column``, ``symbol``,
+        ``timestamp`` replaced, e.g. to prefix a file name or name the user's own column."""
+        fields = {name: getattr(self, name) for name in ("message", "argument", "column", "symbol", "timestamp")}
+        fields.update(changes)
+        message = fields.pop("message")
+        return type(self)(message, **fields)
+
 
 class DataError(Ml4tError, ValueError):
     """Input data is malformed: missing columns, unsorted or duplicated timestamps, NaN or inconsistent

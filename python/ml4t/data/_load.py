@@ -86,13 +86,7 @@ def load_bars(
         )
         return _adjust(loaded) if adjust else loaded
     except Ml4tError as exc:
-        raise type(exc)(
-            f"{file.name}: {exc.message}",
-            argument=exc.argument,
-            column=exc.column,
-            symbol=exc.symbol,
-            timestamp=exc.timestamp,
-        ) from None
+        raise exc.replace(message=f"{file.name}: {exc.message}") from None
 
 
 def _read_parquet(file: Path) -> pl.DataFrame:

@@ -103,7 +103,7 @@ def with_original_column(exc: Ml4tError, originals: dict[str, str]) -> Ml4tError
     original = originals.get(exc.column) if exc.column is not None else None
     if original is None or original == exc.column:
         return exc
-    return type(exc)(exc.message, argument=exc.argument, column=original, symbol=exc.symbol, timestamp=exc.timestamp)
+    return exc.replace(column=original)
 
 
 def parse_tz(tz: str | dt.tzinfo | None) -> str | None:

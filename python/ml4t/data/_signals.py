@@ -21,7 +21,7 @@ from ml4t._time import format_duration, format_ns, from_ns, parse_duration, to_n
 from ml4t.data._build import attach_symbol
 from ml4t.data._columnar import SymbolBlocks, build_blocks
 from ml4t.data._normalize import coerce_frame, first_offender, parse_tz, rows_text, to_utc
-from ml4t.data._validate import check_symbols
+from ml4t.data._validate import check_no_null_times, check_symbols
 from ml4t.errors import ConfigError, DataError, LeakageError
 
 __all__ = ["BEST", "Signals", "running_argmax", "signals"]
@@ -96,10 +96,10 @@ def signals(
         raise DataError("the frame has no value columns besides the time and symbol columns", argument="frame")
 
     event = to_utc(df, ts_event, tz=tz_name)
-    _check_not_null(df, event, ts_event)
+    check_no_null_times(df, event, ts_event)
     if arrival_column is not None:
         arrival = to_utc(df, arrival_column, tz=tz_name)
-        _check_not_null(df, arrival, arrival_column)
+        check_no_null_times(df, arrival, arrival_column)
     else:
         arrival = event + pl.Series([delay_ns], dtype=pl.Duration("ns"))
     df = check_symbols(df.select(event.alias("ts_event"), arrival.alias("ts_arrival"), "symbol", *values))
@@ -184,17 +184,6 @@ def _arrival_source(df: pl.DataFrame, ts_arrival: str | dt.timedelta | int | Non
             argument="ts_arrival",
             column=str(ts_arrival),
         ) from exc
-
-
-def _check_not_null(df: pl.DataFrame, times: pl.Series, label: str) -> None:
-    nulls = times.is_null()
-    if nulls.any():
-        row = int(nulls.arg_true()[0])
-        raise DataError(
-            f"null timestamps in {rows_text(int(nulls.sum()))} (first at row {row} of the input)",
-            column=label,
-            symbol=df["symbol"][row],
-        )
 
 
 def running_argmax(events: np.ndarray) -> np.ndarray:

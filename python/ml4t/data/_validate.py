@@ -20,6 +20,7 @@ __all__ = [
     "check_ohlcv",
     "check_required",
     "check_symbols",
+    "check_no_null_times",
     "check_timestamps",
 ]
 
@@ -61,12 +62,10 @@ def check_symbols(frame: pl.DataFrame) -> pl.DataFrame:
     return frame
 
 
-def check_timestamps(frame: pl.DataFrame, column: str = "ts_event") -> None:
-    """No null timestamps; no duplicated (timestamp, symbol); strictly increasing within each symbol.
-
-    Different symbols may be interleaved or grouped in any way: only the order within a symbol matters.
-    """
-    nulls = frame[column].is_null()
+def check_no_null_times(frame: pl.DataFrame, times: pl.Series, column: str) -> None:
+    """No null timestamps in ``times`` (aligned with ``frame``). A null has no time to report, so the error
+    names the input row number and the symbol."""
+    nulls = times.is_null()
     if nulls.any():
         first_row = int(nulls.arg_true()[0])
         raise DataError(
@@ -74,6 +73,14 @@ def check_timestamps(frame: pl.DataFrame, column: str = "ts_event") -> None:
             column=column,
             symbol=frame["symbol"][first_row],
         )
+
+
+def check_timestamps(frame: pl.DataFrame, column: str = "ts_event") -> None:
+    """No null timestamps; no duplicated (timestamp, symbol); strictly increasing within each symbol.
+
+    Different symbols may be interleaved or grouped in any way: only the order within a symbol matters.
+    """
+    check_no_null_times(frame, frame[column], column)
     previous = pl.col(column).shift(1).over("symbol")
     unsorted = pl.col(column) <= previous
     count, stamp, symbol = first_offender(frame, unsorted, column)

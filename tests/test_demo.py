@@ -1,0 +1,18 @@
+"""`make demo` runs `python -m ml4t.demo`; it must keep working and keep showing what it promises."""
+
+from ml4t import demo
+
+
+def test_demo_runs_and_shows_each_section(capsys):
+    demo.main()
+    out = capsys.readouterr().out
+    for expected in (
+        "Point-in-time data layer",
+        "DataError: high < low in 1 row",
+        "LeakageError: in-sample predictions",
+        "forecast visible: None",
+        "buy and hold, per symbol",
+        "deflated Sharpe ratio",
+        "probability of backtest overfitting",
+    ):
+        assert expected in out
