@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-MODULES = ["bench.data_layer"]
+MODULES = ["bench.data_layer", "bench.vectorized"]
 """Modules that register workloads; later issues add their peers' modules here."""
 
 _REGISTRY: dict[str, Callable[[], Workload]] = {}
@@ -97,7 +97,7 @@ def _run_child(key: str) -> dict[str, Any]:
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
-    header = f"| {'workload':<28} | {'engine':<10} | {'best time':>11} | {'rate':>20} | {'peak MB':>8} |"
+    header = f"| {'workload':<28} | {'engine':<12} | {'best time':>11} | {'rate':>20} | {'peak MB':>8} |"
     lines = [header, "|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|"]
     for r in rows:
         if "error" in r:
@@ -105,7 +105,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
             continue
         rate = r["items"] / r["best_s"]
         lines.append(
-            f"| {r['group']:<28} | {r['engine']:<10} | {r['best_s'] * 1e3:>8.1f} ms | "
+            f"| {r['group']:<28} | {r['engine']:<12} | {r['best_s'] * 1e3:>8.1f} ms | "
             f"{rate:>12,.0f} {r['unit'] + '/s':<7} | {r['peak_mb']:>8.1f} |"
         )
     return "\n".join(lines)

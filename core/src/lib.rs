@@ -13,6 +13,8 @@
 pub mod error;
 pub mod events;
 pub mod pit;
+pub mod portfolio;
+pub mod vectorized;
 
 #[cfg(feature = "python")]
 mod python;

@@ -1,11 +1,11 @@
 # Stub of the Rust extension `ml4t._core` (core/src/python/). Checked against the built module by
 # `python -m mypy.stubtest ml4t._core` in `make lint`.
-from typing import final
+from typing import Any, final
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["PitIndex", "__version__"]
+__all__ = ["PitIndex", "SignalSimulator", "__version__", "reject_reason"]
 
 __version__: str
 
@@ -17,3 +17,61 @@ class PitIndex:
     def __len__(self) -> int: ...
     def count(self, group: int, now: int) -> int: ...
     def counts(self, now: int) -> npt.NDArray[np.int64]: ...
+
+@final
+class SignalSimulator:
+    """The vectorized kernel with its settings lowered once (see core/src/python/vectorized.rs)."""
+
+    def __new__(
+        cls,
+        *,
+        execution: str,
+        size: float,
+        size_type: str,
+        fees: float,
+        fixed_fees: float,
+        slippage: float,
+        min_size: float,
+        init_cash: float,
+        long_conflict: str,
+        short_conflict: str,
+        direction_conflict: str,
+        opposite_entry: str,
+        accumulate: bool,
+        sl_stop: float,
+        tp_stop: float,
+        sl_trail: bool,
+        stop_entry_price: str,
+    ) -> SignalSimulator: ...
+    def sweep(
+        self,
+        open: npt.NDArray[np.float64],
+        high: npt.NDArray[np.float64],
+        low: npt.NDArray[np.float64],
+        close: npt.NDArray[np.float64],
+        entries: npt.NDArray[np.bool_],
+        exits: npt.NDArray[np.bool_],
+        short_entries: npt.NDArray[np.bool_],
+        short_exits: npt.NDArray[np.bool_],
+        size: npt.NDArray[np.float64],
+        sl_stop: npt.NDArray[np.float64],
+        tp_stop: npt.NDArray[np.float64],
+        cash_sharing: bool,
+    ) -> dict[str, Any]: ...
+    def run(
+        self,
+        open: npt.NDArray[np.float64],
+        high: npt.NDArray[np.float64],
+        low: npt.NDArray[np.float64],
+        close: npt.NDArray[np.float64],
+        entries: npt.NDArray[np.bool_],
+        exits: npt.NDArray[np.bool_],
+        short_entries: npt.NDArray[np.bool_],
+        short_exits: npt.NDArray[np.bool_],
+        size: npt.NDArray[np.float64],
+        sl_stop: npt.NDArray[np.float64],
+        tp_stop: npt.NDArray[np.float64],
+        cash_sharing: bool,
+    ) -> dict[str, Any]: ...
+
+def reject_reason(code: int) -> str: ...

@@ -29,3 +29,9 @@ fn build(py: Python<'_>, err: &CoreError) -> PyResult<PyErr> {
     let instance = class.call((err.to_string(),), Some(&kwargs))?;
     Ok(PyErr::from_value(instance))
 }
+
+impl From<CoreError> for PyErr {
+    fn from(err: CoreError) -> Self {
+        Python::attach(|py| to_pyerr(py, err))
+    }
+}

@@ -2,6 +2,7 @@
 //! (private: users import `ml4t`). Arrays come in read-only; kernels run with the GIL released.
 
 mod error;
+mod vectorized;
 
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::PyIndexError;
@@ -53,5 +54,7 @@ impl PitIndex {
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<PitIndex>()?;
+    m.add_class::<vectorized::SignalSimulator>()?;
+    m.add_function(wrap_pyfunction!(vectorized::reject_reason, m)?)?;
     Ok(())
 }

@@ -8,6 +8,7 @@ they agree with (empyrical) are in each function's docstring and in ``ml4t.metri
 """
 
 from ml4t.metrics._activity import ACTIVITY_STATS_SCHEMA, activity_statistics
+from ml4t.metrics._moments import statistics_from_moments
 from ml4t.metrics._overfitting import (
     PBOResult,
     deflated_sharpe_ratio,
@@ -56,6 +57,7 @@ __all__ = [
     "profit_factor",
     "sharpe_ratio",
     "sortino_ratio",
+    "statistics_from_moments",
     "summary",
     "total_return",
     "trade_statistics",

@@ -1,0 +1,380 @@
+//! Executing one order against an account and a holding.
+//!
+//! Semantics are vectorbt's `from_signals` defaults (allow partial fills, no cash locking), so the
+//! vectorized mode agrees with it to floating-point precision:
+//! - a buy of `size = inf` spends all cash: `size = (cash - fixed_fees) / (1 + fees) / fill_price`;
+//! - a sell of `size = inf` with a percent (a reversal or a short entry) sells the long position and
+//!   shorts as much as free cash allows;
+//! - slippage moves the fill price against the trader: buys at `price * (1 + s)`, sells at `price * (1 - s)`;
+//! - fees are `fees * traded value + fixed_fees` per order;
+//! - an order that cannot be afforded is cut to what can be (a partial fill); one whose affordable size is
+//!   below `min_size`, or that cannot pay its fees, is rejected with a reason, never silently dropped.
+
+use super::float::{add, is_close, is_close_or_less, is_less, snap_zero};
+use super::{Account, Holding, Outcome, Reject, Side};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SizeType {
+    /// Units of the asset.
+    Amount,
+    /// Account currency, converted to units at the valuation price.
+    Value,
+    /// A fraction of the available cash (buys) or of the maximum position (sells).
+    Percent,
+}
+
+/// Which way an order may move the position: `Long` orders only open/close longs, `Short` only
+/// shorts, `Both` may cross zero (reversals).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Long,
+    Short,
+    Both,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Order {
+    /// Signed: positive buys, negative sells; `+-inf` means "as much as possible".
+    pub size: f64,
+    pub size_type: SizeType,
+    pub direction: Direction,
+    /// Price before slippage.
+    pub price: f64,
+    /// Price used to convert `SizeType::Value` into units.
+    pub val_price: f64,
+    pub slippage: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Costs {
+    /// Fraction of traded value.
+    pub fees: f64,
+    /// Currency per order.
+    pub fixed_fees: f64,
+    /// Smallest size that may fill.
+    pub min_size: f64,
+}
+
+/// Execute `order`, updating `account` and `holding` only when it fills.
+pub fn execute(account: &mut Account, holding: &mut Holding, order: &Order, costs: &Costs) -> Outcome {
+    let state = State {
+        cash: snap_zero(account.cash),
+        free_cash: snap_zero(account.free_cash),
+        position: snap_zero(holding.position),
+        debt: snap_zero(holding.debt),
+    };
+    if order.size.is_nan() || order.size == 0.0 {
+        return Outcome::Ignored;
+    }
+    if !(order.price.is_finite() && order.price > 0.0) {
+        return Outcome::Rejected(Reject::NoPrice);
+    }
+    let mut size = order.size;
+    let mut size_type = order.size_type;
+    if size_type == SizeType::Value {
+        if !(order.val_price.is_finite() && order.val_price > 0.0) {
+            return Outcome::Rejected(Reject::NoPrice);
+        }
+        size /= order.val_price;
+        size_type = SizeType::Amount;
+    }
+    let mut percent = f64::NAN;
+    if size_type == SizeType::Amount && order.direction != Direction::Long && size == f64::NEG_INFINITY {
+        size_type = SizeType::Percent;
+        size = -1.0;
+    }
+    if size_type == SizeType::Percent {
+        percent = size.abs();
+        size = size.signum() * f64::INFINITY;
+    }
+    let result = if size > 0.0 {
+        state.buy(size, order, costs, percent)
+    } else {
+        state.sell(-size, order, costs, percent)
+    };
+    match result {
+        Ok((next, outcome)) => {
+            *account = Account {
+                cash: next.cash,
+                free_cash: next.free_cash,
+            };
+            *holding = Holding {
+                position: next.position,
+                debt: next.debt,
+            };
+            outcome
+        }
+        Err(outcome) => outcome,
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct State {
+    cash: f64,
+    free_cash: f64,
+    position: f64,
+    debt: f64,
+}
+
+type Step = Result<(State, Outcome), Outcome>;
+
+impl State {
+    /// Buy (open or add to a long) and/or cover a short.
+    fn buy(self, size: f64, order: &Order, costs: &Costs, percent: f64) -> Step {
+        let price = order.price * (1.0 + order.slippage);
+        let mut cash_limit = self.cash;
+        if !percent.is_nan() {
+            cash_limit = cash_limit.min(percent * cash_limit);
+        }
+        if order.direction == Direction::Short {
+            if self.position == 0.0 {
+                return Err(Outcome::Rejected(Reject::NoOpenPosition));
+            }
+        } else if cash_limit == 0.0 {
+            return Err(Outcome::Rejected(Reject::NoCash));
+        }
+        let wanted = if order.direction == Direction::Short {
+            (-self.position).min(size)
+        } else {
+            size
+        };
+        if wanted == 0.0 {
+            return Err(Outcome::Ignored);
+        }
+        let notional = wanted * price;
+        let wanted_fees = notional * costs.fees + costs.fixed_fees;
+        let (filled, fees, spent) = if is_close_or_less(notional + wanted_fees, cash_limit) {
+            (wanted, wanted_fees, notional + wanted_fees)
+        } else {
+            let affordable = add(cash_limit, -costs.fixed_fees) / (1.0 + costs.fees);
+            if affordable <= 0.0 {
+                return Err(Outcome::Rejected(Reject::CantCoverFees));
+            }
+            (affordable / price, cash_limit - affordable, cash_limit)
+        };
+        if is_less(filled, costs.min_size) {
+            return Err(Outcome::Rejected(Reject::BelowMinSize));
+        }
+        let position = add(self.position, filled);
+        let (debt, free_cash) = if self.position < 0.0 {
+            let covered = if position < 0.0 { filled } else { self.position.abs() };
+            let released = covered * (self.debt / self.position.abs());
+            (add(self.debt, -released), add(self.free_cash + 2.0 * released, -spent))
+        } else {
+            (self.debt, add(self.free_cash, -spent))
+        };
+        let next = State {
+            cash: add(self.cash, -spent),
+            free_cash,
+            position,
+            debt,
+        };
+        Ok((
+            next,
+            Outcome::Filled {
+                side: Side::Buy,
+                size: filled,
+                price,
+                fees,
+            },
+        ))
+    }
+
+    /// Sell (reduce or close a long) and/or open or add to a short.
+    fn sell(self, size: f64, order: &Order, costs: &Costs, percent: f64) -> Step {
+        let price = order.price * (1.0 - order.slippage);
+        let mut limit = if order.direction == Direction::Long {
+            self.position.min(size)
+        } else if size.is_infinite() && !percent.is_nan() {
+            // As much as possible: the whole long plus the largest short free cash can collateralize.
+            let long = self.position.max(0.0);
+            let free = add(self.free_cash, long * price * (1.0 - costs.fees));
+            if free <= 0.0 {
+                if self.position <= 0.0 {
+                    return Err(Outcome::Rejected(Reject::NoCashShort));
+                }
+                long
+            } else {
+                let max = add(long, add(free, -costs.fixed_fees) / (price * (1.0 + costs.fees)));
+                if max <= 0.0 {
+                    return Err(Outcome::Rejected(Reject::CantCoverFees));
+                }
+                max
+            }
+        } else {
+            size
+        };
+        if !percent.is_nan() {
+            limit *= percent;
+        }
+        if order.direction == Direction::Long && self.position == 0.0 {
+            return Err(Outcome::Rejected(Reject::NoOpenPosition));
+        }
+        if is_close(limit, 0.0) {
+            return Err(Outcome::Ignored);
+        }
+        if is_less(limit, costs.min_size) {
+            return Err(Outcome::Rejected(Reject::BelowMinSize));
+        }
+        let proceeds = limit * price;
+        let fees = proceeds * costs.fees + costs.fixed_fees;
+        let received = add(proceeds, -fees);
+        if received < 0.0 {
+            return Err(Outcome::Rejected(Reject::CantCoverFees));
+        }
+        let position = add(self.position, -limit);
+        let (debt, free_cash) = if position < 0.0 {
+            let shorted = if self.position < 0.0 { limit } else { position.abs() };
+            let value = shorted * price;
+            (self.debt + value, add(self.free_cash, add(received, -2.0 * value)))
+        } else {
+            (self.debt, self.free_cash + received)
+        };
+        let next = State {
+            cash: self.cash + received,
+            free_cash,
+            position,
+            debt,
+        };
+        Ok((
+            next,
+            Outcome::Filled {
+                side: Side::Sell,
+                size: limit,
+                price,
+                fees,
+            },
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const FREE: Costs = Costs {
+        fees: 0.0,
+        fixed_fees: 0.0,
+        min_size: 1e-8,
+    };
+
+    fn order(size: f64, price: f64) -> Order {
+        Order {
+            size,
+            size_type: SizeType::Amount,
+            direction: Direction::Both,
+            price,
+            val_price: price,
+            slippage: 0.0,
+        }
+    }
+
+    #[test]
+    fn all_in_buy_pays_fees_from_the_cash() {
+        let (mut acct, mut hold) = (Account::new(1000.0), Holding::default());
+        let costs = Costs {
+            fees: 0.01,
+            fixed_fees: 1.0,
+            min_size: 1e-8,
+        };
+        let out = execute(&mut acct, &mut hold, &order(f64::INFINITY, 10.0), &costs);
+        let Outcome::Filled { size, fees, .. } = out else {
+            panic!("{out:?}")
+        };
+        assert!((size - 999.0 / 1.01 / 10.0).abs() < 1e-12);
+        assert!((fees - (1000.0 - 999.0 / 1.01)).abs() < 1e-12);
+        assert_eq!(acct.cash, 0.0);
+        assert_eq!(hold.position, size);
+    }
+
+    #[test]
+    fn reversal_sells_the_long_and_shorts_what_free_cash_allows() {
+        let (mut acct, mut hold) = (
+            Account::new(0.0),
+            Holding {
+                position: 10.0,
+                debt: 0.0,
+            },
+        );
+        let out = execute(&mut acct, &mut hold, &order(f64::NEG_INFINITY, 10.0), &FREE);
+        let Outcome::Filled {
+            side: Side::Sell, size, ..
+        } = out
+        else {
+            panic!("{out:?}")
+        };
+        assert_eq!(size, 20.0); // 10 long + 100 cash / 10 short
+        assert_eq!(hold.position, -10.0);
+        assert_eq!(hold.debt, 100.0);
+        assert_eq!(acct.cash, 200.0);
+        assert_eq!(acct.free_cash, 0.0);
+        // Covering at a lower price releases the collateral and books the profit.
+        let out = execute(&mut acct, &mut hold, &order(10.0, 8.0), &FREE);
+        assert!(matches!(out, Outcome::Filled { side: Side::Buy, .. }));
+        assert_eq!(hold.position, 0.0);
+        assert_eq!(hold.debt, 0.0);
+        assert_eq!(acct.cash, 120.0);
+        assert_eq!(acct.free_cash, 120.0);
+    }
+
+    #[test]
+    fn rejections_carry_a_reason_and_leave_the_ledger_untouched() {
+        let (mut acct, mut hold) = (Account::new(0.5), Holding::default());
+        let costs = Costs {
+            fees: 0.0,
+            fixed_fees: 1.0,
+            min_size: 1e-8,
+        };
+        assert_eq!(
+            execute(&mut acct, &mut hold, &order(f64::INFINITY, 10.0), &costs),
+            Outcome::Rejected(Reject::CantCoverFees)
+        );
+        assert_eq!(acct, Account::new(0.5));
+        let mut empty = Account::new(0.0);
+        assert_eq!(
+            execute(&mut empty, &mut hold, &order(1.0, 10.0), &FREE),
+            Outcome::Rejected(Reject::NoCash)
+        );
+        let long_only_exit = Order {
+            direction: Direction::Long,
+            ..order(-1.0, 10.0)
+        };
+        assert_eq!(
+            execute(&mut acct, &mut hold, &long_only_exit, &FREE),
+            Outcome::Rejected(Reject::NoOpenPosition)
+        );
+        assert_eq!(
+            execute(&mut acct, &mut hold, &order(1.0, f64::NAN), &FREE),
+            Outcome::Rejected(Reject::NoPrice)
+        );
+        let tiny = Costs { min_size: 1.0, ..FREE };
+        assert_eq!(
+            execute(&mut acct, &mut hold, &order(f64::INFINITY, 10.0), &tiny),
+            Outcome::Rejected(Reject::BelowMinSize)
+        );
+    }
+
+    proptest! {
+        /// Cash is conserved net of fees: cash + position value at the fill price moves by exactly -fees,
+        /// and a fill never exceeds the ordered size.
+        #[test]
+        fn cash_is_conserved_net_of_fees(
+            cash in 0.0f64..1e6, position in -100.0f64..100.0, size in -200.0f64..200.0,
+            price in 0.5f64..500.0, fees in 0.0f64..0.01, fixed in 0.0f64..5.0,
+        ) {
+            let debt = if position < 0.0 { -position * price } else { 0.0 };
+            let free = if position < 0.0 { cash - 2.0 * debt } else { cash };
+            let mut acct = Account { cash, free_cash: free };
+            let mut hold = Holding { position, debt };
+            let costs = Costs { fees, fixed_fees: fixed, min_size: 1e-8 };
+            let before = acct.cash + hold.position * price;
+            if let Outcome::Filled { size: filled, fees: paid, .. } = execute(&mut acct, &mut hold, &order(size, price), &costs) {
+                prop_assert!(filled <= size.abs() * (1.0 + 1e-12));
+                let after = acct.cash + hold.position * price;
+                prop_assert!((after - (before - paid)).abs() <= 1e-6 * before.abs().max(1.0));
+                prop_assert!(acct.cash >= -1e-6);
+            }
+        }
+    }
+}

@@ -1,0 +1,379 @@
+//! `ml4t._core.SignalSimulator`: the vectorized kernel behind `ml4t.vectorized`.
+//!
+//! Settings are lowered once, at construction. Arrays: prices are `(n_symbols, n_bars)` float64; signals
+//! `(n_cols, n_bars)` bool (column = combination * n_symbols + symbol); per-bar sizes and stops
+//! `(n_cols, n_bars)` float64 with NaN for "use the setting". An absent input is a `(0, 0)` array.
+
+use numpy::{IntoPyArray, PyReadonlyArray2, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use rayon::prelude::*;
+
+use super::error::to_pyerr;
+use crate::error::{Context, CoreError};
+use crate::portfolio::{Costs, SizeType};
+use crate::vectorized::{
+    simulate_group, Conflict, DirConflict, EquityStats, Execution, Market, MatrixSource, OppositeEntry, RecordSink,
+    Rules, Settings, StatsSink, StopEntry,
+};
+
+fn choice<T: Copy>(argument: &str, value: &str, options: &[(&str, T)]) -> Result<T, CoreError> {
+    options
+        .iter()
+        .find(|(name, _)| *name == value)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            let names: Vec<_> = options.iter().map(|(n, _)| format!("{n:?}")).collect();
+            CoreError::config(
+                format!("{argument} must be one of {}, got {value:?}", names.join(", ")),
+                Context::argument(argument),
+            )
+        })
+}
+
+fn conflict(argument: &str, value: &str) -> Result<Conflict, CoreError> {
+    choice(
+        argument,
+        value,
+        &[
+            ("ignore", Conflict::Ignore),
+            ("entry", Conflict::Entry),
+            ("exit", Conflict::Exit),
+        ],
+    )
+}
+
+#[pyclass(frozen, module = "ml4t._core")]
+pub struct SignalSimulator {
+    settings: Settings,
+}
+
+/// Borrowed inputs of one call.
+struct Inputs<'py> {
+    open: PyReadonlyArray2<'py, f64>,
+    high: PyReadonlyArray2<'py, f64>,
+    low: PyReadonlyArray2<'py, f64>,
+    close: PyReadonlyArray2<'py, f64>,
+    signals: [PyReadonlyArray2<'py, bool>; 4],
+    numbers: [PyReadonlyArray2<'py, f64>; 3],
+}
+
+impl Inputs<'_> {
+    /// (n_symbols, n_bars, n_cols), after checking every shape.
+    fn shape(&self) -> Result<(usize, usize, usize), CoreError> {
+        let [n_symbols, n_bars] = [self.close.shape()[0], self.close.shape()[1]];
+        for (name, a) in [("open", &self.open), ("high", &self.high), ("low", &self.low)] {
+            if a.shape() != self.close.shape() {
+                return Err(CoreError::config(
+                    format!("{name} has shape {:?}, close {:?}", a.shape(), self.close.shape()),
+                    Context::argument(name),
+                ));
+            }
+        }
+        let mut n_cols = None;
+        let names = [
+            "entries",
+            "exits",
+            "short_entries",
+            "short_exits",
+            "size",
+            "sl_stop",
+            "tp_stop",
+        ];
+        let shapes = self
+            .signals
+            .iter()
+            .map(|a| a.shape().to_vec())
+            .chain(self.numbers.iter().map(|a| a.shape().to_vec()));
+        for (name, shape) in names.iter().zip(shapes) {
+            if shape[0] == 0 {
+                continue;
+            }
+            if shape[1] != n_bars || n_cols.is_some_and(|n| n != shape[0]) || shape[0] % n_symbols.max(1) != 0 {
+                return Err(CoreError::config(
+                    format!("{name} has shape {shape:?}; expected (n_combinations * {n_symbols}, {n_bars})"),
+                    Context::argument(name),
+                ));
+            }
+            n_cols = Some(shape[0]);
+        }
+        Ok((n_symbols, n_bars, n_cols.unwrap_or(n_symbols)))
+    }
+}
+
+macro_rules! with_inputs {
+    ($inputs:expr, |$market:ident, $source:ident, $n_cols:ident| $body:expr) => {{
+        let (n_symbols, n_bars, $n_cols) = $inputs.shape()?;
+        let [e, x, se, sx] = &$inputs.signals;
+        let [size, sl, tp] = &$inputs.numbers;
+        let $market = Market {
+            n_bars,
+            n_symbols,
+            open: $inputs.open.as_slice()?,
+            high: $inputs.high.as_slice()?,
+            low: $inputs.low.as_slice()?,
+            close: $inputs.close.as_slice()?,
+        };
+        let $source = MatrixSource {
+            n_bars,
+            entries: e.as_slice()?,
+            exits: x.as_slice()?,
+            short_entries: se.as_slice()?,
+            short_exits: sx.as_slice()?,
+            size: size.as_slice()?,
+            sl_stop: sl.as_slice()?,
+            tp_stop: tp.as_slice()?,
+        };
+        $body
+    }};
+}
+
+#[pymethods]
+impl SignalSimulator {
+    #[new]
+    #[pyo3(signature = (*, execution, size, size_type, fees, fixed_fees, slippage, min_size, init_cash,
+        long_conflict, short_conflict, direction_conflict, opposite_entry, accumulate, sl_stop, tp_stop,
+        sl_trail, stop_entry_price))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        execution: &str,
+        size: f64,
+        size_type: &str,
+        fees: f64,
+        fixed_fees: f64,
+        slippage: f64,
+        min_size: f64,
+        init_cash: f64,
+        long_conflict: &str,
+        short_conflict: &str,
+        direction_conflict: &str,
+        opposite_entry: &str,
+        accumulate: bool,
+        sl_stop: f64,
+        tp_stop: f64,
+        sl_trail: bool,
+        stop_entry_price: &str,
+    ) -> PyResult<Self> {
+        let build = || -> Result<Settings, CoreError> {
+            Ok(Settings {
+                execution: choice(
+                    "execution",
+                    execution,
+                    &[("close", Execution::Close), ("next_open", Execution::NextOpen)],
+                )?,
+                size,
+                size_type: choice(
+                    "size_type",
+                    size_type,
+                    &[
+                        ("amount", SizeType::Amount),
+                        ("value", SizeType::Value),
+                        ("percent", SizeType::Percent),
+                    ],
+                )?,
+                costs: Costs {
+                    fees,
+                    fixed_fees,
+                    min_size,
+                },
+                slippage,
+                init_cash,
+                rules: Rules {
+                    long_conflict: conflict("long_conflict", long_conflict)?,
+                    short_conflict: conflict("short_conflict", short_conflict)?,
+                    dir_conflict: choice(
+                        "direction_conflict",
+                        direction_conflict,
+                        &[
+                            ("ignore", DirConflict::Ignore),
+                            ("long", DirConflict::Long),
+                            ("short", DirConflict::Short),
+                        ],
+                    )?,
+                    opposite_entry: choice(
+                        "opposite_entry",
+                        opposite_entry,
+                        &[
+                            ("reverse", OppositeEntry::Reverse),
+                            ("close", OppositeEntry::Close),
+                            ("ignore", OppositeEntry::Ignore),
+                        ],
+                    )?,
+                    accumulate,
+                },
+                sl_stop,
+                tp_stop,
+                sl_trail,
+                stop_entry: choice(
+                    "stop_entry_price",
+                    stop_entry_price,
+                    &[("fill", StopEntry::Fill), ("close", StopEntry::Close)],
+                )?,
+            })
+        };
+        build().map(|settings| Self { settings }).map_err(|e| to_pyerr(py, e))
+    }
+
+    /// Simulate every group; returns a dict of per-group one-pass statistics (see `EquityStats`).
+    #[pyo3(signature = (open, high, low, close, entries, exits, short_entries, short_exits, size, sl_stop, tp_stop, cash_sharing))]
+    #[allow(clippy::too_many_arguments)]
+    fn sweep<'py>(
+        &self,
+        py: Python<'py>,
+        open: PyReadonlyArray2<'py, f64>,
+        high: PyReadonlyArray2<'py, f64>,
+        low: PyReadonlyArray2<'py, f64>,
+        close: PyReadonlyArray2<'py, f64>,
+        entries: PyReadonlyArray2<'py, bool>,
+        exits: PyReadonlyArray2<'py, bool>,
+        short_entries: PyReadonlyArray2<'py, bool>,
+        short_exits: PyReadonlyArray2<'py, bool>,
+        size: PyReadonlyArray2<'py, f64>,
+        sl_stop: PyReadonlyArray2<'py, f64>,
+        tp_stop: PyReadonlyArray2<'py, f64>,
+        cash_sharing: bool,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let inputs = Inputs {
+            open,
+            high,
+            low,
+            close,
+            signals: [entries, exits, short_entries, short_exits],
+            numbers: [size, sl_stop, tp_stop],
+        };
+        let settings = &self.settings;
+        let stats: Vec<EquityStats> = with_inputs!(inputs, |market, source, n_cols| {
+            let width = if cash_sharing { market.n_symbols } else { 1 };
+            let n_groups = n_cols / width.max(1);
+            py.detach(|| {
+                (0..n_groups)
+                    .into_par_iter()
+                    .map(|g| {
+                        let mut sink = StatsSink::new(settings.init_cash, market.n_bars);
+                        simulate_group(&market, g * width..(g + 1) * width, &source, settings, &mut sink);
+                        sink.stats
+                    })
+                    .collect()
+            })
+        });
+        let out = PyDict::new(py);
+        let f = |get: fn(&EquityStats) -> f64| stats.iter().map(get).collect::<Vec<f64>>();
+        let i = |get: fn(&EquityStats) -> i64| stats.iter().map(get).collect::<Vec<i64>>();
+        out.set_item("count", i(|s| s.count).into_pyarray(py))?;
+        out.set_item("mean", f(|s| s.mean).into_pyarray(py))?;
+        out.set_item("m2", f(|s| s.m2).into_pyarray(py))?;
+        out.set_item("low", f(|s| s.low).into_pyarray(py))?;
+        out.set_item("high", f(|s| s.high).into_pyarray(py))?;
+        out.set_item("downside_sq", f(|s| s.downside_sq).into_pyarray(py))?;
+        out.set_item("final_equity", f(|s| s.final_equity).into_pyarray(py))?;
+        out.set_item("max_drawdown", f(|s| s.max_drawdown).into_pyarray(py))?;
+        out.set_item("closed_trades", i(|s| s.closed_trades).into_pyarray(py))?;
+        out.set_item("open_trades", i(|s| s.open_trades).into_pyarray(py))?;
+        Ok(out)
+    }
+
+    /// Simulate one combination in full detail; returns a dict of arrays (see `ml4t.vectorized`).
+    #[pyo3(signature = (open, high, low, close, entries, exits, short_entries, short_exits, size, sl_stop, tp_stop, cash_sharing))]
+    #[allow(clippy::too_many_arguments)]
+    fn run<'py>(
+        &self,
+        py: Python<'py>,
+        open: PyReadonlyArray2<'py, f64>,
+        high: PyReadonlyArray2<'py, f64>,
+        low: PyReadonlyArray2<'py, f64>,
+        close: PyReadonlyArray2<'py, f64>,
+        entries: PyReadonlyArray2<'py, bool>,
+        exits: PyReadonlyArray2<'py, bool>,
+        short_entries: PyReadonlyArray2<'py, bool>,
+        short_exits: PyReadonlyArray2<'py, bool>,
+        size: PyReadonlyArray2<'py, f64>,
+        sl_stop: PyReadonlyArray2<'py, f64>,
+        tp_stop: PyReadonlyArray2<'py, f64>,
+        cash_sharing: bool,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let inputs = Inputs {
+            open,
+            high,
+            low,
+            close,
+            signals: [entries, exits, short_entries, short_exits],
+            numbers: [size, sl_stop, tp_stop],
+        };
+        let settings = &self.settings;
+        let sinks = with_inputs!(inputs, |market, source, n_cols| {
+            if n_cols != market.n_symbols {
+                return Err(to_pyerr(
+                    py,
+                    CoreError::config(
+                        "run simulates one combination: signals must have one row per symbol",
+                        Context::argument("entries"),
+                    ),
+                ));
+            }
+            let width = if cash_sharing { n_cols } else { 1 };
+            let groups: Vec<_> = (0..n_cols / width.max(1)).collect();
+            py.detach(|| {
+                groups
+                    .into_par_iter()
+                    .map(|g| {
+                        let mut sink = RecordSink::default();
+                        simulate_group(&market, g * width..(g + 1) * width, &source, settings, &mut sink);
+                        sink
+                    })
+                    .collect::<Vec<_>>()
+            })
+        });
+        let out = PyDict::new(py);
+        let concat = |f: &dyn Fn(&RecordSink) -> Vec<f64>| sinks.iter().flat_map(f).collect::<Vec<f64>>();
+        out.set_item(
+            "bar",
+            sinks
+                .iter()
+                .flat_map(|s| s.bar.clone())
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
+        out.set_item(
+            "col",
+            sinks
+                .iter()
+                .flat_map(|s| s.col.clone())
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
+        out.set_item(
+            "status",
+            sinks
+                .iter()
+                .flat_map(|s| s.status.clone())
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
+        out.set_item(
+            "side",
+            sinks
+                .iter()
+                .flat_map(|s| s.side.clone())
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
+        out.set_item("requested", concat(&|s| s.requested.clone()).into_pyarray(py))?;
+        out.set_item("size", concat(&|s| s.size.clone()).into_pyarray(py))?;
+        out.set_item("price", concat(&|s| s.price.clone()).into_pyarray(py))?;
+        out.set_item("fees", concat(&|s| s.fees.clone()).into_pyarray(py))?;
+        out.set_item("raw_price", concat(&|s| s.raw_price.clone()).into_pyarray(py))?;
+        // per group, bar-major
+        out.set_item("cash", concat(&|s| s.cash.clone()).into_pyarray(py))?;
+        out.set_item("equity", concat(&|s| s.equity.clone()).into_pyarray(py))?;
+        out.set_item("positions", concat(&|s| s.positions.clone()).into_pyarray(py))?;
+        out.set_item("n_groups", sinks.len())?;
+        Ok(out)
+    }
+}
+
+/// The message for a reject code in `run()["status"]`.
+#[pyfunction]
+pub fn reject_reason(code: u8) -> &'static str {
+    crate::vectorized::reject_message(code)
+}

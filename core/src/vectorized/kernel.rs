@@ -1,0 +1,205 @@
+//! The bar loop of one group.
+
+use std::ops::Range;
+
+use super::rules::{order_size, Rules, Signals};
+use super::source::SignalSource;
+use super::stops::Stops;
+use crate::portfolio::{execute, Account, Costs, Holding, Order, Outcome, SizeType};
+
+/// When a decision made on bar `t` fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Execution {
+    /// At bar `t`'s close (vectorbt's default; optimistic).
+    Close,
+    /// At bar `t + 1`'s open (realistic; the event mode's default).
+    NextOpen,
+}
+
+/// The reference price stops are measured from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopEntry {
+    /// The entry's fill price (slippage included).
+    Fill,
+    /// The close of the entry bar.
+    Close,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Settings {
+    pub execution: Execution,
+    /// Default order size (`inf` = all in); a source's per-bar size overrides it.
+    pub size: f64,
+    pub size_type: SizeType,
+    pub costs: Costs,
+    pub slippage: f64,
+    /// Starting cash of each group.
+    pub init_cash: f64,
+    pub rules: Rules,
+    pub sl_stop: f64,
+    pub tp_stop: f64,
+    pub sl_trail: bool,
+    pub stop_entry: StopEntry,
+}
+
+/// OHLC per symbol, symbol-major: `close[symbol * n_bars + bar]`. NaN where a symbol has no bar.
+pub struct Market<'a> {
+    pub n_bars: usize,
+    pub n_symbols: usize,
+    pub open: &'a [f64],
+    pub high: &'a [f64],
+    pub low: &'a [f64],
+    pub close: &'a [f64],
+}
+
+/// Receives what the kernel does.
+pub trait Sink {
+    /// `order` was attempted for `col` at `bar`, with the position before and after.
+    fn order(&mut self, bar: usize, col: usize, order: &Order, outcome: &Outcome, before: f64, after: f64);
+    /// End of `bar`: the group's cash and equity, and its columns' positions.
+    fn bar(&mut self, bar: usize, cash: f64, equity: f64, positions: &[f64]);
+}
+
+/// Per-column working state.
+#[derive(Clone, Copy)]
+struct Column {
+    holding: Holding,
+    stops: Stops,
+    /// Last valid valuation price (forward-filled across missing bars).
+    val_price: f64,
+    /// Last valid close, for marking to market.
+    mark: f64,
+}
+
+/// Simulate the columns `cols` (one group) over every bar.
+pub fn simulate_group<S: SignalSource, K: Sink>(
+    market: &Market,
+    cols: Range<usize>,
+    source: &S,
+    settings: &Settings,
+    sink: &mut K,
+) {
+    let n = cols.len();
+    let mut account = Account::new(settings.init_cash);
+    let mut state = vec![
+        Column {
+            holding: Holding::default(),
+            stops: Stops::default(),
+            val_price: f64::NAN,
+            mark: f64::NAN
+        };
+        n
+    ];
+    let mut pending: Vec<Option<Order>> = vec![None; n];
+    let mut positions = vec![0.0; n];
+    let use_stops = !settings.sl_stop.is_nan() || !settings.tp_stop.is_nan() || source.has_stops();
+    for bar in 0..market.n_bars {
+        // 1. decide every column's order for this bar (stops first, then signals)
+        for (k, col) in cols.clone().enumerate() {
+            let sym = col % market.n_symbols;
+            let at = sym * market.n_bars + bar;
+            let (open, high, low, close) = (market.open[at], market.high[at], market.low[at], market.close[at]);
+            let price = match settings.execution {
+                Execution::Close => close,
+                Execution::NextOpen => open,
+            };
+            let st = &mut state[k];
+            if !price.is_nan() {
+                st.val_price = price;
+            }
+            let position = st.holding.position;
+            let mut order_price = price;
+            let mut slippage = settings.slippage;
+            let mut stop_hit = false;
+            if use_stops && st.stops.armed() && !close.is_nan() {
+                let open = if open.is_nan() { close } else { open };
+                let low = if low.is_nan() { open.min(close) } else { low };
+                let high = if high.is_nan() { open.max(close) } else { high };
+                let hit = st.stops.check(position, open, high, low);
+                if !hit.is_nan() {
+                    stop_hit = true;
+                    order_price = hit;
+                    slippage = 0.0;
+                }
+            }
+            let (signals, accumulate) = if stop_hit {
+                let exit = Signals {
+                    long_exit: position > 0.0,
+                    short_exit: position < 0.0,
+                    ..Signals::default()
+                };
+                (exit, false)
+            } else {
+                match signal_bar(settings.execution, bar) {
+                    Some(sbar) => settings.rules.resolve(position, source.signals(col, sbar)),
+                    None => (Signals::default(), settings.rules.accumulate),
+                }
+            };
+            let sbar = signal_bar(settings.execution, bar);
+            let size = match sbar {
+                Some(b) => source.size(col, b).unwrap_or(settings.size),
+                None => settings.size,
+            };
+            let (amount, size_type, direction) =
+                order_size(position, signals, size, settings.size_type, accumulate, st.val_price);
+            pending[k] = (amount != 0.0).then_some(Order {
+                size: amount,
+                size_type,
+                direction,
+                price: order_price,
+                val_price: st.val_price,
+                slippage,
+            });
+        }
+        // 2. execute in column order against the shared account
+        for (k, col) in cols.clone().enumerate() {
+            let Some(order) = pending[k].take() else { continue };
+            let st = &mut state[k];
+            let before = st.holding.position;
+            let outcome = execute(&mut account, &mut st.holding, &order, &settings.costs);
+            let after = st.holding.position;
+            sink.order(bar, col, &order, &outcome, before, after);
+            if let Outcome::Filled { price: fill, .. } = outcome {
+                if use_stops {
+                    if after == 0.0 {
+                        st.stops = Stops::default();
+                    } else if before == 0.0 || before.signum() != after.signum() || after.abs() > before.abs() {
+                        let sym = col % market.n_symbols;
+                        let reference = match settings.stop_entry {
+                            StopEntry::Fill => fill,
+                            StopEntry::Close => market.close[sym * market.n_bars + bar],
+                        };
+                        let sbar = signal_bar(settings.execution, bar);
+                        let sl = sbar.and_then(|b| source.sl_stop(col, b)).unwrap_or(settings.sl_stop);
+                        let tp = sbar.and_then(|b| source.tp_stop(col, b)).unwrap_or(settings.tp_stop);
+                        st.stops.arm(reference, sl, settings.sl_trail, tp);
+                    }
+                }
+            }
+        }
+        // 3. mark to market
+        let mut equity = account.cash;
+        for (k, col) in cols.clone().enumerate() {
+            let sym = col % market.n_symbols;
+            let close = market.close[sym * market.n_bars + bar];
+            let st = &mut state[k];
+            if !close.is_nan() {
+                st.mark = close;
+            }
+            if st.holding.position != 0.0 {
+                equity += st.holding.position * st.mark;
+            }
+            positions[k] = st.holding.position;
+        }
+        sink.bar(bar, account.cash, equity, &positions);
+    }
+}
+
+/// The signal row a bar's order comes from: the same bar at the close, the previous one at the next open.
+#[inline]
+fn signal_bar(execution: Execution, bar: usize) -> Option<usize> {
+    match execution {
+        Execution::Close => Some(bar),
+        Execution::NextOpen => bar.checked_sub(1),
+    }
+}

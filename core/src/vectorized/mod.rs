@@ -1,0 +1,19 @@
+//! The vectorized mode's simulation kernel: signals -> orders -> fills -> positions -> equity.
+//!
+//! A *column* is one symbol under one parameter combination; a *group* is the set of columns that share
+//! one cash account (all symbols of a combination with cash sharing, else a single column). Groups are
+//! independent, so a sweep simulates them in parallel. The kernel reads signals through [`SignalSource`]
+//! and reports through [`Sink`], so one loop serves sweeps (equity only) and detailed runs (every order).
+//! Fills and accounting are [`crate::portfolio`]'s, shared with the event engine.
+
+mod kernel;
+mod rules;
+mod sinks;
+mod source;
+mod stops;
+
+pub use kernel::{simulate_group, Execution, Market, Settings, Sink, StopEntry};
+pub use rules::{Conflict, DirConflict, OppositeEntry, Rules, Signals};
+pub use sinks::{reject_message, EquityStats, RecordSink, StatsSink};
+pub use source::{MatrixSource, SignalSource};
+pub use stops::Stops;

@@ -1,0 +1,67 @@
+//! Where the kernel reads a column's signals from.
+
+use super::rules::Signals;
+
+/// Per-column, per-bar signals. `size`, `sl_stop` and `tp_stop` return `None` when the source has no
+/// per-bar values (the setting applies); a per-bar NaN means "no order" / "no stop", as in vectorbt.
+pub trait SignalSource: Sync {
+    fn signals(&self, col: usize, bar: usize) -> Signals;
+    fn size(&self, col: usize, bar: usize) -> Option<f64>;
+    fn sl_stop(&self, col: usize, bar: usize) -> Option<f64>;
+    fn tp_stop(&self, col: usize, bar: usize) -> Option<f64>;
+    /// Whether any per-bar stop levels are provided (so stops must be tracked even without settings).
+    fn has_stops(&self) -> bool;
+}
+
+/// Signals as column-major matrices: `entries[col * n_bars + bar]`. An empty slice means "never" for
+/// booleans and "use the setting" for numbers.
+pub struct MatrixSource<'a> {
+    pub n_bars: usize,
+    pub entries: &'a [bool],
+    pub exits: &'a [bool],
+    pub short_entries: &'a [bool],
+    pub short_exits: &'a [bool],
+    pub size: &'a [f64],
+    pub sl_stop: &'a [f64],
+    pub tp_stop: &'a [f64],
+}
+
+fn flag(a: &[bool], idx: usize) -> bool {
+    !a.is_empty() && a[idx]
+}
+
+fn value(a: &[f64], idx: usize) -> Option<f64> {
+    (!a.is_empty()).then(|| a[idx])
+}
+
+impl SignalSource for MatrixSource<'_> {
+    #[inline]
+    fn signals(&self, col: usize, bar: usize) -> Signals {
+        let idx = col * self.n_bars + bar;
+        Signals {
+            long_entry: flag(self.entries, idx),
+            long_exit: flag(self.exits, idx),
+            short_entry: flag(self.short_entries, idx),
+            short_exit: flag(self.short_exits, idx),
+        }
+    }
+
+    #[inline]
+    fn size(&self, col: usize, bar: usize) -> Option<f64> {
+        value(self.size, col * self.n_bars + bar)
+    }
+
+    #[inline]
+    fn sl_stop(&self, col: usize, bar: usize) -> Option<f64> {
+        value(self.sl_stop, col * self.n_bars + bar)
+    }
+
+    #[inline]
+    fn tp_stop(&self, col: usize, bar: usize) -> Option<f64> {
+        value(self.tp_stop, col * self.n_bars + bar)
+    }
+
+    fn has_stops(&self) -> bool {
+        !self.sl_stop.is_empty() || !self.tp_stop.is_empty()
+    }
+}

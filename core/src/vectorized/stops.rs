@@ -1,0 +1,124 @@
+//! Stop-loss, trailing stop-loss and take-profit for the vectorized mode.
+//!
+//! Checked once per bar against that bar's OHLC, before the bar's signals: stop-loss first, so when both
+//! legs touch in one bar the pessimistic one (the stop-loss) fills (DESIGN.md §4). A stop fills at its level,
+//! or at the open when the bar gaps through it, with no slippage (a stop-limit at the level). A triggered
+//! stop replaces that bar's signals. Stops arm when a position opens or reverses and clear when it closes.
+
+/// Per-column stop state. NaN levels mean "no stop".
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stops {
+    /// Reference price of the stop-loss (entry price; for a trailing stop, the best price since).
+    pub sl_ref: f64,
+    pub sl: f64,
+    pub trail: bool,
+    pub tp_ref: f64,
+    pub tp: f64,
+}
+
+impl Default for Stops {
+    fn default() -> Self {
+        Self {
+            sl_ref: f64::NAN,
+            sl: f64::NAN,
+            trail: false,
+            tp_ref: f64::NAN,
+            tp: f64::NAN,
+        }
+    }
+}
+
+impl Stops {
+    pub fn armed(&self) -> bool {
+        !self.sl.is_nan() || !self.tp.is_nan()
+    }
+
+    pub fn arm(&mut self, reference: f64, sl: f64, trail: bool, tp: f64) {
+        *self = Self {
+            sl_ref: reference,
+            sl,
+            trail,
+            tp_ref: reference,
+            tp,
+        };
+    }
+
+    /// The exit price if a stop triggers in this bar for `position`, else NaN. Updates a trailing
+    /// stop's reference from this bar's extreme after the check.
+    pub fn check(&mut self, position: f64, open: f64, high: f64, low: f64) -> f64 {
+        let mut price = f64::NAN;
+        if !self.sl.is_nan() {
+            price = level_hit(position, self.sl_ref, self.sl, open, high, low, true);
+        }
+        if price.is_nan() && !self.tp.is_nan() {
+            price = level_hit(position, self.tp_ref, self.tp, open, high, low, false);
+        }
+        if !self.sl.is_nan() && self.trail {
+            if position > 0.0 && high > self.sl_ref {
+                self.sl_ref = high;
+            } else if position < 0.0 && low < self.sl_ref {
+                self.sl_ref = low;
+            }
+        }
+        price
+    }
+}
+
+/// Where a stop `stop` (a fraction) away from `reference` fills in a bar, or NaN. `loss` says whether
+/// it is a stop-loss (below a long's reference, above a short's) or a take-profit (the other side).
+fn level_hit(position: f64, reference: f64, stop: f64, open: f64, high: f64, low: f64, loss: bool) -> f64 {
+    let below = (position > 0.0) == loss;
+    if position == 0.0 {
+        return f64::NAN;
+    }
+    if below {
+        let level = reference * (1.0 - stop);
+        if open <= level {
+            return open;
+        }
+        if low <= level && level <= high {
+            return level;
+        }
+    } else {
+        let level = reference * (1.0 + stop);
+        if level <= open {
+            return open;
+        }
+        if low <= level && level <= high {
+            return level;
+        }
+    }
+    f64::NAN
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stop_loss_wins_when_both_legs_touch() {
+        let mut s = Stops::default();
+        s.arm(100.0, 0.05, false, 0.05);
+        // bar spans 90..110: both 95 (SL) and 105 (TP) are inside
+        assert_eq!(s.check(1.0, 100.0, 110.0, 90.0), 95.0);
+    }
+
+    #[test]
+    fn gap_through_the_level_fills_at_the_open() {
+        let mut s = Stops::default();
+        s.arm(100.0, 0.05, false, f64::NAN);
+        assert_eq!(s.check(1.0, 90.0, 92.0, 88.0), 90.0);
+        assert!(s.check(1.0, 99.0, 101.0, 96.0).is_nan());
+        // short: the stop-loss is above
+        assert_eq!(s.check(-1.0, 104.0, 106.0, 103.0), 105.0);
+    }
+
+    #[test]
+    fn trailing_stop_follows_the_high() {
+        let mut s = Stops::default();
+        s.arm(100.0, 0.1, true, f64::NAN);
+        assert!(s.check(1.0, 101.0, 120.0, 100.0).is_nan());
+        assert_eq!(s.sl_ref, 120.0);
+        assert_eq!(s.check(1.0, 115.0, 115.0, 107.0), 108.0);
+    }
+}

@@ -1,0 +1,100 @@
+"""Round-trip trades from fills: one implementation for both modes.
+
+A trade opens when a position leaves zero and closes each time a fill reduces it (vectorbt's "exit
+trades"): a partial exit closes a trade for the part sold, and a reversal closes the old trade and opens a
+new one. Entry price is the volume-weighted average of the entries; fees are allocated pro rata to the
+quantity (the entry fills' fees by the share of the position closed, the exit fill's by the share of the
+fill that closed it). ``pnl`` is net of those fees and ``trade_return`` is ``pnl`` over the entry value.
+A position still open at the end is an ``open`` trade marked at the last price.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import polars as pl
+
+from ml4t._time import TS_DTYPE
+from ml4t.result import TRADES_SCHEMA
+
+__all__ = ["round_trips"]
+
+
+def round_trips(fills: pl.DataFrame, marks: Mapping[str, float]) -> pl.DataFrame:
+    """Trades from ``fills`` (the ``Result.fills`` schema, in execution order). ``marks`` maps a symbol to
+    ``(timestamp, price)`` of its last valuation, used for trades still open."""
+    rows: list[dict[str, object]] = []
+    for symbol, group in fills.group_by("symbol", maintain_order=True):
+        position = entry_price = entry_fees = 0.0
+        entry_ts = None
+        for ts, side, qty, price, fee in group.select("ts_event", "side", "quantity", "fill_price", "fee").iter_rows():
+            signed = qty if side == "buy" else -qty
+            if position != 0.0 and (signed > 0) != (position > 0):
+                closed = min(qty, abs(position))
+                share = closed / abs(position)
+                exit_fees = fee * closed / qty
+                fees = entry_fees * share + exit_fees
+                direction = 1.0 if position > 0 else -1.0
+                pnl = (price - entry_price) * closed * direction - fees
+                rows.append(_trade(symbol[0], direction, "closed", entry_ts, ts, closed, entry_price, price, fees, pnl))
+                entry_fees -= entry_fees * share
+                position += closed if position < 0 else -closed
+                if abs(position) < 1e-12 * max(closed, 1.0):
+                    position, entry_fees, entry_ts = 0.0, 0.0, None
+                remainder = qty - closed
+                if remainder > 0:  # a reversal opens the other side with the rest of the fill
+                    position, entry_price, entry_fees, entry_ts = (
+                        remainder * (1 if signed > 0 else -1),
+                        price,
+                        fee - exit_fees,
+                        ts,
+                    )
+                continue
+            if position == 0.0:
+                entry_ts, entry_price = ts, price
+            else:
+                entry_price = (entry_price * abs(position) + price * qty) / (abs(position) + qty)
+            position += signed
+            entry_fees += fee
+        if position != 0.0:
+            mark = marks[symbol[0]]
+            direction = 1.0 if position > 0 else -1.0
+            pnl = (mark - entry_price) * abs(position) * direction - entry_fees
+            rows.append(
+                _trade(symbol[0], direction, "open", entry_ts, None, abs(position), entry_price, mark, entry_fees, pnl)
+            )
+    frame = pl.DataFrame(rows, schema={k: v for k, v in TRADES_SCHEMA.items() if k != "trade_id"}, orient="row")
+    frame = frame.with_columns(pl.col("ts_entry", "ts_exit").cast(TS_DTYPE))
+    return (
+        frame.sort("ts_entry", "symbol", maintain_order=True)
+        .with_row_index("trade_id")
+        .with_columns(pl.col("trade_id").cast(pl.Int64))
+        .select(list(TRADES_SCHEMA))
+    )
+
+
+def _trade(
+    symbol: str,
+    direction: float,
+    status: str,
+    entry_ts: object,
+    exit_ts: object,
+    qty: float,
+    entry_price: float,
+    exit_price: float,
+    fees: float,
+    pnl: float,
+) -> dict[str, object]:
+    return {
+        "symbol": symbol,
+        "direction": "long" if direction > 0 else "short",
+        "status": status,
+        "ts_entry": entry_ts,
+        "ts_exit": exit_ts,
+        "quantity": qty,
+        "entry_price": entry_price,
+        "exit_price": exit_price,
+        "fees": fees,
+        "pnl": pnl,
+        "trade_return": pnl / (entry_price * qty),
+    }

@@ -1,0 +1,232 @@
+"""Evaluating a strategy's signal expressions for many parameter combinations at once.
+
+For each chunk of combinations and each symbol, every combination's expressions go into ONE lazy Polars
+query on that symbol's bars (Polars computes common sub-expressions such as a shared moving average once).
+The results are laid out as the kernel wants them: ``(n_combinations * n_symbols, n_bars)`` arrays on the
+common timeline of all symbols, ``False`` / NaN where a symbol has no bar. Nulls (e.g. a moving average's
+warm-up) are no signal: ``False`` for booleans, NaN (no order / no stop) for numbers.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ml4t.data import Bars
+from ml4t.errors import ConfigError
+
+__all__ = ["BOOL_KEYS", "NUMBER_KEYS", "Grid", "Panel", "evaluate"]
+
+BOOL_KEYS = ("entries", "exits", "short_entries", "short_exits")
+NUMBER_KEYS = ("size", "sl_stop", "tp_stop")
+_KEYS = BOOL_KEYS + NUMBER_KEYS
+_SCALARS = (bool, int, float, str, np.integer, np.floating)
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Bars laid out for the kernel: a common timeline and ``(n_symbols, n_bars)`` price arrays."""
+
+    ts: pl.Series
+    symbols: list[str]
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    frames: list[pl.DataFrame]  # per symbol, its own rows in time order
+    rows: list[np.ndarray]  # per symbol, the timeline index of each of its rows
+
+    @classmethod
+    def from_bars(cls, bars: Bars) -> Panel:
+        if not isinstance(bars, Bars):
+            raise ConfigError(
+                f"bars must be ml4t.data.Bars (see ml4t.data.bars), got {type(bars).__name__}", argument="bars"
+            )
+        if len(bars) == 0:
+            raise ConfigError("bars is empty", argument="bars")
+        ts = bars.frame["ts_event"].unique(maintain_order=True)  # the frame is sorted by (ts_event, symbol)
+        ts_ns = ts.cast(pl.Int64).to_numpy()
+        fields = ("open", "high", "low", "close")
+        prices = {f: np.full((len(bars.symbols), len(ts)), np.nan) for f in fields}
+        frames, rows = [], []
+        for s, sym in enumerate(bars.symbols):
+            frame = bars.frame.filter(pl.col("symbol") == sym) if len(bars.symbols) > 1 else bars.frame
+            at = np.searchsorted(ts_ns, frame["ts_event"].cast(pl.Int64).to_numpy())
+            for f in fields:
+                prices[f][s, at] = frame[f].to_numpy()
+            frames.append(frame)
+            rows.append(at)
+        return cls(ts, bars.symbols, prices["open"], prices["high"], prices["low"], prices["close"], frames, rows)
+
+    @property
+    def n_bars(self) -> int:
+        return len(self.ts)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The parameter combinations of a sweep, in ``itertools.product`` order of the grids given."""
+
+    names: tuple[str, ...]
+    combos: list[tuple[Any, ...]]
+
+    @classmethod
+    def build(cls, fn: Callable[..., Any], grids: Mapping[str, Any]) -> Grid:
+        _check_names(fn, grids)
+        values = []
+        for name, grid in grids.items():
+            seq = [grid] if isinstance(grid, _SCALARS) else _as_list(name, grid)
+            if not seq:
+                raise ConfigError(f"the grid of {name!r} is empty", argument=name)
+            for v in seq:
+                if not isinstance(v, _SCALARS):
+                    raise ConfigError(
+                        f"parameter {name!r} values must be numbers, booleans or strings; "
+                        f"got {type(v).__name__} ({v!r})",
+                        argument=name,
+                    )
+            values.append([v.item() if isinstance(v, np.generic) else v for v in seq])
+        return cls(tuple(grids), list(itertools.product(*values)))
+
+    def params(self, index: int) -> dict[str, Any]:
+        return dict(zip(self.names, self.combos[index], strict=True))
+
+
+def _as_list(name: str, grid: Any) -> list[Any]:
+    if isinstance(grid, (str, bytes)) or not isinstance(grid, Iterable):
+        raise ConfigError(f"parameter {name!r} must be a value or an iterable of values, got {grid!r}", argument=name)
+    return list(grid)
+
+
+def _check_names(fn: Callable[..., Any], params: Mapping[str, Any]) -> None:
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):  # builtins without a signature: let the call report problems
+        return
+    accepts_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+    known = [n for n, p in sig.parameters.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    unknown = [n for n in params if n not in known]
+    if unknown and not accepts_any:
+        raise ConfigError(f"unknown parameter {unknown[0]!r}; {_name(fn)} takes {known}", argument=unknown[0])
+    missing = [
+        n
+        for n, p in sig.parameters.items()
+        if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n not in params
+    ]
+    if missing:
+        raise ConfigError(f"missing parameter {missing[0]!r} of {_name(fn)}", argument=missing[0])
+
+
+def _name(fn: Callable[..., Any]) -> str:
+    return getattr(fn, "__name__", repr(fn))
+
+
+def call_signal_fn(fn: Callable[..., Any], params: Mapping[str, Any]) -> dict[str, pl.Expr]:
+    """Call the user's function for one combination and check what it returned."""
+    try:
+        out = fn(**params)
+    except Exception as exc:  # the user's code: report which combination broke it, keep the cause
+        raise ConfigError(
+            f"{_name(fn)}({_fmt(params)}) raised {type(exc).__name__}: {exc}; check the parameter values' types",
+            argument="signal_fn",
+        ) from exc
+    if not isinstance(out, Mapping):
+        raise ConfigError(
+            f"{_name(fn)}({_fmt(params)}) must return a dict of Polars expressions with keys "
+            f"from {list(_KEYS)}, got {type(out).__name__}",
+            argument="signals",
+        )
+    unknown = [k for k in out if k not in _KEYS]
+    if unknown:
+        raise ConfigError(
+            f"{_name(fn)} returned unknown key {unknown[0]!r}; allowed keys: {list(_KEYS)}", argument="signals"
+        )
+    if "entries" not in out and "short_entries" not in out:
+        raise ConfigError(f"{_name(fn)} must return 'entries' and/or 'short_entries'", argument="signals")
+    for key, expr in out.items():
+        if not isinstance(expr, pl.Expr):
+            raise ConfigError(
+                f"{_name(fn)}({_fmt(params)})[{key!r}] must be a Polars expression, got "
+                f"{type(expr).__name__}; wrap arrays with pl.lit(pl.Series(...)) or use "
+                "pl.col(...).map_batches(...)",
+                argument=key,
+            )
+    return dict(out)
+
+
+def _fmt(params: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in params.items())
+
+
+def evaluate(fn: Callable[..., Any], panel: Panel, grid: Grid, indices: Sequence[int]) -> dict[str, np.ndarray]:
+    """Signal arrays for the combinations ``indices``: ``key -> (len(indices) * n_symbols, n_bars)``; keys the
+    function never returns are absent."""
+    per_combo = [call_signal_fn(fn, grid.params(i)) for i in indices]
+    keys = [k for k in _KEYS if any(k in d for d in per_combo)]
+    n_sym, n_bars = len(panel.symbols), panel.n_bars
+    shape = (len(indices) * n_sym, n_bars)
+    out = {k: np.zeros(shape, dtype=bool) if k in BOOL_KEYS else np.full(shape, np.nan) for k in keys}
+    exprs, slots = [], []  # slots[j] = (key, combination) of result column j
+    for c, signals in enumerate(per_combo):
+        for key in keys:
+            if key in signals:
+                exprs.append(signals[key].alias(f"{key}\x1f{c}"))
+                slots.append((key, c))
+    for s, (frame, rows) in enumerate(zip(panel.frames, panel.rows, strict=True)):
+        result = _collect(frame, exprs, fn, grid, indices, panel.symbols[s])
+        dtypes = result.dtypes
+        for j, (key, c) in enumerate(slots):
+            _check_dtype(dtypes[j], key, fn, grid.params(indices[c]), panel.symbols[s])
+        # one conversion per kind of column, nulls -> no signal
+        for kind, fill, dtype in ((BOOL_KEYS, False, pl.Boolean), (NUMBER_KEYS, np.nan, pl.Float64)):
+            js = [j for j, (key, _) in enumerate(slots) if key in kind]
+            if not js:
+                continue
+            block = result.select(pl.nth(js).cast(dtype).fill_null(fill)).to_numpy()
+            for col_in_block, j in enumerate(js):
+                key, c = slots[j]
+                out[key][c * n_sym + s, rows] = block[:, col_in_block]
+    return out
+
+
+def _collect(
+    frame: pl.DataFrame, exprs: list[pl.Expr], fn: Callable[..., Any], grid: Grid, indices: Sequence[int], symbol: str
+) -> pl.DataFrame:
+    try:
+        # with_columns broadcasts scalars (a constant signal) and rejects other lengths (a ShapeError)
+        result = frame.lazy().with_columns(exprs).select(pl.nth(range(frame.width, frame.width + len(exprs)))).collect()
+    except pl.exceptions.ColumnNotFoundError as exc:
+        missing = str(exc).splitlines()[0]
+        raise ConfigError(
+            f"{_name(fn)} uses a column the bars do not have ({missing}); available: {frame.columns}",
+            argument="signals",
+            symbol=symbol,
+        ) from exc
+    except pl.exceptions.PolarsError as exc:
+        first = grid.params(indices[0])
+        raise ConfigError(
+            f"evaluating {_name(fn)} failed for a combination near {_fmt(first)}: "
+            f"{type(exc).__name__}: {str(exc).splitlines()[0]}",
+            argument="signals",
+            symbol=symbol,
+        ) from exc
+    return result
+
+
+def _check_dtype(dtype: pl.DataType, key: str, fn: Callable[..., Any], params: Mapping[str, Any], symbol: str) -> None:
+    if key in BOOL_KEYS and dtype not in (pl.Boolean, pl.Null):
+        raise ConfigError(
+            f"{_name(fn)}({_fmt(params)})[{key!r}] must be boolean, got {dtype} (compare it, e.g. fast > slow)",
+            argument=key,
+            symbol=symbol,
+        )
+    if key in NUMBER_KEYS and not (dtype.is_numeric() or dtype == pl.Null):
+        raise ConfigError(
+            f"{_name(fn)}({_fmt(params)})[{key!r}] must be numeric, got {dtype}", argument=key, symbol=symbol
+        )

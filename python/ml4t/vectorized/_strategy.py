@@ -1,0 +1,302 @@
+"""``VectorizedStrategy``: Tier 1 of ml4t. Signals are Polars expressions; a compiled kernel simulates.
+
+Semantics follow vectorbt's ``Portfolio.from_signals`` defaults (DESIGN.md §4), so results agree with it to
+floating-point precision when the settings match. See the class docstring for every setting.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ml4t import _core
+from ml4t.data import Bars
+from ml4t.errors import ConfigError
+from ml4t.result import Result
+from ml4t.vectorized._assemble import assemble
+from ml4t.vectorized._signals import BOOL_KEYS, NUMBER_KEYS, Grid, Panel, call_signal_fn, evaluate
+from ml4t.vectorized._sweep import Sweep, sweep_metrics
+
+__all__ = ["VectorizedStrategy"]
+
+_KernelSignals = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+_EMPTY_BOOL = np.zeros((0, 0), dtype=bool)
+_EMPTY_F64 = np.zeros((0, 0), dtype=np.float64)
+_CHOICES = {
+    "execution": ("close", "next_open"),
+    "size_type": ("amount", "value", "percent"),
+    "conflict": ("ignore", "entry", "exit"),
+    "direction_conflict": ("ignore", "long", "short"),
+    "opposite_entry": ("reverse", "close", "ignore"),
+    "stop_entry_price": ("fill", "close"),
+}
+
+
+class VectorizedStrategy:
+    """A strategy whose rules are Polars expressions, simulated for one or many parameter combinations.
+
+    Parameters
+    ----------
+    signal_fn:
+        ``signal_fn(**params) -> dict`` of Polars expressions over the bar columns (``open``, ``high``,
+        ``low``, ``close``, ``volume`` and any extra column of the bars), evaluated per symbol. Keys:
+        ``entries`` / ``exits`` (long), ``short_entries`` / ``short_exits`` (short) as booleans; optional
+        per-bar ``size``, ``sl_stop``, ``tp_stop`` as numbers. Nulls are no signal (``False``; for numbers,
+        no order / no stop). A path-dependent rule can be a Numba function over arrays wrapped as an
+        expression with ``pl.col("close").map_batches(fn)``.
+    execution:
+        ``"close"``: a signal on bar ``t`` fills at ``t``'s close (vectorbt's default). ``"next_open"``: at
+        bar ``t + 1``'s open (realistic; the event mode's default).
+    size, size_type:
+        Order size per entry: ``inf`` (default) is all available cash. ``"amount"`` is units, ``"value"``
+        currency at the order price, ``"percent"`` a fraction of available cash (cannot reverse a position).
+    fees, fixed_fees, slippage:
+        ``fees`` is a fraction of traded value, ``fixed_fees`` currency per order; ``slippage`` a fraction
+        by which buys fill higher and sells lower (stop exits fill at their level without slippage).
+    init_cash, cash_sharing:
+        Starting cash. Without cash sharing each symbol trades its own ``init_cash`` (the run's total is
+        ``init_cash * n_symbols``); with it all symbols share one pool, ordered by symbol within a bar.
+    sl_stop, tp_stop, sl_trail, stop_entry_price:
+        Stop-loss / take-profit as fractions of the entry price (``"fill"``: the fill price, default;
+        ``"close"``: the entry bar's close, vectorbt's default); ``sl_trail`` trails the stop behind the
+        best price. Checked intrabar from the bar after the entry: SL before TP, so SL wins when both touch.
+    accumulate, conflict, direction_conflict, opposite_entry:
+        The deviations from vectorbt's defaults a user may choose: ``accumulate`` lets entries add to and
+        exits reduce a position by ``size``; ``conflict`` decides an entry and an exit on one bar (default
+        ``"ignore"`` drops both); ``direction_conflict`` a long and a short entry on one bar (``"ignore"``
+        drops both); ``opposite_entry`` what an entry against the position does (``"reverse"``).
+    min_size:
+        Orders smaller than this are rejected (vectorbt's default 1e-8).
+    periods_per_year:
+        Annualization of the metrics; default inferred from the bars' calendar.
+    """
+
+    def __init__(
+        self,
+        signal_fn: Callable[..., dict[str, Any]],
+        *,
+        execution: str = "close",
+        size: float = math.inf,
+        size_type: str = "amount",
+        fees: float = 0.0,
+        fixed_fees: float = 0.0,
+        slippage: float = 0.0,
+        init_cash: float = 100_000.0,
+        cash_sharing: bool = False,
+        sl_stop: float | None = None,
+        tp_stop: float | None = None,
+        sl_trail: bool = False,
+        stop_entry_price: str = "fill",
+        accumulate: bool = False,
+        conflict: str = "ignore",
+        direction_conflict: str = "ignore",
+        opposite_entry: str = "reverse",
+        min_size: float = 1e-8,
+        periods_per_year: float | None = None,
+    ) -> None:
+        if not callable(signal_fn):
+            raise ConfigError(f"signal_fn must be callable, got {type(signal_fn).__name__}", argument="signal_fn")
+        for name, value in (
+            ("execution", execution),
+            ("size_type", size_type),
+            ("conflict", conflict),
+            ("direction_conflict", direction_conflict),
+            ("opposite_entry", opposite_entry),
+            ("stop_entry_price", stop_entry_price),
+        ):
+            if value not in _CHOICES[name]:
+                raise ConfigError(f"{name} must be one of {list(_CHOICES[name])}, got {value!r}", argument=name)
+        _number("size", size, positive=True, allow_inf=True)
+        _number("fees", fees, minimum=0.0)
+        _number("fixed_fees", fixed_fees, minimum=0.0)
+        _number("slippage", slippage, minimum=0.0, below=1.0)
+        _number("init_cash", init_cash, positive=True)
+        _number("min_size", min_size, minimum=0.0)
+        if sl_stop is not None:
+            _number("sl_stop", sl_stop, positive=True, below=1.0)
+        if tp_stop is not None:
+            _number("tp_stop", tp_stop, positive=True)
+        if periods_per_year is not None:
+            _number("periods_per_year", periods_per_year, positive=True)
+        if size_type == "percent" and not 0 < size <= 1:
+            raise ConfigError(f"with size_type='percent', size must be in (0, 1], got {size!r}", argument="size")
+        self.signal_fn = signal_fn
+        self.settings: dict[str, Any] = {
+            "execution": execution,
+            "size": float(size),
+            "size_type": size_type,
+            "fees": float(fees),
+            "fixed_fees": float(fixed_fees),
+            "slippage": float(slippage),
+            "init_cash": float(init_cash),
+            "cash_sharing": bool(cash_sharing),
+            "sl_stop": sl_stop,
+            "tp_stop": tp_stop,
+            "sl_trail": bool(sl_trail),
+            "stop_entry_price": stop_entry_price,
+            "accumulate": bool(accumulate),
+            "conflict": conflict,
+            "direction_conflict": direction_conflict,
+            "opposite_entry": opposite_entry,
+            "min_size": float(min_size),
+            "periods_per_year": periods_per_year,
+        }
+        s = self.settings
+        self._simulator = _core.SignalSimulator(
+            execution=execution,
+            size=s["size"],
+            size_type=size_type,
+            fees=s["fees"],
+            fixed_fees=s["fixed_fees"],
+            slippage=s["slippage"],
+            min_size=s["min_size"],
+            init_cash=s["init_cash"],
+            long_conflict=conflict,
+            short_conflict=conflict,
+            direction_conflict=direction_conflict,
+            opposite_entry=opposite_entry,
+            accumulate=s["accumulate"],
+            sl_stop=math.nan if sl_stop is None else float(sl_stop),
+            tp_stop=math.nan if tp_stop is None else float(tp_stop),
+            sl_trail=s["sl_trail"],
+            stop_entry_price=stop_entry_price,
+        )
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in self.settings.items() if v != _DEFAULTS.get(k)}
+        return f"VectorizedStrategy({getattr(self.signal_fn, '__name__', self.signal_fn)!s}, {changed})"
+
+    def _arrays(self, signals: dict[str, np.ndarray]) -> _KernelSignals:
+        """The kernel's seven signal inputs in order; absent ones are (0, 0) arrays."""
+        self._check_percent_reversal(signals)
+        e, x, se, sx = (signals.get(k, _EMPTY_BOOL) for k in BOOL_KEYS)
+        size, sl, tp = (signals.get(k, _EMPTY_F64) for k in NUMBER_KEYS)
+        return e, x, se, sx, size, sl, tp
+
+    def _check_percent_reversal(self, signals: dict[str, np.ndarray]) -> None:
+        s = self.settings
+        if s["size_type"] == "percent" and not s["accumulate"] and "entries" in signals and "short_entries" in signals:
+            raise ConfigError(
+                "size_type='percent' cannot reverse a position (a percent of what?); use "
+                "'amount' or 'value', or opposite_entry='close'",
+                argument="size_type",
+            )
+
+    def _periods_per_year(self, bars: Bars) -> float | None:
+        ppy = self.settings["periods_per_year"]
+        return float(ppy) if ppy is not None else bars.periods_per_year
+
+    def run(self, bars: Bars, **params: Any) -> Result:
+        """Simulate one parameter combination in full: every order, fill, position and trade."""
+        panel = Panel.from_bars(bars)
+        grid = Grid.build(self.signal_fn, params)
+        if len(grid.combos) != 1:
+            raise ConfigError("run() takes one value per parameter; use sweep() for grids", argument="params")
+        signals = evaluate(self.signal_fn, panel, grid, [0])
+        raw = self._simulator.run(
+            panel.open,
+            panel.high,
+            panel.low,
+            panel.close,
+            *self._arrays(signals),
+            cash_sharing=self.settings["cash_sharing"],
+        )
+        meta = {
+            "mode": "vectorized",
+            "strategy": getattr(self.signal_fn, "__name__", repr(self.signal_fn)),
+            "params": dict(params),
+            "settings": dict(self.settings),
+            "symbols": list(panel.symbols),
+        }
+        return assemble(
+            raw,
+            panel,
+            init_cash=self.settings["init_cash"],
+            cash_sharing=self.settings["cash_sharing"],
+            periods_per_year=self._periods_per_year(bars),
+            meta=meta,
+        )
+
+    def sweep(self, bars: Bars, *, chunk_size: int = 256, **grids: Any) -> Sweep:
+        """Simulate every combination of the parameter grids (``name=iterable``; a scalar is a grid of one).
+
+        Combinations are evaluated and simulated in chunks of ``chunk_size``, so memory stays bounded on
+        big grids: only the chunk's signals and equity curves exist at once.
+        """
+        if not isinstance(chunk_size, int) or chunk_size < 1:
+            raise ConfigError(f"chunk_size must be a positive integer, got {chunk_size!r}", argument="chunk_size")
+        panel = Panel.from_bars(bars)
+        grid = Grid.build(self.signal_fn, grids)
+        call_signal_fn(self.signal_fn, grid.params(0))  # fail fast on a malformed return value
+        ppy = self._periods_per_year(bars)
+        if ppy is None:
+            raise ConfigError(
+                "cannot annualize: pass periods_per_year= (the bars are too short to infer it)",
+                argument="periods_per_year",
+            )
+        parts = []
+        for start in range(0, len(grid.combos), chunk_size):
+            indices = list(range(start, min(start + chunk_size, len(grid.combos))))
+            signals = evaluate(self.signal_fn, panel, grid, indices)
+            stats = self._simulator.sweep(
+                panel.open,
+                panel.high,
+                panel.low,
+                panel.close,
+                *self._arrays(signals),
+                cash_sharing=self.settings["cash_sharing"],
+            )
+            parts.append(sweep_metrics(stats, grid, indices, panel, self.settings, ppy))
+        return Sweep(self, bars, grid, parts, ppy)
+
+
+def _number(
+    name: str,
+    value: Any,
+    *,
+    minimum: float | None = None,
+    positive: bool = False,
+    below: float | None = None,
+    allow_inf: bool = False,
+) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ConfigError(f"{name} must be a number, got {value!r}", argument=name)
+    v = float(value)
+    if math.isnan(v) or (math.isinf(v) and not allow_inf):
+        raise ConfigError(f"{name} must be finite, got {value!r}", argument=name)
+    if (minimum is not None and v < minimum) or (positive and v <= 0) or (below is not None and v >= below):
+        bounds = " and ".join(
+            b
+            for b in (
+                f">= {minimum}" if minimum is not None else "",
+                "> 0" if positive else "",
+                f"< {below}" if below is not None else "",
+            )
+            if b
+        )
+        raise ConfigError(f"{name} must be {bounds}, got {value!r}", argument=name)
+
+
+_DEFAULTS: dict[str, Any] = {
+    "execution": "close",
+    "size": math.inf,
+    "size_type": "amount",
+    "fees": 0.0,
+    "fixed_fees": 0.0,
+    "slippage": 0.0,
+    "init_cash": 100_000.0,
+    "cash_sharing": False,
+    "sl_stop": None,
+    "tp_stop": None,
+    "sl_trail": False,
+    "stop_entry_price": "fill",
+    "accumulate": False,
+    "conflict": "ignore",
+    "direction_conflict": "ignore",
+    "opposite_entry": "reverse",
+    "min_size": 1e-8,
+    "periods_per_year": None,
+}
