@@ -12,6 +12,9 @@ def test_demo_runs_and_shows_each_section(capsys):
         "LeakageError: in-sample predictions",
         "forecast visible: None",
         "buy and hold, per symbol",
+        "Vectorized mode: sweep",
+        "best combinations by Sharpe ratio",
+        "closed round trips",
         "deflated Sharpe ratio",
         "probability of backtest overfitting",
     ):
