@@ -51,10 +51,10 @@ def main() -> None:
 
     _section("1. Point-in-time data layer")
     universe = synthetic_bars(n_assets=5, n_bars=2520, freq="1d", seed=7)
+    ppy = universe.periods_per_year
+    assert ppy is not None  # ten years of daily bars always have an inferable calendar
     print(universe)
-    print(
-        f"bar frequency: {universe.freq}; periods per year inferred from the calendar: {universe.periods_per_year:.1f}"
-    )
+    print(f"bar frequency: {universe.freq}; periods per year inferred from the calendar: {ppy:.1f}")
     print(universe.wide("close").tail(3))
 
     _section("2. Bad input is an error that names the column, symbol and first timestamp")
@@ -105,7 +105,7 @@ def main() -> None:
             close["ts_event"],
             equity,
             init_cash=100_000,
-            periods_per_year=universe.periods_per_year,
+            periods_per_year=ppy,
             meta={"strategy": "buy and hold", "symbol": symbol},
         )
     table = pl.concat([r.metrics.select(pl.lit(s).alias("symbol"), pl.all()) for s, r in results.items()]).select(
@@ -124,9 +124,7 @@ def main() -> None:
     print(table)
 
     _section("5. Vectorized mode: sweep 300 SMA crossovers per symbol, fill at the next open")
-    strat = VectorizedStrategy(
-        sma_cross, execution="next_open", fees=0.001, init_cash=100_000, periods_per_year=universe.periods_per_year
-    )
+    strat = VectorizedStrategy(sma_cross, execution="next_open", fees=0.001, init_cash=100_000, periods_per_year=ppy)
     sweep = strat.sweep(universe, fast=range(5, 55, 5), slow=range(60, 210, 5))
     print(sweep)
     print("best combinations by Sharpe ratio:")
@@ -146,7 +144,7 @@ def main() -> None:
 
     _section("6. Overfitting: is the best of the sweep's trials real?")
     per_symbol = sweep.metrics.filter(pl.col("symbol") == top["symbol"])
-    sr = per_symbol["sharpe_ratio"].fill_nan(None).drop_nulls().to_numpy() / np.sqrt(universe.periods_per_year)
+    sr = per_symbol["sharpe_ratio"].fill_nan(None).drop_nulls().to_numpy() / np.sqrt(ppy)
     single = strat.run(universe.select(top["symbol"]), fast=top["fast"], slow=top["slow"])
     dsr = metrics.deflated_sharpe_ratio(
         single.returns["return"].to_numpy(), n_trials=len(sweep), sharpe_variance=float(np.var(sr, ddof=1))
