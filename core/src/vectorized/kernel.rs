@@ -164,6 +164,7 @@ pub fn simulate_group<S: SignalSource, K: Sink>(
                     if after == 0.0 {
                         st.stops = Stops::default();
                     } else if before == 0.0 || before.signum() != after.signum() || after.abs() > before.abs() {
+                        let fresh = before == 0.0 || before.signum() != after.signum();
                         let sym = col % market.n_symbols;
                         let reference = match settings.stop_entry {
                             StopEntry::Fill => fill,
@@ -172,7 +173,11 @@ pub fn simulate_group<S: SignalSource, K: Sink>(
                         let sbar = signal_bar(settings.execution, bar);
                         let sl = sbar.and_then(|b| source.sl_stop(col, b)).unwrap_or(settings.sl_stop);
                         let tp = sbar.and_then(|b| source.tp_stop(col, b)).unwrap_or(settings.tp_stop);
-                        st.stops.arm(reference, sl, settings.sl_trail, tp);
+                        if fresh {
+                            st.stops.arm(reference, sl, settings.sl_trail, tp);
+                        } else {
+                            st.stops.rearm_on_add(reference, sl, settings.sl_trail, tp);
+                        }
                     }
                 }
             }

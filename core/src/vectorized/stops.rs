@@ -43,6 +43,17 @@ impl Stops {
         };
     }
 
+    /// Adding to a position re-arms each leg from the new reference only when a level is given for it
+    /// (vectorbt's `upon_stop_update="override"`): a NaN level keeps that leg as it was.
+    pub fn rearm_on_add(&mut self, reference: f64, sl: f64, trail: bool, tp: f64) {
+        if !sl.is_nan() {
+            (self.sl_ref, self.sl, self.trail) = (reference, sl, trail);
+        }
+        if !tp.is_nan() {
+            (self.tp_ref, self.tp) = (reference, tp);
+        }
+    }
+
     /// The exit price if a stop triggers in this bar for `position`, else NaN. Updates a trailing
     /// stop's reference from this bar's extreme after the check.
     pub fn check(&mut self, position: f64, open: f64, high: f64, low: f64) -> f64 {
@@ -111,6 +122,15 @@ mod tests {
         assert!(s.check(1.0, 99.0, 101.0, 96.0).is_nan());
         // short: the stop-loss is above
         assert_eq!(s.check(-1.0, 104.0, 106.0, 103.0), 105.0);
+    }
+
+    #[test]
+    fn adding_keeps_a_leg_whose_new_level_is_nan() {
+        let mut s = Stops::default();
+        s.arm(100.0, 0.05, false, 0.1);
+        s.rearm_on_add(120.0, f64::NAN, false, 0.2);
+        assert_eq!((s.sl_ref, s.sl), (100.0, 0.05));
+        assert_eq!((s.tp_ref, s.tp), (120.0, 0.2));
     }
 
     #[test]
