@@ -5,7 +5,7 @@ from typing import Any, final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["PitIndex", "SignalSimulator", "__version__", "reject_reason"]
+__all__ = ["PitIndex", "SignalPrograms", "SignalSimulator", "__version__", "reject_reason"]
 
 __version__: str
 
@@ -58,6 +58,17 @@ class SignalSimulator:
         tp_stop: npt.NDArray[np.float64],
         cash_sharing: bool,
     ) -> dict[str, Any]: ...
+    def sweep_programs(
+        self,
+        open: npt.NDArray[np.float64],
+        high: npt.NDArray[np.float64],
+        low: npt.NDArray[np.float64],
+        close: npt.NDArray[np.float64],
+        programs: SignalPrograms,
+        leaf_values: npt.NDArray[np.float64],
+        leaf_valid: npt.NDArray[np.bool_],
+        cash_sharing: bool,
+    ) -> dict[str, Any]: ...
     def run(
         self,
         open: npt.NDArray[np.float64],
@@ -75,3 +86,15 @@ class SignalSimulator:
     ) -> dict[str, Any]: ...
 
 def reject_reason(code: int) -> str: ...
+
+@final
+class SignalPrograms:
+    """Compiled elementwise tops of a chunk's signal expressions over deduplicated Polars leaves."""
+
+    def __new__(cls, struct_json: str, slots: list[tuple[int, int]], n_combos: int) -> SignalPrograms: ...
+    def leaves(self) -> list[str]: ...
+    def __len__(self) -> int: ...
+    def result_types(self, leaf_is_bool: list[bool]) -> list[list[bool | None]]: ...
+    def evaluate(
+        self, combo: int, key: int, leaf_values: npt.NDArray[np.float64], leaf_valid: npt.NDArray[np.bool_]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]: ...

@@ -2,6 +2,7 @@
 //! (private: users import `ml4t`). Arrays come in read-only; kernels run with the GIL released.
 
 mod error;
+mod programs;
 mod vectorized;
 
 use numpy::{PyArray1, PyReadonlyArray1};
@@ -55,6 +56,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<PitIndex>()?;
     m.add_class::<vectorized::SignalSimulator>()?;
+    m.add_class::<programs::SignalPrograms>()?;
     m.add_function(wrap_pyfunction!(vectorized::reject_reason, m)?)?;
     Ok(())
 }

@@ -4,12 +4,13 @@
 //! `(n_cols, n_bars)` bool (column = combination * n_symbols + symbol); per-bar sizes and stops
 //! `(n_cols, n_bars)` float64 with NaN for "use the setting". An absent input is a `(0, 0)` array.
 
-use numpy::{IntoPyArray, PyReadonlyArray2, PyUntypedArrayMethods};
+use numpy::{IntoPyArray, PyReadonlyArray2, PyReadonlyArray3, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use rayon::prelude::*;
 
 use super::error::to_pyerr;
+use super::programs::{sweep_programs, SignalPrograms};
 use crate::error::{Context, CoreError};
 use crate::portfolio::{Costs, SizeType};
 use crate::vectorized::{
@@ -249,28 +250,43 @@ impl SignalSimulator {
             py.detach(|| {
                 (0..n_groups)
                     .into_par_iter()
-                    .map(|g| {
-                        let mut sink = StatsSink::new(settings.init_cash, market.n_bars);
+                    .map_init(Vec::new, |buffer, g| {
+                        let mut sink = StatsSink::new(settings.init_cash, market.n_bars, buffer);
                         simulate_group(&market, g * width..(g + 1) * width, &source, settings, &mut sink);
-                        sink.stats
+                        sink.finish()
                     })
                     .collect()
             })
         });
-        let out = PyDict::new(py);
-        let f = |get: fn(&EquityStats) -> f64| stats.iter().map(get).collect::<Vec<f64>>();
-        let i = |get: fn(&EquityStats) -> i64| stats.iter().map(get).collect::<Vec<i64>>();
-        out.set_item("count", i(|s| s.count).into_pyarray(py))?;
-        out.set_item("mean", f(|s| s.mean).into_pyarray(py))?;
-        out.set_item("m2", f(|s| s.m2).into_pyarray(py))?;
-        out.set_item("low", f(|s| s.low).into_pyarray(py))?;
-        out.set_item("high", f(|s| s.high).into_pyarray(py))?;
-        out.set_item("downside_sq", f(|s| s.downside_sq).into_pyarray(py))?;
-        out.set_item("final_equity", f(|s| s.final_equity).into_pyarray(py))?;
-        out.set_item("max_drawdown", f(|s| s.max_drawdown).into_pyarray(py))?;
-        out.set_item("closed_trades", i(|s| s.closed_trades).into_pyarray(py))?;
-        out.set_item("open_trades", i(|s| s.open_trades).into_pyarray(py))?;
-        Ok(out)
+        stats_dict(py, &stats)
+    }
+
+    /// Like `sweep`, with signals compiled from expressions (`SignalPrograms`) and evaluated in the kernel
+    /// from the distinct Polars leaves: `leaf_values` / `leaf_valid` are `(n_symbols, n_leaves, n_bars)`.
+    #[pyo3(signature = (open, high, low, close, programs, leaf_values, leaf_valid, cash_sharing))]
+    #[allow(clippy::too_many_arguments)]
+    fn sweep_programs<'py>(
+        &self,
+        py: Python<'py>,
+        open: PyReadonlyArray2<'py, f64>,
+        high: PyReadonlyArray2<'py, f64>,
+        low: PyReadonlyArray2<'py, f64>,
+        close: PyReadonlyArray2<'py, f64>,
+        programs: PyRef<'py, SignalPrograms>,
+        leaf_values: PyReadonlyArray3<'py, f64>,
+        leaf_valid: PyReadonlyArray3<'py, bool>,
+        cash_sharing: bool,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let stats = sweep_programs(
+            py,
+            &self.settings,
+            [open, high, low, close],
+            &programs,
+            leaf_values,
+            leaf_valid,
+            cash_sharing,
+        )?;
+        stats_dict(py, &stats)
     }
 
     /// Simulate one combination in full detail; returns a dict of arrays (see `ml4t.vectorized`).
@@ -370,6 +386,24 @@ impl SignalSimulator {
         out.set_item("n_groups", sinks.len())?;
         Ok(out)
     }
+}
+
+/// Per-group one-pass statistics as a dict of arrays.
+fn stats_dict<'py>(py: Python<'py>, stats: &[EquityStats]) -> PyResult<Bound<'py, PyDict>> {
+    let out = PyDict::new(py);
+    let f = |get: fn(&EquityStats) -> f64| stats.iter().map(get).collect::<Vec<f64>>();
+    let i = |get: fn(&EquityStats) -> i64| stats.iter().map(get).collect::<Vec<i64>>();
+    out.set_item("count", i(|s| s.count).into_pyarray(py))?;
+    out.set_item("mean", f(|s| s.mean).into_pyarray(py))?;
+    out.set_item("m2", f(|s| s.m2).into_pyarray(py))?;
+    out.set_item("low", f(|s| s.low).into_pyarray(py))?;
+    out.set_item("high", f(|s| s.high).into_pyarray(py))?;
+    out.set_item("downside_sq", f(|s| s.downside_sq).into_pyarray(py))?;
+    out.set_item("final_equity", f(|s| s.final_equity).into_pyarray(py))?;
+    out.set_item("max_drawdown", f(|s| s.max_drawdown).into_pyarray(py))?;
+    out.set_item("closed_trades", i(|s| s.closed_trades).into_pyarray(py))?;
+    out.set_item("open_trades", i(|s| s.open_trades).into_pyarray(py))?;
+    Ok(out)
 }
 
 /// The message for a reject code in `run()["status"]`.

@@ -72,6 +72,11 @@ struct Column {
 }
 
 /// Simulate the columns `cols` (one group) over every bar.
+///
+/// Each bar visits the group's columns in order and, for each, decides its order (stops first, then
+/// signals), executes it against the shared account and marks the position to market. Deciding and
+/// executing column by column is the same as deciding every column first: a column's decision reads only
+/// its own position, stops and prices, never the account or another column's fill.
 pub fn simulate_group<S: SignalSource, K: Sink>(
     market: &Market,
     cols: Range<usize>,
@@ -79,7 +84,6 @@ pub fn simulate_group<S: SignalSource, K: Sink>(
     settings: &Settings,
     sink: &mut K,
 ) {
-    let n = cols.len();
     let mut account = Account::new(settings.init_cash);
     let mut state = vec![
         Column {
@@ -88,115 +92,145 @@ pub fn simulate_group<S: SignalSource, K: Sink>(
             val_price: f64::NAN,
             mark: f64::NAN
         };
-        n
+        cols.len()
     ];
-    let mut pending: Vec<Option<Order>> = vec![None; n];
-    let mut positions = vec![0.0; n];
+    let mut positions = vec![0.0; cols.len()];
     let use_stops = !settings.sl_stop.is_nan() || !settings.tp_stop.is_nan() || source.has_stops();
+    let base: Vec<usize> = cols
+        .clone()
+        .map(|col| (col % market.n_symbols) * market.n_bars)
+        .collect();
     for bar in 0..market.n_bars {
-        // 1. decide every column's order for this bar (stops first, then signals)
+        let sbar = signal_bar(settings.execution, bar);
+        let mut marked = 0.0;
         for (k, col) in cols.clone().enumerate() {
-            let sym = col % market.n_symbols;
-            let at = sym * market.n_bars + bar;
-            let (open, high, low, close) = (market.open[at], market.high[at], market.low[at], market.close[at]);
-            let price = match settings.execution {
-                Execution::Close => close,
-                Execution::NextOpen => open,
-            };
+            let at = base[k] + bar;
             let st = &mut state[k];
-            if !price.is_nan() {
-                st.val_price = price;
-            }
-            let position = st.holding.position;
-            let mut order_price = price;
-            let mut slippage = settings.slippage;
-            let mut stop_hit = false;
-            if use_stops && st.stops.armed() && !close.is_nan() {
-                let open = if open.is_nan() { close } else { open };
-                let low = if low.is_nan() { open.min(close) } else { low };
-                let high = if high.is_nan() { open.max(close) } else { high };
-                let hit = st.stops.check(position, open, high, low);
-                if !hit.is_nan() {
-                    stop_hit = true;
-                    order_price = hit;
-                    slippage = 0.0;
-                }
-            }
-            let (signals, accumulate) = if stop_hit {
-                let exit = Signals {
-                    long_exit: position > 0.0,
-                    short_exit: position < 0.0,
-                    ..Signals::default()
-                };
-                (exit, false)
-            } else {
-                match signal_bar(settings.execution, bar) {
-                    Some(sbar) => settings.rules.resolve(position, source.signals(col, sbar)),
-                    None => (Signals::default(), settings.rules.accumulate),
-                }
-            };
-            let sbar = signal_bar(settings.execution, bar);
-            let size = match sbar {
-                Some(b) => source.size(col, b).unwrap_or(settings.size),
-                None => settings.size,
-            };
-            let (amount, size_type, direction) =
-                order_size(position, signals, size, settings.size_type, accumulate, st.val_price);
-            pending[k] = (amount != 0.0).then_some(Order {
-                size: amount,
-                size_type,
-                direction,
-                price: order_price,
-                val_price: st.val_price,
-                slippage,
-            });
-        }
-        // 2. execute in column order against the shared account
-        for (k, col) in cols.clone().enumerate() {
-            let Some(order) = pending[k].take() else { continue };
-            let st = &mut state[k];
-            let before = st.holding.position;
-            let outcome = execute(&mut account, &mut st.holding, &order, &settings.costs);
-            let after = st.holding.position;
-            sink.order(bar, col, &order, &outcome, before, after);
-            if let Outcome::Filled { price: fill, .. } = outcome {
-                if use_stops {
-                    if after == 0.0 {
-                        st.stops = Stops::default();
-                    } else if before == 0.0 || before.signum() != after.signum() || after.abs() > before.abs() {
-                        let fresh = before == 0.0 || before.signum() != after.signum();
-                        let sym = col % market.n_symbols;
-                        let reference = match settings.stop_entry {
-                            StopEntry::Fill => fill,
-                            StopEntry::Close => market.close[sym * market.n_bars + bar],
-                        };
-                        let sbar = signal_bar(settings.execution, bar);
-                        let sl = sbar.and_then(|b| source.sl_stop(col, b)).unwrap_or(settings.sl_stop);
-                        let tp = sbar.and_then(|b| source.tp_stop(col, b)).unwrap_or(settings.tp_stop);
-                        if fresh {
-                            st.stops.arm(reference, sl, settings.sl_trail, tp);
-                        } else {
-                            st.stops.rearm_on_add(reference, sl, settings.sl_trail, tp);
-                        }
+            if let Some(order) = decide(market, at, sbar, col, source, settings, use_stops, st) {
+                let before = st.holding.position;
+                let outcome = execute(&mut account, &mut st.holding, &order, &settings.costs);
+                let after = st.holding.position;
+                sink.order(bar, col, &order, &outcome, before, after);
+                if let Outcome::Filled { price: fill, .. } = outcome {
+                    if use_stops {
+                        rearm(st, before, after, fill, market.close[at], sbar, col, source, settings);
                     }
                 }
             }
-        }
-        // 3. mark to market
-        let mut equity = account.cash;
-        for (k, col) in cols.clone().enumerate() {
-            let sym = col % market.n_symbols;
-            let close = market.close[sym * market.n_bars + bar];
-            let st = &mut state[k];
+            let close = market.close[at];
             if !close.is_nan() {
                 st.mark = close;
             }
             if st.holding.position != 0.0 {
-                equity += st.holding.position * st.mark;
+                marked += st.holding.position * st.mark;
             }
             positions[k] = st.holding.position;
         }
-        sink.bar(bar, account.cash, equity, &positions);
+        sink.bar(bar, account.cash, account.cash + marked, &positions);
+    }
+}
+
+/// The order one column places this bar, if any: a triggered stop, else its resolved signals.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn decide<S: SignalSource>(
+    market: &Market,
+    at: usize,
+    sbar: Option<usize>,
+    col: usize,
+    source: &S,
+    settings: &Settings,
+    use_stops: bool,
+    st: &mut Column,
+) -> Option<Order> {
+    let (open, high, low, close) = (market.open[at], market.high[at], market.low[at], market.close[at]);
+    let price = match settings.execution {
+        Execution::Close => close,
+        Execution::NextOpen => open,
+    };
+    if !price.is_nan() {
+        st.val_price = price;
+    }
+    let position = st.holding.position;
+    let mut order_price = price;
+    let mut slippage = settings.slippage;
+    let mut stop_hit = false;
+    if use_stops && st.stops.armed() && !close.is_nan() {
+        let open = if open.is_nan() { close } else { open };
+        let low = if low.is_nan() { open.min(close) } else { low };
+        let high = if high.is_nan() { open.max(close) } else { high };
+        let hit = st.stops.check(position, open, high, low);
+        if !hit.is_nan() {
+            stop_hit = true;
+            order_price = hit;
+            slippage = 0.0;
+        }
+    }
+    let (signals, accumulate) = if stop_hit {
+        (
+            Signals {
+                long_exit: position > 0.0,
+                short_exit: position < 0.0,
+                ..Signals::default()
+            },
+            false,
+        )
+    } else {
+        match sbar {
+            Some(b) => settings.rules.resolve(position, source.signals(col, b)),
+            None => (Signals::default(), settings.rules.accumulate),
+        }
+    };
+    let size = match sbar {
+        Some(b) => source.size(col, b).unwrap_or(settings.size),
+        None => settings.size,
+    };
+    let (amount, size_type, direction) =
+        order_size(position, signals, size, settings.size_type, accumulate, st.val_price);
+    if amount == 0.0 {
+        return None;
+    }
+    Some(Order {
+        size: amount,
+        size_type,
+        direction,
+        price: order_price,
+        val_price: st.val_price,
+        slippage,
+    })
+}
+
+/// After a fill: clear the stops when flat; arm them on a new or reversed position; re-arm per leg on adds.
+#[allow(clippy::too_many_arguments)]
+fn rearm<S: SignalSource>(
+    st: &mut Column,
+    before: f64,
+    after: f64,
+    fill: f64,
+    close: f64,
+    sbar: Option<usize>,
+    col: usize,
+    source: &S,
+    settings: &Settings,
+) {
+    if after == 0.0 {
+        st.stops = Stops::default();
+        return;
+    }
+    let fresh = before == 0.0 || before.signum() != after.signum();
+    if !(fresh || after.abs() > before.abs()) {
+        return;
+    }
+    let reference = match settings.stop_entry {
+        StopEntry::Fill => fill,
+        StopEntry::Close => close,
+    };
+    let sl = sbar.and_then(|b| source.sl_stop(col, b)).unwrap_or(settings.sl_stop);
+    let tp = sbar.and_then(|b| source.tp_stop(col, b)).unwrap_or(settings.tp_stop);
+    if fresh {
+        st.stops.arm(reference, sl, settings.sl_trail, tp);
+    } else {
+        st.stops.rearm_on_add(reference, sl, settings.sl_trail, tp);
     }
 }
 

@@ -6,6 +6,7 @@
 //! and reports through [`Sink`], so one loop serves sweeps (equity only) and detailed runs (every order).
 //! Fills and accounting are [`crate::portfolio`]'s, shared with the event engine.
 
+pub mod expr;
 mod kernel;
 mod rules;
 mod sinks;
@@ -15,5 +16,5 @@ mod stops;
 pub use kernel::{simulate_group, Execution, Market, Settings, Sink, StopEntry};
 pub use rules::{Conflict, DirConflict, OppositeEntry, Rules, Signals};
 pub use sinks::{reject_message, EquityStats, RecordSink, StatsSink};
-pub use source::{MatrixSource, SignalSource};
+pub use source::{MatrixSource, OffsetSource, SignalSource};
 pub use stops::Stops;

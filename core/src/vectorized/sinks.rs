@@ -12,8 +12,8 @@ fn closes_trade(before: f64, after: f64) -> bool {
 /// One-pass statistics of a group's equity curve: what a sweep keeps instead of the curve itself.
 ///
 /// Returns are `equity[t] / equity[t - 1] - 1`, the first measured from the initial cash; a return after
-/// a non-positive equity is undefined (NaN) and skipped, as `ml4t.metrics` skips NaN. Mean and the sum of
-/// squared deviations use Welford's update (no cancellation); `low`/`high` let the caller zero the
+/// a non-positive equity is undefined (NaN) and skipped, as `ml4t.metrics` skips NaN. `m2` is the sum of
+/// squared deviations from the mean (two passes, no cancellation); `low`/`high` let the caller zero the
 /// variance of a constant series exactly, like `ml4t.metrics`. `ml4t.metrics.statistics_from_moments`
 /// turns these into the metrics, with the same definitions as the array functions.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -32,66 +32,90 @@ pub struct EquityStats {
     pub open_trades: i64,
 }
 
-pub struct StatsSink {
-    pub stats: EquityStats,
-    prev: f64,
-    peak: f64,
-    n_bars: usize,
+/// Records the equity curve into a reused buffer and trade counts; [`StatsSink::finish`] computes the
+/// statistics in one pass afterwards (keeping the running sums in registers, not in the sink).
+pub struct StatsSink<'a> {
+    equity: &'a mut Vec<f64>,
+    init_cash: f64,
+    closed_trades: i64,
+    open_trades: i64,
 }
 
-impl StatsSink {
-    pub fn new(init_cash: f64, n_bars: usize) -> Self {
-        let stats = EquityStats {
-            count: 0,
-            mean: 0.0,
-            m2: 0.0,
-            low: f64::INFINITY,
-            high: f64::NEG_INFINITY,
-            downside_sq: 0.0,
-            final_equity: init_cash,
-            max_drawdown: 0.0,
+impl<'a> StatsSink<'a> {
+    /// `buffer` is reused across groups; it is resized to `n_bars`.
+    pub fn new(init_cash: f64, n_bars: usize, buffer: &'a mut Vec<f64>) -> Self {
+        buffer.clear();
+        buffer.resize(n_bars, f64::NAN);
+        Self {
+            equity: buffer,
+            init_cash,
             closed_trades: 0,
             open_trades: 0,
-        };
-        Self {
-            stats,
-            prev: init_cash,
-            peak: init_cash,
-            n_bars,
+        }
+    }
+
+    /// The statistics of the recorded curve. Two passes, like `ml4t.metrics`: the first turns equity into
+    /// returns in place (the buffer is scratch) and takes count, sum, extremes, downside sum of squares and
+    /// the maximum drawdown; the second sums squared deviations from the mean. One division per bar.
+    pub fn finish(self) -> EquityStats {
+        let final_equity = *self.equity.last().unwrap_or(&self.init_cash);
+        let (mut prev, mut peak) = (self.init_cash, self.init_cash);
+        let (mut count, mut sum, mut low, mut high, mut down_sq, mut mdd) =
+            (0i64, 0.0f64, f64::INFINITY, f64::NEG_INFINITY, 0.0f64, 0.0f64);
+        for slot in self.equity.iter_mut() {
+            let equity = *slot;
+            *slot = f64::NAN;
+            if prev > 0.0 && prev.is_finite() && equity.is_finite() {
+                let r = equity / prev - 1.0;
+                *slot = r;
+                count += 1;
+                sum += r;
+                low = low.min(r);
+                high = high.max(r);
+                let down = r.min(0.0);
+                down_sq += down * down;
+            }
+            prev = equity;
+            if equity > peak {
+                peak = equity;
+            } else if peak > 0.0 && equity < peak * (1.0 + mdd) {
+                mdd = equity / peak - 1.0; // divide only when this can be a new maximum drawdown
+            }
+        }
+        let mean = if count > 0 { sum / count as f64 } else { 0.0 };
+        let m2: f64 = self
+            .equity
+            .iter()
+            .filter(|r| !r.is_nan())
+            .map(|r| (r - mean) * (r - mean))
+            .sum();
+        EquityStats {
+            count,
+            mean,
+            m2,
+            low,
+            high,
+            downside_sq: down_sq,
+            final_equity,
+            max_drawdown: mdd,
+            closed_trades: self.closed_trades,
+            open_trades: self.open_trades,
         }
     }
 }
 
-impl Sink for StatsSink {
+impl Sink for StatsSink<'_> {
     fn order(&mut self, _bar: usize, _col: usize, _order: &Order, outcome: &Outcome, before: f64, after: f64) {
         if matches!(outcome, Outcome::Filled { .. }) && closes_trade(before, after) {
-            self.stats.closed_trades += 1;
+            self.closed_trades += 1;
         }
     }
 
+    #[inline]
     fn bar(&mut self, bar: usize, _cash: f64, equity: f64, positions: &[f64]) {
-        let st = &mut self.stats;
-        if self.prev > 0.0 && self.prev.is_finite() && equity.is_finite() {
-            let r = equity / self.prev - 1.0;
-            st.count += 1;
-            let delta = r - st.mean;
-            st.mean += delta / st.count as f64;
-            st.m2 += delta * (r - st.mean);
-            st.low = st.low.min(r);
-            st.high = st.high.max(r);
-            let down = r.min(0.0);
-            st.downside_sq += down * down;
-        }
-        self.prev = equity;
-        if equity > self.peak {
-            self.peak = equity;
-        }
-        if self.peak > 0.0 {
-            st.max_drawdown = st.max_drawdown.min(equity / self.peak - 1.0);
-        }
-        st.final_equity = equity;
-        if bar + 1 == self.n_bars {
-            st.open_trades = positions.iter().filter(|&&p| p != 0.0).count() as i64;
+        self.equity[bar] = equity;
+        if bar + 1 == self.equity.len() {
+            self.open_trades = positions.iter().filter(|&&p| p != 0.0).count() as i64;
         }
     }
 }

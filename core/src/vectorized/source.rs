@@ -65,3 +65,36 @@ impl SignalSource for MatrixSource<'_> {
         !self.sl_stop.is_empty() || !self.tp_stop.is_empty()
     }
 }
+
+/// A source whose column `base + k` is the inner source's column `k`: lets a group simulate from buffers
+/// holding only its own columns.
+pub struct OffsetSource<S> {
+    pub inner: S,
+    pub base: usize,
+}
+
+impl<S: SignalSource> SignalSource for OffsetSource<S> {
+    #[inline]
+    fn signals(&self, col: usize, bar: usize) -> Signals {
+        self.inner.signals(col - self.base, bar)
+    }
+
+    #[inline]
+    fn size(&self, col: usize, bar: usize) -> Option<f64> {
+        self.inner.size(col - self.base, bar)
+    }
+
+    #[inline]
+    fn sl_stop(&self, col: usize, bar: usize) -> Option<f64> {
+        self.inner.sl_stop(col - self.base, bar)
+    }
+
+    #[inline]
+    fn tp_stop(&self, col: usize, bar: usize) -> Option<f64> {
+        self.inner.tp_stop(col - self.base, bar)
+    }
+
+    fn has_stops(&self) -> bool {
+        self.inner.has_stops()
+    }
+}

@@ -10,6 +10,7 @@ warm-up) are no signal: ``False`` for booleans, NaN (no order / no stop) for num
 from __future__ import annotations
 
 import inspect
+import io
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,10 +19,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ml4t import _core
 from ml4t.data import Bars
 from ml4t.errors import ConfigError
 
-__all__ = ["BOOL_KEYS", "NUMBER_KEYS", "Grid", "Panel", "evaluate"]
+__all__ = ["BOOL_KEYS", "NUMBER_KEYS", "Grid", "Panel", "compile_chunk", "evaluate"]
 
 BOOL_KEYS = ("entries", "exits", "short_entries", "short_exits")
 NUMBER_KEYS = ("size", "sl_stop", "tp_stop")
@@ -230,3 +232,61 @@ def _check_dtype(dtype: pl.DataType, key: str, fn: Callable[..., Any], params: M
         raise ConfigError(
             f"{_name(fn)}({_fmt(params)})[{key!r}] must be numeric, got {dtype}", argument=key, symbol=symbol
         )
+
+
+@dataclass(frozen=True)
+class CompiledChunk:
+    """A chunk of combinations whose signals the kernel evaluates itself: the compiled programs and the
+    distinct Polars leaves they read, ``(n_symbols, n_leaves, n_bars)`` values and validity."""
+
+    programs: _core.SignalPrograms
+    values: np.ndarray
+    valid: np.ndarray
+
+
+def compile_chunk(
+    fn: Callable[..., Any], panel: Panel, grid: Grid, indices: Sequence[int], max_bytes: int
+) -> CompiledChunk | int | None:
+    """Compile the chunk's expressions. Returns the compiled chunk; ``None`` when some expression needs the
+    plain Polars path (an operation outside the compiled subset, a non-numeric leaf, a key of the wrong
+    type: the plain path then evaluates it, or raises the precise error); or the number of leaves when
+    their arrays would exceed ``max_bytes`` (the caller splits the chunk)."""
+    per_combo = [call_signal_fn(fn, grid.params(i)) for i in indices]
+    slots: list[tuple[int, int]] = []
+    fields: list[pl.Expr] = []
+    for c, signals in enumerate(per_combo):
+        for k, key in enumerate(_KEYS):
+            if key in signals:
+                slots.append((c, k))
+                fields.append(signals[key].alias(f"f{len(fields)}"))
+    # one serialize call for the whole chunk: the fields of a struct, mapped back through `slots`
+    programs = _core.SignalPrograms(pl.struct(fields).meta.serialize(format="json"), slots, len(per_combo))
+    leaf_json = programs.leaves()
+    n_sym, n_bars, n_leaves = len(panel.symbols), panel.n_bars, len(leaf_json)
+    if n_leaves * n_sym * n_bars * 9 > max_bytes and len(indices) > 1:
+        return n_leaves
+    try:
+        leaves = [pl.Expr.deserialize(io.StringIO(j), format="json").alias(f"leaf{i}") for i, j in enumerate(leaf_json)]
+    except pl.exceptions.PolarsError:
+        return None  # a leaf Polars cannot round-trip through JSON (e.g. a NaN literal): use the plain path
+    values = np.full((n_sym, n_leaves, n_bars), np.nan)
+    valid = np.zeros((n_sym, n_leaves, n_bars), dtype=bool)
+    is_bool: list[bool] | None = None
+    for s, (frame, rows) in enumerate(zip(panel.frames, panel.rows, strict=True)):
+        result = _collect(frame, leaves, fn, grid, indices, panel.symbols[s]) if leaves else pl.DataFrame()
+        dtypes = result.dtypes
+        if any(not (dt.is_numeric() or dt in (pl.Boolean, pl.Null)) for dt in dtypes):
+            return None
+        flags = [dt == pl.Boolean for dt in dtypes]
+        if is_bool is not None and flags != is_bool:
+            return None  # a leaf's type differs between symbols: let Polars decide
+        is_bool = flags
+        if n_leaves:
+            values[s][:, rows] = result.select(pl.all().cast(pl.Float64)).to_numpy().T
+            valid[s][:, rows] = result.select(pl.all().is_not_null()).to_numpy().T
+    types = programs.result_types(is_bool or [])
+    for c, signals in enumerate(per_combo):
+        for k, key in enumerate(_KEYS):
+            if key in signals and types[c][k] is not (key in BOOL_KEYS):
+                return None
+    return CompiledChunk(programs, values, valid)

@@ -17,7 +17,7 @@ from ml4t.data import Bars
 from ml4t.errors import ConfigError
 from ml4t.result import Result
 from ml4t.vectorized._assemble import assemble
-from ml4t.vectorized._signals import BOOL_KEYS, NUMBER_KEYS, Grid, Panel, call_signal_fn, evaluate
+from ml4t.vectorized._signals import BOOL_KEYS, NUMBER_KEYS, Grid, Panel, call_signal_fn, compile_chunk, evaluate
 from ml4t.vectorized._sweep import Sweep, sweep_metrics
 
 __all__ = ["VectorizedStrategy"]
@@ -220,13 +220,17 @@ class VectorizedStrategy:
             meta=meta,
         )
 
-    def sweep(self, bars: Bars, *, chunk_size: int = 256, **grids: Any) -> Sweep:
+    def sweep(self, bars: Bars, *, chunk_size: int | None = None, **grids: Any) -> Sweep:
         """Simulate every combination of the parameter grids (``name=iterable``; a scalar is a grid of one).
 
-        Combinations are evaluated and simulated in chunks of ``chunk_size``, so memory stays bounded on
-        big grids: only the chunk's signals and equity curves exist at once.
+        How it stays fast: the elementwise top of each combination's expressions (comparisons, ``&``, ``|``,
+        ``~``, ``fill_null``) is compiled and evaluated inside the Rust kernel, so Polars evaluates each
+        *distinct* sub-expression (a moving average of a given window) once, not once per combination, and
+        no combinations x bars signal matrix is built. Expressions outside that subset fall back, per chunk,
+        to one Polars query per chunk. Memory stays bounded: combinations are processed in chunks whose
+        arrays fit ``MAX_CHUNK_BYTES`` (at most ``chunk_size`` combinations each, when given).
         """
-        if not isinstance(chunk_size, int) or chunk_size < 1:
+        if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
             raise ConfigError(f"chunk_size must be a positive integer, got {chunk_size!r}", argument="chunk_size")
         panel = Panel.from_bars(bars)
         grid = Grid.build(self.signal_fn, grids)
@@ -237,20 +241,49 @@ class VectorizedStrategy:
                 "cannot annualize: pass periods_per_year= (the bars are too short to infer it)",
                 argument="periods_per_year",
             )
-        parts = []
-        for start in range(0, len(grid.combos), chunk_size):
-            indices = list(range(start, min(start + chunk_size, len(grid.combos))))
-            signals = evaluate(self.signal_fn, panel, grid, indices)
-            stats = self._simulator.sweep(
-                panel.open,
-                panel.high,
-                panel.low,
-                panel.close,
-                *self._arrays(signals),
-                cash_sharing=self.settings["cash_sharing"],
-            )
+        n = len(grid.combos)
+        plain_size = max(1, MAX_CHUNK_BYTES // (8 * len(panel.symbols) * panel.n_bars))
+        size = min(n, chunk_size or n)
+        parts, start = [], 0
+        while start < n:
+            indices = list(range(start, min(start + size, n)))
+            compiled = compile_chunk(self.signal_fn, panel, grid, indices, MAX_CHUNK_BYTES)
+            if isinstance(compiled, int):  # too many distinct leaves for the budget: halve the chunk
+                size = max(1, size // 2)
+                continue
+            if compiled is None:
+                indices = indices[:plain_size]
+                signals = evaluate(self.signal_fn, panel, grid, indices)
+                stats = self._simulator.sweep(
+                    panel.open,
+                    panel.high,
+                    panel.low,
+                    panel.close,
+                    *self._arrays(signals),
+                    cash_sharing=self.settings["cash_sharing"],
+                )
+            else:
+                self._check_percent_reversal({k: np.empty(0) for k in BOOL_KEYS if k in self._keys_of(grid, indices)})
+                stats = self._simulator.sweep_programs(
+                    panel.open,
+                    panel.high,
+                    panel.low,
+                    panel.close,
+                    compiled.programs,
+                    compiled.values,
+                    compiled.valid,
+                    cash_sharing=self.settings["cash_sharing"],
+                )
             parts.append(sweep_metrics(stats, grid, indices, panel, self.settings, ppy))
+            start += len(indices)
         return Sweep(self, bars, grid, parts, ppy)
+
+    def _keys_of(self, grid: Grid, indices: list[int]) -> set[str]:
+        return set().union(*(call_signal_fn(self.signal_fn, grid.params(i)).keys() for i in indices[:1]))
+
+
+MAX_CHUNK_BYTES = 256 * 1024 * 1024
+"""Memory budget of one sweep chunk's signal arrays (compiled leaves, or the plain path's matrices)."""
 
 
 def _number(

@@ -1,0 +1,233 @@
+//! `ml4t._core.SignalPrograms` and the compiled sweep: signals evaluated inside the kernel from
+//! deduplicated Polars leaves (see `crate::vectorized::expr`).
+
+use numpy::{IntoPyArray, PyReadonlyArray2, PyReadonlyArray3, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+use rayon::prelude::*;
+
+use crate::error::{Context, CoreError};
+use crate::vectorized::expr::{result_is_bool, Column, Compiler, Evaluator, Program};
+use crate::vectorized::{simulate_group, EquityStats, Market, MatrixSource, OffsetSource, Settings, StatsSink};
+
+/// A compiled expression's values and validity.
+type Evaluated<'py> = (Bound<'py, numpy::PyArray1<f64>>, Bound<'py, numpy::PyArray1<bool>>);
+
+/// Signal keys in kernel order: four booleans, then size, sl_stop, tp_stop.
+const N_KEYS: usize = 7;
+
+#[pyclass(frozen, module = "ml4t._core")]
+pub struct SignalPrograms {
+    /// `programs[combo][key]`.
+    programs: Vec<[Option<Program>; N_KEYS]>,
+    leaves: Vec<String>,
+}
+
+#[pymethods]
+impl SignalPrograms {
+    /// `struct_json` is ONE serialized `pl.struct(...)` of every signal expression of a chunk (one call to
+    /// serialize instead of one per expression); `slots[i] = (combination, key)` says where its i-th field
+    /// belongs. Keys are in kernel order: entries, exits, short_entries, short_exits, size, sl_stop, tp_stop.
+    #[new]
+    fn new(struct_json: &str, slots: Vec<(usize, usize)>, n_combos: usize) -> PyResult<Self> {
+        let bad = |message: String| -> PyErr { CoreError::config(message, Context::argument("struct_json")).into() };
+        let tree: serde_json::Value =
+            serde_json::from_str(struct_json).map_err(|e| bad(format!("cannot parse the serialized signals: {e}")))?;
+        let fields = tree
+            .pointer("/Function/input")
+            .and_then(serde_json::Value::as_array)
+            .ok_or_else(|| bad("expected a serialized pl.struct(...) of the signal expressions".into()))?;
+        if fields.len() != slots.len() {
+            return Err(bad(format!("{} fields but {} slots", fields.len(), slots.len())));
+        }
+        let mut compiler = Compiler::default();
+        let mut programs: Vec<[Option<Program>; N_KEYS]> = vec![Default::default(); n_combos];
+        for (field, &(combo, key)) in fields.iter().zip(&slots) {
+            if combo >= n_combos || key >= N_KEYS {
+                return Err(bad(format!("slot ({combo}, {key}) out of range")));
+            }
+            programs[combo][key] = Some(compiler.compile_value(field));
+        }
+        Ok(Self {
+            programs,
+            leaves: compiler.leaves().to_vec(),
+        })
+    }
+
+    /// The distinct leaves (serialized Polars expressions) the programs read, in id order.
+    fn leaves(&self) -> Vec<String> {
+        self.leaves.clone()
+    }
+
+    fn __len__(&self) -> usize {
+        self.programs.len()
+    }
+
+    /// Evaluate one compiled expression on leaf columns `(n_leaves, n_rows)`: its values (booleans as 0/1)
+    /// and validity. For inspection and tests; sweeps evaluate inside the kernel.
+    fn evaluate<'py>(
+        &self,
+        py: Python<'py>,
+        combo: usize,
+        key: usize,
+        leaf_values: PyReadonlyArray2<'py, f64>,
+        leaf_valid: PyReadonlyArray2<'py, bool>,
+    ) -> PyResult<Evaluated<'py>> {
+        let program = self
+            .programs
+            .get(combo)
+            .and_then(|row| row.get(key))
+            .and_then(Option::as_ref)
+            .ok_or_else(|| {
+                PyErr::from(CoreError::config(
+                    format!("no program for ({combo}, {key})"),
+                    Context::argument("key"),
+                ))
+            })?;
+        let shape = leaf_values.shape();
+        if shape[0] != self.leaves.len() || leaf_valid.shape() != shape {
+            return Err(CoreError::config(
+                format!("leaf arrays must have {} rows", self.leaves.len()),
+                Context::argument("leaf_values"),
+            )
+            .into());
+        }
+        let n = shape[1];
+        let (values, valid) = (leaf_values.as_slice()?, leaf_valid.as_slice()?);
+        let leaves: Vec<(&[f64], &[bool])> = (0..shape[0])
+            .map(|i| (&values[i * n..(i + 1) * n], &valid[i * n..(i + 1) * n]))
+            .collect();
+        let mut out = Column::default();
+        Evaluator::default().eval(program, &leaves, n, &mut out);
+        Ok((out.value.into_pyarray(py), out.valid.into_pyarray(py)))
+    }
+
+    /// For each combination and key: whether the result is boolean, or None when the expression must be
+    /// evaluated by Polars instead (an operation outside the compiled subset for these leaf types).
+    fn result_types(&self, leaf_is_bool: Vec<bool>) -> Vec<Vec<Option<bool>>> {
+        self.programs
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|p| p.as_ref().and_then(|p| result_is_bool(p, &leaf_is_bool)))
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// Per-group scratch: evaluated signal columns for the group's columns, laid out for `MatrixSource`.
+#[derive(Default)]
+struct Scratch {
+    evaluator: Evaluator,
+    column: Column,
+    bools: [Vec<bool>; 4],
+    numbers: [Vec<f64>; 3],
+    equity: Vec<f64>,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn sweep_programs(
+    py: Python<'_>,
+    settings: &Settings,
+    prices: [PyReadonlyArray2<'_, f64>; 4],
+    programs: &SignalPrograms,
+    leaf_values: PyReadonlyArray3<'_, f64>,
+    leaf_valid: PyReadonlyArray3<'_, bool>,
+    cash_sharing: bool,
+) -> PyResult<Vec<EquityStats>> {
+    let [open, high, low, close] = &prices;
+    let shape = close.shape();
+    let (n_symbols, n_bars) = (shape[0], shape[1]);
+    let n_leaves = programs.leaves.len();
+    if leaf_values.shape() != [n_symbols, n_leaves, n_bars] || leaf_valid.shape() != leaf_values.shape() {
+        return Err(CoreError::config(
+            format!(
+                "leaf arrays must have shape ({n_symbols}, {n_leaves}, {n_bars}), got {:?}",
+                leaf_values.shape()
+            ),
+            Context::argument("leaf_values"),
+        )
+        .into());
+    }
+    let market = Market {
+        n_bars,
+        n_symbols,
+        open: open.as_slice()?,
+        high: high.as_slice()?,
+        low: low.as_slice()?,
+        close: close.as_slice()?,
+    };
+    let (values, valid) = (leaf_values.as_slice()?, leaf_valid.as_slice()?);
+    // per symbol, every leaf's (values, validity) slices, built once
+    let leaves: Vec<Vec<(&[f64], &[bool])>> = (0..n_symbols)
+        .map(|s| {
+            (0..n_leaves)
+                .map(|id| {
+                    let at = (s * n_leaves + id) * n_bars;
+                    (&values[at..at + n_bars], &valid[at..at + n_bars])
+                })
+                .collect()
+        })
+        .collect();
+    let width = if cash_sharing { n_symbols } else { 1 };
+    let n_groups = programs.programs.len() * n_symbols / width;
+    let stats = py.detach(|| {
+        (0..n_groups)
+            .into_par_iter()
+            .map_init(Scratch::default, |scratch, g| {
+                let combo = g * width / n_symbols;
+                let row = &programs.programs[combo];
+                for (k, program) in row.iter().enumerate() {
+                    let Some(program) = program else {
+                        if k < 4 {
+                            scratch.bools[k].clear()
+                        } else {
+                            scratch.numbers[k - 4].clear()
+                        }
+                        continue;
+                    };
+                    if k < 4 {
+                        scratch.bools[k].clear()
+                    } else {
+                        scratch.numbers[k - 4].clear()
+                    }
+                    for local in 0..width {
+                        let symbol = (g * width + local) % n_symbols;
+                        scratch
+                            .evaluator
+                            .eval(program, &leaves[symbol], n_bars, &mut scratch.column);
+                        let col = &scratch.column;
+                        if k < 4 {
+                            scratch.bools[k].extend(col.value.iter().zip(&col.valid).map(|(v, ok)| *ok && *v != 0.0));
+                        } else {
+                            scratch.numbers[k - 4].extend(col.value.iter().zip(&col.valid).map(|(v, ok)| {
+                                if *ok {
+                                    *v
+                                } else {
+                                    f64::NAN
+                                }
+                            }));
+                        }
+                    }
+                }
+                let source = OffsetSource {
+                    inner: MatrixSource {
+                        n_bars,
+                        entries: &scratch.bools[0],
+                        exits: &scratch.bools[1],
+                        short_entries: &scratch.bools[2],
+                        short_exits: &scratch.bools[3],
+                        size: &scratch.numbers[0],
+                        sl_stop: &scratch.numbers[1],
+                        tp_stop: &scratch.numbers[2],
+                    },
+                    base: g * width,
+                };
+                let mut sink = StatsSink::new(settings.init_cash, n_bars, &mut scratch.equity);
+                simulate_group(&market, g * width..(g + 1) * width, &source, settings, &mut sink);
+                sink.finish()
+            })
+            .collect::<Vec<_>>()
+    });
+    Ok(stats)
+}
