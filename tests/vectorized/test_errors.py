@@ -98,6 +98,8 @@ def test_percent_size_cannot_reverse(universe):
 
     with pytest.raises(ConfigError, match="cannot reverse"):
         VectorizedStrategy(both, size=0.5, size_type="percent").run(universe)
+    with pytest.raises(ConfigError, match="cannot reverse"):
+        VectorizedStrategy(both, size=0.5, size_type="percent").sweep(universe)
 
 
 def test_run_takes_single_values_and_bars(universe):

@@ -7,7 +7,7 @@ floating-point precision when the settings match. See the class docstring for ev
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import numpy as np
@@ -171,14 +171,14 @@ class VectorizedStrategy:
 
     def _arrays(self, signals: dict[str, np.ndarray]) -> _KernelSignals:
         """The kernel's seven signal inputs in order; absent ones are (0, 0) arrays."""
-        self._check_percent_reversal(signals)
+        self._check_percent_reversal(signals.keys())
         e, x, se, sx = (signals.get(k, _EMPTY_BOOL) for k in BOOL_KEYS)
         size, sl, tp = (signals.get(k, _EMPTY_F64) for k in NUMBER_KEYS)
         return e, x, se, sx, size, sl, tp
 
-    def _check_percent_reversal(self, signals: dict[str, np.ndarray]) -> None:
+    def _check_percent_reversal(self, keys: Collection[str]) -> None:
         s = self.settings
-        if s["size_type"] == "percent" and not s["accumulate"] and "entries" in signals and "short_entries" in signals:
+        if s["size_type"] == "percent" and not s["accumulate"] and "entries" in keys and "short_entries" in keys:
             raise ConfigError(
                 "size_type='percent' cannot reverse a position (a percent of what?); use "
                 "'amount' or 'value', or opposite_entry='close'",
@@ -234,7 +234,8 @@ class VectorizedStrategy:
             raise ConfigError(f"chunk_size must be a positive integer, got {chunk_size!r}", argument="chunk_size")
         panel = Panel.from_bars(bars)
         grid = Grid.build(self.signal_fn, grids)
-        call_signal_fn(self.signal_fn, grid.params(0))  # fail fast on a malformed return value
+        # fail fast on a malformed return value or an impossible sizing
+        self._check_percent_reversal(call_signal_fn(self.signal_fn, grid.params(0)).keys())
         ppy = self._periods_per_year(bars)
         if ppy is None:
             raise ConfigError(
@@ -263,7 +264,6 @@ class VectorizedStrategy:
                     cash_sharing=self.settings["cash_sharing"],
                 )
             else:
-                self._check_percent_reversal({k: np.empty(0) for k in BOOL_KEYS if k in self._keys_of(grid, indices)})
                 stats = self._simulator.sweep_programs(
                     panel.open,
                     panel.high,
@@ -277,9 +277,6 @@ class VectorizedStrategy:
             parts.append(sweep_metrics(stats, grid, indices, panel, self.settings, ppy))
             start += len(indices)
         return Sweep(self, bars, grid, parts, ppy)
-
-    def _keys_of(self, grid: Grid, indices: list[int]) -> set[str]:
-        return set().union(*(call_signal_fn(self.signal_fn, grid.params(i)).keys() for i in indices[:1]))
 
 
 MAX_CHUNK_BYTES = 256 * 1024 * 1024
