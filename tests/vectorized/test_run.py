@@ -118,3 +118,21 @@ def test_missing_bars_of_one_symbol_are_not_traded():
     assert res.orders["status"].to_list() == ["filled", "filled"]
     assert not math.isnan(res.equity["equity"][-1])
     assert np.isfinite(res.positions["market_price"].to_numpy()).all()
+
+
+def test_chunking_does_not_change_the_sweep():
+    universe = synthetic_bars(2, 300, "1d", seed=8)
+
+    def rule(fast: int, slow: int, odd: bool):
+        f, s = pl.col("close").rolling_mean(fast), pl.col("close").rolling_mean(slow)
+        entries = f > s
+        if odd:  # a NaN literal cannot be compiled: these combinations take the plain Polars path
+            entries = entries | (pl.col("close") > math.nan)
+        return {"entries": entries, "exits": f < s}
+
+    strat = VectorizedStrategy(rule, fees=0.001)
+    grids = {"fast": [3, 5, 8], "slow": [20, 40], "odd": [False, True]}
+    whole = strat.sweep(universe, **grids).metrics
+    for chunk_size in (1, 5):
+        assert strat.sweep(universe, chunk_size=chunk_size, **grids).metrics.equals(whole)
+    assert whole.height == 3 * 2 * 2 * 2

@@ -76,9 +76,8 @@ impl<'a> StatsSink<'a> {
                 down_sq += down * down;
             }
             prev = equity;
-            if equity > peak {
-                peak = equity;
-            } else if peak > 0.0 && equity < peak * (1.0 + mdd) {
+            peak = peak.max(equity); // branchless: new peaks are data-dependent and mispredict
+            if peak > 0.0 && equity < peak * (1.0 + mdd) {
                 mdd = equity / peak - 1.0; // divide only when this can be a new maximum drawdown
             }
         }
