@@ -18,6 +18,13 @@ class PitIndex:
     def count(self, group: int, now: int) -> int: ...
     def counts(self, now: int) -> npt.NDArray[np.int64]: ...
 
+_F64 = npt.NDArray[np.float64]
+_BOOL = npt.NDArray[np.bool_]
+_Prices = tuple[_F64, _F64, _F64, _F64]
+"""open, high, low, close: (n_symbols, n_bars)."""
+_SignalArrays = tuple[_BOOL, _BOOL, _BOOL, _BOOL, _F64, _F64, _F64]
+"""entries, exits, short_entries, short_exits, size, sl_stop, tp_stop: (n_cols, n_bars); absent = (0, 0)."""
+
 @final
 class SignalSimulator:
     """The vectorized kernel with its settings lowered once (see core/src/python/vectorized.rs)."""
@@ -43,47 +50,16 @@ class SignalSimulator:
         sl_trail: bool,
         stop_entry_price: str,
     ) -> SignalSimulator: ...
-    def sweep(
-        self,
-        open: npt.NDArray[np.float64],
-        high: npt.NDArray[np.float64],
-        low: npt.NDArray[np.float64],
-        close: npt.NDArray[np.float64],
-        entries: npt.NDArray[np.bool_],
-        exits: npt.NDArray[np.bool_],
-        short_entries: npt.NDArray[np.bool_],
-        short_exits: npt.NDArray[np.bool_],
-        size: npt.NDArray[np.float64],
-        sl_stop: npt.NDArray[np.float64],
-        tp_stop: npt.NDArray[np.float64],
-        cash_sharing: bool,
-    ) -> dict[str, Any]: ...
+    def sweep(self, prices: _Prices, signals: _SignalArrays, cash_sharing: bool) -> dict[str, Any]: ...
     def sweep_programs(
         self,
-        open: npt.NDArray[np.float64],
-        high: npt.NDArray[np.float64],
-        low: npt.NDArray[np.float64],
-        close: npt.NDArray[np.float64],
+        prices: _Prices,
         programs: SignalPrograms,
         leaf_values: npt.NDArray[np.float64],
         leaf_valid: npt.NDArray[np.bool_],
         cash_sharing: bool,
     ) -> dict[str, Any]: ...
-    def run(
-        self,
-        open: npt.NDArray[np.float64],
-        high: npt.NDArray[np.float64],
-        low: npt.NDArray[np.float64],
-        close: npt.NDArray[np.float64],
-        entries: npt.NDArray[np.bool_],
-        exits: npt.NDArray[np.bool_],
-        short_entries: npt.NDArray[np.bool_],
-        short_exits: npt.NDArray[np.bool_],
-        size: npt.NDArray[np.float64],
-        sl_stop: npt.NDArray[np.float64],
-        tp_stop: npt.NDArray[np.float64],
-        cash_sharing: bool,
-    ) -> dict[str, Any]: ...
+    def run(self, prices: _Prices, signals: _SignalArrays, cash_sharing: bool) -> dict[str, Any]: ...
 
 def reject_reason(code: int) -> str: ...
 

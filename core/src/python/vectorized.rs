@@ -49,6 +49,24 @@ pub struct SignalSimulator {
     settings: Settings,
 }
 
+/// OHLC, each `(n_symbols, n_bars)`.
+type Prices<'py> = (
+    PyReadonlyArray2<'py, f64>,
+    PyReadonlyArray2<'py, f64>,
+    PyReadonlyArray2<'py, f64>,
+    PyReadonlyArray2<'py, f64>,
+);
+/// entries, exits, short_entries, short_exits (bool), size, sl_stop, tp_stop (float), each `(n_cols, n_bars)`.
+type SignalArrays<'py> = (
+    PyReadonlyArray2<'py, bool>,
+    PyReadonlyArray2<'py, bool>,
+    PyReadonlyArray2<'py, bool>,
+    PyReadonlyArray2<'py, bool>,
+    PyReadonlyArray2<'py, f64>,
+    PyReadonlyArray2<'py, f64>,
+    PyReadonlyArray2<'py, f64>,
+);
+
 /// Borrowed inputs of one call.
 struct Inputs<'py> {
     open: PyReadonlyArray2<'py, f64>,
@@ -59,7 +77,18 @@ struct Inputs<'py> {
     numbers: [PyReadonlyArray2<'py, f64>; 3],
 }
 
-impl Inputs<'_> {
+impl<'py> Inputs<'py> {
+    fn new((open, high, low, close): Prices<'py>, (e, x, se, sx, size, sl, tp): SignalArrays<'py>) -> Self {
+        Self {
+            open,
+            high,
+            low,
+            close,
+            signals: [e, x, se, sx],
+            numbers: [size, sl, tp],
+        }
+    }
+
     /// (n_symbols, n_bars, n_cols), after checking every shape.
     fn shape(&self) -> Result<(usize, usize, usize), CoreError> {
         let [n_symbols, n_bars] = [self.close.shape()[0], self.close.shape()[1]];
@@ -217,32 +246,15 @@ impl SignalSimulator {
     }
 
     /// Simulate every group; returns a dict of per-group one-pass statistics (see `EquityStats`).
-    #[pyo3(signature = (open, high, low, close, entries, exits, short_entries, short_exits, size, sl_stop, tp_stop, cash_sharing))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (prices, signals, cash_sharing))]
     fn sweep<'py>(
         &self,
         py: Python<'py>,
-        open: PyReadonlyArray2<'py, f64>,
-        high: PyReadonlyArray2<'py, f64>,
-        low: PyReadonlyArray2<'py, f64>,
-        close: PyReadonlyArray2<'py, f64>,
-        entries: PyReadonlyArray2<'py, bool>,
-        exits: PyReadonlyArray2<'py, bool>,
-        short_entries: PyReadonlyArray2<'py, bool>,
-        short_exits: PyReadonlyArray2<'py, bool>,
-        size: PyReadonlyArray2<'py, f64>,
-        sl_stop: PyReadonlyArray2<'py, f64>,
-        tp_stop: PyReadonlyArray2<'py, f64>,
+        prices: Prices<'py>,
+        signals: SignalArrays<'py>,
         cash_sharing: bool,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let inputs = Inputs {
-            open,
-            high,
-            low,
-            close,
-            signals: [entries, exits, short_entries, short_exits],
-            numbers: [size, sl_stop, tp_stop],
-        };
+        let inputs = Inputs::new(prices, signals);
         let settings = &self.settings;
         let stats: Vec<EquityStats> = with_inputs!(inputs, |market, source, n_cols| {
             let width = if cash_sharing { market.n_symbols } else { 1 };
@@ -263,15 +275,11 @@ impl SignalSimulator {
 
     /// Like `sweep`, with signals compiled from expressions (`SignalPrograms`) and evaluated in the kernel
     /// from the distinct Polars leaves: `leaf_values` / `leaf_valid` are `(n_symbols, n_leaves, n_bars)`.
-    #[pyo3(signature = (open, high, low, close, programs, leaf_values, leaf_valid, cash_sharing))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (prices, programs, leaf_values, leaf_valid, cash_sharing))]
     fn sweep_programs<'py>(
         &self,
         py: Python<'py>,
-        open: PyReadonlyArray2<'py, f64>,
-        high: PyReadonlyArray2<'py, f64>,
-        low: PyReadonlyArray2<'py, f64>,
-        close: PyReadonlyArray2<'py, f64>,
+        prices: Prices<'py>,
         programs: PyRef<'py, SignalPrograms>,
         leaf_values: PyReadonlyArray3<'py, f64>,
         leaf_valid: PyReadonlyArray3<'py, bool>,
@@ -280,7 +288,7 @@ impl SignalSimulator {
         let stats = sweep_programs(
             py,
             &self.settings,
-            [open, high, low, close],
+            [prices.0, prices.1, prices.2, prices.3],
             &programs,
             leaf_values,
             leaf_valid,
@@ -290,32 +298,15 @@ impl SignalSimulator {
     }
 
     /// Simulate one combination in full detail; returns a dict of arrays (see `ml4t.vectorized`).
-    #[pyo3(signature = (open, high, low, close, entries, exits, short_entries, short_exits, size, sl_stop, tp_stop, cash_sharing))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (prices, signals, cash_sharing))]
     fn run<'py>(
         &self,
         py: Python<'py>,
-        open: PyReadonlyArray2<'py, f64>,
-        high: PyReadonlyArray2<'py, f64>,
-        low: PyReadonlyArray2<'py, f64>,
-        close: PyReadonlyArray2<'py, f64>,
-        entries: PyReadonlyArray2<'py, bool>,
-        exits: PyReadonlyArray2<'py, bool>,
-        short_entries: PyReadonlyArray2<'py, bool>,
-        short_exits: PyReadonlyArray2<'py, bool>,
-        size: PyReadonlyArray2<'py, f64>,
-        sl_stop: PyReadonlyArray2<'py, f64>,
-        tp_stop: PyReadonlyArray2<'py, f64>,
+        prices: Prices<'py>,
+        signals: SignalArrays<'py>,
         cash_sharing: bool,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let inputs = Inputs {
-            open,
-            high,
-            low,
-            close,
-            signals: [entries, exits, short_entries, short_exits],
-            numbers: [size, sl_stop, tp_stop],
-        };
+        let inputs = Inputs::new(prices, signals);
         let settings = &self.settings;
         let sinks = with_inputs!(inputs, |market, source, n_cols| {
             if n_cols != market.n_symbols {

@@ -70,6 +70,11 @@ class Panel:
     def n_bars(self) -> int:
         return len(self.ts)
 
+    @property
+    def prices(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """OHLC as the kernel takes them."""
+        return self.open, self.high, self.low, self.close
+
 
 @dataclass(frozen=True)
 class Grid:

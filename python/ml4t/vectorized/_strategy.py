@@ -196,14 +196,7 @@ class VectorizedStrategy:
         if len(grid.combos) != 1:
             raise ConfigError("run() takes one value per parameter; use sweep() for grids", argument="params")
         signals = evaluate(self.signal_fn, panel, grid, [0])
-        raw = self._simulator.run(
-            panel.open,
-            panel.high,
-            panel.low,
-            panel.close,
-            *self._arrays(signals),
-            cash_sharing=self.settings["cash_sharing"],
-        )
+        raw = self._simulator.run(panel.prices, self._arrays(signals), cash_sharing=self.settings["cash_sharing"])
         meta = {
             "mode": "vectorized",
             "strategy": getattr(self.signal_fn, "__name__", repr(self.signal_fn)),
@@ -256,19 +249,11 @@ class VectorizedStrategy:
                 indices = indices[:plain_size]
                 signals = evaluate(self.signal_fn, panel, grid, indices)
                 stats = self._simulator.sweep(
-                    panel.open,
-                    panel.high,
-                    panel.low,
-                    panel.close,
-                    *self._arrays(signals),
-                    cash_sharing=self.settings["cash_sharing"],
+                    panel.prices, self._arrays(signals), cash_sharing=self.settings["cash_sharing"]
                 )
             else:
                 stats = self._simulator.sweep_programs(
-                    panel.open,
-                    panel.high,
-                    panel.low,
-                    panel.close,
+                    panel.prices,
                     compiled.programs,
                     compiled.values,
                     compiled.valid,
