@@ -332,51 +332,27 @@ impl SignalSimulator {
             })
         });
         let out = PyDict::new(py);
-        let concat = |f: &dyn Fn(&RecordSink) -> Vec<f64>| sinks.iter().flat_map(f).collect::<Vec<f64>>();
-        out.set_item(
-            "bar",
-            sinks
-                .iter()
-                .flat_map(|s| s.bar.clone())
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        out.set_item(
-            "col",
-            sinks
-                .iter()
-                .flat_map(|s| s.col.clone())
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        out.set_item(
-            "status",
-            sinks
-                .iter()
-                .flat_map(|s| s.status.clone())
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        out.set_item(
-            "side",
-            sinks
-                .iter()
-                .flat_map(|s| s.side.clone())
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        out.set_item("requested", concat(&|s| s.requested.clone()).into_pyarray(py))?;
-        out.set_item("size", concat(&|s| s.size.clone()).into_pyarray(py))?;
-        out.set_item("price", concat(&|s| s.price.clone()).into_pyarray(py))?;
-        out.set_item("fees", concat(&|s| s.fees.clone()).into_pyarray(py))?;
-        out.set_item("raw_price", concat(&|s| s.raw_price.clone()).into_pyarray(py))?;
+        out.set_item("bar", concat(&sinks, |s| &s.bar).into_pyarray(py))?;
+        out.set_item("col", concat(&sinks, |s| &s.col).into_pyarray(py))?;
+        out.set_item("status", concat(&sinks, |s| &s.status).into_pyarray(py))?;
+        out.set_item("side", concat(&sinks, |s| &s.side).into_pyarray(py))?;
+        out.set_item("requested", concat(&sinks, |s| &s.requested).into_pyarray(py))?;
+        out.set_item("size", concat(&sinks, |s| &s.size).into_pyarray(py))?;
+        out.set_item("price", concat(&sinks, |s| &s.price).into_pyarray(py))?;
+        out.set_item("fees", concat(&sinks, |s| &s.fees).into_pyarray(py))?;
+        out.set_item("raw_price", concat(&sinks, |s| &s.raw_price).into_pyarray(py))?;
         // per group, bar-major
-        out.set_item("cash", concat(&|s| s.cash.clone()).into_pyarray(py))?;
-        out.set_item("equity", concat(&|s| s.equity.clone()).into_pyarray(py))?;
-        out.set_item("positions", concat(&|s| s.positions.clone()).into_pyarray(py))?;
+        out.set_item("cash", concat(&sinks, |s| &s.cash).into_pyarray(py))?;
+        out.set_item("equity", concat(&sinks, |s| &s.equity).into_pyarray(py))?;
+        out.set_item("positions", concat(&sinks, |s| &s.positions).into_pyarray(py))?;
         out.set_item("n_groups", sinks.len())?;
         Ok(out)
     }
+}
+
+/// One field of every group's record sink, groups in order.
+fn concat<T: Clone>(sinks: &[RecordSink], field: impl Fn(&RecordSink) -> &Vec<T>) -> Vec<T> {
+    sinks.iter().flat_map(|s| field(s).iter().cloned()).collect()
 }
 
 /// Per-group one-pass statistics as a dict of arrays.
