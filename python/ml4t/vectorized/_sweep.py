@@ -19,19 +19,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Sweep", "sweep_metrics"]
 
-METRIC_COLUMNS = (
-    "total_return",
-    "annual_return",
-    "annual_volatility",
-    "sharpe_ratio",
-    "sortino_ratio",
-    "max_drawdown",
-    "calmar_ratio",
-    "trade_count",
-    "open_trade_count",
-    "final_equity",
-)
-
 
 def sweep_metrics(
     stats: Mapping[str, np.ndarray],
