@@ -55,13 +55,23 @@ def activity_statistics(result: Result, periods_per_year: float) -> pl.DataFrame
     n_bars = equity.height
 
     traded = float(result.fills.select((pl.col("quantity") * pl.col("fill_price")).sum()).item() or 0.0)
-    per_bar = result.positions.group_by("ts_event").agg(
-        (pl.col("position_qty").fill_null(0.0) != 0).any().alias("invested"),
-        pl.col("position_value").abs().sum().alias("gross"),
+    # Result.positions is sorted by ts_event (its documented layout): flag it so grouping and joining take
+    # Polars' sorted fast paths instead of hashing a row per bar and symbol
+    per_bar = (
+        result.positions.with_columns(pl.col("ts_event").set_sorted())
+        .group_by("ts_event", maintain_order=True)
+        .agg(
+            (pl.col("position_qty").fill_null(0.0) != 0).any().alias("invested"),
+            pl.col("position_value").abs().sum().alias("gross"),
+        )
     )
-    bars = equity.join(per_bar, on="ts_event", how="left").with_columns(
-        pl.col("invested").fill_null(False).cast(pl.Float64),
-        pl.col("gross").fill_null(0.0),
+    bars = (
+        equity.with_columns(pl.col("ts_event").set_sorted())
+        .join(per_bar, on="ts_event", how="left")
+        .with_columns(
+            pl.col("invested").fill_null(False).cast(pl.Float64),
+            pl.col("gross").fill_null(0.0),
+        )
     )
     if n_bars == 0:
         nan = float("nan")

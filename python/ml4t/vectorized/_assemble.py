@@ -43,7 +43,7 @@ def assemble(
     positions = pl.DataFrame(
         {
             "ts_event": ts.gather(np.repeat(np.arange(n_bars), n_sym)),
-            "symbol": pl.Series(panel.symbols * n_bars, dtype=pl.String),
+            "symbol": pl.Series(panel.symbols, dtype=pl.String).gather(np.tile(np.arange(n_sym), n_bars)),
             "position_qty": pos.ravel(),
             "market_price": mark.ravel(),
             "position_value": (pos * np.nan_to_num(mark)).ravel(),

@@ -46,23 +46,37 @@ class Panel:
 
     @classmethod
     def from_bars(cls, bars: Bars) -> Panel:
+        """The kernel's layout of ``bars``, built once per (immutable) ``Bars`` and cached on it."""
         if not isinstance(bars, Bars):
             raise ConfigError(
                 f"bars must be ml4t.data.Bars (see ml4t.data.bars), got {type(bars).__name__}", argument="bars"
             )
         if len(bars) == 0:
             raise ConfigError("bars is empty", argument="bars")
-        ts = bars.frame["ts_event"].unique(maintain_order=True)  # the frame is sorted by (ts_event, symbol)
+        cached = bars._cache.get("vectorized_panel")
+        if not isinstance(cached, Panel):
+            cached = bars._cache["vectorized_panel"] = cls._build(bars)
+        return cached
+
+    @classmethod
+    def _build(cls, bars: Bars) -> Panel:
+        frame = bars.frame
+        # the frame is sorted by (ts_event, symbol): its distinct timestamps are the timeline
+        ts = frame["ts_event"] if len(bars.symbols) == 1 else frame["ts_event"].set_sorted().unique(maintain_order=True)
         ts_ns = ts.cast(pl.Int64).to_numpy()
         fields = ("open", "high", "low", "close")
         prices = {f: np.full((len(bars.symbols), len(ts)), np.nan) for f in fields}
         frames, rows = [], []
         for s, sym in enumerate(bars.symbols):
-            frame = bars.frame.filter(pl.col("symbol") == sym) if len(bars.symbols) > 1 else bars.frame
-            at = np.searchsorted(ts_ns, frame["ts_event"].cast(pl.Int64).to_numpy())
+            own = frame.filter(pl.col("symbol") == sym) if len(bars.symbols) > 1 else frame
+            # a symbol with a bar at every timestamp maps row i to bar i; otherwise look its times up
+            if own.height == len(ts):
+                at = np.arange(len(ts))
+            else:
+                at = np.searchsorted(ts_ns, own["ts_event"].cast(pl.Int64).to_numpy())
             for f in fields:
-                prices[f][s, at] = frame[f].to_numpy()
-            frames.append(frame)
+                prices[f][s, at] = own[f].to_numpy()
+            frames.append(own)
             rows.append(at)
         return cls(ts, bars.symbols, prices["open"], prices["high"], prices["low"], prices["close"], frames, rows)
 
