@@ -4,6 +4,7 @@
 use numpy::{IntoPyArray, PyReadonlyArray2, PyReadonlyArray3, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use rayon::prelude::*;
+use serde_json::value::RawValue;
 
 use crate::error::{Context, CoreError};
 use crate::vectorized::expr::{result_is_bool, Column, Compiler, Evaluator, Program};
@@ -30,11 +31,7 @@ impl SignalPrograms {
     #[new]
     fn new(struct_json: &str, slots: Vec<(usize, usize)>, n_combos: usize) -> PyResult<Self> {
         let bad = |message: String| -> PyErr { CoreError::config(message, Context::argument("struct_json")).into() };
-        let tree: serde_json::Value =
-            serde_json::from_str(struct_json).map_err(|e| bad(format!("cannot parse the serialized signals: {e}")))?;
-        let fields = tree
-            .pointer("/Function/input")
-            .and_then(serde_json::Value::as_array)
+        let fields = parse_struct_fields(struct_json)
             .ok_or_else(|| bad("expected a serialized pl.struct(...) of the signal expressions".into()))?;
         if fields.len() != slots.len() {
             return Err(bad(format!("{} fields but {} slots", fields.len(), slots.len())));
@@ -45,7 +42,7 @@ impl SignalPrograms {
             if combo >= n_combos || key >= N_KEYS {
                 return Err(bad(format!("slot ({combo}, {key}) out of range")));
             }
-            programs[combo][key] = Some(compiler.compile_value(field));
+            programs[combo][key] = Some(compiler.compile_raw(field));
         }
         Ok(Self {
             programs,
@@ -113,6 +110,14 @@ impl SignalPrograms {
             })
             .collect()
     }
+}
+
+/// The fields of a serialized `pl.struct(...)`: `{"Function": {"input": [fields...], ...}}`, as raw slices.
+fn parse_struct_fields(json: &str) -> Option<Vec<&RawValue>> {
+    type Node<'a> = std::collections::HashMap<&'a str, &'a RawValue>;
+    let root: Node<'_> = serde_json::from_str(json).ok()?;
+    let function: Node<'_> = serde_json::from_str(root.get("Function")?.get()).ok()?;
+    serde_json::from_str(function.get("input")?.get()).ok()
 }
 
 /// Per-group scratch: evaluated signal columns for the group's columns, laid out for `MatrixSource`.

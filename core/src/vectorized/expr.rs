@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::error::{Context, CoreError, CoreResult};
@@ -66,53 +67,34 @@ pub struct Program {
 
 /// Compiles many expressions against one table of deduplicated leaves.
 ///
-/// Leaves are deduplicated by a structural hash of their tree, confirmed by deep equality, so only the
-/// distinct leaves are ever serialized back to JSON (a sweep has thousands of leaf occurrences and a few
-/// dozen distinct leaves).
+/// Works on the raw JSON text: each node is parsed only as far as its own kind (a one-key object whose
+/// children stay unparsed slices), so the many repeated copies of a shared subtree (a moving average that
+/// appears in thousands of combinations) are scanned but never built into trees. Leaves are deduplicated by
+/// their JSON text, which Polars writes deterministically, and only distinct leaves are copied out.
 #[derive(Debug, Default)]
 pub struct Compiler {
     leaves: Vec<String>,
-    trees: Vec<Value>,
-    index: HashMap<u64, Vec<u32>>,
+    index: HashMap<String, u32>,
 }
 
-/// A structural hash of a JSON tree (object keys in their stored order).
-fn tree_hash(v: &Value, h: &mut impl std::hash::Hasher) {
-    use std::hash::Hash;
-    match v {
-        Value::Null => 0u8.hash(h),
-        Value::Bool(b) => (1u8, b).hash(h),
-        Value::Number(n) => (2u8, n.to_string()).hash(h),
-        Value::String(s) => (3u8, s).hash(h),
-        Value::Array(a) => {
-            (4u8, a.len()).hash(h);
-            a.iter().for_each(|x| tree_hash(x, h));
-        }
-        Value::Object(o) => {
-            (5u8, o.len()).hash(h);
-            for (k, x) in o {
-                k.hash(h);
-                tree_hash(x, h);
-            }
-        }
-    }
-}
+type Node<'a> = HashMap<&'a str, &'a RawValue>;
 
 impl Compiler {
+    /// Compile one expression serialized as JSON.
     pub fn compile(&mut self, json: &str) -> CoreResult<Program> {
-        let tree: Value = serde_json::from_str(json).map_err(|e| {
+        let raw: &RawValue = serde_json::from_str(json).map_err(|e| {
             CoreError::config(
                 format!("cannot parse a serialized expression: {e}"),
                 Context::argument("signals"),
             )
         })?;
-        Ok(self.compile_value(&tree))
+        Ok(self.compile_raw(raw))
     }
 
-    /// Compile an already parsed expression tree.
-    pub fn compile_value(&mut self, tree: &Value) -> Program {
+    /// Compile an expression given as a raw JSON slice.
+    pub fn compile_raw(&mut self, raw: &RawValue) -> Program {
         let mut program = Program::default();
-        self.node(tree, &mut program.code);
+        self.node(raw, &mut program.code);
         program
     }
 
@@ -121,62 +103,79 @@ impl Compiler {
         &self.leaves
     }
 
-    fn leaf(&mut self, v: &Value, code: &mut Vec<Instr>) {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        tree_hash(v, &mut hasher);
-        let bucket = self.index.entry(std::hash::Hasher::finish(&hasher)).or_default();
-        let id = match bucket.iter().find(|&&id| self.trees[id as usize] == *v) {
+    fn leaf(&mut self, raw: &RawValue, code: &mut Vec<Instr>) {
+        let text = raw.get();
+        let id = match self.index.get(text) {
             Some(&id) => id,
             None => {
                 let id = self.leaves.len() as u32;
-                bucket.push(id);
-                self.trees.push(v.clone());
-                self.leaves.push(v.to_string());
+                self.index.insert(text.to_owned(), id);
+                self.leaves.push(text.to_owned());
                 id
             }
         };
         code.push(Instr::Leaf(id));
     }
 
-    fn node(&mut self, v: &Value, code: &mut Vec<Instr>) {
-        let Some((kind, body)) = v.as_object().filter(|o| o.len() == 1).and_then(|o| o.iter().next()) else {
-            return self.leaf(v, code);
+    fn node(&mut self, raw: &RawValue, code: &mut Vec<Instr>) {
+        let Ok(node) = serde_json::from_str::<Node<'_>>(raw.get()) else {
+            return self.leaf(raw, code);
         };
-        match kind.as_str() {
-            "Alias" => match body.as_array().and_then(|a| a.first()) {
+        let Some((&kind, &body)) = node.iter().next().filter(|_| node.len() == 1) else {
+            return self.leaf(raw, code);
+        };
+        match kind {
+            "Alias" => match serde_json::from_str::<Vec<&RawValue>>(body.get())
+                .ok()
+                .and_then(|a| a.first().copied())
+            {
                 Some(inner) => self.node(inner, code),
-                None => self.leaf(v, code),
+                None => self.leaf(raw, code),
             },
-            "BinaryExpr" => match body.get("op").and_then(Value::as_str).and_then(Op::parse) {
-                Some(op) => {
-                    self.node(&body["left"], code);
-                    self.node(&body["right"], code);
-                    code.push(Instr::Binary(op));
-                }
-                None => self.leaf(v, code),
-            },
-            "Function" => {
-                let inputs = body.get("input").and_then(Value::as_array);
-                let function = body.get("function");
-                match (inputs.map(Vec::len), function) {
-                    (Some(2), Some(Value::String(f))) if f == "FillNull" => {
-                        let inputs = inputs.expect("checked");
-                        self.node(&inputs[0], code);
-                        self.node(&inputs[1], code);
-                        code.push(Instr::FillNull);
+            "BinaryExpr" => {
+                let parts = serde_json::from_str::<Node<'_>>(body.get()).ok();
+                let op = parts
+                    .as_ref()
+                    .and_then(|p| p.get("op"))
+                    .and_then(|op| Op::parse(op.get().trim_matches('"')));
+                match (parts, op) {
+                    (Some(parts), Some(op)) if parts.contains_key("left") && parts.contains_key("right") => {
+                        self.node(parts["left"], code);
+                        self.node(parts["right"], code);
+                        code.push(Instr::Binary(op));
                     }
-                    (Some(1), Some(f)) if f.get("Boolean").and_then(Value::as_str) == Some("Not") => {
-                        self.node(&inputs.expect("checked")[0], code);
-                        code.push(Instr::Not);
-                    }
-                    _ => self.leaf(v, code),
+                    _ => self.leaf(raw, code),
                 }
             }
-            "Literal" => match literal(body) {
+            "Function" => {
+                let parts = serde_json::from_str::<Node<'_>>(body.get()).ok();
+                let inputs = parts
+                    .as_ref()
+                    .and_then(|p| p.get("input"))
+                    .and_then(|i| serde_json::from_str::<Vec<&RawValue>>(i.get()).ok());
+                let function = parts.as_ref().and_then(|p| p.get("function")).map(|f| f.get());
+                match (inputs.as_deref(), function) {
+                    (Some([value, fill]), Some(r#""FillNull""#)) => {
+                        self.node(value, code);
+                        self.node(fill, code);
+                        code.push(Instr::FillNull);
+                    }
+                    (Some([value]), Some(f)) if f.replace(' ', "") == r#"{"Boolean":"Not"}"# => {
+                        self.node(value, code);
+                        code.push(Instr::Not);
+                    }
+                    _ => self.leaf(raw, code),
+                }
+            }
+            "Literal" => match serde_json::from_str::<Value>(body.get())
+                .ok()
+                .as_ref()
+                .and_then(literal)
+            {
                 Some(instr) => code.push(instr),
-                None => self.leaf(v, code),
+                None => self.leaf(raw, code),
             },
-            _ => self.leaf(v, code),
+            _ => self.leaf(raw, code),
         }
     }
 }
