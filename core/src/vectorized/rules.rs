@@ -58,6 +58,7 @@ pub struct Rules {
 impl Rules {
     /// Resolve conflicts among one bar's raw signals given the position before the bar's order.
     /// Returns the signals and whether this order may accumulate.
+    #[inline]
     pub fn resolve(&self, position: f64, raw: Signals) -> (Signals, bool) {
         let mut s = raw;
         let mut accumulate = self.accumulate;
@@ -109,6 +110,7 @@ fn same_side(entry: bool, exit: bool, mode: Conflict) -> (bool, bool) {
 
 /// The order (signed size, size type, direction) that resolved signals call for. A size of 0 means no
 /// order. `size` is the configured size (`inf` for all-in); `val_price` converts value sizes.
+#[inline]
 pub fn order_size(
     position: f64,
     s: Signals,
