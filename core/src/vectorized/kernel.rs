@@ -58,6 +58,13 @@ pub trait Sink {
     fn order(&mut self, bar: usize, col: usize, order: &Order, outcome: &Outcome, before: f64, after: f64);
     /// End of `bar`: the group's cash and equity, and its columns' positions.
     fn bar(&mut self, bar: usize, cash: f64, equity: f64, positions: &[f64]);
+    /// Every bar of `bars` ended flat with nothing traded: equity was `cash` throughout (so every return in
+    /// the run is exactly 0) and every position is 0. The default reports each bar.
+    fn flat(&mut self, bars: Range<usize>, cash: f64, positions: &[f64]) {
+        for bar in bars {
+            self.bar(bar, cash, cash, positions);
+        }
+    }
 }
 
 /// Per-column working state.
@@ -100,7 +107,21 @@ pub fn simulate_group<S: SignalSource, K: Sink>(
         .clone()
         .map(|col| (col % market.n_symbols) * market.n_bars)
         .collect();
-    for bar in 0..market.n_bars {
+    let mut bar = 0;
+    while bar < market.n_bars {
+        // Fast-forward: while every column is flat, a bar without an entry signal trades nothing, so skip
+        // to the next bar that has one, updating only the price marks.
+        if state.iter().all(|st| st.holding.position == 0.0) {
+            let next = next_entry_bar(settings.execution, bar, cols.clone(), source, market.n_bars);
+            if next > bar {
+                for (k, st) in state.iter_mut().enumerate() {
+                    st.skip_flat(market, base[k] + bar..base[k] + next, settings.execution);
+                }
+                sink.flat(bar..next, account.cash, &positions);
+                bar = next;
+                continue;
+            }
+        }
         let sbar = signal_bar(settings.execution, bar);
         let mut marked = 0.0;
         for (k, col) in cols.clone().enumerate() {
@@ -127,6 +148,44 @@ pub fn simulate_group<S: SignalSource, K: Sink>(
             positions[k] = st.holding.position;
         }
         sink.bar(bar, account.cash, account.cash + marked, &positions);
+        bar += 1;
+    }
+}
+
+/// The first bar at or after `bar` whose order could come from an entry signal of any column of the group
+/// (`n_bars` if none). At the close bar `b` trades on signal row `b`; at the next open on row `b - 1`.
+fn next_entry_bar<S: SignalSource>(
+    execution: Execution,
+    bar: usize,
+    cols: Range<usize>,
+    source: &S,
+    n_bars: usize,
+) -> usize {
+    let shift = usize::from(execution == Execution::NextOpen);
+    let first_row = bar.saturating_sub(shift);
+    cols.map(|col| {
+        source
+            .next_entry(col, first_row)
+            .map_or(n_bars, |row| (row + shift).clamp(bar, n_bars))
+    })
+    .min()
+    .unwrap_or(n_bars)
+}
+
+impl Column {
+    /// Bars `at` (indices into the market arrays) passed flat with nothing traded: keep the last valid
+    /// valuation price and mark, as the per-bar path would have.
+    fn skip_flat(&mut self, market: &Market, at: Range<usize>, execution: Execution) {
+        let prices = match execution {
+            Execution::Close => market.close,
+            Execution::NextOpen => market.open,
+        };
+        if let Some(&p) = prices[at.clone()].iter().rev().find(|p| !p.is_nan()) {
+            self.val_price = p;
+        }
+        if let Some(&c) = market.close[at].iter().rev().find(|c| !c.is_nan()) {
+            self.mark = c;
+        }
     }
 }
 

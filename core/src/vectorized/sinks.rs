@@ -1,6 +1,8 @@
 //! Sinks: what a run keeps. Sweeps keep the equity curve and trade counts; detailed runs keep every
 //! order attempt and every bar's cash and positions.
 
+use std::ops::Range;
+
 use super::kernel::Sink;
 use crate::portfolio::{Order, Outcome, Reject, Side};
 
@@ -39,6 +41,8 @@ pub struct StatsSink<'a> {
     init_cash: f64,
     closed_trades: i64,
     open_trades: i64,
+    /// Runs of bars reported through `flat` (in order, disjoint): their returns are all exactly 0.
+    flat_runs: Vec<Range<usize>>,
 }
 
 impl<'a> StatsSink<'a> {
@@ -51,43 +55,77 @@ impl<'a> StatsSink<'a> {
             init_cash,
             closed_trades: 0,
             open_trades: 0,
+            flat_runs: Vec::new(),
         }
     }
 
     /// The statistics of the recorded curve. Two passes, like `ml4t.metrics`: the first turns equity into
     /// returns in place (the buffer is scratch) and takes count, sum, extremes, downside sum of squares and
-    /// the maximum drawdown; the second sums squared deviations from the mean. One division per bar.
+    /// the maximum drawdown; the second sums squared deviations from the mean. Flat runs, whose returns are
+    /// all exactly 0 and whose equity equals the previous bar's, are accounted for in O(1) each.
     pub fn finish(self) -> EquityStats {
         let final_equity = *self.equity.last().unwrap_or(&self.init_cash);
+        let n = self.equity.len();
+        // the bars not in flat runs, in order
+        let mut busy: Vec<Range<usize>> = Vec::with_capacity(self.flat_runs.len() + 1);
+        let mut at = 0;
+        for run in &self.flat_runs {
+            if run.start > at {
+                busy.push(at..run.start);
+            }
+            at = run.end;
+        }
+        if at < n {
+            busy.push(at..n);
+        }
         let (mut prev, mut peak) = (self.init_cash, self.init_cash);
         let (mut count, mut sum, mut low, mut high, mut down_sq, mut mdd) =
             (0i64, 0.0f64, f64::INFINITY, f64::NEG_INFINITY, 0.0f64, 0.0f64);
-        for slot in self.equity.iter_mut() {
-            let equity = *slot;
-            *slot = f64::NAN;
-            if prev > 0.0 && prev.is_finite() && equity.is_finite() {
-                let r = equity / prev - 1.0;
-                *slot = r;
-                count += 1;
-                sum += r;
-                low = low.min(r);
-                high = high.max(r);
-                let down = r.min(0.0);
-                down_sq += down * down;
+        let mut zero_returns = 0i64;
+        for run in &self.flat_runs {
+            // equity stays at the previous bar's value: each return is 0 where returns are defined
+            let equity = self.equity[run.start];
+            let defined = equity > 0.0 && equity.is_finite();
+            zero_returns += if defined { run.len() as i64 } else { 0 };
+        }
+        if zero_returns > 0 {
+            count += zero_returns;
+            low = 0.0;
+            high = 0.0;
+        }
+        for range in &busy {
+            if range.start > 0 {
+                prev = self.equity[range.start - 1];
             }
-            prev = equity;
-            peak = peak.max(equity); // branchless: new peaks are data-dependent and mispredict
-            if peak > 0.0 && equity < peak * (1.0 + mdd) {
-                mdd = equity / peak - 1.0; // divide only when this can be a new maximum drawdown
+            for slot in &mut self.equity[range.clone()] {
+                let equity = *slot;
+                *slot = f64::NAN;
+                if prev > 0.0 && prev.is_finite() && equity.is_finite() {
+                    let r = equity / prev - 1.0;
+                    *slot = r;
+                    count += 1;
+                    sum += r;
+                    low = low.min(r);
+                    high = high.max(r);
+                    let down = r.min(0.0);
+                    down_sq += down * down;
+                }
+                prev = equity;
+                peak = peak.max(equity); // branchless: new peaks are data-dependent and mispredict
+                if peak > 0.0 && equity < peak * (1.0 + mdd) {
+                    mdd = equity / peak - 1.0; // divide only when this can be a new maximum drawdown
+                }
             }
         }
         let mean = if count > 0 { sum / count as f64 } else { 0.0 };
-        let m2: f64 = self
-            .equity
-            .iter()
-            .filter(|r| !r.is_nan())
-            .map(|r| (r - mean) * (r - mean))
-            .sum();
+        let mut m2 = zero_returns as f64 * mean * mean;
+        for range in &busy {
+            m2 += self.equity[range.clone()]
+                .iter()
+                .filter(|r| !r.is_nan())
+                .map(|r| (r - mean) * (r - mean))
+                .sum::<f64>();
+        }
         EquityStats {
             count,
             mean,
@@ -116,6 +154,14 @@ impl Sink for StatsSink<'_> {
         if bar + 1 == self.equity.len() {
             self.open_trades = positions.iter().filter(|&&p| p != 0.0).count() as i64;
         }
+    }
+
+    fn flat(&mut self, bars: Range<usize>, cash: f64, _positions: &[f64]) {
+        if bars.end == self.equity.len() {
+            self.open_trades = 0;
+        }
+        self.equity[bars.clone()].fill(cash);
+        self.flat_runs.push(bars);
     }
 }
 
@@ -184,4 +230,58 @@ pub fn reject_message(code: u8) -> &'static str {
     .into_iter()
     .find(|r| *r as u8 == code)
     .map_or("unknown", Reject::message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A curve made of busy stretches (random equity) and flat stretches (equity held at its last value).
+    fn curve(parts: &[(bool, Vec<f64>)], init: f64) -> (Vec<f64>, Vec<Range<usize>>) {
+        let (mut equity, mut runs, mut last) = (Vec::new(), Vec::new(), init);
+        for (flat, values) in parts {
+            let start = equity.len();
+            for v in values {
+                let e = if *flat { last } else { *v };
+                equity.push(e);
+                last = e;
+            }
+            if *flat && !values.is_empty() {
+                runs.push(start..equity.len());
+            }
+        }
+        (equity, runs)
+    }
+
+    proptest! {
+        /// Reporting flat runs in bulk gives the statistics of reporting every bar.
+        #[test]
+        fn flat_runs_match_bar_by_bar(parts in prop::collection::vec((any::<bool>(), prop::collection::vec(50.0f64..150.0, 1..8)), 1..8)) {
+            let init = 100.0;
+            let (equity, runs) = curve(&parts, init);
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            let mut bulk = StatsSink::new(init, equity.len(), &mut a);
+            let mut each = StatsSink::new(init, equity.len(), &mut b);
+            let mut bar = 0;
+            for run in &runs {
+                for (i, e) in equity.iter().enumerate().take(run.start).skip(bar) {
+                    bulk.bar(i, 0.0, *e, &[]);
+                }
+                bulk.flat(run.clone(), equity[run.start], &[]);
+                bar = run.end;
+            }
+            for (i, e) in equity.iter().enumerate().skip(bar) {
+                bulk.bar(i, 0.0, *e, &[]);
+            }
+            for (i, e) in equity.iter().enumerate() {
+                each.bar(i, 0.0, *e, &[]);
+            }
+            let (x, y) = (bulk.finish(), each.finish());
+            prop_assert_eq!(x.count, y.count);
+            for (p, q) in [(x.mean, y.mean), (x.m2, y.m2), (x.low, y.low), (x.high, y.high), (x.downside_sq, y.downside_sq), (x.max_drawdown, y.max_drawdown), (x.final_equity, y.final_equity)] {
+                prop_assert!((p - q).abs() <= 1e-12 * p.abs().max(1.0), "{} vs {}", p, q);
+            }
+        }
+    }
 }

@@ -11,6 +11,8 @@ pub trait SignalSource: Sync {
     fn tp_stop(&self, col: usize, bar: usize) -> Option<f64>;
     /// Whether any per-bar stop levels are provided (so stops must be tracked even without settings).
     fn has_stops(&self) -> bool;
+    /// The first signal row at or after `from` with a long or short entry for `col`, if any.
+    fn next_entry(&self, col: usize, from: usize) -> Option<usize>;
 }
 
 /// Signals as column-major matrices: `entries[col * n_bars + bar]`. An empty slice means "never" for
@@ -64,6 +66,21 @@ impl SignalSource for MatrixSource<'_> {
     fn has_stops(&self) -> bool {
         !self.sl_stop.is_empty() || !self.tp_stop.is_empty()
     }
+
+    fn next_entry(&self, col: usize, from: usize) -> Option<usize> {
+        let row = col * self.n_bars;
+        let first = |a: &[bool]| {
+            if a.is_empty() {
+                None
+            } else {
+                a[row + from..row + self.n_bars].iter().position(|&x| x)
+            }
+        };
+        match (first(self.entries), first(self.short_entries)) {
+            (Some(a), Some(b)) => Some(from + a.min(b)),
+            (a, b) => a.or(b).map(|i| from + i),
+        }
+    }
 }
 
 /// A source whose column `base + k` is the inner source's column `k`: lets a group simulate from buffers
@@ -96,5 +113,9 @@ impl<S: SignalSource> SignalSource for OffsetSource<S> {
 
     fn has_stops(&self) -> bool {
         self.inner.has_stops()
+    }
+
+    fn next_entry(&self, col: usize, from: usize) -> Option<usize> {
+        self.inner.next_entry(col - self.base, from)
     }
 }
