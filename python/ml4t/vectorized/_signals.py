@@ -277,8 +277,9 @@ def compile_chunk(
         for k, key in enumerate(_KEYS):
             if key in signals:
                 slots.append((c, k))
-                fields.append(signals[key].alias(f"f{len(fields)}"))
-    # one serialize call for the whole chunk: the fields of a struct, mapped back through `slots`
+                fields.append(signals[key])
+    # one serialize call for the whole chunk: the fields of a struct, mapped back through `slots` (the struct
+    # is only serialized, never evaluated, so its fields need no unique names)
     programs = _core.SignalPrograms(pl.struct(fields).meta.serialize(format="json"), slots, len(per_combo))
     leaf_json = programs.leaves()
     n_sym, n_bars, n_leaves = len(panel.symbols), panel.n_bars, len(leaf_json)
