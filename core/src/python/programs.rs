@@ -7,8 +7,9 @@ use rayon::prelude::*;
 use serde_json::value::RawValue;
 
 use crate::error::{Context, CoreError};
-use crate::vectorized::expr::{result_is_bool, Column, Compiler, Evaluator, Program};
+use crate::vectorized::expr::{result_is_bool, Compiler, Program};
 use crate::vectorized::{simulate_group, EquityStats, Market, MatrixSource, OffsetSource, Settings, StatsSink};
+use crate::vectorized::{Column, Evaluator};
 
 /// A compiled expression's values and validity.
 type Evaluated<'py> = (Bound<'py, numpy::PyArray1<f64>>, Bound<'py, numpy::PyArray1<bool>>);

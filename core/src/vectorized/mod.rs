@@ -6,6 +6,7 @@
 //! and reports through [`Sink`], so one loop serves sweeps (equity only) and detailed runs (every order).
 //! Fills and accounting are [`crate::portfolio`]'s, shared with the event engine.
 
+mod eval;
 pub mod expr;
 mod kernel;
 mod rules;
@@ -13,6 +14,7 @@ mod sinks;
 mod source;
 mod stops;
 
+pub use eval::{Column, Evaluator};
 pub use kernel::{simulate_group, Execution, Market, Settings, Sink, StopEntry};
 pub use rules::{Conflict, DirConflict, OppositeEntry, Rules, Signals};
 pub use sinks::{reject_message, EquityStats, RecordSink, StatsSink};
