@@ -9,9 +9,14 @@
 //! - [`events`]: the event queue, ordered by `(ts_arrival, priority, seq)` so equal inputs give
 //!   byte-identical runs.
 //! - [`pit`]: the point-in-time visibility rule (a record is visible at `now` iff `ts_arrival <= now`).
+//! - [`portfolio`]: the ledger and the execution of one order (cash, positions, short debt, fees), shared
+//!   by both modes.
+//! - [`vectorized`]: the vectorized mode's kernel, signal compiler and evaluator.
+//! - [`matching`]: the event engine's intrabar fill rules and cost models (issue #4, in progress).
 
 pub mod error;
 pub mod events;
+pub mod matching;
 pub mod pit;
 pub mod portfolio;
 pub mod vectorized;
