@@ -2,7 +2,7 @@
 //!
 //! The engine knows nothing about Python: every module here is plain Rust over `i64` nanosecond
 //! timestamps (UTC) and `f64` values, tested with `cargo test` alone. The PyO3 bindings live in
-//! [`python`] only, behind the `python` feature, and are exposed to Python as `ml4t._core`.
+//! `python` only, behind the `python` feature, and are exposed to Python as `ml4t._core`.
 //!
 //! Modules:
 //! - [`error`]: the one error enum, mapped onto `ml4t.errors` in `python/error.rs`.
