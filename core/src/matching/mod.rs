@@ -4,5 +4,8 @@
 //!
 //! - [`fill`]: intrabar fill prices from OHLC for market, limit, stop and stop-limit orders, trailing stop
 //!   levels, the policy when a stop-loss and a take-profit touch in one bar, and volume participation.
+//! - [`costs`]: pluggable commission models (percent, per share with minimum and cap, fixed per order, tiered)
+//!   and slippage models (basis points, half spread, volume impact), one implementation per file.
 
+pub mod costs;
 pub mod fill;
