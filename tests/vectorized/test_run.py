@@ -136,3 +136,26 @@ def test_chunking_does_not_change_the_sweep():
     for chunk_size in (1, 5):
         assert strat.sweep(universe, chunk_size=chunk_size, **grids).metrics.equals(whole)
     assert whole.height == 3 * 2 * 2 * 2
+
+
+@pytest.mark.parametrize("cash_sharing", [False, True])
+@pytest.mark.parametrize("execution", ["close", "next_open"])
+def test_sweep_matches_run_when_a_symbol_has_missing_bars(cash_sharing, execution):
+    base = synthetic_bars(3, 200, "1d", seed=9).frame
+    gappy = ml4t.data.bars(
+        base.filter(~((pl.col("symbol") == "A001") & (pl.int_range(pl.len()) % 5 == 2)))
+        .drop("ts_arrival")
+        .rename({"ts_event": "timestamp"})
+    )
+
+    def rule(fast: int, slow: int):
+        f, s = pl.col("close").rolling_mean(fast), pl.col("close").rolling_mean(slow)
+        return {"entries": f > s, "short_entries": f < s}
+
+    strat = VectorizedStrategy(rule, fees=0.001, cash_sharing=cash_sharing, execution=execution)
+    sweep = strat.sweep(gappy, fast=[3, 6], slow=[15])
+    for fast in (3, 6):
+        res = strat.run(gappy, fast=fast, slow=15)
+        rows = sweep.metrics.filter(pl.col("fast") == fast)
+        assert rows["final_equity"].sum() == pytest.approx(res.equity["equity"][-1], rel=1e-12)
+        assert rows["trade_count"].sum() == res.trades.filter(pl.col("status") == "closed").height
