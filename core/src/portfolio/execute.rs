@@ -10,6 +10,7 @@
 //! - an order that cannot be afforded is cut to what can be (a partial fill); one whose affordable size is
 //!   below `min_size`, or that cannot pay its fees, is rejected with a reason, never silently dropped.
 
+use super::book::{book_buy, book_sell};
 use super::float::{add, is_close, is_close_or_less, is_less, snap_zero};
 use super::{Account, Holding, Outcome, Reject, Side};
 
@@ -119,6 +120,29 @@ struct State {
 type Step = Result<(State, Outcome), Outcome>;
 
 impl State {
+    fn account(self) -> Account {
+        Account {
+            cash: self.cash,
+            free_cash: self.free_cash,
+        }
+    }
+
+    fn holding(self) -> Holding {
+        Holding {
+            position: self.position,
+            debt: self.debt,
+        }
+    }
+
+    fn booked(self, (account, holding): (Account, Holding)) -> Self {
+        Self {
+            cash: account.cash,
+            free_cash: account.free_cash,
+            position: holding.position,
+            debt: holding.debt,
+        }
+    }
+
     /// Buy (open or add to a long) and/or cover a short.
     fn buy(self, size: f64, order: &Order, costs: &Costs, percent: f64) -> Step {
         let price = order.price * (1.0 + order.slippage);
@@ -155,20 +179,7 @@ impl State {
         if is_less(filled, costs.min_size) {
             return Err(Outcome::Rejected(Reject::BelowMinSize));
         }
-        let position = add(self.position, filled);
-        let (debt, free_cash) = if self.position < 0.0 {
-            let covered = if position < 0.0 { filled } else { self.position.abs() };
-            let released = covered * (self.debt / self.position.abs());
-            (add(self.debt, -released), add(self.free_cash + 2.0 * released, -spent))
-        } else {
-            (self.debt, add(self.free_cash, -spent))
-        };
-        let next = State {
-            cash: add(self.cash, -spent),
-            free_cash,
-            position,
-            debt,
-        };
+        let next = self.booked(book_buy(self.account(), self.holding(), filled, spent));
         Ok((
             next,
             Outcome::Filled {
@@ -222,20 +233,7 @@ impl State {
         if received < 0.0 {
             return Err(Outcome::Rejected(Reject::CantCoverFees));
         }
-        let position = add(self.position, -limit);
-        let (debt, free_cash) = if position < 0.0 {
-            let shorted = if self.position < 0.0 { limit } else { position.abs() };
-            let value = shorted * price;
-            (self.debt + value, add(self.free_cash, add(received, -2.0 * value)))
-        } else {
-            (self.debt, self.free_cash + received)
-        };
-        let next = State {
-            cash: self.cash + received,
-            free_cash,
-            position,
-            debt,
-        };
+        let next = self.booked(book_sell(self.account(), self.holding(), limit, price, received));
         Ok((
             next,
             Outcome::Filled {

@@ -3,9 +3,11 @@
 //! Shared by the vectorized kernels and (issue #4) the event engine, so the two modes fill and account
 //! identically by construction. Every accounting invariant lives here.
 
+mod book;
 mod execute;
 pub mod float;
 
+pub use book::{book_buy, book_sell};
 pub use execute::{execute, Costs, Direction, Order, SizeType};
 
 /// Cash of one account (a symbol's own, or a pool shared by several symbols).
