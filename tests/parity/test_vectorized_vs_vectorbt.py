@@ -100,6 +100,8 @@ def _compare(universe: Bars, keys: tuple[str, ...], *, next_open: bool = False, 
     total_value = value.to_numpy() if cash_sharing else value.to_numpy().sum(axis=1)
     np.testing.assert_allclose(res.equity["equity"].to_numpy(), total_value, rtol=RTOL)
 
+    _compare_trades(res.trades, pf.trades.values, universe.symbols)
+
     trades = pf.trades
     counts = np.atleast_1d(trades.count().to_numpy() if hasattr(trades.count(), "to_numpy") else trades.count())
     open_counts = np.atleast_1d(np.asarray(trades.open.count()))
@@ -126,6 +128,29 @@ def _compare(universe: Bars, keys: tuple[str, ...], *, next_open: bool = False, 
         got = sweep[ours_name].to_numpy()
         finite = np.isfinite(expected)  # vectorbt's Sharpe is +-inf for a column that never trades; ours NaN
         np.testing.assert_allclose(got[finite], expected[finite], rtol=RTOL, atol=1e-12, err_msg=ours_name)
+
+
+def _compare_trades(ours: pl.DataFrame, records: np.ndarray, symbols: list[str]) -> None:
+    """Every round trip against vectorbt's exit-trade records (one per exit; an open one marked to the last
+    close): size, entry and exit price, total fees, PnL, return, direction and status."""
+    order = np.lexsort((records["entry_idx"], records["exit_idx"], records["col"]))
+    theirs = records[order]
+    ours = ours.with_columns(
+        pl.col("symbol").replace_strict(symbols, list(range(len(symbols))), return_dtype=pl.Int64).alias("col")
+    ).sort("col", "ts_entry", pl.col("ts_exit").fill_null(pl.lit(None)), nulls_last=True, maintain_order=True)
+    assert ours.height == len(theirs)
+    assert ours["col"].to_list() == theirs["col"].tolist()
+    for ours_name, values in (
+        ("quantity", theirs["size"]),
+        ("entry_price", theirs["entry_price"]),
+        ("exit_price", theirs["exit_price"]),
+        ("fees", theirs["entry_fees"] + theirs["exit_fees"]),
+        ("pnl", theirs["pnl"]),
+        ("trade_return", theirs["return"]),
+    ):
+        np.testing.assert_allclose(ours[ours_name].to_numpy(), values, rtol=RTOL, atol=1e-9, err_msg=ours_name)
+    assert ours["direction"].to_list() == ["long" if d == 0 else "short" for d in theirs["direction"]]
+    assert ours["status"].to_list() == ["open" if st == 0 else "closed" for st in theirs["status"]]
 
 
 @pytest.fixture(scope="module")
