@@ -97,6 +97,15 @@ def _sweep_grid() -> tuple[np.ndarray, np.ndarray]:
     return fast, slow
 
 
+def _ml4t_single_setup() -> Any:
+    """The single-run workloads' inputs (not timed): one asset, 1M one-minute bars, the crossover strategy."""
+    from ml4t.datasets import synthetic_bars
+    from ml4t.vectorized import VectorizedStrategy
+
+    bars = synthetic_bars(1, SINGLE_BARS, "1m", seed=1)
+    return VectorizedStrategy(_sma_cross, execution="close", fees=FEES, init_cash=INIT_CASH), bars
+
+
 def _cold(bars: Any) -> None:
     """Drop the kernel layout ml4t caches on a Bars object, so every timed repeat pays for building it
     (vectorbt keeps nothing between calls either)."""
@@ -124,13 +133,7 @@ def vectorized_single_vectorbt() -> Workload:
 @workload
 def vectorized_single_ml4t() -> Workload:
     """ml4t: the same crossover through ``VectorizedStrategy.run``."""
-    from ml4t.datasets import synthetic_bars
-    from ml4t.vectorized import VectorizedStrategy
-
-    def setup() -> Any:
-        bars = synthetic_bars(1, SINGLE_BARS, "1m", seed=1)
-        strat = VectorizedStrategy(_sma_cross, execution="close", fees=FEES, init_cash=INIT_CASH)
-        return strat, bars
+    setup = _ml4t_single_setup
 
     def run(state: Any) -> tuple[float, float]:
         strat, bars = state
@@ -146,13 +149,7 @@ def vectorized_single_ml4t_metrics() -> Workload:
     """ml4t: the same crossover computing only total return and Sharpe (a one-combination sweep), the
     like-for-like comparison with vectorbt's run, which also builds no trade, order or position tables.
     The ``ml4t`` row above builds the full ``Result`` (orders, fills, positions, trades, every metric)."""
-    from ml4t.datasets import synthetic_bars
-    from ml4t.vectorized import VectorizedStrategy
-
-    def setup() -> Any:
-        bars = synthetic_bars(1, SINGLE_BARS, "1m", seed=1)
-        strat = VectorizedStrategy(_sma_cross, execution="close", fees=FEES, init_cash=INIT_CASH)
-        return strat, bars
+    setup = _ml4t_single_setup
 
     def run(state: Any) -> tuple[float, float]:
         strat, bars = state
