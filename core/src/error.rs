@@ -38,6 +38,9 @@ pub enum CoreError {
     /// Information would reach a consumer before it arrived (maps to `ml4t.LeakageError`).
     #[error("{message}")]
     Leakage { message: String, context: Context },
+    /// An order request is invalid (maps to `ml4t.OrderError`): the strategy's bug, not a market rejection.
+    #[error("{message}")]
+    Order { message: String, context: Context },
 }
 
 impl CoreError {
@@ -62,9 +65,19 @@ impl CoreError {
         }
     }
 
+    pub fn order(message: impl Into<String>, context: Context) -> Self {
+        Self::Order {
+            message: message.into(),
+            context,
+        }
+    }
+
     pub fn context(&self) -> &Context {
         match self {
-            Self::Data { context, .. } | Self::Config { context, .. } | Self::Leakage { context, .. } => context,
+            Self::Data { context, .. }
+            | Self::Config { context, .. }
+            | Self::Leakage { context, .. }
+            | Self::Order { context, .. } => context,
         }
     }
 }

@@ -12,8 +12,10 @@
 //! - [`portfolio`]: the ledger and the execution of one order (cash, positions, short debt, fees), shared
 //!   by both modes.
 //! - [`vectorized`]: the vectorized mode's kernel, signal compiler and evaluator.
-//! - [`matching`]: the event engine's intrabar fill rules and cost models (issue #4, in progress).
+//! - [`matching`]: the event engine's intrabar fill rules and cost models.
+//! - [`engine`]: the event-driven engine: clock, bar stream, orders, matching and its ledger, driven in steps.
 
+pub mod engine;
 pub mod error;
 pub mod events;
 pub mod matching;

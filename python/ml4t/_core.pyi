@@ -5,7 +5,7 @@ from typing import Any, final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["PitIndex", "SignalPrograms", "SignalSimulator", "__version__", "reject_reason"]
+__all__ = ["EventEngine", "PitIndex", "SignalPrograms", "SignalSimulator", "__version__", "reject_reason"]
 
 __version__: str
 
@@ -74,3 +74,71 @@ class SignalPrograms:
     def evaluate(
         self, combo: int, key: int, leaf_values: npt.NDArray[np.float64], leaf_valid: npt.NDArray[np.bool_]
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]: ...
+
+_Step = tuple[int, int, int, int, int, int, int, list[int]]
+_FillRow = tuple[int, int, int, bool, float, float, float, float]
+
+@final
+class EventEngine:
+    """The event-driven engine over one bar stream (rows ordered by arrival, then symbol)."""
+
+    def __new__(
+        cls,
+        *,
+        ts_event: npt.NDArray[np.int64],
+        ts_arrival: npt.NDArray[np.int64],
+        symbol: npt.NDArray[np.int64],
+        open: npt.NDArray[np.float64],
+        high: npt.NDArray[np.float64],
+        low: npt.NDArray[np.float64],
+        close: npt.NDArray[np.float64],
+        volume: npt.NDArray[np.float64],
+        session: npt.NDArray[np.int64],
+        split: npt.NDArray[np.float64] | None,
+        dividend: npt.NDArray[np.float64] | None,
+        signal_arrivals: npt.NDArray[np.int64],
+        multipliers: npt.NDArray[np.float64],
+        init_cash: float,
+        leverage: float | None,
+        execution: str,
+        order_latency: int,
+        participation: float | None,
+        both_touched: str,
+        commission: tuple[str, list[float]],
+        slippage: tuple[str, list[float]],
+        wake: tuple[bool, bool, bool, bool],
+    ) -> EventEngine: ...
+    def step(self) -> _Step | None: ...
+    def finish(self) -> None: ...
+    @property
+    def now(self) -> int: ...
+    @property
+    def cash(self) -> float: ...
+    @property
+    def free_cash(self) -> float: ...
+    @property
+    def equity(self) -> float: ...
+    def position(self, symbol: int) -> float: ...
+    def positions(self) -> npt.NDArray[np.float64]: ...
+    def marks(self) -> npt.NDArray[np.float64]: ...
+    def pending_market(self, symbol: int) -> float: ...
+    def submit(
+        self,
+        symbol: int,
+        buy: bool,
+        quantity: float,
+        kind: str,
+        tif: str,
+        limit: float = ...,
+        stop: float = ...,
+        trail_amount: float = ...,
+        trail_percent: float = ...,
+        oco: int | None = None,
+        parent: int | None = None,
+    ) -> int: ...
+    def cancel(self, order_id: int) -> bool: ...
+    def schedule(self, ts: int) -> int: ...
+    def order_state(self, order_id: int) -> tuple[str, float, float] | None: ...
+    def open_orders(self, symbol: int | None = None) -> list[int]: ...
+    def fills(self, lo: int, hi: int) -> list[_FillRow]: ...
+    def results(self) -> dict[str, Any]: ...

@@ -20,11 +20,14 @@ from ml4t.result import TRADES_SCHEMA
 __all__ = ["round_trips"]
 
 
-def round_trips(fills: pl.DataFrame, marks: Mapping[str, float]) -> pl.DataFrame:
+def round_trips(
+    fills: pl.DataFrame, marks: Mapping[str, float], multipliers: Mapping[str, float] | None = None
+) -> pl.DataFrame:
     """Trades from ``fills`` (the ``Result.fills`` schema, in execution order). ``marks`` maps a symbol to
-    ``(timestamp, price)`` of its last valuation, used for trades still open."""
+    its last price, used for trades still open; ``multipliers`` (default 1) scale PnL and entry value."""
     rows: list[dict[str, object]] = []
     for symbol, group in fills.group_by("symbol", maintain_order=True):
+        mult = 1.0 if multipliers is None else multipliers.get(symbol[0], 1.0)
         position = entry_price = entry_fees = 0.0
         entry_ts = None
         for ts, side, qty, price, fee in group.select("ts_event", "side", "quantity", "fill_price", "fee").iter_rows():
@@ -35,8 +38,10 @@ def round_trips(fills: pl.DataFrame, marks: Mapping[str, float]) -> pl.DataFrame
                 exit_fees = fee * closed / qty
                 fees = entry_fees * share + exit_fees
                 direction = 1.0 if position > 0 else -1.0
-                pnl = (price - entry_price) * closed * direction - fees
-                rows.append(_trade(symbol[0], direction, "closed", entry_ts, ts, closed, entry_price, price, fees, pnl))
+                pnl = (price - entry_price) * closed * direction * mult - fees
+                rows.append(
+                    _trade(symbol[0], direction, "closed", entry_ts, ts, closed, entry_price, price, fees, pnl, mult)
+                )
                 entry_fees -= entry_fees * share
                 position += closed if position < 0 else -closed
                 if abs(position) < 1e-12 * max(closed, 1.0):
@@ -59,9 +64,21 @@ def round_trips(fills: pl.DataFrame, marks: Mapping[str, float]) -> pl.DataFrame
         if position != 0.0:
             mark = marks[symbol[0]]
             direction = 1.0 if position > 0 else -1.0
-            pnl = (mark - entry_price) * abs(position) * direction - entry_fees
+            pnl = (mark - entry_price) * abs(position) * direction * mult - entry_fees
             rows.append(
-                _trade(symbol[0], direction, "open", entry_ts, None, abs(position), entry_price, mark, entry_fees, pnl)
+                _trade(
+                    symbol[0],
+                    direction,
+                    "open",
+                    entry_ts,
+                    None,
+                    abs(position),
+                    entry_price,
+                    mark,
+                    entry_fees,
+                    pnl,
+                    mult,
+                )
             )
     frame = pl.DataFrame(rows, schema={k: v for k, v in TRADES_SCHEMA.items() if k != "trade_id"}, orient="row")
     frame = frame.with_columns(pl.col("ts_entry", "ts_exit").cast(TS_DTYPE))
@@ -84,6 +101,7 @@ def _trade(
     exit_price: float,
     fees: float,
     pnl: float,
+    multiplier: float = 1.0,
 ) -> dict[str, object]:
     return {
         "symbol": symbol,
@@ -96,5 +114,5 @@ def _trade(
         "exit_price": exit_price,
         "fees": fees,
         "pnl": pnl,
-        "trade_return": pnl / (entry_price * qty),
+        "trade_return": pnl / (entry_price * qty * multiplier),
     }

@@ -18,6 +18,7 @@ fn build(py: Python<'_>, err: &CoreError) -> PyResult<PyErr> {
         CoreError::Data { .. } => "DataError",
         CoreError::Config { .. } => "ConfigError",
         CoreError::Leakage { .. } => "LeakageError",
+        CoreError::Order { .. } => "OrderError",
     };
     let class = py.import("ml4t.errors")?.getattr(class_name)?;
     let ctx = err.context();

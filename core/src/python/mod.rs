@@ -1,6 +1,7 @@
 //! The PyO3 bindings: the only place pyo3 and numpy appear. Exposed to Python as `ml4t._core`
 //! (private: users import `ml4t`). Arrays come in read-only; kernels run with the GIL released.
 
+mod engine;
 mod error;
 mod programs;
 mod vectorized;
@@ -55,6 +56,7 @@ impl PitIndex {
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<PitIndex>()?;
+    m.add_class::<engine::EventEngine>()?;
     m.add_class::<vectorized::SignalSimulator>()?;
     m.add_class::<programs::SignalPrograms>()?;
     m.add_function(wrap_pyfunction!(vectorized::reject_reason, m)?)?;

@@ -1,0 +1,301 @@
+//! Matching one bar against its symbol's working orders.
+//!
+//! For each bar, in this order:
+//! 1. corporate actions on its ex-date: a split scales positions, working orders' quantities and prices;
+//!    a cash dividend pays longs and charges shorts;
+//! 2. each working order the bar may fill (stamped after the order reached the market) is tested against
+//!    the bar ([`touch`]): DAY orders from an earlier session expire first; IOC and FOK orders that the
+//!    bar does not fill are cancelled;
+//! 3. when several orders of one OCO group (a bracket's exit legs) touch in the same bar, one fills: the
+//!    stop-type leg unless the policy says the take-profit ([`BothTouched`]);
+//! 4. fills run in submission order, each capped by what is left of the bar's participation volume, priced
+//!    by the slippage and commission models, and booked if the account can afford them, else rejected;
+//! 5. the symbol's mark moves to the close.
+
+use super::order::{Kind, Status, Tif};
+use super::{Engine, Execution, Fill};
+use crate::matching::costs::{apply_costs, FillContext};
+use crate::matching::fill::{touch, Bar, BothTouched, Touch, Trail, Trigger};
+
+impl Engine {
+    pub(super) fn on_bar(&mut self, row: usize) {
+        let symbol = self.bars.symbol[row];
+        self.corporate_actions(row, symbol);
+        if !self.working[symbol].is_empty() {
+            self.match_bar(row, symbol);
+        }
+        self.ledger.marks[symbol] = self.bars.close[row];
+        self.last_row[symbol] = Some(row);
+    }
+
+    fn corporate_actions(&mut self, row: usize, symbol: usize) {
+        if let Some(&ratio) = self.bars.split.get(row) {
+            if ratio.is_finite() && ratio > 0.0 && ratio != 1.0 {
+                self.ledger.split(symbol, ratio);
+                let ids: Vec<u64> = self.working[symbol]
+                    .iter()
+                    .copied()
+                    .chain(self.held_of(symbol))
+                    .collect();
+                for id in ids {
+                    let o = &mut self.orders[id as usize];
+                    o.quantity *= ratio;
+                    o.filled *= ratio;
+                    o.request.kind = match o.request.kind {
+                        Kind::Limit { limit } => Kind::Limit { limit: limit / ratio },
+                        Kind::Stop { stop } => Kind::Stop { stop: stop / ratio },
+                        Kind::StopLimit { stop, limit } => Kind::StopLimit {
+                            stop: stop / ratio,
+                            limit: limit / ratio,
+                        },
+                        Kind::TrailingStop {
+                            trail: Trail::Amount(a),
+                        } => Kind::TrailingStop {
+                            trail: Trail::Amount(a / ratio),
+                        },
+                        other => other,
+                    };
+                    if let Some(t) = o.trailing.as_mut() {
+                        t.extreme /= ratio;
+                        if let Trail::Amount(a) = t.trail {
+                            t.trail = Trail::Amount(a / ratio);
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(&amount) = self.bars.dividend.get(row) {
+            if amount.is_finite() && amount != 0.0 {
+                self.dividends += self.ledger.dividend(symbol, amount);
+            }
+        }
+    }
+
+    /// Bracket legs of `symbol` still waiting for their entry.
+    fn held_of(&self, symbol: usize) -> Vec<u64> {
+        let mut ids: Vec<u64> = self
+            .children
+            .values()
+            .flatten()
+            .copied()
+            .filter(|&c| {
+                let o = &self.orders[c as usize];
+                o.held && o.is_open() && o.request.symbol == symbol
+            })
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    fn bar(&self, row: usize) -> Bar {
+        Bar {
+            open: self.bars.open[row],
+            high: self.bars.high[row],
+            low: self.bars.low[row],
+            close: self.bars.close[row],
+            volume: self.bars.volume[row],
+        }
+    }
+
+    /// A market order under close execution submitted right after its symbol's bar arrived fills now, at
+    /// that bar's close.
+    pub(super) fn fill_at_close_now(&mut self, id: u64) {
+        let o = &self.orders[id as usize];
+        if self.config.execution != Execution::Close || o.request.kind != Kind::Market {
+            return;
+        }
+        let symbol = o.request.symbol;
+        let Some(row) = self.last_row[symbol] else {
+            return;
+        };
+        if self.bars.ts_event[row] >= o.active_ts && self.bars.ts_arrival[row] == self.now {
+            self.match_orders(row, symbol, &[id]);
+            self.working[symbol].retain(|&w| self.orders[w as usize].is_open());
+        }
+    }
+
+    fn match_bar(&mut self, row: usize, symbol: usize) {
+        let ids = std::mem::take(&mut self.working[symbol]);
+        self.match_orders(row, symbol, &ids);
+        let mut still: Vec<u64> = ids
+            .into_iter()
+            .filter(|&id| self.orders[id as usize].is_open())
+            .collect();
+        // Bracket legs released by fills in this bar were pushed meanwhile; keep submission order.
+        still.append(&mut self.working[symbol]);
+        still.sort_unstable();
+        still.dedup();
+        self.working[symbol] = still;
+    }
+
+    fn match_orders(&mut self, row: usize, symbol: usize, ids: &[u64]) {
+        let bar = self.bar(row);
+        let te = self.bars.ts_event[row];
+        let session = self.bars.session[row];
+        let close_exec = self.config.execution == Execution::Close;
+        let mut touched: Vec<(u64, f64)> = Vec::new();
+        for &id in ids {
+            let o = &mut self.orders[id as usize];
+            if !o.is_open() || o.held {
+                continue;
+            }
+            let market = o.request.kind == Kind::Market;
+            let eligible = te > o.active_ts || (market && close_exec && te >= o.active_ts);
+            if !eligible {
+                continue;
+            }
+            if o.request.tif == Tif::Day {
+                match o.session {
+                    None => o.session = Some(session),
+                    Some(s) if s != session => {
+                        let at = o.last_bar.unwrap_or(te);
+                        self.close_order(id, Status::Expired, "DAY order: its session ended".to_owned(), at);
+                        continue;
+                    }
+                    Some(_) => {}
+                }
+            }
+            let o = &mut self.orders[id as usize];
+            o.last_bar = Some(te);
+            let side = o.request.side;
+            let result = match o.request.kind {
+                Kind::Market => Touch::Fill(if close_exec { bar.close } else { bar.open }),
+                Kind::Limit { limit } => touch(Trigger::Limit { limit }, side, &bar),
+                Kind::Stop { stop } => touch(Trigger::Stop { stop }, side, &bar),
+                Kind::StopLimit { limit, .. } if o.triggered => touch(Trigger::Limit { limit }, side, &bar),
+                Kind::StopLimit { stop, limit } => touch(Trigger::StopLimit { stop, limit }, side, &bar),
+                Kind::TrailingStop { .. } => {
+                    o.start_trailing(bar.open);
+                    o.trailing.as_mut().map_or(Touch::Rest, |t| t.step(&bar))
+                }
+            };
+            match result {
+                Touch::Fill(price) => touched.push((id, price)),
+                Touch::BecomesLimit | Touch::Rest => {
+                    if result == Touch::BecomesLimit {
+                        o.triggered = true;
+                    }
+                    match o.request.tif {
+                        Tif::Ioc | Tif::Fok => {
+                            let reason =
+                                format!("{}: not fillable in its first bar", o.request.tif.name().to_uppercase());
+                            self.close_order(id, Status::Cancelled, reason, te);
+                        }
+                        Tif::Gtc | Tif::Day => {}
+                    }
+                }
+            }
+        }
+        self.resolve_oco(&mut touched);
+        let mut volume_left = match self.config.participation {
+            Some(p) if bar.volume.is_finite() => p * bar.volume.max(0.0),
+            _ => f64::INFINITY,
+        };
+        for (id, price) in touched {
+            if !self.orders[id as usize].is_open() {
+                continue; // cancelled by an OCO sibling's fill in this bar
+            }
+            let (side, tif, wanted) = {
+                let o = &self.orders[id as usize];
+                (o.request.side, o.request.tif, o.remaining())
+            };
+            let quantity = wanted.min(volume_left);
+            if tif == Tif::Fok && quantity < wanted * (1.0 - 1e-9) {
+                let reason =
+                    format!("FOK: only {quantity} of {wanted} could fill in one bar under the participation cap");
+                self.close_order(id, Status::Cancelled, reason, te);
+                continue;
+            }
+            if quantity <= 0.0 {
+                if tif == Tif::Ioc {
+                    self.close_order(
+                        id,
+                        Status::Cancelled,
+                        "IOC: no volume left in its first bar".to_owned(),
+                        te,
+                    );
+                }
+                continue;
+            }
+            let multiplier = self.ledger.multipliers[symbol];
+            let context = FillContext::new(side, quantity, price)
+                .with_bar(bar.high, bar.low, bar.volume)
+                .with_multiplier(multiplier);
+            let costed = apply_costs(&context, self.config.slippage.as_ref(), self.config.commission.as_ref());
+            if let Err(reason) = self
+                .ledger
+                .fill(symbol, side, quantity, costed.price, costed.commission)
+            {
+                self.close_order(id, Status::Rejected, reason, te);
+                continue;
+            }
+            volume_left -= quantity;
+            self.fills.push(Fill {
+                order_id: id,
+                ts: te,
+                symbol,
+                side,
+                quantity,
+                price: costed.price,
+                fee: costed.commission,
+                slippage: (costed.price - price).abs() * quantity * multiplier,
+            });
+            let complete = self.orders[id as usize].record_fill(quantity, costed.price, te);
+            self.cancel_oco_siblings(id, te);
+            if complete {
+                self.after_close(id, te);
+            } else if tif == Tif::Ioc {
+                self.close_order(id, Status::Cancelled, "IOC: remainder cancelled".to_owned(), te);
+            }
+        }
+    }
+
+    /// Keep one order per OCO group among those that touched in this bar.
+    fn resolve_oco(&self, touched: &mut Vec<(u64, f64)>) {
+        let group = |id: u64| self.orders[id as usize].request.oco;
+        if touched.iter().filter(|(id, _)| group(*id).is_some()).count() < 2 {
+            return;
+        }
+        let prefer_stop = self.config.both_touched == BothTouched::StopLoss;
+        let mut keep = vec![true; touched.len()];
+        for i in 0..touched.len() {
+            let Some(g) = group(touched[i].0) else { continue };
+            for j in (i + 1)..touched.len() {
+                if !keep[i] {
+                    break;
+                }
+                if !keep[j] || group(touched[j].0) != Some(g) {
+                    continue;
+                }
+                let i_stop = self.orders[touched[i].0 as usize].request.kind.is_stop();
+                let j_stop = self.orders[touched[j].0 as usize].request.kind.is_stop();
+                // Earlier submission wins unless exactly one is a stop and the policy picks the other.
+                let j_wins = i_stop != j_stop && (j_stop == prefer_stop);
+                if j_wins {
+                    keep[i] = false;
+                } else {
+                    keep[j] = false;
+                }
+            }
+        }
+        let mut k = keep.into_iter();
+        touched.retain(|_| k.next().unwrap_or(true));
+    }
+
+    fn cancel_oco_siblings(&mut self, id: u64, ts: i64) {
+        let Some(group) = self.orders[id as usize].request.oco else {
+            return;
+        };
+        let siblings: Vec<u64> = self
+            .oco_groups
+            .get(&group)
+            .map(|m| m.iter().copied().filter(|&s| s != id).collect())
+            .unwrap_or_default();
+        for s in siblings {
+            let o = &self.orders[s as usize];
+            if o.is_open() && !o.held {
+                self.close_order(s, Status::Cancelled, format!("OCO: order {id} filled"), ts);
+            }
+        }
+    }
+}

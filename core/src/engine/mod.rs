@@ -1,0 +1,536 @@
+//! The event-driven engine: the clock, the bar stream, working orders, matching and the ledger.
+//!
+//! It never calls Python. The caller drives it in steps: [`Engine::step`] advances the clock to the next
+//! timestamp at which something the strategy listens to happens, doing all the work of every timestamp in
+//! between (matching orders against bars, marking positions, recording equity), and returns one [`Step`]:
+//! everything that arrived at that timestamp. The caller then submits orders, cancels or schedules timers,
+//! and steps again. A strategy that listens to nothing runs to the end in one call.
+//!
+//! Order of work at one timestamp (DESIGN.md §4): market data first (for each bar, in symbol order:
+//! corporate actions, then matching of that symbol's working orders, then the mark moves to the close),
+//! then signals, then timers, then the strategy's decisions. Decisions act on later bars only, except a
+//! market order under close execution, which fills at the close of a bar stamped exactly at its arrival.
+
+mod ledger;
+mod matcher;
+mod order;
+
+pub use ledger::{AccountKind, Ledger};
+pub use order::{Kind, Order, OrderRequest, Status, Tif};
+
+use std::collections::HashMap;
+
+use crate::error::{Context, CoreError, CoreResult};
+use crate::events::{EventQueue, Priority};
+use crate::matching::costs::{CommissionModel, SlippageModel};
+use crate::matching::fill::BothTouched;
+use crate::portfolio::Side;
+
+/// When a market order fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Execution {
+    /// At the open of the first bar stamped after the order reaches the market (the default).
+    NextOpen,
+    /// At the close of the first bar stamped at or after the order reaches the market.
+    Close,
+}
+
+/// The bar stream, one row per bar, ordered by (`ts_arrival`, symbol).
+#[derive(Debug, Clone, Default)]
+pub struct BarStream {
+    pub ts_event: Vec<i64>,
+    pub ts_arrival: Vec<i64>,
+    pub symbol: Vec<usize>,
+    pub open: Vec<f64>,
+    pub high: Vec<f64>,
+    pub low: Vec<f64>,
+    pub close: Vec<f64>,
+    pub volume: Vec<f64>,
+    /// The bar's trading session (a day number in the exchange's time zone), for DAY orders.
+    pub session: Vec<i64>,
+    /// New units per old unit on a split's ex-date (1 or NaN otherwise); empty when the bars carry none.
+    pub split: Vec<f64>,
+    /// Cash per unit on a dividend's ex-date (0 or NaN otherwise); empty when the bars carry none.
+    pub dividend: Vec<f64>,
+}
+
+impl BarStream {
+    pub fn len(&self) -> usize {
+        self.ts_event.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ts_event.is_empty()
+    }
+}
+
+/// Which events wake the strategy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Wake {
+    pub bars: bool,
+    pub signals: bool,
+    pub fills: bool,
+    pub timers: bool,
+}
+
+#[derive(Debug)]
+pub struct Config {
+    pub init_cash: f64,
+    pub account: AccountKind,
+    pub execution: Execution,
+    /// Nanoseconds from an order's submission until it reaches the market.
+    pub order_latency: i64,
+    /// Largest fraction of a bar's volume the orders of one symbol may fill in that bar.
+    pub participation: Option<f64>,
+    pub both_touched: BothTouched,
+    pub commission: Box<dyn CommissionModel>,
+    pub slippage: Box<dyn SlippageModel>,
+    /// Per symbol; also fixes the number of symbols.
+    pub multipliers: Vec<f64>,
+    pub wake: Wake,
+}
+
+/// One execution.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fill {
+    pub order_id: u64,
+    pub ts: i64,
+    pub symbol: usize,
+    pub side: Side,
+    pub quantity: f64,
+    pub price: f64,
+    pub fee: f64,
+    /// Cost of slippage in account currency (>= 0).
+    pub slippage: f64,
+}
+
+/// What happened at one timestamp: half-open ranges into the bar stream, the signal arrivals and the fill
+/// log, plus the timers that fired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub ts: i64,
+    pub bars: (usize, usize),
+    pub signals: (usize, usize),
+    /// Fills since the previous step (including close-execution fills of the previous decisions).
+    pub fills: (usize, usize),
+    pub timers: Vec<u64>,
+}
+
+/// Equity and positions after each timestamp at which bars arrived.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshots {
+    /// The latest `ts_event` among that timestamp's bars.
+    pub ts: Vec<i64>,
+    pub cash: Vec<f64>,
+    pub equity: Vec<f64>,
+    /// Row-major (snapshot, symbol).
+    pub positions: Vec<f64>,
+    /// Row-major (snapshot, symbol): the marks (last close; NaN before a symbol's first bar).
+    pub marks: Vec<f64>,
+}
+
+pub struct Engine {
+    config: Config,
+    bars: BarStream,
+    signal_arrivals: Vec<i64>,
+    ledger: Ledger,
+    orders: Vec<Order>,
+    /// Open, released (not held) orders per symbol, in submission order.
+    working: Vec<Vec<u64>>,
+    oco_groups: HashMap<u64, Vec<u64>>,
+    children: HashMap<u64, Vec<u64>>,
+    fills: Vec<Fill>,
+    dividends: f64,
+    timers: EventQueue<u64>,
+    next_timer: u64,
+    now: i64,
+    started: bool,
+    bar_cursor: usize,
+    signal_cursor: usize,
+    fills_reported: usize,
+    /// The latest bar `ts_event` of the current timestamp, if bars arrived at it (pending snapshot).
+    pending_snapshot: Option<i64>,
+    /// The row of each symbol's latest bar (for close execution at submission).
+    last_row: Vec<Option<usize>>,
+    snapshots: Snapshots,
+    finished: bool,
+}
+
+fn order_error(message: String, symbol: Option<usize>, ts: i64) -> CoreError {
+    CoreError::order(
+        message,
+        Context {
+            symbol: symbol.map(|s| s.to_string()),
+            ..Context::default()
+        }
+        .at(ts),
+    )
+}
+
+impl Engine {
+    pub fn new(config: Config, bars: BarStream, signal_arrivals: Vec<i64>) -> CoreResult<Self> {
+        let n = config.multipliers.len();
+        validate(&config, &bars, &signal_arrivals)?;
+        let ledger = Ledger::new(config.account, config.init_cash, config.multipliers.clone());
+        Ok(Self {
+            config,
+            bars,
+            signal_arrivals,
+            ledger,
+            orders: Vec::new(),
+            working: vec![Vec::new(); n],
+            oco_groups: HashMap::new(),
+            children: HashMap::new(),
+            fills: Vec::new(),
+            dividends: 0.0,
+            timers: EventQueue::new(),
+            next_timer: 0,
+            now: i64::MIN,
+            started: false,
+            bar_cursor: 0,
+            signal_cursor: 0,
+            fills_reported: 0,
+            pending_snapshot: None,
+            last_row: vec![None; n],
+            snapshots: Snapshots::default(),
+            finished: false,
+        })
+    }
+
+    pub fn n_symbols(&self) -> usize {
+        self.config.multipliers.len()
+    }
+
+    /// The clock: the timestamp of the last step (i64::MIN before the first).
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    pub fn orders(&self) -> &[Order] {
+        &self.orders
+    }
+
+    pub fn fills(&self) -> &[Fill] {
+        &self.fills
+    }
+
+    pub fn snapshots(&self) -> &Snapshots {
+        &self.snapshots
+    }
+
+    /// Cash received from (or paid for) dividends so far.
+    pub fn dividends(&self) -> f64 {
+        self.dividends
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Advance to the next timestamp the strategy listens to; None when the data is exhausted.
+    pub fn step(&mut self) -> Option<Step> {
+        loop {
+            self.take_snapshot();
+            let next = [
+                self.bars.ts_arrival.get(self.bar_cursor).copied(),
+                self.signal_arrivals.get(self.signal_cursor).copied(),
+                self.timers.peek_ts(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            let Some(ts) = next else {
+                self.finished = true;
+                return None;
+            };
+            self.now = ts;
+            self.started = true;
+            let bar_lo = self.bar_cursor;
+            while self.bar_cursor < self.bars.len() && self.bars.ts_arrival[self.bar_cursor] == ts {
+                self.on_bar(self.bar_cursor);
+                self.bar_cursor += 1;
+            }
+            if self.bar_cursor > bar_lo {
+                self.pending_snapshot = Some(
+                    self.bars.ts_event[bar_lo..self.bar_cursor]
+                        .iter()
+                        .copied()
+                        .max()
+                        .unwrap_or(ts),
+                );
+            }
+            let sig_lo = self.signal_cursor;
+            while self.signal_cursor < self.signal_arrivals.len() && self.signal_arrivals[self.signal_cursor] == ts {
+                self.signal_cursor += 1;
+            }
+            let mut timers = Vec::new();
+            while self.timers.peek_ts() == Some(ts) {
+                timers.extend(self.timers.pop().map(|e| e.payload));
+            }
+            let wake = self.config.wake;
+            let new_fills = self.fills.len() > self.fills_reported;
+            if (wake.bars && self.bar_cursor > bar_lo)
+                || (wake.signals && self.signal_cursor > sig_lo)
+                || (wake.fills && new_fills)
+                || (wake.timers && !timers.is_empty())
+            {
+                let fills = (self.fills_reported, self.fills.len());
+                self.fills_reported = self.fills.len();
+                return Some(Step {
+                    ts,
+                    bars: (bar_lo, self.bar_cursor),
+                    signals: (sig_lo, self.signal_cursor),
+                    fills,
+                    timers,
+                });
+            }
+        }
+    }
+
+    /// Record equity and positions for the timestamp just processed (after the strategy's decisions, so
+    /// close-execution fills are included).
+    fn take_snapshot(&mut self) {
+        let Some(ts) = self.pending_snapshot.take() else {
+            return;
+        };
+        let n = self.ledger.holdings.len();
+        let snaps = &mut self.snapshots;
+        let ts = match snaps.ts.last() {
+            // Bars of an earlier ts_event arriving late: replace the previous row so times stay increasing.
+            Some(&last) if last >= ts => {
+                snaps.ts.pop();
+                snaps.cash.pop();
+                snaps.equity.pop();
+                snaps.positions.truncate(snaps.positions.len() - n);
+                snaps.marks.truncate(snaps.marks.len() - n);
+                last
+            }
+            _ => ts,
+        };
+        snaps.ts.push(ts);
+        snaps.cash.push(self.ledger.account.cash);
+        snaps.equity.push(self.ledger.equity());
+        snaps.positions.extend(self.ledger.holdings.iter().map(|h| h.position));
+        snaps.marks.extend_from_slice(&self.ledger.marks);
+    }
+
+    /// Finish the run: the last snapshot is taken; orders still working stay `open`.
+    pub fn finish(&mut self) {
+        while self.step().is_some() {}
+    }
+
+    /// Submit an order at the current time; returns its id. Invalid requests are errors (the strategy's
+    /// bug, not the market's verdict); economic refusals happen later, as rejections recorded in the order.
+    pub fn submit(&mut self, request: OrderRequest) -> CoreResult<u64> {
+        let ts = self.now;
+        if !self.started {
+            return Err(order_error(
+                "orders can only be submitted once the run has started".into(),
+                None,
+                ts,
+            ));
+        }
+        if request.symbol >= self.n_symbols() {
+            return Err(order_error(
+                format!("unknown symbol index {}", request.symbol),
+                None,
+                ts,
+            ));
+        }
+        let sym = Some(request.symbol);
+        if !(request.quantity.is_finite() && request.quantity > 0.0) {
+            return Err(order_error(
+                format!("quantity must be finite and > 0, got {}", request.quantity),
+                sym,
+                ts,
+            ));
+        }
+        let price_ok = |p: f64| p.is_finite() && p > 0.0;
+        let prices_ok = match request.kind {
+            Kind::Market => true,
+            Kind::Limit { limit } => price_ok(limit),
+            Kind::Stop { stop } => price_ok(stop),
+            Kind::StopLimit { stop, limit } => price_ok(stop) && price_ok(limit),
+            Kind::TrailingStop { trail } => match trail {
+                crate::matching::fill::Trail::Amount(a) => price_ok(a),
+                crate::matching::fill::Trail::Percent(p) => p.is_finite() && p > 0.0 && p < 1.0,
+            },
+        };
+        if !prices_ok {
+            return Err(order_error(
+                format!("{} order has an invalid price: {:?}", request.kind.name(), request.kind),
+                sym,
+                ts,
+            ));
+        }
+        if let Some(parent) = request.parent {
+            let Some(p) = self.orders.get(parent as usize) else {
+                return Err(order_error(format!("parent order {parent} does not exist"), sym, ts));
+            };
+            if !p.is_open() {
+                return Err(order_error(format!("parent order {parent} is already closed"), sym, ts));
+            }
+        }
+        let id = self.orders.len() as u64;
+        let mut order = Order::new(id, request, ts, ts.saturating_add(self.config.order_latency));
+        if request.parent.is_none() {
+            order.start_trailing(self.ledger.marks[request.symbol]);
+        }
+        self.orders.push(order);
+        if let Some(group) = request.oco {
+            self.oco_groups.entry(group).or_default().push(id);
+        }
+        match request.parent {
+            Some(parent) => self.children.entry(parent).or_default().push(id),
+            None => {
+                self.working[request.symbol].push(id);
+                self.fill_at_close_now(id);
+            }
+        }
+        Ok(id)
+    }
+
+    /// Cancel an open order (immediately; cancellation has no latency). False when it was not open.
+    pub fn cancel(&mut self, id: u64) -> bool {
+        match self.orders.get(id as usize) {
+            Some(o) if o.is_open() => {
+                self.close_order(id, Status::Cancelled, "cancelled by the strategy".to_owned(), self.now);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Fire a timer at `ts` (strictly after now); returns its id.
+    pub fn schedule(&mut self, ts: i64) -> CoreResult<u64> {
+        if self.started && ts <= self.now {
+            return Err(CoreError::config(
+                format!("a timer must fire after the current time ({} ns)", self.now),
+                Context::argument("at").at(ts),
+            ));
+        }
+        let id = self.next_timer;
+        self.next_timer += 1;
+        self.timers.push(ts, Priority::Timer, id)?;
+        Ok(id)
+    }
+
+    /// Close an order and settle what depends on it: bracket legs start working for the quantity their
+    /// entry filled, or are cancelled if it filled nothing.
+    fn close_order(&mut self, id: u64, status: Status, reason: String, ts: i64) {
+        self.orders[id as usize].close(status, reason, ts);
+        self.after_close(id, ts);
+    }
+
+    fn after_close(&mut self, id: u64, ts: i64) {
+        let Some(children) = self.children.remove(&id) else {
+            return;
+        };
+        let (filled, avg) = {
+            let o = &self.orders[id as usize];
+            (o.filled, o.avg_fill_price())
+        };
+        for child in children {
+            if !self.orders[child as usize].is_open() {
+                continue;
+            }
+            if filled > 0.0 {
+                let o = &mut self.orders[child as usize];
+                o.held = false;
+                o.quantity = filled;
+                o.active_ts = o.active_ts.max(ts);
+                o.start_trailing(avg);
+                let symbol = o.request.symbol;
+                self.working[symbol].push(child);
+            } else {
+                self.close_order(
+                    child,
+                    Status::Cancelled,
+                    format!("its bracket entry {id} filled nothing"),
+                    ts,
+                );
+            }
+        }
+    }
+}
+
+fn validate(config: &Config, bars: &BarStream, signal_arrivals: &[i64]) -> CoreResult<()> {
+    let n = bars.len();
+    let columns = [
+        bars.ts_arrival.len(),
+        bars.symbol.len(),
+        bars.open.len(),
+        bars.high.len(),
+        bars.low.len(),
+        bars.close.len(),
+        bars.volume.len(),
+        bars.session.len(),
+    ];
+    let optional_ok = |v: &Vec<f64>| v.is_empty() || v.len() == n;
+    if columns.iter().any(|&len| len != n) || !optional_ok(&bars.split) || !optional_ok(&bars.dividend) {
+        return Err(CoreError::data(
+            "bar columns differ in length",
+            Context::argument("bars"),
+        ));
+    }
+    if let Some(i) = (1..n).find(|&i| bars.ts_arrival[i] < bars.ts_arrival[i - 1]) {
+        return Err(CoreError::data(
+            "bars must be ordered by ts_arrival",
+            Context::argument("bars").at(bars.ts_arrival[i]),
+        ));
+    }
+    if let Some(i) = (0..n).find(|&i| bars.symbol[i] >= config.multipliers.len()) {
+        return Err(CoreError::data(
+            format!("bar symbol index {} outside the universe", bars.symbol[i]),
+            Context::argument("bars").at(bars.ts_event[i]),
+        ));
+    }
+    if let Some(i) = (1..signal_arrivals.len()).find(|&i| signal_arrivals[i] < signal_arrivals[i - 1]) {
+        return Err(CoreError::data(
+            "signal arrivals must be sorted",
+            Context::argument("signals").at(signal_arrivals[i]),
+        ));
+    }
+    if !(config.init_cash.is_finite() && config.init_cash > 0.0) {
+        return Err(CoreError::config(
+            format!("init_cash must be finite and > 0, got {}", config.init_cash),
+            Context::argument("init_cash"),
+        ));
+    }
+    if let AccountKind::Margin { leverage } = config.account {
+        if !(leverage.is_finite() && leverage >= 1.0) {
+            return Err(CoreError::config(
+                format!("leverage must be finite and >= 1, got {leverage}"),
+                Context::argument("leverage"),
+            ));
+        }
+    }
+    if config.order_latency < 0 {
+        return Err(CoreError::config(
+            "order latency must be >= 0",
+            Context::argument("latency"),
+        ));
+    }
+    if let Some(p) = config.participation {
+        if !(p.is_finite() && p > 0.0 && p <= 1.0) {
+            return Err(CoreError::config(
+                format!("participation must be in (0, 1], got {p}"),
+                Context::argument("participation"),
+            ));
+        }
+    }
+    if let Some(m) = config.multipliers.iter().find(|m| !(m.is_finite() && **m > 0.0)) {
+        return Err(CoreError::config(
+            format!("contract multipliers must be finite and > 0, got {m}"),
+            Context::argument("multipliers"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,367 @@
+//! `EventEngine`: the event-driven engine as Python sees it. Python drives it in steps (`step()` returns
+//! one timestamp's ranges), submits orders by symbol index, and reads results back as NumPy arrays once
+//! the run is over. Every method is a thin forward to `crate::engine::Engine`.
+
+use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::engine::{AccountKind, BarStream, Config, Engine, Execution, Kind, OrderRequest, Tif, Wake};
+use crate::error::{Context, CoreError, CoreResult};
+use crate::matching::costs::{
+    BpsSlippage, CommissionModel, FixedCommission, HalfSpreadSlippage, NoCommission, NoSlippage, PerShareCommission,
+    PercentCommission, SlippageModel, TieredCommission, VolumeImpactSlippage,
+};
+use crate::matching::fill::{BothTouched, Trail};
+use crate::portfolio::Side;
+
+fn config_error(argument: &str, message: String) -> CoreError {
+    CoreError::config(message, Context::argument(argument))
+}
+
+fn params<const N: usize>(argument: &str, name: &str, values: &[f64]) -> CoreResult<[f64; N]> {
+    values
+        .try_into()
+        .map_err(|_| config_error(argument, format!("{name} takes {N} parameters, got {}", values.len())))
+}
+
+fn commission_model(name: &str, values: &[f64]) -> CoreResult<Box<dyn CommissionModel>> {
+    const ARG: &str = "commission";
+    Ok(match name {
+        "none" => Box::new(NoCommission),
+        "percent" => {
+            let [rate] = params(ARG, name, values)?;
+            Box::new(PercentCommission::new(rate)?)
+        }
+        "per_share" => {
+            let [per_share, minimum, maximum_rate] = params(ARG, name, values)?;
+            Box::new(PerShareCommission::new(per_share, minimum, maximum_rate)?)
+        }
+        "per_order" => {
+            let [amount] = params(ARG, name, values)?;
+            Box::new(FixedCommission::new(amount)?)
+        }
+        "tiered" => {
+            if values.len() % 2 != 0 {
+                return Err(config_error(ARG, "tiered takes (bound, rate) pairs".into()));
+            }
+            Box::new(TieredCommission::new(values.chunks(2).map(|c| (c[0], c[1])).collect())?)
+        }
+        other => return Err(config_error(ARG, format!("unknown commission model {other:?}"))),
+    })
+}
+
+fn slippage_model(name: &str, values: &[f64]) -> CoreResult<Box<dyn SlippageModel>> {
+    const ARG: &str = "slippage";
+    Ok(match name {
+        "none" => Box::new(NoSlippage),
+        "bps" => {
+            let [bps] = params(ARG, name, values)?;
+            Box::new(BpsSlippage::new(bps)?)
+        }
+        "half_spread" => {
+            let [spread_bps] = params(ARG, name, values)?;
+            Box::new(HalfSpreadSlippage::new(spread_bps)?)
+        }
+        "volume_impact" => {
+            let [coefficient, exponent] = params(ARG, name, values)?;
+            Box::new(VolumeImpactSlippage::new(coefficient, exponent)?)
+        }
+        other => return Err(config_error(ARG, format!("unknown slippage model {other:?}"))),
+    })
+}
+
+fn vec_f64(a: &PyReadonlyArray1<'_, f64>) -> PyResult<Vec<f64>> {
+    Ok(a.as_slice()?.to_vec())
+}
+
+fn vec_i64(a: &PyReadonlyArray1<'_, i64>) -> PyResult<Vec<i64>> {
+    Ok(a.as_slice()?.to_vec())
+}
+
+/// The event engine over one bar stream (rows ordered by arrival, then symbol).
+#[pyclass(module = "ml4t._core")]
+pub(crate) struct EventEngine {
+    inner: Engine,
+}
+
+type Step = (i64, usize, usize, usize, usize, usize, usize, Vec<u64>);
+type FillRow = (u64, i64, usize, bool, f64, f64, f64, f64);
+
+#[pymethods]
+impl EventEngine {
+    #[new]
+    #[pyo3(signature = (*, ts_event, ts_arrival, symbol, open, high, low, close, volume, session, split,
+        dividend, signal_arrivals, multipliers, init_cash, leverage, execution, order_latency, participation,
+        both_touched, commission, slippage, wake))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        ts_event: PyReadonlyArray1<'_, i64>,
+        ts_arrival: PyReadonlyArray1<'_, i64>,
+        symbol: PyReadonlyArray1<'_, i64>,
+        open: PyReadonlyArray1<'_, f64>,
+        high: PyReadonlyArray1<'_, f64>,
+        low: PyReadonlyArray1<'_, f64>,
+        close: PyReadonlyArray1<'_, f64>,
+        volume: PyReadonlyArray1<'_, f64>,
+        session: PyReadonlyArray1<'_, i64>,
+        split: Option<PyReadonlyArray1<'_, f64>>,
+        dividend: Option<PyReadonlyArray1<'_, f64>>,
+        signal_arrivals: PyReadonlyArray1<'_, i64>,
+        multipliers: PyReadonlyArray1<'_, f64>,
+        init_cash: f64,
+        leverage: Option<f64>,
+        execution: &str,
+        order_latency: i64,
+        participation: Option<f64>,
+        both_touched: &str,
+        commission: (String, Vec<f64>),
+        slippage: (String, Vec<f64>),
+        wake: (bool, bool, bool, bool),
+    ) -> PyResult<Self> {
+        let bars = BarStream {
+            ts_event: vec_i64(&ts_event)?,
+            ts_arrival: vec_i64(&ts_arrival)?,
+            symbol: symbol.as_slice()?.iter().map(|&s| s.max(0) as usize).collect(),
+            open: vec_f64(&open)?,
+            high: vec_f64(&high)?,
+            low: vec_f64(&low)?,
+            close: vec_f64(&close)?,
+            volume: vec_f64(&volume)?,
+            session: vec_i64(&session)?,
+            split: split.as_ref().map(vec_f64).transpose()?.unwrap_or_default(),
+            dividend: dividend.as_ref().map(vec_f64).transpose()?.unwrap_or_default(),
+        };
+        let config = Config {
+            init_cash,
+            account: leverage.map_or(AccountKind::Cash, |leverage| AccountKind::Margin { leverage }),
+            execution: match execution {
+                "next_open" => Execution::NextOpen,
+                "close" => Execution::Close,
+                other => return Err(config_error("execution", format!("unknown execution {other:?}")).into()),
+            },
+            order_latency,
+            participation,
+            both_touched: match both_touched {
+                "stop_loss" => BothTouched::StopLoss,
+                "take_profit" => BothTouched::TakeProfit,
+                other => return Err(config_error("both_touched", format!("unknown policy {other:?}")).into()),
+            },
+            commission: commission_model(&commission.0, &commission.1)?,
+            slippage: slippage_model(&slippage.0, &slippage.1)?,
+            multipliers: vec_f64(&multipliers)?,
+            wake: Wake {
+                bars: wake.0,
+                signals: wake.1,
+                fills: wake.2,
+                timers: wake.3,
+            },
+        };
+        Ok(Self {
+            inner: Engine::new(config, bars, vec_i64(&signal_arrivals)?)?,
+        })
+    }
+
+    /// The next timestamp the strategy listens to, as `(ts, bar_lo, bar_hi, signal_lo, signal_hi, fill_lo,
+    /// fill_hi, timer_ids)`; None at the end of the data.
+    fn step(&mut self) -> Option<Step> {
+        // The GIL stays held: a step is usually one bar's work, shorter than releasing and taking it back.
+        let step = self.inner.step()?;
+        Some((
+            step.ts,
+            step.bars.0,
+            step.bars.1,
+            step.signals.0,
+            step.signals.1,
+            step.fills.0,
+            step.fills.1,
+            step.timers,
+        ))
+    }
+
+    /// Run the remaining data without waking the strategy.
+    fn finish(&mut self, py: Python<'_>) {
+        py.detach(|| self.inner.finish());
+    }
+
+    #[getter]
+    fn now(&self) -> i64 {
+        self.inner.now()
+    }
+
+    #[getter]
+    fn cash(&self) -> f64 {
+        self.inner.ledger().account.cash
+    }
+
+    #[getter]
+    fn free_cash(&self) -> f64 {
+        self.inner.ledger().account.free_cash
+    }
+
+    #[getter]
+    fn equity(&self) -> f64 {
+        self.inner.ledger().equity()
+    }
+
+    fn position(&self, symbol: usize) -> f64 {
+        self.inner.ledger().holdings.get(symbol).map_or(0.0, |h| h.position)
+    }
+
+    fn positions<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        let out: Vec<f64> = self.inner.ledger().holdings.iter().map(|h| h.position).collect();
+        out.into_pyarray(py)
+    }
+
+    fn marks<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        self.inner.ledger().marks.clone().into_pyarray(py)
+    }
+
+    /// Units of market orders still open on `symbol` (signed), for target orders.
+    fn pending_market(&self, symbol: usize) -> f64 {
+        self.inner
+            .orders()
+            .iter()
+            .filter(|o| o.is_open() && o.request.symbol == symbol && o.request.kind == Kind::Market && !o.held)
+            .map(|o| match o.request.side {
+                Side::Buy => o.remaining(),
+                Side::Sell => -o.remaining(),
+            })
+            .sum()
+    }
+
+    #[pyo3(signature = (symbol, buy, quantity, kind, tif, limit=f64::NAN, stop=f64::NAN, trail_amount=f64::NAN,
+        trail_percent=f64::NAN, oco=None, parent=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn submit(
+        &mut self,
+        symbol: usize,
+        buy: bool,
+        quantity: f64,
+        kind: &str,
+        tif: &str,
+        limit: f64,
+        stop: f64,
+        trail_amount: f64,
+        trail_percent: f64,
+        oco: Option<u64>,
+        parent: Option<u64>,
+    ) -> PyResult<u64> {
+        let kind = match kind {
+            "market" => Kind::Market,
+            "limit" => Kind::Limit { limit },
+            "stop" => Kind::Stop { stop },
+            "stop_limit" => Kind::StopLimit { stop, limit },
+            "trailing_stop" if trail_amount.is_nan() => Kind::TrailingStop {
+                trail: Trail::Percent(trail_percent),
+            },
+            "trailing_stop" => Kind::TrailingStop {
+                trail: Trail::Amount(trail_amount),
+            },
+            other => return Err(config_error("kind", format!("unknown order type {other:?}")).into()),
+        };
+        let tif = match tif {
+            "gtc" => Tif::Gtc,
+            "day" => Tif::Day,
+            "ioc" => Tif::Ioc,
+            "fok" => Tif::Fok,
+            other => return Err(config_error("tif", format!("unknown time in force {other:?}")).into()),
+        };
+        let side = if buy { Side::Buy } else { Side::Sell };
+        Ok(self.inner.submit(OrderRequest {
+            symbol,
+            side,
+            quantity,
+            kind,
+            tif,
+            oco,
+            parent,
+        })?)
+    }
+
+    fn cancel(&mut self, order_id: u64) -> bool {
+        self.inner.cancel(order_id)
+    }
+
+    fn schedule(&mut self, ts: i64) -> PyResult<u64> {
+        Ok(self.inner.schedule(ts)?)
+    }
+
+    /// `(status, filled quantity, remaining quantity)` of an order.
+    fn order_state(&self, order_id: usize) -> Option<(&'static str, f64, f64)> {
+        self.inner.orders().get(order_id).map(|o| (o.status.name(), o.filled, o.remaining()))
+    }
+
+    /// Ids of the open orders (optionally of one symbol), in submission order.
+    #[pyo3(signature = (symbol=None))]
+    fn open_orders(&self, symbol: Option<usize>) -> Vec<u64> {
+        self.inner
+            .orders()
+            .iter()
+            .filter(|o| o.is_open() && symbol.is_none_or(|s| o.request.symbol == s))
+            .map(|o| o.id)
+            .collect()
+    }
+
+    /// Fills `lo..hi` as `(order_id, ts, symbol, is_buy, quantity, price, fee, slippage)`.
+    fn fills(&self, lo: usize, hi: usize) -> Vec<FillRow> {
+        let all = self.inner.fills();
+        all[lo.min(all.len())..hi.min(all.len())]
+            .iter()
+            .map(|f| (f.order_id, f.ts, f.symbol, f.side == Side::Buy, f.quantity, f.price, f.fee, f.slippage))
+            .collect()
+    }
+
+    /// Everything the run recorded, as NumPy arrays (and lists for text).
+    fn results<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let out = PyDict::new(py);
+        let orders = self.inner.orders();
+        let col_f = |f: &dyn Fn(&crate::engine::Order) -> f64| orders.iter().map(f).collect::<Vec<f64>>();
+        out.set_item("order_id", orders.iter().map(|o| o.id as i64).collect::<Vec<_>>().into_pyarray(py))?;
+        out.set_item("order_ts", orders.iter().map(|o| o.ts_submitted).collect::<Vec<_>>().into_pyarray(py))?;
+        out.set_item("order_symbol", orders.iter().map(|o| o.request.symbol as i64).collect::<Vec<_>>().into_pyarray(py))?;
+        out.set_item("order_buy", orders.iter().map(|o| o.request.side == Side::Buy).collect::<Vec<_>>().into_pyarray(py))?;
+        out.set_item("order_type", orders.iter().map(|o| o.request.kind.name()).collect::<Vec<_>>())?;
+        out.set_item("order_quantity", col_f(&|o| o.quantity).into_pyarray(py))?;
+        out.set_item(
+            "order_limit",
+            col_f(&|o| match o.request.kind {
+                Kind::Limit { limit } | Kind::StopLimit { limit, .. } => limit,
+                _ => f64::NAN,
+            })
+            .into_pyarray(py),
+        )?;
+        out.set_item(
+            "order_stop",
+            col_f(&|o| match o.request.kind {
+                Kind::Stop { stop } | Kind::StopLimit { stop, .. } => stop,
+                Kind::TrailingStop { .. } => o.trailing_level().unwrap_or(f64::NAN),
+                _ => f64::NAN,
+            })
+            .into_pyarray(py),
+        )?;
+        out.set_item("order_tif", orders.iter().map(|o| o.request.tif.name()).collect::<Vec<_>>())?;
+        out.set_item("order_status", orders.iter().map(|o| o.status.name()).collect::<Vec<_>>())?;
+        out.set_item("order_reason", orders.iter().map(|o| o.reason.clone()).collect::<Vec<_>>())?;
+        out.set_item("order_filled", col_f(&|o| o.filled).into_pyarray(py))?;
+        out.set_item("order_avg_price", col_f(&|o| o.avg_fill_price()).into_pyarray(py))?;
+        out.set_item("order_closed", orders.iter().map(|o| o.ts_closed).collect::<Vec<_>>())?;
+        let fills = self.inner.fills();
+        out.set_item("fill_order", fills.iter().map(|f| f.order_id as i64).collect::<Vec<_>>().into_pyarray(py))?;
+        out.set_item("fill_ts", fills.iter().map(|f| f.ts).collect::<Vec<_>>().into_pyarray(py))?;
+        out.set_item("fill_symbol", fills.iter().map(|f| f.symbol as i64).collect::<Vec<_>>().into_pyarray(py))?;
+        out.set_item("fill_buy", fills.iter().map(|f| f.side == Side::Buy).collect::<Vec<_>>().into_pyarray(py))?;
+        out.set_item("fill_quantity", fills.iter().map(|f| f.quantity).collect::<Vec<_>>().into_pyarray(py))?;
+        out.set_item("fill_price", fills.iter().map(|f| f.price).collect::<Vec<_>>().into_pyarray(py))?;
+        out.set_item("fill_fee", fills.iter().map(|f| f.fee).collect::<Vec<_>>().into_pyarray(py))?;
+        out.set_item("fill_slippage", fills.iter().map(|f| f.slippage).collect::<Vec<_>>().into_pyarray(py))?;
+        let snaps = self.inner.snapshots();
+        out.set_item("ts", snaps.ts.clone().into_pyarray(py))?;
+        out.set_item("cash", snaps.cash.clone().into_pyarray(py))?;
+        out.set_item("equity", snaps.equity.clone().into_pyarray(py))?;
+        out.set_item("positions", snaps.positions.clone().into_pyarray(py))?;
+        out.set_item("marks", snaps.marks.clone().into_pyarray(py))?;
+        out.set_item("dividends", self.inner.dividends())?;
+        Ok(out)
+    }
+}

@@ -1,0 +1,182 @@
+"""Cost models of the event-driven engine: commissions and slippage, lowered once to Rust.
+
+Each model is a frozen dataclass that only describes itself; the engine's compiled implementations
+(``core/src/matching/costs/``, one per file) do the arithmetic, identically for every fill. Slippage is applied
+first (the fill price moves against the trader, never outside the bar), then the commission is charged on the
+slipped fill's traded value ``quantity * price * multiplier``. Commissions are charged per fill, so an order
+filled in parts over several bars pays a per-order fee or a per-share minimum once per part (conservative).
+
+>>> import ml4t.costs as costs
+>>> costs.PerShare(0.005, minimum=1.0, maximum_rate=0.01)   # Interactive Brokers' fixed US stock pricing
+PerShare(per_share=0.005, minimum=1.0, maximum_rate=0.01)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ml4t.errors import ConfigError
+
+__all__ = [
+    "Bps",
+    "Commission",
+    "HalfSpread",
+    "Percent",
+    "PerOrder",
+    "PerShare",
+    "Slippage",
+    "Tiered",
+    "VolumeImpact",
+]
+
+
+def _finite(name: str, value: float, *, low: float = 0.0, high: float = math.inf, model: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{model}: {name} must be a number, got {value!r}", argument=name) from None
+    if not (low <= number <= high) or math.isnan(number):
+        raise ConfigError(f"{model}: {name} must be in [{low}, {high}], got {value!r}", argument=name)
+    return number
+
+
+class Commission:
+    """Base of the commission models."""
+
+    def _lower(self) -> tuple[str, list[float]]:
+        raise NotImplementedError
+
+
+class Slippage:
+    """Base of the slippage models."""
+
+    def _lower(self) -> tuple[str, list[float]]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Percent(Commission):
+    """``rate * traded value`` (``Percent(0.001)`` is 0.1%, the vectorized mode's ``fees``)."""
+
+    rate: float
+
+    def __post_init__(self) -> None:
+        _finite("rate", self.rate, high=1.0, model="Percent")
+
+    def _lower(self) -> tuple[str, list[float]]:
+        return "percent", [float(self.rate)]
+
+
+@dataclass(frozen=True)
+class PerShare(Commission):
+    """``per_share * quantity``, at least ``minimum``, at most ``maximum_rate * traded value`` (the cap wins
+    over the minimum, Interactive Brokers' rule). ``maximum_rate=inf`` means no cap."""
+
+    per_share: float
+    minimum: float = 0.0
+    maximum_rate: float = math.inf
+
+    def __post_init__(self) -> None:
+        _finite("per_share", self.per_share, model="PerShare")
+        _finite("minimum", self.minimum, model="PerShare")
+        if self.maximum_rate != math.inf:
+            _finite("maximum_rate", self.maximum_rate, high=1.0, model="PerShare")
+
+    def _lower(self) -> tuple[str, list[float]]:
+        return "per_share", [float(self.per_share), float(self.minimum), float(self.maximum_rate)]
+
+
+@dataclass(frozen=True)
+class PerOrder(Commission):
+    """A fixed ``amount`` per fill (per order when it fills at once)."""
+
+    amount: float
+
+    def __post_init__(self) -> None:
+        _finite("amount", self.amount, model="PerOrder")
+
+    def _lower(self) -> tuple[str, list[float]]:
+        return "per_order", [float(self.amount)]
+
+
+@dataclass(frozen=True)
+class Tiered(Commission):
+    """``rate * traded value`` with the rate of the first tier whose upper bound is ``>=`` the fill's traded
+    value: ``Tiered([(10_000, 0.002), (100_000, 0.001), (math.inf, 0.0005)])``. The whole value pays its
+    tier's rate (not marginally); a value above the last bound pays the last rate."""
+
+    tiers: Sequence[tuple[float, float]]
+
+    def __post_init__(self) -> None:
+        if not self.tiers:
+            raise ConfigError("Tiered: needs at least one (upper bound, rate) tier", argument="tiers")
+        object.__setattr__(self, "tiers", tuple((float(b), float(r)) for b, r in self.tiers))
+
+    def _lower(self) -> tuple[str, list[float]]:
+        return "tiered", [x for tier in self.tiers for x in tier]
+
+
+@dataclass(frozen=True)
+class Bps(Slippage):
+    """The fill price moves ``bps`` basis points against the trader (``Bps(5)``: buys pay 0.05% more)."""
+
+    bps: float
+
+    def __post_init__(self) -> None:
+        _finite("bps", self.bps, high=10_000.0, model="Bps")
+
+    def _lower(self) -> tuple[str, list[float]]:
+        return "bps", [float(self.bps)]
+
+
+@dataclass(frozen=True)
+class HalfSpread(Slippage):
+    """Crossing half of a quoted spread of ``spread_bps`` basis points."""
+
+    spread_bps: float
+
+    def __post_init__(self) -> None:
+        _finite("spread_bps", self.spread_bps, high=20_000.0, model="HalfSpread")
+
+    def _lower(self) -> tuple[str, list[float]]:
+        return "half_spread", [float(self.spread_bps)]
+
+
+@dataclass(frozen=True)
+class VolumeImpact(Slippage):
+    """Market impact growing with the order's share of the bar's volume:
+    ``price * coefficient * (quantity / bar_volume) ** exponent`` (square-root law: ``exponent=0.5``)."""
+
+    coefficient: float
+    exponent: float = 0.5
+
+    def __post_init__(self) -> None:
+        _finite("coefficient", self.coefficient, model="VolumeImpact")
+        _finite("exponent", self.exponent, model="VolumeImpact")
+
+    def _lower(self) -> tuple[str, list[float]]:
+        return "volume_impact", [float(self.coefficient), float(self.exponent)]
+
+
+def lower_commission(model: Commission | None) -> tuple[str, list[float]]:
+    if model is None:
+        return "none", []
+    if not isinstance(model, Commission):
+        raise ConfigError(
+            f"commission must be an ml4t.costs commission model (Percent, PerShare, PerOrder, Tiered), got {model!r}",
+            argument="commission",
+        )
+    return model._lower()
+
+
+def lower_slippage(model: Slippage | None) -> tuple[str, list[float]]:
+    if model is None:
+        return "none", []
+    if not isinstance(model, Slippage):
+        raise ConfigError(
+            f"slippage must be an ml4t.costs slippage model (Bps, HalfSpread, VolumeImpact), got {model!r}",
+            argument="slippage",
+        )
+    return model._lower()

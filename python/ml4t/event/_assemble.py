@@ -1,0 +1,97 @@
+"""Turning the event engine's records into an ``ml4t.Result`` (the same shape as the vectorized mode's)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ml4t._roundtrips import round_trips
+from ml4t._time import TS_DTYPE
+from ml4t.event._context import Context
+from ml4t.result import EQUITY_SCHEMA, FILLS_SCHEMA, ORDERS_SCHEMA, POSITIONS_SCHEMA, Result
+
+__all__ = ["assemble"]
+
+
+def _ts(values: Any) -> pl.Series:
+    return pl.Series(values, dtype=pl.Int64).cast(TS_DTYPE)
+
+
+def assemble(
+    raw: Mapping[str, Any],
+    symbols: Sequence[str],
+    ctx: Context,
+    *,
+    init_cash: float,
+    periods_per_year: float | None,
+    multipliers: np.ndarray,
+    meta: Mapping[str, Any],
+) -> Result:
+    names = pl.Series(list(symbols), dtype=pl.String)
+    n_sym = len(symbols)
+    ts = raw["ts"]
+    n = len(ts)
+    equity = pl.DataFrame({"ts_event": _ts(ts), "cash": raw["cash"], "equity": raw["equity"]}).cast(
+        pl.Schema(EQUITY_SCHEMA)
+    )
+    pos = raw["positions"].reshape(n, n_sym)
+    marks = raw["marks"].reshape(n, n_sym)
+    positions = pl.DataFrame(
+        {
+            "ts_event": _ts(np.repeat(ts, n_sym)),
+            "symbol": names.gather(np.tile(np.arange(n_sym), n)),
+            "position_qty": pos.ravel(),
+            "market_price": marks.ravel(),
+            "position_value": (pos * np.nan_to_num(marks) * multipliers).ravel(),
+        }
+    ).cast(pl.Schema(POSITIONS_SCHEMA))
+    tags = ctx._tags
+    order_ids = raw["order_id"]
+    orders = pl.DataFrame(
+        {
+            "order_id": order_ids,
+            "ts_submitted": _ts(raw["order_ts"]),
+            "symbol": names.gather(raw["order_symbol"]),
+            "side": np.where(raw["order_buy"], "buy", "sell"),
+            "order_type": pl.Series(raw["order_type"], dtype=pl.String),
+            "quantity": raw["order_quantity"],
+            "limit_price": raw["order_limit"],
+            "stop_price": raw["order_stop"],
+            "time_in_force": pl.Series(raw["order_tif"], dtype=pl.String),
+            "status": pl.Series(raw["order_status"], dtype=pl.String),
+            "reason": pl.Series(raw["order_reason"], dtype=pl.String),
+            "filled_quantity": raw["order_filled"],
+            "avg_fill_price": raw["order_avg_price"],
+            "ts_closed": _ts(raw["order_closed"]),
+            "tag": pl.Series([tags.get(int(i)) for i in order_ids], dtype=pl.String),
+        },
+        schema_overrides=ORDERS_SCHEMA,
+    ).with_columns(pl.col("limit_price", "stop_price", "avg_fill_price").fill_nan(None))
+    fills = pl.DataFrame(
+        {
+            "fill_id": np.arange(len(raw["fill_order"]), dtype=np.int64),
+            "order_id": raw["fill_order"],
+            "ts_event": _ts(raw["fill_ts"]),
+            "symbol": names.gather(raw["fill_symbol"]),
+            "side": np.where(raw["fill_buy"], "buy", "sell"),
+            "quantity": raw["fill_quantity"],
+            "fill_price": raw["fill_price"],
+            "fee": raw["fill_fee"],
+            "slippage": raw["fill_slippage"],
+        }
+    ).cast(pl.Schema(FILLS_SCHEMA))
+    last_marks = {s: float(marks[-1, i]) if n else float("nan") for i, s in enumerate(symbols)}
+    trades = round_trips(fills, last_marks, {s: float(m) for s, m in zip(symbols, multipliers, strict=True)})
+    return Result(
+        equity=equity,
+        positions=positions,
+        orders=orders,
+        fills=fills,
+        trades=trades,
+        init_cash=init_cash,
+        periods_per_year=periods_per_year,
+        meta={**meta, "dividends": float(raw["dividends"])},
+    )

@@ -1,0 +1,310 @@
+"""``Engine``: runs a :class:`Strategy` over bars on the Rust event loop and returns an ``ml4t.Result``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ml4t import _core
+from ml4t._time import parse_duration
+from ml4t.costs import Commission, Slippage, lower_commission, lower_slippage
+from ml4t.data import Bars, PITData, Signals
+from ml4t.errors import ConfigError
+from ml4t.event._assemble import assemble
+from ml4t.event._batch import BarBatch, Event, Fill, SignalBatch, Timer
+from ml4t.event._context import Context
+from ml4t.event._strategy import Strategy
+from ml4t.result import Result
+
+__all__ = ["Engine"]
+
+_EMPTY_BARS = BarBatch({}, (), 0, 0)
+
+
+class Engine:
+    """An event-driven backtest of ``strategy`` over ``bars``.
+
+    Parameters
+    ----------
+    bars:
+        ``ml4t.data.Bars``. Optional numeric columns ``split`` (new units per old unit on the ex-date, e.g.
+        2.0) and ``dividend`` (cash per unit on the ex-date) are applied as corporate actions. Prices must be
+        unadjusted for those to be meaningful.
+    strategy:
+        A :class:`~ml4t.event.Strategy` instance.
+    init_cash:
+        Starting cash of the one account all symbols share.
+    execution:
+        ``"next_open"`` (default): a market order decided at bar ``t`` fills at the open of the symbol's next
+        bar. ``"close"``: at the close of the bar it was decided on (vectorbt's convention). Limit, stop and
+        trailing orders are matched intrabar from the next bar in both.
+    commission, slippage:
+        Models from :mod:`ml4t.costs` (default: none).
+    participation:
+        Cap on the fraction of a bar's volume the orders of one symbol may fill in that bar (e.g. 0.1); the
+        rest of a GTC/DAY order fills over later bars, an IOC's rest is cancelled, a FOK is cancelled.
+    signals:
+        ``ml4t.data.Signals`` delivered point-in-time: ``on_signal`` at their arrival, ``ctx.data.signal``.
+    latency:
+        Order latency (``"50ms"``, a timedelta): an order reaches the market this long after the decision
+        and trades only in bars stamped after that. Feed latency of bars is a property of the data
+        (``ml4t.data.bars(..., latency=...)``); of signals, their ``ts_arrival``.
+    account, leverage:
+        ``"cash"`` (default): no borrowing; buys are paid from free cash and shorts are fully collateralized.
+        ``"margin"``: cash may go negative, but a fill may not take gross exposure above ``leverage`` (default
+        2.0) times equity. Fills breaking the rule are rejected as data, never resized.
+    multipliers:
+        Contract multipliers per symbol (``{"ES": 50.0}``; default 1): value = units x price x multiplier.
+    both_touched:
+        When a bracket's (or OCO pair's) stop and limit legs both touch in one bar: ``"stop_loss"`` (default,
+        pessimistic) or ``"take_profit"``.
+    session_tz:
+        Time zone whose calendar dates delimit trading sessions for DAY orders (default ``"UTC"``).
+    fractional:
+        Whether ``order_target_value/percent/weights`` may trade fractional units (default False: whole
+        units, rounded toward zero).
+    periods_per_year:
+        Annualization of the metrics; default inferred from the bars' calendar.
+    """
+
+    def __init__(
+        self,
+        bars: Bars,
+        strategy: Strategy,
+        *,
+        init_cash: float = 1_000_000.0,
+        execution: str = "next_open",
+        commission: Commission | None = None,
+        slippage: Slippage | None = None,
+        participation: float | None = None,
+        signals: Signals | None = None,
+        latency: dt.timedelta | str | None = None,
+        account: str = "cash",
+        leverage: float | None = None,
+        multipliers: Mapping[str, float] | None = None,
+        both_touched: str = "stop_loss",
+        session_tz: str = "UTC",
+        fractional: bool = False,
+        periods_per_year: float | None = None,
+    ) -> None:
+        if not isinstance(bars, Bars):
+            raise ConfigError(f"bars must be ml4t.data.Bars, got {type(bars).__name__}", argument="bars")
+        if not isinstance(strategy, Strategy):
+            raise ConfigError(
+                f"strategy must be an ml4t.event.Strategy instance, got {type(strategy).__name__}",
+                argument="strategy",
+            )
+        if signals is not None and not isinstance(signals, Signals):
+            raise ConfigError(f"signals must be ml4t.data.Signals, got {type(signals).__name__}", argument="signals")
+        _choice("execution", execution, ("next_open", "close"))
+        _choice("account", account, ("cash", "margin"))
+        _choice("both_touched", both_touched, ("stop_loss", "take_profit"))
+        if account == "cash" and leverage is not None:
+            raise ConfigError("leverage applies to account='margin' only", argument="leverage")
+        if not (isinstance(init_cash, (int, float)) and math.isfinite(init_cash) and init_cash > 0):
+            raise ConfigError(f"init_cash must be a finite number > 0, got {init_cash!r}", argument="init_cash")
+        if participation is not None and not (0 < participation <= 1):
+            raise ConfigError(f"participation must be in (0, 1], got {participation!r}", argument="participation")
+        unknown = sorted(set(multipliers or {}) - set(bars.symbols))
+        if unknown:
+            raise ConfigError("multipliers name symbols outside the bars", argument="multipliers", symbol=unknown[0])
+        self._bars = bars
+        self._strategy = strategy
+        self._signals = signals
+        self._settings: dict[str, Any] = {
+            "init_cash": float(init_cash),
+            "execution": execution,
+            "commission": commission,
+            "slippage": slippage,
+            "participation": participation,
+            "latency": latency,
+            "account": account,
+            "leverage": (2.0 if leverage is None else float(leverage)) if account == "margin" else None,
+            "both_touched": both_touched,
+            "session_tz": session_tz,
+            "fractional": fractional,
+        }
+        self._commission = lower_commission(commission)
+        self._slippage = lower_slippage(slippage)
+        self._latency_ns = 0 if latency is None else parse_duration(latency, argument="latency")
+        self._multipliers = np.array([float((multipliers or {}).get(s, 1.0)) for s in bars.symbols])
+        self._periods_per_year = periods_per_year
+
+    def run(self) -> Result:
+        """Run the strategy from the first bar to the last and return the ``Result``."""
+        strategy = self._strategy
+        hooks = strategy._hooks()
+        bars = _with_indicators(self._bars, strategy)
+        stream = _bar_stream(bars, self._settings["session_tz"])
+        sig_columns, sig_names, sig_arrivals = _signal_stream(self._signals)
+        generic = hooks["on_event"]
+        wake = (
+            generic or hooks["on_bar"],
+            generic or hooks["on_signal"],
+            generic or hooks["on_fill"],
+            generic or hooks["on_timer"],
+        )
+        s = self._settings
+        core = _core.EventEngine(
+            ts_event=stream["ts_event"],
+            ts_arrival=stream["ts_arrival"],
+            symbol=stream["symbol_index"],
+            open=stream["open"],
+            high=stream["high"],
+            low=stream["low"],
+            close=stream["close"],
+            volume=stream["volume"],
+            session=stream["session"],
+            split=stream.get("split"),
+            dividend=stream.get("dividend"),
+            signal_arrivals=sig_arrivals,
+            multipliers=self._multipliers,
+            init_cash=s["init_cash"],
+            leverage=s["leverage"],
+            execution=s["execution"],
+            order_latency=self._latency_ns,
+            participation=s["participation"],
+            both_touched=s["both_touched"],
+            commission=self._commission,
+            slippage=self._slippage,
+            wake=wake,
+        )
+        symbols = bars.symbols
+        data = PITData(bars, self._signals, now=0)
+        ctx = Context(core, data, symbols, self._multipliers.tolist(), fractional=s["fractional"])
+        columns = {k: v for k, v in stream.items() if k not in ("symbol_index", "session")}
+        names = stream["names"]
+        del columns["names"]
+        strategy.on_start(ctx)
+        _drive(core, ctx, data, strategy, hooks, columns, names, sig_columns, sig_names, symbols)
+        core.finish()
+        strategy.on_end(ctx)
+        return assemble(
+            core.results(),
+            symbols,
+            ctx,
+            init_cash=s["init_cash"],
+            periods_per_year=self._periods_per_year if self._periods_per_year is not None else bars.periods_per_year,
+            multipliers=self._multipliers,
+            meta={"mode": "event", **{k: _describe(v) for k, v in s.items()}},
+        )
+
+
+def _drive(
+    core: _core.EventEngine,
+    ctx: Context,
+    data: PITData,
+    strategy: Strategy,
+    hooks: Mapping[str, bool],
+    columns: dict[str, np.ndarray],
+    names: list[str],
+    sig_columns: dict[str, np.ndarray],
+    sig_names: list[str],
+    symbols: list[str],
+) -> None:
+    """The Python side of the loop: one call into the strategy per timestamp the engine reports."""
+    step = core.step
+    tags = ctx._tags
+    timers = ctx._timers
+    empty_signals = SignalBatch(sig_columns, sig_names, 0, 0)
+    only_bars = not hooks["on_event"] and not (hooks["on_fill"] or hooks["on_signal"] or hooks["on_timer"])
+    if only_bars:
+        # The common case, kept lean: on_bar is the only hook, and the engine wakes us only for bars.
+        on_bar = strategy.on_bar
+        while (s := step()) is not None:
+            data._now = s[0]
+            on_bar(ctx, BarBatch(columns, names, s[1], s[2]))
+        return
+    on_event = strategy.on_event
+    while (s := step()) is not None:
+        ts, blo, bhi, slo, shi, flo, fhi, fired = s
+        data._now = ts
+        fills = []
+        if fhi > flo:
+            for order_id, fts, sym, buy, qty, price, fee, slip in core.fills(flo, fhi):
+                side = "buy" if buy else "sell"
+                fills.append(Fill(order_id, fts, symbols[sym], side, qty, price, fee, slip, tags.get(order_id)))
+        timer_events = []
+        for timer_id in fired:
+            name, every = timers.get(timer_id, (None, None))
+            timer_events.append(Timer(timer_id, name, ts))
+            if every is not None:
+                new_id = core.schedule(ts + every)
+                timers[new_id] = (name, every)
+        bars = BarBatch(columns, names, blo, bhi) if bhi > blo else _EMPTY_BARS
+        signals = SignalBatch(sig_columns, sig_names, slo, shi) if shi > slo else empty_signals
+        on_event(ctx, Event(ts, bars, signals, fills, timer_events))
+
+
+def _choice(argument: str, value: object, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{argument} must be one of {choices}, got {value!r}", argument=argument)
+
+
+def _describe(value: object) -> object:
+    return repr(value) if isinstance(value, (Commission, Slippage)) else value
+
+
+def _with_indicators(bars: Bars, strategy: Strategy) -> Bars:
+    """The bars with the strategy's indicator columns added (evaluated per symbol, in time order)."""
+    exprs = strategy._indicator_exprs()
+    if not exprs:
+        return bars
+    frame = bars._frame
+    clash = sorted(set(exprs) & set(frame.columns))
+    if clash:
+        raise ConfigError("an indicator has the name of a bar column", argument="indicators", column=clash[0])
+    for name, expr in exprs.items():
+        if not isinstance(expr, pl.Expr):
+            raise ConfigError(
+                f"indicators must map names to Polars expressions, got {type(expr).__name__}",
+                argument="indicators",
+                column=name,
+            )
+    try:
+        added = frame.with_columns(expr.over("symbol").cast(pl.Float64).alias(name) for name, expr in exprs.items())
+    except pl.exceptions.PolarsError as error:
+        raise ConfigError(f"an indicator expression failed: {error}", argument="indicators") from None
+    return Bars._from_canonical(added, tuple(bars.symbols), bars._freq_ns)
+
+
+def _bar_stream(bars: Bars, session_tz: str) -> dict[str, Any]:
+    """The bar columns ordered by arrival then symbol, as read-only arrays, plus the symbol names per row."""
+    symbols = bars.symbols
+    frame = bars._frame.sort(["ts_arrival", "symbol"], maintain_order=True)
+    try:
+        session = frame["ts_event"].dt.convert_time_zone(session_tz).dt.date().cast(pl.Int32).cast(pl.Int64).to_numpy()
+    except pl.exceptions.PolarsError as error:
+        raise ConfigError(f"unknown session_tz {session_tz!r}: {error}", argument="session_tz") from None
+    index = {s: i for i, s in enumerate(symbols)}
+    names = frame["symbol"].to_list()
+    out: dict[str, Any] = {
+        "ts_event": frame["ts_event"].cast(pl.Int64).to_numpy(),
+        "ts_arrival": frame["ts_arrival"].cast(pl.Int64).to_numpy(),
+        "symbol_index": np.fromiter((index[n] for n in names), dtype=np.int64, count=len(names)),
+        "session": np.ascontiguousarray(session, dtype=np.int64),
+        "names": names,
+    }
+    for name in bars.fields:
+        out[name] = np.ascontiguousarray(frame[name].cast(pl.Float64).fill_null(math.nan).to_numpy())
+    for column in out.values():
+        if isinstance(column, np.ndarray):
+            column.flags.writeable = False
+    return out
+
+
+def _signal_stream(signals: Signals | None) -> tuple[dict[str, np.ndarray], list[str], np.ndarray]:
+    if signals is None:
+        return {}, [], np.empty(0, dtype=np.int64)
+    frame = signals._frame  # sorted by (ts_arrival, ts_event, symbol)
+    columns = {"ts_event": frame["ts_event"].cast(pl.Int64).to_numpy()}
+    for name in signals.columns:
+        columns[name] = frame[name].cast(pl.Float64).fill_null(math.nan).to_numpy()
+    for column in columns.values():
+        column.flags.writeable = False
+    return columns, frame["symbol"].to_list(), np.ascontiguousarray(frame["ts_arrival"].cast(pl.Int64).to_numpy())
