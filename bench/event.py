@@ -254,26 +254,13 @@ def _ml4t_strategies() -> tuple[type, type, type]:
         }
 
         def on_start(self, ctx: Any) -> None:
-            self._row_cache: dict[tuple[str, ...], np.ndarray] = {}
-            self._codes: dict[str, int] = {}
-            self._above = np.full(0, -1, dtype=np.int8)  # per symbol: -1 undefined, 0 fast <= slow, 1 fast > slow
+            # per symbol (by universe position): -1 undefined, 0 fast <= slow, 1 fast > slow
+            self._above = np.full(len(ctx.symbols), -1, dtype=np.int8)
             self.entries = self.exits = 0
-
-        def _rows(self, symbols: tuple[str, ...]) -> np.ndarray:
-            rows = self._row_cache.get(symbols)
-            if rows is None:
-                for s in symbols:
-                    self._codes.setdefault(s, len(self._codes))
-                rows = self._row_cache[symbols] = np.array([self._codes[s] for s in symbols], dtype=np.intp)
-                if len(self._codes) > len(self._above):
-                    self._above = np.concatenate(
-                        [self._above, np.full(len(self._codes) - len(self._above), -1, np.int8)]
-                    )
-            return rows
 
         def on_bar(self, ctx: Any, bars: Any) -> None:
             symbols = bars.symbols
-            rows = self._rows(symbols)
+            rows = bars.index
             fast, slow = bars["fast"], bars["slow"]
             state = np.where(np.isnan(fast) | np.isnan(slow), -1, fast > slow).astype(np.int8)
             prev = self._above[rows]

@@ -97,17 +97,23 @@ def _run_child(key: str) -> dict[str, Any]:
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
-    """Markdown table; ``vs peer`` is the fastest peer's time over this row's time in the same group (above
-    1 means ml4t is faster), and the peer's peak memory over this row's."""
+    """Markdown table with ml4t's speed and memory ratios against the peers of the same workload group
+    (above 1 means ml4t is faster / smaller): on an ml4t row against the fastest peer, on each peer's row
+    ml4t (the group's first ml4t row) against that peer."""
     peers: dict[str, dict[str, Any]] = {}
+    ours: dict[str, dict[str, Any]] = {}
     for r in rows:
-        if "error" not in r and not r["engine"].startswith("ml4t"):
+        if "error" in r:
+            continue
+        if r["engine"].startswith("ml4t"):
+            ours.setdefault(r["group"], r)
+        else:
             best = peers.get(r["group"])
             if best is None or r["best_s"] < best["best_s"]:
                 peers[r["group"]] = r
     header = (
-        f"| {'workload':<28} | {'engine':<12} | {'best time':>11} | {'rate':>20} | {'peak MB':>8} "
-        f"| {'vs peer: speed':>14} | {'memory':>7} |"
+        f"| {'workload':<28} | {'engine':<14} | {'best time':>11} | {'rate':>20} | {'peak MB':>8} "
+        f"| {'ml4t speedup':>14} | {'memory':>7} |"
     )
     lines = [header, "|" + "|".join("-" * len(c) for c in header.split("|")[1:-1]) + "|"]
     for r in rows:
@@ -115,13 +121,18 @@ def _table(rows: list[dict[str, Any]]) -> str:
             lines.append(f"| {r['key']:<28} | error: {r['error']}")
             continue
         rate = r["items"] / r["best_s"]
-        peer = peers.get(r["group"])
         speed = memory = ""
-        if peer is not None and r is not peer and r["engine"].startswith("ml4t"):
-            speed = f"{peer['best_s'] / r['best_s']:.2f}x"
-            memory = f"{peer['peak_mb'] / r['peak_mb']:.1f}x"
+        if r["engine"].startswith("ml4t"):
+            mine, peer = r, peers.get(r["group"])
+            label = "vs fastest"
+        else:
+            mine, peer = ours.get(r["group"]), r
+            label = "vs this"
+        if mine is not None and peer is not None:
+            speed = f"{peer['best_s'] / mine['best_s']:.2f}x {label}"
+            memory = f"{peer['peak_mb'] / mine['peak_mb']:.1f}x"
         lines.append(
-            f"| {r['group']:<28} | {r['engine']:<12} | {r['best_s'] * 1e3:>8.1f} ms | "
+            f"| {r['group']:<28} | {r['engine']:<14} | {r['best_s'] * 1e3:>8.1f} ms | "
             f"{rate:>12,.0f} {r['unit'] + '/s':<7} | {r['peak_mb']:>8.1f} | {speed:>14} | {memory:>7} |"
         )
     return "\n".join(lines)

@@ -17,5 +17,8 @@ def test_demo_runs_and_shows_each_section(capsys):
         "closed round trips",
         "deflated Sharpe ratio",
         "probability of backtest overfitting",
+        "Event-driven mode: the same idea with realistic execution",
+        "orders by status",
+        "the reality gap",
     ):
         assert expected in out

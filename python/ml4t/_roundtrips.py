@@ -26,11 +26,17 @@ def round_trips(
     """Trades from ``fills`` (the ``Result.fills`` schema, in execution order). ``marks`` maps a symbol to
     its last price, used for trades still open; ``multipliers`` (default 1) scale PnL and entry value."""
     rows: list[dict[str, object]] = []
-    for symbol, group in fills.group_by("symbol", maintain_order=True):
-        mult = 1.0 if multipliers is None else multipliers.get(symbol[0], 1.0)
+    columns = fills.select(pl.col("ts_event").cast(pl.Int64), "side", "quantity", "fill_price", "fee")
+    records = list(columns.iter_rows())
+    by_symbol: dict[str, list[int]] = {}
+    for i, name in enumerate(fills["symbol"].to_list()):
+        by_symbol.setdefault(name, []).append(i)
+    for name, rows_of_symbol in by_symbol.items():
+        symbol = (name,)
+        mult = 1.0 if multipliers is None else multipliers.get(name, 1.0)
         position = entry_price = entry_fees = 0.0
         entry_ts = None
-        for ts, side, qty, price, fee in group.select("ts_event", "side", "quantity", "fill_price", "fee").iter_rows():
+        for ts, side, qty, price, fee in (records[i] for i in rows_of_symbol):
             signed = qty if side == "buy" else -qty
             if position != 0.0 and (signed > 0) != (position > 0):
                 closed = min(qty, abs(position))

@@ -86,7 +86,10 @@ class Bars:
     @property
     def fields(self) -> list[str]:
         """Numeric columns a strategy can read: open, high, low, close, volume and numeric extras."""
-        return list(self._blocks().fields)
+        return self._field_names()
+
+    def _field_names(self) -> list[str]:
+        return [name for name, dtype in self._frame.schema.items() if name not in KEY_COLUMNS and dtype.is_numeric()]
 
     def __len__(self) -> int:
         return self._frame.height
@@ -186,9 +189,7 @@ class Bars:
     def _blocks(self) -> SymbolBlocks:
         blocks = self._cache.get("blocks")
         if blocks is None:
-            fields = [
-                name for name, dtype in self._frame.schema.items() if name not in KEY_COLUMNS and dtype.is_numeric()
-            ]
+            fields = self._field_names()
             blocks = build_blocks(
                 self._frame,
                 self._symbols,

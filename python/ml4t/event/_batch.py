@@ -25,13 +25,17 @@ class BarBatch:
     ``bars["close"]`` (or ``bars.close``) is a read-only float64 array aligned with ``bars.symbols``; every
     bar column works, including ``ts_event`` (int64 ns) and the strategy's precomputed indicators.
     ``bars.get("AAPL")`` is that symbol's :class:`Bar` or None; ``for bar in bars`` iterates them.
+    ``bars.index`` gives the symbols' positions in the universe for array-style strategies.
     """
 
-    __slots__ = ("_columns", "_hi", "_lo", "_names")
+    __slots__ = ("_columns", "_hi", "_index", "_lo", "_names")
 
-    def __init__(self, columns: Mapping[str, np.ndarray], names: Sequence[str], lo: int, hi: int) -> None:
+    def __init__(
+        self, columns: Mapping[str, np.ndarray], names: Sequence[str], index: np.ndarray, lo: int, hi: int
+    ) -> None:
         self._columns = columns
         self._names = names
+        self._index = index
         self._lo = lo
         self._hi = hi
 
@@ -42,6 +46,12 @@ class BarBatch:
             raise DataError(
                 f"unknown bar field; available: {sorted(self._columns)}", argument="field", column=field
             ) from None
+
+    @property
+    def index(self) -> np.ndarray:
+        """Each bar's symbol as its position in the universe (``ctx.symbols``): a read-only int64 array, handy
+        for keeping per-symbol state in arrays (``self.state[bars.index]``)."""
+        return self._index[self._lo : self._hi]
 
     def __getattr__(self, field: str) -> np.ndarray:
         if field.startswith("_"):

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from ml4t._time import from_ns, parse_duration, to_ns
@@ -43,6 +43,8 @@ class Context:
 
     __slots__ = (
         "_core",
+        "_data",
+        "_data_factory",
         "_fractional",
         "_index",
         "_multipliers",
@@ -51,20 +53,20 @@ class Context:
         "_symbols",
         "_tags",
         "_timers",
-        "data",
     )
 
     def __init__(
         self,
         core: EventEngine,
-        data: PITData,
+        data: Callable[[], PITData],
         symbols: Sequence[str],
         multipliers: Sequence[float],
         *,
         fractional: bool,
     ) -> None:
         self._core = core
-        self.data = data
+        self._data: PITData | None = None
+        self._data_factory = data
         self._symbols = tuple(symbols)
         self._index = {s: i for i, s in enumerate(symbols)}
         self._multipliers = tuple(multipliers)
@@ -73,6 +75,16 @@ class Context:
         self._timers: dict[int, tuple[str | None, int | None]] = {}
         self._oco_names: dict[object, int] = {}
         self._next_oco = 0
+
+    @property
+    def data(self) -> PITData:
+        """The point-in-time view of bars (with the strategy's indicators) and signals, as of now: nothing
+        with ``ts_arrival`` after the current time is visible. Built on first use."""
+        data = self._data
+        if data is None:
+            data = self._data = self._data_factory()
+        data._now = self._core.now
+        return data
 
     # ------------------------------------------------------------------------------------------ clock
     @property

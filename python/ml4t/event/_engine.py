@@ -23,7 +23,7 @@ from ml4t.result import Result
 
 __all__ = ["Engine"]
 
-_EMPTY_BARS = BarBatch({}, (), 0, 0)
+_EMPTY_BARS = BarBatch({}, (), np.empty(0, dtype=np.int64), 0, 0)
 
 
 class Engine:
@@ -175,13 +175,17 @@ class Engine:
             wake=wake,
         )
         symbols = bars.symbols
-        data = PITData(bars, self._signals, now=0)
-        ctx = Context(core, data, symbols, self._multipliers.tolist(), fractional=s["fractional"])
-        columns = {k: v for k, v in stream.items() if k not in ("symbol_index", "session")}
+        signals = self._signals
+
+        def view() -> PITData:
+            return PITData(bars, signals, now=core.now)
+
+        ctx = Context(core, view, symbols, self._multipliers.tolist(), fractional=s["fractional"])
         names = stream["names"]
-        del columns["names"]
+        columns = {k: v for k, v in stream.items() if k not in ("symbol_index", "session", "names")}
+        index = stream["symbol_index"]
         strategy.on_start(ctx)
-        _drive(core, ctx, data, strategy, hooks, columns, names, sig_columns, sig_names, symbols)
+        _drive(core, ctx, strategy, hooks, columns, names, index, sig_columns, sig_names, symbols)
         core.finish()
         strategy.on_end(ctx)
         return assemble(
@@ -198,11 +202,11 @@ class Engine:
 def _drive(
     core: _core.EventEngine,
     ctx: Context,
-    data: PITData,
     strategy: Strategy,
     hooks: Mapping[str, bool],
     columns: dict[str, np.ndarray],
     names: list[str],
+    index: np.ndarray,
     sig_columns: dict[str, np.ndarray],
     sig_names: list[str],
     symbols: list[str],
@@ -217,13 +221,15 @@ def _drive(
         # The common case, kept lean: on_bar is the only hook, and the engine wakes us only for bars.
         on_bar = strategy.on_bar
         while (s := step()) is not None:
-            data._now = s[0]
-            on_bar(ctx, BarBatch(columns, names, s[1], s[2]))
+            if (data := ctx._data) is not None:
+                data._now = s[0]
+            on_bar(ctx, BarBatch(columns, names, index, s[1], s[2]))
         return
     on_event = strategy.on_event
     while (s := step()) is not None:
         ts, blo, bhi, slo, shi, flo, fhi, fired = s
-        data._now = ts
+        if (data := ctx._data) is not None:
+            data._now = ts
         fills = []
         if fhi > flo:
             for order_id, fts, sym, buy, qty, price, fee, slip in core.fills(flo, fhi):
@@ -236,7 +242,7 @@ def _drive(
             if every is not None:
                 new_id = core.schedule(ts + every)
                 timers[new_id] = (name, every)
-        bars = BarBatch(columns, names, blo, bhi) if bhi > blo else _EMPTY_BARS
+        bars = BarBatch(columns, names, index, blo, bhi) if bhi > blo else _EMPTY_BARS
         signals = SignalBatch(sig_columns, sig_names, slo, shi) if shi > slo else empty_signals
         on_event(ctx, Event(ts, bars, signals, fills, timer_events))
 
@@ -276,21 +282,22 @@ def _with_indicators(bars: Bars, strategy: Strategy) -> Bars:
 def _bar_stream(bars: Bars, session_tz: str) -> dict[str, Any]:
     """The bar columns ordered by arrival then symbol, as read-only arrays, plus the symbol names per row."""
     symbols = bars.symbols
-    frame = bars._frame.sort(["ts_arrival", "symbol"], maintain_order=True)
+    frame = bars._frame  # sorted by (ts_event, symbol): also by (ts_arrival, symbol) under a constant latency
+    if frame.height and (frame["ts_arrival"] - frame["ts_event"]).n_unique() > 1:
+        frame = frame.sort(["ts_arrival", "symbol"], maintain_order=True)
     try:
         session = frame["ts_event"].dt.convert_time_zone(session_tz).dt.date().cast(pl.Int32).cast(pl.Int64).to_numpy()
     except pl.exceptions.PolarsError as error:
         raise ConfigError(f"unknown session_tz {session_tz!r}: {error}", argument="session_tz") from None
-    index = {s: i for i, s in enumerate(symbols)}
     names = frame["symbol"].to_list()
     out: dict[str, Any] = {
         "ts_event": frame["ts_event"].cast(pl.Int64).to_numpy(),
         "ts_arrival": frame["ts_arrival"].cast(pl.Int64).to_numpy(),
-        "symbol_index": np.fromiter((index[n] for n in names), dtype=np.int64, count=len(names)),
+        "symbol_index": frame["symbol"].cast(pl.Enum(symbols)).to_physical().cast(pl.Int64).to_numpy(),
         "session": np.ascontiguousarray(session, dtype=np.int64),
         "names": names,
     }
-    for name in bars.fields:
+    for name in bars._field_names():
         out[name] = np.ascontiguousarray(frame[name].cast(pl.Float64).fill_null(math.nan).to_numpy())
     for column in out.values():
         if isinstance(column, np.ndarray):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import polars as pl
@@ -36,7 +36,7 @@ class Strategy:
     value at a bar is what is known at its close, and ``ml4t.audit.lookahead`` can prove it.
     """
 
-    indicators: ClassVar[Mapping[str, pl.Expr] | None] = None
+    indicators: Mapping[str, pl.Expr] | Callable[[], Mapping[str, pl.Expr]] | None = None
 
     def on_start(self, ctx: Context) -> None:
         """Called once before the first event."""
