@@ -10,7 +10,7 @@ A position still open at the end is an ``open`` trade marked at the last price.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 
@@ -21,10 +21,16 @@ __all__ = ["round_trips"]
 
 
 def round_trips(
-    fills: pl.DataFrame, marks: Mapping[str, float], multipliers: Mapping[str, float] | None = None
+    fills: pl.DataFrame,
+    marks: Mapping[str, float],
+    multipliers: Mapping[str, float] | None = None,
+    splits: Mapping[str, Sequence[tuple[int, float]]] | None = None,
 ) -> pl.DataFrame:
     """Trades from ``fills`` (the ``Result.fills`` schema, in execution order). ``marks`` maps a symbol to
-    its last price, used for trades still open; ``multipliers`` (default 1) scale PnL and entry value."""
+    its last price, used for trades still open; ``multipliers`` (default 1) scale PnL and entry value.
+    ``splits`` maps a symbol to its ``(ts_event ns, ratio)`` splits in time order: a split applies before
+    fills stamped at or after it, scaling an open trade's quantity up and its entry price down (value kept);
+    the trade reports post-split units."""
     rows: list[dict[str, object]] = []
     columns = fills.select(pl.col("ts_event").cast(pl.Int64), "side", "quantity", "fill_price", "fee")
     records = list(columns.iter_rows())
@@ -36,7 +42,11 @@ def round_trips(
         mult = 1.0 if multipliers is None else multipliers.get(name, 1.0)
         position = entry_price = entry_fees = 0.0
         entry_ts = None
+        pending = list((splits or {}).get(name, ()))
         for ts, side, qty, price, fee in (records[i] for i in rows_of_symbol):
+            while pending and pending[0][0] <= ts:
+                ratio = pending.pop(0)[1]
+                position, entry_price = position * ratio, entry_price / ratio
             signed = qty if side == "buy" else -qty
             if position != 0.0 and (signed > 0) != (position > 0):
                 closed = min(qty, abs(position))
@@ -67,6 +77,8 @@ def round_trips(
                 entry_price = (entry_price * abs(position) + price * qty) / (abs(position) + qty)
             position += signed
             entry_fees += fee
+        for _, ratio in pending:
+            position, entry_price = position * ratio, entry_price / ratio
         if position != 0.0:
             mark = marks[symbol[0]]
             direction = 1.0 if position > 0 else -1.0

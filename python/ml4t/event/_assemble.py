@@ -28,6 +28,7 @@ def assemble(
     init_cash: float,
     periods_per_year: float | None,
     multipliers: np.ndarray,
+    splits: Mapping[str, list[tuple[int, float]]],
     meta: Mapping[str, Any],
 ) -> Result:
     names = pl.Series(list(symbols), dtype=pl.String)
@@ -84,7 +85,9 @@ def assemble(
         }
     ).cast(pl.Schema(FILLS_SCHEMA))
     last_marks = {s: float(marks[-1, i]) if n else float("nan") for i, s in enumerate(symbols)}
-    trades = round_trips(fills, last_marks, {s: float(m) for s, m in zip(symbols, multipliers, strict=True)})
+    trades = round_trips(
+        fills, last_marks, {s: float(m) for s, m in zip(symbols, multipliers, strict=True)}, splits=splits
+    )
     return Result(
         equity=equity,
         positions=positions,

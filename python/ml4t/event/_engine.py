@@ -195,6 +195,7 @@ class Engine:
             init_cash=s["init_cash"],
             periods_per_year=self._periods_per_year if self._periods_per_year is not None else bars.periods_per_year,
             multipliers=self._multipliers,
+            splits=_splits(bars),
             meta={"mode": "event", **{k: _describe(v) for k, v in s.items()}},
         )
 
@@ -302,6 +303,22 @@ def _bar_stream(bars: Bars, session_tz: str) -> dict[str, Any]:
     for column in out.values():
         if isinstance(column, np.ndarray):
             column.flags.writeable = False
+    return out
+
+
+def _splits(bars: Bars) -> dict[str, list[tuple[int, float]]]:
+    """``symbol -> [(ts_event ns, ratio), ...]`` of the bars' splits (the ``split`` column), for round trips."""
+    if "split" not in bars._frame.columns:
+        return {}
+    rows = (
+        bars._frame.lazy()
+        .select("symbol", pl.col("ts_event").cast(pl.Int64), pl.col("split").cast(pl.Float64))
+        .filter(pl.col("split").is_finite() & (pl.col("split") > 0) & (pl.col("split") != 1.0))
+        .collect()
+    )
+    out: dict[str, list[tuple[int, float]]] = {}
+    for symbol, ts, ratio in rows.iter_rows():
+        out.setdefault(symbol, []).append((ts, ratio))
     return out
 
 
