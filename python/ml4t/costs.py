@@ -82,7 +82,9 @@ class PerShare(Commission):
         _finite("per_share", self.per_share, model="PerShare")
         _finite("minimum", self.minimum, model="PerShare")
         if self.maximum_rate != math.inf:
-            _finite("maximum_rate", self.maximum_rate, high=1.0, model="PerShare")
+            rate = _finite("maximum_rate", self.maximum_rate, high=1.0, model="PerShare")
+            if rate == 0:
+                raise ConfigError("PerShare: maximum_rate must be > 0 (or inf: no cap)", argument="maximum_rate")
 
     def _lower(self) -> tuple[str, list[float]]:
         return "per_share", [float(self.per_share), float(self.minimum), float(self.maximum_rate)]
@@ -112,7 +114,18 @@ class Tiered(Commission):
     def __post_init__(self) -> None:
         if not self.tiers:
             raise ConfigError("Tiered: needs at least one (upper bound, rate) tier", argument="tiers")
-        object.__setattr__(self, "tiers", tuple((float(b), float(r)) for b, r in self.tiers))
+        tiers = tuple((float(b), float(r)) for b, r in self.tiers)
+        previous = 0.0
+        for i, (bound, rate) in enumerate(tiers):
+            if not bound > previous:
+                raise ConfigError(
+                    f"Tiered: upper bounds must be > 0 and strictly ascending, got tiers[{i}] bound {bound} "
+                    f"after {previous}",
+                    argument="tiers",
+                )
+            _finite(f"tiers[{i}] rate", rate, high=1.0, model="Tiered")
+            previous = bound
+        object.__setattr__(self, "tiers", tiers)
 
     def _lower(self) -> tuple[str, list[float]]:
         return "tiered", [x for tier in self.tiers for x in tier]
@@ -154,7 +167,8 @@ class VolumeImpact(Slippage):
 
     def __post_init__(self) -> None:
         _finite("coefficient", self.coefficient, model="VolumeImpact")
-        _finite("exponent", self.exponent, model="VolumeImpact")
+        if _finite("exponent", self.exponent, model="VolumeImpact") == 0:
+            raise ConfigError("VolumeImpact: exponent must be > 0", argument="exponent")
 
     def _lower(self) -> tuple[str, list[float]]:
         return "volume_impact", [float(self.coefficient), float(self.exponent)]

@@ -14,18 +14,40 @@
 
 use super::order::{Kind, Status, Tif};
 use super::{Engine, Execution, Fill};
-use crate::matching::costs::{apply_costs, FillContext};
+use crate::matching::costs::{apply_costs, CostedFill, FillContext};
 use crate::matching::fill::{touch, Bar, BothTouched, Touch, Trail, Trigger};
 
 impl Engine {
-    pub(super) fn on_bar(&mut self, row: usize) {
-        let symbol = self.bars.symbol[row];
-        self.corporate_actions(row, symbol);
-        if !self.working[symbol].is_empty() {
-            self.match_bar(row, symbol);
+    /// The bars `rows` that arrived at one timestamp: corporate actions, then every working order of their
+    /// symbols in submission order (across symbols, so an earlier sale funds a later purchase), then the
+    /// marks move to the closes.
+    pub(super) fn on_bars(&mut self, rows: std::ops::Range<usize>) {
+        let mut ids = Vec::new();
+        for row in rows.clone() {
+            let symbol = self.bars.symbol[row];
+            self.corporate_actions(row, symbol);
+            self.last_row[symbol] = Some(row);
+            ids.append(&mut self.working[symbol]);
         }
-        self.ledger.marks[symbol] = self.bars.close[row];
-        self.last_row[symbol] = Some(row);
+        if !ids.is_empty() {
+            ids.sort_unstable();
+            self.match_orders(&ids);
+            for id in ids {
+                let o = &self.orders[id as usize];
+                if o.is_open() {
+                    self.working[o.request.symbol].push(id);
+                }
+            }
+            // Bracket legs released by fills in these bars were pushed meanwhile: restore submission order.
+            for row in rows.clone() {
+                let working = &mut self.working[self.bars.symbol[row]];
+                working.sort_unstable();
+                working.dedup();
+            }
+        }
+        for row in rows {
+            self.ledger.marks[self.bars.symbol[row]] = self.bars.close[row];
+        }
     }
 
     fn corporate_actions(&mut self, row: usize, symbol: usize) {
@@ -109,36 +131,27 @@ impl Engine {
             return;
         };
         if self.bars.ts_event[row] >= o.active_ts && self.bars.ts_arrival[row] == self.now {
-            self.match_orders(row, symbol, &[id]);
+            self.match_orders(&[id]);
             self.working[symbol].retain(|&w| self.orders[w as usize].is_open());
         }
     }
 
-    fn match_bar(&mut self, row: usize, symbol: usize) {
-        let ids = std::mem::take(&mut self.working[symbol]);
-        self.match_orders(row, symbol, &ids);
-        let mut still: Vec<u64> = ids
-            .into_iter()
-            .filter(|&id| self.orders[id as usize].is_open())
-            .collect();
-        // Bracket legs released by fills in this bar were pushed meanwhile; keep submission order.
-        still.append(&mut self.working[symbol]);
-        still.sort_unstable();
-        still.dedup();
-        self.working[symbol] = still;
-    }
-
-    fn match_orders(&mut self, row: usize, symbol: usize, ids: &[u64]) {
-        let bar = self.bar(row);
-        let te = self.bars.ts_event[row];
-        let session = self.bars.session[row];
+    /// Match `ids` (in this order) against their symbols' latest bars (`last_row`).
+    fn match_orders(&mut self, ids: &[u64]) {
         let close_exec = self.config.execution == Execution::Close;
         let mut touched: Vec<(u64, f64)> = Vec::new();
         for &id in ids {
-            let o = &mut self.orders[id as usize];
+            let o = &self.orders[id as usize];
             if !o.is_open() || o.held {
                 continue;
             }
+            let Some(row) = self.last_row[o.request.symbol] else {
+                continue;
+            };
+            let bar = self.bar(row);
+            let te = self.bars.ts_event[row];
+            let session = self.bars.session[row];
+            let o = &mut self.orders[id as usize];
             let market = o.request.kind == Kind::Market;
             let eligible = te > o.active_ts || (market && close_exec && te >= o.active_ts);
             if !eligible {
@@ -187,17 +200,28 @@ impl Engine {
             }
         }
         self.resolve_oco(&mut touched);
-        let mut volume_left = match self.config.participation {
-            Some(p) if bar.volume.is_finite() => p * bar.volume.max(0.0),
-            _ => f64::INFINITY,
-        };
         for (id, price) in touched {
             if !self.orders[id as usize].is_open() {
                 continue; // cancelled by an OCO sibling's fill in this bar
             }
-            let (side, tif, wanted) = {
+            let (side, tif, wanted, symbol) = {
                 let o = &self.orders[id as usize];
-                (o.request.side, o.request.tif, o.remaining())
+                (o.request.side, o.request.tif, o.remaining(), o.request.symbol)
+            };
+            let Some(row) = self.last_row[symbol] else {
+                continue;
+            };
+            let bar = self.bar(row);
+            let te = self.bars.ts_event[row];
+            // The cap is per bar and symbol, shared by every order matched in the bar (also across calls: a
+            // close-execution order submitted after the bar was matched uses what is left).
+            let used = match self.volume_used[symbol] {
+                (r, used) if r == row => used,
+                _ => 0.0,
+            };
+            let volume_left = match self.config.participation {
+                Some(p) if bar.volume.is_finite() => (p * bar.volume.max(0.0) - used).max(0.0),
+                _ => f64::INFINITY,
             };
             let quantity = wanted.min(volume_left);
             if tif == Tif::Fok && quantity < wanted * (1.0 - 1e-9) {
@@ -221,7 +245,7 @@ impl Engine {
             let context = FillContext::new(side, quantity, price)
                 .with_bar(bar.high, bar.low, bar.volume)
                 .with_multiplier(multiplier);
-            let costed = apply_costs(&context, self.config.slippage.as_ref(), self.config.commission.as_ref());
+            let costed = self.costs(&context, self.orders[id as usize].request.kind);
             if let Err(reason) = self
                 .ledger
                 .fill(symbol, side, quantity, costed.price, costed.commission)
@@ -229,7 +253,12 @@ impl Engine {
                 self.close_order(id, Status::Rejected, reason, te);
                 continue;
             }
-            volume_left -= quantity;
+            let used = &mut self.volume_used[symbol];
+            *used = if used.0 == row {
+                (row, used.1 + quantity)
+            } else {
+                (row, quantity)
+            };
             self.fills.push(Fill {
                 order_id: id,
                 ts: te,
@@ -247,6 +276,30 @@ impl Engine {
             } else if tif == Tif::Ioc {
                 self.close_order(id, Status::Cancelled, "IOC: remainder cancelled".to_owned(), te);
             }
+        }
+    }
+
+    /// Slippage, then commission on the slipped price. A limit (or stop-limit) order never fills beyond its
+    /// limit: slippage is capped there, and the commission charged on the capped price.
+    fn costs(&self, context: &FillContext, kind: Kind) -> CostedFill {
+        let limit = match kind {
+            Kind::Limit { limit } | Kind::StopLimit { limit, .. } => Some(limit),
+            _ => None,
+        };
+        let costed = apply_costs(context, self.config.slippage.as_ref(), self.config.commission.as_ref());
+        let Some(limit) = limit else {
+            return costed;
+        };
+        let capped = match context.side {
+            crate::portfolio::Side::Buy => costed.price.min(limit.max(context.price)),
+            crate::portfolio::Side::Sell => costed.price.max(limit.min(context.price)),
+        };
+        if capped == costed.price {
+            return costed;
+        }
+        CostedFill {
+            price: capped,
+            commission: self.config.commission.commission(&context.with_price(capped)),
         }
     }
 

@@ -6,9 +6,10 @@
 //! everything that arrived at that timestamp. The caller then submits orders, cancels or schedules timers,
 //! and steps again. A strategy that listens to nothing runs to the end in one call.
 //!
-//! Order of work at one timestamp (DESIGN.md §4): market data first (for each bar, in symbol order:
-//! corporate actions, then matching of that symbol's working orders, then the mark moves to the close),
-//! then signals, then timers, then the strategy's decisions. Decisions act on later bars only, except a
+//! Order of work at one timestamp (DESIGN.md §4): market data first (corporate actions of every bar, then
+//! every working order of those symbols in submission order, across symbols, so a sale submitted first
+//! funds a purchase submitted after it; then the marks move to the closes), then signals, then timers,
+//! then the strategy's decisions. Decisions act on later bars only, except a
 //! market order under close execution, which fills at the close of a bar stamped exactly at its arrival.
 
 mod ledger;
@@ -144,7 +145,10 @@ pub struct Engine {
     timers: EventQueue<u64>,
     next_timer: u64,
     now: i64,
-    started: bool,
+    /// Timers cancelled before they fired.
+    cancelled_timers: std::collections::HashSet<u64>,
+    /// Participation volume already used per symbol: (bar row, units filled in it).
+    volume_used: Vec<(usize, f64)>,
     bar_cursor: usize,
     signal_cursor: usize,
     fills_reported: usize,
@@ -172,6 +176,13 @@ impl Engine {
         let n = config.multipliers.len();
         validate(&config, &bars, &signal_arrivals)?;
         let ledger = Ledger::new(config.account, config.init_cash, config.multipliers.clone());
+        // The clock starts one nanosecond before the first event: `on_start` sees nothing yet, and what it
+        // schedules or orders happens before the first bar.
+        let first = [bars.ts_arrival.first(), signal_arrivals.first()]
+            .into_iter()
+            .flatten()
+            .min();
+        let now = first.map_or(i64::MIN, |&ts| ts.saturating_sub(1));
         Ok(Self {
             config,
             bars,
@@ -185,8 +196,9 @@ impl Engine {
             dividends: 0.0,
             timers: EventQueue::new(),
             next_timer: 0,
-            now: i64::MIN,
-            started: false,
+            now,
+            cancelled_timers: std::collections::HashSet::new(),
+            volume_used: vec![(usize::MAX, 0.0); n],
             bar_cursor: 0,
             signal_cursor: 0,
             fills_reported: 0,
@@ -235,24 +247,26 @@ impl Engine {
     pub fn step(&mut self) -> Option<Step> {
         loop {
             self.take_snapshot();
-            let next = [
+            let data = [
                 self.bars.ts_arrival.get(self.bar_cursor).copied(),
                 self.signal_arrivals.get(self.signal_cursor).copied(),
-                self.timers.peek_ts(),
             ]
             .into_iter()
             .flatten()
             .min();
-            let Some(ts) = next else {
+            // The run ends with the data: timers set beyond the last bar or signal never fire.
+            let Some(data_ts) = data else {
                 self.finished = true;
                 return None;
             };
+            let ts = self.timers.peek_ts().map_or(data_ts, |t| t.min(data_ts));
             self.now = ts;
-            self.started = true;
             let bar_lo = self.bar_cursor;
             while self.bar_cursor < self.bars.len() && self.bars.ts_arrival[self.bar_cursor] == ts {
-                self.on_bar(self.bar_cursor);
                 self.bar_cursor += 1;
+            }
+            if self.bar_cursor > bar_lo {
+                self.on_bars(bar_lo..self.bar_cursor);
             }
             if self.bar_cursor > bar_lo {
                 self.pending_snapshot = Some(
@@ -271,6 +285,7 @@ impl Engine {
             while self.timers.peek_ts() == Some(ts) {
                 timers.extend(self.timers.pop().map(|e| e.payload));
             }
+            timers.retain(|id| !self.cancelled_timers.remove(id));
             let wake = self.config.wake;
             let new_fills = self.fills.len() > self.fills_reported;
             if (wake.bars && self.bar_cursor > bar_lo)
@@ -327,13 +342,6 @@ impl Engine {
     /// bug, not the market's verdict); economic refusals happen later, as rejections recorded in the order.
     pub fn submit(&mut self, request: OrderRequest) -> CoreResult<u64> {
         let ts = self.now;
-        if !self.started {
-            return Err(order_error(
-                "orders can only be submitted once the run has started".into(),
-                None,
-                ts,
-            ));
-        }
         if request.symbol >= self.n_symbols() {
             return Err(order_error(
                 format!("unknown symbol index {}", request.symbol),
@@ -371,7 +379,9 @@ impl Engine {
             let Some(p) = self.orders.get(parent as usize) else {
                 return Err(order_error(format!("parent order {parent} does not exist"), sym, ts));
             };
-            if !p.is_open() {
+            // A parent that closed at this very timestamp (a market entry filled at the close under close
+            // execution, inside its own submission) still takes its legs.
+            if !p.is_open() && p.ts_closed != Some(ts) {
                 return Err(order_error(format!("parent order {parent} is already closed"), sym, ts));
             }
         }
@@ -385,7 +395,12 @@ impl Engine {
             self.oco_groups.entry(group).or_default().push(id);
         }
         match request.parent {
-            Some(parent) => self.children.entry(parent).or_default().push(id),
+            Some(parent) => {
+                self.children.entry(parent).or_default().push(id);
+                if !self.orders[parent as usize].is_open() {
+                    self.after_close(parent, ts);
+                }
+            }
             None => {
                 self.working[request.symbol].push(id);
                 self.fill_at_close_now(id);
@@ -407,7 +422,7 @@ impl Engine {
 
     /// Fire a timer at `ts` (strictly after now); returns its id.
     pub fn schedule(&mut self, ts: i64) -> CoreResult<u64> {
-        if self.started && ts <= self.now {
+        if ts <= self.now {
             return Err(CoreError::config(
                 format!("a timer must fire after the current time ({} ns)", self.now),
                 Context::argument("at").at(ts),
@@ -417,6 +432,15 @@ impl Engine {
         self.next_timer += 1;
         self.timers.push(ts, Priority::Timer, id)?;
         Ok(id)
+    }
+
+    /// Cancel a timer that has not fired; false if it is unknown or already fired or cancelled.
+    pub fn cancel_timer(&mut self, id: u64) -> bool {
+        id < self.next_timer && !self.fired_or_cancelled(id) && self.cancelled_timers.insert(id)
+    }
+
+    fn fired_or_cancelled(&self, id: u64) -> bool {
+        self.cancelled_timers.contains(&id) || !self.timers.iter().any(|e| e.payload == id)
     }
 
     /// Close an order and settle what depends on it: bracket legs start working for the quantity their

@@ -341,6 +341,111 @@ fn timers_fire_at_their_time_and_not_in_the_past() {
     assert!(matches!(e.schedule(DAY), Err(CoreError::Config { .. })));
 }
 
+#[test]
+fn the_clock_starts_just_before_the_first_bar_and_an_order_placed_then_fills_at_its_open() {
+    let mut e = Engine::new(config(), stream(&[(100.0, 101.0, 99.0, 100.5, 1e6), FLAT]), Vec::new()).unwrap();
+    assert_eq!(e.now(), DAY - 1);
+    e.submit(request(Side::Buy, 1.0, Kind::Market, Tif::Gtc)).unwrap();
+    e.finish();
+    assert_eq!((e.fills()[0].ts, e.fills()[0].price), (DAY, 100.0));
+}
+
+#[test]
+fn timers_beyond_the_data_never_fire_and_cancelled_timers_do_not_fire() {
+    let mut c = config();
+    c.wake = Wake {
+        timers: true,
+        ..Wake::default()
+    };
+    let mut e = Engine::new(c, stream(&[FLAT, FLAT]), Vec::new()).unwrap();
+    let kept = e.schedule(DAY + 5).unwrap();
+    let dropped = e.schedule(DAY + 6).unwrap();
+    e.schedule(10 * DAY).unwrap();
+    assert!(e.cancel_timer(dropped));
+    assert!(!e.cancel_timer(dropped));
+    assert_eq!(e.step().unwrap().timers, vec![kept]);
+    assert!(!e.cancel_timer(kept)); // already fired
+    assert_eq!(e.step(), None);
+    assert!(e.is_finished());
+}
+
+#[test]
+fn a_bracket_under_close_execution_gets_its_legs_after_the_entry_filled_at_the_close() {
+    let mut c = config();
+    c.execution = Execution::Close;
+    let mut e = Engine::new(c, stream(&[FLAT, (100.0, 101.0, 94.0, 95.0, 1e6)]), Vec::new()).unwrap();
+    e.step();
+    let (entry, sl, tp) = bracket(&mut e, 3);
+    assert_eq!(e.orders()[entry as usize].status, Status::Filled);
+    e.finish();
+    assert_eq!(e.orders()[sl as usize].status, Status::Filled);
+    assert_eq!(e.orders()[tp as usize].status, Status::Cancelled);
+    assert_eq!(e.fills()[1].price, 95.0);
+}
+
+#[test]
+fn close_execution_orders_share_the_bars_participation_volume() {
+    let mut c = config();
+    c.execution = Execution::Close;
+    c.participation = Some(0.1);
+    let thin = (100.0, 101.0, 99.0, 100.0, 100.0);
+    let mut e = Engine::new(c, stream(&[thin, thin]), Vec::new()).unwrap();
+    e.step();
+    let a = e.submit(request(Side::Buy, 8.0, Kind::Market, Tif::Gtc)).unwrap();
+    let b = e.submit(request(Side::Buy, 8.0, Kind::Market, Tif::Gtc)).unwrap();
+    assert_eq!(
+        (e.orders()[a as usize].filled, e.orders()[b as usize].filled),
+        (8.0, 2.0)
+    );
+    e.finish();
+    assert_eq!(e.orders()[b as usize].filled, 8.0); // the rest at the next bar's close
+}
+
+#[test]
+fn slippage_never_pushes_a_limit_fill_beyond_its_limit() {
+    let mut c = config();
+    c.slippage = Box::new(crate::matching::costs::BpsSlippage::new(100.0).unwrap());
+    let e = run(
+        c,
+        &[FLAT, FLAT],
+        &[request(Side::Buy, 1.0, Kind::Limit { limit: 99.5 }, Tif::Gtc)],
+    );
+    assert_eq!(e.fills()[0].price, 99.5);
+}
+
+#[test]
+fn orders_at_one_timestamp_match_in_submission_order_across_symbols() {
+    // Two symbols, bars interleaved A, B per day. Day 1: all cash into B. Day 2: sell B, then buy A with it.
+    let mut bars = stream(&[FLAT, FLAT, FLAT, FLAT, FLAT, FLAT]);
+    bars.symbol = vec![0, 1, 0, 1, 0, 1];
+    bars.ts_event = vec![DAY, DAY, 2 * DAY, 2 * DAY, 3 * DAY, 3 * DAY];
+    bars.ts_arrival = bars.ts_event.clone();
+    bars.session = vec![1, 1, 2, 2, 3, 3];
+    let mut c = config();
+    c.multipliers = vec![1.0, 1.0];
+    let mut e = Engine::new(c, bars, Vec::new()).unwrap();
+    e.step();
+    let buy_b = OrderRequest {
+        symbol: 1,
+        ..request(Side::Buy, 100.0, Kind::Market, Tif::Gtc)
+    };
+    e.submit(buy_b).unwrap();
+    e.step();
+    e.submit(OrderRequest {
+        side: Side::Sell,
+        ..buy_b
+    })
+    .unwrap();
+    e.submit(request(Side::Buy, 100.0, Kind::Market, Tif::Gtc)).unwrap(); // symbol 0 sorts first
+    e.finish();
+    assert!(
+        e.orders().iter().all(|o| o.status == Status::Filled),
+        "{:?}",
+        e.orders()
+    );
+    assert_eq!((e.ledger().position(0), e.ledger().position(1)), (100.0, 0.0));
+}
+
 // ------------------------------------------------------------------------------------------ properties
 
 fn arb_bars() -> impl Strategy<Value = Vec<(f64, f64, f64, f64, f64)>> {

@@ -103,6 +103,11 @@ impl<T> EventQueue<T> {
     }
 
     /// Arrival time of the next event, if any.
+    /// The queued events, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &Event<T>> {
+        self.heap.iter().map(|e| &e.0)
+    }
+
     pub fn peek_ts(&self) -> Option<i64> {
         self.heap.peek().map(|e| e.0.ts_arrival)
     }

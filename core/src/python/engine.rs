@@ -287,9 +287,16 @@ impl EventEngine {
         Ok(self.inner.schedule(ts)?)
     }
 
+    fn cancel_timer(&mut self, timer_id: u64) -> bool {
+        self.inner.cancel_timer(timer_id)
+    }
+
     /// `(status, filled quantity, remaining quantity)` of an order.
     fn order_state(&self, order_id: usize) -> Option<(&'static str, f64, f64)> {
-        self.inner.orders().get(order_id).map(|o| (o.status.name(), o.filled, o.remaining()))
+        self.inner
+            .orders()
+            .get(order_id)
+            .map(|o| (o.status.name(), o.filled, o.remaining()))
     }
 
     /// Ids of the open orders (optionally of one symbol), in submission order.
@@ -308,7 +315,18 @@ impl EventEngine {
         let all = self.inner.fills();
         all[lo.min(all.len())..hi.min(all.len())]
             .iter()
-            .map(|f| (f.order_id, f.ts, f.symbol, f.side == Side::Buy, f.quantity, f.price, f.fee, f.slippage))
+            .map(|f| {
+                (
+                    f.order_id,
+                    f.ts,
+                    f.symbol,
+                    f.side == Side::Buy,
+                    f.quantity,
+                    f.price,
+                    f.fee,
+                    f.slippage,
+                )
+            })
             .collect()
     }
 
@@ -317,11 +335,38 @@ impl EventEngine {
         let out = PyDict::new(py);
         let orders = self.inner.orders();
         let col_f = |f: &dyn Fn(&crate::engine::Order) -> f64| orders.iter().map(f).collect::<Vec<f64>>();
-        out.set_item("order_id", orders.iter().map(|o| o.id as i64).collect::<Vec<_>>().into_pyarray(py))?;
-        out.set_item("order_ts", orders.iter().map(|o| o.ts_submitted).collect::<Vec<_>>().into_pyarray(py))?;
-        out.set_item("order_symbol", orders.iter().map(|o| o.request.symbol as i64).collect::<Vec<_>>().into_pyarray(py))?;
-        out.set_item("order_buy", orders.iter().map(|o| o.request.side == Side::Buy).collect::<Vec<_>>().into_pyarray(py))?;
-        out.set_item("order_type", orders.iter().map(|o| o.request.kind.name()).collect::<Vec<_>>())?;
+        out.set_item(
+            "order_id",
+            orders.iter().map(|o| o.id as i64).collect::<Vec<_>>().into_pyarray(py),
+        )?;
+        out.set_item(
+            "order_ts",
+            orders
+                .iter()
+                .map(|o| o.ts_submitted)
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
+        out.set_item(
+            "order_symbol",
+            orders
+                .iter()
+                .map(|o| o.request.symbol as i64)
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
+        out.set_item(
+            "order_buy",
+            orders
+                .iter()
+                .map(|o| o.request.side == Side::Buy)
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
+        out.set_item(
+            "order_type",
+            orders.iter().map(|o| o.request.kind.name()).collect::<Vec<_>>(),
+        )?;
         out.set_item("order_quantity", col_f(&|o| o.quantity).into_pyarray(py))?;
         out.set_item(
             "order_limit",
@@ -340,21 +385,66 @@ impl EventEngine {
             })
             .into_pyarray(py),
         )?;
-        out.set_item("order_tif", orders.iter().map(|o| o.request.tif.name()).collect::<Vec<_>>())?;
-        out.set_item("order_status", orders.iter().map(|o| o.status.name()).collect::<Vec<_>>())?;
-        out.set_item("order_reason", orders.iter().map(|o| o.reason.clone()).collect::<Vec<_>>())?;
+        out.set_item(
+            "order_tif",
+            orders.iter().map(|o| o.request.tif.name()).collect::<Vec<_>>(),
+        )?;
+        out.set_item(
+            "order_status",
+            orders.iter().map(|o| o.status.name()).collect::<Vec<_>>(),
+        )?;
+        out.set_item(
+            "order_reason",
+            orders.iter().map(|o| o.reason.clone()).collect::<Vec<_>>(),
+        )?;
         out.set_item("order_filled", col_f(&|o| o.filled).into_pyarray(py))?;
         out.set_item("order_avg_price", col_f(&|o| o.avg_fill_price()).into_pyarray(py))?;
         out.set_item("order_closed", orders.iter().map(|o| o.ts_closed).collect::<Vec<_>>())?;
         let fills = self.inner.fills();
-        out.set_item("fill_order", fills.iter().map(|f| f.order_id as i64).collect::<Vec<_>>().into_pyarray(py))?;
-        out.set_item("fill_ts", fills.iter().map(|f| f.ts).collect::<Vec<_>>().into_pyarray(py))?;
-        out.set_item("fill_symbol", fills.iter().map(|f| f.symbol as i64).collect::<Vec<_>>().into_pyarray(py))?;
-        out.set_item("fill_buy", fills.iter().map(|f| f.side == Side::Buy).collect::<Vec<_>>().into_pyarray(py))?;
-        out.set_item("fill_quantity", fills.iter().map(|f| f.quantity).collect::<Vec<_>>().into_pyarray(py))?;
-        out.set_item("fill_price", fills.iter().map(|f| f.price).collect::<Vec<_>>().into_pyarray(py))?;
-        out.set_item("fill_fee", fills.iter().map(|f| f.fee).collect::<Vec<_>>().into_pyarray(py))?;
-        out.set_item("fill_slippage", fills.iter().map(|f| f.slippage).collect::<Vec<_>>().into_pyarray(py))?;
+        out.set_item(
+            "fill_order",
+            fills
+                .iter()
+                .map(|f| f.order_id as i64)
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
+        out.set_item(
+            "fill_ts",
+            fills.iter().map(|f| f.ts).collect::<Vec<_>>().into_pyarray(py),
+        )?;
+        out.set_item(
+            "fill_symbol",
+            fills
+                .iter()
+                .map(|f| f.symbol as i64)
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
+        out.set_item(
+            "fill_buy",
+            fills
+                .iter()
+                .map(|f| f.side == Side::Buy)
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
+        out.set_item(
+            "fill_quantity",
+            fills.iter().map(|f| f.quantity).collect::<Vec<_>>().into_pyarray(py),
+        )?;
+        out.set_item(
+            "fill_price",
+            fills.iter().map(|f| f.price).collect::<Vec<_>>().into_pyarray(py),
+        )?;
+        out.set_item(
+            "fill_fee",
+            fills.iter().map(|f| f.fee).collect::<Vec<_>>().into_pyarray(py),
+        )?;
+        out.set_item(
+            "fill_slippage",
+            fills.iter().map(|f| f.slippage).collect::<Vec<_>>().into_pyarray(py),
+        )?;
         let snaps = self.inner.snapshots();
         out.set_item("ts", snaps.ts.clone().into_pyarray(py))?;
         out.set_item("cash", snaps.cash.clone().into_pyarray(py))?;

@@ -151,7 +151,7 @@ class Context:
         ``Result.orders`` and on fills.
         """
         index = self._symbol_index(symbol)
-        kind = _order_kind(limit, stop, trail_amount, trail_percent)
+        kind = _order_kind(limit, stop, trail_amount, trail_percent, symbol)
         qty = self._quantity(quantity, symbol)
         group = None if oco is None else self._oco_id(oco)
         return self._submit(index, qty, kind, tif, limit, stop, trail_amount, trail_percent, group, None, tag, symbol)
@@ -177,7 +177,7 @@ class Context:
         index = self._symbol_index(symbol)
         qty = self._quantity(quantity, symbol)
         for name, price in (("stop_loss", stop_loss), ("take_profit", take_profit)):
-            _check_price(name, price)
+            _check_price(name, price, symbol)
         if qty > 0 and not stop_loss < take_profit:
             raise OrderError("a long bracket needs stop_loss < take_profit", argument="stop_loss", symbol=symbol)
         if qty < 0 and not stop_loss > take_profit:
@@ -243,10 +243,13 @@ class Context:
     def cancel_all(self, symbol: str | None = None) -> int:
         """Cancel every open order (of ``symbol``); returns how many were cancelled."""
         index = None if symbol is None else self._symbol_index(symbol)
-        return sum(self._core.cancel(i) for i in self._core.open_orders(index))
+        ids = self._core.open_orders(index)
+        for order_id in ids:
+            self._core.cancel(order_id)  # cancelling a bracket entry also cancels its waiting legs
+        return sum(1 for order_id in ids if self.order_status(order_id) != "open")
 
     def open_orders(self, symbol: str | None = None) -> list[int]:
-        """Ids of the open orders (of ``symbol``), oldest first."""
+        """Ids of the open orders (of ``symbol``), oldest first, including bracket legs waiting for their entry."""
         return self._core.open_orders(None if symbol is None else self._symbol_index(symbol))
 
     def order_status(self, order_id: int) -> str:
@@ -280,6 +283,11 @@ class Context:
         timer_id = self._core.schedule(ts)
         self._timers[timer_id] = (name, period)
         return timer_id
+
+    def cancel_timer(self, timer_id: int) -> bool:
+        """Stop a timer (and its repetitions); False if it is unknown or already stopped."""
+        known = self._timers.pop(int(timer_id), None) is not None
+        return self._core.cancel_timer(int(timer_id)) or known
 
     # -------------------------------------------------------------------------------------- internals
     def _symbol_index(self, symbol: str) -> int:
@@ -331,10 +339,10 @@ class Context:
                 abs(qty),
                 kind,
                 tif,
-                nan if limit is None else _check_price("limit", limit),
-                nan if stop is None else _check_price("stop", stop),
-                nan if trail_amount is None else _check_price("trail_amount", trail_amount),
-                nan if trail_percent is None else float(trail_percent),
+                nan if limit is None else _check_price("limit", limit, symbol),
+                nan if stop is None else _check_price("stop", stop, symbol),
+                nan if trail_amount is None else _check_price("trail_amount", trail_amount, symbol),
+                nan if trail_percent is None else _number("trail_percent", trail_percent, symbol),
                 oco,
                 parent,
             )
@@ -355,15 +363,15 @@ def _number(argument: str, value: float, symbol: str) -> float:
     return number
 
 
-def _check_price(argument: str, price: float) -> float:
-    value = float(price)
-    if not (math.isfinite(value) and value > 0):
-        raise OrderError(f"{argument} must be a finite price > 0, got {price!r}", argument=argument)
+def _check_price(argument: str, price: float, symbol: str) -> float:
+    value = _number(argument, price, symbol)
+    if not value > 0:
+        raise OrderError(f"{argument} must be a finite price > 0, got {price!r}", argument=argument, symbol=symbol)
     return value
 
 
 def _order_kind(
-    limit: float | None, stop: float | None, trail_amount: float | None, trail_percent: float | None
+    limit: float | None, stop: float | None, trail_amount: float | None, trail_percent: float | None, symbol: str
 ) -> str:
     trailing = trail_amount is not None or trail_percent is not None
     if trailing:
@@ -371,9 +379,12 @@ def _order_kind(
             raise OrderError(
                 "a trailing stop takes exactly one of trail_amount= and trail_percent=, and no limit or stop",
                 argument="trail_amount",
+                symbol=symbol,
             )
-        if trail_percent is not None and not 0 < trail_percent < 1:
-            raise OrderError(f"trail_percent must be in (0, 1), got {trail_percent!r}", argument="trail_percent")
+        if trail_percent is not None and not 0 < _number("trail_percent", trail_percent, symbol) < 1:
+            raise OrderError(
+                f"trail_percent must be in (0, 1), got {trail_percent!r}", argument="trail_percent", symbol=symbol
+            )
         return "trailing_stop"
     if limit is not None and stop is not None:
         return "stop_limit"

@@ -23,8 +23,6 @@ from ml4t.result import Result
 
 __all__ = ["Engine"]
 
-_EMPTY_BARS = BarBatch({}, (), np.empty(0, dtype=np.int64), 0, 0)
-
 
 class Engine:
     """An event-driven backtest of ``strategy`` over ``bars``.
@@ -108,11 +106,29 @@ class Engine:
             raise ConfigError("leverage applies to account='margin' only", argument="leverage")
         if not (isinstance(init_cash, (int, float)) and math.isfinite(init_cash) and init_cash > 0):
             raise ConfigError(f"init_cash must be a finite number > 0, got {init_cash!r}", argument="init_cash")
+        if leverage is not None and not (isinstance(leverage, (int, float)) and 1 <= leverage < math.inf):
+            raise ConfigError(f"leverage must be a finite number >= 1, got {leverage!r}", argument="leverage")
+        if periods_per_year is not None and not (
+            isinstance(periods_per_year, (int, float)) and 0 < periods_per_year < math.inf
+        ):
+            raise ConfigError(
+                f"periods_per_year must be a finite number > 0, got {periods_per_year!r}", argument="periods_per_year"
+            )
+        if not isinstance(fractional, bool):
+            raise ConfigError(f"fractional must be True or False, got {fractional!r}", argument="fractional")
+        _check_tz(session_tz)
         if participation is not None and not (0 < participation <= 1):
             raise ConfigError(f"participation must be in (0, 1], got {participation!r}", argument="participation")
         unknown = sorted(set(multipliers or {}) - set(bars.symbols))
         if unknown:
             raise ConfigError("multipliers name symbols outside the bars", argument="multipliers", symbol=unknown[0])
+        for symbol, multiplier in (multipliers or {}).items():
+            if not (isinstance(multiplier, (int, float)) and 0 < multiplier < math.inf):
+                raise ConfigError(
+                    f"a contract multiplier must be a finite number > 0, got {multiplier!r}",
+                    argument="multipliers",
+                    symbol=symbol,
+                )
         self._bars = bars
         self._strategy = strategy
         self._signals = signals
@@ -217,6 +233,7 @@ def _drive(
     tags = ctx._tags
     timers = ctx._timers
     empty_signals = SignalBatch(sig_columns, sig_names, 0, 0)
+    empty_bars = BarBatch(columns, names, index, 0, 0)
     only_bars = not hooks["on_event"] and not (hooks["on_fill"] or hooks["on_signal"] or hooks["on_timer"])
     if only_bars:
         # The common case, kept lean: on_bar is the only hook, and the engine wakes us only for bars.
@@ -238,14 +255,23 @@ def _drive(
                 fills.append(Fill(order_id, fts, symbols[sym], side, qty, price, fee, slip, tags.get(order_id)))
         timer_events = []
         for timer_id in fired:
-            name, every = timers.get(timer_id, (None, None))
+            if timer_id not in timers:
+                continue  # cancelled from Python
+            name, every = timers.pop(timer_id)
             timer_events.append(Timer(timer_id, name, ts))
             if every is not None:
                 new_id = core.schedule(ts + every)
                 timers[new_id] = (name, every)
-        bars = BarBatch(columns, names, index, blo, bhi) if bhi > blo else _EMPTY_BARS
+        bars = BarBatch(columns, names, index, blo, bhi) if bhi > blo else empty_bars
         signals = SignalBatch(sig_columns, sig_names, slo, shi) if shi > slo else empty_signals
         on_event(ctx, Event(ts, bars, signals, fills, timer_events))
+
+
+def _check_tz(session_tz: object) -> None:
+    try:
+        pl.Series([0], dtype=pl.Datetime("ns", "UTC")).dt.convert_time_zone(str(session_tz))
+    except (pl.exceptions.PolarsError, ValueError) as error:
+        raise ConfigError(f"unknown session_tz {session_tz!r}: {error}", argument="session_tz") from None
 
 
 def _choice(argument: str, value: object, choices: tuple[str, ...]) -> None:
