@@ -147,6 +147,8 @@ pub struct Engine {
     now: i64,
     /// Timers cancelled before they fired.
     cancelled_timers: std::collections::HashSet<u64>,
+    /// Repeating timers: id -> period (ns). A repeat keeps its id.
+    timer_periods: HashMap<u64, i64>,
     /// Participation volume already used per symbol: (bar row, units filled in it).
     volume_used: Vec<(usize, f64)>,
     bar_cursor: usize,
@@ -198,6 +200,7 @@ impl Engine {
             next_timer: 0,
             now,
             cancelled_timers: std::collections::HashSet::new(),
+            timer_periods: HashMap::new(),
             volume_used: vec![(usize::MAX, 0.0); n],
             bar_cursor: 0,
             signal_cursor: 0,
@@ -286,6 +289,12 @@ impl Engine {
                 timers.extend(self.timers.pop().map(|e| e.payload));
             }
             timers.retain(|id| !self.cancelled_timers.remove(id));
+            for &id in &timers {
+                if let Some(&period) = self.timer_periods.get(&id) {
+                    // Cannot fail: the next firing is after the clock.
+                    let _ = self.timers.push(ts.saturating_add(period), Priority::Timer, id);
+                }
+            }
             let wake = self.config.wake;
             let new_fills = self.fills.len() > self.fills_reported;
             if (wake.bars && self.bar_cursor > bar_lo)
@@ -420,8 +429,17 @@ impl Engine {
         }
     }
 
-    /// Fire a timer at `ts` (strictly after now); returns its id.
-    pub fn schedule(&mut self, ts: i64) -> CoreResult<u64> {
+    /// Fire a timer at `ts` (strictly after now), and then every `every` ns if given; returns its id, which
+    /// its repetitions keep.
+    pub fn schedule(&mut self, ts: i64, every: Option<i64>) -> CoreResult<u64> {
+        if let Some(period) = every {
+            if period <= 0 {
+                return Err(CoreError::config(
+                    format!("a timer's period must be > 0 ns, got {period}"),
+                    Context::argument("every"),
+                ));
+            }
+        }
         if ts <= self.now {
             return Err(CoreError::config(
                 format!("a timer must fire after the current time ({} ns)", self.now),
@@ -431,12 +449,17 @@ impl Engine {
         let id = self.next_timer;
         self.next_timer += 1;
         self.timers.push(ts, Priority::Timer, id)?;
+        if let Some(period) = every {
+            self.timer_periods.insert(id, period);
+        }
         Ok(id)
     }
 
     /// Cancel a timer that has not fired; false if it is unknown or already fired or cancelled.
     pub fn cancel_timer(&mut self, id: u64) -> bool {
-        id < self.next_timer && !self.fired_or_cancelled(id) && self.cancelled_timers.insert(id)
+        let pending = id < self.next_timer && !self.fired_or_cancelled(id) && self.cancelled_timers.insert(id);
+        self.timer_periods.remove(&id);
+        pending
     }
 
     fn fired_or_cancelled(&self, id: u64) -> bool {

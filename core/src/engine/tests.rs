@@ -332,13 +332,13 @@ fn timers_fire_at_their_time_and_not_in_the_past() {
         ..Wake::default()
     };
     let mut e = Engine::new(c, stream(&[FLAT, FLAT, FLAT]), Vec::new()).unwrap();
-    let id = e.schedule(2 * DAY + 5).unwrap();
+    let id = e.schedule(2 * DAY + 5, None).unwrap();
     let step = e.step().unwrap();
     assert_eq!(
         (step.ts, step.timers.clone(), step.bars),
         (2 * DAY + 5, vec![id], (2, 2))
     );
-    assert!(matches!(e.schedule(DAY), Err(CoreError::Config { .. })));
+    assert!(matches!(e.schedule(DAY, None), Err(CoreError::Config { .. })));
 }
 
 #[test]
@@ -358,9 +358,9 @@ fn timers_beyond_the_data_never_fire_and_cancelled_timers_do_not_fire() {
         ..Wake::default()
     };
     let mut e = Engine::new(c, stream(&[FLAT, FLAT]), Vec::new()).unwrap();
-    let kept = e.schedule(DAY + 5).unwrap();
-    let dropped = e.schedule(DAY + 6).unwrap();
-    e.schedule(10 * DAY).unwrap();
+    let kept = e.schedule(DAY + 5, None).unwrap();
+    let dropped = e.schedule(DAY + 6, None).unwrap();
+    e.schedule(10 * DAY, None).unwrap();
     assert!(e.cancel_timer(dropped));
     assert!(!e.cancel_timer(dropped));
     assert_eq!(e.step().unwrap().timers, vec![kept]);
@@ -444,6 +444,22 @@ fn orders_at_one_timestamp_match_in_submission_order_across_symbols() {
         e.orders()
     );
     assert_eq!((e.ledger().position(0), e.ledger().position(1)), (100.0, 0.0));
+}
+
+#[test]
+fn a_repeating_timer_keeps_its_id_until_cancelled() {
+    let mut c = config();
+    c.wake = Wake {
+        timers: true,
+        ..Wake::default()
+    };
+    let mut e = Engine::new(c, stream(&[FLAT, FLAT, FLAT, FLAT]), Vec::new()).unwrap();
+    let id = e.schedule(DAY + 1, Some(DAY)).unwrap();
+    assert_eq!(e.step().unwrap().timers, vec![id]);
+    assert_eq!(e.step().unwrap().timers, vec![id]);
+    assert!(e.cancel_timer(id));
+    assert_eq!(e.step(), None);
+    assert!(matches!(e.schedule(5 * DAY, Some(0)), Err(CoreError::Config { .. })));
 }
 
 // ------------------------------------------------------------------------------------------ properties

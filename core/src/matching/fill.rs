@@ -6,9 +6,11 @@
 //!   better open); limit sell: if `high >= limit`, at `max(open, limit)`;
 //! - stop buy: triggers if `high >= stop`, filling at `max(open, stop)` (a gap up through the stop fills at
 //!   the worse open); stop sell: if `low <= stop`, at `min(open, stop)`;
-//! - stop-limit: triggers like a stop; it fills in the trigger bar only if the trigger price itself satisfies
-//!   the limit. Otherwise it rests as a limit order from the next bar: OHLC cannot tell whether the bar came
-//!   back to the limit after the trigger, so ml4t does not assume it did.
+//! - stop-limit: triggers like a stop. If the trigger price satisfies the limit it fills there. Otherwise it
+//!   fills at the limit in the trigger bar only when OHLC proves the price reached the limit *after* the
+//!   trigger: after a gap through the stop the trigger is the open, so the rest of the bar follows it (a buy
+//!   fills if `low <= limit`); after an intrabar trigger only the close is known to follow it (a buy fills if
+//!   `close <= limit`). Otherwise it rests as a limit order from the next bar.
 //!
 //! Every fill price lies within `[low, high]`.
 
@@ -80,12 +82,22 @@ pub fn touch(trigger: Trigger, side: Side, bar: &Bar) -> Touch {
         }
         (Trigger::StopLimit { stop, limit }, side) => match touch(Trigger::Stop { stop }, side, bar) {
             Touch::Fill(at) => {
-                let within = match side {
-                    Side::Buy => at <= limit,
-                    Side::Sell => at >= limit,
+                let within = |price: f64| match side {
+                    Side::Buy => price <= limit,
+                    Side::Sell => price >= limit,
                 };
-                if within {
+                // What the bar is known to trade after the trigger: all of it after a gap (the trigger is
+                // the open), only the close after an intrabar trigger.
+                let gapped = at == open;
+                let after = match (side, gapped) {
+                    (Side::Buy, true) => bar.low,
+                    (Side::Sell, true) => bar.high,
+                    (_, false) => bar.close,
+                };
+                if within(at) {
                     Touch::Fill(at)
+                } else if within(after) {
+                    Touch::Fill(limit)
                 } else {
                     Touch::BecomesLimit
                 }
@@ -241,15 +253,20 @@ mod tests {
     }
 
     #[test]
-    fn stop_limit_fills_only_when_the_trigger_price_satisfies_the_limit() {
+    fn stop_limit_fills_at_the_trigger_or_at_the_limit_when_the_bar_provably_came_back() {
+        // BAR: open 100, high 105, low 95, close 102.
         let buy = |stop, limit| touch(Trigger::StopLimit { stop, limit }, Side::Buy, &BAR);
-        assert_eq!(buy(103.0, 104.0), Touch::Fill(103.0));
-        assert_eq!(buy(98.0, 99.0), Touch::BecomesLimit); // gapped to 100 > 99: rests as a limit
-        assert_eq!(buy(98.0, 100.0), Touch::Fill(100.0));
+        assert_eq!(buy(103.0, 104.0), Touch::Fill(103.0)); // the trigger price is within the limit
+        assert_eq!(buy(98.0, 100.0), Touch::Fill(100.0)); // gap: triggered at the open, within the limit
+        assert_eq!(buy(98.0, 99.0), Touch::Fill(99.0)); // gap to 100 > 99, then the low 95 came after it
+        assert_eq!(buy(98.0, 94.0), Touch::BecomesLimit); // ... but never down to 94
+        assert_eq!(buy(103.0, 102.5), Touch::Fill(102.5)); // intrabar trigger at 103; the close 102 follows it
+        assert_eq!(buy(103.0, 101.0), Touch::BecomesLimit); // the close 102 is above 101: unknown, rest
         assert_eq!(buy(106.0, 107.0), Touch::Rest);
         let sell = |stop, limit| touch(Trigger::StopLimit { stop, limit }, Side::Sell, &BAR);
         assert_eq!(sell(96.0, 95.5), Touch::Fill(96.0));
-        assert_eq!(sell(101.0, 100.5), Touch::BecomesLimit);
+        assert_eq!(sell(101.0, 100.5), Touch::Fill(100.5)); // gap down to 100, then the high 105 followed
+        assert_eq!(sell(101.0, 106.0), Touch::BecomesLimit);
     }
 
     #[test]
@@ -345,7 +362,8 @@ mod tests {
     }
 
     proptest! {
-        /// Every fill prints inside the bar, never better than the limit, never better than the stop.
+        /// Every fill prints inside the bar, never beyond its limit, and never better than its stop unless a
+        /// stop-limit came back to its limit after the trigger.
         #[test]
         fn fills_stay_inside_the_bar_and_respect_their_prices(bar in bars(), trigger in triggers(), buy in any::<bool>()) {
             let side = if buy { Side::Buy } else { Side::Sell };
@@ -356,9 +374,12 @@ mod tests {
                     (Trigger::Limit { limit } | Trigger::StopLimit { limit, .. }, Side::Sell) => prop_assert!(price >= limit),
                     _ => {}
                 }
+                // A stop-limit may fill at its limit beyond the stop when the bar came back after the trigger.
                 match (trigger, side) {
-                    (Trigger::Stop { stop } | Trigger::StopLimit { stop, .. }, Side::Buy) => prop_assert!(price >= stop),
-                    (Trigger::Stop { stop } | Trigger::StopLimit { stop, .. }, Side::Sell) => prop_assert!(price <= stop),
+                    (Trigger::Stop { stop }, Side::Buy) => prop_assert!(price >= stop),
+                    (Trigger::Stop { stop }, Side::Sell) => prop_assert!(price <= stop),
+                    (Trigger::StopLimit { stop, limit }, Side::Buy) => prop_assert!(price >= stop || price == limit),
+                    (Trigger::StopLimit { stop, limit }, Side::Sell) => prop_assert!(price <= stop || price == limit),
                     _ => {}
                 }
             }

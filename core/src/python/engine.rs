@@ -283,8 +283,9 @@ impl EventEngine {
         self.inner.cancel(order_id)
     }
 
-    fn schedule(&mut self, ts: i64) -> PyResult<u64> {
-        Ok(self.inner.schedule(ts)?)
+    #[pyo3(signature = (ts, every=None))]
+    fn schedule(&mut self, ts: i64, every: Option<i64>) -> PyResult<u64> {
+        Ok(self.inner.schedule(ts, every)?)
     }
 
     fn cancel_timer(&mut self, timer_id: u64) -> bool {

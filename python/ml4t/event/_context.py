@@ -72,7 +72,7 @@ class Context:
         self._multipliers = tuple(multipliers)
         self._fractional = fractional
         self._tags: dict[int, str] = {}
-        self._timers: dict[int, tuple[str | None, int | None]] = {}
+        self._timers: dict[int, str | None] = {}
         self._oco_names: dict[object, int] = {}
         self._next_oco = 0
 
@@ -280,14 +280,13 @@ class Context:
         else:
             assert after is not None
             ts = self._core.now + parse_duration(after, argument="after")
-        timer_id = self._core.schedule(ts)
-        self._timers[timer_id] = (name, period)
+        timer_id = self._core.schedule(ts, period)
+        self._timers[timer_id] = name
         return timer_id
 
     def cancel_timer(self, timer_id: int) -> bool:
         """Stop a timer (and its repetitions); False if it is unknown or already stopped."""
-        known = self._timers.pop(int(timer_id), None) is not None
-        return self._core.cancel_timer(int(timer_id)) or known
+        return self._core.cancel_timer(int(timer_id))
 
     # -------------------------------------------------------------------------------------- internals
     def _symbol_index(self, symbol: str) -> int:

@@ -255,13 +255,7 @@ def _drive(
                 fills.append(Fill(order_id, fts, symbols[sym], side, qty, price, fee, slip, tags.get(order_id)))
         timer_events = []
         for timer_id in fired:
-            if timer_id not in timers:
-                continue  # cancelled from Python
-            name, every = timers.pop(timer_id)
-            timer_events.append(Timer(timer_id, name, ts))
-            if every is not None:
-                new_id = core.schedule(ts + every)
-                timers[new_id] = (name, every)
+            timer_events.append(Timer(timer_id, timers.get(timer_id), ts))
         bars = BarBatch(columns, names, index, blo, bhi) if bhi > blo else empty_bars
         signals = SignalBatch(sig_columns, sig_names, slo, shi) if shi > slo else empty_signals
         on_event(ctx, Event(ts, bars, signals, fills, timer_events))
