@@ -113,7 +113,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
                 peers[r["group"]] = r
     header = (
         f"| {'workload':<28} | {'engine':<14} | {'best time':>11} | {'rate':>20} | {'peak MB':>8} "
-        f"| {'ml4t speedup':>14} | {'memory':>7} |"
+        f"| {'ml4t speedup':>18} | {'memory':>7} |"
     )
     lines = [header, "|" + "|".join("-" * len(c) for c in header.split("|")[1:-1]) + "|"]
     for r in rows:
@@ -133,7 +133,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
             memory = f"{peer['peak_mb'] / mine['peak_mb']:.1f}x"
         lines.append(
             f"| {r['group']:<28} | {r['engine']:<14} | {r['best_s'] * 1e3:>8.1f} ms | "
-            f"{rate:>12,.0f} {r['unit'] + '/s':<7} | {r['peak_mb']:>8.1f} | {speed:>14} | {memory:>7} |"
+            f"{rate:>12,.0f} {r['unit'] + '/s':<7} | {r['peak_mb']:>8.1f} | {speed:>18} | {memory:>7} |"
         )
     return "\n".join(lines)
 

@@ -19,7 +19,41 @@ from ml4t.errors import DataError
 __all__ = ["Bar", "BarBatch", "Event", "Fill", "SignalBatch", "Timer"]
 
 
-class BarBatch:
+class _Rows:
+    """A window ``[lo, hi)`` onto aligned read-only columns (one row per symbol or record): the shared part of
+    :class:`BarBatch` and :class:`SignalBatch`."""
+
+    __slots__ = ("_columns", "_hi", "_lo", "_names")
+    _what = "column"
+
+    def __init__(self, columns: Mapping[str, np.ndarray], names: Sequence[str], lo: int, hi: int) -> None:
+        self._columns = columns
+        self._names = names
+        self._lo = lo
+        self._hi = hi
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        try:
+            return self._columns[name][self._lo : self._hi]
+        except KeyError:
+            raise DataError(
+                f"unknown {self._what}; available: {sorted(self._columns)}",
+                argument=self._what.split()[-1],
+                column=name,
+            ) from None
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return tuple(self._names[self._lo : self._hi])
+
+    def __len__(self) -> int:
+        return self._hi - self._lo
+
+    def __bool__(self) -> bool:
+        return self._hi > self._lo
+
+
+class BarBatch(_Rows):
     """The bars that arrived at one timestamp, one per symbol (``symbols``), in symbol order.
 
     ``bars["close"]`` (or ``bars.close``) is a read-only float64 array aligned with ``bars.symbols``; every
@@ -28,30 +62,18 @@ class BarBatch:
     ``bars.index`` gives the symbols' positions in the universe for array-style strategies.
     """
 
-    __slots__ = ("_columns", "_hi", "_index", "_lo", "_names")
+    __slots__ = ("_index",)
+    _what = "bar field"
 
     def __init__(
         self, columns: Mapping[str, np.ndarray], names: Sequence[str], index: np.ndarray, lo: int, hi: int
     ) -> None:
+        # Assigned directly rather than through super().__init__: one BarBatch is built per timestamp.
         self._columns = columns
         self._names = names
         self._index = index
         self._lo = lo
         self._hi = hi
-
-    def __getitem__(self, field: str) -> np.ndarray:
-        try:
-            return self._columns[field][self._lo : self._hi]
-        except KeyError:
-            raise DataError(
-                f"unknown bar field; available: {sorted(self._columns)}", argument="field", column=field
-            ) from None
-
-    @property
-    def index(self) -> np.ndarray:
-        """Each bar's symbol as its position in the universe (``ctx.symbols``): a read-only int64 array, handy
-        for keeping per-symbol state in arrays (``self.state[bars.index]``)."""
-        return self._index[self._lo : self._hi]
 
     def __getattr__(self, field: str) -> np.ndarray:
         if field.startswith("_"):
@@ -62,18 +84,14 @@ class BarBatch:
             raise AttributeError(f"BarBatch has no field {field!r}; available: {sorted(self._columns)}") from None
 
     @property
-    def symbols(self) -> tuple[str, ...]:
-        return tuple(self._names[self._lo : self._hi])
+    def index(self) -> np.ndarray:
+        """Each bar's symbol as its position in the universe (``ctx.symbols``): a read-only int64 array, handy
+        for keeping per-symbol state in arrays (``self.state[bars.index]``)."""
+        return self._index[self._lo : self._hi]
 
     @property
     def fields(self) -> list[str]:
         return sorted(self._columns)
-
-    def __len__(self) -> int:
-        return self._hi - self._lo
-
-    def __bool__(self) -> bool:
-        return self._hi > self._lo
 
     def __contains__(self, symbol: object) -> bool:
         return symbol in self._names[self._lo : self._hi]
@@ -128,36 +146,13 @@ class Bar:
         )
 
 
-class SignalBatch:
+class SignalBatch(_Rows):
     """The signal rows that arrived at one timestamp: ``symbols``, ``ts_event`` and each value column
     (``signals["score"]``), aligned, in arrival order. Use ``ctx.data.signal(name, symbol)`` for the freshest
     visible value of a symbol."""
 
-    __slots__ = ("_columns", "_hi", "_lo", "_names")
-
-    def __init__(self, columns: Mapping[str, np.ndarray], names: Sequence[str], lo: int, hi: int) -> None:
-        self._columns = columns
-        self._names = names
-        self._lo = lo
-        self._hi = hi
-
-    def __getitem__(self, column: str) -> np.ndarray:
-        try:
-            return self._columns[column][self._lo : self._hi]
-        except KeyError:
-            raise DataError(
-                f"unknown signal column; available: {sorted(self._columns)}", argument="column", column=column
-            ) from None
-
-    @property
-    def symbols(self) -> tuple[str, ...]:
-        return tuple(self._names[self._lo : self._hi])
-
-    def __len__(self) -> int:
-        return self._hi - self._lo
-
-    def __bool__(self) -> bool:
-        return self._hi > self._lo
+    __slots__ = ()
+    _what = "signal column"
 
     def __repr__(self) -> str:
         return f"SignalBatch({len(self)} rows)"
