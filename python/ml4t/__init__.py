@@ -8,6 +8,7 @@ Both share the point-in-time data layer ``ml4t.data``, the ``Result`` shape and 
 from ml4t import data, datasets, metrics
 from ml4t.errors import ConfigError, DataError, LeakageError, LintError, Ml4tError, OrderError
 from ml4t.result import Result
+from ml4t.vectorized import promote
 
 __version__ = "0.1.0"
 
@@ -23,4 +24,5 @@ __all__ = [
     "data",
     "datasets",
     "metrics",
+    "promote",
 ]

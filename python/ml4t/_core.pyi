@@ -108,6 +108,13 @@ class EventEngine:
         slippage: tuple[str, list[float]],
         wake: tuple[bool, bool, bool, bool],
     ) -> EventEngine: ...
+    def promote(
+        self,
+        simulator: SignalSimulator,
+        prices: tuple[npt.NDArray[np.float64], ...],
+        signals: tuple[npt.NDArray[Any], ...],
+        bar_of_row: npt.NDArray[np.int64],
+    ) -> None: ...
     def step(self) -> _Step | None: ...
     def finish(self) -> None: ...
     @property

@@ -12,10 +12,11 @@
 //!    by the slippage and commission models, and booked if the account can afford them, else rejected;
 //! 5. the symbol's mark moves to the close.
 
-use super::order::{Kind, Status, Tif};
+use super::order::{Kind, Order, OrderRequest, Status, Tif};
 use super::{Engine, Execution, Fill};
 use crate::matching::costs::{apply_costs, CostedFill, FillContext};
 use crate::matching::fill::{touch, Bar, BothTouched, Touch, Trail, Trigger};
+use crate::portfolio::{Outcome, Side};
 
 impl Engine {
     /// The bars `rows` that arrived at one timestamp: corporate actions, then every working order of their
@@ -26,7 +27,10 @@ impl Engine {
         for row in rows.clone() {
             let symbol = self.bars.symbol[row];
             self.corporate_actions(row, symbol);
-            self.last_row[symbol] = Some(row);
+            let previous = self.last_row[symbol].replace(row);
+            if self.promoted.is_some() {
+                self.promoted_act(row, symbol, previous);
+            }
             ids.append(&mut self.working[symbol]);
         }
         if !ids.is_empty() {
@@ -48,6 +52,62 @@ impl Engine {
         for row in rows {
             self.ledger.marks[self.bars.symbol[row]] = self.bars.close[row];
         }
+    }
+
+    /// The promoted strategy's order at this bar, recorded like any order: decided at the signal's bar (the
+    /// previous one under next-open execution), filled or rejected at this one.
+    fn promoted_act(&mut self, row: usize, symbol: usize, previous: Option<usize>) {
+        let Some(promoted) = self.promoted.as_mut() else {
+            return;
+        };
+        let ledger = &mut self.ledger;
+        let Some((order, outcome, _, _)) = promoted.act(row, symbol, &mut ledger.account, &mut ledger.holdings[symbol])
+        else {
+            return;
+        };
+        let te = self.bars.ts_event[row];
+        let decided = match self.config.execution {
+            Execution::Close => te,
+            Execution::NextOpen => previous.map_or(te, |p| self.bars.ts_event[p]),
+        };
+        let id = self.orders.len() as u64;
+        let (side, quantity) = match outcome {
+            Outcome::Filled { side, size, .. } => (side, size),
+            _ => (if order.size > 0.0 { Side::Buy } else { Side::Sell }, order.size.abs()),
+        };
+        let request = OrderRequest {
+            symbol,
+            side,
+            quantity: if quantity.is_finite() { quantity } else { f64::NAN },
+            kind: Kind::Market,
+            tif: Tif::Ioc,
+            oco: None,
+            parent: None,
+        };
+        let mut record = Order::new(id, request, decided, decided);
+        match outcome {
+            Outcome::Filled {
+                side,
+                size,
+                price,
+                fees,
+            } => {
+                record.record_fill(size, price, te);
+                self.fills.push(Fill {
+                    order_id: id,
+                    ts: te,
+                    symbol,
+                    side,
+                    quantity: size,
+                    price,
+                    fee: fees,
+                    slippage: (price - order.price).abs() * size,
+                });
+            }
+            Outcome::Rejected(reason) => record.close(Status::Rejected, reason.message(), te),
+            Outcome::Ignored => return,
+        }
+        self.orders.push(record);
     }
 
     fn corporate_actions(&mut self, row: usize, symbol: usize) {

@@ -15,9 +15,11 @@
 mod ledger;
 mod matcher;
 mod order;
+mod promoted;
 
 pub use ledger::{AccountKind, Ledger};
 pub use order::{Kind, Order, OrderRequest, Status, Tif};
+pub use promoted::{Promoted, PromotedInputs};
 
 use std::collections::HashMap;
 
@@ -160,6 +162,8 @@ pub struct Engine {
     last_row: Vec<Option<usize>>,
     snapshots: Snapshots,
     finished: bool,
+    /// A promoted vectorized strategy acting on each bar, if any.
+    promoted: Option<Promoted>,
 }
 
 fn order_error(message: String, symbol: Option<usize>, ts: i64) -> CoreError {
@@ -209,7 +213,48 @@ impl Engine {
             last_row: vec![None; n],
             snapshots: Snapshots::default(),
             finished: false,
+            promoted: None,
         })
+    }
+
+    /// Run a promoted vectorized strategy on this engine's bars (see [`Promoted`]). Its settings' execution
+    /// must be the engine's, and contract multipliers must be 1 (the vectorized mode has none).
+    pub fn set_promoted(&mut self, promoted: Promoted) -> CoreResult<()> {
+        promoted.inputs().validate(self.n_symbols())?;
+        if promoted.n_rows() != self.bars.len() {
+            return Err(CoreError::config(
+                "the promoted strategy's inputs do not match the bars",
+                Context::argument("strategy"),
+            ));
+        }
+        if self.config.multipliers.iter().any(|&m| m != 1.0) {
+            return Err(CoreError::config(
+                "a promoted vectorized strategy trades without contract multipliers",
+                Context::argument("multipliers"),
+            ));
+        }
+        let execution = match promoted.settings().execution {
+            crate::vectorized::Execution::Close => Execution::Close,
+            crate::vectorized::Execution::NextOpen => Execution::NextOpen,
+        };
+        if execution != self.config.execution {
+            return Err(CoreError::config(
+                "the promoted strategy's execution differs from the engine's",
+                Context::argument("execution"),
+            ));
+        }
+        if self.started() {
+            return Err(CoreError::config(
+                "a promoted strategy must be set before the run starts",
+                Context::argument("strategy"),
+            ));
+        }
+        self.promoted = Some(promoted);
+        Ok(())
+    }
+
+    fn started(&self) -> bool {
+        self.bar_cursor > 0 || self.signal_cursor > 0 || self.finished
     }
 
     pub fn n_symbols(&self) -> usize {

@@ -2,11 +2,14 @@
 //! one timestamp's ranges), submits orders by symbol index, and reads results back as NumPy arrays once
 //! the run is over. Every method is a thin forward to `crate::engine::Engine`.
 
-use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
+use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::engine::{AccountKind, BarStream, Config, Engine, Execution, Kind, OrderRequest, Tif, Wake};
+use super::vectorized::{Prices, SignalArrays, SignalSimulator};
+use crate::engine::{
+    AccountKind, BarStream, Config, Engine, Execution, Kind, OrderRequest, Promoted, PromotedInputs, Tif, Wake,
+};
 use crate::error::{Context, CoreError, CoreResult};
 use crate::matching::costs::{
     BpsSlippage, CommissionModel, FixedCommission, HalfSpreadSlippage, NoCommission, NoSlippage, PerShareCommission,
@@ -160,6 +163,41 @@ impl EventEngine {
         Ok(Self {
             inner: Engine::new(config, bars, vec_i64(&signal_arrivals)?)?,
         })
+    }
+
+    /// Run the vectorized strategy `simulator` (its settings) over `prices` / `signals` (the vectorized
+    /// layout, `(n_symbols, n_bars)` each) inside this engine; `bar_of_row` maps each bar-stream row to its bar.
+    fn promote(
+        &mut self,
+        simulator: PyRef<'_, SignalSimulator>,
+        prices: Prices<'_>,
+        signals: SignalArrays<'_>,
+        bar_of_row: PyReadonlyArray1<'_, i64>,
+    ) -> PyResult<()> {
+        let (open, high, low, close) = prices;
+        let (e, x, se, sx, size, sl, tp) = signals;
+        let n_bars = open.shape()[1];
+        let bools = |a: &PyReadonlyArray2<'_, bool>| -> PyResult<Vec<bool>> { Ok(a.as_slice()?.to_vec()) };
+        let floats = |a: &PyReadonlyArray2<'_, f64>| -> PyResult<Vec<f64>> { Ok(a.as_slice()?.to_vec()) };
+        let inputs = PromotedInputs {
+            n_bars,
+            open: floats(&open)?,
+            high: floats(&high)?,
+            low: floats(&low)?,
+            close: floats(&close)?,
+            entries: bools(&e)?,
+            exits: bools(&x)?,
+            short_entries: bools(&se)?,
+            short_exits: bools(&sx)?,
+            size: floats(&size)?,
+            sl_stop: floats(&sl)?,
+            tp_stop: floats(&tp)?,
+            bar_of_row: bar_of_row.as_slice()?.iter().map(|&b| b.max(0) as usize).collect(),
+        };
+        let n_symbols = self.inner.n_symbols();
+        Ok(self
+            .inner
+            .set_promoted(Promoted::new(inputs, simulator.settings, n_symbols))?)
     }
 
     /// The next timestamp the strategy listens to, as `(ts, bar_lo, bar_hi, signal_lo, signal_hi, fill_lo,

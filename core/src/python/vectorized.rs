@@ -46,18 +46,18 @@ fn conflict(argument: &str, value: &str) -> Result<Conflict, CoreError> {
 
 #[pyclass(frozen, module = "ml4t._core")]
 pub struct SignalSimulator {
-    settings: Settings,
+    pub(crate) settings: Settings,
 }
 
 /// OHLC, each `(n_symbols, n_bars)`.
-type Prices<'py> = (
+pub(crate) type Prices<'py> = (
     PyReadonlyArray2<'py, f64>,
     PyReadonlyArray2<'py, f64>,
     PyReadonlyArray2<'py, f64>,
     PyReadonlyArray2<'py, f64>,
 );
 /// entries, exits, short_entries, short_exits (bool), size, sl_stop, tp_stop (float), each `(n_cols, n_bars)`.
-type SignalArrays<'py> = (
+pub(crate) type SignalArrays<'py> = (
     PyReadonlyArray2<'py, bool>,
     PyReadonlyArray2<'py, bool>,
     PyReadonlyArray2<'py, bool>,

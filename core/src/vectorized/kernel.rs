@@ -68,14 +68,64 @@ pub trait Sink {
 }
 
 /// Per-column working state.
-#[derive(Clone, Copy)]
-struct Column {
-    holding: Holding,
-    stops: Stops,
+#[derive(Debug, Clone, Copy)]
+pub struct ColumnState {
+    pub holding: Holding,
+    pub stops: Stops,
     /// Last valid valuation price (forward-filled across missing bars).
-    val_price: f64,
+    pub val_price: f64,
     /// Last valid close, for marking to market.
-    mark: f64,
+    pub mark: f64,
+}
+
+impl Default for ColumnState {
+    fn default() -> Self {
+        Self {
+            holding: Holding::default(),
+            stops: Stops::default(),
+            val_price: f64::NAN,
+            mark: f64::NAN,
+        }
+    }
+}
+
+/// What one column did at one bar: the order it placed, the outcome, and its position before and after.
+pub type ColumnStep = (Order, Outcome, f64, f64);
+
+/// One column's work at one bar (`at` indexes the market arrays): decide its order (a triggered stop, else
+/// the signals of row `signal_bar(execution, bar)`), execute it against `account`, re-arm the stops.
+///
+/// `simulate_group` runs this for every column and bar; the event engine runs it for a promoted strategy
+/// as each bar arrives, so the two modes fill identically by construction.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub fn step_column<S: SignalSource>(
+    market: &Market,
+    at: usize,
+    bar: usize,
+    col: usize,
+    source: &S,
+    settings: &Settings,
+    use_stops: bool,
+    account: &mut Account,
+    st: &mut ColumnState,
+) -> Option<ColumnStep> {
+    let sbar = signal_bar(settings.execution, bar);
+    let order = decide(market, at, sbar, col, source, settings, use_stops, st)?;
+    let before = st.holding.position;
+    let outcome = execute(account, &mut st.holding, &order, &settings.costs);
+    let after = st.holding.position;
+    if let Outcome::Filled { price: fill, .. } = outcome {
+        if use_stops {
+            rearm(st, before, after, fill, market.close[at], sbar, col, source, settings);
+        }
+    }
+    Some((order, outcome, before, after))
+}
+
+/// Whether a run must track stops at all.
+pub fn uses_stops<S: SignalSource>(settings: &Settings, source: &S) -> bool {
+    !settings.sl_stop.is_nan() || !settings.tp_stop.is_nan() || source.has_stops()
 }
 
 /// Simulate the columns `cols` (one group) over every bar.
@@ -92,17 +142,9 @@ pub fn simulate_group<S: SignalSource, K: Sink>(
     sink: &mut K,
 ) {
     let mut account = Account::new(settings.init_cash);
-    let mut state = vec![
-        Column {
-            holding: Holding::default(),
-            stops: Stops::default(),
-            val_price: f64::NAN,
-            mark: f64::NAN
-        };
-        cols.len()
-    ];
+    let mut state = vec![ColumnState::default(); cols.len()];
     let mut positions = vec![0.0; cols.len()];
-    let use_stops = !settings.sl_stop.is_nan() || !settings.tp_stop.is_nan() || source.has_stops();
+    let use_stops = uses_stops(settings, source);
     let base: Vec<usize> = cols
         .clone()
         .map(|col| (col % market.n_symbols) * market.n_bars)
@@ -122,21 +164,14 @@ pub fn simulate_group<S: SignalSource, K: Sink>(
                 continue;
             }
         }
-        let sbar = signal_bar(settings.execution, bar);
         let mut marked = 0.0;
         for (k, col) in cols.clone().enumerate() {
             let at = base[k] + bar;
             let st = &mut state[k];
-            if let Some(order) = decide(market, at, sbar, col, source, settings, use_stops, st) {
-                let before = st.holding.position;
-                let outcome = execute(&mut account, &mut st.holding, &order, &settings.costs);
-                let after = st.holding.position;
+            if let Some((order, outcome, before, after)) =
+                step_column(market, at, bar, col, source, settings, use_stops, &mut account, st)
+            {
                 sink.order(bar, col, &order, &outcome, before, after);
-                if let Outcome::Filled { price: fill, .. } = outcome {
-                    if use_stops {
-                        rearm(st, before, after, fill, market.close[at], sbar, col, source, settings);
-                    }
-                }
             }
             let close = market.close[at];
             if !close.is_nan() {
@@ -172,7 +207,7 @@ fn next_entry_bar<S: SignalSource>(
     .unwrap_or(n_bars)
 }
 
-impl Column {
+impl ColumnState {
     /// Bars `at` (indices into the market arrays) passed flat with nothing traded: keep the last valid
     /// valuation price and mark, as the per-bar path would have.
     fn skip_flat(&mut self, market: &Market, at: Range<usize>, execution: Execution) {
@@ -200,7 +235,7 @@ fn decide<S: SignalSource>(
     source: &S,
     settings: &Settings,
     use_stops: bool,
-    st: &mut Column,
+    st: &mut ColumnState,
 ) -> Option<Order> {
     let (open, high, low, close) = (market.open[at], market.high[at], market.low[at], market.close[at]);
     let price = match settings.execution {
@@ -262,7 +297,7 @@ fn decide<S: SignalSource>(
 /// After a fill: clear the stops when flat; arm them on a new or reversed position; re-arm per leg on adds.
 #[allow(clippy::too_many_arguments)]
 fn rearm<S: SignalSource>(
-    st: &mut Column,
+    st: &mut ColumnState,
     before: f64,
     after: f64,
     fill: f64,

@@ -15,7 +15,9 @@ mod source;
 mod stops;
 
 pub use eval::{Column, Evaluator};
-pub use kernel::{simulate_group, Execution, Market, Settings, Sink, StopEntry};
+pub use kernel::{
+    simulate_group, step_column, uses_stops, ColumnState, ColumnStep, Execution, Market, Settings, Sink, StopEntry,
+};
 pub use rules::{Conflict, DirConflict, OppositeEntry, Rules, Signals};
 pub use sinks::{reject_message, EquityStats, RecordSink, StatsSink};
 pub use source::{MatrixSource, OffsetSource, SignalSource};

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -150,6 +150,8 @@ class Engine:
         self._latency_ns = 0 if latency is None else parse_duration(latency, argument="latency")
         self._multipliers = np.array([float((multipliers or {}).get(s, 1.0)) for s in bars.symbols])
         self._periods_per_year = periods_per_year
+        # Set by ml4t.promote: attaches a vectorized strategy to the core before the run.
+        self._promoted: Callable[[_core.EventEngine, np.ndarray], None] | None = None
 
     def run(self) -> Result:
         """Run the strategy from the first bar to the last and return the ``Result``."""
@@ -190,6 +192,8 @@ class Engine:
             slippage=self._slippage,
             wake=wake,
         )
+        if self._promoted is not None:
+            self._promoted(core, stream["ts_event"])
         symbols = bars.symbols
         signals = self._signals
 

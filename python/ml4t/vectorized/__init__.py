@@ -5,7 +5,8 @@ kernel (``core/src/vectorized``) simulates every combination in parallel with th
 accounting are the shared ledger's (``core/src/portfolio``); semantics follow vectorbt's ``from_signals``.
 """
 
+from ml4t.vectorized._promote import Promoted, promote
 from ml4t.vectorized._strategy import VectorizedStrategy
 from ml4t.vectorized._sweep import Sweep
 
-__all__ = ["Sweep", "VectorizedStrategy"]
+__all__ = ["Promoted", "Sweep", "VectorizedStrategy", "promote"]

@@ -12,6 +12,7 @@ from ml4t import metrics as m
 from ml4t.data import Bars
 from ml4t.errors import ConfigError
 from ml4t.result import Result
+from ml4t.vectorized._promote import Promoted
 from ml4t.vectorized._signals import Grid, Panel
 
 if TYPE_CHECKING:
@@ -106,6 +107,16 @@ class Sweep:
                     )
             raise ConfigError(f"the combination {params} is not in the sweep", argument="params")
         return self.strategy.run(self.bars, **params)
+
+    def promote(self, **params: Any) -> Promoted:
+        """One combination of the sweep as an event-driven run (``sweep.promote(fast=10, slow=50).run()``);
+        see :func:`ml4t.promote`."""
+        if set(params) != set(self.grid.names):
+            raise ConfigError(
+                f"promote() takes exactly the sweep's parameters {sorted(self.grid.names)}, got {sorted(params)}",
+                argument="params",
+            )
+        return Promoted(self.strategy, self.bars, params)
 
     def __repr__(self) -> str:
         best = self.metrics["sharpe_ratio"].fill_nan(None).max()

@@ -1,0 +1,118 @@
+"""Promotion: a vectorized strategy with chosen parameters, run on the event-driven engine.
+
+The signals are computed once, exactly as the vectorized run computes them (each row from the data up to its
+own bar), and the event engine reads them point-in-time as each bar arrives: under ``execution="close"`` a bar's
+signals act at that bar's close, under ``"next_open"`` the previous bar's signals act at this bar's open.
+The promoted run uses the vectorized kernel's own decision and fill code (``step_column`` in
+``core/src/vectorized/kernel.rs``) against the event engine's account, so with the strategy's own settings it
+reproduces the vectorized run's orders, fills and equity exactly, by construction.
+
+Conditions for that exactness, checked here: one shared account (``cash_sharing=True`` or a single symbol)
+and a complete panel (every symbol has a bar at every timestamp: the vectorized mode turns a missing bar into
+a rejected order, the event engine has no bar to act on).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ml4t.data import Bars
+from ml4t.errors import ConfigError
+from ml4t.result import Result
+from ml4t.vectorized._signals import Grid, Panel, evaluate
+
+__all__ = ["Promoted", "promote"]
+
+
+class Promoted:
+    """A vectorized strategy and one parameter combination, ready to run on the event engine."""
+
+    def __init__(self, strategy: Any, bars: Bars, params: dict[str, Any]) -> None:
+        from ml4t.vectorized._strategy import VectorizedStrategy
+
+        if not isinstance(strategy, VectorizedStrategy):
+            raise ConfigError(
+                f"promote() takes an ml4t.vectorized.VectorizedStrategy, got {type(strategy).__name__}",
+                argument="strategy",
+            )
+        if not isinstance(bars, Bars):
+            raise ConfigError(f"bars must be ml4t.data.Bars, got {type(bars).__name__}", argument="bars")
+        settings = strategy.settings
+        if not settings["cash_sharing"] and len(bars.symbols) > 1:
+            raise ConfigError(
+                "promotion runs on one account: build the VectorizedStrategy with cash_sharing=True "
+                "(or promote one symbol at a time with bars.select(symbol))",
+                argument="cash_sharing",
+            )
+        panel = Panel.from_bars(bars)
+        missing = np.isnan(panel.prices[3])
+        if missing.any():
+            sym, bar = (int(i) for i in np.argwhere(missing)[0])
+            raise ConfigError(
+                "promotion needs a bar for every symbol at every timestamp (the vectorized mode rejects an order "
+                "where a bar is missing; the event engine has no bar to act on)",
+                argument="bars",
+                symbol=panel.symbols[sym],
+                timestamp=int(_panel_ns(panel)[bar]),
+            )
+        grid = Grid.build(strategy.signal_fn, params)
+        if len(grid.combos) != 1:
+            raise ConfigError("promote() takes one value per parameter", argument="params")
+        self.strategy = strategy
+        self.bars = bars
+        self.params = dict(params)
+        self._panel = panel
+        self._signals = strategy._arrays(evaluate(strategy.signal_fn, panel, grid, [0]))
+
+    def run(self) -> Result:
+        """Run on the event engine under the strategy's own settings (execution, fees, sizing, stops)."""
+        from ml4t.event import Engine, Strategy
+
+        settings = self.strategy.settings
+        engine = Engine(
+            self.bars,
+            Strategy(),
+            init_cash=settings["init_cash"],
+            execution=settings["execution"],
+            periods_per_year=self.strategy._periods_per_year(self.bars),
+        )
+        engine._promoted = self._attach
+        result = engine.run()
+        return Result(
+            equity=result.equity,
+            positions=result.positions,
+            orders=result.orders,
+            fills=result.fills,
+            trades=result.trades,
+            init_cash=result.init_cash,
+            periods_per_year=result.periods_per_year,
+            meta={
+                **result.meta,
+                "promoted_from": getattr(self.strategy.signal_fn, "__name__", repr(self.strategy.signal_fn)),
+                "params": dict(self.params),
+                "settings": dict(settings),
+            },
+        )
+
+    def _attach(self, core: Any, ts_event: np.ndarray) -> None:
+        """Hand the kernel's inputs to the event engine ``core`` whose bar stream has these ``ts_event``s."""
+        panel_ts = _panel_ns(self._panel)
+        bar_of_row = np.searchsorted(panel_ts, ts_event).astype(np.int64)
+        core.promote(self.strategy._simulator, self._panel.prices, self._signals, bar_of_row)
+
+    def __repr__(self) -> str:
+        name = getattr(self.strategy.signal_fn, "__name__", "strategy")
+        return f"Promoted({name}, {self.params}, {len(self._panel.symbols)} symbols)"
+
+
+def _panel_ns(panel: Panel) -> np.ndarray:
+    return np.ascontiguousarray(panel.ts.cast(pl.Int64).to_numpy())
+
+
+def promote(strategy: Any, bars: Bars, **params: Any) -> Promoted:
+    """Turn a vectorized strategy with one value per parameter into an event-driven run:
+    ``ml4t.promote(strategy, bars, fast=10, slow=50).run()``; see :class:`Promoted`."""
+    return Promoted(strategy, bars, params)
