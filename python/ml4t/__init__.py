@@ -6,6 +6,7 @@ Both share the point-in-time data layer ``ml4t.data``, the ``Result`` shape and 
 """
 
 from ml4t import data, datasets, metrics
+from ml4t.compare import Comparison, compare
 from ml4t.errors import ConfigError, DataError, LeakageError, LintError, Ml4tError, OrderError
 from ml4t.result import Result
 from ml4t.vectorized import promote
@@ -13,6 +14,7 @@ from ml4t.vectorized import promote
 __version__ = "0.1.0"
 
 __all__ = [
+    "Comparison",
     "ConfigError",
     "DataError",
     "LeakageError",
@@ -21,6 +23,7 @@ __all__ = [
     "OrderError",
     "Result",
     "__version__",
+    "compare",
     "data",
     "datasets",
     "metrics",

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ml4t
+import ml4t.costs
 from ml4t.data import bars
 from ml4t.datasets import synthetic_bars
 from ml4t.vectorized import VectorizedStrategy
@@ -128,3 +129,90 @@ def test_promotion_refuses_what_it_cannot_reproduce():
     assert info.value.symbol == "A001"
     with pytest.raises(ml4t.ConfigError, match="VectorizedStrategy"):
         ml4t.promote(rule, universe)
+
+
+def _sma(fast: int, slow: int) -> dict:
+    f, s = pl.col("close").rolling_mean(fast), pl.col("close").rolling_mean(slow)
+    return {"entries": f > s, "exits": f < s}
+
+
+@pytest.mark.parametrize(("execution", "sl_stop"), [("close", None), ("close", 0.05), ("next_open", None)])
+def test_the_realistic_follower_trades_like_the_kernel_when_its_assumptions_hold(execution, sl_stop):
+    """The follower trades the signals with ordinary orders (costs models, reject-not-resize). With fixed
+    sizes, a percent commission equal to the fees, no slippage and nothing refused, it fills exactly as the
+    vectorized kernel does, stops included: an independent check of both paths. (Under next-open execution
+    with stops they differ by design: see the next test.)"""
+    universe = synthetic_bars(3, 600, seed=5)
+    strategy = VectorizedStrategy(
+        _sma, execution=execution, size=50.0, fees=0.001, sl_stop=sl_stop, cash_sharing=True, init_cash=1e6
+    )
+    vectorized = strategy.run(universe, fast=10, slow=40)
+    realistic = ml4t.promote(strategy, universe, fast=10, slow=40).run(
+        commission=ml4t.costs.Percent(0.001), fractional=True, cash_buffer=0.0
+    )
+    assert realistic.meta["promotion"] == "realistic"
+    # Within one timestamp the event engine fills working stops before the close-execution orders placed at
+    # the close, the kernel in symbol order: compare in (time, symbol) order.
+    order = ["ts_event", "symbol", "side"]
+    v = vectorized.fills.select(FILL_COLUMNS).sort(order, maintain_order=True)
+    e = realistic.fills.select(FILL_COLUMNS).sort(order, maintain_order=True)
+    assert v.select("ts_event", "symbol", "side").rows() == e.select("ts_event", "symbol", "side").rows()
+    for column in ("quantity", "fill_price", "fee"):
+        np.testing.assert_allclose(e[column].to_numpy(), v[column].to_numpy(), rtol=1e-12, err_msg=column)
+    np.testing.assert_allclose(realistic.equity["equity"].to_numpy(), vectorized.equity["equity"].to_numpy(), rtol=1e-9)
+
+
+def test_compare_reports_the_reality_gap_and_attributes_it():
+    universe = synthetic_bars(2, 500, seed=8)
+    strategy = VectorizedStrategy(_sma, execution="next_open", fees=0.001, cash_sharing=True, init_cash=100_000)
+    vectorized = strategy.run(universe, fast=10, slow=40)
+    realistic = ml4t.promote(strategy, universe, fast=10, slow=40).run(
+        commission=ml4t.costs.PerShare(0.01, minimum=1.0), slippage=ml4t.costs.Bps(10), participation=0.05
+    )
+    gap = ml4t.compare(vectorized, realistic)
+    assert gap.labels == ("vectorized", "event (realistic)")
+    row = gap.table.filter(pl.col("metric") == "total_return").row(0)
+    assert row[1] == pytest.approx(vectorized.metrics["total_return"][0])
+    assert row[2] == pytest.approx(realistic.metrics["total_return"][0])
+    assert row[3] == pytest.approx(row[2] - row[1])
+    amounts = dict(gap.attribution.iter_rows())
+    pnl = (realistic.equity["equity"][-1] - realistic.init_cash) - (
+        vectorized.equity["equity"][-1] - vectorized.init_cash
+    )
+    assert amounts["total (P&L)"] == pytest.approx(pnl)
+    assert sum(v for k, v in amounts.items() if k != "total (P&L)") == pytest.approx(pnl)
+    assert amounts["slippage"] == pytest.approx(-realistic.fills["slippage"].sum() + vectorized.fills["slippage"].sum())
+    assert amounts["slippage"] < 0  # 10 bps against the trader, none in the vectorized run
+    text = str(gap)
+    assert "reality gap: vectorized -> event (realistic)" in text and "commission" in text
+    same = ml4t.compare(vectorized, ml4t.promote(strategy, universe, fast=10, slow=40).run())
+    assert (same.table["difference"].abs() <= 1e-9 * same.table["vectorized"].abs().clip(lower_bound=1.0)).all()
+    with pytest.raises(ml4t.ConfigError, match=r"ml4t\.Result"):
+        ml4t.compare(vectorized, "realistic")
+
+
+def test_next_open_with_stops_the_event_engine_exits_at_the_open_before_an_intrabar_stop():
+    """The vectorized kernel (vectorbt's convention) checks a bar's stops before the order its signals place at
+    that bar's open; in time the open comes first, so the event engine fills the exit at the open and the stop
+    never triggers. Every differing fill is such a bar: the kernel's stop exit against the follower's exit at
+    the open, on the same bar."""
+    universe = synthetic_bars(3, 600, seed=5)
+    strategy = VectorizedStrategy(
+        _sma, execution="next_open", size=50.0, fees=0.001, sl_stop=0.05, cash_sharing=True, init_cash=1e6
+    )
+    vectorized = strategy.run(universe, fast=10, slow=40)
+    realistic = ml4t.promote(strategy, universe, fast=10, slow=40).run(
+        commission=ml4t.costs.Percent(0.001), fractional=True, cash_buffer=0.0
+    )
+    keys = ["ts_event", "symbol", "side", "quantity"]
+    v = vectorized.fills.select([*keys, "fill_price"])
+    e = realistic.fills.select([*keys, "fill_price"])
+    assert v.select(keys).rows() == e.select(keys).rows()
+    gap = (pl.col("fill_price") - pl.col("fill_price_event")).abs() > 1e-12 * pl.col("fill_price")
+    differ = v.join(e, on=keys, suffix="_event").filter(gap)  # stop levels may differ in the last bit
+    assert differ.height > 0
+    opens = universe.frame.select("ts_event", "symbol", "open", "low")
+    checked = differ.join(opens, on=["ts_event", "symbol"])
+    assert checked.height == differ.height
+    assert (checked["fill_price_event"] == checked["open"]).all()  # the event engine: the exit at the open
+    assert (checked["fill_price"] < checked["open"]).all()  # the kernel: the stop, below the open, same bar

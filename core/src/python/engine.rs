@@ -330,12 +330,12 @@ impl EventEngine {
         self.inner.cancel_timer(timer_id)
     }
 
-    /// `(status, filled quantity, remaining quantity)` of an order.
-    fn order_state(&self, order_id: usize) -> Option<(&'static str, f64, f64)> {
+    /// `(status, filled quantity, remaining quantity, average fill price)` of an order.
+    fn order_state(&self, order_id: usize) -> Option<(&'static str, f64, f64, f64)> {
         self.inner
             .orders()
             .get(order_id)
-            .map(|o| (o.status.name(), o.filled, o.remaining()))
+            .map(|o| (o.status.name(), o.filled, o.remaining(), o.avg_fill_price()))
     }
 
     /// Ids of the open orders (optionally of one symbol), in submission order.

@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ml4t._time import from_ns, parse_duration, to_ns
 from ml4t.errors import ConfigError, Ml4tError, OrderError
@@ -33,7 +33,17 @@ if TYPE_CHECKING:
     from ml4t._core import EventEngine
     from ml4t.data import PITData
 
-__all__ = ["Context"]
+__all__ = ["Context", "OrderInfo"]
+
+
+class OrderInfo(NamedTuple):
+    """Where an order stands: ``ctx.order_info(order_id)``."""
+
+    status: str
+    filled: float
+    remaining: float
+    avg_fill_price: float
+
 
 _TIFS = ("gtc", "day", "ioc", "fok")
 
@@ -258,6 +268,13 @@ class Context:
         if state is None:
             raise OrderError(f"no order with id {order_id}", argument="order_id")
         return state[0]
+
+    def order_info(self, order_id: int) -> OrderInfo:
+        """An order's ``status``, ``filled`` and ``remaining`` units and ``avg_fill_price`` (NaN before a fill)."""
+        state = self._core.order_state(int(order_id))
+        if state is None:
+            raise OrderError(f"no order with id {order_id}", argument="order_id")
+        return OrderInfo(*state)
 
     # ----------------------------------------------------------------------------------------- timers
     def schedule(

@@ -67,20 +67,44 @@ class Promoted:
         self._panel = panel
         self._signals = strategy._arrays(evaluate(strategy.signal_fn, panel, grid, [0]))
 
-    def run(self) -> Result:
-        """Run on the event engine under the strategy's own settings (execution, fees, sizing, stops)."""
+    def run(self, *, cash_buffer: float = 0.02, **engine: Any) -> Result:
+        """Run on the event engine.
+
+        Without engine settings: under the strategy's own settings (execution, fees, sizing, stops), which
+        reproduces the vectorized run exactly. With any ``ml4t.event.Engine`` setting (``execution``,
+        ``commission``, ``slippage``, ``participation``, ``latency``, ``account``, ...): the signals are
+        traded by an event-driven follower with ordinary orders under those settings (see
+        ``ml4t.vectorized._follow``); ``cash_buffer`` is the share of free cash an all-in entry leaves unspent
+        so a gap to the fill does not make it unaffordable. ``init_cash`` defaults to the strategy's.
+        """
         from ml4t.event import Engine, Strategy
 
         settings = self.strategy.settings
-        engine = Engine(
-            self.bars,
-            Strategy(),
-            init_cash=settings["init_cash"],
-            execution=settings["execution"],
-            periods_per_year=self.strategy._periods_per_year(self.bars),
+        ppy = engine.pop("periods_per_year", None) or self.strategy._periods_per_year(self.bars)
+        init_cash = engine.pop("init_cash", settings["init_cash"])
+        if not engine:
+            exact = Engine(
+                self.bars, Strategy(), init_cash=init_cash, execution=settings["execution"], periods_per_year=ppy
+            )
+            exact._promoted = self._attach
+            return self._labelled(exact.run(), "exact")
+        if not 0 <= cash_buffer < 1:
+            raise ConfigError(f"cash_buffer must be in [0, 1), got {cash_buffer!r}", argument="cash_buffer")
+        from ml4t.vectorized._follow import SignalFollower
+
+        engine.setdefault("execution", settings["execution"])
+        follower = SignalFollower(
+            self._signals,
+            _panel_ns(self._panel),
+            dict(settings),
+            cash_buffer=cash_buffer,
+            fractional=bool(engine.get("fractional", False)),
+            execution=engine["execution"],
         )
-        engine._promoted = self._attach
-        result = engine.run()
+        realistic = Engine(self.bars, follower, init_cash=init_cash, periods_per_year=ppy, **engine)
+        return self._labelled(realistic.run(), "realistic")
+
+    def _labelled(self, result: Result, execution_model: str) -> Result:
         return Result(
             equity=result.equity,
             positions=result.positions,
@@ -93,7 +117,8 @@ class Promoted:
                 **result.meta,
                 "promoted_from": getattr(self.strategy.signal_fn, "__name__", repr(self.strategy.signal_fn)),
                 "params": dict(self.params),
-                "settings": dict(settings),
+                "vectorized_settings": dict(self.strategy.settings),
+                "promotion": execution_model,
             },
         )
 
