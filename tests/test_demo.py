@@ -17,8 +17,11 @@ def test_demo_runs_and_shows_each_section(capsys):
         "closed round trips",
         "deflated Sharpe ratio",
         "probability of backtest overfitting",
-        "Event-driven mode: the same idea with realistic execution",
+        "Promotion: the sweep's winner on the event-driven engine",
+        "identical to the vectorized run (largest equity difference 0.0e+00)",
+        "reality gap: vectorized -> event (realistic)",
+        "final equity difference by cause",
+        "Event-driven mode: your own strategy class",
         "orders by status",
-        "the reality gap",
     ):
         assert expected in out
