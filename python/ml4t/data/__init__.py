@@ -7,10 +7,11 @@
 * :class:`PITData` is the as-of view a strategy receives: it never returns a row with ``ts_arrival > now``.
 """
 
+from ml4t.data._align import align_signals
 from ml4t.data._bars import Bars
 from ml4t.data._build import bars
 from ml4t.data._load import load_bars
 from ml4t.data._pit import PITData
 from ml4t.data._signals import Signals, signals
 
-__all__ = ["Bars", "PITData", "Signals", "bars", "load_bars", "signals"]
+__all__ = ["Bars", "PITData", "Signals", "align_signals", "bars", "load_bars", "signals"]
