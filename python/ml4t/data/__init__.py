@@ -4,7 +4,9 @@
   stamped ``t`` is complete at ``t``, ``ts_arrival = ts_event + latency``);
 * :func:`signals` wraps ML predictions and other signal columns as :class:`Signals` with explicit arrival
   times, an optional embargo and a training-window leakage check;
-* :class:`PITData` is the as-of view a strategy receives: it never returns a row with ``ts_arrival > now``.
+* :class:`PITData` is the as-of view a strategy receives: it never returns a row with ``ts_arrival > now``;
+* :func:`align_signals` puts signals on the bars by arrival (the value :meth:`PITData.signal` would return at
+  each bar), so a vectorized strategy sees exactly what an event-driven one sees.
 """
 
 from ml4t.data._align import align_signals
