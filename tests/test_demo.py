@@ -23,5 +23,8 @@ def test_demo_runs_and_shows_each_section(capsys):
         "final equity difference by cause",
         "Event-driven mode: your own strategy class",
         "orders by status",
+        "Proof: the lookahead audit",
+        "a rule that reads tomorrow's close: Lookahead audit FAILED",
+        "promoted run audited too: True",
     ):
         assert expected in out

@@ -5,7 +5,8 @@ arrive after the bar they describe, the training-window leakage check, the share
 vectorized parameter sweep, its best combinations and the overfitting statistics of choosing among them,
 then the best idea promoted to the event-driven engine: first under the vectorized settings (identical), then
 under realistic execution (slippage, a volume participation cap, whole shares) with the reality-gap
-report, and finally the same idea written as an event-driven strategy class with protective stop orders.
+report, then the same idea written as an event-driven strategy class with protective stop orders, and
+finally the lookahead audit: the winner passes, a rule that peeks at tomorrow's close is caught.
 
 Run it with ``python -m ml4t.demo`` (or ``make demo``).
 """
@@ -19,7 +20,7 @@ import polars as pl
 
 import ml4t
 import ml4t.costs as costs
-from ml4t import metrics
+from ml4t import audit, metrics
 from ml4t.data import Bars, PITData, bars, signals
 from ml4t.datasets import synthetic_bars
 from ml4t.event import BarBatch, Context, Engine, Strategy
@@ -193,6 +194,14 @@ def main() -> None:
     print(own.orders.select("ts_submitted", "side", "order_type", "quantity", "status", "reason").tail(4))
     print(own.metrics.select("total_return", "sharpe_ratio", "max_drawdown", "trade_count"))
 
+    _section("9. Proof: the lookahead audit")
+    clean = audit.lookahead(strat, chosen, params={"fast": top["fast"], "slow": top["slow"]}, cuts=5)
+    print(f"the sweep's winner: {clean}")
+    peeking = VectorizedStrategy(peek_tomorrow, execution="next_open", fees=0.001, init_cash=100_000)
+    leak = audit.lookahead(peeking, chosen, params={}, cuts=5)
+    print(f"a rule that reads tomorrow's close: {leak}")
+    print(f"promoted run audited too: {audit.lookahead(promoted, chosen, cuts=5).passed}")
+
 
 class SmaCrossWithStop(Strategy):
     """The sweep's winner as an event-driven strategy: all-in while fast > slow, with an 8% stop-loss."""
@@ -210,6 +219,12 @@ class SmaCrossWithStop(Strategy):
                 ctx.order(bar.symbol, -held)
             elif held > 0 and not ctx.open_orders(bar.symbol):
                 ctx.order(bar.symbol, -held, stop=bar.close * 0.92, tag="stop-loss")
+
+
+def peek_tomorrow() -> dict[str, pl.Expr]:
+    """A leak on purpose: buys when tomorrow's close is higher (``shift(-1)`` reads the next bar)."""
+    tomorrow = pl.col("close").shift(-1)
+    return {"entries": tomorrow > pl.col("close"), "exits": tomorrow < pl.col("close")}
 
 
 def sma_cross(fast: int, slow: int) -> dict[str, pl.Expr]:
