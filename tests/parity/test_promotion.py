@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.parity.settings_draws import costs_and_execution, sizing
 
 import ml4t
 import ml4t.costs
@@ -25,20 +26,7 @@ FILL_COLUMNS = ("ts_event", "symbol", "side", "quantity", "fill_price", "fee", "
 
 @st.composite
 def scenarios(draw: st.DrawFn) -> dict:
-    kw: dict = {
-        "fees": draw(st.sampled_from([0.0, 0.001, 0.01])),
-        "fixed_fees": draw(st.sampled_from([0.0, 1.0, 500.0])),
-        "slippage": draw(st.sampled_from([0.0, 0.002])),
-        "execution": draw(st.sampled_from(["close", "next_open"])),
-        "cash_sharing": True,
-    }
-    sizing = draw(st.sampled_from(["all", "amount", "value", "accumulate"]))
-    if sizing == "amount":
-        kw["size"] = draw(st.sampled_from([1.0, 30.0]))
-    elif sizing == "value":
-        kw |= {"size": 2_000.0, "size_type": "value"}
-    elif sizing == "accumulate":
-        kw |= {"size": 10.0, "accumulate": True}
+    kw: dict = {**costs_and_execution(draw), **sizing(draw), "cash_sharing": True}
     stops = draw(st.sampled_from(["none", "fixed", "trail", "per_bar"]))
     if stops == "fixed":
         kw |= {"sl_stop": 0.03, "tp_stop": 0.05}

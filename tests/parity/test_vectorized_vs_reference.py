@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.parity.reference import simulate
+from tests.parity.settings_draws import costs_and_execution, sizing
 
 from ml4t.data import bars
 from ml4t.datasets import synthetic_bars
@@ -37,20 +38,7 @@ def scenarios(draw: st.DrawFn) -> dict:
     seed = draw(st.integers(0, 2**16))
     p = draw(st.sampled_from([0.05, 0.2, 0.5]))
     keys = draw(st.sampled_from([KEYS[:2], KEYS[::2], KEYS]))
-    kw: dict = {
-        "fees": draw(st.sampled_from([0.0, 0.001, 0.01])),
-        "fixed_fees": draw(st.sampled_from([0.0, 1.0, 500.0])),
-        "slippage": draw(st.sampled_from([0.0, 0.002])),
-        "cash_sharing": draw(st.booleans()) and n_assets > 1,
-        "execution": draw(st.sampled_from(["close", "next_open"])),
-    }
-    sizing = draw(st.sampled_from(["all", "amount", "value", "accumulate"]))
-    if sizing == "amount":
-        kw["size"] = draw(st.sampled_from([1.0, 30.0]))
-    elif sizing == "value":
-        kw |= {"size": 2_000.0, "size_type": "value"}
-    elif sizing == "accumulate":
-        kw |= {"size": 10.0, "accumulate": True}
+    kw: dict = {**costs_and_execution(draw), "cash_sharing": draw(st.booleans()) and n_assets > 1, **sizing(draw)}
     stops = draw(st.sampled_from(["none", "fixed", "trail", "per_bar"]))
     return {"n_assets": n_assets, "n_bars": n_bars, "seed": seed, "p": p, "keys": keys, "kw": kw, "stops": stops}
 
