@@ -5,7 +5,7 @@ Tier 2, ``ml4t.event``: a ``Strategy`` class on a Rust event loop and matching e
 Both share the point-in-time data layer ``ml4t.data``, the ``Result`` shape and ``ml4t.metrics``.
 """
 
-from ml4t import audit, data, datasets, metrics
+from ml4t import audit, data, datasets, lint, metrics
 from ml4t.compare import Comparison, compare
 from ml4t.errors import ConfigError, DataError, LeakageError, LintError, Ml4tError, OrderError
 from ml4t.result import Result
@@ -27,6 +27,7 @@ __all__ = [
     "compare",
     "data",
     "datasets",
+    "lint",
     "metrics",
     "promote",
 ]

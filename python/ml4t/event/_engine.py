@@ -19,6 +19,7 @@ from ml4t.event._assemble import assemble
 from ml4t.event._batch import BarBatch, Event, Fill, SignalBatch, Timer
 from ml4t.event._context import Context
 from ml4t.event._strategy import Strategy
+from ml4t.lint import lint_before_run
 from ml4t.result import Result
 
 __all__ = ["Engine"]
@@ -156,6 +157,7 @@ class Engine:
     def run(self) -> Result:
         """Run the strategy from the first bar to the last and return the ``Result``."""
         strategy = self._strategy
+        lint_before_run(strategy, f"the strategy {type(strategy).__name__}")
         hooks = strategy._hooks()
         bars = _with_indicators(self._bars, strategy)
         stream = _bar_stream(bars, self._settings["session_tz"])

@@ -21,6 +21,7 @@ import polars as pl
 
 from ml4t.data import Bars
 from ml4t.errors import ConfigError
+from ml4t.lint import lint_before_run
 from ml4t.result import Result
 from ml4t.vectorized._signals import Grid, Panel, evaluate
 
@@ -61,6 +62,7 @@ class Promoted:
         grid = Grid.build(strategy.signal_fn, params)
         if len(grid.combos) != 1:
             raise ConfigError("promote() takes one value per parameter", argument="params")
+        lint_before_run(strategy.signal_fn, f"the signal function {getattr(strategy.signal_fn, '__name__', '?')}")
         self.strategy = strategy
         self.bars = bars
         self.params = dict(params)

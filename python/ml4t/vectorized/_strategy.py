@@ -15,6 +15,7 @@ import numpy as np
 from ml4t import _core
 from ml4t.data import Bars
 from ml4t.errors import ConfigError
+from ml4t.lint import lint_before_run
 from ml4t.result import Result
 from ml4t.vectorized._assemble import assemble
 from ml4t.vectorized._signals import BOOL_KEYS, NUMBER_KEYS, Grid, Panel, call_signal_fn, compile_chunk, evaluate
@@ -191,6 +192,7 @@ class VectorizedStrategy:
 
     def run(self, bars: Bars, **params: Any) -> Result:
         """Simulate one parameter combination in full: every order, fill, position and trade."""
+        lint_before_run(self.signal_fn, f"the signal function {_name(self.signal_fn)}")
         panel = Panel.from_bars(bars)
         grid = Grid.build(self.signal_fn, params)
         if len(grid.combos) != 1:
@@ -225,6 +227,7 @@ class VectorizedStrategy:
         """
         if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
             raise ConfigError(f"chunk_size must be a positive integer, got {chunk_size!r}", argument="chunk_size")
+        lint_before_run(self.signal_fn, f"the signal function {_name(self.signal_fn)}")
         panel = Panel.from_bars(bars)
         grid = Grid.build(self.signal_fn, grids)
         # fail fast on a malformed return value or an impossible sizing
@@ -315,3 +318,7 @@ _DEFAULTS: dict[str, Any] = {
     "min_size": 1e-8,
     "periods_per_year": None,
 }
+
+
+def _name(fn: Callable[..., Any]) -> str:
+    return getattr(fn, "__name__", repr(fn))

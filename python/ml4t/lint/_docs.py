@@ -1,0 +1,43 @@
+"""The rule reference, generated from the rules' docstrings (``docs/lint-rules.md`` is its output)."""
+
+from __future__ import annotations
+
+import inspect
+
+from ml4t.errors import ConfigError
+from ml4t.lint.rules import RULES
+
+__all__ = ["SECTIONS", "explain", "reference"]
+
+SECTIONS = ("What it does", "Why is this bad", "Example", "Use instead")
+FAMILIES = {
+    "PIT": "Future data (look-ahead)",
+    "NBA": "Numba: code @njit cannot compile",
+    "VEC": "Vectorized strategies: purity",
+    "REP": "Reproducibility",
+}
+
+
+def explain(code: str) -> str:
+    """The documentation of one rule: its code, name and docstring."""
+    rule = RULES.get(code.strip().upper())
+    if rule is None:
+        raise ConfigError(f"unknown lint code {code!r}; known: {', '.join(sorted(RULES))}", argument="code")
+    return f"{rule.code} ({rule.name})\n\n{inspect.cleandoc(rule.__doc__ or '')}\n"
+
+
+def reference() -> str:
+    """Every rule's documentation as one Markdown page, by family."""
+    parts = [
+        "# Strategy linter rules\n",
+        "Generated from the rules' docstrings by `python -m ml4t.lint.reference`; do not edit by hand.\n",
+        "| code | name | family |\n|---|---|---|",
+    ]
+    parts += [f"| {c} | {r.name} | {FAMILIES.get(c[:3], c[:3])} |" for c, r in sorted(RULES.items())]
+    for code, rule in sorted(RULES.items()):
+        doc = inspect.cleandoc(rule.__doc__ or "")
+        body = doc
+        for section in SECTIONS:
+            body = body.replace(f"{section}:\n", f"**{section}**\n\n")
+        parts.append(f"\n## {code}: {rule.name}\n\n{body}")
+    return "\n".join(parts) + "\n"
