@@ -14,9 +14,11 @@ file (a lambda typed at a prompt, a class built dynamically) is skipped silently
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import warnings
+import weakref
 from typing import Any
 
 from ml4t.errors import ConfigError, LintError
@@ -28,6 +30,7 @@ __all__ = ["LintWarning", "configure", "lint_before_run", "mode"]
 _MODES = ("warn", "strict", "off")
 _mode: str | None = None
 _cache: dict[tuple[str, int, int], list[Finding]] = {}
+_spans: weakref.WeakKeyDictionary[Any, tuple[str, int, int] | None] = weakref.WeakKeyDictionary()
 
 
 class LintWarning(UserWarning):
@@ -51,15 +54,30 @@ def mode() -> str:
     return env if env in _MODES else "warn"
 
 
-def _findings_of(obj: Any) -> list[Finding]:
-    target = obj if inspect.isclass(obj) or inspect.isfunction(obj) else type(obj)
+def _span(target: Any) -> tuple[str, int, int] | None:
+    """The source file and first/last line of a function or class (cached: finding a class's lines parses its
+    file)."""
+    try:
+        return _spans[target]
+    except (KeyError, TypeError):
+        pass
     try:
         path = inspect.getsourcefile(target)
         lines, first = inspect.getsourcelines(target)
     except (OSError, TypeError):
+        return None
+    span = None if path is None or not os.path.exists(path) else (path, first, first + len(lines) - 1)
+    with contextlib.suppress(TypeError):
+        _spans[target] = span
+    return span
+
+
+def _findings_of(obj: Any) -> list[Finding]:
+    target = obj if inspect.isclass(obj) or inspect.isfunction(obj) else type(obj)
+    span = _span(target)
+    if span is None:
         return []
-    if path is None or not os.path.exists(path):
-        return []
+    path, first, last = span
     stat = os.stat(path)
     key = (path, stat.st_size, stat.st_mtime_ns)
     if key not in _cache:
@@ -67,7 +85,6 @@ def _findings_of(obj: Any) -> list[Finding]:
             _cache[key] = check(path)
         except LintError:
             _cache[key] = []
-    last = first + len(lines) - 1
     return [f for f in _cache[key] if first <= f.line <= last]
 
 
