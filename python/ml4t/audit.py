@@ -40,12 +40,15 @@ bars (and signals) that arrived after it. It does not prove:
 
 * anything about decisions after the last cut; and a leak that happens to change no decision at or before
   any cut goes unseen. More cuts make a stronger proof (``cuts=20`` costs 21 runs);
-* anything about information that reaches the strategy by another door than the data passed to the audit:
-  a frame loaded at import time or held in a global, a file, a precomputed feature, signal values computed
-  with full-sample statistics before they were wrapped as ``Signals``. Truncating the bars cannot remove the
-  future from those. Build such a strategy with a factory that takes the bars (``lambda bars:
-  MyStrategy(bars.frame)``) and derive everything from them, use ``indicators``, or check the embargo of
-  ``Signals`` (``train_end``, ``embargo``) for predictions;
+* by itself, anything about information that reaches the strategy by another door than the data passed to
+  the audit. To cover the commonest such door, the audit also runs the strategy linter's look-ahead rules
+  (``PIT``) on the strategy's own source and fails on their unsuppressed findings
+  (``AuditReport.static_findings``): a hook reading a global copy of the data is ``PIT008``. Beyond what the
+  linter recognises, truncation cannot help with a file, a precomputed feature, or signal values computed
+  with full-sample statistics before they were wrapped as ``Signals``: truncating the bars cannot remove the
+  future from those. Build a strategy from the bars it receives (``indicators``, ``ctx.data``, or a factory
+  ``lambda bars: MyStrategy(bars.frame)``), and check the embargo of ``Signals`` (``train_end``,
+  ``embargo``) for predictions;
 * that the strategy is deterministic: unseeded randomness makes the runs differ and fails the audit.
 """
 
@@ -67,6 +70,8 @@ from ml4t._time import from_ns, to_ns
 from ml4t.data import Bars, Signals
 from ml4t.errors import ConfigError, LeakageError, Ml4tError
 from ml4t.event import Context, Engine, Strategy
+from ml4t.lint import Finding
+from ml4t.lint._auto import findings_of as lint_findings_of
 from ml4t.result import Result
 from ml4t.vectorized import Promoted, VectorizedStrategy
 from ml4t.vectorized._signals import BOOL_KEYS, NUMBER_KEYS, Grid, Panel, evaluate
@@ -166,6 +171,9 @@ class AuditReport:
         Orders of the full run compared, summed over the cuts.
     checked_signals:
         Signal values (symbol x bar x signal key) compared, summed over the cuts; 0 for event strategies.
+    static_findings:
+        Look-ahead patterns (the linter's ``PIT`` rules, unsuppressed) in the strategy's own source: the ones
+        truncation cannot test, such as a global copy of the data read inside a hook, fail the audit too.
     """
 
     passed: bool
@@ -175,10 +183,18 @@ class AuditReport:
     divergences: tuple[Divergence, ...] = field(default=())
     checked_orders: int = 0
     checked_signals: int = 0
+    static_findings: tuple[Finding, ...] = field(default=())
 
     def __str__(self) -> str:
         span = f"{self.cuts[0].isoformat()} .. {self.cuts[-1].isoformat()}" if self.cuts else "none"
         n = len(self.cuts)
+        if not self.divergences and self.static_findings:
+            listing = "; ".join(str(f) for f in self.static_findings)
+            return (
+                f"Lookahead audit FAILED ({self.mode} strategy, {n} cut{'s' if n != 1 else ''} {span}): no decision "
+                "changed when the data after each cut was removed, but the strategy's source has look-ahead the "
+                f"truncation cannot test (the linter's findings): {listing}"
+            )
         if self.passed:
             checked = f"{self.checked_orders:,} orders"
             if self.mode != "event":
@@ -203,8 +219,11 @@ class AuditReport:
         """Raise ``ml4t.LeakageError`` naming the first divergence (its symbol and timestamp as attributes) when
         the audit failed; return the report otherwise."""
         d = self.first_divergence
-        if self.passed or d is None:
+        if self.passed:
             return self
+        if d is None:
+            f = self.static_findings[0]
+            raise LeakageError(f"lookahead audit failed: the strategy's source reads the future: {f}", argument=f.path)
         raise LeakageError(f"lookahead audit failed: {d}", symbol=d.symbol, timestamp=d.timestamp)
 
 
@@ -275,15 +294,31 @@ def lookahead(
         if found:
             divergences.append(min(found, key=lambda d: d.timestamp))  # min keeps the signal on a tie
     first = min(divergences, key=lambda d: d.timestamp, default=None)  # ties: the earlier cut
+    static = _static_findings(strategy)
     return AuditReport(
-        passed=not divergences,
+        passed=not divergences and not static,
         mode=subject.mode,
         cuts=tuple(from_ns(c) for c in cut_ns),
         first_divergence=first,
         divergences=tuple(divergences),
         checked_orders=n_orders,
         checked_signals=n_signals,
+        static_findings=static,
     )
+
+
+def _static_findings(strategy: Any) -> tuple[Finding, ...]:
+    """The linter's unsuppressed look-ahead (``PIT``) findings inside the strategy's own source: the signal
+    function of a vectorized or promoted strategy, the class of an event strategy, or a factory's own code."""
+    if isinstance(strategy, Promoted):
+        target: Any = strategy.strategy.signal_fn
+    elif isinstance(strategy, VectorizedStrategy):
+        target = strategy.signal_fn
+    elif inspect.isclass(strategy) or inspect.isfunction(strategy):
+        target = strategy
+    else:
+        target = type(strategy)
+    return tuple(f for f in lint_findings_of(target) if f.code.startswith("PIT"))
 
 
 # ------------------------------------------------------------------------------------------------- a run

@@ -249,6 +249,28 @@ def test_a_copy_of_the_data_from_outside_the_audit_is_out_of_its_reach():
     assert "nor is information read from outside the audited data" in str(report)
 
 
+class ReadsTheGlobalFrame(Strategy):
+    """The leak of the issue's catalogue: a hook reading a global copy of the whole frame."""
+
+    def on_bar(self, ctx, bars):
+        for bar in bars:
+            later = FULL_FRAME.filter((pl.col("symbol") == bar.symbol) & (pl.col("ts_event") > ctx.now))
+            if later.height and later["close"][0] > bar.close and not ctx.position(bar.symbol):
+                ctx.order(bar.symbol, 10)
+
+
+def test_a_hook_reading_a_global_copy_of_the_frame_fails_the_audit_through_the_linter():
+    # Truncation cannot remove the future from a global (every run sees it: no decision changes), so the audit
+    # also reads the strategy's source: the linter's PIT008 finding fails it.
+    report = audit.lookahead(ReadsTheGlobalFrame, BARS)
+    assert not report.passed
+    assert report.first_divergence is None
+    assert [f.code for f in report.static_findings] == ["PIT008"]
+    assert "look-ahead the truncation cannot test" in str(report)
+    with pytest.raises(ml4t.LeakageError, match="PIT008"):
+        report.raise_if_failed()
+
+
 def test_signals_are_truncated_by_arrival():
     predictions = ml4t.data.signals(
         BARS.frame.select("ts_event", "symbol", (CLOSE.pct_change().over("symbol").fill_null(0.0)).alias("score")),

@@ -25,7 +25,7 @@ from ml4t.errors import ConfigError, LintError
 from ml4t.lint._check import check
 from ml4t.lint._core import Finding
 
-__all__ = ["LintWarning", "configure", "lint_before_run", "mode"]
+__all__ = ["LintWarning", "configure", "findings_of", "lint_before_run", "mode"]
 
 _MODES = ("warn", "strict", "off")
 _mode: str | None = None
@@ -72,7 +72,8 @@ def _span(target: Any) -> tuple[str, int, int] | None:
     return span
 
 
-def _findings_of(obj: Any) -> list[Finding]:
+def findings_of(obj: Any) -> list[Finding]:
+    """The findings inside ``obj``'s own source lines (a function, a class, or an instance's class)."""
     target = obj if inspect.isclass(obj) or inspect.isfunction(obj) else type(obj)
     span = _span(target)
     if span is None:
@@ -96,7 +97,7 @@ def lint_before_run(obj: Any, what: str) -> None:
     owner = obj if inspect.isclass(obj) or inspect.isfunction(obj) else type(obj)
     if (getattr(owner, "__module__", None) or "").startswith("ml4t."):
         return  # ml4t's own strategies (the base class, the promotion follower) are linted by the test suite
-    findings = _findings_of(obj)
+    findings = findings_of(obj)
     if not findings:
         return
     listing = "\n".join(f"  {f}" for f in findings)
