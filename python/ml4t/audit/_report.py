@@ -1,0 +1,152 @@
+"""What an audit found: :class:`AuditReport` and :class:`Divergence`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from ml4t.errors import LeakageError
+from ml4t.lint import Finding
+
+__all__ = ["AuditReport", "Divergence"]
+
+
+# ------------------------------------------------------------------------------------------------- report
+@dataclass(frozen=True)
+class Divergence:
+    """The first decision that changed when the data after ``cut`` was removed.
+
+    Attributes
+    ----------
+    timestamp:
+        When the decision was made: the bar of a signal value, the ``ts_submitted`` of an order (for a run
+        that raised, the cut).
+    symbol:
+        The symbol it concerns (None for a run that raised without naming one).
+    what:
+        ``"signal 'entries'"`` (or another signal key), ``"order"``, or ``"run"`` (the truncated run raised).
+    full, truncated:
+        The decision in the full run and in the run on the data up to the cut: a signal value; an order as a
+        dict of its decision fields, or None when that run has no such order; for ``"run"``, ``"completed"``
+        and the exception raised.
+    cut:
+        The cut: the truncated run saw everything that arrived at or before it.
+    """
+
+    timestamp: dt.datetime
+    symbol: str | None
+    what: str
+    full: Any
+    truncated: Any
+    cut: dt.datetime
+
+    def __str__(self) -> str:
+        cut = self.cut.isoformat()
+        if self.what == "run":
+            return (
+                f"the run on the data up to {cut} raised {self.truncated} (the full run completed), so the "
+                "strategy's behaviour depends on data after the cut"
+            )
+        if self.what == "order":
+            return (
+                f"the order decided at {self.timestamp.isoformat()} on {self.symbol!r} is "
+                f"{_describe_order(self.full)} in the full run but {_describe_order(self.truncated)} when the "
+                f"data ends at {cut}"
+            )
+        return (
+            f"{self.what} of {self.symbol!r} at {self.timestamp.isoformat()} is {self.full!r} in the full run "
+            f"but {self.truncated!r} when the data ends at {cut}"
+        )
+
+
+@dataclass(frozen=True, repr=False)
+class AuditReport:
+    """The verdict of :func:`lookahead`. ``str(report)`` (and ``repr``) is a one-paragraph summary.
+
+    Attributes
+    ----------
+    passed:
+        True when every decision at or before every cut matched the full run.
+    mode:
+        ``"vectorized"``, ``"promoted"`` or ``"event"``.
+    cuts:
+        The cut timestamps actually used (explicit cuts snapped to the last arrival at or before them).
+    first_divergence:
+        The earliest divergent decision over all cuts (ties: the earlier cut; a signal before an order),
+        or None when the audit passed.
+    divergences:
+        The first divergence of each cut that had one, in cut order.
+    checked_orders:
+        Orders of the full run compared, summed over the cuts.
+    checked_signals:
+        Signal values (symbol x bar x signal key) compared, summed over the cuts; 0 for event strategies.
+    static_findings:
+        Look-ahead patterns (the linter's ``PIT`` rules, unsuppressed) in the strategy's own source: the ones
+        truncation cannot test, such as a global copy of the data read inside a hook, fail the audit too.
+    """
+
+    passed: bool
+    mode: str
+    cuts: tuple[dt.datetime, ...]
+    first_divergence: Divergence | None
+    divergences: tuple[Divergence, ...] = field(default=())
+    checked_orders: int = 0
+    checked_signals: int = 0
+    static_findings: tuple[Finding, ...] = field(default=())
+
+    def __str__(self) -> str:
+        span = f"{self.cuts[0].isoformat()} .. {self.cuts[-1].isoformat()}" if self.cuts else "none"
+        n = len(self.cuts)
+        if not self.divergences and self.static_findings:
+            listing = "; ".join(str(f) for f in self.static_findings)
+            return (
+                f"Lookahead audit FAILED ({self.mode} strategy, {n} cut{'s' if n != 1 else ''} {span}): no decision "
+                "changed when the data after each cut was removed, but the strategy's source has look-ahead the "
+                f"truncation cannot test (the linter's findings): {listing}"
+            )
+        if self.passed:
+            checked = f"{self.checked_orders:,} orders"
+            if self.mode != "event":
+                checked += f" and {self.checked_signals:,} signal values"
+            return (
+                f"Lookahead audit passed ({self.mode} strategy, {n} cut{'s' if n != 1 else ''} {span}): "
+                f"{checked} decided up to each cut are identical when the data after the cut is removed, so no "
+                f"decision before a cut depended on it. Decisions after the last cut ({self.cuts[-1].isoformat()}) "
+                "are not covered, nor is information read from outside the audited data."
+            )
+        return (
+            f"Lookahead audit FAILED ({self.mode} strategy, {len(self.divergences)} of {n} cuts diverged, "
+            f"cuts {span}): {self.first_divergence}. A decision must not change when the data after it is "
+            "removed: look for negative shifts, centered windows, statistics of the whole sample, or data the "
+            "strategy reads from outside the bars it is given."
+        )
+
+    def __repr__(self) -> str:
+        return f"AuditReport({self})"
+
+    def raise_if_failed(self) -> AuditReport:
+        """Raise ``ml4t.LeakageError`` naming the first divergence (its symbol and timestamp as attributes) when
+        the audit failed; return the report otherwise."""
+        d = self.first_divergence
+        if self.passed:
+            return self
+        if d is None:
+            f = self.static_findings[0]
+            raise LeakageError(f"lookahead audit failed: the strategy's source reads the future: {f}", argument=f.path)
+        raise LeakageError(f"lookahead audit failed: {d}", symbol=d.symbol, timestamp=d.timestamp)
+
+
+def _describe_order(order: dict[str, Any] | None) -> str:
+    if order is None:
+        return "absent"
+    text = f"{order['side']} {order['quantity']:g} {order['order_type']}"
+    if order["limit_price"] is not None and not math.isnan(order["limit_price"]):
+        text += f" limit {order['limit_price']:g}"
+    if order["stop_price"] is not None and not math.isnan(order["stop_price"]):
+        text += f" stop {order['stop_price']:g}"
+    text += f" ({order['time_in_force']}"
+    if order["tag"] is not None:
+        text += f", tag {order['tag']!r}"
+    return text + f", submitted {order['ts_submitted'].isoformat()})"

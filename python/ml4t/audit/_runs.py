@@ -1,0 +1,248 @@
+"""One run of the strategy under audit, in either mode: what it decided."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ml4t.audit._fields import DECISION_FIELDS
+from ml4t.data import Bars, Signals
+from ml4t.errors import ConfigError
+from ml4t.event import Context, Engine, Strategy
+from ml4t.result import Result
+from ml4t.vectorized import Promoted, VectorizedStrategy
+from ml4t.vectorized._signals import Grid, Panel, evaluate
+
+
+# ------------------------------------------------------------------------------------------------- a run
+@dataclass(frozen=True)
+class _Run:
+    """What one run decided: orders (decision fields, submission order) and, for vectorized strategies, the
+    signal arrays ``key -> (n_symbols, n_bars)`` over the bar timeline ``timeline`` (int ns)."""
+
+    orders: list[tuple[Any, ...]]
+    order_ts: np.ndarray
+    symbols: list[str]
+    signals: dict[str, np.ndarray]
+    timeline: np.ndarray
+
+
+def _run_record(orders: pl.DataFrame, symbols: list[str], signals: dict[str, np.ndarray], timeline: Any) -> _Run:
+    decided = orders.sort(["ts_submitted", "order_id"], maintain_order=True).select(
+        pl.col("ts_submitted").cast(pl.Int64), *DECISION_FIELDS[1:]
+    )
+    return _Run(
+        orders=decided.rows(),
+        order_ts=decided["ts_submitted"].to_numpy(),
+        symbols=symbols,
+        signals=signals,
+        timeline=np.asarray(timeline, dtype=np.int64),
+    )
+
+
+class _Vectorized:
+    """A vectorized strategy with one parameter combination; ``promoted`` runs it on the event engine."""
+
+    def __init__(self, strategy: VectorizedStrategy, params: Mapping[str, Any], *, promoted: bool) -> None:
+        self.strategy = strategy
+        self.params = dict(params)
+        self.mode = "promoted" if promoted else "vectorized"
+        # Promoted under next_open, the order a signal on bar t causes is stamped t but sized at (and only
+        # recorded with) bar t + 1's open: a truncated run cannot have the order of its last bar. Its decision,
+        # the signal, is still compared on the cut bar; orders are compared up to the bar before the cut.
+        self.orders_before_cut = promoted and strategy.settings["execution"] == "next_open"
+        self.grid = Grid.build(strategy.signal_fn, self.params)
+        if len(self.grid.combos) != 1:
+            raise ConfigError(
+                "the audit takes one value per parameter (audit each combination you care about)", argument="params"
+            )
+
+    def run(self, bars: Bars, signals: Signals | None) -> _Run:
+        result: Result
+        if self.mode == "promoted":
+            result = Promoted(self.strategy, bars, self.params).run()
+        else:
+            result = self.strategy.run(bars, **self.params)
+        panel = Panel.from_bars(bars)
+        values = evaluate(self.strategy.signal_fn, panel, self.grid, [0])
+        return _run_record(result.orders, panel.symbols, values, panel.ts.cast(pl.Int64).to_numpy())
+
+
+class _Event:
+    """An event strategy: a factory of fresh instances and the engine settings."""
+
+    mode = "event"
+    orders_before_cut = False
+
+    def __init__(self, factory: Callable[[Bars], Strategy], settings: Mapping[str, Any]) -> None:
+        self.factory = factory
+        self.settings = dict(settings)
+
+    def run(self, bars: Bars, signals: Signals | None) -> _Run:
+        strategy = self.factory(bars)
+        at_end = _watch_on_end(strategy)
+        result = Engine(bars, strategy, signals=signals, **self.settings).run()
+        orders = result.orders
+        if at_end:  # drop the orders submitted in on_end: the end of the data is not a market decision
+            orders = orders.filter(pl.col("order_id").is_in(at_end[0]))
+        return _run_record(orders, bars.symbols, {}, np.empty(0, dtype=np.int64))
+
+
+def _watch_on_end(strategy: Strategy) -> list[list[int]]:
+    """Wrap the instance's ``on_end`` to record the ids of the orders submitted before it (one list, filled
+    when ``on_end`` runs); nothing to record when the strategy has no ``on_end``."""
+    seen: list[list[int]] = []
+    if type(strategy).on_end is Strategy.on_end:
+        return seen
+    original = strategy.on_end
+
+    def on_end(ctx: Context) -> None:
+        seen.append([int(i) for i in ctx._core.results()["order_id"]])
+        original(ctx)
+
+    # a strategy with __slots__ cannot be wrapped: its on_end orders then stay in (and may diverge)
+    with contextlib.suppress(AttributeError):
+        object.__setattr__(strategy, "on_end", on_end)
+    return seen
+
+
+# --------------------------------------------------------------------------------------------- arguments
+def _subject(
+    strategy: Any,
+    bars: Bars,
+    *,
+    params: Mapping[str, Any] | None,
+    engine: Mapping[str, Any] | None,
+    signals: Signals | None,
+) -> _Vectorized | _Event:
+    if signals is not None and not isinstance(signals, Signals):
+        raise ConfigError(f"signals must be ml4t.data.Signals, got {type(signals).__name__}", argument="signals")
+    if params is not None and not isinstance(params, Mapping):
+        raise ConfigError(f"params must be a dict of parameter values, got {type(params).__name__}", argument="params")
+    if engine is not None and not isinstance(engine, Mapping):
+        raise ConfigError(f"engine must be a dict of Engine settings, got {type(engine).__name__}", argument="engine")
+    if isinstance(strategy, (VectorizedStrategy, Promoted)):
+        if engine is not None:
+            raise ConfigError(
+                "engine settings apply to event strategies; a vectorized strategy carries its own", argument="engine"
+            )
+        if signals is not None:
+            raise ConfigError(
+                "signals apply to event strategies; a vectorized strategy's inputs are its bars", argument="signals"
+            )
+        if isinstance(strategy, Promoted):
+            if params is not None:
+                raise ConfigError("a promoted strategy carries its own params", argument="params")
+            return _Vectorized(strategy.strategy, strategy.params, promoted=True)
+        return _Vectorized(strategy, params or {}, promoted=False)
+    if params is not None:
+        raise ConfigError(
+            "params apply to vectorized strategies; give an event strategy's parameters to its constructor "
+            "(a factory: lambda: MyStrategy(...))",
+            argument="params",
+        )
+    settings = dict(engine or {})
+    _check_engine_settings(settings, bars)
+    return _Event(_factory(strategy), settings)
+
+
+_ENGINE_SETTINGS = tuple(
+    name for name in inspect.signature(Engine.__init__).parameters if name not in ("self", "bars", "strategy")
+)
+
+
+def _check_engine_settings(settings: dict[str, Any], bars: Bars) -> None:
+    if "signals" in settings:
+        raise ConfigError("pass signals to lookahead(signals=...), which truncates them", argument="engine")
+    unknown = sorted(set(settings) - set(_ENGINE_SETTINGS))
+    if unknown:
+        raise ConfigError(
+            f"unknown Engine setting {unknown[0]!r}; known: {[s for s in _ENGINE_SETTINGS if s != 'signals']}",
+            argument="engine",
+        )
+    Engine(bars, Strategy(), **settings)  # validates the values now, naming the setting, before any run
+
+
+def _factory(strategy: Any) -> Callable[[Bars], Strategy]:
+    """A function giving a fresh strategy instance for the bars of one run."""
+    if isinstance(strategy, type):
+        if not issubclass(strategy, Strategy):
+            raise ConfigError(
+                f"strategy must be an ml4t.vectorized.VectorizedStrategy or an ml4t.event.Strategy (class, "
+                f"instance or factory), got the class {strategy.__name__}",
+                argument="strategy",
+            )
+        if _arity(strategy) != 0:
+            raise ConfigError(
+                f"{strategy.__name__}() needs arguments; pass a factory (lambda: {strategy.__name__}(...)) or an "
+                "instance",
+                argument="strategy",
+            )
+        cls = strategy
+        return lambda bars: cls()
+    if isinstance(strategy, Strategy):
+        instance = strategy
+
+        def fresh_copy(bars: Bars) -> Strategy:
+            try:
+                return copy.deepcopy(instance)
+            except Exception as error:
+                raise ConfigError(
+                    f"cannot deep-copy the strategy instance ({type(error).__name__}: {error}); pass its class or "
+                    "a factory returning a fresh instance",
+                    argument="strategy",
+                ) from error
+
+        return fresh_copy
+    if isinstance(strategy, Engine):
+        raise ConfigError(
+            "pass the strategy (class, instance or factory) and the Engine settings as engine=dict(...), not an "
+            "Engine: the audit builds one engine per run",
+            argument="strategy",
+        )
+    if callable(strategy):
+        arity = _arity(strategy)
+        if arity is None:
+            raise ConfigError(
+                "a strategy factory must take no argument or one (the bars of the run)", argument="strategy"
+            )
+        make = strategy
+
+        def build(bars: Bars) -> Strategy:
+            made = make(bars) if arity == 1 else make()
+            if not isinstance(made, Strategy):
+                raise ConfigError(
+                    f"the strategy factory must return an ml4t.event.Strategy, got {type(made).__name__}",
+                    argument="strategy",
+                )
+            return made
+
+        return build
+    raise ConfigError(
+        "strategy must be an ml4t.vectorized.VectorizedStrategy, a promoted strategy, or an ml4t.event.Strategy "
+        f"(class, instance or factory), got {type(strategy).__name__}",
+        argument="strategy",
+    )
+
+
+def _arity(fn: Callable[..., Any]) -> int | None:
+    """0 when ``fn`` can be called without arguments, 1 when with exactly one positional argument, else None
+    (a callable without a signature counts as 0)."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return 0
+    for arity, args in ((0, ()), (1, (None,))):
+        try:
+            sig.bind(*args)
+        except TypeError:
+            continue
+        return arity
+    return None
