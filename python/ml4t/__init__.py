@@ -3,6 +3,9 @@
 Tier 1, ``ml4t.vectorized``: signals as Polars expressions, whole parameter grids in one call.
 Tier 2, ``ml4t.event``: a ``Strategy`` class on a Rust event loop and matching engine.
 Both share the point-in-time data layer ``ml4t.data``, the ``Result`` shape and ``ml4t.metrics``.
+``ml4t.promote`` turns a Tier-1 idea into a Tier-2 run, ``ml4t.compare`` reports the gap between them,
+``ml4t.audit.lookahead`` proves a strategy did not use the future and ``ml4t.lint`` reads its source for
+look-ahead and performance pitfalls.
 """
 
 from ml4t import audit, data, datasets, lint, metrics
