@@ -114,7 +114,7 @@ class AuditReport:
                 f"Lookahead audit passed ({self.mode} strategy, {n} cut{'s' if n != 1 else ''} {span}): "
                 f"{checked} decided up to each cut are identical when the data after the cut is removed, so no "
                 f"decision before a cut depended on it. Decisions after the last cut ({self.cuts[-1].isoformat()}) "
-                "are not covered, nor is information read from outside the audited data."
+                "are not covered, nor is information from outside the audited data that the linter does not recognise."
             )
         return (
             f"Lookahead audit FAILED ({self.mode} strategy, {len(self.divergences)} of {n} cuts diverged, "
