@@ -282,6 +282,27 @@ impl Engine {
         &self.snapshots
     }
 
+    /// Ids of the open orders (of one symbol, or all), in submission order: the working ones and the bracket
+    /// legs waiting for their entry. Reads the per-symbol working lists, not the whole order history.
+    pub fn open_order_ids(&self, symbol: Option<usize>) -> Vec<u64> {
+        let working: Vec<u64> = match symbol {
+            Some(s) => self.working.get(s).cloned().unwrap_or_default(),
+            None => self.working.iter().flatten().copied().collect(),
+        };
+        let held = self.children.values().flatten().copied();
+        let mut ids: Vec<u64> = working
+            .into_iter()
+            .chain(held)
+            .filter(|&id| {
+                let o = &self.orders[id as usize];
+                o.is_open() && symbol.is_none_or(|s| o.request.symbol == s)
+            })
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
     /// Cash received from (or paid for) dividends so far.
     pub fn dividends(&self) -> f64 {
         self.dividends

@@ -251,16 +251,19 @@ impl EventEngine {
         out.into_pyarray(py)
     }
 
-    fn marks<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
-        self.inner.ledger().marks.clone().into_pyarray(py)
+    /// The last price of one symbol (NaN before its first bar).
+    fn mark(&self, symbol: usize) -> f64 {
+        self.inner.ledger().marks.get(symbol).copied().unwrap_or(f64::NAN)
     }
 
     /// Units of market orders still open on `symbol` (signed), for target orders.
     fn pending_market(&self, symbol: usize) -> f64 {
+        let orders = self.inner.orders();
         self.inner
-            .orders()
-            .iter()
-            .filter(|o| o.is_open() && o.request.symbol == symbol && o.request.kind == Kind::Market && !o.held)
+            .open_order_ids(Some(symbol))
+            .into_iter()
+            .map(|id| &orders[id as usize])
+            .filter(|o| o.request.kind == Kind::Market && !o.held)
             .map(|o| match o.request.side {
                 Side::Buy => o.remaining(),
                 Side::Sell => -o.remaining(),
@@ -341,12 +344,7 @@ impl EventEngine {
     /// Ids of the open orders (optionally of one symbol), in submission order.
     #[pyo3(signature = (symbol=None))]
     fn open_orders(&self, symbol: Option<usize>) -> Vec<u64> {
-        self.inner
-            .orders()
-            .iter()
-            .filter(|o| o.is_open() && symbol.is_none_or(|s| o.request.symbol == s))
-            .map(|o| o.id)
-            .collect()
+        self.inner.open_order_ids(symbol)
     }
 
     /// Fills `lo..hi` as `(order_id, ts, symbol, is_buy, quantity, price, fee, slippage)`.

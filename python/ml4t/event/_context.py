@@ -138,7 +138,7 @@ class Context:
 
     def price(self, symbol: str) -> float:
         """The last price of ``symbol`` the engine has seen (its last close; NaN before its first bar)."""
-        return float(self._core.marks()[self._symbol_index(symbol)])
+        return self._core.mark(self._symbol_index(symbol))
 
     # ----------------------------------------------------------------------------------------- orders
     def order(
@@ -212,7 +212,7 @@ class Context:
     def order_target_value(self, symbol: str, value: float, **order_args: object) -> int | None:
         """Hold ``value`` (signed, account currency) of ``symbol`` at its last price."""
         index = self._symbol_index(symbol)
-        price = float(self._core.marks()[index])
+        price = self._core.mark(index)
         if not math.isfinite(price):
             raise OrderError("no price yet for a target value order", argument="value", symbol=symbol)
         units = _number("value", value, symbol) / (price * self._multipliers[index])
@@ -233,7 +233,7 @@ class Context:
         deltas: list[tuple[float, str, float]] = []
         for symbol, weight in targets.items():
             index = self._symbol_index(symbol)
-            price = float(self._core.marks()[index])
+            price = self._core.mark(index)
             if not math.isfinite(price):
                 raise OrderError("no price yet for a target weight", argument="weights", symbol=symbol)
             units = self._round(weight * equity / (price * self._multipliers[index]))

@@ -14,6 +14,7 @@ a rejected order, the event engine has no bar to act on).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -107,14 +108,8 @@ class Promoted:
         return self._labelled(realistic.run(), "realistic")
 
     def _labelled(self, result: Result, execution_model: str) -> Result:
-        return Result(
-            equity=result.equity,
-            positions=result.positions,
-            orders=result.orders,
-            fills=result.fills,
-            trades=result.trades,
-            init_cash=result.init_cash,
-            periods_per_year=result.periods_per_year,
+        return dataclasses.replace(
+            result,
             meta={
                 **result.meta,
                 "promoted_from": getattr(self.strategy.signal_fn, "__name__", repr(self.strategy.signal_fn)),
