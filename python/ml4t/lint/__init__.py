@@ -13,14 +13,16 @@ line. ``VectorizedStrategy.run`` / ``.sweep`` and ``Engine.run`` lint the strate
 
 from ml4t.lint import rules as _rules  # noqa: F401  (registers every rule)
 from ml4t.lint._auto import LintWarning, configure, lint_before_run, mode
-from ml4t.lint._check import check, check_paths, selected_codes
+from ml4t.lint._check import UNREADABLE, Findings, check, check_paths, selected_codes
 from ml4t.lint._core import Finding, Module, Rule
 from ml4t.lint._docs import explain, reference
 from ml4t.lint.rules import RULES
 
 __all__ = [
     "RULES",
+    "UNREADABLE",
     "Finding",
+    "Findings",
     "LintWarning",
     "Module",
     "Rule",
