@@ -41,6 +41,7 @@ EXECTYPE = {
     bt.Order.Limit: "limit",
     bt.Order.Stop: "stop",
     bt.Order.StopLimit: "stop_limit",
+    bt.Order.StopTrail: "trailing_stop",
 }
 
 

@@ -48,6 +48,15 @@ Documented differences (each asserted to really differ in ``test_difference_*``)
    bar but books cash, position and commission during the *next* bar, so its value at bar ``t`` does not
    yet include the trade; ml4t books it at ``t``. From bar ``t+1`` on the values agree. An order decided
    on the last bar fills at that bar's close in ml4t and never in backtrader.
+4. Trailing stops. ml4t moves a trailing stop's level with each bar's high (a sell) or low (a buy), after
+   testing the bar against the level set by earlier bars; backtrader's ``StopTrail`` moves it with each bar's
+   close. After a bar that spikes up and closes low, ml4t's sell stop sits higher and triggers sooner.
+5. A plain OCO pair (``oco=``) whose legs both touch in one bar: ml4t fills the stop leg (as a bracket's
+   stop-loss, the conservative reading of an unknown intrabar path); backtrader fills the leg submitted first.
+6. A flat bar (``open == close``) is an up bar to backtrader's stop-limit path (open-low-high-close): a buy
+   stop-limit triggered intrabar on a flat bar closing within its limit waits for the next bar there (as in
+   2), while a sell fills in the bar in both. ml4t has no bar direction in this rule (asserted in
+   ``test_stop_limit_trigger_bar``).
 """
 
 from __future__ import annotations
@@ -461,6 +470,9 @@ STOP_LIMIT_CASES = {
     "agree: down bar, limit below the stop": ((104.5, 106, 102, 103), 10, 105, 104, (1, 104), (1, 104)),
     "agree: up bar, close above the limit": ((103, 106, 102, 104.5), 10, 105, 104, (2, 103), (2, 103)),
     "differ 2: up bar, close within the limit": ((103, 106, 102, 103.5), 10, 105, 104, (1, 104), (2, 103)),
+    "differ 6: flat bar is an up bar to backtrader": ((103, 106, 102, 103), 10, 105, 104, (1, 104), (2, 103)),
+    "agree: a hair's down bar, same prices": ((103.01, 106, 102, 103), 10, 105, 104, (1, 104), (1, 104)),
+    "agree: flat bar, sell, close within the limit": ((97, 98, 94, 97), -10, 95, 96, (1, 96), (1, 96)),
 }
 
 
@@ -497,6 +509,67 @@ def test_difference_cheat_on_close_books_the_fill_one_bar_late():
     assert ours[0] == pytest.approx(1e6 - 1.0) and theirs[0] == 1e6  # the 1.00 commission: booked at t vs t+1
     assert ours[1] == pytest.approx(theirs[1], rel=1e-12)
     assert ours[2] == pytest.approx(1e6 - 1.0 + 20.0 - 1.02) and theirs[2] == pytest.approx(1e6 - 1.0 + 20.0)
+
+
+def test_difference_trailing_stop_follows_highs_in_ml4t_closes_in_backtrader():
+    """4. Long 10 from bar 1's open; a sell trailing stop 5 below, decided on bar 1 (close 100: level 95). Bar 2
+    spikes to 110 and closes at 101: ml4t's level moves to 105 (the high), backtrader's to 96 (the close). Bar 3
+    (low 100) triggers ml4t's at its open of 101 (below the level: a gap); bar 4 (low 90) backtrader's at 96."""
+    rows = [(100, 101, 99, 100), (100, 101, 99, 100), (100, 110, 99, 101), (101, 102, 100, 101), (101, 101, 90, 92)]
+    data = _frame([*rows, (92, 93, 91, 92)])
+    entry = {0: [("X", 10, {})]}
+    ml = {**entry, 1: [("X", -10, {"trail_amount": 5.0})]}
+    theirs = {**entry, 1: [("X", -10, {"exectype": bt.Order.StopTrail, "trailamount": 5.0})]}
+    res, run = _both(data, ml, theirs)
+    bought = (T0 + DAY, "buy", 10.0, 100.0)
+    assert _rows(res.fills) == [bought, (T0 + 3 * DAY, "sell", 10.0, 101.0)]
+    assert _rows(run.fills) == [bought, (T0 + 4 * DAY, "sell", 10.0, 96.0)]
+    assert res.orders.filter(order_type="trailing_stop")["stop_price"].to_list() == [105.0]  # 110 - 5
+
+
+class MlOco(Strategy):
+    """Long 10 from bar 1's open; on bar 1, an OCO exit pair: a sell stop at 95 and a sell limit at 105."""
+
+    def __init__(self, stop_first: bool) -> None:
+        self.stop_first, self.i = stop_first, 0
+
+    def on_bar(self, ctx, bars):
+        if self.i == 0:
+            ctx.order("X", 10)
+        elif self.i == 1:
+            legs = [{"stop": 95.0}, {"limit": 105.0}]
+            for leg in legs if self.stop_first else legs[::-1]:
+                ctx.order("X", -10, oco="exit", **leg)
+        self.i += 1
+
+
+class BtOco(Recorder):
+    params = (("stop_first", True),)
+
+    def step(self, warm: bool) -> None:
+        if len(self) == 1:
+            self.place("X", 10)
+        elif len(self) == 2:
+            legs = [{"exectype": bt.Order.Stop, "price": 95.0}, {"exectype": bt.Order.Limit, "price": 105.0}]
+            first = None
+            for leg in legs if self.p.stop_first else legs[::-1]:
+                order = self.place("X", -10, oco=first, **leg)
+                first = first or order
+
+
+@pytest.mark.parametrize("stop_first", [True, False], ids=["stop submitted first", "limit submitted first"])
+def test_difference_oco_pair_both_touched_in_one_bar(stop_first):
+    """5. Bar 2 (low 94, high 106) touches both legs: ml4t fills the stop either way; backtrader the first leg."""
+    data = _frame([(100, 101, 99, 100), (100, 101, 99, 100), (100, 106, 94, 100), (100, 101, 99, 100)])
+    res = Engine(data, MlOco(stop_first), init_cash=1e6).run()
+    run = run_backtrader(data, BtOco, init_cash=1e6, stop_first=stop_first)
+    bought = (T0 + DAY, "buy", 10.0, 100.0)
+    assert _rows(res.fills) == [bought, (T0 + 2 * DAY, "sell", 10.0, 95.0)]
+    assert _rows(run.fills) == [bought, (T0 + 2 * DAY, "sell", 10.0, 95.0 if stop_first else 105.0)]
+    stop_wins = {"stop": "filled", "limit": "cancelled"}
+    assert dict(res.orders.filter(side="sell").select("order_type", "status").rows()) == stop_wins
+    theirs = stop_wins if stop_first else {"stop": "cancelled", "limit": "filled"}
+    assert dict(run.orders.filter(side="sell").select("order_type", "status").rows()) == theirs
 
 
 # ------------------------------------------------------------------ 6. several symbols at one timestamp
