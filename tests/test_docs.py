@@ -5,6 +5,7 @@ README ```python block that raises fails the test with the cell's number.
 """
 
 import json
+import linecache
 import re
 from pathlib import Path
 
@@ -18,7 +19,10 @@ _PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 def _run_cells(cells: list[str], name: str) -> None:
     namespace: dict[str, object] = {"__name__": f"docs:{name}"}
     for i, source in enumerate(cells, start=1):
-        code = compile(source, f"{name}[cell {i}]", "exec")
+        filename = f"{name}[cell {i}]"
+        # as IPython does: the cell's source is in linecache, so tracebacks and the automatic linter read it
+        linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+        code = compile(source, filename, "exec")
         exec(code, namespace)
 
 

@@ -71,8 +71,18 @@ def test_strict_mode_refuses_to_run_and_off_stays_silent(bars, monkeypatch, recw
         lint.configure("loud")
 
 
-def test_code_without_a_source_file_is_skipped(bars, recwarn):
+def test_code_without_a_source_file_cannot_be_checked_strict_refuses_warn_warns_once(bars, recwarn):
     namespace: dict = {}
     exec("import polars as pl\ndef typed():\n    return {'entries': pl.col('close').shift(-1) > 0}\n", namespace)
-    VectorizedStrategy(namespace["typed"]).run(bars)
+    typed = namespace["typed"]
+    with pytest.warns(lint.LintWarning, match="could not check the signal function typed") as record:
+        VectorizedStrategy(typed).run(bars)
+    assert "function typed: its source is not available" in str(record[0].message)
+    VectorizedStrategy(typed).run(bars)  # once per function
     assert not [w for w in recwarn if issubclass(w.category, lint.LintWarning)]
+    lint.configure("strict")
+    with pytest.raises(ml4t.LintError, match="could not check the signal function typed") as info:
+        VectorizedStrategy(typed).run(bars)
+    assert info.value.argument == "strategy"
+    lint.configure("off")
+    VectorizedStrategy(typed).run(bars)

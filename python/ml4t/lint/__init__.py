@@ -7,8 +7,10 @@ and reports coded findings, the way ruff does for general code.
 
 From the shell: ``ml4t lint PATH...`` (``--select``, ``--ignore``, ``--format json``, ``--explain CODE``). A
 finding is silenced by ``# ml4t: ignore[CODE]`` (or a family, ``[PIT]``, or everything, bare ``ignore``) on its
-line. ``VectorizedStrategy.run`` / ``.sweep`` and ``Engine.run`` lint the strategy's own source first and warn
-(see :func:`configure` for strict mode). Rule reference: :func:`explain`, ``docs/lint-rules.md``.
+line. ``VectorizedStrategy.run`` / ``.sweep`` and ``Engine.run`` lint the code the strategy will run first (through
+partials, decorators, bound methods, factories) and warn (see :func:`configure` for strict mode). A file that
+cannot be read or parsed is one ``E902`` / ``E999`` finding and the others are still linted; ``ml4t lint`` then
+exits 3. Rule reference: :func:`explain`, ``docs/lint-rules.md``.
 """
 
 from ml4t.lint import rules as _rules  # noqa: F401  (registers every rule)
