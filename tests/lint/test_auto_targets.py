@@ -10,12 +10,14 @@ import linecache
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ml4t
 from ml4t import lint
 from ml4t.datasets import synthetic_bars
 from ml4t.event import Engine, Strategy
-from ml4t.lint._auto import findings_of, scan
+from ml4t.lint._auto import Scan, findings_of, scan
 from ml4t.vectorized import VectorizedStrategy
 
 
@@ -140,3 +142,39 @@ def test_a_class_built_without_source_cannot_be_checked(bars):
     with pytest.raises(ml4t.LintError, match="could not check the strategy Built") as info:
         Engine(bars, built()).run()
     assert "class Built: its source is not available" in str(info.value)
+
+
+class Holder:
+    def __init__(self, fn):
+        self.fn = fn
+
+    def method(self, **params):
+        return self.fn(**params)
+
+    def __call__(self, **params):
+        return self.fn(**params)
+
+
+WRAPPERS = {
+    "partial": lambda fn: functools.partial(fn),
+    "lambda": lambda fn: lambda **params: fn(**params),
+    "decorator without wraps": plain_decorator,
+    "decorator with wraps": lambda fn: functools.wraps(fn)(lambda **params: fn(**params)),
+    "bound method": lambda fn: Holder(fn).method,
+    "callable object": Holder,
+    "lru_cache": functools.lru_cache,
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(sorted(WRAPPERS)), max_size=4))
+def test_any_stack_of_wrappers_is_seen_through(stack):
+    """Property: wrap a leaky and a clean signal function in any stack of wrappers; the leak's line is found
+    and nothing else, and nothing is reported unchecked."""
+    leaky, tidy = peeking, clean
+    for name in stack:
+        leaky, tidy = WRAPPERS[name](leaky), WRAPPERS[name](tidy)
+    leak = (__file__, peeking.__code__.co_firstlineno + 1, "PIT001")
+    assert [(f.path, f.line, f.code) for f in scan(leaky).findings] == [leak]
+    assert scan(leaky).unchecked == []
+    assert scan(tidy) == Scan()

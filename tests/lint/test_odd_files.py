@@ -3,13 +3,17 @@ its own, the command exits 3, and every other file is still linted. Nothing bloc
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
 import sys
+import tokenize
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import ml4t
 from ml4t import lint
@@ -189,3 +193,37 @@ def test_the_help_documents_the_exit_statuses(capsys):
     out = capsys.readouterr().out
     assert "3  some files could not be read" in out
     assert "1  findings" in out
+
+
+COOKIES = ["", "# -*- coding: latin-1 -*-\n", "# coding=cp1252\n", "# vim: fileencoding=utf-8 :\n", "# coding: nope\n"]
+TEXTS = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40)
+
+
+@st.composite
+def python_files(draw: st.DrawFn) -> bytes:
+    """Bytes that may or may not be Python source: a BOM, a coding cookie, text in some encoding, raw bytes."""
+    if draw(st.booleans()):
+        return draw(st.binary(max_size=60))
+    cookie = draw(st.sampled_from(COOKIES))
+    body = cookie + "x = " + repr(draw(TEXTS)) + "\n" + draw(st.sampled_from(["", "y = (\n", "\r\nz = 1\r", LEAKY]))
+    encoding = draw(st.sampled_from(["utf-8", "latin-1", "cp1252", "utf-16"]))
+    data = body.encode(encoding, errors="replace")
+    return (b"\xef\xbb\xbf" if draw(st.booleans()) else b"") + data
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=python_files())
+def test_a_file_is_linted_exactly_when_python_can_parse_it(tmp_path, data):
+    """Reference: the standard library's reader of source files, ``tokenize.open`` (BOM and PEP 263 cookie),
+    then ``ast.parse``. Whatever the bytes, the linter does not raise; the file is linted when the reference
+    reads and parses it, else it is one E902 or E999 line."""
+    file = tmp_path / "any.py"
+    file.write_bytes(data)
+    try:
+        with tokenize.open(file) as handle:
+            ast.parse(handle.read())
+        parses = True
+    except (SyntaxError, ValueError):  # ValueError: NUL bytes, UnicodeDecodeError
+        parses = False
+    found = lint.check_paths([file])
+    assert not found.unreadable if parses else [f.code for f in found] in (["E902"], ["E999"])

@@ -1,13 +1,14 @@
 """Linting a strategy automatically before it runs.
 
 ``VectorizedStrategy.run`` / ``.sweep`` and ``Engine.run`` call :func:`lint_before_run` with the strategy's
-signal function or class. What will actually run is linted (:func:`scan`): a ``functools.partial``'s function
-(and the callables bound in it), what a decorator wraps (``__wrapped__``) and the decorator itself, a bound
-method's or a callable object's class, every user class of an event strategy's MRO, the enclosing function of
-a closure or a lambda made by a factory, and the user functions and classes these refer to (globals, closure
-cells, defaults), transitively. Code of ``ml4t`` itself, the standard library and installed packages is not
-linted. Each source file is linted once (cached by path, size and modification time; a notebook cell through
-``linecache``, as IPython registers it) and the findings inside those lines are reported:
+signal function or class. What will actually run is linted (:func:`scan`): a ``functools.partial``'s
+function (and the callables bound in it), what a decorator wraps (``__wrapped__``) and the decorator itself,
+a bound method's or a callable object's class and the callables in its attributes, every user class of an
+event strategy's MRO, the enclosing function of a closure or a lambda made by a factory, and the user
+functions and classes these refer to (globals, closure cells, defaults), transitively. Code of ``ml4t``
+itself, the standard library and installed packages is not linted. Each source file is linted once (cached
+by path, size and modification time; a notebook cell through ``linecache``, as IPython registers it) and the
+findings inside those lines are reported:
 
 * ``"warn"`` (default): one :class:`LintWarning` listing them; the run goes on;
 * ``"strict"``: ``ml4t.LintError`` before the run;
@@ -200,6 +201,15 @@ def _references(fn: types.FunctionType) -> list[Any]:
     return [value for value in out if callable(value)]
 
 
+def _attributes(instance: Any) -> list[Any]:
+    """The callables an instance holds in its own attributes (a strategy's helper, a wrapped function)."""
+    try:
+        values = list(vars(instance).values())
+    except TypeError:  # no __dict__
+        return []
+    return [value for value in values if callable(value)]
+
+
 def _class_members(cls: type) -> list[Any]:
     out: list[Any] = list(cls.__mro__[1:])
     for value in vars(cls).values():
@@ -280,7 +290,7 @@ def scan(obj: Any) -> Scan:
             todo += [item.func, *(a for a in (*item.args, *item.keywords.values()) if callable(a))]
         elif inspect.ismethod(item):
             owner = item.__self__
-            todo += [item.__func__, owner if inspect.isclass(owner) else type(owner)]
+            todo += [item.__func__, owner if inspect.isclass(owner) else type(owner), *_attributes(owner)]
         elif inspect.isclass(item):
             if _is_user_class(item):
                 where = _class_span(item)
@@ -305,7 +315,7 @@ def scan(obj: Any) -> Scan:
         elif inspect.isfunction(getattr(item, "py_func", None)):  # a Numba dispatcher
             todo.append(item.py_func)
         elif item is obj or callable(item):  # a strategy instance, a callable object
-            todo.append(type(item))
+            todo += [type(item), *_attributes(item)]
     found: set[Finding] = set()
     for path, first, last in spans:
         file = _file(path)
