@@ -187,12 +187,15 @@ def test_unreadable_files_are_reported_whatever_the_selection(tmp_path):
     assert [f.code for f in lint.check_paths([tmp_path], select=["PIT"], ignore=["PIT"])] == ["E902"]
 
 
-def test_the_help_documents_the_exit_statuses(capsys):
+def test_the_help_documents_the_exit_statuses_and_explain_the_codes(capsys):
     with pytest.raises(SystemExit):
         main(["lint", "--help"])
     out = capsys.readouterr().out
     assert "3  some files could not be read" in out
     assert "1  findings" in out
+    for code in ("E902", "e999"):
+        assert main(["lint", "--explain", code]) == 0
+        assert capsys.readouterr().out.startswith(f"{code.upper()} (cannot-")
 
 
 COOKIES = ["", "# -*- coding: latin-1 -*-\n", "# coding=cp1252\n", "# vim: fileencoding=utf-8 :\n", "# coding: nope\n"]

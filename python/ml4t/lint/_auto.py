@@ -38,8 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from ml4t.errors import ConfigError, LintError
-from ml4t.lint._check import check
-from ml4t.lint._core import Finding
+from ml4t.lint._check import lint_module
+from ml4t.lint._core import Finding, Module
 from ml4t.lint._source import Unreadable, read_python
 
 __all__ = ["LintWarning", "Scan", "configure", "findings_of", "lint_before_run", "mode", "scan"]
@@ -110,12 +110,12 @@ def _file(path: str) -> _File | str:
 
 def _lint_text(text: str, path: str) -> _File | str:
     try:
-        tree = ast.parse(text, filename=path)
-        findings = check(text, path=path)
-    except (SyntaxError, ValueError, LintError) as error:
+        module = Module(text, path)
+    except (SyntaxError, ValueError) as error:
         return f"its file {path} does not parse: {error}"
+    findings = lint_module(module)
     functions, classes = [], []
-    for node in ast.walk(tree):
+    for node in ast.walk(module.tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             decorators = getattr(node, "decorator_list", [])
             first = min([node.lineno, *(d.lineno for d in decorators)])

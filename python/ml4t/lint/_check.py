@@ -81,10 +81,13 @@ def check(
         line = getattr(error, "lineno", None)
         where = f" (line {line})" if line else ""
         raise LintError(f"cannot parse {path}: {getattr(error, 'msg', error)}{where}", argument="source") from None
-    return _lint(module, select, ignore)
+    return lint_module(module, select, ignore)
 
 
-def _lint(module: Module, select: Iterable[str] | None, ignore: Iterable[str] | None) -> list[Finding]:
+def lint_module(
+    module: Module, select: Iterable[str] | None = None, ignore: Iterable[str] | None = None
+) -> list[Finding]:
+    """The unsuppressed findings of the selected rules in a parsed module, in (path, line, column, code) order."""
     findings: set[Finding] = set()
     for code in selected_codes(select, ignore):
         for finding in RULES[code]().check(module):
@@ -128,7 +131,7 @@ def _check_source(text: str, path: str, *, select: Iterable[str] | None, ignore:
         line = getattr(error, "lineno", None) or 1
         col = getattr(error, "offset", None) or 1
         return [Finding(path, line, col, "E999", f"cannot parse: {getattr(error, 'msg', error)}")]
-    return _lint(module, select, ignore)
+    return lint_module(module, select, ignore)
 
 
 def _files(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:

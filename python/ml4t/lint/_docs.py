@@ -18,9 +18,30 @@ FAMILIES = {
 }
 
 
+UNLINTABLE = {
+    "E902": (
+        "cannot-read",
+        "A file (or a notebook cell) that could not be read, so was not linted: not a regular file (a FIFO, a\n"
+        "device, a socket), larger than 10 MB, binary, not decodable as Python source (a UTF-8 BOM or a PEP 263\n"
+        "coding cookie, else UTF-8), or a notebook that is not JSON, has no 'cells' list, or has a cell whose\n"
+        "source is not text. Reported whatever --select / --ignore say; `ml4t lint` then exits 3.",
+    ),
+    "E999": (
+        "cannot-parse",
+        "A file, notebook cell or Markdown ```python block that is not valid Python, so was not linted. Reported\n"
+        "at the syntax error's line and column whatever --select / --ignore say; `ml4t lint` then exits 3.",
+    ),
+}
+"""The codes of what could not be linted (ruff's codes), documented here because they are not rules."""
+
+
 def explain(code: str) -> str:
-    """The documentation of one rule: its code, name and docstring."""
-    rule = RULES.get(code.strip().upper())
+    """The documentation of one rule: its code, name and docstring (or of E902 / E999, what was not linted)."""
+    key = code.strip().upper()
+    if key in UNLINTABLE:
+        name, text = UNLINTABLE[key]
+        return f"{key} ({name})\n\n{text}\n"
+    rule = RULES.get(key)
     if rule is None:
         raise ConfigError(f"unknown lint code {code!r}; known: {', '.join(sorted(RULES))}", argument="code")
     return f"{rule.code} ({rule.name})\n\n{inspect.cleandoc(rule.__doc__ or '')}\n"
