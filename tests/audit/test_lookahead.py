@@ -390,3 +390,48 @@ def test_bad_event_arguments_are_config_errors(kwargs, argument):
     with pytest.raises(ml4t.ConfigError) as info:
         audit.lookahead(SmaCross, BARS, **kwargs)
     assert info.value.argument == argument
+
+
+class BestTomorrow(Strategy):
+    """Buys one unit of the symbol with the best next-bar return: the same order on a different symbol when
+    tomorrow is unknown (on the cut bar every leaked value is null and the first symbol is chosen)."""
+
+    indicators: ClassVar = {"ahead": CLOSE.shift(-1) / CLOSE - 1}
+
+    def on_bar(self, ctx, bars):
+        ahead = np.nan_to_num(bars["ahead"], nan=-np.inf)
+        ctx.order(bars.symbols[int(np.argmax(ahead))], 1)
+
+
+def test_a_divergence_in_the_symbol_alone_names_both_symbols():
+    d = assert_caught(audit.lookahead(BestTomorrow, BARS), what="order")
+    assert d.full is not None and d.truncated is not None
+    assert d.full["symbol"] != d.truncated["symbol"]
+    assert {k: v for k, v in d.full.items() if k != "symbol"} == {k: v for k, v in d.truncated.items() if k != "symbol"}
+    message = str(d)
+    full_part, truncated_part = message.split(" in the full run but ")
+    assert repr(d.full["symbol"]) in full_part.split(" is ", 1)[1]
+    assert repr(d.truncated["symbol"]) in truncated_part
+
+
+def test_each_side_of_an_order_divergence_names_its_symbol():
+    when = TIMES[10]
+    order = {
+        "ts_submitted": when,
+        "symbol": "AAA",
+        "side": "buy",
+        "order_type": "market",
+        "quantity": 1.0,
+        "limit_price": None,
+        "stop_price": None,
+        "time_in_force": "gtc",
+        "tag": None,
+    }
+    d = audit.Divergence(when, "AAA", "order", order, {**order, "symbol": "BBB"}, TIMES[20])
+    assert str(d) == (
+        f"the order decided at {when.isoformat()} is buy 1 'AAA' market (gtc, submitted {when.isoformat()}) in "
+        f"the full run but buy 1 'BBB' market (gtc, submitted {when.isoformat()}) when the data ends at "
+        f"{TIMES[20].isoformat()}"
+    )
+    absent = audit.Divergence(when, "AAA", "order", order, None, TIMES[20])
+    assert "buy 1 'AAA' market" in str(absent) and "but absent when" in str(absent)

@@ -51,9 +51,8 @@ class Divergence:
             )
         if self.what == "order":
             return (
-                f"the order decided at {self.timestamp.isoformat()} on {self.symbol!r} is "
-                f"{_describe_order(self.full)} in the full run but {_describe_order(self.truncated)} when the "
-                f"data ends at {cut}"
+                f"the order decided at {self.timestamp.isoformat()} is {_describe_order(self.full)} in the full "
+                f"run but {_describe_order(self.truncated)} when the data ends at {cut}"
             )
         return (
             f"{self.what} of {self.symbol!r} at {self.timestamp.isoformat()} is {self.full!r} in the full run "
@@ -141,7 +140,8 @@ class AuditReport:
 def _describe_order(order: dict[str, Any] | None) -> str:
     if order is None:
         return "absent"
-    text = f"{order['side']} {order['quantity']:g} {order['order_type']}"
+    # each side names its own symbol: two orders may differ in nothing else
+    text = f"{order['side']} {order['quantity']:g} {order['symbol']!r} {order['order_type']}"
     if order["limit_price"] is not None and not math.isnan(order["limit_price"]):
         text += f" limit {order['limit_price']:g}"
     if order["stop_price"] is not None and not math.isnan(order["stop_price"]):
