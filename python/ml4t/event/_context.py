@@ -14,17 +14,26 @@ none                                       market
 ``trail_amount=`` or ``trail_percent=``    trailing stop
 =========================================  ==============
 
-Malformed requests (unknown symbol, non-finite or zero quantity, a missing price) raise
-:class:`~ml4t.errors.OrderError` at once; orders the market or the account refuses later are *rejected as
-data* and show in ``Result.orders`` with a reason.
+Malformed requests raise :class:`~ml4t.errors.OrderError` at the call, before anything is submitted, naming
+the argument, the symbol and the strategy's clock time (``error.timestamp``): an unknown symbol; a quantity or
+price that is not a real number (``"10"``, ``True``) or not finite; a zero quantity; a ``tag`` that is not a
+string; an unhashable ``oco`` key; an order id that is not an int >= 0; an unknown keyword of a target order.
+Timer arguments raise :class:`~ml4t.errors.ConfigError` the same way. Orders the market or the account refuses
+later are *rejected as data* and show in ``Result.orders`` with a reason.
+
+The ``ctx`` belongs to its run: after ``on_end`` it still answers queries (positions, order status) but every
+call that would act (orders, cancels, timers) raises ``OrderError``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
 
 from ml4t._time import from_ns, parse_duration, to_ns
 from ml4t.errors import ConfigError, Ml4tError, OrderError
@@ -46,6 +55,9 @@ class OrderInfo(NamedTuple):
 
 
 _TIFS = ("gtc", "day", "ioc", "fok")
+_ORDER_ARGS = ("limit", "stop", "trail_amount", "trail_percent", "tif", "oco", "tag")
+_MAX_ID = 2**64  # ids are u64 in the engine
+_MAX_TS = 2**63  # the engine's clock is int64 ns
 
 
 class Context:
@@ -60,6 +72,7 @@ class Context:
         "_multipliers",
         "_next_oco",
         "_oco_names",
+        "_over",
         "_symbols",
         "_tags",
         "_timers",
@@ -85,6 +98,7 @@ class Context:
         self._timers: dict[int, str | None] = {}
         self._oco_names: dict[object, int] = {}
         self._next_oco = 0
+        self._over = False
 
     @property
     def data(self) -> PITData:
@@ -160,11 +174,17 @@ class Context:
         form a one-cancels-other group: when one fills, the others are cancelled. ``tag`` is kept in
         ``Result.orders`` and on fills.
         """
+        self._check_open("order", symbol)
         index = self._symbol_index(symbol)
-        kind = _order_kind(limit, stop, trail_amount, trail_percent, symbol)
-        qty = self._quantity(quantity, symbol)
-        group = None if oco is None else self._oco_id(oco)
-        return self._submit(index, qty, kind, tif, limit, stop, trail_amount, trail_percent, group, None, tag, symbol)
+        try:
+            kind = _order_kind(limit, stop, trail_amount, trail_percent, symbol)
+            qty = _quantity(quantity, symbol)
+            group = None if oco is None else self._oco_id(oco, symbol)
+            return self._submit(
+                index, qty, kind, tif, limit, stop, trail_amount, trail_percent, group, None, tag, symbol
+            )
+        except Ml4tError as error:
+            raise self._located(error) from None
 
     def bracket(
         self,
@@ -184,17 +204,25 @@ class Context:
         (the stop-loss by default). If the entry fills nothing, both exits are cancelled. Returns
         ``(entry_id, stop_loss_id, take_profit_id)``.
         """
+        self._check_open("bracket", symbol)
         index = self._symbol_index(symbol)
-        qty = self._quantity(quantity, symbol)
-        for name, price in (("stop_loss", stop_loss), ("take_profit", take_profit)):
-            _check_price(name, price, symbol)
-        if qty > 0 and not stop_loss < take_profit:
-            raise OrderError("a long bracket needs stop_loss < take_profit", argument="stop_loss", symbol=symbol)
-        if qty < 0 and not stop_loss > take_profit:
-            raise OrderError("a short bracket needs stop_loss > take_profit", argument="stop_loss", symbol=symbol)
-        kind = "market" if limit is None else "limit"
-        entry = self._submit(index, qty, kind, tif, limit, None, None, None, None, None, tag, symbol)
-        group = self._oco_id(object())
+        try:
+            qty = _quantity(quantity, symbol)
+            for name, price in (("stop_loss", stop_loss), ("take_profit", take_profit)):
+                _check_price(name, price, symbol)
+            if qty > 0 and not stop_loss < take_profit:
+                raise OrderError("a long bracket needs stop_loss < take_profit", argument="stop_loss", symbol=symbol)
+            if qty < 0 and not stop_loss > take_profit:
+                raise OrderError("a short bracket needs stop_loss > take_profit", argument="stop_loss", symbol=symbol)
+            if limit is not None:
+                _check_price("limit", limit, symbol)
+            _check_tif(tif, symbol)
+            _check_tag(tag, symbol)
+            kind = "market" if limit is None else "limit"
+            entry = self._submit(index, qty, kind, tif, limit, None, None, None, None, None, tag, symbol)
+        except Ml4tError as error:
+            raise self._located(error) from None
+        group = self._oco_id(object(), symbol)
         sl = self._submit(index, -qty, "stop", "gtc", None, stop_loss, None, None, group, entry, tag, symbol)
         tp = self._submit(index, -qty, "limit", "gtc", take_profit, None, None, None, group, entry, tag, symbol)
         return entry, sl, tp
@@ -202,8 +230,13 @@ class Context:
     def order_target(self, symbol: str, quantity: float, **order_args: object) -> int | None:
         """Order what it takes to hold ``quantity`` units once the open market orders on ``symbol`` fill;
         None when nothing is needed."""
+        self._check_open("order_target", symbol)
         index = self._symbol_index(symbol)
-        target = _number("quantity", quantity, symbol)
+        try:
+            target = _number("quantity", quantity, symbol)
+            _check_order_args(order_args, symbol)
+        except Ml4tError as error:
+            raise self._located(error) from None
         delta = target - (self._core.position(index) + self._core.pending_market(index))
         if abs(delta) <= 1e-9 * max(abs(target), 1.0):
             return None
@@ -211,31 +244,59 @@ class Context:
 
     def order_target_value(self, symbol: str, value: float, **order_args: object) -> int | None:
         """Hold ``value`` (signed, account currency) of ``symbol`` at its last price."""
+        self._check_open("order_target_value", symbol)
         index = self._symbol_index(symbol)
-        price = self._core.mark(index)
-        if not math.isfinite(price):
-            raise OrderError("no price yet for a target value order", argument="value", symbol=symbol)
-        units = _number("value", value, symbol) / (price * self._multipliers[index])
+        try:
+            value = _number("value", value, symbol)
+            _check_order_args(order_args, symbol)
+            price = self._core.mark(index)
+            if not math.isfinite(price):
+                raise OrderError("no price yet for a target value order", argument="value", symbol=symbol)
+        except Ml4tError as error:
+            raise self._located(error) from None
+        units = value / (price * self._multipliers[index])
         return self.order_target(symbol, self._round(units), **order_args)
 
     def order_target_percent(self, symbol: str, fraction: float, **order_args: object) -> int | None:
         """Hold ``fraction`` of current equity in ``symbol`` (negative: short)."""
-        return self.order_target_value(symbol, _number("fraction", fraction, symbol) * self.equity, **order_args)
+        self._check_open("order_target_percent", symbol)
+        try:
+            fraction = _number("fraction", fraction, symbol)
+            _check_order_args(order_args, symbol)
+        except Ml4tError as error:
+            raise self._located(error) from None
+        return self.order_target_value(symbol, fraction * self.equity, **order_args)
 
     def order_target_weights(self, weights: Mapping[str, float], *, liquidate_others: bool = False) -> list[int]:
         """Rebalance to ``weights`` (fractions of equity per symbol); sells are submitted before buys so their
         proceeds are there first. With ``liquidate_others`` every other held symbol is closed."""
-        targets = {s: _number("weights", w, s) for s, w in weights.items()}
+        self._check_open("order_target_weights")
+        try:
+            if not isinstance(weights, Mapping):
+                raise OrderError(
+                    f"weights must be a mapping symbol -> fraction of equity, got {type(weights).__name__}",
+                    argument="weights",
+                )
+            if not isinstance(liquidate_others, bool):
+                raise OrderError(
+                    f"liquidate_others must be True or False, got {liquidate_others!r}", argument="liquidate_others"
+                )
+            for symbol in weights:
+                self._symbol_index(symbol)
+            targets = {s: _number("weights", w, s) for s, w in weights.items()}
+            for symbol in targets:
+                if not math.isfinite(self._core.mark(self._index[symbol])):
+                    raise OrderError("no price yet for a target weight", argument="weights", symbol=symbol)
+        except Ml4tError as error:
+            raise self._located(error) from None
         if liquidate_others:
             for symbol in self.positions:
                 targets.setdefault(symbol, 0.0)
         equity = self.equity
         deltas: list[tuple[float, str, float]] = []
         for symbol, weight in targets.items():
-            index = self._symbol_index(symbol)
+            index = self._index[symbol]
             price = self._core.mark(index)
-            if not math.isfinite(price):
-                raise OrderError("no price yet for a target weight", argument="weights", symbol=symbol)
             units = self._round(weight * equity / (price * self._multipliers[index]))
             delta = units - (self._core.position(index) + self._core.pending_market(index))
             deltas.append((delta, symbol, units))
@@ -247,11 +308,13 @@ class Context:
         return ids
 
     def cancel(self, order_id: int) -> bool:
-        """Cancel an open order at once; False if it was no longer open."""
-        return self._core.cancel(int(order_id))
+        """Cancel an open order at once; False if it was no longer open (or never existed)."""
+        self._check_open("cancel")
+        return self._core.cancel(self._id("order_id", order_id))
 
     def cancel_all(self, symbol: str | None = None) -> int:
         """Cancel every open order (of ``symbol``); returns how many were cancelled."""
+        self._check_open("cancel_all", symbol)
         index = None if symbol is None else self._symbol_index(symbol)
         ids = self._core.open_orders(index)
         for order_id in ids:
@@ -264,16 +327,16 @@ class Context:
 
     def order_status(self, order_id: int) -> str:
         """``open``, ``filled``, ``partially_filled``, ``cancelled``, ``expired`` or ``rejected``."""
-        state = self._core.order_state(int(order_id))
+        state = self._core.order_state(self._id("order_id", order_id))
         if state is None:
-            raise OrderError(f"no order with id {order_id}", argument="order_id")
+            raise OrderError(f"no order with id {order_id}", argument="order_id", timestamp=self._core.now)
         return state[0]
 
     def order_info(self, order_id: int) -> OrderInfo:
         """An order's ``status``, ``filled`` and ``remaining`` units and ``avg_fill_price`` (NaN before a fill)."""
-        state = self._core.order_state(int(order_id))
+        state = self._core.order_state(self._id("order_id", order_id))
         if state is None:
-            raise OrderError(f"no order with id {order_id}", argument="order_id")
+            raise OrderError(f"no order with id {order_id}", argument="order_id", timestamp=self._core.now)
         return OrderInfo(*state)
 
     # ----------------------------------------------------------------------------------------- timers
@@ -287,44 +350,80 @@ class Context:
     ) -> int:
         """Fire ``on_timer`` at ``at``, or ``after`` a duration from now; ``every`` repeats it. Returns the
         timer id. Timers fire strictly after the current time."""
-        if (at is None) == (after is None):
-            raise ConfigError("give exactly one of at= and after=", argument="at")
-        period = None if every is None else parse_duration(every, argument="every")
-        if period is not None and period <= 0:
-            raise ConfigError("every must be a positive duration", argument="every")
-        if at is not None:
-            ts = to_ns(at, argument="at")
-        else:
-            assert after is not None
-            ts = self._core.now + parse_duration(after, argument="after")
-        timer_id = self._core.schedule(ts, period)
+        self._check_open("schedule")
+        try:
+            if (at is None) == (after is None):
+                raise ConfigError("give exactly one of at= and after=", argument="at")
+            if name is not None and not isinstance(name, str):
+                raise ConfigError(f"a timer's name must be a string, got {name!r}", argument="name")
+            period = None if every is None else parse_duration(every, argument="every")
+            if period is not None and period <= 0:
+                raise ConfigError("every must be a positive duration", argument="every")
+            if at is not None:
+                ts = to_ns(at, argument="at")
+            else:
+                assert after is not None
+                ts = self._core.now + parse_duration(after, argument="after")
+            if not ts < _MAX_TS:
+                raise ConfigError(
+                    "a timer must fire before the year 2262 (int64 ns)", argument="at" if after is None else "after"
+                )
+            timer_id = self._core.schedule(ts, period)
+        except Ml4tError as error:
+            raise self._located(error) from None
         self._timers[timer_id] = name
         return timer_id
 
     def cancel_timer(self, timer_id: int) -> bool:
         """Stop a timer (and its repetitions); False if it is unknown or already stopped."""
-        return self._core.cancel_timer(int(timer_id))
+        self._check_open("cancel_timer")
+        return self._core.cancel_timer(self._id("timer_id", timer_id, ConfigError))
 
     # -------------------------------------------------------------------------------------- internals
+    def _close(self) -> None:
+        """End of the run (after ``on_end``): from now on the ctx answers queries but refuses to act."""
+        self._over = True
+
     def _symbol_index(self, symbol: str) -> int:
         try:
             return self._index[symbol]
         except (KeyError, TypeError):
             preview = ", ".join(self._symbols[:5])
             raise OrderError(
-                f"unknown symbol; the universe is {preview}...", argument="symbol", symbol=str(symbol)
+                f"unknown symbol; the universe is {preview}...",
+                argument="symbol",
+                symbol=str(symbol),
+                timestamp=self._core.now,
             ) from None
 
-    def _quantity(self, quantity: float, symbol: str) -> float:
-        qty = _number("quantity", quantity, symbol)
-        if qty == 0:
-            raise OrderError("quantity must be non-zero (signed: + buys, - sells)", argument="quantity", symbol=symbol)
-        return qty
+    def _located(self, error: Ml4tError) -> Ml4tError:
+        """``error`` stamped with the strategy's clock time: every error a ctx method raises names it."""
+        return error if error.timestamp is not None else error.replace(timestamp=self._core.now)
+
+    def _check_open(self, method: str, symbol: object = None) -> None:
+        """Refuse to act once the run is over (a ctx kept after ``Engine.run``)."""
+        if self._over:
+            raise OrderError(
+                f"the run is over: this ctx no longer takes {method}() calls; read the Result instead",
+                symbol=None if symbol is None else str(symbol),
+                timestamp=self._core.now,
+            )
+
+    def _id(self, argument: str, value: object, error: type[Ml4tError] = OrderError) -> int:
+        """An order or timer id: an int >= 0 (NumPy's too), never a bool, a float or a string."""
+        if not isinstance(value, bool) and isinstance(value, numbers.Integral) and 0 <= int(value) < _MAX_ID:
+            return int(value)
+        raise error(
+            f"{argument} must be an id (an int >= 0) returned by the engine, got {value!r}",
+            argument=argument,
+            timestamp=self._core.now,
+        )
 
     def _round(self, units: float) -> float:
         return units if self._fractional else float(math.trunc(units))
 
-    def _oco_id(self, key: object) -> int:
+    def _oco_id(self, key: object, symbol: str) -> int:
+        _check_hashable(key, symbol)
         if key not in self._oco_names:
             self._oco_names[key] = self._next_oco
             self._next_oco += 1
@@ -345,8 +444,8 @@ class Context:
         tag: str | None,
         symbol: str,
     ) -> int:
-        if tif not in _TIFS:
-            raise OrderError(f"tif must be one of {_TIFS}, got {tif!r}", argument="tif", symbol=symbol)
+        _check_tif(tif, symbol)
+        _check_tag(tag, symbol)
         nan = math.nan
         try:
             order_id = self._core.submit(
@@ -369,17 +468,72 @@ class Context:
         return order_id
 
 
-def _number(argument: str, value: float, symbol: str) -> float:
+def _number(argument: str, value: object, symbol: str) -> float:
+    """``value`` as a float: an int or float (NumPy's too), never a bool or a string."""
+    plain = type(value) is float or type(value) is int  # the common case, decided without the ABC check
+    if not plain and (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real)):
+        raise OrderError(
+            f"{argument} must be a number, got {value!r}: give an int or a float", argument=argument, symbol=symbol
+        )
     try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise OrderError(f"{argument} must be a number, got {value!r}", argument=argument, symbol=symbol) from None
+        number = float(value)  # type: ignore[arg-type]
+    except OverflowError:  # an int beyond the float range
+        number = math.inf
     if not math.isfinite(number):
         raise OrderError(f"{argument} must be finite, got {value!r}", argument=argument, symbol=symbol)
     return number
 
 
-def _check_price(argument: str, price: float, symbol: str) -> float:
+def _quantity(quantity: object, symbol: str) -> float:
+    qty = _number("quantity", quantity, symbol)
+    if qty == 0:
+        raise OrderError("quantity must be non-zero (signed: + buys, - sells)", argument="quantity", symbol=symbol)
+    return qty
+
+
+def _check_tif(tif: object, symbol: str) -> None:
+    if not isinstance(tif, str) or tif not in _TIFS:
+        raise OrderError(f"tif must be one of {_TIFS}, got {tif!r}", argument="tif", symbol=symbol)
+
+
+def _check_tag(tag: object, symbol: str) -> None:
+    if tag is not None and not isinstance(tag, str):
+        raise OrderError(f"tag must be a string or None, got {tag!r}", argument="tag", symbol=symbol)
+
+
+def _check_order_args(order_args: Mapping[str, object], symbol: str) -> None:
+    """The keywords a target order passes on to :meth:`Context.order`: known names, values checked as there."""
+    for name, value in order_args.items():
+        if name not in _ORDER_ARGS:
+            raise OrderError(
+                f"unknown order argument {name!r}; a target order takes {', '.join(_ORDER_ARGS)}",
+                argument=name,
+                symbol=symbol,
+            )
+        if value is None:
+            continue
+        if name == "tif":
+            _check_tif(value, symbol)
+        elif name == "tag":
+            _check_tag(value, symbol)
+        elif name == "oco":
+            _check_hashable(value, symbol)
+        elif name == "trail_percent":
+            _number(name, value, symbol)
+        else:
+            _check_price(name, value, symbol)
+
+
+def _check_hashable(key: object, symbol: str) -> None:
+    try:
+        hash(key)
+    except TypeError:
+        raise OrderError(
+            f"oco must be a hashable key, got {type(key).__name__}", argument="oco", symbol=symbol
+        ) from None
+
+
+def _check_price(argument: str, price: object, symbol: str) -> float:
     value = _number(argument, price, symbol)
     if not value > 0:
         raise OrderError(f"{argument} must be a finite price > 0, got {price!r}", argument=argument, symbol=symbol)

@@ -210,6 +210,7 @@ class Engine:
         _drive(core, ctx, strategy, hooks, columns, names, index, sig_columns, sig_names, symbols)
         core.finish()
         strategy.on_end(ctx)
+        ctx._close()
         return assemble(
             core.results(),
             symbols,
