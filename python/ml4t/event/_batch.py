@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -56,8 +56,10 @@ class _Rows:
 class BarBatch(_Rows):
     """The bars that arrived at one timestamp, one per symbol (``symbols``), in symbol order.
 
-    ``bars["close"]`` (or ``bars.close``) is a read-only float64 array aligned with ``bars.symbols``; every
-    bar column works, including ``ts_event`` (int64 ns) and the strategy's precomputed indicators.
+    ``bars["close"]`` (or ``bars.close``) is a read-only array aligned with ``bars.symbols``. Every column of
+    the bars works, and every indicator of the strategy: numbers as float64 (null -> NaN), ``ts_event`` and
+    ``ts_arrival`` (and other datetimes) as int64 ns UTC, booleans as bool, strings as ``str`` objects, dates as
+    ``datetime64[D]``; a non-numeric column with a null is an object array holding None there.
     ``bars.get("AAPL")`` is that symbol's :class:`Bar` or None; ``for bar in bars`` iterates them.
     ``bars.index`` gives the symbols' positions in the universe for array-style strategies.
     """
@@ -113,7 +115,8 @@ class BarBatch(_Rows):
 
 
 class Bar:
-    """One symbol's bar: ``bar.symbol``, ``bar.ts_event`` (int64 ns), ``bar.close``, ``bar.<indicator>``..."""
+    """One symbol's bar: ``bar.symbol``, ``bar.ts_event`` (int64 ns), ``bar.close``, ``bar.<column>``,
+    ``bar.<indicator>``: Python scalars (float, bool, str, ``datetime.date``...) of the batch's columns."""
 
     __slots__ = ("_batch", "_row")
 
@@ -125,17 +128,16 @@ class Bar:
     def symbol(self) -> str:
         return self._batch._names[self._row]
 
-    def __getattr__(self, field: str) -> float:
+    def __getattr__(self, field: str) -> Any:
         if field.startswith("_"):
             raise AttributeError(field)
         try:
             column = self._batch._columns[field]
         except KeyError:
             raise AttributeError(f"Bar has no field {field!r}; available: {sorted(self._batch._columns)}") from None
-        value: float = column.item(self._row)
-        return value
+        return column.item(self._row)
 
-    def __getitem__(self, field: str) -> float:
+    def __getitem__(self, field: str) -> Any:
         return self.__getattr__(field)
 
     def __repr__(self) -> str:

@@ -14,6 +14,7 @@ from ml4t import _core
 from ml4t._time import parse_duration
 from ml4t.costs import Commission, Slippage, lower_commission, lower_slippage
 from ml4t.data import Bars, PITData, Signals
+from ml4t.data._bars import KEY_COLUMNS
 from ml4t.errors import ConfigError
 from ml4t.event._assemble import assemble
 from ml4t.event._batch import BarBatch, Event, Fill, SignalBatch, Timer
@@ -205,6 +206,7 @@ class Engine:
         ctx = Context(core, view, symbols, self._multipliers.tolist(), fractional=s["fractional"])
         names = stream["names"]
         columns = {k: v for k, v in stream.items() if k not in ("symbol_index", "session", "names")}
+        columns.update(_other_columns(bars, stream["ts_event"], names))
         index = stream["symbol_index"]
         strategy.on_start(ctx)
         _drive(core, ctx, strategy, hooks, columns, names, index, sig_columns, sig_names, symbols)
@@ -301,7 +303,7 @@ def _with_indicators(bars: Bars, strategy: Strategy) -> Bars:
                 column=name,
             )
     try:
-        added = frame.with_columns(expr.over("symbol").cast(pl.Float64).alias(name) for name, expr in exprs.items())
+        added = frame.with_columns(expr.over("symbol").alias(name) for name, expr in exprs.items())
     except pl.exceptions.PolarsError as error:
         raise ConfigError(f"an indicator expression failed: {error}", argument="indicators") from None
     return Bars._from_canonical(added, tuple(bars.symbols), bars._freq_ns)
@@ -330,6 +332,32 @@ def _bar_stream(bars: Bars, session_tz: str) -> dict[str, Any]:
     for column in out.values():
         if isinstance(column, np.ndarray):
             column.flags.writeable = False
+    return out
+
+
+def _other_columns(bars: Bars, ts_event: np.ndarray, names: list[str]) -> dict[str, np.ndarray]:
+    """The bar columns that are not numbers (booleans, strings, dates...), for the strategy only: read-only
+    arrays of their own dtype (bool, str objects, ``datetime64[D]``; datetimes as int64 ns UTC like ``ts_event``;
+    with a null, an object array holding None), aligned with the stream's rows by (``ts_event``, symbol)."""
+    schema = bars._frame.schema
+    other = [name for name, dtype in schema.items() if name not in KEY_COLUMNS and not dtype.is_numeric()]
+    if not other:
+        return {}
+    values = bars._frame.select(
+        pl.col("ts_event").cast(pl.Int64),
+        "symbol",
+        *(
+            pl.col(name).dt.cast_time_unit("ns").cast(pl.Int64) if isinstance(schema[name], pl.Datetime) else name
+            for name in other
+        ),
+    )
+    rows = pl.DataFrame({"ts_event": ts_event, "symbol": names}, schema={"ts_event": pl.Int64, "symbol": pl.String})
+    aligned = rows.join(values, on=["ts_event", "symbol"], how="left", maintain_order="left")
+    out = {}
+    for name in other:
+        column = aligned[name].to_numpy()
+        column.flags.writeable = False
+        out[name] = column
     return out
 
 

@@ -31,7 +31,8 @@ class Strategy:
 
     Indicators: ``indicators`` maps a field name to a Polars expression over the bar columns (or is a method
     returning such a mapping, for parameterised strategies). They are evaluated once per symbol before the
-    run (``expr.over("symbol")`` in time order) and arrive as bar fields: ``bars["fast"]``, ``bar.fast``,
+    run (``expr.over("symbol")`` in time order) and arrive as bar fields of their own dtype (numbers as
+    float64, a boolean expression as bool, strings as str): ``bars["fast"]``, ``bar.fast``, and for numbers
     ``ctx.data.latest("fast", symbol)``. Use only causal expressions (rolling windows, positive shifts): the
     value at a bar is what is known at its close, and ``ml4t.audit.lookahead`` can prove it.
     """
