@@ -13,6 +13,17 @@
 from ml4t.event._batch import Bar, BarBatch, Event, Fill, SignalBatch, Timer
 from ml4t.event._context import Context
 from ml4t.event._engine import Engine
-from ml4t.event._strategy import Strategy
+from ml4t.event._strategy import HookWarning, Strategy
 
-__all__ = ["Bar", "BarBatch", "Context", "Engine", "Event", "Fill", "SignalBatch", "Strategy", "Timer"]
+__all__ = [
+    "Bar",
+    "BarBatch",
+    "Context",
+    "Engine",
+    "Event",
+    "Fill",
+    "HookWarning",
+    "SignalBatch",
+    "Strategy",
+    "Timer",
+]

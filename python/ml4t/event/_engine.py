@@ -19,7 +19,7 @@ from ml4t.errors import ConfigError
 from ml4t.event._assemble import assemble
 from ml4t.event._batch import BarBatch, Event, Fill, SignalBatch, Timer
 from ml4t.event._context import Context
-from ml4t.event._strategy import Strategy
+from ml4t.event._strategy import Strategy, note_hook
 from ml4t.lint import lint_before_run
 from ml4t.result import Result
 
@@ -208,11 +208,16 @@ class Engine:
         columns = {k: v for k, v in stream.items() if k not in ("symbol_index", "session", "names")}
         columns.update(_other_columns(bars, stream["ts_event"], names))
         index = stream["symbol_index"]
-        strategy.on_start(ctx)
-        _drive(core, ctx, strategy, hooks, columns, names, index, sig_columns, sig_names, symbols)
-        core.finish()
-        strategy.on_end(ctx)
-        ctx._close()
+        try:
+            strategy.on_start(ctx)
+            _drive(core, ctx, strategy, hooks, columns, names, index, sig_columns, sig_names, symbols)
+            core.finish()
+            strategy.on_end(ctx)
+        except Exception as error:
+            note_hook(error, strategy, core.now)
+            raise
+        finally:
+            ctx._close()
         return assemble(
             core.results(),
             symbols,

@@ -1,9 +1,19 @@
-"""The :class:`Strategy` base class: the hooks the event engine calls."""
+"""The :class:`Strategy` base class: the hooks the event engine calls.
+
+A method named like a hook that is not one (``onbar``, ``on_bars``, ``On_bar``, ``on_tick``) would never be
+called: defining it warns (:class:`HookWarning`) with the closest hook's name. An exception raised in a hook
+reaches the caller of ``Engine.run`` with its own type and traceback and a note naming the hook and the
+strategy's clock time (``raised in SmaCross.on_bar at 2024-01-03T21:00:00+00:00``).
+"""
 
 from __future__ import annotations
 
+import difflib
+import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
+
+from ml4t._time import format_ns
 
 if TYPE_CHECKING:
     import polars as pl
@@ -11,7 +21,11 @@ if TYPE_CHECKING:
     from ml4t.event._batch import BarBatch, Event, Fill, SignalBatch, Timer
     from ml4t.event._context import Context
 
-__all__ = ["Strategy"]
+__all__ = ["HookWarning", "Strategy"]
+
+
+class HookWarning(UserWarning):
+    """A strategy method is named like a hook but is not one, so the engine never calls it."""
 
 
 class Strategy:
@@ -38,6 +52,21 @@ class Strategy:
     """
 
     indicators: Mapping[str, pl.Expr] | Callable[[], Mapping[str, pl.Expr]] | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # the class itself and its mixins; Strategy subclasses among the bases were checked when defined
+        for klass in cls.__mro__:
+            if klass is cls or (not issubclass(klass, Strategy) and klass is not object):
+                for name, value in vars(klass).items():
+                    hook = _misnamed_hook(name, value)
+                    if hook is not None:
+                        warnings.warn(
+                            f"{klass.__qualname__}.{name} is not a hook: the engine never calls it; did you mean "
+                            f"{hook}? (hooks: {', '.join(_HOOKS)}; a helper's name may start with '_')",
+                            HookWarning,
+                            stacklevel=2,
+                        )
 
     def on_start(self, ctx: Context) -> None:
         """Called once before the first event."""
@@ -81,3 +110,49 @@ class Strategy:
 
 
 _HOOKS = ("on_start", "on_event", "on_bar", "on_signal", "on_fill", "on_timer", "on_end")
+_SQUASHED = {hook.replace("_", ""): hook for hook in _HOOKS}
+
+
+def _misnamed_hook(name: str, value: object) -> str | None:
+    """The hook a method called ``name`` was probably meant to be, or None when it does not look like one.
+
+    It looks like one when, ignoring case, it is a hook with its underscore missing or extra (``onbar``,
+    ``On_bar``, ``onBar``), is within difflib's 0.8 ratio of one (``on_bars``, ``on_fills``), or starts with
+    ``on_`` at all (``on_tick``, ``on_data``: hooks of other frameworks); the closest hook is named.
+    """
+    if (
+        name.startswith("_")
+        or name in _HOOKS
+        or not (callable(value) or isinstance(value, (staticmethod, classmethod)))
+    ):
+        return None
+    lower = name.lower()
+    squashed = lower.replace("_", "")
+    if squashed in _SQUASHED:
+        return _SQUASHED[squashed]
+    close = difflib.get_close_matches(lower, _HOOKS, n=1, cutoff=0.8)
+    if close:
+        return close[0]
+    if lower.startswith("on_"):
+        return difflib.get_close_matches(lower, _HOOKS, n=1, cutoff=0.0)[0]
+    return None
+
+
+def note_hook(error: BaseException, strategy: Strategy, now_ns: int) -> None:
+    """Add ``raised in <Class>.<hook> at <clock time>`` to an exception raised in one of ``strategy``'s hooks
+    (the innermost hook frame of its traceback, so a hook called from a custom ``on_event`` is the one named);
+    an exception from outside the hooks is left as it is."""
+    cls = type(strategy)
+    codes = {}
+    for hook in _HOOKS:
+        code = getattr(getattr(cls, hook, None), "__code__", None)
+        if code is not None:
+            codes[code] = hook
+    found = None
+    tb = error.__traceback__
+    while tb is not None:
+        found = codes.get(tb.tb_frame.f_code, found)
+        tb = tb.tb_next
+    if found is None or any(note.startswith("raised in ") for note in getattr(error, "__notes__", ())):
+        return
+    error.add_note(f"raised in {cls.__name__}.{found} at {format_ns(now_ns)}")
