@@ -14,7 +14,6 @@ from ml4t import _core
 from ml4t._time import parse_duration
 from ml4t.costs import Commission, Slippage, lower_commission, lower_slippage
 from ml4t.data import Bars, PITData, Signals
-from ml4t.data._bars import KEY_COLUMNS
 from ml4t.errors import ConfigError
 from ml4t.event._assemble import assemble
 from ml4t.event._batch import BarBatch, Event, Fill, SignalBatch, Timer
@@ -345,7 +344,8 @@ def _other_columns(bars: Bars, ts_event: np.ndarray, names: list[str]) -> dict[s
     arrays of their own dtype (bool, str objects, ``datetime64[D]``; datetimes as int64 ns UTC like ``ts_event``;
     with a null, an object array holding None), aligned with the stream's rows by (``ts_event``, symbol)."""
     schema = bars._frame.schema
-    other = [name for name, dtype in schema.items() if name not in KEY_COLUMNS and not dtype.is_numeric()]
+    keys = ("ts_event", "ts_arrival", "symbol")  # in the stream already (times as int64 ns, names)
+    other = [name for name, dtype in schema.items() if name not in keys and not dtype.is_numeric()]
     if not other:
         return {}
     values = bars._frame.select(
