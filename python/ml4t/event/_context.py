@@ -352,25 +352,32 @@ class Context:
         timer id. Timers fire strictly after the current time."""
         self._check_open("schedule")
         try:
-            if (at is None) == (after is None):
-                raise ConfigError("give exactly one of at= and after=", argument="at")
-            if name is not None and not isinstance(name, str):
-                raise ConfigError(f"a timer's name must be a string, got {name!r}", argument="name")
-            period = None if every is None else parse_duration(every, argument="every")
-            if period is not None and period <= 0:
-                raise ConfigError("every must be a positive duration", argument="every")
-            if at is not None:
-                ts = to_ns(at, argument="at")
-            else:
-                assert after is not None
-                ts = self._core.now + parse_duration(after, argument="after")
-            if not ts < _MAX_TS:
-                raise ConfigError(
-                    "a timer must fire before the year 2262 (int64 ns)", argument="at" if after is None else "after"
-                )
-            timer_id = self._core.schedule(ts, period)
+            return self._schedule(at, after, every, name)
         except Ml4tError as error:
             raise self._located(error) from None
+
+    def _schedule(
+        self,
+        at: dt.datetime | str | int | None,
+        after: dt.timedelta | str | None,
+        every: dt.timedelta | str | None,
+        name: str | None,
+    ) -> int:
+        if (at is None) == (after is None):
+            raise ConfigError("give exactly one of at= and after=", argument="at")
+        if name is not None and not isinstance(name, str):
+            raise ConfigError(f"a timer's name must be a string, got {name!r}", argument="name")
+        period = None if every is None else parse_duration(every, argument="every")
+        if period is not None and period <= 0:
+            raise ConfigError("every must be a positive duration", argument="every")
+        if at is not None:
+            ts = to_ns(at, argument="at")
+        else:
+            assert after is not None
+            ts = self._core.now + parse_duration(after, argument="after")
+        if not ts < _MAX_TS:
+            raise ConfigError("a timer must fire before 2262 (int64 ns)", argument="at" if after is None else "after")
+        timer_id = self._core.schedule(ts, period)
         self._timers[timer_id] = name
         return timer_id
 
