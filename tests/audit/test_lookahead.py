@@ -238,6 +238,23 @@ def test_a_run_that_fails_without_the_future_is_a_divergence():
     assert d.timestamp == d.cut == audit.lookahead(lambda bars: Strict(bars.frame), BARS).cuts[0]
 
 
+def test_a_failed_run_names_the_hook_and_the_clock_time_it_failed_at():
+    end = int(BARS.frame["ts_event"].cast(pl.Int64).max())
+
+    class Strict(PeekTomorrow):
+        def on_bar(self, ctx, bars):
+            if ctx.now_ns == end:
+                return
+            for bar in bars:
+                ctx.order_target(bar.symbol, 10 if self.next_close[(bar.symbol, ctx.now_ns)] > bar.close else 0)
+
+    report = audit.lookahead(lambda bars: Strict(bars.frame), BARS, cuts=[TIMES[100]])
+    d = report.first_divergence
+    assert d is not None and d.what == "run"
+    assert d.truncated.endswith(f"raised in Strict.on_bar at {TIMES[100].isoformat()}")
+    assert f"raised in Strict.on_bar at {TIMES[100].isoformat()}" in str(report)
+
+
 FULL_FRAME = BARS.frame
 
 

@@ -82,7 +82,8 @@ def lookahead(
             truncated = subject.run(bars.until(cut), cut_signals)
         except Exception as error:  # the strategy's own code failed without the future: that is a divergence
             symbol = error.symbol if isinstance(error, Ml4tError) else None
-            divergences.append(Divergence(when, symbol, "run", "completed", f"{type(error).__name__}: {error}", when))
+            raised = " ".join([f"{type(error).__name__}: {error}", *getattr(error, "__notes__", ())])  # hook, clock
+            divergences.append(Divergence(when, symbol, "run", "completed", raised, when))
             continue
         signal_div, checked = _compare_signals(full, truncated, when)
         n_signals += checked
