@@ -111,14 +111,37 @@ class Strategy:
 
 _HOOKS = ("on_start", "on_event", "on_bar", "on_signal", "on_fill", "on_timer", "on_end")
 _SQUASHED = {hook.replace("_", ""): hook for hook in _HOOKS}
+# Hooks of other frameworks (backtrader, backtesting.py, zipline, Lean, nautilus_trader), squashed like
+# ``_SQUASHED``: a strategy ported from one of them would otherwise never be called.
+_FOREIGN = {
+    "next": "on_bar",
+    "ontick": "on_bar",
+    "ondata": "on_bar",
+    "onquote": "on_bar",
+    "onquotetick": "on_bar",
+    "ontradetick": "on_bar",
+    "oncandle": "on_bar",
+    "handledata": "on_bar",
+    "initialize": "on_start",
+    "onorder": "on_fill",
+    "onorderevent": "on_fill",
+    "onorderfilled": "on_fill",
+    "ontrade": "on_fill",
+    "notifyorder": "on_fill",
+    "notifytrade": "on_fill",
+    "onstop": "on_end",
+    "onfinish": "on_end",
+    "onschedule": "on_timer",
+}
 
 
 def _misnamed_hook(name: str, value: object) -> str | None:
     """The hook a method called ``name`` was probably meant to be, or None when it does not look like one.
 
     It looks like one when, ignoring case, it is a hook with its underscore missing or extra (``onbar``,
-    ``On_bar``, ``onBar``), is within difflib's 0.8 ratio of one (``on_bars``, ``on_fills``), or starts with
-    ``on_`` at all (``on_tick``, ``on_data``: hooks of other frameworks); the closest hook is named.
+    ``On_bar``, ``onBar``), is within difflib's 0.8 ratio of one (``on_bars``, ``on_fills``), or is the hook of
+    another framework (``next``, ``on_tick``, ``on_data``, ``handle_data``, ``notify_order``, ...: see
+    ``_FOREIGN``); the closest hook is named. Other ``on_*`` helpers (``on_rebalance``) are left alone.
     """
     if (
         name.startswith("_")
@@ -133,9 +156,7 @@ def _misnamed_hook(name: str, value: object) -> str | None:
     close = difflib.get_close_matches(lower, _HOOKS, n=1, cutoff=0.8)
     if close:
         return close[0]
-    if lower.startswith("on_"):
-        return difflib.get_close_matches(lower, _HOOKS, n=1, cutoff=0.0)[0]
-    return None
+    return _FOREIGN.get(squashed)
 
 
 def note_hook(error: BaseException, strategy: Strategy, now_ns: int) -> None:
