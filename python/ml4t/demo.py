@@ -129,23 +129,25 @@ def main() -> None:
     print("buy and hold, per symbol:")
     print(table)
 
-    _section("5. Vectorized mode: sweep 300 SMA crossovers per symbol, fill at the next open")
+    _section("5. Vectorized mode: sweep 300 SMA crossovers, fill at the next open")
     strat = VectorizedStrategy(sma_cross, execution="next_open", fees=0.001, init_cash=100_000, periods_per_year=ppy)
     sweep = strat.sweep(universe, fast=range(5, 55, 5), slow=range(60, 210, 5))
     print(sweep)
-    print("best combinations by Sharpe ratio:")
+    print("best combinations by Sharpe ratio (the portfolio of all five symbols, one account each):")
+    print(sweep.best("sharpe_ratio", n=3).select("fast", "slow", "total_return", "sharpe_ratio", "trade_count"))
+    print("best combinations by Sharpe ratio on a single symbol:")
     print(
-        sweep.best("sharpe_ratio", n=5).select(
+        sweep.best("sharpe_ratio", n=5, scope="symbol").select(
             "fast", "slow", "symbol", "total_return", "sharpe_ratio", "max_drawdown", "trade_count"
         )
     )
-    top = sweep.best("sharpe_ratio", n=1).row(0, named=True)
-    best = sweep.result(fast=top["fast"], slow=top["slow"])
-    symbol_best = best.trades.filter(pl.col("symbol") == top["symbol"])
-    closed = symbol_best.filter(pl.col("status") == "closed").height
+    top = sweep.best("sharpe_ratio", n=1, scope="symbol").row(0, named=True)
+    best = sweep.result(fast=top["fast"], slow=top["slow"], symbol=top["symbol"])  # that row's own Result
+    closed = best.trades.filter(pl.col("status") == "closed").height
     print(
-        f"fast={top['fast']}, slow={top['slow']}: {closed} closed round trips on {top['symbol']}; "
-        f"{best.orders.height} orders across the universe, statuses {sorted(set(best.orders['status']))}"
+        f"fast={top['fast']}, slow={top['slow']}: {closed} closed round trips on {top['symbol']}, Sharpe "
+        f"{best.metrics['sharpe_ratio'][0]:.4f} (the row's {top['sharpe_ratio']:.4f}); {best.orders.height} "
+        f"orders, statuses {sorted(set(best.orders['status']))}"
     )
 
     _section("6. Overfitting: is the best of the sweep's trials real?")

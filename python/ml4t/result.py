@@ -214,10 +214,26 @@ class Result:
     @property
     def returns(self) -> pl.DataFrame:
         """Simple returns per bar: ``ts_event``, ``return``. The first bar's return is measured from
-        ``init_cash`` (so a run that loses on its first bar shows it)."""
+        ``init_cash`` (so a run that loses on its first bar shows it).
+
+        Ruin is absorbing: the return is ``equity[t] / equity[t-1] - 1`` while the previous equity is
+        positive; the first bar whose equity is ``<= 0`` returns exactly -1 (the whole equity is lost), and
+        every later bar's return is null (there is no equity left to measure a return on), whatever the
+        equity does next. vectorbt divides by ``abs(previous equity)`` instead; see ``ml4t.metrics``."""
         eq = self.equity["equity"]
         prev = eq.shift(1, fill_value=self.init_cash)
-        return pl.DataFrame({"ts_event": self.equity["ts_event"], "return": eq / prev - 1.0})
+        ruined = eq <= 0.0
+        after_ruin = ruined.cum_max().shift(1, fill_value=False)
+        frame = pl.DataFrame({"eq": eq, "prev": prev, "ruined": ruined, "after": after_ruin})
+        ret = frame.select(
+            pl.when(pl.col("after"))
+            .then(None)
+            .when(pl.col("ruined"))
+            .then(-1.0)
+            .otherwise(pl.col("eq") / pl.col("prev") - 1.0)
+            .alias("return")
+        ).to_series()
+        return pl.DataFrame({"ts_event": self.equity["ts_event"], "return": ret})
 
     @cached_property
     def metrics(self) -> pl.DataFrame:

@@ -85,6 +85,9 @@ def _compare(universe: Bars, keys: tuple[str, ...], *, next_open: bool = False, 
     )
     res = strat.run(universe)
     sweep = strat.sweep(universe).metrics
+    # vectorbt's columns: one per symbol without cash sharing (ml4t's symbol rows), else the one group
+    per_symbol = not cash_sharing and len(universe.symbols) > 1
+    sweep = sweep.filter(pl.col("scope") == ("symbol" if per_symbol else "portfolio"))
 
     # every fill: size, price, fees (vectorbt's order records are per column, in time order)
     ours = res.fills.sort("symbol", "ts_event", maintain_order=True)

@@ -96,15 +96,19 @@ def test_run_and_sweep_agree_on_every_metric():
         strat = VectorizedStrategy(both, **kwargs)
         sweep = strat.sweep(universe, fast=[5, 10], slow=[30])
         res = strat.run(universe, fast=10, slow=30)
-        row = sweep.metrics.filter(pl.col("fast") == 10)
-        if not kwargs.get("cash_sharing"):
-            # per-symbol rows: the Result is their sum
-            assert row.height == 3
-            assert row["final_equity"].sum() == pytest.approx(res.equity["equity"][-1], rel=1e-12)
-            continue
+        rows = sweep.metrics.filter(pl.col("fast") == 10)
+        row = rows.filter(pl.col("scope") == "portfolio")  # the whole run, what run() returns
+        assert row.height == 1
         for name in ("total_return", "sharpe_ratio", "sortino_ratio", "max_drawdown", "annual_volatility"):
             assert row[name][0] == pytest.approx(res.metrics[name][0], rel=1e-9), (kwargs, name)
         assert row["trade_count"][0] == res.trades.filter(pl.col("status") == "closed").height
+        per_symbol = rows.filter(pl.col("scope") == "symbol")
+        if kwargs.get("cash_sharing"):
+            assert per_symbol.height == 0  # one account: no per-symbol equity
+        else:
+            # each symbol trades its own account: the portfolio is their sum
+            assert per_symbol["symbol"].to_list() == universe.symbols
+            assert per_symbol["final_equity"].sum() == pytest.approx(res.equity["equity"][-1], rel=1e-12)
 
 
 def test_missing_bars_of_one_symbol_are_not_traded():
@@ -135,7 +139,7 @@ def test_chunking_does_not_change_the_sweep():
     whole = strat.sweep(universe, **grids).metrics
     for chunk_size in (1, 5):
         assert strat.sweep(universe, chunk_size=chunk_size, **grids).metrics.equals(whole)
-    assert whole.height == 3 * 2 * 2 * 2
+    assert whole.height == 3 * 2 * 2 * (1 + 2)  # per combination: the portfolio and each symbol
 
 
 @pytest.mark.parametrize("cash_sharing", [False, True])
@@ -156,6 +160,6 @@ def test_sweep_matches_run_when_a_symbol_has_missing_bars(cash_sharing, executio
     sweep = strat.sweep(gappy, fast=[3, 6], slow=[15])
     for fast in (3, 6):
         res = strat.run(gappy, fast=fast, slow=15)
-        rows = sweep.metrics.filter(pl.col("fast") == fast)
-        assert rows["final_equity"].sum() == pytest.approx(res.equity["equity"][-1], rel=1e-12)
-        assert rows["trade_count"].sum() == res.trades.filter(pl.col("status") == "closed").height
+        rows = sweep.metrics.filter((pl.col("fast") == fast) & (pl.col("scope") == "portfolio"))
+        assert rows["final_equity"].item() == pytest.approx(res.equity["equity"][-1], rel=1e-12)
+        assert rows["trade_count"].item() == res.trades.filter(pl.col("status") == "closed").height

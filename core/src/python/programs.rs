@@ -8,7 +8,9 @@ use serde_json::value::RawValue;
 
 use crate::error::{Context, CoreError};
 use crate::vectorized::expr::{result_is_bool, Compiler, Program};
-use crate::vectorized::{simulate_group, EquityStats, Market, MatrixSource, OffsetSource, Settings, StatsSink};
+use crate::vectorized::{
+    combination_stats, simulate_group, CurveBuffers, EquityStats, Market, MatrixSource, OffsetSource, Settings,
+};
 use crate::vectorized::{Column, Evaluator};
 
 /// A compiled expression's values and validity.
@@ -128,7 +130,44 @@ struct Scratch {
     column: Column,
     bools: [Vec<bool>; 4],
     numbers: [Vec<f64>; 3],
-    equity: Vec<f64>,
+}
+
+impl Scratch {
+    /// Evaluate one combination's programs (`row`) for the columns `cols` into `bools` / `numbers`.
+    fn evaluate(
+        &mut self,
+        row: &[Option<Program>; N_KEYS],
+        leaves: &[Vec<(&[f64], &[bool])>],
+        cols: std::ops::Range<usize>,
+        n_symbols: usize,
+        n_bars: usize,
+    ) {
+        for (k, program) in row.iter().enumerate() {
+            if k < 4 {
+                self.bools[k].clear()
+            } else {
+                self.numbers[k - 4].clear()
+            }
+            let Some(program) = program else {
+                continue;
+            };
+            for col in cols.clone() {
+                let symbol = col % n_symbols;
+                self.evaluator.eval(program, &leaves[symbol], n_bars, &mut self.column);
+                let col = &self.column;
+                if k < 4 {
+                    self.bools[k].extend(col.value.iter().zip(&col.valid).map(|(v, ok)| *ok && *v != 0.0));
+                } else {
+                    self.numbers[k - 4].extend(
+                        col.value
+                            .iter()
+                            .zip(&col.valid)
+                            .map(|(v, ok)| if *ok { *v } else { f64::NAN }),
+                    );
+                }
+            }
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -176,63 +215,35 @@ pub fn sweep_programs(
         })
         .collect();
     let width = if cash_sharing { n_symbols } else { 1 };
-    let n_groups = programs.programs.len() * n_symbols / width;
+    let per_combo = n_symbols / width;
     let stats = py.detach(|| {
-        (0..n_groups)
+        (0..programs.programs.len())
             .into_par_iter()
-            .map_init(Scratch::default, |scratch, g| {
-                let combo = g * width / n_symbols;
-                let row = &programs.programs[combo];
-                for (k, program) in row.iter().enumerate() {
-                    let Some(program) = program else {
-                        if k < 4 {
-                            scratch.bools[k].clear()
-                        } else {
-                            scratch.numbers[k - 4].clear()
-                        }
-                        continue;
-                    };
-                    if k < 4 {
-                        scratch.bools[k].clear()
-                    } else {
-                        scratch.numbers[k - 4].clear()
-                    }
-                    for local in 0..width {
-                        let symbol = (g * width + local) % n_symbols;
-                        scratch
-                            .evaluator
-                            .eval(program, &leaves[symbol], n_bars, &mut scratch.column);
-                        let col = &scratch.column;
-                        if k < 4 {
-                            scratch.bools[k].extend(col.value.iter().zip(&col.valid).map(|(v, ok)| *ok && *v != 0.0));
-                        } else {
-                            scratch.numbers[k - 4].extend(col.value.iter().zip(&col.valid).map(|(v, ok)| {
-                                if *ok {
-                                    *v
-                                } else {
-                                    f64::NAN
-                                }
-                            }));
-                        }
-                    }
-                }
-                let source = OffsetSource {
-                    inner: MatrixSource {
-                        n_bars,
-                        entries: &scratch.bools[0],
-                        exits: &scratch.bools[1],
-                        short_entries: &scratch.bools[2],
-                        short_exits: &scratch.bools[3],
-                        size: &scratch.numbers[0],
-                        sl_stop: &scratch.numbers[1],
-                        tp_stop: &scratch.numbers[2],
-                    },
-                    base: g * width,
-                };
-                let mut sink = StatsSink::new(settings.init_cash, n_bars, &mut scratch.equity);
-                simulate_group(&market, g * width..(g + 1) * width, &source, settings, &mut sink);
-                sink.finish()
-            })
+            .map_init(
+                || (Scratch::default(), CurveBuffers::default()),
+                |(scratch, buffers), combo| {
+                    let row = &programs.programs[combo];
+                    combination_stats(settings.init_cash, n_bars, per_combo, buffers, |k, sink| {
+                        let g = combo * per_combo + k;
+                        scratch.evaluate(row, &leaves, g * width..(g + 1) * width, n_symbols, n_bars);
+                        let source = OffsetSource {
+                            inner: MatrixSource {
+                                n_bars,
+                                entries: &scratch.bools[0],
+                                exits: &scratch.bools[1],
+                                short_entries: &scratch.bools[2],
+                                short_exits: &scratch.bools[3],
+                                size: &scratch.numbers[0],
+                                sl_stop: &scratch.numbers[1],
+                                tp_stop: &scratch.numbers[2],
+                            },
+                            base: g * width,
+                        };
+                        simulate_group(&market, g * width..(g + 1) * width, &source, settings, sink);
+                    })
+                },
+            )
+            .flatten_iter()
             .collect::<Vec<_>>()
     });
     Ok(stats)

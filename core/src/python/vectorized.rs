@@ -14,8 +14,8 @@ use super::programs::{sweep_programs, SignalPrograms};
 use crate::error::{Context, CoreError};
 use crate::portfolio::{Costs, SizeType};
 use crate::vectorized::{
-    simulate_group, Conflict, DirConflict, EquityStats, Execution, Market, MatrixSource, OppositeEntry, RecordSink,
-    Rules, Settings, StatsSink, StopEntry,
+    combination_stats, simulate_group, Conflict, CurveBuffers, DirConflict, EquityStats, Execution, Market,
+    MatrixSource, OppositeEntry, RecordSink, Rules, Settings, StopEntry,
 };
 
 fn choice<T: Copy>(argument: &str, value: &str, options: &[(&str, T)]) -> Result<T, CoreError> {
@@ -245,7 +245,9 @@ impl SignalSimulator {
         build().map(|settings| Self { settings }).map_err(|e| to_pyerr(py, e))
     }
 
-    /// Simulate every group; returns a dict of per-group one-pass statistics (see `EquityStats`).
+    /// Simulate every combination; returns a dict of one-pass statistics (see `EquityStats`), one row per
+    /// combination's portfolio followed, when its symbols trade separate accounts (no cash sharing, several
+    /// symbols), by one row per symbol (see `combination_stats`).
     #[pyo3(signature = (prices, signals, cash_sharing))]
     fn sweep<'py>(
         &self,
@@ -257,16 +259,19 @@ impl SignalSimulator {
         let inputs = Inputs::new(prices, signals);
         let settings = &self.settings;
         let stats: Vec<EquityStats> = with_inputs!(inputs, |market, source, n_cols| {
-            let width = if cash_sharing { market.n_symbols } else { 1 };
-            let n_groups = n_cols / width.max(1);
+            let n_symbols = market.n_symbols.max(1);
+            let width = if cash_sharing { n_symbols } else { 1 };
+            let per_combo = n_symbols / width;
             py.detach(|| {
-                (0..n_groups)
+                (0..n_cols / n_symbols)
                     .into_par_iter()
-                    .map_init(Vec::new, |buffer, g| {
-                        let mut sink = StatsSink::new(settings.init_cash, market.n_bars, buffer);
-                        simulate_group(&market, g * width..(g + 1) * width, &source, settings, &mut sink);
-                        sink.finish()
+                    .map_init(CurveBuffers::default, |buffers, c| {
+                        combination_stats(settings.init_cash, market.n_bars, per_combo, buffers, |k, sink| {
+                            let g = c * per_combo + k;
+                            simulate_group(&market, g * width..(g + 1) * width, &source, settings, sink);
+                        })
                     })
+                    .flatten_iter()
                     .collect()
             })
         });
@@ -366,6 +371,7 @@ fn stats_dict<'py>(py: Python<'py>, stats: &[EquityStats]) -> PyResult<Bound<'py
     out.set_item("low", f(|s| s.low).into_pyarray(py))?;
     out.set_item("high", f(|s| s.high).into_pyarray(py))?;
     out.set_item("downside_sq", f(|s| s.downside_sq).into_pyarray(py))?;
+    out.set_item("total_return", f(|s| s.total_return).into_pyarray(py))?;
     out.set_item("final_equity", f(|s| s.final_equity).into_pyarray(py))?;
     out.set_item("max_drawdown", f(|s| s.max_drawdown).into_pyarray(py))?;
     out.set_item("closed_trades", i(|s| s.closed_trades).into_pyarray(py))?;

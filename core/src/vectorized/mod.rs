@@ -19,6 +19,6 @@ pub use kernel::{
     simulate_group, step_column, uses_stops, ColumnState, ColumnStep, Execution, Market, Settings, Sink, StopEntry,
 };
 pub use rules::{Conflict, DirConflict, OppositeEntry, Rules, Signals};
-pub use sinks::{reject_message, EquityStats, RecordSink, StatsSink};
+pub use sinks::{combination_stats, reject_message, CurveBuffers, EquityStats, RecordSink, StatsSink};
 pub use source::{MatrixSource, OffsetSource, SignalSource};
 pub use stops::Stops;

@@ -13,11 +13,13 @@ fn closes_trade(before: f64, after: f64) -> bool {
 
 /// One-pass statistics of a group's equity curve: what a sweep keeps instead of the curve itself.
 ///
-/// Returns are `equity[t] / equity[t - 1] - 1`, the first measured from the initial cash; a return after
-/// a non-positive equity is undefined (NaN) and skipped, as `ml4t.metrics` skips NaN. `m2` is the sum of
-/// squared deviations from the mean (two passes, no cancellation); `low`/`high` let the caller zero the
-/// variance of a constant series exactly, like `ml4t.metrics`. `ml4t.metrics.statistics_from_moments`
-/// turns these into the metrics, with the same definitions as the array functions.
+/// Returns follow `ml4t.metrics`' one definition (ruin is absorbing): `equity[t] / equity[t - 1] - 1`, the
+/// first measured from the initial cash, while the previous equity is positive; the first bar whose equity
+/// is `<= 0` returns exactly -1 (the whole equity is lost) and later bars have no return, whatever the
+/// equity does next. A NaN return is skipped, as `ml4t.metrics` skips NaN. `m2` is the sum of squared
+/// deviations from the mean (two passes, no cancellation); `low`/`high` let the caller zero the variance
+/// of a constant series exactly, like `ml4t.metrics`. `ml4t.metrics.statistics_from_moments` turns these
+/// into the metrics, with the same definitions as the array functions.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EquityStats {
     pub count: i64,
@@ -27,8 +29,11 @@ pub struct EquityStats {
     pub high: f64,
     /// Sum of `min(r, 0)^2`.
     pub downside_sq: f64,
+    /// `prod(1 + r) - 1` over the returns (-1 after ruin), as `ml4t.metrics.total_return` compounds them.
+    pub total_return: f64,
     pub final_equity: f64,
-    /// Most negative `equity / running peak - 1`, the peak starting at the initial cash.
+    /// Most negative `wealth / running peak - 1` of the compounded returns, the peak starting at 1 (the
+    /// initial cash); -1 after ruin.
     pub max_drawdown: f64,
     pub closed_trades: i64,
     pub open_trades: i64,
@@ -50,46 +55,61 @@ impl<'a> StatsSink<'a> {
     pub fn new(init_cash: f64, n_bars: usize, buffer: &'a mut Vec<f64>) -> Self {
         buffer.clear();
         buffer.resize(n_bars, f64::NAN);
+        Self::over(init_cash, buffer, 0, 0)
+    }
+
+    /// A sink over an equity curve recorded elsewhere (e.g. the sum of independent groups' curves), with
+    /// its trade counts; [`StatsSink::finish`] gives its statistics.
+    pub fn over(init_cash: f64, equity: &'a mut Vec<f64>, closed_trades: i64, open_trades: i64) -> Self {
         Self {
-            equity: buffer,
+            equity,
             init_cash,
-            closed_trades: 0,
-            open_trades: 0,
+            closed_trades,
+            open_trades,
             flat_runs: Vec::new(),
         }
     }
 
+    /// The equity recorded so far, one value per bar.
+    pub fn curve(&self) -> &[f64] {
+        self.equity
+    }
+
     /// The statistics of the recorded curve. Two passes, like `ml4t.metrics`: the first turns equity into
-    /// returns in place (the buffer is scratch) and takes count, sum, extremes, downside sum of squares and
-    /// the maximum drawdown; the second sums squared deviations from the mean. Flat runs, whose returns are
-    /// all exactly 0 and whose equity equals the previous bar's, are accounted for in O(1) each.
+    /// returns in place (the buffer is scratch) and takes count, sum, extremes, downside sum of squares,
+    /// the compounded wealth and its maximum drawdown; the second sums squared deviations from the mean.
+    /// Flat runs, whose returns are all exactly 0 and whose equity equals the previous bar's, are accounted
+    /// for in O(1) each.
     pub fn finish(self) -> EquityStats {
         let final_equity = *self.equity.last().unwrap_or(&self.init_cash);
         let n = self.equity.len();
-        // the bars not in flat runs, in order
-        let mut busy: Vec<Range<usize>> = Vec::with_capacity(self.flat_runs.len() + 1);
+        // ruin is absorbing: the returns end with the first bar whose equity is <= 0
+        let ruin = self.equity.iter().position(|&e| e <= 0.0);
+        let (before_ruin, end) = ruin.map_or((n, n), |r| (r, r + 1));
+        // flat runs before the ruin (a flat bar's equity equals the previous bar's, so none is the ruin
+        // bar), and the other bars up to and including it, in order
+        let flat: Vec<Range<usize>> = self
+            .flat_runs
+            .iter()
+            .map(|run| run.start.min(before_ruin)..run.end.min(before_ruin))
+            .filter(|run| !run.is_empty())
+            .collect();
+        let mut busy: Vec<Range<usize>> = Vec::with_capacity(flat.len() + 1);
         let mut at = 0;
-        for run in &self.flat_runs {
+        for run in &flat {
             if run.start > at {
                 busy.push(at..run.start);
             }
             at = run.end;
         }
-        if at < n {
-            busy.push(at..n);
+        if at < end {
+            busy.push(at..end);
         }
-        let (mut prev, mut peak) = (self.init_cash, self.init_cash);
+        let zero_returns: i64 = flat.iter().map(|run| run.len() as i64).sum();
+        let (mut prev, mut wealth, mut peak) = (self.init_cash, 1.0f64, 1.0f64);
         let (mut count, mut sum, mut low, mut high, mut down_sq, mut mdd) =
-            (0i64, 0.0f64, f64::INFINITY, f64::NEG_INFINITY, 0.0f64, 0.0f64);
-        let mut zero_returns = 0i64;
-        for run in &self.flat_runs {
-            // equity stays at the previous bar's value: each return is 0 where returns are defined
-            let equity = self.equity[run.start];
-            let defined = equity > 0.0 && equity.is_finite();
-            zero_returns += if defined { run.len() as i64 } else { 0 };
-        }
+            (zero_returns, 0.0f64, f64::INFINITY, f64::NEG_INFINITY, 0.0f64, 0.0f64);
         if zero_returns > 0 {
-            count += zero_returns;
             low = 0.0;
             high = 0.0;
         }
@@ -99,21 +119,22 @@ impl<'a> StatsSink<'a> {
             }
             for slot in &mut self.equity[range.clone()] {
                 let equity = *slot;
-                *slot = f64::NAN;
-                if prev > 0.0 && prev.is_finite() && equity.is_finite() {
-                    let r = equity / prev - 1.0;
-                    *slot = r;
-                    count += 1;
-                    sum += r;
-                    low = low.min(r);
-                    high = high.max(r);
-                    let down = r.min(0.0);
-                    down_sq += down * down;
-                }
+                let r = if equity <= 0.0 { -1.0 } else { equity / prev - 1.0 };
+                *slot = r;
                 prev = equity;
-                peak = peak.max(equity); // branchless: new peaks are data-dependent and mispredict
-                if peak > 0.0 && equity < peak * (1.0 + mdd) {
-                    mdd = equity / peak - 1.0; // divide only when this can be a new maximum drawdown
+                if r.is_nan() {
+                    continue; // missing: skipped by the moments, a flat bar of the wealth path
+                }
+                count += 1;
+                sum += r;
+                low = low.min(r);
+                high = high.max(r);
+                let down = r.min(0.0);
+                down_sq += down * down;
+                wealth *= 1.0 + r;
+                peak = peak.max(wealth); // branchless: new peaks are data-dependent and mispredict
+                if wealth <= peak * (1.0 + mdd) {
+                    mdd = mdd.min(wealth / peak - 1.0); // divide only when this can be a new maximum drawdown
                 }
             }
         }
@@ -133,6 +154,7 @@ impl<'a> StatsSink<'a> {
             low,
             high,
             downside_sq: down_sq,
+            total_return: wealth - 1.0,
             final_equity,
             max_drawdown: mdd,
             closed_trades: self.closed_trades,
@@ -163,6 +185,49 @@ impl Sink for StatsSink<'_> {
         self.equity[bars.clone()].fill(cash);
         self.flat_runs.push(bars);
     }
+}
+
+/// Buffers one sweep worker reuses across combinations.
+#[derive(Default)]
+pub struct CurveBuffers {
+    group: Vec<f64>,
+    total: Vec<f64>,
+}
+
+/// The statistics rows of one combination whose `n_groups` groups are simulated by `run(k, sink)`:
+/// the portfolio's first, then, when there are several groups (symbols trading separate accounts), each
+/// group's in order. The portfolio's equity is the sum of its groups' curves (added in group order, as
+/// the detailed `Result` sums them) over their summed initial cash, and its trade counts are their sums.
+pub fn combination_stats(
+    init_cash: f64,
+    n_bars: usize,
+    n_groups: usize,
+    buffers: &mut CurveBuffers,
+    mut run: impl FnMut(usize, &mut StatsSink),
+) -> Vec<EquityStats> {
+    if n_groups == 1 {
+        let mut sink = StatsSink::new(init_cash, n_bars, &mut buffers.group);
+        run(0, &mut sink);
+        return vec![sink.finish()];
+    }
+    buffers.total.clear();
+    buffers.total.resize(n_bars, 0.0);
+    let mut rows = Vec::with_capacity(n_groups + 1);
+    let (mut closed, mut open) = (0, 0);
+    for k in 0..n_groups {
+        let mut sink = StatsSink::new(init_cash, n_bars, &mut buffers.group);
+        run(k, &mut sink);
+        for (total, equity) in buffers.total.iter_mut().zip(sink.curve()) {
+            *total += equity;
+        }
+        let stats = sink.finish();
+        closed += stats.closed_trades;
+        open += stats.open_trades;
+        rows.push(stats);
+    }
+    let portfolio = StatsSink::over(init_cash * n_groups as f64, &mut buffers.total, closed, open).finish();
+    rows.insert(0, portfolio);
+    rows
 }
 
 /// Every order attempt (filled or rejected) as columns, with per-bar cash, equity and positions.

@@ -7,7 +7,7 @@ floating-point precision when the settings match. See the class docstring for ev
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import numpy as np
@@ -19,7 +19,7 @@ from ml4t.lint import lint_before_run
 from ml4t.result import Result
 from ml4t.vectorized._assemble import assemble
 from ml4t.vectorized._signals import BOOL_KEYS, NUMBER_KEYS, Grid, Panel, call_signal_fn, compile_chunk, evaluate
-from ml4t.vectorized._sweep import Sweep, sweep_metrics
+from ml4t.vectorized._sweep import Sweep, check_param_names, sweep_metrics
 
 __all__ = ["VectorizedStrategy"]
 
@@ -192,6 +192,22 @@ class VectorizedStrategy:
 
     def run(self, bars: Bars, **params: Any) -> Result:
         """Simulate one parameter combination in full: every order, fill, position and trade."""
+        return self._run(bars, params, None)
+
+    def run_symbol(self, bars: Bars, symbol: str, **params: Any) -> Result:
+        """One symbol's own account in the run of one combination (without cash sharing each symbol trades
+        its own ``init_cash``): the same simulation as :meth:`run`, keeping that symbol's orders, fills,
+        positions and equity. ConfigError under cash sharing (one account, no per-symbol equity)."""
+        if self.settings["cash_sharing"]:
+            raise ConfigError(
+                "run_symbol() needs cash_sharing=False: with one shared account a symbol has no equity of its own",
+                argument="symbol",
+            )
+        if symbol not in bars.symbols:
+            raise ConfigError(f"symbol {symbol!r} is not in the bars", argument="symbol")
+        return self._run(bars, params, symbol)
+
+    def _run(self, bars: Bars, params: dict[str, Any], symbol: str | None) -> Result:
         lint_before_run(self.signal_fn, f"the signal function {_name(self.signal_fn)}")
         panel = Panel.from_bars(bars)
         grid = Grid.build(self.signal_fn, params)
@@ -199,6 +215,8 @@ class VectorizedStrategy:
             raise ConfigError("run() takes one value per parameter; use sweep() for grids", argument="params")
         signals = evaluate(self.signal_fn, panel, grid, [0])
         raw = self._simulator.run(panel.prices, self._arrays(signals), cash_sharing=self.settings["cash_sharing"])
+        if symbol is not None:
+            raw, panel = _one_symbol(raw, panel, panel.symbols.index(symbol))
         meta = {
             "mode": "vectorized",
             "strategy": getattr(self.signal_fn, "__name__", repr(self.signal_fn)),
@@ -230,6 +248,7 @@ class VectorizedStrategy:
         lint_before_run(self.signal_fn, f"the signal function {_name(self.signal_fn)}")
         panel = Panel.from_bars(bars)
         grid = Grid.build(self.signal_fn, grids)
+        check_param_names(grid)
         # fail fast on a malformed return value or an impossible sizing
         self._check_percent_reversal(call_signal_fn(self.signal_fn, grid.params(0)).keys())
         ppy = self._periods_per_year(bars)
@@ -318,6 +337,34 @@ _DEFAULTS: dict[str, Any] = {
     "min_size": 1e-8,
     "periods_per_year": None,
 }
+
+
+_PER_BAR = ("cash", "equity", "positions")
+"""Keys of the kernel's detailed output laid out per group and bar; every other array is per order."""
+
+
+def _one_symbol(raw: Mapping[str, Any], panel: Panel, k: int) -> tuple[dict[str, Any], Panel]:
+    """The detailed output of symbol ``k``'s own group (no cash sharing: one group per symbol, in order),
+    and the panel of that symbol alone on the same timeline."""
+    n = panel.n_bars
+    mine = raw["col"] == k
+    one: dict[str, Any] = {"n_groups": 1}
+    for key, value in raw.items():
+        if key in _PER_BAR:
+            one[key] = value[k * n : (k + 1) * n]
+        elif isinstance(value, np.ndarray):
+            one[key] = value[mine]
+    alone = Panel(
+        panel.ts,
+        [panel.symbols[k]],
+        panel.open[k : k + 1],
+        panel.high[k : k + 1],
+        panel.low[k : k + 1],
+        panel.close[k : k + 1],
+        panel.frames[k : k + 1],
+        panel.rows[k : k + 1],
+    )
+    return one, alone
 
 
 def _name(fn: Callable[..., Any]) -> str:

@@ -18,7 +18,32 @@ from ml4t.vectorized._signals import Grid, Panel
 if TYPE_CHECKING:
     from ml4t.vectorized._strategy import VectorizedStrategy
 
-__all__ = ["Sweep", "sweep_metrics"]
+__all__ = ["Sweep", "check_param_names", "sweep_metrics"]
+
+_SCOPES = ("portfolio", "symbol", "all")
+_COLUMNS = (
+    "scope",
+    "symbol",
+    "total_return",
+    "annual_return",
+    "annual_volatility",
+    "sharpe_ratio",
+    "sortino_ratio",
+    "max_drawdown",
+    "calmar_ratio",
+    "trade_count",
+    "open_trade_count",
+    "final_equity",
+)
+
+
+def check_param_names(grid: Grid) -> None:
+    """A parameter may not take the name of a column of the sweep's metrics (its column would be lost)."""
+    for name in grid.names:
+        if name in _COLUMNS:
+            raise ConfigError(
+                f"parameter {name!r} has the name of a column of the sweep's metrics; rename it", argument=name
+            )
 
 
 def sweep_metrics(
@@ -29,16 +54,17 @@ def sweep_metrics(
     settings: Mapping[str, Any],
     ppy: float,
 ) -> pl.DataFrame:
-    """Metrics rows for one chunk from the kernel's per-group one-pass statistics; groups are combinations
-    (cash sharing) or combination x symbol. Definitions are ``ml4t.metrics``' (statistics_from_moments)."""
-    init_cash = settings["init_cash"]
-    per_combo = 1 if settings["cash_sharing"] else len(panel.symbols)
+    """Metrics rows for one chunk from the kernel's one-pass statistics (``ml4t.metrics``' definitions, via
+    ``statistics_from_moments``). Per combination, the kernel gives the portfolio's row, then, when the
+    symbols trade separate accounts (no cash sharing, several symbols), one row per symbol."""
+    symbols = _symbol_rows(panel, settings)
+    per_combo = 1 + len(symbols)
     combos = np.repeat(np.asarray(indices), per_combo)
     columns: dict[str, Any] = {
         name: pl.Series(name, [grid.combos[c][k] for c in combos]) for k, name in enumerate(grid.names)
     }
-    if per_combo > 1:
-        columns["symbol"] = pl.Series("symbol", panel.symbols * len(indices), dtype=pl.String)
+    columns["scope"] = pl.Series("scope", (["portfolio"] + ["symbol"] * len(symbols)) * len(indices))
+    columns["symbol"] = pl.Series("symbol", ([None, *symbols]) * len(indices), dtype=pl.String)
     columns |= m.statistics_from_moments(
         n_bars=panel.n_bars,
         count=stats["count"],
@@ -47,7 +73,7 @@ def sweep_metrics(
         low=stats["low"],
         high=stats["high"],
         downside_sq=stats["downside_sq"],
-        total_return=stats["final_equity"] / init_cash - 1.0,
+        total_return=stats["total_return"],
         max_drawdown=stats["max_drawdown"],
         periods_per_year=ppy,
     )
@@ -59,8 +85,16 @@ def sweep_metrics(
     return pl.DataFrame(columns)
 
 
+def _symbol_rows(panel: Panel, settings: Mapping[str, Any]) -> list[str]:
+    """The symbols that get rows of their own: each one trades its own account (no cash sharing), and
+    there are several (a single symbol's row would repeat the portfolio's)."""
+    if settings["cash_sharing"] or len(panel.symbols) == 1:
+        return []
+    return list(panel.symbols)
+
+
 class Sweep:
-    """Every combination's metrics (``.metrics``), and any one combination's full ``Result``."""
+    """Every combination's metrics (``.metrics``), and any combination's (or symbol's) full ``Result``."""
 
     def __init__(
         self, strategy: VectorizedStrategy, bars: Bars, grid: Grid, parts: list[pl.DataFrame], periods_per_year: float
@@ -70,9 +104,15 @@ class Sweep:
         self.grid = grid
         self.periods_per_year = periods_per_year
         self.metrics: pl.DataFrame = pl.concat(parts) if parts else pl.DataFrame()
-        """One row per combination (per combination and symbol without cash sharing): the parameters,
-        then ``total_return, annual_return, annual_volatility, sharpe_ratio, sortino_ratio, max_drawdown,
-        calmar_ratio, trade_count`` (closed round trips), ``open_trade_count``, ``final_equity``."""
+        """The parameters, ``scope``, ``symbol``, then ``total_return, annual_return, annual_volatility,
+        sharpe_ratio, sortino_ratio, max_drawdown, calmar_ratio, trade_count`` (closed round trips),
+        ``open_trade_count``, ``final_equity``, as ``ml4t.metrics`` defines them.
+
+        Every combination has one ``scope == "portfolio"`` row (null ``symbol``): the whole run, the numbers
+        of ``sweep.result(**params).metrics``. When the symbols trade separate accounts (no cash sharing)
+        and there are several, each also has a ``scope == "symbol"`` row per symbol: that symbol's own
+        account, the numbers of ``sweep.result(**params, symbol=s).metrics``. Under cash sharing the symbols
+        share one account and have no equity of their own, so there are no symbol rows."""
 
     @property
     def params(self) -> tuple[str, ...]:
@@ -81,15 +121,24 @@ class Sweep:
     def __len__(self) -> int:
         return len(self.grid.combos)
 
-    def best(self, metric: str = "sharpe_ratio", n: int = 5, *, descending: bool = True) -> pl.DataFrame:
-        """The ``n`` best rows by ``metric`` (NaN and null last)."""
+    def best(
+        self, metric: str = "sharpe_ratio", n: int = 5, *, descending: bool = True, scope: str = "portfolio"
+    ) -> pl.DataFrame:
+        """The ``n`` best rows by ``metric`` (NaN and null last) among the ``scope`` rows: ``"portfolio"``
+        (default: one row per combination, what ``result(**params)`` returns), ``"symbol"`` (per-symbol
+        rows, see :attr:`metrics`) or ``"all"``."""
         if metric not in self.metrics.columns:
             raise ConfigError(f"unknown metric {metric!r}; available: {self.metrics.columns}", argument="metric")
-        key = pl.col(metric).fill_nan(None) if self.metrics.schema[metric].is_float() else pl.col(metric)
-        return self.metrics.sort(key, descending=descending, nulls_last=True).head(n)
+        if scope not in _SCOPES:
+            raise ConfigError(f"scope must be one of {list(_SCOPES)}, got {scope!r}", argument="scope")
+        rows = self.metrics if scope == "all" else self.metrics.filter(pl.col("scope") == scope)
+        key = pl.col(metric).fill_nan(None) if rows.schema[metric].is_float() else pl.col(metric)
+        return rows.sort(key, descending=descending, nulls_last=True).head(n)
 
-    def result(self, **params: Any) -> Result:
-        """The full ``Result`` of one combination of the sweep (re-simulated in detail)."""
+    def result(self, *, symbol: str | None = None, **params: Any) -> Result:
+        """The full ``Result`` of one combination of the sweep (re-simulated in detail): the whole portfolio,
+        or with ``symbol=`` that symbol's own account (only when the symbols trade separate accounts, i.e.
+        without cash sharing). Its ``.metrics`` are the numbers of the matching :attr:`metrics` row."""
         if set(params) != set(self.grid.names):
             raise ConfigError(
                 f"result() needs exactly the sweep's parameters {list(self.grid.names)}, got {sorted(params)}",
@@ -106,7 +155,22 @@ class Sweep:
                         argument=name,
                     )
             raise ConfigError(f"the combination {params} is not in the sweep", argument="params")
-        return self.strategy.run(self.bars, **params)
+        symbols = self.bars.symbols
+        if symbol is None or (len(symbols) == 1 and symbol == symbols[0]):
+            return self.strategy.run(self.bars, **params)
+        if symbol not in symbols:
+            raise ConfigError(
+                f"symbol {symbol!r} is not in the sweep's bars; its symbols are {symbols[:20]}"
+                f"{' ...' if len(symbols) > 20 else ''}",
+                argument="symbol",
+            )
+        if self.strategy.settings["cash_sharing"]:
+            raise ConfigError(
+                f"result(symbol={symbol!r}): with cash_sharing=True the symbols share one account and have no "
+                "equity of their own; use result(**params) and filter its orders, fills or trades by symbol",
+                argument="symbol",
+            )
+        return self.strategy.run_symbol(self.bars, symbol, **params)
 
     def promote(self, **params: Any) -> Promoted:
         """One combination of the sweep as an event-driven run (``sweep.promote(fast=10, slow=50).run()``);
@@ -119,8 +183,8 @@ class Sweep:
         return Promoted(self.strategy, self.bars, params)
 
     def __repr__(self) -> str:
-        best = self.metrics["sharpe_ratio"].fill_nan(None).max()
+        best = self.metrics.filter(pl.col("scope") == "portfolio")["sharpe_ratio"].fill_nan(None).max()
         return (
             f"Sweep({len(self)} combinations of {list(self.grid.names)}, {self.metrics.height} rows; "
-            f"best sharpe_ratio {best!r})"
+            f"best portfolio sharpe_ratio {best!r})"
         )
