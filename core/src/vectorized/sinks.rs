@@ -322,7 +322,7 @@ mod tests {
     proptest! {
         /// Reporting flat runs in bulk gives the statistics of reporting every bar.
         #[test]
-        fn flat_runs_match_bar_by_bar(parts in prop::collection::vec((any::<bool>(), prop::collection::vec(50.0f64..150.0, 1..8)), 1..8)) {
+        fn flat_runs_match_bar_by_bar(parts in prop::collection::vec((any::<bool>(), prop::collection::vec(-50.0f64..150.0, 1..8)), 1..8)) {
             let init = 100.0;
             let (equity, runs) = curve(&parts, init);
             let (mut a, mut b) = (Vec::new(), Vec::new());
@@ -344,9 +344,95 @@ mod tests {
             }
             let (x, y) = (bulk.finish(), each.finish());
             prop_assert_eq!(x.count, y.count);
-            for (p, q) in [(x.mean, y.mean), (x.m2, y.m2), (x.low, y.low), (x.high, y.high), (x.downside_sq, y.downside_sq), (x.max_drawdown, y.max_drawdown), (x.final_equity, y.final_equity)] {
+            for (p, q) in [(x.mean, y.mean), (x.m2, y.m2), (x.low, y.low), (x.high, y.high), (x.downside_sq, y.downside_sq), (x.max_drawdown, y.max_drawdown), (x.total_return, y.total_return), (x.final_equity, y.final_equity)] {
                 prop_assert!((p - q).abs() <= 1e-12 * p.abs().max(1.0), "{} vs {}", p, q);
             }
         }
+
+        /// The statistics are those of the returns defined plainly: `v / prev - 1` while `prev > 0`, -1 at
+        /// the first `v <= 0`, none after; moments two-pass, wealth compounded from 1.
+        #[test]
+        fn statistics_follow_the_ruin_rule(values in prop::collection::vec(-20.0f64..150.0, 1..30)) {
+            let init = 100.0;
+            let mut returns = Vec::new();
+            let mut prev = init;
+            for &v in &values {
+                if prev <= 0.0 {
+                    break;
+                }
+                returns.push(if v <= 0.0 { -1.0 } else { v / prev - 1.0 });
+                prev = v;
+            }
+            let n = returns.len() as f64;
+            let mean = returns.iter().sum::<f64>() / n;
+            let m2: f64 = returns.iter().map(|r| (r - mean) * (r - mean)).sum();
+            let (mut wealth, mut peak, mut mdd) = (1.0f64, 1.0f64, 0.0f64);
+            for r in &returns {
+                wealth *= 1.0 + r;
+                peak = peak.max(wealth);
+                mdd = mdd.min(wealth / peak - 1.0);
+            }
+            let mut buffer = Vec::new();
+            let mut sink = StatsSink::new(init, values.len(), &mut buffer);
+            for (i, v) in values.iter().enumerate() {
+                sink.bar(i, 0.0, *v, &[]);
+            }
+            let got = sink.finish();
+            prop_assert_eq!(got.count, returns.len() as i64);
+            prop_assert_eq!(got.final_equity, *values.last().unwrap());
+            let down: f64 = returns.iter().map(|r| r.min(0.0) * r.min(0.0)).sum();
+            for (p, q) in [(got.mean, mean), (got.m2, m2), (got.downside_sq, down), (got.total_return, wealth - 1.0), (got.max_drawdown, mdd)] {
+                prop_assert!((p - q).abs() <= 1e-12 * q.abs().max(1.0), "{} vs {}", p, q);
+            }
+        }
+
+        /// A combination of independent groups: its portfolio row is the statistics of their summed curve
+        /// over their summed cash, followed by each group's own row.
+        #[test]
+        fn portfolio_row_is_the_summed_curve(curves in prop::collection::vec(prop::collection::vec(-20.0f64..150.0, 6), 2..4)) {
+            let init = 100.0;
+            let mut buffers = CurveBuffers::default();
+            let rows = combination_stats(init, 6, curves.len(), &mut buffers, |k, sink| {
+                for (i, v) in curves[k].iter().enumerate() {
+                    sink.bar(i, 0.0, *v, &[]);
+                }
+            });
+            prop_assert_eq!(rows.len(), curves.len() + 1);
+            let mut total = [0.0; 6];
+            for (k, curve) in curves.iter().enumerate() {
+                let mut own = Vec::new();
+                let mut sink = StatsSink::new(init, 6, &mut own);
+                for (i, v) in curve.iter().enumerate() {
+                    sink.bar(i, 0.0, *v, &[]);
+                    total[i] += v;
+                }
+                prop_assert_eq!(rows[k + 1], sink.finish());
+            }
+            let mut whole = Vec::new();
+            let mut sink = StatsSink::new(init * curves.len() as f64, 6, &mut whole);
+            for (i, v) in total.iter().enumerate() {
+                sink.bar(i, 0.0, *v, &[]);
+            }
+            prop_assert_eq!(rows[0], sink.finish());
+        }
+    }
+
+    #[test]
+    fn hand_made_ruin() {
+        // 100 -> 110 (+10%) -> 55 (-50%) -> -20 (ruin: -100%) -> 30 (no return)
+        let mut buffer = Vec::new();
+        let mut sink = StatsSink::new(100.0, 4, &mut buffer);
+        for (i, v) in [110.0, 55.0, -20.0, 30.0].iter().enumerate() {
+            sink.bar(i, 0.0, *v, &[]);
+        }
+        let got = sink.finish();
+        assert_eq!(got.count, 3);
+        assert!((got.mean - (0.1 - 0.5 - 1.0) / 3.0).abs() < 1e-15);
+        assert_eq!((got.low, got.high), (-1.0, 110.0 / 100.0 - 1.0));
+        assert_eq!(
+            (got.total_return, got.max_drawdown, got.final_equity),
+            (-1.0, -1.0, 30.0)
+        );
+        assert!((got.downside_sq - 1.25).abs() < 1e-15);
     }
 }
