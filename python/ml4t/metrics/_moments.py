@@ -1,11 +1,13 @@
 """Return statistics from one-pass moments, for sweeps that never materialize an equity curve.
 
 The vectorized kernel walks each combination's equity once and keeps only the count, mean and sum of
-squared deviations of its returns (Welford), their min and max, the sum of squared negative returns, the
-final equity and the maximum drawdown. This module turns those into the same statistics, with the same
-definitions (risk-free rate 0, ``ddof=1``, Sortino's downside deviation over all periods), as the array
-functions in :mod:`ml4t.metrics._returns`; ``tests/metrics/test_metrics_moments.py`` holds the two to
-1e-12 on random series.
+squared deviations of its returns, their min and max, the sum of squared negative returns, the compounded
+total return, the final equity and the maximum drawdown, with ``Result.returns``' definition of a return
+(ruin is absorbing: -1 on the first bar with equity ``<= 0``, none after; see ``ml4t.metrics._returns``).
+This module turns those into the same statistics, with the same definitions (risk-free rate 0, ``ddof=1``,
+Sortino's downside deviation over all periods), as the array functions in :mod:`ml4t.metrics._returns`;
+``tests/metrics/test_metrics_moments.py`` holds the two to 1e-12 on random series, and
+``tests/vectorized/test_sweep_truth.py`` every sweep row to its ``Result.metrics``, ruin included.
 """
 
 from __future__ import annotations

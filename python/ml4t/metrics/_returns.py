@@ -2,7 +2,8 @@
 
 Conventions shared by every function here:
 
-* ``returns`` are simple (not log) returns per bar: ``equity[t] / equity[t-1] - 1``. A 1-D input is one
+* ``returns`` are simple (not log) returns per bar: ``equity[t] / equity[t-1] - 1`` (``Result.returns``;
+  after equity reaches zero or below, see *Ruin* below). A 1-D input is one
   series and gives a ``float``; a 2-D input is ``bars x series`` (one column per strategy or parameter
   combination), every statistic is computed down axis 0 for all columns at once, and the result is a
   1-D array with one value per column. Nothing loops over columns in Python.
@@ -18,6 +19,15 @@ Conventions shared by every function here:
 * Undefined statistics are NaN, never a warning: empty or all-NaN input gives NaN everywhere; statistics
   that need a dispersion (volatility, Sharpe, Sortino) need at least two values; constant returns have no
   Sharpe ratio. ``+-inf`` in the input propagates as ``inf``/NaN, also silently.
+
+* **Ruin is absorbing.** ``Result.returns`` measures a return only while the previous equity is positive:
+  the first bar whose equity is ``<= 0`` returns exactly -1 (the whole equity is lost) and every later bar
+  has no return (null), whatever the equity does next (a short squeeze's negative equity that later
+  recovers is still ruin). So total return and annual return are -1, max drawdown is -1, and the dispersion
+  statistics run over the returns up to and including the ruin. The sweep's one-pass statistics use the
+  same rule, so ``sweep.best()`` ranks by the numbers ``sweep.result(...).metrics`` reports. vectorbt
+  differs: it keeps measuring ``(v - p) / abs(p)`` on a negative equity, so its returns, Sharpe ratio and
+  total return after ruin are not comparable (on solvent paths the two agree).
 
 Every definition agrees with empyrical (``empyrical-reloaded``) on the same finite returns; the tests
 check it to 1e-9 relative. Where ml4t deliberately differs, the function's docstring says so.
