@@ -164,3 +164,12 @@ def test_result_symbol_must_be_in_the_sweep():
     assert info.value.argument == "symbol"
     res = sweep.result(fast=5, slow=30, symbol="A001")
     assert set(res.positions["symbol"]) == {"A001"} and res.init_cash == 100_000.0
+
+
+def test_a_parameter_named_like_a_metrics_column_is_refused():
+    def rule(symbol: int):
+        return {"entries": pl.col("close") > symbol, "exits": pl.col("close") < symbol}
+
+    with pytest.raises(ConfigError, match="column of the sweep's metrics") as info:
+        VectorizedStrategy(rule).sweep(synthetic_bars(1, 50, "1d", seed=1), symbol=[1, 2])
+    assert info.value.argument == "symbol"
