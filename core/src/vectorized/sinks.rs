@@ -83,43 +83,30 @@ impl<'a> StatsSink<'a> {
     pub fn finish(self) -> EquityStats {
         let final_equity = *self.equity.last().unwrap_or(&self.init_cash);
         let n = self.equity.len();
-        // ruin is absorbing: the returns end with the first bar whose equity is <= 0
-        let ruin = self.equity.iter().position(|&e| e <= 0.0);
-        let (before_ruin, end) = ruin.map_or((n, n), |r| (r, r + 1));
-        // flat runs before the ruin (a flat bar's equity equals the previous bar's, so none is the ruin
-        // bar), and the other bars up to and including it, in order
-        let flat: Vec<Range<usize>> = self
-            .flat_runs
-            .iter()
-            .map(|run| run.start.min(before_ruin)..run.end.min(before_ruin))
-            .filter(|run| !run.is_empty())
-            .collect();
-        let mut busy: Vec<Range<usize>> = Vec::with_capacity(flat.len() + 1);
+        // the bars not in flat runs, in order
+        let mut busy: Vec<Range<usize>> = Vec::with_capacity(self.flat_runs.len() + 1);
         let mut at = 0;
-        for run in &flat {
+        for run in &self.flat_runs {
             if run.start > at {
                 busy.push(at..run.start);
             }
             at = run.end;
         }
-        if at < end {
-            busy.push(at..end);
+        if at < n {
+            busy.push(at..n);
         }
-        let zero_returns: i64 = flat.iter().map(|run| run.len() as i64).sum();
         let (mut prev, mut wealth, mut peak) = (self.init_cash, 1.0f64, 1.0f64);
         let (mut count, mut sum, mut low, mut high, mut down_sq, mut mdd) =
-            (zero_returns, 0.0f64, f64::INFINITY, f64::NEG_INFINITY, 0.0f64, 0.0f64);
-        if zero_returns > 0 {
-            low = 0.0;
-            high = 0.0;
-        }
-        for range in &busy {
+            (0i64, 0.0f64, f64::INFINITY, f64::NEG_INFINITY, 0.0f64, 0.0f64);
+        let mut ruin = None;
+        'bars: for range in &busy {
             if range.start > 0 {
                 prev = self.equity[range.start - 1];
             }
-            for slot in &mut self.equity[range.clone()] {
+            for (t, slot) in self.equity[range.clone()].iter_mut().enumerate() {
                 let equity = *slot;
-                let r = if equity <= 0.0 { -1.0 } else { equity / prev - 1.0 };
+                let ruined = equity <= 0.0;
+                let r = if ruined { -1.0 } else { equity / prev - 1.0 };
                 *slot = r;
                 prev = equity;
                 if r.is_nan() {
@@ -136,12 +123,30 @@ impl<'a> StatsSink<'a> {
                 if wealth <= peak * (1.0 + mdd) {
                     mdd = mdd.min(wealth / peak - 1.0); // divide only when this can be a new maximum drawdown
                 }
+                if ruined {
+                    ruin = Some(range.start + t); // absorbing: no return after this bar
+                    break 'bars;
+                }
             }
+        }
+        let end = ruin.map_or(n, |r| r + 1);
+        // A flat bar's equity equals the previous bar's, so a flat run never holds the ruin (the bar before
+        // it would have): the runs that end before the ruin count, each of their returns exactly 0.
+        let zero_returns: i64 = self
+            .flat_runs
+            .iter()
+            .filter(|run| run.end <= end)
+            .map(|run| run.len() as i64)
+            .sum();
+        if zero_returns > 0 {
+            count += zero_returns;
+            low = low.min(0.0);
+            high = high.max(0.0);
         }
         let mean = if count > 0 { sum / count as f64 } else { 0.0 };
         let mut m2 = zero_returns as f64 * mean * mean;
-        for range in &busy {
-            m2 += self.equity[range.clone()]
+        for range in busy.iter().take_while(|range| range.start < end) {
+            m2 += self.equity[range.start..range.end.min(end)]
                 .iter()
                 .filter(|r| !r.is_nan())
                 .map(|r| (r - mean) * (r - mean))
