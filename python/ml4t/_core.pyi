@@ -87,6 +87,7 @@ class EventEngine:
         *,
         ts_event: npt.NDArray[np.int64],
         ts_arrival: npt.NDArray[np.int64],
+        ts_start: npt.NDArray[np.int64],
         symbol: npt.NDArray[np.int64],
         open: npt.NDArray[np.float64],
         high: npt.NDArray[np.float64],

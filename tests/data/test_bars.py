@@ -29,10 +29,10 @@ def test_canonical_schema_and_order(make_frame):
     frame = make_frame().with_columns(pl.lit(1, dtype=pl.Int64).alias("extra"), pl.col("volume").cast(pl.Int64))
     b = bars(frame)
     assert b.frame.columns == [
-        "ts_event", "ts_arrival", "symbol", "open", "high", "low", "close", "volume", "extra",
+        "ts_event", "ts_arrival", "ts_start", "symbol", "open", "high", "low", "close", "volume", "extra",
     ]  # fmt: skip
     schema = b.frame.schema
-    assert schema["ts_event"] == TS_DTYPE and schema["ts_arrival"] == TS_DTYPE
+    assert schema["ts_event"] == TS_DTYPE and schema["ts_arrival"] == TS_DTYPE and schema["ts_start"] == TS_DTYPE
     assert schema["symbol"] == pl.String and schema["volume"] == pl.Float64 and schema["extra"] == pl.Int64
     assert b.frame.select("ts_event", "symbol").equals(b.frame.select("ts_event", "symbol").sort("ts_event", "symbol"))
     assert b.frame["symbol"].to_list()[:4] == ["AAA", "BBB", "AAA", "BBB"]

@@ -252,9 +252,10 @@ HOURLY = [(100.0 + i, 101.0 + i, 99.0 + i, 100.5 + i, 1e6) for i in range(4)]  #
     ("latency", "execution", "when", "price"),
     [
         (None, "next_open", 1, 101.0),
-        ("30m", "next_open", 1, 101.0),  # arrives 10:30: the 11:00 bar is after it
-        ("1h", "next_open", 2, 102.0),  # arrives 11:00: the 11:00 bar is not after it, 12:00 is
-        (dt.timedelta(minutes=61), "next_open", 2, 102.0),
+        ("200ms", "next_open", 2, 102.0),  # arrives after the 11:00 bar started (10:00): 12:00 is the first
+        ("30m", "next_open", 2, 102.0),  # arrives 10:30: the 12:00 bar starts at 11:00, after it
+        ("1h", "next_open", 2, 102.0),  # arrives 11:00: the 12:00 bar starts then
+        (dt.timedelta(minutes=61), "next_open", 3, 103.0),
         (None, "close", 0, 100.5),
         ("1h", "close", 1, 101.5),  # close execution: the first bar stamped at or after arrival
     ],

@@ -144,9 +144,9 @@ def test_on_start_and_on_end_run_once_and_orders_from_on_end_stay_open():
 
 @pytest.mark.parametrize(("execution", "price"), [("next_open", 90.0), ("close", 95.0)])
 def test_on_start_runs_just_before_the_first_bar_and_its_orders_fill_in_the_first_bar(execution, price):
-    # The clock starts 1 ns before the first event; an order from on_start is working before the first bar,
-    # so a market order fills in it: at its open (next_open), or at its close (close, as for any order
-    # decided between bars).
+    # The clock starts 1 ns before the first bar's interval (the 24h bar stamped T0 starts a day earlier); an
+    # order from on_start is working before the first bar starts, so a market order fills in it: at its open
+    # (next_open), or at its close (close, as for any order decided between bars).
     class Early(Strategy):
         def on_start(self, ctx):
             self.start = (ctx.now_ns, ctx.now)
@@ -155,15 +155,16 @@ def test_on_start_runs_just_before_the_first_bar_and_its_orders_fill_in_the_firs
     strategy = Early()
     first = (90.0, 96.0, 89.0, 95.0, 1e6)
     res = Engine(make_bars([first, FLAT]), strategy, execution=execution).run()
-    assert strategy.start == (ns(T0) - 1, T0 - dt.timedelta(microseconds=1))  # now is truncated to microseconds
+    start = T0 - dt.timedelta(days=1)
+    assert strategy.start == (ns(start) - 1, start - dt.timedelta(microseconds=1))  # now is truncated to µs
     assert fills(res, strategy.id) == [(day(0), price, 2.0)]
     row = order(res, strategy.id)
     assert (row["status"], row["tag"], row["ts_submitted"]) == ("filled", "from on_start", strategy.start[1])
 
 
 def test_the_clock_starts_just_before_a_signal_that_arrives_before_the_first_bar():
-    # The first event is a signal arriving 9h before the first bar: on_start is 1 ns before it, and a market
-    # order from on_start still waits for the first bar (no bar, no price).
+    # The first event is a signal arriving 9h before the first bar's stamp, inside its 24h interval: on_start
+    # is 1 ns before that interval starts, and a market order from on_start fills at the first bar's open.
     arrival = day(0) - 9 * HOUR
     sig = signals(pl.DataFrame({"ts_event": [arrival - HOUR], "symbol": ["X"], "score": [1.0]}), ts_arrival="1h")
 
@@ -177,7 +178,7 @@ def test_the_clock_starts_just_before_a_signal_that_arrives_before_the_first_bar
 
     strategy = Early()
     res = Engine(make_bars([(90.0, 91.0, 89.0, 90.0, 1e6), FLAT]), strategy, signals=sig).run()
-    assert (strategy.start, strategy.signal_at) == (ns(arrival) - 1, ns(arrival))
+    assert (strategy.start, strategy.signal_at) == (ns(day(0) - dt.timedelta(days=1)) - 1, ns(arrival))
     assert fills(res, strategy.id) == [(day(0), 90.0, 1.0)]
 
 
@@ -346,14 +347,14 @@ def test_timers_fire_between_bars_by_name():
         def on_timer(self, ctx, timers):
             self.fired.extend((ctx.now, t.name, t.ts) for t in timers)
             if ctx.now == day(0) + 2 * HOUR:
-                ctx.order("X", 1)  # decided between bars: fills at the next bar's open
+                ctx.order("X", 1)  # decided inside bar 1's 24h interval: fills at bar 2's open
                 ctx.schedule(after="1h", name="relative")
 
     strategy = Timed()
     res = Engine(make_bars([FLAT, (101.0, 102.0, 100.0, 101.0, 1e6), FLAT]), strategy).run()
     at = [day(0) + 2 * HOUR, day(0) + 3 * HOUR, dt.datetime(2024, 1, 3, 9, tzinfo=dt.UTC)]
     assert strategy.fired == [(at[0], "morning", ns(at[0])), (at[1], "relative", ns(at[1])), (at[2], "iso", ns(at[2]))]
-    assert fills(res) == [(day(1), 101.0, 1.0)]
+    assert fills(res) == [(day(2), 100.0, 1.0)]
 
 
 def test_a_repeating_timer_fires_every_period():
@@ -414,10 +415,11 @@ def test_bad_timers_are_config_errors(kwargs, argument, match):
 
 
 def test_schedule_after_in_on_start_counts_from_just_before_the_first_event():
-    # on_start's clock is 1 ns before the first bar, so after="1h" fires 1h later: between bars 0 and 1
+    # on_start's clock is 1 ns before the first bar's interval (a day before its stamp T0), so after="25h"
+    # fires 1h after T0: between bars 0 and 1
     class Early(Strategy):
         def on_start(self, ctx):
-            ctx.schedule(after="1h")
+            ctx.schedule(after="25h")
 
         def on_timer(self, ctx, timers):
             self.at = (ctx.now_ns, [t.ts for t in timers], ctx.position("X"))
@@ -547,8 +549,9 @@ def test_signals_arrive_point_in_time_and_are_never_seen_early():
         (arrivals[1], 2.0, 2),
         (day(3), 2.0, 2),
     ]
-    # orders decided on arrival fill at the next bar's open, after the signal existed
-    assert [f[0] for f in fills(res)] == [day(2), day(3)]
+    # orders decided on arrival (09:00) fill at the open of the first bar that starts after it (a 24h bar
+    # stamped 21:00 starts at 21:00 the day before): the bar after next; the second order finds no such bar
+    assert [f[0] for f in fills(res)] == [day(3)]
 
 
 # ---------------------------------------------------------------------------------------------- indicators

@@ -3,7 +3,8 @@
 //! For each bar, in this order:
 //! 1. corporate actions on its ex-date: a split scales positions, working orders' quantities and prices;
 //!    a cash dividend pays longs and charges shorts;
-//! 2. each working order the bar may fill (stamped after the order reached the market) is tested against
+//! 2. each working order the bar may fill ([`Engine::eligible`]: the bar started at or after the order reached
+//!    the market) is tested against
 //!    the bar ([`touch`]): DAY orders from an earlier session expire first; IOC and FOK orders that the
 //!    bar does not fill are cancelled;
 //! 3. when several orders of one OCO group (a bracket's exit legs) touch in the same bar, one fills: the
@@ -196,6 +197,20 @@ impl Engine {
         }
     }
 
+    /// The point-in-time rule: order `id` may be matched against bar `row` only if it reached the market at
+    /// or before the bar's start (`ts_start`), so neither the open nor an intrabar high or low from before
+    /// the order existed can price it. A market order under close execution is priced by the close alone,
+    /// so it needs only to have arrived by the bar's stamp (the named optimistic convention).
+    pub(super) fn eligible(&self, id: u64, row: usize) -> bool {
+        let o = &self.orders[id as usize];
+        let close_priced = self.config.execution == Execution::Close && o.request.kind == Kind::Market;
+        if close_priced {
+            self.bars.ts_event[row] >= o.active_ts
+        } else {
+            self.bars.ts_start[row] >= o.active_ts
+        }
+    }
+
     /// Match `ids` (in this order) against their symbols' latest bars (`last_row`).
     fn match_orders(&mut self, ids: &[u64]) {
         let close_exec = self.config.execution == Execution::Close;
@@ -208,15 +223,13 @@ impl Engine {
             let Some(row) = self.last_row[o.request.symbol] else {
                 continue;
             };
+            if !self.eligible(id, row) {
+                continue;
+            }
             let bar = self.bar(row);
             let te = self.bars.ts_event[row];
             let session = self.bars.session[row];
             let o = &mut self.orders[id as usize];
-            let market = o.request.kind == Kind::Market;
-            let eligible = te > o.active_ts || (market && close_exec && te >= o.active_ts);
-            if !eligible {
-                continue;
-            }
             if o.request.tif == Tif::Day {
                 match o.session {
                     None => o.session = Some(session),

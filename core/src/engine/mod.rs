@@ -11,6 +11,13 @@
 //! funds a purchase submitted after it; then the marks move to the closes), then signals, then timers,
 //! then the strategy's decisions. Decisions act on later bars only, except a
 //! market order under close execution, which fills at the close of a bar stamped exactly at its arrival.
+//!
+//! Point in time: a bar covers `(ts_start, ts_event]`, and an order is matched against a bar only if it
+//! reached the market (`active_ts`, after the order latency) at or before the bar's `ts_start`; otherwise it
+//! waits for a later bar. So no fill uses a price from before the order existed: an order decided at 10:00 on
+//! daily bars that opened at 09:30 waits for the next day's open. The one exception is the price that is not
+//! from before: a market order under close execution fills at the close of the first bar stamped at or after
+//! its arrival.
 
 mod ledger;
 mod matcher;
@@ -32,7 +39,7 @@ use crate::portfolio::Side;
 /// When a market order fills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Execution {
-    /// At the open of the first bar stamped after the order reaches the market (the default).
+    /// At the open of the first bar that starts at or after the order reaches the market (the default).
     NextOpen,
     /// At the close of the first bar stamped at or after the order reaches the market.
     Close,
@@ -43,6 +50,9 @@ pub enum Execution {
 pub struct BarStream {
     pub ts_event: Vec<i64>,
     pub ts_arrival: Vec<i64>,
+    /// Where each bar's interval begins: the bar covers `(ts_start, ts_event]`, and an order is matched
+    /// against it only if it reached the market at or before `ts_start` (see [`Engine::eligible`]).
+    pub ts_start: Vec<i64>,
     pub symbol: Vec<usize>,
     pub open: Vec<f64>,
     pub high: Vec<f64>,
@@ -166,6 +176,11 @@ pub struct Engine {
     promoted: Option<Promoted>,
 }
 
+/// The shortest period of a repeating timer (1 ms): shorter ones are never meant in a bar backtest.
+pub const MIN_TIMER_PERIOD: i64 = 1_000_000;
+/// The most firings a repeating timer may have before the data ends.
+pub const MAX_TIMER_FIRINGS: i64 = 10_000_000;
+
 fn order_error(message: String, symbol: Option<usize>, ts: i64) -> CoreError {
     CoreError::order(
         message,
@@ -182,12 +197,16 @@ impl Engine {
         let n = config.multipliers.len();
         validate(&config, &bars, &signal_arrivals)?;
         let ledger = Ledger::new(config.account, config.init_cash, config.multipliers.clone());
-        // The clock starts one nanosecond before the first event: `on_start` sees nothing yet, and what it
-        // schedules or orders happens before the first bar.
-        let first = [bars.ts_arrival.first(), signal_arrivals.first()]
-            .into_iter()
-            .flatten()
-            .min();
+        // The clock starts one nanosecond before the first event or bar interval: `on_start` sees nothing yet,
+        // and what it schedules or orders happens before the first bar starts (so it can fill at its open).
+        let first = [
+            bars.ts_arrival.first(),
+            bars.ts_start.iter().min(),
+            signal_arrivals.first(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         let now = first.map_or(i64::MIN, |&ts| ts.saturating_sub(1));
         Ok(Self {
             config,
@@ -497,12 +516,31 @@ impl Engine {
 
     /// Fire a timer at `ts` (strictly after now), and then every `every` ns if given; returns its id, which
     /// its repetitions keep.
+    ///
+    /// A repeating timer that cannot be meant is refused (a ConfigError naming `every`), because it would
+    /// make a run that never ends: a period below [`MIN_TIMER_PERIOD`] (1 ms), or one that would fire more
+    /// than [`MAX_TIMER_FIRINGS`] times before the data ends.
     pub fn schedule(&mut self, ts: i64, every: Option<i64>) -> CoreResult<u64> {
         if let Some(period) = every {
-            if period <= 0 {
+            if period < MIN_TIMER_PERIOD {
                 return Err(CoreError::config(
-                    format!("a timer's period must be > 0 ns, got {period}"),
+                    format!("a repeating timer's period must be at least 1 ms, got {period} ns"),
                     Context::argument("every"),
+                ));
+            }
+            let end = self.last_data_ts();
+            let firings = if end >= ts {
+                end.saturating_sub(ts) / period + 1
+            } else {
+                0
+            };
+            if firings > MAX_TIMER_FIRINGS {
+                return Err(CoreError::config(
+                    format!(
+                        "a timer every {period} ns would fire {firings} times before the data ends (at most \
+                         {MAX_TIMER_FIRINGS}); choose a longer period"
+                    ),
+                    Context::argument("every").at(ts),
                 ));
             }
         }
@@ -519,6 +557,13 @@ impl Engine {
             self.timer_periods.insert(id, period);
         }
         Ok(id)
+    }
+
+    /// The arrival of the last bar or signal: the run ends there.
+    fn last_data_ts(&self) -> i64 {
+        let bar = self.bars.ts_arrival.last().copied().unwrap_or(i64::MIN);
+        let signal = self.signal_arrivals.last().copied().unwrap_or(i64::MIN);
+        bar.max(signal)
     }
 
     /// Cancel a timer that has not fired; false if it is unknown or already fired or cancelled.
@@ -575,6 +620,7 @@ fn validate(config: &Config, bars: &BarStream, signal_arrivals: &[i64]) -> CoreR
     let n = bars.len();
     let columns = [
         bars.ts_arrival.len(),
+        bars.ts_start.len(),
         bars.symbol.len(),
         bars.open.len(),
         bars.high.len(),
@@ -588,6 +634,12 @@ fn validate(config: &Config, bars: &BarStream, signal_arrivals: &[i64]) -> CoreR
         return Err(CoreError::data(
             "bar columns differ in length",
             Context::argument("bars"),
+        ));
+    }
+    if let Some(i) = (0..n).find(|&i| bars.ts_start[i] > bars.ts_event[i]) {
+        return Err(CoreError::data(
+            "a bar's ts_start is after its ts_event",
+            Context::argument("bars").at(bars.ts_event[i]),
         ));
     }
     if let Some(i) = (1..n).find(|&i| bars.ts_arrival[i] < bars.ts_arrival[i - 1]) {
@@ -647,3 +699,5 @@ fn validate(config: &Config, bars: &BarStream, signal_arrivals: &[i64]) -> CoreR
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_pit;

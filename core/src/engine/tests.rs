@@ -13,6 +13,7 @@ fn stream(bars: &[(f64, f64, f64, f64, f64)]) -> BarStream {
     let ts: Vec<i64> = (0..n as i64).map(|i| (i + 1) * DAY).collect();
     BarStream {
         ts_event: ts.clone(),
+        ts_start: ts.iter().map(|t| t - DAY).collect(),
         ts_arrival: ts,
         symbol: vec![0; n],
         open: bars.iter().map(|b| b.0).collect(),
@@ -265,9 +266,9 @@ fn unaffordable_orders_are_rejected_with_a_reason_not_resized() {
 }
 
 #[test]
-fn order_latency_moves_the_fill_to_the_first_bar_after_arrival() {
+fn order_latency_moves_the_fill_to_the_first_bar_that_starts_after_arrival() {
     let mut c = config();
-    c.order_latency = DAY + 1; // reaches the market after day 2's bar
+    c.order_latency = 1; // decided at day 1's close, reaches the market 1 ns after day 2's bar started
     let bars = [
         FLAT,
         (101.0, 101.0, 101.0, 101.0, 1e6),
@@ -344,7 +345,7 @@ fn timers_fire_at_their_time_and_not_in_the_past() {
 #[test]
 fn the_clock_starts_just_before_the_first_bar_and_an_order_placed_then_fills_at_its_open() {
     let mut e = Engine::new(config(), stream(&[(100.0, 101.0, 99.0, 100.5, 1e6), FLAT]), Vec::new()).unwrap();
-    assert_eq!(e.now(), DAY - 1);
+    assert_eq!(e.now(), -1); // the first bar covers (0, DAY]
     e.submit(request(Side::Buy, 1.0, Kind::Market, Tif::Gtc)).unwrap();
     e.finish();
     assert_eq!((e.fills()[0].ts, e.fills()[0].price), (DAY, 100.0));
@@ -420,6 +421,7 @@ fn orders_at_one_timestamp_match_in_submission_order_across_symbols() {
     bars.symbol = vec![0, 1, 0, 1, 0, 1];
     bars.ts_event = vec![DAY, DAY, 2 * DAY, 2 * DAY, 3 * DAY, 3 * DAY];
     bars.ts_arrival = bars.ts_event.clone();
+    bars.ts_start = bars.ts_event.iter().map(|t| t - DAY).collect();
     bars.session = vec![1, 1, 2, 2, 3, 3];
     let mut c = config();
     c.multipliers = vec![1.0, 1.0];

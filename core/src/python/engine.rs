@@ -94,13 +94,14 @@ type FillRow = (u64, i64, usize, bool, f64, f64, f64, f64);
 #[pymethods]
 impl EventEngine {
     #[new]
-    #[pyo3(signature = (*, ts_event, ts_arrival, symbol, open, high, low, close, volume, session, split,
+    #[pyo3(signature = (*, ts_event, ts_arrival, ts_start, symbol, open, high, low, close, volume, session, split,
         dividend, signal_arrivals, multipliers, init_cash, leverage, execution, order_latency, participation,
         both_touched, commission, slippage, wake))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         ts_event: PyReadonlyArray1<'_, i64>,
         ts_arrival: PyReadonlyArray1<'_, i64>,
+        ts_start: PyReadonlyArray1<'_, i64>,
         symbol: PyReadonlyArray1<'_, i64>,
         open: PyReadonlyArray1<'_, f64>,
         high: PyReadonlyArray1<'_, f64>,
@@ -125,6 +126,7 @@ impl EventEngine {
         let bars = BarStream {
             ts_event: vec_i64(&ts_event)?,
             ts_arrival: vec_i64(&ts_arrival)?,
+            ts_start: vec_i64(&ts_start)?,
             symbol: symbol.as_slice()?.iter().map(|&s| s.max(0) as usize).collect(),
             open: vec_f64(&open)?,
             high: vec_f64(&high)?,

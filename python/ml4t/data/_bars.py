@@ -5,6 +5,8 @@ Conventions (the design contract, section 3):
 * every timestamp is ``pl.Datetime("ns", "UTC")``; a bar stamped ``ts_event = t`` is complete at ``t``
   (its open, high, low, close and volume are knowable at ``t``, not before);
 * ``ts_arrival`` is the earliest time a strategy may see the bar: ``ts_event + latency``;
+* ``ts_start`` is where the bar's interval begins: the bar covers ``(ts_start, ts_event]``, and an order is
+  matched against it only if it reached the market at or before ``ts_start`` (``ml4t.data._interval``);
 * the stored frame is sorted by (``ts_event``, ``symbol``). That order is canonical: how the input
   interleaved its symbols is layout, not data, so it is normalised; within a symbol nothing is ever
   reordered, because unsorted input is rejected by :func:`ml4t.data.bars`;
@@ -30,7 +32,7 @@ from ml4t.errors import ConfigError, DataError
 
 __all__ = ["KEY_COLUMNS", "Bars"]
 
-KEY_COLUMNS = ("ts_event", "ts_arrival", "symbol")
+KEY_COLUMNS = ("ts_event", "ts_arrival", "ts_start", "symbol")
 
 
 class Bars:
@@ -74,7 +76,7 @@ class Bars:
     # ----------------------------------------------------------------------------------------- views
     @property
     def frame(self) -> pl.DataFrame:
-        """The long frame: ``ts_event, ts_arrival, symbol, open, high, low, close, volume, <extras...>``,
+        """The long frame: ``ts_event, ts_arrival, ts_start, symbol, open, high, low, close, volume, <extras...>``,
         sorted by (``ts_event``, ``symbol``)."""
         return self._frame.clone()
 
@@ -157,7 +159,7 @@ class Bars:
 
     def arrays(self, symbol: str) -> dict[str, np.ndarray]:
         """Read-only NumPy arrays of one symbol's bars in time order: ``ts_event`` and ``ts_arrival`` as int64
-        ns UTC, every numeric field as float64. Zero-copy views of a cache built once per ``Bars``."""
+        ns UTC (and ``ts_start``), every numeric field as float64. Zero-copy views of a cache built once per ``Bars``."""
         self._check_symbol(symbol)
         return dict(self._blocks().views[symbol])
 
@@ -193,7 +195,7 @@ class Bars:
             blocks = build_blocks(
                 self._frame,
                 self._symbols,
-                time_columns=("ts_event", "ts_arrival"),
+                time_columns=("ts_event", "ts_arrival", "ts_start"),
                 order_by=("ts_event",),
                 fields=fields,
             )
@@ -203,7 +205,7 @@ class Bars:
     def __repr__(self) -> str:
         span = f"{self.start.isoformat()} .. {self.end.isoformat()}" if self.start and self.end else "empty"
         freq = self.freq
-        extras = [c for c in self._frame.columns[8:]]
+        extras = self._frame.columns[len(KEY_COLUMNS) + 5 :]
         return (
             f"Bars({len(self._symbols)} symbols {_preview(self._symbols)}, {self._frame.height:,} rows, "
             f"{span}, freq={format_duration(freq)}{', extras=' + str(extras) if extras else ''})"

@@ -8,7 +8,8 @@ from typing import Any, Literal
 import polars as pl
 
 from ml4t._time import parse_duration
-from ml4t.data._bars import Bars, infer_freq_ns
+from ml4t.data._bars import KEY_COLUMNS, Bars, infer_freq_ns
+from ml4t.data._interval import check_starts, is_midnight_naive, regular_starts, session_open_ns
 from ml4t.data._normalize import (
     coerce_frame,
     normalize_names,
@@ -44,6 +45,7 @@ def bars(
     symbol: str | None = None,
     freq: dt.timedelta | str | None = None,
     session_close: str | dt.time | None = None,
+    session_open: str | dt.time | None = None,
     latency: dt.timedelta | str | None = None,
     timestamp: str | None = None,
 ) -> Bars:
@@ -56,9 +58,10 @@ def bars(
         ``close``, ``volume``, plus any extra columns (kept). Names are matched case-insensitively and
         normalised to snake_case (``Adj Close`` -> ``adj_close``, ``OpenInterest`` -> ``open_interest``).
         A pandas ``DatetimeIndex`` becomes the timestamp column. A frame that already has ``ts_arrival``
-        (e.g. ``Bars.frame``) keeps those arrival times.
+        or ``ts_start`` (e.g. ``Bars.frame``) keeps those arrival times and bar starts.
     tz:
-        Time zone of naive or date-only timestamps, which are otherwise rejected. Aware timestamps are
+        Time zone of naive or date-only timestamps, which are otherwise rejected. Naive datetimes that are
+        all at midnight (daily data from pandas, yfinance, skfolio, arch) are date-only. Aware timestamps are
         converted to UTC, and giving ``tz`` for them is a ConfigError (never re-interpreted).
     label:
         ``"right"`` (default): stamps are bar close times. ``"left"``: stamps are open times and are shifted
@@ -71,6 +74,9 @@ def bars(
     session_close:
         For date-only timestamps: the local time (``"16:00"`` or a ``datetime.time``) at which a daily bar is
         complete. Without it, dates are stamped at local midnight of the date in ``tz`` (see Notes).
+    session_open:
+        With ``session_close``: the local time at which a daily bar's session opens, its ``ts_start``
+        (default ``"09:30"``). An order can take a daily bar's open only if it reached the market by then.
     latency:
         Feed latency added to every bar: ``ts_arrival = ts_event + latency`` (default 0).
     timestamp:
@@ -90,6 +96,12 @@ def bars(
     ``session_close`` when the daily bars are not mixed with intraday arrivals, or when you want each bar
     visible exactly at its close.
 
+    Every bar has an interval ``(ts_start, ts_event]`` (the ``ts_start`` column; rules in
+    ``ml4t.data._interval``): date-only bars start at their session open (``session_open``, or the stamp when
+    there is no ``session_close``), other bars at ``ts_event - freq`` (``freq=`` or the symbol's most common
+    spacing), never before the symbol's previous bar. Orders fill only against bars that start after they
+    reached the market.
+
     Every problem raises :class:`ml4t.DataError` naming the column, the symbol and the first offending
     timestamp in time order, with the count of offending rows; nothing is repaired, dropped or reordered
     within a symbol.
@@ -98,6 +110,7 @@ def bars(
         raise ConfigError(f"label must be 'right' or 'left', got {label!r}", argument="label")
     tz_name = parse_tz(tz)
     close_ns = parse_session_close(session_close)
+    open_ns = session_open_ns(session_open, close_ns)
     if close_ns is not None and label == "left":
         raise ConfigError(
             "session_close stamps dates at their close already; it cannot be combined with label='left'",
@@ -121,6 +134,7 @@ def bars(
             symbol=symbol,
             freq_ns=freq_ns,
             close_ns=close_ns,
+            open_ns=open_ns,
             latency_ns=latency_ns,
             timestamp=timestamp,
         )
@@ -137,6 +151,7 @@ def _build(
     symbol: str | None,
     freq_ns: int | None,
     close_ns: int | None,
+    open_ns: int | None,
     latency_ns: int | None,
     timestamp: str | None,
 ) -> Bars:
@@ -144,6 +159,9 @@ def _build(
     check_required(df)
     df, source = _resolve_timestamp(df, timestamp, originals)
     originals["ts_event"] = source
+    dates = _dates(df["ts_event"])
+    if dates is not None:
+        df = df.with_columns(dates)
     df = df.with_columns(to_utc(df, "ts_event", tz=tz_name, session_close_ns=close_ns))
     df = check_symbols(df)
     check_timestamps(df, "ts_event")
@@ -172,15 +190,35 @@ def _build(
         df = df.with_columns((pl.col("ts_event") + delay).alias("ts_arrival"))
     check_arrivals(df)
 
+    if "ts_start" in df.columns:
+        # kept from an earlier Bars.frame: aware starts stay as they are even when tz= localizes ts_event
+        dtype = df.schema["ts_start"]
+        aware = isinstance(dtype, pl.Datetime) and dtype.time_zone is not None
+        df = df.with_columns(to_utc(df, "ts_start", tz=None if aware else tz_name))
+    elif dates is not None and label == "right":
+        df = df.with_columns(
+            to_utc(df.with_columns(dates.alias("ts_start")), "ts_start", tz=tz_name, session_close_ns=open_ns)
+        )
+    else:
+        df = df.with_columns(regular_starts(df, freq_ns))
+    check_starts(df)
+
     df = check_numeric(df, REQUIRED_COLUMNS)
     check_ohlcv(df)
 
-    extras = [c for c in df.columns if c not in ("ts_event", "ts_arrival", "symbol", *REQUIRED_COLUMNS)]
-    df = df.select("ts_event", "ts_arrival", "symbol", *REQUIRED_COLUMNS, *extras)
+    extras = [c for c in df.columns if c not in (*KEY_COLUMNS, *REQUIRED_COLUMNS)]
+    df = df.select(*KEY_COLUMNS, *REQUIRED_COLUMNS, *extras)
     if not _is_canonical(df):
         df = df.sort(["ts_event", "symbol"], maintain_order=True)
     symbols = tuple(sorted(df["symbol"].unique().to_list()))
     return Bars._from_canonical(df, symbols, freq_ns)
+
+
+def _dates(series: pl.Series) -> pl.Series | None:
+    """The timestamps as ``pl.Date`` when they are date-only (dates, date strings, naive midnights), else None."""
+    if is_midnight_naive(series):
+        return series.dt.date()
+    return parse_date(series)
 
 
 def _is_canonical(df: pl.DataFrame) -> bool:

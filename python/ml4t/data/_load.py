@@ -32,6 +32,7 @@ def load_bars(
     symbol: str | None = None,
     adjust: bool = False,
     session_close: str | dt.time | None = None,
+    session_open: str | dt.time | None = None,
     freq: dt.timedelta | str | None = None,
     latency: dt.timedelta | str | None = None,
 ) -> Bars:
@@ -50,7 +51,7 @@ def load_bars(
         close by ``adj_close / close``, turning them into split- and dividend-adjusted prices. Volume is left
         unchanged (it is not split-adjusted). ``adj_close`` is kept and then equals the adjusted close.
         ``adjust=True`` without an ``Adj Close`` column is a ConfigError.
-    tz, label, session_close, freq, latency:
+    tz, label, session_close, session_open, freq, latency:
         As in :func:`ml4t.data.bars`. Date-only files need ``tz=``; they are stamped at local midnight of
         each date unless ``session_close`` is given.
 
@@ -82,6 +83,7 @@ def load_bars(
             symbol=symbol,
             freq=freq,
             session_close=session_close,
+            session_open=session_open,
             latency=latency,
         )
         return _adjust(loaded) if adjust else loaded

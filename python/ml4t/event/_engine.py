@@ -40,8 +40,10 @@ class Engine:
         Starting cash of the one account all symbols share.
     execution:
         ``"next_open"`` (default): a market order decided at bar ``t`` fills at the open of the symbol's next
-        bar. ``"close"``: at the close of the bar it was decided on (vectorbt's convention). Limit, stop and
-        trailing orders are matched intrabar from the next bar in both.
+        bar that started after the order reached the market (``ts_start`` of ``Bars.frame``): a decision
+        at 10:00 on daily bars that opened at 09:30 fills at the next day's open. ``"close"``: at the close
+        of the bar it was decided on (vectorbt's convention). Limit, stop and trailing orders are matched
+        intrabar, in both, only against bars that started after they reached the market.
     commission, slippage:
         Models from :mod:`ml4t.costs` (default: none).
     participation:
@@ -51,7 +53,7 @@ class Engine:
         ``ml4t.data.Signals`` delivered point-in-time: ``on_signal`` at their arrival, ``ctx.data.signal``.
     latency:
         Order latency (``"50ms"``, a timedelta): an order reaches the market this long after the decision
-        and trades only in bars stamped after that. Feed latency of bars is a property of the data
+        and trades only in bars that start at or after that (a bar covers ``(ts_start, ts_event]``). Feed latency of bars is a property of the data
         (``ml4t.data.bars(..., latency=...)``); of signals, their ``ts_arrival``.
     account, leverage:
         ``"cash"`` (default): no borrowing; buys are paid from free cash and shorts are fully collateralized.
@@ -173,6 +175,7 @@ class Engine:
         core = _core.EventEngine(
             ts_event=stream["ts_event"],
             ts_arrival=stream["ts_arrival"],
+            ts_start=stream["ts_start"],
             symbol=stream["symbol_index"],
             open=stream["open"],
             high=stream["high"],
@@ -327,6 +330,7 @@ def _bar_stream(bars: Bars, session_tz: str) -> dict[str, Any]:
     out: dict[str, Any] = {
         "ts_event": frame["ts_event"].cast(pl.Int64).to_numpy(),
         "ts_arrival": frame["ts_arrival"].cast(pl.Int64).to_numpy(),
+        "ts_start": frame["ts_start"].cast(pl.Int64).to_numpy(),
         "symbol_index": frame["symbol"].cast(pl.Enum(symbols)).to_physical().cast(pl.Int64).to_numpy(),
         "session": np.ascontiguousarray(session, dtype=np.int64),
         "names": names,

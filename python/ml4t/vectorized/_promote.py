@@ -9,7 +9,8 @@ reproduces the vectorized run's orders, fills and equity exactly, by constructio
 
 Conditions for that exactness, checked here: one shared account (``cash_sharing=True`` or a single symbol)
 and a complete panel (every symbol has a bar at every timestamp: the vectorized mode turns a missing bar into
-a rejected order, the event engine has no bar to act on).
+a rejected order, the event engine has no bar to act on). The exact promotion, like the vectorized mode, refuses
+bars whose feed latency would let a decision fill at a price from before it (``ml4t.vectorized._timing``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ml4t.errors import ConfigError
 from ml4t.lint import lint_before_run
 from ml4t.result import Result
 from ml4t.vectorized._signals import Grid, Panel, evaluate
+from ml4t.vectorized._timing import check_fill_timing
 
 __all__ = ["Promoted", "promote"]
 
@@ -86,6 +88,7 @@ class Promoted:
         ppy = engine.pop("periods_per_year", None) or self.strategy._periods_per_year(self.bars)
         init_cash = engine.pop("init_cash", settings["init_cash"])
         if not engine:
+            check_fill_timing(self.bars, settings["execution"])
             exact = Engine(
                 self.bars, Strategy(), init_cash=init_cash, execution=settings["execution"], periods_per_year=ppy
             )

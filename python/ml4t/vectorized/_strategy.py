@@ -20,6 +20,7 @@ from ml4t.result import Result
 from ml4t.vectorized._assemble import assemble
 from ml4t.vectorized._signals import BOOL_KEYS, NUMBER_KEYS, Grid, Panel, call_signal_fn, compile_chunk, evaluate
 from ml4t.vectorized._sweep import Sweep, check_param_names, sweep_metrics
+from ml4t.vectorized._timing import check_fill_timing
 
 __all__ = ["VectorizedStrategy"]
 
@@ -210,6 +211,7 @@ class VectorizedStrategy:
     def _run(self, bars: Bars, params: dict[str, Any], symbol: str | None) -> Result:
         lint_before_run(self.signal_fn, f"the signal function {_name(self.signal_fn)}")
         panel = Panel.from_bars(bars)
+        check_fill_timing(bars, self.settings["execution"])
         grid = Grid.build(self.signal_fn, params)
         if len(grid.combos) != 1:
             raise ConfigError("run() takes one value per parameter; use sweep() for grids", argument="params")
@@ -247,6 +249,7 @@ class VectorizedStrategy:
             raise ConfigError(f"chunk_size must be a positive integer, got {chunk_size!r}", argument="chunk_size")
         lint_before_run(self.signal_fn, f"the signal function {_name(self.signal_fn)}")
         panel = Panel.from_bars(bars)
+        check_fill_timing(bars, self.settings["execution"])
         grid = Grid.build(self.signal_fn, grids)
         check_param_names(grid)
         # fail fast on a malformed return value or an impossible sizing
