@@ -7,8 +7,9 @@
 //!    the market) is tested against
 //!    the bar ([`touch`]): DAY orders from an earlier session expire first; IOC and FOK orders that the
 //!    bar does not fill are cancelled;
-//! 3. when several orders of one OCO group (a bracket's exit legs) touch in the same bar, one fills: the
-//!    stop-type leg unless the policy says the take-profit ([`BothTouched`]);
+//! 3. when several orders of one OCO group (a bracket's exit legs) touch in the same bar, they are tried in
+//!    preference order (the stop-type leg first unless the policy says the take-profit, [`BothTouched`]) and
+//!    the first that fills cancels the others; one that is refused lets the next one try;
 //! 4. fills run in submission order, each capped by what is left of the bar's participation volume, priced
 //!    by the slippage and commission models, and booked if the account can afford them, else rejected;
 //! 5. the symbol's mark moves to the close.
@@ -272,7 +273,7 @@ impl Engine {
                 }
             }
         }
-        self.resolve_oco(&mut touched);
+        self.order_oco(&mut touched);
         for (id, price) in touched {
             if !self.orders[id as usize].is_open() {
                 continue; // cancelled by an OCO sibling's fill in this bar
@@ -376,36 +377,29 @@ impl Engine {
         }
     }
 
-    /// Keep one order per OCO group among those that touched in this bar.
-    fn resolve_oco(&self, touched: &mut Vec<(u64, f64)>) {
+    /// Order the orders that touched in this bar so that, within each OCO group, the preferred member comes
+    /// first: the stop-type leg (or the other one, as the policy says), then by submission. The group keeps
+    /// the slots its members had in submission order, so other orders keep theirs. The fill loop then tries
+    /// the members in this order: the first that fills cancels the rest, and one the account or the
+    /// participation cap refuses lets the next one try (none is skipped untouched).
+    fn order_oco(&self, touched: &mut [(u64, f64)]) {
         let group = |id: u64| self.orders[id as usize].request.oco;
-        if touched.iter().filter(|(id, _)| group(*id).is_some()).count() < 2 {
-            return;
-        }
         let prefer_stop = self.config.both_touched == BothTouched::StopLoss;
-        let mut keep = vec![true; touched.len()];
+        let mut done = vec![false; touched.len()];
         for i in 0..touched.len() {
             let Some(g) = group(touched[i].0) else { continue };
-            for j in (i + 1)..touched.len() {
-                if !keep[i] {
-                    break;
-                }
-                if !keep[j] || group(touched[j].0) != Some(g) {
-                    continue;
-                }
-                let i_stop = self.orders[touched[i].0 as usize].request.kind.is_stop();
-                let j_stop = self.orders[touched[j].0 as usize].request.kind.is_stop();
-                // Earlier submission wins unless exactly one is a stop and the policy picks the other.
-                let j_wins = i_stop != j_stop && (j_stop == prefer_stop);
-                if j_wins {
-                    keep[i] = false;
-                } else {
-                    keep[j] = false;
-                }
+            if done[i] {
+                continue;
+            }
+            let slots: Vec<usize> = (i..touched.len()).filter(|&j| group(touched[j].0) == Some(g)).collect();
+            let mut members: Vec<(u64, f64)> = slots.iter().map(|&j| touched[j]).collect();
+            // Stable: among equally preferred members, submission order stays.
+            members.sort_by_key(|(id, _)| self.orders[*id as usize].request.kind.is_stop() != prefer_stop);
+            for (&slot, member) in slots.iter().zip(members) {
+                touched[slot] = member;
+                done[slot] = true;
             }
         }
-        let mut k = keep.into_iter();
-        touched.retain(|_| k.next().unwrap_or(true));
     }
 
     fn cancel_oco_siblings(&mut self, id: u64, ts: i64) {

@@ -700,4 +700,6 @@ fn validate(config: &Config, bars: &BarStream, signal_arrivals: &[i64]) -> CoreR
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_oco;
+#[cfg(test)]
 mod tests_pit;
