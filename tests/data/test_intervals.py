@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import pickle
 
 import pandas as pd
@@ -143,5 +144,5 @@ def test_every_bar_starts_after_its_previous_bar_and_at_most_one_bar_length_befo
     counts = {g: gaps.count(g) for g in gaps}
     common = min(counts, key=lambda g: (-counts[g], g))
     length = dt.timedelta(minutes=freq if freq is not None else common)
-    expected = [stamps[0] - length] + [max(t - length, p) for p, t in zip(stamps, stamps[1:], strict=False)]
+    expected = [stamps[0] - length] + [max(t - length, p) for p, t in itertools.pairwise(stamps)]
     assert b.frame["ts_start"].to_list() == expected

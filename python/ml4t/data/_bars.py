@@ -158,8 +158,9 @@ class Bars:
         )
 
     def arrays(self, symbol: str) -> dict[str, np.ndarray]:
-        """Read-only NumPy arrays of one symbol's bars in time order: ``ts_event`` and ``ts_arrival`` as int64
-        ns UTC (and ``ts_start``), every numeric field as float64. Zero-copy views of a cache built once per ``Bars``."""
+        """Read-only NumPy arrays of one symbol's bars in time order: ``ts_event``, ``ts_arrival`` and
+        ``ts_start`` as int64 ns UTC, every numeric field as float64. Zero-copy views of a cache built once per
+        ``Bars``."""
         self._check_symbol(symbol)
         return dict(self._blocks().views[symbol])
 

@@ -55,7 +55,8 @@ def session_open_ns(session_open: str | dt.time | None, close_ns: int | None) ->
         try:
             open_ns = parse_session_close(session_open)
         except ConfigError as exc:
-            raise exc.replace(message=exc.message.replace("session_close", "session_open"), argument="session_open")
+            message = exc.message.replace("session_close", "session_open")
+            raise exc.replace(message=message, argument="session_open") from None
     assert open_ns is not None
     if open_ns >= close_ns:
         raise ConfigError(

@@ -53,8 +53,9 @@ class Engine:
         ``ml4t.data.Signals`` delivered point-in-time: ``on_signal`` at their arrival, ``ctx.data.signal``.
     latency:
         Order latency (``"50ms"``, a timedelta): an order reaches the market this long after the decision
-        and trades only in bars that start at or after that (a bar covers ``(ts_start, ts_event]``). Feed latency of bars is a property of the data
-        (``ml4t.data.bars(..., latency=...)``); of signals, their ``ts_arrival``.
+        and trades only in bars that start at or after that (a bar covers ``(ts_start, ts_event]``). Feed
+        latency of bars is a property of the data (``ml4t.data.bars(..., latency=...)``); of signals, their
+        ``ts_arrival``.
     account, leverage:
         ``"cash"`` (default): no borrowing; buys are paid from free cash and shorts are fully collateralized.
         ``"margin"``: cash may go negative, but a fill may not take gross exposure above ``leverage`` (default
