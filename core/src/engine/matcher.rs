@@ -182,7 +182,8 @@ impl Engine {
     }
 
     /// A market order under close execution submitted right after its symbol's bar arrived fills now, at
-    /// that bar's close.
+    /// that bar's close, if it reached the market by the bar's stamp ([`Engine::eligible`]: no order or
+    /// feed latency in between).
     pub(super) fn fill_at_close_now(&mut self, id: u64) {
         let o = &self.orders[id as usize];
         if self.config.execution != Execution::Close || o.request.kind != Kind::Market {
@@ -192,7 +193,7 @@ impl Engine {
         let Some(row) = self.last_row[symbol] else {
             return;
         };
-        if self.bars.ts_event[row] >= o.active_ts && self.bars.ts_arrival[row] == self.now {
+        if self.bars.ts_arrival[row] == self.now && self.eligible(id, row) {
             self.match_orders(&[id]);
             self.working[symbol].retain(|&w| self.orders[w as usize].is_open());
         }
