@@ -1,7 +1,7 @@
 """The point-in-time (PIT) data layer shared by both modes.
 
 * :func:`bars` / :func:`load_bars` validate OHLCV bars into :class:`Bars` (UTC nanosecond timestamps, a bar
-  stamped ``t`` is complete at ``t``, ``ts_arrival = ts_event + latency``);
+  stamped ``t`` is complete at ``t`` and covers ``(ts_start, t]``, ``ts_arrival = ts_event + latency``);
 * :func:`signals` wraps ML predictions and other signal columns as :class:`Signals` with explicit arrival
   times, an optional embargo and a training-window leakage check;
 * :class:`PITData` is the as-of view a strategy receives: it never returns a row with ``ts_arrival > now``;

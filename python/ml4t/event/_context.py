@@ -349,7 +349,9 @@ class Context:
         name: str | None = None,
     ) -> int:
         """Fire ``on_timer`` at ``at``, or ``after`` a duration from now; ``every`` repeats it. Returns the
-        timer id. Timers fire strictly after the current time."""
+        timer id. Timers fire strictly after the current time. A repeating timer that cannot be meant is a
+        ConfigError naming ``every``: a period below 1 ms, or one firing more than 10 million times before
+        the data ends (either would make a run that never ends)."""
         self._check_open("schedule")
         try:
             return self._schedule(at, after, every, name)
