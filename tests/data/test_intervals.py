@@ -47,6 +47,12 @@ def test_daily_bars_with_a_session_start_at_the_session_open():
     assert other.frame["ts_start"][0] == utc(2020, 1, 2, 13)
 
 
+def test_an_open_at_or_after_the_close_is_an_overnight_session():
+    futures = bars(daily_pandas(), tz="America/Chicago", session_close="16:00", session_open="17:00")
+    assert futures.frame["ts_start"][1] == utc(2020, 1, 2, 23)  # 17:00 Chicago the day before Jan 3
+    assert futures.frame["ts_start"][0] == utc(2020, 1, 1, 23)
+
+
 def test_pandas_midnight_datetimes_are_date_only():
     frame = daily_pandas()
     with pytest.raises(DataError, match="date-only"):
@@ -84,9 +90,8 @@ def test_date_only_bars_without_a_session_start_at_their_stamp():
     ("options", "argument"),
     [
         ({"session_open": "09:30"}, "session_open"),
-        ({"session_close": "09:00"}, "session_open"),
-        ({"session_close": "16:00", "session_open": "17:00"}, "session_open"),
         ({"session_close": "16:00", "session_open": "9h"}, "session_open"),
+        ({"session_close": "16:00", "session_open": "24:00"}, "session_open"),
     ],
 )
 def test_impossible_sessions_are_config_errors(options, argument):

@@ -76,7 +76,9 @@ def bars(
         complete. Without it, dates are stamped at local midnight of the date in ``tz`` (see Notes).
     session_open:
         With ``session_close``: the local time at which a daily bar's session opens, its ``ts_start``
-        (default ``"09:30"``). An order can take a daily bar's open only if it reached the market by then.
+        (default ``"09:30"``, US equities). An open at or after the close is an overnight session that
+        opened the day before (``"18:00"`` with a ``"17:00"`` close). An order can take a daily bar's open
+        only if it reached the market by then.
     latency:
         Feed latency added to every bar: ``ts_arrival = ts_event + latency`` (default 0).
     timestamp:

@@ -10,8 +10,10 @@ How ``ts_start`` is set, in this order:
   ``ts_event`` and checked (never null, never after ``ts_event``, never before the symbol's previous bar);
 * date-only bars (``Date`` values, ``"2020-01-02"`` strings, or naive datetimes all at midnight as pandas and
   yfinance give daily data): the session open of their date in ``tz``. With ``session_close`` the session
-  opens at ``session_open`` (default ``"09:30"``); without it the date's bar is stamped at local midnight
-  and starts there too (a zero-length interval: the day's trading all comes after the stamp);
+  opens at ``session_open`` (default ``"09:30"``, US equities); an open at or after the close is an overnight
+  session that opened the previous day (``session_open="18:00", session_close="17:00"`` for CME futures).
+  Without ``session_close`` the date's bar is stamped at local midnight and starts there too (a zero-length
+  interval: the day's trading all comes after the stamp);
 * any other bar: ``t - freq``, where ``freq`` is ``freq=`` when given, else the symbol's most common spacing
   (the whole frame's when the symbol has a single bar), but never before the symbol's previous bar (bars of
   one symbol do not overlap, so irregular data starts at its previous bar's stamp). A frame in which no
@@ -24,7 +26,7 @@ import datetime as dt
 
 import polars as pl
 
-from ml4t._time import NS_PER_SECOND, TS_DTYPE
+from ml4t._time import NS_PER_DAY, TS_DTYPE
 from ml4t.data._normalize import parse_session_close
 from ml4t.data._validate import _raise_if
 from ml4t.errors import ConfigError
@@ -58,13 +60,8 @@ def session_open_ns(session_open: str | dt.time | None, close_ns: int | None) ->
             message = exc.message.replace("session_close", "session_open")
             raise exc.replace(message=message, argument="session_open") from None
     assert open_ns is not None
-    if open_ns >= close_ns:
-        raise ConfigError(
-            f"the session must open before it closes: session_open is {open_ns // NS_PER_SECOND} s after midnight, "
-            f"session_close {close_ns // NS_PER_SECOND} s (the default open is 09:30; pass session_open=)",
-            argument="session_open",
-        )
-    return open_ns
+    # An open at or after the close is an overnight session (futures, FX): it opened the previous day.
+    return open_ns - NS_PER_DAY if open_ns >= close_ns else open_ns
 
 
 def regular_starts(frame: pl.DataFrame, freq_ns: int | None) -> pl.Expr:
