@@ -114,3 +114,33 @@ def test_bad_arguments(kwargs, argument):
     with pytest.raises(ConfigError) as info:
         synthetic_bars(**kwargs)
     assert info.value.argument == argument
+
+
+def test_bars_cover_their_part_of_the_session():
+    def span(b: Bars, row: int) -> tuple[dt.time, dt.time]:
+        r = b.frame.row(row, named=True)
+        return r["ts_start"].time(), r["ts_event"].time()
+
+    assert span(synthetic_bars(1, 3), 1) == (dt.time(14, 30), dt.time(21))
+    hourly = synthetic_bars(1, 7, "1h")
+    assert [span(hourly, i) for i in (0, 5, 6)] == [
+        (dt.time(14, 30), dt.time(15, 30)),
+        (dt.time(19, 30), dt.time(20, 30)),
+        (dt.time(20, 30), dt.time(21)),
+    ]
+    assert span(synthetic_bars(1, 2, "1h", calendar="24/7"), 0) == (dt.time(0), dt.time(1))
+
+
+def test_an_order_decided_at_a_daily_close_with_latency_takes_the_next_open():
+    from ml4t.event import Engine, Strategy
+
+    class BuyOnce(Strategy):
+        def on_bar(self, ctx, batch):
+            if not ctx.open_orders() and ctx.position("A000") == 0:
+                self.id = ctx.order("A000", 1)
+
+    data = synthetic_bars(1, 3)
+    strategy = BuyOnce()
+    res = Engine(data, strategy, latency="1s").run()
+    fill = res.fills.row(0, named=True)
+    assert (fill["ts_event"], fill["fill_price"]) == (data.frame["ts_event"][1], data.frame["open"][1])

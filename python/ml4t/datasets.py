@@ -46,6 +46,9 @@ def synthetic_bars(
       bar of each session is shorter and stamped 21:00 (e.g. hourly bars 15:30, ..., 20:30, 21:00).
     * ``calendar="24/7"``: continuous bars from ``start`` midnight UTC, the first stamped ``start + freq``.
 
+    Each bar's interval (``ts_start``) is the part of the session it covers: a daily bar starts at 14:30, so
+    an order decided after a close (even with some latency) can take the next session's open.
+
     Model: per-bar log returns from one market factor plus idiosyncratic noise; each asset has an annual
     drift ~ N(6%, 4%), an annual volatility drawn in [15%, 45%] and a market correlation in [0.3, 0.8], all
     scaled to the bar's share of a trading year (weekday calendars: 365.25 * 5/7 sessions of 390 minutes;
@@ -67,12 +70,14 @@ def synthetic_bars(
 
     if calendar == "24/7":
         ts = day0 * NS_PER_DAY + freq_ns * np.arange(1, n_bars + 1, dtype=np.int64)
+        starts = ts - freq_ns
         fraction = np.full(n_bars, freq_ns / NS_PER_YEAR)
         volume_scale = np.full(n_bars, freq_ns / NS_PER_DAY)
     else:
         if freq_ns > NS_PER_DAY:
             raise ConfigError("the weekday calendar supports freq up to '1d'; use calendar='24/7'", argument="freq")
         ts, lengths = _session_stamps(day0, n_bars, freq_ns)
+        starts = ts - lengths.astype(np.int64)
         fraction = lengths / (_SESSION_NS * _WEEKDAYS_PER_YEAR)
         volume_scale = lengths / _SESSION_NS
 
@@ -109,6 +114,7 @@ def synthetic_bars(
     frame = pl.DataFrame(
         {
             "timestamp": pl.Series(np.repeat(ts, n_assets).view("datetime64[ns]")).dt.replace_time_zone("UTC"),
+            "ts_start": pl.Series(np.repeat(starts, n_assets).view("datetime64[ns]")).dt.replace_time_zone("UTC"),
             "symbol": symbols.gather(np.tile(np.arange(n_assets), n_bars)),
             "open": open_.ravel(),
             "high": high.ravel(),
