@@ -349,7 +349,7 @@ def _other_columns(bars: Bars, ts_event: np.ndarray, names: list[str]) -> dict[s
     arrays of their own dtype (bool, str objects, ``datetime64[D]``; datetimes as int64 ns UTC like ``ts_event``;
     with a null, an object array holding None), aligned with the stream's rows by (``ts_event``, symbol)."""
     schema = bars._frame.schema
-    keys = ("ts_event", "ts_arrival", "symbol")  # in the stream already (times as int64 ns, names)
+    keys = ("ts_event", "ts_arrival", "ts_start", "symbol")  # in the stream already (times as int64 ns, names)
     other = [name for name, dtype in schema.items() if name not in keys and not dtype.is_numeric()]
     if not other:
         return {}
