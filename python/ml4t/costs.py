@@ -17,6 +17,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ml4t._validate import check_number
 from ml4t.errors import ConfigError
 
 __all__ = [
@@ -33,13 +34,7 @@ __all__ = [
 
 
 def _finite(name: str, value: float, *, low: float = 0.0, high: float = math.inf, model: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{model}: {name} must be a number, got {value!r}", argument=name) from None
-    if not (low <= number <= high) or math.isnan(number):
-        raise ConfigError(f"{model}: {name} must be in [{low}, {high}], got {value!r}", argument=name)
-    return number
+    return check_number(name, value, minimum=low, maximum=high, where=f"{model}: ")
 
 
 class Commission:
@@ -114,16 +109,30 @@ class Tiered(Commission):
     def __post_init__(self) -> None:
         if not self.tiers:
             raise ConfigError("Tiered: needs at least one (upper bound, rate) tier", argument="tiers")
-        tiers = tuple((float(b), float(r)) for b, r in self.tiers)
+        if isinstance(self.tiers, (str, bytes)) or not isinstance(self.tiers, Sequence):
+            raise ConfigError(
+                f"Tiered: tiers must be a list of (upper bound, rate), got {self.tiers!r}", argument="tiers"
+            )
+        for i, tier in enumerate(self.tiers):
+            if not isinstance(tier, Sequence) or isinstance(tier, (str, bytes)) or len(tier) != 2:
+                raise ConfigError(
+                    f"Tiered: tiers[{i}] must be an (upper bound, rate) pair, got {tier!r}", argument="tiers"
+                )
+        tiers = tuple(
+            (
+                check_number(f"tiers[{i}] bound", b, allow_inf=True, where="Tiered: "),
+                _finite(f"tiers[{i}] rate", r, high=1.0, model="Tiered"),
+            )
+            for i, (b, r) in enumerate(self.tiers)
+        )
         previous = 0.0
-        for i, (bound, rate) in enumerate(tiers):
+        for i, (bound, _rate) in enumerate(tiers):
             if not bound > previous:
                 raise ConfigError(
                     f"Tiered: upper bounds must be > 0 and strictly ascending, got tiers[{i}] bound {bound} "
                     f"after {previous}",
                     argument="tiers",
                 )
-            _finite(f"tiers[{i}] rate", rate, high=1.0, model="Tiered")
             previous = bound
         object.__setattr__(self, "tiers", tiers)
 

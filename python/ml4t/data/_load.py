@@ -11,6 +11,7 @@ from typing import Literal
 
 import polars as pl
 
+from ml4t._validate import check_bool
 from ml4t.data._bars import Bars
 from ml4t.data._build import bars
 from ml4t.data._normalize import first_offender, rows_text, snake_case
@@ -59,6 +60,9 @@ def load_bars(
     field (``Date,Open,...`` over rows ``2006-01-02,09:01:00,3602.00,...``), are read as a split date and
     time and combined. Validation errors name the file, column, symbol and first offending timestamp.
     """
+    check_bool("adjust", adjust)
+    if not isinstance(path, (str, os.PathLike)):
+        raise ConfigError(f"path must be a file path, got {type(path).__name__}", argument="path")
     file = Path(path)
     if not file.is_file():
         raise DataError(f"no such file: {str(file)!r}", argument="path")

@@ -12,6 +12,7 @@ import polars as pl
 
 from ml4t import _core
 from ml4t._time import parse_duration
+from ml4t._validate import check_bool, check_choice, check_number, check_optional_number
 from ml4t.costs import Commission, Slippage, lower_commission, lower_slippage
 from ml4t.data import Bars, PITData, Signals
 from ml4t.errors import ConfigError
@@ -103,36 +104,29 @@ class Engine:
             )
         if signals is not None and not isinstance(signals, Signals):
             raise ConfigError(f"signals must be ml4t.data.Signals, got {type(signals).__name__}", argument="signals")
-        _choice("execution", execution, ("next_open", "close"))
-        _choice("account", account, ("cash", "margin"))
-        _choice("both_touched", both_touched, ("stop_loss", "take_profit"))
+        check_choice("execution", execution, ("next_open", "close"))
+        check_choice("account", account, ("cash", "margin"))
+        check_choice("both_touched", both_touched, ("stop_loss", "take_profit"))
         if account == "cash" and leverage is not None:
             raise ConfigError("leverage applies to account='margin' only", argument="leverage")
-        if not (isinstance(init_cash, (int, float)) and math.isfinite(init_cash) and init_cash > 0):
-            raise ConfigError(f"init_cash must be a finite number > 0, got {init_cash!r}", argument="init_cash")
-        if leverage is not None and not (isinstance(leverage, (int, float)) and 1 <= leverage < math.inf):
-            raise ConfigError(f"leverage must be a finite number >= 1, got {leverage!r}", argument="leverage")
-        if periods_per_year is not None and not (
-            isinstance(periods_per_year, (int, float)) and 0 < periods_per_year < math.inf
-        ):
-            raise ConfigError(
-                f"periods_per_year must be a finite number > 0, got {periods_per_year!r}", argument="periods_per_year"
-            )
-        if not isinstance(fractional, bool):
-            raise ConfigError(f"fractional must be True or False, got {fractional!r}", argument="fractional")
+        check_number("init_cash", init_cash, positive=True)
+        check_optional_number("leverage", leverage, minimum=1.0)
+        check_optional_number("periods_per_year", periods_per_year, positive=True)
+        check_bool("fractional", fractional)
         _check_tz(session_tz)
-        if participation is not None and not (0 < participation <= 1):
-            raise ConfigError(f"participation must be in (0, 1], got {participation!r}", argument="participation")
+        check_optional_number("participation", participation, positive=True, maximum=1.0)
+        if multipliers is not None and not isinstance(multipliers, Mapping):
+            raise ConfigError(
+                f"multipliers must map symbols to numbers, got {type(multipliers).__name__}", argument="multipliers"
+            )
         unknown = sorted(set(multipliers or {}) - set(bars.symbols))
         if unknown:
             raise ConfigError("multipliers name symbols outside the bars", argument="multipliers", symbol=unknown[0])
         for symbol, multiplier in (multipliers or {}).items():
-            if not (isinstance(multiplier, (int, float)) and 0 < multiplier < math.inf):
-                raise ConfigError(
-                    f"a contract multiplier must be a finite number > 0, got {multiplier!r}",
-                    argument="multipliers",
-                    symbol=symbol,
-                )
+            try:
+                check_number("multipliers", multiplier, positive=True)
+            except ConfigError as error:
+                raise error.replace(message=f"a contract multiplier {error.message}", symbol=symbol) from None
         self._bars = bars
         self._strategy = strategy
         self._signals = signals
@@ -283,11 +277,6 @@ def _check_tz(session_tz: object) -> None:
         pl.Series([0], dtype=pl.Datetime("ns", "UTC")).dt.convert_time_zone(str(session_tz))
     except (pl.exceptions.PolarsError, ValueError) as error:
         raise ConfigError(f"unknown session_tz {session_tz!r}: {error}", argument="session_tz") from None
-
-
-def _choice(argument: str, value: object, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(f"{argument} must be one of {choices}, got {value!r}", argument=argument)
 
 
 def _describe(value: object) -> object:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ml4t._validate import check_bool, check_number, check_optional_number
 from ml4t.data import Bars
 from ml4t.errors import ConfigError
 from ml4t.lint import lint_before_run
@@ -85,8 +86,10 @@ class Promoted:
         from ml4t.event import Engine, Strategy
 
         settings = self.strategy.settings
-        ppy = engine.pop("periods_per_year", None) or self.strategy._periods_per_year(self.bars)
-        init_cash = engine.pop("init_cash", settings["init_cash"])
+        ppy = check_optional_number("periods_per_year", engine.pop("periods_per_year", None), positive=True)
+        ppy = ppy or self.strategy._periods_per_year(self.bars)
+        init_cash = check_number("init_cash", engine.pop("init_cash", settings["init_cash"]), positive=True)
+        check_number("cash_buffer", cash_buffer, minimum=0.0, below=1.0)
         if not engine:
             check_fill_timing(self.bars, settings["execution"])
             exact = Engine(
@@ -94,17 +97,16 @@ class Promoted:
             )
             exact._promoted = self._attach
             return self._labelled(exact.run(), "exact")
-        if not 0 <= cash_buffer < 1:
-            raise ConfigError(f"cash_buffer must be in [0, 1), got {cash_buffer!r}", argument="cash_buffer")
         from ml4t.vectorized._follow import SignalFollower
 
         engine.setdefault("execution", settings["execution"])
+        fractional = check_bool("fractional", engine.get("fractional", False))
         follower = SignalFollower(
             self._signals,
             _panel_ns(self._panel),
             dict(settings),
             cash_buffer=cash_buffer,
-            fractional=bool(engine.get("fractional", False)),
+            fractional=fractional,
             execution=engine["execution"],
         )
         realistic = Engine(self.bars, follower, init_cash=init_cash, periods_per_year=ppy, **engine)

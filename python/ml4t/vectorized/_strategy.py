@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ml4t import _core
+from ml4t._validate import check_bool, check_choice, check_number, check_optional_number
 from ml4t.data import Bars
 from ml4t.errors import ConfigError
 from ml4t.lint import lint_before_run
@@ -109,20 +110,18 @@ class VectorizedStrategy:
             ("opposite_entry", opposite_entry),
             ("stop_entry_price", stop_entry_price),
         ):
-            if value not in _CHOICES[name]:
-                raise ConfigError(f"{name} must be one of {list(_CHOICES[name])}, got {value!r}", argument=name)
-        _number("size", size, positive=True, allow_inf=True)
-        _number("fees", fees, minimum=0.0)
-        _number("fixed_fees", fixed_fees, minimum=0.0)
-        _number("slippage", slippage, minimum=0.0, below=1.0)
-        _number("init_cash", init_cash, positive=True)
-        _number("min_size", min_size, minimum=0.0)
-        if sl_stop is not None:
-            _number("sl_stop", sl_stop, positive=True, below=1.0)
-        if tp_stop is not None:
-            _number("tp_stop", tp_stop, positive=True)
-        if periods_per_year is not None:
-            _number("periods_per_year", periods_per_year, positive=True)
+            check_choice(name, value, _CHOICES[name])
+        check_number("size", size, positive=True, allow_inf=True)
+        check_number("fees", fees, minimum=0.0)
+        check_number("fixed_fees", fixed_fees, minimum=0.0)
+        check_number("slippage", slippage, minimum=0.0, below=1.0)
+        check_number("init_cash", init_cash, positive=True)
+        check_number("min_size", min_size, minimum=0.0)
+        check_optional_number("sl_stop", sl_stop, positive=True, below=1.0)
+        check_optional_number("tp_stop", tp_stop, positive=True)
+        check_optional_number("periods_per_year", periods_per_year, positive=True)
+        for name, flag in (("cash_sharing", cash_sharing), ("sl_trail", sl_trail), ("accumulate", accumulate)):
+            check_bool(name, flag)
         if size_type == "percent" and not 0 < size <= 1:
             raise ConfigError(f"with size_type='percent', size must be in (0, 1], got {size!r}", argument="size")
         self.signal_fn = signal_fn
@@ -291,33 +290,6 @@ class VectorizedStrategy:
 
 MAX_CHUNK_BYTES = 256 * 1024 * 1024
 """Memory budget of one sweep chunk's signal arrays (compiled leaves, or the plain path's matrices)."""
-
-
-def _number(
-    name: str,
-    value: Any,
-    *,
-    minimum: float | None = None,
-    positive: bool = False,
-    below: float | None = None,
-    allow_inf: bool = False,
-) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ConfigError(f"{name} must be a number, got {value!r}", argument=name)
-    v = float(value)
-    if math.isnan(v) or (math.isinf(v) and not allow_inf):
-        raise ConfigError(f"{name} must be finite, got {value!r}", argument=name)
-    if (minimum is not None and v < minimum) or (positive and v <= 0) or (below is not None and v >= below):
-        bounds = " and ".join(
-            b
-            for b in (
-                f">= {minimum}" if minimum is not None else "",
-                "> 0" if positive else "",
-                f"< {below}" if below is not None else "",
-            )
-            if b
-        )
-        raise ConfigError(f"{name} must be {bounds}, got {value!r}", argument=name)
 
 
 _DEFAULTS: dict[str, Any] = {
