@@ -71,7 +71,7 @@ class Promoted:
         self.bars = bars
         self.params = dict(params)
         self._panel = panel
-        self._signals = strategy._arrays(evaluate(strategy.signal_fn, panel, grid, [0]))
+        self._signals = strategy._arrays(evaluate(strategy.signal_fn, panel, grid, [0]), grid, [0], panel)
 
     def run(self, *, cash_buffer: float = 0.02, **engine: Any) -> Result:
         """Run on the event engine.

@@ -23,12 +23,25 @@ from ml4t import _core
 from ml4t.data import Bars
 from ml4t.errors import ConfigError
 
-__all__ = ["BOOL_KEYS", "NUMBER_KEYS", "Grid", "Panel", "compile_chunk", "evaluate"]
+__all__ = [
+    "BOOL_KEYS",
+    "NUMBER_KEYS",
+    "Grid",
+    "NumberRules",
+    "Panel",
+    "check_compiled_numbers",
+    "check_numbers",
+    "compile_chunk",
+    "evaluate",
+]
 
 BOOL_KEYS = ("entries", "exits", "short_entries", "short_exits")
 NUMBER_KEYS = ("size", "sl_stop", "tp_stop")
 _KEYS = BOOL_KEYS + NUMBER_KEYS
 _SCALARS = (bool, int, float, str, np.integer, np.floating)
+
+NumberRules = Mapping[str, tuple[str, Callable[[np.ndarray], np.ndarray]]]
+"""Per number key: the rule in words and a vectorised test of the values (NaN never reaches it)."""
 
 
 @dataclass(frozen=True)
@@ -253,6 +266,61 @@ def _check_dtype(dtype: pl.DataType, key: str, fn: Callable[..., Any], params: M
         )
 
 
+def check_numbers(
+    arrays: Mapping[str, np.ndarray],
+    rules: NumberRules,
+    fn: Callable[..., Any],
+    grid: Grid,
+    indices: Sequence[int],
+    panel: Panel,
+) -> None:
+    """Check the per-bar ``size`` / ``sl_stop`` / ``tp_stop`` arrays (``(len(indices) * n_symbols, n_bars)``)
+    against ``rules``: NaN is no order / no stop; any other value breaking its rule, on any bar, is a
+    ConfigError naming the key, the first offending combination, its symbol and first timestamp."""
+    n_sym = len(panel.symbols)
+    for key in NUMBER_KEYS:
+        a = arrays.get(key)
+        if a is None or a.size == 0:
+            continue
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isnan(a) & ~rules[key][1](a)
+        if not bad.any():
+            continue
+        by_combo = bad.reshape(len(indices), n_sym, -1)
+        c = int(np.argmax(by_combo.any(axis=(1, 2))))
+        bar = int(np.argmax(by_combo[c].any(axis=0)))
+        s = int(np.argmax(by_combo[c][:, bar]))
+        what = "no order" if key == "size" else "no stop"
+        raise ConfigError(
+            f"{_name(fn)}({_fmt(grid.params(indices[c]))})[{key!r}] must be {rules[key][0]} on every bar "
+            f"(NaN or null: {what}), got {float(a[c * n_sym + s, bar])!r}",
+            argument=key,
+            symbol=panel.symbols[s],
+            timestamp=panel.ts[bar],
+        )
+
+
+def check_compiled_numbers(
+    compiled: CompiledChunk,
+    rules: NumberRules,
+    fn: Callable[..., Any],
+    grid: Grid,
+    indices: Sequence[int],
+    panel: Panel,
+) -> None:
+    """:func:`check_numbers` for a compiled chunk: each number program is evaluated on the chunk's leaves
+    (one vectorised call per combination and key; nothing when the strategy returns no number key)."""
+    if not compiled.numbers:
+        return
+    n_sym, n_leaves, n_bars = compiled.values.shape
+    values = compiled.values.transpose(1, 0, 2).reshape(n_leaves, n_sym * n_bars)
+    valid = compiled.valid.transpose(1, 0, 2).reshape(n_leaves, n_sym * n_bars)
+    for c, k in compiled.numbers:
+        v, ok = compiled.programs.evaluate(c, k, values, valid)
+        column = np.where(ok, v, np.nan).reshape(n_sym, n_bars)
+        check_numbers({_KEYS[k]: column}, rules, fn, grid, [indices[c]], panel)
+
+
 @dataclass(frozen=True)
 class CompiledChunk:
     """A chunk of combinations whose signals the kernel evaluates itself: the compiled programs and the
@@ -261,6 +329,7 @@ class CompiledChunk:
     programs: _core.SignalPrograms
     values: np.ndarray
     valid: np.ndarray
+    numbers: list[tuple[int, int]]  # (combination, key index) of the per-bar number programs
 
 
 def compile_chunk(
@@ -309,4 +378,5 @@ def compile_chunk(
         for k, key in enumerate(_KEYS):
             if key in signals and types[c][k] is not (key in BOOL_KEYS):
                 return None
-    return CompiledChunk(programs, values, valid)
+    numbers = [(c, k) for c, k in slots if _KEYS[k] in NUMBER_KEYS]
+    return CompiledChunk(programs, values, valid, numbers)

@@ -7,7 +7,7 @@ floating-point precision when the settings match. See the class docstring for ev
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,7 +19,18 @@ from ml4t.errors import ConfigError
 from ml4t.lint import lint_before_run
 from ml4t.result import Result
 from ml4t.vectorized._assemble import assemble
-from ml4t.vectorized._signals import BOOL_KEYS, NUMBER_KEYS, Grid, Panel, call_signal_fn, compile_chunk, evaluate
+from ml4t.vectorized._signals import (
+    BOOL_KEYS,
+    NUMBER_KEYS,
+    Grid,
+    NumberRules,
+    Panel,
+    call_signal_fn,
+    check_compiled_numbers,
+    check_numbers,
+    compile_chunk,
+    evaluate,
+)
 from ml4t.vectorized._sweep import Sweep, check_param_names, sweep_metrics
 from ml4t.vectorized._timing import check_fill_timing
 
@@ -170,12 +181,30 @@ class VectorizedStrategy:
         changed = {k: v for k, v in self.settings.items() if v != _DEFAULTS.get(k)}
         return f"VectorizedStrategy({getattr(self.signal_fn, '__name__', self.signal_fn)!s}, {changed})"
 
-    def _arrays(self, signals: dict[str, np.ndarray]) -> _KernelSignals:
-        """The kernel's seven signal inputs in order; absent ones are (0, 0) arrays."""
+    def _arrays(
+        self, signals: dict[str, np.ndarray], grid: Grid, indices: Sequence[int], panel: Panel
+    ) -> _KernelSignals:
+        """The kernel's seven signal inputs in order, checked; absent ones are (0, 0) arrays."""
         self._check_percent_reversal(signals.keys())
+        check_numbers(signals, self._number_rules(), self.signal_fn, grid, indices, panel)
         e, x, se, sx = (signals.get(k, _EMPTY_BOOL) for k in BOOL_KEYS)
         size, sl, tp = (signals.get(k, _EMPTY_F64) for k in NUMBER_KEYS)
         return e, x, se, sx, size, sl, tp
+
+    def _number_rules(self) -> NumberRules:
+        """The rules of per-bar ``size`` / ``sl_stop`` / ``tp_stop``: those of the settings of the same name."""
+        if self.settings["size_type"] == "percent":
+            size: tuple[str, Callable[[np.ndarray], np.ndarray]] = (
+                "in (0, 1] with size_type='percent'",
+                lambda a: (a > 0) & (a <= 1),
+            )
+        else:
+            size = ("> 0 (inf: all cash)", lambda a: a > 0)
+        return {
+            "size": size,
+            "sl_stop": ("in (0, 1)", lambda a: (a > 0) & (a < 1)),
+            "tp_stop": ("> 0 and finite", lambda a: (a > 0) & (a < math.inf)),
+        }
 
     def _check_percent_reversal(self, keys: Collection[str]) -> None:
         s = self.settings
@@ -215,7 +244,8 @@ class VectorizedStrategy:
         if len(grid.combos) != 1:
             raise ConfigError("run() takes one value per parameter; use sweep() for grids", argument="params")
         signals = evaluate(self.signal_fn, panel, grid, [0])
-        raw = self._simulator.run(panel.prices, self._arrays(signals), cash_sharing=self.settings["cash_sharing"])
+        arrays = self._arrays(signals, grid, [0], panel)
+        raw = self._simulator.run(panel.prices, arrays, cash_sharing=self.settings["cash_sharing"])
         if symbol is not None:
             raw, panel = _one_symbol(raw, panel, panel.symbols.index(symbol))
         meta = {
@@ -273,9 +303,12 @@ class VectorizedStrategy:
                 indices = indices[:plain_size]
                 signals = evaluate(self.signal_fn, panel, grid, indices)
                 stats = self._simulator.sweep(
-                    panel.prices, self._arrays(signals), cash_sharing=self.settings["cash_sharing"]
+                    panel.prices,
+                    self._arrays(signals, grid, indices, panel),
+                    cash_sharing=self.settings["cash_sharing"],
                 )
             else:
+                check_compiled_numbers(compiled, self._number_rules(), self.signal_fn, grid, indices, panel)
                 stats = self._simulator.sweep_programs(
                     panel.prices,
                     compiled.programs,
