@@ -18,6 +18,8 @@ __all__ = ["TS_DTYPE", "format_duration", "format_ns", "from_ns", "parse_duratio
 TS_DTYPE = pl.Datetime("ns", "UTC")
 """The one timestamp dtype of every frame ml4t returns."""
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+"""The range of int64 nanoseconds: 1677-09-21 to 2262-04-11."""
 NS_PER_SECOND = 1_000_000_000
 NS_PER_DAY = 86_400 * NS_PER_SECOND
 NS_PER_YEAR = int(365.25 * NS_PER_DAY)
@@ -44,6 +46,16 @@ def to_ns(value: dt.datetime | str | int, *, argument: str = "timestamp") -> int
 
     Naive datetimes are rejected: ml4t never guesses a timezone.
     """
+    ns = _to_ns(value, argument)
+    if not INT64_MIN <= ns <= INT64_MAX:
+        raise ConfigError(
+            f"timestamp {value!r} is outside 1677-09-21 to 2262-04-11 (the range of int64 nanoseconds)",
+            argument=argument,
+        )
+    return ns
+
+
+def _to_ns(value: dt.datetime | str | int, argument: str) -> int:
     if isinstance(value, bool):
         raise ConfigError(f"expected a timestamp, got {value!r}", argument=argument)
     if isinstance(value, int):
@@ -106,6 +118,8 @@ def parse_duration(value: dt.timedelta | str | int, *, argument: str = "duration
         raise ConfigError(f"expected a duration, got {type(value).__name__}", argument=argument)
     if ns < 0:
         raise ConfigError(f"duration must not be negative, got {value!r}", argument=argument)
+    if ns > INT64_MAX:
+        raise ConfigError(f"duration {value!r} is too long for int64 nanoseconds (about 292 years)", argument=argument)
     return ns
 
 

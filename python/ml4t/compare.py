@@ -78,6 +78,10 @@ def compare(a: Result, b: Result, *, labels: tuple[str, str] | None = None) -> C
     for name, result in (("a", a), ("b", b)):
         if not isinstance(result, Result):
             raise ConfigError(f"{name} must be an ml4t.Result, got {type(result).__name__}", argument=name)
+    if labels is not None and not (
+        isinstance(labels, (tuple, list)) and len(labels) == 2 and all(isinstance(x, str) for x in labels)
+    ):
+        raise ConfigError(f"labels must be two strings, got {labels!r}", argument="labels")
     names = labels or (_label(a, "a"), _label(b, "b"))
     if names[0] == names[1]:
         names = (f"{names[0]} (a)", f"{names[1]} (b)")

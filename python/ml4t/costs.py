@@ -107,12 +107,11 @@ class Tiered(Commission):
     tiers: Sequence[tuple[float, float]]
 
     def __post_init__(self) -> None:
-        if not self.tiers:
+        given: object = self.tiers
+        if isinstance(given, (str, bytes)) or not isinstance(given, Sequence):
+            raise ConfigError(f"Tiered: tiers must be a list of (upper bound, rate), got {given!r}", argument="tiers")
+        if not given:
             raise ConfigError("Tiered: needs at least one (upper bound, rate) tier", argument="tiers")
-        if isinstance(self.tiers, (str, bytes)) or not isinstance(self.tiers, Sequence):
-            raise ConfigError(
-                f"Tiered: tiers must be a list of (upper bound, rate), got {self.tiers!r}", argument="tiers"
-            )
         for i, tier in enumerate(self.tiers):
             if not isinstance(tier, Sequence) or isinstance(tier, (str, bytes)) or len(tier) != 2:
                 raise ConfigError(

@@ -98,6 +98,10 @@ def _value_columns(signals: Signals, columns: str | Sequence[str] | None) -> tup
     available = signals.columns
     if columns is None:
         return tuple(available)
+    if not isinstance(columns, (str, Sequence)):
+        raise ConfigError(
+            f"columns must be a column name or a list of names, got {type(columns).__name__}", argument="columns"
+        )
     wanted = [columns] if isinstance(columns, str) else list(columns)
     if not wanted:
         raise ConfigError("columns= is empty; leave it out to add every signal column", argument="columns")

@@ -11,6 +11,7 @@ from ml4t._time import parse_duration
 from ml4t.data._bars import KEY_COLUMNS, Bars, infer_freq_ns
 from ml4t.data._interval import check_starts, is_midnight_naive, regular_starts, session_open_ns
 from ml4t.data._normalize import (
+    check_shift,
     coerce_frame,
     normalize_names,
     parse_date,
@@ -177,6 +178,7 @@ def _build(
                     "bars to infer it from, so pass freq=",
                     argument="freq",
                 )
+        check_shift(df, df["ts_event"], freq_ns, argument="freq", column="ts_event")
         df = df.with_columns(pl.col("ts_event") + pl.duration(nanoseconds=freq_ns, time_unit="ns"))
 
     if "ts_arrival" in df.columns:
@@ -188,6 +190,7 @@ def _build(
             raise ConfigError("a frame with a ts_arrival column must use label='right'", argument="label")
         df = df.with_columns(to_utc(df, "ts_arrival", tz=tz_name))
     else:
+        check_shift(df, df["ts_event"], latency_ns or 0, argument="latency", column="ts_event")
         delay = pl.duration(nanoseconds=latency_ns or 0, time_unit="ns")
         df = df.with_columns((pl.col("ts_event") + delay).alias("ts_arrival"))
     check_arrivals(df)

@@ -24,10 +24,12 @@ from typing import Any
 
 import polars as pl
 
-from ml4t._time import NS_PER_SECOND, TS_DTYPE
+from ml4t._time import INT64_MAX, NS_PER_SECOND, TS_DTYPE
 from ml4t.errors import ConfigError, DataError, Ml4tError
 
 __all__ = [
+    "cast_ns",
+    "check_shift",
     "coerce_frame",
     "first_offender",
     "normalize_names",
@@ -177,6 +179,11 @@ def _parse_strings(series: pl.Series, column: str) -> pl.Series:
     except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError):
         pass
     try:
+        # parsed in microseconds first: Polars wraps a nanosecond parse of a year outside 1677-2262 around
+        # silently; an out-of-range value is returned as is, and to_utc's cast_ns reports it
+        wide = series.str.strip_chars().str.to_datetime(time_unit="us", strict=True)
+        if wide.cast(pl.Datetime("ns", wide.dtype.time_zone), strict=False).null_count() > wide.null_count():  # type: ignore[attr-defined]
+            return wide
         return series.str.strip_chars().str.to_datetime(time_unit="ns", strict=True)
     except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError) as exc:
         raise DataError(
@@ -213,6 +220,41 @@ def parse_date(series: pl.Series) -> pl.Series | None:
         return None
 
 
+NS_RANGE_TEXT = "1677-09-21 to 2262-04-11 (the range of int64 nanoseconds)"
+
+
+def cast_ns(frame: pl.DataFrame, series: pl.Series, column: str, dtype: pl.DataType) -> pl.Series:
+    """``series`` cast to a nanosecond ``dtype``; values outside :data:`NS_RANGE_TEXT` (e.g. year 3000),
+    which Polars would refuse with a raw error, are a DataError naming the column, symbol and first one."""
+    out = series.cast(dtype, strict=False)
+    lost = out.is_null() & series.is_not_null()
+    if lost.any():
+        probe = frame.select(pl.col("symbol"), series.alias("__ts"))
+        count, stamp, symbol = first_offender(probe, lost, "__ts")
+        raise DataError(
+            f"timestamps outside {NS_RANGE_TEXT} in {rows_text(count)}", column=column, symbol=symbol, timestamp=stamp
+        )
+    return out
+
+
+def check_shift(frame: pl.DataFrame, times: pl.Series, ns: int, *, argument: str, column: str) -> None:
+    """Refuse to add the duration ``ns`` to ``times`` (``TS_DTYPE``) where the sum would pass 2262-04-11:
+    Polars would silently wrap it around to 1677."""
+    if ns <= 0 or times.is_empty():
+        return
+    late = times.cast(pl.Int64) > INT64_MAX - ns
+    if late.any():
+        probe = frame.select(pl.col("symbol"), times.alias("__ts"))
+        count, stamp, symbol = first_offender(probe, late, "__ts")
+        raise DataError(
+            f"adding {argument} carries {rows_text(count)} past 2262-04-11 (the end of int64 nanoseconds)",
+            argument=argument,
+            column=column,
+            symbol=symbol,
+            timestamp=stamp,
+        )
+
+
 def to_utc(
     frame: pl.DataFrame,
     column: str,
@@ -244,7 +286,7 @@ def to_utc(
                 argument="tz",
                 column=column,
             )
-        return series.dt.convert_time_zone("UTC").cast(TS_DTYPE).rename(column)
+        return cast_ns(frame, series.dt.convert_time_zone("UTC"), column, TS_DTYPE).rename(column)
     if not (date_only or isinstance(dtype, pl.Datetime)):
         raise DataError(
             f"timestamp column has dtype {dtype}; expected datetimes, dates or ISO-8601 strings", column=column
@@ -260,7 +302,7 @@ def to_utc(
             symbol=symbol,
             timestamp=stamp,
         )
-    local = series.cast(pl.Datetime("ns"))
+    local = cast_ns(frame, series, column, pl.Datetime("ns"))
     if date_only and session_close_ns:
         local = local + pl.Series([session_close_ns], dtype=pl.Duration("ns"))
     aware = local.dt.replace_time_zone(tz, ambiguous="null", non_existent="null")

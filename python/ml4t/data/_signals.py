@@ -18,9 +18,10 @@ import numpy as np
 import polars as pl
 
 from ml4t._time import format_duration, format_ns, from_ns, parse_duration, to_ns
+from ml4t._validate import check_bool
 from ml4t.data._build import attach_symbol
 from ml4t.data._columnar import SymbolBlocks, build_blocks
-from ml4t.data._normalize import coerce_frame, first_offender, parse_tz, rows_text, to_utc
+from ml4t.data._normalize import check_shift, coerce_frame, first_offender, parse_tz, rows_text, to_utc
 from ml4t.data._validate import check_no_null_times, check_symbols
 from ml4t.errors import ConfigError, DataError, LeakageError
 
@@ -71,6 +72,7 @@ def signals(
     nulls are allowed (they read as NaN). Duplicated (symbol, ts_event, ts_arrival) rows and arrivals before
     their event are :class:`ml4t.DataError`.
     """
+    check_bool("allow_in_sample", allow_in_sample)
     tz_name = parse_tz(tz)
     embargo_ns = 0 if embargo is None else parse_duration(embargo, argument="embargo")
     cut_ns = None if train_end is None else to_ns(train_end, argument="train_end")
@@ -101,6 +103,7 @@ def signals(
         arrival = to_utc(df, arrival_column, tz=tz_name)
         check_no_null_times(df, arrival, arrival_column)
     else:
+        check_shift(df, event, delay_ns, argument="ts_arrival", column=ts_event)
         arrival = event + pl.Series([delay_ns], dtype=pl.Duration("ns"))
     df = check_symbols(df.select(event.alias("ts_event"), arrival.alias("ts_arrival"), "symbol", *values))
     arrival_label = arrival_column or "ts_arrival"
@@ -114,6 +117,7 @@ def signals(
             timestamp=stamp,
         )
     if embargo_ns:
+        check_shift(df, df["ts_arrival"], embargo_ns, argument="embargo", column=arrival_label)
         df = df.with_columns(pl.col("ts_arrival") + pl.duration(nanoseconds=embargo_ns, time_unit="ns"))
     count, stamp, sym = first_offender(df, pl.struct("symbol", "ts_event", "ts_arrival").is_duplicated())
     if count:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from ml4t.metrics._checks import check_periods_per_year
+from ml4t.metrics._checks import check_periods_per_year, check_result
 
 if TYPE_CHECKING:
     from ml4t.result import Result
@@ -50,6 +50,7 @@ def activity_statistics(result: Result, periods_per_year: float) -> pl.DataFrame
 
     ``exposure`` and ``avg_gross_exposure`` are NaN for a result with no bars.
     """
+    check_result(result)
     ppy = check_periods_per_year(periods_per_year)
     equity = result.equity.select("ts_event", "equity")
     n_bars = equity.height

@@ -11,6 +11,7 @@ from ml4t.errors import ConfigError, DataError
 
 __all__ = [
     "as_returns",
+    "check_result",
     "check_level",
     "check_periods_per_year",
     "finish",
@@ -33,6 +34,14 @@ def as_returns(returns: Any, *, argument: str = "returns") -> tuple[np.ndarray, 
     if arr.ndim == 2:
         return arr, False
     raise DataError(f"{argument} must be 1-D (one series) or 2-D (bars x series), got {arr.ndim}-D", argument=argument)
+
+
+def check_result(result: Any, *, argument: str = "result") -> None:
+    """ConfigError unless ``result`` is an ``ml4t.Result``."""
+    from ml4t.result import Result  # ml4t.result imports this package
+
+    if not isinstance(result, Result):
+        raise ConfigError(f"{argument} must be an ml4t.Result, got {type(result).__name__}", argument=argument)
 
 
 def finish(values: np.ndarray, one_d: bool) -> Any:

@@ -15,7 +15,7 @@ import polars as pl
 from ml4t._time import TS_DTYPE
 from ml4t.errors import ConfigError
 from ml4t.metrics._activity import activity_statistics
-from ml4t.metrics._checks import check_level, check_periods_per_year, per_period_rate
+from ml4t.metrics._checks import check_level, check_periods_per_year, check_result, per_period_rate
 from ml4t.metrics._returns import (
     _drawdown_spans,
     annual_return,
@@ -123,6 +123,7 @@ def summary(
     :func:`~ml4t.metrics.trade_statistics` (closed trades only); ``start`` and ``end`` (first and last bar
     timestamps), ``n_bars``, the ``periods_per_year`` used, and ``final_equity``.
     """
+    check_result(result)
     ppy = _resolve_periods_per_year(result, periods_per_year)
     per_period_rate(risk_free, ppy)  # validate before any work
     check_level(var_level, argument="var_level")

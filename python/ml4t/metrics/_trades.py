@@ -36,7 +36,10 @@ TRADE_STATS_SCHEMA: dict[str, pl.DataType] = {
 
 
 def _pnl(pnl: Any) -> np.ndarray:
-    arr = np.asarray(pnl, dtype=np.float64)
+    try:
+        arr = np.asarray(pnl, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"pnl must be numeric: {exc}", argument="pnl") from None
     if arr.ndim != 1:
         raise DataError(f"pnl must be 1-D (one value per trade), got {arr.ndim}-D", argument="pnl")
     return arr[~np.isnan(arr)]
@@ -76,6 +79,10 @@ def trade_statistics(trades: pl.DataFrame) -> pl.DataFrame:
     ``trade_return``), ``avg_holding_time`` (mean ``ts_exit - ts_entry``, rounded to the nanosecond),
     ``best_trade`` and ``worst_trade`` (largest and smallest ``pnl``).
     """
+    if not isinstance(trades, pl.DataFrame):
+        raise DataError(
+            f"trades must be a Polars DataFrame (Result.trades), got {type(trades).__name__}", argument="trades"
+        )
     for column in ("status", "pnl", "trade_return", "ts_entry", "ts_exit"):
         if column not in trades.columns:
             raise DataError("trades frame is missing a required column", argument="trades", column=column)

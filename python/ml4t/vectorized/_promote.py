@@ -16,6 +16,7 @@ bars whose feed latency would let a decision fill at a price from before it (``m
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from typing import Any
 
 import numpy as np
@@ -85,6 +86,13 @@ class Promoted:
         """
         from ml4t.event import Engine, Strategy
 
+        known = _engine_settings()
+        unknown = sorted(set(engine) - known)
+        if unknown:
+            raise ConfigError(
+                f"unknown engine setting {unknown[0]!r}; ml4t.event.Engine takes {sorted(known)}",
+                argument=unknown[0],
+            )
         settings = self.strategy.settings
         ppy = check_optional_number("periods_per_year", engine.pop("periods_per_year", None), positive=True)
         ppy = ppy or self.strategy._periods_per_year(self.bars)
@@ -133,6 +141,14 @@ class Promoted:
     def __repr__(self) -> str:
         name = getattr(self.strategy.signal_fn, "__name__", "strategy")
         return f"Promoted({name}, {self.params}, {len(self._panel.symbols)} symbols)"
+
+
+def _engine_settings() -> frozenset[str]:
+    """The keyword settings of ``ml4t.event.Engine`` (read from its signature, so they never drift)."""
+    from ml4t.event import Engine
+
+    params = inspect.signature(Engine.__init__).parameters.values()
+    return frozenset(p.name for p in params if p.kind is p.KEYWORD_ONLY)
 
 
 def _panel_ns(panel: Panel) -> np.ndarray:

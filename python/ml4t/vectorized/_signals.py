@@ -38,7 +38,7 @@ __all__ = [
 BOOL_KEYS = ("entries", "exits", "short_entries", "short_exits")
 NUMBER_KEYS = ("size", "sl_stop", "tp_stop")
 _KEYS = BOOL_KEYS + NUMBER_KEYS
-_SCALARS = (bool, int, float, str, np.integer, np.floating)
+_SCALARS = (bool, int, float, str, np.bool_, np.integer, np.floating)
 
 NumberRules = Mapping[str, tuple[str, Callable[[np.ndarray], np.ndarray]]]
 """Per number key: the rule in words and a vectorised test of the values (NaN never reaches it)."""
@@ -125,11 +125,42 @@ class Grid:
                         f"got {type(v).__name__} ({v!r})",
                         argument=name,
                     )
+            kinds = {_kind(v) for v in seq}
+            if len(kinds) > 1:
+                raise ConfigError(
+                    f"the grid of {name!r} mixes {' and '.join(sorted(kinds))}; give one type per parameter",
+                    argument=name,
+                )
             values.append([v.item() if isinstance(v, np.generic) else v for v in seq])
         return cls(tuple(grids), list(itertools.product(*values)))
 
     def params(self, index: int) -> dict[str, Any]:
         return dict(zip(self.names, self.combos[index], strict=True))
+
+    def check_combination(self, params: Mapping[str, Any], what: str) -> None:
+        """ConfigError unless ``params`` is one combination of the grid (``what`` names the caller)."""
+        if set(params) != set(self.names):
+            raise ConfigError(
+                f"{what} needs exactly the sweep's parameters {list(self.names)}, got {sorted(params)}",
+                argument="params",
+            )
+        for k, name in enumerate(self.names):
+            value = params[name]
+            values = sorted({c[k] for c in self.combos})
+            if not isinstance(value, _SCALARS) or value not in values:
+                raise ConfigError(
+                    f"{name}={value!r} is not in the sweep; its values are {values[:20]}"
+                    f"{' ...' if len(values) > 20 else ''}",
+                    argument=name,
+                )
+        if tuple(params[n] for n in self.names) not in set(self.combos):
+            raise ConfigError(f"the combination {dict(params)} is not in the sweep", argument="params")
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "booleans"
+    return "strings" if isinstance(value, str) else "numbers"
 
 
 def _as_list(name: str, grid: Any) -> list[Any]:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ml4t import _core
-from ml4t._validate import check_bool, check_choice, check_number, check_optional_number
+from ml4t._validate import check_bool, check_choice, check_int, check_number, check_optional_number
 from ml4t.data import Bars
 from ml4t.errors import ConfigError
 from ml4t.lint import lint_before_run
@@ -274,8 +274,8 @@ class VectorizedStrategy:
         to one Polars query per chunk. Memory stays bounded: combinations are processed in chunks whose
         arrays fit ``MAX_CHUNK_BYTES`` (at most ``chunk_size`` combinations each, when given).
         """
-        if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
-            raise ConfigError(f"chunk_size must be a positive integer, got {chunk_size!r}", argument="chunk_size")
+        if chunk_size is not None:
+            check_int("chunk_size", chunk_size, minimum=1)
         lint_before_run(self.signal_fn, f"the signal function {_name(self.signal_fn)}")
         panel = Panel.from_bars(bars)
         check_fill_timing(bars, self.settings["execution"])

@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 
 from ml4t import metrics as m
+from ml4t._validate import check_bool, check_int
 from ml4t.data import Bars
 from ml4t.errors import ConfigError
 from ml4t.result import Result
@@ -127,7 +128,9 @@ class Sweep:
         """The ``n`` best rows by ``metric`` (NaN and null last) among the ``scope`` rows: ``"portfolio"``
         (default: one row per combination, what ``result(**params)`` returns), ``"symbol"`` (per-symbol
         rows, see :attr:`metrics`) or ``"all"``."""
-        if metric not in self.metrics.columns:
+        check_int("n", n, minimum=1)
+        check_bool("descending", descending)
+        if not isinstance(metric, str) or metric not in self.metrics.columns:
             raise ConfigError(f"unknown metric {metric!r}; available: {self.metrics.columns}", argument="metric")
         if scope not in _SCOPES:
             raise ConfigError(f"scope must be one of {list(_SCOPES)}, got {scope!r}", argument="scope")
@@ -139,22 +142,7 @@ class Sweep:
         """The full ``Result`` of one combination of the sweep (re-simulated in detail): the whole portfolio,
         or with ``symbol=`` that symbol's own account (only when the symbols trade separate accounts, i.e.
         without cash sharing). Its ``.metrics`` are the numbers of the matching :attr:`metrics` row."""
-        if set(params) != set(self.grid.names):
-            raise ConfigError(
-                f"result() needs exactly the sweep's parameters {list(self.grid.names)}, got {sorted(params)}",
-                argument="params",
-            )
-        key = tuple(params[n] for n in self.grid.names)
-        if key not in set(self.grid.combos):
-            for name, value in params.items():
-                values = sorted({c[self.grid.names.index(name)] for c in self.grid.combos})
-                if value not in values:
-                    raise ConfigError(
-                        f"{name}={value!r} is not in the sweep; its values are {values[:20]}"
-                        f"{' ...' if len(values) > 20 else ''}",
-                        argument=name,
-                    )
-            raise ConfigError(f"the combination {params} is not in the sweep", argument="params")
+        self.grid.check_combination(params, "result()")
         symbols = self.bars.symbols
         if symbol is None or (len(symbols) == 1 and symbol == symbols[0]):
             return self.strategy.run(self.bars, **params)
@@ -175,11 +163,7 @@ class Sweep:
     def promote(self, **params: Any) -> Promoted:
         """One combination of the sweep as an event-driven run (``sweep.promote(fast=10, slow=50).run()``);
         see :func:`ml4t.promote`."""
-        if set(params) != set(self.grid.names):
-            raise ConfigError(
-                f"promote() takes exactly the sweep's parameters {sorted(self.grid.names)}, got {sorted(params)}",
-                argument="params",
-            )
+        self.grid.check_combination(params, "promote()")
         return Promoted(self.strategy, self.bars, params)
 
     def __repr__(self) -> str:
