@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import io
 import itertools
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,7 @@ __all__ = [
     "check_numbers",
     "compile_chunk",
     "evaluate",
+    "plan_size",
 ]
 
 BOOL_KEYS = ("entries", "exits", "short_entries", "short_exits")
@@ -111,7 +113,11 @@ class Grid:
     combos: list[tuple[Any, ...]]
 
     @classmethod
-    def build(cls, fn: Callable[..., Any], grids: Mapping[str, Any]) -> Grid:
+    def build(
+        cls, fn: Callable[..., Any], grids: Mapping[str, Any], check_size: Callable[[int], object] | None = None
+    ) -> Grid:
+        """The grid of ``grids``; ``check_size(n)`` is called with the number of combinations before they are
+        materialized (to refuse a grid that cannot fit in memory)."""
         _check_names(fn, grids)
         values = []
         for name, grid in grids.items():
@@ -132,6 +138,8 @@ class Grid:
                     argument=name,
                 )
             values.append([v.item() if isinstance(v, np.generic) else v for v in seq])
+        if check_size is not None:
+            check_size(math.prod(len(v) for v in values))
         return cls(tuple(grids), list(itertools.product(*values)))
 
     def params(self, index: int) -> dict[str, Any]:
@@ -350,6 +358,18 @@ def check_compiled_numbers(
         v, ok = compiled.programs.evaluate(c, k, values, valid)
         column = np.where(ok, v, np.nan).reshape(n_sym, n_bars)
         check_numbers({_KEYS[k]: column}, rules, fn, grid, [indices[c]], panel)
+
+
+def plan_size(signals: Mapping[str, pl.Expr]) -> tuple[int, int]:
+    """(bytes of the serialized plan, number of distinct compiled leaves) of one combination's signals: what
+    the sweep's memory estimate scales with."""
+    fields = [signals[k] for k in _KEYS if k in signals]
+    slots = [(0, k) for k, key in enumerate(_KEYS) if key in signals]
+    try:
+        text = pl.struct(fields).meta.serialize(format="json")
+        return len(text), len(_core.SignalPrograms(text, slots, 1).leaves())
+    except Exception:  # an expression Polars cannot serialize (the plain path evaluates it): assume large
+        return 4096, len(fields)
 
 
 @dataclass(frozen=True)

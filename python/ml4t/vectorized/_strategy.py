@@ -19,6 +19,7 @@ from ml4t.errors import ConfigError
 from ml4t.lint import lint_before_run
 from ml4t.result import Result
 from ml4t.vectorized._assemble import assemble
+from ml4t.vectorized._memory import DEFAULT_FRACTION, SweepPlan, available_memory, parse_budget, plan_sweep
 from ml4t.vectorized._signals import (
     BOOL_KEYS,
     NUMBER_KEYS,
@@ -30,8 +31,9 @@ from ml4t.vectorized._signals import (
     check_numbers,
     compile_chunk,
     evaluate,
+    plan_size,
 )
-from ml4t.vectorized._sweep import Sweep, check_param_names, sweep_metrics
+from ml4t.vectorized._sweep import Sweep, check_param_names, sweep_metrics, symbol_rows
 from ml4t.vectorized._timing import check_fill_timing
 
 __all__ = ["VectorizedStrategy"]
@@ -264,25 +266,56 @@ class VectorizedStrategy:
             meta=meta,
         )
 
-    def sweep(self, bars: Bars, *, chunk_size: int | None = None, **grids: Any) -> Sweep:
+    def sweep(
+        self, bars: Bars, *, chunk_size: int | None = None, memory_budget: int | float | str | None = None, **grids: Any
+    ) -> Sweep:
         """Simulate every combination of the parameter grids (``name=iterable``; a scalar is a grid of one).
 
         How it stays fast: the elementwise top of each combination's expressions (comparisons, ``&``, ``|``,
         ``~``, ``fill_null``) is compiled and evaluated inside the Rust kernel, so Polars evaluates each
         *distinct* sub-expression (a moving average of a given window) once, not once per combination, and
         no combinations x bars signal matrix is built. Expressions outside that subset fall back, per chunk,
-        to one Polars query per chunk. Memory stays bounded: combinations are processed in chunks whose
-        arrays fit ``MAX_CHUNK_BYTES`` (at most ``chunk_size`` combinations each, when given).
+        to one Polars query per chunk.
+
+        How it stays within memory: ``memory_budget`` (bytes, or a size such as ``"4GB"`` or ``"512MiB"``;
+        default half of the memory available when the sweep starts) bounds the whole sweep, results
+        included. The combinations are simulated in chunks sized from the budget (and at most
+        ``chunk_size`` each, when given); a grid whose results alone, or whose single combination, cannot
+        fit is refused with a ConfigError naming ``memory_budget`` and the estimate, before any simulation.
+        The chunking never changes the results. See ``ml4t.vectorized._memory`` for the estimate.
         """
         if chunk_size is not None:
             check_int("chunk_size", chunk_size, minimum=1)
+        budget_given = memory_budget is not None
+        if memory_budget is not None:
+            budget = parse_budget(memory_budget)
+        else:
+            available = available_memory()
+            budget = int(available * DEFAULT_FRACTION) if available is not None else 2**62
         lint_before_run(self.signal_fn, f"the signal function {_name(self.signal_fn)}")
         panel = Panel.from_bars(bars)
         check_fill_timing(bars, self.settings["execution"])
-        grid = Grid.build(self.signal_fn, grids)
+        rows = 1 + len(symbol_rows(panel, self.settings))  # a portfolio row, and one per symbol trading alone
+
+        def plan(n: int, signals: Mapping[str, Any] | None = None) -> SweepPlan:
+            plan_bytes, leaves = (0, 0) if signals is None else plan_size(signals)
+            return plan_sweep(
+                budget=budget,
+                budget_given=budget_given,
+                n_combinations=n,
+                rows_per_combination=rows,
+                n_symbols=len(panel.symbols),
+                n_bars=panel.n_bars,
+                plan_bytes=plan_bytes,
+                first_leaves=leaves,
+                chunk_size=chunk_size,
+            )
+
+        grid = Grid.build(self.signal_fn, grids, check_size=plan)  # refuse before materializing the grid
         check_param_names(grid)
+        first = call_signal_fn(self.signal_fn, grid.params(0))
         # fail fast on a malformed return value or an impossible sizing
-        self._check_percent_reversal(call_signal_fn(self.signal_fn, grid.params(0)).keys())
+        self._check_percent_reversal(first.keys())
         ppy = self._periods_per_year(bars)
         if ppy is None:
             raise ConfigError(
@@ -290,17 +323,17 @@ class VectorizedStrategy:
                 argument="periods_per_year",
             )
         n = len(grid.combos)
-        plain_size = max(1, MAX_CHUNK_BYTES // (8 * len(panel.symbols) * panel.n_bars))
-        size = min(n, chunk_size or n)
+        chunks = plan(n, first)
+        size = chunks.chunk
         parts, start = [], 0
         while start < n:
             indices = list(range(start, min(start + size, n)))
-            compiled = compile_chunk(self.signal_fn, panel, grid, indices, MAX_CHUNK_BYTES)
+            compiled = compile_chunk(self.signal_fn, panel, grid, indices, chunks.signal_bytes)
             if isinstance(compiled, int):  # too many distinct leaves for the budget: halve the chunk
                 size = max(1, size // 2)
                 continue
             if compiled is None:
-                indices = indices[:plain_size]
+                indices = indices[: chunks.plain_chunk]
                 signals = evaluate(self.signal_fn, panel, grid, indices)
                 stats = self._simulator.sweep(
                     panel.prices,
@@ -319,10 +352,6 @@ class VectorizedStrategy:
             parts.append(sweep_metrics(stats, grid, indices, panel, self.settings, ppy))
             start += len(indices)
         return Sweep(self, bars, grid, parts, ppy)
-
-
-MAX_CHUNK_BYTES = 256 * 1024 * 1024
-"""Memory budget of one sweep chunk's signal arrays (compiled leaves, or the plain path's matrices)."""
 
 
 _DEFAULTS: dict[str, Any] = {

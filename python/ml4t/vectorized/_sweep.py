@@ -19,7 +19,7 @@ from ml4t.vectorized._signals import Grid, Panel
 if TYPE_CHECKING:
     from ml4t.vectorized._strategy import VectorizedStrategy
 
-__all__ = ["Sweep", "check_param_names", "sweep_metrics"]
+__all__ = ["Sweep", "check_param_names", "sweep_metrics", "symbol_rows"]
 
 _SCOPES = ("portfolio", "symbol", "all")
 _COLUMNS = (
@@ -58,7 +58,7 @@ def sweep_metrics(
     """Metrics rows for one chunk from the kernel's one-pass statistics (``ml4t.metrics``' definitions, via
     ``statistics_from_moments``). Per combination, the kernel gives the portfolio's row, then, when the
     symbols trade separate accounts (no cash sharing, several symbols), one row per symbol."""
-    symbols = _symbol_rows(panel, settings)
+    symbols = symbol_rows(panel, settings)
     per_combo = 1 + len(symbols)
     combos = np.repeat(np.asarray(indices), per_combo)
     columns: dict[str, Any] = {
@@ -86,7 +86,7 @@ def sweep_metrics(
     return pl.DataFrame(columns)
 
 
-def _symbol_rows(panel: Panel, settings: Mapping[str, Any]) -> list[str]:
+def symbol_rows(panel: Panel, settings: Mapping[str, Any]) -> list[str]:
     """The symbols that get rows of their own: each one trades its own account (no cash sharing), and
     there are several (a single symbol's row would repeat the portfolio's)."""
     if settings["cash_sharing"] or len(panel.symbols) == 1:

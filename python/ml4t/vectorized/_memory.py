@@ -1,0 +1,159 @@
+"""The memory budget of a sweep: how much a sweep may use, what it will need, and how to chunk it.
+
+A sweep's memory has three parts (measured with ``python -m bench.sweep_memory``: peak resident memory of
+fresh processes, least-squares over grids of 10k-160k rows and chunks of 1k-40k combinations; tracemalloc
+would miss Polars' and the kernel's allocations):
+
+- what it keeps: per combination its parameters (~225 B measured) and per result row its metrics (~170 B
+  measured, including the final concatenation of the chunks' frames);
+- what a chunk holds while it is simulated: per combination its Polars expressions, their serialized plan
+  and the compiled programs, about 4x the plan's JSON size plus ~1 KB (3.5-5.5 KB measured for a
+  moving-average crossover whose plan is 866 bytes);
+- the chunk's signal arrays: the compiled path's distinct leaves (9 bytes per leaf, symbol and bar) or the
+  plain path's matrices (up to 4 booleans and 3 floats per combination, symbol and bar, about twice over
+  while Polars hands them to NumPy), bounded by their own share of the budget;
+
+plus a fixed ~20 MB (measured 18 MB) of query machinery and the price panel. The constants below round the
+measurements up.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass
+
+from ml4t._validate import is_number
+from ml4t.errors import ConfigError
+
+__all__ = ["DEFAULT_FRACTION", "SweepPlan", "available_memory", "format_bytes", "parse_budget", "plan_sweep"]
+
+KEPT_PER_COMBINATION = 256
+"""Bytes a finished sweep keeps per combination (its parameters); measured ~225."""
+KEPT_PER_ROW = 192
+"""Bytes a finished sweep keeps per metrics row (one per combination, or per combination and symbol);
+measured ~170."""
+CHUNK_PER_COMBINATION = 1024
+CHUNK_PER_PLAN_BYTE = 4
+"""A combination in the chunk being simulated costs ``CHUNK_PER_COMBINATION + CHUNK_PER_PLAN_BYTE * (its
+serialized plan's bytes)`` plus its rows' ``KEPT_PER_ROW`` (the chunk's statistics and frame)."""
+FIXED = 32 * 1024 * 1024
+"""Query machinery and buffers independent of the grid; measured ~18 MB."""
+LEAF_BYTES = 9
+"""Compiled path: bytes per distinct leaf, symbol and bar (a float and a validity flag)."""
+PLAIN_BYTES = 2 * (4 * 1 + 3 * 8)
+"""Plain path: bytes per combination, symbol and bar (4 booleans and 3 floats, twice while converted)."""
+MAX_SIGNAL_BYTES = 256 * 1024 * 1024
+"""The signal arrays of one chunk never take more than this, whatever the budget (keeps chunks cache- and
+thread-friendly)."""
+DEFAULT_FRACTION = 0.5
+"""Without ``memory_budget``, a sweep may use this fraction of the memory available when it starts."""
+
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+_BUDGET_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$")
+
+
+def parse_budget(value: object) -> int:
+    """A memory budget in bytes from an int/float of bytes or a string such as ``"4GB"``, ``"512MiB"``."""
+    if isinstance(value, str):
+        match = _BUDGET_RE.match(value.lower())
+        if match is None or match.group(2) not in _UNITS:
+            raise ConfigError(
+                f"memory_budget must be bytes or a size such as '4GB' or '512MiB', got {value!r}",
+                argument="memory_budget",
+            )
+        number = float(match.group(1)) * _UNITS[match.group(2)]
+    elif is_number(value):
+        number = float(value)  # type: ignore[arg-type]
+    else:
+        raise ConfigError(
+            f"memory_budget must be bytes or a size such as '4GB' or '512MiB', got {value!r}",
+            argument="memory_budget",
+        )
+    if not math.isfinite(number) or number <= 0:
+        raise ConfigError(f"memory_budget must be a positive size, got {value!r}", argument="memory_budget")
+    return int(number)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation: Linux's ``MemAvailable`` (free plus reclaimable
+    cache), else ``os.sysconf``'s free pages, else None (unknown)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def format_bytes(n: float) -> str:
+    """``1.5 GB``, ``320 MB``, ``12 KB`` (decimal units)."""
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{int(n)} B"
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """How a sweep fits its budget: at most ``chunk`` combinations per chunk, and at most ``signal_bytes``
+    of signal arrays per chunk (compiled leaves) or ``plain_chunk`` combinations on the plain path."""
+
+    budget: int
+    chunk: int
+    signal_bytes: int
+    plain_chunk: int
+
+
+def plan_sweep(
+    *,
+    budget: int,
+    budget_given: bool,
+    n_combinations: int,
+    rows_per_combination: int,
+    n_symbols: int,
+    n_bars: int,
+    plan_bytes: int,
+    first_leaves: int,
+    chunk_size: int | None,
+) -> SweepPlan:
+    """The chunking of a sweep within ``budget`` bytes, or a ConfigError naming ``memory_budget`` with the
+    estimate when even one combination at a time cannot fit. ``plan_bytes`` and ``first_leaves`` describe
+    the first combination (its serialized plan's size and its number of distinct leaves)."""
+    panel = 4 * 8 * n_symbols * n_bars
+    kept = n_combinations * (KEPT_PER_COMBINATION + rows_per_combination * KEPT_PER_ROW)
+    per_combination = CHUNK_PER_COMBINATION + CHUNK_PER_PLAN_BYTE * plan_bytes + rows_per_combination * KEPT_PER_ROW
+    one_signals = max(first_leaves * LEAF_BYTES, PLAIN_BYTES) * n_symbols * n_bars
+    needed = FIXED + panel + kept + per_combination + one_signals
+    if needed > budget:
+        source = "memory_budget" if budget_given else f"the default memory_budget ({DEFAULT_FRACTION:.0%} of available)"
+        raise ConfigError(
+            f"the sweep of {n_combinations:,} combinations needs at least {format_bytes(needed)} "
+            f"({format_bytes(kept)} for its results, {format_bytes(per_combination + one_signals)} per combination "
+            f"simulated at a time, {format_bytes(FIXED + panel)} fixed) but {source} is {format_bytes(budget)}: "
+            "raise memory_budget, or sweep fewer combinations at once",
+            argument="memory_budget",
+        )
+    room = budget - FIXED - panel - kept
+    signal_bytes = max(one_signals, min(MAX_SIGNAL_BYTES, room // 2))
+    chunk = max(1, (room - signal_bytes) // per_combination)
+    plain_chunk = max(1, signal_bytes // (PLAIN_BYTES * n_symbols * n_bars))
+    chunk = min(chunk, n_combinations, chunk_size or n_combinations)
+    return SweepPlan(budget, int(chunk), int(signal_bytes), int(min(plain_chunk, chunk)))
