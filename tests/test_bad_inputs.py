@@ -70,6 +70,7 @@ def signal_frame(**changes: Any) -> pl.DataFrame:
 
 
 SIGNALS = signals(signal_frame(), ts_arrival="1h")
+PIT = PITData(BARS, SIGNALS, now=BARS.end)
 STRATEGY = VectorizedStrategy(sma)
 RESULT = STRATEGY.run(BARS.select(SYMBOL))
 SWEEP = STRATEGY.sweep(BARS, fast=[2, 3], slow=[8, 10])
@@ -177,6 +178,20 @@ CASES: list[tuple[str, Callable[[], Any], str]] = [
     ("pit-now-year-3000", lambda: PITData(BARS, now=Y3000), "now"),
     ("pit-now-int-overflow", lambda: PITData(BARS, now=2**70), "now"),
     ("signals-train-end-year-3000", lambda: signals(signal_frame(), ts_arrival="0s", train_end=Y3000), "train_end"),
+    # PITData and Bars methods
+    ("pit-latest-field-int", lambda: PIT.latest(5), "field"),
+    ("pit-latest-symbol-unknown", lambda: PIT.latest("close", "ZZZ"), "symbol"),
+    ("pit-history-n-text", lambda: PIT.history("close", "3"), "n"),
+    ("pit-history-n-bool", lambda: PIT.history("close", True), "n"),
+    ("pit-history-n-negative", lambda: PIT.history("close", -1), "n"),
+    ("pit-signal-unknown", lambda: PIT.signal("nope", SYMBOL), "name"),
+    ("pit-advance-backwards", lambda: PIT.advance_to(BARS.start), "ts"),
+    ("bars-until-text", lambda: BARS.until("x"), "ts"),
+    ("bars-until-year-3000", lambda: BARS.until(Y3000), "ts"),
+    ("bars-select-int", lambda: BARS.select(5), "symbols"),
+    ("bars-select-none", lambda: BARS.select(None), "symbols"),
+    ("bars-select-unknown", lambda: BARS.select("ZZZ"), "symbol"),
+    ("bars-wide-unknown", lambda: BARS.wide("nope"), "field"),
     # VectorizedStrategy constructor
     ("vec-signal-fn", lambda: VectorizedStrategy(None), "signal_fn"),
     ("vec-execution", vectorized(execution=5), "execution"),

@@ -174,6 +174,8 @@ class Bars:
 
     def select(self, symbols: str | Iterable[str]) -> Bars:
         """The bars of some symbols (the new universe); an unknown symbol is a DataError."""
+        if not isinstance(symbols, (str, Iterable)):
+            raise ConfigError(f"symbols must be a symbol or a list of symbols, got {symbols!r}", argument="symbols")
         wanted = [symbols] if isinstance(symbols, str) else list(symbols)
         if not wanted:
             raise ConfigError("select() needs at least one symbol", argument="symbols")
