@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -25,9 +25,14 @@ from ml4t.errors import ConfigError
 __all__ = ["check_bool", "check_choice", "check_int", "check_number", "check_optional_number", "is_number"]
 
 
-def is_number(value: object) -> bool:
+def is_number(value: object) -> TypeGuard[int | float | np.integer | np.floating]:
     """Whether ``value`` is a real number: an int or float (NumPy's too), not a bool."""
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def is_integer(value: object) -> TypeGuard[int | np.integer]:
+    """Whether ``value`` is an integer (Python's or NumPy's), not a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def check_bool(name: str, value: object, *, where: str = "") -> bool:
@@ -53,7 +58,7 @@ def check_number(
     refused. ``where`` prefixes the message (e.g. the cost model's name)."""
     if not is_number(value):
         raise ConfigError(f"{where}{name} must be a number, got {value!r}", argument=name)
-    v = float(value)  # type: ignore[arg-type]
+    v = float(value)
     if math.isnan(v) or (math.isinf(v) and not allow_inf):
         raise ConfigError(f"{where}{name} must be finite, got {value!r}", argument=name)
     if (
@@ -78,7 +83,7 @@ def check_number(
 
 def check_int(name: str, value: object, *, minimum: int | None = None, where: str = "") -> int:
     """``value`` as an int after checking it is an integer (not a bool, not a float) ``>= minimum``."""
-    if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)):
+    if not is_integer(value):
         raise ConfigError(f"{where}{name} must be an integer, got {value!r}", argument=name)
     if minimum is not None and value < minimum:
         raise ConfigError(f"{where}{name} must be an integer >= {minimum}, got {value!r}", argument=name)

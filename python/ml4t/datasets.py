@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from ml4t._time import NS_PER_DAY, NS_PER_YEAR, parse_duration
+from ml4t._validate import is_integer
 from ml4t.data import Bars, bars
 from ml4t.errors import ConfigError
 
@@ -57,9 +58,9 @@ def synthetic_bars(
     ``high >= max(open, close)`` always hold; volume is lognormal and larger on big moves; first prices lie
     in 20..200. The same arguments always give identical bars.
     """
-    if isinstance(n_assets, bool) or not isinstance(n_assets, int) or n_assets < 1:
+    if not is_integer(n_assets) or n_assets < 1:
         raise ConfigError(f"n_assets must be a positive integer, got {n_assets!r}", argument="n_assets")
-    if isinstance(n_bars, bool) or not isinstance(n_bars, int) or n_bars < 1:
+    if not is_integer(n_bars) or n_bars < 1:
         raise ConfigError(f"n_bars must be a positive integer, got {n_bars!r}", argument="n_bars")
     if calendar not in (None, "24/7"):
         raise ConfigError(f"calendar must be None (weekday sessions) or '24/7', got {calendar!r}", argument="calendar")

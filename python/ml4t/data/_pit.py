@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 
 from ml4t._time import format_ns, from_ns, to_ns
+from ml4t._validate import is_integer
 from ml4t.data._bars import Bars, _preview
 from ml4t.data._signals import BEST, Signals
 from ml4t.errors import ConfigError, DataError
@@ -198,5 +199,5 @@ def _clock_ns(value: dt.datetime | str | int | np.integer, argument: str) -> int
 
 
 def _check_n(n: int) -> None:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
+    if not is_integer(n) or n <= 0:
         raise ConfigError(f"n must be a positive integer, got {n!r}", argument="n")

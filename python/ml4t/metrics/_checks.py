@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ml4t._validate import is_number
 from ml4t.errors import ConfigError, DataError
 
 __all__ = [
@@ -53,7 +54,7 @@ def finish(values: np.ndarray, one_d: bool) -> Any:
 
 def check_periods_per_year(periods_per_year: Any, *, argument: str = "periods_per_year") -> float:
     """A positive, finite annualization factor, or ConfigError naming the argument."""
-    if isinstance(periods_per_year, bool) or not isinstance(periods_per_year, (int, float, np.number)):
+    if not is_number(periods_per_year):
         raise ConfigError(
             f"{argument} must be a positive number (bars per year, e.g. 252 for US daily bars), "
             f"got {periods_per_year!r}",
@@ -67,7 +68,7 @@ def check_periods_per_year(periods_per_year: Any, *, argument: str = "periods_pe
 
 def per_period_rate(risk_free: Any, periods_per_year: float, *, argument: str = "risk_free") -> float:
     """The per-period equivalent ``(1 + rf) ** (1 / periods_per_year) - 1`` of an annual rate."""
-    if isinstance(risk_free, bool) or not isinstance(risk_free, (int, float, np.number)):
+    if not is_number(risk_free):
         raise ConfigError(f"{argument} must be an annual rate such as 0.02, got {risk_free!r}", argument=argument)
     rate = float(risk_free)
     if not (math.isfinite(rate) and rate > -1.0):
@@ -79,7 +80,7 @@ def per_period_rate(risk_free: Any, periods_per_year: float, *, argument: str = 
 
 def check_level(level: Any, *, argument: str = "level") -> float:
     """A tail probability strictly between 0 and 1."""
-    if isinstance(level, bool) or not isinstance(level, (int, float, np.number)):
+    if not is_number(level):
         raise ConfigError(f"{argument} must be a probability such as 0.05, got {level!r}", argument=argument)
     value = float(level)
     if not 0.0 < value < 1.0:

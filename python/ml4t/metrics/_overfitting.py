@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ml4t._validate import is_integer, is_number
 from ml4t.errors import ConfigError
 from ml4t.metrics._checks import as_returns, finish, nan_moments
 
@@ -49,7 +50,7 @@ def _normal_cdf(z: np.ndarray) -> np.ndarray:
 
 
 def _number(value: Any, argument: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+    if not is_number(value):
         raise ConfigError(f"{argument} must be a number, got {value!r}", argument=argument)
     out = float(value)
     if not math.isfinite(out):
@@ -187,7 +188,7 @@ def deflated_sharpe_ratio(
             return float("nan")
         col = int(np.argmax(np.where(np.isfinite(sharpe), sharpe, -np.inf)))
     else:
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not -n_cols <= index < n_cols:
+        if not is_integer(index) or not -n_cols <= index < n_cols:
             raise ConfigError(f"index must be a column number below {n_cols}, got {index!r}", argument="index")
         col = int(index) % n_cols
     if math.isnan(variance):
@@ -250,7 +251,7 @@ def probability_of_backtest_overfitting(returns: Any, n_splits: int = 16, metric
         raise ConfigError(
             f"returns must be bars x trials with at least 2 trials (columns), got {trials}", argument="returns"
         )
-    if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)):
+    if not is_integer(n_splits):
         raise ConfigError(f"n_splits must be an even integer, got {n_splits!r}", argument="n_splits")
     if n_splits < 2 or n_splits % 2:
         raise ConfigError(f"n_splits must be an even integer >= 2, got {n_splits!r}", argument="n_splits")

@@ -76,7 +76,7 @@ def parse_budget(value: object) -> int:
             )
         number = float(match.group(1)) * _UNITS[match.group(2)]
     elif is_number(value):
-        number = float(value)  # type: ignore[arg-type]
+        number = float(value)
     else:
         raise ConfigError(
             f"memory_budget must be bytes or a size such as '4GB' or '512MiB', got {value!r}",
