@@ -348,16 +348,29 @@ def check_compiled_numbers(
     panel: Panel,
 ) -> None:
     """:func:`check_numbers` for a compiled chunk: each number program is evaluated on the chunk's leaves
-    (one vectorised call per combination and key; nothing when the strategy returns no number key)."""
+    (one call per combination and key, into buffers of ~16 MB checked at once; nothing when the strategy
+    returns no number key)."""
     if not compiled.numbers:
         return
     n_sym, n_leaves, n_bars = compiled.values.shape
-    values = compiled.values.transpose(1, 0, 2).reshape(n_leaves, n_sym * n_bars)
-    valid = compiled.valid.transpose(1, 0, 2).reshape(n_leaves, n_sym * n_bars)
-    for c, k in compiled.numbers:
-        v, ok = compiled.programs.evaluate(c, k, values, valid)
-        column = np.where(ok, v, np.nan).reshape(n_sym, n_bars)
-        check_numbers({_KEYS[k]: column}, rules, fn, grid, [indices[c]], panel)
+    width = n_sym * n_bars
+    values = compiled.values.transpose(1, 0, 2).reshape(n_leaves, width)
+    valid = compiled.valid.transpose(1, 0, 2).reshape(n_leaves, width)
+    batch = max(1, (16 << 20) // (9 * max(width, 1)))
+    for k in range(len(BOOL_KEYS), len(_KEYS)):
+        combos = [c for c, key in compiled.numbers if key == k]
+        for start in range(0, len(combos), batch):
+            part = combos[start : start + batch]
+            got = np.empty((len(part), width))
+            ok = np.empty((len(part), width), dtype=bool)
+            for i, c in enumerate(part):
+                got[i], ok[i] = compiled.programs.evaluate(c, k, values, valid)
+            with np.errstate(invalid="ignore"):
+                bad = ok & ~np.isnan(got) & ~rules[_KEYS[k]][1](got)
+            if bad.any():
+                i = int(np.argmax(bad.any(axis=1)))
+                column = np.where(ok[i], got[i], np.nan).reshape(n_sym, n_bars)
+                check_numbers({_KEYS[k]: column}, rules, fn, grid, [indices[part[i]]], panel)
 
 
 def plan_size(signals: Mapping[str, pl.Expr]) -> tuple[int, int]:
