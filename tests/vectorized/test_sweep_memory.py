@@ -7,6 +7,8 @@ from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ml4t import ConfigError
 from ml4t.datasets import synthetic_bars
@@ -109,3 +111,17 @@ def test_a_budget_forcing_many_chunks_gives_identical_results(universe, rule, ca
 )
 def test_budget_sizes(text, expected):
     assert _memory.parse_budget(text) == expected
+
+
+@settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(extra=st.integers(30_000, 3_000_000), plain=st.booleans(), cash_sharing=st.booleans())
+def test_property_any_budget_that_fits_gives_the_one_chunk_result(universe, extra, plain, cash_sharing):
+    """Property: whatever the budget (hence the chunking), the sweep's metrics are byte-identical."""
+    rule = crossover_plain if plain else crossover
+    grids = {"fast": [2, 4, 7], "slow": list(range(12, 40, 3))}
+    whole = VectorizedStrategy(rule, cash_sharing=cash_sharing).sweep(universe, chunk_size=10_000, **grids)
+    rows = 1 if cash_sharing else 3
+    kept = len(whole) * (_memory.KEPT_PER_COMBINATION + rows * _memory.KEPT_PER_ROW)
+    budget = _memory.FIXED + 4 * 8 * 3 * 120 + kept + extra
+    chunked = VectorizedStrategy(rule, cash_sharing=cash_sharing).sweep(universe, memory_budget=budget, **grids)
+    assert ipc(chunked.metrics) == ipc(whole.metrics)

@@ -89,18 +89,33 @@ def parse_budget(value: object) -> int:
 
 def available_memory() -> int | None:
     """Bytes of memory available to a new allocation: Linux's ``MemAvailable`` (free plus reclaimable
-    cache), else ``os.sysconf``'s free pages, else None (unknown)."""
+    cache), else ``os.sysconf``'s free pages, else None (unknown); within a cgroup (v2) memory limit, at
+    most what the limit leaves (containers)."""
+    host: int | None = None
     try:
         with open("/proc/meminfo") as f:
             for line in f:
                 if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+                    host = int(line.split()[1]) * 1024
+                    break
     except (OSError, ValueError, IndexError):
         pass
+    if host is None:
+        try:
+            host = int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError, AttributeError):
+            host = None
     try:
-        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return None
+        with open("/sys/fs/cgroup/memory.max") as f:
+            limit = f.read().strip()
+        with open("/sys/fs/cgroup/memory.current") as f:
+            used = int(f.read().strip())
+        if limit != "max":
+            room = max(0, int(limit) - used)
+            host = room if host is None else min(host, room)
+    except (OSError, ValueError):
+        pass
+    return host
 
 
 def format_bytes(n: float) -> str:
