@@ -120,7 +120,7 @@ def test_property_any_budget_that_fits_gives_the_one_chunk_result(universe, extr
     rule = crossover_plain if plain else crossover
     grids = {"fast": [2, 4, 7], "slow": list(range(12, 40, 3))}
     whole = VectorizedStrategy(rule, cash_sharing=cash_sharing).sweep(universe, chunk_size=10_000, **grids)
-    rows = 1 if cash_sharing else 3
+    rows = 1 if cash_sharing else 4  # a portfolio row and one per symbol
     kept = len(whole) * (_memory.KEPT_PER_COMBINATION + rows * _memory.KEPT_PER_ROW)
     budget = _memory.FIXED + 4 * 8 * 3 * 120 + kept + extra
     chunked = VectorizedStrategy(rule, cash_sharing=cash_sharing).sweep(universe, memory_budget=budget, **grids)
