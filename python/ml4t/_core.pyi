@@ -5,7 +5,7 @@ from typing import Any, final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["EventEngine", "PitIndex", "SignalPrograms", "SignalSimulator", "__version__", "reject_reason"]
+__all__ = ["EventEngine", "PitIndex", "SignalPrograms", "SignalSimulator", "__version__", "reject_code", "reject_reason"]
 
 __version__: str
 
@@ -62,6 +62,7 @@ class SignalSimulator:
     def run(self, prices: _Prices, signals: _SignalArrays, cash_sharing: bool) -> dict[str, Any]: ...
 
 def reject_reason(code: int) -> str: ...
+def reject_code(code: int) -> str: ...
 
 @final
 class SignalPrograms:
@@ -101,6 +102,7 @@ class EventEngine:
         multipliers: npt.NDArray[np.float64],
         init_cash: float,
         leverage: float | None,
+        maintenance_margin: float | None,
         execution: str,
         order_latency: int,
         participation: float | None,

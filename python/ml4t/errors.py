@@ -16,10 +16,13 @@ from typing import Any
 __all__ = [
     "ConfigError",
     "DataError",
+    "InsolvencyWarning",
     "LeakageError",
     "LintError",
     "Ml4tError",
+    "Ml4tWarning",
     "OrderError",
+    "RejectionWarning",
 ]
 
 
@@ -101,3 +104,15 @@ class OrderError(Ml4tError):
 
 class LintError(Ml4tError):
     """The strategy linter found problems and strict mode was requested."""
+
+
+class Ml4tWarning(UserWarning):
+    """Base class of the warnings a run emits about what happened in it (never about the library itself)."""
+
+
+class InsolvencyWarning(Ml4tWarning):
+    """A run's equity fell to zero or below (``Result.insolvent_at`` says when)."""
+
+
+class RejectionWarning(Ml4tWarning):
+    """Many orders of a run were rejected; the message counts them by ``reason_code``."""

@@ -11,8 +11,13 @@ Frames and their rows:
               (``ts_event``, ``symbol``): ``position_qty`` (signed units), ``market_price`` (the mark),
               ``position_value`` (signed ``qty * price * multiplier``).
 ``orders``    one row per order ever submitted, with its final ``status`` and, when it did not fill,
-              the ``reason``. Statuses: ``filled``, ``partially_filled``, ``cancelled``, ``expired``,
-              ``rejected``, ``open`` (still working when the data ended).
+              the ``reason`` (readable, may carry numbers) and its ``reason_code`` (a short stable
+              snake_case code to group by, e.g. ``insufficient_cash``, ``short_collateral``,
+              ``leverage_limit``, ``non_finite``, ``ioc_unfilled``, ``day_expired``, ``oco_cancelled``;
+              null for a plain fill). Orders the engine placed itself to liquidate an account below its
+              maintenance margin carry ``reason_code`` ``margin_call`` whatever their status.
+              Statuses: ``filled``, ``partially_filled``, ``cancelled``, ``expired``, ``rejected``,
+              ``open`` (still working when the data ended).
 ``fills``     one row per execution: ``quantity`` is positive, ``side`` says the direction; ``fee`` and
               ``slippage`` are costs in account currency (both >= 0).
 ``trades``    one row per round trip. ``status`` is ``closed`` or ``open``; an open trade is marked to
@@ -69,6 +74,7 @@ ORDERS_SCHEMA: dict[str, pl.DataType] = {
     "time_in_force": STR,
     "status": STR,
     "reason": STR,
+    "reason_code": STR,
     "filled_quantity": F64,
     "avg_fill_price": F64,
     "ts_closed": TS_DTYPE,
@@ -234,6 +240,14 @@ class Result:
             .alias("return")
         ).to_series()
         return pl.DataFrame({"ts_event": self.equity["ts_event"], "return": ret})
+
+    @property
+    def insolvent_at(self) -> dt.datetime | None:
+        """The first ``ts_event`` at which equity was zero or below (the account was insolvent), or None.
+        Both engines also warn (``ml4t.errors.InsolvencyWarning``) at the end of such a run."""
+        eq = self.equity
+        bad = eq.filter(pl.col("equity") <= 0)
+        return None if bad.is_empty() else bad["ts_event"][0]
 
     @cached_property
     def metrics(self) -> pl.DataFrame:

@@ -10,13 +10,62 @@
 //!   collateralized (its proceeds and as much again are reserved), as in the vectorized mode.
 //! - [`AccountKind::Margin`]: cash may go negative, but after a fill the gross exposure
 //!   (`sum |position * price * multiplier|`) may not exceed `leverage * equity`, unless the fill reduces it.
+//! - Both: a fill that only reduces or closes a position is never refused for cash (a cash account's cover
+//!   that its free cash cannot pay leaves cash negative: the account owes it, and opens nothing until it is
+//!   repaid). A fill whose value, fee or resulting cash is not a finite number is always refused.
+//! - Maintenance ([`Ledger::margin_call`]): the account is called when equity falls below
+//!   `maintenance * exposure`, where exposure is the gross exposure of a margin account and the value of a
+//!   cash account's shorts (its longs are paid in full and cannot make equity negative).
 
+use super::order::Code;
+use crate::error::{Context, CoreError, CoreResult};
 use crate::portfolio::{book_buy, book_sell, Account, Holding, Side};
+
+/// Why the ledger refused a fill.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    pub code: Code,
+    pub message: String,
+}
+
+impl Refusal {
+    fn new(code: Code, message: String) -> Self {
+        Self { code, message }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum AccountKind {
     Cash,
     Margin { leverage: f64 },
+}
+
+impl AccountKind {
+    /// The maintenance margin unless the user chooses: 25% of the maintained exposure (the usual broker
+    /// minimum for longs), lowered to half the initial margin (`0.5 / leverage`) when leverage exceeds 2,
+    /// so that a position opened at the leverage limit is not called at once.
+    pub fn default_maintenance(self) -> f64 {
+        match self {
+            Self::Cash => 0.25,
+            Self::Margin { leverage } => 0.25f64.min(0.5 / leverage),
+        }
+    }
+
+    /// A maintenance margin must be in [0, 1) and, for a margin account, below the initial margin
+    /// (`1 / leverage`): otherwise opening at the leverage limit would be a margin call.
+    pub fn check_maintenance(self, maintenance: f64) -> CoreResult<()> {
+        let initial = match self {
+            Self::Cash => 1.0,
+            Self::Margin { leverage } => 1.0 / leverage,
+        };
+        if maintenance.is_finite() && (0.0..initial).contains(&maintenance) {
+            return Ok(());
+        }
+        Err(CoreError::config(
+            format!("maintenance_margin must be >= 0 and below the initial margin {initial}, got {maintenance}"),
+            Context::argument("maintenance_margin"),
+        ))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -81,9 +130,18 @@ impl Ledger {
         (gross, net)
     }
 
+    /// Units an order on `side` can trade in `symbol` while only reducing its position (at most closing it).
+    pub fn closable(&self, symbol: usize, side: Side) -> f64 {
+        let position = self.holdings[symbol].position;
+        match side {
+            Side::Buy => (-position).max(0.0),
+            Side::Sell => position.max(0.0),
+        }
+    }
+
     /// Book a fill of `quantity` (> 0) units at `price` paying `fee`, or say why the account cannot take it
-    /// (and change nothing).
-    pub fn fill(&mut self, symbol: usize, side: Side, quantity: f64, price: f64, fee: f64) -> Result<(), String> {
+    /// (and change nothing). A fill that only reduces the position is refused only when it is not finite.
+    pub fn fill(&mut self, symbol: usize, side: Side, quantity: f64, price: f64, fee: f64) -> Result<(), Refusal> {
         let multiplier = self.multipliers[symbol];
         let value = quantity * price * multiplier;
         let holding = self.holdings[symbol];
@@ -91,20 +149,35 @@ impl Ledger {
             Side::Buy => book_buy(self.account, holding, quantity, value + fee),
             Side::Sell => book_sell(self.account, holding, quantity, price * multiplier, value - fee),
         };
+        if ![value, fee, account.cash, account.free_cash, next.debt].iter().all(|v| v.is_finite()) {
+            return Err(Refusal::new(
+                Code::NonFinite,
+                format!("the fill's value is not a finite number: {quantity} units at {price} (fee {fee})"),
+            ));
+        }
+        let closable = self.closable(symbol, side);
+        let reduces = quantity <= closable * (1.0 + TOLERANCE);
         match self.kind {
+            _ if reduces => {}
             AccountKind::Cash => {
                 let slack = TOLERANCE * self.account.cash.abs().max(value).max(1.0);
                 if account.free_cash < -slack {
                     return Err(match side {
-                        Side::Buy => format!(
-                            "insufficient cash: the fill costs {:.2} with fees, free cash is {:.2}",
-                            value + fee,
-                            self.account.free_cash
+                        Side::Buy => Refusal::new(
+                            Code::InsufficientCash,
+                            format!(
+                                "insufficient cash: the fill costs {:.2} with fees, free cash is {:.2}",
+                                value + fee,
+                                self.account.free_cash
+                            ),
                         ),
-                        Side::Sell => format!(
-                            "insufficient free cash to collateralize the short: needs {:.2}, free cash is {:.2}",
-                            self.account.free_cash - account.free_cash,
-                            self.account.free_cash
+                        Side::Sell => Refusal::new(
+                            Code::ShortCollateral,
+                            format!(
+                                "insufficient free cash to collateralize the short: needs {:.2}, free cash is {:.2}",
+                                self.account.free_cash - account.free_cash,
+                                self.account.free_cash
+                            ),
                         ),
                     });
                 }
@@ -115,8 +188,9 @@ impl Ledger {
                 let equity = account.cash + net;
                 let slack = TOLERANCE * gross.max(1.0);
                 if gross > gross_before + slack && gross > leverage * equity + slack {
-                    return Err(format!(
-                        "leverage limit: gross exposure {gross:.2} would exceed {leverage} x equity {equity:.2}"
+                    return Err(Refusal::new(
+                        Code::LeverageLimit,
+                        format!("leverage limit: gross exposure {gross:.2} would exceed {leverage} x equity {equity:.2}"),
                     ));
                 }
             }
@@ -124,6 +198,37 @@ impl Ledger {
         self.account = account;
         self.holdings[symbol] = next;
         Ok(())
+    }
+
+    /// Exposure the maintenance rule applies to: gross exposure of a margin account, the value of a cash
+    /// account's shorts.
+    pub fn maintained_exposure(&self) -> f64 {
+        (0..self.holdings.len())
+            .filter(|&s| self.borrowed(s))
+            .map(|s| self.position_value(s).abs())
+            .sum()
+    }
+
+    /// Whether the position in `symbol` is held on borrowed money or stock (what a margin call liquidates):
+    /// any position in a margin account, a short in a cash account.
+    pub fn borrowed(&self, symbol: usize) -> bool {
+        let position = self.holdings[symbol].position;
+        match self.kind {
+            AccountKind::Margin { .. } => position != 0.0,
+            AccountKind::Cash => position < 0.0,
+        }
+    }
+
+    /// `(equity, requirement)` when equity is below `maintenance` times the maintained exposure (a margin
+    /// call), None otherwise (also when nothing is borrowed).
+    pub fn margin_call(&self, maintenance: f64) -> Option<(f64, f64)> {
+        let exposure = self.maintained_exposure();
+        if exposure <= 0.0 || !exposure.is_finite() {
+            return None;
+        }
+        let equity = self.equity();
+        let requirement = maintenance * exposure;
+        (equity < requirement || equity <= 0.0).then_some((equity, requirement))
     }
 
     /// A split of `ratio` new units per old unit: the position scales up, its mark down, value unchanged.
@@ -152,7 +257,8 @@ mod tests {
         assert_eq!(l.account.cash, 0.0);
         let before = l.clone();
         let err = l.fill(0, Side::Buy, 1.0, 100.0, 1.0).unwrap_err();
-        assert!(err.starts_with("insufficient cash"), "{err}");
+        assert_eq!(err.code, Code::InsufficientCash);
+        assert!(err.message.starts_with("insufficient cash"), "{err:?}");
         assert_eq!((l.account, l.holdings.clone()), (before.account, before.holdings));
     }
 
@@ -162,7 +268,7 @@ mod tests {
         assert!(l.fill(0, Side::Sell, 10.0, 100.0, 0.0).is_ok()); // reserves 1000 of 1000 free
         assert_eq!(l.account.free_cash, 0.0);
         let err = l.fill(0, Side::Sell, 1.0, 100.0, 0.0).unwrap_err();
-        assert!(err.contains("collateralize"), "{err}");
+        assert!(err.message.contains("collateralize"), "{err:?}");
         assert!(l.fill(0, Side::Buy, 10.0, 90.0, 0.0).is_ok()); // covering always frees cash
         assert_eq!(l.account.cash, 1100.0);
         assert_eq!(l.account.free_cash, 1100.0);
@@ -175,7 +281,7 @@ mod tests {
         assert!(l.fill(0, Side::Buy, 15.0, 100.0, 0.0).is_ok()); // 1500 gross <= 2 x 1000
         assert_eq!(l.account.cash, -500.0);
         let err = l.fill(1, Side::Sell, 11.0, 50.0, 0.0).unwrap_err(); // 2050 > 2000
-        assert!(err.starts_with("leverage limit"), "{err}");
+        assert!(err.message.starts_with("leverage limit"), "{err:?}");
         assert!(l.fill(1, Side::Sell, 10.0, 50.0, 0.0).is_ok()); // 2000 == 2 x 1000
         l.marks = vec![60.0, 50.0]; // equity falls to 400: over the limit, but selling still reduces
         assert!(l.fill(0, Side::Sell, 5.0, 60.0, 0.0).is_ok());

@@ -14,7 +14,8 @@
 //!    by the slippage and commission models, and booked if the account can afford them, else rejected;
 //! 5. the symbol's mark moves to the close.
 
-use super::order::{Kind, Order, OrderRequest, Status, Tif};
+use super::booking::Booked;
+use super::order::{Code, Kind, Order, OrderRequest, Status, Tif};
 use super::{Engine, Execution, Fill};
 use crate::matching::costs::{apply_costs, CostedFill, FillContext};
 use crate::matching::fill::{touch, Bar, BothTouched, Touch, Trail, Trigger};
@@ -106,7 +107,7 @@ impl Engine {
                     slippage: (price - order.price).abs() * size,
                 });
             }
-            Outcome::Rejected(reason) => record.close(Status::Rejected, reason.message(), te),
+            Outcome::Rejected(reason) => record.close(Status::Rejected, Code::Kernel(reason), reason.message(), te),
             Outcome::Ignored => return,
         }
         self.orders.push(record);
@@ -237,7 +238,8 @@ impl Engine {
                     None => o.session = Some(session),
                     Some(s) if s != session => {
                         let at = o.last_bar.unwrap_or(te);
-                        self.close_order(id, Status::Expired, "DAY order: its session ended".to_owned(), at);
+                        let reason = "DAY order: its session ended".to_owned();
+                        self.close_order(id, Status::Expired, Code::DayExpired, reason, at);
                         continue;
                     }
                     Some(_) => {}
@@ -265,9 +267,9 @@ impl Engine {
                     }
                     match o.request.tif {
                         Tif::Ioc | Tif::Fok => {
-                            let reason =
-                                format!("{}: not fillable in its first bar", o.request.tif.name().to_uppercase());
-                            self.close_order(id, Status::Cancelled, reason, te);
+                            let tif = o.request.tif;
+                            let reason = format!("{}: not fillable in its first bar", tif.name().to_uppercase());
+                            self.close_order(id, Status::Cancelled, unfilled_code(tif), reason, te);
                         }
                         Tif::Gtc | Tif::Day => {}
                     }
@@ -302,32 +304,25 @@ impl Engine {
             if tif == Tif::Fok && quantity < wanted * (1.0 - 1e-9) {
                 let reason =
                     format!("FOK: only {quantity} of {wanted} could fill in one bar under the participation cap");
-                self.close_order(id, Status::Cancelled, reason, te);
+                self.close_order(id, Status::Cancelled, Code::FokUnfilled, reason, te);
                 continue;
             }
             if quantity <= 0.0 {
                 if tif == Tif::Ioc {
-                    self.close_order(
-                        id,
-                        Status::Cancelled,
-                        "IOC: no volume left in its first bar".to_owned(),
-                        te,
-                    );
+                    let reason = "IOC: no volume left in its first bar".to_owned();
+                    self.close_order(id, Status::Cancelled, Code::IocUnfilled, reason, te);
                 }
                 continue;
             }
             let multiplier = self.ledger.multipliers[symbol];
-            let context = FillContext::new(side, quantity, price)
-                .with_bar(bar.high, bar.low, bar.volume)
-                .with_multiplier(multiplier);
-            let costed = self.costs(&context, self.orders[id as usize].request.kind);
-            if let Err(reason) = self
-                .ledger
-                .fill(symbol, side, quantity, costed.price, costed.commission)
-            {
-                self.close_order(id, Status::Rejected, reason, te);
+            let Booked::Filled {
+                quantity,
+                costed,
+                refused,
+            } = self.book(id, quantity, price, &bar, te)
+            else {
                 continue;
-            }
+            };
             let used = &mut self.volume_used[symbol];
             *used = if used.0 == row {
                 (row, used.1 + quantity)
@@ -348,15 +343,18 @@ impl Engine {
             self.cancel_oco_siblings(id, te);
             if complete {
                 self.after_close(id, te);
+            } else if let Some(refusal) = refused {
+                self.close_order(id, Status::Rejected, refusal.code, refusal.message, te);
             } else if tif == Tif::Ioc {
-                self.close_order(id, Status::Cancelled, "IOC: remainder cancelled".to_owned(), te);
+                let reason = "IOC: remainder cancelled".to_owned();
+                self.close_order(id, Status::Cancelled, Code::IocUnfilled, reason, te);
             }
         }
     }
 
     /// Slippage, then commission on the slipped price. A limit (or stop-limit) order never fills beyond its
     /// limit: slippage is capped there, and the commission charged on the capped price.
-    fn costs(&self, context: &FillContext, kind: Kind) -> CostedFill {
+    pub(super) fn costs(&self, context: &FillContext, kind: Kind) -> CostedFill {
         let limit = match kind {
             Kind::Limit { limit } | Kind::StopLimit { limit, .. } => Some(limit),
             _ => None,
@@ -415,8 +413,16 @@ impl Engine {
         for s in siblings {
             let o = &self.orders[s as usize];
             if o.is_open() && !o.held {
-                self.close_order(s, Status::Cancelled, format!("OCO: order {id} filled"), ts);
+                self.close_order(s, Status::Cancelled, Code::OcoCancelled, format!("OCO: order {id} filled"), ts);
             }
         }
+    }
+}
+
+fn unfilled_code(tif: Tif) -> Code {
+    if tif == Tif::Fok {
+        Code::FokUnfilled
+    } else {
+        Code::IocUnfilled
     }
 }

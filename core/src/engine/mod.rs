@@ -19,13 +19,15 @@
 //! from before: a market order under close execution fills at the close of the first bar stamped at or after
 //! its arrival.
 
+mod booking;
 mod ledger;
+mod margin;
 mod matcher;
 mod order;
 mod promoted;
 
-pub use ledger::{AccountKind, Ledger};
-pub use order::{Kind, Order, OrderRequest, Status, Tif};
+pub use ledger::{AccountKind, Ledger, Refusal};
+pub use order::{Code, Kind, Order, OrderRequest, Status, Tif};
 pub use promoted::{Promoted, PromotedInputs};
 
 use std::collections::HashMap;
@@ -34,7 +36,7 @@ use crate::error::{Context, CoreError, CoreResult};
 use crate::events::{EventQueue, Priority};
 use crate::matching::costs::{CommissionModel, SlippageModel};
 use crate::matching::fill::BothTouched;
-use crate::portfolio::Side;
+use crate::portfolio::{Side, MAX_INIT_CASH};
 
 /// When a market order fills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +92,9 @@ pub struct Wake {
 pub struct Config {
     pub init_cash: f64,
     pub account: AccountKind,
+    /// Equity below this fraction of the maintained exposure is a margin call (see [`Ledger::margin_call`]);
+    /// [`AccountKind::default_maintenance`] unless the user chose.
+    pub maintenance: f64,
     pub execution: Execution,
     /// Nanoseconds from an order's submission until it reaches the market.
     pub order_latency: i64,
@@ -355,6 +360,7 @@ impl Engine {
             }
             if self.bar_cursor > bar_lo {
                 self.on_bars(bar_lo..self.bar_cursor);
+                self.check_margin();
             }
             if self.bar_cursor > bar_lo {
                 self.pending_snapshot = Some(
@@ -507,7 +513,8 @@ impl Engine {
     pub fn cancel(&mut self, id: u64) -> bool {
         match self.orders.get(id as usize) {
             Some(o) if o.is_open() => {
-                self.close_order(id, Status::Cancelled, "cancelled by the strategy".to_owned(), self.now);
+                let reason = "cancelled by the strategy".to_owned();
+                self.close_order(id, Status::Cancelled, Code::CancelledByStrategy, reason, self.now);
                 true
             }
             _ => false,
@@ -579,8 +586,8 @@ impl Engine {
 
     /// Close an order and settle what depends on it: bracket legs start working for the quantity their
     /// entry filled, or are cancelled if it filled nothing.
-    fn close_order(&mut self, id: u64, status: Status, reason: String, ts: i64) {
-        self.orders[id as usize].close(status, reason, ts);
+    fn close_order(&mut self, id: u64, status: Status, code: Code, reason: String, ts: i64) {
+        self.orders[id as usize].close(status, code, reason, ts);
         self.after_close(id, ts);
     }
 
@@ -605,12 +612,8 @@ impl Engine {
                 let symbol = o.request.symbol;
                 self.working[symbol].push(child);
             } else {
-                self.close_order(
-                    child,
-                    Status::Cancelled,
-                    format!("its bracket entry {id} filled nothing"),
-                    ts,
-                );
+                let reason = format!("its bracket entry {id} filled nothing");
+                self.close_order(child, Status::Cancelled, Code::BracketEntryUnfilled, reason, ts);
             }
         }
     }
@@ -660,12 +663,13 @@ fn validate(config: &Config, bars: &BarStream, signal_arrivals: &[i64]) -> CoreR
             Context::argument("signals").at(signal_arrivals[i]),
         ));
     }
-    if !(config.init_cash.is_finite() && config.init_cash > 0.0) {
+    if !(config.init_cash.is_finite() && config.init_cash > 0.0 && config.init_cash <= MAX_INIT_CASH) {
         return Err(CoreError::config(
-            format!("init_cash must be finite and > 0, got {}", config.init_cash),
+            format!("init_cash must be > 0 and <= {MAX_INIT_CASH:e}, got {}", config.init_cash),
             Context::argument("init_cash"),
         ));
     }
+    config.account.check_maintenance(config.maintenance)?;
     if let AccountKind::Margin { leverage } = config.account {
         if !(leverage.is_finite() && leverage >= 1.0) {
             return Err(CoreError::config(

@@ -8,7 +8,7 @@
 //! working when the data ended.
 
 use crate::matching::fill::{Trail, TrailingStop};
-use crate::portfolio::Side;
+use crate::portfolio::{Reject, Side};
 
 /// The price condition of an order.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -89,6 +89,49 @@ impl Status {
     }
 }
 
+/// Why an order did not (completely) fill, or why the engine placed it: a short stable code per cause, for
+/// grouping (`reason_code`), beside the readable `reason` that may carry numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    /// A cash account's purchase costs more than its free cash.
+    InsufficientCash,
+    /// A cash account's short sale cannot be collateralized in full from free cash.
+    ShortCollateral,
+    /// A margin account's fill would take gross exposure above leverage times equity.
+    LeverageLimit,
+    /// The fill's value or fee is not a finite number.
+    NonFinite,
+    /// A forced order closing a position because equity fell below the maintenance margin.
+    MarginCall,
+    IocUnfilled,
+    FokUnfilled,
+    DayExpired,
+    OcoCancelled,
+    CancelledByStrategy,
+    BracketEntryUnfilled,
+    /// A refusal of the shared order execution (promoted vectorized strategies).
+    Kernel(Reject),
+}
+
+impl Code {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::InsufficientCash => "insufficient_cash",
+            Self::ShortCollateral => "short_collateral",
+            Self::LeverageLimit => "leverage_limit",
+            Self::NonFinite => "non_finite",
+            Self::MarginCall => "margin_call",
+            Self::IocUnfilled => "ioc_unfilled",
+            Self::FokUnfilled => "fok_unfilled",
+            Self::DayExpired => "day_expired",
+            Self::OcoCancelled => "oco_cancelled",
+            Self::CancelledByStrategy => "cancelled_by_strategy",
+            Self::BracketEntryUnfilled => "bracket_entry_unfilled",
+            Self::Kernel(reject) => reject.code(),
+        }
+    }
+}
+
 /// What the strategy asked for.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct OrderRequest {
@@ -118,8 +161,10 @@ pub struct Order {
     /// Sum of `fill quantity * fill price`, for the average fill price.
     pub filled_value: f64,
     pub status: Status,
-    /// Closed orders only: why it did not (completely) fill.
+    /// Closed orders: why it did not (completely) fill; forced orders: why the engine placed them.
     pub reason: Option<String>,
+    /// The cause of `reason` as a code.
+    pub code: Option<Code>,
     pub ts_closed: Option<i64>,
     /// A stop-limit whose stop triggered: a limit order from the next bar on.
     pub triggered: bool,
@@ -145,6 +190,7 @@ impl Order {
             filled_value: 0.0,
             status: Status::Open,
             reason: None,
+            code: None,
             ts_closed: None,
             triggered: false,
             trailing: None,
@@ -187,13 +233,14 @@ impl Order {
 
     /// Close the order as `status` (cancelled, expired, rejected) with a reason. An order that already
     /// filled part of its quantity closes as `partially_filled`, keeping the reason.
-    pub fn close(&mut self, status: Status, reason: impl Into<String>, ts: i64) {
+    pub fn close(&mut self, status: Status, code: Code, reason: impl Into<String>, ts: i64) {
         debug_assert!(self.is_open());
         self.status = if self.filled > 0.0 {
             Status::PartiallyFilled
         } else {
             status
         };
+        self.code = Some(code);
         self.reason = Some(reason.into());
         self.ts_closed = Some(ts);
     }
@@ -244,11 +291,11 @@ mod tests {
     fn closing_a_partly_filled_order_reports_partially_filled_with_the_reason() {
         let mut o = Order::new(0, request(10.0), 0, 0);
         o.record_fill(4.0, 10.0, 1);
-        o.close(Status::Cancelled, "IOC remainder cancelled", 1);
+        o.close(Status::Cancelled, Code::IocUnfilled, "IOC remainder cancelled", 1);
         assert_eq!(o.status, Status::PartiallyFilled);
         assert_eq!(o.reason.as_deref(), Some("IOC remainder cancelled"));
         let mut untouched = Order::new(1, request(10.0), 0, 0);
-        untouched.close(Status::Expired, "DAY order: its session ended", 5);
+        untouched.close(Status::Expired, Code::DayExpired, "DAY order: its session ended", 5);
         assert_eq!(untouched.status, Status::Expired);
         assert!(untouched.avg_fill_price().is_nan());
     }

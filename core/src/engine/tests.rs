@@ -31,6 +31,7 @@ fn config() -> Config {
     Config {
         init_cash: 10_000.0,
         account: AccountKind::Cash,
+        maintenance: AccountKind::Cash.default_maintenance(),
         execution: Execution::NextOpen,
         order_latency: 0,
         participation: None,

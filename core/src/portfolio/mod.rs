@@ -10,6 +10,10 @@ pub mod float;
 pub use book::{book_buy, book_sell};
 pub use execute::{execute, Costs, Direction, Order, SizeType};
 
+/// The largest starting cash either mode accepts: far beyond any real account, and small enough that cash
+/// times any accepted price ratio (prices are bounded by the data layer) stays a finite float.
+pub const MAX_INIT_CASH: f64 = 1e15;
+
 /// Cash of one account (a symbol's own, or a pool shared by several symbols).
 ///
 /// `free_cash` is cash not tied up as collateral for short positions: a short sale raises `cash` by its
@@ -59,6 +63,32 @@ pub enum Reject {
 }
 
 impl Reject {
+    /// The reject whose `u8` code is `code`, if any.
+    pub fn from_code(code: u8) -> Option<Self> {
+        [
+            Self::NoCash,
+            Self::NoCashShort,
+            Self::CantCoverFees,
+            Self::BelowMinSize,
+            Self::NoOpenPosition,
+            Self::NoPrice,
+        ]
+        .into_iter()
+        .find(|r| *r as u8 == code)
+    }
+
+    /// A short, stable snake_case code for grouping (the `reason_code` column).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::NoCash => "insufficient_cash",
+            Self::NoCashShort => "short_collateral",
+            Self::CantCoverFees => "cant_cover_fees",
+            Self::BelowMinSize => "below_min_size",
+            Self::NoOpenPosition => "no_open_position",
+            Self::NoPrice => "no_price",
+        }
+    }
+
     pub fn message(self) -> &'static str {
         match self {
             Self::NoCash => "no cash available",

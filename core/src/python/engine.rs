@@ -95,7 +95,8 @@ type FillRow = (u64, i64, usize, bool, f64, f64, f64, f64);
 impl EventEngine {
     #[new]
     #[pyo3(signature = (*, ts_event, ts_arrival, ts_start, symbol, open, high, low, close, volume, session, split,
-        dividend, signal_arrivals, multipliers, init_cash, leverage, execution, order_latency, participation,
+        dividend, signal_arrivals, multipliers, init_cash, leverage, maintenance_margin,
+        execution, order_latency, participation,
         both_touched, commission, slippage, wake))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -115,6 +116,7 @@ impl EventEngine {
         multipliers: PyReadonlyArray1<'_, f64>,
         init_cash: f64,
         leverage: Option<f64>,
+        maintenance_margin: Option<f64>,
         execution: &str,
         order_latency: i64,
         participation: Option<f64>,
@@ -137,9 +139,11 @@ impl EventEngine {
             split: split.as_ref().map(vec_f64).transpose()?.unwrap_or_default(),
             dividend: dividend.as_ref().map(vec_f64).transpose()?.unwrap_or_default(),
         };
+        let account = leverage.map_or(AccountKind::Cash, |leverage| AccountKind::Margin { leverage });
         let config = Config {
             init_cash,
-            account: leverage.map_or(AccountKind::Cash, |leverage| AccountKind::Margin { leverage }),
+            account,
+            maintenance: maintenance_margin.unwrap_or_else(|| account.default_maintenance()),
             execution: match execution {
                 "next_open" => Execution::NextOpen,
                 "close" => Execution::Close,
@@ -435,6 +439,10 @@ impl EventEngine {
         out.set_item(
             "order_reason",
             orders.iter().map(|o| o.reason.clone()).collect::<Vec<_>>(),
+        )?;
+        out.set_item(
+            "order_reason_code",
+            orders.iter().map(|o| o.code.map(|c| c.name())).collect::<Vec<_>>(),
         )?;
         out.set_item("order_filled", col_f(&|o| o.filled).into_pyarray(py))?;
         out.set_item("order_avg_price", col_f(&|o| o.avg_fill_price()).into_pyarray(py))?;

@@ -60,5 +60,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<vectorized::SignalSimulator>()?;
     m.add_class::<programs::SignalPrograms>()?;
     m.add_function(wrap_pyfunction!(vectorized::reject_reason, m)?)?;
+    m.add_function(wrap_pyfunction!(vectorized::reject_code, m)?)?;
     Ok(())
 }

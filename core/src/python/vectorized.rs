@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use super::error::to_pyerr;
 use super::programs::{sweep_programs, SignalPrograms};
 use crate::error::{Context, CoreError};
-use crate::portfolio::{Costs, SizeType};
+use crate::portfolio::{Costs, SizeType, MAX_INIT_CASH};
 use crate::vectorized::{
     combination_stats, simulate_group, Conflict, CurveBuffers, DirConflict, EquityStats, Execution, Market,
     MatrixSource, OppositeEntry, RecordSink, Rules, Settings, StopEntry,
@@ -186,6 +186,12 @@ impl SignalSimulator {
         stop_entry_price: &str,
     ) -> PyResult<Self> {
         let build = || -> Result<Settings, CoreError> {
+            if !(init_cash > 0.0 && init_cash <= MAX_INIT_CASH) {
+                return Err(CoreError::config(
+                    format!("init_cash must be > 0 and <= {MAX_INIT_CASH:e}, got {init_cash}"),
+                    Context::argument("init_cash"),
+                ));
+            }
             Ok(Settings {
                 execution: choice(
                     "execution",
@@ -383,4 +389,10 @@ fn stats_dict<'py>(py: Python<'py>, stats: &[EquityStats]) -> PyResult<Bound<'py
 #[pyfunction]
 pub fn reject_reason(code: u8) -> &'static str {
     crate::vectorized::reject_message(code)
+}
+
+/// The short snake_case code (`reason_code`) for a reject code in `run()["status"]`.
+#[pyfunction]
+pub fn reject_code(code: u8) -> &'static str {
+    crate::portfolio::Reject::from_code(code).map_or("unknown", crate::portfolio::Reject::code)
 }

@@ -25,6 +25,10 @@ __all__ = [
 ]
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
+#: Accepted prices lie in [MIN_PRICE, MAX_PRICE]: normal floats far from both ends of the float range, so
+#: quantities (cash / price) and values (quantity x price) stay finite for any accepted ``init_cash``.
+MIN_PRICE = 1e-12
+MAX_PRICE = 1e15
 REQUIRED_COLUMNS = (*PRICE_COLUMNS, "volume")
 
 
@@ -136,12 +140,15 @@ def check_numeric(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame
 
 
 def check_ohlcv(frame: pl.DataFrame) -> None:
-    """Prices finite and positive, ``low <= open, close <= high``, volume finite and non-negative."""
+    """Prices finite and in [MIN_PRICE, MAX_PRICE], ``low <= open, close <= high``, volume finite and non-negative."""
     for name in PRICE_COLUMNS:
         col = pl.col(name)
         _raise_if(frame, col.is_null() | col.is_nan() | col.is_infinite(), f"null, NaN or infinite {name}", name)
     for name in PRICE_COLUMNS:
         _raise_if(frame, pl.col(name) <= 0, f"non-positive {name}", name)
+    for name in PRICE_COLUMNS:
+        out_of_range = (pl.col(name) < MIN_PRICE) | (pl.col(name) > MAX_PRICE)
+        _raise_if(frame, out_of_range, f"{name} outside [{MIN_PRICE:g}, {MAX_PRICE:g}]", name)
     high, low = pl.col("high"), pl.col("low")
     _raise_if(frame, high < low, "high < low", "high")
     _raise_if(frame, (pl.col("open") < low) | (pl.col("open") > high), "open outside [low, high]", "open")

@@ -1,4 +1,5 @@
-"""Turning the event engine's records into an ``ml4t.Result`` (the same shape as the vectorized mode's)."""
+"""Turning the event engine's records into an ``ml4t.Result`` (the same shape as the vectorized mode's), and
+saying what the run must say out loud (``ml4t._run_report``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 import polars as pl
 
 from ml4t._roundtrips import round_trips
+from ml4t._run_report import report_run
 from ml4t._time import TS_DTYPE
 from ml4t.event._context import Context
 from ml4t.result import EQUITY_SCHEMA, FILLS_SCHEMA, ORDERS_SCHEMA, POSITIONS_SCHEMA, Result
@@ -64,6 +66,7 @@ def assemble(
             "time_in_force": pl.Series(raw["order_tif"], dtype=pl.String),
             "status": pl.Series(raw["order_status"], dtype=pl.String),
             "reason": pl.Series(raw["order_reason"], dtype=pl.String),
+            "reason_code": pl.Series(raw["order_reason_code"], dtype=pl.String),
             "filled_quantity": raw["order_filled"],
             "avg_fill_price": raw["order_avg_price"],
             "ts_closed": _ts(raw["order_closed"]),
@@ -88,7 +91,7 @@ def assemble(
     trades = round_trips(
         fills, last_marks, {s: float(m) for s, m in zip(symbols, multipliers, strict=True)}, splits=splits
     )
-    return Result(
+    result = Result(
         equity=equity,
         positions=positions,
         orders=orders,
@@ -98,3 +101,5 @@ def assemble(
         periods_per_year=periods_per_year,
         meta={**meta, "dividends": float(raw["dividends"])},
     )
+    report_run(result, stacklevel=4)
+    return result

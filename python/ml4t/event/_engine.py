@@ -60,7 +60,18 @@ class Engine:
     account, leverage:
         ``"cash"`` (default): no borrowing; buys are paid from free cash and shorts are fully collateralized.
         ``"margin"``: cash may go negative, but a fill may not take gross exposure above ``leverage`` (default
-        2.0) times equity. Fills breaking the rule are rejected as data, never resized.
+        2.0) times equity. Fills breaking the rule are rejected as data, never resized. In both, an order
+        that only reduces or closes a position is never rejected for cash (a cash account's cover its free
+        cash cannot pay leaves cash negative), and a reversal is a close plus an open: when the open is
+        refused the close still fills and the order ends ``partially_filled`` with the open's reason.
+    maintenance_margin:
+        When equity falls below this fraction of the exposure held on borrowed money or stock (the gross
+        exposure of a margin account; the shorts of a cash account) after the marks move at a bar, the engine
+        liquidates every such position with forced market orders (``reason_code`` ``"margin_call"`` in
+        ``Result.orders``), placed before the strategy decides and filled like its market orders (next open,
+        or that bar's close under ``execution="close"``). Default 0.25, or ``0.5 / leverage`` when that is
+        lower; it must be below the initial margin ``1 / leverage``. ``0`` liquidates only at equity <= 0.
+        Equity at or below zero is always reported (``InsolvencyWarning``, ``Result.insolvent_at``).
     multipliers:
         Contract multipliers per symbol (``{"ES": 50.0}``; default 1): value = units x price x multiplier.
     both_touched:
@@ -89,6 +100,7 @@ class Engine:
         latency: dt.timedelta | str | None = None,
         account: str = "cash",
         leverage: float | None = None,
+        maintenance_margin: float | None = None,
         multipliers: Mapping[str, float] | None = None,
         both_touched: str = "stop_loss",
         session_tz: str = "UTC",
@@ -111,6 +123,7 @@ class Engine:
             raise ConfigError("leverage applies to account='margin' only", argument="leverage")
         check_number("init_cash", init_cash, positive=True)
         check_optional_number("leverage", leverage, minimum=1.0)
+        check_optional_number("maintenance_margin", maintenance_margin, minimum=0.0)
         check_optional_number("periods_per_year", periods_per_year, positive=True)
         check_bool("fractional", fractional)
         _check_tz(session_tz)
@@ -139,6 +152,7 @@ class Engine:
             "latency": latency,
             "account": account,
             "leverage": (2.0 if leverage is None else float(leverage)) if account == "margin" else None,
+            "maintenance_margin": None if maintenance_margin is None else float(maintenance_margin),
             "both_touched": both_touched,
             "session_tz": session_tz,
             "fractional": fractional,
@@ -184,6 +198,7 @@ class Engine:
             multipliers=self._multipliers,
             init_cash=s["init_cash"],
             leverage=s["leverage"],
+            maintenance_margin=s["maintenance_margin"],
             execution=s["execution"],
             order_latency=self._latency_ns,
             participation=s["participation"],

@@ -1,4 +1,5 @@
-"""Turning the kernel's detailed output for one combination into an ``ml4t.Result``."""
+"""Turning the kernel's detailed output for one combination into an ``ml4t.Result``, and saying what the run
+must say out loud (``ml4t._run_report``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import polars as pl
 
 from ml4t import _core
 from ml4t._roundtrips import round_trips
+from ml4t._run_report import report_run
 from ml4t._time import TS_DTYPE
 from ml4t.result import FILLS_SCHEMA, ORDERS_SCHEMA, POSITIONS_SCHEMA, Result
 from ml4t.vectorized._signals import Panel
@@ -75,6 +77,7 @@ def assemble(
             "time_in_force": np.full(len(bar), "ioc"),
             "status": np.where(filled, "filled", "rejected"),
             "reason": [None if s == 0 else _core.reject_reason(int(s)) for s in status],
+            "reason_code": pl.Series([None if s == 0 else _core.reject_code(int(s)) for s in status], dtype=pl.String),
             "filled_quantity": np.where(filled, size, 0.0),
             "avg_fill_price": np.where(filled, price, np.nan),
             "ts_closed": when,
@@ -99,7 +102,7 @@ def assemble(
     )
     last = {s: float(marks[s][-1]) for s in panel.symbols}
     trades = round_trips(fills, last)
-    return Result(
+    result = Result(
         equity=equity,
         positions=positions,
         orders=orders,
@@ -109,3 +112,5 @@ def assemble(
         periods_per_year=periods_per_year,
         meta=dict(meta),
     )
+    report_run(result, stacklevel=4)
+    return result
