@@ -10,7 +10,11 @@ Written from the documented rules, not from the engine's code paths:
 * A fill of ``q`` at ``p`` pays ``fee = rate * q * p``. A cash account books it only if free cash stays >= 0
   (to a relative 1e-9): a buy spends ``q * p + fee``; a sale first reduces a long, and the part that opens or
   adds to a short reserves twice its value from free cash, net of the proceeds; covering releases that
-  reserve in proportion. Otherwise the order is rejected (never resized) and stays out of the book.
+  reserve in proportion. Otherwise the order is rejected (never resized) and stays out of the book, with two
+  exceptions: a fill that only reduces the position is always booked, and a reversal (a fill crossing zero)
+  is a close plus an open: when the whole is refused, the close alone is booked (its fee on the closed
+  units) and the order ends ``partially_filled``.
+* No maintenance margin: the draws' prices (86..114) never take a fully collateralized short near it.
 * Orders never filled stay ``open``.
 
 The float arithmetic follows the same formulas (and the engine's snapping of sums that cancel to zero) so
@@ -86,14 +90,12 @@ def simulate(bars: list[Bar], requests: list[Request], *, init_cash: float, rate
     free_cash = init_cash
     debt = 0.0
 
-    def book(order_id: int, i: int, price: float) -> None:
-        nonlocal free_cash, debt
-        request = requests[order_id]
-        qty = abs(request.quantity)
+    def booked(buy: bool, qty: float, price: float) -> tuple[float, float, float, float, float, float]:
+        """``(cash, free_cash, debt, position, fee, value)`` after a fill of ``qty`` at ``price``."""
         value = qty * price * 1.0
         fee = rate * value
         pos = out.position
-        if request.quantity > 0:
+        if buy:
             spent = value + fee
             new_pos = _add(pos, qty)
             if pos < 0.0:
@@ -115,13 +117,26 @@ def simulate(bars: list[Bar], requests: list[Request], *, init_cash: float, rate
             else:
                 new_debt, new_free = debt, free_cash + received
             new_cash = out.cash + received
+        return new_cash, new_free, new_debt, new_pos, fee, value
+
+    def book(order_id: int, i: int, price: float) -> None:
+        nonlocal free_cash, debt
+        request = requests[order_id]
+        buy = request.quantity > 0
+        qty = abs(request.quantity)
+        closable = max(-out.position, 0.0) if buy else max(out.position, 0.0)
+        new_cash, new_free, new_debt, new_pos, fee, value = booked(buy, qty, price)
         slack = 1e-9 * max(abs(out.cash), value, 1.0)
-        if new_free < -slack:
-            out.status[order_id] = "rejected"
-            return
+        status = "filled"
+        if new_free < -slack and qty > closable * (1 + 1e-9):
+            if closable <= 0.0:
+                out.status[order_id] = "rejected"
+                return
+            qty, status = closable, "partially_filled"
+            new_cash, new_free, new_debt, new_pos, fee, value = booked(buy, qty, price)
         out.cash, free_cash, debt, out.position = new_cash, new_free, new_debt, new_pos
         out.fills.append((order_id, i, price, qty, fee))
-        out.status[order_id] = "filled"
+        out.status[order_id] = status
 
     working: list[int] = []
     for i, bar in enumerate(bars):

@@ -10,6 +10,7 @@ that exercise everything at once.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 
 import numpy as np
 import polars as pl
@@ -17,7 +18,9 @@ import pytest
 from tests.event.scenario import FLAT, T0, day, make_bars, run
 
 import ml4t.costs as costs
+from ml4t._run_report import MANY_REJECTIONS
 from ml4t.data import bars
+from ml4t.errors import RejectionWarning
 from ml4t.event import Engine, Strategy
 from ml4t.result import EQUITY_SCHEMA, FILLS_SCHEMA, ORDER_STATUSES, ORDERS_SCHEMA, POSITIONS_SCHEMA, TRADES_SCHEMA
 
@@ -105,15 +108,20 @@ def scenario(request):
     seed, settings = request.param
     raw = random_bars(seed)
     strategy = RandomTrader(seed, brackets=True)  # brackets work under both execution modes
-    res = Engine(
-        bars(raw),
-        strategy,
-        init_cash=20_000.0,
-        commission=costs.PerShare(0.01, minimum=1.0),
-        slippage=costs.Bps(5),
-        participation=0.2,
-        **settings,
-    ).run()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RejectionWarning)
+        res = Engine(
+            bars(raw),
+            strategy,
+            init_cash=20_000.0,
+            commission=costs.PerShare(0.01, minimum=1.0),
+            slippage=costs.Bps(5),
+            participation=0.2,
+            **settings,
+        ).run()
+    # A random trader provokes rejections; from MANY_REJECTIONS on, the run summarizes them in one warning.
+    n_rejected = res.orders.filter(pl.col("status") == "rejected").height
+    assert [w.category for w in caught] == ([RejectionWarning] if n_rejected >= MANY_REJECTIONS else [])
     return raw, res, settings
 
 

@@ -80,6 +80,7 @@ def test_entry_and_exit_on_one_bar_are_both_dropped(tiny):
     assert res.fills["ts_event"].to_list() == [tiny.frame["ts_event"][1]]  # only bar 1 has an entry alone
 
 
+@pytest.mark.filterwarnings("ignore::ml4t.errors.RejectionWarning")  # all-in on several symbols: many no-cash
 def test_run_and_sweep_agree_on_every_metric():
     universe = synthetic_bars(3, 800, "1d", seed=4)
 
@@ -142,6 +143,7 @@ def test_chunking_does_not_change_the_sweep():
     assert whole.height == 3 * 2 * 2 * (1 + 2)  # per combination: the portfolio and each symbol
 
 
+@pytest.mark.filterwarnings("ignore::ml4t.errors.RejectionWarning")  # all-in on several symbols: many no-cash
 @pytest.mark.parametrize("cash_sharing", [False, True])
 @pytest.mark.parametrize("execution", ["close", "next_open"])
 def test_sweep_matches_run_when_a_symbol_has_missing_bars(cash_sharing, execution):
