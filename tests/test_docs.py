@@ -26,6 +26,7 @@ def _run_cells(cells: list[str], name: str) -> None:
         exec(code, namespace)
 
 
+@pytest.mark.filterwarnings("ignore::ml4t.errors.RejectionWarning")  # the all-in promotion example is refused cash
 def test_readme_python_blocks_run():
     blocks = _PYTHON_BLOCK.findall((ROOT / "README.md").read_text())
     assert blocks, "README.md has no ```python examples"

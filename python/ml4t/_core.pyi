@@ -5,7 +5,15 @@ from typing import Any, final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["EventEngine", "PitIndex", "SignalPrograms", "SignalSimulator", "__version__", "reject_code", "reject_reason"]
+__all__ = [
+    "EventEngine",
+    "PitIndex",
+    "SignalPrograms",
+    "SignalSimulator",
+    "__version__",
+    "reject_code",
+    "reject_reason",
+]
 
 __version__: str
 

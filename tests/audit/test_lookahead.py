@@ -115,6 +115,7 @@ def test_a_leaking_numeric_signal_is_caught():
     assert np.isnan(d.truncated)
 
 
+@pytest.mark.filterwarnings("ignore::ml4t.errors.RejectionWarning")  # an all-in strategy on several symbols
 def test_a_promoted_strategy_is_audited_on_the_event_engine():
     strategy = VectorizedStrategy(sma_cross, cash_sharing=True, execution="next_open")
     assert_passed(audit.lookahead(ml4t.promote(strategy, BARS, fast=10, slow=30), BARS))

@@ -114,8 +114,9 @@ def test_a_reversal_the_account_can_afford_fills_whole():
 def test_a_margin_account_below_maintenance_is_liquidated(execution, when, price):
     # 20 at 100 on 1,000 at 2x: cash -1,000. At 60 equity is 200 < 0.25 x 1,200: margin call at day 2's close.
     rows = [FLAT, FLAT, flat(60.0), (58.0, 59.0, 57.0, 58.0, 1e6), flat(58.0)]
-    res, ids = run(make_bars(rows), {0: lambda ctx: ctx.order("X", 20)}, init_cash=1_000.0, account="margin",
-                   execution=execution)
+    res, _ = run(
+        make_bars(rows), {0: lambda ctx: ctx.order("X", 20)}, init_cash=1_000.0, account="margin", execution=execution
+    )
     forced = res.orders.filter(pl.col("reason_code") == "margin_call")
     assert forced.height == 1
     row = forced.row(0, named=True)
@@ -124,6 +125,22 @@ def test_a_margin_account_below_maintenance_is_liquidated(execution, when, price
     assert fills(res, row["order_id"]) == [(when, price, 20.0)]
     assert res.positions["position_qty"][-1] == 0.0
     assert res.equity["equity"][-1] == -1_000.0 + 20 * price
+
+
+def test_a_forced_order_never_trades_more_than_the_position_left():
+    # The strategy's resting stop (placed first) takes 10 of the 20 in the bar the forced sale fills in: the
+    # margin call sells only the 10 left, never opening a short.
+    rows = [FLAT, FLAT, flat(60.0), (58.0, 59.0, 57.0, 58.0, 1e6), flat(58.0)]
+    res, ids = run(
+        make_bars(rows),
+        {0: lambda ctx: ctx.order("X", 20), 1: lambda ctx: ctx.order("X", -10, stop=57.5)},
+        init_cash=1_000.0,
+        account="margin",
+    )
+    forced = res.orders.filter(pl.col("reason_code") == "margin_call").row(0, named=True)
+    assert (forced["status"], forced["filled_quantity"]) == ("filled", 10.0)
+    assert order(res, ids[1])["status"] == "filled"
+    assert res.positions["position_qty"][-1] == 0.0
 
 
 def test_a_cash_account_short_whose_loss_eats_its_collateral_is_liquidated():

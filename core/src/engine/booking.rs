@@ -32,7 +32,12 @@ impl Engine {
     pub(super) fn book(&mut self, id: u64, quantity: f64, price: f64, bar: &Bar, te: i64) -> Booked {
         let (side, kind, symbol, forced) = {
             let o = &self.orders[id as usize];
-            (o.request.side, o.request.kind, o.request.symbol, o.code == Some(Code::MarginCall))
+            (
+                o.request.side,
+                o.request.kind,
+                o.request.symbol,
+                o.code == Some(Code::MarginCall),
+            )
         };
         let closable = self.ledger.closable(symbol, side);
         let quantity = if forced { quantity.min(closable) } else { quantity };
@@ -42,7 +47,10 @@ impl Engine {
             return Booked::Closed;
         }
         let costed = self.costed(side, quantity, price, bar, symbol, kind);
-        let refused = match self.ledger.fill(symbol, side, quantity, costed.price, costed.commission) {
+        let refused = match self
+            .ledger
+            .fill(symbol, side, quantity, costed.price, costed.commission)
+        {
             Ok(()) => {
                 if forced && quantity >= closable {
                     // The position is closed: the forced order is complete whatever it was sized at.
@@ -59,7 +67,11 @@ impl Engine {
         };
         if closable > 0.0 && closable < quantity {
             let costed = self.costed(side, closable, price, bar, symbol, kind);
-            if self.ledger.fill(symbol, side, closable, costed.price, costed.commission).is_ok() {
+            if self
+                .ledger
+                .fill(symbol, side, closable, costed.price, costed.commission)
+                .is_ok()
+            {
                 return Booked::Filled {
                     quantity: closable,
                     costed,

@@ -149,7 +149,10 @@ impl Ledger {
             Side::Buy => book_buy(self.account, holding, quantity, value + fee),
             Side::Sell => book_sell(self.account, holding, quantity, price * multiplier, value - fee),
         };
-        if ![value, fee, account.cash, account.free_cash, next.debt].iter().all(|v| v.is_finite()) {
+        if ![value, fee, account.cash, account.free_cash, next.debt]
+            .iter()
+            .all(|v| v.is_finite())
+        {
             return Err(Refusal::new(
                 Code::NonFinite,
                 format!("the fill's value is not a finite number: {quantity} units at {price} (fee {fee})"),
@@ -190,7 +193,9 @@ impl Ledger {
                 if gross > gross_before + slack && gross > leverage * equity + slack {
                     return Err(Refusal::new(
                         Code::LeverageLimit,
-                        format!("leverage limit: gross exposure {gross:.2} would exceed {leverage} x equity {equity:.2}"),
+                        format!(
+                            "leverage limit: gross exposure {gross:.2} would exceed {leverage} x equity {equity:.2}"
+                        ),
                     ));
                 }
             }
@@ -249,6 +254,7 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn a_cash_account_rejects_what_it_cannot_pay_and_changes_nothing() {
@@ -285,6 +291,81 @@ mod tests {
         assert!(l.fill(1, Side::Sell, 10.0, 50.0, 0.0).is_ok()); // 2000 == 2 x 1000
         l.marks = vec![60.0, 50.0]; // equity falls to 400: over the limit, but selling still reduces
         assert!(l.fill(0, Side::Sell, 5.0, 60.0, 0.0).is_ok());
+    }
+
+    #[test]
+    fn a_cash_account_covers_a_short_its_free_cash_cannot_pay() {
+        let mut l = Ledger::new(AccountKind::Cash, 1000.0, vec![1.0]);
+        l.fill(0, Side::Sell, 10.0, 100.0, 0.0).unwrap(); // cash 2000, free 0
+        assert!(l.fill(0, Side::Buy, 10.0, 250.0, 0.0).is_ok()); // costs 2500 > 2000 released
+        assert_eq!((l.position(0), l.account.cash), (0.0, -500.0));
+        let err = l.fill(0, Side::Buy, 1.0, 1.0, 0.0).unwrap_err(); // owes cash: opens nothing
+        assert_eq!(err.code, Code::InsufficientCash);
+    }
+
+    #[test]
+    fn a_fill_that_is_not_finite_is_refused_even_when_it_reduces() {
+        for kind in [AccountKind::Cash, AccountKind::Margin { leverage: 2.0 }] {
+            let mut l = Ledger::new(kind, 1000.0, vec![1.0]);
+            assert_eq!(
+                l.fill(0, Side::Buy, 1e307, 100.0, 0.0).unwrap_err().code,
+                Code::NonFinite
+            );
+            assert_eq!(
+                l.fill(0, Side::Sell, 1e307, 100.0, 0.0).unwrap_err().code,
+                Code::NonFinite
+            );
+            l.fill(0, Side::Buy, 1.0, 100.0, 0.0).unwrap();
+            assert_eq!(
+                l.fill(0, Side::Sell, 1.0, 100.0, f64::INFINITY).unwrap_err().code,
+                Code::NonFinite
+            );
+        }
+    }
+
+    #[test]
+    fn margin_calls_measure_equity_against_the_borrowed_exposure() {
+        let mut m = Ledger::new(AccountKind::Margin { leverage: 2.0 }, 1000.0, vec![1.0]);
+        m.fill(0, Side::Buy, 20.0, 100.0, 0.0).unwrap(); // cash -1000
+        m.marks[0] = 70.0; // equity 400 >= 0.25 x 1400
+        assert_eq!(m.margin_call(0.25), None);
+        m.marks[0] = 60.0; // equity 200 < 0.25 x 1200
+        assert_eq!(m.margin_call(0.25), Some((200.0, 300.0)));
+        let mut c = Ledger::new(AccountKind::Cash, 1000.0, vec![1.0, 1.0]);
+        c.fill(0, Side::Buy, 5.0, 100.0, 0.0).unwrap();
+        c.marks = vec![1.0, f64::NAN]; // a long losing 99%: never a call in a cash account
+        assert_eq!(c.margin_call(0.25), None);
+        c.fill(1, Side::Sell, 2.0, 100.0, 0.0).unwrap(); // cash 700
+        c.marks = vec![1.0, 300.0]; // equity 700 + 5 - 600 = 105 < 0.25 x 600
+        assert_eq!(c.margin_call(0.25), Some((105.0, 150.0)));
+        assert!(c.borrowed(1) && !c.borrowed(0));
+    }
+
+    #[test]
+    fn the_maintenance_margin_stays_below_the_initial_margin() {
+        assert_eq!(AccountKind::Margin { leverage: 4.0 }.default_maintenance(), 0.125);
+        assert!(AccountKind::Margin { leverage: 4.0 }.check_maintenance(0.25).is_err());
+        assert!(AccountKind::Cash.check_maintenance(0.0).is_ok());
+        assert!(AccountKind::Cash.check_maintenance(1.0).is_err());
+        assert!(AccountKind::Cash.check_maintenance(f64::NAN).is_err());
+    }
+
+    proptest! {
+        /// A fill that only reduces a position is never refused, whatever the account, prices and fee.
+        #[test]
+        fn reducing_is_never_refused(
+            margin in any::<bool>(), long in any::<bool>(), entry in 0.01f64..1e4, later in 0.01f64..1e5,
+            quantity in 1.0f64..1e4, fraction in 0.0f64..=1.0, fee_rate in 0.0f64..0.2,
+        ) {
+            let kind = if margin { AccountKind::Margin { leverage: 2.0 } } else { AccountKind::Cash };
+            let mut l = Ledger::new(kind, 2.0 * entry * quantity, vec![1.0]);
+            let (open, close) = if long { (Side::Buy, Side::Sell) } else { (Side::Sell, Side::Buy) };
+            prop_assert!(l.fill(0, open, quantity, entry, 0.0).is_ok());
+            l.marks[0] = later;
+            let reduce = (quantity * fraction).max(1e-6);
+            prop_assert!(l.fill(0, close, reduce, later, fee_rate * reduce * later).is_ok());
+            prop_assert!((l.position(0).abs() - (quantity - reduce)).abs() <= 1e-9 * quantity);
+        }
     }
 
     #[test]

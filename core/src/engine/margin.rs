@@ -38,7 +38,12 @@ impl Engine {
                 parent: None,
             };
             let id = self.orders.len() as u64;
-            let mut order = Order::new(id, request, self.now, self.now.saturating_add(self.config.order_latency));
+            let mut order = Order::new(
+                id,
+                request,
+                self.now,
+                self.now.saturating_add(self.config.order_latency),
+            );
             order.code = Some(Code::MarginCall);
             order.reason = Some(format!(
                 "margin call: equity {equity:.2} below the maintenance requirement {requirement:.2}"

@@ -413,7 +413,13 @@ impl Engine {
         for s in siblings {
             let o = &self.orders[s as usize];
             if o.is_open() && !o.held {
-                self.close_order(s, Status::Cancelled, Code::OcoCancelled, format!("OCO: order {id} filled"), ts);
+                self.close_order(
+                    s,
+                    Status::Cancelled,
+                    Code::OcoCancelled,
+                    format!("OCO: order {id} filled"),
+                    ts,
+                );
             }
         }
     }

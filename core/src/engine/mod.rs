@@ -665,7 +665,10 @@ fn validate(config: &Config, bars: &BarStream, signal_arrivals: &[i64]) -> CoreR
     }
     if !(config.init_cash.is_finite() && config.init_cash > 0.0 && config.init_cash <= MAX_INIT_CASH) {
         return Err(CoreError::config(
-            format!("init_cash must be > 0 and <= {MAX_INIT_CASH:e}, got {}", config.init_cash),
+            format!(
+                "init_cash must be > 0 and <= {MAX_INIT_CASH:e}, got {}",
+                config.init_cash
+            ),
             Context::argument("init_cash"),
         ));
     }
