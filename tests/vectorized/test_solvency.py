@@ -61,3 +61,13 @@ def test_many_rejections_warn_once_with_counts_by_code():
 def test_init_cash_beyond_the_bound_is_refused(tiny, by_signal, init_cash):
     with pytest.raises(ConfigError, match="init_cash"):
         VectorizedStrategy(by_signal, init_cash=init_cash).run(tiny)
+
+
+def test_an_order_whose_value_is_not_finite_is_rejected():
+    data = closes([10.0] * 4, [1, 0, 0, 0])
+    rule = VectorizedStrategy(
+        lambda: {"short_entries": pl.col("signal") == 1}, size=1e308, size_type="amount", init_cash=1000.0
+    )
+    res = rule.run(data)
+    assert res.orders.select("status", "reason_code").rows() == [("rejected", "non_finite")]
+    assert res.equity["equity"].to_list() == [1000.0] * 4

@@ -229,6 +229,9 @@ impl State {
         }
         let proceeds = limit * price;
         let fees = proceeds * costs.fees + costs.fixed_fees;
+        if !(proceeds.is_finite() && fees.is_finite() && (self.cash + proceeds).is_finite()) {
+            return Err(Outcome::Rejected(Reject::NonFinite));
+        }
         let received = add(proceeds, -fees);
         if received < 0.0 {
             return Err(Outcome::Rejected(Reject::CantCoverFees));
@@ -345,6 +348,10 @@ mod tests {
         assert_eq!(
             execute(&mut acct, &mut hold, &order(1.0, f64::NAN), &FREE),
             Outcome::Rejected(Reject::NoPrice)
+        );
+        assert_eq!(
+            execute(&mut acct, &mut hold, &order(-1e307, 100.0), &FREE),
+            Outcome::Rejected(Reject::NonFinite)
         );
         let tiny = Costs { min_size: 1.0, ..FREE };
         assert_eq!(

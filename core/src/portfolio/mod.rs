@@ -60,6 +60,8 @@ pub enum Reject {
     NoOpenPosition = 5,
     /// The order price is missing (no bar for this symbol at this time).
     NoPrice = 6,
+    /// The order's value is not a finite number (a size so large that size x price overflows).
+    NonFinite = 7,
 }
 
 impl Reject {
@@ -72,6 +74,7 @@ impl Reject {
             Self::BelowMinSize,
             Self::NoOpenPosition,
             Self::NoPrice,
+            Self::NonFinite,
         ]
         .into_iter()
         .find(|r| *r as u8 == code)
@@ -86,6 +89,7 @@ impl Reject {
             Self::BelowMinSize => "below_min_size",
             Self::NoOpenPosition => "no_open_position",
             Self::NoPrice => "no_price",
+            Self::NonFinite => "non_finite",
         }
     }
 
@@ -97,6 +101,7 @@ impl Reject {
             Self::BelowMinSize => "affordable size is below the minimum order size",
             Self::NoOpenPosition => "no open position to close",
             Self::NoPrice => "no price for the symbol at this bar",
+            Self::NonFinite => "the order's value is not a finite number",
         }
     }
 }

@@ -289,17 +289,7 @@ impl Sink for RecordSink {
 
 /// The human-readable reason for a reject code recorded by [`RecordSink`].
 pub fn reject_message(code: u8) -> &'static str {
-    [
-        Reject::NoCash,
-        Reject::NoCashShort,
-        Reject::CantCoverFees,
-        Reject::BelowMinSize,
-        Reject::NoOpenPosition,
-        Reject::NoPrice,
-    ]
-    .into_iter()
-    .find(|r| *r as u8 == code)
-    .map_or("unknown", Reject::message)
+    Reject::from_code(code).map_or("unknown", Reject::message)
 }
 
 #[cfg(test)]
