@@ -11,7 +11,8 @@
 //!    preference order (the stop-type leg first unless the policy says the take-profit, [`BothTouched`]) and
 //!    the first that fills cancels the others; one that is refused lets the next one try;
 //! 4. fills run in submission order, each capped by what is left of the bar's participation volume, priced
-//!    by the slippage and commission models, and booked if the account can afford them, else rejected;
+//!    by the slippage and commission models, and booked as a close plus an open (see `booking.rs`): what the
+//!    account refuses is rejected, but the closing part of a fill is always booked;
 //! 5. the symbol's mark moves to the close.
 
 use super::booking::Booked;

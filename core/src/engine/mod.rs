@@ -8,8 +8,9 @@
 //!
 //! Order of work at one timestamp (DESIGN.md §4): market data first (corporate actions of every bar, then
 //! every working order of those symbols in submission order, across symbols, so a sale submitted first
-//! funds a purchase submitted after it; then the marks move to the closes), then signals, then timers,
-//! then the strategy's decisions. Decisions act on later bars only, except a
+//! funds a purchase submitted after it; then the marks move to the closes; then the maintenance margin is
+//! checked and an account below it is liquidated by forced orders, see `margin.rs`), then signals, then
+//! timers, then the strategy's decisions. Decisions act on later bars only, except a
 //! market order under close execution, which fills at the close of a bar stamped exactly at its arrival.
 //!
 //! Point in time: a bar covers `(ts_start, ts_event]`, and an order is matched against a bar only if it
