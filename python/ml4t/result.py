@@ -243,8 +243,9 @@ class Result:
 
     @property
     def insolvent_at(self) -> dt.datetime | None:
-        """The first ``ts_event`` at which equity was zero or below (the account was insolvent), or None.
-        Both engines also warn (``ml4t.errors.InsolvencyWarning``) at the end of such a run."""
+        """The first ``ts_event`` at which equity was zero or below (the account was insolvent; the bar at
+        which ``returns`` records ruin), or None. Both engines also warn (``ml4t.errors.InsolvencyWarning``)
+        at the end of such a run."""
         eq = self.equity
         bad = eq.filter(pl.col("equity") <= 0)
         return None if bad.is_empty() else bad["ts_event"][0]
