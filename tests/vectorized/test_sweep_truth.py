@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import ml4t.data
 from ml4t.datasets import synthetic_bars
-from ml4t.errors import ConfigError
+from ml4t.errors import ConfigError, InsolvencyWarning
 from ml4t.vectorized import VectorizedStrategy
 
 FLOATS = ("total_return", "annual_return", "annual_volatility", "sharpe_ratio", "sortino_ratio")
@@ -85,6 +85,7 @@ def ruinous_bars(draw):
     return ml4t.data.bars(pl.concat(frames))
 
 
+@pytest.mark.filterwarnings("ignore::ml4t.errors.Ml4tWarning")  # ruinous (and often refused cash) by construction
 @settings(max_examples=60, deadline=None)
 @given(bars=ruinous_bars(), cash_sharing=st.booleans(), execution=st.sampled_from(["close", "next_open"]))
 def test_sweep_rows_equal_the_results_they_rank_even_after_ruin(bars, cash_sharing, execution):
@@ -105,7 +106,9 @@ def test_a_short_squeeze_ruins_the_sweep_row_and_the_result_alike():
     strat = VectorizedStrategy(_signals, periods_per_year=252)
     sweep = strat.sweep(ml4t.data.bars(frame, symbol="X"), k=[0])
     row = sweep.metrics.row(0, named=True)
-    res = sweep.result(k=0)
+    with pytest.warns(InsolvencyWarning, match="2024-01-04"):
+        res = sweep.result(k=0)
+    assert res.insolvent_at == T0 + dt.timedelta(days=2)
     assert res.returns["return"].to_list() == [0.0, 0.0, -1.0, None, None]
     assert (row["total_return"], row["max_drawdown"], row["annual_return"]) == (-1.0, -1.0, -1.0)
     assert row["final_equity"] == res.equity["equity"][-1] == pytest.approx(100_000 + 10_000 * (10 - 8))
@@ -117,6 +120,7 @@ def _cross(fast: int, slow: int):
     return {"entries": f > s, "short_entries": f < s}
 
 
+@pytest.mark.filterwarnings("ignore::ml4t.errors.RejectionWarning")  # all-in on several symbols: many no-cash
 @pytest.mark.parametrize("kwargs", [{}, {"fees": 0.002, "sl_stop": 0.05}, {"cash_sharing": True}])
 def test_portfolio_and_symbol_rows_equal_their_results(kwargs):
     universe = synthetic_bars(3, 400, "1d", seed=4)
