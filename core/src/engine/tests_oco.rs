@@ -30,6 +30,7 @@ fn config(init_cash: f64, participation: Option<f64>) -> Config {
     Config {
         init_cash,
         account: AccountKind::Cash,
+        maintenance: AccountKind::Cash.default_maintenance(),
         execution: Execution::NextOpen,
         order_latency: 0,
         participation,

@@ -36,6 +36,7 @@ fn config(execution: Execution, latency: i64, n_symbols: usize) -> Config {
     Config {
         init_cash: 1e9,
         account: AccountKind::Cash,
+        maintenance: AccountKind::Cash.default_maintenance(),
         execution,
         order_latency: latency,
         participation: None,
