@@ -12,7 +12,15 @@ vectorized rules would, with the vectorized strategy's sizing and stops:
 * sizing at the decision bar's close: ``size_type="amount"`` units, ``"value"`` currency, ``"percent"`` a
   fraction of free cash; ``size=inf`` (all in) spends ``1 - cash_buffer`` of free cash, fees included, so a
   gap to the next open does not make the order unaffordable (it is rejected, not resized, if it still is);
-  whole units unless the engine is ``fractional``;
+  whole units unless the engine is ``fractional``. Under next-open execution "free cash" counts this bar's
+  earlier orders (in symbol order, as the vectorized kernel takes them) as filled at the decision bar's close
+  and the fee rate: an exit's proceeds fund the next symbol's entry in the same bar, an entry's cost is spent;
+* no dust: an all-in entry worth less than ``min_entry`` of equity (at the decision bar's close) is not
+  placed. With one account shared by several symbols, all in means one position holds the account (the
+  vectorized run rejects every other entry for cash); what the buffer, whole units or a gap at the fill leave
+  behind is not an allocation, and a dust position bought with it would block the symbol's real entry when
+  the account is free again. Like the vectorized run's rejected entry, the signal is retried at the next bar.
+  Every entry not placed (dust, or a size that rounds to zero units) is recorded: :meth:`skipped_entries`;
 * at most one order per bar and symbol under close execution: a bar in which a protective order filled
   places no signal order at its close (under next-open execution the signal order is for the next bar);
 * ``sl_stop`` / ``tp_stop`` become a stop and a limit order (an OCO pair) placed when the entry fills, at the
@@ -27,13 +35,26 @@ import math
 from typing import Any
 
 import numpy as np
+import polars as pl
 
+from ml4t._time import TS_DTYPE
 from ml4t.errors import ConfigError
 from ml4t.event import BarBatch, Context, Fill, Strategy
 
 __all__ = ["SignalFollower"]
 
 _PROTECTIVE = ("stop-loss", "take-profit")
+DUST = "dust: value below min_entry of equity"
+ZERO_UNITS = "zero units: the size rounds to no whole unit"
+SKIPPED_SCHEMA: dict[str, pl.DataType] = {
+    "ts_event": TS_DTYPE,
+    "symbol": pl.String(),
+    "side": pl.String(),
+    "quantity": pl.Float64(),
+    "value": pl.Float64(),
+    "equity": pl.Float64(),
+    "reason": pl.String(),
+}
 
 
 def _flags(array: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -50,6 +71,7 @@ class SignalFollower(Strategy):
         settings: dict[str, Any],
         *,
         cash_buffer: float,
+        min_entry: float,
         fractional: bool,
         execution: str,
     ) -> None:
@@ -70,14 +92,18 @@ class SignalFollower(Strategy):
         self._bar_of = {int(t): i for i, t in enumerate(bar_ts)}
         self._s = settings
         self._cash_buffer = cash_buffer
+        self._min_entry = min_entry
+        self._skipped: list[tuple[int, str, str, float, float, float, str]] = []
         self._fractional = fractional
         self._entries: set[int] = set()
         self._stopped: dict[str, int] = {}  # symbol -> ts_event of its last protective fill
         self._close_execution = execution == "close"
+        self._pending = 0.0  # cash this bar's orders that fill later will free (+) or spend (-), estimated
 
     def on_bar(self, ctx: Context, bars: BarBatch) -> None:
         ts = bars["ts_event"]
         closes = bars["close"]
+        self._pending = 0.0
         for k, (symbol, sym) in enumerate(zip(bars.symbols, bars.index.tolist(), strict=True)):
             bar = self._bar_of[int(ts[k])]
             self._act(ctx, symbol, sym, bar, float(closes[k]), int(ts[k]))
@@ -102,27 +128,45 @@ class SignalFollower(Strategy):
                 long_exit, short_exit = held > 0, held < 0
         if (long_exit and held > 0) or (short_exit and held < 0):
             ctx.cancel_all(symbol)
-            ctx.order(symbol, -held, tag="exit")
+            exit_id = ctx.order(symbol, -held, tag="exit")
+            if ctx.order_status(exit_id) != "filled":  # fills at the next open, before this bar's later orders
+                self._pending += held * price - abs(held) * price * s["fees"] - s["fixed_fees"]
             held = 0.0
         if held == 0.0 and (long_entry or short_entry) and not ctx.open_orders(symbol):
             units = self._units(ctx, price)
-            if units > 0:
+            side = "buy" if long_entry else "sell"
+            if units <= 0:
+                self._skip(ctx, ts, symbol, side, units, price, ZERO_UNITS)
+            elif math.isinf(s["size"]) and units * price < self._min_entry * ctx.equity:
+                self._skip(ctx, ts, symbol, side, units, price, DUST)
+            else:
                 order_id = ctx.order(symbol, units if long_entry else -units, tag="entry")
                 if ctx.order_status(order_id) == "filled":  # close execution: filled now, protect from the next bar
                     self._protect(ctx, symbol, order_id)
                 else:
+                    self._pending -= units * price * (1.0 + s["fees"]) + s["fixed_fees"]
                     self._entries.add(order_id)
+
+    def _skip(self, ctx: Context, ts: int, symbol: str, side: str, units: float, price: float, reason: str) -> None:
+        self._skipped.append((ts, symbol, side, max(units, 0.0), max(units, 0.0) * price, ctx.equity, reason))
+
+    def skipped_entries(self) -> pl.DataFrame:
+        """The entries the follower did not place, one row per signal: ``ts_event`` (the decision bar),
+        ``symbol``, ``side``, ``quantity`` and ``value`` (at the decision bar's close) it would have traded,
+        the ``equity`` then, and the ``reason`` (``DUST`` or ``ZERO_UNITS``)."""
+        frame = pl.DataFrame(self._skipped, schema=list(SKIPPED_SCHEMA), orient="row")
+        return frame.with_columns(pl.col("ts_event").cast(pl.Int64).cast(TS_DTYPE)).cast(pl.Schema(SKIPPED_SCHEMA))
 
     def _units(self, ctx: Context, price: float) -> float:
         s = self._s
         size, size_type = s["size"], s["size_type"]
         per_unit = price * (1.0 + s["fees"])
-        if size_type == "value":
+        if math.isinf(size):  # all in
+            units = (1.0 - self._cash_buffer) * max(ctx.free_cash + self._pending - s["fixed_fees"], 0.0) / per_unit
+        elif size_type == "value":
             units = size / price
         elif size_type == "percent":
-            units = size * max(ctx.free_cash - s["fixed_fees"], 0.0) / per_unit
-        elif math.isinf(size):
-            units = (1.0 - self._cash_buffer) * max(ctx.free_cash - s["fixed_fees"], 0.0) / per_unit
+            units = size * max(ctx.free_cash + self._pending - s["fixed_fees"], 0.0) / per_unit
         else:
             units = size
         return units if self._fractional else float(math.floor(units))

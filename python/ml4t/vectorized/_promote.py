@@ -74,7 +74,7 @@ class Promoted:
         self._panel = panel
         self._signals = strategy._arrays(evaluate(strategy.signal_fn, panel, grid, [0]), grid, [0], panel)
 
-    def run(self, *, cash_buffer: float = 0.02, **engine: Any) -> Result:
+    def run(self, *, cash_buffer: float = 0.02, min_entry: float = 0.5, **engine: Any) -> Result:
         """Run on the event engine.
 
         Without engine settings: under the strategy's own settings (execution, fees, sizing, stops), which
@@ -82,7 +82,11 @@ class Promoted:
         ``commission``, ``slippage``, ``participation``, ``latency``, ``account``, ...): the signals are
         traded by an event-driven follower with ordinary orders under those settings (see
         ``ml4t.vectorized._follow``); ``cash_buffer`` is the share of free cash an all-in entry leaves unspent
-        so a gap to the fill does not make it unaffordable. ``init_cash`` defaults to the strategy's.
+        so a gap to the fill does not make it unaffordable, and ``min_entry`` the smallest all-in entry, as a
+        fraction of equity, the follower places: a smaller one is dust (what the buffer, whole units or a gap
+        left over; 0 places them all) and is skipped like the vectorized run's entry rejected for cash. The
+        entries not placed are ``result.meta["skipped_entries"]`` (a frame: time, symbol, side, quantity,
+        value, equity, reason). ``init_cash`` defaults to the strategy's.
         """
         from ml4t.event import Engine, Strategy
 
@@ -98,6 +102,7 @@ class Promoted:
         ppy = ppy or self.strategy._periods_per_year(self.bars)
         init_cash = check_number("init_cash", engine.pop("init_cash", settings["init_cash"]), positive=True)
         check_number("cash_buffer", cash_buffer, minimum=0.0, below=1.0)
+        min_entry = check_number("min_entry", min_entry, minimum=0.0, maximum=1.0)
         if not engine:
             check_fill_timing(self.bars, settings["execution"])
             exact = Engine(
@@ -114,11 +119,13 @@ class Promoted:
             _panel_ns(self._panel),
             dict(settings),
             cash_buffer=cash_buffer,
+            min_entry=min_entry,
             fractional=fractional,
             execution=engine["execution"],
         )
         realistic = Engine(self.bars, follower, init_cash=init_cash, periods_per_year=ppy, **engine)
-        return self._labelled(realistic.run(), "realistic")
+        result = self._labelled(realistic.run(), "realistic")
+        return dataclasses.replace(result, meta={**result.meta, "skipped_entries": follower.skipped_entries()})
 
     def _labelled(self, result: Result, execution_model: str) -> Result:
         return dataclasses.replace(
