@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ml4t
 from ml4t.data import bars
@@ -119,3 +121,68 @@ def test_a_run_compared_with_itself_matches_every_trade(runs):
     assert (gap.trades["match"] == "both").all() and gap.trades.height == a.trades.height
     amounts = dict(gap.attribution.iter_rows())
     assert amounts["different trades"] == 0.0 and amounts["total (P&L)"] == 0.0
+
+
+@st.composite
+def two_runs(draw: st.DrawFn) -> tuple[ml4t.Result, ml4t.Result]:
+    """Two vectorized runs of random long/short signal streams on the same bars (the second a perturbation of
+    the first: some flags moved by a bar or two, dropped or added), fixed sizes, fees and slippage."""
+    n_assets, n_bars = draw(st.integers(1, 3)), draw(st.integers(10, 80))
+    seed = draw(st.integers(0, 2**16))
+    base = synthetic_bars(n_assets, n_bars, seed=seed).frame.drop("ts_arrival")
+    rng = np.random.default_rng(seed)
+    keys = ("entries", "exits", "short_entries", "short_exits")
+    flags = {k: rng.random(base.height) < draw(st.sampled_from([0.05, 0.2])) for k in keys}
+    moved = {}
+    for k, v in flags.items():
+        shift = rng.integers(-2, 3, base.height) * n_assets  # rows are (ts_event, symbol) ordered
+        index = np.clip(np.arange(base.height) + shift, 0, base.height - 1)
+        moved[k] = np.where(rng.random(base.height) < 0.2, v[index], v) ^ (rng.random(base.height) < 0.02)
+    kw = {"size": 5.0, "fees": draw(st.sampled_from([0.0, 0.002])), "slippage": draw(st.sampled_from([0.0, 0.001]))}
+
+    def run(f: dict[str, np.ndarray]) -> ml4t.Result:
+        frame = base.with_columns(*(pl.Series(k, v) for k, v in f.items()))
+        strategy = VectorizedStrategy(
+            lambda: {k: pl.col(k) for k in keys},
+            cash_sharing=True,
+            init_cash=1e6,
+            execution=draw(st.sampled_from(["close", "next_open"])),
+            **kw,
+        )
+        return strategy.run(bars(frame))
+
+    return run(flags), run(moved)
+
+
+def _bars_apart(ts: pl.Series, x: object, y: object) -> int:
+    """How many bars apart two trade times are; an open trade (None) exits one bar after the last."""
+    index = {t: i for i, t in enumerate(ts.to_list())}
+    return abs((len(ts) if x is None else index[x]) - (len(ts) if y is None else index[y]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(two_runs())
+def test_the_trade_match_is_a_maximal_pairing_within_one_bar_and_the_causes_add_up(pair):
+    a, b = pair
+    gap = ml4t.compare(a, b)
+    ts = a.equity["ts_event"]
+    trades = gap.trades
+    assert trades.filter(pl.col("match") != "only b").height == a.trades.height
+    assert trades.filter(pl.col("match") != "only a").height == b.trades.height
+    for row in trades.filter(pl.col("match") == "both").iter_rows(named=True):
+        assert _bars_apart(ts, row["ts_entry_a"], row["ts_entry_b"]) <= 1
+        assert _bars_apart(ts, row["ts_exit_a"], row["ts_exit_b"]) <= 1
+    only_a = trades.filter(pl.col("match") == "only a").rows(named=True)
+    only_b = trades.filter(pl.col("match") == "only b").rows(named=True)
+    for x in only_a:  # nothing left unpaired that could have been paired
+        for y in only_b:
+            pairable = (x["symbol"], x["direction"]) == (y["symbol"], y["direction"])
+            pairable = pairable and _bars_apart(ts, x["ts_entry_a"], y["ts_entry_b"]) <= 1
+            assert not (pairable and _bars_apart(ts, x["ts_exit_a"], y["ts_exit_b"]) <= 1)
+    amounts = dict(gap.attribution.iter_rows())
+    total = amounts.pop("total (P&L)")
+    assert sum(amounts.values()) == pytest.approx(total, rel=1e-9, abs=1e-6)
+    unmatched_pnl = sum(r["pnl_b"] for r in only_b) - sum(r["pnl_a"] for r in only_a)
+    # before costs: differs from the net P&L of the unmatched trades by at most their costs
+    costs = a.fills["fee"].sum() + a.fills["slippage"].sum() + b.fills["fee"].sum() + b.fills["slippage"].sum()
+    assert abs(amounts["different trades"] - unmatched_pnl) <= costs + 1e-6
