@@ -17,7 +17,10 @@ Frames and their rows:
               null for a plain fill). Orders the engine placed itself to liquidate an account below its
               maintenance margin carry ``reason_code`` ``margin_call`` whatever their status.
               Statuses: ``filled``, ``partially_filled``, ``cancelled``, ``expired``, ``rejected``,
-              ``open`` (still working when the data ended).
+              ``open`` (still working when the data ended). ``ts_submitted`` is when the order
+              was decided (the signal's bar in the vectorized mode: the bar before the fill under next-open
+              execution), ``ts_closed`` when it reached its final status (the fill bar for a market order);
+              ``avg_fill_price`` is null when nothing filled, in both modes.
 ``fills``     one row per execution: ``quantity`` is positive, ``side`` says the direction; ``fee`` and
               ``slippage`` are costs in account currency (both >= 0).
 ``trades``    one row per round trip. ``status`` is ``closed`` or ``open``; an open trade is marked to

@@ -61,8 +61,13 @@ def assert_same_run(vectorized: ml4t.Result, event: ml4t.Result) -> None:
     assert v.select("ts_event", "symbol", "side").rows() == e.select("ts_event", "symbol", "side").rows()
     for column in ("quantity", "fill_price", "fee", "slippage"):
         np.testing.assert_allclose(e[column].to_numpy(), v[column].to_numpy(), rtol=1e-9, atol=1e-9, err_msg=column)
-    statuses = ("symbol", "side", "status", "reason")
+    # one convention in both modes: ts_submitted is the decision bar, ts_closed the fill (or rejection) bar, and
+    # an order that did not fill has a null avg_fill_price
+    statuses = ("ts_submitted", "ts_closed", "symbol", "side", "status", "reason")
     assert vectorized.orders.select(statuses).rows() == event.orders.select(statuses).rows()
+    v_avg, e_avg = vectorized.orders["avg_fill_price"], event.orders["avg_fill_price"]
+    assert v_avg.is_null().to_list() == e_avg.is_null().to_list() == (vectorized.orders["status"] != "filled").to_list()
+    np.testing.assert_allclose(e_avg.drop_nulls().to_numpy(), v_avg.drop_nulls().to_numpy(), rtol=1e-9)
     np.testing.assert_allclose(event.equity["equity"].to_numpy(), vectorized.equity["equity"].to_numpy(), rtol=1e-9)
     np.testing.assert_allclose(
         event.equity["cash"].to_numpy(), vectorized.equity["cash"].to_numpy(), rtol=1e-9, atol=1e-6

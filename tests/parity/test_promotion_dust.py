@@ -81,6 +81,12 @@ def test_the_all_in_follower_takes_the_vectorized_round_trips(n_assets, seed, p_
     universe = _universe(n_assets, 150, seed, p_flip)
     vectorized, realistic = _runs(universe, execution, fractional=fractional)
     assert _round_trips(realistic) == _round_trips(vectorized)
+    # and the orders that filled were decided and filled at the same bars in both modes
+    when = ("ts_submitted", "ts_closed", "symbol", "side")
+    filled = [
+        r.orders.filter(pl.col("status") == "filled").select(when).sort(when).rows() for r in (vectorized, realistic)
+    ]
+    assert filled[0] == filled[1]
 
 
 def test_min_entry_zero_keeps_the_old_behaviour_and_bad_values_are_refused():

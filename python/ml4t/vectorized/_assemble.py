@@ -1,5 +1,11 @@
 """Turning the kernel's detailed output for one combination into an ``ml4t.Result``, and saying what the run
-must say out loud (``ml4t._run_report``)."""
+must say out loud (``ml4t._run_report``).
+
+Conventions shared with the event mode (a promoted run gives the same frames): an order's ``ts_submitted`` is
+the bar it was decided on (the fill bar under close execution, the bar before it under next-open: the signal's
+bar), its ``ts_closed`` and its fill's ``ts_event`` the bar it filled or was rejected on; an order that did not
+fill has a null ``avg_fill_price``.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ def assemble(
     *,
     init_cash: float,
     cash_sharing: bool,
+    execution: str,
     periods_per_year: float | None,
     meta: Mapping[str, Any],
 ) -> Result:
@@ -62,12 +69,14 @@ def assemble(
         pl.Series(panel.symbols, dtype=pl.String).gather(col % n_sym) if len(col) else pl.Series([], dtype=pl.String)
     )
     when = ts.gather(bar) if len(bar) else pl.Series([], dtype=TS_DTYPE)
+    decided = np.maximum(bar - 1, 0) if execution == "next_open" else bar
+    submitted = ts.gather(decided) if len(bar) else pl.Series([], dtype=TS_DTYPE)
     sides = np.where(side > 0, "buy", "sell")
     quantity = np.where(filled, size, np.where(np.isfinite(requested), np.abs(requested), np.nan))
     orders = pl.DataFrame(
         {
             "order_id": np.arange(len(bar), dtype=np.int64),
-            "ts_submitted": when,
+            "ts_submitted": submitted,
             "symbol": symbols,
             "side": sides,
             "order_type": np.full(len(bar), "market"),
@@ -84,7 +93,7 @@ def assemble(
             "tag": pl.Series([None] * len(bar), dtype=pl.String),
         },
         schema_overrides=ORDERS_SCHEMA,
-    ).with_columns(pl.col("limit_price", "stop_price").fill_nan(None))
+    ).with_columns(pl.col("limit_price", "stop_price", "avg_fill_price").fill_nan(None))
     fills = (
         orders.filter(pl.col("status") == "filled")
         .select(

@@ -262,6 +262,7 @@ class VectorizedStrategy:
             panel,
             init_cash=self.settings["init_cash"],
             cash_sharing=self.settings["cash_sharing"],
+            execution=self.settings["execution"],
             periods_per_year=self._periods_per_year(bars),
             meta=meta,
         )
