@@ -179,9 +179,14 @@ def test_signal_only_symbol_and_errors(daily):
         pit.signal_history("pred", 1, "SPX")[0] = 1.0
 
 
-def test_null_signal_value_reads_as_nan(daily):
-    sig = signals(sig_frame([("AAA", T0, T0, 1.0)]).with_columns(pl.lit(None, dtype=pl.Float64).alias("pred")))
-    assert math.isnan(PITData(daily, sig, now=T0).signal("pred", "AAA"))
+def test_a_missing_signal_value_reads_as_none_like_no_value_yet(daily):
+    """One convention with ``align_signals`` (null): a visible row whose value is null or NaN reads as None,
+    as before any row arrived; ``signal_history`` (an array) keeps NaN."""
+    for missing in (None, float("nan")):
+        frame = sig_frame([("AAA", T0, T0, 1.0)]).with_columns(pl.lit(missing, dtype=pl.Float64).alias("pred"))
+        pit = PITData(daily, signals(frame), now=T0)
+        assert pit.signal("pred", "AAA") is None
+        assert math.isnan(pit.signal_history("pred", 1, "AAA")[0])
 
 
 def test_constructor_checks(daily):

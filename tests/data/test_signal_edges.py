@@ -9,7 +9,6 @@ stamped ``t`` is decided on at its arrival ``t``: a signal arriving at ``t`` exa
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -66,10 +65,6 @@ def make_signals(rows: Sequence[tuple[str, dt.datetime, dt.datetime, float | Non
     return signals(frame, **options)
 
 
-def _missing_to_none(value: float | None) -> float | None:
-    return None if value is None or math.isnan(value) else value
-
-
 class Recorder(Strategy):
     """Records what ``ctx.data.signal("score", symbol)`` is at every bar and every ``on_signal`` batch; buys one
     unit (once per symbol) when the visible score exceeds ``buy_above``, and on arrival if ``buy_on_arrival``."""
@@ -90,7 +85,7 @@ class Recorder(Strategy):
     def on_bar(self, ctx: Context, bars: BarBatch) -> None:
         for bar in bars:
             value = ctx.data.signal("score", bar.symbol)
-            self.seen[(bar.symbol, int(bar.ts_event))] = _missing_to_none(value)
+            self.seen[(bar.symbol, int(bar.ts_event))] = value  # as the strategy sees it: None when missing
             wants = self.buy_above is not None and value is not None and value > self.buy_above
             if wants and bar.symbol not in self.bought:
                 self.bought.add(bar.symbol)
@@ -106,7 +101,7 @@ def event_view(b: Bars, sig: Signals, **engine: Any) -> tuple[dict[tuple[str, in
 def vector_view(b: Bars, sig: Signals) -> dict[tuple[str, int], float | None]:
     frame = align_signals(b, sig).frame
     keys = zip(frame["symbol"].to_list(), frame["ts_event"].cast(pl.Int64).to_list(), strict=True)
-    return {key: _missing_to_none(v) for key, v in zip(keys, frame["score"].to_list(), strict=True)}
+    return dict(zip(keys, frame["score"].to_list(), strict=True))  # null -> None, no normalization
 
 
 def visible(view: dict[tuple[str, int], float | None], symbol: str = "AAA", n: int = N_BARS) -> list[float | None]:
@@ -321,7 +316,7 @@ def test_align_missing_values_are_null_so_comparisons_are_no_signal() -> None:
     out = align_signals(make_bars(), sig).frame
     assert out["score"].to_list() == [0.9, None, None, None, None]
     assert out.select(pl.col("score") > 0.5)["score"].to_list() == [True, None, None, None, None]
-    # the event mode reads them as NaN, the same "missing"
+    # the event mode reads them as None: one "missing", whether nothing is visible or the value is null/NaN
     assert both_modes(make_bars(), sig) == [0.9, None, None, None, None]
 
 
@@ -411,7 +406,7 @@ def _pit_reference(b: Bars, sig: Signals) -> dict[tuple[str, int], float | None]
     """``PITData.signal`` at each bar's arrival."""
     out = {}
     for symbol, event, arrival in b.frame.select("symbol", pl.col("ts_event", "ts_arrival").cast(pl.Int64)).rows():
-        out[(symbol, event)] = _missing_to_none(PITData(b, sig, now=arrival).signal("score", symbol))
+        out[(symbol, event)] = PITData(b, sig, now=arrival).signal("score", symbol)
     return out
 
 

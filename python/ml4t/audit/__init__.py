@@ -15,14 +15,15 @@ What is compared, and why
   at the next bar's open (or later), which the truncated run legitimately does not have. Quantities are
   compared to a relative tolerance of 1e-9 (they are bit-identical in practice). Orders a strategy submits
   in ``on_end`` are excluded from the truncated runs: "the data ended here" is an event of the truncated run
-  only, not a decision about the market. One exception: a promoted strategy under ``execution="next_open"``
-  stamps the order a signal on bar ``t`` causes at ``t`` but sizes and records it at bar ``t + 1``'s open,
-  so its orders are compared up to the bar before the cut (its signals still on the cut bar).
+  only, not a decision about the market. One exception: a vectorized or promoted strategy under
+  ``execution="next_open"`` stamps the order a signal on bar ``t`` causes at ``t`` but sizes and records it
+  at bar ``t + 1``'s open, so its orders are compared up to the bar before the cut (its signals still on
+  the cut bar).
 * **Signals** (vectorized strategies, and promoted ones): every signal value (``entries``, ``exits``,
   ``size``, ``sl_stop``...) of every symbol at every bar of the truncated data, against the full run's value
-  at the same bar. This is the robust check for Tier 1: an order's ``ts_submitted`` is the bar it executes
-  on, so under ``execution="next_open"`` a leaking signal on the cut bar itself would only show up as an
-  order after the cut; its signal value shows it at the cut. Both checks run, and the report names the
+  at the same bar. This is the robust check for Tier 1: under ``execution="next_open"`` the order a leaking
+  signal on the cut bar causes exists only in a run that has the next bar; its signal value shows it at the
+  cut. Both checks run, and the report names the
   earliest divergence (a signal before the order it causes).
 * A run on truncated data that **raises** while the full run did not is a divergence too: its behaviour
   changed when the future was removed.

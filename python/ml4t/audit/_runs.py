@@ -54,10 +54,10 @@ class _Vectorized:
         self.strategy = strategy
         self.params = dict(params)
         self.mode = "promoted" if promoted else "vectorized"
-        # Promoted under next_open, the order a signal on bar t causes is stamped t but sized at (and only
-        # recorded with) bar t + 1's open: a truncated run cannot have the order of its last bar. Its decision,
-        # the signal, is still compared on the cut bar; orders are compared up to the bar before the cut.
-        self.orders_before_cut = promoted and strategy.settings["execution"] == "next_open"
+        # Under next_open (vectorized or promoted), the order a signal on bar t causes is stamped t but sized
+        # at (and only recorded with) bar t + 1's open: a truncated run cannot have the order of its last bar.
+        # Its decision, the signal, is still compared on the cut bar; orders are compared up to the bar before.
+        self.orders_before_cut = strategy.settings["execution"] == "next_open"
         self.grid = Grid.build(strategy.signal_fn, self.params)
         if len(self.grid.combos) != 1:
             raise ConfigError(

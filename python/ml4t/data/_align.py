@@ -42,9 +42,10 @@ def align_signals(
     symbol's signal row with ``ts_arrival <= t`` and the greatest ``ts_event`` (ties -> the later arrival):
     exactly ``PITData.signal(name, symbol)`` at ``now = t``, and so what ``ctx.data.signal`` returns when the
     event engine decides on that bar. A signal arriving exactly at ``t`` is visible at that bar; one arriving
-    between two bars from the next bar on; one arriving after the last bar never. Null where nothing is
-    visible yet; a visible value that is null or NaN is null too (``PITData.signal`` reads it as NaN), so
-    ``pl.col("score") > 0.5`` is never true for a missing prediction. Booleans become 1.0 / 0.0.
+    between two bars from the next bar on; one arriving after the last bar never. A missing value is null:
+    nothing visible yet, or a visible value that is null or NaN (``PITData.signal`` returns None for both,
+    the same convention), so ``pl.col("score") > 0.5`` is never true for a missing prediction (Polars orders
+    NaN above every number; null compares as null). Booleans become 1.0 / 0.0.
 
     >>> scored = ml4t.data.align_signals(bars, ml4t.data.signals(preds, ts_arrival="15m", embargo="1d"))
     >>> VectorizedStrategy(lambda: {"entries": pl.col("score") > 0.5, "exits": pl.col("score") < 0})

@@ -168,12 +168,17 @@ class PITData:
 
     def signal(self, name: str, symbol: str) -> float | None:
         """The value of the visible row with the greatest ``ts_event`` (ties -> the later arrival), so a
-        late revision about an older event never replaces fresher information. None when nothing is
-        visible; NaN when that row's value is null."""
+        late revision about an older event never replaces fresher information.
+
+        None when it is missing: nothing visible yet, or that row's value is null or NaN. This is the one
+        convention for a missing value, shared with :func:`ml4t.data.align_signals` (null there), so a
+        strategy tests ``value is None`` in both modes and a missing prediction never compares as a number.
+        (Arrays, as from :meth:`signal_history`, hold NaN: NumPy has no null.)"""
         views, cursor = self._sig(name, symbol)
         if views is None or cursor == 0:
             return None
-        return float(views[name][views[BEST][cursor - 1]])
+        value = float(views[name][views[BEST][cursor - 1]])
+        return None if math.isnan(value) else value
 
     def signal_history(self, name: str, n: int, symbol: str) -> np.ndarray:
         """The last up-to-``n`` visible values of ``name`` in arrival order (read-only; empty when none)."""
