@@ -60,8 +60,8 @@ def test_an_all_in_follower_opens_no_dust_position_beside_the_all_in_one():
     skipped = realistic.meta["skipped_entries"]
     assert skipped.height > 0
     assert skipped.columns == ["ts_event", "symbol", "side", "quantity", "value", "equity", "reason"]
-    assert (skipped["value"] < 0.5 * skipped["equity"]).all()
-    assert set(skipped["reason"].to_list()) == {"dust: value below min_entry of equity"}
+    assert (skipped["value"] < 0.5 * 0.98 * skipped["equity"]).all()  # half the all-in size, fees aside
+    assert set(skipped["reason"].to_list()) == {"dust: below min_entry of the all-in size"}
 
 
 @settings(max_examples=25, deadline=None)
@@ -100,3 +100,15 @@ def test_min_entry_zero_keeps_the_old_behaviour_and_bad_values_are_refused():
         with pytest.raises(ml4t.ConfigError) as info:
             promoted.run(commission=ml4t.costs.Percent(0.001), min_entry=bad)
         assert info.value.argument == "min_entry"
+
+
+def test_an_all_in_entry_of_one_whole_unit_is_not_dust_when_the_account_buys_no_more():
+    """Dust is measured against the all-in entry of an account holding nothing else, not against equity: with
+    1,000 of cash, a price of 495 and whole units, one unit (49.5% of equity) is all the account can buy."""
+    base = synthetic_bars(1, 10, "1d", seed=0).frame.drop("ts_arrival")
+    flat = base.with_columns(pl.lit(495.0).alias(c) for c in ("open", "high", "low", "close"))
+    universe = bars(flat.with_columns(pl.Series("long", [False, False] + [True] * 8)))
+    strategy = VectorizedStrategy(_level, fees=0.001, init_cash=1_000.0)
+    realistic = ml4t.promote(strategy, universe).run(commission=ml4t.costs.Percent(0.001))
+    assert realistic.trades.select("quantity", "ts_entry").rows() == [(1.0, flat["ts_event"][2])]
+    assert realistic.meta["skipped_entries"].height == 0

@@ -15,7 +15,8 @@ vectorized rules would, with the vectorized strategy's sizing and stops:
   whole units unless the engine is ``fractional``. Under next-open execution "free cash" counts this bar's
   earlier orders (in symbol order, as the vectorized kernel takes them) as filled at the decision bar's close
   and the fee rate: an exit's proceeds fund the next symbol's entry in the same bar, an entry's cost is spent;
-* no dust: an all-in entry worth less than ``min_entry`` of equity (at the decision bar's close) is not
+* no dust: an all-in entry smaller than ``min_entry`` of the all-in entry an account holding nothing else
+  would place (the same sizing with equity in place of free cash, at the decision bar's close) is not
   placed. With one account shared by several symbols, all in means one position holds the account (the
   vectorized run rejects every other entry for cash); what the buffer, whole units or a gap at the fill leave
   behind is not an allocation, and a dust position bought with it would block the symbol's real entry when
@@ -44,7 +45,7 @@ from ml4t.event import BarBatch, Context, Fill, Strategy
 __all__ = ["SignalFollower"]
 
 _PROTECTIVE = ("stop-loss", "take-profit")
-DUST = "dust: value below min_entry of equity"
+DUST = "dust: below min_entry of the all-in size"
 ZERO_UNITS = "zero units: the size rounds to no whole unit"
 SKIPPED_SCHEMA: dict[str, pl.DataType] = {
     "ts_event": TS_DTYPE,
@@ -133,11 +134,11 @@ class SignalFollower(Strategy):
                 self._pending += held * price - abs(held) * price * s["fees"] - s["fixed_fees"]
             held = 0.0
         if held == 0.0 and (long_entry or short_entry) and not ctx.open_orders(symbol):
-            units = self._units(ctx, price)
+            units = self._units(ctx.free_cash + self._pending, price)
             side = "buy" if long_entry else "sell"
             if units <= 0:
                 self._skip(ctx, ts, symbol, side, units, price, ZERO_UNITS)
-            elif math.isinf(s["size"]) and units * price < self._min_entry * ctx.equity:
+            elif math.isinf(s["size"]) and units < self._min_entry * self._units(ctx.equity, price):
                 self._skip(ctx, ts, symbol, side, units, price, DUST)
             else:
                 order_id = ctx.order(symbol, units if long_entry else -units, tag="entry")
@@ -157,16 +158,18 @@ class SignalFollower(Strategy):
         frame = pl.DataFrame(self._skipped, schema=list(SKIPPED_SCHEMA), orient="row")
         return frame.with_columns(pl.col("ts_event").cast(pl.Int64).cast(TS_DTYPE)).cast(pl.Schema(SKIPPED_SCHEMA))
 
-    def _units(self, ctx: Context, price: float) -> float:
+    def _units(self, cash: float, price: float) -> float:
+        """The entry's size with ``cash`` to spend (free cash, or equity for the all-in size of an account
+        holding nothing else)."""
         s = self._s
         size, size_type = s["size"], s["size_type"]
         per_unit = price * (1.0 + s["fees"])
         if math.isinf(size):  # all in
-            units = (1.0 - self._cash_buffer) * max(ctx.free_cash + self._pending - s["fixed_fees"], 0.0) / per_unit
+            units = (1.0 - self._cash_buffer) * max(cash - s["fixed_fees"], 0.0) / per_unit
         elif size_type == "value":
             units = size / price
         elif size_type == "percent":
-            units = size * max(ctx.free_cash + self._pending - s["fixed_fees"], 0.0) / per_unit
+            units = size * max(cash - s["fixed_fees"], 0.0) / per_unit
         else:
             units = size
         return units if self._fractional else float(math.floor(units))

@@ -82,9 +82,10 @@ class Promoted:
         ``commission``, ``slippage``, ``participation``, ``latency``, ``account``, ...): the signals are
         traded by an event-driven follower with ordinary orders under those settings (see
         ``ml4t.vectorized._follow``); ``cash_buffer`` is the share of free cash an all-in entry leaves unspent
-        so a gap to the fill does not make it unaffordable, and ``min_entry`` the smallest all-in entry, as a
-        fraction of equity, the follower places: a smaller one is dust (what the buffer, whole units or a gap
-        left over; 0 places them all) and is skipped like the vectorized run's entry rejected for cash. The
+        so a gap to the fill does not make it unaffordable, and ``min_entry`` the smallest all-in entry the
+        follower places, as a fraction of the all-in entry of an account holding nothing else (sized with
+        equity instead of free cash): a smaller one is dust (what the buffer, whole units or a gap left over;
+        0 places them all) and is skipped like the vectorized run's entry rejected for cash. The
         entries not placed are ``result.meta["skipped_entries"]`` (a frame: time, symbol, side, quantity,
         value, equity, reason). ``init_cash`` defaults to the strategy's.
         """
