@@ -62,7 +62,8 @@ METRICS = (
 @dataclass(frozen=True)
 class Comparison:
     """``table``: one row per metric (``a``, ``b``, ``difference``); ``attribution``: the final-equity
-    difference by cause; ``orders``: order outcomes of both runs; ``trades``: the trade-level match, one row
+    difference by cause; ``orders``: order outcomes of both runs (with the entries a realistic promotion
+    did not place, ``meta["skipped_entries"]``); ``trades``: the trade-level match, one row
     per pair or unmatched trade (``match`` is ``both``, ``only a`` or ``only b``; ``ts_entry_a``,
     ``ts_exit_a``, ``quantity_a``, ``pnl_a`` and the same for ``b``, null where that run has no trade),
     in time order."""
@@ -147,7 +148,10 @@ def compare(a: Result, b: Result, *, labels: tuple[str, str] | None = None) -> C
 
     def outcomes(result: Result) -> dict[str, int]:
         counts = dict(result.orders.group_by("status").len().iter_rows())
-        return {s: int(counts.get(s, 0)) for s in ("filled", "partially_filled", "rejected", "cancelled", "open")}
+        out = {s: int(counts.get(s, 0)) for s in ("filled", "partially_filled", "rejected", "cancelled", "open")}
+        skipped = result.meta.get("skipped_entries")  # a realistic promotion's entries not placed (dust)
+        out["skipped (not placed)"] = skipped.height if isinstance(skipped, pl.DataFrame) else 0
+        return out
 
     oa, ob = outcomes(a), outcomes(b)
     orders = pl.DataFrame(

@@ -62,6 +62,8 @@ def test_an_all_in_follower_opens_no_dust_position_beside_the_all_in_one():
     assert skipped.columns == ["ts_event", "symbol", "side", "quantity", "value", "equity", "reason"]
     assert (skipped["value"] < 0.5 * 0.98 * skipped["equity"]).all()  # half the all-in size, fees aside
     assert set(skipped["reason"].to_list()) == {"dust: below min_entry of the all-in size"}
+    outcomes = {row[0]: row[1:] for row in ml4t.compare(vectorized, realistic).orders.iter_rows()}
+    assert outcomes["skipped (not placed)"] == (0, skipped.height)
 
 
 @settings(max_examples=25, deadline=None)
