@@ -127,7 +127,7 @@ def _run_both(sc: dict) -> None:
     rejected = res.orders.filter(pl.col("status") == "rejected")
     rejected_ours = sorted(
         zip(
-            rejected["ts_submitted"].map_elements(ts.index, return_dtype=pl.Int64).to_list(),
+            rejected["ts_closed"].map_elements(ts.index, return_dtype=pl.Int64).to_list(),  # the bar it was refused
             rejected["symbol"].map_elements(symbols.index, return_dtype=pl.Int64).to_list(),
             [REASONS[r] for r in rejected["reason"]],
             strict=True,
