@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ml4t
+import ml4t.costs
 from ml4t.data import bars
 from ml4t.datasets import synthetic_bars
 from ml4t.vectorized import VectorizedStrategy
@@ -186,3 +187,28 @@ def test_the_trade_match_is_a_maximal_pairing_within_one_bar_and_the_causes_add_
     # before costs: differs from the net P&L of the unmatched trades by at most their costs
     costs = a.fills["fee"].sum() + a.fills["slippage"].sum() + b.fills["fee"].sum() + b.fills["slippage"].sum()
     assert abs(amounts["different trades"] - unmatched_pnl) <= costs + 1e-6
+
+
+def test_event_runs_with_a_split_and_a_dividend_pair_their_trades_and_the_dividend_has_its_row():
+    """A split scales an open trade (round trips are rebuilt with it) and a dividend pays cash outside any
+    trade: run b holds through the dividend, run a sells the day before; slippage per trade is allocated."""
+    from tests.event.scenario import FLAT, make_bars, run
+
+    rows = [FLAT, FLAT, (50.0, 51.0, 49.0, 50.0, 1e6), (50.0, 51.0, 49.0, 50.0, 1e6), (50.0, 51.0, 49.0, 50.0, 1e6)]
+    data = make_bars(rows, split=[1.0, 1.0, 2.0, 1.0, 1.0], dividend=[0.0, 0.0, 0.0, 0.25, 0.0])
+    bps = ml4t.costs.Bps(10)
+    a, _ = run(data, {0: lambda ctx: ctx.order("X", 10), 1: lambda ctx: ctx.order("X", -10)}, slippage=bps)
+    b, _ = run(data, {0: lambda ctx: ctx.order("X", 10), 3: lambda ctx: ctx.order("X", -20)}, slippage=bps)
+    assert b.meta["dividends"] == pytest.approx(20 * 0.25)
+    gap = ml4t.compare(a, b)
+    amounts = dict(gap.attribution.iter_rows())
+    assert amounts["dividends"] == pytest.approx(5.0)
+    assert gap.trades["match"].to_list() == ["only a", "only b"]  # exits two bars apart
+    assert amounts["different trades"] == pytest.approx(
+        sum(r["pnl_b"] for r in gap.trades.filter(pl.col("match") == "only b").iter_rows(named=True))
+        - sum(r["pnl_a"] for r in gap.trades.filter(pl.col("match") == "only a").iter_rows(named=True))
+        - amounts["commission"]
+        - amounts["slippage"],
+        rel=1e-9,
+    )
+    assert amounts["matched trades: timing, prices and sizes"] == pytest.approx(0.0, abs=1e-9)

@@ -14,13 +14,15 @@ Attribution of the final-equity difference ``b - a`` (account currency), from th
 
 * ``commission``: ``-(fees_b - fees_a)``, the fills' fees;
 * ``slippage``: ``-(slippage_b - slippage_a)``, the fills' slippage cost;
+* ``dividends``: ``dividends_b - dividends_a``, the cash the runs' positions received (``meta["dividends"]``
+  of an event run; 0 when absent);
 * ``different trades``: the P&L before costs (``pnl + fees + slippage``) of the trades only ``b`` took minus
   that of the trades only ``a`` took; their costs are in the two rows above;
 * ``matched trades: timing, prices and sizes``: the rest: paired trades at other prices, a bar apart or in
   other sizes (next open instead of close, volume caps, a different account size after different trades).
 
-The first two are exact accounting identities of the two runs, the third is exact given the match, the fourth
-is everything else, not a model. A trade's slippage is its fills' slippage allocated like its fees (pro rata
+The first three are exact accounting identities of the two runs, the fourth is exact given the match, the
+fifth is everything else, not a model. A trade's slippage is its fills' slippage allocated like its fees (pro rata
 to quantity, ``ml4t._roundtrips``).
 """
 
@@ -128,6 +130,7 @@ def compare(a: Result, b: Result, *, labels: tuple[str, str] | None = None) -> C
     gap = (final_b - b.init_cash) - (final_a - a.init_cash)  # in P&L, so different starting cash compare too
     commission = -(total(b, "fee") - total(a, "fee")) + 0.0  # + 0.0: no negative zero in the table
     slippage = -(total(b, "slippage") - total(a, "slippage")) + 0.0
+    dividends = float(b.meta.get("dividends", 0.0)) - float(a.meta.get("dividends", 0.0)) + 0.0
     trades = match_trades(a, b)
     gross = pl.col("pnl") + pl.col("fees") + pl.col("slippage")
     only = trades.group_by("match").agg(gross.sum()).filter(pl.col("match") != "both")
@@ -138,11 +141,19 @@ def compare(a: Result, b: Result, *, labels: tuple[str, str] | None = None) -> C
             "cause": [
                 "commission",
                 "slippage",
+                "dividends",
                 "different trades",
                 "matched trades: timing, prices and sizes",
                 "total (P&L)",
             ],
-            "amount": [commission, slippage, different, gap - commission - slippage - different + 0.0, gap],
+            "amount": [
+                commission,
+                slippage,
+                dividends,
+                different,
+                gap - commission - slippage - dividends - different + 0.0,
+                gap,
+            ],
         }
     )
 
@@ -173,7 +184,8 @@ def _costed_trades(result: Result, name: str) -> pl.DataFrame:
     if result.fills.height == 0:
         return trades.with_columns(pl.lit(0.0).alias("slippage"))
     marks = dict.fromkeys(result.fills["symbol"].unique().to_list(), 0.0)
-    costs = round_trips(result.fills.with_columns(pl.col("slippage").alias("fee")), marks)
+    splits = result.meta.get("splits")  # an event run's splits: they rescale positions and resting orders
+    costs = round_trips(result.fills.with_columns(pl.col("slippage").alias("fee")), marks, splits=splits)
     key = ["symbol", "direction", "ts_entry", "ts_exit"]
     if costs.select(key).rows() != trades.select(key).rows():
         raise DataError(f"Result.trades of {name} are not the round trips of its fills", argument=name)

@@ -99,7 +99,7 @@ def assemble(
         trades=trades,
         init_cash=init_cash,
         periods_per_year=periods_per_year,
-        meta={**meta, "dividends": float(raw["dividends"])},
+        meta={**meta, "dividends": float(raw["dividends"]), "splits": dict(splits)},
     )
     report_run(result, stacklevel=4)
     return result
