@@ -100,7 +100,8 @@ def test_min_entry_zero_keeps_the_old_behaviour_and_bad_values_are_refused():
     loose = promoted.run(commission=ml4t.costs.Percent(0.001), min_entry=0.0)
     assert loose.meta["skipped_entries"].filter(pl.col("reason").str.starts_with("dust")).height == 0
     assert loose.trades.height > strategy.run(universe).trades.height  # dust round trips beside the big ones
-    for bad in (-0.1, 1.5, float("nan"), True, "0.5"):
+    assert promoted.run(commission=ml4t.costs.Percent(0.001), min_entry=np.float32(0.5)).trades.height > 0
+    for bad in (-0.1, 1.5, float("nan"), True, np.True_, "0.5", None):
         with pytest.raises(ml4t.ConfigError) as info:
             promoted.run(commission=ml4t.costs.Percent(0.001), min_entry=bad)
         assert info.value.argument == "min_entry"
