@@ -20,7 +20,8 @@ Frames and their rows:
               ``open`` (still working when the data ended). ``ts_submitted`` is when the order
               was decided (the signal's bar in the vectorized mode: the bar before the fill under next-open
               execution), ``ts_closed`` when it reached its final status (the fill bar for a market order);
-              ``avg_fill_price`` is null when nothing filled, in both modes.
+              ``avg_fill_price`` is null when nothing filled, in both modes; ``quantity`` is null for an
+              all-in order refused before it was sized (the vectorized mode's "as much as the cash allows").
 ``fills``     one row per execution: ``quantity`` is positive, ``side`` says the direction; ``fee`` and
               ``slippage`` are costs in account currency (both >= 0).
 ``trades``    one row per round trip. ``status`` is ``closed`` or ``open``; an open trade is marked to

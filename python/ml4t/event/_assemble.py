@@ -73,7 +73,7 @@ def assemble(
             "tag": pl.Series([tags.get(int(i)) for i in order_ids], dtype=pl.String),
         },
         schema_overrides=ORDERS_SCHEMA,
-    ).with_columns(pl.col("limit_price", "stop_price", "avg_fill_price").fill_nan(None))
+    ).with_columns(pl.col("quantity", "limit_price", "stop_price", "avg_fill_price").fill_nan(None))
     fills = pl.DataFrame(
         {
             "fill_id": np.arange(len(raw["fill_order"]), dtype=np.int64),

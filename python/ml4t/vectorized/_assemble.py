@@ -93,7 +93,7 @@ def assemble(
             "tag": pl.Series([None] * len(bar), dtype=pl.String),
         },
         schema_overrides=ORDERS_SCHEMA,
-    ).with_columns(pl.col("limit_price", "stop_price", "avg_fill_price").fill_nan(None))
+    ).with_columns(pl.col("quantity", "limit_price", "stop_price", "avg_fill_price").fill_nan(None))
     fills = (
         orders.filter(pl.col("status") == "filled")
         .select(
