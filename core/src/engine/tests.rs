@@ -5,10 +5,10 @@ use crate::matching::costs::{NoCommission, NoSlippage, PercentCommission};
 use crate::matching::fill::Trail;
 use proptest::prelude::*;
 
-const DAY: i64 = 86_400_000_000_000;
+pub(super) const DAY: i64 = 86_400_000_000_000;
 
 /// (open, high, low, close, volume) per bar of one symbol, one bar a day.
-fn stream(bars: &[(f64, f64, f64, f64, f64)]) -> BarStream {
+pub(super) fn stream(bars: &[(f64, f64, f64, f64, f64)]) -> BarStream {
     let n = bars.len();
     let ts: Vec<i64> = (0..n as i64).map(|i| (i + 1) * DAY).collect();
     BarStream {
@@ -27,7 +27,7 @@ fn stream(bars: &[(f64, f64, f64, f64, f64)]) -> BarStream {
     }
 }
 
-fn config() -> Config {
+pub(super) fn config() -> Config {
     Config {
         init_cash: 10_000.0,
         account: AccountKind::Cash,

@@ -1,47 +1,15 @@
 //! OCO groups whose preferred member is refused, and the rule "every IOC/FOK order ends in the first bar it
 //! can trade", with OCO groups, participation caps and rejections for cash in the draw.
 
+use super::tests::{config as base_config, stream, DAY};
 use super::*;
-use crate::matching::costs::{NoCommission, NoSlippage};
 use proptest::prelude::*;
-
-const DAY: i64 = 86_400_000_000_000;
-
-fn stream(bars: &[(f64, f64, f64, f64, f64)]) -> BarStream {
-    let n = bars.len();
-    let ts: Vec<i64> = (0..n as i64).map(|i| (i + 1) * DAY).collect();
-    BarStream {
-        ts_start: ts.iter().map(|t| t - DAY).collect(),
-        ts_event: ts.clone(),
-        ts_arrival: ts,
-        symbol: vec![0; n],
-        open: bars.iter().map(|b| b.0).collect(),
-        high: bars.iter().map(|b| b.1).collect(),
-        low: bars.iter().map(|b| b.2).collect(),
-        close: bars.iter().map(|b| b.3).collect(),
-        volume: bars.iter().map(|b| b.4).collect(),
-        session: (1..=n as i64).collect(),
-        split: Vec::new(),
-        dividend: Vec::new(),
-    }
-}
 
 fn config(init_cash: f64, participation: Option<f64>) -> Config {
     Config {
         init_cash,
-        account: AccountKind::Cash,
-        maintenance: AccountKind::Cash.default_maintenance(),
-        execution: Execution::NextOpen,
-        order_latency: 0,
         participation,
-        both_touched: BothTouched::StopLoss,
-        commission: Box::new(NoCommission),
-        slippage: Box::new(NoSlippage),
-        multipliers: vec![1.0],
-        wake: Wake {
-            bars: true,
-            ..Wake::default()
-        },
+        ..base_config()
     }
 }
 
