@@ -27,6 +27,7 @@ mod matcher;
 mod order;
 mod promoted;
 
+pub use crate::matching::Execution;
 pub use ledger::{AccountKind, Ledger, Refusal};
 pub use order::{Code, Kind, Order, OrderRequest, Status, Tif};
 pub use promoted::{Promoted, PromotedInputs};
@@ -38,15 +39,6 @@ use crate::events::{EventQueue, Priority};
 use crate::matching::costs::{CommissionModel, SlippageModel};
 use crate::matching::fill::BothTouched;
 use crate::portfolio::{Side, MAX_INIT_CASH};
-
-/// When a market order fills.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Execution {
-    /// At the open of the first bar that starts at or after the order reaches the market (the default).
-    NextOpen,
-    /// At the close of the first bar stamped at or after the order reaches the market.
-    Close,
-}
 
 /// The bar stream, one row per bar, ordered by (`ts_arrival`, symbol).
 #[derive(Debug, Clone, Default)]
@@ -258,11 +250,7 @@ impl Engine {
                 Context::argument("multipliers"),
             ));
         }
-        let execution = match promoted.settings().execution {
-            crate::vectorized::Execution::Close => Execution::Close,
-            crate::vectorized::Execution::NextOpen => Execution::NextOpen,
-        };
-        if execution != self.config.execution {
+        if promoted.settings().execution != self.config.execution {
             return Err(CoreError::config(
                 "the promoted strategy's execution differs from the engine's",
                 Context::argument("execution"),

@@ -5,16 +5,8 @@ use std::ops::Range;
 use super::rules::{order_size, Rules, Signals};
 use super::source::SignalSource;
 use super::stops::Stops;
+pub use crate::matching::Execution;
 use crate::portfolio::{execute, Account, Costs, Holding, Order, Outcome, SizeType};
-
-/// When a decision made on bar `t` fills.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Execution {
-    /// At bar `t`'s close (vectorbt's default; optimistic).
-    Close,
-    /// At bar `t + 1`'s open (realistic; the event mode's default).
-    NextOpen,
-}
 
 /// The reference price stops are measured from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
