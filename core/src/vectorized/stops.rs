@@ -5,6 +5,9 @@
 //! or at the open when the bar gaps through it, with no slippage (a stop-limit at the level). A triggered
 //! stop replaces that bar's signals. Stops arm when a position opens or reverses and clear when it closes.
 
+use crate::matching::fill::{touch, Bar, Touch, Trigger};
+use crate::portfolio::Side;
+
 /// Per-column stop state. NaN levels mean "no stop".
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Stops {
@@ -77,29 +80,36 @@ impl Stops {
 
 /// Where a stop `stop` (a fraction) away from `reference` fills in a bar, or NaN. `loss` says whether
 /// it is a stop-loss (below a long's reference, above a short's) or a take-profit (the other side).
+///
+/// The fill rule is the matcher's ([`touch`]): the exit of a long sells and of a short buys; a stop-loss is a
+/// stop order at its level, a take-profit a limit order, so both fill at the level or at the open on a gap.
 fn level_hit(position: f64, reference: f64, stop: f64, open: f64, high: f64, low: f64, loss: bool) -> f64 {
-    let below = (position > 0.0) == loss;
     if position == 0.0 {
         return f64::NAN;
     }
-    if below {
-        let level = reference * (1.0 - stop);
-        if open <= level {
-            return open;
-        }
-        if low <= level && level <= high {
-            return level;
-        }
+    let below = (position > 0.0) == loss;
+    let level = if below {
+        reference * (1.0 - stop)
     } else {
-        let level = reference * (1.0 + stop);
-        if level <= open {
-            return open;
-        }
-        if low <= level && level <= high {
-            return level;
-        }
+        reference * (1.0 + stop)
+    };
+    let side = if position > 0.0 { Side::Sell } else { Side::Buy };
+    let trigger = if loss {
+        Trigger::Stop { stop: level }
+    } else {
+        Trigger::Limit { limit: level }
+    };
+    let bar = Bar {
+        open,
+        high,
+        low,
+        close: f64::NAN,
+        volume: f64::NAN,
+    };
+    match touch(trigger, side, &bar) {
+        Touch::Fill(price) => price,
+        Touch::Rest | Touch::BecomesLimit => f64::NAN,
     }
-    f64::NAN
 }
 
 #[cfg(test)]
@@ -140,5 +150,49 @@ mod tests {
         assert!(s.check(1.0, 101.0, 120.0, 100.0).is_nan());
         assert_eq!(s.sl_ref, 120.0);
         assert_eq!(s.check(1.0, 115.0, 115.0, 107.0), 108.0);
+    }
+
+    /// The documented rule, written out plainly: the level is `reference * (1 -/+ stop)` on the side the
+    /// leg protects; a bar that opens through it fills at the open, one whose range reaches it at the level.
+    fn reference_hit(position: f64, reference: f64, stop: f64, open: f64, high: f64, low: f64, loss: bool) -> f64 {
+        if position == 0.0 {
+            return f64::NAN;
+        }
+        if (position > 0.0) == loss {
+            let level = reference * (1.0 - stop);
+            if open <= level {
+                return open;
+            }
+            if low <= level && level <= high {
+                return level;
+            }
+        } else {
+            let level = reference * (1.0 + stop);
+            if level <= open {
+                return open;
+            }
+            if low <= level && level <= high {
+                return level;
+            }
+        }
+        f64::NAN
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn stops_fill_by_the_matchers_rule_at_the_level_or_the_open_on_a_gap(
+            position in proptest::sample::select(vec![-2.0, -1.0, 0.0, 1.0, 3.0]),
+            reference in 50.0..150.0f64,
+            stop in 0.001..0.5f64,
+            open in 50.0..150.0f64,
+            up in 0.0..30.0f64,
+            down in 0.0..30.0f64,
+            loss: bool,
+        ) {
+            let (high, low) = (open + up, open - down);
+            let got = level_hit(position, reference, stop, open, high, low, loss);
+            let want = reference_hit(position, reference, stop, open, high, low, loss);
+            proptest::prop_assert!(got == want || (got.is_nan() && want.is_nan()), "{got} != {want}");
+        }
     }
 }
