@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::matching::costs::{NoCommission, NoSlippage, PercentCommission};
-use crate::matching::fill::Trail;
+use crate::matching::fill::{BothTouched, Trail};
 use proptest::prelude::*;
 
 pub(super) const DAY: i64 = 86_400_000_000_000;

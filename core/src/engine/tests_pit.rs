@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::matching::costs::{NoCommission, NoSlippage};
-use crate::matching::fill::Trail;
+use crate::matching::fill::{BothTouched, Trail};
 use proptest::prelude::*;
 
 const HOUR: i64 = 3_600_000_000_000;

@@ -1,0 +1,80 @@
+//! The bar stream the engine replays: one row per bar, ordered by (`ts_arrival`, symbol), each bar with the
+//! interval it covers, its session and its corporate actions; and the checks that make a stream well formed.
+
+use crate::error::{Context, CoreError, CoreResult};
+
+/// The bar stream, one row per bar, ordered by (`ts_arrival`, symbol).
+#[derive(Debug, Clone, Default)]
+pub struct BarStream {
+    pub ts_event: Vec<i64>,
+    pub ts_arrival: Vec<i64>,
+    /// Where each bar's interval begins: the bar covers `(ts_start, ts_event]`, and an order is matched
+    /// against it only if it reached the market at or before `ts_start` (see [`Engine::eligible`]).
+    pub ts_start: Vec<i64>,
+    pub symbol: Vec<usize>,
+    pub open: Vec<f64>,
+    pub high: Vec<f64>,
+    pub low: Vec<f64>,
+    pub close: Vec<f64>,
+    pub volume: Vec<f64>,
+    /// The bar's trading session (a day number in the exchange's time zone), for DAY orders.
+    pub session: Vec<i64>,
+    /// New units per old unit on a split's ex-date (1 or NaN otherwise); empty when the bars carry none.
+    pub split: Vec<f64>,
+    /// Cash per unit on a dividend's ex-date (0 or NaN otherwise); empty when the bars carry none.
+    pub dividend: Vec<f64>,
+}
+
+impl BarStream {
+    pub fn len(&self) -> usize {
+        self.ts_event.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ts_event.is_empty()
+    }
+
+    /// The columns have one length, every bar's interval ends at its `ts_event`, rows are ordered by
+    /// arrival, and every symbol index is below `n_symbols`.
+    pub(super) fn validate(&self, n_symbols: usize) -> CoreResult<()> {
+        let bars = self;
+        let n = bars.len();
+        let columns = [
+            bars.ts_arrival.len(),
+            bars.ts_start.len(),
+            bars.symbol.len(),
+            bars.open.len(),
+            bars.high.len(),
+            bars.low.len(),
+            bars.close.len(),
+            bars.volume.len(),
+            bars.session.len(),
+        ];
+        let optional_ok = |v: &Vec<f64>| v.is_empty() || v.len() == n;
+        if columns.iter().any(|&len| len != n) || !optional_ok(&bars.split) || !optional_ok(&bars.dividend) {
+            return Err(CoreError::data(
+                "bar columns differ in length",
+                Context::argument("bars"),
+            ));
+        }
+        if let Some(i) = (0..n).find(|&i| bars.ts_start[i] > bars.ts_event[i]) {
+            return Err(CoreError::data(
+                "a bar's ts_start is after its ts_event",
+                Context::argument("bars").at(bars.ts_event[i]),
+            ));
+        }
+        if let Some(i) = (1..n).find(|&i| bars.ts_arrival[i] < bars.ts_arrival[i - 1]) {
+            return Err(CoreError::data(
+                "bars must be ordered by ts_arrival",
+                Context::argument("bars").at(bars.ts_arrival[i]),
+            ));
+        }
+        if let Some(i) = (0..n).find(|&i| bars.symbol[i] >= n_symbols) {
+            return Err(CoreError::data(
+                format!("bar symbol index {} outside the universe", bars.symbol[i]),
+                Context::argument("bars").at(bars.ts_event[i]),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,135 @@
+//! The step loop: advance the clock to the next timestamp the strategy listens to, doing the work of every
+//! timestamp on the way (market data, margin check, signals, timers; see the module doc of `engine`), and
+//! record a snapshot of equity and positions after each timestamp at which bars arrived.
+
+use super::Engine;
+use crate::events::Priority;
+
+/// What happened at one timestamp: half-open ranges into the bar stream, the signal arrivals and the fill
+/// log, plus the timers that fired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub ts: i64,
+    pub bars: (usize, usize),
+    pub signals: (usize, usize),
+    /// Fills since the previous step (including close-execution fills of the previous decisions).
+    pub fills: (usize, usize),
+    pub timers: Vec<u64>,
+}
+
+/// Equity and positions after each timestamp at which bars arrived.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshots {
+    /// The latest `ts_event` among that timestamp's bars.
+    pub ts: Vec<i64>,
+    pub cash: Vec<f64>,
+    pub equity: Vec<f64>,
+    /// Row-major (snapshot, symbol).
+    pub positions: Vec<f64>,
+    /// Row-major (snapshot, symbol): the marks (last close; NaN before a symbol's first bar).
+    pub marks: Vec<f64>,
+}
+
+impl Engine {
+    /// Advance to the next timestamp the strategy listens to; None when the data is exhausted.
+    pub fn step(&mut self) -> Option<Step> {
+        loop {
+            self.take_snapshot();
+            let data = [
+                self.bars.ts_arrival.get(self.bar_cursor).copied(),
+                self.signal_arrivals.get(self.signal_cursor).copied(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            // The run ends with the data: timers set beyond the last bar or signal never fire.
+            let Some(data_ts) = data else {
+                self.finished = true;
+                return None;
+            };
+            let ts = self.timers.peek_ts().map_or(data_ts, |t| t.min(data_ts));
+            self.now = ts;
+            let bar_lo = self.bar_cursor;
+            while self.bar_cursor < self.bars.len() && self.bars.ts_arrival[self.bar_cursor] == ts {
+                self.bar_cursor += 1;
+            }
+            if self.bar_cursor > bar_lo {
+                self.on_bars(bar_lo..self.bar_cursor);
+                self.check_margin();
+            }
+            if self.bar_cursor > bar_lo {
+                self.pending_snapshot = Some(
+                    self.bars.ts_event[bar_lo..self.bar_cursor]
+                        .iter()
+                        .copied()
+                        .max()
+                        .unwrap_or(ts),
+                );
+            }
+            let sig_lo = self.signal_cursor;
+            while self.signal_cursor < self.signal_arrivals.len() && self.signal_arrivals[self.signal_cursor] == ts {
+                self.signal_cursor += 1;
+            }
+            let mut timers = Vec::new();
+            while self.timers.peek_ts() == Some(ts) {
+                timers.extend(self.timers.pop().map(|e| e.payload));
+            }
+            timers.retain(|id| !self.cancelled_timers.remove(id));
+            for &id in &timers {
+                if let Some(&period) = self.timer_periods.get(&id) {
+                    // Cannot fail: the next firing is after the clock.
+                    let _ = self.timers.push(ts.saturating_add(period), Priority::Timer, id);
+                }
+            }
+            let wake = self.config.wake;
+            let new_fills = self.fills.len() > self.fills_reported;
+            if (wake.bars && self.bar_cursor > bar_lo)
+                || (wake.signals && self.signal_cursor > sig_lo)
+                || (wake.fills && new_fills)
+                || (wake.timers && !timers.is_empty())
+            {
+                let fills = (self.fills_reported, self.fills.len());
+                self.fills_reported = self.fills.len();
+                return Some(Step {
+                    ts,
+                    bars: (bar_lo, self.bar_cursor),
+                    signals: (sig_lo, self.signal_cursor),
+                    fills,
+                    timers,
+                });
+            }
+        }
+    }
+
+    /// Record equity and positions for the timestamp just processed (after the strategy's decisions, so
+    /// close-execution fills are included).
+    fn take_snapshot(&mut self) {
+        let Some(ts) = self.pending_snapshot.take() else {
+            return;
+        };
+        let n = self.ledger.holdings.len();
+        let snaps = &mut self.snapshots;
+        let ts = match snaps.ts.last() {
+            // Bars of an earlier ts_event arriving late: replace the previous row so times stay increasing.
+            Some(&last) if last >= ts => {
+                snaps.ts.pop();
+                snaps.cash.pop();
+                snaps.equity.pop();
+                snaps.positions.truncate(snaps.positions.len() - n);
+                snaps.marks.truncate(snaps.marks.len() - n);
+                last
+            }
+            _ => ts,
+        };
+        snaps.ts.push(ts);
+        snaps.cash.push(self.ledger.account.cash);
+        snaps.equity.push(self.ledger.equity());
+        snaps.positions.extend(self.ledger.holdings.iter().map(|h| h.position));
+        snaps.marks.extend_from_slice(&self.ledger.marks);
+    }
+
+    /// Finish the run: the last snapshot is taken; orders still working stay `open`.
+    pub fn finish(&mut self) {
+        while self.step().is_some() {}
+    }
+}
