@@ -6,12 +6,11 @@
 //! reason. A forced (margin call) order never trades more than the position it closes: the strategy's own
 //! orders may have reduced it first.
 
-use super::ledger::Refusal;
 use super::order::{Code, Kind, Status};
 use super::Engine;
 use crate::matching::costs::{CostedFill, FillContext};
 use crate::matching::fill::Bar;
-use crate::portfolio::Side;
+use crate::portfolio::{Refusal, Side};
 
 /// What booking a matched order did.
 pub(super) enum Booked {

@@ -2,12 +2,11 @@
 //! participation, contract multipliers (which also fix the number of symbols) and what wakes the strategy.
 
 use super::bars::BarStream;
-use super::ledger::AccountKind;
 use crate::error::{Context, CoreError, CoreResult};
 use crate::matching::costs::{CommissionModel, SlippageModel};
 use crate::matching::fill::BothTouched;
 use crate::matching::Execution;
-use crate::portfolio::MAX_INIT_CASH;
+use crate::portfolio::{AccountKind, MAX_INIT_CASH};
 
 /// Which events wake the strategy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

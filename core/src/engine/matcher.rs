@@ -64,9 +64,7 @@ impl Engine {
         let Some(promoted) = self.promoted.as_mut() else {
             return;
         };
-        let ledger = &mut self.ledger;
-        let Some((order, outcome, _, _)) = promoted.act(row, symbol, &mut ledger.account, &mut ledger.holdings[symbol])
-        else {
+        let Some((order, outcome, _, _)) = promoted.act(row, symbol, &mut self.ledger) else {
             return;
         };
         let te = self.bars.ts_event[row];
@@ -108,7 +106,7 @@ impl Engine {
                     slippage: (price - order.price).abs() * size,
                 });
             }
-            Outcome::Rejected(reason) => record.close(Status::Rejected, Code::Kernel(reason), reason.message(), te),
+            Outcome::Rejected(reason) => record.close(Status::Rejected, reason, reason.message(), te),
             Outcome::Ignored => return,
         }
         self.orders.push(record);

@@ -23,7 +23,6 @@
 mod bars;
 mod booking;
 mod config;
-mod ledger;
 mod margin;
 mod matcher;
 mod order;
@@ -33,9 +32,9 @@ mod submit;
 mod timers;
 
 pub use crate::matching::Execution;
+pub use crate::portfolio::{AccountKind, Ledger, Refusal};
 pub use bars::BarStream;
 pub use config::{Config, Wake};
-pub use ledger::{AccountKind, Ledger, Refusal};
 pub use order::{Code, Kind, Order, OrderRequest, Status, Tif};
 pub use promoted::{Promoted, PromotedInputs};
 pub use step::{Snapshots, Step};
@@ -45,7 +44,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::error::{Context, CoreError, CoreResult};
 use crate::events::EventQueue;
-use crate::portfolio::Side;
+use crate::portfolio::{Affordability, Side};
 
 /// One execution.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -99,7 +98,12 @@ impl Engine {
     pub fn new(config: Config, bars: BarStream, signal_arrivals: Vec<i64>) -> CoreResult<Self> {
         let n = config.multipliers.len();
         config::validate(&config, &bars, &signal_arrivals)?;
-        let ledger = Ledger::new(config.account, config.init_cash, config.multipliers.clone());
+        let ledger = Ledger::new(
+            config.account,
+            Affordability::Reject,
+            config.init_cash,
+            config.multipliers.clone(),
+        );
         // The clock starts one nanosecond before the first event or bar interval: `on_start` sees nothing yet,
         // and what it schedules or orders happens before the first bar starts (so it can fill at its open).
         let first = [
@@ -167,6 +171,8 @@ impl Engine {
                 Context::argument("strategy"),
             ));
         }
+        // A promoted strategy follows the vectorized semantics: its orders are sized and resized as vectorbt's.
+        self.ledger.policy = Affordability::Resize;
         self.promoted = Some(promoted);
         Ok(())
     }

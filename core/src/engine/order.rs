@@ -93,14 +93,8 @@ impl Status {
 /// grouping (`reason_code`), beside the readable `reason` that may carry numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
-    /// A cash account's purchase costs more than its free cash.
-    InsufficientCash,
-    /// A cash account's short sale cannot be collateralized in full from free cash.
-    ShortCollateral,
-    /// A margin account's fill would take gross exposure above leverage times equity.
-    LeverageLimit,
-    /// The fill's value or fee is not a finite number.
-    NonFinite,
+    /// The ledger refused the order (both modes' reasons: cash, collateral, leverage, fees, ...).
+    Refused(Reject),
     /// A forced order closing a position because equity fell below the maintenance margin.
     MarginCall,
     IocUnfilled,
@@ -109,17 +103,18 @@ pub enum Code {
     OcoCancelled,
     CancelledByStrategy,
     BracketEntryUnfilled,
-    /// A refusal of the shared order execution (promoted vectorized strategies).
-    Kernel(Reject),
+}
+
+impl From<Reject> for Code {
+    fn from(reject: Reject) -> Self {
+        Self::Refused(reject)
+    }
 }
 
 impl Code {
     pub fn name(self) -> &'static str {
         match self {
-            Self::InsufficientCash => "insufficient_cash",
-            Self::ShortCollateral => "short_collateral",
-            Self::LeverageLimit => "leverage_limit",
-            Self::NonFinite => "non_finite",
+            Self::Refused(reject) => reject.code(),
             Self::MarginCall => "margin_call",
             Self::IocUnfilled => "ioc_unfilled",
             Self::FokUnfilled => "fok_unfilled",
@@ -127,7 +122,6 @@ impl Code {
             Self::OcoCancelled => "oco_cancelled",
             Self::CancelledByStrategy => "cancelled_by_strategy",
             Self::BracketEntryUnfilled => "bracket_entry_unfilled",
-            Self::Kernel(reject) => reject.code(),
         }
     }
 }
@@ -233,14 +227,14 @@ impl Order {
 
     /// Close the order as `status` (cancelled, expired, rejected) with a reason. An order that already
     /// filled part of its quantity closes as `partially_filled`, keeping the reason.
-    pub fn close(&mut self, status: Status, code: Code, reason: impl Into<String>, ts: i64) {
+    pub fn close(&mut self, status: Status, code: impl Into<Code>, reason: impl Into<String>, ts: i64) {
         debug_assert!(self.is_open());
         self.status = if self.filled > 0.0 {
             Status::PartiallyFilled
         } else {
             status
         };
-        self.code = Some(code);
+        self.code = Some(code.into());
         self.reason = Some(reason.into());
         self.ts_closed = Some(ts);
     }

@@ -4,11 +4,11 @@
 //! point-in-time: as a symbol's bar `b` arrives, the strategy acts on the signal row its execution allows,
 //! `b` under close execution (decided and filled at `b`'s close) and `b - 1` under next-open execution
 //! (decided at `b - 1`, filled at `b`'s open). Each decision and fill is the vectorized kernel's own
-//! [`step_column`] against the event engine's account, so under the same settings the promoted run and the
+//! [`step_column`] against the event engine's ledger (under the vectorized `Resize` policy), so under the same settings the promoted run and the
 //! vectorized run produce identical orders, fills and equity by construction.
 
 use crate::error::{Context, CoreError, CoreResult};
-use crate::portfolio::Account;
+use crate::portfolio::Ledger;
 use crate::vectorized::{step_column, uses_stops, ColumnState, ColumnStep, Market, MatrixSource, Settings};
 
 /// The promoted strategy's inputs in the vectorized layout (symbol-major, `n_bars` per symbol), plus where
@@ -86,14 +86,8 @@ impl Promoted {
         self.inputs.bar_of_row.len()
     }
 
-    /// The strategy's work at bar-stream `row` of `symbol`, with `account` and the symbol's holding.
-    pub fn act(
-        &mut self,
-        row: usize,
-        symbol: usize,
-        account: &mut Account,
-        holding: &mut crate::portfolio::Holding,
-    ) -> Option<ColumnStep> {
+    /// The strategy's work at bar-stream `row` of `symbol`, booked into `ledger`.
+    pub fn act(&mut self, row: usize, symbol: usize, ledger: &mut Ledger) -> Option<ColumnStep> {
         let i = &self.inputs;
         let market = Market {
             n_bars: i.n_bars,
@@ -107,8 +101,7 @@ impl Promoted {
         let at = symbol * i.n_bars + bar;
         let source = source(i);
         let st = &mut self.columns[symbol];
-        st.holding = *holding;
-        let step = step_column(
+        step_column(
             &market,
             at,
             bar,
@@ -116,11 +109,10 @@ impl Promoted {
             &source,
             &self.settings,
             self.use_stops,
-            account,
+            ledger,
+            symbol,
             st,
-        );
-        *holding = st.holding;
-        step
+        )
     }
 }
 

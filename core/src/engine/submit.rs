@@ -104,7 +104,7 @@ impl Engine {
 
     /// Close an order and settle what depends on it: bracket legs start working for the quantity their
     /// entry filled, or are cancelled if it filled nothing.
-    pub(super) fn close_order(&mut self, id: u64, status: Status, code: Code, reason: String, ts: i64) {
+    pub(super) fn close_order(&mut self, id: u64, status: Status, code: impl Into<Code>, reason: String, ts: i64) {
         self.orders[id as usize].close(status, code, reason, ts);
         self.after_close(id, ts);
     }

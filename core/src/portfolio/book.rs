@@ -1,8 +1,9 @@
 //! Booking a fill into the ledger: how cash, free cash, position and short debt change.
 //!
-//! Every fill in both modes is booked here. The modes differ only in their *policy* before booking: the
-//! vectorized mode sizes orders the way vectorbt does (and cuts an unaffordable buy to what the cash allows);
-//! the event engine (issue #4) rejects what it cannot afford. Short-sale accounting: a short raises `cash` by
+//! Every fill in both modes is booked here, through [`Ledger::book`](super::Ledger). The modes differ only
+//! in their affordability policy before booking (see [`Affordability`](super::Affordability)): the
+//! vectorized mode sizes orders the way vectorbt does and cuts an unaffordable buy to what the cash allows;
+//! the event engine refuses what the account rules do not allow. Short-sale accounting: a short raises `cash` by
 //! its proceeds and records `debt` (the value shorted); `free_cash` drops by twice the short's value net of
 //! the proceeds, so the proceeds and as much again are reserved as collateral until the short is covered.
 

@@ -6,7 +6,7 @@ use super::rules::{order_size, Rules, Signals};
 use super::source::SignalSource;
 use super::stops::Stops;
 pub use crate::matching::Execution;
-use crate::portfolio::{execute, Account, Costs, Holding, Order, Outcome, SizeType};
+use crate::portfolio::{AccountKind, Affordability, Costs, Ledger, Order, Outcome, SizeType};
 
 /// The reference price stops are measured from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,24 +59,19 @@ pub trait Sink {
     }
 }
 
-/// Per-column working state.
+/// Per-column working state besides the ledger's holding and mark.
 #[derive(Debug, Clone, Copy)]
 pub struct ColumnState {
-    pub holding: Holding,
     pub stops: Stops,
     /// Last valid valuation price (forward-filled across missing bars).
     pub val_price: f64,
-    /// Last valid close, for marking to market.
-    pub mark: f64,
 }
 
 impl Default for ColumnState {
     fn default() -> Self {
         Self {
-            holding: Holding::default(),
             stops: Stops::default(),
             val_price: f64::NAN,
-            mark: f64::NAN,
         }
     }
 }
@@ -85,7 +80,7 @@ impl Default for ColumnState {
 pub type ColumnStep = (Order, Outcome, f64, f64);
 
 /// One column's work at one bar (`at` indexes the market arrays): decide its order (a triggered stop, else
-/// the signals of row `signal_bar(execution, bar)`), execute it against `account`, re-arm the stops.
+/// the signals of row `signal_bar(execution, bar)`), execute it against `slot` of `ledger`, re-arm the stops.
 ///
 /// `simulate_group` runs this for every column and bar; the event engine runs it for a promoted strategy
 /// as each bar arrives, so the two modes fill identically by construction.
@@ -99,14 +94,15 @@ pub fn step_column<S: SignalSource>(
     source: &S,
     settings: &Settings,
     use_stops: bool,
-    account: &mut Account,
+    ledger: &mut Ledger,
+    slot: usize,
     st: &mut ColumnState,
 ) -> Option<ColumnStep> {
     let sbar = signal_bar(settings.execution, bar);
-    let order = decide(market, at, sbar, col, source, settings, use_stops, st)?;
-    let before = st.holding.position;
-    let outcome = execute(account, &mut st.holding, &order, &settings.costs);
-    let after = st.holding.position;
+    let before = ledger.holdings[slot].position;
+    let order = decide(market, at, sbar, col, source, settings, use_stops, before, st)?;
+    let outcome = ledger.execute(slot, &order, &settings.costs);
+    let after = ledger.holdings[slot].position;
     if let Outcome::Filled { price: fill, .. } = outcome {
         if use_stops {
             rearm(st, before, after, fill, market.close[at], sbar, col, source, settings);
@@ -122,6 +118,7 @@ pub fn uses_stops<S: SignalSource>(settings: &Settings, source: &S) -> bool {
 
 /// Simulate the columns `cols` (one group) over every bar.
 ///
+/// The group is one cash pool: a [`Ledger`] (a cash account, policy `Resize`) with one slot per column.
 /// Each bar visits the group's columns in order and, for each, decides its order (stops first, then
 /// signals), executes it against the shared account and marks the position to market. Deciding and
 /// executing column by column is the same as deciding every column first: a column's decision reads only
@@ -133,7 +130,12 @@ pub fn simulate_group<S: SignalSource, K: Sink>(
     settings: &Settings,
     sink: &mut K,
 ) {
-    let mut account = Account::new(settings.init_cash);
+    let mut ledger = Ledger::new(
+        AccountKind::Cash,
+        Affordability::Resize,
+        settings.init_cash,
+        vec![1.0; cols.len()],
+    );
     let mut state = vec![ColumnState::default(); cols.len()];
     let mut positions = vec![0.0; cols.len()];
     let use_stops = uses_stops(settings, source);
@@ -145,13 +147,18 @@ pub fn simulate_group<S: SignalSource, K: Sink>(
     while bar < market.n_bars {
         // Fast-forward: while every column is flat, a bar without an entry signal trades nothing, so skip
         // to the next bar that has one, updating only the price marks.
-        if state.iter().all(|st| st.holding.position == 0.0) {
+        if ledger.holdings.iter().all(|h| h.position == 0.0) {
             let next = next_entry_bar(settings.execution, bar, cols.clone(), source, market.n_bars);
             if next > bar {
                 for (k, st) in state.iter_mut().enumerate() {
-                    st.skip_flat(market, base[k] + bar..base[k] + next, settings.execution);
+                    st.skip_flat(
+                        &mut ledger.marks[k],
+                        market,
+                        base[k] + bar..base[k] + next,
+                        settings.execution,
+                    );
                 }
-                sink.flat(bar..next, account.cash, &positions);
+                sink.flat(bar..next, ledger.account.cash, &positions);
                 bar = next;
                 continue;
             }
@@ -161,20 +168,21 @@ pub fn simulate_group<S: SignalSource, K: Sink>(
             let at = base[k] + bar;
             let st = &mut state[k];
             if let Some((order, outcome, before, after)) =
-                step_column(market, at, bar, col, source, settings, use_stops, &mut account, st)
+                step_column(market, at, bar, col, source, settings, use_stops, &mut ledger, k, st)
             {
                 sink.order(bar, col, &order, &outcome, before, after);
             }
             let close = market.close[at];
             if !close.is_nan() {
-                st.mark = close;
+                ledger.marks[k] = close;
             }
-            if st.holding.position != 0.0 {
-                marked += st.holding.position * st.mark;
+            let position = ledger.holdings[k].position;
+            if position != 0.0 {
+                marked += position * ledger.marks[k];
             }
-            positions[k] = st.holding.position;
+            positions[k] = position;
         }
-        sink.bar(bar, account.cash, account.cash + marked, &positions);
+        sink.bar(bar, ledger.account.cash, ledger.account.cash + marked, &positions);
         bar += 1;
     }
 }
@@ -201,8 +209,8 @@ fn next_entry_bar<S: SignalSource>(
 
 impl ColumnState {
     /// Bars `at` (indices into the market arrays) passed flat with nothing traded: keep the last valid
-    /// valuation price and mark, as the per-bar path would have.
-    fn skip_flat(&mut self, market: &Market, at: Range<usize>, execution: Execution) {
+    /// valuation price and `mark`, as the per-bar path would have.
+    fn skip_flat(&mut self, mark: &mut f64, market: &Market, at: Range<usize>, execution: Execution) {
         let prices = match execution {
             Execution::Close => market.close,
             Execution::NextOpen => market.open,
@@ -211,7 +219,7 @@ impl ColumnState {
             self.val_price = p;
         }
         if let Some(&c) = market.close[at].iter().rev().find(|c| !c.is_nan()) {
-            self.mark = c;
+            *mark = c;
         }
     }
 }
@@ -227,6 +235,7 @@ fn decide<S: SignalSource>(
     source: &S,
     settings: &Settings,
     use_stops: bool,
+    position: f64,
     st: &mut ColumnState,
 ) -> Option<Order> {
     let (open, high, low, close) = (market.open[at], market.high[at], market.low[at], market.close[at]);
@@ -237,7 +246,6 @@ fn decide<S: SignalSource>(
     if !price.is_nan() {
         st.val_price = price;
     }
-    let position = st.holding.position;
     let mut order_price = price;
     let mut slippage = settings.slippage;
     let mut stop_hit = false;

@@ -1,7 +1,7 @@
-//! Executing one order against an account and a holding.
+//! Sizing one order the vectorized way and booking it into a ledger ([`Ledger::execute`]).
 //!
-//! Semantics are vectorbt's `from_signals` defaults (allow partial fills, no cash locking), so the
-//! vectorized mode agrees with it to floating-point precision:
+//! Under [`Affordability::Resize`] the semantics are vectorbt's `from_signals` defaults (allow partial fills,
+//! no cash locking), so the vectorized mode agrees with it to floating-point precision:
 //! - a buy of `size = inf` spends all cash: `size = (cash - fixed_fees) / (1 + fees) / fill_price`;
 //! - a sell of `size = inf` with a percent (a reversal or a short entry) sells the long position and
 //!   shorts as much as free cash allows;
@@ -9,10 +9,13 @@
 //! - fees are `fees * traded value + fixed_fees` per order;
 //! - an order that cannot be afforded is cut to what can be (a partial fill); one whose affordable size is
 //!   below `min_size`, or that cannot pay its fees, is rejected with a reason, never silently dropped.
+//!
+//! Under [`Affordability::Reject`] the sizing is the same except that a finite order is never cut: the
+//! ledger's account rules refuse what cannot be afforded (an all-in order still spends what there is).
 
-use super::book::{book_buy, book_sell};
 use super::float::{add, is_close, is_close_or_less, is_less, snap_zero};
-use super::{Account, Holding, Outcome, Reject, Side};
+use super::ledger::Trade;
+use super::{Account, Affordability, Holding, Ledger, Outcome, Reject, Side};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SizeType {
@@ -56,56 +59,25 @@ pub struct Costs {
     pub min_size: f64,
 }
 
-/// Execute `order`, updating `account` and `holding` only when it fills.
-pub fn execute(account: &mut Account, holding: &mut Holding, order: &Order, costs: &Costs) -> Outcome {
-    let state = State {
-        cash: snap_zero(account.cash),
-        free_cash: snap_zero(account.free_cash),
-        position: snap_zero(holding.position),
-        debt: snap_zero(holding.debt),
-    };
-    if order.size.is_nan() || order.size == 0.0 {
-        return Outcome::Ignored;
-    }
-    if !(order.price.is_finite() && order.price > 0.0) {
-        return Outcome::Rejected(Reject::NoPrice);
-    }
-    let mut size = order.size;
-    let mut size_type = order.size_type;
-    if size_type == SizeType::Value {
-        if !(order.val_price.is_finite() && order.val_price > 0.0) {
-            return Outcome::Rejected(Reject::NoPrice);
+impl Ledger {
+    /// Size `order` for `slot`'s holding and book it; the ledger changes only when it fills. Multipliers are
+    /// not applied: the vectorized mode trades units of value 1 x price.
+    pub fn execute(&mut self, slot: usize, order: &Order, costs: &Costs) -> Outcome {
+        let (account, holding) = (self.account, self.holdings[slot]);
+        let state = State {
+            cash: snap_zero(account.cash),
+            free_cash: snap_zero(account.free_cash),
+            position: snap_zero(holding.position),
+            debt: snap_zero(holding.debt),
+            resize: self.policy == Affordability::Resize,
+        };
+        match state.size(order, costs) {
+            Ok((trade, outcome)) => match self.book(slot, state.account(), state.holding(), trade) {
+                Ok(()) => outcome,
+                Err(refusal) => Outcome::Rejected(refusal.code),
+            },
+            Err(outcome) => outcome,
         }
-        size /= order.val_price;
-        size_type = SizeType::Amount;
-    }
-    let mut percent = f64::NAN;
-    if size_type == SizeType::Amount && order.direction != Direction::Long && size == f64::NEG_INFINITY {
-        size_type = SizeType::Percent;
-        size = -1.0;
-    }
-    if size_type == SizeType::Percent {
-        percent = size.abs();
-        size = size.signum() * f64::INFINITY;
-    }
-    let result = if size > 0.0 {
-        state.buy(size, order, costs, percent)
-    } else {
-        state.sell(-size, order, costs, percent)
-    };
-    match result {
-        Ok((next, outcome)) => {
-            *account = Account {
-                cash: next.cash,
-                free_cash: next.free_cash,
-            };
-            *holding = Holding {
-                position: next.position,
-                debt: next.debt,
-            };
-            outcome
-        }
-        Err(outcome) => outcome,
     }
 }
 
@@ -115,11 +87,47 @@ struct State {
     free_cash: f64,
     position: f64,
     debt: f64,
+    /// The policy is `Resize`: an unaffordable finite buy is cut to the cash.
+    resize: bool,
 }
 
-type Step = Result<(State, Outcome), Outcome>;
+/// The trade to book and what it will have done, or why there is nothing to book.
+type Sized = Result<(Trade, Outcome), Outcome>;
 
 impl State {
+    /// The trade `order` makes from this state (the vectorized rules: see the module doc).
+    fn size(self, order: &Order, costs: &Costs) -> Sized {
+        if order.size.is_nan() || order.size == 0.0 {
+            return Err(Outcome::Ignored);
+        }
+        if !(order.price.is_finite() && order.price > 0.0) {
+            return Err(Outcome::Rejected(Reject::NoPrice));
+        }
+        let mut size = order.size;
+        let mut size_type = order.size_type;
+        if size_type == SizeType::Value {
+            if !(order.val_price.is_finite() && order.val_price > 0.0) {
+                return Err(Outcome::Rejected(Reject::NoPrice));
+            }
+            size /= order.val_price;
+            size_type = SizeType::Amount;
+        }
+        let mut percent = f64::NAN;
+        if size_type == SizeType::Amount && order.direction != Direction::Long && size == f64::NEG_INFINITY {
+            size_type = SizeType::Percent;
+            size = -1.0;
+        }
+        if size_type == SizeType::Percent {
+            percent = size.abs();
+            size = size.signum() * f64::INFINITY;
+        }
+        if size > 0.0 {
+            self.buy(size, order, costs, percent)
+        } else {
+            self.sell(-size, order, costs, percent)
+        }
+    }
+
     fn account(self) -> Account {
         Account {
             cash: self.cash,
@@ -134,17 +142,8 @@ impl State {
         }
     }
 
-    fn booked(self, (account, holding): (Account, Holding)) -> Self {
-        Self {
-            cash: account.cash,
-            free_cash: account.free_cash,
-            position: holding.position,
-            debt: holding.debt,
-        }
-    }
-
     /// Buy (open or add to a long) and/or cover a short.
-    fn buy(self, size: f64, order: &Order, costs: &Costs, percent: f64) -> Step {
+    fn buy(self, size: f64, order: &Order, costs: &Costs, percent: f64) -> Sized {
         let price = order.price * (1.0 + order.slippage);
         let mut cash_limit = self.cash;
         if !percent.is_nan() {
@@ -155,7 +154,7 @@ impl State {
                 return Err(Outcome::Rejected(Reject::NoOpenPosition));
             }
         } else if cash_limit == 0.0 {
-            return Err(Outcome::Rejected(Reject::NoCash));
+            return Err(Outcome::Rejected(Reject::InsufficientCash));
         }
         let wanted = if order.direction == Direction::Short {
             (-self.position).min(size)
@@ -167,7 +166,8 @@ impl State {
         }
         let notional = wanted * price;
         let wanted_fees = notional * costs.fees + costs.fixed_fees;
-        let (filled, fees, spent) = if is_close_or_less(notional + wanted_fees, cash_limit) {
+        let fits = is_close_or_less(notional + wanted_fees, cash_limit);
+        let (filled, fees, spent) = if fits || !(self.resize || wanted.is_infinite()) {
             (wanted, wanted_fees, notional + wanted_fees)
         } else {
             let affordable = add(cash_limit, -costs.fixed_fees) / (1.0 + costs.fees);
@@ -179,9 +179,17 @@ impl State {
         if is_less(filled, costs.min_size) {
             return Err(Outcome::Rejected(Reject::BelowMinSize));
         }
-        let next = self.booked(book_buy(self.account(), self.holding(), filled, spent));
+        let trade = Trade {
+            side: Side::Buy,
+            quantity: filled,
+            price,
+            unit: price,
+            value: filled * price,
+            fee: fees,
+            cash: spent,
+        };
         Ok((
-            next,
+            trade,
             Outcome::Filled {
                 side: Side::Buy,
                 size: filled,
@@ -192,7 +200,7 @@ impl State {
     }
 
     /// Sell (reduce or close a long) and/or open or add to a short.
-    fn sell(self, size: f64, order: &Order, costs: &Costs, percent: f64) -> Step {
+    fn sell(self, size: f64, order: &Order, costs: &Costs, percent: f64) -> Sized {
         let price = order.price * (1.0 - order.slippage);
         let mut limit = if order.direction == Direction::Long {
             self.position.min(size)
@@ -202,7 +210,7 @@ impl State {
             let free = add(self.free_cash, long * price * (1.0 - costs.fees));
             if free <= 0.0 {
                 if self.position <= 0.0 {
-                    return Err(Outcome::Rejected(Reject::NoCashShort));
+                    return Err(Outcome::Rejected(Reject::ShortCollateral));
                 }
                 long
             } else {
@@ -236,9 +244,17 @@ impl State {
         if received < 0.0 {
             return Err(Outcome::Rejected(Reject::CantCoverFees));
         }
-        let next = self.booked(book_sell(self.account(), self.holding(), limit, price, received));
+        let trade = Trade {
+            side: Side::Sell,
+            quantity: limit,
+            price,
+            unit: price,
+            value: proceeds,
+            fee: fees,
+            cash: received,
+        };
         Ok((
-            next,
+            trade,
             Outcome::Filled {
                 side: Side::Sell,
                 size: limit,
@@ -252,7 +268,18 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::portfolio::AccountKind;
     use proptest::prelude::*;
+
+    /// `order` executed for one holding of a cash account under the vectorized policy.
+    fn execute(acct: &mut Account, hold: &mut Holding, order: &Order, costs: &Costs) -> Outcome {
+        let mut ledger = Ledger::new(AccountKind::Cash, Affordability::Resize, 0.0, vec![1.0]);
+        ledger.account = *acct;
+        ledger.holdings[0] = *hold;
+        let outcome = ledger.execute(0, order, costs);
+        (*acct, *hold) = (ledger.account, ledger.holdings[0]);
+        outcome
+    }
 
     const FREE: Costs = Costs {
         fees: 0.0,
@@ -335,7 +362,7 @@ mod tests {
         let mut empty = Account::new(0.0);
         assert_eq!(
             execute(&mut empty, &mut hold, &order(1.0, 10.0), &FREE),
-            Outcome::Rejected(Reject::NoCash)
+            Outcome::Rejected(Reject::InsufficientCash)
         );
         let long_only_exit = Order {
             direction: Direction::Long,
