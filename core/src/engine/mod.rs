@@ -1,4 +1,5 @@
-//! The event-driven engine: the clock, the bar stream, working orders, matching and the ledger.
+//! The event-driven engine: the clock, the bar stream, working orders and matching, booking every fill into
+//! the portfolio [`Ledger`] under its `Reject` policy (a promoted vectorized strategy books under `Resize`).
 //!
 //! It never calls Python. The caller drives it in steps: [`Engine::step`] advances the clock to the next
 //! timestamp at which something the strategy listens to happens, doing all the work of every timestamp in

@@ -12,7 +12,7 @@
 //! nothing. Under `Resize` the sizing has already cut the order to what vectorbt lets it afford.
 
 use super::book::{book_buy, book_sell};
-use super::{Account, AccountKind, Affordability, Holding, Refusal, Reject, Side};
+use super::{Account, AccountKind, Affordability, Holding, Refusal, Side};
 
 /// A fill ready to book: `cash` is what a buy spends or a sell receives in total (fees included), `unit`
 /// the value of one unit at `price` (price times multiplier) and `value` the fill's notional.
@@ -133,12 +133,6 @@ impl Ledger {
         self.account.cash += cash;
         self.account.free_cash += cash;
         cash
-    }
-}
-
-impl From<Reject> for Refusal {
-    fn from(code: Reject) -> Self {
-        Self::new(code, code.message().to_owned())
     }
 }
 

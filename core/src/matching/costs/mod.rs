@@ -4,7 +4,7 @@
 //! 1. a [`SlippageModel`] turns the price the order would fill at (the bar's open, a limit or a stop price)
 //!    into the price it actually fills at: never better for the trader, never outside the bar;
 //! 2. a [`CommissionModel`] charges the fill on its traded value *at the slipped price*, as the vectorized
-//!    mode does (`portfolio::execute`: fees are a fraction of `size * slipped price`).
+//!    mode does (`portfolio::Ledger::execute`: fees are a fraction of `size * slipped price`).
 //!
 //! Both are pure functions of one [`FillContext`]: no state, no clock, no randomness, so equal fills cost the
 //! same in every run and in both modes. Costs are charged per *fill*: an order filled in parts over several
