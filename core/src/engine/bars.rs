@@ -9,7 +9,7 @@ pub struct BarStream {
     pub ts_event: Vec<i64>,
     pub ts_arrival: Vec<i64>,
     /// Where each bar's interval begins: the bar covers `(ts_start, ts_event]`, and an order is matched
-    /// against it only if it reached the market at or before `ts_start` (see [`Engine::eligible`]).
+    /// against it only if it reached the market at or before `ts_start` (see `Engine::eligible`).
     pub ts_start: Vec<i64>,
     pub symbol: Vec<usize>,
     pub open: Vec<f64>,

@@ -21,7 +21,7 @@ pub struct Wake {
 pub struct Config {
     pub init_cash: f64,
     pub account: AccountKind,
-    /// Equity below this fraction of the maintained exposure is a margin call (see [`Ledger::margin_call`]);
+    /// Equity below this fraction of the maintained exposure is a margin call (see [`Ledger::margin_call`](crate::portfolio::Ledger::margin_call));
     /// [`AccountKind::default_maintenance`] unless the user chose.
     pub maintenance: f64,
     pub execution: Execution,
