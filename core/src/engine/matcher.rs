@@ -4,22 +4,23 @@
 //! 1. corporate actions on its ex-date: a split scales positions, working orders' quantities and prices;
 //!    a cash dividend pays longs and charges shorts;
 //! 2. each working order the bar may fill ([`Engine::eligible`]: the bar started at or after the order reached
-//!    the market) is tested against
-//!    the bar ([`touch`]): DAY orders from an earlier session expire first; IOC and FOK orders that the
-//!    bar does not fill are cancelled;
+//!    the market) is tested against the bar ([`touch`]; a trailing stop by
+//!    [`TrailingStop::step`](crate::matching::fill::TrailingStop::step)): DAY orders from an earlier session
+//!    expire first; IOC and FOK orders that the bar does not fill are cancelled;
 //! 3. when several orders of one OCO group (a bracket's exit legs) touch in the same bar, they are tried in
-//!    preference order (the stop-type leg first unless the policy says the take-profit, [`BothTouched`]) and
-//!    the first that fills cancels the others; one that is refused lets the next one try;
-//! 4. fills run in submission order, each capped by what is left of the bar's participation volume, priced
-//!    by the slippage and commission models, and booked as a close plus an open (see `booking.rs`): what the
-//!    account refuses is rejected, but the closing part of a fill is always booked;
+//!    the order of [`exit_order`] (the stop-type leg first unless the policy says the take-profit) and the
+//!    first that fills cancels the others; one that is refused lets the next one try;
+//! 4. fills run in submission order, each capped by what is left of the bar's participation volume
+//!    ([`participation_cap`]), priced by the slippage and commission models, and booked as a close plus an
+//!    open (see `booking.rs`): what the account refuses is rejected, but the closing part of a fill is
+//!    always booked;
 //! 5. the symbol's mark moves to the close.
 
 use super::booking::Booked;
 use super::order::{Code, Kind, Order, OrderRequest, Status, Tif};
 use super::{Engine, Execution, Fill};
 use crate::matching::costs::{apply_costs, CostedFill, FillContext};
-use crate::matching::fill::{touch, Bar, BothTouched, Touch, Trail, Trigger};
+use crate::matching::fill::{exit_order, participation_cap, touch, Bar, Touch, Trail, Trigger};
 use crate::portfolio::{Outcome, Side};
 
 impl Engine {
@@ -295,11 +296,7 @@ impl Engine {
                 (r, used) if r == row => used,
                 _ => 0.0,
             };
-            let volume_left = match self.config.participation {
-                Some(p) if bar.volume.is_finite() => (p * bar.volume.max(0.0) - used).max(0.0),
-                _ => f64::INFINITY,
-            };
-            let quantity = wanted.min(volume_left);
+            let quantity = participation_cap(wanted, &bar, self.config.participation, used);
             if tif == Tif::Fok && quantity < wanted * (1.0 - 1e-9) {
                 let reason =
                     format!("FOK: only {quantity} of {wanted} could fill in one bar under the participation cap");
@@ -375,14 +372,13 @@ impl Engine {
         }
     }
 
-    /// Order the orders that touched in this bar so that, within each OCO group, the preferred member comes
-    /// first: the stop-type leg (or the other one, as the policy says), then by submission. The group keeps
-    /// the slots its members had in submission order, so other orders keep theirs. The fill loop then tries
-    /// the members in this order: the first that fills cancels the rest, and one the account or the
-    /// participation cap refuses lets the next one try (none is skipped untouched).
+    /// Order the orders that touched in this bar so that, within each OCO group, the members come in the
+    /// order [`exit_order`] tries them (the stop-type leg first unless the policy says otherwise, then by
+    /// submission). The group keeps the slots its members had in submission order, so other orders keep
+    /// theirs. The fill loop then tries the members in this order: the first that fills cancels the rest,
+    /// and one the account or the participation cap refuses lets the next one try (none is skipped untouched).
     fn order_oco(&self, touched: &mut [(u64, f64)]) {
         let group = |id: u64| self.orders[id as usize].request.oco;
-        let prefer_stop = self.config.both_touched == BothTouched::StopLoss;
         let mut done = vec![false; touched.len()];
         for i in 0..touched.len() {
             let Some(g) = group(touched[i].0) else { continue };
@@ -391,8 +387,11 @@ impl Engine {
             }
             let slots: Vec<usize> = (i..touched.len()).filter(|&j| group(touched[j].0) == Some(g)).collect();
             let mut members: Vec<(u64, f64)> = slots.iter().map(|&j| touched[j]).collect();
-            // Stable: among equally preferred members, submission order stays.
-            members.sort_by_key(|(id, _)| self.orders[*id as usize].request.kind.is_stop() != prefer_stop);
+            exit_order(
+                &mut members,
+                |(id, _)| self.orders[*id as usize].request.kind.is_stop(),
+                self.config.both_touched,
+            );
             for (&slot, member) in slots.iter().zip(members) {
                 touched[slot] = member;
                 done[slot] = true;

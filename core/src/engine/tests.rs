@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::matching::costs::{NoCommission, NoSlippage, PercentCommission};
-use crate::matching::fill::{BothTouched, Trail};
+use crate::matching::fill::{bracket_exit, touch, Bar, BothTouched, Trail, Trigger};
 use proptest::prelude::*;
 
 pub(super) const DAY: i64 = 86_400_000_000_000;
@@ -183,6 +183,46 @@ fn a_bracket_whose_legs_both_touch_fills_the_stop_loss_by_default_and_cancels_th
         assert_eq!(e.orders()[lose as usize].status, Status::Cancelled);
         assert_eq!(e.fills().last().unwrap().price, price);
         assert_eq!(e.ledger().position(0), 0.0);
+    }
+}
+
+proptest! {
+    /// The matcher's bracket exit is `fill::bracket_exit` over the legs' touches: whichever leg the bar
+    /// touches fills at its touch price, the policy's leg when both do, and the other is cancelled.
+    #[test]
+    fn the_matchers_bracket_exit_is_the_documented_bracket_rule(
+        sl_level in 85.0f64..98.9, tp_level in 101.1f64..115.0, prefer_stop in any::<bool>(),
+        open in 85.0f64..115.0, up in 0.0f64..10.0, down in 0.0f64..10.0,
+    ) {
+        let policy = if prefer_stop { BothTouched::StopLoss } else { BothTouched::TakeProfit };
+        let last = Bar { open, high: open + up, low: open - down, close: open, volume: 1e6 };
+        let mut c = config();
+        c.both_touched = policy;
+        let bars = [FLAT, FLAT, (last.open, last.high, last.low, last.close, last.volume)];
+        let mut e = Engine::new(c, stream(&bars), Vec::new()).unwrap();
+        e.step().unwrap();
+        let entry = e.submit(request(Side::Buy, 10.0, Kind::Market, Tif::Gtc)).unwrap();
+        let leg = |kind| OrderRequest { oco: Some(3), parent: Some(entry), ..request(Side::Sell, 10.0, kind, Tif::Gtc) };
+        let sl = e.submit(leg(Kind::Stop { stop: sl_level })).unwrap();
+        let tp = e.submit(leg(Kind::Limit { limit: tp_level })).unwrap();
+        e.finish();
+        let want = bracket_exit(
+            touch(Trigger::Stop { stop: sl_level }, Side::Sell, &last),
+            touch(Trigger::Limit { limit: tp_level }, Side::Sell, &last),
+            policy,
+        );
+        let status = |id: u64| e.orders()[id as usize].status;
+        match want {
+            Some((stop_loss, price)) => {
+                let (win, lose) = if stop_loss { (sl, tp) } else { (tp, sl) };
+                prop_assert_eq!((status(win), status(lose)), (Status::Filled, Status::Cancelled));
+                prop_assert_eq!(e.fills().last().unwrap().price, price);
+            }
+            None => {
+                prop_assert_eq!(e.fills().len(), 1);
+                prop_assert!(e.orders()[sl as usize].is_open() && e.orders()[tp as usize].is_open());
+            }
+        }
     }
 }
 

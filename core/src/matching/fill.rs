@@ -169,24 +169,32 @@ pub enum BothTouched {
     TakeProfit,
 }
 
-/// Resolve a bracket's two exit legs in one bar: the leg that fills (`true` = stop-loss) and its price.
+/// The order in which the exit legs of one OCO group that touched in the same bar are tried: the stop-type
+/// legs first (`is_stop`: a stop-loss), unless the policy prefers the take-profit; otherwise submission order
+/// (the sort is stable). The first leg that fills cancels the others; one the account refuses lets the next
+/// one try. The matcher orders every touched OCO group with this; [`bracket_exit`] is its two-leg case.
+pub fn exit_order<T>(legs: &mut [T], is_stop: impl Fn(&T) -> bool, policy: BothTouched) {
+    let prefer_stop = policy == BothTouched::StopLoss;
+    legs.sort_by_key(|leg| is_stop(leg) != prefer_stop);
+}
+
+/// Resolve a bracket's two exit legs in one bar: the leg that fills (`true` = stop-loss) and its price. When
+/// both touch, the policy's leg fills ([`exit_order`]).
 pub fn bracket_exit(stop_loss: Touch, take_profit: Touch, policy: BothTouched) -> Option<(bool, f64)> {
-    match (stop_loss, take_profit) {
-        (Touch::Fill(sl), Touch::Fill(tp)) => Some(match policy {
-            BothTouched::StopLoss => (true, sl),
-            BothTouched::TakeProfit => (false, tp),
-        }),
-        (Touch::Fill(sl), _) => Some((true, sl)),
-        (_, Touch::Fill(tp)) => Some((false, tp)),
-        _ => None,
-    }
+    let mut legs = [(true, stop_loss), (false, take_profit)];
+    exit_order(&mut legs, |&(is_stop, _)| is_stop, policy);
+    legs.into_iter().find_map(|(is_stop, touched)| match touched {
+        Touch::Fill(price) => Some((is_stop, price)),
+        Touch::Rest | Touch::BecomesLimit => None,
+    })
 }
 
 /// How much of `remaining` may fill in a bar under a volume participation cap (`participation` of the
-/// bar's volume, e.g. 0.1). No cap when `participation` is None or the volume is unknown (NaN).
-pub fn participation_cap(remaining: f64, bar: &Bar, participation: Option<f64>) -> f64 {
+/// bar's volume, e.g. 0.1) of which orders matched earlier in the bar already used `used`. No cap when
+/// `participation` is None or the volume is unknown (NaN).
+pub fn participation_cap(remaining: f64, bar: &Bar, participation: Option<f64>, used: f64) -> f64 {
     match participation {
-        Some(p) if bar.volume.is_finite() => remaining.min(p * bar.volume.max(0.0)),
+        Some(p) if bar.volume.is_finite() => remaining.min((p * bar.volume.max(0.0) - used).max(0.0)),
         _ => remaining,
     }
 }
@@ -328,14 +336,30 @@ mod tests {
 
     #[test]
     fn participation_caps_by_bar_volume() {
-        assert_eq!(participation_cap(500.0, &BAR, Some(0.1)), 100.0);
-        assert_eq!(participation_cap(50.0, &BAR, Some(0.1)), 50.0);
-        assert_eq!(participation_cap(500.0, &BAR, None), 500.0);
+        assert_eq!(participation_cap(500.0, &BAR, Some(0.1), 0.0), 100.0);
+        assert_eq!(participation_cap(50.0, &BAR, Some(0.1), 0.0), 50.0);
+        assert_eq!(participation_cap(500.0, &BAR, None, 0.0), 500.0);
+        // What earlier orders used in the bar is gone; nothing is left once the cap is spent.
+        assert_eq!(participation_cap(500.0, &BAR, Some(0.1), 30.0), 70.0);
+        assert_eq!(participation_cap(500.0, &BAR, Some(0.1), 100.0), 0.0);
+        assert_eq!(participation_cap(500.0, &BAR, Some(0.1), 150.0), 0.0);
         let unknown = Bar {
             volume: f64::NAN,
             ..BAR
         };
-        assert_eq!(participation_cap(500.0, &unknown, Some(0.1)), 500.0);
+        assert_eq!(participation_cap(500.0, &unknown, Some(0.1), 30.0), 500.0);
+    }
+
+    #[test]
+    fn exit_order_puts_the_preferred_kind_first_and_keeps_submission_order_otherwise() {
+        // (id, is_stop) in submission order
+        let legs = [(1, false), (2, true), (3, false), (4, true)];
+        let mut stop_first = legs;
+        exit_order(&mut stop_first, |&(_, s)| s, BothTouched::StopLoss);
+        assert_eq!(stop_first, [(2, true), (4, true), (1, false), (3, false)]);
+        let mut profit_first = legs;
+        exit_order(&mut profit_first, |&(_, s)| s, BothTouched::TakeProfit);
+        assert_eq!(profit_first, [(1, false), (3, false), (2, true), (4, true)]);
     }
 
     fn bars() -> impl Strategy<Value = Bar> {
@@ -385,12 +409,30 @@ mod tests {
             }
         }
 
-        /// A participation cap never fills more than remains nor more than the cap.
+        /// A participation cap never fills more than remains nor more than what the cap leaves after `used`.
         #[test]
-        fn participation_never_overfills(remaining in 0.0f64..1e6, volume in 0.0f64..1e6, p in 0.0f64..1.0) {
+        fn participation_never_overfills(remaining in 0.0f64..1e6, volume in 0.0f64..1e6, p in 0.0f64..1.0, used in 0.0f64..1e5) {
             let bar = Bar { open: 1.0, high: 1.0, low: 1.0, close: 1.0, volume };
-            let q = participation_cap(remaining, &bar, Some(p));
-            prop_assert!(q <= remaining && q <= p * volume + 1e-9 && q >= 0.0);
+            let q = participation_cap(remaining, &bar, Some(p), used);
+            prop_assert!(q <= remaining && q <= (p * volume - used).max(0.0) + 1e-9 && q >= 0.0);
+        }
+
+        /// The bracket rule, written out plainly: the stop-loss when it fills and either it is preferred or the
+        /// take-profit does not fill; else the take-profit when it fills; else nothing.
+        #[test]
+        fn bracket_exit_fills_the_preferred_leg_of_those_that_touched(
+            sl in prop_oneof![Just(Touch::Rest), Just(Touch::BecomesLimit), (1.0f64..9.0).prop_map(Touch::Fill)],
+            tp in prop_oneof![Just(Touch::Rest), Just(Touch::BecomesLimit), (1.0f64..9.0).prop_map(Touch::Fill)],
+            prefer_stop in any::<bool>(),
+        ) {
+            let policy = if prefer_stop { BothTouched::StopLoss } else { BothTouched::TakeProfit };
+            let want = match (sl, tp) {
+                (Touch::Fill(s), Touch::Fill(_)) if prefer_stop => Some((true, s)),
+                (_, Touch::Fill(t)) => Some((false, t)),
+                (Touch::Fill(s), _) => Some((true, s)),
+                _ => None,
+            };
+            prop_assert_eq!(bracket_exit(sl, tp, policy), want);
         }
     }
 }

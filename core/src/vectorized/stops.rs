@@ -1,11 +1,13 @@
 //! Stop-loss, trailing stop-loss and take-profit for the vectorized mode.
 //!
-//! Checked once per bar against that bar's OHLC, before the bar's signals: stop-loss first, so when both
-//! legs touch in one bar the pessimistic one (the stop-loss) fills (DESIGN.md §4). A stop fills at its level,
-//! or at the open when the bar gaps through it, with no slippage (a stop-limit at the level). A triggered
-//! stop replaces that bar's signals. Stops arm when a position opens or reverses and clear when it closes.
+//! Checked once per bar against that bar's OHLC, before the bar's signals, by the matcher's rules
+//! (`crate::matching::fill`): a stop-loss is a stop order, a trailing stop-loss the matcher's trailing stop, a
+//! take-profit a limit order, and when both legs touch in one bar the pessimistic one (the stop-loss) fills
+//! (DESIGN.md §4). A stop fills at its level, or at the open when the bar gaps through it, with no slippage.
+//! A triggered stop replaces that bar's signals. Stops arm when a position opens or reverses and clear when it
+//! closes.
 
-use crate::matching::fill::{touch, Bar, Touch, Trigger};
+use crate::matching::fill::{bracket_exit, touch, Bar, BothTouched, Touch, Trail, TrailingStop, Trigger};
 use crate::portfolio::Side;
 
 /// Per-column stop state. NaN levels mean "no stop".
@@ -57,36 +59,51 @@ impl Stops {
         }
     }
 
-    /// The exit price if a stop triggers in this bar for `position`, else NaN. Updates a trailing
-    /// stop's reference from this bar's extreme after the check.
+    /// The exit price if a stop triggers in this bar for `position`, else NaN. When both legs touch, the
+    /// stop-loss fills ([`bracket_exit`] under the default policy). A trailing stop-loss is the matcher's
+    /// [`TrailingStop`]: tested against the level of the bars before, then moved by this bar's extreme.
     pub fn check(&mut self, position: f64, open: f64, high: f64, low: f64) -> f64 {
-        let mut price = f64::NAN;
-        if !self.sl.is_nan() {
-            price = level_hit(position, self.sl_ref, self.sl, open, high, low, true);
+        if position == 0.0 {
+            return f64::NAN;
         }
-        if price.is_nan() && !self.tp.is_nan() {
-            price = level_hit(position, self.tp_ref, self.tp, open, high, low, false);
-        }
-        if !self.sl.is_nan() && self.trail {
-            if position > 0.0 && high > self.sl_ref {
-                self.sl_ref = high;
-            } else if position < 0.0 && low < self.sl_ref {
-                self.sl_ref = low;
-            }
-        }
-        price
+        let stop_loss = if self.sl.is_nan() {
+            Touch::Rest
+        } else if self.trail {
+            let side = if position > 0.0 { Side::Sell } else { Side::Buy };
+            let mut trailing = TrailingStop::new(side, Trail::Percent(self.sl), self.sl_ref);
+            let touched = trailing.step(&bar(open, high, low));
+            self.sl_ref = trailing.extreme;
+            touched
+        } else {
+            level_touch(position, self.sl_ref, self.sl, open, high, low, true)
+        };
+        let take_profit = if self.tp.is_nan() {
+            Touch::Rest
+        } else {
+            level_touch(position, self.tp_ref, self.tp, open, high, low, false)
+        };
+        bracket_exit(stop_loss, take_profit, BothTouched::StopLoss).map_or(f64::NAN, |(_, price)| price)
     }
 }
 
-/// Where a stop `stop` (a fraction) away from `reference` fills in a bar, or NaN. `loss` says whether
-/// it is a stop-loss (below a long's reference, above a short's) or a take-profit (the other side).
+/// A bar with only the prices a stop reads.
+fn bar(open: f64, high: f64, low: f64) -> Bar {
+    Bar {
+        open,
+        high,
+        low,
+        close: f64::NAN,
+        volume: f64::NAN,
+    }
+}
+
+/// How a bar touches a stop `stop` (a fraction) away from `reference` for a non-zero `position`. `loss`
+/// says whether it is a stop-loss (below a long's reference, above a short's) or a take-profit (the other
+/// side).
 ///
 /// The fill rule is the matcher's ([`touch`]): the exit of a long sells and of a short buys; a stop-loss is a
 /// stop order at its level, a take-profit a limit order, so both fill at the level or at the open on a gap.
-fn level_hit(position: f64, reference: f64, stop: f64, open: f64, high: f64, low: f64, loss: bool) -> f64 {
-    if position == 0.0 {
-        return f64::NAN;
-    }
+fn level_touch(position: f64, reference: f64, stop: f64, open: f64, high: f64, low: f64, loss: bool) -> Touch {
     let below = (position > 0.0) == loss;
     let level = if below {
         reference * (1.0 - stop)
@@ -99,17 +116,7 @@ fn level_hit(position: f64, reference: f64, stop: f64, open: f64, high: f64, low
     } else {
         Trigger::Limit { limit: level }
     };
-    let bar = Bar {
-        open,
-        high,
-        low,
-        close: f64::NAN,
-        volume: f64::NAN,
-    };
-    match touch(trigger, side, &bar) {
-        Touch::Fill(price) => price,
-        Touch::Rest | Touch::BecomesLimit => f64::NAN,
-    }
+    touch(trigger, side, &bar(open, high, low))
 }
 
 #[cfg(test)]
@@ -178,7 +185,53 @@ mod tests {
         f64::NAN
     }
 
+    /// The trailing rule, written out plainly: each bar is tested against the level of the best price seen
+    /// before it (the highest high for a long, the lowest low for a short), then its own extreme moves it.
+    /// Returns the bar index and price of the exit, if any.
+    fn reference_trail(long: bool, entry: f64, stop: f64, bars: &[(f64, f64, f64)]) -> Option<(usize, f64)> {
+        let mut best = entry;
+        for (i, &(open, high, low)) in bars.iter().enumerate() {
+            if long {
+                let level = best * (1.0 - stop);
+                if open <= level {
+                    return Some((i, open));
+                }
+                if low <= level {
+                    return Some((i, level));
+                }
+                best = best.max(high);
+            } else {
+                let level = best * (1.0 + stop);
+                if open >= level {
+                    return Some((i, open));
+                }
+                if high >= level {
+                    return Some((i, level));
+                }
+                best = best.min(low);
+            }
+        }
+        None
+    }
+
     proptest::proptest! {
+        #[test]
+        fn a_trailing_stop_loss_exits_where_the_plain_trailing_rule_says(
+            long: bool,
+            stop in 0.01..0.3f64,
+            bars in proptest::collection::vec((80.0..120.0f64, 0.0..8.0f64, 0.0..8.0f64), 1..30),
+        ) {
+            let bars: Vec<(f64, f64, f64)> = bars.into_iter().map(|(o, up, down)| (o, o + up, o - down)).collect();
+            let mut s = Stops::default();
+            s.arm(100.0, stop, true, f64::NAN);
+            let position = if long { 1.0 } else { -1.0 };
+            let got = bars.iter().enumerate().find_map(|(i, &(open, high, low))| {
+                let price = s.check(position, open, high, low);
+                (!price.is_nan()).then_some((i, price))
+            });
+            proptest::prop_assert_eq!(got, reference_trail(long, 100.0, stop, &bars));
+        }
+
         #[test]
         fn stops_fill_by_the_matchers_rule_at_the_level_or_the_open_on_a_gap(
             position in proptest::sample::select(vec![-2.0, -1.0, 0.0, 1.0, 3.0]),
@@ -190,7 +243,14 @@ mod tests {
             loss: bool,
         ) {
             let (high, low) = (open + up, open - down);
-            let got = level_hit(position, reference, stop, open, high, low, loss);
+            let got = if position == 0.0 {
+                f64::NAN
+            } else {
+                match level_touch(position, reference, stop, open, high, low, loss) {
+                    Touch::Fill(price) => price,
+                    Touch::Rest | Touch::BecomesLimit => f64::NAN,
+                }
+            };
             let want = reference_hit(position, reference, stop, open, high, low, loss);
             proptest::prop_assert!(got == want || (got.is_nan() && want.is_nan()), "{got} != {want}");
         }
