@@ -1,9 +1,13 @@
-"""Cost models of the event-driven engine: commissions and slippage, lowered once to Rust.
+"""Cost models of both modes: commissions and slippage, lowered once to Rust by :func:`lower_costs`.
 
-Each model is a frozen dataclass that only describes itself; the engine's compiled implementations
-(``core/src/matching/costs/``, one per file) do the arithmetic, identically for every fill. Slippage is applied
-first (the fill price moves against the trader, never outside the bar), then the commission is charged on the
-slipped fill's traded value ``quantity * price * multiplier``. Commissions are charged per fill, so an order
+Each model is a frozen dataclass that only describes itself; the core's compiled implementations
+(``core/src/matching/costs/``, one per file, built by name in ``registry.rs``) do the arithmetic, identically
+for every fill in both modes. The vectorized mode's ``fees`` / ``fixed_fees`` / ``slippage`` floats are
+shorthands for the same models. A model that needs the bar's volume (``VolumeImpact``) runs in the event
+engine only: the vectorized kernel prices an order before sizing it and has no volume. Slippage is applied
+first (the fill price moves against the trader; in the event engine never outside the bar, while the vectorized
+mode, like vectorbt, does not clamp it to the bar), then the commission is charged on the slipped fill's traded
+value ``quantity * price * multiplier``. Commissions are charged per fill, so an order
 filled in parts over several bars pays a per-order fee or a per-share minimum once per part (conservative).
 
 >>> import ml4t.costs as costs
@@ -182,23 +186,59 @@ class VolumeImpact(Slippage):
         return "volume_impact", [float(self.coefficient), float(self.exponent)]
 
 
-def lower_commission(model: Commission | None) -> tuple[str, list[float]]:
-    if model is None:
-        return "none", []
-    if not isinstance(model, Commission):
+_Lowered = tuple[str, list[float]]
+"""A model as the core's registry takes it: ``(name, parameters)`` (``core/src/matching/costs/registry.rs``)."""
+
+
+def lower_costs(
+    commission: Commission | None = None,
+    slippage: Slippage | None = None,
+    *,
+    fees: float = 0.0,
+    fixed_fees: float = 0.0,
+    slippage_rate: float = 0.0,
+) -> tuple[list[_Lowered], _Lowered]:
+    """A run's costs as both engines take them: the commission as parts charged as their sum, and the slippage.
+
+    ``commission`` and ``slippage`` are models of this module. ``fees``, ``fixed_fees`` and ``slippage_rate``
+    are the vectorized mode's float shorthands for the same models: ``fees=f`` is ``Percent(f)``,
+    ``fixed_fees=x`` a ``PerOrder(x)`` charged with it (their sum is vectorbt's ``fees * traded value +
+    fixed_fees``), and ``slippage_rate=s`` moves buys to ``price * (1 + s)`` and sells to ``price * (1 - s)``
+    (vectorbt's ``slippage``). A model and a non-zero shorthand for the same cost are a ConfigError naming both.
+    """
+    if commission is not None and not isinstance(commission, Commission):
         raise ConfigError(
-            f"commission must be an ml4t.costs commission model (Percent, PerShare, PerOrder, Tiered), got {model!r}",
+            "commission must be an ml4t.costs commission model (Percent, PerShare, PerOrder, Tiered), "
+            f"got {commission!r}",
             argument="commission",
         )
-    return model._lower()
-
-
-def lower_slippage(model: Slippage | None) -> tuple[str, list[float]]:
-    if model is None:
-        return "none", []
-    if not isinstance(model, Slippage):
+    if slippage is not None and not isinstance(slippage, Slippage):
         raise ConfigError(
-            f"slippage must be an ml4t.costs slippage model (Bps, HalfSpread, VolumeImpact), got {model!r}",
+            f"slippage must be an ml4t.costs slippage model (Bps, HalfSpread, VolumeImpact), got {slippage!r}",
             argument="slippage",
         )
-    return model._lower()
+    fees = check_number("fees", fees, minimum=0.0, maximum=1.0)
+    fixed_fees = check_number("fixed_fees", fixed_fees, minimum=0.0)
+    slippage_rate = check_number("slippage", slippage_rate, minimum=0.0, below=1.0)
+    given = {name: value for name, value in (("fees", fees), ("fixed_fees", fixed_fees)) if value}
+    if commission is not None and given:
+        name, value = next(iter(given.items()))
+        raise ConfigError(
+            f"commission={commission!r} and {name}={value!r} both set the commission: pass one "
+            "(fees=f is commission=costs.Percent(f), fixed_fees=x is costs.PerOrder(x))",
+            argument="commission",
+        )
+    if commission is not None:
+        parts = [commission._lower()]
+    else:
+        parts = [Percent(fees)._lower()] if fees else []
+        if fixed_fees:
+            parts.append(PerOrder(fixed_fees)._lower())
+    if slippage is not None:
+        if slippage_rate:
+            raise ConfigError(
+                f"slippage={slippage!r} and a slippage rate {slippage_rate!r} both set the slippage: pass one",
+                argument="slippage",
+            )
+        return parts, slippage._lower()
+    return parts, ("percent", [slippage_rate]) if slippage_rate else ("none", [])

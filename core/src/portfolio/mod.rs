@@ -15,6 +15,7 @@
 
 mod account;
 mod book;
+mod costs;
 pub mod float;
 mod ledger;
 mod margin;

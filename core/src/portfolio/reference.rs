@@ -1,9 +1,21 @@
 //! Today's (before issue #11) vectorized order execution, kept verbatim as the reference the ledger's
-//! `Resize` policy must reproduce bit for bit (see the properties in `tests.rs`). Test-only.
+//! `Resize` policy must reproduce bit for bit (see the properties in `tests.rs`), with its costs as the
+//! floats they were (`fees`, `fixed_fees`, `slippage`), where the ledger takes the cost models those floats
+//! lower to. Test-only.
 
 use super::book::{book_buy, book_sell};
 use super::float::{add, is_close, is_close_or_less, is_less, snap_zero};
-use super::{Account, Costs, Direction, Holding, Order, Outcome, Reject, Side, SizeType};
+use super::{Account, Direction, Holding, Order, Outcome, Reject, Side, SizeType};
+
+/// The vectorized mode's costs before they were models: a fraction of traded value plus a fixed amount per
+/// order, and a fraction of the price (applied to the orders whose `slippage` flag is set).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Costs {
+    pub fees: f64,
+    pub fixed_fees: f64,
+    pub slippage: f64,
+    pub min_size: f64,
+}
 
 /// Execute `order`, updating `account` and `holding` only when it fills.
 pub fn execute(account: &mut Account, holding: &mut Holding, order: &Order, costs: &Costs) -> Outcome {
@@ -94,7 +106,7 @@ impl State {
 
     /// Buy (open or add to a long) and/or cover a short.
     fn buy(self, size: f64, order: &Order, costs: &Costs, percent: f64) -> Step {
-        let price = order.price * (1.0 + order.slippage);
+        let price = order.price * (1.0 + if order.slippage { costs.slippage } else { 0.0 });
         let mut cash_limit = self.cash;
         if !percent.is_nan() {
             cash_limit = cash_limit.min(percent * cash_limit);
@@ -142,7 +154,7 @@ impl State {
 
     /// Sell (reduce or close a long) and/or open or add to a short.
     fn sell(self, size: f64, order: &Order, costs: &Costs, percent: f64) -> Step {
-        let price = order.price * (1.0 - order.slippage);
+        let price = order.price * (1.0 - if order.slippage { costs.slippage } else { 0.0 });
         let mut limit = if order.direction == Direction::Long {
             self.position.min(size)
         } else if size.is_infinite() && !percent.is_nan() {

@@ -2,17 +2,22 @@
 //!
 //! Under [`Affordability::Resize`] the semantics are vectorbt's `from_signals` defaults (allow partial fills,
 //! no cash locking), so the vectorized mode agrees with it to floating-point precision:
-//! - a buy of `size = inf` spends all cash: `size = (cash - fixed_fees) / (1 + fees) / fill_price`;
+//! - the price and the fees come from the cost models ([`Costs`]): the slippage model moves the fill price
+//!   against the trader (vectorbt's `slippage` is [`PercentSlippage`](crate::matching::costs::PercentSlippage):
+//!   buys at `price * (1 + s)`, sells at `price * (1 - s)`), then the commission model charges the fill
+//!   (vectorbt's `fees * traded value + fixed_fees` is a percent plus a fixed commission);
+//! - a buy of `size = inf` spends all cash: the largest size the cash pays for, commission included, which
+//!   for a linear commission is vectorbt's `size = (cash - fixed_fees) / (1 + fees) / fill_price` to the bit
+//!   and for any other the commission's inverse ([`CommissionModel::max_quantity`](crate::matching::costs::CommissionModel::max_quantity));
 //! - a sell of `size = inf` with a percent (a reversal or a short entry) sells the long position and
-//!   shorts as much as free cash allows;
-//! - slippage moves the fill price against the trader: buys at `price * (1 + s)`, sells at `price * (1 - s)`;
-//! - fees are `fees * traded value + fixed_fees` per order;
+//!   shorts as much as free cash allows, sized the same way;
 //! - an order that cannot be afforded is cut to what can be (a partial fill); one whose affordable size is
 //!   below `min_size`, or that cannot pay its fees, is rejected with a reason, never silently dropped.
 //!
 //! Under [`Affordability::Reject`] the sizing is the same except that a finite order is never cut: the
 //! ledger's account rules refuse what cannot be afforded (an all-in order still spends what there is).
 
+pub use super::costs::Costs;
 use super::float::{add, is_close, is_close_or_less, is_less, snap_zero};
 use super::ledger::Trade;
 use super::{Account, Affordability, Holding, Ledger, Outcome, Reject, Side};
@@ -46,17 +51,8 @@ pub struct Order {
     pub price: f64,
     /// Price used to convert `SizeType::Value` into units.
     pub val_price: f64,
-    pub slippage: f64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Costs {
-    /// Fraction of traded value.
-    pub fees: f64,
-    /// Currency per order.
-    pub fixed_fees: f64,
-    /// Smallest size that may fill.
-    pub min_size: f64,
+    /// Whether the slippage model moves the price (not for a triggered stop, which fills at its level).
+    pub slippage: bool,
 }
 
 impl Ledger {
@@ -144,7 +140,7 @@ impl State {
 
     /// Buy (open or add to a long) and/or cover a short.
     fn buy(self, size: f64, order: &Order, costs: &Costs, percent: f64) -> Sized {
-        let price = order.price * (1.0 + order.slippage);
+        let price = costs.price(order, Side::Buy, size);
         let mut cash_limit = self.cash;
         if !percent.is_nan() {
             cash_limit = cash_limit.min(percent * cash_limit);
@@ -165,16 +161,14 @@ impl State {
             return Err(Outcome::Ignored);
         }
         let notional = wanted * price;
-        let wanted_fees = notional * costs.fees + costs.fixed_fees;
+        let wanted_fees = costs.fee(Side::Buy, wanted, price);
         let fits = is_close_or_less(notional + wanted_fees, cash_limit);
         let (filled, fees, spent) = if fits || !(self.resize || wanted.is_infinite()) {
             (wanted, wanted_fees, notional + wanted_fees)
         } else {
-            let affordable = add(cash_limit, -costs.fixed_fees) / (1.0 + costs.fees);
-            if affordable <= 0.0 {
-                return Err(Outcome::Rejected(Reject::CantCoverFees));
-            }
-            (affordable / price, cash_limit - affordable, cash_limit)
+            costs
+                .afford(cash_limit, price)
+                .ok_or(Outcome::Rejected(Reject::CantCoverFees))?
         };
         if is_less(filled, costs.min_size) {
             return Err(Outcome::Rejected(Reject::BelowMinSize));
@@ -201,25 +195,12 @@ impl State {
 
     /// Sell (reduce or close a long) and/or open or add to a short.
     fn sell(self, size: f64, order: &Order, costs: &Costs, percent: f64) -> Sized {
-        let price = order.price * (1.0 - order.slippage);
+        let price = costs.price(order, Side::Sell, size);
         let mut limit = if order.direction == Direction::Long {
             self.position.min(size)
         } else if size.is_infinite() && !percent.is_nan() {
             // As much as possible: the whole long plus the largest short free cash can collateralize.
-            let long = self.position.max(0.0);
-            let free = add(self.free_cash, long * price * (1.0 - costs.fees));
-            if free <= 0.0 {
-                if self.position <= 0.0 {
-                    return Err(Outcome::Rejected(Reject::ShortCollateral));
-                }
-                long
-            } else {
-                let max = add(long, add(free, -costs.fixed_fees) / (price * (1.0 + costs.fees)));
-                if max <= 0.0 {
-                    return Err(Outcome::Rejected(Reject::CantCoverFees));
-                }
-                max
-            }
+            costs.max_sale(self.free_cash, self.position, price)?
         } else {
             size
         };
@@ -236,7 +217,7 @@ impl State {
             return Err(Outcome::Rejected(Reject::BelowMinSize));
         }
         let proceeds = limit * price;
-        let fees = proceeds * costs.fees + costs.fixed_fees;
+        let fees = costs.fee(Side::Sell, limit, price);
         if !(proceeds.is_finite() && fees.is_finite() && (self.cash + proceeds).is_finite()) {
             return Err(Outcome::Rejected(Reject::NonFinite));
         }
@@ -266,13 +247,18 @@ impl State {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::portfolio::AccountKind;
     use proptest::prelude::*;
 
     /// `order` executed for one holding of a cash account under the vectorized policy.
-    fn execute(acct: &mut Account, hold: &mut Holding, order: &Order, costs: &Costs) -> Outcome {
+    pub(in crate::portfolio) fn execute(
+        acct: &mut Account,
+        hold: &mut Holding,
+        order: &Order,
+        costs: &Costs,
+    ) -> Outcome {
         let mut ledger = Ledger::new(AccountKind::Cash, Affordability::Resize, 0.0, vec![1.0]);
         ledger.account = *acct;
         ledger.holdings[0] = *hold;
@@ -281,11 +267,24 @@ mod tests {
         outcome
     }
 
-    const FREE: Costs = Costs {
-        fees: 0.0,
-        fixed_fees: 0.0,
-        min_size: 1e-8,
-    };
+    use crate::matching::costs::{CommissionModel, FixedCommission, PercentCommission, SumCommission};
+    use std::sync::Arc;
+
+    /// vectorbt's costs: `fees * traded value + fixed_fees`, as a percent plus a fixed commission.
+    fn vbt(fees: f64, fixed_fees: f64, min_size: f64) -> Costs {
+        let parts: Vec<Box<dyn CommissionModel>> = vec![
+            Box::new(PercentCommission::new(fees).unwrap()),
+            Box::new(FixedCommission::new(fixed_fees).unwrap()),
+        ];
+        Costs {
+            commission: Arc::new(SumCommission::new(parts)),
+            ..Costs::free(min_size)
+        }
+    }
+
+    fn free() -> Costs {
+        Costs::free(1e-8)
+    }
 
     fn order(size: f64, price: f64) -> Order {
         Order {
@@ -294,18 +293,14 @@ mod tests {
             direction: Direction::Both,
             price,
             val_price: price,
-            slippage: 0.0,
+            slippage: true,
         }
     }
 
     #[test]
     fn all_in_buy_pays_fees_from_the_cash() {
         let (mut acct, mut hold) = (Account::new(1000.0), Holding::default());
-        let costs = Costs {
-            fees: 0.01,
-            fixed_fees: 1.0,
-            min_size: 1e-8,
-        };
+        let costs = vbt(0.01, 1.0, 1e-8);
         let out = execute(&mut acct, &mut hold, &order(f64::INFINITY, 10.0), &costs);
         let Outcome::Filled { size, fees, .. } = out else {
             panic!("{out:?}")
@@ -325,7 +320,7 @@ mod tests {
                 debt: 0.0,
             },
         );
-        let out = execute(&mut acct, &mut hold, &order(f64::NEG_INFINITY, 10.0), &FREE);
+        let out = execute(&mut acct, &mut hold, &order(f64::NEG_INFINITY, 10.0), &free());
         let Outcome::Filled {
             side: Side::Sell, size, ..
         } = out
@@ -338,7 +333,7 @@ mod tests {
         assert_eq!(acct.cash, 200.0);
         assert_eq!(acct.free_cash, 0.0);
         // Covering at a lower price releases the collateral and books the profit.
-        let out = execute(&mut acct, &mut hold, &order(10.0, 8.0), &FREE);
+        let out = execute(&mut acct, &mut hold, &order(10.0, 8.0), &free());
         assert!(matches!(out, Outcome::Filled { side: Side::Buy, .. }));
         assert_eq!(hold.position, 0.0);
         assert_eq!(hold.debt, 0.0);
@@ -349,11 +344,7 @@ mod tests {
     #[test]
     fn rejections_carry_a_reason_and_leave_the_ledger_untouched() {
         let (mut acct, mut hold) = (Account::new(0.5), Holding::default());
-        let costs = Costs {
-            fees: 0.0,
-            fixed_fees: 1.0,
-            min_size: 1e-8,
-        };
+        let costs = vbt(0.0, 1.0, 1e-8);
         assert_eq!(
             execute(&mut acct, &mut hold, &order(f64::INFINITY, 10.0), &costs),
             Outcome::Rejected(Reject::CantCoverFees)
@@ -361,7 +352,7 @@ mod tests {
         assert_eq!(acct, Account::new(0.5));
         let mut empty = Account::new(0.0);
         assert_eq!(
-            execute(&mut empty, &mut hold, &order(1.0, 10.0), &FREE),
+            execute(&mut empty, &mut hold, &order(1.0, 10.0), &free()),
             Outcome::Rejected(Reject::InsufficientCash)
         );
         let long_only_exit = Order {
@@ -369,25 +360,83 @@ mod tests {
             ..order(-1.0, 10.0)
         };
         assert_eq!(
-            execute(&mut acct, &mut hold, &long_only_exit, &FREE),
+            execute(&mut acct, &mut hold, &long_only_exit, &free()),
             Outcome::Rejected(Reject::NoOpenPosition)
         );
         assert_eq!(
-            execute(&mut acct, &mut hold, &order(1.0, f64::NAN), &FREE),
+            execute(&mut acct, &mut hold, &order(1.0, f64::NAN), &free()),
             Outcome::Rejected(Reject::NoPrice)
         );
         assert_eq!(
-            execute(&mut acct, &mut hold, &order(-1e307, 100.0), &FREE),
+            execute(&mut acct, &mut hold, &order(-1e307, 100.0), &free()),
             Outcome::Rejected(Reject::NonFinite)
         );
-        let tiny = Costs { min_size: 1.0, ..FREE };
+        let tiny = Costs::free(1.0);
         assert_eq!(
             execute(&mut acct, &mut hold, &order(f64::INFINITY, 10.0), &tiny),
             Outcome::Rejected(Reject::BelowMinSize)
         );
     }
 
+    fn with_slippage(costs: Costs, rate: f64) -> Costs {
+        Costs {
+            slippage: Arc::new(crate::matching::costs::PercentSlippage::new(rate).unwrap()),
+            ..costs
+        }
+    }
+
     proptest! {
+        /// The cost models reproduce vectorbt's float rules to the bit: an all-in buy spends the cash as
+        /// `(cash - fixed_fees) / (1 + fees)` of notional at `price * (1 + slippage)`, the rest as fees; an
+        /// all-in sale sells the long and shorts `(free - fixed_fees) / (price * (1 + fees))` more, where
+        /// `free` is the free cash after selling the long net of the percent fee.
+        #[test]
+        fn linear_costs_size_all_in_orders_by_vectorbts_formulas_to_the_bit(
+            cash in 0.0f64..1e6, position in -50.0f64..50.0, price in 0.5f64..500.0,
+            fees in 0.0f64..0.05, fixed in 0.0f64..20.0, slippage in 0.0f64..0.05,
+        ) {
+            let costs = with_slippage(vbt(fees, fixed, 1e-8), slippage);
+            // A buy from flat.
+            let (mut acct, mut hold) = (Account::new(cash), Holding::default());
+            let got = execute(&mut acct, &mut hold, &order(f64::INFINITY, price), &costs);
+            let fill_price = price * (1.0 + slippage);
+            let affordable = add(snap_zero(cash), -fixed) / (1.0 + fees);
+            let want = if snap_zero(cash) == 0.0 {
+                Outcome::Rejected(Reject::InsufficientCash)
+            } else if affordable <= 0.0 {
+                Outcome::Rejected(Reject::CantCoverFees)
+            } else if is_less(affordable / fill_price, 1e-8) {
+                Outcome::Rejected(Reject::BelowMinSize)
+            } else {
+                Outcome::Filled { side: Side::Buy, size: affordable / fill_price, price: fill_price, fees: cash - affordable }
+            };
+            prop_assert_eq!(got, want);
+            // A sale of everything and then some (a reversal or a short entry), from `position`.
+            let debt = if position < 0.0 { -position * price } else { 0.0 };
+            let free_cash = if position < 0.0 { cash - 2.0 * debt } else { cash };
+            let mut acct = Account { cash, free_cash };
+            let mut hold = Holding { position, debt };
+            let got = execute(&mut acct, &mut hold, &order(f64::NEG_INFINITY, price), &costs);
+            let fill_price = price * (1.0 - slippage);
+            let (free_cash, position) = (snap_zero(free_cash), snap_zero(position));
+            let long = position.max(0.0);
+            let free = add(free_cash, long * fill_price * (1.0 - fees));
+            let max = if free <= 0.0 {
+                if position <= 0.0 { None } else { Some(long) }
+            } else {
+                Some(add(long, add(free, -fixed) / (fill_price * (1.0 + fees))))
+            };
+            if let (Outcome::Filled { side, size, price: p, fees: paid }, Some(max)) = (got, max) {
+                prop_assert_eq!((side, size, p), (Side::Sell, max, fill_price));
+                prop_assert_eq!(paid, max * fill_price * fees + fixed);
+            } else {
+                prop_assert!(!matches!(got, Outcome::Filled { .. }) && max.is_none_or(|m| m <= 0.0 || is_less(m, 1e-8) || {
+                    let received = add(m * fill_price, -(m * fill_price * fees + fixed));
+                    received < 0.0
+                }), "{got:?} vs {max:?}");
+            }
+        }
+
         /// Cash is conserved net of fees: cash + position value at the fill price moves by exactly -fees,
         /// and a fill never exceeds the ordered size.
         #[test]
@@ -399,7 +448,7 @@ mod tests {
             let free = if position < 0.0 { cash - 2.0 * debt } else { cash };
             let mut acct = Account { cash, free_cash: free };
             let mut hold = Holding { position, debt };
-            let costs = Costs { fees, fixed_fees: fixed, min_size: 1e-8 };
+            let costs = vbt(fees, fixed, 1e-8);
             let before = acct.cash + hold.position * price;
             if let Outcome::Filled { size: filled, fees: paid, .. } = execute(&mut acct, &mut hold, &order(size, price), &costs) {
                 prop_assert!(filled <= size.abs() * (1.0 + 1e-12));

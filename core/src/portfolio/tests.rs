@@ -8,6 +8,7 @@
 
 use super::reference;
 use super::*;
+use crate::matching::costs::registry;
 use proptest::prelude::*;
 
 fn order_strategy() -> impl Strategy<Value = (Order, usize)> {
@@ -20,7 +21,7 @@ fn order_strategy() -> impl Strategy<Value = (Order, usize)> {
     ];
     let size_type = prop_oneof![Just(SizeType::Amount), Just(SizeType::Value), Just(SizeType::Percent)];
     let direction = prop_oneof![Just(Direction::Both), Just(Direction::Long), Just(Direction::Short)];
-    (size, size_type, direction, 0.5f64..500.0, 0.0f64..0.02, 0..2usize).prop_map(
+    (size, size_type, direction, 0.5f64..500.0, any::<bool>(), 0..2usize).prop_map(
         |(size, size_type, direction, price, slippage, slot)| {
             let size = if size_type == SizeType::Percent && size.is_finite() {
                 size.clamp(-1.0, 1.0)
@@ -40,12 +41,44 @@ fn order_strategy() -> impl Strategy<Value = (Order, usize)> {
     )
 }
 
-fn costs_strategy() -> impl Strategy<Value = Costs> {
-    (0.0f64..0.01, 0.0f64..5.0, prop_oneof![Just(1e-8), Just(1.0)]).prop_map(|(fees, fixed_fees, min_size)| Costs {
-        fees,
-        fixed_fees,
-        min_size,
-    })
+/// Float costs (zero half the time each, as users mostly leave them), and the cost models they lower to as
+/// `ml4t.costs.lower_costs` lowers them: a `percent` and a `per_order` commission part for non-zero `fees`
+/// and `fixed_fees`, a `percent` slippage for a non-zero `slippage`.
+fn costs_strategy() -> impl Strategy<Value = (reference::Costs, Costs)> {
+    let either = |range: std::ops::Range<f64>| prop_oneof![Just(0.0), range];
+    (
+        either(0.0..0.01),
+        either(0.0..5.0),
+        either(0.0..0.02),
+        prop_oneof![Just(1e-8), Just(1.0)],
+    )
+        .prop_map(|(fees, fixed_fees, slippage, min_size)| {
+            let floats = reference::Costs {
+                fees,
+                fixed_fees,
+                slippage,
+                min_size,
+            };
+            let mut parts = Vec::new();
+            if fees != 0.0 {
+                parts.push(("percent", vec![fees]));
+            }
+            if fixed_fees != 0.0 {
+                parts.push(("per_order", vec![fixed_fees]));
+            }
+            let slip = if slippage != 0.0 {
+                ("percent", vec![slippage])
+            } else {
+                ("none", vec![])
+            };
+            let models = Costs::new(
+                registry::commission(&parts).unwrap().into(),
+                registry::slippage(slip.0, &slip.1).unwrap().into(),
+                min_size,
+            )
+            .unwrap();
+            (floats, models)
+        })
 }
 
 fn bits(a: Account, h: &[Holding]) -> Vec<u64> {
@@ -75,12 +108,13 @@ proptest! {
         orders in prop::collection::vec(order_strategy(), 1..30),
         costs in costs_strategy(),
     ) {
+        let (floats, costs) = costs;
         let mut ledger = Ledger::new(AccountKind::Cash, Affordability::Resize, cash, vec![1.0, 1.0]);
         let mut account = Account::new(cash);
         let mut holdings = [Holding::default(); 2];
         for (order, slot) in orders {
             let got = ledger.execute(slot, &order, &costs);
-            let want = reference::execute(&mut account, &mut holdings[slot], &order, &costs);
+            let want = reference::execute(&mut account, &mut holdings[slot], &order, &floats);
             prop_assert_eq!(outcome_bits(got), outcome_bits(want));
             prop_assert_eq!(bits(ledger.account, &ledger.holdings), bits(account, &holdings));
         }
@@ -94,6 +128,7 @@ proptest! {
         cash in 0.0f64..1e6, position in -100.0f64..100.0,
         order in order_strategy(), costs in costs_strategy(),
     ) {
+        let (_, costs) = costs;
         let (mut order, _) = order;
         order.size_type = SizeType::Amount;
         let policy = if reject { Affordability::Reject } else { Affordability::Resize };
@@ -150,13 +185,9 @@ fn reject_refuses_the_buy_resize_cuts() {
         direction: Direction::Both,
         price: 100.0,
         val_price: 100.0,
-        slippage: 0.0,
+        slippage: true,
     };
-    let costs = Costs {
-        fees: 0.0,
-        fixed_fees: 0.0,
-        min_size: 1e-8,
-    };
+    let costs = Costs::free(1e-8);
     let mut resize = Ledger::new(AccountKind::Cash, Affordability::Resize, 1000.0, vec![1.0]);
     assert!(matches!(resize.execute(0, &order, &costs), Outcome::Filled { size, .. } if size == 10.0));
     let mut reject = Ledger::new(AccountKind::Cash, Affordability::Reject, 1000.0, vec![1.0]);

@@ -10,68 +10,13 @@ use super::vectorized::{Prices, SignalArrays, SignalSimulator};
 use crate::engine::{
     AccountKind, BarStream, Config, Engine, Execution, Kind, OrderRequest, Promoted, PromotedInputs, Tif, Wake,
 };
-use crate::error::{Context, CoreError, CoreResult};
-use crate::matching::costs::{
-    BpsSlippage, CommissionModel, FixedCommission, HalfSpreadSlippage, NoCommission, NoSlippage, PerShareCommission,
-    PercentCommission, SlippageModel, TieredCommission, VolumeImpactSlippage,
-};
+use crate::error::{Context, CoreError};
+use crate::matching::costs::registry;
 use crate::matching::fill::{BothTouched, Trail};
 use crate::portfolio::Side;
 
 fn config_error(argument: &str, message: String) -> CoreError {
     CoreError::config(message, Context::argument(argument))
-}
-
-fn params<const N: usize>(argument: &str, name: &str, values: &[f64]) -> CoreResult<[f64; N]> {
-    values
-        .try_into()
-        .map_err(|_| config_error(argument, format!("{name} takes {N} parameters, got {}", values.len())))
-}
-
-fn commission_model(name: &str, values: &[f64]) -> CoreResult<Box<dyn CommissionModel>> {
-    const ARG: &str = "commission";
-    Ok(match name {
-        "none" => Box::new(NoCommission),
-        "percent" => {
-            let [rate] = params(ARG, name, values)?;
-            Box::new(PercentCommission::new(rate)?)
-        }
-        "per_share" => {
-            let [per_share, minimum, maximum_rate] = params(ARG, name, values)?;
-            Box::new(PerShareCommission::new(per_share, minimum, maximum_rate)?)
-        }
-        "per_order" => {
-            let [amount] = params(ARG, name, values)?;
-            Box::new(FixedCommission::new(amount)?)
-        }
-        "tiered" => {
-            if values.len() % 2 != 0 {
-                return Err(config_error(ARG, "tiered takes (bound, rate) pairs".into()));
-            }
-            Box::new(TieredCommission::new(values.chunks(2).map(|c| (c[0], c[1])).collect())?)
-        }
-        other => return Err(config_error(ARG, format!("unknown commission model {other:?}"))),
-    })
-}
-
-fn slippage_model(name: &str, values: &[f64]) -> CoreResult<Box<dyn SlippageModel>> {
-    const ARG: &str = "slippage";
-    Ok(match name {
-        "none" => Box::new(NoSlippage),
-        "bps" => {
-            let [bps] = params(ARG, name, values)?;
-            Box::new(BpsSlippage::new(bps)?)
-        }
-        "half_spread" => {
-            let [spread_bps] = params(ARG, name, values)?;
-            Box::new(HalfSpreadSlippage::new(spread_bps)?)
-        }
-        "volume_impact" => {
-            let [coefficient, exponent] = params(ARG, name, values)?;
-            Box::new(VolumeImpactSlippage::new(coefficient, exponent)?)
-        }
-        other => return Err(config_error(ARG, format!("unknown slippage model {other:?}"))),
-    })
 }
 
 fn vec_f64(a: &PyReadonlyArray1<'_, f64>) -> PyResult<Vec<f64>> {
@@ -121,7 +66,7 @@ impl EventEngine {
         order_latency: i64,
         participation: Option<f64>,
         both_touched: &str,
-        commission: (String, Vec<f64>),
+        commission: Vec<(String, Vec<f64>)>,
         slippage: (String, Vec<f64>),
         wake: (bool, bool, bool, bool),
     ) -> PyResult<Self> {
@@ -156,8 +101,8 @@ impl EventEngine {
                 "take_profit" => BothTouched::TakeProfit,
                 other => return Err(config_error("both_touched", format!("unknown policy {other:?}")).into()),
             },
-            commission: commission_model(&commission.0, &commission.1)?,
-            slippage: slippage_model(&slippage.0, &slippage.1)?,
+            commission: registry::commission(&commission)?,
+            slippage: registry::slippage(&slippage.0, &slippage.1)?,
             multipliers: vec_f64(&multipliers)?,
             wake: Wake {
                 bars: wake.0,
@@ -203,7 +148,7 @@ impl EventEngine {
         let n_symbols = self.inner.n_symbols();
         Ok(self
             .inner
-            .set_promoted(Promoted::new(inputs, simulator.settings, n_symbols))?)
+            .set_promoted(Promoted::new(inputs, simulator.settings.clone(), n_symbols))?)
     }
 
     /// The next timestamp the strategy listens to, as `(ts, bar_lo, bar_hi, signal_lo, signal_hi, fill_lo,

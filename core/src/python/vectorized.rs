@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use super::error::to_pyerr;
 use super::programs::{sweep_programs, SignalPrograms};
 use crate::error::{Context, CoreError};
+use crate::matching::costs::registry;
 use crate::portfolio::{Costs, SizeType, MAX_INIT_CASH};
 use crate::vectorized::{
     combination_stats, simulate_group, Conflict, CurveBuffers, DirConflict, EquityStats, Execution, Market,
@@ -161,7 +162,7 @@ macro_rules! with_inputs {
 #[pymethods]
 impl SignalSimulator {
     #[new]
-    #[pyo3(signature = (*, execution, size, size_type, fees, fixed_fees, slippage, min_size, init_cash,
+    #[pyo3(signature = (*, execution, size, size_type, commission, slippage, min_size, init_cash,
         long_conflict, short_conflict, direction_conflict, opposite_entry, accumulate, sl_stop, tp_stop,
         sl_trail, stop_entry_price))]
     #[allow(clippy::too_many_arguments)]
@@ -170,9 +171,8 @@ impl SignalSimulator {
         execution: &str,
         size: f64,
         size_type: &str,
-        fees: f64,
-        fixed_fees: f64,
-        slippage: f64,
+        commission: Vec<(String, Vec<f64>)>,
+        slippage: (String, Vec<f64>),
         min_size: f64,
         init_cash: f64,
         long_conflict: &str,
@@ -208,12 +208,11 @@ impl SignalSimulator {
                         ("percent", SizeType::Percent),
                     ],
                 )?,
-                costs: Costs {
-                    fees,
-                    fixed_fees,
+                costs: Costs::new(
+                    registry::commission(&commission)?.into(),
+                    registry::slippage(&slippage.0, &slippage.1)?.into(),
                     min_size,
-                },
-                slippage,
+                )?,
                 init_cash,
                 rules: Rules {
                     long_conflict: conflict("long_conflict", long_conflict)?,

@@ -17,14 +17,15 @@ pub enum StopEntry {
     Close,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub execution: Execution,
     /// Default order size (`inf` = all in); a source's per-bar size overrides it.
     pub size: f64,
     pub size_type: SizeType,
+    /// Commission and slippage models (the `fees=` / `fixed_fees=` / `slippage=` floats are shorthands for
+    /// a percent plus a fixed commission and a percent slippage) and the minimum size.
     pub costs: Costs,
-    pub slippage: f64,
     /// Starting cash of each group.
     pub init_cash: f64,
     pub rules: Rules,
@@ -247,7 +248,7 @@ fn decide<S: SignalSource>(
         st.val_price = price;
     }
     let mut order_price = price;
-    let mut slippage = settings.slippage;
+    let mut slippage = true;
     let mut stop_hit = false;
     if use_stops && st.stops.armed() && !close.is_nan() {
         let open = if open.is_nan() { close } else { open };
@@ -257,7 +258,7 @@ fn decide<S: SignalSource>(
         if !hit.is_nan() {
             stop_hit = true;
             order_price = hit;
-            slippage = 0.0;
+            slippage = false;
         }
     }
     let (signals, accumulate) = if stop_hit {

@@ -13,7 +13,7 @@ import polars as pl
 from ml4t import _core
 from ml4t._time import parse_duration
 from ml4t._validate import check_bool, check_choice, check_number, check_optional_number
-from ml4t.costs import Commission, Slippage, lower_commission, lower_slippage
+from ml4t.costs import Commission, Slippage, lower_costs
 from ml4t.data import Bars, PITData, Signals
 from ml4t.errors import ConfigError
 from ml4t.event._assemble import assemble
@@ -157,8 +157,7 @@ class Engine:
             "session_tz": session_tz,
             "fractional": fractional,
         }
-        self._commission = lower_commission(commission)
-        self._slippage = lower_slippage(slippage)
+        self._commission, self._slippage = lower_costs(commission, slippage)
         self._latency_ns = 0 if latency is None else parse_duration(latency, argument="latency")
         self._multipliers = np.array([float((multipliers or {}).get(s, 1.0)) for s in bars.symbols])
         self._periods_per_year = periods_per_year

@@ -14,6 +14,7 @@ import numpy as np
 
 from ml4t import _core
 from ml4t._validate import check_bool, check_choice, check_int, check_number, check_optional_number
+from ml4t.costs import Commission, Slippage, lower_costs
 from ml4t.data import Bars
 from ml4t.errors import ConfigError
 from ml4t.lint import lint_before_run
@@ -69,9 +70,12 @@ class VectorizedStrategy:
     size, size_type:
         Order size per entry: ``inf`` (default) is all available cash. ``"amount"`` is units, ``"value"``
         currency at the order price, ``"percent"`` a fraction of available cash (cannot reverse a position).
-    fees, fixed_fees, slippage:
+    fees, fixed_fees, slippage, commission:
         ``fees`` is a fraction of traded value, ``fixed_fees`` currency per order; ``slippage`` a fraction
-        by which buys fill higher and sells lower (stop exits fill at their level without slippage).
+        by which buys fill higher and sells lower (stop exits fill at their level without slippage). These
+        floats are shorthands for ``ml4t.costs`` models, which may be given instead: ``commission=`` any
+        commission model (``costs.PerShare(0.005, minimum=1.0)``, ``costs.Tiered(...)``; not together with
+        ``fees`` / ``fixed_fees``) and ``slippage=`` a price-only slippage model (``costs.Bps(5)``).
     init_cash, cash_sharing:
         Starting cash. Without cash sharing each symbol trades its own ``init_cash`` (the run's total is
         ``init_cash * n_symbols``); with it all symbols share one pool, ordered by symbol within a bar.
@@ -99,7 +103,8 @@ class VectorizedStrategy:
         size_type: str = "amount",
         fees: float = 0.0,
         fixed_fees: float = 0.0,
-        slippage: float = 0.0,
+        slippage: float | Slippage = 0.0,
+        commission: Commission | None = None,
         init_cash: float = 100_000.0,
         cash_sharing: bool = False,
         sl_stop: float | None = None,
@@ -127,7 +132,8 @@ class VectorizedStrategy:
         check_number("size", size, positive=True, allow_inf=True)
         check_number("fees", fees, minimum=0.0)
         check_number("fixed_fees", fixed_fees, minimum=0.0)
-        check_number("slippage", slippage, minimum=0.0, below=1.0)
+        slippage_model, slippage_rate = (slippage, 0.0) if isinstance(slippage, Slippage) else (None, slippage)
+        check_number("slippage", slippage_rate, minimum=0.0, below=1.0)
         check_number("init_cash", init_cash, positive=True)
         check_number("min_size", min_size, minimum=0.0)
         check_optional_number("sl_stop", sl_stop, positive=True, below=1.0)
@@ -144,7 +150,8 @@ class VectorizedStrategy:
             "size_type": size_type,
             "fees": float(fees),
             "fixed_fees": float(fixed_fees),
-            "slippage": float(slippage),
+            "slippage": slippage if slippage_model is not None else float(slippage_rate),
+            "commission": commission,
             "init_cash": float(init_cash),
             "cash_sharing": bool(cash_sharing),
             "sl_stop": sl_stop,
@@ -159,13 +166,15 @@ class VectorizedStrategy:
             "periods_per_year": periods_per_year,
         }
         s = self.settings
+        lowered_commission, lowered_slippage = lower_costs(
+            commission, slippage_model, fees=s["fees"], fixed_fees=s["fixed_fees"], slippage_rate=float(slippage_rate)
+        )
         self._simulator = _core.SignalSimulator(
             execution=execution,
             size=s["size"],
             size_type=size_type,
-            fees=s["fees"],
-            fixed_fees=s["fixed_fees"],
-            slippage=s["slippage"],
+            commission=lowered_commission,
+            slippage=lowered_slippage,
             min_size=s["min_size"],
             init_cash=s["init_cash"],
             long_conflict=conflict,
@@ -362,6 +371,7 @@ _DEFAULTS: dict[str, Any] = {
     "fees": 0.0,
     "fixed_fees": 0.0,
     "slippage": 0.0,
+    "commission": None,
     "init_cash": 100_000.0,
     "cash_sharing": False,
     "sl_stop": None,

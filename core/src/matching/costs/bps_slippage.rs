@@ -6,7 +6,8 @@ use crate::error::CoreResult;
 /// Moves every fill `bps` basis points against the trader: buys at `price * (1 + bps / 1e4)`, sells at
 /// `price * (1 - bps / 1e4)`, clamped to the bar (see [`SlippageModel::fill_price`]).
 ///
-/// vectorbt's `slippage` is this model with `bps = slippage * 1e4`.
+/// vectorbt's `slippage` is this move with `bps = slippage * 1e4`; the vectorized `slippage=` float lowers to
+/// [`PercentSlippage`](super::PercentSlippage), which takes the fraction as given so fills match vectorbt to the bit.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BpsSlippage {
     bps: f64,

@@ -1,6 +1,6 @@
 //! A flat commission per fill.
 
-use super::{non_negative, CommissionModel, FillContext};
+use super::{non_negative, CommissionModel, FillContext, Linear};
 use crate::error::CoreResult;
 
 /// The same amount for every fill, whatever its size: `per_order`.
@@ -29,6 +29,13 @@ impl FixedCommission {
 impl CommissionModel for FixedCommission {
     fn commission(&self, _fill: &FillContext) -> f64 {
         self.per_order
+    }
+
+    fn linear(&self) -> Option<Linear> {
+        Some(Linear {
+            rate: 0.0,
+            fixed: self.per_order,
+        })
     }
 }
 

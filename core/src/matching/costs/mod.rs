@@ -1,17 +1,21 @@
 //! Cost models: what one fill pays in commission, and how far slippage moves its price.
 //!
-//! The matcher asks two pluggable models about every fill, in this order ([`apply_costs`]):
+//! Both modes ask the same two pluggable models about every fill, in this order (the event engine's matcher
+//! through [`apply_costs`], the vectorized kernel through the ledger's `portfolio::Costs`):
 //! 1. a [`SlippageModel`] turns the price the order would fill at (the bar's open, a limit or a stop price)
-//!    into the price it actually fills at: never better for the trader, never outside the bar;
-//! 2. a [`CommissionModel`] charges the fill on its traded value *at the slipped price*, as the vectorized
-//!    mode does (`portfolio::Ledger::execute`: fees are a fraction of `size * slipped price`).
+//!    into the price it actually fills at: never better for the trader, never outside the bar when the bar's
+//!    range is given (the vectorized mode, like vectorbt, gives none);
+//! 2. a [`CommissionModel`] charges the fill on its traded value *at the slipped price*.
 //!
 //! Both are pure functions of one [`FillContext`]: no state, no clock, no randomness, so equal fills cost the
 //! same in every run and in both modes. Costs are charged per *fill*: an order filled in parts over several
 //! bars pays per-order amounts (a fixed fee, a per-share minimum) once for each part. This overstates a
 //! broker that charges per order, which is the conservative side for a backtest.
 //!
-//! One implementation per file. Traded value is `quantity * price * multiplier` ([`FillContext::traded_value`]).
+//! One implementation per file; [`registry`] builds them by name from `(name, parameters)`, the form both
+//! modes' settings lower to. Traded value is `quantity * price * multiplier` ([`FillContext::traded_value`]).
+//!
+//! The ledger also needs a commission's inverse to size an all-in order ([`CommissionModel::max_quantity`]).
 //!
 //! | model | commission, or price move against the trader |
 //! |---|---|
@@ -20,6 +24,8 @@
 //! | [`FixedCommission`] | `per_order` |
 //! | [`TieredCommission`] | `rate of the bracket holding the traded value * traded value` |
 //! | [`NoCommission`] | `0` |
+//! | [`SumCommission`] | the sum of its parts (`fees` plus `fixed_fees` in the vectorized mode) |
+//! | [`PercentSlippage`] | `price * rate` (the vectorized mode's `slippage`) |
 //! | [`BpsSlippage`] | `price * bps / 1e4` |
 //! | [`HalfSpreadSlippage`] | `price * spread_bps / 2e4` |
 //! | [`VolumeImpactSlippage`] | `price * coefficient * (quantity / bar_volume) ^ exponent` |
@@ -32,6 +38,9 @@ mod no_commission;
 mod no_slippage;
 mod per_share_commission;
 mod percent_commission;
+mod percent_slippage;
+pub mod registry;
+mod sum_commission;
 mod tiered_commission;
 mod volume_impact_slippage;
 
@@ -42,6 +51,8 @@ pub use no_commission::NoCommission;
 pub use no_slippage::NoSlippage;
 pub use per_share_commission::PerShareCommission;
 pub use percent_commission::PercentCommission;
+pub use percent_slippage::PercentSlippage;
+pub use sum_commission::SumCommission;
 pub use tiered_commission::TieredCommission;
 pub use volume_impact_slippage::VolumeImpactSlippage;
 
@@ -110,10 +121,66 @@ impl FillContext {
     }
 }
 
+/// A commission of the form `rate * traded value + fixed` (see [`CommissionModel::linear`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Linear {
+    /// Fraction of traded value.
+    pub rate: f64,
+    /// Account currency per fill.
+    pub fixed: f64,
+}
+
 /// Prices the commission of one fill.
 pub trait CommissionModel: Send + Sync + std::fmt::Debug {
     /// Commission in account currency for one fill (>= 0, and finite when the fill's fields are).
     fn commission(&self, fill: &FillContext) -> f64;
+
+    /// `Some` when the commission is `rate * traded value + fixed` for every fill (percent, fixed per order,
+    /// none, and their sums): sizing then has vectorbt's closed forms. `None` (the default) otherwise.
+    fn linear(&self) -> Option<Linear> {
+        None
+    }
+
+    /// The largest quantity a fill at `fill.price` may have so that its traded value plus its commission
+    /// stays within `budget`: `q * price * multiplier + commission(q) <= budget` (0 when not even the
+    /// commission fits; the other fields of `fill` are kept). The inverse the ledger sizes all-in orders with.
+    ///
+    /// Linear models solve it in closed form, `(budget - fixed) / (1 + rate) / (price * multiplier)`;
+    /// the default bisects on the quantity, which is exact to a few ulps when the total cost never falls as
+    /// the quantity grows (true of per-share with a minimum and a cap). A model where it can fall (tiered,
+    /// whose rate drops at a bracket bound) overrides this.
+    fn max_quantity(&self, budget: f64, fill: &FillContext) -> f64 {
+        let unit = fill.price * fill.multiplier;
+        if let Some(Linear { rate, fixed }) = self.linear() {
+            return (crate::portfolio::float::add(budget, -fixed) / (1.0 + rate) / unit).max(0.0);
+        }
+        let cost = |quantity: f64| quantity * unit + self.commission(&FillContext { quantity, ..*fill });
+        bisect_quantity(budget, unit, cost)
+    }
+}
+
+/// The largest quantity in `[0, budget / unit]` whose `cost` is within `budget`, for a `cost` that never
+/// falls as the quantity grows (0 if even the smallest quantity costs too much).
+fn bisect_quantity(budget: f64, unit: f64, cost: impl Fn(f64) -> f64) -> f64 {
+    let mut high = budget / unit;
+    if !(high.is_finite() && high > 0.0) {
+        return 0.0;
+    }
+    if cost(high) <= budget {
+        return high;
+    }
+    let mut low = 0.0;
+    loop {
+        let mid = 0.5 * (low + high);
+        if mid <= low || mid >= high {
+            return low;
+        }
+        if cost(mid) <= budget {
+            low = mid;
+        } else {
+            high = mid;
+        }
+    }
 }
 
 /// Moves the price of one fill against the trader.
@@ -124,6 +191,12 @@ pub trait SlippageModel: Send + Sync + std::fmt::Debug {
     /// Slippage only ever limits its own move: if `fill.price` is itself outside the bar (inconsistent
     /// input), it is returned unchanged rather than "clamped" to a better price.
     fn fill_price(&self, fill: &FillContext) -> f64;
+
+    /// Whether the move depends on the fill's quantity and the bar's volume (volume impact). The vectorized
+    /// mode prices a fill before sizing it and has no volume, so it refuses such a model.
+    fn uses_volume(&self) -> bool {
+        false
+    }
 }
 
 /// The cost of one fill: its price after slippage, and the commission charged on that price.
@@ -389,6 +462,34 @@ mod tests {
             let rate = tiers.iter().find(|(bound, _)| value <= *bound).unwrap_or(tiers.last().unwrap()).1;
             let model = TieredCommission::new(tiers).unwrap();
             prop_assert_eq!(model.commission(&fill), rate * value);
+        }
+
+        /// `max_quantity` is the commission's inverse: the quantity it gives fits the budget, and no quantity of a
+        /// brute-force grid over `[0, budget / unit]` that fits is larger.
+        #[test]
+        fn max_quantity_is_the_largest_fill_the_budget_pays_for(
+            fill in fill(), models in commissions(), budget in 0.0f64..1e6, rate in 0.0f64..0.01, fixed in 0.0f64..10.0,
+        ) {
+            let mut models = models;
+            models.push(Box::new(SumCommission::new(vec![
+                Box::new(PercentCommission::new(rate).unwrap()),
+                Box::new(FixedCommission::new(fixed).unwrap()),
+            ])));
+            let unit = fill.price * fill.multiplier;
+            for model in &models {
+                let cost = |quantity: f64| quantity * unit + model.commission(&FillContext { quantity, ..fill });
+                let q = model.max_quantity(budget, &fill);
+                prop_assert!(q >= 0.0 && q.is_finite(), "{model:?}: {q}");
+                if q > 0.0 {
+                    prop_assert!(cost(q) <= budget * (1.0 + 1e-12) + 1e-12, "{model:?}: cost({q}) = {} > {budget}", cost(q));
+                }
+                const N: usize = 2000;
+                let best = (0..=N)
+                    .map(|i| budget / unit * i as f64 / N as f64)
+                    .filter(|&g| g > 0.0 && cost(g) <= budget)
+                    .fold(0.0f64, f64::max);
+                prop_assert!(q >= best * (1.0 - 1e-9), "{model:?}: {q} < grid's {best} (budget {budget})");
+            }
         }
 
         /// A bigger slippage parameter never gives the trader a better price.

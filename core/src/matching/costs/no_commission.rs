@@ -1,6 +1,6 @@
 //! Free trading.
 
-use super::{CommissionModel, FillContext};
+use super::{CommissionModel, FillContext, Linear};
 
 /// Charges nothing: the default when no commission model is given, and the frictionless reference in
 /// parity tests.
@@ -10,6 +10,10 @@ pub struct NoCommission;
 impl CommissionModel for NoCommission {
     fn commission(&self, _fill: &FillContext) -> f64 {
         0.0
+    }
+
+    fn linear(&self) -> Option<Linear> {
+        Some(Linear { rate: 0.0, fixed: 0.0 })
     }
 }
 

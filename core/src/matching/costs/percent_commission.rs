@@ -1,6 +1,6 @@
 //! Commission as a fraction of traded value.
 
-use super::{CommissionModel, FillContext};
+use super::{CommissionModel, FillContext, Linear};
 use crate::error::CoreResult;
 
 /// Commission as a fixed fraction of the fill's traded value: `rate * quantity * price * multiplier`.
@@ -29,6 +29,13 @@ impl PercentCommission {
 impl CommissionModel for PercentCommission {
     fn commission(&self, fill: &FillContext) -> f64 {
         self.rate * fill.traded_value()
+    }
+
+    fn linear(&self) -> Option<Linear> {
+        Some(Linear {
+            rate: self.rate,
+            fixed: 0.0,
+        })
     }
 }
 

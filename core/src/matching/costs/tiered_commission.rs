@@ -66,6 +66,38 @@ impl CommissionModel for TieredCommission {
         let value = fill.traded_value();
         self.rate_for(value) * value
     }
+
+    /// The total cost `value * (1 + rate)` can fall at a bound (falling rates), so each bracket is solved on
+    /// its own: the largest affordable value in it is `budget / (1 + rate)` capped at its bound, and the
+    /// largest over the brackets wins. Rounding is settled by stepping down to a quantity that fits.
+    fn max_quantity(&self, budget: f64, fill: &FillContext) -> f64 {
+        let unit = fill.price * fill.multiplier;
+        let fits = |quantity: f64| quantity * unit + self.commission(&FillContext { quantity, ..*fill }) <= budget;
+        let mut lower = 0.0;
+        let mut best = 0.0f64;
+        for (i, &(bound, rate)) in self.tiers.iter().enumerate() {
+            let upper = if i + 1 == self.tiers.len() {
+                f64::INFINITY
+            } else {
+                bound
+            };
+            let value = (budget / (1.0 + rate)).min(upper);
+            if value > lower {
+                let mut quantity = value / unit;
+                for _ in 0..64 {
+                    if quantity.is_nan() || quantity <= 0.0 || fits(quantity) {
+                        break;
+                    }
+                    quantity = f64::from_bits(quantity.to_bits() - 1); // the next float down
+                }
+                if quantity > 0.0 && fits(quantity) {
+                    best = best.max(quantity);
+                }
+            }
+            lower = bound;
+        }
+        best
+    }
 }
 
 #[cfg(test)]

@@ -67,6 +67,10 @@ impl SlippageModel for VolumeImpactSlippage {
     fn fill_price(&self, fill: &FillContext) -> f64 {
         slip(fill, self.impact(fill))
     }
+
+    fn uses_volume(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]
