@@ -11,6 +11,7 @@ import re
 
 import polars as pl
 
+from ml4t._ns import EPOCH, format_ns, from_ns
 from ml4t.errors import ConfigError
 
 __all__ = ["TS_DTYPE", "format_duration", "format_ns", "from_ns", "parse_duration", "to_ns"]
@@ -24,8 +25,6 @@ NS_PER_SECOND = 1_000_000_000
 NS_PER_DAY = 86_400 * NS_PER_SECOND
 NS_PER_YEAR = int(365.25 * NS_PER_DAY)
 """A Julian year, used to turn an observed span of time into years."""
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 _UNITS_NS = {
     "ns": 1,
@@ -72,29 +71,11 @@ def _to_ns(value: dt.datetime | str | int, argument: str) -> int:
                 "(e.g. datetime(..., tzinfo=datetime.UTC))",
                 argument=argument,
             )
-        delta = value - _EPOCH
+        delta = value - EPOCH
         return (delta.days * 86_400 + delta.seconds) * NS_PER_SECOND + delta.microseconds * 1_000
     raise ConfigError(
         f"expected a tz-aware datetime, ISO string or int ns, got {type(value).__name__}", argument=argument
     )
-
-
-def from_ns(ns: int) -> dt.datetime:
-    """int64 ns UTC -> tz-aware UTC datetime (microsecond precision, like Python's datetime)."""
-    return _EPOCH + dt.timedelta(microseconds=ns // 1_000)
-
-
-def format_ns(ns: int) -> str:
-    """int64 ns UTC -> ISO-8601 string, keeping nanoseconds when they are not zero."""
-    base = from_ns(ns)
-    rem = ns % 1_000
-    text = base.isoformat()
-    if rem:
-        head, _, offset = text.partition("+")
-        if "." not in head:
-            head += ".000000"
-        text = f"{head}{rem:03d}+{offset}"
-    return text
 
 
 def parse_duration(value: dt.timedelta | str | int, *, argument: str = "duration") -> int:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from ml4t._ns import format_ns
+
 __all__ = [
     "ConfigError",
     "DataError",
@@ -30,8 +32,6 @@ def _format_timestamp(value: Any) -> str:
     if isinstance(value, dt.datetime):
         return value.isoformat()
     if isinstance(value, int):  # int64 nanoseconds since the epoch, UTC
-        from ml4t._time import format_ns
-
         return format_ns(value)
     return str(value)
 

@@ -14,7 +14,7 @@ import polars as pl
 from ml4t.metrics._checks import check_periods_per_year, check_result
 
 if TYPE_CHECKING:
-    from ml4t.result import Result
+    from ml4t._shape import ResultShape
 
 __all__ = ["ACTIVITY_STATS_SCHEMA", "activity_statistics"]
 
@@ -31,7 +31,7 @@ def _float(value: Any) -> float:
     return float("nan") if value is None else float(value)
 
 
-def activity_statistics(result: Result, periods_per_year: float) -> pl.DataFrame:
+def activity_statistics(result: ResultShape, periods_per_year: float) -> pl.DataFrame:
     """One row of activity statistics (:data:`ACTIVITY_STATS_SCHEMA`):
 
     ``traded_value``

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ml4t._shape import ResultShape
 from ml4t._validate import is_number
 from ml4t.errors import ConfigError, DataError
 
@@ -39,9 +40,7 @@ def as_returns(returns: Any, *, argument: str = "returns") -> tuple[np.ndarray, 
 
 def check_result(result: Any, *, argument: str = "result") -> None:
     """ConfigError unless ``result`` is an ``ml4t.Result``."""
-    from ml4t.result import Result  # ml4t.result imports this package
-
-    if not isinstance(result, Result):
+    if not isinstance(result, ResultShape):
         raise ConfigError(f"{argument} must be an ml4t.Result, got {type(result).__name__}", argument=argument)
 
 

@@ -31,7 +31,7 @@ from ml4t.metrics._returns import (
 from ml4t.metrics._trades import TRADE_STATS_SCHEMA, trade_statistics
 
 if TYPE_CHECKING:
-    from ml4t.result import Result
+    from ml4t._shape import ResultShape
 
 __all__ = ["SUMMARY_SCHEMA", "summary"]
 
@@ -64,7 +64,7 @@ SUMMARY_SCHEMA: dict[str, pl.DataType] = {
 """Columns of :func:`summary`, in order, with their dtypes."""
 
 
-def _resolve_periods_per_year(result: Result, periods_per_year: float | None) -> float:
+def _resolve_periods_per_year(result: ResultShape, periods_per_year: float | None) -> float:
     if periods_per_year is not None:
         return check_periods_per_year(periods_per_year)
     if result.periods_per_year is None:
@@ -93,7 +93,7 @@ def _drawdown_duration(returns: np.ndarray, ts_ns: np.ndarray) -> tuple[int | No
 
 
 def summary(
-    result: Result,
+    result: ResultShape,
     *,
     periods_per_year: float | None = None,
     risk_free: float = 0.0,

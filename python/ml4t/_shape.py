@@ -1,0 +1,269 @@
+"""The shape of a backtest's result: the schemas of its frames, and the container that checks them.
+
+It sits below both ``ml4t.metrics``, which reads this shape, and :class:`ml4t.result.Result`, which is this
+shape plus its metrics; so neither of those imports the other in a circle.
+
+A result is a handful of Polars frames with fixed schemas (declared once, below) plus the
+settings needed to read them. ``ml4t.metrics`` computes every statistic from this shape only, so the
+vectorized and event-driven modes are measured by exactly the same code.
+
+Frames and their rows:
+
+``equity``    one row per bar timestamp: ``ts_event``, ``cash``, ``equity`` (cash + marked positions).
+``positions`` one row per bar timestamp and symbol (dense, flat positions included), sorted by
+              (``ts_event``, ``symbol``): ``position_qty`` (signed units), ``market_price`` (the mark),
+              ``position_value`` (signed ``qty * price * multiplier``).
+``orders``    one row per order ever submitted, with its final ``status`` and, when it did not fill,
+              the ``reason`` (readable, may carry numbers) and its ``reason_code`` (a short stable
+              snake_case code to group by, e.g. ``insufficient_cash``, ``short_collateral``,
+              ``leverage_limit``, ``non_finite``, ``ioc_unfilled``, ``day_expired``, ``oco_cancelled``;
+              null for a plain fill). Orders the engine placed itself to liquidate an account below its
+              maintenance margin carry ``reason_code`` ``margin_call`` whatever their status.
+              Statuses: ``filled``, ``partially_filled``, ``cancelled``, ``expired``, ``rejected``,
+              ``open`` (still working when the data ended). ``ts_submitted`` is when the order
+              was decided (the signal's bar in the vectorized mode: the bar before the fill under next-open
+              execution), ``ts_closed`` when it reached its final status (the fill bar for a market order);
+              ``avg_fill_price`` is null when nothing filled, in both modes; ``quantity`` is null for an
+              all-in order refused before it was sized (the vectorized mode's "as much as the cash allows").
+``fills``     one row per execution: ``quantity`` is positive, ``side`` says the direction; ``fee`` and
+              ``slippage`` are costs in account currency (both >= 0).
+``trades``    one row per round trip. ``status`` is ``closed`` or ``open``; an open trade is marked to
+              the last price (``exit_price``) and has a null ``ts_exit``. ``pnl`` is net of fees and
+              ``trade_return`` is ``pnl`` over the entry value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Self
+
+import polars as pl
+
+from ml4t._time import TS_DTYPE
+from ml4t.errors import DataError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = [
+    "EQUITY_SCHEMA",
+    "FILLS_SCHEMA",
+    "ORDERS_SCHEMA",
+    "ORDER_STATUSES",
+    "POSITIONS_SCHEMA",
+    "TRADES_SCHEMA",
+    "ResultShape",
+    "empty_frame",
+]
+
+F64 = pl.Float64()
+STR = pl.String()
+
+EQUITY_SCHEMA: dict[str, pl.DataType] = {"ts_event": TS_DTYPE, "cash": F64, "equity": F64}
+POSITIONS_SCHEMA: dict[str, pl.DataType] = {
+    "ts_event": TS_DTYPE,
+    "symbol": STR,
+    "position_qty": F64,
+    "market_price": F64,
+    "position_value": F64,
+}
+ORDERS_SCHEMA: dict[str, pl.DataType] = {
+    "order_id": pl.Int64(),
+    "ts_submitted": TS_DTYPE,
+    "symbol": STR,
+    "side": STR,
+    "order_type": STR,
+    "quantity": F64,
+    "limit_price": F64,
+    "stop_price": F64,
+    "time_in_force": STR,
+    "status": STR,
+    "reason": STR,
+    "reason_code": STR,
+    "filled_quantity": F64,
+    "avg_fill_price": F64,
+    "ts_closed": TS_DTYPE,
+    "tag": STR,
+}
+FILLS_SCHEMA: dict[str, pl.DataType] = {
+    "fill_id": pl.Int64(),
+    "order_id": pl.Int64(),
+    "ts_event": TS_DTYPE,
+    "symbol": STR,
+    "side": STR,
+    "quantity": F64,
+    "fill_price": F64,
+    "fee": F64,
+    "slippage": F64,
+}
+TRADES_SCHEMA: dict[str, pl.DataType] = {
+    "trade_id": pl.Int64(),
+    "symbol": STR,
+    "direction": STR,
+    "status": STR,
+    "ts_entry": TS_DTYPE,
+    "ts_exit": TS_DTYPE,
+    "quantity": F64,
+    "entry_price": F64,
+    "exit_price": F64,
+    "fees": F64,
+    "pnl": F64,
+    "trade_return": F64,
+}
+ORDER_STATUSES = frozenset({"filled", "partially_filled", "cancelled", "expired", "rejected", "open"})
+
+_SCHEMAS = {
+    "equity": EQUITY_SCHEMA,
+    "positions": POSITIONS_SCHEMA,
+    "orders": ORDERS_SCHEMA,
+    "fills": FILLS_SCHEMA,
+    "trades": TRADES_SCHEMA,
+}
+
+
+def _check_schema(name: str, frame: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> None:
+    if not isinstance(frame, pl.DataFrame):
+        raise DataError(f"Result.{name} must be a polars DataFrame, got {type(frame).__name__}", argument=name)
+    for column, dtype in schema.items():
+        if column not in frame.columns:
+            raise DataError(f"Result.{name} is missing a required column", argument=name, column=column)
+        if frame.schema[column] != dtype:
+            raise DataError(
+                f"Result.{name} column has dtype {frame.schema[column]}, expected {dtype}",
+                argument=name,
+                column=column,
+            )
+
+
+def empty_frame(schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    """An empty frame with the given schema (e.g. ``empty_frame(ORDERS_SCHEMA)``)."""
+    return pl.DataFrame(schema=dict(schema))
+
+
+@dataclass(frozen=True, eq=False)
+class ResultShape:
+    """What a backtest produced; see the module docstring for every frame's rows and columns.
+
+    ``periods_per_year`` is the annualization factor the metrics use (inferred from the data's own
+    calendar by the engines, or given); ``meta`` records the mode and settings that produced the run.
+    Extra columns beyond the declared schema are allowed and kept.
+    """
+
+    equity: pl.DataFrame
+    positions: pl.DataFrame
+    orders: pl.DataFrame
+    fills: pl.DataFrame
+    trades: pl.DataFrame
+    init_cash: float
+    periods_per_year: float | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, schema in _SCHEMAS.items():
+            _check_schema(name, getattr(self, name), schema)
+        if not self.init_cash > 0:
+            raise DataError(f"init_cash must be positive, got {self.init_cash!r}", argument="init_cash")
+        if self.periods_per_year is not None and not self.periods_per_year > 0:
+            raise DataError(
+                f"periods_per_year must be positive, got {self.periods_per_year!r}", argument="periods_per_year"
+            )
+        ts = self.equity["ts_event"]
+        if ts.null_count():
+            raise DataError("Result.equity has null timestamps", argument="equity", column="ts_event")
+        if len(ts) > 1:
+            bad = (ts.diff().dt.total_nanoseconds() <= 0).arg_true()
+            if len(bad):
+                raise DataError(
+                    "Result.equity timestamps must be strictly increasing",
+                    argument="equity",
+                    column="ts_event",
+                    timestamp=ts[int(bad[0])],
+                )
+        statuses = set(self.orders["status"].unique().to_list()) - ORDER_STATUSES
+        if statuses:
+            raise DataError(
+                f"Result.orders has unknown statuses {sorted(statuses)}", argument="orders", column="status"
+            )
+
+    @classmethod
+    def from_equity(
+        cls,
+        ts_event: pl.Series | Sequence[dt.datetime],
+        equity: pl.Series | Sequence[float] | np.ndarray,
+        *,
+        init_cash: float | None = None,
+        periods_per_year: float | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> Self:
+        """A result from an equity curve alone (no orders, fills or trades), e.g. to measure a strategy that
+        was simulated elsewhere. ``init_cash`` defaults to the first equity value, so the first return is 0."""
+        ts = pl.Series("ts_event", ts_event)
+        if len(ts) == 0:
+            raise DataError("equity is empty", argument="equity")
+        if ts.dtype != TS_DTYPE:
+            if not isinstance(ts.dtype, pl.Datetime) or ts.dtype.time_zone is None:
+                raise DataError(f"ts_event must be tz-aware datetimes, got dtype {ts.dtype}", argument="ts_event")
+            ts = ts.dt.convert_time_zone("UTC").cast(TS_DTYPE)
+        eq = pl.Series("equity", equity, dtype=pl.Float64)
+        if len(eq) != len(ts):
+            raise DataError(f"equity has {len(eq)} values but ts_event has {len(ts)}", argument="equity")
+        if eq.is_nan().any() or eq.is_null().any():
+            bad = int((eq.is_nan() | eq.is_null()).arg_true()[0])
+            raise DataError("equity has NaN or null values", argument="equity", timestamp=ts[bad])
+        frame = pl.DataFrame({"ts_event": ts, "cash": eq, "equity": eq})
+        return cls(
+            equity=frame,
+            positions=empty_frame(POSITIONS_SCHEMA),
+            orders=empty_frame(ORDERS_SCHEMA),
+            fills=empty_frame(FILLS_SCHEMA),
+            trades=empty_frame(TRADES_SCHEMA),
+            init_cash=float(eq[0]) if init_cash is None else float(init_cash),
+            periods_per_year=periods_per_year,
+            meta=dict(meta or {}),
+        )
+
+    @property
+    def returns(self) -> pl.DataFrame:
+        """Simple returns per bar: ``ts_event``, ``return``. The first bar's return is measured from
+        ``init_cash`` (so a run that loses on its first bar shows it).
+
+        Ruin is absorbing: the return is ``equity[t] / equity[t-1] - 1`` while the previous equity is
+        positive; the first bar whose equity is ``<= 0`` returns exactly -1 (the whole equity is lost), and
+        every later bar's return is null (there is no equity left to measure a return on), whatever the
+        equity does next. vectorbt divides by ``abs(previous equity)`` instead; see ``ml4t.metrics``."""
+        eq = self.equity["equity"]
+        prev = eq.shift(1, fill_value=self.init_cash)
+        ruined = eq <= 0.0
+        after_ruin = ruined.cum_max().shift(1, fill_value=False)
+        frame = pl.DataFrame({"eq": eq, "prev": prev, "ruined": ruined, "after": after_ruin})
+        ret = frame.select(
+            pl.when(pl.col("after"))
+            .then(None)
+            .when(pl.col("ruined"))
+            .then(-1.0)
+            .otherwise(pl.col("eq") / pl.col("prev") - 1.0)
+            .alias("return")
+        ).to_series()
+        return pl.DataFrame({"ts_event": self.equity["ts_event"], "return": ret})
+
+    @property
+    def insolvent_at(self) -> dt.datetime | None:
+        """The first ``ts_event`` at which equity was zero or below (the account was insolvent; the bar at
+        which ``returns`` records ruin), or None. Both engines also warn (``ml4t.errors.InsolvencyWarning``)
+        at the end of such a run."""
+        eq = self.equity
+        bad = eq.filter(pl.col("equity") <= 0)
+        return None if bad.is_empty() else bad["ts_event"][0]
+
+    def __repr__(self) -> str:
+        n = self.equity.height
+        if n == 0:
+            return "Result(empty)"
+        first, last = self.equity["ts_event"][0], self.equity["ts_event"][-1]
+        final = self.equity["equity"][-1]
+        return (
+            f"Result({n} bars {first} .. {last}, init_cash={self.init_cash:,.2f}, final equity={final:,.2f}, "
+            f"{self.orders.height} orders, {self.fills.height} fills, {self.trades.height} trades)"
+        )
