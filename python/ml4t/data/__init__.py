@@ -10,8 +10,7 @@
 """
 
 from ml4t.data._align import align_signals
-from ml4t.data._bars import Bars
-from ml4t.data._build import bars
+from ml4t.data._bars import Bars, bars
 from ml4t.data._load import load_bars
 from ml4t.data._pit import PITData
 from ml4t.data._signals import Signals, signals

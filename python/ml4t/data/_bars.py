@@ -21,18 +21,17 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 
 from ml4t._time import NS_PER_YEAR, format_duration, from_ns, to_ns
+from ml4t.data._build import KEY_COLUMNS, canonical, infer_freq_ns
 from ml4t.data._columnar import SymbolBlocks, build_blocks
 from ml4t.errors import ConfigError, DataError
 
-__all__ = ["KEY_COLUMNS", "Bars"]
-
-KEY_COLUMNS = ("ts_event", "ts_arrival", "ts_start", "symbol")
+__all__ = ["Bars", "bars"]
 
 
 class Bars:
@@ -49,8 +48,6 @@ class Bars:
     _cache: dict[str, Any]
 
     def __init__(self, frame: Any, **options: Any) -> None:
-        from ml4t.data._build import bars
-
         built = bars(frame, **options)
         self._init(built._frame, built._symbols, built._freq_ns)
 
@@ -215,15 +212,90 @@ class Bars:
         )
 
 
-def infer_freq_ns(frame: pl.DataFrame) -> int | None:
-    """The most common spacing (int ns) between consecutive timestamps within symbols; ties -> the shorter."""
-    gaps = frame.select(pl.col("ts_event").cast(pl.Int64).diff().over("symbol").alias("gap"))["gap"].drop_nulls()
-    gaps = gaps.filter(gaps > 0)
-    if gaps.len() == 0:
-        return None
-    counts = gaps.value_counts(name="n")
-    best = counts.sort(["n", "gap"], descending=[True, False]).row(0)
-    return int(best[0])
+def bars(
+    frame: Any,
+    *,
+    tz: str | dt.tzinfo | None = None,
+    label: Literal["right", "left"] = "right",
+    symbol: str | None = None,
+    freq: dt.timedelta | str | None = None,
+    session_close: str | dt.time | None = None,
+    session_open: str | dt.time | None = None,
+    latency: dt.timedelta | str | None = None,
+    timestamp: str | None = None,
+) -> Bars:
+    """Validate OHLCV bars and store them canonically as :class:`Bars`.
+
+    Parameters
+    ----------
+    frame:
+        A Polars or pandas DataFrame in long format: a timestamp, ``symbol``, ``open``, ``high``, ``low``,
+        ``close``, ``volume``, plus any extra columns (kept). Names are matched case-insensitively and
+        normalised to snake_case (``Adj Close`` -> ``adj_close``, ``OpenInterest`` -> ``open_interest``).
+        A pandas ``DatetimeIndex`` becomes the timestamp column. A frame that already has ``ts_arrival``
+        or ``ts_start`` (e.g. ``Bars.frame``) keeps those arrival times and bar starts.
+    tz:
+        Time zone of naive or date-only timestamps, which are otherwise rejected. Naive datetimes that are
+        all at midnight (daily data from pandas, yfinance, skfolio, arch) are date-only. Aware timestamps are
+        converted to UTC, and giving ``tz`` for them is a ConfigError (never re-interpreted).
+    label:
+        ``"right"`` (default): stamps are bar close times. ``"left"``: stamps are open times and are shifted
+        to the close by the bar length ``freq``, because a bar stamped ``t`` must be complete at ``t``.
+    symbol:
+        Name of the asset of a single-asset frame without a ``symbol`` column (default ``"asset"``).
+    freq:
+        The bar length (timedelta or ``"1m"``, ``"1d"``...). Used to shift ``label="left"`` stamps and
+        reported by ``Bars.freq``; inferred as the most common spacing within symbols when not given.
+    session_close:
+        For date-only timestamps: the local time (``"16:00"`` or a ``datetime.time``) at which a daily bar is
+        complete. Without it, dates are stamped at local midnight of the date in ``tz`` (see Notes).
+    session_open:
+        With ``session_close``: the local time at which a daily bar's session opens, its ``ts_start``
+        (default ``"09:30"``, US equities). An open at or after the close is an overnight session that
+        opened the day before (``"18:00"`` with a ``"17:00"`` close). An order can take a daily bar's open
+        only if it reached the market by then.
+    latency:
+        Feed latency added to every bar: ``ts_arrival = ts_event + latency`` (default 0).
+    timestamp:
+        Name of the timestamp column. Otherwise the one of ``timestamp``, ``ts_event``, ``datetime``,
+        ``date``, ``time`` present; separate ``date`` and time-of-day ``time`` columns are combined.
+        Several candidates present is ambiguous: a DataError asks for ``timestamp=``.
+
+    Notes
+    -----
+    Why midnight is the safe default for date-only bars: the bar of date D stamped at D 00:00 is visible
+    from the start of D, hours before its real close, but the earliest an order placed on it can fill is
+    the next bar, which opens on D+1: after D's close and after everything that arrived during D. A signal
+    arriving during D can therefore only wait for the next bar; it is never paired with a price from before
+    its arrival, and no decision trades on D's values before they exist. Stamping at the close instead (say
+    16:00) is exact for bar-only strategies, but a signal arriving at 12:00 on D would then see bar D-1 as
+    the latest and could fill at D's open (09:30), a price from before the signal existed. Give
+    ``session_close`` when the daily bars are not mixed with intraday arrivals, or when you want each bar
+    visible exactly at its close.
+
+    Every bar has an interval ``(ts_start, ts_event]`` (the ``ts_start`` column; rules in
+    ``ml4t.data._interval``): date-only bars start at their session open (``session_open``, or the stamp when
+    there is no ``session_close``), other bars at ``ts_event - freq`` (``freq=`` or the symbol's most common
+    spacing), never before the symbol's previous bar. Orders fill only against bars that start after they
+    reached the market.
+
+    Every problem raises :class:`ml4t.DataError` naming the column, the symbol and the first offending
+    timestamp in time order, with the count of offending rows; nothing is repaired, dropped or reordered
+    within a symbol.
+    """
+    return Bars._from_canonical(
+        *canonical(
+            frame,
+            tz=tz,
+            label=label,
+            symbol=symbol,
+            freq=freq,
+            session_close=session_close,
+            session_open=session_open,
+            latency=latency,
+            timestamp=timestamp,
+        )
+    )
 
 
 def _preview(symbols: tuple[str, ...] | list[str], limit: int = 5) -> str:

@@ -12,8 +12,7 @@ from typing import Literal
 import polars as pl
 
 from ml4t._validate import check_bool
-from ml4t.data._bars import Bars
-from ml4t.data._build import bars
+from ml4t.data._bars import Bars, bars
 from ml4t.data._normalize import first_offender, rows_text, snake_case
 from ml4t.data._validate import PRICE_COLUMNS, check_ohlcv
 from ml4t.errors import ConfigError, DataError, Ml4tError

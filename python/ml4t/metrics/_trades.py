@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ml4t.errors import DataError
 from ml4t._shape import TRADES_SCHEMA
+from ml4t.errors import DataError
 
 __all__ = ["TRADE_STATS_SCHEMA", "expectancy", "profit_factor", "trade_statistics", "win_rate"]
 
