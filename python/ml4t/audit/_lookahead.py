@@ -77,7 +77,7 @@ def lookahead(
     n_orders = n_signals = 0
     for cut in cut_ns:
         when = from_ns(cut)
-        cut_signals = None if signals is None else _signals_until(signals, cut)
+        cut_signals = None if signals is None else signals.until(cut)
         try:
             truncated = subject.run(bars.until(cut), cut_signals)
         except Exception as error:  # the strategy's own code failed without the future: that is a divergence
@@ -157,12 +157,6 @@ def _resolve_cuts(cuts: Any, bars: Bars, signals: Signals | None) -> list[int]:
     if not out:
         raise ConfigError(f"{usage}, got an empty sequence", argument="cuts")
     return sorted(out)
-
-
-def _signals_until(signals: Signals, cut: int) -> Signals:
-    """The signal rows that arrived at or before ``cut`` (embargo and training window kept)."""
-    frame = signals._frame.filter(pl.col("ts_arrival").cast(pl.Int64) <= cut)
-    return Signals._from_canonical(frame, signals._values, signals._embargo_ns, signals._cut_ns)
 
 
 # --------------------------------------------------------------------------------------------- comparing

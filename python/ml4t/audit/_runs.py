@@ -18,7 +18,7 @@ from ml4t.errors import ConfigError
 from ml4t.event import Context, Engine, Strategy
 from ml4t.result import Result
 from ml4t.vectorized import Promoted, VectorizedStrategy
-from ml4t.vectorized._signals import Grid, Panel, evaluate
+from ml4t.vectorized._signals import Grid, evaluate, panel_of
 
 
 # ------------------------------------------------------------------------------------------------- a run
@@ -70,7 +70,7 @@ class _Vectorized:
             result = Promoted(self.strategy, bars, self.params).run()
         else:
             result = self.strategy.run(bars, **self.params)
-        panel = Panel.from_bars(bars)
+        panel = panel_of(bars)
         values = evaluate(self.strategy.signal_fn, panel, self.grid, [0])
         return _run_record(result.orders, panel.symbols, values, panel.ts.cast(pl.Int64).to_numpy())
 

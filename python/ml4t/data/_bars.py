@@ -14,14 +14,19 @@ Conventions (the design contract, section 3):
   even for symbols that have no bar yet, so views of truncated data align with the full data.
 
 Build one with :func:`ml4t.data.bars` or :func:`ml4t.data.load_bars`.
+
+Bars own every layout ml4t's engines read, so no engine reaches into the stored frame: :meth:`Bars.panel`
+(the vectorized kernel's), :meth:`Bars.stream` (the event engine's), :meth:`Bars.splits`,
+:meth:`Bars.with_indicators`; and :meth:`Bars.fingerprint` identifies the data for caches and run specs.
+Layouts are cached on the (immutable) ``Bars`` where they are reused.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import statistics
-from collections.abc import Iterable
-from typing import Any, Literal
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, cast
 
 import numpy as np
 import polars as pl
@@ -29,6 +34,9 @@ import polars as pl
 from ml4t._time import NS_PER_YEAR, format_duration, from_ns, to_ns
 from ml4t.data._build import KEY_COLUMNS, canonical, infer_freq_ns
 from ml4t.data._columnar import SymbolBlocks, build_blocks
+from ml4t.data._fingerprint import frame_fingerprint
+from ml4t.data._panel import Panel, build_panel
+from ml4t.data._stream import BarStream, bar_stream, split_events
 from ml4t.errors import ConfigError, DataError
 
 __all__ = ["Bars", "bars"]
@@ -201,6 +209,57 @@ class Bars:
             )
             self._cache["blocks"] = blocks
         return blocks
+
+    # ------------------------------------------------------------------------- layouts for ml4t's engines
+    def panel(self) -> Panel:
+        """For ml4t's vectorized kernel: every symbol on the common timeline, ``(n_symbols, n_bars)`` OHLC
+        arrays (:mod:`ml4t.data._panel`). Built once per ``Bars``, then cached."""
+        panel = self._cache.get("panel")
+        if panel is None:
+            panel = self._cache["panel"] = build_panel(self._frame.clone(), self._symbols)
+        return cast(Panel, panel)
+
+    def stream(self, session_tz: str) -> BarStream:
+        """For ml4t's event engine: the bars ordered by (``ts_arrival``, ``symbol``) as read-only arrays, with
+        each bar's session date in ``session_tz`` (:mod:`ml4t.data._stream`)."""
+        return bar_stream(self._frame, self._symbols, self._field_names(), session_tz)
+
+    def splits(self) -> dict[str, list[tuple[int, float]]]:
+        """For ml4t's engines: ``symbol -> [(ts_event ns, ratio), ...]`` of the ``split`` column's splits."""
+        return split_events(self._frame)
+
+    def with_indicators(self, exprs: Mapping[str, pl.Expr]) -> Bars:
+        """For ml4t's event engine: these bars plus the columns ``name -> Polars expression``, each evaluated
+        per symbol in time order (a strategy's indicators). A name that is already a column, a value that is
+        not an expression, or an expression that fails is a ConfigError naming ``indicators``."""
+        if not exprs:
+            return self
+        clash = sorted(set(exprs) & set(self._frame.columns))
+        if clash:
+            raise ConfigError("an indicator has the name of a bar column", argument="indicators", column=clash[0])
+        for name, expr in exprs.items():
+            if not isinstance(expr, pl.Expr):
+                raise ConfigError(
+                    f"indicators must map names to Polars expressions, got {type(expr).__name__}",
+                    argument="indicators",
+                    column=name,
+                )
+        try:
+            added = self._frame.with_columns(expr.over("symbol").alias(name) for name, expr in exprs.items())
+        except pl.exceptions.PolarsError as error:
+            raise ConfigError(f"an indicator expression failed: {error}", argument="indicators") from None
+        return Bars._from_canonical(added, self._symbols, self._freq_ns)
+
+    def fingerprint(self) -> str:
+        """A 128-bit hash of these bars as 32 hex digits: equal for equal bars (every column's values, the
+        column names and dtypes, the universe and the declared ``freq``) in any process, different when any
+        of them differs (:mod:`ml4t.data._fingerprint`). Computed once per ``Bars``, then cached."""
+        digest = self._cache.get("fingerprint")
+        if digest is None:
+            digest = self._cache["fingerprint"] = frame_fingerprint(
+                self._frame, kind="bars", symbols=self._symbols, freq_ns=self._freq_ns
+            )
+        return cast(str, digest)
 
     def __repr__(self) -> str:
         span = f"{self.start.isoformat()} .. {self.end.isoformat()}" if self.start and self.end else "empty"

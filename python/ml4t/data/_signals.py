@@ -6,13 +6,14 @@ every arrival, and a ``train_end`` marks the model's training window: prediction
 ``train_end + embargo`` are in-sample and raise :class:`ml4t.LeakageError` unless ``allow_in_sample=True``.
 
 The stored frame is sorted by (``ts_arrival``, ``ts_event``, ``symbol``): the order in which the values
-become visible. Columns: ``ts_event, ts_arrival, symbol, <value columns...>, in_sample``.
+become visible. Columns: ``ts_event, ts_arrival, symbol, <value columns...>, in_sample``. Signals own the
+layouts ml4t's engines read (:meth:`Signals.stream`, :meth:`Signals.until`) and a :meth:`Signals.fingerprint`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -21,7 +22,9 @@ from ml4t._time import format_duration, format_ns, from_ns, parse_duration, to_n
 from ml4t._validate import check_bool
 from ml4t.data._build import attach_symbol
 from ml4t.data._columnar import SymbolBlocks, build_blocks
+from ml4t.data._fingerprint import frame_fingerprint
 from ml4t.data._normalize import check_shift, coerce_frame, first_offender, parse_tz, rows_text, to_utc
+from ml4t.data._stream import SignalStream, signal_stream
 from ml4t.data._validate import check_no_null_times, check_symbols
 from ml4t.errors import ConfigError, DataError, LeakageError
 
@@ -267,6 +270,28 @@ class Signals:
 
     def __len__(self) -> int:
         return self._frame.height
+
+    def until(self, ts: dt.datetime | str | int) -> Signals:
+        """The signals a strategy could have seen at ``ts``: rows with ``ts_arrival <= ts`` (the embargo and
+        the training window kept); used to truncate data for lookahead audits, like :meth:`Bars.until`."""
+        cut = to_ns(ts, argument="ts")
+        frame = self._frame.filter(pl.col("ts_arrival").cast(pl.Int64) <= cut)
+        return Signals._from_canonical(frame, self._values, self._embargo_ns, self._cut_ns)
+
+    def stream(self) -> SignalStream:
+        """For ml4t's event engine: the rows in visibility order as read-only arrays (:mod:`ml4t.data._stream`)."""
+        return signal_stream(self._frame, self._values)
+
+    def fingerprint(self) -> str:
+        """A 128-bit hash of these signals as 32 hex digits: equal for equal signals (every column's values,
+        ``ts_arrival`` and ``in_sample`` included, the column names and dtypes, the embargo and ``train_end``)
+        in any process, different when any of them differs (:mod:`ml4t.data._fingerprint`). Cached."""
+        digest = self._cache.get("fingerprint")
+        if digest is None:
+            digest = self._cache["fingerprint"] = frame_fingerprint(
+                self._frame, kind="signals", embargo_ns=self._embargo_ns, train_end_ns=self._cut_ns
+            )
+        return cast(str, digest)
 
     def _blocks(self) -> SymbolBlocks:
         """Per-symbol read-only arrays in visibility order (ts_arrival, ts_event), plus ``best``: for each

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -170,8 +169,8 @@ class Engine:
         lint_before_run(strategy, f"the strategy {type(strategy).__name__}")
         hooks = strategy._hooks()
         bars = _with_indicators(self._bars, strategy)
-        stream = _bar_stream(bars, self._settings["session_tz"])
-        sig_columns, sig_names, sig_arrivals = _signal_stream(self._signals)
+        stream = bars.stream(self._settings["session_tz"])
+        sig = self._signals.stream() if self._signals is not None else None
         generic = hooks["on_event"]
         wake = (
             generic or hooks["on_bar"],
@@ -180,20 +179,21 @@ class Engine:
             generic or hooks["on_timer"],
         )
         s = self._settings
+        columns = stream.columns
         core = _core.EventEngine(
-            ts_event=stream["ts_event"],
-            ts_arrival=stream["ts_arrival"],
-            ts_start=stream["ts_start"],
-            symbol=stream["symbol_index"],
-            open=stream["open"],
-            high=stream["high"],
-            low=stream["low"],
-            close=stream["close"],
-            volume=stream["volume"],
-            session=stream["session"],
-            split=stream.get("split"),
-            dividend=stream.get("dividend"),
-            signal_arrivals=sig_arrivals,
+            ts_event=columns["ts_event"],
+            ts_arrival=columns["ts_arrival"],
+            ts_start=columns["ts_start"],
+            symbol=stream.symbol_index,
+            open=columns["open"],
+            high=columns["high"],
+            low=columns["low"],
+            close=columns["close"],
+            volume=columns["volume"],
+            session=stream.session,
+            split=columns.get("split"),
+            dividend=columns.get("dividend"),
+            signal_arrivals=sig.ts_arrival if sig is not None else np.empty(0, dtype=np.int64),
             multipliers=self._multipliers,
             init_cash=s["init_cash"],
             leverage=s["leverage"],
@@ -207,7 +207,7 @@ class Engine:
             wake=wake,
         )
         if self._promoted is not None:
-            self._promoted(core, stream["ts_event"])
+            self._promoted(core, columns["ts_event"])
         symbols = bars.symbols
         signals = self._signals
 
@@ -215,10 +215,9 @@ class Engine:
             return PITData(bars, signals, now=core.now)
 
         ctx = Context(core, view, symbols, self._multipliers.tolist(), fractional=s["fractional"])
-        names = stream["names"]
-        columns = {k: v for k, v in stream.items() if k not in ("symbol_index", "session", "names")}
-        columns.update(_other_columns(bars, stream["ts_event"], names))
-        index = stream["symbol_index"]
+        names = stream.names
+        index = stream.symbol_index
+        sig_columns, sig_names = (sig.columns, sig.names) if sig is not None else ({}, [])
         try:
             strategy.on_start(ctx)
             _drive(core, ctx, strategy, hooks, columns, names, index, sig_columns, sig_names, symbols)
@@ -236,7 +235,7 @@ class Engine:
             init_cash=s["init_cash"],
             periods_per_year=self._periods_per_year if self._periods_per_year is not None else bars.periods_per_year,
             multipliers=self._multipliers,
-            splits=_splits(bars),
+            splits=bars.splits(),
             meta={"mode": "event", **{k: _describe(v) for k, v in s.items()}},
         )
 
@@ -299,104 +298,4 @@ def _describe(value: object) -> object:
 
 def _with_indicators(bars: Bars, strategy: Strategy) -> Bars:
     """The bars with the strategy's indicator columns added (evaluated per symbol, in time order)."""
-    exprs = strategy._indicator_exprs()
-    if not exprs:
-        return bars
-    frame = bars._frame
-    clash = sorted(set(exprs) & set(frame.columns))
-    if clash:
-        raise ConfigError("an indicator has the name of a bar column", argument="indicators", column=clash[0])
-    for name, expr in exprs.items():
-        if not isinstance(expr, pl.Expr):
-            raise ConfigError(
-                f"indicators must map names to Polars expressions, got {type(expr).__name__}",
-                argument="indicators",
-                column=name,
-            )
-    try:
-        added = frame.with_columns(expr.over("symbol").alias(name) for name, expr in exprs.items())
-    except pl.exceptions.PolarsError as error:
-        raise ConfigError(f"an indicator expression failed: {error}", argument="indicators") from None
-    return Bars._from_canonical(added, tuple(bars.symbols), bars._freq_ns)
-
-
-def _bar_stream(bars: Bars, session_tz: str) -> dict[str, Any]:
-    """The bar columns ordered by arrival then symbol, as read-only arrays, plus the symbol names per row."""
-    symbols = bars.symbols
-    frame = bars._frame  # sorted by (ts_event, symbol): also by (ts_arrival, symbol) under a constant latency
-    if frame.height and (frame["ts_arrival"] - frame["ts_event"]).n_unique() > 1:
-        frame = frame.sort(["ts_arrival", "symbol"], maintain_order=True)
-    try:
-        session = frame["ts_event"].dt.convert_time_zone(session_tz).dt.date().cast(pl.Int32).cast(pl.Int64).to_numpy()
-    except pl.exceptions.PolarsError as error:
-        raise ConfigError(f"unknown session_tz {session_tz!r}: {error}", argument="session_tz") from None
-    names = frame["symbol"].to_list()
-    out: dict[str, Any] = {
-        "ts_event": frame["ts_event"].cast(pl.Int64).to_numpy(),
-        "ts_arrival": frame["ts_arrival"].cast(pl.Int64).to_numpy(),
-        "ts_start": frame["ts_start"].cast(pl.Int64).to_numpy(),
-        "symbol_index": frame["symbol"].cast(pl.Enum(symbols)).to_physical().cast(pl.Int64).to_numpy(),
-        "session": np.ascontiguousarray(session, dtype=np.int64),
-        "names": names,
-    }
-    for name in bars._field_names():
-        out[name] = np.ascontiguousarray(frame[name].cast(pl.Float64).fill_null(math.nan).to_numpy())
-    for column in out.values():
-        if isinstance(column, np.ndarray):
-            column.flags.writeable = False
-    return out
-
-
-def _other_columns(bars: Bars, ts_event: np.ndarray, names: list[str]) -> dict[str, np.ndarray]:
-    """The bar columns that are not numbers (booleans, strings, dates...), for the strategy only: read-only
-    arrays of their own dtype (bool, str objects, ``datetime64[D]``; datetimes as int64 ns UTC like ``ts_event``;
-    with a null, an object array holding None), aligned with the stream's rows by (``ts_event``, symbol)."""
-    schema = bars._frame.schema
-    keys = ("ts_event", "ts_arrival", "ts_start", "symbol")  # in the stream already (times as int64 ns, names)
-    other = [name for name, dtype in schema.items() if name not in keys and not dtype.is_numeric()]
-    if not other:
-        return {}
-    values = bars._frame.select(
-        pl.col("ts_event").cast(pl.Int64),
-        "symbol",
-        *(
-            pl.col(name).dt.cast_time_unit("ns").cast(pl.Int64) if isinstance(schema[name], pl.Datetime) else name
-            for name in other
-        ),
-    )
-    rows = pl.DataFrame({"ts_event": ts_event, "symbol": names}, schema={"ts_event": pl.Int64, "symbol": pl.String})
-    aligned = rows.join(values, on=["ts_event", "symbol"], how="left", maintain_order="left")
-    out = {}
-    for name in other:
-        column = aligned[name].to_numpy()
-        column.flags.writeable = False
-        out[name] = column
-    return out
-
-
-def _splits(bars: Bars) -> dict[str, list[tuple[int, float]]]:
-    """``symbol -> [(ts_event ns, ratio), ...]`` of the bars' splits (the ``split`` column), for round trips."""
-    if "split" not in bars._frame.columns:
-        return {}
-    rows = (
-        bars._frame.lazy()
-        .select("symbol", pl.col("ts_event").cast(pl.Int64), pl.col("split").cast(pl.Float64))
-        .filter(pl.col("split").is_finite() & (pl.col("split") > 0) & (pl.col("split") != 1.0))
-        .collect()
-    )
-    out: dict[str, list[tuple[int, float]]] = {}
-    for symbol, ts, ratio in rows.iter_rows():
-        out.setdefault(symbol, []).append((ts, ratio))
-    return out
-
-
-def _signal_stream(signals: Signals | None) -> tuple[dict[str, np.ndarray], list[str], np.ndarray]:
-    if signals is None:
-        return {}, [], np.empty(0, dtype=np.int64)
-    frame = signals._frame  # sorted by (ts_arrival, ts_event, symbol)
-    columns = {"ts_event": frame["ts_event"].cast(pl.Int64).to_numpy()}
-    for name in signals.columns:
-        columns[name] = frame[name].cast(pl.Float64).fill_null(math.nan).to_numpy()
-    for column in columns.values():
-        column.flags.writeable = False
-    return columns, frame["symbol"].to_list(), np.ascontiguousarray(frame["ts_arrival"].cast(pl.Int64).to_numpy())
+    return bars.with_indicators(strategy._indicator_exprs())

@@ -27,7 +27,7 @@ from ml4t.data import Bars
 from ml4t.errors import ConfigError
 from ml4t.lint import lint_before_run
 from ml4t.result import Result
-from ml4t.vectorized._signals import Grid, Panel, evaluate
+from ml4t.vectorized._signals import Grid, Panel, evaluate, panel_of
 from ml4t.vectorized._timing import check_fill_timing
 
 __all__ = ["Promoted", "promote"]
@@ -53,7 +53,7 @@ class Promoted:
                 "(or promote one symbol at a time with bars.select(symbol))",
                 argument="cash_sharing",
             )
-        panel = Panel.from_bars(bars)
+        panel = panel_of(bars)
         missing = np.isnan(panel.prices[3])
         if missing.any():
             sym, bar = (int(i) for i in np.argwhere(missing)[0])

@@ -22,6 +22,7 @@ import polars as pl
 
 from ml4t import _core
 from ml4t.data import Bars
+from ml4t.data._panel import Panel
 from ml4t.errors import ConfigError
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "check_numbers",
     "compile_chunk",
     "evaluate",
+    "panel_of",
     "plan_size",
 ]
 
@@ -46,63 +48,15 @@ NumberRules = Mapping[str, tuple[str, Callable[[np.ndarray], np.ndarray]]]
 """Per number key: the rule in words and a vectorised test of the values (NaN never reaches it)."""
 
 
-@dataclass(frozen=True)
-class Panel:
-    """Bars laid out for the kernel: a common timeline and ``(n_symbols, n_bars)`` price arrays."""
-
-    ts: pl.Series
-    symbols: list[str]
-    open: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
-    frames: list[pl.DataFrame]  # per symbol, its own rows in time order
-    rows: list[np.ndarray]  # per symbol, the timeline index of each of its rows
-
-    @classmethod
-    def from_bars(cls, bars: Bars) -> Panel:
-        """The kernel's layout of ``bars``, built once per (immutable) ``Bars`` and cached on it."""
-        if not isinstance(bars, Bars):
-            raise ConfigError(
-                f"bars must be ml4t.data.Bars (see ml4t.data.bars), got {type(bars).__name__}", argument="bars"
-            )
-        if len(bars) == 0:
-            raise ConfigError("bars is empty", argument="bars")
-        cached = bars._cache.get("vectorized_panel")
-        if not isinstance(cached, Panel):
-            cached = bars._cache["vectorized_panel"] = cls._build(bars)
-        return cached
-
-    @classmethod
-    def _build(cls, bars: Bars) -> Panel:
-        frame = bars.frame
-        # the frame is sorted by (ts_event, symbol): its distinct timestamps are the timeline
-        ts = frame["ts_event"] if len(bars.symbols) == 1 else frame["ts_event"].set_sorted().unique(maintain_order=True)
-        ts_ns = ts.cast(pl.Int64).to_numpy()
-        fields = ("open", "high", "low", "close")
-        prices = {f: np.full((len(bars.symbols), len(ts)), np.nan) for f in fields}
-        frames, rows = [], []
-        for s, sym in enumerate(bars.symbols):
-            own = frame.filter(pl.col("symbol") == sym) if len(bars.symbols) > 1 else frame
-            # a symbol with a bar at every timestamp maps row i to bar i; otherwise look its times up
-            if own.height == len(ts):
-                at = np.arange(len(ts))
-            else:
-                at = np.searchsorted(ts_ns, own["ts_event"].cast(pl.Int64).to_numpy())
-            for f in fields:
-                prices[f][s, at] = own[f].to_numpy()
-            frames.append(own)
-            rows.append(at)
-        return cls(ts, bars.symbols, prices["open"], prices["high"], prices["low"], prices["close"], frames, rows)
-
-    @property
-    def n_bars(self) -> int:
-        return len(self.ts)
-
-    @property
-    def prices(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """OHLC as the kernel takes them."""
-        return self.open, self.high, self.low, self.close
+def panel_of(bars: Bars) -> Panel:
+    """The kernel's layout of ``bars`` (``Bars.panel``, built once per ``Bars``), after checking the argument."""
+    if not isinstance(bars, Bars):
+        raise ConfigError(
+            f"bars must be ml4t.data.Bars (see ml4t.data.bars), got {type(bars).__name__}", argument="bars"
+        )
+    if len(bars) == 0:
+        raise ConfigError("bars is empty", argument="bars")
+    return bars.panel()
 
 
 @dataclass(frozen=True)

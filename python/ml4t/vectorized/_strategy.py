@@ -32,6 +32,7 @@ from ml4t.vectorized._signals import (
     check_numbers,
     compile_chunk,
     evaluate,
+    panel_of,
     plan_size,
 )
 from ml4t.vectorized._sweep import Sweep, check_param_names, sweep_metrics, symbol_rows
@@ -249,7 +250,7 @@ class VectorizedStrategy:
 
     def _run(self, bars: Bars, params: dict[str, Any], symbol: str | None) -> Result:
         lint_before_run(self.signal_fn, f"the signal function {_name(self.signal_fn)}")
-        panel = Panel.from_bars(bars)
+        panel = panel_of(bars)
         check_fill_timing(bars, self.settings["execution"])
         grid = Grid.build(self.signal_fn, params)
         if len(grid.combos) != 1:
@@ -303,7 +304,7 @@ class VectorizedStrategy:
             available = available_memory()
             budget = int(available * DEFAULT_FRACTION) if available is not None else 2**62
         lint_before_run(self.signal_fn, f"the signal function {_name(self.signal_fn)}")
-        panel = Panel.from_bars(bars)
+        panel = panel_of(bars)
         check_fill_timing(bars, self.settings["execution"])
         rows = 1 + len(symbol_rows(panel, self.settings))  # a portfolio row, and one per symbol trading alone
 

@@ -22,7 +22,7 @@ __all__ = ["check_fill_timing"]
 
 def check_fill_timing(bars: Bars, execution: str) -> None:
     """Raise a DataError when a decision at some bar's arrival would fill at a price from before it."""
-    frame = bars._frame
+    frame = bars.frame
     if frame.height == 0 or bool((frame["ts_arrival"] == frame["ts_event"]).all()):
         return
     arrival = pl.col("ts_arrival").cast(pl.Int64)

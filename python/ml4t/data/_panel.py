@@ -1,0 +1,62 @@
+"""The vectorized kernel's layout of bars: :class:`Panel`, built by :meth:`ml4t.data.Bars.panel`.
+
+The panel puts every symbol on the common timeline of all symbols (the distinct ``ts_event`` values, in
+order): ``(n_symbols, n_bars)`` OHLC arrays holding NaN where a symbol has no bar. It also keeps each symbol's
+own rows (the frame the signal expressions are evaluated on) and where each of them sits on the timeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+__all__ = ["Panel", "build_panel"]
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Bars laid out for the kernel: a common timeline and ``(n_symbols, n_bars)`` price arrays."""
+
+    ts: pl.Series
+    symbols: list[str]
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    frames: list[pl.DataFrame]  # per symbol, its own rows in time order
+    rows: list[np.ndarray]  # per symbol, the timeline index of each of its rows
+
+    @property
+    def n_bars(self) -> int:
+        return len(self.ts)
+
+    @property
+    def prices(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """OHLC as the kernel takes them."""
+        return self.open, self.high, self.low, self.close
+
+
+def build_panel(frame: pl.DataFrame, symbols: Sequence[str]) -> Panel:
+    """The panel of a canonical bar frame (sorted by (``ts_event``, ``symbol``)) over the universe ``symbols``."""
+    symbols = list(symbols)
+    # the frame is sorted by (ts_event, symbol): its distinct timestamps are the timeline
+    ts = frame["ts_event"] if len(symbols) == 1 else frame["ts_event"].set_sorted().unique(maintain_order=True)
+    ts_ns = ts.cast(pl.Int64).to_numpy()
+    fields = ("open", "high", "low", "close")
+    prices = {f: np.full((len(symbols), len(ts)), np.nan) for f in fields}
+    frames, rows = [], []
+    for s, sym in enumerate(symbols):
+        own = frame.filter(pl.col("symbol") == sym) if len(symbols) > 1 else frame
+        # a symbol with a bar at every timestamp maps row i to bar i; otherwise look its times up
+        if own.height == len(ts):
+            at = np.arange(len(ts))
+        else:
+            at = np.searchsorted(ts_ns, own["ts_event"].cast(pl.Int64).to_numpy())
+        for f in fields:
+            prices[f][s, at] = own[f].to_numpy()
+        frames.append(own)
+        rows.append(at)
+    return Panel(ts, symbols, prices["open"], prices["high"], prices["low"], prices["close"], frames, rows)
