@@ -43,6 +43,7 @@ the counts agree exactly (panel: 1,618 entries and 1,536 exits; single: 1,383 an
 
 from __future__ import annotations
 
+import copy
 import functools
 import os
 import warnings
@@ -321,7 +322,7 @@ def ml4t_run(bars: Any, strategy: str) -> Counts:
 
     panel, single, idle = _ml4t_strategies()
     strat = {"panel": panel, "single": single, "idle": idle}[strategy]()
-    bars._cache.clear()  # no repeat reuses layouts or indicators cached on the Bars by an earlier one
+    bars = copy.copy(bars)  # a fresh Bars: no repeat reuses layouts cached on the Bars by an earlier one
     engine = Engine(bars, strat, init_cash=INIT_CASH, execution="next_open", commission=costs.Percent(FEES))
     engine.run()
     return getattr(strat, "entries", 0), getattr(strat, "exits", 0)
