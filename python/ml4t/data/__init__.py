@@ -6,7 +6,10 @@
   times, an optional embargo and a training-window leakage check;
 * :class:`PITData` is the as-of view a strategy receives: it never returns a row with ``ts_arrival > now``;
 * :func:`align_signals` puts signals on the bars by arrival (the value :meth:`PITData.signal` would return at
-  each bar), so a vectorized strategy sees exactly what an event-driven one sees.
+  each bar), so a vectorized strategy sees exactly what an event-driven one sees;
+* ``Bars`` and ``Signals`` own every layout ml4t's engines read (``Bars.panel`` for the vectorized kernel,
+  ``Bars.stream`` / ``Signals.stream`` for the event engine, ``Signals.until`` for the audit), so no engine
+  reads their stored frames, and a ``fingerprint()`` that identifies the data across processes.
 """
 
 from ml4t.data._align import align_signals
