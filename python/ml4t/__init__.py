@@ -11,8 +11,8 @@ look-ahead and performance pitfalls.
 from ml4t import audit, data, datasets, lint, metrics
 from ml4t.compare import Comparison, compare
 from ml4t.errors import ConfigError, DataError, LeakageError, LintError, Ml4tError, OrderError
+from ml4t.promotion import promote
 from ml4t.result import Result
-from ml4t.vectorized import promote
 
 __version__ = "0.1.0"
 

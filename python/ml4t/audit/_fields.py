@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeAlias
 
+from ml4t._kernel.signals import BOOL_KEYS, NUMBER_KEYS
 from ml4t.event import Strategy
-from ml4t.vectorized import Promoted, VectorizedStrategy
-from ml4t.vectorized._signals import BOOL_KEYS, NUMBER_KEYS
+from ml4t.promotion import Promoted
+from ml4t.vectorized import VectorizedStrategy
 
 DECISION_FIELDS = (
     "ts_submitted",

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ml4t._kernel.signals import BOOL_KEYS
 from ml4t._time import from_ns, to_ns
 from ml4t.audit._fields import _FLOAT_FIELDS, _SIGNAL_KEYS, DECISION_FIELDS, REL_TOL, AuditTarget
 from ml4t.audit._report import AuditReport, Divergence
@@ -19,8 +20,8 @@ from ml4t.data import Bars, Signals
 from ml4t.errors import ConfigError, Ml4tError
 from ml4t.lint import Finding
 from ml4t.lint._auto import findings_of as lint_findings_of
-from ml4t.vectorized import Promoted, VectorizedStrategy
-from ml4t.vectorized._signals import BOOL_KEYS
+from ml4t.promotion import Promoted
+from ml4t.vectorized import VectorizedStrategy
 
 __all__ = ["lookahead"]
 

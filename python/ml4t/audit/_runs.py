@@ -12,13 +12,14 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ml4t._kernel.signals import Grid, evaluate, panel_of
 from ml4t.audit._fields import DECISION_FIELDS
 from ml4t.data import Bars, Signals
 from ml4t.errors import ConfigError
 from ml4t.event import Context, Engine, Strategy
+from ml4t.promotion import Promoted
 from ml4t.result import Result
-from ml4t.vectorized import Promoted, VectorizedStrategy
-from ml4t.vectorized._signals import Grid, evaluate, panel_of
+from ml4t.vectorized import VectorizedStrategy
 
 
 # ------------------------------------------------------------------------------------------------- a run

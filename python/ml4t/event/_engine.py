@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import polars as pl
 
 from ml4t import _core
-from ml4t._time import parse_duration
-from ml4t._validate import check_bool, check_choice, check_number, check_optional_number
 from ml4t.costs import Commission, Slippage, lower_costs
 from ml4t.data import Bars, PITData, Signals
 from ml4t.errors import ConfigError
@@ -21,6 +17,7 @@ from ml4t.event._context import Context
 from ml4t.event._strategy import Strategy, note_hook
 from ml4t.lint import lint_before_run
 from ml4t.result import Result
+from ml4t.settings import EngineSettings, signature_of
 
 __all__ = ["Engine"]
 
@@ -85,27 +82,7 @@ class Engine:
         Annualization of the metrics; default inferred from the bars' calendar.
     """
 
-    def __init__(
-        self,
-        bars: Bars,
-        strategy: Strategy,
-        *,
-        init_cash: float = 1_000_000.0,
-        execution: str = "next_open",
-        commission: Commission | None = None,
-        slippage: Slippage | None = None,
-        participation: float | None = None,
-        signals: Signals | None = None,
-        latency: dt.timedelta | str | None = None,
-        account: str = "cash",
-        leverage: float | None = None,
-        maintenance_margin: float | None = None,
-        multipliers: Mapping[str, float] | None = None,
-        both_touched: str = "stop_loss",
-        session_tz: str = "UTC",
-        fractional: bool = False,
-        periods_per_year: float | None = None,
-    ) -> None:
+    def __init__(self, bars: Bars, strategy: Strategy, *, signals: Signals | None = None, **settings: Any) -> None:
         if not isinstance(bars, Bars):
             raise ConfigError(f"bars must be ml4t.data.Bars, got {type(bars).__name__}", argument="bars")
         if not isinstance(strategy, Strategy):
@@ -115,61 +92,43 @@ class Engine:
             )
         if signals is not None and not isinstance(signals, Signals):
             raise ConfigError(f"signals must be ml4t.data.Signals, got {type(signals).__name__}", argument="signals")
-        check_choice("execution", execution, ("next_open", "close"))
-        check_choice("account", account, ("cash", "margin"))
-        check_choice("both_touched", both_touched, ("stop_loss", "take_profit"))
-        if account == "cash" and leverage is not None:
-            raise ConfigError("leverage applies to account='margin' only", argument="leverage")
-        check_number("init_cash", init_cash, positive=True)
-        check_optional_number("leverage", leverage, minimum=1.0)
-        check_optional_number("maintenance_margin", maintenance_margin, minimum=0.0)
-        check_optional_number("periods_per_year", periods_per_year, positive=True)
-        check_bool("fractional", fractional)
-        _check_tz(session_tz)
-        check_optional_number("participation", participation, positive=True, maximum=1.0)
-        if multipliers is not None and not isinstance(multipliers, Mapping):
-            raise ConfigError(
-                f"multipliers must map symbols to numbers, got {type(multipliers).__name__}", argument="multipliers"
-            )
-        unknown = sorted(set(multipliers or {}) - set(bars.symbols))
+        self.settings = EngineSettings.build(**settings)
+        """The declared settings (:class:`ml4t.settings.EngineSettings`); defaults are stated there."""
+        multipliers = self.settings.multipliers or {}
+        unknown = sorted(set(multipliers) - set(bars.symbols))
         if unknown:
             raise ConfigError("multipliers name symbols outside the bars", argument="multipliers", symbol=unknown[0])
-        for symbol, multiplier in (multipliers or {}).items():
-            try:
-                check_number("multipliers", multiplier, positive=True)
-            except ConfigError as error:
-                raise error.replace(message=f"a contract multiplier {error.message}", symbol=symbol) from None
         self._bars = bars
         self._strategy = strategy
         self._signals = signals
-        self._settings: dict[str, Any] = {
-            "init_cash": float(init_cash),
-            "execution": execution,
-            "commission": commission,
-            "slippage": slippage,
-            "participation": participation,
-            "latency": latency,
-            "account": account,
-            "leverage": (2.0 if leverage is None else float(leverage)) if account == "margin" else None,
-            "maintenance_margin": None if maintenance_margin is None else float(maintenance_margin),
-            "both_touched": both_touched,
-            "session_tz": session_tz,
-            "fractional": fractional,
-        }
-        self._commission, self._slippage = lower_costs(commission, slippage)
-        self._latency_ns = 0 if latency is None else parse_duration(latency, argument="latency")
-        self._multipliers = np.array([float((multipliers or {}).get(s, 1.0)) for s in bars.symbols])
-        self._periods_per_year = periods_per_year
-        # Set by ml4t.promote: attaches a vectorized strategy to the core before the run.
-        self._promoted: Callable[[_core.EventEngine, np.ndarray], None] | None = None
+        self._commission, self._slippage = lower_costs(self.settings.commission, self.settings.slippage)
+        self._multipliers = np.array([multipliers.get(s, 1.0) for s in bars.symbols])
+
+    __init__.__signature__ = signature_of(EngineSettings, "self", "bars", "strategy")  # type: ignore[attr-defined]
 
     def run(self) -> Result:
         """Run the strategy from the first bar to the last and return the ``Result``."""
+        return self._run(None)
+
+    def _run_promoted(
+        self,
+        simulator: _core.SignalSimulator,
+        prices: tuple[np.ndarray, ...],
+        signals: tuple[np.ndarray, ...],
+        bar_ts: np.ndarray,
+    ) -> Result:
+        """The run of a promoted vectorized strategy (``ml4t.promotion``): the engine's account and clock
+        driven by the signal kernel's own decisions, from ``simulator`` over the kernel's ``prices`` and
+        ``signals`` laid out on the bar timeline ``bar_ts`` (int ns)."""
+        return self._run((simulator, prices, signals, bar_ts))
+
+    def _run(self, promoted: tuple[Any, Any, Any, np.ndarray] | None) -> Result:
         strategy = self._strategy
         lint_before_run(strategy, f"the strategy {type(strategy).__name__}")
         hooks = strategy._hooks()
         bars = _with_indicators(self._bars, strategy)
-        stream = bars.stream(self._settings["session_tz"])
+        s = self.settings
+        stream = bars.stream(s.session_tz)
         sig = self._signals.stream() if self._signals is not None else None
         generic = hooks["on_event"]
         wake = (
@@ -178,7 +137,6 @@ class Engine:
             generic or hooks["on_fill"],
             generic or hooks["on_timer"],
         )
-        s = self._settings
         columns = stream.columns
         core = _core.EventEngine(
             ts_event=columns["ts_event"],
@@ -195,26 +153,28 @@ class Engine:
             dividend=columns.get("dividend"),
             signal_arrivals=sig.ts_arrival if sig is not None else np.empty(0, dtype=np.int64),
             multipliers=self._multipliers,
-            init_cash=s["init_cash"],
-            leverage=s["leverage"],
-            maintenance_margin=s["maintenance_margin"],
-            execution=s["execution"],
-            order_latency=self._latency_ns,
-            participation=s["participation"],
-            both_touched=s["both_touched"],
+            init_cash=s.init_cash,
+            leverage=s.leverage,
+            maintenance_margin=s.maintenance_margin,
+            execution=s.execution,
+            order_latency=s.latency_ns,
+            participation=s.participation,
+            both_touched=s.both_touched,
             commission=self._commission,
             slippage=self._slippage,
             wake=wake,
         )
-        if self._promoted is not None:
-            self._promoted(core, columns["ts_event"])
+        if promoted is not None:
+            simulator, prices, kernel_signals, bar_ts = promoted
+            bar_of_row = np.searchsorted(bar_ts, columns["ts_event"]).astype(np.int64)
+            core.promote(simulator, prices, kernel_signals, bar_of_row)
         symbols = bars.symbols
         signals = self._signals
 
         def view() -> PITData:
             return PITData(bars, signals, now=core.now)
 
-        ctx = Context(core, view, symbols, self._multipliers.tolist(), fractional=s["fractional"])
+        ctx = Context(core, view, symbols, self._multipliers.tolist(), fractional=s.fractional)
         names = stream.names
         index = stream.symbol_index
         sig_columns, sig_names = (sig.columns, sig.names) if sig is not None else ({}, [])
@@ -232,11 +192,11 @@ class Engine:
             core.results(),
             symbols,
             ctx,
-            init_cash=s["init_cash"],
-            periods_per_year=self._periods_per_year if self._periods_per_year is not None else bars.periods_per_year,
+            init_cash=s.init_cash,
+            periods_per_year=s.periods_per_year if s.periods_per_year is not None else bars.periods_per_year,
             multipliers=self._multipliers,
             splits=bars.splits(),
-            meta={"mode": "event", **{k: _describe(v) for k, v in s.items()}},
+            meta={"mode": "event", **{k: _describe(s[k]) for k in _META_SETTINGS}},
         )
 
 
@@ -285,11 +245,21 @@ def _drive(
         on_event(ctx, Event(ts, bars, signals, fills, timer_events))
 
 
-def _check_tz(session_tz: object) -> None:
-    try:
-        pl.Series([0], dtype=pl.Datetime("ns", "UTC")).dt.convert_time_zone(str(session_tz))
-    except (pl.exceptions.PolarsError, ValueError) as error:
-        raise ConfigError(f"unknown session_tz {session_tz!r}: {error}", argument="session_tz") from None
+_META_SETTINGS = (
+    "init_cash",
+    "execution",
+    "commission",
+    "slippage",
+    "participation",
+    "latency",
+    "account",
+    "leverage",
+    "maintenance_margin",
+    "both_touched",
+    "session_tz",
+    "fractional",
+)
+"""The settings a Result's ``meta`` records."""
 
 
 def _describe(value: object) -> object:

@@ -16,11 +16,11 @@ import numpy as np
 import polars as pl
 
 from ml4t import _core
+from ml4t._kernel.signals import Panel
 from ml4t._roundtrips import round_trips
 from ml4t._run_report import report_run
 from ml4t._time import TS_DTYPE
 from ml4t.result import FILLS_SCHEMA, ORDERS_SCHEMA, POSITIONS_SCHEMA, Result
-from ml4t.vectorized._signals import Panel
 
 __all__ = ["assemble"]
 

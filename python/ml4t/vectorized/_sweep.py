@@ -9,14 +9,15 @@ import numpy as np
 import polars as pl
 
 from ml4t import metrics as m
+from ml4t._kernel.signals import Grid, Panel
 from ml4t._validate import check_bool, check_int
 from ml4t.data import Bars
 from ml4t.errors import ConfigError
 from ml4t.result import Result
-from ml4t.vectorized._promote import Promoted
-from ml4t.vectorized._signals import Grid, Panel
+from ml4t.settings import VectorizedSettings
 
 if TYPE_CHECKING:
+    from ml4t.promotion import Promoted
     from ml4t.vectorized._strategy import VectorizedStrategy
 
 __all__ = ["Sweep", "check_param_names", "sweep_metrics", "symbol_rows"]
@@ -52,7 +53,7 @@ def sweep_metrics(
     grid: Grid,
     indices: Sequence[int],
     panel: Panel,
-    settings: Mapping[str, Any],
+    settings: VectorizedSettings,
     ppy: float,
 ) -> pl.DataFrame:
     """Metrics rows for one chunk from the kernel's one-pass statistics (``ml4t.metrics``' definitions, via
@@ -86,10 +87,10 @@ def sweep_metrics(
     return pl.DataFrame(columns)
 
 
-def symbol_rows(panel: Panel, settings: Mapping[str, Any]) -> list[str]:
+def symbol_rows(panel: Panel, settings: VectorizedSettings) -> list[str]:
     """The symbols that get rows of their own: each one trades its own account (no cash sharing), and
     there are several (a single symbol's row would repeat the portfolio's)."""
-    if settings["cash_sharing"] or len(panel.symbols) == 1:
+    if settings.cash_sharing or len(panel.symbols) == 1:
         return []
     return list(panel.symbols)
 
@@ -152,7 +153,7 @@ class Sweep:
                 f"{' ...' if len(symbols) > 20 else ''}",
                 argument="symbol",
             )
-        if self.strategy.settings["cash_sharing"]:
+        if self.strategy.settings.cash_sharing:
             raise ConfigError(
                 f"result(symbol={symbol!r}): with cash_sharing=True the symbols share one account and have no "
                 "equity of their own; use result(**params) and filter its orders, fills or trades by symbol",
@@ -164,7 +165,7 @@ class Sweep:
         """One combination of the sweep as an event-driven run (``sweep.promote(fast=10, slow=50).run()``);
         see :func:`ml4t.promote`."""
         self.grid.check_combination(params, "promote()")
-        return Promoted(self.strategy, self.bars, params)
+        return self.strategy.promote(self.bars, **params)
 
     def __repr__(self) -> str:
         best = self.metrics.filter(pl.col("scope") == "portfolio")["sharpe_ratio"].fill_nan(None).max()

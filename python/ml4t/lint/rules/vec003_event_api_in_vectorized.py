@@ -10,7 +10,7 @@ from ml4t.lint.rules import register
 from ml4t.lint.rules.vec001_portfolio_state_in_vectorized import covered, signal_nodes, text
 
 _EVENT_CALLS = frozenset({"order", "cancel", "cancel_all", "bracket", "schedule", "cancel_timer"})
-_PROMOTE = ("ml4t.promote", "ml4t.vectorized.promote", "ml4t.vectorized._promote")
+_PROMOTE = ("ml4t.promote", "ml4t.promotion", "ml4t.vectorized.promote", "ml4t.vectorized._promote")
 
 
 def _event_name(qualified: str | None) -> bool:

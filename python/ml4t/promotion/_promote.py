@@ -10,44 +10,50 @@ reproduces the vectorized run's orders, fills and equity exactly, by constructio
 Conditions for that exactness, checked here: one shared account (``cash_sharing=True`` or a single symbol)
 and a complete panel (every symbol has a bar at every timestamp: the vectorized mode turns a missing bar into
 a rejected order, the event engine has no bar to act on). The exact promotion, like the vectorized mode, refuses
-bars whose feed latency would let a decision fill at a price from before it (``ml4t.vectorized._timing``).
+bars whose feed latency would let a decision fill at a price from before it (``ml4t._kernel.timing``).
+
+This package sits above both modes: it reads a vectorized strategy as its :class:`ml4t.settings.RunSpec`
+(signal function, parameters, settings) through the shared kernel layer ``ml4t._kernel`` and runs it on
+``ml4t.event.Engine`` through the engine's named entry ``Engine._run_promoted``; it never imports
+``ml4t.vectorized``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from ml4t._kernel.inputs import kernel_signals, simulator
+from ml4t._kernel.signals import Grid, Panel, evaluate, panel_of
+from ml4t._kernel.timing import check_fill_timing
 from ml4t._validate import check_bool, check_number, check_optional_number
 from ml4t.data import Bars
 from ml4t.errors import ConfigError
+from ml4t.event import Engine, Strategy
 from ml4t.lint import lint_before_run
+from ml4t.promotion._follow import SignalFollower
 from ml4t.result import Result
-from ml4t.vectorized._signals import Grid, Panel, evaluate, panel_of
-from ml4t.vectorized._timing import check_fill_timing
+from ml4t.settings import EngineSettings, RunSpec, VectorizedSettings
 
 __all__ = ["Promoted", "promote"]
 
 
 class Promoted:
-    """A vectorized strategy and one parameter combination, ready to run on the event engine."""
+    """A vectorized strategy and one parameter combination, ready to run on the event engine.
+
+    ``strategy`` is an ``ml4t.vectorized.VectorizedStrategy`` (anything with ``spec(**params)`` giving a
+    vectorized :class:`~ml4t.settings.RunSpec`) or such a RunSpec itself (then ``params`` must be empty)."""
 
     def __init__(self, strategy: Any, bars: Bars, params: dict[str, Any]) -> None:
-        from ml4t.vectorized._strategy import VectorizedStrategy
-
-        if not isinstance(strategy, VectorizedStrategy):
-            raise ConfigError(
-                f"promote() takes an ml4t.vectorized.VectorizedStrategy, got {type(strategy).__name__}",
-                argument="strategy",
-            )
+        spec = _spec_of(strategy, params)
         if not isinstance(bars, Bars):
             raise ConfigError(f"bars must be ml4t.data.Bars, got {type(bars).__name__}", argument="bars")
-        settings = strategy.settings
-        if not settings["cash_sharing"] and len(bars.symbols) > 1:
+        settings = spec.settings
+        assert isinstance(settings, VectorizedSettings)
+        if not settings.cash_sharing and len(bars.symbols) > 1:
             raise ConfigError(
                 "promotion runs on one account: build the VectorizedStrategy with cash_sharing=True "
                 "(or promote one symbol at a time with bars.select(symbol))",
@@ -64,15 +70,19 @@ class Promoted:
                 symbol=panel.symbols[sym],
                 timestamp=int(_panel_ns(panel)[bar]),
             )
-        grid = Grid.build(strategy.signal_fn, params)
+        fn = spec.strategy
+        grid = Grid.build(fn, spec.params)
         if len(grid.combos) != 1:
             raise ConfigError("promote() takes one value per parameter", argument="params")
-        lint_before_run(strategy.signal_fn, f"the signal function {getattr(strategy.signal_fn, '__name__', '?')}")
+        lint_before_run(fn, f"the signal function {getattr(fn, '__name__', '?')}")
         self.strategy = strategy
+        self.spec = spec
+        """The promoted run as a value: the signal function, its parameters and the vectorized settings."""
+        self.settings = settings
         self.bars = bars
-        self.params = dict(params)
+        self.params = dict(spec.params)
         self._panel = panel
-        self._signals = strategy._arrays(evaluate(strategy.signal_fn, panel, grid, [0]), grid, [0], panel)
+        self._signals = kernel_signals(settings, evaluate(fn, panel, grid, [0]), fn, grid, [0], panel)
 
     def run(self, *, cash_buffer: float = 0.02, min_entry: float = 0.5, **engine: Any) -> Result:
         """Run on the event engine.
@@ -81,7 +91,7 @@ class Promoted:
         reproduces the vectorized run exactly. With any ``ml4t.event.Engine`` setting (``execution``,
         ``commission``, ``slippage``, ``participation``, ``latency``, ``account``, ...): the signals are
         traded by an event-driven follower with ordinary orders under those settings (see
-        ``ml4t.vectorized._follow``); ``cash_buffer`` is the share of free cash an all-in entry leaves unspent
+        ``ml4t.promotion._follow``); ``cash_buffer`` is the share of free cash an all-in entry leaves unspent
         so a gap to the fill does not make it unaffordable, and ``min_entry`` the smallest all-in entry the
         follower places, as a fraction of the all-in entry of an account holding nothing else (sized with
         equity instead of free cash): a smaller one is dust (what the buffer, whole units or a gap left over;
@@ -89,36 +99,28 @@ class Promoted:
         entries not placed are ``result.meta["skipped_entries"]`` (a frame: time, symbol, side, quantity,
         value, equity, reason). ``init_cash`` defaults to the strategy's.
         """
-        from ml4t.event import Engine, Strategy
-
-        known = _engine_settings()
-        unknown = sorted(set(engine) - known)
-        if unknown:
-            raise ConfigError(
-                f"unknown engine setting {unknown[0]!r}; ml4t.event.Engine takes {sorted(known)}",
-                argument=unknown[0],
-            )
-        settings = self.strategy.settings
+        for name in engine:
+            if name not in EngineSettings.__struct_fields__ and name != "signals":
+                EngineSettings.build(**{name: engine[name]})  # the unknown-setting error, with the closest name
+        settings = self.settings
         ppy = check_optional_number("periods_per_year", engine.pop("periods_per_year", None), positive=True)
-        ppy = ppy or self.strategy._periods_per_year(self.bars)
-        init_cash = check_number("init_cash", engine.pop("init_cash", settings["init_cash"]), positive=True)
+        ppy = ppy or settings.periods_per_year or self.bars.periods_per_year
+        init_cash = check_number("init_cash", engine.pop("init_cash", settings.init_cash), positive=True)
         check_number("cash_buffer", cash_buffer, minimum=0.0, below=1.0)
         min_entry = check_number("min_entry", min_entry, minimum=0.0, maximum=1.0)
         if not engine:
-            check_fill_timing(self.bars, settings["execution"])
+            check_fill_timing(self.bars, settings.execution)
             exact = Engine(
-                self.bars, Strategy(), init_cash=init_cash, execution=settings["execution"], periods_per_year=ppy
+                self.bars, Strategy(), init_cash=init_cash, execution=settings.execution, periods_per_year=ppy
             )
-            exact._promoted = self._attach
-            return self._labelled(exact.run(), "exact")
-        from ml4t.vectorized._follow import SignalFollower
-
-        engine.setdefault("execution", settings["execution"])
+            run = exact._run_promoted(simulator(settings), self._panel.prices, self._signals, _panel_ns(self._panel))
+            return self._labelled(run, "exact")
+        engine.setdefault("execution", settings.execution)
         fractional = check_bool("fractional", engine.get("fractional", False))
         follower = SignalFollower(
             self._signals,
             _panel_ns(self._panel),
-            dict(settings),
+            settings,
             cash_buffer=cash_buffer,
             min_entry=min_entry,
             fractional=fractional,
@@ -133,30 +135,31 @@ class Promoted:
             result,
             meta={
                 **result.meta,
-                "promoted_from": getattr(self.strategy.signal_fn, "__name__", repr(self.strategy.signal_fn)),
+                "promoted_from": getattr(self.spec.strategy, "__name__", repr(self.spec.strategy)),
                 "params": dict(self.params),
-                "vectorized_settings": dict(self.strategy.settings),
+                "vectorized_settings": self.settings.to_dict(),
                 "promotion": execution_model,
             },
         )
 
-    def _attach(self, core: Any, ts_event: np.ndarray) -> None:
-        """Hand the kernel's inputs to the event engine ``core`` whose bar stream has these ``ts_event``s."""
-        panel_ts = _panel_ns(self._panel)
-        bar_of_row = np.searchsorted(panel_ts, ts_event).astype(np.int64)
-        core.promote(self.strategy._simulator, self._panel.prices, self._signals, bar_of_row)
-
     def __repr__(self) -> str:
-        name = getattr(self.strategy.signal_fn, "__name__", "strategy")
+        name = getattr(self.spec.strategy, "__name__", "strategy")
         return f"Promoted({name}, {self.params}, {len(self._panel.symbols)} symbols)"
 
 
-def _engine_settings() -> frozenset[str]:
-    """The keyword settings of ``ml4t.event.Engine`` (read from its signature, so they never drift)."""
-    from ml4t.event import Engine
-
-    params = inspect.signature(Engine.__init__).parameters.values()
-    return frozenset(p.name for p in params if p.kind is p.KEYWORD_ONLY)
+def _spec_of(strategy: Any, params: dict[str, Any]) -> RunSpec:
+    """The vectorized run ``strategy`` (a VectorizedStrategy, or a RunSpec) describes with ``params``."""
+    if isinstance(strategy, RunSpec) and not params:
+        spec = strategy
+    else:
+        make = getattr(strategy, "spec", None)
+        spec = make(**params) if callable(make) and not isinstance(strategy, RunSpec) else None
+    if not isinstance(spec, RunSpec) or not isinstance(spec.settings, VectorizedSettings):
+        raise ConfigError(
+            f"promote() takes an ml4t.vectorized.VectorizedStrategy, got {type(strategy).__name__}",
+            argument="strategy",
+        )
+    return spec
 
 
 def _panel_ns(panel: Panel) -> np.ndarray:

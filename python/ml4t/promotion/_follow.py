@@ -33,7 +33,6 @@ vectorized rules would, with the vectorized strategy's sizing and stops:
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import polars as pl
@@ -41,6 +40,7 @@ import polars as pl
 from ml4t._time import TS_DTYPE
 from ml4t.errors import ConfigError
 from ml4t.event import BarBatch, Context, Fill, Strategy
+from ml4t.settings import VectorizedSettings
 
 __all__ = ["SignalFollower"]
 
@@ -69,7 +69,7 @@ class SignalFollower(Strategy):
         self,
         signals: tuple[np.ndarray, ...],
         bar_ts: np.ndarray,
-        settings: dict[str, Any],
+        settings: VectorizedSettings,
         *,
         cash_buffer: float,
         min_entry: float,
@@ -84,7 +84,7 @@ class SignalFollower(Strategy):
                 "size and sl_stop / tp_stop settings",
                 argument="strategy",
             )
-        if settings["accumulate"]:
+        if settings.accumulate:
             raise ConfigError("accumulate=True is vectorized-only under realistic promotion", argument="accumulate")
         self._long_entry = _flags(entries, shape)
         self._long_exit = _flags(exits, shape)
@@ -113,16 +113,16 @@ class SignalFollower(Strategy):
         if self._close_execution and self._stopped.get(symbol) == ts:
             return  # one order per bar and symbol, as in the vectorized mode: a stop already traded this bar
         s = self._s
-        long_entry, long_exit = _resolve(self._long_entry[sym, bar], self._long_exit[sym, bar], s["conflict"])
-        short_entry, short_exit = _resolve(self._short_entry[sym, bar], self._short_exit[sym, bar], s["conflict"])
+        long_entry, long_exit = _resolve(self._long_entry[sym, bar], self._long_exit[sym, bar], s.conflict)
+        short_entry, short_exit = _resolve(self._short_entry[sym, bar], self._short_exit[sym, bar], s.conflict)
         if long_entry and short_entry:
-            choice = s["direction_conflict"]
+            choice = s.direction_conflict
             long_entry, short_entry = choice == "long", choice == "short"
         held = ctx.position(symbol)
         if (long_entry and held < 0) or (short_entry and held > 0):
-            if s["opposite_entry"] == "ignore":
+            if s.opposite_entry == "ignore":
                 long_entry = short_entry = False
-            elif s["opposite_entry"] == "close":
+            elif s.opposite_entry == "close":
                 long_exit, short_exit = held > 0, held < 0
                 long_entry = short_entry = False
             else:
@@ -131,21 +131,21 @@ class SignalFollower(Strategy):
             ctx.cancel_all(symbol)
             exit_id = ctx.order(symbol, -held, tag="exit")
             if ctx.order_status(exit_id) != "filled":  # fills at the next open, before this bar's later orders
-                self._pending += held * price - abs(held) * price * s["fees"] - s["fixed_fees"]
+                self._pending += held * price - abs(held) * price * s.fees - s.fixed_fees
             held = 0.0
         if held == 0.0 and (long_entry or short_entry) and not ctx.open_orders(symbol):
             units = self._units(ctx.free_cash + self._pending, price)
             side = "buy" if long_entry else "sell"
             if units <= 0:
                 self._skip(ctx, ts, symbol, side, units, price, ZERO_UNITS)
-            elif math.isinf(s["size"]) and units < self._min_entry * self._units(ctx.equity, price):
+            elif math.isinf(s.size) and units < self._min_entry * self._units(ctx.equity, price):
                 self._skip(ctx, ts, symbol, side, units, price, DUST)
             else:
                 order_id = ctx.order(symbol, units if long_entry else -units, tag="entry")
                 if ctx.order_status(order_id) == "filled":  # close execution: filled now, protect from the next bar
                     self._protect(ctx, symbol, order_id)
                 else:
-                    self._pending -= units * price * (1.0 + s["fees"]) + s["fixed_fees"]
+                    self._pending -= units * price * (1.0 + s.fees) + s.fixed_fees
                     self._entries.add(order_id)
 
     def _skip(self, ctx: Context, ts: int, symbol: str, side: str, units: float, price: float, reason: str) -> None:
@@ -162,14 +162,14 @@ class SignalFollower(Strategy):
         """The entry's size with ``cash`` to spend (free cash, or equity for the all-in size of an account
         holding nothing else)."""
         s = self._s
-        size, size_type = s["size"], s["size_type"]
-        per_unit = price * (1.0 + s["fees"])
+        size, size_type = s.size, s.size_type
+        per_unit = price * (1.0 + s.fees)
         if math.isinf(size):  # all in
-            units = (1.0 - self._cash_buffer) * max(cash - s["fixed_fees"], 0.0) / per_unit
+            units = (1.0 - self._cash_buffer) * max(cash - s.fixed_fees, 0.0) / per_unit
         elif size_type == "value":
             units = size / price
         elif size_type == "percent":
-            units = size * max(cash - s["fixed_fees"], 0.0) / per_unit
+            units = size * max(cash - s.fixed_fees, 0.0) / per_unit
         else:
             units = size
         return units if self._fractional else float(math.floor(units))
@@ -191,13 +191,13 @@ class SignalFollower(Strategy):
         entry_price = ctx.order_info(entry_id).avg_fill_price
         sign = 1.0 if held > 0 else -1.0
         group = ("protect", entry_id)
-        if s["sl_stop"] is not None:
-            if s["sl_trail"]:
-                ctx.order(symbol, -held, trail_percent=s["sl_stop"], oco=group, tag="stop-loss")
+        if s.sl_stop is not None:
+            if s.sl_trail:
+                ctx.order(symbol, -held, trail_percent=s.sl_stop, oco=group, tag="stop-loss")
             else:
-                ctx.order(symbol, -held, stop=entry_price * (1 - sign * s["sl_stop"]), oco=group, tag="stop-loss")
-        if s["tp_stop"] is not None:
-            ctx.order(symbol, -held, limit=entry_price * (1 + sign * s["tp_stop"]), oco=group, tag="take-profit")
+                ctx.order(symbol, -held, stop=entry_price * (1 - sign * s.sl_stop), oco=group, tag="stop-loss")
+        if s.tp_stop is not None:
+            ctx.order(symbol, -held, limit=entry_price * (1 + sign * s.tp_stop), oco=group, tag="take-profit")
 
 
 def _resolve(entry: bool, exit_: bool, conflict: str) -> tuple[bool, bool]:

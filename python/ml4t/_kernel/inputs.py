@@ -1,0 +1,86 @@
+"""The signal kernel's inputs from the declared settings: the simulator (``_core.SignalSimulator``, built from
+a :class:`ml4t.settings.VectorizedSettings` and nothing else, so it can be rebuilt after unpickling), the
+rules of the per-bar numbers, and the seven signal arrays in the kernel's order, checked."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection, Sequence
+
+import numpy as np
+
+from ml4t import _core
+from ml4t._kernel.signals import BOOL_KEYS, NUMBER_KEYS, Grid, NumberRules, Panel, check_numbers
+from ml4t.errors import ConfigError
+from ml4t.settings import VectorizedSettings, lower_vectorized_costs
+
+__all__ = ["KernelSignals", "check_percent_reversal", "kernel_signals", "number_rules", "simulator"]
+
+KernelSignals = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+_EMPTY_BOOL = np.zeros((0, 0), dtype=bool)
+_EMPTY_F64 = np.zeros((0, 0), dtype=np.float64)
+
+
+def simulator(s: VectorizedSettings) -> _core.SignalSimulator:
+    """The compiled simulator of these settings."""
+    commission, slippage = lower_vectorized_costs(s)
+    return _core.SignalSimulator(
+        execution=s.execution,
+        size=s.size,
+        size_type=s.size_type,
+        commission=commission,
+        slippage=slippage,
+        min_size=s.min_size,
+        init_cash=s.init_cash,
+        long_conflict=s.conflict,
+        short_conflict=s.conflict,
+        direction_conflict=s.direction_conflict,
+        opposite_entry=s.opposite_entry,
+        accumulate=s.accumulate,
+        sl_stop=math.nan if s.sl_stop is None else s.sl_stop,
+        tp_stop=math.nan if s.tp_stop is None else s.tp_stop,
+        sl_trail=s.sl_trail,
+        stop_entry_price=s.stop_entry_price,
+    )
+
+
+def number_rules(s: VectorizedSettings) -> NumberRules:
+    """The rules of per-bar ``size`` / ``sl_stop`` / ``tp_stop``: those of the settings of the same name."""
+    if s.size_type == "percent":
+        size: tuple[str, Callable[[np.ndarray], np.ndarray]] = (
+            "in (0, 1] with size_type='percent'",
+            lambda a: (a > 0) & (a <= 1),
+        )
+    else:
+        size = ("> 0 (inf: all cash)", lambda a: a > 0)
+    return {
+        "size": size,
+        "sl_stop": ("in (0, 1)", lambda a: (a > 0) & (a < 1)),
+        "tp_stop": ("> 0 and finite", lambda a: (a > 0) & (a < math.inf)),
+    }
+
+
+def check_percent_reversal(s: VectorizedSettings, keys: Collection[str]) -> None:
+    """A percent size cannot reverse a position: refused when the strategy has entries of both sides."""
+    if s.size_type == "percent" and not s.accumulate and "entries" in keys and "short_entries" in keys:
+        raise ConfigError(
+            "size_type='percent' cannot reverse a position (a percent of what?); use "
+            "'amount' or 'value', or opposite_entry='close'",
+            argument="size_type",
+        )
+
+
+def kernel_signals(
+    s: VectorizedSettings,
+    signals: dict[str, np.ndarray],
+    fn: Callable[..., object],
+    grid: Grid,
+    indices: Sequence[int],
+    panel: Panel,
+) -> KernelSignals:
+    """The kernel's seven signal inputs in order, checked; absent ones are (0, 0) arrays."""
+    check_percent_reversal(s, signals.keys())
+    check_numbers(signals, number_rules(s), fn, grid, indices, panel)
+    e, x, se, sx = (signals.get(k, _EMPTY_BOOL) for k in BOOL_KEYS)
+    size, sl, tp = (signals.get(k, _EMPTY_F64) for k in NUMBER_KEYS)
+    return e, x, se, sx, size, sl, tp
