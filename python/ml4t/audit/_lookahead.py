@@ -111,7 +111,7 @@ def _static_findings(strategy: Any) -> tuple[Finding, ...]:
     """The linter's unsuppressed look-ahead (``PIT``) findings inside the strategy's own source: the signal
     function of a vectorized or promoted strategy, the class of an event strategy, or a factory's own code."""
     if isinstance(strategy, Promoted):
-        target: Any = strategy.strategy.signal_fn
+        target: Any = strategy.spec.strategy
     elif isinstance(strategy, VectorizedStrategy):
         target = strategy.signal_fn
     elif inspect.isclass(strategy) or inspect.isfunction(strategy):

@@ -19,6 +19,7 @@ from ml4t.errors import ConfigError
 from ml4t.event import Context, Engine, Strategy
 from ml4t.promotion import Promoted
 from ml4t.result import Result
+from ml4t.settings import EngineSettings, RunSpec, VectorizedSettings
 from ml4t.vectorized import VectorizedStrategy
 
 
@@ -49,47 +50,48 @@ def _run_record(orders: pl.DataFrame, symbols: list[str], signals: dict[str, np.
 
 
 class _Vectorized:
-    """A vectorized strategy with one parameter combination; ``promoted`` runs it on the event engine."""
+    """A vectorized run (a :class:`RunSpec` with one parameter combination); ``promoted`` runs it on the
+    event engine."""
 
-    def __init__(self, strategy: VectorizedStrategy, params: Mapping[str, Any], *, promoted: bool) -> None:
-        self.strategy = strategy
-        self.params = dict(params)
+    def __init__(self, spec: RunSpec, *, promoted: bool) -> None:
+        assert isinstance(spec.settings, VectorizedSettings)
+        self.spec = spec
         self.mode = "promoted" if promoted else "vectorized"
         # Under next_open (vectorized or promoted), the order a signal on bar t causes is stamped t but sized
         # at (and only recorded with) bar t + 1's open: a truncated run cannot have the order of its last bar.
         # Its decision, the signal, is still compared on the cut bar; orders are compared up to the bar before.
-        self.orders_before_cut = strategy.settings["execution"] == "next_open"
-        self.grid = Grid.build(strategy.signal_fn, self.params)
+        self.orders_before_cut = spec.settings.execution == "next_open"
+        self.grid = Grid.build(spec.strategy, spec.params)
         if len(self.grid.combos) != 1:
             raise ConfigError(
                 "the audit takes one value per parameter (audit each combination you care about)", argument="params"
             )
+        self._strategy = VectorizedStrategy(spec.strategy, **spec.settings.to_dict())
 
     def run(self, bars: Bars, signals: Signals | None) -> _Run:
         result: Result
         if self.mode == "promoted":
-            result = Promoted(self.strategy, bars, self.params).run()
+            result = Promoted(self.spec, bars, {}).run()
         else:
-            result = self.strategy.run(bars, **self.params)
+            result = self._strategy.run(bars, **self.spec.params)
         panel = panel_of(bars)
-        values = evaluate(self.strategy.signal_fn, panel, self.grid, [0])
+        values = evaluate(self.spec.strategy, panel, self.grid, [0])
         return _run_record(result.orders, panel.symbols, values, panel.ts.cast(pl.Int64).to_numpy())
 
 
 class _Event:
-    """An event strategy: a factory of fresh instances and the engine settings."""
+    """An event run: a :class:`RunSpec` whose strategy is a factory of fresh instances for the bars of a run."""
 
     mode = "event"
     orders_before_cut = False
 
-    def __init__(self, factory: Callable[[Bars], Strategy], settings: Mapping[str, Any]) -> None:
-        self.factory = factory
-        self.settings = dict(settings)
+    def __init__(self, spec: RunSpec) -> None:
+        self.spec = spec
 
     def run(self, bars: Bars, signals: Signals | None) -> _Run:
-        strategy = self.factory(bars)
+        strategy = self.spec.strategy(bars)
         at_end = _watch_on_end(strategy)
-        result = Engine(bars, strategy, signals=signals, **self.settings).run()
+        result = Engine(bars, strategy, signals=signals, **self.spec.settings.to_dict()).run()
         orders = result.orders
         if at_end:  # drop the orders submitted in on_end: the end of the data is not a market decision
             orders = orders.filter(pl.col("order_id").is_in(at_end[0]))
@@ -141,34 +143,29 @@ def _subject(
         if isinstance(strategy, Promoted):
             if params is not None:
                 raise ConfigError("a promoted strategy carries its own params", argument="params")
-            return _Vectorized(strategy.strategy, strategy.params, promoted=True)
-        return _Vectorized(strategy, params or {}, promoted=False)
+            return _Vectorized(strategy.spec, promoted=True)
+        return _Vectorized(strategy.spec(**(params or {})), promoted=False)
     if params is not None:
         raise ConfigError(
             "params apply to vectorized strategies; give an event strategy's parameters to its constructor "
             "(a factory: lambda: MyStrategy(...))",
             argument="params",
         )
-    settings = dict(engine or {})
-    _check_engine_settings(settings, bars)
-    return _Event(_factory(strategy), settings)
+    settings = _engine_settings(dict(engine or {}), bars)
+    return _Event(RunSpec(strategy=_factory(strategy), settings=settings))
 
 
-_ENGINE_SETTINGS = tuple(
-    name for name in inspect.signature(Engine.__init__).parameters if name not in ("self", "bars", "strategy")
-)
-
-
-def _check_engine_settings(settings: dict[str, Any], bars: Bars) -> None:
+def _engine_settings(settings: dict[str, Any], bars: Bars) -> EngineSettings:
+    """The Engine settings of the audited runs, validated now (naming the setting) before any run."""
     if "signals" in settings:
         raise ConfigError("pass signals to lookahead(signals=...), which truncates them", argument="engine")
-    unknown = sorted(set(settings) - set(_ENGINE_SETTINGS))
+    unknown = sorted(set(settings) - set(EngineSettings.__struct_fields__))
     if unknown:
-        raise ConfigError(
-            f"unknown Engine setting {unknown[0]!r}; known: {[s for s in _ENGINE_SETTINGS if s != 'signals']}",
-            argument="engine",
-        )
-    Engine(bars, Strategy(), **settings)  # validates the values now, naming the setting, before any run
+        try:
+            EngineSettings.build(**{unknown[0]: None})
+        except ConfigError as error:
+            raise error.replace(message=f"engine={{...}}: {error.message}", argument="engine") from None
+    return Engine(bars, Strategy(), **settings).settings
 
 
 def _factory(strategy: Any) -> Callable[[Bars], Strategy]:

@@ -149,6 +149,7 @@ class Promoted:
 
 def _spec_of(strategy: Any, params: dict[str, Any]) -> RunSpec:
     """The vectorized run ``strategy`` (a VectorizedStrategy, or a RunSpec) describes with ``params``."""
+    spec: object = None
     if isinstance(strategy, RunSpec) and not params:
         spec = strategy
     else:

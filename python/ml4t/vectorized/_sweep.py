@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import polars as pl
@@ -18,7 +18,17 @@ from ml4t.settings import VectorizedSettings
 
 if TYPE_CHECKING:
     from ml4t.promotion import Promoted
-    from ml4t.vectorized._strategy import VectorizedStrategy
+
+
+class _Strategy(Protocol):
+    """What a sweep asks of its ``VectorizedStrategy`` (named here so this module does not import it)."""
+
+    settings: VectorizedSettings
+
+    def run(self, bars: Bars, **params: Any) -> Result: ...
+    def run_symbol(self, bars: Bars, symbol: str, **params: Any) -> Result: ...
+    def promote(self, bars: Bars, **params: Any) -> Promoted: ...
+
 
 __all__ = ["Sweep", "check_param_names", "sweep_metrics", "symbol_rows"]
 
@@ -99,7 +109,7 @@ class Sweep:
     """Every combination's metrics (``.metrics``), and any combination's (or symbol's) full ``Result``."""
 
     def __init__(
-        self, strategy: VectorizedStrategy, bars: Bars, grid: Grid, parts: list[pl.DataFrame], periods_per_year: float
+        self, strategy: _Strategy, bars: Bars, grid: Grid, parts: list[pl.DataFrame], periods_per_year: float
     ) -> None:
         self.strategy = strategy
         self.bars = bars
