@@ -269,7 +269,8 @@ def _field_checks(cls: type[Settings]) -> dict[str, Callable[[str, Any], Any]]:
 
 
 def _check_for(tp: Any) -> Callable[[str, Any], Any]:
-    """The check a declared type states: ``bool``, a ``Literal`` choice, a bounded float, or ``X | None``."""
+    """The check a declared type states: ``bool``, a ``Literal`` choice, a bounded float (``Meta`` bounds:
+    ``ge`` / ``le`` / ``lt``, ``gt=0`` for positive, ``extra=_INF`` to allow infinity), or ``X | None``."""
     origin = typing.get_origin(tp)
     if origin in (Union, types.UnionType):
         (inner,) = (arg for arg in typing.get_args(tp) if arg is not type(None))
@@ -289,7 +290,9 @@ def _check_for(tp: Any) -> Callable[[str, Any], Any]:
                     raise TypeError("only gt=0 (positive) is supported")
                 bounds["positive"] = True
             bounds |= {
-                k: v for k, v in (("minimum", meta.ge), ("maximum", meta.le), ("below", meta.lt)) if v is not None
+                k: float(v)
+                for k, v in (("minimum", meta.ge), ("maximum", meta.le), ("below", meta.lt))
+                if v is not None
             }
             bounds["allow_inf"] = bool((meta.extra or {}).get("allow_inf"))
         if base is float:
