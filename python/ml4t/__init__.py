@@ -3,12 +3,13 @@
 Tier 1, ``ml4t.vectorized``: signals as Polars expressions, whole parameter grids in one call.
 Tier 2, ``ml4t.event``: a ``Strategy`` class on a Rust event loop and matching engine.
 Both share the point-in-time data layer ``ml4t.data``, the ``Result`` shape and ``ml4t.metrics``.
-``ml4t.promote`` turns a Tier-1 idea into a Tier-2 run, ``ml4t.compare`` reports the gap between them,
+``ml4t.settings`` declares every setting of both modes once; ``ml4t.promote`` (package ``ml4t.promotion``,
+above both modes) turns a Tier-1 idea into a Tier-2 run, ``ml4t.compare`` reports the gap between them,
 ``ml4t.audit.lookahead`` proves a strategy did not use the future and ``ml4t.lint`` reads its source for
 look-ahead and performance pitfalls.
 """
 
-from ml4t import audit, data, datasets, lint, metrics
+from ml4t import audit, data, datasets, lint, metrics, settings
 from ml4t.compare import Comparison, compare
 from ml4t.errors import ConfigError, DataError, LeakageError, LintError, Ml4tError, OrderError
 from ml4t.promotion import promote
@@ -33,4 +34,5 @@ __all__ = [
     "lint",
     "metrics",
     "promote",
+    "settings",
 ]

@@ -25,6 +25,9 @@ __all__ = ["Engine"]
 class Engine:
     """An event-driven backtest of ``strategy`` over ``bars``.
 
+    The keyword settings below (all but ``signals``) are :class:`ml4t.settings.EngineSettings` (types,
+    bounds and defaults declared there, once); the engine holds them as ``.settings``.
+
     Parameters
     ----------
     bars:

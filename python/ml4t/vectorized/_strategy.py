@@ -42,6 +42,11 @@ __all__ = ["VectorizedStrategy"]
 class VectorizedStrategy:
     """A strategy whose rules are Polars expressions, simulated for one or many parameter combinations.
 
+    The keyword settings below are :class:`ml4t.settings.VectorizedSettings` (their types, bounds and
+    defaults are declared there, once); the strategy holds them as ``.settings``. A misspelt name is a
+    ConfigError naming the closest setting. The strategy pickles (its compiled simulator is rebuilt from the
+    settings), and ``spec(**params)`` is one run of it as a value.
+
     Parameters
     ----------
     signal_fn:
