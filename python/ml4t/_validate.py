@@ -2,7 +2,8 @@
 
 Every public setting of ml4t goes through these helpers (the declared settings of both modes, through the one
 validator of ``ml4t.settings``; promotion, the cost models, ``ml4t.data.bars`` / ``load_bars``, the audit), so a
-setting is checked the same way everywhere and never coerced: ``"no"`` is not ``False``, ``True`` is not ``1.0``, ``"0.1"`` is not ``0.1``.
+setting is checked the same way everywhere and never coerced: ``"no"`` is not ``False``, ``True`` is not
+``1.0``, ``"0.1"`` is not ``0.1``.
 
 - A boolean setting takes ``True`` / ``False`` (a NumPy bool too), nothing else.
 - A number takes a real number (``int``, ``float``, NumPy integer or floating), never a ``bool`` or a string;
