@@ -26,7 +26,7 @@ import inspect
 import math
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any, ClassVar, Literal, Self, Union
 
 import msgspec
@@ -105,13 +105,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     def build(cls, **values: Any) -> Self:
         """The settings from keyword values (unnamed fields take their defaults); a name that is not a field
         is a ConfigError suggesting the closest one."""
-        names = cls.__struct_fields__
-        for name in values:
-            if name not in names:
-                match = difflib.get_close_matches(name, names, n=1)
-                hint = f"did you mean {match[0]!r}?" if match else f"{cls.__name__} takes {sorted(names)}"
-                raise ConfigError(f"unknown setting {name!r}; {hint}", argument=name)
+        cls.check_names(values)
         return cls(**values)
+
+    @classmethod
+    def check_names(cls, names: Iterable[str]) -> None:
+        """A ConfigError naming the first of ``names`` that is not a field, and the closest field."""
+        fields = cls.__struct_fields__
+        for name in names:
+            if name not in fields:
+                match = difflib.get_close_matches(name, fields, n=1)
+                hint = f"did you mean {match[0]!r}?" if match else f"{cls.__name__} takes {sorted(fields)}"
+                raise ConfigError(f"unknown setting {name!r}; {hint}", argument=name)
 
     def replace(self, **changes: Any) -> Self:
         """A copy with ``changes`` applied, validated like :meth:`build`."""

@@ -159,12 +159,10 @@ def _engine_settings(settings: dict[str, Any], bars: Bars) -> EngineSettings:
     """The Engine settings of the audited runs, validated now (naming the setting) before any run."""
     if "signals" in settings:
         raise ConfigError("pass signals to lookahead(signals=...), which truncates them", argument="engine")
-    unknown = sorted(set(settings) - set(EngineSettings.__struct_fields__))
-    if unknown:
-        try:
-            EngineSettings.build(**{unknown[0]: None})
-        except ConfigError as error:
-            raise error.replace(message=f"engine={{...}}: {error.message}", argument="engine") from None
+    try:
+        EngineSettings.check_names(settings)
+    except ConfigError as error:
+        raise error.replace(message=f"engine={{...}}: {error.message}", argument="engine") from None
     return Engine(bars, Strategy(), **settings).settings
 
 

@@ -99,9 +99,7 @@ class Promoted:
         entries not placed are ``result.meta["skipped_entries"]`` (a frame: time, symbol, side, quantity,
         value, equity, reason). ``init_cash`` defaults to the strategy's.
         """
-        for name in engine:
-            if name not in EngineSettings.__struct_fields__ and name != "signals":
-                EngineSettings.build(**{name: engine[name]})  # the unknown-setting error, with the closest name
+        EngineSettings.check_names(name for name in engine if name != "signals")
         settings = self.settings
         ppy = check_optional_number("periods_per_year", engine.pop("periods_per_year", None), positive=True)
         ppy = ppy or settings.periods_per_year or self.bars.periods_per_year
