@@ -171,3 +171,15 @@ def test_the_validator_agrees_with_the_declared_bounds(fees, slippage, sl_stop):
         assert not ok
     else:
         assert ok
+
+
+def test_a_run_spec_promotes_like_its_strategy(universe):
+    import ml4t
+
+    strategy = VectorizedStrategy(sma, fees=0.001)
+    by_spec = ml4t.promote(strategy.spec(fast=4), universe).run()
+    by_strategy = strategy.promote(universe, fast=4).run()
+    assert by_spec.equity.equals(by_strategy.equity) and by_spec.orders.equals(by_strategy.orders)
+    with pytest.raises(ConfigError, match=r"promote\(\) takes an ml4t\.vectorized\.VectorizedStrategy") as info:
+        ml4t.promote(RunSpec(strategy=Strategy, settings=EngineSettings()), universe)
+    assert info.value.argument == "strategy"

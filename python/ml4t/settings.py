@@ -218,7 +218,7 @@ def _check_tz(name: str, value: Any) -> Any:
         pl.Series([0], dtype=pl.Datetime("ns", "UTC")).dt.convert_time_zone(str(value))
     except (pl.exceptions.PolarsError, ValueError) as error:
         raise ConfigError(f"unknown session_tz {value!r}: {error}", argument=name) from None
-    return value
+    return value if isinstance(value, str) else str(value)
 
 
 class EngineSettings(Settings, frozen=True, kw_only=True, forbid_unknown_fields=True):
