@@ -34,7 +34,7 @@ def universe():
 
 def test_both_modes_extend_the_common_settings():
     common = set(Settings.__struct_fields__)
-    assert common == {"execution", "init_cash", "periods_per_year"}
+    assert common == {"execution", "init_cash", "periods_per_year", "commission"}
     for cls in MODES:
         assert issubclass(cls, Settings) and common <= set(cls.__struct_fields__)
 
@@ -183,3 +183,20 @@ def test_a_run_spec_promotes_like_its_strategy(universe):
     with pytest.raises(ConfigError, match=r"promote\(\) takes an ml4t\.vectorized\.VectorizedStrategy") as info:
         ml4t.promote(RunSpec(strategy=Strategy, settings=EngineSettings()), universe)
     assert info.value.argument == "strategy"
+
+
+def test_vectorized_costs_are_models_or_their_float_shorthands():
+    from ml4t.costs import lower_costs
+    from ml4t.settings import lower_vectorized_costs
+
+    models = VectorizedSettings(commission=costs.PerShare(0.01), slippage=costs.Bps(5.0))
+    assert lower_vectorized_costs(models) == lower_costs(costs.PerShare(0.01), costs.Bps(5.0))
+    floats = VectorizedSettings(fees=0.001, fixed_fees=1.0, slippage=0.002)
+    assert lower_vectorized_costs(floats) == lower_costs(fees=0.001, fixed_fees=1.0, slippage_rate=0.002)
+    with pytest.raises(ConfigError, match="both set the commission") as info:
+        VectorizedSettings(commission=costs.Percent(0.001), fees=0.001)  # the struct alone refuses it
+    assert info.value.argument == "commission"
+    with pytest.raises(ConfigError, match="slippage must be a number") as info:
+        VectorizedSettings(slippage="5bps")
+    assert info.value.argument == "slippage"
+    assert pickle.loads(pickle.dumps(models)) == models
