@@ -1,7 +1,7 @@
 """The package's architecture, read from its source: every import (at the top, inside functions, under
 ``TYPE_CHECKING``) of every module of ``ml4t``.
 
-- no import cycle (among the modes and promotion now; in the whole package once the data layer's cycles go);
+- no import cycle anywhere in the package;
 - the modes do not know each other: ``ml4t.vectorized`` never imports ``ml4t.event``, nor the reverse;
   promotion (``ml4t.promotion``) sits above both and imports ``event``, never ``vectorized``;
 - nobody outside ``ml4t.data`` reads a private attribute of ``Bars`` or ``Signals``.
@@ -100,9 +100,6 @@ def test_the_modes_and_promotion_have_no_import_cycle():
     assert [c for c in _cycles(GRAPH) if any(_in(m, r) for m in c for r in rooms)] == []
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the cycles _time<->errors, data/_bars<->data/_build and metrics<->result are the data branch's"
-)
 def test_the_package_has_no_import_cycle():
     assert _cycles(GRAPH) == []
 
@@ -141,7 +138,6 @@ def test_the_private_reader_finds_the_data_layers_own_privates():
     assert "_frame" in _private_names(Bars, Signals)
 
 
-@pytest.mark.xfail(strict=True, reason="the data branch moves every layout behind the data layer (issue #11)")
 def test_nobody_outside_the_data_layer_reads_a_private_attribute_of_bars_or_signals():
     private = _private_names(Bars, Signals)
     found = sorted(

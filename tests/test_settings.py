@@ -145,6 +145,8 @@ def test_a_vectorized_strategy_describes_its_run(universe):
     spec = strategy.spec(fast=4)
     assert spec.mode == "vectorized" and spec.strategy is sma and spec.settings is strategy.settings
     assert RunSpec(strategy=Strategy, settings=EngineSettings()).mode == "event"
+    assert spec.data is None and strategy.spec(universe, fast=4).data == universe.fingerprint()
+    assert strategy.promote(universe, fast=4).spec.data == universe.fingerprint()
 
 
 _REALS = st.one_of(st.floats(allow_nan=True), st.integers(-3, 3), st.booleans(), st.text(max_size=3), st.none())

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import msgspec
 import numpy as np
 import polars as pl
 
@@ -76,8 +77,9 @@ class Promoted:
             raise ConfigError("promote() takes one value per parameter", argument="params")
         lint_before_run(fn, f"the signal function {getattr(fn, '__name__', '?')}")
         self.strategy = strategy
-        self.spec = spec
-        """The promoted run as a value: the signal function, its parameters and the vectorized settings."""
+        self.spec = msgspec.structs.replace(spec, data=bars.fingerprint())
+        """The promoted run as a value: the signal function, its parameters, the vectorized settings and the
+        bars' fingerprint."""
         self.settings = settings
         self.bars = bars
         self.params = dict(spec.params)

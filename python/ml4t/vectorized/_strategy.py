@@ -110,9 +110,11 @@ class VectorizedStrategy:
         changed = {k: v for k, v in self.settings.to_dict().items() if v != default[k]}
         return f"VectorizedStrategy({getattr(self.signal_fn, '__name__', self.signal_fn)!s}, {changed})"
 
-    def spec(self, **params: Any) -> RunSpec:
-        """This strategy with one value per parameter as a :class:`ml4t.settings.RunSpec`."""
-        return RunSpec(strategy=self.signal_fn, params=dict(params), settings=self.settings)
+    def spec(self, bars: Bars | None = None, **params: Any) -> RunSpec:
+        """This strategy with one value per parameter as a :class:`ml4t.settings.RunSpec` (with the
+        fingerprint of ``bars`` when given)."""
+        data = None if bars is None else bars.fingerprint()
+        return RunSpec(strategy=self.signal_fn, params=dict(params), settings=self.settings, data=data)
 
     def promote(self, bars: Bars, **params: Any) -> Promoted:
         """The run of one parameter combination on the event engine: ``ml4t.promote(self, bars, **params)``."""
