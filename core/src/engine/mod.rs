@@ -28,6 +28,7 @@ mod margin;
 mod matcher;
 mod order;
 mod promoted;
+mod queries;
 mod step;
 mod submit;
 mod timers;

@@ -9,16 +9,21 @@
 mod eval;
 pub mod expr;
 mod kernel;
+pub mod parallel;
+mod programs;
 mod rules;
 mod sinks;
 mod source;
 mod stops;
+mod sweep;
 
 pub use eval::{Column, Evaluator};
 pub use kernel::{
     simulate_group, step_column, uses_stops, ColumnState, ColumnStep, Execution, Market, Settings, Sink, StopEntry,
 };
+pub use programs::{struct_fields, SignalPrograms, N_KEYS};
 pub use rules::{Conflict, DirConflict, OppositeEntry, Rules, Signals};
 pub use sinks::{combination_stats, reject_message, CurveBuffers, EquityStats, RecordSink, StatsSink};
 pub use source::{MatrixSource, OffsetSource, SignalSource};
 pub use stops::Stops;
+pub use sweep::{check_layout, group_width, run_groups, sweep, sweep_signals, SIGNAL_NAMES};

@@ -1,0 +1,383 @@
+//! Signal programs: every signal expression of a chunk of combinations compiled from Polars' serialized
+//! expression JSON (see [`super::expr`]) and evaluated inside the kernel from the deduplicated leaves.
+//!
+//! Input: ONE serialized `pl.struct(...)` of all the expressions (`{"Function": {"input": [fields...]}}`)
+//! and, per field, the `(combination, key)` slot it fills. Keys are in kernel order: entries, exits,
+//! short_entries, short_exits (booleans; a null is false), size, sl_stop, tp_stop (numbers; a null is NaN,
+//! "use the setting"). Leaf columns are `(n_symbols, n_leaves, n_bars)` values with their validity.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use serde_json::value::RawValue;
+
+use super::eval::{Column, Evaluator};
+use super::expr::{result_is_bool, Compiler, Program};
+use super::kernel::{simulate_group, Market, Settings};
+use super::sinks::EquityStats;
+use super::source::{MatrixSource, OffsetSource};
+use super::sweep::sweep;
+use crate::error::{Context, CoreError, CoreResult};
+
+/// Signal keys in kernel order: four booleans, then size, sl_stop, tp_stop.
+pub const N_KEYS: usize = 7;
+
+/// One leaf column: values and validity.
+type Leaf<'a> = (&'a [f64], &'a [bool]);
+
+/// The compiled programs of a chunk of combinations: `programs[combo][key]`.
+#[derive(Debug, Clone)]
+pub struct SignalPrograms {
+    programs: Vec<[Option<Program>; N_KEYS]>,
+    leaves: Vec<String>,
+}
+
+/// The fields of a serialized `pl.struct(...)`, as raw slices.
+pub fn struct_fields(json: &str) -> Option<Vec<&RawValue>> {
+    type Node<'a> = HashMap<&'a str, &'a RawValue>;
+    let root: Node<'_> = serde_json::from_str(json).ok()?;
+    let function: Node<'_> = serde_json::from_str(root.get("Function")?.get()).ok()?;
+    serde_json::from_str(function.get("input")?.get()).ok()
+}
+
+impl SignalPrograms {
+    /// Compile `struct_json`'s fields into the slots `slots[i] = (combination, key)`.
+    pub fn compile(struct_json: &str, slots: &[(usize, usize)], n_combos: usize) -> CoreResult<Self> {
+        let bad = |message: String| CoreError::config(message, Context::argument("struct_json"));
+        let fields = struct_fields(struct_json)
+            .ok_or_else(|| bad("expected a serialized pl.struct(...) of the signal expressions".into()))?;
+        if fields.len() != slots.len() {
+            return Err(bad(format!("{} fields but {} slots", fields.len(), slots.len())));
+        }
+        let mut compiler = Compiler::default();
+        let mut programs: Vec<[Option<Program>; N_KEYS]> = vec![Default::default(); n_combos];
+        for (field, &(combo, key)) in fields.iter().zip(slots) {
+            if combo >= n_combos || key >= N_KEYS {
+                return Err(bad(format!("slot ({combo}, {key}) out of range")));
+            }
+            programs[combo][key] = Some(compiler.compile_raw(field));
+        }
+        Ok(Self {
+            programs,
+            leaves: compiler.leaves().to_vec(),
+        })
+    }
+
+    /// The distinct leaves (serialized Polars expressions) the programs read, in id order.
+    pub fn leaves(&self) -> &[String] {
+        &self.leaves
+    }
+
+    /// Number of combinations.
+    pub fn len(&self) -> usize {
+        self.programs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.programs.is_empty()
+    }
+
+    /// One compiled expression on leaf columns `(n_leaves, n)` (flat, leaf-major): its values (booleans as
+    /// 0/1) and validity.
+    pub fn evaluate(&self, combo: usize, key: usize, values: &[f64], valid: &[bool], n: usize) -> CoreResult<Column> {
+        let program = self
+            .programs
+            .get(combo)
+            .and_then(|row| row.get(key))
+            .and_then(Option::as_ref)
+            .ok_or_else(|| CoreError::config(format!("no program for ({combo}, {key})"), Context::argument("key")))?;
+        if values.len() != self.leaves.len() * n || valid.len() != values.len() {
+            return Err(CoreError::config(
+                format!("leaf arrays must have {} rows", self.leaves.len()),
+                Context::argument("leaf_values"),
+            ));
+        }
+        let leaves: Vec<Leaf<'_>> = (0..self.leaves.len())
+            .map(|i| (&values[i * n..(i + 1) * n], &valid[i * n..(i + 1) * n]))
+            .collect();
+        let mut out = Column::default();
+        Evaluator::default().eval(program, &leaves, n, &mut out);
+        Ok(out)
+    }
+
+    /// For each combination and key: whether the result is boolean, or None when the expression must be
+    /// evaluated by Polars instead (an operation outside the compiled subset for these leaf types).
+    pub fn result_types(&self, leaf_is_bool: &[bool]) -> Vec<Vec<Option<bool>>> {
+        self.programs
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|p| p.as_ref().and_then(|p| result_is_bool(p, leaf_is_bool)))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Simulate every combination, evaluating its signals per group from the leaves (`values` / `valid`
+    /// of shape `(n_symbols, n_leaves, n_bars)`); statistics rows as [`super::sweep::sweep`].
+    pub fn sweep(
+        &self,
+        market: &Market,
+        settings: &Settings,
+        values: &[f64],
+        valid: &[bool],
+        cash_sharing: bool,
+    ) -> CoreResult<Vec<EquityStats>> {
+        let (n_symbols, n_bars, n_leaves) = (market.n_symbols, market.n_bars, self.leaves.len());
+        if values.len() != n_symbols * n_leaves * n_bars || valid.len() != values.len() {
+            return Err(CoreError::config(
+                format!("leaf arrays must have shape ({n_symbols}, {n_leaves}, {n_bars})"),
+                Context::argument("leaf_values"),
+            ));
+        }
+        // per symbol, every leaf's (values, validity) slices, built once
+        let leaves: Vec<Vec<Leaf<'_>>> = (0..n_symbols)
+            .map(|s| {
+                (0..n_leaves)
+                    .map(|id| {
+                        let at = (s * n_leaves + id) * n_bars;
+                        (&values[at..at + n_bars], &valid[at..at + n_bars])
+                    })
+                    .collect()
+            })
+            .collect();
+        let per_combo = n_symbols.max(1);
+        Ok(sweep(
+            settings,
+            n_bars,
+            n_symbols,
+            cash_sharing,
+            self.programs.len(),
+            Scratch::default,
+            |scratch, cols, sink| {
+                let row = &self.programs[cols.start / per_combo];
+                scratch.evaluate(row, &leaves, cols.clone(), n_symbols, n_bars);
+                let source = OffsetSource {
+                    inner: MatrixSource {
+                        n_bars,
+                        entries: &scratch.bools[0],
+                        exits: &scratch.bools[1],
+                        short_entries: &scratch.bools[2],
+                        short_exits: &scratch.bools[3],
+                        size: &scratch.numbers[0],
+                        sl_stop: &scratch.numbers[1],
+                        tp_stop: &scratch.numbers[2],
+                    },
+                    base: cols.start,
+                };
+                simulate_group(market, cols, &source, settings, sink);
+            },
+        ))
+    }
+}
+
+/// Per-group scratch: evaluated signal columns for the group's columns, laid out for `MatrixSource`.
+#[derive(Default)]
+struct Scratch {
+    evaluator: Evaluator,
+    column: Column,
+    bools: [Vec<bool>; 4],
+    numbers: [Vec<f64>; 3],
+}
+
+impl Scratch {
+    /// Evaluate one combination's programs (`row`) for the columns `cols` into `bools` / `numbers`.
+    fn evaluate(
+        &mut self,
+        row: &[Option<Program>; N_KEYS],
+        leaves: &[Vec<Leaf<'_>>],
+        cols: Range<usize>,
+        n_symbols: usize,
+        n_bars: usize,
+    ) {
+        for (k, program) in row.iter().enumerate() {
+            if k < 4 {
+                self.bools[k].clear()
+            } else {
+                self.numbers[k - 4].clear()
+            }
+            let Some(program) = program else {
+                continue;
+            };
+            for col in cols.clone() {
+                let symbol = col % n_symbols;
+                self.evaluator.eval(program, &leaves[symbol], n_bars, &mut self.column);
+                let col = &self.column;
+                if k < 4 {
+                    self.bools[k].extend(col.value.iter().zip(&col.valid).map(|(v, ok)| *ok && *v != 0.0));
+                } else {
+                    self.numbers[k - 4].extend(
+                        col.value
+                            .iter()
+                            .zip(&col.valid)
+                            .map(|(v, ok)| if *ok { *v } else { f64::NAN }),
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::portfolio::{Costs, SizeType};
+    use crate::vectorized::kernel::{Execution, StopEntry};
+    use crate::vectorized::rules::{Conflict, DirConflict, OppositeEntry, Rules};
+    use crate::vectorized::sweep::sweep_signals;
+
+    /// `pl.struct([...]).meta.serialize(format="json")` from polars 2.1: combo 0 `ma10 > ma50`,
+    /// `ma10 < ma50`; combo 1 `ma10 > ma20`, `~(ma10 < ma50) & (volume > 0).fill_null(False)`, size 0.5.
+    const STRUCT_JSON: &str = include_str!("../../tests/fixtures/signal_struct.json");
+    const SLOTS: [(usize, usize); 5] = [(0, 0), (0, 1), (1, 0), (1, 1), (1, 4)];
+
+    pub(crate) fn settings() -> Settings {
+        let conflict = Conflict::Ignore;
+        Settings {
+            execution: Execution::NextOpen,
+            size: f64::INFINITY,
+            size_type: SizeType::Amount,
+            costs: Costs {
+                fees: 0.001,
+                fixed_fees: 0.0,
+                min_size: 0.0,
+            },
+            slippage: 0.0,
+            init_cash: 100.0,
+            rules: Rules {
+                long_conflict: conflict,
+                short_conflict: conflict,
+                dir_conflict: DirConflict::Ignore,
+                opposite_entry: OppositeEntry::Reverse,
+                accumulate: false,
+            },
+            sl_stop: f64::NAN,
+            tp_stop: f64::NAN,
+            sl_trail: false,
+            stop_entry: StopEntry::Fill,
+        }
+    }
+
+    #[test]
+    fn real_polars_json_compiles_to_shared_leaves() {
+        let programs = SignalPrograms::compile(STRUCT_JSON, &SLOTS, 2).unwrap();
+        assert_eq!(programs.len(), 2);
+        // ma10, ma50, ma20 and the volume column: ma10 and ma50 are shared across the combinations
+        assert_eq!(programs.leaves().len(), 4);
+        assert!(programs.leaves()[0].contains("\"window_size\":10"));
+        let types = programs.result_types(&[false; 4]);
+        assert_eq!(types[0][..2], [Some(true), Some(true)]);
+        assert_eq!(types[1][..2], [Some(true), Some(true)]);
+        assert_eq!(types[1][4], Some(false));
+        assert_eq!(types[0][4], None, "an empty slot has no program");
+    }
+
+    #[test]
+    fn malformed_input_is_a_config_error_naming_the_argument() {
+        for (json, slots) in [
+            ("[]", &SLOTS[..]),
+            ("{\"Column\":\"a\"}", &SLOTS[..]),
+            (STRUCT_JSON, &SLOTS[..4]),
+        ] {
+            let err = SignalPrograms::compile(json, slots, 2).unwrap_err();
+            assert_eq!(err.context().argument.as_deref(), Some("struct_json"));
+        }
+        assert!(SignalPrograms::compile(STRUCT_JSON, &[(0, 0), (0, 1), (1, 0), (1, 1), (1, 7)], 2).is_err());
+    }
+
+    /// Leaves `(n_leaves, n)`, leaf-major: ma10, ma50, ma20, volume.
+    fn leaves(n: usize, seed: u64) -> (Vec<f64>, Vec<bool>) {
+        let mut x = seed;
+        let mut next = || {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (x >> 33) as f64 / (1u64 << 31) as f64
+        };
+        let values: Vec<f64> = (0..4 * n)
+            .map(|i| if i >= 3 * n { next() - 0.3 } else { 90.0 + 20.0 * next() })
+            .collect();
+        (values, vec![true; 4 * n])
+    }
+
+    #[test]
+    fn evaluation_matches_the_expressions() {
+        let programs = SignalPrograms::compile(STRUCT_JSON, &SLOTS, 2).unwrap();
+        let n = 40;
+        let (values, valid) = leaves(n, 7);
+        let leaf = |i: usize, t: usize| values[i * n + t];
+        let exits = programs.evaluate(1, 1, &values, &valid, n).unwrap();
+        let entries = programs.evaluate(1, 0, &values, &valid, n).unwrap();
+        for t in 0..n {
+            let want = leaf(0, t) >= leaf(1, t) && leaf(3, t) > 0.0; // all valid: ~(a < b) is a >= b
+            assert_eq!(exits.value[t] != 0.0, want, "bar {t}");
+            assert_eq!(entries.value[t] != 0.0, leaf(0, t) > leaf(2, t));
+            assert!(exits.valid[t] && entries.valid[t]);
+        }
+        assert!(programs.evaluate(0, 4, &values, &valid, n).is_err());
+        assert!(programs.evaluate(0, 0, &values[..n], &valid[..n], n).is_err());
+    }
+
+    /// The in-kernel evaluation sweeps like signals evaluated beforehand and laid out as matrices.
+    #[test]
+    fn sweep_equals_a_sweep_of_the_evaluated_signals() {
+        let programs = SignalPrograms::compile(STRUCT_JSON, &SLOTS, 2).unwrap();
+        let (n_symbols, n) = (2, 30);
+        let per_symbol: Vec<(Vec<f64>, Vec<bool>)> = (0..n_symbols).map(|s| leaves(n, 11 + s as u64)).collect();
+        let close: Vec<f64> = (0..n_symbols * n)
+            .map(|i| 100.0 + (i as f64 * 0.7).sin() * 5.0)
+            .collect();
+        let market = Market {
+            n_bars: n,
+            n_symbols,
+            open: &close,
+            high: &close,
+            low: &close,
+            close: &close,
+        };
+        let (values, valid): (Vec<f64>, Vec<bool>) = (
+            per_symbol.iter().flat_map(|(v, _)| v.clone()).collect(),
+            per_symbol.iter().flat_map(|(_, ok)| ok.clone()).collect(),
+        );
+        for cash_sharing in [false, true] {
+            let got = programs
+                .sweep(&market, &settings(), &values, &valid, cash_sharing)
+                .unwrap();
+            assert_eq!(got.len(), if cash_sharing { 2 } else { 6 });
+            assert!(got.iter().any(|s| s.closed_trades > 0), "the fixture trades");
+            // each combination's signals evaluated beforehand, as matrices (column = symbol); a key without
+            // a program stays empty ("never" / "use the setting")
+            let mut want = Vec::new();
+            for combo in 0..2 {
+                let mut bools = vec![Vec::new(); 4];
+                let mut numbers = vec![Vec::new(); 3];
+                for (v, ok) in &per_symbol {
+                    for key in 0..N_KEYS {
+                        let Ok(column) = programs.evaluate(combo, key, v, ok, n) else {
+                            continue;
+                        };
+                        let pairs = column.value.iter().zip(&column.valid);
+                        if key < 4 {
+                            bools[key].extend(pairs.map(|(v, ok)| *ok && *v != 0.0));
+                        } else {
+                            numbers[key - 4].extend(pairs.map(|(v, ok)| if *ok { *v } else { f64::NAN }));
+                        }
+                    }
+                }
+                let source = MatrixSource {
+                    n_bars: n,
+                    entries: &bools[0],
+                    exits: &bools[1],
+                    short_entries: &bools[2],
+                    short_exits: &bools[3],
+                    size: &numbers[0],
+                    sl_stop: &numbers[1],
+                    tp_stop: &numbers[2],
+                };
+                want.extend(sweep_signals(&market, &source, &settings(), 1, cash_sharing));
+            }
+            assert_eq!(got, want);
+        }
+        assert!(programs
+            .sweep(&market, &settings(), &values[1..], &valid[1..], false)
+            .is_err());
+    }
+}

@@ -1,0 +1,152 @@
+//! The vectorized mode's entry points over many groups, scheduled by [`super::parallel`].
+//!
+//! Layout: a combination has `n_symbols` columns (column = combination * n_symbols + symbol); with cash
+//! sharing they form one group, else each column is its own group. [`sweep`] gives one-pass statistics per
+//! combination (see [`combination_stats`]), [`run_groups`] every order of one combination, group by group.
+//! Both return in combination / group order, equal to a serial run.
+
+use std::ops::Range;
+
+use super::kernel::{simulate_group, Market, Settings};
+use super::parallel::{flat_map_ordered, map_ordered};
+use super::sinks::{combination_stats, CurveBuffers, EquityStats, RecordSink, StatsSink};
+use super::source::SignalSource;
+use crate::error::{Context, CoreError, CoreResult};
+use crate::portfolio::MAX_INIT_CASH;
+
+/// Columns per group: every symbol with cash sharing, else one.
+pub fn group_width(n_symbols: usize, cash_sharing: bool) -> usize {
+    if cash_sharing {
+        n_symbols.max(1)
+    } else {
+        1
+    }
+}
+
+/// Statistics rows of `n_combos` combinations; `simulate(scratch, cols, sink)` simulates the group of
+/// columns `cols` into `sink`, with a scratch value each worker makes once by `init`.
+pub fn sweep<S, I, F>(
+    settings: &Settings,
+    n_bars: usize,
+    n_symbols: usize,
+    cash_sharing: bool,
+    n_combos: usize,
+    init: I,
+    simulate: F,
+) -> Vec<EquityStats>
+where
+    I: Fn() -> S + Sync + Send,
+    F: Fn(&mut S, Range<usize>, &mut StatsSink) + Sync + Send,
+{
+    let n_symbols = n_symbols.max(1);
+    let width = group_width(n_symbols, cash_sharing);
+    let per_combo = n_symbols / width;
+    flat_map_ordered(
+        n_combos,
+        || (init(), CurveBuffers::default()),
+        |(scratch, buffers), combo| {
+            combination_stats(settings.init_cash, n_bars, per_combo, buffers, |k, sink| {
+                let g = combo * per_combo + k;
+                simulate(scratch, g * width..(g + 1) * width, sink);
+            })
+        },
+    )
+}
+
+/// [`sweep`] over signals already laid out in `source` (`n_combos * market.n_symbols` columns).
+pub fn sweep_signals<S: SignalSource + Sync>(
+    market: &Market,
+    source: &S,
+    settings: &Settings,
+    n_combos: usize,
+    cash_sharing: bool,
+) -> Vec<EquityStats> {
+    sweep(
+        settings,
+        market.n_bars,
+        market.n_symbols,
+        cash_sharing,
+        n_combos,
+        || (),
+        |_, cols, sink| simulate_group(market, cols, source, settings, sink),
+    )
+}
+
+/// Every order of one combination (`market.n_symbols` columns), one [`RecordSink`] per group in order;
+/// only group `only` when given (the groups are independent, so its records are those of a full run).
+pub fn run_groups<S: SignalSource + Sync>(
+    market: &Market,
+    source: &S,
+    settings: &Settings,
+    cash_sharing: bool,
+    only: Option<usize>,
+) -> Vec<RecordSink> {
+    let width = group_width(market.n_symbols, cash_sharing);
+    let groups: Vec<usize> = match only {
+        Some(g) => vec![g],
+        None => (0..market.n_symbols / width).collect(),
+    };
+    map_ordered(
+        groups.len(),
+        || (),
+        |_, i| {
+            let g = groups[i];
+            let mut sink = RecordSink::default();
+            simulate_group(market, g * width..(g + 1) * width, source, settings, &mut sink);
+            sink
+        },
+    )
+}
+
+/// The names of the signal inputs, in kernel order.
+pub const SIGNAL_NAMES: [&str; 7] = [
+    "entries",
+    "exits",
+    "short_entries",
+    "short_exits",
+    "size",
+    "sl_stop",
+    "tp_stop",
+];
+
+/// `(n_symbols, n_bars, n_cols)` of OHLC arrays of shape `(n_symbols, n_bars)` and signal arrays of shape
+/// `(n_cols, n_bars)` in [`SIGNAL_NAMES`] order (an absent signal has 0 rows; none present means one
+/// column per symbol), after checking every shape against the close's.
+pub fn check_layout(prices: [[usize; 2]; 4], signals: [[usize; 2]; 7]) -> CoreResult<(usize, usize, usize)> {
+    let [n_symbols, n_bars] = prices[3];
+    for (name, shape) in ["open", "high", "low"].iter().zip(&prices) {
+        if *shape != prices[3] {
+            return Err(CoreError::config(
+                format!("{name} has shape {shape:?}, close {:?}", prices[3]),
+                Context::argument(name),
+            ));
+        }
+    }
+    let mut n_cols = None;
+    for (name, shape) in SIGNAL_NAMES.iter().zip(signals) {
+        if shape[0] == 0 {
+            continue;
+        }
+        if shape[1] != n_bars || n_cols.is_some_and(|n| n != shape[0]) || shape[0] % n_symbols.max(1) != 0 {
+            return Err(CoreError::config(
+                format!("{name} has shape {shape:?}; expected (n_combinations * {n_symbols}, {n_bars})"),
+                Context::argument(name),
+            ));
+        }
+        n_cols = Some(shape[0]);
+    }
+    Ok((n_symbols, n_bars, n_cols.unwrap_or(n_symbols)))
+}
+
+impl Settings {
+    /// The settings, if their values are in range (`init_cash` in `(0, MAX_INIT_CASH]`).
+    pub fn validated(self) -> CoreResult<Self> {
+        if !(self.init_cash > 0.0 && self.init_cash <= MAX_INIT_CASH) {
+            return Err(CoreError::config(
+                format!("init_cash must be > 0 and <= {MAX_INIT_CASH:e}, got {}", self.init_cash),
+                Context::argument("init_cash"),
+            ));
+        }
+        Ok(self)
+    }
+}
