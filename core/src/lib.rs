@@ -14,13 +14,17 @@
 //! - [`vectorized`]: the vectorized mode's kernel, signal compiler and evaluator.
 //! - [`matching`]: the event engine's intrabar fill rules and cost models.
 //! - [`engine`]: the event-driven engine: clock, bar stream, orders, matching and its ledger, driven in steps.
+//! - [`records`]: the one record shape both modes produce (orders, fills, equity, positions).
+//! - [`options`]: the names each setting accepts, parsed into the core types.
 
 pub mod engine;
 pub mod error;
 pub mod events;
 pub mod matching;
+pub mod options;
 pub mod pit;
 pub mod portfolio;
+pub mod records;
 pub mod vectorized;
 
 #[cfg(feature = "python")]

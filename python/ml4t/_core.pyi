@@ -11,8 +11,6 @@ __all__ = [
     "SignalPrograms",
     "SignalSimulator",
     "__version__",
-    "reject_code",
-    "reject_reason",
 ]
 
 __version__: str
@@ -66,10 +64,15 @@ class SignalSimulator:
         leaf_valid: npt.NDArray[np.bool_],
         cash_sharing: bool,
     ) -> dict[str, Any]: ...
-    def run(self, prices: _Prices, signals: _SignalArrays, cash_sharing: bool) -> dict[str, Any]: ...
-
-def reject_reason(code: int) -> str: ...
-def reject_code(code: int) -> str: ...
+    def run(
+        self,
+        prices: _Prices,
+        signals: _SignalArrays,
+        cash_sharing: bool,
+        ts: npt.NDArray[np.int64],
+        symbol: int | None = None,
+    ) -> dict[str, Any]:
+        """The run's records (``crate::records``), as ``EventEngine.results()``."""
 
 @final
 class SignalPrograms:

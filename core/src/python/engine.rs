@@ -6,13 +6,15 @@ use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntyped
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use super::records::to_dict;
 use super::vectorized::{Prices, SignalArrays, SignalSimulator};
 use crate::engine::{
     AccountKind, BarStream, Config, Engine, Execution, Kind, OrderRequest, Promoted, PromotedInputs, Tif, Wake,
 };
 use crate::error::{Context, CoreError};
 use crate::matching::costs::registry;
-use crate::matching::fill::{BothTouched, Trail};
+use crate::matching::fill::BothTouched;
+use crate::options::Named;
 use crate::portfolio::Side;
 
 fn config_error(argument: &str, message: String) -> CoreError {
@@ -89,18 +91,10 @@ impl EventEngine {
             init_cash,
             account,
             maintenance: maintenance_margin.unwrap_or_else(|| account.default_maintenance()),
-            execution: match execution {
-                "next_open" => Execution::NextOpen,
-                "close" => Execution::Close,
-                other => return Err(config_error("execution", format!("unknown execution {other:?}")).into()),
-            },
+            execution: Execution::parse("execution", execution)?,
             order_latency,
             participation,
-            both_touched: match both_touched {
-                "stop_loss" => BothTouched::StopLoss,
-                "take_profit" => BothTouched::TakeProfit,
-                other => return Err(config_error("both_touched", format!("unknown policy {other:?}")).into()),
-            },
+            both_touched: BothTouched::parse("both_touched", both_touched)?,
             commission: registry::commission(&commission)?,
             slippage: registry::slippage(&slippage.0, &slippage.1)?,
             multipliers: vec_f64(&multipliers)?,
@@ -209,17 +203,7 @@ impl EventEngine {
 
     /// Units of market orders still open on `symbol` (signed), for target orders.
     fn pending_market(&self, symbol: usize) -> f64 {
-        let orders = self.inner.orders();
-        self.inner
-            .open_order_ids(Some(symbol))
-            .into_iter()
-            .map(|id| &orders[id as usize])
-            .filter(|o| o.request.kind == Kind::Market && !o.held)
-            .map(|o| match o.request.side {
-                Side::Buy => o.remaining(),
-                Side::Sell => -o.remaining(),
-            })
-            .sum()
+        self.inner.pending_market(symbol)
     }
 
     #[pyo3(signature = (symbol, buy, quantity, kind, tif, limit=f64::NAN, stop=f64::NAN, trail_amount=f64::NAN,
@@ -239,26 +223,8 @@ impl EventEngine {
         oco: Option<u64>,
         parent: Option<u64>,
     ) -> PyResult<u64> {
-        let kind = match kind {
-            "market" => Kind::Market,
-            "limit" => Kind::Limit { limit },
-            "stop" => Kind::Stop { stop },
-            "stop_limit" => Kind::StopLimit { stop, limit },
-            "trailing_stop" if trail_amount.is_nan() => Kind::TrailingStop {
-                trail: Trail::Percent(trail_percent),
-            },
-            "trailing_stop" => Kind::TrailingStop {
-                trail: Trail::Amount(trail_amount),
-            },
-            other => return Err(config_error("kind", format!("unknown order type {other:?}")).into()),
-        };
-        let tif = match tif {
-            "gtc" => Tif::Gtc,
-            "day" => Tif::Day,
-            "ioc" => Tif::Ioc,
-            "fok" => Tif::Fok,
-            other => return Err(config_error("tif", format!("unknown time in force {other:?}")).into()),
-        };
+        let kind = Kind::parse(kind, limit, stop, trail_amount, trail_percent)?;
+        let tif = Tif::parse("tif", tif)?;
         let side = if buy { Side::Buy } else { Side::Sell };
         Ok(self.inner.submit(OrderRequest {
             symbol,
@@ -318,132 +284,8 @@ impl EventEngine {
             .collect()
     }
 
-    /// Everything the run recorded, as NumPy arrays (and lists for text).
+    /// Everything the run recorded, as NumPy arrays (and lists for text): see `crate::records`.
     fn results<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let out = PyDict::new(py);
-        let orders = self.inner.orders();
-        let col_f = |f: &dyn Fn(&crate::engine::Order) -> f64| orders.iter().map(f).collect::<Vec<f64>>();
-        out.set_item(
-            "order_id",
-            orders.iter().map(|o| o.id as i64).collect::<Vec<_>>().into_pyarray(py),
-        )?;
-        out.set_item(
-            "order_ts",
-            orders
-                .iter()
-                .map(|o| o.ts_submitted)
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        out.set_item(
-            "order_symbol",
-            orders
-                .iter()
-                .map(|o| o.request.symbol as i64)
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        out.set_item(
-            "order_buy",
-            orders
-                .iter()
-                .map(|o| o.request.side == Side::Buy)
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        out.set_item(
-            "order_type",
-            orders.iter().map(|o| o.request.kind.name()).collect::<Vec<_>>(),
-        )?;
-        out.set_item("order_quantity", col_f(&|o| o.quantity).into_pyarray(py))?;
-        out.set_item(
-            "order_limit",
-            col_f(&|o| match o.request.kind {
-                Kind::Limit { limit } | Kind::StopLimit { limit, .. } => limit,
-                _ => f64::NAN,
-            })
-            .into_pyarray(py),
-        )?;
-        out.set_item(
-            "order_stop",
-            col_f(&|o| match o.request.kind {
-                Kind::Stop { stop } | Kind::StopLimit { stop, .. } => stop,
-                Kind::TrailingStop { .. } => o.trailing_level().unwrap_or(f64::NAN),
-                _ => f64::NAN,
-            })
-            .into_pyarray(py),
-        )?;
-        out.set_item(
-            "order_tif",
-            orders.iter().map(|o| o.request.tif.name()).collect::<Vec<_>>(),
-        )?;
-        out.set_item(
-            "order_status",
-            orders.iter().map(|o| o.status.name()).collect::<Vec<_>>(),
-        )?;
-        out.set_item(
-            "order_reason",
-            orders.iter().map(|o| o.reason.clone()).collect::<Vec<_>>(),
-        )?;
-        out.set_item(
-            "order_reason_code",
-            orders.iter().map(|o| o.code.map(|c| c.name())).collect::<Vec<_>>(),
-        )?;
-        out.set_item("order_filled", col_f(&|o| o.filled).into_pyarray(py))?;
-        out.set_item("order_avg_price", col_f(&|o| o.avg_fill_price()).into_pyarray(py))?;
-        out.set_item("order_closed", orders.iter().map(|o| o.ts_closed).collect::<Vec<_>>())?;
-        let fills = self.inner.fills();
-        out.set_item(
-            "fill_order",
-            fills
-                .iter()
-                .map(|f| f.order_id as i64)
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        out.set_item(
-            "fill_ts",
-            fills.iter().map(|f| f.ts).collect::<Vec<_>>().into_pyarray(py),
-        )?;
-        out.set_item(
-            "fill_symbol",
-            fills
-                .iter()
-                .map(|f| f.symbol as i64)
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        out.set_item(
-            "fill_buy",
-            fills
-                .iter()
-                .map(|f| f.side == Side::Buy)
-                .collect::<Vec<_>>()
-                .into_pyarray(py),
-        )?;
-        out.set_item(
-            "fill_quantity",
-            fills.iter().map(|f| f.quantity).collect::<Vec<_>>().into_pyarray(py),
-        )?;
-        out.set_item(
-            "fill_price",
-            fills.iter().map(|f| f.price).collect::<Vec<_>>().into_pyarray(py),
-        )?;
-        out.set_item(
-            "fill_fee",
-            fills.iter().map(|f| f.fee).collect::<Vec<_>>().into_pyarray(py),
-        )?;
-        out.set_item(
-            "fill_slippage",
-            fills.iter().map(|f| f.slippage).collect::<Vec<_>>().into_pyarray(py),
-        )?;
-        let snaps = self.inner.snapshots();
-        out.set_item("ts", snaps.ts.clone().into_pyarray(py))?;
-        out.set_item("cash", snaps.cash.clone().into_pyarray(py))?;
-        out.set_item("equity", snaps.equity.clone().into_pyarray(py))?;
-        out.set_item("positions", snaps.positions.clone().into_pyarray(py))?;
-        out.set_item("marks", snaps.marks.clone().into_pyarray(py))?;
-        out.set_item("dividends", self.inner.dividends())?;
-        Ok(out)
+        to_dict(py, self.inner.records())
     }
 }

@@ -4,6 +4,7 @@
 mod engine;
 mod error;
 mod programs;
+mod records;
 mod vectorized;
 
 use numpy::{PyArray1, PyReadonlyArray1};
@@ -59,7 +60,5 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<engine::EventEngine>()?;
     m.add_class::<vectorized::SignalSimulator>()?;
     m.add_class::<programs::SignalPrograms>()?;
-    m.add_function(wrap_pyfunction!(vectorized::reject_reason, m)?)?;
-    m.add_function(wrap_pyfunction!(vectorized::reject_code, m)?)?;
     Ok(())
 }

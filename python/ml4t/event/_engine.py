@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 
 from ml4t import _core
+from ml4t._assemble import assemble
 from ml4t.costs import Commission, Slippage, lower_costs
 from ml4t.data import Bars, PITData, Signals
 from ml4t.errors import ConfigError
-from ml4t.event._assemble import assemble
 from ml4t.event._batch import BarBatch, Event, Fill, SignalBatch, Timer
 from ml4t.event._context import Context
 from ml4t.event._strategy import Strategy, note_hook
@@ -191,15 +191,22 @@ class Engine:
             raise
         finally:
             ctx._close()
+        raw = core.results()
+        splits = bars.splits()
         return assemble(
-            core.results(),
+            raw,
             symbols,
-            ctx,
             init_cash=s.init_cash,
             periods_per_year=s.periods_per_year if s.periods_per_year is not None else bars.periods_per_year,
             multipliers=self._multipliers,
-            splits=bars.splits(),
-            meta={"mode": "event", **{k: _describe(s[k]) for k in _META_SETTINGS}},
+            splits=splits,
+            tags=ctx._tags,
+            meta={
+                "mode": "event",
+                **{k: _describe(s[k]) for k in _META_SETTINGS},
+                "dividends": float(raw["dividends"]),
+                "splits": dict(splits),
+            },
         )
 
 

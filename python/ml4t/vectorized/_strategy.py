@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ml4t._assemble import assemble
 from ml4t._kernel.inputs import KernelSignals, check_percent_reversal, kernel_signals, number_rules, simulator
 from ml4t._kernel.signals import (
     Grid,
@@ -29,7 +30,6 @@ from ml4t.errors import ConfigError
 from ml4t.lint import lint_before_run
 from ml4t.result import Result
 from ml4t.settings import RunSpec, VectorizedSettings, signature_of
-from ml4t.vectorized._assemble import assemble
 from ml4t.vectorized._memory import DEFAULT_FRACTION, SweepPlan, available_memory, parse_budget, plan_sweep
 from ml4t.vectorized._sweep import Sweep, check_param_names, sweep_metrics, symbol_rows
 
@@ -158,22 +158,23 @@ class VectorizedStrategy:
             raise ConfigError("run() takes one value per parameter; use sweep() for grids", argument="params")
         signals = evaluate(self.signal_fn, panel, grid, [0])
         arrays = self._arrays(signals, grid, [0], panel)
-        raw = self._simulator.run(panel.prices, arrays, cash_sharing=self.settings.cash_sharing)
-        if symbol is not None:
-            raw, panel = _one_symbol(raw, panel, panel.symbols.index(symbol))
+        cash_sharing = self.settings.cash_sharing
+        # with a symbol (no cash sharing): that symbol's own account alone, on the same timeline
+        own = None if symbol is None else panel.symbols.index(symbol)
+        ts = panel.ts.dt.epoch("ns").to_numpy()
+        raw = self._simulator.run(panel.prices, arrays, cash_sharing=cash_sharing, ts=ts, symbol=own)
+        symbols = list(panel.symbols) if symbol is None else [symbol]
         meta = {
             "mode": "vectorized",
             "strategy": getattr(self.signal_fn, "__name__", repr(self.signal_fn)),
             "params": dict(params),
             "settings": self.settings.to_dict(),
-            "symbols": list(panel.symbols),
+            "symbols": symbols,
         }
         return assemble(
             raw,
-            panel,
-            init_cash=self.settings.init_cash,
-            cash_sharing=self.settings.cash_sharing,
-            execution=self.settings.execution,
+            symbols,
+            init_cash=self.settings.init_cash * (1 if cash_sharing else len(symbols)),
             periods_per_year=self._periods_per_year(bars),
             meta=meta,
         )
@@ -264,34 +265,6 @@ class VectorizedStrategy:
             parts.append(sweep_metrics(stats, grid, indices, panel, self.settings, ppy))
             start += len(indices)
         return Sweep(self, bars, grid, parts, ppy)
-
-
-_PER_BAR = ("cash", "equity", "positions")
-"""Keys of the kernel's detailed output laid out per group and bar; every other array is per order."""
-
-
-def _one_symbol(raw: Mapping[str, Any], panel: Panel, k: int) -> tuple[dict[str, Any], Panel]:
-    """The detailed output of symbol ``k``'s own group (no cash sharing: one group per symbol, in order),
-    and the panel of that symbol alone on the same timeline."""
-    n = panel.n_bars
-    mine = raw["col"] == k
-    one: dict[str, Any] = {"n_groups": 1}
-    for key, value in raw.items():
-        if key in _PER_BAR:
-            one[key] = value[k * n : (k + 1) * n]
-        elif isinstance(value, np.ndarray):
-            one[key] = value[mine]
-    alone = Panel(
-        panel.ts,
-        [panel.symbols[k]],
-        panel.open[k : k + 1],
-        panel.high[k : k + 1],
-        panel.low[k : k + 1],
-        panel.close[k : k + 1],
-        panel.frames[k : k + 1],
-        panel.rows[k : k + 1],
-    )
-    return one, alone
 
 
 def _name(fn: Callable[..., Any]) -> str:

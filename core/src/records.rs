@@ -1,0 +1,238 @@
+//! One record shape for both modes: what a run did, as columns with the same meaning whatever produced
+//! them. The event engine fills it from its orders, fills and snapshots (`Engine::records`), the vectorized
+//! kernel from its per-group [`RecordSink`]s ([`Records::from_groups`]); the bindings turn it into NumPy
+//! columns and one Python assembler (`ml4t._assemble`) builds the `Result` from it.
+//!
+//! Conventions: times are `ts_event` nanoseconds (UTC); symbols are indices into the run's symbol list;
+//! an order's `ts_submitted` is when it was decided, its `ts_closed` when it ended (None while open);
+//! NaN marks a price or quantity that does not apply (no limit, no fill). Equity rows are one per recorded
+//! timestamp; `positions` and `marks` are row-major `(row, symbol)`.
+
+use crate::matching::Execution;
+use crate::portfolio::Reject;
+use crate::vectorized::RecordSink;
+
+/// Every order, in id order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OrderRows {
+    pub id: Vec<i64>,
+    pub ts_submitted: Vec<i64>,
+    pub symbol: Vec<i64>,
+    pub buy: Vec<bool>,
+    pub kind: Vec<&'static str>,
+    pub quantity: Vec<f64>,
+    pub limit: Vec<f64>,
+    pub stop: Vec<f64>,
+    pub tif: Vec<&'static str>,
+    pub status: Vec<&'static str>,
+    pub reason: Vec<Option<String>>,
+    pub reason_code: Vec<Option<&'static str>>,
+    pub filled: Vec<f64>,
+    pub avg_price: Vec<f64>,
+    pub ts_closed: Vec<Option<i64>>,
+}
+
+/// Every execution, in execution order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FillRows {
+    pub order_id: Vec<i64>,
+    pub ts: Vec<i64>,
+    pub symbol: Vec<i64>,
+    pub buy: Vec<bool>,
+    pub quantity: Vec<f64>,
+    pub price: Vec<f64>,
+    /// Fees in account currency.
+    pub fee: Vec<f64>,
+    /// Cost of slippage in account currency (>= 0).
+    pub slippage: Vec<f64>,
+}
+
+/// A run's records.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Records {
+    pub orders: OrderRows,
+    pub fills: FillRows,
+    pub ts: Vec<i64>,
+    pub cash: Vec<f64>,
+    pub equity: Vec<f64>,
+    pub positions: Vec<f64>,
+    /// The price each position is marked at (the last close; NaN before a symbol's first bar).
+    pub marks: Vec<f64>,
+    /// Dividends credited over the run.
+    pub dividends: f64,
+}
+
+/// How a detailed vectorized run is laid out: its timeline and closes, and its groups' columns.
+pub struct GroupLayout<'a> {
+    /// `ts_event` of every bar.
+    pub ts: &'a [i64],
+    /// Closes of the run's symbols, symbol-major (`close[symbol * n_bars + bar]`).
+    pub close: &'a [f64],
+    /// Columns per group; the groups hold consecutive columns starting at `first_col` (symbol 0).
+    pub width: usize,
+    pub first_col: usize,
+    pub execution: Execution,
+}
+
+impl Records {
+    /// The records of a vectorized run from its groups' sinks (in group order). Orders are numbered in
+    /// execution order (by bar, then column); an order is decided on the bar before its fill under
+    /// next-open execution (the signal's bar), on its fill bar under close execution. Cash and equity are
+    /// the groups' sums (added in group order).
+    pub fn from_groups(groups: &[RecordSink], layout: &GroupLayout) -> Self {
+        let n_bars = layout.ts.len();
+        let n_symbols = groups.len() * layout.width;
+        let ts = |bar: i64| layout.ts[bar as usize];
+        let mut attempts: Vec<(&RecordSink, usize)> = groups
+            .iter()
+            .flat_map(|g| (0..g.bar.len()).map(move |i| (g, i)))
+            .collect();
+        attempts.sort_by_key(|&(g, i)| (g.bar[i], g.col[i]));
+        let mut out = Records::default();
+        let (orders, fills) = (&mut out.orders, &mut out.fills);
+        for (id, &(g, i)) in attempts.iter().enumerate() {
+            let (bar, size, price) = (g.bar[i], g.size[i], g.price[i]);
+            let symbol = g.col[i] - layout.first_col as i64;
+            let filled = g.status[i] == 0;
+            let decided = match layout.execution {
+                Execution::NextOpen => (bar - 1).max(0),
+                Execution::Close => bar,
+            };
+            orders.id.push(id as i64);
+            orders.ts_submitted.push(ts(decided));
+            orders.symbol.push(symbol);
+            orders.buy.push(g.side[i] > 0);
+            orders.kind.push("market");
+            let requested = g.requested[i];
+            orders.quantity.push(match (filled, requested.is_finite()) {
+                (true, _) => size,
+                (false, true) => requested.abs(),
+                (false, false) => f64::NAN,
+            });
+            orders.limit.push(f64::NAN);
+            orders.stop.push(f64::NAN);
+            orders.tif.push("ioc");
+            orders.status.push(if filled { "filled" } else { "rejected" });
+            let reject = (!filled).then(|| Reject::from_code(g.status[i]));
+            orders
+                .reason
+                .push(reject.map(|r| r.map_or("unknown", Reject::message).to_string()));
+            orders
+                .reason_code
+                .push(reject.map(|r| r.map_or("unknown", Reject::code)));
+            orders.filled.push(if filled { size } else { 0.0 });
+            orders.avg_price.push(if filled { price } else { f64::NAN });
+            orders.ts_closed.push(Some(ts(bar)));
+            if filled {
+                fills.order_id.push(id as i64);
+                fills.ts.push(ts(bar));
+                fills.symbol.push(symbol);
+                fills.buy.push(g.side[i] > 0);
+                fills.quantity.push(size);
+                fills.price.push(price);
+                fills.fee.push(g.fees[i]);
+                fills.slippage.push((price - g.raw_price[i]).abs() * size);
+            }
+        }
+        out.ts = layout.ts.to_vec();
+        for (k, g) in groups.iter().enumerate() {
+            if k == 0 {
+                out.cash.clone_from(&g.cash);
+                out.equity.clone_from(&g.equity);
+            } else {
+                out.cash.iter_mut().zip(&g.cash).for_each(|(a, b)| *a += b);
+                out.equity.iter_mut().zip(&g.equity).for_each(|(a, b)| *a += b);
+            }
+        }
+        out.positions = vec![0.0; n_bars * n_symbols];
+        for (k, g) in groups.iter().enumerate() {
+            for (bar, row) in g.positions.chunks(layout.width).enumerate() {
+                let at = bar * n_symbols + k * layout.width;
+                out.positions[at..at + layout.width].copy_from_slice(row);
+            }
+        }
+        out.marks = vec![f64::NAN; n_bars * n_symbols];
+        for s in 0..n_symbols {
+            let mut last = f64::NAN;
+            for bar in 0..n_bars {
+                let close = layout.close[s * n_bars + bar];
+                if !close.is_nan() {
+                    last = close;
+                }
+                out.marks[bar * n_symbols + s] = last;
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A group's sink with `orders` as `(bar, col, status, side, requested, size, price, fees, raw_price)`
+    /// and one `(cash, equity, positions)` per bar.
+    #[allow(clippy::type_complexity)]
+    fn sink(orders: &[(i64, i64, u8, i8, f64, f64, f64, f64, f64)], bars: &[(f64, f64, &[f64])]) -> RecordSink {
+        let mut s = RecordSink::default();
+        for &(bar, col, status, side, requested, size, price, fees, raw) in orders {
+            s.bar.push(bar);
+            s.col.push(col);
+            s.status.push(status);
+            s.side.push(side);
+            s.requested.push(requested);
+            s.size.push(size);
+            s.price.push(price);
+            s.fees.push(fees);
+            s.raw_price.push(raw);
+        }
+        for &(cash, equity, positions) in bars {
+            s.cash.push(cash);
+            s.equity.push(equity);
+            s.positions.extend_from_slice(positions);
+        }
+        s
+    }
+
+    #[test]
+    fn groups_merge_into_one_account_view() {
+        let reject = Reject::NoCash as u8;
+        let a = sink(
+            &[
+                (1, 0, 0, 1, f64::INFINITY, 2.0, 10.5, 0.1, 10.0),
+                (2, 0, 0, -1, -2.0, 2.0, 11.0, 0.0, 11.0),
+            ],
+            &[(100.0, 100.0, &[0.0]), (78.9, 99.9, &[2.0]), (100.9, 100.9, &[0.0])],
+        );
+        let b = sink(
+            &[(1, 1, reject, 1, 5.0, 0.0, f64::NAN, 0.0, 20.0)],
+            &[(100.0, 100.0, &[0.0]), (100.0, 100.0, &[0.0]), (100.0, 100.0, &[0.0])],
+        );
+        let close = [10.0, 10.5, 11.0, f64::NAN, 20.0, f64::NAN];
+        let layout = GroupLayout {
+            ts: &[100, 200, 300],
+            close: &close,
+            width: 1,
+            first_col: 0,
+            execution: Execution::NextOpen,
+        };
+        let r = Records::from_groups(&[a, b], &layout);
+        let o = &r.orders;
+        // execution order: bar 1 col 0, bar 1 col 1, bar 2 col 0
+        assert_eq!(o.symbol, [0, 1, 0]);
+        assert_eq!(o.ts_submitted, [100, 100, 200]);
+        assert_eq!(o.ts_closed, [Some(200), Some(200), Some(300)]);
+        assert_eq!(o.status, ["filled", "rejected", "filled"]);
+        assert_eq!(o.reason_code, [None, Some(Reject::NoCash.code()), None]);
+        assert_eq!(o.buy, [true, true, false]);
+        assert_eq!(o.quantity[..2], [2.0, 5.0]);
+        assert_eq!((o.filled[1], o.avg_price[1].is_nan()), (0.0, true));
+        assert_eq!(r.fills.order_id, [0, 2]);
+        assert_eq!(r.fills.slippage, [0.5 * 2.0, 0.0]);
+        assert_eq!(r.cash, [200.0, 178.9, 200.9]);
+        assert_eq!(r.positions, [0.0, 0.0, 2.0, 0.0, 0.0, 0.0]);
+        // marks: the last close, carried over gaps; NaN before the first
+        assert!(r.marks[0] == 10.0 && r.marks[1].is_nan());
+        assert_eq!(r.marks[2..], [10.5, 20.0, 11.0, 20.0]);
+    }
+}

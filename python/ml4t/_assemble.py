@@ -1,0 +1,118 @@
+"""The one assembler of an ``ml4t.Result``, for both modes, from the one record shape the Rust core produces
+(``crate::records``: ``EventEngine.results()`` and ``SignalSimulator.run()`` return the same dict); then
+what the run must say out loud (``ml4t._run_report``).
+
+The records' columns mean the same in both modes: times are ``ts_event`` nanoseconds (UTC), symbols are
+indices into ``symbols``, ``positions`` and ``marks`` are row-major ``(row, symbol)`` with one row per
+equity row, NaN marks a price or quantity that does not apply (it becomes null in the orders table), and
+an order's ``ts_closed`` is None while it is open. An order's ``ts_submitted`` is when it was decided (in
+the vectorized mode the signal's bar: the fill bar under close execution, the bar before under next-open),
+so a promoted run gives the same frames as the vectorized one.
+
+What differs between the modes comes in as explicit inputs, not code paths: contract ``multipliers``
+(scale position values and trade P&L; default 1), stock ``splits`` (``round_trips`` adjusts open trades),
+order ``tags`` (``order_id -> tag``), and the ``init_cash`` and ``meta`` the caller states.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ml4t._roundtrips import round_trips
+from ml4t._run_report import report_run
+from ml4t._time import TS_DTYPE
+from ml4t.result import EQUITY_SCHEMA, FILLS_SCHEMA, ORDERS_SCHEMA, POSITIONS_SCHEMA, Result
+
+__all__ = ["assemble"]
+
+
+def _ts(values: Any) -> pl.Series:
+    return pl.Series(values, dtype=pl.Int64).cast(TS_DTYPE)
+
+
+def assemble(
+    raw: Mapping[str, Any],
+    symbols: Sequence[str],
+    *,
+    init_cash: float,
+    periods_per_year: float | None,
+    meta: Mapping[str, Any],
+    multipliers: np.ndarray | None = None,
+    splits: Mapping[str, list[tuple[int, float]]] | None = None,
+    tags: Mapping[int, str] | None = None,
+) -> Result:
+    """The ``Result`` of the records ``raw`` over ``symbols`` (see the module docstring)."""
+    names = pl.Series(list(symbols), dtype=pl.String)
+    n_sym = len(symbols)
+    ts = raw["ts"]
+    n = len(ts)
+    equity = pl.DataFrame({"ts_event": _ts(ts), "cash": raw["cash"], "equity": raw["equity"]}).cast(
+        pl.Schema(EQUITY_SCHEMA)
+    )
+    pos = raw["positions"].reshape(n, n_sym)
+    marks = raw["marks"].reshape(n, n_sym)
+    value = pos * np.nan_to_num(marks)
+    positions = pl.DataFrame(
+        {
+            "ts_event": _ts(np.repeat(ts, n_sym)),
+            "symbol": names.gather(np.tile(np.arange(n_sym), n)),
+            "position_qty": pos.ravel(),
+            "market_price": marks.ravel(),
+            "position_value": (value if multipliers is None else value * multipliers).ravel(),
+        }
+    ).cast(pl.Schema(POSITIONS_SCHEMA))
+    order_ids = raw["order_id"]
+    tag_of = tags or {}
+    orders = pl.DataFrame(
+        {
+            "order_id": order_ids,
+            "ts_submitted": _ts(raw["order_ts"]),
+            "symbol": names.gather(raw["order_symbol"]),
+            "side": np.where(raw["order_buy"], "buy", "sell"),
+            "order_type": pl.Series(raw["order_type"], dtype=pl.String),
+            "quantity": raw["order_quantity"],
+            "limit_price": raw["order_limit"],
+            "stop_price": raw["order_stop"],
+            "time_in_force": pl.Series(raw["order_tif"], dtype=pl.String),
+            "status": pl.Series(raw["order_status"], dtype=pl.String),
+            "reason": pl.Series(raw["order_reason"], dtype=pl.String),
+            "reason_code": pl.Series(raw["order_reason_code"], dtype=pl.String),
+            "filled_quantity": raw["order_filled"],
+            "avg_fill_price": raw["order_avg_price"],
+            "ts_closed": _ts(raw["order_closed"]),
+            "tag": pl.Series([tag_of.get(int(i)) for i in order_ids], dtype=pl.String),
+        },
+        schema_overrides=ORDERS_SCHEMA,
+    ).with_columns(pl.col("quantity", "limit_price", "stop_price", "avg_fill_price").fill_nan(None))
+    fills = pl.DataFrame(
+        {
+            "fill_id": np.arange(len(raw["fill_order"]), dtype=np.int64),
+            "order_id": raw["fill_order"],
+            "ts_event": _ts(raw["fill_ts"]),
+            "symbol": names.gather(raw["fill_symbol"]),
+            "side": np.where(raw["fill_buy"], "buy", "sell"),
+            "quantity": raw["fill_quantity"],
+            "fill_price": raw["fill_price"],
+            "fee": raw["fill_fee"],
+            "slippage": raw["fill_slippage"],
+        }
+    ).cast(pl.Schema(FILLS_SCHEMA))
+    last_marks = {s: float(marks[-1, i]) if n else float("nan") for i, s in enumerate(symbols)}
+    per_symbol = None if multipliers is None else {s: float(m) for s, m in zip(symbols, multipliers, strict=True)}
+    trades = round_trips(fills, last_marks, per_symbol, splits=splits)
+    result = Result(
+        equity=equity,
+        positions=positions,
+        orders=orders,
+        fills=fills,
+        trades=trades,
+        init_cash=init_cash,
+        periods_per_year=periods_per_year,
+        meta=dict(meta),
+    )
+    report_run(result, stacklevel=4)
+    return result
