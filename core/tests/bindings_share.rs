@@ -20,7 +20,11 @@ fn lines(dir: &Path) -> usize {
 fn bindings_are_under_a_tenth_of_the_rust_lines() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let (bindings, all) = (lines(&src.join("python")), lines(&src));
-    assert!(bindings > 0 && all > bindings, "no bindings found under {}", src.display());
+    assert!(
+        bindings > 0 && all > bindings,
+        "no bindings found under {}",
+        src.display()
+    );
     let share = bindings as f64 / all as f64;
     assert!(
         share < 0.10,
