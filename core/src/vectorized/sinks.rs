@@ -236,7 +236,7 @@ pub fn combination_stats(
 }
 
 /// Every order attempt (filled or rejected) as columns, with per-bar cash, equity and positions.
-#[derive(Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RecordSink {
     pub bar: Vec<i64>,
     pub col: Vec<i64>,

@@ -150,3 +150,75 @@ impl Settings {
         Ok(self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vectorized::programs::tests::settings;
+    use crate::vectorized::MatrixSource;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// A sweep is each combination simulated alone, in combination order; a detailed run's groups are
+        /// each group simulated alone, in group order.
+        #[test]
+        fn parallel_entry_points_equal_serial_runs(
+            n_combos in 1usize..5,
+            n_symbols in 1usize..4,
+            cash_sharing in any::<bool>(),
+            seed in any::<u64>(),
+        ) {
+            let n_bars = 12;
+            let mut x = seed | 1;
+            let mut next = move || {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x
+            };
+            let close: Vec<f64> = (0..n_symbols * n_bars).map(|_| 90.0 + (next() % 2000) as f64 / 100.0).collect();
+            let n_cols = n_combos * n_symbols;
+            let entries: Vec<bool> = (0..n_cols * n_bars).map(|_| next() % 4 == 0).collect();
+            let exits: Vec<bool> = (0..n_cols * n_bars).map(|_| next() % 4 == 0).collect();
+            let market = Market { n_bars, n_symbols, open: &close, high: &close, low: &close, close: &close };
+            let source = |from: usize, to: usize| MatrixSource {
+                n_bars,
+                entries: &entries[from * n_bars..to * n_bars],
+                exits: &exits[from * n_bars..to * n_bars],
+                short_entries: &[],
+                short_exits: &[],
+                size: &[],
+                sl_stop: &[],
+                tp_stop: &[],
+            };
+            let got = sweep_signals(&market, &source(0, n_cols), &settings(), n_combos, cash_sharing);
+            let mut want = Vec::new();
+            for c in 0..n_combos {
+                let alone = source(c * n_symbols, (c + 1) * n_symbols);
+                want.extend(sweep_signals(&market, &alone, &settings(), 1, cash_sharing));
+            }
+            prop_assert_eq!(got, want);
+
+            let all = run_groups(&market, &source(0, n_symbols), &settings(), cash_sharing, None);
+            prop_assert_eq!(all.len(), n_symbols / group_width(n_symbols, cash_sharing));
+            for (g, sink) in all.iter().enumerate() {
+                let only = run_groups(&market, &source(0, n_symbols), &settings(), cash_sharing, Some(g));
+                // compared as text: rejected orders carry NaN prices
+                prop_assert_eq!(format!("{:?}", only[0]), format!("{sink:?}"));
+            }
+        }
+    }
+
+    #[test]
+    fn layouts_are_checked_and_name_the_input() {
+        let p = [[2, 5]; 4];
+        let absent = [0, 0];
+        let signals = |entries: [usize; 2]| [entries, absent, absent, absent, absent, absent, absent];
+        assert_eq!(check_layout(p, signals([6, 5])).unwrap(), (2, 5, 6));
+        assert_eq!(check_layout(p, signals(absent)).unwrap(), (2, 5, 2));
+        let err = check_layout(p, signals([3, 5])).unwrap_err();
+        assert_eq!(err.context().argument.as_deref(), Some("entries"));
+        let err = check_layout([[2, 5], [2, 4], [2, 5], [2, 5]], signals(absent)).unwrap_err();
+        assert_eq!(err.context().argument.as_deref(), Some("high"));
+    }
+}
