@@ -23,7 +23,7 @@ pub use kernel::{
 };
 pub use programs::{struct_fields, SignalPrograms, N_KEYS};
 pub use rules::{Conflict, DirConflict, OppositeEntry, Rules, Signals};
-pub use sinks::{combination_stats, reject_message, CurveBuffers, EquityStats, RecordSink, StatsSink};
+pub use sinks::{combination_stats, CurveBuffers, EquityStats, RecordSink, StatsSink};
 pub use source::{MatrixSource, OffsetSource, SignalSource};
 pub use stops::Stops;
 pub use sweep::{check_layout, group_width, run_groups, sweep, sweep_signals, SIGNAL_NAMES};

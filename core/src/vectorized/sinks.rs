@@ -4,7 +4,7 @@
 use std::ops::Range;
 
 use super::kernel::Sink;
-use crate::portfolio::{Order, Outcome, Reject, Side};
+use crate::portfolio::{Order, Outcome, Side};
 
 /// Does a fill from `before` to `after` close (part of) a position, i.e. end one round trip?
 fn closes_trade(before: f64, after: f64) -> bool {
@@ -235,7 +235,8 @@ pub fn combination_stats(
     rows
 }
 
-/// Every order attempt (filled or rejected) as columns, with per-bar cash, equity and positions.
+/// Every order attempt (filled or rejected) as columns, with per-bar cash, equity and positions; a run's
+/// groups' sinks become its records by [`crate::records::Records::from_groups`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RecordSink {
     pub bar: Vec<i64>,
@@ -285,11 +286,6 @@ impl Sink for RecordSink {
         self.equity.push(equity);
         self.positions.extend_from_slice(positions);
     }
-}
-
-/// The human-readable reason for a reject code recorded by [`RecordSink`].
-pub fn reject_message(code: u8) -> &'static str {
-    Reject::from_code(code).map_or("unknown", Reject::message)
 }
 
 #[cfg(test)]
