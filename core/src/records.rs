@@ -6,11 +6,56 @@
 //! Conventions: times are `ts_event` nanoseconds (UTC); symbols are indices into the run's symbol list;
 //! an order's `ts_submitted` is when it was decided, its `ts_closed` when it ended (None while open);
 //! NaN marks a price or quantity that does not apply (no limit, no fill). Equity rows are one per recorded
-//! timestamp; `positions` and `marks` are row-major `(row, symbol)`.
+//! timestamp; `positions` and `marks` are row-major `(row, symbol)`. Text is dictionary-coded ([`Text`]):
+//! a run of a million orders has a handful of distinct order types, statuses and reasons.
+
+use std::collections::HashMap;
 
 use crate::matching::Execution;
 use crate::portfolio::Reject;
 use crate::vectorized::RecordSink;
+
+/// A text column as a dictionary: row `i` is `values[codes[i]]`; `values[0]` is None (the null rows'
+/// code), the others distinct.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Text {
+    pub codes: Vec<u32>,
+    pub values: Vec<Option<String>>,
+    index: HashMap<String, u32>,
+}
+
+impl Default for Text {
+    fn default() -> Self {
+        Self {
+            codes: Vec::new(),
+            values: vec![None],
+            index: HashMap::new(),
+        }
+    }
+}
+
+impl Text {
+    pub fn push(&mut self, value: Option<&str>) {
+        let code = match value {
+            None => 0,
+            Some(text) => match self.index.get(text) {
+                Some(&code) => code,
+                None => {
+                    let code = self.values.len() as u32;
+                    self.values.push(Some(text.to_owned()));
+                    self.index.insert(text.to_owned(), code);
+                    code
+                }
+            },
+        };
+        self.codes.push(code);
+    }
+
+    /// Row `i`'s text.
+    pub fn get(&self, i: usize) -> Option<&str> {
+        self.values[self.codes[i] as usize].as_deref()
+    }
+}
 
 /// Every order, in id order.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -19,17 +64,19 @@ pub struct OrderRows {
     pub ts_submitted: Vec<i64>,
     pub symbol: Vec<i64>,
     pub buy: Vec<bool>,
-    pub kind: Vec<&'static str>,
+    pub kind: Text,
     pub quantity: Vec<f64>,
     pub limit: Vec<f64>,
     pub stop: Vec<f64>,
-    pub tif: Vec<&'static str>,
-    pub status: Vec<&'static str>,
-    pub reason: Vec<Option<String>>,
-    pub reason_code: Vec<Option<&'static str>>,
+    pub tif: Text,
+    pub status: Text,
+    pub reason: Text,
+    pub reason_code: Text,
     pub filled: Vec<f64>,
     pub avg_price: Vec<f64>,
-    pub ts_closed: Vec<Option<i64>>,
+    /// When the order ended (meaningless while `closed` is false).
+    pub ts_closed: Vec<i64>,
+    pub closed: Vec<bool>,
 }
 
 /// Every execution, in execution order.
@@ -78,8 +125,8 @@ impl Records {
     /// The records of a vectorized run from its groups' sinks (in group order). Orders are numbered in
     /// execution order (by bar, then column); an order is decided on the bar before its fill under
     /// next-open execution (the signal's bar), on its fill bar under close execution. Cash and equity are
-    /// the groups' sums (added in group order).
-    pub fn from_groups(groups: &[RecordSink], layout: &GroupLayout) -> Self {
+    /// the groups' sums (added in group order). Takes the sinks so one group's columns move, not copy.
+    pub fn from_groups(groups: Vec<RecordSink>, layout: &GroupLayout) -> Self {
         let n_bars = layout.ts.len();
         let n_symbols = groups.len() * layout.width;
         let ts = |bar: i64| layout.ts[bar as usize];
@@ -102,7 +149,7 @@ impl Records {
             orders.ts_submitted.push(ts(decided));
             orders.symbol.push(symbol);
             orders.buy.push(g.side[i] > 0);
-            orders.kind.push("market");
+            orders.kind.push(Some("market"));
             let requested = g.requested[i];
             orders.quantity.push(match (filled, requested.is_finite()) {
                 (true, _) => size,
@@ -111,18 +158,17 @@ impl Records {
             });
             orders.limit.push(f64::NAN);
             orders.stop.push(f64::NAN);
-            orders.tif.push("ioc");
-            orders.status.push(if filled { "filled" } else { "rejected" });
+            orders.tif.push(Some("ioc"));
+            orders.status.push(Some(if filled { "filled" } else { "rejected" }));
             let reject = (!filled).then(|| Reject::from_code(g.status[i]));
-            orders
-                .reason
-                .push(reject.map(|r| r.map_or("unknown", Reject::message).to_string()));
+            orders.reason.push(reject.map(|r| r.map_or("unknown", Reject::message)));
             orders
                 .reason_code
                 .push(reject.map(|r| r.map_or("unknown", Reject::code)));
             orders.filled.push(if filled { size } else { 0.0 });
             orders.avg_price.push(if filled { price } else { f64::NAN });
-            orders.ts_closed.push(Some(ts(bar)));
+            orders.ts_closed.push(ts(bar));
+            orders.closed.push(true);
             if filled {
                 fills.order_id.push(id as i64);
                 fills.ts.push(ts(bar));
@@ -135,22 +181,29 @@ impl Records {
             }
         }
         out.ts = layout.ts.to_vec();
-        for (k, g) in groups.iter().enumerate() {
+        let single = groups.len() == 1;
+        let mut positions = if single {
+            Vec::new()
+        } else {
+            vec![0.0; n_bars * n_symbols]
+        };
+        for (k, g) in groups.into_iter().enumerate() {
             if k == 0 {
-                out.cash.clone_from(&g.cash);
-                out.equity.clone_from(&g.equity);
+                (out.cash, out.equity) = (g.cash, g.equity);
             } else {
                 out.cash.iter_mut().zip(&g.cash).for_each(|(a, b)| *a += b);
                 out.equity.iter_mut().zip(&g.equity).for_each(|(a, b)| *a += b);
             }
-        }
-        out.positions = vec![0.0; n_bars * n_symbols];
-        for (k, g) in groups.iter().enumerate() {
+            if single {
+                positions = g.positions; // one group holds every symbol: already (bar, symbol)
+                continue;
+            }
             for (bar, row) in g.positions.chunks(layout.width).enumerate() {
                 let at = bar * n_symbols + k * layout.width;
-                out.positions[at..at + layout.width].copy_from_slice(row);
+                positions[at..at + layout.width].copy_from_slice(row);
             }
         }
+        out.positions = positions;
         out.marks = vec![f64::NAN; n_bars * n_symbols];
         for s in 0..n_symbols {
             let mut last = f64::NAN;
@@ -195,6 +248,17 @@ mod tests {
     }
 
     #[test]
+    fn text_columns_store_each_distinct_text_once() {
+        let mut t = Text::default();
+        for v in [Some("a"), None, Some("b"), Some("a"), None] {
+            t.push(v);
+        }
+        assert_eq!(t.codes, [1, 0, 2, 1, 0]);
+        assert_eq!(t.values, [None, Some("a".into()), Some("b".into())]);
+        assert_eq!((t.get(3), t.get(4)), (Some("a"), None));
+    }
+
+    #[test]
     fn groups_merge_into_one_account_view() {
         let reject = Reject::NoCash as u8;
         let a = sink(
@@ -216,14 +280,20 @@ mod tests {
             first_col: 0,
             execution: Execution::NextOpen,
         };
-        let r = Records::from_groups(&[a, b], &layout);
+        let r = Records::from_groups(vec![a, b], &layout);
         let o = &r.orders;
         // execution order: bar 1 col 0, bar 1 col 1, bar 2 col 0
         assert_eq!(o.symbol, [0, 1, 0]);
         assert_eq!(o.ts_submitted, [100, 100, 200]);
-        assert_eq!(o.ts_closed, [Some(200), Some(200), Some(300)]);
-        assert_eq!(o.status, ["filled", "rejected", "filled"]);
-        assert_eq!(o.reason_code, [None, Some(Reject::NoCash.code()), None]);
+        assert_eq!(o.ts_closed, [200, 200, 300]);
+        assert_eq!(o.closed, [true; 3]);
+        let text = |t: &Text| (0..3).map(|i| t.get(i).map(str::to_owned)).collect::<Vec<_>>();
+        assert_eq!(
+            text(&o.status),
+            [Some("filled".into()), Some("rejected".into()), Some("filled".into())]
+        );
+        assert_eq!(text(&o.reason_code), [None, Some(Reject::NoCash.code().into()), None]);
+        assert_eq!(o.status.values.len(), 3, "null, filled, rejected: each text once");
         assert_eq!(o.buy, [true, true, false]);
         assert_eq!(o.quantity[..2], [2.0, 5.0]);
         assert_eq!((o.filled[1], o.avg_price[1].is_nan()), (0.0, true));

@@ -4,8 +4,9 @@ what the run must say out loud (``ml4t._run_report``).
 
 The records' columns mean the same in both modes: times are ``ts_event`` nanoseconds (UTC), symbols are
 indices into ``symbols``, ``positions`` and ``marks`` are row-major ``(row, symbol)`` with one row per
-equity row, NaN marks a price or quantity that does not apply (it becomes null in the orders table), and
-an order's ``ts_closed`` is None while it is open. An order's ``ts_submitted`` is when it was decided (in
+equity row, NaN marks a price or quantity that does not apply (it becomes null in the orders table), an
+order's ``ts_closed`` is null while it is open (``order_is_closed``), and a text column ``x`` comes as
+codes into ``x_values`` (its distinct texts, None first). An order's ``ts_submitted`` is when it was decided (in
 the vectorized mode the signal's bar: the fill bar under close execution, the bar before under next-open),
 so a promoted run gives the same frames as the vectorized one.
 
@@ -32,6 +33,10 @@ __all__ = ["assemble"]
 
 def _ts(values: Any) -> pl.Series:
     return pl.Series(values, dtype=pl.Int64).cast(TS_DTYPE)
+
+
+def _text(raw: Mapping[str, Any], key: str) -> pl.Series:
+    return pl.Series(raw[f"{key}_values"], dtype=pl.String).gather(raw[key])
 
 
 def assemble(
@@ -73,17 +78,17 @@ def assemble(
             "ts_submitted": _ts(raw["order_ts"]),
             "symbol": names.gather(raw["order_symbol"]),
             "side": np.where(raw["order_buy"], "buy", "sell"),
-            "order_type": pl.Series(raw["order_type"], dtype=pl.String),
+            "order_type": _text(raw, "order_type"),
             "quantity": raw["order_quantity"],
             "limit_price": raw["order_limit"],
             "stop_price": raw["order_stop"],
-            "time_in_force": pl.Series(raw["order_tif"], dtype=pl.String),
-            "status": pl.Series(raw["order_status"], dtype=pl.String),
-            "reason": pl.Series(raw["order_reason"], dtype=pl.String),
-            "reason_code": pl.Series(raw["order_reason_code"], dtype=pl.String),
+            "time_in_force": _text(raw, "order_tif"),
+            "status": _text(raw, "order_status"),
+            "reason": _text(raw, "order_reason"),
+            "reason_code": _text(raw, "order_reason_code"),
             "filled_quantity": raw["order_filled"],
             "avg_fill_price": raw["order_avg_price"],
-            "ts_closed": _ts(raw["order_closed"]),
+            "ts_closed": _ts(raw["order_closed"]).scatter(np.flatnonzero(~raw["order_is_closed"]), None),
             "tag": pl.Series([tag_of.get(int(i)) for i in order_ids], dtype=pl.String),
         },
         schema_overrides=ORDERS_SCHEMA,

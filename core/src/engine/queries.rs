@@ -29,7 +29,7 @@ impl Engine {
             rows.ts_submitted.push(o.ts_submitted);
             rows.symbol.push(o.request.symbol as i64);
             rows.buy.push(o.request.side == Side::Buy);
-            rows.kind.push(o.request.kind.name());
+            rows.kind.push(Some(o.request.kind.name()));
             rows.quantity.push(o.quantity);
             rows.limit.push(match o.request.kind {
                 Kind::Limit { limit } | Kind::StopLimit { limit, .. } => limit,
@@ -40,13 +40,14 @@ impl Engine {
                 Kind::TrailingStop { .. } => o.trailing_level().unwrap_or(f64::NAN),
                 _ => f64::NAN,
             });
-            rows.tif.push(o.request.tif.name());
-            rows.status.push(o.status.name());
-            rows.reason.push(o.reason.clone());
+            rows.tif.push(Some(o.request.tif.name()));
+            rows.status.push(Some(o.status.name()));
+            rows.reason.push(o.reason.as_deref());
             rows.reason_code.push(o.code.map(|c| c.name()));
             rows.filled.push(o.filled);
             rows.avg_price.push(o.avg_fill_price());
-            rows.ts_closed.push(o.ts_closed);
+            rows.ts_closed.push(o.ts_closed.unwrap_or(0));
+            rows.closed.push(o.ts_closed.is_some());
         }
         let fills = &mut out.fills;
         for f in self.fills() {
@@ -122,10 +123,16 @@ mod tests {
         e.finish();
         let r = e.records();
         assert_eq!(r.orders.id, [0, 1]);
-        assert_eq!(r.orders.kind, ["market", "stop"]);
-        assert_eq!(r.orders.status, ["filled", "open"]);
+        assert_eq!(
+            (r.orders.kind.get(0), r.orders.kind.get(1)),
+            (Some("market"), Some("stop"))
+        );
+        assert_eq!(
+            (r.orders.status.get(0), r.orders.status.get(1)),
+            (Some("filled"), Some("open"))
+        );
         assert_eq!(r.orders.stop[1], 10.0);
-        assert!(r.orders.limit[0].is_nan() && r.orders.ts_closed[1].is_none());
+        assert!(r.orders.limit[0].is_nan() && r.orders.closed == [true, false]);
         assert_eq!(r.fills.order_id, [0]);
         assert_eq!((r.fills.price[0], r.fills.quantity[0]), (100.0, 5.0));
         assert_eq!(r.ts.len(), 3);

@@ -215,7 +215,7 @@ impl SignalSimulator {
         };
         let records = py.detach(|| {
             let groups = run_groups(&market, &source, &self.settings, cash_sharing, symbol);
-            Records::from_groups(&groups, &layout)
+            Records::from_groups(groups, &layout)
         });
         to_dict(py, records)
     }
