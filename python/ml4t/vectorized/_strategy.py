@@ -163,6 +163,7 @@ class VectorizedStrategy:
         own = None if symbol is None else panel.symbols.index(symbol)
         ts = panel.ts.dt.epoch("ns").to_numpy()
         raw = self._simulator.run(panel.prices, arrays, cash_sharing=cash_sharing, ts=ts, symbol=own)
+        del ts  # the records hold their own copy: keep one at the peak
         symbols = list(panel.symbols) if symbol is None else [symbol]
         meta = {
             "mode": "vectorized",
