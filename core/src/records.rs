@@ -260,7 +260,7 @@ mod tests {
 
     #[test]
     fn groups_merge_into_one_account_view() {
-        let reject = Reject::NoCash as u8;
+        let reject = Reject::InsufficientCash as u8;
         let a = sink(
             &[
                 (1, 0, 0, 1, f64::INFINITY, 2.0, 10.5, 0.1, 10.0),
@@ -292,7 +292,10 @@ mod tests {
             text(&o.status),
             [Some("filled".into()), Some("rejected".into()), Some("filled".into())]
         );
-        assert_eq!(text(&o.reason_code), [None, Some(Reject::NoCash.code().into()), None]);
+        assert_eq!(
+            text(&o.reason_code),
+            [None, Some(Reject::InsufficientCash.code().into()), None]
+        );
         assert_eq!(o.status.values.len(), 3, "null, filled, rejected: each text once");
         assert_eq!(o.buy, [true, true, false]);
         assert_eq!(o.quantity[..2], [2.0, 5.0]);
