@@ -11,15 +11,10 @@ use super::vectorized::{Prices, SignalArrays, SignalSimulator};
 use crate::engine::{
     AccountKind, BarStream, Config, Engine, Execution, Kind, OrderRequest, Promoted, PromotedInputs, Tif, Wake,
 };
-use crate::error::{Context, CoreError};
 use crate::matching::costs::registry;
 use crate::matching::fill::BothTouched;
 use crate::options::Named;
 use crate::portfolio::Side;
-
-fn config_error(argument: &str, message: String) -> CoreError {
-    CoreError::config(message, Context::argument(argument))
-}
 
 fn vec_f64(a: &PyReadonlyArray1<'_, f64>) -> PyResult<Vec<f64>> {
     Ok(a.as_slice()?.to_vec())

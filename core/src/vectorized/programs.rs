@@ -221,10 +221,12 @@ impl Scratch {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::matching::costs::{NoSlippage, PercentCommission};
     use crate::portfolio::{Costs, SizeType};
     use crate::vectorized::kernel::{Execution, StopEntry};
     use crate::vectorized::rules::{Conflict, DirConflict, OppositeEntry, Rules};
     use crate::vectorized::sweep::sweep_signals;
+    use std::sync::Arc;
 
     /// `pl.struct([...]).meta.serialize(format="json")` from polars 2.1: combo 0 `ma10 > ma50`,
     /// `ma10 < ma50`; combo 1 `ma10 > ma20`, `~(ma10 < ma50) & (volume > 0).fill_null(False)`, size 0.5.
@@ -237,12 +239,12 @@ pub(crate) mod tests {
             execution: Execution::NextOpen,
             size: f64::INFINITY,
             size_type: SizeType::Amount,
-            costs: Costs {
-                fees: 0.001,
-                fixed_fees: 0.0,
-                min_size: 0.0,
-            },
-            slippage: 0.0,
+            costs: Costs::new(
+                Arc::new(PercentCommission::new(0.001).unwrap()),
+                Arc::new(NoSlippage),
+                0.0,
+            )
+            .unwrap(),
             init_cash: 100.0,
             rules: Rules {
                 long_conflict: conflict,
