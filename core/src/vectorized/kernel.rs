@@ -148,7 +148,8 @@ pub fn simulate_group<S: SignalSource, K: Sink>(
     while bar < market.n_bars {
         // Fast-forward: while every column is flat, a bar without an entry signal trades nothing, so skip
         // to the next bar that has one, updating only the price marks.
-        if ledger.holdings.iter().all(|h| h.position == 0.0) {
+        // (`positions` mirrors the ledger's holdings: only `step_column` changes them, and it reports how.)
+        if positions.iter().all(|&p| p == 0.0) {
             let next = next_entry_bar(settings.execution, bar, cols.clone(), source, market.n_bars);
             if next > bar {
                 for (k, st) in state.iter_mut().enumerate() {
@@ -168,18 +169,20 @@ pub fn simulate_group<S: SignalSource, K: Sink>(
         for (k, col) in cols.clone().enumerate() {
             let at = base[k] + bar;
             let st = &mut state[k];
+            let mut position = positions[k];
             if let Some((order, outcome, before, after)) =
                 step_column(market, at, bar, col, source, settings, use_stops, &mut ledger, k, st)
             {
                 sink.order(bar, col, &order, &outcome, before, after);
+                position = after;
             }
             let close = market.close[at];
+            let mark = &mut ledger.marks[k];
             if !close.is_nan() {
-                ledger.marks[k] = close;
+                *mark = close;
             }
-            let position = ledger.holdings[k].position;
             if position != 0.0 {
-                marked += position * ledger.marks[k];
+                marked += position * *mark;
             }
             positions[k] = position;
         }
