@@ -63,6 +63,16 @@ def test_constant_and_one_sided_series():
     _check(r, 252.0)
 
 
+def test_returns_equal_but_for_rounding_are_constant_in_both_paths():
+    # Found by Hypothesis: two returns one unit in the last place apart. The two-pass deviation is 4e-17
+    # (a Sharpe ratio of -1.4e17), the one-pass deviation exactly 0: both are rounding, so both say NaN.
+    r = np.array([[-0.49999999999999994], [-0.5]])
+    assert np.isnan(m.sharpe_ratio(r[:, 0], 252.0))
+    _check(r, 252.0)
+    # A real deviation, however small against the mean, still counts.
+    assert np.isfinite(m.sharpe_ratio(np.array([0.5, 0.5 + 1e-12]), 252.0))
+
+
 @settings(max_examples=60)
 @given(
     arrays(

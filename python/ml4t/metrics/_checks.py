@@ -19,6 +19,7 @@ __all__ = [
     "finish",
     "nan_moments",
     "per_period_rate",
+    "resolved_deviation",
 ]
 
 
@@ -108,3 +109,17 @@ def nan_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     low = np.where(valid, x, np.inf).min(axis=0, initial=np.inf)
     var[(count > 1) & (high == low)] = 0.0
     return count, mean, var
+
+
+#: A standard deviation within this many units of rounding of the mean is rounding, not variation.
+_ROUNDING_ULPS = 64.0
+
+
+def resolved_deviation(std: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """Where ``std`` measures real variation: above zero and above the rounding of ``mean`` (64 units in the
+    last place). Returns that differ only in their last bits (a constant series summed with rounding) have no
+    meaningful deviation: a Sharpe ratio of 1e17 from them is an artefact of how the mean was summed, and two
+    correct ways of computing it (one pass or two) disagree. Both treat them as constant (NaN ratio)."""
+    with np.errstate(invalid="ignore"):
+        resolved: np.ndarray = std > _ROUNDING_ULPS * np.finfo(np.float64).eps * np.abs(mean)
+    return resolved

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ml4t.metrics._checks import check_periods_per_year
+from ml4t.metrics._checks import check_periods_per_year, resolved_deviation
 
 __all__ = ["statistics_from_moments"]
 
@@ -42,7 +42,7 @@ def statistics_from_moments(
     var[(count > 1) & (high == low)] = 0.0
     std = np.sqrt(var)
     sharpe = np.full(count.shape, np.nan)
-    np.divide(mean, std, out=sharpe, where=(count >= 2) & (std > 0))
+    np.divide(mean, std, out=sharpe, where=(count >= 2) & resolved_deviation(std, mean))
     downside = np.full(count.shape, np.nan)
     np.divide(downside_sq, count, out=downside, where=count > 0)
     downside = np.sqrt(downside) * np.sqrt(ppy)

@@ -29,7 +29,7 @@ import numpy as np
 
 from ml4t._validate import is_integer, is_number
 from ml4t.errors import ConfigError
-from ml4t.metrics._checks import as_returns, finish, nan_moments
+from ml4t.metrics._checks import as_returns, finish, nan_moments, resolved_deviation
 
 __all__ = [
     "PBOResult",
@@ -63,7 +63,8 @@ def _sharpe_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
 
     Skewness and kurtosis are the plain moment estimators ``m3 / m2**1.5`` and ``m4 / m2**2`` with
     ``m_k = mean((r - mean) ** k)`` (``scipy.stats.skew`` / ``kurtosis(fisher=False)`` with their default
-    ``bias=True``). All NaN where the column has fewer than two values or no dispersion.
+    ``bias=True``). All NaN where the column has fewer than two values or no dispersion (none beyond the
+    rounding of its mean, as for ``sharpe_ratio``).
     """
     count, mean, var = nan_moments(x)
     valid = ~np.isnan(x)
@@ -72,7 +73,7 @@ def _sharpe_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     m2 = sq.sum(axis=0)
     m3 = (sq * dev).sum(axis=0)
     m4 = (sq * sq).sum(axis=0)
-    ok = (count >= 2) & (m2 > 0) & (var > 0)
+    ok = (count >= 2) & (m2 > 0) & resolved_deviation(np.sqrt(var), mean)
     m = x.shape[1]
     sharpe, skew, kurt = np.full(m, np.nan), np.full(m, np.nan), np.full(m, np.nan)
     np.divide(mean, np.sqrt(var), out=sharpe, where=ok)

@@ -47,6 +47,7 @@ from ml4t.metrics._checks import (
     finish,
     nan_moments,
     per_period_rate,
+    resolved_deviation,
 )
 
 __all__ = [
@@ -140,7 +141,8 @@ def sharpe_ratio(returns: Any, periods_per_year: float, *, risk_free: float = 0.
     """Annualized Sharpe ratio: ``mean(r - rf_p) / std(r - rf_p, ddof=1) * sqrt(periods_per_year)``.
 
     ``risk_free`` is an annual rate, applied per period as ``rf_p = (1 + rf) ** (1 / ppy) - 1``. NaN
-    with fewer than two values and for constant returns (zero deviation; empyrical returns +-inf there).
+    with fewer than two values and for constant returns (zero deviation, or one within the rounding of the
+    mean: returns equal but for their last bits; empyrical returns +-inf or +-1e17 there).
     """
     ppy = check_periods_per_year(periods_per_year)
     rf_p = per_period_rate(risk_free, ppy)
@@ -148,7 +150,7 @@ def sharpe_ratio(returns: Any, periods_per_year: float, *, risk_free: float = 0.
     adj = x - rf_p
     count, mean, var = nan_moments(adj)
     std = np.sqrt(var)
-    ok = (count >= 2) & (std > 0)
+    ok = (count >= 2) & resolved_deviation(std, mean)
     out = _nan(x.shape[1])
     np.divide(mean, std, out=out, where=ok)
     return finish(out * np.sqrt(ppy), one_d)
