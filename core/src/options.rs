@@ -23,9 +23,14 @@ pub fn choice<T: Copy>(argument: &str, value: &str, options: &[(&str, T)]) -> Co
 }
 
 /// A type named by a string setting.
-pub trait Named: Copy + 'static {
+pub trait Named: Copy + PartialEq + 'static {
     /// Every accepted name and its value.
     const NAMES: &'static [(&'static str, Self)];
+
+    /// The name of this value (the first name of `NAMES` that maps to it): the same table both ways.
+    fn name(self) -> &'static str {
+        Self::NAMES.iter().find(|(_, v)| *v == self).map_or("?", |(n, _)| n)
+    }
 
     /// The value `value` names; a config error on `argument` otherwise.
     fn parse(argument: &str, value: &str) -> CoreResult<Self> {

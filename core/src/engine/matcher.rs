@@ -21,6 +21,7 @@ use super::order::{Code, Kind, Order, OrderRequest, Status, Tif};
 use super::{Engine, Execution, Fill};
 use crate::matching::costs::{apply_costs, CostedFill, FillContext};
 use crate::matching::fill::{exit_order, participation_cap, touch, Bar, Touch, Trail, Trigger};
+use crate::options::Named;
 use crate::portfolio::{Outcome, Side};
 
 impl Engine {

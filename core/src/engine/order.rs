@@ -53,17 +53,6 @@ pub enum Tif {
     Fok,
 }
 
-impl Tif {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Gtc => "gtc",
-            Self::Day => "day",
-            Self::Ioc => "ioc",
-            Self::Fok => "fok",
-        }
-    }
-}
-
 /// Where an order is in its life. `Open` is also the status of an order still working when the data ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]

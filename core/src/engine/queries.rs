@@ -2,6 +2,7 @@
 //! quantities for target orders, and the run's [`Records`].
 
 use super::{Engine, Kind};
+use crate::options::Named;
 use crate::portfolio::Side;
 use crate::records::Records;
 

@@ -124,26 +124,10 @@ impl Costs {
 
 #[cfg(test)]
 mod tests {
-    use super::super::sizing::tests::execute;
-    use super::super::sizing::{Direction, SizeType};
+    use super::super::sizing::tests::{execute, free, order};
     use super::super::{Account, Holding};
     use super::*;
     use crate::matching::costs::PerShareCommission;
-
-    fn order(size: f64, price: f64) -> Order {
-        Order {
-            size,
-            size_type: SizeType::Amount,
-            direction: Direction::Both,
-            price,
-            val_price: price,
-            slippage: true,
-        }
-    }
-
-    fn free() -> Costs {
-        Costs::free(1e-8)
-    }
 
     #[test]
     fn an_all_in_buy_under_a_per_share_commission_buys_the_most_the_cash_pays_for() {

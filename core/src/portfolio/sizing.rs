@@ -282,11 +282,13 @@ pub(super) mod tests {
         }
     }
 
-    fn free() -> Costs {
+    /// No commission, no slippage.
+    pub(in crate::portfolio) fn free() -> Costs {
         Costs::free(1e-8)
     }
 
-    fn order(size: f64, price: f64) -> Order {
+    /// A market order of `size` units (`+-inf`: all in) at `price`, slippage applying.
+    pub(in crate::portfolio) fn order(size: f64, price: f64) -> Order {
         Order {
             size,
             size_type: SizeType::Amount,
