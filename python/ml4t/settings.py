@@ -34,7 +34,7 @@ import polars as pl
 from msgspec import Meta
 
 from ml4t._time import parse_duration
-from ml4t._validate import check_bool, check_choice, check_number
+from ml4t._validate import check_bool, check_choice, check_int, check_number
 from ml4t.costs import Commission, Slippage, lower_costs
 from ml4t.errors import ConfigError
 
@@ -55,6 +55,15 @@ SlippageOrRate = Annotated[
     ),
 ]
 """The vectorized ``slippage``: a model, or the float shorthand (msgspec's unions cannot mix the two)."""
+Rebalance = Annotated[
+    Any,
+    Meta(
+        description="when target weights are traded: a calendar period ('1w', '1mo', '1q', '1y'), every n bars "
+        "(an integer >= 1), a boolean Polars expression, or null for every bar",
+        extra_json_schema={"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string"}, {"type": "null"}]},
+    ),
+]
+"""The vectorized ``rebalance``: a period string, a number of bars, a boolean expression, or None."""
 
 
 def _check_commission(name: str, value: Any) -> Any:
@@ -65,6 +74,30 @@ def _check_commission(name: str, value: Any) -> Any:
 def _check_slippage(name: str, value: Any) -> Any:
     lower_costs(slippage=value)
     return value
+
+
+def _check_rebalance(name: str, value: Any) -> Any:
+    """None (every bar), a calendar period Polars can truncate dates to (``"1w"``, ``"1mo"``), a number of bars
+    (an integer >= 1), or a boolean Polars expression (evaluated like a signal)."""
+    if value is None or isinstance(value, pl.Expr):
+        return value
+    if isinstance(value, str):
+        try:
+            pl.Series([0], dtype=pl.Datetime("ns")).dt.truncate(value)
+        except (pl.exceptions.PolarsError, ValueError) as error:
+            raise ConfigError(
+                f"rebalance={value!r} is not a calendar period (e.g. '1w', '1mo', '1q', '1y'): "
+                f"{str(error).splitlines()[0]}",
+                argument=name,
+            ) from None
+        return value
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(
+            f"rebalance must be a calendar period ('1mo'), a number of bars (an integer >= 1), a boolean "
+            f"Polars expression or None, got {value!r}",
+            argument=name,
+        )
+    return check_int(name, value, minimum=1)
 
 
 def _check_slippage_or_rate(name: str, value: Any) -> Any:
@@ -157,10 +190,24 @@ class VectorizedSettings(Settings, frozen=True, kw_only=True, forbid_unknown_fie
     direction_conflict: Literal["ignore", "long", "short"] = "ignore"
     opposite_entry: Literal["reverse", "close", "ignore"] = "reverse"
     min_size: NonNegative = 1e-8
+    lot_size: Positive | None = None
+    """Orders are whole multiples of this many units (rounded toward zero; vectorbt's ``size_granularity``)."""
+    scope: Literal["symbol", "panel"] = "symbol"
+    """``"symbol"``: the signal expressions are evaluated on each symbol's bars alone; ``"panel"``: on the long
+    frame of all symbols in (``ts_event``, ``symbol``) order, with ``.over("symbol")`` / ``.over("ts_event")``."""
+    order: Literal["pro_rata", "auto", "symbol"] = "pro_rata"
+    """The order of a shared account's orders within a bar: ``"auto"`` sells first (vectorbt's
+    ``call_seq="auto"``), ``"symbol"`` in symbol order, ``"pro_rata"`` sells first and buys that together need
+    more cash than there is share it in proportion to what each asked for (no symbol favoured by its name)."""
+    rebalance: Rebalance = None
+    """When target ``weights`` are traded (between rebalances they drift with prices)."""
+    leverage: Positive | None = None
+    """The cap on gross exposure (sum of absolute position values over equity) a rebalance may reach."""
 
     _checks: ClassVar[Mapping[str, Callable[[str, Any], Any]]] = {
         "commission": _check_commission,
         "slippage": _check_slippage_or_rate,
+        "rebalance": _check_rebalance,
     }
 
     def _check_together(self) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import polars as pl
 
 from ml4t._assemble import assemble
 from ml4t._kernel.inputs import KernelSignals, check_percent_reversal, kernel_signals, number_rules, simulator
@@ -107,7 +108,12 @@ class VectorizedStrategy:
 
     def __repr__(self) -> str:
         default = VectorizedSettings()
-        changed = {k: v for k, v in self.settings.to_dict().items() if v != default[k]}
+        # an expression (rebalance=) never equals a default: compare it by identity, not with ==
+        changed = {
+            k: v
+            for k, v in self.settings.to_dict().items()
+            if ((v is not default[k]) if isinstance(v, pl.Expr) or default[k] is None else v != default[k])
+        }
         return f"VectorizedStrategy({getattr(self.signal_fn, '__name__', self.signal_fn)!s}, {changed})"
 
     def spec(self, bars: Bars | None = None, **params: Any) -> RunSpec:
