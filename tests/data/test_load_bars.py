@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from ml4t import ConfigError, DataError
@@ -112,3 +113,119 @@ def test_validation_errors_name_the_file(tmp_path):
     with pytest.raises(DataError, match=r"bad.csv: high < low in 1 row") as info:
         load_bars(path, tz="UTC")
     assert info.value.symbol == "bad" and info.value.column == "High"
+
+
+# ------------------------------------------------------------------------ several files, a glob pattern
+def _ohlc_csv(path: Path, days: list[str], base: float) -> Path:
+    rows = [f"{d},{base + i},{base + i + 1},{base + i - 0.5},{base + i + 0.5},{100 + i}" for i, d in enumerate(days)]
+    path.write_text("Date,Open,High,Low,Close,Volume\n" + "\n".join(rows) + "\n")
+    return path
+
+
+JAN = ["2021-01-04", "2021-01-05", "2021-01-06", "2021-01-07"]
+
+
+def test_a_list_of_files_names_each_symbol_by_its_file(tmp_path):
+    a = _ohlc_csv(tmp_path / "aaa.csv", JAN, 10.0)
+    b = _ohlc_csv(tmp_path / "bbb.csv", JAN[1:3], 50.0)  # lists a day later, delists two days early
+    loaded = load_bars([b, str(a)], tz="UTC")
+    assert loaded.symbols == ["aaa", "bbb"]
+    single = {name: load_bars(path, tz="UTC").frame for name, path in (("aaa", a), ("bbb", b))}
+    # the same rows as each file alone, in the canonical (ts_event, symbol) order, nothing added
+    expected = pl.concat(single.values()).sort("ts_event", "symbol")
+    assert loaded.frame.equals(expected)
+    counts = dict(loaded.frame.group_by("symbol").len().iter_rows())
+    assert counts == {"aaa": 4, "bbb": 2}
+
+
+def test_a_glob_pattern_loads_the_matching_files_in_sorted_order(tmp_path):
+    for name, base in (("msft", 1.0), ("aapl", 2.0), ("goog", 3.0)):
+        _ohlc_csv(tmp_path / f"{name}.csv", JAN, base)
+    (tmp_path / "notes.txt").write_text("not bars")
+    loaded = load_bars(str(tmp_path / "*.csv"), tz="UTC")
+    assert loaded.symbols == ["aapl", "goog", "msft"]
+    assert loaded.frame.filter(pl.col("symbol") == "goog")["open"].to_list() == [3.0, 4.0, 5.0, 6.0]
+
+
+def test_a_recursive_glob_and_parquet_files(tmp_path):
+    (tmp_path / "x").mkdir()
+    single = load_bars(_ohlc_csv(tmp_path / "x" / "ccc.csv", JAN, 7.0), tz="UTC")
+    single.frame.drop("ts_arrival", "ts_start").write_parquet(tmp_path / "x" / "ccc.parquet")
+    _ohlc_csv(tmp_path / "ddd.csv", JAN, 8.0)
+    loaded = load_bars(str(tmp_path / "**" / "*.parquet"))
+    keys = ("ts_event", "symbol", "open", "close")
+    assert loaded.symbols == ["ccc"] and loaded.frame.select(keys).equals(single.frame.select(keys))
+
+
+def test_an_empty_glob_is_an_error_naming_the_pattern(tmp_path):
+    pattern = str(tmp_path / "*.parquet")
+    with pytest.raises(DataError, match="no file matches") as info:
+        load_bars(pattern)
+    assert pattern in str(info.value) and info.value.argument == "path"
+
+
+def test_an_existing_file_with_glob_characters_in_its_name_is_that_file(tmp_path):
+    path = _ohlc_csv(tmp_path / "odd[1].csv", JAN, 5.0)
+    assert load_bars(str(path), tz="UTC").symbols == ["odd[1]"]
+
+
+def test_a_symbol_in_two_files_is_an_error_naming_both(tmp_path):
+    _ohlc_csv(tmp_path / "spy.csv", JAN, 1.0)
+    (tmp_path / "more").mkdir()
+    _ohlc_csv(tmp_path / "more" / "spy.csv", JAN, 1.0)
+    with pytest.raises(DataError, match="two files") as info:
+        load_bars([tmp_path / "spy.csv", tmp_path / "more" / "spy.csv"], tz="UTC")
+    message = str(info.value)
+    assert info.value.symbol == "spy" and str(tmp_path / "more" / "spy.csv") in message
+    assert str(tmp_path / "spy.csv") in message
+
+
+def test_an_error_in_one_file_names_that_file(tmp_path):
+    _ohlc_csv(tmp_path / "good.csv", JAN, 1.0)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Date,Open,High,Low,Close,Volume\n2021-01-04,1,2,0.5,3,10\n")  # close above high
+    with pytest.raises(DataError, match="close outside") as info:
+        load_bars(str(tmp_path / "*.csv"), tz="UTC")
+    assert str(info.value).startswith("bad.csv: ") and info.value.symbol == "bad"
+
+
+def test_symbol_with_several_files_is_a_config_error(tmp_path):
+    files = [_ohlc_csv(tmp_path / f"{n}.csv", JAN, 1.0) for n in ("a", "b")]
+    with pytest.raises(ConfigError, match="file name") as info:
+        load_bars(files, tz="UTC", symbol="X")
+    assert info.value.argument == "symbol"
+    assert load_bars(files[:1], tz="UTC", symbol="X").symbols == ["X"]  # one file in a list: as one file
+
+
+@pytest.mark.parametrize(
+    ("path", "error", "match"),
+    [([], ConfigError, "empty list"), ([1], ConfigError, "file paths"), (3, ConfigError, "glob pattern")],
+)
+def test_bad_path_arguments(path, error, match):
+    with pytest.raises(error, match=match) as info:
+        load_bars(path)
+    assert info.value.argument == "path"
+
+
+def test_the_same_file_listed_twice_is_a_config_error(tmp_path):
+    a = _ohlc_csv(tmp_path / "a.csv", JAN, 1.0)
+    with pytest.raises(ConfigError, match="listed twice"):
+        load_bars([a, tmp_path / "." / "a.csv"], tz="UTC")
+
+
+def test_close_only_files_cannot_be_mixed_with_ohlc_files(tmp_path):
+    _ohlc_csv(tmp_path / "full.csv", JAN, 1.0)
+    (tmp_path / "thin.csv").write_text("Date,Close\n2021-01-04,3\n2021-01-05,4\n")
+    with pytest.raises(DataError, match="close prices only") as info:
+        load_bars(str(tmp_path / "*.csv"), tz="UTC")
+    assert "thin.csv" in str(info.value) and "full.csv" in str(info.value)
+    thin = load_bars(tmp_path / "thin.csv", tz="UTC")
+    assert thin.close_only
+
+
+def test_files_with_different_extra_columns_are_put_together_with_nulls(tmp_path):
+    _ohlc_csv(tmp_path / "a.csv", JAN[:2], 1.0)
+    (tmp_path / "b.csv").write_text("Date,Open,High,Low,Close,Volume,Adj Close\n2021-01-04,1,2,0.5,1.5,10,1.4\n")
+    loaded = load_bars(str(tmp_path / "*.csv"), tz="UTC")
+    assert loaded.frame.filter(pl.col("symbol") == "a")["adj_close"].null_count() == 2
+    assert loaded.frame.filter(pl.col("symbol") == "b")["adj_close"].to_list() == [1.4]

@@ -7,17 +7,45 @@ under ``"close"`` the bar must arrive at its own stamp. Bars with a feed latency
 arriving after the next one started) are refused here with a DataError pointing to the event mode, whose
 engine makes such an order wait for the first bar that starts after it reached the market. Without feed
 latency the rule always holds, because a bar never starts before its symbol's previous bar ended.
+
+Close-only bars (:attr:`ml4t.data.Bars.close_only`: no open, high or low) have one price per bar, so they
+fill at the close only: ``execution="next_open"`` and stops (which trigger on the high and low) are refused by
+:func:`check_close_only` with a ConfigError saying why, rather than filled at a price the data does not have.
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection
 
 import polars as pl
 
 from ml4t._time import from_ns
 from ml4t.data import Bars
-from ml4t.errors import DataError
+from ml4t.errors import ConfigError, DataError
+from ml4t.settings import VectorizedSettings
 
-__all__ = ["check_fill_timing"]
+__all__ = ["check_close_only", "check_fill_timing"]
+
+
+def check_close_only(bars: Bars, settings: VectorizedSettings, keys: Collection[str] = ()) -> None:
+    """Raise a ConfigError when close-only bars meet a fill that needs the open, high or low: the setting
+    ``execution="next_open"``, the settings ``sl_stop``/``tp_stop`` or the signal keys ``sl_stop``/``tp_stop``
+    among ``keys`` (the signal function's)."""
+    if not bars.close_only:
+        return
+    if settings.execution != "close":
+        raise ConfigError(
+            f"the bars are close-only (no open, high or low), so execution={settings.execution!r} has no price to "
+            "fill at; use execution='close' (or give bars with an open)",
+            argument="execution",
+        )
+    stops = [name for name in ("sl_stop", "tp_stop") if getattr(settings, name) is not None or name in keys]
+    if stops:
+        raise ConfigError(
+            f"the bars are close-only (no high or low), so {stops[0]} cannot see an intrabar touch: stops need "
+            "bars with open, high and low; drop the stop or give full OHLC bars",
+            argument=stops[0],
+        )
 
 
 def check_fill_timing(bars: Bars, execution: str) -> None:

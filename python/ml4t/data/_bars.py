@@ -95,6 +95,14 @@ class Bars:
         """Numeric columns a strategy can read: open, high, low, close, volume and numeric extras."""
         return self._field_names()
 
+    @property
+    def close_only(self) -> bool:
+        """True for close-only bars (no open, high or low: see :func:`ml4t.data.bars`): close execution only."""
+        if "close_only" not in self._cache:
+            frame = self._frame
+            self._cache["close_only"] = frame.height > 0 and frame["open"].null_count() == frame.height
+        return bool(self._cache["close_only"])
+
     def _field_names(self) -> list[str]:
         return [name for name, dtype in self._frame.schema.items() if name not in KEY_COLUMNS and dtype.is_numeric()]
 
@@ -267,7 +275,8 @@ class Bars:
         extras = self._frame.columns[len(KEY_COLUMNS) + 5 :]
         return (
             f"Bars({len(self._symbols)} symbols {_preview(self._symbols)}, {self._frame.height:,} rows, "
-            f"{span}, freq={format_duration(freq)}{', extras=' + str(extras) if extras else ''})"
+            f"{span}, freq={format_duration(freq)}{', close-only' if self.close_only else ''}"
+            f"{', extras=' + str(extras) if extras else ''})"
         )
 
 
@@ -282,6 +291,7 @@ def bars(
     session_open: str | dt.time | None = None,
     latency: dt.timedelta | str | None = None,
     timestamp: str | None = None,
+    wide: Literal["close"] | None = None,
 ) -> Bars:
     """Validate OHLCV bars and store them canonically as :class:`Bars`.
 
@@ -293,6 +303,19 @@ def bars(
         normalised to snake_case (``Adj Close`` -> ``adj_close``, ``OpenInterest`` -> ``open_interest``).
         A pandas ``DatetimeIndex`` becomes the timestamp column. A frame that already has ``ts_arrival``
         or ``ts_start`` (e.g. ``Bars.frame``) keeps those arrival times and bar starts.
+
+        **Close-only bars**: a ``close`` and none of ``open``/``high``/``low`` (``volume`` optional). The
+        missing columns are held as nulls (NaN in every array layout), never made up from the close, and
+        :attr:`Bars.close_only` is True. They support close execution only: the vectorized mode with
+        ``execution="close"`` and no stops (``execution="next_open"`` or ``sl_stop``/``tp_stop`` is a
+        ConfigError saying why); the event engine refuses them (its fills read the open and its stop and
+        limit orders the high and low).
+
+        **Wide frames**: a date x symbol frame of closes (skfolio, yfinance, vectorbt): one timestamp column
+        (or a pandas ``DatetimeIndex``) and one numeric column per symbol, named by the symbol. Each cell is
+        one close-only bar; a null or NaN cell is no bar (before a listing, after a delisting, a gap): no
+        row is made for it, no price carried into it. A column without any value is a DataError. See
+        ``wide``.
     tz:
         Time zone of naive or date-only timestamps, which are otherwise rejected. Naive datetimes that are
         all at midnight (daily data from pandas, yfinance, skfolio, arch) are date-only. Aware timestamps are
@@ -319,6 +342,12 @@ def bars(
         Name of the timestamp column. Otherwise the one of ``timestamp``, ``ts_event``, ``datetime``,
         ``date``, ``time`` present; separate ``date`` and time-of-day ``time`` columns are combined.
         Several candidates present is ambiguous: a DataError asks for ``timestamp=``.
+    wide:
+        ``"close"``: ``frame`` is a wide frame of closes (every column but the timestamp is a symbol). By
+        default (None) a frame is read as wide when no column is named ``symbol``, ``close``, ``open``,
+        ``high`` or ``low`` and every column but the timestamp is numeric; give ``wide="close"`` when a
+        ticker has one of those names (``LOW``, ``OPEN``). A frame that is neither long nor wide is a
+        DataError naming its columns; ``symbol=`` with a wide frame is a ConfigError.
 
     Notes
     -----
@@ -353,6 +382,7 @@ def bars(
             session_open=session_open,
             latency=latency,
             timestamp=timestamp,
+            wide=wide,
         )
     )
 

@@ -32,7 +32,9 @@ from ml4t.data._validate import (
     check_required,
     check_symbols,
     check_timestamps,
+    with_close_only_columns,
 )
+from ml4t.data._wide import from_wide
 from ml4t.errors import ConfigError, DataError, Ml4tError
 
 __all__ = ["KEY_COLUMNS", "TIMESTAMP_CANDIDATES", "Canonical", "attach_symbol", "canonical", "infer_freq_ns"]
@@ -60,6 +62,7 @@ def canonical(
     session_open: str | dt.time | None = None,
     latency: dt.timedelta | str | None = None,
     timestamp: str | None = None,
+    wide: Literal["close"] | None = None,
 ) -> Canonical:
     """The validated, canonical frame, universe and declared bar length of :func:`ml4t.data.bars` (whose
     docstring states the rules); every problem is a DataError or ConfigError."""
@@ -81,6 +84,9 @@ def canonical(
     df = coerce_frame(frame)
     if df.height == 0 or df.width == 0:
         raise DataError("the frame is empty; bars need at least one row", argument="frame")
+    df, timestamp = from_wide(df, wide=wide, timestamp=timestamp, symbol=symbol)
+    if df.height == 0:
+        raise DataError("the wide frame has no value; bars need at least one", argument="frame")
     df, originals = normalize_names(df)
     try:
         return _build(
@@ -113,6 +119,7 @@ def _build(
     timestamp: str | None,
 ) -> Canonical:
     df = attach_symbol(df, symbol)
+    df, close_only = with_close_only_columns(df)
     check_required(df)
     df, source = _resolve_timestamp(df, timestamp, originals)
     originals["ts_event"] = source
@@ -163,7 +170,7 @@ def _build(
     check_starts(df)
 
     df = check_numeric(df, REQUIRED_COLUMNS)
-    check_ohlcv(df)
+    check_ohlcv(df, close_only=close_only)
 
     extras = [c for c in df.columns if c not in (*KEY_COLUMNS, *REQUIRED_COLUMNS)]
     df = df.select(*KEY_COLUMNS, *REQUIRED_COLUMNS, *extras)

@@ -22,6 +22,7 @@ __all__ = [
     "check_symbols",
     "check_no_null_times",
     "check_timestamps",
+    "with_close_only_columns",
 ]
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
@@ -30,6 +31,8 @@ PRICE_COLUMNS = ("open", "high", "low", "close")
 MIN_PRICE = 1e-12
 MAX_PRICE = 1e15
 REQUIRED_COLUMNS = (*PRICE_COLUMNS, "volume")
+#: The columns close-only bars do not have: held as nulls (NaN in arrays), never made up from the close.
+RANGE_COLUMNS = ("open", "high", "low")
 
 
 def _raise_if(frame: pl.DataFrame, mask: pl.Expr | pl.Series, message: str, column: str, ts: str = "ts_event") -> None:
@@ -38,13 +41,25 @@ def _raise_if(frame: pl.DataFrame, mask: pl.Expr | pl.Series, message: str, colu
         raise DataError(f"{message} in {rows_text(count)}", column=column, symbol=symbol, timestamp=stamp)
 
 
+def with_close_only_columns(frame: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
+    """Close-only bars (a ``close`` column and none of ``open``, ``high``, ``low``) get those three columns as
+    nulls, and ``volume`` as nulls when it is absent too; returns the frame and whether it is close-only.
+    A frame with some of open/high/low but not all is left alone (``check_required`` names what is missing)."""
+    if "close" not in frame.columns or any(name in frame.columns for name in RANGE_COLUMNS):
+        return frame, False
+    absent = [name for name in (*RANGE_COLUMNS, "volume") if name not in frame.columns]
+    return frame.with_columns(pl.lit(None, dtype=pl.Float64).alias(name) for name in absent), True
+
+
 def check_required(frame: pl.DataFrame, required: tuple[str, ...] = REQUIRED_COLUMNS) -> None:
     """Every required column is present (names are already snake_case)."""
     missing = [name for name in required if name not in frame.columns]
     if missing:
         raise DataError(
             f"missing required column(s) {missing}; the frame has {frame.columns} "
-            "(names are matched case-insensitively, e.g. 'Close' -> 'close')",
+            "(names are matched case-insensitively, e.g. 'Close' -> 'close'; bars with a close and none of "
+            "open/high/low are close-only bars; a date x symbol frame of closes is read with wide='close'; "
+            "see ml4t.data.bars)",
             argument="frame",
             column=missing[0],
         )
@@ -139,21 +154,35 @@ def check_numeric(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame
     return frame.with_columns(casts)
 
 
-def check_ohlcv(frame: pl.DataFrame) -> None:
-    """Prices finite and in [MIN_PRICE, MAX_PRICE], ``low <= open, close <= high``, volume finite and non-negative."""
-    for name in PRICE_COLUMNS:
+def check_ohlcv(frame: pl.DataFrame, *, close_only: bool = False) -> None:
+    """Prices finite and in [MIN_PRICE, MAX_PRICE], ``low <= open, close <= high``, volume finite and non-negative.
+
+    ``close_only``: only the close is checked (open/high/low are nulls), and a volume that is null on every row
+    (absent) is allowed; one given on some rows only must be given on all."""
+    prices = ("close",) if close_only else PRICE_COLUMNS
+    for name in prices:
         col = pl.col(name)
         _raise_if(frame, col.is_null() | col.is_nan() | col.is_infinite(), f"null, NaN or infinite {name}", name)
-    for name in PRICE_COLUMNS:
+    for name in prices:
         _raise_if(frame, pl.col(name) <= 0, f"non-positive {name}", name)
-    for name in PRICE_COLUMNS:
+    for name in prices:
         out_of_range = (pl.col(name) < MIN_PRICE) | (pl.col(name) > MAX_PRICE)
         _raise_if(frame, out_of_range, f"{name} outside [{MIN_PRICE:g}, {MAX_PRICE:g}]", name)
+    volume = pl.col("volume")
+    if close_only:
+        if frame["volume"].null_count() < frame.height:
+            _raise_if(
+                frame,
+                volume.is_null() | volume.is_nan() | volume.is_infinite(),
+                "null, NaN or infinite volume",
+                "volume",
+            )
+            _raise_if(frame, volume < 0, "negative volume", "volume")
+        return
     high, low = pl.col("high"), pl.col("low")
     _raise_if(frame, high < low, "high < low", "high")
     _raise_if(frame, (pl.col("open") < low) | (pl.col("open") > high), "open outside [low, high]", "open")
     _raise_if(frame, (pl.col("close") < low) | (pl.col("close") > high), "close outside [low, high]", "close")
-    volume = pl.col("volume")
     _raise_if(
         frame, volume.is_null() | volume.is_nan() | volume.is_infinite(), "null, NaN or infinite volume", "volume"
     )

@@ -64,6 +64,7 @@ class Context:
     """The strategy's handle on the run; see the module docstring."""
 
     __slots__ = (
+        "_close_only",
         "_core",
         "_data",
         "_data_factory",
@@ -86,8 +87,10 @@ class Context:
         multipliers: Sequence[float],
         *,
         fractional: bool,
+        close_only: bool = False,
     ) -> None:
         self._core = core
+        self._close_only = close_only  # close-only bars: market orders only (no high/low to touch)
         self._data: PITData | None = None
         self._data_factory = data
         self._symbols = tuple(symbols)
@@ -455,6 +458,13 @@ class Context:
     ) -> int:
         _check_tif(tif, symbol)
         _check_tag(tag, symbol)
+        if self._close_only and kind != "market":
+            raise OrderError(
+                f"a {kind} order needs the bars' high and low to trigger, and these bars are close-only; "
+                "use market orders (they fill at the close under execution='close')",
+                argument="limit" if kind == "limit" else "stop",
+                symbol=symbol,
+            )
         nan = math.nan
         try:
             order_id = self._core.submit(

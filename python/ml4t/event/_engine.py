@@ -97,6 +97,13 @@ class Engine:
             raise ConfigError(f"signals must be ml4t.data.Signals, got {type(signals).__name__}", argument="signals")
         self.settings = EngineSettings.build(**settings)
         """The declared settings (:class:`ml4t.settings.EngineSettings`); defaults are stated there."""
+        if bars.close_only and self.settings.execution != "close":
+            raise ConfigError(
+                f"the bars are close-only (no open, high or low), so execution={self.settings.execution!r} has no "
+                "price to fill at; use execution='close' (market orders fill at the close; stop and limit orders "
+                "are refused)",
+                argument="execution",
+            )
         multipliers = self.settings.multipliers or {}
         unknown = sorted(set(multipliers) - set(bars.symbols))
         if unknown:
@@ -177,7 +184,9 @@ class Engine:
         def view() -> PITData:
             return PITData(bars, signals, now=core.now)
 
-        ctx = Context(core, view, symbols, self._multipliers.tolist(), fractional=s.fractional)
+        ctx = Context(
+            core, view, symbols, self._multipliers.tolist(), fractional=s.fractional, close_only=bars.close_only
+        )
         names = stream.names
         index = stream.symbol_index
         sig_columns, sig_names = (sig.columns, sig.names) if sig is not None else ({}, [])

@@ -24,7 +24,7 @@ from ml4t._kernel.signals import (
     panel_of,
     plan_size,
 )
-from ml4t._kernel.timing import check_fill_timing
+from ml4t._kernel.timing import check_close_only, check_fill_timing
 from ml4t._validate import check_int
 from ml4t.data import Bars
 from ml4t.errors import ConfigError
@@ -163,6 +163,7 @@ class VectorizedStrategy:
         if len(grid.combos) != 1:
             raise ConfigError("run() takes one value per parameter; use sweep() for grids", argument="params")
         signals = evaluate(self.signal_fn, panel, grid, [0])
+        check_close_only(bars, self.settings, signals.keys())
         arrays = self._arrays(signals, grid, [0], panel)
         cash_sharing = self.settings.cash_sharing
         # with a symbol (no cash sharing): that symbol's own account alone, on the same timeline
@@ -236,6 +237,7 @@ class VectorizedStrategy:
         first = call_signal_fn(self.signal_fn, grid.params(0))
         # fail fast on a malformed return value or an impossible sizing
         check_percent_reversal(self.settings, first.keys())
+        check_close_only(bars, self.settings, first.keys())
         ppy = self._periods_per_year(bars)
         if ppy is None:
             raise ConfigError(
