@@ -84,17 +84,19 @@ class _File:
     classes: list[tuple[str, int, int]]  # (name, first line incl. decorators, last line)
 
 
-_files: dict[tuple[str, int, int], _File | str] = {}
+_files: dict[tuple[str, int, int, str], _File | str] = {}
+_SCOPES = ("symbol", "panel")
 
 
-def _file(path: str) -> _File | str:
-    """The linted file at ``path`` (on disk, or a notebook cell in ``linecache``), or why it cannot be."""
+def _file(path: str, scope: str = "symbol") -> _File | str:
+    """The linted file at ``path`` (on disk, or a notebook cell in ``linecache``), or why it cannot be; ``scope``
+    is the signal functions' (``"panel"``: the panel-scope rules read every function of the file)."""
     if os.path.isfile(path):
         info = os.stat(path)
-        key = (path, info.st_size, info.st_mtime_ns)
+        key = (path, info.st_size, info.st_mtime_ns, scope)
         if key not in _files:
             try:
-                _files[key] = _lint_text(read_python(Path(path)), path)
+                _files[key] = _lint_text(read_python(Path(path)), path, scope)
             except Unreadable as error:
                 _files[key] = f"its file {path} cannot be read: {error.reason}"
         return _files[key]
@@ -102,15 +104,15 @@ def _file(path: str) -> _File | str:
     if not lines:
         return f"its source is not available (no file {path!r}: typed at a prompt or run with exec?)"
     text = "".join(lines)
-    key = (path, len(text), hash(text))
+    key = (path, len(text), hash(text), scope)
     if key not in _files:
-        _files[key] = _lint_text(text, path)
+        _files[key] = _lint_text(text, path, scope)
     return _files[key]
 
 
-def _lint_text(text: str, path: str) -> _File | str:
+def _lint_text(text: str, path: str, scope: str = "symbol") -> _File | str:
     try:
-        module = Module(text, path)
+        module = Module(text, path, scope=scope)
     except (SyntaxError, ValueError) as error:
         return f"its file {path} does not parse: {error}"
     findings = lint_module(module)
@@ -274,9 +276,13 @@ def _class_span_from_methods(cls: type) -> tuple[str, int, int] | str:
     return "its source is not available (built with type() or exec?)"
 
 
-def scan(obj: Any) -> Scan:
+def scan(obj: Any, scope: str = "symbol") -> Scan:
     """Lint the code that running ``obj`` (a signal function, a strategy class or instance, a factory, any
-    callable) will execute; see the module docstring for what is followed."""
+    callable) will execute; see the module docstring for what is followed. ``scope`` is how a vectorized
+    signal function is evaluated (``VectorizedStrategy``'s ``scope``): under ``"panel"`` the panel-scope rule
+    (``VEC004``) reads all of that code."""
+    if scope not in _SCOPES:
+        raise ConfigError(f"scope must be one of {_SCOPES}, got {scope!r}", argument="scope")
     spans: list[tuple[str, int, int]] = []
     result = Scan()
     seen: dict[int, Any] = {}  # id -> object, kept alive so that ids stay unique
@@ -318,27 +324,33 @@ def scan(obj: Any) -> Scan:
             todo += [type(item), *_attributes(item)]
     found: set[Finding] = set()
     for path, first, last in spans:
-        file = _file(path)
+        file = _file(path, scope)
         if isinstance(file, _File):
             found.update(f for f in file.findings if first <= f.line <= last)
     result.findings = sorted(found, key=lambda f: (f.path, f.line, f.col, f.code))
     return result
 
 
-def findings_of(obj: Any) -> list[Finding]:
+def findings_of(obj: Any, scope: str = "symbol") -> list[Finding]:
     """The findings inside the code that running ``obj`` will execute (see :func:`scan`)."""
-    return scan(obj).findings
+    return scan(obj, scope).findings
 
 
-def lint_before_run(obj: Any, what: str) -> None:
-    """Report the lint findings in the code ``obj`` will run, before running it (see the module docstring)."""
+def lint_before_run(obj: Any, what: str, scope: str = "symbol") -> None:
+    """Report the lint findings in the code ``obj`` will run, before running it (see the module docstring).
+
+    ``scope``: how a vectorized signal function is evaluated, as ``VectorizedStrategy(..., scope=)`` says;
+    ``"panel"`` checks the code for time-series operations that mix symbols (``VEC004``) even when the file
+    does not say it is run in panel scope."""
+    if scope not in _SCOPES:
+        raise ConfigError(f"scope must be one of {_SCOPES}, got {scope!r}", argument="scope")
     current = mode()
     if current == "off":
         return
     owner = obj if inspect.isclass(obj) or inspect.isfunction(obj) else type(obj)
     if _is_ml4t(getattr(owner, "__module__", None) or ""):
         return  # ml4t's own strategies (the base class, the promotion follower) are linted by the test suite
-    result = scan(obj)
+    result = scan(obj, scope)
     unchecked = [(target, why) for target, why in result.unchecked if current == "strict" or _first_time(target)]
     if not result.findings and not unchecked:
         return

@@ -59,9 +59,13 @@ class Module:
     """A parsed source file and what rules ask of it: parents, import aliases, strategy hooks, signal
     functions and jitted functions."""
 
-    def __init__(self, source: str, path: str = "<string>") -> None:
+    def __init__(self, source: str, path: str = "<string>", *, scope: str = "symbol") -> None:
         self.source = source
         self.path = path
+        self.scope = scope
+        """How the module's signal functions are evaluated when a run says so (``VectorizedStrategy``'s
+        ``scope``): ``"panel"`` makes the panel-scope rules read every function; ``"symbol"`` (default) lets
+        them find the panel-scope functions from the module's own ``VectorizedStrategy(..., scope="panel")``."""
         self.tree = ast.parse(source, filename=path)
         self.lines = source.splitlines()
         self.parents: dict[ast.AST, ast.AST] = {}
@@ -135,7 +139,8 @@ class Module:
     @cached_property
     def signal_functions(self) -> list[ast.FunctionDef]:
         """Functions used as a ``VectorizedStrategy``'s rules: passed to ``VectorizedStrategy(...)`` by name,
-        or returning a dict literal with an ``entries`` / ``exits`` / ``short_entries`` / ``short_exits`` key."""
+        or returning a dict literal with an ``entries`` / ``exits`` / ``short_entries`` / ``short_exits`` /
+        ``weights`` key."""
         found: dict[str, ast.FunctionDef] = {}
         for node in ast.walk(self.tree):
             if (
@@ -146,7 +151,7 @@ class Module:
                 and node.args[0].id in self.functions
             ):
                 found[node.args[0].id] = self.functions[node.args[0].id]
-        keys = {"entries", "exits", "short_entries", "short_exits"}
+        keys = {"entries", "exits", "short_entries", "short_exits", "weights"}
         for fn in self.functions.values():
             for ret in ast.walk(fn):
                 owner = self.enclosing(ret, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))

@@ -13,7 +13,7 @@ from ml4t.lint._core import Finding, Module, Rule
 from ml4t.lint.rules import register
 
 _FUNCTION = (ast.FunctionDef, ast.AsyncFunctionDef)
-_SIGNAL_KEYS = {"entries", "exits", "short_entries", "short_exits"}
+_SIGNAL_KEYS = {"entries", "exits", "short_entries", "short_exits", "weights"}
 STATE_ATTRS = frozenset({"position", "positions", "cash", "free_cash", "equity", "portfolio", "orders", "fills"})
 STATE_NAMES = frozenset({"ctx", "context", "portfolio", "broker", "account"})
 
