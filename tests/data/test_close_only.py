@@ -185,3 +185,11 @@ def test_close_only_listings_match_vectorbt_from_signals(seed, cash_sharing):
     np.testing.assert_allclose(result.equity["equity"].to_numpy(), expected, rtol=1e-9)
     assert result.fills.height == int(pf.orders.count().sum())
     assert result.equity["equity"][0] == pytest.approx(init)
+
+
+def test_close_only_bars_round_trip_through_their_frame():
+    b = bars(_close_only())
+    again = bars(b.frame)
+    assert again.close_only and again.fingerprint() == b.fingerprint()
+    nan_ohlc = _close_only().with_columns(pl.lit(float("nan")).alias(name) for name in ("open", "high", "low"))
+    assert bars(nan_ohlc).fingerprint() == b.fingerprint()

@@ -42,13 +42,22 @@ def _raise_if(frame: pl.DataFrame, mask: pl.Expr | pl.Series, message: str, colu
 
 
 def with_close_only_columns(frame: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
-    """Close-only bars (a ``close`` column and none of ``open``, ``high``, ``low``) get those three columns as
-    nulls, and ``volume`` as nulls when it is absent too; returns the frame and whether it is close-only.
-    A frame with some of open/high/low but not all is left alone (``check_required`` names what is missing)."""
-    if "close" not in frame.columns or any(name in frame.columns for name in RANGE_COLUMNS):
+    """Close-only bars: a ``close`` column, and ``open``, ``high`` and ``low`` all missing (absent, or null/NaN
+    on every row, as in a close-only ``Bars.frame``). Returns the frame with those three as Float64 nulls (and
+    ``volume`` as nulls when it is absent too) and True; any other frame unchanged and False (when only some of
+    open/high/low are missing, ``check_required`` or ``check_ohlcv`` names them)."""
+    if "close" not in frame.columns or frame.height == 0:
         return frame, False
-    absent = [name for name in (*RANGE_COLUMNS, "volume") if name not in frame.columns]
+    if not all(name not in frame.columns or _missing_everywhere(frame[name]) for name in RANGE_COLUMNS):
+        return frame, False
+    absent = [*RANGE_COLUMNS, *(["volume"] if "volume" not in frame.columns else [])]
     return frame.with_columns(pl.lit(None, dtype=pl.Float64).alias(name) for name in absent), True
+
+
+def _missing_everywhere(series: pl.Series) -> bool:
+    if series.null_count() == series.len():
+        return True
+    return series.dtype.is_float() and bool((series.is_null() | series.is_nan()).all())
 
 
 def check_required(frame: pl.DataFrame, required: tuple[str, ...] = REQUIRED_COLUMNS) -> None:
