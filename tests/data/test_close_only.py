@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from ml4t import ConfigError, DataError, OrderError
+from ml4t.costs import VolumeImpact
 from ml4t.data import bars, load_bars
 from ml4t.event import Engine, Strategy
 from ml4t.vectorized import VectorizedStrategy
@@ -193,3 +194,16 @@ def test_close_only_bars_round_trip_through_their_frame():
     assert again.close_only and again.fingerprint() == b.fingerprint()
     nan_ohlc = _close_only().with_columns(pl.lit(float("nan")).alias(name) for name in ("open", "high", "low"))
     assert bars(nan_ohlc).fingerprint() == b.fingerprint()
+
+
+@pytest.mark.parametrize(
+    ("settings", "argument"),
+    [({"participation": 0.1}, "participation"), ({"slippage": VolumeImpact(coefficient=0.1)}, "slippage")],
+)
+def test_volume_models_are_refused_on_bars_without_volume(settings, argument):
+    with pytest.raises(ConfigError, match="volume") as info:
+        Engine(bars(_close_only()), _Buy(), execution="close", **settings)
+    assert info.value.argument == argument
+    with_volume = bars(_close_only().with_columns(pl.lit(1e6).alias("volume")))
+    assert with_volume.has_volume and not bars(_close_only()).has_volume
+    Engine(with_volume, _Buy(), execution="close", **settings).run()

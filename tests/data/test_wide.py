@@ -149,3 +149,13 @@ def test_every_value_cell_is_one_bar_and_every_missing_cell_none(matrix):
     kept = [i for i in range(n_bars) if not np.isnan(matrix[i]).all()]
     np.testing.assert_array_equal(panel.close, matrix[kept].T)
     assert np.isnan(panel.open).all() and np.isnan(panel.high).all() and np.isnan(panel.low).all()
+
+
+def test_a_pandas_frame_with_multiindex_columns_is_refused_with_the_way_out():
+    index = pd.date_range("2021-03-01", periods=2, freq="D", name="Date")
+    columns = pd.MultiIndex.from_product([["Close", "Open"], ["AAPL", "MSFT"]], names=["Price", "Ticker"])
+    yfinance = pd.DataFrame(np.ones((2, 4)), index=index, columns=columns)
+    with pytest.raises(DataError, match=r"MultiIndex .*frame\['Close'\]") as info:
+        bars(yfinance, tz="UTC")
+    assert info.value.argument == "frame"
+    assert bars(yfinance["Close"], tz="UTC").symbols == ["AAPL", "MSFT"]

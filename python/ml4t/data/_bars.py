@@ -103,6 +103,15 @@ class Bars:
             self._cache["close_only"] = frame.height > 0 and frame["open"].null_count() == frame.height
         return bool(self._cache["close_only"])
 
+    @property
+    def has_volume(self) -> bool:
+        """False when the bars have no volume (close-only bars given without a ``volume`` column): volume
+        participation and volume-based slippage then have nothing to read."""
+        if "has_volume" not in self._cache:
+            frame = self._frame
+            self._cache["has_volume"] = frame.height == 0 or frame["volume"].null_count() < frame.height
+        return bool(self._cache["has_volume"])
+
     def _field_names(self) -> list[str]:
         return [name for name, dtype in self._frame.schema.items() if name not in KEY_COLUMNS and dtype.is_numeric()]
 
@@ -308,8 +317,9 @@ def bars(
         missing columns are held as nulls (NaN in every array layout), never made up from the close, and
         :attr:`Bars.close_only` is True. They support close execution only: the vectorized mode with
         ``execution="close"`` and no stops (``execution="next_open"`` or ``sl_stop``/``tp_stop`` is a
-        ConfigError saying why); the event engine refuses them (its fills read the open and its stop and
-        limit orders the high and low).
+        ConfigError saying why); the event engine with ``execution="close"`` and market orders (its stop
+        and limit orders, which trigger on the high and low, are an OrderError; without a volume column,
+        ``participation`` and ``VolumeImpact`` slippage are a ConfigError).
 
         **Wide frames**: a date x symbol frame of closes (skfolio, yfinance, vectorbt): one timestamp column
         (or a pandas ``DatetimeIndex``) and one numeric column per symbol, named by the symbol. Each cell is

@@ -56,6 +56,14 @@ def coerce_frame(frame: Any, *, index_name: str = "timestamp") -> pl.DataFrame:
         return frame.collect()
     pd = sys.modules.get("pandas")
     if pd is not None and isinstance(frame, pd.DataFrame):
+        if isinstance(frame.columns, pd.MultiIndex):
+            first = frame.columns[0] if len(frame.columns) else ()
+            raise DataError(
+                f"the frame's columns are a MultiIndex ({list(frame.columns.names)}, e.g. {first!r}), as yfinance "
+                "gives several tickers; select one field first (e.g. frame['Close'], a date x symbol frame of "
+                "closes) or stack it into a long frame with a symbol column",
+                argument="frame",
+            )
         index = frame.index
         if isinstance(index, (pd.MultiIndex, pd.DatetimeIndex)) or index.name is not None:
             if isinstance(index, pd.DatetimeIndex) and index.name is None:

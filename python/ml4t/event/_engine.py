@@ -9,7 +9,7 @@ import numpy as np
 
 from ml4t import _core
 from ml4t._assemble import assemble
-from ml4t.costs import Commission, Slippage, lower_costs
+from ml4t.costs import Commission, Slippage, VolumeImpact, lower_costs
 from ml4t.data import Bars, PITData, Signals
 from ml4t.errors import ConfigError
 from ml4t.event._batch import BarBatch, Event, Fill, SignalBatch, Timer
@@ -97,13 +97,7 @@ class Engine:
             raise ConfigError(f"signals must be ml4t.data.Signals, got {type(signals).__name__}", argument="signals")
         self.settings = EngineSettings.build(**settings)
         """The declared settings (:class:`ml4t.settings.EngineSettings`); defaults are stated there."""
-        if bars.close_only and self.settings.execution != "close":
-            raise ConfigError(
-                f"the bars are close-only (no open, high or low), so execution={self.settings.execution!r} has no "
-                "price to fill at; use execution='close' (market orders fill at the close; stop and limit orders "
-                "are refused)",
-                argument="execution",
-            )
+        _check_bar_columns(bars, self.settings)
         multipliers = self.settings.multipliers or {}
         unknown = sorted(set(multipliers) - set(bars.symbols))
         if unknown:
@@ -288,3 +282,28 @@ def _describe(value: object) -> object:
 def _with_indicators(bars: Bars, strategy: Strategy) -> Bars:
     """The bars with the strategy's indicator columns added (evaluated per symbol, in time order)."""
     return bars.with_indicators(strategy._indicator_exprs())
+
+
+def _check_bar_columns(bars: Bars, s: EngineSettings) -> None:
+    """Refuse settings that read prices or volume the bars do not have: close-only bars fill at the close only
+    (their stop and limit orders are refused by the context), and bars without volume cannot cap participation
+    or price volume impact."""
+    if bars.close_only and s.execution != "close":
+        raise ConfigError(
+            f"the bars are close-only (no open, high or low), so execution={s.execution!r} has no price to fill at; "
+            "use execution='close' (market orders fill at the close; stop and limit orders are refused)",
+            argument="execution",
+        )
+    needs = [
+        name
+        for name, on in (
+            ("participation", s.participation is not None),
+            ("slippage", isinstance(s.slippage, VolumeImpact)),
+        )
+        if on
+    ]
+    if needs and not bars.has_volume:
+        raise ConfigError(
+            f"{needs[0]} reads the bars' volume, and these bars have none (close-only bars without a volume column)",
+            argument=needs[0],
+        )
