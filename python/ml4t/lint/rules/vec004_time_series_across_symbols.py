@@ -46,8 +46,9 @@ def _partitions_by_symbol(call: ast.Call) -> bool:
     return False
 
 
-def _over_symbol_around(module: Module, node: ast.AST) -> bool:
-    """Whether ``node`` is inside the expression an ``.over(<symbol>)`` call windows (its receiver)."""
+def _windowed_around(module: Module, node: ast.AST, *, by_symbol: bool) -> bool:
+    """Whether ``node`` is inside the expression an ``.over(...)`` call windows (its receiver): one partitioned by
+    ``symbol`` when ``by_symbol``, else any."""
     child, parent = node, module.parents.get(node)
     while parent is not None and not isinstance(parent, (*_FUNCTION, ast.stmt)):
         if (
@@ -56,7 +57,7 @@ def _over_symbol_around(module: Module, node: ast.AST) -> bool:
             and parent.value is child
             and isinstance(call := module.parents.get(parent), ast.Call)
             and call.func is parent
-            and _partitions_by_symbol(call)
+            and (not by_symbol or _partitions_by_symbol(call))
         ):
             return True
         child, parent = parent, module.parents.get(parent)
@@ -135,7 +136,9 @@ class TimeSeriesAcrossSymbols(Rule):
 
     VectorizedStrategy(momentum, scope="panel")
     ```
-    A cross-sectional operation windowed by date (``rank().over("ts_event")``) is not flagged.
+    A cross-sectional operation windowed by date (``rank().over("ts_event")``) is not flagged. The window must
+    be in the same expression as the operation: ``x = pl.col("close").shift(1)`` followed by ``x.over("symbol")``
+    on another line is flagged (write ``pl.col("close").shift(1).over("symbol")``, or silence the line).
     """
 
     code = "VEC004"
@@ -149,9 +152,8 @@ class TimeSeriesAcrossSymbols(Rule):
             method = node.func.attr
             if not _time_series(method) or not self._on_expression(module, node.func.value):
                 continue
-            if method == "rank" and self._windowed(module, node):
-                continue  # a cross-section (rank().over("ts_event")) or a per-symbol rank
-            if _over_symbol_around(module, node):
+            # a rank windowed by anything is a cross-section (.over("ts_event")) or a per-symbol rank
+            if _windowed_around(module, node, by_symbol=method != "rank"):
                 continue
             done |= covered(node)  # one finding per chain: x.rolling_mean(5).shift(1) is fixed by one .over()
             where = f"{text(node)} in panel-scope signal function {fn}()"
@@ -175,9 +177,3 @@ class TimeSeriesAcrossSymbols(Rule):
         if isinstance(receiver, ast.Name) and receiver.id in module.aliases:
             return module.aliases[receiver.id].split(".")[0] == "polars"
         return True
-
-    @staticmethod
-    def _windowed(module: Module, node: ast.Call) -> bool:
-        """Whether the result of ``node`` is windowed by any ``.over(...)`` directly (``x.rank().over(...)``)."""
-        parent = module.parents.get(node)
-        return isinstance(parent, ast.Attribute) and parent.attr == "over"
