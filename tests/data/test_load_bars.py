@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ml4t import ConfigError, DataError
 from ml4t.data import bars, load_bars
@@ -229,3 +232,34 @@ def test_files_with_different_extra_columns_are_put_together_with_nulls(tmp_path
     loaded = load_bars(str(tmp_path / "*.csv"), tz="UTC")
     assert loaded.frame.filter(pl.col("symbol") == "a")["adj_close"].null_count() == 2
     assert loaded.frame.filter(pl.col("symbol") == "b")["adj_close"].to_list() == [1.4]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.booleans(), min_size=6, max_size=6).filter(any),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_files_per_symbol_load_as_the_long_frame_of_all_of_them(listed):
+    """Each symbol's bars (listed on some of six days) in its own file: the glob gives the bars of the long frame
+    holding every file's rows, whatever the symbols' listing dates."""
+    days = [f"2021-01-{d:02d}" for d in range(4, 10)]
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for j, present in enumerate(listed):
+            mine = [d for d, on in zip(days, present, strict=True) if on]
+            _ohlc_csv(Path(folder) / f"s{j}.csv", mine, 10.0 * (j + 1))
+            rows += [(d, f"s{j}", 10.0 * (j + 1) + i) for i, d in enumerate(mine)]
+        loaded = load_bars(str(Path(folder) / "s*.csv"), tz="UTC")
+    long = pl.DataFrame(rows, schema=["date", "symbol", "open"], orient="row").with_columns(
+        (pl.col("open") + 1).alias("high"),
+        (pl.col("open") - 0.5).alias("low"),
+        (pl.col("open") + 0.5).alias("close"),
+        pl.lit(100.0).alias("volume"),
+    )
+    expected = bars(long, tz="UTC")
+    keys = ["ts_event", "ts_arrival", "symbol", "open", "high", "low", "close"]
+    assert loaded.symbols == expected.symbols == [f"s{j}" for j in range(len(listed))]
+    assert loaded.frame.select(keys).equals(expected.frame.select(keys))
