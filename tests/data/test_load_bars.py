@@ -263,3 +263,15 @@ def test_files_per_symbol_load_as_the_long_frame_of_all_of_them(listed):
     keys = ["ts_event", "ts_arrival", "symbol", "open", "high", "low", "close"]
     assert loaded.symbols == expected.symbols == [f"s{j}" for j in range(len(listed))]
     assert loaded.frame.select(keys).equals(expected.frame.select(keys))
+
+
+def test_wide_files_name_their_symbols_by_their_columns(tmp_path):
+    (tmp_path / "tech.csv").write_text("Date,AAPL,MSFT\n2021-01-04,10,20\n2021-01-05,11,\n")
+    (tmp_path / "energy.csv").write_text("Date,XOM\n2021-01-05,50\n")
+    loaded = load_bars(str(tmp_path / "*.csv"), tz="UTC")
+    assert loaded.symbols == ["AAPL", "MSFT", "XOM"] and loaded.close_only
+    assert dict(loaded.frame.group_by("symbol").len().iter_rows()) == {"AAPL": 2, "MSFT": 1, "XOM": 1}
+    (tmp_path / "more.csv").write_text("Date,MSFT\n2021-01-06,21\n")
+    with pytest.raises(DataError, match="two files") as info:
+        load_bars(str(tmp_path / "*.csv"), tz="UTC")
+    assert info.value.symbol == "MSFT"

@@ -15,7 +15,7 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 
@@ -23,6 +23,7 @@ from ml4t._validate import check_bool
 from ml4t.data._bars import Bars, bars
 from ml4t.data._normalize import first_offender, rows_text, snake_case
 from ml4t.data._validate import PRICE_COLUMNS, check_ohlcv
+from ml4t.data._wide import maybe_wide
 from ml4t.errors import ConfigError, DataError, Ml4tError
 
 __all__ = ["load_bars"]
@@ -43,6 +44,7 @@ def load_bars(
     session_open: str | dt.time | None = None,
     freq: dt.timedelta | str | None = None,
     latency: dt.timedelta | str | None = None,
+    wide: Literal["close"] | None = None,
 ) -> Bars:
     """Load bars from Parquet or CSV files and validate them with :func:`ml4t.data.bars`.
 
@@ -63,9 +65,10 @@ def load_bars(
         close by ``adj_close / close``, turning them into split- and dividend-adjusted prices. Volume is left
         unchanged (it is not split-adjusted). ``adj_close`` is kept and then equals the adjusted close.
         ``adjust=True`` without an ``Adj Close`` column is a ConfigError.
-    tz, label, session_close, session_open, freq, latency:
-        As in :func:`ml4t.data.bars`. Date-only files need ``tz=``; they are stamped at local midnight of
-        each date unless ``session_close`` is given. The same options apply to every file.
+    tz, label, session_close, session_open, freq, latency, wide:
+        As in :func:`ml4t.data.bars`; the same options apply to every file. Date-only files need ``tz=``; they
+        are stamped at local midnight of each date unless ``session_close`` is given. A file may be a wide date x
+        symbol frame of closes: its columns name the symbols, and no symbol comes from its file name.
 
     CSV files whose data rows have exactly one field more than the header, with a ``HH:MM[:SS]`` second
     field (``Date,Open,...`` over rows ``2006-01-02,09:01:00,3602.00,...``), are read as a split date and
@@ -90,6 +93,7 @@ def load_bars(
         "session_close": session_close,
         "session_open": session_open,
         "latency": latency,
+        "wide": wide,
     }
     loaded = [(file, _load_file(file, format=format, symbol=symbol, adjust=adjust, **options)) for file in files]
     return loaded[0][1] if len(loaded) == 1 else _combine(loaded)
@@ -133,7 +137,7 @@ def _existing(file: Path) -> Path:
     return file
 
 
-def _load_file(file: Path, *, format: str | None, symbol: str | None, adjust: bool, **options: object) -> Bars:
+def _load_file(file: Path, *, format: str | None, symbol: str | None, adjust: bool, **options: Any) -> Bars:
     """One file's validated bars; an error names the file."""
     kind = format if format is not None else _FORMATS.get(file.suffix.lower())
     if kind not in ("csv", "parquet"):
@@ -146,10 +150,10 @@ def _load_file(file: Path, *, format: str | None, symbol: str | None, adjust: bo
         raise ConfigError(
             f"adjust=True needs an 'Adj Close' column; {file.name!r} has {frame.columns}", argument="adjust"
         )
-    if symbol is None and "symbol" not in names:
+    if symbol is None and "symbol" not in names and not maybe_wide(frame, options["wide"]):
         symbol = file.stem
     try:
-        loaded = bars(frame, symbol=symbol, **options)  # type: ignore[arg-type]
+        loaded = bars(frame, symbol=symbol, **options)
         return _adjust(loaded) if adjust else loaded
     except Ml4tError as exc:
         raise exc.replace(message=f"{file.name}: {exc.message}") from None

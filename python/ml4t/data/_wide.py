@@ -21,12 +21,18 @@ import polars as pl
 from ml4t.data._normalize import snake_case
 from ml4t.errors import ConfigError, DataError
 
-__all__ = ["WIDE_FIELDS", "from_wide"]
+__all__ = ["WIDE_FIELDS", "from_wide", "maybe_wide"]
 
 #: What the cells of a wide frame may hold. Only closes: a wide frame has one number per (date, symbol).
 WIDE_FIELDS = ("close",)
 _TIMESTAMPS = ("timestamp", "ts_event", "datetime", "date", "time")
 _LONG_MARKERS = ("symbol", "close", "open", "high", "low")
+
+
+def maybe_wide(frame: pl.DataFrame, wide: str | None) -> bool:
+    """Whether :func:`from_wide` would read ``frame`` as wide (or refuse it as neither long nor wide): asked to,
+    or no column named like a long frame's ``symbol`` / price columns."""
+    return wide is not None or not any(snake_case(name) in _LONG_MARKERS for name in frame.columns)
 
 
 def from_wide(
@@ -36,7 +42,7 @@ def from_wide(
     ``(frame, timestamp)`` unchanged. The long frame has the timestamp column, ``symbol`` and ``close``."""
     if wide is not None and wide not in WIDE_FIELDS:
         raise ConfigError(f"wide must be 'close' (a frame of closes) or None, got {wide!r}", argument="wide")
-    if wide is None and any(snake_case(name) in _LONG_MARKERS for name in frame.columns):
+    if not maybe_wide(frame, wide):
         return frame, timestamp
     time = _time_column(frame, timestamp)
     if time is None:
