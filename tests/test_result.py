@@ -1,8 +1,11 @@
 import datetime as dt
+import math
 
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ml4t
 from ml4t.result import EQUITY_SCHEMA, FILLS_SCHEMA, ORDERS_SCHEMA, POSITIONS_SCHEMA, TRADES_SCHEMA, empty_frame
@@ -96,3 +99,214 @@ def test_result_is_immutable():
     res = ml4t.Result.from_equity(_ts(2), [1.0, 2.0])
     with pytest.raises(AttributeError):
         res.init_cash = 5.0  # type: ignore[misc]
+
+
+# --- per-symbol weights, exposure and turnover over time (issue #12) -------------------------------------------
+
+NAN = float("nan")
+T = _ts(6)
+# bar -> equity, then per symbol (qty, mark, value); B lists at bar 2 (no mark before), C never trades
+PORTFOLIO = {
+    0: (1000.0, [(0.0, 10.0, 0.0), (0.0, NAN, 0.0), (0.0, 5.0, 0.0)]),
+    1: (1000.0, [(10.0, 10.0, 100.0), (0.0, NAN, 0.0), (0.0, 5.0, 0.0)]),
+    2: (500.0, [(10.0, 12.0, 120.0), (4.0, 25.0, 100.0), (0.0, 5.0, 0.0)]),
+    3: (400.0, [(-5.0, 12.0, -60.0), (4.0, 20.0, 80.0), (0.0, 5.0, 0.0)]),
+    4: (0.0, [(-5.0, 14.0, -70.0), (4.0, 20.0, 80.0), (0.0, 5.0, 0.0)]),  # ruined while holding
+    5: (-100.0, [(0.0, 14.0, 0.0), (0.0, 20.0, 0.0), (0.0, 5.0, 0.0)]),  # ruined and flat
+}
+FILLS = [  # bar, symbol, side, quantity, price
+    (1, "A", "buy", 10.0, 10.0),
+    (2, "B", "buy", 4.0, 25.0),
+    (3, "A", "sell", 15.0, 12.0),
+    (5, "A", "buy", 5.0, 14.0),
+    (5, "B", "sell", 4.0, 20.0),
+]
+
+
+def _portfolio(*, sparse: bool = False, fills=FILLS) -> ml4t.Result:
+    """Three symbols over six daily bars (``PORTFOLIO``); ``sparse``: only the rows that hold a position."""
+    equity = pl.DataFrame(
+        {"ts_event": T, "cash": [e for e, _ in PORTFOLIO.values()], "equity": [e for e, _ in PORTFOLIO.values()]},
+        schema=EQUITY_SCHEMA,
+    )
+    rows = [
+        (T[i], s, q, p, v)
+        for i, (_, held) in PORTFOLIO.items()
+        for s, (q, p, v) in zip("ABC", held, strict=True)
+        if not sparse or q != 0
+    ]
+    positions = pl.DataFrame(rows, schema=POSITIONS_SCHEMA, orient="row")
+    fill_rows = [(k, k, t if isinstance(t, dt.datetime) else T[t], s, side, q, p, 0.0, 0.0)
+                 for k, (t, s, side, q, p) in enumerate(fills)]  # fmt: skip
+    return ml4t.Result(
+        **_frames(equity)
+        | {"positions": positions, "fills": pl.DataFrame(fill_rows, schema=FILLS_SCHEMA, orient="row")},
+        init_cash=1000.0,
+        periods_per_year=252,
+    )
+
+
+def test_weights_are_position_values_over_the_bars_equity():
+    w = _portfolio().weights
+    assert w.schema == pl.Schema({"ts_event": pl.Datetime("ns", "UTC"), "symbol": pl.String, "weight": pl.Float64})
+    got = {(T.index(t), s): x for t, s, x in w.iter_rows()}
+    assert [got[i, "A"] for i in range(6)] == pytest.approx([0.0, 0.1, 0.24, -0.15, None, 0.0])
+    # B has no mark before its listing (bar 2): no weight, not 0; while equity is <= 0 a held position has
+    # no weight (a fraction of a non-positive equity means nothing), a flat one weighs 0
+    assert [got[i, "B"] for i in range(6)][:2] == [None, None]
+    assert [got[i, "B"] for i in range(2, 6)] == pytest.approx([0.2, 0.2, None, 0.0])
+    assert [got[i, "C"] for i in range(6)] == [0.0] * 6
+    assert w.select(pl.col("weight").is_infinite().any() | pl.col("weight").is_nan().any()).item() is False
+
+
+def test_exposure_sums_the_bars_weights_by_side():
+    e = _portfolio().exposure
+    assert list(e.schema) == ["ts_event", "long", "short", "gross", "net", "n_positions"]
+    assert e["ts_event"].to_list() == T
+    assert e["n_positions"].dtype == pl.Int64
+    assert e["n_positions"].to_list() == [0, 1, 2, 2, 2, 0]
+    assert e["long"].to_list() == pytest.approx([0.0, 0.1, 0.44, 0.2, None, 0.0])
+    assert e["short"].to_list() == pytest.approx([0.0, 0.0, 0.0, -0.15, None, 0.0])
+    assert e["gross"].to_list() == pytest.approx([0.0, 0.1, 0.44, 0.35, None, 0.0])
+    assert e["net"].to_list() == pytest.approx([0.0, 0.1, 0.44, 0.05, None, 0.0])
+
+
+def test_sparse_positions_give_the_same_exposure_and_the_weights_of_their_rows():
+    dense, sparse = _portfolio(), _portfolio(sparse=True)
+    assert sparse.positions.height == 7
+    assert sparse.exposure.equals(dense.exposure)
+    held = dense.weights.join(sparse.positions.select("ts_event", "symbol"), on=["ts_event", "symbol"], how="semi")
+    assert sparse.weights.equals(held)
+
+
+def test_turnover_is_traded_value_over_equity_per_bar_with_fills():
+    tv = _portfolio().turnover
+    assert list(tv.schema) == ["ts_event", "buy_value", "sell_value", "traded_value", "turnover"]
+    assert tv["ts_event"].to_list() == [T[1], T[2], T[3], T[5]]
+    assert tv["buy_value"].to_list() == pytest.approx([100.0, 100.0, 0.0, 70.0])
+    assert tv["sell_value"].to_list() == pytest.approx([0.0, 0.0, 180.0, 80.0])
+    assert tv["traded_value"].to_list() == pytest.approx([100.0, 100.0, 180.0, 150.0])
+    # two-sided: the reversal at bar 3 sells 15 units (a close of 10 and a short of 5) for 180 of 400 equity
+    assert tv["turnover"].to_list() == pytest.approx([0.1, 0.2, 0.45, None])  # equity -100 at bar 5
+
+
+def test_a_fill_between_bar_stamps_belongs_to_the_bar_that_contains_it():
+    # a bar stamped t covers (previous stamp, t]: a fill 3 hours after bar 1's stamp is in bar 2; one after
+    # the last bar has no bar (its own time, no equity: no turnover), and none is dropped
+    late = T[5] + dt.timedelta(hours=1)
+    tv = _portfolio(fills=[(T[1] + dt.timedelta(hours=3), "A", "buy", 10.0, 10.0), (2, "B", "buy", 4.0, 25.0),
+                           (late, "C", "sell", 1.0, 5.0)]).turnover  # fmt: skip
+    assert tv["ts_event"].to_list() == [T[2], late]
+    assert tv["traded_value"].to_list() == pytest.approx([200.0, 5.0])
+    assert tv["turnover"].to_list() == [pytest.approx(0.4), None]
+
+
+def test_a_result_without_positions_or_fills_has_empty_weights_and_zero_exposure():
+    res = ml4t.Result.from_equity(_ts(3), [100.0, 0.0, 50.0])
+    assert res.weights.is_empty() and list(res.weights.columns) == ["ts_event", "symbol", "weight"]
+    assert res.turnover.is_empty() and res.turnover.schema["turnover"] == pl.Float64
+    e = res.exposure
+    assert e["gross"].to_list() == [0.0, 0.0, 0.0]  # nothing held: exposed to nothing, whatever the equity
+    assert e["n_positions"].to_list() == [0, 0, 0]
+
+
+def test_the_frames_are_lazy_cached_and_not_pickled():
+    import pickle
+
+    res = _portfolio()
+    assert not {"weights", "exposure", "turnover"} & set(vars(res))  # nothing computed at construction
+    assert res.weights is res.weights and res.exposure is res.exposure and res.turnover is res.turnover
+    _ = res.metrics
+    copy = pickle.loads(pickle.dumps(res))
+    assert not {"weights", "exposure", "turnover", "metrics"} & set(vars(copy))  # derived, recomputed
+    assert copy.weights.equals(res.weights) and copy.turnover.equals(res.turnover)
+    assert copy.exposure.equals(res.exposure) and copy.metrics.equals(res.metrics)
+    assert repr(copy) == repr(res)
+    assert len(pickle.dumps(res)) == len(pickle.dumps(_portfolio()))  # the same bytes whatever was looked at
+
+
+def _fraction(value, equity):
+    """The one rule of a fraction of equity, written out: 0 is 0; otherwise only a positive equity divides."""
+    if value == 0:
+        return 0.0
+    return value / equity if equity is not None and equity > 0 else None
+
+
+def _reference(res: ml4t.Result) -> tuple[list, list, list]:
+    """Weights, exposure and turnover rows of ``res`` by plain loops over its rows."""
+    equity = dict(zip(res.equity["ts_event"], res.equity["equity"], strict=True))
+    weights = [
+        (t, s, None if p is None or math.isnan(p) else _fraction(v, equity.get(t)))
+        for t, s, q, p, v in res.positions.iter_rows()
+    ]
+    exposure = []
+    for t, e in equity.items():
+        held = [(q, v) for row_t, _, q, _, v in res.positions.iter_rows() if row_t == t]
+        long_, short = sum(v for _, v in held if v > 0), sum(v for _, v in held if v < 0)
+        gross = sum(abs(v) for _, v in held)
+        n = sum(1 for q, _ in held if q != 0)
+        exposure.append((t, *(_fraction(x, e) for x in (long_, short, gross, long_ + short)), n))
+    stamps = sorted(equity)
+    per_bar: dict[dt.datetime, list[float]] = {}
+    for t, side, q, p in res.fills.select("ts_event", "side", "quantity", "fill_price").iter_rows():
+        bar = next((b for b in stamps if b >= t), t)
+        sums = per_bar.setdefault(bar, [0.0, 0.0])
+        sums[side == "sell"] += q * p
+    turnover = [
+        (b, buy, sell, buy + sell, _fraction(buy + sell, equity.get(b))) for b, (buy, sell) in sorted(per_bar.items())
+    ]
+    return weights, exposure, turnover
+
+
+def _same_rows(got: pl.DataFrame, want: list) -> None:
+    assert got.height == len(want)
+    for row, expected in zip(got.iter_rows(), want, strict=True):
+        for a, b in zip(row, expected, strict=True):
+            assert a == (pytest.approx(b, rel=1e-12, abs=1e-12) if isinstance(b, float) else b), (row, expected)
+
+
+@st.composite
+def _results(draw):
+    """Random results: 1-3 symbols listed at random bars (no mark before), equity that may reach 0 or below,
+    dense or sparse positions, fills on bars, between them and after the last."""
+    n_bars, n_sym = draw(st.integers(1, 7)), draw(st.integers(1, 3))
+    ts = _ts(n_bars)
+    money = st.sampled_from([-50.0, 0.0, 10.0, 250.0, 1000.0, 1234.5])
+    equity = [draw(money) for _ in range(n_bars)]
+    sparse = draw(st.booleans())
+    rows = []
+    for s in "ABC"[:n_sym]:
+        listed = draw(st.integers(0, n_bars))
+        for i in range(n_bars):
+            price = draw(st.sampled_from([3.0, 10.5, 97.25])) if i >= listed else NAN
+            qty = draw(st.sampled_from([-7.0, -1.5, 0.0, 0.0, 2.0, 40.0])) if i >= listed else 0.0
+            if not (sparse and qty == 0):
+                rows.append((ts[i], s, qty, price, qty * price if qty else 0.0))
+    rows.sort(key=lambda r: r[0])
+    fills = []
+    for k in range(draw(st.integers(0, 6))):
+        t = ts[0] + dt.timedelta(hours=draw(st.integers(-30, 24 * n_bars + 30)))
+        side = draw(st.sampled_from(["buy", "sell"]))
+        fills.append(
+            (k, k, t, "A", side, draw(st.sampled_from([0.5, 3.0, 11.0])), draw(st.sampled_from([2.0, 9.75])), 0.0, 0.0)
+        )
+    frames = {
+        "equity": pl.DataFrame({"ts_event": ts, "cash": equity, "equity": equity}, schema=EQUITY_SCHEMA),
+        "positions": pl.DataFrame(rows, schema=POSITIONS_SCHEMA, orient="row"),
+        "orders": empty_frame(ORDERS_SCHEMA),
+        "fills": pl.DataFrame(fills, schema=FILLS_SCHEMA, orient="row"),
+        "trades": empty_frame(TRADES_SCHEMA),
+    }
+    return ml4t.Result(**frames, init_cash=1000.0)
+
+
+@given(_results())
+@settings(max_examples=150, deadline=None)
+def test_the_frames_agree_with_plain_loops(res):
+    weights, exposure, turnover = _reference(res)
+    _same_rows(res.weights, weights)
+    _same_rows(res.exposure, exposure)
+    _same_rows(res.turnover, turnover)
+    for frame in (res.weights, res.exposure, res.turnover):
+        floats = [c for c, t in frame.schema.items() if t == pl.Float64]
+        assert not frame.select(pl.any_horizontal(pl.col(floats).is_infinite() | pl.col(floats).is_nan()).any()).item()

@@ -30,6 +30,21 @@ Frames and their rows:
 ``trades``    one row per round trip. ``status`` is ``closed`` or ``open``; an open trade is marked to
               the last price (``exit_price``) and has a null ``ts_exit``. ``pnl`` is net of fees and
               ``trade_return`` is ``pnl`` over the entry value.
+
+Frames derived from those (lazily, on first access, then cached; never pickled: recomputed on demand):
+
+``weights``   one row per row of ``positions`` (dense in, dense out; sparse in, sparse out): ``ts_event``,
+              ``symbol``, ``weight`` = ``position_value`` / the bar's ``equity``.
+``exposure``  one row per row of ``equity``: ``long`` (sum of the positive position values), ``short`` (sum
+              of the negative ones, <= 0), ``gross`` (sum of their absolute values), ``net`` (their sum), each
+              over the bar's ``equity``, and ``n_positions`` (symbols with ``position_qty != 0``).
+``turnover``  one row per bar with fills (a rebalance): ``buy_value``, ``sell_value``, ``traded_value``
+              (their sum, ``quantity * fill_price``) and ``turnover`` = ``traded_value`` / the bar's ``equity``.
+
+Every such fraction of equity follows one rule: a value of 0 is 0 whatever the equity (nothing held is
+exposed to nothing); any other value is null when the equity is ``<= 0``, NaN or missing (a fraction of no
+equity means nothing), never infinite. A symbol without a mark (``market_price`` null or NaN: no price yet,
+before its listing) has a null weight; after its last bar its mark is carried (as ``equity`` carries it).
 """
 
 from __future__ import annotations
@@ -37,6 +52,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Self
 
 import polars as pl
@@ -49,11 +65,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EQUITY_SCHEMA",
+    "EXPOSURE_SCHEMA",
     "FILLS_SCHEMA",
     "ORDERS_SCHEMA",
     "ORDER_STATUSES",
     "POSITIONS_SCHEMA",
     "TRADES_SCHEMA",
+    "TURNOVER_SCHEMA",
+    "WEIGHTS_SCHEMA",
     "ResultShape",
     "empty_frame",
 ]
@@ -112,6 +131,22 @@ TRADES_SCHEMA: dict[str, pl.DataType] = {
     "pnl": F64,
     "trade_return": F64,
 }
+WEIGHTS_SCHEMA: dict[str, pl.DataType] = {"ts_event": TS_DTYPE, "symbol": STR, "weight": F64}
+EXPOSURE_SCHEMA: dict[str, pl.DataType] = {
+    "ts_event": TS_DTYPE,
+    "long": F64,
+    "short": F64,
+    "gross": F64,
+    "net": F64,
+    "n_positions": pl.Int64(),
+}
+TURNOVER_SCHEMA: dict[str, pl.DataType] = {
+    "ts_event": TS_DTYPE,
+    "buy_value": F64,
+    "sell_value": F64,
+    "traded_value": F64,
+    "turnover": F64,
+}
 ORDER_STATUSES = frozenset({"filled", "partially_filled", "cancelled", "expired", "rejected", "open"})
 
 _SCHEMAS = {
@@ -135,6 +170,18 @@ def _check_schema(name: str, frame: pl.DataFrame, schema: Mapping[str, pl.DataTy
                 argument=name,
                 column=column,
             )
+
+
+def _of_equity(value: pl.Expr, equity: pl.Expr) -> pl.Expr:
+    """``value / equity`` as the module docstring states it: 0 for a value of 0, null for any other value
+    when the equity is not positive (or NaN, or missing)."""
+    return pl.when(value == 0).then(0.0).when(equity > 0).then(value / equity).otherwise(None)
+
+
+def _bar_equity(equity: pl.DataFrame) -> pl.DataFrame:
+    """``ts_event`` (flagged sorted: the shape checks it increases) and ``equity`` with NaN as null, so that
+    ``equity > 0`` is false for it (Polars orders NaN above every number)."""
+    return equity.select(pl.col("ts_event").set_sorted(), pl.col("equity").fill_nan(None))
 
 
 def empty_frame(schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
@@ -247,6 +294,95 @@ class ResultShape:
             .alias("return")
         ).to_series()
         return pl.DataFrame({"ts_event": self.equity["ts_event"], "return": ret})
+
+    @cached_property
+    def weights(self) -> pl.DataFrame:
+        """Per-symbol weight over time (:data:`WEIGHTS_SCHEMA`): one row per row of ``positions``, in its
+        order, ``weight = position_value / equity`` of the bar (see the module docstring for 0, null and
+        listings). Wide, as one plots it: ``result.weights.pivot(on="symbol", index="ts_event")``."""
+        price = pl.col("market_price")
+        return (
+            self.positions.select("ts_event", "symbol", "position_value", "market_price")
+            .join(_bar_equity(self.equity), on="ts_event", how="left", maintain_order="left")
+            .select(
+                "ts_event",
+                "symbol",
+                pl.when(price.is_null() | price.is_nan())
+                .then(None)
+                .otherwise(_of_equity(pl.col("position_value"), pl.col("equity")))
+                .alias("weight"),
+            )
+            .cast(pl.Schema(WEIGHTS_SCHEMA))
+        )
+
+    @cached_property
+    def exposure(self) -> pl.DataFrame:
+        """Exposure over time (:data:`EXPOSURE_SCHEMA`): one row per bar (row of ``equity``), ``long``,
+        ``short`` (<= 0), ``gross`` and ``net`` as fractions of the bar's equity, and ``n_positions``; a bar
+        without rows in ``positions`` holds nothing (0 and 0)."""
+        value = pl.col("position_value")
+        # positions is sorted by ts_event (its documented layout): flag it for Polars' sorted fast paths
+        per_bar = (
+            self.positions.with_columns(pl.col("ts_event").set_sorted())
+            .group_by("ts_event", maintain_order=True)
+            .agg(
+                pl.when(value > 0).then(value).otherwise(0.0).sum().alias("long"),
+                pl.when(value < 0).then(value).otherwise(0.0).sum().alias("short"),
+                value.abs().sum().alias("gross"),
+                (pl.col("position_qty").fill_null(0.0) != 0).sum().alias("n_positions"),
+            )
+        )
+        sides = ("long", "short", "gross")
+        return (
+            _bar_equity(self.equity)
+            .join(per_bar, on="ts_event", how="left", maintain_order="left")
+            .with_columns(pl.col(*sides, "n_positions").fill_null(0))
+            .select(
+                "ts_event",
+                *(_of_equity(pl.col(c), pl.col("equity")).alias(c) for c in sides),
+                _of_equity(pl.col("long") + pl.col("short"), pl.col("equity")).alias("net"),
+                "n_positions",
+            )
+            .cast(pl.Schema(EXPOSURE_SCHEMA))
+        )
+
+    @cached_property
+    def turnover(self) -> pl.DataFrame:
+        """Turnover per rebalance (:data:`TURNOVER_SCHEMA`): one row per bar with fills, in time order.
+
+        Two-sided, as pyfolio's ``get_turnover(..., denominator="portfolio_value")``: buys and sells both
+        count, so moving the whole equity from one symbol to another is a turnover of 2 (one-sided turnover,
+        as mutual funds report it, is ``min(buy_value, sell_value) / equity``). A fill belongs to the bar that
+        contains it, the first bar stamped at or after it (a bar covers ``(previous stamp, stamp]``); the
+        denominator is that bar's ``equity`` (at its close). A fill after the last bar keeps its own time and
+        has no equity (null turnover). Contract multipliers are not in ``fills`` and are not applied."""
+        fills = self.fills.select(
+            pl.col("ts_event"),
+            pl.col("side"),
+            (pl.col("quantity") * pl.col("fill_price")).abs().alias("value"),
+        ).sort("ts_event", maintain_order=True)
+        bars = _bar_equity(self.equity).select(pl.col("ts_event").alias("bar"), "equity")
+        value = pl.col("value")
+        return (
+            fills.join_asof(bars, left_on="ts_event", right_on="bar", strategy="forward")
+            .group_by(pl.coalesce("bar", "ts_event").alias("ts_event"), maintain_order=True)
+            .agg(
+                value.filter(pl.col("side") == "buy").sum().alias("buy_value"),
+                value.filter(pl.col("side") == "sell").sum().alias("sell_value"),
+                value.sum().alias("traded_value"),
+                pl.col("equity").first(),
+            )
+            .with_columns(_of_equity(pl.col("traded_value"), pl.col("equity")).alias("turnover"))
+            .select(list(TURNOVER_SCHEMA))
+            .cast(pl.Schema(TURNOVER_SCHEMA))
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The frames and settings only: what is derived from them (``weights``, ``exposure``, ``turnover``,
+        ``metrics``: every cached property) is recomputed on demand, so a pickle is the same bytes whatever
+        was looked at before."""
+        cls = type(self)
+        return {k: v for k, v in vars(self).items() if not isinstance(getattr(cls, k, None), cached_property)}
 
     @property
     def insolvent_at(self) -> dt.datetime | None:
