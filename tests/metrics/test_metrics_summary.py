@@ -26,7 +26,8 @@ COLUMNS = [
     "max_drawdown", "max_drawdown_duration_bars", "max_drawdown_duration", "var", "cvar", "turnover",
     "exposure", "avg_gross_exposure", "trade_count", "open_trade_count", "win_rate", "profit_factor",
     "expectancy", "avg_trade_return", "avg_holding_time", "best_trade", "worst_trade", "start", "end",
-    "n_bars", "periods_per_year", "final_equity",
+    "n_bars", "periods_per_year", "final_equity", "avg_net_exposure", "avg_n_positions", "avg_rebalance_turnover",
+    "rebalance_count",
 ]  # fmt: skip
 
 

@@ -66,8 +66,29 @@ def test_activity(hand_result: Result) -> None:
     assert s["avg_gross_exposure"] == pytest.approx((0 + 500 / 1010 + 730 / 990 + 240 / 1020 + 0) / 5)
 
 
+def test_portfolio_activity(hand_result: Result) -> None:
+    s = m.activity_statistics(hand_result, 252).row(0, named=True)
+    assert list(s) == list(m.ACTIVITY_STATS_SCHEMA)
+    equity = np.array([1000, 1010, 990, 1020, 1030.0])
+    net = np.array([0, 500, 480 - 250, -240, 0]) / equity
+    assert s["avg_net_exposure"] == pytest.approx(net.mean(), rel=1e-12)
+    assert s["avg_n_positions"] == pytest.approx((0 + 1 + 2 + 1 + 0) / 5)
+    # the three fill bars are three rebalances; two-sided: each fill's value over its bar's equity
+    assert s["rebalance_count"] == 3
+    assert s["avg_rebalance_turnover"] == pytest.approx((500 / 1010 + 250 / 990 + 490 / 1020) / 3, rel=1e-12)
+
+
 def test_activity_of_an_equity_curve_alone_is_zero() -> None:
     ts = [dt.datetime(2024, 1, d, tzinfo=dt.UTC) for d in range(1, 6)]
     result = Result.from_equity(ts, [100.0, 101.0, 0.0, 99.0, 98.0], periods_per_year=252)
     s = m.activity_statistics(result, 252).row(0, named=True)
-    assert s == {"turnover": 0.0, "traded_value": 0.0, "exposure": 0.0, "avg_gross_exposure": 0.0}
+    assert math.isnan(s.pop("avg_rebalance_turnover"))  # no rebalance to average over
+    assert s == {
+        "turnover": 0.0,
+        "traded_value": 0.0,
+        "exposure": 0.0,
+        "avg_gross_exposure": 0.0,
+        "avg_net_exposure": 0.0,
+        "avg_n_positions": 0.0,
+        "rebalance_count": 0,
+    }

@@ -10,9 +10,10 @@ import datetime as dt
 import math
 import statistics
 
+import polars as pl
 import pytest
 
-from ml4t.result import Result
+from ml4t.result import POSITIONS_SCHEMA, Result
 
 T0 = dt.datetime(2024, 1, 2, 21, tzinfo=dt.UTC)
 
@@ -57,3 +58,27 @@ def test_a_negative_equity_is_not_read_as_a_gain() -> None:
 def test_solvent_paths_are_unchanged() -> None:
     res = _result([101.0, 99.0, 120.0])
     assert res.returns["return"].to_list() == pytest.approx([0.01, 99 / 101 - 1, 120 / 99 - 1])
+
+
+def test_exposure_while_ruined_is_not_a_number_in_the_averages() -> None:
+    # 100 in A throughout: equity 200, 100, 0 (ruin while holding: no fraction), then -20 and flat (exposed to
+    # nothing: 0); averages skip the bars without a fraction instead of taking an infinite or negative one
+    res = _result([200.0, 100.0, 0.0, -20.0])
+    ts = res.equity["ts_event"]
+    held = [100.0, 100.0, 100.0, 0.0]
+    positions = pl.DataFrame(
+        {"ts_event": ts, "symbol": "A", "position_qty": [1.0, 1.0, 1.0, 0.0], "market_price": 100.0,
+         "position_value": held},
+        schema=POSITIONS_SCHEMA,
+    )  # fmt: skip
+    res = Result(**{**_frames_of(res), "positions": positions}, init_cash=100.0, periods_per_year=252)
+    assert res.exposure["gross"].to_list() == [0.5, 1.0, None, 0.0]
+    row = res.metrics.row(0, named=True)
+    assert row["avg_gross_exposure"] == pytest.approx((0.5 + 1.0 + 0.0) / 3)
+    assert row["avg_net_exposure"] == pytest.approx((0.5 + 1.0 + 0.0) / 3)
+    assert row["avg_n_positions"] == pytest.approx(3 / 4)
+    assert row["exposure"] == pytest.approx(3 / 4)
+
+
+def _frames_of(res: Result) -> dict[str, pl.DataFrame]:
+    return {k: getattr(res, k) for k in ("equity", "positions", "orders", "fills", "trades")}

@@ -1,6 +1,7 @@
-"""How much a strategy trades and how much of the time it is invested.
+"""How much a strategy trades, how much of the time it is invested, and how a portfolio sits over time.
 
-Read from ``Result.fills``, ``Result.positions`` and ``Result.equity``; a bar is a row of
+Read from ``Result.fills`` and the frames the shape derives from its ``positions``, ``equity`` and ``fills``
+(``Result.exposure``, ``Result.turnover``: one definition of each, in ``ml4t._shape``); a bar is a row of
 ``Result.equity``. A result with no fills and no positions (e.g. ``Result.from_equity``) has zero
 turnover and zero exposure: it never traded and never held anything.
 """
@@ -23,6 +24,10 @@ ACTIVITY_STATS_SCHEMA: dict[str, pl.DataType] = {
     "traded_value": pl.Float64(),
     "exposure": pl.Float64(),
     "avg_gross_exposure": pl.Float64(),
+    "avg_net_exposure": pl.Float64(),
+    "avg_n_positions": pl.Float64(),
+    "avg_rebalance_turnover": pl.Float64(),
+    "rebalance_count": pl.Int64(),
 }
 """Columns and dtypes of :func:`activity_statistics`, in order."""
 
@@ -32,65 +37,61 @@ def _float(value: Any) -> float:
 
 
 def activity_statistics(result: ResultShape, periods_per_year: float) -> pl.DataFrame:
-    """One row of activity statistics (:data:`ACTIVITY_STATS_SCHEMA`):
+    """One row of activity statistics (:data:`ACTIVITY_STATS_SCHEMA`). Turnover is two-sided throughout
+    (buys and sells both count, as in pyfolio: moving the whole equity from one symbol to another trades
+    twice the equity); fractions of equity follow ``ml4t._shape``'s one rule (null, and so skipped by the
+    averages, at a bar whose equity is ``<= 0`` while something is held).
 
     ``traded_value``
         ``sum(quantity * fill_price)`` over all fills, in account currency (both sides count; contract
         multipliers are not in the fills table and are not applied).
     ``turnover``
-        Annualized turnover: ``traded_value / mean(equity) * periods_per_year / n_bars``, i.e. how many
-        times per year the average capital was traded (a daily strategy that buys and later sells its whole
-        equity once a month has a turnover of about 24). 0 when nothing traded; NaN when there are no bars
-        or when something traded but the mean equity is not positive.
+        Annualized average turnover: ``traded_value / mean(equity) * periods_per_year / n_bars``, i.e. how
+        many times per year the average capital was traded (a daily strategy that buys and later sells its
+        whole equity once a month has a turnover of about 24). 0 when nothing traded; NaN when there are no
+        bars or when something traded but the mean equity is not positive.
     ``exposure``
         Fraction of bars with at least one nonzero position (``position_qty != 0``).
-    ``avg_gross_exposure``
-        Mean over bars of ``sum(|position_value|) / equity`` (1.0 is fully invested without leverage;
-        bars without positions count as 0).
+    ``avg_gross_exposure``, ``avg_net_exposure``
+        Mean over bars of ``Result.exposure``'s ``gross`` (``sum(|position_value|) / equity``; 1.0 is fully
+        invested without leverage) and ``net`` (``sum(position_value) / equity``); a bar without positions
+        counts as 0, a bar without a fraction (equity ``<= 0`` while holding) is skipped.
+    ``avg_n_positions``
+        Mean over bars of ``Result.exposure``'s ``n_positions`` (symbols held).
+    ``rebalance_count``, ``avg_rebalance_turnover``
+        The bars with fills (rows of ``Result.turnover``), and the mean of their ``turnover``
+        (``traded_value / equity`` of the bar): how much of the account one rebalance trades. NaN when
+        nothing traded.
 
-    ``exposure`` and ``avg_gross_exposure`` are NaN for a result with no bars.
+    The averages over bars are NaN for a result with no bars.
     """
     check_result(result)
     ppy = check_periods_per_year(periods_per_year)
-    equity = result.equity.select("ts_event", "equity")
-    n_bars = equity.height
+    exposure = result.exposure
+    rebalances = result.turnover
+    n_bars = exposure.height
 
     traded = float(result.fills.select((pl.col("quantity") * pl.col("fill_price")).sum()).item() or 0.0)
-    # Result.positions is sorted by ts_event (its documented layout): flag it so grouping and joining take
-    # Polars' sorted fast paths instead of hashing a row per bar and symbol
-    per_bar = (
-        result.positions.with_columns(pl.col("ts_event").set_sorted())
-        .group_by("ts_event", maintain_order=True)
-        .agg(
-            (pl.col("position_qty").fill_null(0.0) != 0).any().alias("invested"),
-            pl.col("position_value").abs().sum().alias("gross"),
-        )
-    )
-    bars = (
-        equity.with_columns(pl.col("ts_event").set_sorted())
-        .join(per_bar, on="ts_event", how="left")
-        .with_columns(
-            pl.col("invested").fill_null(False).cast(pl.Float64),
-            pl.col("gross").fill_null(0.0),
-        )
-    )
-    if n_bars == 0:
-        nan = float("nan")
-        row = {"turnover": nan, "traded_value": traded, "exposure": nan, "avg_gross_exposure": nan}
-        return pl.DataFrame({k: [v] for k, v in row.items()}, schema=ACTIVITY_STATS_SCHEMA)
-    means = bars.select(
-        pl.col("equity").mean().alias("equity"),
-        pl.col("invested").mean().alias("exposure"),
-        # a bar without positions is 0 exposed whatever its equity (even 0)
-        pl.when(pl.col("gross") == 0).then(0.0).otherwise(pl.col("gross") / pl.col("equity")).mean().alias("gross"),
+    mean_equity = _float(result.equity.select(pl.col("equity").mean()).item())
+    means = exposure.select(
+        (pl.col("n_positions") > 0).cast(pl.Float64).mean().alias("exposure"),
+        pl.col("gross").mean().alias("avg_gross_exposure"),
+        pl.col("net").mean().alias("avg_net_exposure"),
+        pl.col("n_positions").cast(pl.Float64).mean().alias("avg_n_positions"),
     ).row(0, named=True)
-    mean_equity = _float(means["equity"])
-    if traded == 0.0:
+    if n_bars == 0:
+        turnover = float("nan")
+    elif traded == 0.0:
         turnover = 0.0
     elif mean_equity > 0:
         turnover = traded / mean_equity * ppy / n_bars
     else:
         turnover = float("nan")
-    exposure, gross = _float(means["exposure"]), _float(means["gross"])
-    row = {"turnover": turnover, "traded_value": traded, "exposure": exposure, "avg_gross_exposure": gross}
+    row = {
+        "turnover": turnover,
+        "traded_value": traded,
+        **{k: _float(v) for k, v in means.items()},
+        "avg_rebalance_turnover": _float(rebalances["turnover"].mean()),
+        "rebalance_count": rebalances.height,
+    }
     return pl.DataFrame({k: [v] for k, v in row.items()}, schema=ACTIVITY_STATS_SCHEMA)

@@ -60,6 +60,10 @@ SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "n_bars": _I64,
     "periods_per_year": _F64,
     "final_equity": _F64,
+    "avg_net_exposure": _F64,
+    "avg_n_positions": _F64,
+    "avg_rebalance_turnover": _F64,
+    "rebalance_count": _I64,
 }
 """Columns of :func:`summary`, in order, with their dtypes."""
 
@@ -121,7 +125,9 @@ def summary(
     for a peak at the starting capital); ``turnover``, ``exposure``, ``avg_gross_exposure`` from
     :func:`~ml4t.metrics.activity_statistics`; the trade columns of
     :func:`~ml4t.metrics.trade_statistics` (closed trades only); ``start`` and ``end`` (first and last bar
-    timestamps), ``n_bars``, the ``periods_per_year`` used, and ``final_equity``.
+    timestamps), ``n_bars``, the ``periods_per_year`` used, and ``final_equity``; then the portfolio's
+    ``avg_net_exposure``, ``avg_n_positions``, ``avg_rebalance_turnover`` and ``rebalance_count`` from
+    :func:`~ml4t.metrics.activity_statistics` (appended last, so the columns before them keep their places).
     """
     check_result(result)
     ppy = _resolve_periods_per_year(result, periods_per_year)
