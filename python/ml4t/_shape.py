@@ -184,6 +184,21 @@ def _bar_equity(equity: pl.DataFrame) -> pl.DataFrame:
     return equity.select(pl.col("ts_event").set_sorted(), pl.col("equity").fill_nan(None))
 
 
+def _aligned(left: pl.DataFrame, right: pl.DataFrame) -> bool:
+    """Whether the two frames have the same ``ts_event`` row for row."""
+    return left.height == right.height and left["ts_event"].equals(right["ts_event"])
+
+
+def _side_by_side(left: pl.DataFrame, right: pl.DataFrame) -> pl.DataFrame:
+    """``left`` with the other columns of ``right`` (one row per ``ts_event``) from its row of the same
+    ``ts_event``, null where it has none: a left join keeping ``left``'s order, or, when the two are aligned
+    row for row (a single symbol's positions and its bars), the columns side by side: the same frame without
+    a join's work."""
+    if _aligned(left, right):
+        return left.hstack(right.drop("ts_event"))
+    return left.join(right, on="ts_event", how="left", maintain_order="left")
+
+
 def empty_frame(schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
     """An empty frame with the given schema (e.g. ``empty_frame(ORDERS_SCHEMA)``)."""
     return pl.DataFrame(schema=dict(schema))
@@ -301,9 +316,9 @@ class ResultShape:
         order, ``weight = position_value / equity`` of the bar (see the module docstring for 0, null and
         listings). Wide, as one plots it: ``result.weights.pivot(on="symbol", index="ts_event")``."""
         price = pl.col("market_price")
+        rows = self.positions.select("ts_event", "symbol", "position_value", "market_price")
         return (
-            self.positions.select("ts_event", "symbol", "position_value", "market_price")
-            .join(_bar_equity(self.equity), on="ts_event", how="left", maintain_order="left")
+            _side_by_side(rows, _bar_equity(self.equity))
             .select(
                 "ts_event",
                 "symbol",
@@ -321,21 +336,20 @@ class ResultShape:
         ``short`` (<= 0), ``gross`` and ``net`` as fractions of the bar's equity, and ``n_positions``; a bar
         without rows in ``positions`` holds nothing (0 and 0)."""
         value = pl.col("position_value")
-        # positions is sorted by ts_event (its documented layout): flag it for Polars' sorted fast paths
-        per_bar = (
-            self.positions.with_columns(pl.col("ts_event").set_sorted())
-            .group_by("ts_event", maintain_order=True)
-            .agg(
-                pl.when(value > 0).then(value).otherwise(0.0).sum().alias("long"),
-                pl.when(value < 0).then(value).otherwise(0.0).sum().alias("short"),
-                value.abs().sum().alias("gross"),
-                (pl.col("position_qty").fill_null(0.0) != 0).sum().alias("n_positions"),
-            )
-        )
         sides = ("long", "short", "gross")
+        rows = self.positions.select(
+            # positions is sorted by ts_event (its documented layout): flag it for Polars' sorted fast paths
+            pl.col("ts_event").set_sorted(),
+            value.clip(lower_bound=0.0).alias("long"),
+            value.clip(upper_bound=0.0).alias("short"),
+            value.abs().alias("gross"),
+            (pl.col("position_qty").fill_null(0.0) != 0).cast(pl.Int64).alias("n_positions"),
+        )
+        bars = _bar_equity(self.equity)
+        # a row per bar already (one symbol, dense): the rows are the bars' sums
+        per_bar = rows if _aligned(rows, bars) else rows.group_by("ts_event", maintain_order=True).agg(pl.all().sum())
         return (
-            _bar_equity(self.equity)
-            .join(per_bar, on="ts_event", how="left", maintain_order="left")
+            _side_by_side(bars, per_bar)
             .with_columns(pl.col(*sides, "n_positions").fill_null(0))
             .select(
                 "ts_event",
