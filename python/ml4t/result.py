@@ -4,6 +4,11 @@ A :class:`Result` is a handful of Polars frames with fixed schemas plus the sett
 ``ml4t._shape`` declares the schemas and every frame's rows and columns, and checks them when a Result is
 built. ``ml4t.metrics`` computes every statistic from that shape only, so the vectorized and event-driven
 modes are measured by exactly the same code; ``Result.metrics`` is the summary of it.
+
+What a portfolio researcher plots comes derived from those frames, lazily (computed on first access, then
+cached, not pickled): ``Result.weights`` (per symbol and bar, position value over equity), ``Result.exposure``
+(per bar: long, short, gross and net fractions of equity, and the number of positions) and
+``Result.turnover`` (per bar with fills: traded value, two-sided, over equity); ``ml4t._shape`` defines them.
 """
 
 from __future__ import annotations
@@ -14,11 +19,14 @@ import polars as pl
 
 from ml4t._shape import (
     EQUITY_SCHEMA,
+    EXPOSURE_SCHEMA,
     FILLS_SCHEMA,
     ORDER_STATUSES,
     ORDERS_SCHEMA,
     POSITIONS_SCHEMA,
     TRADES_SCHEMA,
+    TURNOVER_SCHEMA,
+    WEIGHTS_SCHEMA,
     ResultShape,
     empty_frame,
 )
@@ -26,11 +34,14 @@ from ml4t.metrics import summary
 
 __all__ = [
     "EQUITY_SCHEMA",
+    "EXPOSURE_SCHEMA",
     "FILLS_SCHEMA",
     "ORDERS_SCHEMA",
     "ORDER_STATUSES",
     "POSITIONS_SCHEMA",
     "TRADES_SCHEMA",
+    "TURNOVER_SCHEMA",
+    "WEIGHTS_SCHEMA",
     "Result",
     "empty_frame",
 ]
@@ -38,7 +49,8 @@ __all__ = [
 
 class Result(ResultShape):
     """What a backtest produced: ``equity``, ``positions``, ``orders``, ``fills`` and ``trades`` frames (see
-    ``ml4t._shape`` for their rows and columns), ``init_cash``, ``periods_per_year`` (the annualization the
+    ``ml4t._shape`` for their rows and columns), the frames derived from them (``returns``, ``weights``,
+    ``exposure``, ``turnover``), ``init_cash``, ``periods_per_year`` (the annualization the
     metrics use, inferred from the data's own calendar by the engines, or given) and ``meta`` (the mode and
     settings that produced the run). Extra columns beyond the declared schemas are allowed and kept.
     """
