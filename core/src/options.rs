@@ -5,7 +5,7 @@ use crate::error::{Context, CoreError, CoreResult};
 use crate::matching::fill::BothTouched;
 use crate::matching::Execution;
 use crate::portfolio::SizeType;
-use crate::vectorized::{Conflict, DirConflict, OppositeEntry, StopEntry};
+use crate::vectorized::{Conflict, DirConflict, OppositeEntry, Sequence, StopEntry};
 
 /// The value `value` names in `options`, or a config error on `argument` listing the names.
 pub fn choice<T: Copy>(argument: &str, value: &str, options: &[(&str, T)]) -> CoreResult<T> {
@@ -65,6 +65,14 @@ impl Named for OppositeEntry {
         ("reverse", Self::Reverse),
         ("close", Self::Close),
         ("ignore", Self::Ignore),
+    ];
+}
+
+impl Named for Sequence {
+    const NAMES: &'static [(&'static str, Self)] = &[
+        ("pro_rata", Self::ProRata),
+        ("auto", Self::Auto),
+        ("symbol", Self::Symbol),
     ];
 }
 

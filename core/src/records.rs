@@ -123,21 +123,23 @@ pub struct GroupLayout<'a> {
 
 impl Records {
     /// The records of a vectorized run from its groups' sinks (in group order). Orders are numbered in
-    /// execution order (by bar, then column); an order is decided on the bar before its fill under
+    /// execution order (by bar, then group, then the group's sequence within the bar); an order is decided on the bar before its fill under
     /// next-open execution (the signal's bar), on its fill bar under close execution. Cash and equity are
     /// the groups' sums (added in group order). Takes the sinks so one group's columns move, not copy.
     pub fn from_groups(groups: Vec<RecordSink>, layout: &GroupLayout) -> Self {
         let n_bars = layout.ts.len();
         let n_symbols = groups.len() * layout.width;
         let ts = |bar: i64| layout.ts[bar as usize];
-        let mut attempts: Vec<(&RecordSink, usize)> = groups
+        let mut attempts: Vec<(usize, &RecordSink, usize)> = groups
             .iter()
-            .flat_map(|g| (0..g.bar.len()).map(move |i| (g, i)))
+            .enumerate()
+            .flat_map(|(k, g)| (0..g.bar.len()).map(move |i| (k, g, i)))
             .collect();
-        attempts.sort_by_key(|&(g, i)| (g.bar[i], g.col[i]));
+        // stable: within a group, a bar's orders stay in the order they executed (the group's sequence)
+        attempts.sort_by_key(|&(k, g, i)| (g.bar[i], k));
         let mut out = Records::default();
         let (orders, fills) = (&mut out.orders, &mut out.fills);
-        for (id, &(g, i)) in attempts.iter().enumerate() {
+        for (id, &(_, g, i)) in attempts.iter().enumerate() {
             let (bar, size, price) = (g.bar[i], g.size[i], g.price[i]);
             let symbol = g.col[i] - layout.first_col as i64;
             let filled = g.status[i] == 0;

@@ -28,8 +28,9 @@ _F64 = npt.NDArray[np.float64]
 _BOOL = npt.NDArray[np.bool_]
 _Prices = tuple[_F64, _F64, _F64, _F64]
 """open, high, low, close: (n_symbols, n_bars)."""
-_SignalArrays = tuple[_BOOL, _BOOL, _BOOL, _BOOL, _F64, _F64, _F64]
-"""entries, exits, short_entries, short_exits, size, sl_stop, tp_stop: (n_cols, n_bars); absent = (0, 0)."""
+_SignalArrays = tuple[_BOOL, _BOOL, _BOOL, _BOOL, _F64, _F64, _F64, _F64, _BOOL, _F64]
+"""entries, exits, short_entries, short_exits, size, sl_stop, tp_stop, weights, rebalance, leverage (the kernel's
+KEYS order): (n_cols, n_bars); absent = (0, 0)."""
 
 @final
 class SignalSimulator:
@@ -54,6 +55,9 @@ class SignalSimulator:
         tp_stop: float,
         sl_trail: bool,
         stop_entry_price: str,
+        order: str,
+        lot_size: float | None,
+        leverage: float | None,
     ) -> SignalSimulator: ...
     def sweep(self, prices: _Prices, signals: _SignalArrays, cash_sharing: bool) -> dict[str, Any]: ...
     def sweep_programs(

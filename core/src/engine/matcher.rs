@@ -30,14 +30,18 @@ impl Engine {
     /// marks move to the closes.
     pub(super) fn on_bars(&mut self, rows: std::ops::Range<usize>) {
         let mut ids = Vec::new();
+        let mut arrived = Vec::new();
         for row in rows.clone() {
             let symbol = self.bars.symbol[row];
             self.corporate_actions(row, symbol);
-            let previous = self.last_row[symbol].replace(row);
+            self.last_row[symbol] = Some(row);
             if self.promoted.is_some() {
-                self.promoted_act(row, symbol, previous);
+                arrived.push((symbol, row));
             }
             ids.append(&mut self.working[symbol]);
+        }
+        if !arrived.is_empty() {
+            self.promoted_act(&arrived);
         }
         if !ids.is_empty() {
             ids.sort_unstable();
@@ -60,19 +64,48 @@ impl Engine {
         }
     }
 
-    /// The promoted strategy's order at this bar, recorded like any order: decided at the signal's bar (the
-    /// previous one under next-open execution), filled or rejected at this one.
-    fn promoted_act(&mut self, row: usize, symbol: usize, previous: Option<usize>) {
+    /// The promoted strategy's orders at the bars that `arrived` (`(symbol, row)`), the bars of one
+    /// timestamp taken together as one vectorized bar, each recorded like any order: decided at the signal's
+    /// bar (under next-open execution the timeline's previous bar, whether or not the symbol had a bar
+    /// there), filled or rejected at this one.
+    fn promoted_act(&mut self, arrived: &[(usize, usize)]) {
         let Some(promoted) = self.promoted.as_mut() else {
             return;
         };
-        let Some((order, outcome, _, _)) = promoted.act(row, symbol, &mut self.ledger) else {
-            return;
-        };
+        let mut steps = Vec::new();
+        let mut acted = Vec::new();
+        let mut last_bar = None;
+        for &(_, row) in arrived {
+            let bar = promoted.bar_of(row);
+            if last_bar == Some(bar) {
+                continue;
+            }
+            last_bar = Some(bar);
+            let previous = promoted.advance(self.bars.ts_event[row]);
+            promoted.act(bar, &mut self.ledger, &mut steps);
+            for (symbol, (order, outcome, _, _)) in steps.drain(..) {
+                if let Some(&(_, row)) = arrived.iter().find(|a| a.0 == symbol) {
+                    acted.push((symbol, row, previous, order, outcome));
+                }
+            }
+        }
+        for (symbol, row, previous, order, outcome) in acted {
+            self.record_promoted(symbol, row, previous, &order, outcome);
+        }
+    }
+
+    fn record_promoted(
+        &mut self,
+        symbol: usize,
+        row: usize,
+        previous: Option<i64>,
+        order: &crate::portfolio::Order,
+        outcome: Outcome,
+    ) {
         let te = self.bars.ts_event[row];
         let decided = match self.config.execution {
             Execution::Close => te,
-            Execution::NextOpen => previous.map_or(te, |p| self.bars.ts_event[p]),
+            Execution::NextOpen => previous.unwrap_or(te),
         };
         let id = self.orders.len() as u64;
         let (side, quantity) = match outcome {

@@ -3,13 +3,16 @@
 //! The strategy's signals were computed from the bars (each row from data up to its own bar) and are read
 //! point-in-time: as a symbol's bar `b` arrives, the strategy acts on the signal row its execution allows,
 //! `b` under close execution (decided and filled at `b`'s close) and `b - 1` under next-open execution
-//! (decided at `b - 1`, filled at `b`'s open). Each decision and fill is the vectorized kernel's own
-//! [`step_column`] against the event engine's ledger (under the vectorized `Resize` policy), so under the same settings the promoted run and the
-//! vectorized run produce identical orders, fills and equity by construction.
+//! (decided at `b - 1`, filled at `b`'s open). The bars of one timestamp are one bar of the vectorized
+//! timeline: the strategy takes the vectorized kernel's own group step ([`Group::step`]: every symbol's
+//! order decided, then executed in the settings' sequence; or the rebalance to target weights) against the
+//! event engine's ledger (under the vectorized `Resize` policy), so under the same settings the promoted run
+//! and the vectorized run produce identical orders, fills and equity by construction. A symbol with no bar
+//! at a timestamp (not listed yet, delisted, a gap) places no order there, in both modes.
 
 use crate::error::{Context, CoreError, CoreResult};
 use crate::portfolio::Ledger;
-use crate::vectorized::{step_column, uses_stops, ColumnState, ColumnStep, Market, MatrixSource, Settings};
+use crate::vectorized::{ColumnStep, Group, Market, MatrixSource, Settings};
 
 /// The promoted strategy's inputs in the vectorized layout (symbol-major, `n_bars` per symbol), plus where
 /// each row of the event engine's bar stream sits in it.
@@ -27,6 +30,9 @@ pub struct PromotedInputs {
     pub size: Vec<f64>,
     pub sl_stop: Vec<f64>,
     pub tp_stop: Vec<f64>,
+    pub weights: Vec<f64>,
+    pub rebalance: Vec<bool>,
+    pub leverage: Vec<f64>,
     /// For each bar-stream row: its bar index in the vectorized layout.
     pub bar_of_row: Vec<usize>,
 }
@@ -37,8 +43,14 @@ impl PromotedInputs {
     pub fn validate(&self, n_symbols: usize) -> CoreResult<()> {
         let cells = n_symbols * self.n_bars;
         let prices = [&self.open, &self.high, &self.low, &self.close];
-        let numbers = [&self.size, &self.sl_stop, &self.tp_stop];
-        let flags = [&self.entries, &self.exits, &self.short_entries, &self.short_exits];
+        let numbers = [&self.size, &self.sl_stop, &self.tp_stop, &self.weights, &self.leverage];
+        let flags = [
+            &self.entries,
+            &self.exits,
+            &self.short_entries,
+            &self.short_exits,
+            &self.rebalance,
+        ];
         let ok = prices.iter().all(|a| a.len() == cells)
             && numbers.iter().all(|a| a.is_empty() || a.len() == cells)
             && flags.iter().all(|a| a.is_empty() || a.len() == cells)
@@ -58,20 +70,24 @@ impl PromotedInputs {
 pub struct Promoted {
     inputs: PromotedInputs,
     settings: Settings,
-    columns: Vec<ColumnState>,
-    use_stops: bool,
+    group: Group,
+    /// Where each symbol's bars start in the vectorized layout.
+    base: Vec<usize>,
+    /// The timestamp of the last vectorized bar acted on.
+    last_ts: Option<i64>,
 }
 
 impl Promoted {
     pub fn new(inputs: PromotedInputs, settings: Settings, n_symbols: usize) -> Self {
-        let mut promoted = Self {
+        let group = Group::new(n_symbols, &settings, &source(&inputs));
+        let base = (0..n_symbols).map(|s| s * inputs.n_bars).collect();
+        Self {
             inputs,
             settings,
-            columns: vec![ColumnState::default(); n_symbols],
-            use_stops: false,
-        };
-        promoted.use_stops = uses_stops(&promoted.settings, &source(&promoted.inputs));
-        promoted
+            group,
+            base,
+            last_ts: None,
+        }
     }
 
     pub fn settings(&self) -> &Settings {
@@ -86,33 +102,39 @@ impl Promoted {
         self.inputs.bar_of_row.len()
     }
 
-    /// The strategy's work at bar-stream `row` of `symbol`, booked into `ledger`.
-    pub fn act(&mut self, row: usize, symbol: usize, ledger: &mut Ledger) -> Option<ColumnStep> {
+    /// Move to the vectorized bar stamped `ts`; returns the previous bar's stamp (every bar of the timeline
+    /// has a bar of some symbol, so this is the timeline's previous bar: where a next-open order was decided).
+    pub fn advance(&mut self, ts: i64) -> Option<i64> {
+        self.last_ts.replace(ts)
+    }
+
+    /// The vectorized bar of bar-stream `row`.
+    pub fn bar_of(&self, row: usize) -> usize {
+        self.inputs.bar_of_row[row]
+    }
+
+    /// The strategy's work at vectorized bar `bar` (the bars of one timestamp), booked into `ledger`: each
+    /// order attempted, with its symbol, appended to `steps`.
+    pub fn act(&mut self, bar: usize, ledger: &mut Ledger, steps: &mut Vec<(usize, ColumnStep)>) {
         let i = &self.inputs;
         let market = Market {
             n_bars: i.n_bars,
-            n_symbols: self.columns.len(),
+            n_symbols: self.base.len(),
             open: &i.open,
             high: &i.high,
             low: &i.low,
             close: &i.close,
         };
-        let bar = i.bar_of_row[row];
-        let at = symbol * i.n_bars + bar;
-        let source = source(i);
-        let st = &mut self.columns[symbol];
-        step_column(
+        self.group.step(
             &market,
-            at,
             bar,
-            symbol,
-            &source,
+            0..self.base.len(),
+            &self.base,
+            &source(i),
             &self.settings,
-            self.use_stops,
             ledger,
-            symbol,
-            st,
-        )
+            |symbol, step| steps.push((symbol, *step)),
+        );
     }
 }
 
@@ -126,5 +148,8 @@ fn source(i: &PromotedInputs) -> MatrixSource<'_> {
         size: &i.size,
         sl_stop: &i.sl_stop,
         tp_stop: &i.tp_stop,
+        weights: &i.weights,
+        rebalance: &i.rebalance,
+        leverage: &i.leverage,
     }
 }

@@ -21,6 +21,9 @@ pub struct Costs {
     pub slippage: Arc<dyn SlippageModel>,
     /// Smallest size that may fill.
     pub min_size: f64,
+    /// Executed sizes are whole multiples of this many units, floored (vectorbt's `size_granularity`); NaN
+    /// for any size.
+    pub lot_size: f64,
 }
 
 impl Costs {
@@ -44,7 +47,30 @@ impl Costs {
             commission,
             slippage,
             min_size,
+            lot_size: f64::NAN,
         })
+    }
+
+    /// These costs with executed sizes floored to multiples of `lot_size` (NaN: any size). A lot must be
+    /// finite and positive.
+    pub fn with_lot_size(self, lot_size: f64) -> CoreResult<Self> {
+        if !(lot_size.is_nan() || (lot_size.is_finite() && lot_size > 0.0)) {
+            return Err(CoreError::config(
+                format!("lot_size must be finite and > 0, got {lot_size}"),
+                Context::argument("lot_size"),
+            ));
+        }
+        Ok(Self { lot_size, ..self })
+    }
+
+    /// `size` floored to a whole number of lots (vectorbt's `size // granularity * granularity`); unchanged
+    /// without a lot size.
+    pub(super) fn lots(&self, size: f64) -> f64 {
+        if self.lot_size.is_nan() || !size.is_finite() {
+            size
+        } else {
+            floor_div(size, self.lot_size) * self.lot_size
+        }
     }
 
     /// No commission and no slippage.
@@ -53,6 +79,7 @@ impl Costs {
             commission: Arc::new(NoCommission),
             slippage: Arc::new(NoSlippage),
             min_size,
+            lot_size: f64::NAN,
         }
     }
 
@@ -119,6 +146,25 @@ impl Costs {
         } else {
             Err(Outcome::Rejected(Reject::CantCoverFees))
         }
+    }
+}
+
+/// Python's (and NumPy's, so vectorbt's) float floor division `a // b`: `(a - fmod(a, b)) / b`, rounded to
+/// the nearest integer (so `7.0 // 0.1` is 69, where `floor(7.0 / 0.1)` is 70).
+fn floor_div(a: f64, b: f64) -> f64 {
+    let rem = a % b;
+    let mut div = (a - rem) / b;
+    if rem != 0.0 && ((b < 0.0) != (rem < 0.0)) {
+        div -= 1.0;
+    }
+    if div == 0.0 {
+        return 0.0f64.copysign(a / b);
+    }
+    let floor = div.floor();
+    if div - floor > 0.5 {
+        floor + 1.0
+    } else {
+        floor
     }
 }
 

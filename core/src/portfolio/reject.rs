@@ -25,10 +25,12 @@ pub enum Reject {
     NonFinite = 7,
     /// A margin account's fill would take gross exposure above leverage times equity.
     LeverageLimit = 8,
+    /// A target-weight order found the account's equity at or below zero (nothing to size weights from).
+    NoEquity = 9,
 }
 
 impl Reject {
-    const ALL: [Self; 8] = [
+    const ALL: [Self; 9] = [
         Self::InsufficientCash,
         Self::ShortCollateral,
         Self::CantCoverFees,
@@ -37,6 +39,7 @@ impl Reject {
         Self::NoPrice,
         Self::NonFinite,
         Self::LeverageLimit,
+        Self::NoEquity,
     ];
 
     /// The reject whose `u8` code is `code`, if any.
@@ -55,6 +58,7 @@ impl Reject {
             Self::NoPrice => "no_price",
             Self::NonFinite => "non_finite",
             Self::LeverageLimit => "leverage_limit",
+            Self::NoEquity => "no_equity",
         }
     }
 
@@ -69,6 +73,7 @@ impl Reject {
             Self::NoPrice => "no price for the symbol at this bar",
             Self::NonFinite => "the order's value is not a finite number",
             Self::LeverageLimit => "gross exposure would exceed the leverage limit",
+            Self::NoEquity => "no equity to size target weights from",
         }
     }
 }

@@ -59,6 +59,12 @@ impl Ledger {
     /// Size `order` for `slot`'s holding and book it; the ledger changes only when it fills. Multipliers are
     /// not applied: the vectorized mode trades units of value 1 x price.
     pub fn execute(&mut self, slot: usize, order: &Order, costs: &Costs) -> Outcome {
+        self.execute_within(slot, order, costs, f64::INFINITY)
+    }
+
+    /// [`Ledger::execute`] with a buy spending at most `budget` of the cash (the share of a bar's cash a
+    /// pro-rata sequence gives it): sized as if the account held `min(cash, budget)`.
+    pub fn execute_within(&mut self, slot: usize, order: &Order, costs: &Costs, budget: f64) -> Outcome {
         let (account, holding) = (self.account, self.holdings[slot]);
         let state = State {
             cash: snap_zero(account.cash),
@@ -66,6 +72,7 @@ impl Ledger {
             position: snap_zero(holding.position),
             debt: snap_zero(holding.debt),
             resize: self.policy == Affordability::Resize,
+            budget,
         };
         match state.size(order, costs) {
             Ok((trade, outcome)) => match self.book(slot, state.account(), state.holding(), trade) {
@@ -77,6 +84,27 @@ impl Ledger {
     }
 }
 
+impl Ledger {
+    /// The cash a buy `order` asks for at its fill price, commission included (what a pro-rata sequence
+    /// weighs it by): infinite for an all-in buy, a percent buy's share of the cash, 0 for a sale.
+    pub fn buy_cost(&self, order: &Order, costs: &Costs) -> f64 {
+        if order.size.is_nan() || order.size <= 0.0 {
+            return 0.0;
+        }
+        let units = match order.size_type {
+            SizeType::Amount => order.size,
+            SizeType::Value => order.size / order.val_price,
+            SizeType::Percent => return order.size * self.account.cash.max(0.0),
+        };
+        if !units.is_finite() {
+            return units;
+        }
+        let units = costs.lots(units);
+        let price = costs.price(order, Side::Buy, units);
+        units * price + costs.fee(Side::Buy, units, price)
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct State {
     cash: f64,
@@ -85,6 +113,8 @@ struct State {
     debt: f64,
     /// The policy is `Resize`: an unaffordable finite buy is cut to the cash.
     resize: bool,
+    /// The most a buy may spend (infinite: all the cash).
+    budget: f64,
 }
 
 /// The trade to book and what it will have done, or why there is nothing to book.
@@ -141,7 +171,7 @@ impl State {
     /// Buy (open or add to a long) and/or cover a short.
     fn buy(self, size: f64, order: &Order, costs: &Costs, percent: f64) -> Sized {
         let price = costs.price(order, Side::Buy, size);
-        let mut cash_limit = self.cash;
+        let mut cash_limit = self.cash.min(self.budget);
         if !percent.is_nan() {
             cash_limit = cash_limit.min(percent * cash_limit);
         }
@@ -160,16 +190,28 @@ impl State {
         if wanted == 0.0 {
             return Err(Outcome::Ignored);
         }
+        let wanted = costs.lots(wanted);
         let notional = wanted * price;
         let wanted_fees = costs.fee(Side::Buy, wanted, price);
         let fits = is_close_or_less(notional + wanted_fees, cash_limit);
         let (filled, fees, spent) = if fits || !(self.resize || wanted.is_infinite()) {
             (wanted, wanted_fees, notional + wanted_fees)
         } else {
-            costs
+            let afforded = costs
                 .afford(cash_limit, price)
-                .ok_or(Outcome::Rejected(Reject::CantCoverFees))?
+                .ok_or(Outcome::Rejected(Reject::CantCoverFees))?;
+            if costs.lot_size.is_nan() {
+                afforded
+            } else {
+                // vectorbt: the affordable size floored to whole lots, its fees charged anew
+                let filled = costs.lots(afforded.0);
+                let fee = costs.fee(Side::Buy, filled, price);
+                (filled, fee, filled * price + fee)
+            }
         };
+        if !costs.lot_size.is_nan() && is_close(wanted, 0.0) {
+            return Err(Outcome::Ignored); // less than one lot asked for
+        }
         if is_less(filled, costs.min_size) {
             return Err(Outcome::Rejected(Reject::BelowMinSize));
         }
@@ -207,6 +249,7 @@ impl State {
         if !percent.is_nan() {
             limit *= percent;
         }
+        let limit = costs.lots(limit);
         if order.direction == Direction::Long && self.position == 0.0 {
             return Err(Outcome::Rejected(Reject::NoOpenPosition));
         }

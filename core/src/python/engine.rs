@@ -115,7 +115,7 @@ impl EventEngine {
         bar_of_row: PyReadonlyArray1<'_, i64>,
     ) -> PyResult<()> {
         let (open, high, low, close) = prices;
-        let (e, x, se, sx, size, sl, tp) = signals;
+        let (e, x, se, sx, size, sl, tp, weights, rebalance, leverage) = signals;
         let n_bars = open.shape()[1];
         let bools = |a: &PyReadonlyArray2<'_, bool>| -> PyResult<Vec<bool>> { Ok(a.as_slice()?.to_vec()) };
         let floats = |a: &PyReadonlyArray2<'_, f64>| -> PyResult<Vec<f64>> { Ok(a.as_slice()?.to_vec()) };
@@ -132,6 +132,9 @@ impl EventEngine {
             size: floats(&size)?,
             sl_stop: floats(&sl)?,
             tp_stop: floats(&tp)?,
+            weights: floats(&weights)?,
+            rebalance: bools(&rebalance)?,
+            leverage: floats(&leverage)?,
             bar_of_row: bar_of_row.as_slice()?.iter().map(|&b| b.max(0) as usize).collect(),
         };
         let n_symbols = self.inner.n_symbols();

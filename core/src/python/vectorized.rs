@@ -1,8 +1,9 @@
 //! `ml4t._core.SignalSimulator`: the vectorized kernel behind `ml4t.vectorized`.
 //!
-//! Settings are lowered once, at construction. Arrays: prices are `(n_symbols, n_bars)` float64; signals
-//! `(n_cols, n_bars)` bool (column = combination * n_symbols + symbol); per-bar sizes and stops
-//! `(n_cols, n_bars)` float64 with NaN for "use the setting". An absent input is a `(0, 0)` array.
+//! Settings are lowered once, at construction. Arrays: prices are `(n_symbols, n_bars)` float64; the ten
+//! signal arrays, in `KEYS` order, `(n_cols, n_bars)` (column = combination * n_symbols + symbol): booleans
+//! (entries, exits, short_entries, short_exits, rebalance) and float64 with NaN for "use the setting" /
+//! "leave the symbol alone" (size, sl_stop, tp_stop, weights, leverage). An absent input is a `(0, 0)` array.
 
 use numpy::{IntoPyArray, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3, PyUntypedArrayMethods};
 use pyo3::prelude::*;
@@ -17,7 +18,7 @@ use crate::portfolio::{Costs, SizeType};
 use crate::records::{GroupLayout, Records};
 use crate::vectorized::{
     check_layout, group_width, run_groups, sweep_signals, Conflict, DirConflict, EquityStats, Execution, Market,
-    MatrixSource, OppositeEntry, Rules, Settings, StopEntry,
+    MatrixSource, OppositeEntry, Rules, Sequence, Settings, StopEntry,
 };
 
 #[pyclass(frozen, module = "ml4t._core")]
@@ -32,7 +33,8 @@ pub(crate) type Prices<'py> = (
     PyReadonlyArray2<'py, f64>,
     PyReadonlyArray2<'py, f64>,
 );
-/// entries, exits, short_entries, short_exits (bool), size, sl_stop, tp_stop (float), each `(n_cols, n_bars)`.
+/// entries, exits, short_entries, short_exits (bool), size, sl_stop, tp_stop, weights (float), rebalance
+/// (bool), leverage (float), each `(n_cols, n_bars)`: the `KEYS` order.
 pub(crate) type SignalArrays<'py> = (
     PyReadonlyArray2<'py, bool>,
     PyReadonlyArray2<'py, bool>,
@@ -40,6 +42,9 @@ pub(crate) type SignalArrays<'py> = (
     PyReadonlyArray2<'py, bool>,
     PyReadonlyArray2<'py, f64>,
     PyReadonlyArray2<'py, f64>,
+    PyReadonlyArray2<'py, f64>,
+    PyReadonlyArray2<'py, f64>,
+    PyReadonlyArray2<'py, bool>,
     PyReadonlyArray2<'py, f64>,
 );
 
@@ -72,6 +77,9 @@ fn inputs<'a>(p: &'a Prices<'_>, s: &'a SignalArrays<'_>) -> PyResult<(Market<'a
             shape(&s.4),
             shape(&s.5),
             shape(&s.6),
+            shape(&s.7),
+            shape(&s.8),
+            shape(&s.9),
         ],
     )?;
     let source = MatrixSource {
@@ -83,6 +91,9 @@ fn inputs<'a>(p: &'a Prices<'_>, s: &'a SignalArrays<'_>) -> PyResult<(Market<'a
         size: s.4.as_slice()?,
         sl_stop: s.5.as_slice()?,
         tp_stop: s.6.as_slice()?,
+        weights: s.7.as_slice()?,
+        rebalance: s.8.as_slice()?,
+        leverage: s.9.as_slice()?,
     };
     Ok((market(p)?, source, n_cols))
 }
@@ -92,7 +103,7 @@ impl SignalSimulator {
     #[new]
     #[pyo3(signature = (*, execution, size, size_type, commission, slippage, min_size, init_cash,
         long_conflict, short_conflict, direction_conflict, opposite_entry, accumulate, sl_stop, tp_stop,
-        sl_trail, stop_entry_price))]
+        sl_trail, stop_entry_price, order, lot_size, leverage))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         execution: &str,
@@ -111,6 +122,9 @@ impl SignalSimulator {
         tp_stop: f64,
         sl_trail: bool,
         stop_entry_price: &str,
+        order: &str,
+        lot_size: Option<f64>,
+        leverage: Option<f64>,
     ) -> PyResult<Self> {
         let settings = Settings {
             execution: Execution::parse("execution", execution)?,
@@ -120,7 +134,8 @@ impl SignalSimulator {
                 registry::commission(&commission)?.into(),
                 registry::slippage(&slippage.0, &slippage.1)?.into(),
                 min_size,
-            )?,
+            )?
+            .with_lot_size(lot_size.unwrap_or(f64::NAN))?,
             init_cash,
             rules: Rules {
                 long_conflict: Conflict::parse("long_conflict", long_conflict)?,
@@ -133,6 +148,8 @@ impl SignalSimulator {
             tp_stop,
             sl_trail,
             stop_entry: StopEntry::parse("stop_entry_price", stop_entry_price)?,
+            order: Sequence::parse("order", order)?,
+            leverage: leverage.unwrap_or(f64::NAN),
         };
         Ok(Self {
             settings: settings.validated()?,

@@ -2,7 +2,9 @@
 
 use std::ops::Range;
 
+use super::group::Group;
 use super::rules::{order_size, Rules, Signals};
+pub use super::sequence::Sequence;
 use super::source::SignalSource;
 use super::stops::Stops;
 pub use crate::matching::Execution;
@@ -24,8 +26,13 @@ pub struct Settings {
     pub size: f64,
     pub size_type: SizeType,
     /// Commission and slippage models (the `fees=` / `fixed_fees=` / `slippage=` floats are shorthands for
-    /// a percent plus a fixed commission and a percent slippage) and the minimum size.
+    /// a percent plus a fixed commission and a percent slippage), the minimum size and the lot size.
     pub costs: Costs,
+    /// The order of a shared account's orders within a bar (see [`Sequence`]).
+    pub order: Sequence,
+    /// Weights mode: the cap on gross exposure over equity a rebalance may reach (NaN: none); a source's
+    /// per-bar leverage overrides it.
+    pub leverage: f64,
     /// Starting cash of each group.
     pub init_cash: f64,
     pub rules: Rules,
@@ -80,17 +87,15 @@ impl Default for ColumnState {
 /// What one column did at one bar: the order it placed, the outcome, and its position before and after.
 pub type ColumnStep = (Order, Outcome, f64, f64);
 
-/// One column's work at one bar (`at` indexes the market arrays): decide its order (a triggered stop, else
-/// the signals of row `signal_bar(execution, bar)`), execute it against `slot` of `ledger`, re-arm the stops.
-///
-/// `simulate_group` runs this for every column and bar; the event engine runs it for a promoted strategy
-/// as each bar arrives, so the two modes fill identically by construction.
+/// Execute a decided `order` for one column spending at most `budget`, and re-arm its stops after a fill.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub fn step_column<S: SignalSource>(
+pub(super) fn execute_column<S: SignalSource>(
+    order: &Order,
+    budget: f64,
     market: &Market,
     at: usize,
-    bar: usize,
+    sbar: Option<usize>,
     col: usize,
     source: &S,
     settings: &Settings,
@@ -98,18 +103,16 @@ pub fn step_column<S: SignalSource>(
     ledger: &mut Ledger,
     slot: usize,
     st: &mut ColumnState,
-) -> Option<ColumnStep> {
-    let sbar = signal_bar(settings.execution, bar);
+) -> ColumnStep {
     let before = ledger.holdings[slot].position;
-    let order = decide(market, at, sbar, col, source, settings, use_stops, before, st)?;
-    let outcome = ledger.execute(slot, &order, &settings.costs);
+    let outcome = ledger.execute_within(slot, order, &settings.costs, budget);
     let after = ledger.holdings[slot].position;
     if let Outcome::Filled { price: fill, .. } = outcome {
         if use_stops {
             rearm(st, before, after, fill, market.close[at], sbar, col, source, settings);
         }
     }
-    Some((order, outcome, before, after))
+    (*order, outcome, before, after)
 }
 
 /// Whether a run must track stops at all.
@@ -120,10 +123,9 @@ pub fn uses_stops<S: SignalSource>(settings: &Settings, source: &S) -> bool {
 /// Simulate the columns `cols` (one group) over every bar.
 ///
 /// The group is one cash pool: a [`Ledger`] (a cash account, policy `Resize`) with one slot per column.
-/// Each bar visits the group's columns in order and, for each, decides its order (stops first, then
-/// signals), executes it against the shared account and marks the position to market. Deciding and
-/// executing column by column is the same as deciding every column first: a column's decision reads only
-/// its own position, stops and prices, never the account or another column's fill.
+/// Each bar is the group's step ([`Group::step`]: every column's order decided, then executed in the
+/// settings' sequence against the shared account; or, in weights mode, the rebalance to the targets), then
+/// the marks move to the closes and the bar's equity is recorded.
 pub fn simulate_group<S: SignalSource, K: Sink>(
     market: &Market,
     cols: Range<usize>,
@@ -137,22 +139,22 @@ pub fn simulate_group<S: SignalSource, K: Sink>(
         settings.init_cash,
         vec![1.0; cols.len()],
     );
-    let mut state = vec![ColumnState::default(); cols.len()];
+    let mut group = Group::new(cols.len(), settings, source);
     let mut positions = vec![0.0; cols.len()];
-    let use_stops = uses_stops(settings, source);
     let base: Vec<usize> = cols
         .clone()
         .map(|col| (col % market.n_symbols) * market.n_bars)
         .collect();
     let mut bar = 0;
     while bar < market.n_bars {
-        // Fast-forward: while every column is flat, a bar without an entry signal trades nothing, so skip
-        // to the next bar that has one, updating only the price marks.
-        // (`positions` mirrors the ledger's holdings: only `step_column` changes them, and it reports how.)
+        // Fast-forward: while every column is flat, a bar without an entry signal (or, in weights mode, a
+        // target on a rebalance row) trades nothing, so skip to the next bar that has one, updating only the
+        // price marks. (`positions` mirrors the ledger's holdings: only the group's step changes them, and it
+        // reports how.)
         if positions.iter().all(|&p| p == 0.0) {
             let next = next_entry_bar(settings.execution, bar, cols.clone(), source, market.n_bars);
             if next > bar {
-                for (k, st) in state.iter_mut().enumerate() {
+                for (k, st) in group.states.iter_mut().enumerate() {
                     st.skip_flat(
                         &mut ledger.marks[k],
                         market,
@@ -165,18 +167,22 @@ pub fn simulate_group<S: SignalSource, K: Sink>(
                 continue;
             }
         }
+        group.step(
+            market,
+            bar,
+            cols.clone(),
+            &base,
+            source,
+            settings,
+            &mut ledger,
+            |k, &(order, outcome, before, after)| {
+                sink.order(bar, cols.start + k, &order, &outcome, before, after);
+                positions[k] = after;
+            },
+        );
         let mut marked = 0.0;
-        for (k, col) in cols.clone().enumerate() {
-            let at = base[k] + bar;
-            let st = &mut state[k];
-            let mut position = positions[k];
-            if let Some((order, outcome, before, after)) =
-                step_column(market, at, bar, col, source, settings, use_stops, &mut ledger, k, st)
-            {
-                sink.order(bar, col, &order, &outcome, before, after);
-                position = after;
-            }
-            let close = market.close[at];
+        for (k, &position) in positions.iter().enumerate() {
+            let close = market.close[base[k] + bar];
             let mark = &mut ledger.marks[k];
             if !close.is_nan() {
                 *mark = close;
@@ -184,7 +190,6 @@ pub fn simulate_group<S: SignalSource, K: Sink>(
             if position != 0.0 {
                 marked += position * *mark;
             }
-            positions[k] = position;
         }
         sink.bar(bar, ledger.account.cash, ledger.account.cash + marked, &positions);
         bar += 1;
@@ -231,7 +236,7 @@ impl ColumnState {
 /// The order one column places this bar, if any: a triggered stop, else its resolved signals.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn decide<S: SignalSource>(
+pub(super) fn decide<S: SignalSource>(
     market: &Market,
     at: usize,
     sbar: Option<usize>,
@@ -334,7 +339,7 @@ fn rearm<S: SignalSource>(
 
 /// The signal row a bar's order comes from: the same bar at the close, the previous one at the next open.
 #[inline]
-fn signal_bar(execution: Execution, bar: usize) -> Option<usize> {
+pub(super) fn signal_bar(execution: Execution, bar: usize) -> Option<usize> {
     match execution {
         Execution::Close => Some(bar),
         Execution::NextOpen => bar.checked_sub(1),

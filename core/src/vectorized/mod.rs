@@ -8,22 +8,28 @@
 
 mod eval;
 pub mod expr;
+mod group;
 mod kernel;
 pub mod parallel;
 mod programs;
 mod rules;
+mod sequence;
 mod sinks;
 mod source;
 mod stops;
 mod sweep;
+mod weights;
 
 pub use eval::{Column, Evaluator};
+pub use group::Group;
 pub use kernel::{
-    simulate_group, step_column, uses_stops, ColumnState, ColumnStep, Execution, Market, Settings, Sink, StopEntry,
+    simulate_group, uses_stops, ColumnState, ColumnStep, Execution, Market, Sequence, Settings, Sink, StopEntry,
 };
-pub use programs::{struct_fields, SignalPrograms, N_KEYS};
+pub use programs::{struct_fields, KeyKind, SignalPrograms, KEYS, KEY_KINDS, N_KEYS};
 pub use rules::{Conflict, DirConflict, OppositeEntry, Rules, Signals};
 pub use sinks::{combination_stats, CurveBuffers, EquityStats, RecordSink, StatsSink};
 pub use source::{MatrixSource, OffsetSource, SignalSource};
 pub use stops::Stops;
-pub use sweep::{check_layout, group_width, run_groups, sweep, sweep_signals, SIGNAL_NAMES};
+pub use sweep::{check_layout, group_width, run_groups, sweep, sweep_signals};
+#[cfg(test)]
+mod tests_weights;

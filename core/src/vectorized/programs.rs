@@ -2,9 +2,9 @@
 //! expression JSON (see [`super::expr`]) and evaluated inside the kernel from the deduplicated leaves.
 //!
 //! Input: ONE serialized `pl.struct(...)` of all the expressions (`{"Function": {"input": [fields...]}}`)
-//! and, per field, the `(combination, key)` slot it fills. Keys are in kernel order: entries, exits,
-//! short_entries, short_exits (booleans; a null is false), size, sl_stop, tp_stop (numbers; a null is NaN,
-//! "use the setting"). Leaf columns are `(n_symbols, n_leaves, n_bars)` values with their validity.
+//! and, per field, the `(combination, key)` slot it fills. A slot's key is its index in [`KEYS`] (kernel
+//! order), typed by [`KEY_KINDS`]: booleans (a null is false) or numbers (a null is NaN: "use the setting",
+//! "leave the symbol alone"). Leaf columns are `(n_symbols, n_leaves, n_bars)` values with their validity.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -19,8 +19,44 @@ use super::source::{MatrixSource, OffsetSource};
 use super::sweep::sweep;
 use crate::error::{Context, CoreError, CoreResult};
 
-/// Signal keys in kernel order: four booleans, then size, sl_stop, tp_stop.
-pub const N_KEYS: usize = 7;
+/// The signal keys in kernel order (the Python `KernelSignals` order).
+pub const KEYS: [&str; N_KEYS] = [
+    "entries",
+    "exits",
+    "short_entries",
+    "short_exits",
+    "size",
+    "sl_stop",
+    "tp_stop",
+    "weights",
+    "rebalance",
+    "leverage",
+];
+pub const N_KEYS: usize = 10;
+
+/// What a key holds: a boolean or a number, with its index among the keys of its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Bool(usize),
+    Number(usize),
+}
+
+/// The kind of each key of [`KEYS`]: booleans entries, exits, short_entries, short_exits, rebalance;
+/// numbers size, sl_stop, tp_stop, weights, leverage.
+pub const KEY_KINDS: [KeyKind; N_KEYS] = [
+    KeyKind::Bool(0),
+    KeyKind::Bool(1),
+    KeyKind::Bool(2),
+    KeyKind::Bool(3),
+    KeyKind::Number(0),
+    KeyKind::Number(1),
+    KeyKind::Number(2),
+    KeyKind::Number(3),
+    KeyKind::Bool(4),
+    KeyKind::Number(4),
+];
+const N_BOOLS: usize = 5;
+const N_NUMBERS: usize = 5;
 
 /// One leaf column: values and validity.
 type Leaf<'a> = (&'a [f64], &'a [bool]);
@@ -153,16 +189,7 @@ impl SignalPrograms {
                 let row = &self.programs[cols.start / per_combo];
                 scratch.evaluate(row, &leaves, cols.clone(), n_symbols, n_bars);
                 let source = OffsetSource {
-                    inner: MatrixSource {
-                        n_bars,
-                        entries: &scratch.bools[0],
-                        exits: &scratch.bools[1],
-                        short_entries: &scratch.bools[2],
-                        short_exits: &scratch.bools[3],
-                        size: &scratch.numbers[0],
-                        sl_stop: &scratch.numbers[1],
-                        tp_stop: &scratch.numbers[2],
-                    },
+                    inner: scratch.source(n_bars),
                     base: cols.start,
                 };
                 simulate_group(market, cols, &source, settings, sink);
@@ -176,8 +203,8 @@ impl SignalPrograms {
 struct Scratch {
     evaluator: Evaluator,
     column: Column,
-    bools: [Vec<bool>; 4],
-    numbers: [Vec<f64>; 3],
+    bools: [Vec<bool>; N_BOOLS],
+    numbers: [Vec<f64>; N_NUMBERS],
 }
 
 impl Scratch {
@@ -190,11 +217,10 @@ impl Scratch {
         n_symbols: usize,
         n_bars: usize,
     ) {
-        for (k, program) in row.iter().enumerate() {
-            if k < 4 {
-                self.bools[k].clear()
-            } else {
-                self.numbers[k - 4].clear()
+        for (program, kind) in row.iter().zip(KEY_KINDS) {
+            match kind {
+                KeyKind::Bool(i) => self.bools[i].clear(),
+                KeyKind::Number(i) => self.numbers[i].clear(),
             }
             let Some(program) = program else {
                 continue;
@@ -202,18 +228,29 @@ impl Scratch {
             for col in cols.clone() {
                 let symbol = col % n_symbols;
                 self.evaluator.eval(program, &leaves[symbol], n_bars, &mut self.column);
-                let col = &self.column;
-                if k < 4 {
-                    self.bools[k].extend(col.value.iter().zip(&col.valid).map(|(v, ok)| *ok && *v != 0.0));
-                } else {
-                    self.numbers[k - 4].extend(
-                        col.value
-                            .iter()
-                            .zip(&col.valid)
-                            .map(|(v, ok)| if *ok { *v } else { f64::NAN }),
-                    );
+                let pairs = self.column.value.iter().zip(&self.column.valid);
+                match kind {
+                    KeyKind::Bool(i) => self.bools[i].extend(pairs.map(|(v, ok)| *ok && *v != 0.0)),
+                    KeyKind::Number(i) => self.numbers[i].extend(pairs.map(|(v, ok)| if *ok { *v } else { f64::NAN })),
                 }
             }
+        }
+    }
+
+    /// The evaluated columns as a signal source (an empty key: never / the setting).
+    fn source(&self, n_bars: usize) -> MatrixSource<'_> {
+        MatrixSource {
+            n_bars,
+            entries: &self.bools[0],
+            exits: &self.bools[1],
+            short_entries: &self.bools[2],
+            short_exits: &self.bools[3],
+            size: &self.numbers[0],
+            sl_stop: &self.numbers[1],
+            tp_stop: &self.numbers[2],
+            weights: &self.numbers[3],
+            rebalance: &self.bools[4],
+            leverage: &self.numbers[4],
         }
     }
 }
@@ -223,7 +260,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::matching::costs::{NoSlippage, PercentCommission};
     use crate::portfolio::{Costs, SizeType};
-    use crate::vectorized::kernel::{Execution, StopEntry};
+    use crate::vectorized::kernel::{Execution, Sequence, StopEntry};
     use crate::vectorized::rules::{Conflict, DirConflict, OppositeEntry, Rules};
     use crate::vectorized::sweep::sweep_signals;
     use std::sync::Arc;
@@ -257,6 +294,8 @@ pub(crate) mod tests {
             tp_stop: f64::NAN,
             sl_trail: false,
             stop_entry: StopEntry::Fill,
+            order: Sequence::Symbol,
+            leverage: f64::NAN,
         }
     }
 
@@ -284,7 +323,7 @@ pub(crate) mod tests {
             let err = SignalPrograms::compile(json, slots, 2).unwrap_err();
             assert_eq!(err.context().argument.as_deref(), Some("struct_json"));
         }
-        assert!(SignalPrograms::compile(STRUCT_JSON, &[(0, 0), (0, 1), (1, 0), (1, 1), (1, 7)], 2).is_err());
+        assert!(SignalPrograms::compile(STRUCT_JSON, &[(0, 0), (0, 1), (1, 0), (1, 1), (1, 10)], 2).is_err());
     }
 
     /// Leaves `(n_leaves, n)`, leaf-major: ma10, ma50, ma20, volume.
@@ -373,6 +412,9 @@ pub(crate) mod tests {
                     size: &numbers[0],
                     sl_stop: &numbers[1],
                     tp_stop: &numbers[2],
+                    weights: &[],
+                    rebalance: &[],
+                    leverage: &[],
                 };
                 want.extend(sweep_signals(&market, &source, &settings(), 1, cash_sharing));
             }

@@ -4,6 +4,10 @@ use super::rules::Signals;
 
 /// Per-column, per-bar signals. `size`, `sl_stop` and `tp_stop` return `None` when the source has no
 /// per-bar values (the setting applies); a per-bar NaN means "no order" / "no stop", as in vectorbt.
+///
+/// A source with `weights` is in weights mode (see [`super::weights`]): `weights` is the target fraction of
+/// the group's equity (NaN: leave the column alone), `rebalance` whether a target is traded at that row
+/// (true when absent), `leverage` the row's cap on gross exposure (NaN: the setting).
 pub trait SignalSource: Sync {
     fn signals(&self, col: usize, bar: usize) -> Signals;
     fn size(&self, col: usize, bar: usize) -> Option<f64>;
@@ -11,8 +15,14 @@ pub trait SignalSource: Sync {
     fn tp_stop(&self, col: usize, bar: usize) -> Option<f64>;
     /// Whether any per-bar stop levels are provided (so stops must be tracked even without settings).
     fn has_stops(&self) -> bool;
-    /// The first signal row at or after `from` with a long or short entry for `col`, if any.
+    /// The first signal row at or after `from` that may open a position in `col` from flat, if any: a long
+    /// or short entry, or (weights mode) a target on a rebalance row.
     fn next_entry(&self, col: usize, from: usize) -> Option<usize>;
+    /// Whether the source is in weights mode.
+    fn has_weights(&self) -> bool;
+    fn weights(&self, col: usize, bar: usize) -> f64;
+    fn rebalance(&self, col: usize, bar: usize) -> bool;
+    fn leverage(&self, col: usize, bar: usize) -> f64;
 }
 
 /// Signals as column-major matrices: `entries[col * n_bars + bar]`. An empty slice means "never" for
@@ -26,6 +36,10 @@ pub struct MatrixSource<'a> {
     pub size: &'a [f64],
     pub sl_stop: &'a [f64],
     pub tp_stop: &'a [f64],
+    pub weights: &'a [f64],
+    /// Absent: every row rebalances.
+    pub rebalance: &'a [bool],
+    pub leverage: &'a [f64],
 }
 
 fn flag(a: &[bool], idx: usize) -> bool {
@@ -76,10 +90,39 @@ impl SignalSource for MatrixSource<'_> {
                 a[row + from..row + self.n_bars].iter().position(|&x| x)
             }
         };
-        match (first(self.entries), first(self.short_entries)) {
-            (Some(a), Some(b)) => Some(from + a.min(b)),
-            (a, b) => a.or(b).map(|i| from + i),
-        }
+        let target = if self.weights.is_empty() {
+            None
+        } else {
+            let rows = row + from..row + self.n_bars;
+            self.weights[rows.clone()]
+                .iter()
+                .enumerate()
+                .position(|(i, w)| !w.is_nan() && (self.rebalance.is_empty() || self.rebalance[rows.start + i]))
+        };
+        [first(self.entries), first(self.short_entries), target]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|i| from + i)
+    }
+
+    fn has_weights(&self) -> bool {
+        !self.weights.is_empty()
+    }
+
+    #[inline]
+    fn weights(&self, col: usize, bar: usize) -> f64 {
+        value(self.weights, col * self.n_bars + bar).unwrap_or(f64::NAN)
+    }
+
+    #[inline]
+    fn rebalance(&self, col: usize, bar: usize) -> bool {
+        self.rebalance.is_empty() || self.rebalance[col * self.n_bars + bar]
+    }
+
+    #[inline]
+    fn leverage(&self, col: usize, bar: usize) -> f64 {
+        value(self.leverage, col * self.n_bars + bar).unwrap_or(f64::NAN)
     }
 }
 
@@ -117,5 +160,24 @@ impl<S: SignalSource> SignalSource for OffsetSource<S> {
 
     fn next_entry(&self, col: usize, from: usize) -> Option<usize> {
         self.inner.next_entry(col - self.base, from)
+    }
+
+    fn has_weights(&self) -> bool {
+        self.inner.has_weights()
+    }
+
+    #[inline]
+    fn weights(&self, col: usize, bar: usize) -> f64 {
+        self.inner.weights(col - self.base, bar)
+    }
+
+    #[inline]
+    fn rebalance(&self, col: usize, bar: usize) -> bool {
+        self.inner.rebalance(col - self.base, bar)
+    }
+
+    #[inline]
+    fn leverage(&self, col: usize, bar: usize) -> f64 {
+        self.inner.leverage(col - self.base, bar)
     }
 }

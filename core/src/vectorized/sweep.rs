@@ -9,6 +9,7 @@ use std::ops::Range;
 
 use super::kernel::{simulate_group, Market, Settings};
 use super::parallel::{flat_map_ordered, map_ordered};
+use super::programs::{KEYS, N_KEYS};
 use super::sinks::{combination_stats, CurveBuffers, EquityStats, RecordSink, StatsSink};
 use super::source::SignalSource;
 use crate::error::{Context, CoreError, CoreResult};
@@ -98,21 +99,10 @@ pub fn run_groups<S: SignalSource + Sync>(
     )
 }
 
-/// The names of the signal inputs, in kernel order.
-pub const SIGNAL_NAMES: [&str; 7] = [
-    "entries",
-    "exits",
-    "short_entries",
-    "short_exits",
-    "size",
-    "sl_stop",
-    "tp_stop",
-];
-
 /// `(n_symbols, n_bars, n_cols)` of OHLC arrays of shape `(n_symbols, n_bars)` and signal arrays of shape
-/// `(n_cols, n_bars)` in [`SIGNAL_NAMES`] order (an absent signal has 0 rows; none present means one
-/// column per symbol), after checking every shape against the close's.
-pub fn check_layout(prices: [[usize; 2]; 4], signals: [[usize; 2]; 7]) -> CoreResult<(usize, usize, usize)> {
+/// `(n_cols, n_bars)` in [`KEYS`] order (an absent signal has 0 rows; none present means one column per
+/// symbol), after checking every shape against the close's.
+pub fn check_layout(prices: [[usize; 2]; 4], signals: [[usize; 2]; N_KEYS]) -> CoreResult<(usize, usize, usize)> {
     let [n_symbols, n_bars] = prices[3];
     for (name, shape) in ["open", "high", "low"].iter().zip(&prices) {
         if *shape != prices[3] {
@@ -123,7 +113,7 @@ pub fn check_layout(prices: [[usize; 2]; 4], signals: [[usize; 2]; 7]) -> CoreRe
         }
     }
     let mut n_cols = None;
-    for (name, shape) in SIGNAL_NAMES.iter().zip(signals) {
+    for (name, shape) in KEYS.iter().zip(signals) {
         if shape[0] == 0 {
             continue;
         }
@@ -190,6 +180,9 @@ mod tests {
                 size: &[],
                 sl_stop: &[],
                 tp_stop: &[],
+                weights: &[],
+                rebalance: &[],
+                leverage: &[],
             };
             let got = sweep_signals(&market, &source(0, n_cols), &settings(), n_combos, cash_sharing);
             let mut want = Vec::new();
@@ -213,7 +206,11 @@ mod tests {
     fn layouts_are_checked_and_name_the_input() {
         let p = [[2, 5]; 4];
         let absent = [0, 0];
-        let signals = |entries: [usize; 2]| [entries, absent, absent, absent, absent, absent, absent];
+        let signals = |entries: [usize; 2]| {
+            let mut all = [absent; N_KEYS];
+            all[0] = entries;
+            all
+        };
         assert_eq!(check_layout(p, signals([6, 5])).unwrap(), (2, 5, 6));
         assert_eq!(check_layout(p, signals(absent)).unwrap(), (2, 5, 2));
         let err = check_layout(p, signals([3, 5])).unwrap_err();

@@ -1,6 +1,11 @@
 """The signal kernel's inputs from the declared settings: the simulator (``_core.SignalSimulator``, built from
 a :class:`ml4t.settings.VectorizedSettings` and nothing else, so it can be rebuilt after unpickling), the
-rules of the per-bar numbers, and the seven signal arrays in the kernel's order, checked."""
+rules of the per-bar numbers, and the ten signal arrays in the kernel's order (:data:`KERNEL_KEYS`), checked.
+
+Each array is ``(n_combinations * n_symbols, n_bars)`` (row = combination * n_symbols + symbol), or a
+``(0, 0)`` array when the key is absent: booleans (entries, exits, short_entries, short_exits, rebalance;
+absent rebalance = every row) and float64 (size, sl_stop, tp_stop, weights, leverage; NaN = the setting, or
+for weights "leave the symbol alone")."""
 
 from __future__ import annotations
 
@@ -10,13 +15,46 @@ from collections.abc import Callable, Collection, Sequence
 import numpy as np
 
 from ml4t import _core
-from ml4t._kernel.signals import BOOL_KEYS, NUMBER_KEYS, Grid, NumberRules, Panel, check_numbers
+from ml4t._kernel.signals import Grid, NumberRules, Panel, check_numbers
 from ml4t.errors import ConfigError
 from ml4t.settings import VectorizedSettings, lower_vectorized_costs
 
-__all__ = ["KernelSignals", "check_percent_reversal", "kernel_signals", "number_rules", "simulator"]
+__all__ = [
+    "KERNEL_KEYS",
+    "KernelSignals",
+    "check_percent_reversal",
+    "kernel_signals",
+    "number_rules",
+    "simulator",
+]
 
-KernelSignals = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+KERNEL_KEYS = (
+    "entries",
+    "exits",
+    "short_entries",
+    "short_exits",
+    "size",
+    "sl_stop",
+    "tp_stop",
+    "weights",
+    "rebalance",
+    "leverage",
+)
+"""The signal keys in the kernel's order (``KEYS`` in ``core/src/vectorized/programs.rs``)."""
+_KERNEL_BOOLS = frozenset({"entries", "exits", "short_entries", "short_exits", "rebalance"})
+
+KernelSignals = tuple[
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+]
 _EMPTY_BOOL = np.zeros((0, 0), dtype=bool)
 _EMPTY_F64 = np.zeros((0, 0), dtype=np.float64)
 
@@ -41,11 +79,15 @@ def simulator(s: VectorizedSettings) -> _core.SignalSimulator:
         tp_stop=math.nan if s.tp_stop is None else s.tp_stop,
         sl_trail=s.sl_trail,
         stop_entry_price=s.stop_entry_price,
+        order=s.order,
+        lot_size=s.lot_size,
+        leverage=s.leverage,
     )
 
 
 def number_rules(s: VectorizedSettings) -> NumberRules:
-    """The rules of per-bar ``size`` / ``sl_stop`` / ``tp_stop``: those of the settings of the same name."""
+    """The rules of the per-bar numbers: ``size`` / ``sl_stop`` / ``tp_stop`` / ``leverage`` those of the
+    settings of the same name; ``weights`` any finite fraction (negative: short)."""
     if s.size_type == "percent":
         size: tuple[str, Callable[[np.ndarray], np.ndarray]] = (
             "in (0, 1] with size_type='percent'",
@@ -57,6 +99,8 @@ def number_rules(s: VectorizedSettings) -> NumberRules:
         "size": size,
         "sl_stop": ("in (0, 1)", lambda a: (a > 0) & (a < 1)),
         "tp_stop": ("> 0 and finite", lambda a: (a > 0) & (a < math.inf)),
+        "weights": ("finite", np.isfinite),
+        "leverage": ("> 0 and finite", lambda a: (a > 0) & (a < math.inf)),
     }
 
 
@@ -78,9 +122,10 @@ def kernel_signals(
     indices: Sequence[int],
     panel: Panel,
 ) -> KernelSignals:
-    """The kernel's seven signal inputs in order, checked; absent ones are (0, 0) arrays."""
+    """The kernel's ten signal inputs in :data:`KERNEL_KEYS` order, checked; absent ones are (0, 0) arrays."""
     check_percent_reversal(s, signals.keys())
     check_numbers(signals, number_rules(s), fn, grid, indices, panel)
-    e, x, se, sx = (signals.get(k, _EMPTY_BOOL) for k in BOOL_KEYS)
-    size, sl, tp = (signals.get(k, _EMPTY_F64) for k in NUMBER_KEYS)
-    return e, x, se, sx, size, sl, tp
+    e, x, se, sx, size, sl, tp, w, rb, lev = (
+        signals.get(k, _EMPTY_BOOL if k in _KERNEL_BOOLS else _EMPTY_F64) for k in KERNEL_KEYS
+    )
+    return e, x, se, sx, size, sl, tp, w, rb, lev

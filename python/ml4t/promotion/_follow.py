@@ -76,7 +76,7 @@ class SignalFollower(Strategy):
         fractional: bool,
         execution: str,
     ) -> None:
-        entries, exits, short_entries, short_exits, size, sl_stop, tp_stop = signals
+        entries, exits, short_entries, short_exits, size, sl_stop, tp_stop = signals[:7]
         shape = (len(entries) if entries.size else len(exits), len(bar_ts))
         if size.size or sl_stop.size or tp_stop.size:
             raise ConfigError(

@@ -7,10 +7,12 @@ The promoted run uses the vectorized kernel's own decision and fill code (``step
 ``core/src/vectorized/kernel.rs``) against the event engine's account, so with the strategy's own settings it
 reproduces the vectorized run's orders, fills and equity exactly, by construction.
 
-Conditions for that exactness, checked here: one shared account (``cash_sharing=True`` or a single symbol)
-and a complete panel (every symbol has a bar at every timestamp: the vectorized mode turns a missing bar into
-a rejected order, the event engine has no bar to act on). The exact promotion, like the vectorized mode, refuses
-bars whose feed latency would let a decision fill at a price from before it (``ml4t._kernel.timing``).
+Conditions for that exactness, checked here: one shared account (``cash_sharing=True`` or a single symbol).
+Symbols may list and delist at different dates: in both modes a symbol with no bar at a timestamp places no
+order there (the bars of one timestamp are one bar of the kernel's timeline, stepped together, in the
+strategy's ``order``; target weights rebalance the same way). The exact promotion, like the vectorized mode,
+refuses bars whose feed latency would let a decision fill at a price from before it (``ml4t._kernel.timing``).
+The realistic promotion (engine settings given) still needs a bar for every symbol at every timestamp.
 
 This package sits above both modes: it reads a vectorized strategy as its :class:`ml4t.settings.RunSpec`
 (signal function, parameters, settings) through the shared kernel layer ``ml4t._kernel`` and runs it on
@@ -61,16 +63,6 @@ class Promoted:
                 argument="cash_sharing",
             )
         panel = panel_of(bars)
-        missing = np.isnan(panel.prices[3])
-        if missing.any():
-            sym, bar = (int(i) for i in np.argwhere(missing)[0])
-            raise ConfigError(
-                "promotion needs a bar for every symbol at every timestamp (the vectorized mode rejects an order "
-                "where a bar is missing; the event engine has no bar to act on)",
-                argument="bars",
-                symbol=panel.symbols[sym],
-                timestamp=int(_panel_ns(panel)[bar]),
-            )
         fn = spec.strategy
         grid = Grid.build(fn, spec.params)
         if len(grid.combos) != 1:
@@ -115,6 +107,16 @@ class Promoted:
             )
             run = exact._run_promoted(simulator(settings), self._panel.prices, self._signals, _panel_ns(self._panel))
             return self._labelled(run, "exact")
+        missing = np.isnan(self._panel.prices[3])
+        if missing.any():
+            sym, bar = (int(i) for i in np.argwhere(missing)[0])
+            raise ConfigError(
+                "the realistic promotion needs a bar for every symbol at every timestamp (the exact promotion, "
+                "without engine settings, trades symbols that list and delist at different dates)",
+                argument="bars",
+                symbol=self._panel.symbols[sym],
+                timestamp=int(_panel_ns(self._panel)[bar]),
+            )
         engine.setdefault("execution", settings.execution)
         fractional = check_bool("fractional", engine.get("fractional", False))
         follower = SignalFollower(
