@@ -40,7 +40,10 @@ def _level() -> dict:
 
 
 def _runs(universe: ml4t.data.Bars, execution: str = "close", **run: object) -> tuple[ml4t.Result, ml4t.Result]:
-    strategy = VectorizedStrategy(_level, execution=execution, fees=0.001, cash_sharing=True, init_cash=1e6)
+    # the follower's orders reach the engine in symbol order: compared with the vectorized run in that order
+    strategy = VectorizedStrategy(
+        _level, execution=execution, fees=0.001, cash_sharing=True, init_cash=1e6, order="symbol"
+    )
     realistic = ml4t.promote(strategy, universe).run(commission=ml4t.costs.Percent(0.001), **run)
     return strategy.run(universe), realistic
 

@@ -43,6 +43,7 @@ def scenarios(draw: st.DrawFn) -> dict:
     p = draw(st.sampled_from([0.05, 0.2, 0.5]))
     keys = draw(st.sampled_from([KEYS[:2], KEYS[::2], KEYS]))
     kw: dict = {**costs_and_execution(draw), "cash_sharing": draw(st.booleans()) and n_assets > 1, **sizing(draw)}
+    kw["order"] = "symbol"  # the reference spends shared cash in column order (vectorbt's default call_seq)
     stops = draw(st.sampled_from(["none", "fixed", "trail", "per_bar"]))
     return {"n_assets": n_assets, "n_bars": n_bars, "seed": seed, "p": p, "keys": keys, "kw": kw, "stops": stops}
 
@@ -58,7 +59,7 @@ def _run_both(sc: dict) -> None:
         .with_columns([pl.Series(k, v) for k, v in extra.items()])
     )
     kw = dict(sc["kw"])
-    ref_kw = {k: v for k, v in kw.items() if k not in ("execution",)}
+    ref_kw = {k: v for k, v in kw.items() if k not in ("execution", "order")}
     rule_extra: dict[str, pl.Expr] = {}
     if sc["stops"] == "fixed":
         kw |= {"sl_stop": 0.03, "tp_stop": 0.05}

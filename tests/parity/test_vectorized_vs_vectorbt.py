@@ -197,7 +197,8 @@ def test_trailing_stop_both_directions(universe):
 
 
 def test_multi_asset_with_shared_cash(universe):
-    _compare(universe, ("le", "lx", "se", "sx"), fees=0.001, cash_sharing=True)
+    # vectorbt's default call_seq is column order: ml4t's order="symbol" (the default, pro_rata, favours none)
+    _compare(universe, ("le", "lx", "se", "sx"), fees=0.001, cash_sharing=True, order="symbol")
 
 
 def test_next_open_execution(universe):
@@ -219,5 +220,10 @@ def test_fixed_size_and_accumulation(universe):
 )
 def test_random_signals(universe, seed, fees, fixed, p, shared):
     _compare(
-        _universe(2, 150, seed=seed, p=p), ("le", "lx", "se", "sx"), fees=fees, fixed_fees=fixed, cash_sharing=shared
+        _universe(2, 150, seed=seed, p=p),
+        ("le", "lx", "se", "sx"),
+        fees=fees,
+        fixed_fees=fixed,
+        cash_sharing=shared,
+        order="symbol",  # vectorbt's default call_seq
     )

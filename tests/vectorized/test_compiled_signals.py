@@ -102,7 +102,7 @@ def test_crossover_compiles_to_two_shared_leaves():
     fields = [(a > pl.col("a").rolling_mean(w)).alias(f"f{i}") for i, w in enumerate((5, 8))]
     programs = _core.SignalPrograms(pl.struct(fields).meta.serialize(format="json"), [(0, 0), (1, 0)], 2)
     assert len(programs.leaves()) == 3  # the shared fast average is one leaf
-    assert programs.result_types([False, False, False]) == [[True] + [None] * 6, [True] + [None] * 6]
+    assert programs.result_types([False, False, False]) == [[True] + [None] * 9, [True] + [None] * 9]
 
 
 def test_bitwise_integer_and_is_not_compiled():
