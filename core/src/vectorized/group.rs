@@ -5,7 +5,8 @@
 //! places no order. In signal mode each other column decides its order ([`super::kernel`]'s `decide`: a
 //! triggered stop, else its signals), then the orders execute in the settings' [`Sequence`] (a decision
 //! reads only its own column, so deciding first changes nothing but the order of execution). In weights
-//! mode the group rebalances to its targets ([`super::weights`]).
+//! mode the group rebalances to its targets ([`super::weights`]). Then each column with a bar is marked to
+//! its close (in the ledger's marks).
 
 use std::ops::Range;
 
@@ -44,7 +45,7 @@ impl Group {
     /// Bar `bar` of the columns `cols` (column `cols.start + k` reads the market at `base[k] + bar` and
     /// books into `ledger` slot `k`); `report(k, step)` hears every order attempted.
     #[allow(clippy::too_many_arguments)]
-    #[inline]
+    #[inline(always)]
     pub fn step<S: SignalSource, F: FnMut(usize, &ColumnStep)>(
         &mut self,
         market: &Market,
@@ -64,12 +65,15 @@ impl Group {
         if settings.order == Sequence::Symbol || cols.len() == 1 {
             for (k, col) in cols.enumerate() {
                 let at = base[k] + bar;
-                if market.close[at].is_nan() {
+                let close = market.close[at];
+                if close.is_nan() {
                     continue;
                 }
                 let st = &mut self.states[k];
                 let position = ledger.holdings[k].position;
-                if let Some(order) = decide(market, at, sbar, col, source, settings, use_stops, position, st) {
+                let order = decide(market, at, sbar, col, source, settings, use_stops, position, st);
+                ledger.marks[k] = close; // read by nothing before the bar ends: set now, in the same pass
+                if let Some(order) = order {
                     let step = execute_column(
                         &order,
                         f64::INFINITY,
@@ -89,6 +93,26 @@ impl Group {
             }
             return;
         }
+        self.sequenced(market, bar, cols, base, source, settings, ledger, report);
+    }
+
+    /// [`Group::step`] in signal mode with several columns in an `Auto` or `ProRata` sequence: decide every
+    /// column, then execute in sequence (kept out of line so the column-order loop stays small).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn sequenced<S: SignalSource, F: FnMut(usize, &ColumnStep)>(
+        &mut self,
+        market: &Market,
+        bar: usize,
+        cols: Range<usize>,
+        base: &[usize],
+        source: &S,
+        settings: &Settings,
+        ledger: &mut Ledger,
+        mut report: F,
+    ) {
+        let sbar = signal_bar(settings.execution, bar);
+        let use_stops = self.use_stops;
         let (cash, free_cash) = (ledger.account.cash, ledger.account.free_cash);
         for (k, col) in cols.clone().enumerate() {
             let at = base[k] + bar;
@@ -130,6 +154,18 @@ impl Group {
                 report(k, &step);
             },
         );
+        mark(market, bar, base, ledger);
+    }
+}
+
+/// Each column with a bar at `bar` marked to its close.
+#[inline]
+pub(super) fn mark(market: &Market, bar: usize, base: &[usize], ledger: &mut Ledger) {
+    for (k, mark) in ledger.marks.iter_mut().enumerate() {
+        let close = market.close[base[k] + bar];
+        if !close.is_nan() {
+            *mark = close;
+        }
     }
 }
 

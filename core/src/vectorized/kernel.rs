@@ -124,8 +124,8 @@ pub fn uses_stops<S: SignalSource>(settings: &Settings, source: &S) -> bool {
 ///
 /// The group is one cash pool: a [`Ledger`] (a cash account, policy `Resize`) with one slot per column.
 /// Each bar is the group's step ([`Group::step`]: every column's order decided, then executed in the
-/// settings' sequence against the shared account; or, in weights mode, the rebalance to the targets), then
-/// the marks move to the closes and the bar's equity is recorded.
+/// settings' sequence against the shared account; or, in weights mode, the rebalance to the targets; then
+/// the marks move to the closes), and the bar's equity is recorded.
 pub fn simulate_group<S: SignalSource, K: Sink>(
     market: &Market,
     cols: Range<usize>,
@@ -181,14 +181,9 @@ pub fn simulate_group<S: SignalSource, K: Sink>(
             },
         );
         let mut marked = 0.0;
-        for (k, &position) in positions.iter().enumerate() {
-            let close = market.close[base[k] + bar];
-            let mark = &mut ledger.marks[k];
-            if !close.is_nan() {
-                *mark = close;
-            }
+        for (&position, &mark) in positions.iter().zip(&ledger.marks) {
             if position != 0.0 {
-                marked += position * *mark;
+                marked += position * mark;
             }
         }
         sink.bar(bar, ledger.account.cash, ledger.account.cash + marked, &positions);

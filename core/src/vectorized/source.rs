@@ -90,20 +90,19 @@ impl SignalSource for MatrixSource<'_> {
                 a[row + from..row + self.n_bars].iter().position(|&x| x)
             }
         };
-        let target = if self.weights.is_empty() {
-            None
-        } else {
-            let rows = row + from..row + self.n_bars;
-            self.weights[rows.clone()]
-                .iter()
-                .enumerate()
-                .position(|(i, w)| !w.is_nan() && (self.rebalance.is_empty() || self.rebalance[rows.start + i]))
+        let entry = match (first(self.entries), first(self.short_entries)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         };
-        [first(self.entries), first(self.short_entries), target]
-            .into_iter()
-            .flatten()
-            .min()
-            .map(|i| from + i)
+        if self.weights.is_empty() {
+            return entry.map(|i| from + i);
+        }
+        let rows = row + from..row + self.n_bars;
+        let target = self.weights[rows.clone()]
+            .iter()
+            .enumerate()
+            .position(|(i, w)| !w.is_nan() && (self.rebalance.is_empty() || self.rebalance[rows.start + i]));
+        entry.into_iter().chain(target).min().map(|i| from + i)
     }
 
     fn has_weights(&self) -> bool {

@@ -19,7 +19,7 @@
 
 use std::ops::Range;
 
-use super::group::Group;
+use super::group::{mark, Group};
 use super::kernel::{signal_bar, ColumnStep, Execution, Market, Settings};
 use super::sequence;
 use super::source::SignalSource;
@@ -28,6 +28,7 @@ use crate::portfolio::{Direction, Ledger, Order, Outcome, Reject, SizeType};
 
 /// Bar `bar` of the group `cols` in weights mode (see the module doc); arguments as [`Group::step`].
 #[allow(clippy::too_many_arguments)]
+#[inline(never)]
 pub(super) fn step_weights<S: SignalSource, F: FnMut(usize, &ColumnStep)>(
     g: &mut Group,
     market: &Market,
@@ -50,7 +51,7 @@ pub(super) fn step_weights<S: SignalSource, F: FnMut(usize, &ColumnStep)>(
         }
     }
     let Some(row) = signal_bar(settings.execution, bar) else {
-        return;
+        return mark(market, bar, base, ledger);
     };
     let mut targeted = false;
     let mut cap = f64::NAN;
@@ -66,7 +67,7 @@ pub(super) fn step_weights<S: SignalSource, F: FnMut(usize, &ColumnStep)>(
         cap = cap.min(source.leverage(col, row)); // f64::min ignores a NaN side
     }
     if !targeted {
-        return;
+        return mark(market, bar, base, ledger);
     }
     let cap = if cap.is_nan() { settings.leverage } else { cap };
     let mut value = ledger.account.cash;
@@ -127,7 +128,7 @@ pub(super) fn step_weights<S: SignalSource, F: FnMut(usize, &ColumnStep)>(
                 report(k, &(*order, Outcome::Rejected(Reject::NoEquity), position, position));
             }
         }
-        return;
+        return mark(market, bar, base, ledger);
     }
     let orders = &g.orders;
     sequence::execute(
@@ -144,4 +145,5 @@ pub(super) fn step_weights<S: SignalSource, F: FnMut(usize, &ColumnStep)>(
             report(k, &(*order, outcome, before, ledger.holdings[k].position));
         },
     );
+    mark(market, bar, base, ledger);
 }

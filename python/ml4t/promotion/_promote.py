@@ -3,9 +3,9 @@
 The signals are computed once, exactly as the vectorized run computes them (each row from the data up to its
 own bar), and the event engine reads them point-in-time as each bar arrives: under ``execution="close"`` a bar's
 signals act at that bar's close, under ``"next_open"`` the previous bar's signals act at this bar's open.
-The promoted run uses the vectorized kernel's own decision and fill code (``step_column`` in
-``core/src/vectorized/kernel.rs``) against the event engine's account, so with the strategy's own settings it
-reproduces the vectorized run's orders, fills and equity exactly, by construction.
+The promoted run uses the vectorized kernel's own bar step (``Group::step`` in ``core/src/vectorized/group.rs``:
+signal decisions and fills, or the rebalance to target weights) against the event engine's account, so with
+the strategy's own settings it reproduces the vectorized run's orders, fills and equity exactly, by construction.
 
 Conditions for that exactness, checked here: one shared account (``cash_sharing=True`` or a single symbol).
 Symbols may list and delist at different dates: in both modes a symbol with no bar at a timestamp places no
