@@ -199,6 +199,24 @@ mod tests {
     }
 
     #[test]
+    fn lots_floor_like_python_floor_division() {
+        let lots = |lot: f64, size: f64| Costs::free(0.0).with_lot_size(lot).unwrap().lots(size);
+        assert_eq!(lots(0.1, 7.0), 69.0 * 0.1, "7.0 // 0.1 is 69.0 in Python and NumPy");
+        assert_eq!(lots(1.0, 7.9), 7.0);
+        assert_eq!(lots(5.0, 4.99), 0.0);
+        assert_eq!(
+            lots(2.0, f64::INFINITY),
+            f64::INFINITY,
+            "an all-in size is floored once sized"
+        );
+        assert_eq!(Costs::free(0.0).lots(7.3), 7.3, "no lot size: any size");
+        for bad in [0.0, -1.0, f64::INFINITY] {
+            let err = Costs::free(0.0).with_lot_size(bad).unwrap_err();
+            assert_eq!(err.context().argument.as_deref(), Some("lot_size"));
+        }
+    }
+
+    #[test]
     fn a_slippage_model_that_needs_volume_is_refused_naming_slippage() {
         let impact = crate::matching::costs::VolumeImpactSlippage::new(0.1, 0.5).unwrap();
         match Costs::new(Arc::new(NoCommission), Arc::new(impact), 1e-8) {

@@ -62,8 +62,9 @@ impl Ledger {
         self.execute_within(slot, order, costs, f64::INFINITY)
     }
 
-    /// [`Ledger::execute`] with a buy spending at most `budget` of the cash (the share of a bar's cash a
-    /// pro-rata sequence gives it): sized as if the account held `min(cash, budget)`.
+    /// [`Ledger::execute`] within a `budget` (the share a pro-rata sequence gives an order): a purchase
+    /// spends at most `budget` of the cash; an all-in sale is sized as if the account's free cash were
+    /// `budget` (its share of the free cash, or of a deficit, before the bar's sales).
     pub fn execute_within(&mut self, slot: usize, order: &Order, costs: &Costs, budget: f64) -> Outcome {
         let (account, holding) = (self.account, self.holdings[slot]);
         let state = State {
@@ -113,7 +114,7 @@ struct State {
     debt: f64,
     /// The policy is `Resize`: an unaffordable finite buy is cut to the cash.
     resize: bool,
-    /// The most a buy may spend (infinite: all the cash).
+    /// The most a purchase may spend, or an all-in sale collateralize (infinite: all there is).
     budget: f64,
 }
 
@@ -242,7 +243,13 @@ impl State {
             self.position.min(size)
         } else if size.is_infinite() && !percent.is_nan() {
             // As much as possible: the whole long plus the largest short free cash can collateralize.
-            costs.max_sale(self.free_cash, self.position, price)?
+            // within a budget: its share of the free cash (of a deficit too), whatever the sales before it did
+            let free_cash = if self.budget.is_finite() {
+                self.budget
+            } else {
+                self.free_cash
+            };
+            costs.max_sale(free_cash, self.position, price)?
         } else {
             size
         };

@@ -11,8 +11,10 @@
 //!   `budget_i = cash * cost_i / sum(cost)` and is sized to what its budget pays for (through the
 //!   commission's inverse, [`Ledger::execute_within`]); otherwise each executes as asked. An all-in purchase
 //!   asks for all the cash: the purchases of finite cost are served first (pro rata when they alone exceed
-//!   the cash), and what cash is left is split equally among the all-in ones. No column is favoured by its
-//!   index: permuting the columns permutes the results.
+//!   the cash), and what cash is left is split equally among the all-in ones. Likewise the all-in sales
+//!   (short entries and reversals, which collateralize as large a short as the free cash allows) split the
+//!   free cash before the sales equally (a deficit too: each reversal repays its share from its long). No column is favoured by its index: permuting the columns permutes
+//!   the results.
 //!
 //! "Cash" is what the vectorized `Resize` policy lets a purchase spend: the account's cash.
 
@@ -79,9 +81,17 @@ pub fn execute<F: FnMut(&mut Ledger, usize, f64)>(
         return;
     }
     let is_sale = |o: &Option<Order>| o.is_some_and(|o| o.size < 0.0);
+    let all_in_sale = |o: &Option<Order>| o.is_some_and(|o| o.size == f64::NEG_INFINITY);
+    let all_in_sales = orders.iter().filter(|o| all_in_sale(o)).count();
+    let collateral = ledger.account.free_cash / all_in_sales.max(1) as f64;
     for &k in seq.iter() {
         if is_sale(&orders[k]) {
-            exec(ledger, k, f64::INFINITY);
+            let budget = if all_in_sale(&orders[k]) {
+                collateral
+            } else {
+                f64::INFINITY
+            };
+            exec(ledger, k, budget);
         }
     }
     let cash = ledger.account.cash.max(0.0);

@@ -313,3 +313,56 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// In signal mode too, pro rata favours no column by its index: permuting the symbols permutes the
+    /// results (all-in entries, exits and reversals on random bars, with costs).
+    #[test]
+    fn pro_rata_signals_are_symmetric(
+        n in 2usize..5,
+        n_bars in 3usize..12,
+        seed in any::<u64>(),
+        fees in 0.0f64..0.01,
+    ) {
+        let mut x = seed | 1;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let close: Vec<f64> = (0..n * n_bars).map(|_| 10.0 + (next() % 1000) as f64 / 25.0).collect();
+        let flags = |next: &mut dyn FnMut() -> u64| -> Vec<bool> { (0..n * n_bars).map(|_| next() % 3 == 0).collect() };
+        let (entries, exits, shorts) = (flags(&mut next), flags(&mut next), flags(&mut next));
+        let perm: Vec<usize> = (0..n).rev().collect();
+        let take = |a: &[f64]| -> Vec<f64> { perm.iter().flat_map(|&s| a[s * n_bars..(s + 1) * n_bars].to_vec()).collect() };
+        let take_b = |a: &[bool]| -> Vec<bool> { perm.iter().flat_map(|&s| a[s * n_bars..(s + 1) * n_bars].to_vec()).collect() };
+        let s = base(Sequence::ProRata, vbt_costs(fees, 0.0, 0.0), f64::NAN);
+        let run = |close: &[f64], entries: &[bool], exits: &[bool], shorts: &[bool]| {
+            let market = Market { n_bars, n_symbols: n, open: close, high: close, low: close, close };
+            let source = MatrixSource {
+                n_bars,
+                entries,
+                exits,
+                short_entries: shorts,
+                short_exits: &[],
+                size: &[],
+                sl_stop: &[],
+                tp_stop: &[],
+                weights: &[],
+                rebalance: &[],
+                leverage: &[],
+            };
+            run_groups(&market, &source, &s, true, None).remove(0)
+        };
+        let a = run(&close, &entries, &exits, &shorts);
+        let b = run(&take(&close), &take_b(&entries), &take_b(&exits), &take_b(&shorts));
+        for bar in 0..n_bars {
+            prop_assert!((a.equity[bar] - b.equity[bar]).abs() <= 1e-9 * a.equity[bar].abs().max(1.0));
+            for (i, &old) in perm.iter().enumerate() {
+                let (p, q) = (a.positions[bar * n + old], b.positions[bar * n + i]);
+                prop_assert!((p - q).abs() <= 1e-9 * p.abs().max(1.0), "bar {} symbol {}: {} vs {}", bar, old, p, q);
+            }
+        }
+    }
+}
