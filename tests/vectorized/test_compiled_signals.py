@@ -1,8 +1,11 @@
 """The compiled signal path evaluates exactly what Polars evaluates.
 
-Sweeps compile the elementwise top of signal expressions (comparisons, &, |, ^, ~, fill_null, literals)
-and evaluate it in the Rust kernel over the distinct Polars leaves. Here random expression trees over
-columns with nulls and NaNs are evaluated both ways and compared value by value and null by null.
+Sweeps compile the elementwise top of signal expressions (comparisons, &, |, ^, ~, + - * /, negation, abs,
+clip, casts, is_null, fill_null, when/then/otherwise, literals) and evaluate it in the Rust kernel over the
+distinct Polars leaves. Here random expression trees over columns with nulls, NaNs, zeros and infinities are
+evaluated both ways and compared value by value, null by null and type by type; an expression the compiler
+hands back to Polars (outside the exact subset for its dtypes) is skipped, and the tests below pin that the
+portfolio expressions of issue #12 are not.
 """
 
 import io
@@ -63,7 +66,9 @@ booleans = st.recursive(
 )
 
 
-def _compiled(expr: pl.Expr) -> tuple[np.ndarray, np.ndarray] | None:
+def _evaluate(expr: pl.Expr, frame: pl.DataFrame = FRAME) -> tuple[bool, np.ndarray, np.ndarray] | None:
+    """The compiled evaluation of ``expr`` on ``frame``, as a sweep does it: (is boolean, values, validity),
+    or None when the compiler hands the expression back to Polars."""
     programs = _core.SignalPrograms(pl.struct([expr.alias("f0")]).meta.serialize(format="json"), [(0, 0)], 1)
     try:
         leaves = [
@@ -71,15 +76,26 @@ def _compiled(expr: pl.Expr) -> tuple[np.ndarray, np.ndarray] | None:
         ]
     except pl.exceptions.ComputeError:
         return None  # e.g. a NaN literal does not survive JSON: sweeps use the plain path then
-    result = FRAME.with_columns(leaves).select(pl.nth(range(FRAME.width, FRAME.width + len(leaves))))
-    is_bool = [dt == pl.Boolean for dt in result.dtypes]
-    if programs.result_types(is_bool)[0][0] is not True:
+    n = frame.height
+    try:
+        result = frame.with_columns(leaves).select(pl.nth(range(frame.width, frame.width + len(leaves))))
+    except pl.exceptions.PolarsError:
+        return None  # a leaf Polars refuses (e.g. a strict cast that fails): the plain path raises it
+    is_bool = programs.result_types([str(dt) for dt in result.dtypes])[0][0]
+    if is_bool is None:
         return None  # outside the compiled subset: sweeps hand it to Polars
-    values = np.ascontiguousarray(result.select(pl.all().cast(pl.Float64)).to_numpy().T) if leaves else np.zeros((0, N))
+    values = np.ascontiguousarray(result.select(pl.all().cast(pl.Float64)).to_numpy().T) if leaves else np.zeros((0, n))
     valid = (
-        np.ascontiguousarray(result.select(pl.all().is_not_null()).to_numpy().T) if leaves else np.zeros((0, N), bool)
+        np.ascontiguousarray(result.select(pl.all().is_not_null()).to_numpy().T) if leaves else np.zeros((0, n), bool)
     )
-    return programs.evaluate(0, 0, values, valid)
+    return (is_bool, *programs.evaluate(0, 0, values, valid))
+
+
+def _compiled(expr: pl.Expr) -> tuple[np.ndarray, np.ndarray] | None:
+    evaluated = _evaluate(expr)
+    if evaluated is None or not evaluated[0]:
+        return None
+    return evaluated[1], evaluated[2]
 
 
 @settings(max_examples=300, deadline=None)
@@ -102,7 +118,7 @@ def test_crossover_compiles_to_two_shared_leaves():
     fields = [(a > pl.col("a").rolling_mean(w)).alias(f"f{i}") for i, w in enumerate((5, 8))]
     programs = _core.SignalPrograms(pl.struct(fields).meta.serialize(format="json"), [(0, 0), (1, 0)], 2)
     assert len(programs.leaves()) == 3  # the shared fast average is one leaf
-    assert programs.result_types([False, False, False]) == [[True] + [None] * 9, [True] + [None] * 9]
+    assert programs.result_types(["Float64"] * 3) == [[True] + [None] * 9, [True] + [None] * 9]
 
 
 def test_bitwise_integer_and_is_not_compiled():
@@ -123,3 +139,172 @@ def test_sweep_falls_back_for_expressions_outside_the_subset():
     for w in (5, 10):
         row = sweep.metrics.filter(pl.col("w") == w)
         assert row["final_equity"][0] == strat.run(universe, w=w).equity["equity"][-1]
+
+
+# --- issue #12: arithmetic, selections and casts -------------------------------------------------------------
+# Columns of every dtype a leaf can have, with nulls, NaN, +-inf and (signed) zeros.
+SPECIAL = [0.0, -0.0, math.inf, -math.inf, math.nan, 1.0, -1.0, 1e300]
+_x = np.concatenate([SPECIAL, rng.normal(size=N - len(SPECIAL)) * 3])
+_y = np.concatenate([rng.normal(size=N - len(SPECIAL)) * 3, SPECIAL[::-1]])
+WIDE = pl.DataFrame(
+    {
+        "x": pl.Series(_x).scatter([9, 21], None),
+        "y": pl.Series(_y).scatter([0, 21, 33], None),
+        "i": pl.Series(rng.integers(-3, 4, N)).scatter([7], None),
+        "u": pl.Series(rng.integers(0, 6, N), dtype=pl.UInt32).scatter([12], None),
+        "f": pl.Series(_x[::-1], dtype=pl.Float32).scatter([4], None),
+        "p": pl.Series(rng.random(N) < 0.5).scatter([2, 30], None),
+    }
+)
+
+number_leaves = st.sampled_from(
+    [
+        pl.col("x"),
+        pl.col("y"),
+        pl.col("i"),
+        pl.col("u"),
+        pl.col("f"),
+        pl.col("x").rolling_mean(3),
+        pl.col("y").sum(),  # a scalar leaf: Polars broadcasts it
+        pl.lit(0.25),
+        pl.lit(-1),
+        pl.lit(0),
+        pl.lit(3),
+        pl.lit(0.0),
+        pl.lit(None),
+        pl.lit(None, dtype=pl.Float64),
+        pl.lit(1.5, dtype=pl.Float32),
+        pl.lit(7, dtype=pl.Int32),
+    ]
+)
+predicates = st.one_of(
+    st.sampled_from([pl.col("p"), pl.lit(True), pl.lit(None, dtype=pl.Boolean)]),
+    st.builds(lambda x, y, op: getattr(x, op)(y), number_leaves, number_leaves, st.sampled_from(["__gt__", "__le__"])),
+)
+bounds = st.one_of(st.none(), st.sampled_from([-1, 0.5, 2.0, math.nan]), st.sampled_from([pl.col("y"), pl.lit(None)]))
+arithmetic = st.sampled_from(["__add__", "__sub__", "__mul__", "__truediv__", "__rsub__", "__rtruediv__"])
+
+
+def _chain(c, t, d, u, f):
+    return pl.when(c).then(t).when(d).then(u).otherwise(f)
+
+
+numbers = st.recursive(
+    number_leaves,
+    lambda inner: st.one_of(
+        st.builds(lambda x, y, op: getattr(x, op)(y), inner, inner, arithmetic),
+        st.builds(lambda x: -x, inner),
+        st.builds(lambda x: x.abs(), inner),
+        st.builds(lambda x, lo, hi: x.clip(lo, hi), inner, bounds, bounds),
+        st.builds(lambda x, t: x.cast(t), inner, st.sampled_from([pl.Float64, pl.Float32, pl.Int64])),
+        st.builds(lambda c, t, f: pl.when(c).then(t).otherwise(f), predicates, inner, inner),
+        st.builds(lambda c, t: pl.when(c).then(t), predicates, inner),
+        st.builds(_chain, predicates, inner, predicates, inner, inner),
+        st.builds(lambda x, v: x.fill_null(v), inner, st.sampled_from([0, 0.5, -2])),
+    ),
+    max_leaves=8,
+)
+tests_of_numbers = st.one_of(
+    st.builds(
+        lambda x, y, op: getattr(x, op)(y), numbers, numbers, st.sampled_from(["__gt__", "__ge__", "__eq__", "__ne__"])
+    ),
+    st.builds(lambda x: x.is_null(), numbers),
+    st.builds(lambda x: x.is_not_null(), numbers),
+    st.builds(lambda x: x.cast(pl.Boolean), numbers),
+)
+mixed = st.recursive(
+    st.one_of(tests_of_numbers, predicates),
+    lambda inner: st.one_of(
+        st.builds(lambda x, y: x & y, inner, inner),
+        st.builds(lambda x: ~x, inner),
+        st.builds(lambda c, t, f: pl.when(c).then(t).otherwise(f), inner, inner, inner),
+        st.builds(lambda c, t: pl.when(c).then(t), inner, inner),
+        st.builds(lambda x: x.cast(pl.Float64), inner),
+    ),
+    max_leaves=4,
+)
+
+
+def _polars(expr: pl.Expr, frame: pl.DataFrame) -> pl.Series | Exception:
+    """Polars' own evaluation (broadcast to the frame), or the error when Polars refuses the expression."""
+    try:
+        out = frame.with_columns(expr.alias("out"))["out"]
+    except pl.exceptions.PolarsError as e:
+        return e
+    return out if out.len() == frame.height else pl.repeat(out[0], frame.height, dtype=out.dtype, eager=True)
+
+
+def _assert_same(expr: pl.Expr, frame: pl.DataFrame = WIDE) -> bool:
+    """Compiled == Polars (type, nulls, values to the bit, NaN == NaN, the sign of zero); False when the
+    compiler hands the expression to Polars."""
+    compiled = _evaluate(expr, frame)
+    expected = _polars(expr, frame)
+    if compiled is None:
+        return False
+    if isinstance(expected, Exception):
+        # Polars 2.1 refuses `when(<computed scalar>).then(<column>).otherwise(<null>)` with a length mismatch
+        # of its own making; any other refusal means the compiler took an operation Polars does not accept
+        assert "doesn't match the DataFrame height" in str(expected), f"compiled what Polars refuses: {expr}"
+        return False
+    is_bool, values, valid = compiled
+    assert is_bool == (expected.dtype == pl.Boolean), f"{expr}: {expected.dtype}"
+    assert valid.tolist() == expected.is_not_null().to_list(), str(expr)
+    want = expected.cast(pl.Float64).to_numpy().astype(float)
+    got = np.where(valid, values, np.nan)
+    same = (got == want) | (np.isnan(got) & np.isnan(want))
+    same &= (np.signbit(got) == np.signbit(want)) | np.isnan(want)
+    bad = np.flatnonzero(~same)
+    assert not bad.size, f"{expr}: rows {bad.tolist()}: got {got[bad].tolist()}, Polars {want[bad].tolist()}"
+    return True
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.one_of(numbers, mixed))
+def test_compiled_arithmetic_and_selections_match_polars(expr):
+    _assert_same(expr)
+
+
+def test_portfolio_weight_expressions_compile_and_match_polars():
+    rank = pl.col("x").rank("ordinal")  # UInt32, one leaf shared by every k
+    score = pl.col("y")
+    for expr in [
+        pl.when(rank <= 3).then(1.0 / 3).otherwise(0.0),
+        pl.when(rank <= 3).then(score),  # no otherwise: null, "leave the symbol alone"
+        pl.when(rank <= 3).then(1.0).when(rank > 37).then(-1.0).otherwise(0.0),
+        score * 1.5,
+        -score,
+        score.abs(),
+        score.clip(-0.5, 0.5),
+        score.clip(upper_bound=1),
+        score / 4,
+        pl.col("i") / 0,  # true division of integers: inf, -inf and NaN as Polars gives
+        (rank <= 3).cast(pl.Float64) / 3,
+        pl.col("p").cast(pl.Float64) * score,
+        score.fill_null(0.0) + pl.col("x"),
+        pl.when(score.is_null()).then(0.0).otherwise(score),
+        pl.when(pl.col("p")).then(score).otherwise(-score) - 1,
+    ]:
+        assert _assert_same(expr), f"not compiled: {expr}"
+
+
+def _leaves(expr: pl.Expr) -> list[str]:
+    return _core.SignalPrograms(pl.struct([expr.alias("f0")]).meta.serialize(format="json"), [(0, 0)], 1).leaves()
+
+
+def test_exact_only_where_f64_holds_polars_arithmetic():
+    """Integer + - * (wrapping, unsigned underflow), Float32 arithmetic, integer negation, casts to integers
+    and bitwise `&` are handed to Polars for these dtypes; `//` and a division by anything but a literal
+    (maybe a scalar such as `y.sum()`, which Polars divides by its reciprocal) are one Polars leaf."""
+    for expr in [
+        pl.col("u") - 3,
+        pl.col("i") * pl.col("i"),
+        pl.col("f") * 0.1,
+        pl.col("f") > 0.1,  # the literal is rounded to f32 by Polars
+        -pl.col("u"),
+        pl.col("x").cast(pl.Int64),
+        pl.col("x") & pl.col("y"),
+    ]:
+        assert _evaluate(expr, WIDE) is None, str(expr)
+    for expr in [pl.col("x") // 2, pl.col("x") % 2, pl.col("x") / pl.col("y").sum(), pl.col("x") / pl.col("y")]:
+        assert _leaves(expr) == [expr.meta.serialize(format="json")], str(expr)
+    assert len(_leaves(pl.col("x") / (pl.lit(2) * 3))) == 1, "a literal divisor is compiled"

@@ -53,7 +53,7 @@ impl SignalPrograms {
 
     /// For each combination and key: whether the result is boolean, or None when the expression must be
     /// evaluated by Polars instead (an operation outside the compiled subset for these leaf types).
-    fn result_types(&self, leaf_is_bool: Vec<bool>) -> Vec<Vec<Option<bool>>> {
-        self.inner.result_types(&leaf_is_bool)
+    fn result_types(&self, leaf_dtypes: Vec<String>) -> Vec<Vec<Option<bool>>> {
+        self.inner.result_types(&leaf_dtypes)
     }
 }

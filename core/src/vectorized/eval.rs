@@ -1,8 +1,13 @@
 //! Evaluating compiled signal programs column-at-a-time, with Polars' semantics: comparisons propagate
-//! nulls and order NaN above every number (NaN == NaN); `&` and `|` follow Kleene logic; `^` propagates
-//! nulls. Leaves are read in place; intermediate columns come from a reused pool.
+//! nulls and order NaN above every number (NaN == NaN); `&` and `|` follow Kleene logic; `^` and arithmetic
+//! propagate nulls; a null predicate picks the `otherwise` branch; `is_null` is never null. Leaves are read
+//! in place; intermediate columns come from a reused pool.
+//!
+//! An operation whose operands are all constants gives a constant, as in Polars (a literal expression is
+//! one value broadcast). That matters for one operation: Polars divides a column by a scalar by
+//! multiplying with the scalar's reciprocal (to the last bit), and a scalar by a scalar exactly.
 
-use super::expr::{Instr, Op, Program};
+use super::expr::{CastTo, Instr, Op, Program, Unary};
 
 /// A column of values with validity (false = null). Booleans are 0.0 / 1.0.
 #[derive(Debug, Default, Clone)]
@@ -32,73 +37,83 @@ impl std::fmt::Debug for Evaluator {
 }
 
 impl Evaluator {
-    /// An owned copy of `op` (leaves and constants are materialized into a pooled buffer).
-    fn owned(&mut self, op: Operand, leaves: &[(&[f64], &[bool])], n: usize) -> Column {
-        match op {
-            Operand::Owned(c) => c,
-            other => {
-                let mut c = self.pool.pop().unwrap_or_default();
-                c.value.clear();
-                c.valid.clear();
-                match other {
-                    Operand::Leaf(id) => {
-                        let (v, ok) = leaves[id as usize];
-                        c.value.extend_from_slice(&v[..n]);
-                        c.valid.extend_from_slice(&ok[..n]);
-                    }
-                    Operand::Const(value, valid) => {
-                        c.value.resize(n, value);
-                        c.valid.resize(n, valid);
-                    }
-                    Operand::Owned(_) => unreachable!(),
-                }
-                c
-            }
-        }
-    }
-
     /// Evaluate `program` with leaf columns `leaves[id] = (values, valid)`, writing the result to `out`.
     pub fn eval(&mut self, program: &Program, leaves: &[(&[f64], &[bool])], n: usize, out: &mut Column) {
         for instr in &program.code {
             match *instr {
                 Instr::Leaf(id) => self.stack.push(Operand::Leaf(id)),
                 Instr::Const { value, valid, .. } => self.stack.push(Operand::Const(value, valid)),
-                Instr::Not => {
-                    let top = self.stack.pop().expect("compiled program");
-                    let mut c = self.owned(top, leaves, n);
-                    c.value.iter_mut().for_each(|x| *x = 1.0 - *x);
-                    self.stack.push(Operand::Owned(c));
-                }
-                Instr::FillNull | Instr::Binary(_) => {
-                    let b = self.stack.pop().expect("compiled program");
-                    let a = self.stack.pop().expect("compiled program");
-                    let mut dst = self.pool.pop().unwrap_or_default();
-                    dst.value.resize(n, 0.0);
-                    dst.valid.resize(n, false);
-                    {
-                        let (x, y) = (view(&a, leaves), view(&b, leaves));
-                        match *instr {
-                            Instr::FillNull => fill_null(&x, &y, &mut dst, n),
-                            Instr::Binary(op) => binary(op, &x, &y, &mut dst, n),
-                            _ => unreachable!(),
-                        }
-                    }
-                    for spent in [a, b] {
-                        if let Operand::Owned(c) = spent {
-                            self.pool.push(c);
-                        }
-                    }
-                    self.stack.push(Operand::Owned(dst));
-                }
+                _ => self.apply(instr, leaves, n),
             }
         }
-        let result = self.stack.pop().expect("compiled program");
-        let result = self.owned(result, leaves, n);
         out.value.clear();
         out.valid.clear();
-        out.value.extend_from_slice(&result.value);
-        out.valid.extend_from_slice(&result.valid);
-        self.pool.push(result);
+        match self.stack.pop().expect("compiled program") {
+            Operand::Leaf(id) => {
+                let (v, ok) = leaves[id as usize];
+                out.value.extend_from_slice(&v[..n]);
+                out.valid.extend_from_slice(&ok[..n]);
+            }
+            Operand::Const(value, valid) => {
+                out.value.resize(n, value);
+                out.valid.resize(n, valid);
+            }
+            Operand::Owned(c) => {
+                out.value.extend_from_slice(&c.value);
+                out.valid.extend_from_slice(&c.valid);
+                self.pool.push(c);
+            }
+        }
+    }
+
+    /// Pop the operation's operands, push its result (a constant when every operand is one).
+    fn apply(&mut self, instr: &Instr, leaves: &[(&[f64], &[bool])], n: usize) {
+        let arity = instr.arity();
+        let mut args = [
+            Operand::Const(0.0, false),
+            Operand::Const(0.0, false),
+            Operand::Const(0.0, false),
+        ];
+        for arg in args[..arity].iter_mut().rev() {
+            *arg = self.stack.pop().expect("compiled program");
+        }
+        let scalar = args[..arity].iter().all(|a| matches!(a, Operand::Const(..)));
+        let rows = if scalar { 1 } else { n };
+        let mut dst = self.pool.pop().unwrap_or_default();
+        dst.value.resize(rows, 0.0);
+        dst.valid.resize(rows, false);
+        {
+            let [a, b, c] = [0, 1, 2].map(|i| view(&args[i], leaves));
+            let out = &mut dst;
+            match *instr {
+                Instr::Binary(op) => binary(op, &a, &b, out, rows),
+                Instr::Unary(op) => unary(op, &a, out, rows),
+                Instr::Cast(to) => cast(to, &a, out, rows),
+                Instr::FillNull => map2(&a, &b, out, rows, |x, ok, f, fok| if ok { (x, true) } else { (f, fok) }),
+                Instr::Clip { lower, upper } => {
+                    let (lo, hi) = match (lower, upper) {
+                        (true, true) => (Some(&b), Some(&c)),
+                        (true, false) => (Some(&b), None),
+                        (false, true) => (None, Some(&b)),
+                        (false, false) => (None, None),
+                    };
+                    clip(&a, lo, hi, out, rows);
+                }
+                Instr::Ternary => ternary(&a, &b, &c, out, rows),
+                Instr::Leaf(_) | Instr::Const { .. } => unreachable!("operands are pushed by eval"),
+            }
+        }
+        for spent in args {
+            if let Operand::Owned(c) = spent {
+                self.pool.push(c);
+            }
+        }
+        if scalar {
+            self.stack.push(Operand::Const(dst.value[0], dst.valid[0]));
+            self.pool.push(dst);
+        } else {
+            self.stack.push(Operand::Owned(dst));
+        }
     }
 }
 
@@ -126,36 +141,94 @@ impl Slices<'_> {
     }
 }
 
-fn fill_null(x: &Slices<'_>, fill: &Slices<'_>, dst: &mut Column, n: usize) {
-    for i in 0..n {
-        let ((v, ok), (f, fok)) = (x.at(i), fill.at(i));
-        (dst.value[i], dst.valid[i]) = if ok { (v, true) } else { (f, fok) };
-    }
-}
-
 /// `dst = x op y`, elementwise, with Polars' null and NaN semantics. The operator is matched outside the
-/// loops and each comparison is monomorphized, so every pass is a straight loop.
+/// loops and each operation is monomorphized, so every pass is a straight loop.
 fn binary(op: Op, x: &Slices<'_>, y: &Slices<'_>, dst: &mut Column, n: usize) {
     match op {
-        Op::And => apply(x, y, dst, n, |a, va, b, vb| {
+        Op::And => map2(x, y, dst, n, |a, va, b, vb| {
             let false_known = (va & (a == 0.0)) | (vb & (b == 0.0));
             (if false_known { 0.0 } else { 1.0 }, false_known | (va & vb))
         }),
-        Op::Or => apply(x, y, dst, n, |a, va, b, vb| {
+        Op::Or => map2(x, y, dst, n, |a, va, b, vb| {
             let true_known = (va & (a != 0.0)) | (vb & (b != 0.0));
             (if true_known { 1.0 } else { 0.0 }, true_known | (va & vb))
         }),
-        Op::Xor => apply(x, y, dst, n, |a, va, b, vb| {
+        Op::Xor => map2(x, y, dst, n, |a, va, b, vb| {
             (f64::from(u8::from((a != 0.0) != (b != 0.0))), va & vb)
         }),
         // total order, branch-free: NaN is above every number and equal to itself
-        Op::Gt => apply(x, y, dst, n, |a, va, b, vb| (flag(gt(a, b)), va & vb)),
-        Op::GtEq => apply(x, y, dst, n, |a, va, b, vb| (flag(!gt(b, a)), va & vb)),
-        Op::Lt => apply(x, y, dst, n, |a, va, b, vb| (flag(gt(b, a)), va & vb)),
-        Op::LtEq => apply(x, y, dst, n, |a, va, b, vb| (flag(!gt(a, b)), va & vb)),
-        Op::Eq => apply(x, y, dst, n, |a, va, b, vb| (flag(eq(a, b)), va & vb)),
-        Op::NotEq => apply(x, y, dst, n, |a, va, b, vb| (flag(!eq(a, b)), va & vb)),
+        Op::Gt => map2(x, y, dst, n, |a, va, b, vb| (flag(gt(a, b)), va & vb)),
+        Op::GtEq => map2(x, y, dst, n, |a, va, b, vb| (flag(!gt(b, a)), va & vb)),
+        Op::Lt => map2(x, y, dst, n, |a, va, b, vb| (flag(gt(b, a)), va & vb)),
+        Op::LtEq => map2(x, y, dst, n, |a, va, b, vb| (flag(!gt(a, b)), va & vb)),
+        Op::Eq => map2(x, y, dst, n, |a, va, b, vb| (flag(eq(a, b)), va & vb)),
+        Op::NotEq => map2(x, y, dst, n, |a, va, b, vb| (flag(!eq(a, b)), va & vb)),
+        // Polars returns the column itself when it adds or subtracts a scalar zero of either sign (and
+        // negates it for `0 - x`): the sign of a zero result is Polars', not IEEE's
+        Op::Add | Op::Sub if is_zero(y) => map1(x, dst, n, |a, va| (a, va)),
+        Op::Add if is_zero(x) && matches!(y, Slices::Cols(..)) => map1(y, dst, n, |b, vb| (b, vb)),
+        Op::Sub if is_zero(x) && matches!(y, Slices::Cols(..)) => map1(y, dst, n, |b, vb| (-b, vb)),
+        Op::Add => map2(x, y, dst, n, |a, va, b, vb| (a + b, va & vb)),
+        Op::Sub => map2(x, y, dst, n, |a, va, b, vb| (a - b, va & vb)),
+        Op::Mul => map2(x, y, dst, n, |a, va, b, vb| (a * b, va & vb)),
+        Op::Div => match (x, y) {
+            // a column by a scalar: Polars multiplies by the reciprocal
+            (Slices::Cols(..), Slices::Scalar(b, vb)) => {
+                let inverse = 1.0 / b;
+                let vb = *vb;
+                map1(x, dst, n, |a, va| (a * inverse, va & vb))
+            }
+            _ => map2(x, y, dst, n, |a, va, b, vb| (a / b, va & vb)),
+        },
     }
+}
+
+fn unary(op: Unary, x: &Slices<'_>, dst: &mut Column, n: usize) {
+    match op {
+        Unary::Not => map1(x, dst, n, |a, ok| (1.0 - a, ok)),
+        Unary::Negate => map1(x, dst, n, |a, ok| (-a, ok)),
+        Unary::Abs => map1(x, dst, n, |a, ok| (a.abs(), ok)),
+        Unary::IsNull => map1(x, dst, n, |_, ok| (flag(!ok), true)),
+        Unary::IsNotNull => map1(x, dst, n, |_, ok| (flag(ok), true)),
+    }
+}
+
+fn cast(to: CastTo, x: &Slices<'_>, dst: &mut Column, n: usize) {
+    match to {
+        // booleans are already 0/1; the type check compiles integer casts from booleans only
+        CastTo::F64 | CastTo::Int => map1(x, dst, n, |a, ok| (a, ok)),
+        CastTo::F32 => map1(x, dst, n, |a, ok| (a as f32 as f64, ok)),
+        CastTo::Bool => map1(x, dst, n, |a, ok| (flag(a != 0.0), ok)),
+    }
+}
+
+/// `x < lower` first, then `x > upper`; a null or NaN bound never binds, a NaN x stays NaN.
+fn clip(x: &Slices<'_>, lower: Option<&Slices<'_>>, upper: Option<&Slices<'_>>, dst: &mut Column, n: usize) {
+    let none = Slices::Scalar(0.0, false);
+    let (lower, upper) = (lower.unwrap_or(&none), upper.unwrap_or(&none));
+    for i in 0..n {
+        let ((a, ok), (lo, lo_ok), (hi, hi_ok)) = (x.at(i), lower.at(i), upper.at(i));
+        let v = if lo_ok && a < lo {
+            lo
+        } else if hi_ok && a > hi {
+            hi
+        } else {
+            a
+        };
+        (dst.value[i], dst.valid[i]) = (v, ok);
+    }
+}
+
+fn ternary(p: &Slices<'_>, t: &Slices<'_>, f: &Slices<'_>, dst: &mut Column, n: usize) {
+    for i in 0..n {
+        let (pv, pok) = p.at(i);
+        (dst.value[i], dst.valid[i]) = if pok && pv != 0.0 { t.at(i) } else { f.at(i) };
+    }
+}
+
+/// A valid scalar zero (of either sign).
+fn is_zero(x: &Slices<'_>) -> bool {
+    matches!(*x, Slices::Scalar(v, true) if v == 0.0)
 }
 
 /// `a > b` in the total order (NaN greatest).
@@ -176,7 +249,23 @@ fn flag(b: bool) -> f64 {
 }
 
 #[inline(always)]
-fn apply(x: &Slices<'_>, y: &Slices<'_>, dst: &mut Column, n: usize, f: impl Fn(f64, bool, f64, bool) -> (f64, bool)) {
+fn map1(x: &Slices<'_>, dst: &mut Column, n: usize, f: impl Fn(f64, bool) -> (f64, bool)) {
+    match x {
+        Slices::Cols(xv, xk) => {
+            for i in 0..n {
+                (dst.value[i], dst.valid[i]) = f(xv[i], xk[i]);
+            }
+        }
+        Slices::Scalar(a, va) => {
+            let (v, ok) = f(*a, *va);
+            dst.value[..n].fill(v);
+            dst.valid[..n].fill(ok);
+        }
+    }
+}
+
+#[inline(always)]
+fn map2(x: &Slices<'_>, y: &Slices<'_>, dst: &mut Column, n: usize, f: impl Fn(f64, bool, f64, bool) -> (f64, bool)) {
     match (x, y) {
         (Slices::Cols(xv, xk), Slices::Cols(yv, yk)) => {
             for i in 0..n {

@@ -2,16 +2,27 @@
 //! sub-expression instead of one per parameter combination.
 //!
 //! A strategy's expressions for different combinations share their expensive parts (a moving average of a
-//! given window) and differ in cheap elementwise tops (`fast > slow`). The compiler walks each expression's
-//! serialized Polars tree: comparisons, Kleene `&`/`|`, `^`, `~`, `fill_null` and numeric/boolean literals
-//! become a small postfix program; every other subtree becomes a *leaf*, deduplicated by its serialized
-//! form, which Polars evaluates once. Programs are evaluated column-at-a-time by `super::eval`.
+//! given window, a cross-sectional rank) and differ in cheap elementwise tops (`fast > slow`,
+//! `when(rank <= k).then(1 / k).otherwise(0)`). The compiler walks each expression's serialized Polars
+//! tree: comparisons, Kleene `&`/`|`, `^`, `~`, `+ - * /`, negation, `abs`, `clip`, casts,
+//! `is_null`/`is_not_null`, `fill_null`, `when/then/otherwise` and numeric/boolean/null literals become a
+//! small postfix program; every other subtree becomes a *leaf*, deduplicated by its serialized form, which
+//! Polars evaluates once. Programs are evaluated column-at-a-time by `super::eval`; [`result_type`] decides,
+//! once the leaves' dtypes are known, whether that evaluation is exact (else Polars evaluates the whole
+//! expression).
+//!
+//! One structural rule is decided here: a division is compiled only when its divisor is leaf-free (a
+//! literal expression). Polars divides by a scalar as a multiplication by its reciprocal and by a column
+//! elementwise, and a leaf may be a scalar (`x.sum()`) that only Polars knows to be one.
+
+mod types;
 
 use std::collections::HashMap;
 
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+pub use self::types::{result_type, Ty};
 use crate::error::{Context, CoreError, CoreResult};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +36,11 @@ pub enum Op {
     And,
     Or,
     Xor,
+    Add,
+    Sub,
+    Mul,
+    /// True division (`/`); floor division (`//`) and `%` stay with Polars.
+    Div,
 }
 
 impl Op {
@@ -39,22 +55,83 @@ impl Op {
             "And" => Self::And,
             "Or" => Self::Or,
             "Xor" => Self::Xor,
+            "Plus" => Self::Add,
+            "Minus" => Self::Sub,
+            "Multiply" => Self::Mul,
+            "TrueDivide" => Self::Div,
             _ => return None,
         })
     }
+}
 
-    fn logical(self) -> bool {
-        matches!(self, Self::And | Self::Or | Self::Xor)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unary {
+    Not,
+    Negate,
+    Abs,
+    IsNull,
+    IsNotNull,
+}
+
+/// The target of a compiled cast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CastTo {
+    F64,
+    /// Rounds to the nearest f32.
+    F32,
+    /// Nonzero (NaN included) is true.
+    Bool,
+    /// Any integer type (compiled from booleans only).
+    Int,
+}
+
+impl CastTo {
+    fn parse(name: &str) -> Option<Self> {
+        Some(match Ty::from_dtype(name)? {
+            Ty::F64 => Self::F64,
+            Ty::F32 => Self::F32,
+            Ty::Bool => Self::Bool,
+            Ty::Int => Self::Int,
+            _ => return None,
+        })
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Instr {
     Leaf(u32),
-    Const { value: f64, valid: bool, boolean: bool },
+    Const {
+        value: f64,
+        valid: bool,
+        ty: Ty,
+    },
     Binary(Op),
-    Not,
+    Unary(Unary),
+    Cast(CastTo),
+    /// `value.fill_null(fill)`: pops fill, value.
     FillNull,
+    /// `x.clip(lower, upper)`: pops the bounds present, then x. A null or NaN bound is no bound; `x < lower`
+    /// is checked first, so `lower` wins when the bounds cross (as in Polars).
+    Clip {
+        lower: bool,
+        upper: bool,
+    },
+    /// `when(predicate).then(truthy).otherwise(falsy)`: pops falsy, truthy, predicate. A null predicate
+    /// picks `falsy`.
+    Ternary,
+}
+
+impl Instr {
+    /// How many operands the instruction pops.
+    pub fn arity(&self) -> usize {
+        match self {
+            Self::Leaf(_) | Self::Const { .. } => 0,
+            Self::Unary(_) | Self::Cast(_) => 1,
+            Self::Binary(_) | Self::FillNull => 2,
+            Self::Clip { lower, upper } => 1 + usize::from(*lower) + usize::from(*upper),
+            Self::Ternary => 3,
+        }
+    }
 }
 
 /// A compiled expression (postfix).
@@ -63,6 +140,23 @@ pub struct Program {
     pub code: Vec<Instr>,
 }
 
+/// The suffixes of the serialized `Function` nodes the compiler knows: Polars writes a function's `input`
+/// before its `function`, so every other function node is a leaf without parsing. (Were that order to
+/// change, such nodes would become leaves: slower, never wrong.)
+const FUNCTIONS: [&str; 7] = [
+    r#""function":"FillNull"}}"#,
+    r#""function":{"Boolean":"Not"}}}"#,
+    r#""function":{"Boolean":"IsNull"}}}"#,
+    r#""function":{"Boolean":"IsNotNull"}}}"#,
+    r#""function":"Negate"}}"#,
+    r#""function":"Abs"}}"#,
+    r#""function":{"Clip":{"#,
+];
+
+fn known_function(text: &str) -> bool {
+    text.rfind(r#""function":"#)
+        .is_some_and(|at| FUNCTIONS.iter().any(|f| text[at..].starts_with(f)))
+}
 /// Compiles many expressions against one table of deduplicated leaves.
 ///
 /// Works on the raw JSON text: each node is parsed only as far as its own kind (a one-key object whose
@@ -115,14 +209,24 @@ impl Compiler {
         code.push(Instr::Leaf(id));
     }
 
+    /// Compile `raw` only if it reads no leaf (a literal expression, evaluated once per program run);
+    /// otherwise undo any leaf it registered and return `None`.
+    fn leaf_free(&mut self, raw: &RawValue) -> Option<Vec<Instr>> {
+        let known = self.leaves.len();
+        let mut code = Vec::new();
+        self.node(raw, &mut code);
+        if code.iter().any(|i| matches!(i, Instr::Leaf(_))) {
+            for text in self.leaves.drain(known..) {
+                self.index.remove(&text);
+            }
+            return None;
+        }
+        Some(code)
+    }
+
     fn node(&mut self, raw: &RawValue, code: &mut Vec<Instr>) {
         let text = raw.get();
-        // Fast negative filter: the only functions compiled are fill_null and `~`, and Polars writes a
-        // function's `input` before its `function`, so any other function node is a leaf without parsing.
-        // (Were that order to change, such nodes would become leaves: slower, never wrong.)
-        if text.starts_with(r#"{"Function""#)
-            && !(text.ends_with(r#""function":"FillNull"}}"#) || text.ends_with(r#""function":{"Boolean":"Not"}}}"#))
-        {
+        if text.starts_with(r#"{"Function""#) && !known_function(text) {
             return self.leaf(raw, code);
         }
         let Ok(node) = serde_json::from_str::<Node<'_>>(text) else {
@@ -131,156 +235,127 @@ impl Compiler {
         let Some((&kind, &body)) = node.iter().next().filter(|_| node.len() == 1) else {
             return self.leaf(raw, code);
         };
-        match kind {
-            "Alias" => match serde_json::from_str::<Vec<&RawValue>>(body.get())
+        let parts = || serde_json::from_str::<Node<'_>>(body.get()).ok();
+        let compiled = match kind {
+            "Alias" => serde_json::from_str::<Vec<&RawValue>>(body.get())
                 .ok()
                 .and_then(|a| a.first().copied())
-            {
-                Some(inner) => self.node(inner, code),
-                None => self.leaf(raw, code),
-            },
-            "BinaryExpr" => {
-                let parts = serde_json::from_str::<Node<'_>>(body.get()).ok();
-                let op = parts
-                    .as_ref()
-                    .and_then(|p| p.get("op"))
-                    .and_then(|op| Op::parse(op.get().trim_matches('"')));
-                match (parts, op) {
-                    (Some(parts), Some(op)) if parts.contains_key("left") && parts.contains_key("right") => {
-                        self.node(parts["left"], code);
-                        self.node(parts["right"], code);
-                        code.push(Instr::Binary(op));
-                    }
-                    _ => self.leaf(raw, code),
+                .map(|inner| self.node(inner, code)),
+            "BinaryExpr" => parts().and_then(|p| {
+                let op = Op::parse(p.get("op")?.get().trim_matches('"'))?;
+                let (left, right) = (*p.get("left")?, *p.get("right")?);
+                let divisor = if op == Op::Div {
+                    Some(self.leaf_free(right)?)
+                } else {
+                    None
+                };
+                self.node(left, code);
+                match divisor {
+                    Some(divisor) => code.extend(divisor),
+                    None => self.node(right, code),
                 }
-            }
-            "Function" => {
-                let parts = serde_json::from_str::<Node<'_>>(body.get()).ok();
-                let inputs = parts
-                    .as_ref()
-                    .and_then(|p| p.get("input"))
-                    .and_then(|i| serde_json::from_str::<Vec<&RawValue>>(i.get()).ok());
-                let function = parts.as_ref().and_then(|p| p.get("function")).map(|f| f.get());
-                match (inputs.as_deref(), function) {
-                    (Some([value, fill]), Some(r#""FillNull""#)) => {
-                        self.node(value, code);
-                        self.node(fill, code);
-                        code.push(Instr::FillNull);
-                    }
-                    (Some([value]), Some(f)) if f.replace(' ', "") == r#"{"Boolean":"Not"}"# => {
-                        self.node(value, code);
-                        code.push(Instr::Not);
-                    }
-                    _ => self.leaf(raw, code),
+                code.push(Instr::Binary(op));
+                Some(())
+            }),
+            "Function" => parts().and_then(|p| {
+                let inputs = serde_json::from_str::<Vec<&RawValue>>(p.get("input")?.get()).ok()?;
+                let instr = function(p.get("function")?.get(), inputs.len())?;
+                for input in inputs {
+                    self.node(input, code);
                 }
-            }
-            "Literal" => match serde_json::from_str::<Value>(body.get())
+                code.push(instr);
+                Some(())
+            }),
+            "Ternary" => parts().and_then(|p| {
+                let branches = [*p.get("predicate")?, *p.get("truthy")?, *p.get("falsy")?];
+                for branch in branches {
+                    self.node(branch, code);
+                }
+                code.push(Instr::Ternary);
+                Some(())
+            }),
+            "Cast" => parts().and_then(|p| {
+                let dtype: HashMap<&str, &str> = serde_json::from_str(p.get("dtype")?.get()).ok()?;
+                let to = CastTo::parse(dtype.get("Literal")?)?;
+                self.node(p.get("expr")?, code);
+                code.push(Instr::Cast(to));
+                Some(())
+            }),
+            "Literal" => serde_json::from_str::<Value>(body.get())
                 .ok()
                 .as_ref()
                 .and_then(literal)
-            {
-                Some(instr) => code.push(instr),
-                None => self.leaf(raw, code),
-            },
-            _ => self.leaf(raw, code),
+                .map(|instr| code.push(instr)),
+            _ => None,
+        };
+        if compiled.is_none() {
+            self.leaf(raw, code);
         }
     }
 }
 
-/// Numeric and boolean scalar literals; anything else (strings, dates, series) stays a Polars leaf.
+/// The instruction of a compiled function with `n_inputs` inputs (`function` is its serialized JSON).
+fn function(function: &str, n_inputs: usize) -> Option<Instr> {
+    let instr = match function.replace(' ', "").as_str() {
+        r#""FillNull""# => Instr::FillNull,
+        r#"{"Boolean":"Not"}"# => Instr::Unary(Unary::Not),
+        r#"{"Boolean":"IsNull"}"# => Instr::Unary(Unary::IsNull),
+        r#"{"Boolean":"IsNotNull"}"# => Instr::Unary(Unary::IsNotNull),
+        r#""Negate""# => Instr::Unary(Unary::Negate),
+        r#""Abs""# => Instr::Unary(Unary::Abs),
+        other => {
+            let clip: HashMap<&str, HashMap<&str, bool>> = serde_json::from_str(other).ok()?;
+            let flags = clip.get("Clip")?;
+            Instr::Clip {
+                lower: *flags.get("has_min")?,
+                upper: *flags.get("has_max")?,
+            }
+        }
+    };
+    (instr.arity() == n_inputs).then_some(instr)
+}
+
+/// Numeric, boolean and null scalar literals; anything else (strings, dates, series) stays a Polars leaf.
 fn literal(body: &Value) -> Option<Instr> {
     let (form, inner) = body.as_object()?.iter().next()?;
-    let (ty, x) = inner.as_object()?.iter().next()?;
-    let number = |x: &Value| {
-        x.as_f64().map(|value| Instr::Const {
-            value,
-            valid: true,
-            boolean: false,
-        })
+    let (name, x) = inner.as_object()?.iter().next()?;
+    let ty = match (form.as_str(), name.as_str()) {
+        ("Dyn", "Int") => Ty::DynInt,
+        ("Dyn", "Float") => Ty::DynFloat,
+        ("Scalar", "Null") => {
+            // a typed null: `{"Null": "Float64"}`
+            let ty = Ty::from_dtype(x.as_str()?)?;
+            return Some(Instr::Const {
+                value: 0.0,
+                valid: false,
+                ty,
+            });
+        }
+        ("Scalar", "Boolean") => {
+            return x.as_bool().map(|b| Instr::Const {
+                value: f64::from(u8::from(b)),
+                valid: true,
+                ty: Ty::Bool,
+            })
+        }
+        ("Scalar", dtype) => Ty::from_dtype(dtype).filter(|t| matches!(t, Ty::Int | Ty::F32 | Ty::F64))?,
+        _ => return None,
     };
-    match (form.as_str(), ty.as_str()) {
-        ("Dyn", "Int" | "Float") => number(x),
-        ("Scalar", "Boolean") => x.as_bool().map(|b| Instr::Const {
-            value: f64::from(u8::from(b)),
-            valid: true,
-            boolean: true,
-        }),
-        (
-            "Scalar",
-            "Float64" | "Float32" | "Int64" | "Int32" | "Int16" | "Int8" | "UInt64" | "UInt32" | "UInt16" | "UInt8",
-        ) => number(x),
-        _ => None,
-    }
+    x.as_f64().map(|value| Instr::Const { value, valid: true, ty })
 }
 
-/// Static result type of a program given whether each leaf is boolean; `None` when the program uses an
-/// operation outside the compiled subset for its operand types (e.g. `&` on integers is bitwise in
-/// Polars), in which case the caller evaluates the expression with Polars instead.
-pub fn result_is_bool(program: &Program, leaf_is_bool: &[bool]) -> Option<bool> {
-    let mut stack: Vec<bool> = Vec::new();
-    for instr in &program.code {
-        match *instr {
-            Instr::Leaf(id) => stack.push(*leaf_is_bool.get(id as usize)?),
-            Instr::Const { boolean, .. } => stack.push(boolean),
-            Instr::Binary(op) => {
-                let (b, a) = (stack.pop()?, stack.pop()?);
-                if op.logical() && !(a && b) {
-                    return None;
-                }
-                if !op.logical() && a != b {
-                    return None; // comparing a boolean with a number: leave it to Polars
-                }
-                stack.push(true);
-            }
-            Instr::Not => {
-                if !stack.pop()? {
-                    return None;
-                }
-                stack.push(true);
-            }
-            Instr::FillNull => {
-                let (fill, value) = (stack.pop()?, stack.pop()?);
-                if fill != value {
-                    return None;
-                }
-                stack.push(value);
-            }
-        }
-    }
-    (stack.len() == 1).then(|| stack[0])
+/// The types of the leaves from their Polars dtype names (`str(dtype)`); `None` for an unknown dtype.
+pub fn leaf_types<S: AsRef<str>>(dtypes: &[S]) -> Vec<Option<Ty>> {
+    dtypes.iter().map(|d| Ty::from_dtype(d.as_ref())).collect()
+}
+
+/// Static result type of a program: `Some(true)` boolean, `Some(false)` number (or all null), `None` when
+/// the program uses an operation the kernel would not evaluate exactly as Polars for these leaf types (e.g.
+/// `&` on integers is bitwise, integer `+` wraps), in which case the caller evaluates the expression with
+/// Polars instead.
+pub fn result_is_bool(program: &Program, leaves: &[Option<Ty>]) -> Option<bool> {
+    result_type(&program.code, leaves).map(|t| t == Ty::Bool)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn json_gt(left: &str, right: &str) -> String {
-        format!(r#"{{"BinaryExpr":{{"left":{left},"op":"Gt","right":{right}}}}}"#)
-    }
-
-    #[test]
-    fn shared_subtrees_become_one_leaf() {
-        let ma = |w: u32| {
-            format!(
-                r#"{{"Function":{{"input":[{{"Column":"close"}}],"function":{{"RollingExpr":{{"window_size":{w}}}}}}}}}"#
-            )
-        };
-        let mut c = Compiler::default();
-        let p1 = c.compile(&json_gt(&ma(10), &ma(50))).unwrap();
-        let p2 = c.compile(&json_gt(&ma(10), &ma(60))).unwrap();
-        assert_eq!(c.leaves().len(), 3);
-        assert_eq!(p1.code, vec![Instr::Leaf(0), Instr::Leaf(1), Instr::Binary(Op::Gt)]);
-        assert_eq!(p2.code, vec![Instr::Leaf(0), Instr::Leaf(2), Instr::Binary(Op::Gt)]);
-        assert_eq!(result_is_bool(&p1, &[false, false, false]), Some(true));
-    }
-
-    #[test]
-    fn bitwise_and_on_numbers_is_left_to_polars() {
-        let mut c = Compiler::default();
-        let p = c
-            .compile(r#"{"BinaryExpr":{"left":{"Column":"a"},"op":"And","right":{"Column":"b"}}}"#)
-            .unwrap();
-        assert_eq!(result_is_bool(&p, &[false, false]), None);
-        assert_eq!(result_is_bool(&p, &[true, true]), Some(true));
-    }
-}
+mod tests;

@@ -12,7 +12,7 @@ use std::ops::Range;
 use serde_json::value::RawValue;
 
 use super::eval::{Column, Evaluator};
-use super::expr::{result_is_bool, Compiler, Program};
+use super::expr::{leaf_types, result_is_bool, Compiler, Program};
 use super::kernel::{simulate_group, Market, Settings};
 use super::sinks::EquityStats;
 use super::source::{MatrixSource, OffsetSource};
@@ -138,12 +138,14 @@ impl SignalPrograms {
 
     /// For each combination and key: whether the result is boolean, or None when the expression must be
     /// evaluated by Polars instead (an operation outside the compiled subset for these leaf types).
-    pub fn result_types(&self, leaf_is_bool: &[bool]) -> Vec<Vec<Option<bool>>> {
+    /// `leaf_dtypes` are the leaves' Polars dtype names (`str(dtype)`).
+    pub fn result_types<S: AsRef<str>>(&self, leaf_dtypes: &[S]) -> Vec<Vec<Option<bool>>> {
+        let leaves = leaf_types(leaf_dtypes);
         self.programs
             .iter()
             .map(|row| {
                 row.iter()
-                    .map(|p| p.as_ref().and_then(|p| result_is_bool(p, leaf_is_bool)))
+                    .map(|p| p.as_ref().and_then(|p| result_is_bool(p, &leaves)))
                     .collect()
             })
             .collect()
@@ -306,7 +308,7 @@ pub(crate) mod tests {
         // ma10, ma50, ma20 and the volume column: ma10 and ma50 are shared across the combinations
         assert_eq!(programs.leaves().len(), 4);
         assert!(programs.leaves()[0].contains("\"window_size\":10"));
-        let types = programs.result_types(&[false; 4]);
+        let types = programs.result_types(&["Float64"; 4]);
         assert_eq!(types[0][..2], [Some(true), Some(true)]);
         assert_eq!(types[1][..2], [Some(true), Some(true)]);
         assert_eq!(types[1][4], Some(false));

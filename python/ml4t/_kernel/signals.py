@@ -378,20 +378,20 @@ def compile_chunk(
         return None  # a leaf Polars cannot round-trip through JSON (e.g. a NaN literal): use the plain path
     values = np.full((n_sym, n_leaves, n_bars), np.nan)
     valid = np.zeros((n_sym, n_leaves, n_bars), dtype=bool)
-    is_bool: list[bool] | None = None
+    dtype_names: list[str] | None = None
     for s, (frame, rows) in enumerate(zip(panel.frames, panel.rows, strict=True)):
         result = _collect(frame, leaves, fn, grid, indices, panel.symbols[s]) if leaves else pl.DataFrame()
         dtypes = result.dtypes
         if any(not (dt.is_numeric() or dt in (pl.Boolean, pl.Null)) for dt in dtypes):
             return None
-        flags = [dt == pl.Boolean for dt in dtypes]
-        if is_bool is not None and flags != is_bool:
+        names = [str(dt) for dt in dtypes]
+        if dtype_names is not None and names != dtype_names:
             return None  # a leaf's type differs between symbols: let Polars decide
-        is_bool = flags
+        dtype_names = names
         if n_leaves:
             values[s][:, rows] = result.select(pl.all().cast(pl.Float64)).to_numpy().T
             valid[s][:, rows] = result.select(pl.all().is_not_null()).to_numpy().T
-    types = programs.result_types(is_bool or [])
+    types = programs.result_types(dtype_names or [])
     for c, signals in enumerate(per_combo):
         for k, key in enumerate(_KEYS):
             if key in signals and types[c][k] is not (key in BOOL_KEYS):

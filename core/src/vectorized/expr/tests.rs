@@ -1,0 +1,170 @@
+//! Unit tests of the compiler on JSON written by Polars 2.1 (`expr.meta.serialize(format="json")`).
+
+use super::*;
+
+fn json_gt(left: &str, right: &str) -> String {
+    format!(r#"{{"BinaryExpr":{{"left":{left},"op":"Gt","right":{right}}}}}"#)
+}
+
+fn types(dtypes: &[&str]) -> Vec<Option<Ty>> {
+    leaf_types(dtypes)
+}
+
+const RANK_LE_3: &str = r#"{"BinaryExpr":{"left":{"Column":"r"},"op":"LtEq","right":{"Literal":{"Dyn":{"Int":3}}}}}"#;
+
+#[test]
+fn shared_subtrees_become_one_leaf() {
+    let ma = |w: u32| {
+        format!(
+            r#"{{"Function":{{"input":[{{"Column":"close"}}],"function":{{"RollingExpr":{{"window_size":{w}}}}}}}}}"#
+        )
+    };
+    let mut c = Compiler::default();
+    let p1 = c.compile(&json_gt(&ma(10), &ma(50))).unwrap();
+    let p2 = c.compile(&json_gt(&ma(10), &ma(60))).unwrap();
+    assert_eq!(c.leaves().len(), 3);
+    assert_eq!(p1.code, vec![Instr::Leaf(0), Instr::Leaf(1), Instr::Binary(Op::Gt)]);
+    assert_eq!(p2.code, vec![Instr::Leaf(0), Instr::Leaf(2), Instr::Binary(Op::Gt)]);
+    assert_eq!(result_is_bool(&p1, &types(&["Float64"; 3])), Some(true));
+}
+
+#[test]
+fn bitwise_and_on_numbers_is_left_to_polars() {
+    let mut c = Compiler::default();
+    let p = c
+        .compile(r#"{"BinaryExpr":{"left":{"Column":"a"},"op":"And","right":{"Column":"b"}}}"#)
+        .unwrap();
+    assert_eq!(result_is_bool(&p, &types(&["Int64", "Int64"])), None);
+    assert_eq!(result_is_bool(&p, &types(&["Boolean", "Boolean"])), Some(true));
+}
+
+/// `pl.when(pl.col("r") <= 3).then(1.0 / 3).otherwise(0.0)`: one leaf (the rank) for every k.
+#[test]
+fn a_top_k_weight_compiles_around_one_leaf() {
+    let json = format!(
+        r#"{{"Ternary":{{"predicate":{RANK_LE_3},"truthy":{{"Literal":{{"Dyn":{{"Float":0.3333333333333333}}}}}},"falsy":{{"Literal":{{"Dyn":{{"Float":0.0}}}}}}}}}}"#
+    );
+    let mut c = Compiler::default();
+    let p = c.compile(&json).unwrap();
+    assert_eq!(c.leaves(), [r#"{"Column":"r"}"#]);
+    assert_eq!(p.code.len(), 6);
+    assert_eq!(p.code[5], Instr::Ternary);
+    assert_eq!(result_is_bool(&p, &types(&["UInt32"])), Some(false));
+    assert_eq!(
+        result_is_bool(&p, &types(&["Boolean"])),
+        None,
+        "a boolean rank cannot be compared to 3"
+    );
+    // no otherwise: a null literal, which takes the other branch's type
+    let json = format!(
+        r#"{{"Ternary":{{"predicate":{RANK_LE_3},"truthy":{{"Column":"w"}},"falsy":{{"Literal":{{"Scalar":{{"Null":"Null"}}}}}}}}}}"#
+    );
+    let p = c.compile(&json).unwrap();
+    assert_eq!(
+        p.code[4],
+        Instr::Const {
+            value: 0.0,
+            valid: false,
+            ty: Ty::Null
+        }
+    );
+    assert_eq!(result_is_bool(&p, &types(&["UInt32", "Float64"])), Some(false));
+    assert_eq!(result_is_bool(&p, &types(&["UInt32", "Boolean"])), Some(true));
+}
+
+#[test]
+fn arithmetic_is_compiled_only_where_f64_is_exact() {
+    let mut c = Compiler::default();
+    let plus = c
+        .compile(r#"{"BinaryExpr":{"left":{"Column":"a"},"op":"Plus","right":{"Literal":{"Dyn":{"Int":1}}}}}"#)
+        .unwrap();
+    assert_eq!(result_is_bool(&plus, &types(&["Float64"])), Some(false));
+    assert_eq!(
+        result_is_bool(&plus, &types(&["Int64"])),
+        None,
+        "integer + wraps in Polars"
+    );
+    assert_eq!(
+        result_is_bool(&plus, &types(&["Float32"])),
+        None,
+        "Float32 + computes in f32"
+    );
+    let floor = c
+        .compile(r#"{"BinaryExpr":{"left":{"Column":"a"},"op":"FloorDivide","right":{"Literal":{"Dyn":{"Int":2}}}}}"#)
+        .unwrap();
+    assert_eq!(floor.code, [Instr::Leaf(1)], "// is never compiled");
+    let neg = c
+        .compile(r#"{"Function":{"input":[{"Column":"a"}],"function":"Negate"}}"#)
+        .unwrap();
+    assert_eq!(neg.code, [Instr::Leaf(0), Instr::Unary(Unary::Negate)]);
+    assert_eq!(result_is_bool(&neg, &types(&["Float64"])), Some(false));
+    assert_eq!(result_is_bool(&neg, &types(&["UInt32"])), None);
+}
+
+#[test]
+fn division_needs_a_leaf_free_divisor() {
+    let mut c = Compiler::default();
+    let by_literal = c
+        .compile(r#"{"BinaryExpr":{"left":{"Column":"a"},"op":"TrueDivide","right":{"Literal":{"Dyn":{"Int":4}}}}}"#)
+        .unwrap();
+    assert_eq!(by_literal.code.last(), Some(&Instr::Binary(Op::Div)));
+    assert_eq!(
+        result_is_bool(&by_literal, &types(&["Int64"])),
+        Some(false),
+        "Polars divides integers as f64"
+    );
+    // by a column (maybe a scalar such as `b.sum()`): the whole division is one leaf, and the divisor's own
+    // leaf, compiled on the way, is not kept
+    let by_column = r#"{"BinaryExpr":{"left":{"Column":"a"},"op":"TrueDivide","right":{"Column":"b"}}}"#;
+    let p = c.compile(by_column).unwrap();
+    assert_eq!(p.code, [Instr::Leaf(1)]);
+    assert_eq!(c.leaves(), [r#"{"Column":"a"}"#, by_column]);
+}
+
+#[test]
+fn casts_clip_and_null_tests_parse() {
+    let mut c = Compiler::default();
+    let cast = c
+        .compile(r#"{"Cast":{"expr":{"Column":"p"},"dtype":{"Literal":"Float64"},"options":"Strict"}}"#)
+        .unwrap();
+    assert_eq!(cast.code, [Instr::Leaf(0), Instr::Cast(CastTo::F64)]);
+    assert_eq!(result_is_bool(&cast, &types(&["Boolean"])), Some(false));
+    let to_int = c
+        .compile(r#"{"Cast":{"expr":{"Column":"a"},"dtype":{"Literal":"Int64"},"options":"Strict"}}"#)
+        .unwrap();
+    assert_eq!(
+        result_is_bool(&to_int, &types(&["Boolean", "Float64"])),
+        None,
+        "float -> int truncates"
+    );
+    let clip = c
+        .compile(r#"{"Function":{"input":[{"Column":"a"},{"Literal":{"Dyn":{"Int":-1}}},{"Literal":{"Dyn":{"Int":1}}}],"function":{"Clip":{"has_min":true,"has_max":true}}}}"#)
+        .unwrap();
+    assert_eq!(
+        clip.code.last(),
+        Some(&Instr::Clip {
+            lower: true,
+            upper: true
+        })
+    );
+    let upper = c
+        .compile(r#"{"Function":{"input":[{"Column":"a"},{"Column":"b"}],"function":{"Clip":{"has_min":false,"has_max":true}}}}"#)
+        .unwrap();
+    assert_eq!(
+        upper.code.last(),
+        Some(&Instr::Clip {
+            lower: false,
+            upper: true
+        })
+    );
+    let null = c
+        .compile(r#"{"Function":{"input":[{"Column":"a"}],"function":{"Boolean":"IsNull"}}}"#)
+        .unwrap();
+    assert_eq!(null.code, [Instr::Leaf(1), Instr::Unary(Unary::IsNull)]);
+    let pow = c
+        .compile(
+            r#"{"Function":{"input":[{"Column":"a"},{"Literal":{"Dyn":{"Int":2}}}],"function":{"Pow":"Generic"}}}"#,
+        )
+        .unwrap();
+    assert_eq!(pow.code.len(), 1, "an unknown function is a leaf");
+}
