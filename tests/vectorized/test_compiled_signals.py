@@ -177,6 +177,11 @@ number_leaves = st.sampled_from(
         pl.lit(7, dtype=pl.Int32),
     ]
 )
+number_leaves = st.one_of(
+    number_leaves,
+    st.floats(allow_nan=False, allow_infinity=False).map(pl.lit),  # literals must survive JSON to the bit
+    st.integers(-(2**53), 2**53).map(pl.lit),
+)
 predicates = st.one_of(
     st.sampled_from([pl.col("p"), pl.lit(True), pl.lit(None, dtype=pl.Boolean)]),
     st.builds(lambda x, y, op: getattr(x, op)(y), number_leaves, number_leaves, st.sampled_from(["__gt__", "__le__"])),

@@ -20,7 +20,6 @@ mod types;
 use std::collections::HashMap;
 
 use serde_json::value::RawValue;
-use serde_json::Value;
 
 pub use self::types::{result_type, Ty};
 use crate::error::{Context, CoreError, CoreResult};
@@ -281,11 +280,7 @@ impl Compiler {
                 code.push(Instr::Cast(to));
                 Some(())
             }),
-            "Literal" => serde_json::from_str::<Value>(body.get())
-                .ok()
-                .as_ref()
-                .and_then(literal)
-                .map(|instr| code.push(instr)),
+            "Literal" => literal(body).map(|instr| code.push(instr)),
             _ => None,
         };
         if compiled.is_none() {
@@ -316,15 +311,18 @@ fn function(function: &str, n_inputs: usize) -> Option<Instr> {
 }
 
 /// Numeric, boolean and null scalar literals; anything else (strings, dates, series) stays a Polars leaf.
-fn literal(body: &Value) -> Option<Instr> {
-    let (form, inner) = body.as_object()?.iter().next()?;
-    let (name, x) = inner.as_object()?.iter().next()?;
-    let ty = match (form.as_str(), name.as_str()) {
+/// Numbers are parsed from their JSON text by Rust's correctly rounded parser (Polars writes the shortest
+/// text that round-trips; serde_json's own float parsing may be one ulp off).
+fn literal(body: &RawValue) -> Option<Instr> {
+    let forms: HashMap<&str, HashMap<&str, &RawValue>> = serde_json::from_str(body.get()).ok()?;
+    let (&form, inner) = forms.iter().next().filter(|_| forms.len() == 1)?;
+    let (&name, &x) = inner.iter().next().filter(|_| inner.len() == 1)?;
+    let ty = match (form, name) {
         ("Dyn", "Int") => Ty::DynInt,
         ("Dyn", "Float") => Ty::DynFloat,
         ("Scalar", "Null") => {
             // a typed null: `{"Null": "Float64"}`
-            let ty = Ty::from_dtype(x.as_str()?)?;
+            let ty = Ty::from_dtype(x.get().trim_matches('"'))?;
             return Some(Instr::Const {
                 value: 0.0,
                 valid: false,
@@ -332,16 +330,22 @@ fn literal(body: &Value) -> Option<Instr> {
             });
         }
         ("Scalar", "Boolean") => {
-            return x.as_bool().map(|b| Instr::Const {
-                value: f64::from(u8::from(b)),
+            let value = match x.get() {
+                "true" => 1.0,
+                "false" => 0.0,
+                _ => return None,
+            };
+            return Some(Instr::Const {
+                value,
                 valid: true,
                 ty: Ty::Bool,
-            })
+            });
         }
         ("Scalar", dtype) => Ty::from_dtype(dtype).filter(|t| matches!(t, Ty::Int | Ty::F32 | Ty::F64))?,
         _ => return None,
     };
-    x.as_f64().map(|value| Instr::Const { value, valid: true, ty })
+    let value: f64 = x.get().parse().ok()?;
+    Some(Instr::Const { value, valid: true, ty })
 }
 
 /// The types of the leaves from their Polars dtype names (`str(dtype)`); `None` for an unknown dtype.

@@ -168,3 +168,17 @@ fn casts_clip_and_null_tests_parse() {
         .unwrap();
     assert_eq!(pow.code.len(), 1, "an unknown function is a leaf");
 }
+
+#[test]
+fn float_literals_are_parsed_to_the_nearest_f64() {
+    // Polars writes 1 / 11 as its shortest round-trip text; serde_json's fast parser lands one ulp off
+    let mut c = Compiler::default();
+    let p = c
+        .compile(r#"{"Literal":{"Dyn":{"Float":0.09090909090909091}}}"#)
+        .unwrap();
+    assert!(matches!(p.code[..], [Instr::Const { value, .. }] if value == 1.0 / 11.0));
+    let p = c
+        .compile(r#"{"Literal":{"Scalar":{"Int64":-9007199254740993}}}"#)
+        .unwrap();
+    assert!(matches!(p.code[..], [Instr::Const { value, ty: Ty::Int, .. }] if value == -9007199254740992.0));
+}
