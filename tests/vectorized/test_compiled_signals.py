@@ -313,3 +313,23 @@ def test_exact_only_where_f64_holds_polars_arithmetic():
     for expr in [pl.col("x") // 2, pl.col("x") % 2, pl.col("x") / pl.col("y").sum(), pl.col("x") / pl.col("y")]:
         assert _leaves(expr) == [expr.meta.serialize(format="json")], str(expr)
     assert len(_leaves(pl.col("x") / (pl.lit(2) * 3))) == 1, "a literal divisor is compiled"
+
+
+def test_a_leaf_whose_float_literal_does_not_survive_polars_json_is_not_compiled():
+    """Polars' JSON reader parses about one float literal in ten an ulp or two off (1 / 11 among them), so
+    a leaf holding such a literal would differ from the expression the plain path evaluates: the chunk
+    takes the plain path. The compiled programs' own literals are parsed exactly by the kernel."""
+    from ml4t._kernel.signals import Grid, compile_chunk, panel_of
+    from ml4t.datasets import synthetic_bars
+
+    panel = panel_of(synthetic_bars(2, 60, "1d", seed=2))
+    exact = pl.Expr.deserialize(io.StringIO(pl.lit(1 / 11).meta.serialize(format="json")), format="json")
+    assert pl.select(exact).item() != 1 / 11, "the premise: Polars' JSON round trip is lossy"
+
+    def rule(w: int, c: float):
+        return {"entries": (pl.col("close") * c).rolling_mean(w) > pl.col("close") * (1 / 11)}
+
+    for c, compiled in ((0.25, True), (1 / 11, False)):
+        grid = Grid.build(rule, {"w": [3, 5], "c": [c]})
+        chunk = compile_chunk(rule, panel, grid, [0, 1], 1 << 30)
+        assert (chunk is not None) is compiled, c
