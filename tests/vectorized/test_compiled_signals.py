@@ -71,11 +71,12 @@ def _evaluate(expr: pl.Expr, frame: pl.DataFrame = FRAME) -> tuple[bool, np.ndar
     or None when the compiler hands the expression back to Polars."""
     programs = _core.SignalPrograms(pl.struct([expr.alias("f0")]).meta.serialize(format="json"), [(0, 0)], 1)
     try:
-        leaves = [
-            pl.Expr.deserialize(io.StringIO(j), format="json").alias(f"l{i}") for i, j in enumerate(programs.leaves())
-        ]
+        parsed = [pl.Expr.deserialize(io.StringIO(j), format="json") for j in programs.leaves()]
     except pl.exceptions.ComputeError:
         return None  # e.g. a NaN literal does not survive JSON: sweeps use the plain path then
+    if any(e.meta.serialize(format="json") != j for e, j in zip(parsed, programs.leaves(), strict=True)):
+        return None  # a float literal Polars reads back an ulp off: sweeps use the plain path then
+    leaves = [e.alias(f"l{i}") for i, e in enumerate(parsed)]
     n = frame.height
     try:
         result = frame.with_columns(leaves).select(pl.nth(range(frame.width, frame.width + len(leaves))))

@@ -193,10 +193,11 @@ class VectorizedStrategy:
         """Simulate every combination of the parameter grids (``name=iterable``; a scalar is a grid of one).
 
         How it stays fast: the elementwise top of each combination's expressions (comparisons, ``&``, ``|``,
-        ``~``, ``fill_null``) is compiled and evaluated inside the Rust kernel, so Polars evaluates each
-        *distinct* sub-expression (a moving average of a given window) once, not once per combination, and
-        no combinations x bars signal matrix is built. Expressions outside that subset fall back, per chunk,
-        to one Polars query per chunk.
+        ``~``, ``+ - * /``, ``abs``, ``clip``, casts, ``fill_null``, ``when/then/otherwise``; see
+        ``core/src/vectorized/expr.rs``) is compiled and evaluated inside the Rust kernel, so Polars evaluates
+        each *distinct* sub-expression (a moving average of a given window, a rank) once, not once per
+        combination, and no combinations x bars signal matrix is built. Expressions outside that subset fall
+        back, per chunk, to one Polars query per chunk.
 
         How it stays within memory: ``memory_budget`` (bytes, or a size such as ``"4GB"`` or ``"512MiB"``;
         default half of the memory available when the sweep starts) bounds the whole sweep, results
