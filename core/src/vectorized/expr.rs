@@ -156,6 +156,7 @@ fn known_function(text: &str) -> bool {
     text.rfind(r#""function":"#)
         .is_some_and(|at| FUNCTIONS.iter().any(|f| text[at..].starts_with(f)))
 }
+
 /// Compiles many expressions against one table of deduplicated leaves.
 ///
 /// Works on the raw JSON text: each node is parsed only as far as its own kind (a one-key object whose
@@ -312,7 +313,7 @@ fn function(function: &str, n_inputs: usize) -> Option<Instr> {
 
 /// Numeric, boolean and null scalar literals; anything else (strings, dates, series) stays a Polars leaf.
 /// Numbers are parsed from their JSON text by Rust's correctly rounded parser (Polars writes the shortest
-/// text that round-trips; serde_json's own float parsing may be one ulp off).
+/// text that round-trips; serde_json's own float parsing may land an ulp or two off).
 fn literal(body: &RawValue) -> Option<Instr> {
     let forms: HashMap<&str, HashMap<&str, &RawValue>> = serde_json::from_str(body.get()).ok()?;
     let (&form, inner) = forms.iter().next().filter(|_| forms.len() == 1)?;
