@@ -80,7 +80,7 @@ def _evaluate(expr: pl.Expr, frame: pl.DataFrame = FRAME) -> tuple[bool, np.ndar
     n = frame.height
     try:
         result = frame.with_columns(leaves).select(pl.nth(range(frame.width, frame.width + len(leaves))))
-    except pl.exceptions.PolarsError:
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException):
         return None  # a leaf Polars refuses (e.g. a strict cast that fails): the plain path raises it
     is_bool = programs.result_types([str(dt) for dt in result.dtypes])[0][0]
     if is_bool is None:
@@ -207,6 +207,7 @@ numbers = st.recursive(
         st.builds(lambda c, t: pl.when(c).then(t), predicates, inner),
         st.builds(_chain, predicates, inner, predicates, inner, inner),
         st.builds(lambda x, v: x.fill_null(v), inner, st.sampled_from([0, 0.5, -2])),
+        st.builds(lambda x, v: x.fill_nan(v), inner, st.sampled_from([0, 0.5, None])),
     ),
     max_leaves=8,
 )
@@ -216,6 +217,8 @@ tests_of_numbers = st.one_of(
     ),
     st.builds(lambda x: x.is_null(), numbers),
     st.builds(lambda x: x.is_not_null(), numbers),
+    st.builds(lambda x: x.is_nan(), numbers),
+    st.builds(lambda x: x.is_not_nan(), numbers),
     st.builds(lambda x: x.cast(pl.Boolean), numbers),
 )
 mixed = st.recursive(
@@ -231,11 +234,11 @@ mixed = st.recursive(
 )
 
 
-def _polars(expr: pl.Expr, frame: pl.DataFrame) -> pl.Series | Exception:
+def _polars(expr: pl.Expr, frame: pl.DataFrame) -> pl.Series | BaseException:
     """Polars' own evaluation (broadcast to the frame), or the error when Polars refuses the expression."""
     try:
         out = frame.with_columns(expr.alias("out"))["out"]
-    except pl.exceptions.PolarsError as e:
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as e:
         return e
     return out if out.len() == frame.height else pl.repeat(out[0], frame.height, dtype=out.dtype, eager=True)
 
@@ -247,10 +250,12 @@ def _assert_same(expr: pl.Expr, frame: pl.DataFrame = WIDE) -> bool:
     expected = _polars(expr, frame)
     if compiled is None:
         return False
-    if isinstance(expected, Exception):
+    if isinstance(expected, BaseException):
         # Polars 2.1 refuses `when(<computed scalar>).then(<column>).otherwise(<null>)` with a length mismatch
-        # of its own making; any other refusal means the compiler took an operation Polars does not accept
-        assert "doesn't match the DataFrame height" in str(expected), f"compiled what Polars refuses: {expr}"
+        # of its own making, and panics on `when(p).then(<int literal beyond i32>).fill_null(0)`; any other
+        # refusal means the compiler took an operation Polars does not accept
+        own_bugs = ("doesn't match the DataFrame height", "implementation error")
+        assert any(bug in str(expected) for bug in own_bugs), f"compiled what Polars refuses: {expr}"
         return False
     is_bool, values, valid = compiled
     assert is_bool == (expected.dtype == pl.Boolean), f"{expr}: {expected.dtype}"
@@ -288,6 +293,7 @@ def test_portfolio_weight_expressions_compile_and_match_polars():
         pl.col("p").cast(pl.Float64) * score,
         score.fill_null(0.0) + pl.col("x"),
         pl.when(score.is_null()).then(0.0).otherwise(score),
+        (score / 2).fill_nan(0.0),
         pl.when(pl.col("p")).then(score).otherwise(-score) - 1,
     ]:
         assert _assert_same(expr), f"not compiled: {expr}"

@@ -77,6 +77,21 @@ impl Evaluator {
         for arg in args[..arity].iter_mut().rev() {
             *arg = self.stack.pop().expect("compiled program");
         }
+        if *instr == Instr::Ternary {
+            if let Some(truthy) = uniform(&args[0], leaves, n) {
+                // Polars returns the branch every row picks as it is, a constant staying a constant (which
+                // decides whether a later `+ 0` keeps the sign of -0.0)
+                let [predicate, t, f] = args;
+                let (picked, other) = if truthy { (t, f) } else { (f, t) };
+                for spent in [predicate, other] {
+                    if let Operand::Owned(c) = spent {
+                        self.pool.push(c);
+                    }
+                }
+                self.stack.push(picked);
+                return;
+            }
+        }
         let scalar = args[..arity].iter().all(|a| matches!(a, Operand::Const(..)));
         let rows = if scalar { 1 } else { n };
         let mut dst = self.pool.pop().unwrap_or_default();
@@ -115,6 +130,17 @@ impl Evaluator {
             self.stack.push(Operand::Owned(dst));
         }
     }
+}
+
+/// Whether every row of a predicate picks `then` (`Some(true)`) or every row `otherwise` (`Some(false)`).
+fn uniform(predicate: &Operand, leaves: &[(&[f64], &[bool])], n: usize) -> Option<bool> {
+    let (value, valid): (&[f64], &[bool]) = match predicate {
+        Operand::Const(v, ok) => return Some(*ok && *v != 0.0),
+        Operand::Leaf(id) => leaves[*id as usize],
+        Operand::Owned(c) => (&c.value, &c.valid),
+    };
+    let first = n > 0 && valid[0] && value[0] != 0.0;
+    (0..n).all(|i| (valid[i] && value[i] != 0.0) == first).then_some(first)
 }
 
 fn view<'a>(op: &'a Operand, leaves: &[(&'a [f64], &'a [bool])]) -> Slices<'a> {
@@ -190,6 +216,8 @@ fn unary(op: Unary, x: &Slices<'_>, dst: &mut Column, n: usize) {
         Unary::Abs => map1(x, dst, n, |a, ok| (a.abs(), ok)),
         Unary::IsNull => map1(x, dst, n, |_, ok| (flag(!ok), true)),
         Unary::IsNotNull => map1(x, dst, n, |_, ok| (flag(ok), true)),
+        Unary::IsNan => map1(x, dst, n, |a, ok| (flag(a.is_nan()), ok)),
+        Unary::IsNotNan => map1(x, dst, n, |a, ok| (flag(!a.is_nan()), ok)),
     }
 }
 

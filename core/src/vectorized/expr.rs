@@ -5,7 +5,7 @@
 //! given window, a cross-sectional rank) and differ in cheap elementwise tops (`fast > slow`,
 //! `when(rank <= k).then(1 / k).otherwise(0)`). The compiler walks each expression's serialized Polars
 //! tree: comparisons, Kleene `&`/`|`, `^`, `~`, `+ - * /`, negation, `abs`, `clip`, casts,
-//! `is_null`/`is_not_null`, `fill_null`, `when/then/otherwise` and numeric/boolean/null literals become a
+//! `is_null`/`is_not_null`, `is_nan`/`is_not_nan` (so `fill_nan`), `fill_null`, `when/then/otherwise` and numeric/boolean/null literals become a
 //! small postfix program; every other subtree becomes a *leaf*, deduplicated by its serialized form, which
 //! Polars evaluates once. Programs are evaluated column-at-a-time by `super::eval`; [`result_type`] decides,
 //! once the leaves' dtypes are known, whether that evaluation is exact (else Polars evaluates the whole
@@ -70,6 +70,8 @@ pub enum Unary {
     Abs,
     IsNull,
     IsNotNull,
+    IsNan,
+    IsNotNan,
 }
 
 /// The target of a compiled cast.
@@ -142,11 +144,13 @@ pub struct Program {
 /// The suffixes of the serialized `Function` nodes the compiler knows: Polars writes a function's `input`
 /// before its `function`, so every other function node is a leaf without parsing. (Were that order to
 /// change, such nodes would become leaves: slower, never wrong.)
-const FUNCTIONS: [&str; 7] = [
+const FUNCTIONS: [&str; 9] = [
     r#""function":"FillNull"}}"#,
     r#""function":{"Boolean":"Not"}}}"#,
     r#""function":{"Boolean":"IsNull"}}}"#,
     r#""function":{"Boolean":"IsNotNull"}}}"#,
+    r#""function":{"Boolean":"IsNan"}}}"#,
+    r#""function":{"Boolean":"IsNotNan"}}}"#,
     r#""function":"Negate"}}"#,
     r#""function":"Abs"}}"#,
     r#""function":{"Clip":{"#,
@@ -297,6 +301,8 @@ fn function(function: &str, n_inputs: usize) -> Option<Instr> {
         r#"{"Boolean":"Not"}"# => Instr::Unary(Unary::Not),
         r#"{"Boolean":"IsNull"}"# => Instr::Unary(Unary::IsNull),
         r#"{"Boolean":"IsNotNull"}"# => Instr::Unary(Unary::IsNotNull),
+        r#"{"Boolean":"IsNan"}"# => Instr::Unary(Unary::IsNan),
+        r#"{"Boolean":"IsNotNan"}"# => Instr::Unary(Unary::IsNotNan),
         r#""Negate""# => Instr::Unary(Unary::Negate),
         r#""Abs""# => Instr::Unary(Unary::Abs),
         other => {

@@ -162,3 +162,25 @@ fn clip_checks_the_lower_bound_first_and_ignores_null_and_nan_bounds() {
     ];
     assert_eq!(run(code, &leaves, 2), [Some(0.5), Some(2.0)]);
 }
+
+#[test]
+fn a_predicate_every_row_answers_alike_returns_its_branch_as_is() {
+    // x + when(p).then(x).otherwise(0.0): with p false everywhere Polars adds the scalar 0.0, which returns
+    // x itself (-0.0 stays -0.0); with p mixed it adds a column (-0.0 + 0.0 = 0.0)
+    let x = [-0.0, 1.0];
+    let ok = [true; 2];
+    let (none, mixed) = ([0.0, 0.0], [0.0, 1.0]);
+    let code = vec![
+        Instr::Leaf(0),
+        Instr::Leaf(1),
+        Instr::Leaf(0),
+        num(0.0),
+        Instr::Ternary,
+        Instr::Binary(Op::Add),
+    ];
+    let all_false = run(code.clone(), &[(&x[..], &ok[..]), (&none[..], &ok[..])], 2);
+    assert!(all_false[0].unwrap().is_sign_negative());
+    let some_true = run(code, &[(&x[..], &ok[..]), (&mixed[..], &ok[..])], 2);
+    assert!(some_true[0].unwrap().is_sign_positive());
+    assert_eq!(some_true[1], Some(2.0));
+}

@@ -161,6 +161,16 @@ fn casts_clip_and_null_tests_parse() {
         .compile(r#"{"Function":{"input":[{"Column":"a"}],"function":{"Boolean":"IsNull"}}}"#)
         .unwrap();
     assert_eq!(null.code, [Instr::Leaf(1), Instr::Unary(Unary::IsNull)]);
+    let nan = c
+        .compile(r#"{"Function":{"input":[{"Column":"a"}],"function":{"Boolean":"IsNotNan"}}}"#)
+        .unwrap();
+    assert_eq!(nan.code, [Instr::Leaf(1), Instr::Unary(Unary::IsNotNan)]);
+    assert_eq!(result_is_bool(&nan, &types(&["Boolean", "Int64"])), Some(true));
+    assert_eq!(
+        result_is_bool(&nan, &types(&["Boolean", "Boolean"])),
+        None,
+        "Polars refuses is_nan on booleans"
+    );
     let pow = c
         .compile(
             r#"{"Function":{"input":[{"Column":"a"},{"Literal":{"Dyn":{"Int":2}}}],"function":{"Pow":"Generic"}}}"#,

@@ -86,6 +86,8 @@ pub mod rules {
         match op {
             Unary::Not => (a == Ty::Bool).then_some(Ty::Bool),
             Unary::IsNull | Unary::IsNotNull => Some(Ty::Bool),
+            // integers are never NaN; Polars refuses booleans
+            Unary::IsNan | Unary::IsNotNan => (a != Ty::Bool).then_some(Ty::Bool),
             // not integers: `-0` is 0 there, unsigned types refuse, the minimum overflows
             Unary::Negate => matches!(a, Ty::F64 | Ty::F32 | Ty::DynFloat).then_some(a),
             Unary::Abs => matches!(a, Ty::F64 | Ty::F32 | Ty::DynFloat).then_some(a),
