@@ -23,6 +23,7 @@ __all__ = [
     "LintError",
     "Ml4tError",
     "Ml4tWarning",
+    "NoOrdersWarning",
     "OrderError",
     "RejectionWarning",
 ]
@@ -116,3 +117,8 @@ class InsolvencyWarning(Ml4tWarning):
 
 class RejectionWarning(Ml4tWarning):
     """Many orders of a run were rejected; the message counts them by ``reason_code``."""
+
+
+class NoOrdersWarning(Ml4tWarning):
+    """A run placed no order at all (or no combination of a sweep traded): its rules never fired; the message
+    says which signal keys never did."""

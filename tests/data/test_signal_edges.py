@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from ml4t import ConfigError, DataError, LeakageError
 from ml4t._time import TS_DTYPE, format_ns, to_ns
 from ml4t.data import Bars, PITData, Signals, align_signals, bars, signals
+from ml4t.errors import NoOrdersWarning
 from ml4t.event import BarBatch, Context, Engine, SignalBatch, Strategy
 from ml4t.result import Result
 from ml4t.vectorized import VectorizedStrategy
@@ -179,7 +180,8 @@ def test_arrival_after_the_last_bar_is_never_visible_nor_acted_on() -> None:
     assert late == [("open", 0.0)]
     assert result.equity["ts_event"].to_list() == [B(i) for i in range(N_BARS)]
     rule = VectorizedStrategy(lambda: {"entries": pl.col("score") > 0.5}, size=1.0)
-    assert rule.run(align_signals(b, sig)).fills.height == 0
+    with pytest.warns(NoOrdersWarning, match="'entries' was never true"):  # the run trades nothing: it says so
+        assert rule.run(align_signals(b, sig)).fills.height == 0
 
 
 def test_only_signals_after_the_data_align_to_nulls() -> None:

@@ -1,10 +1,13 @@
 """Evaluating a strategy's signal expressions for many parameter combinations at once.
 
-For each chunk of combinations and each symbol, every combination's expressions go into ONE lazy Polars
-query on that symbol's bars (Polars computes common sub-expressions such as a shared moving average once).
-The results are laid out as the kernel wants them: ``(n_combinations * n_symbols, n_bars)`` arrays on the
-common timeline of all symbols, ``False`` / NaN where a symbol has no bar. Nulls (e.g. a moving average's
-warm-up) are no signal: ``False`` for booleans, NaN (no order / no stop) for numbers.
+For each chunk of combinations, every combination's expressions go into ONE lazy Polars query (Polars
+computes common sub-expressions such as a shared moving average once): per symbol on that symbol's bars
+(``scope="symbol"``), or once on the long frame of all symbols in (``ts_event``, ``symbol``) order
+(``scope="panel"``: time series take ``.over("symbol")``, cross-sections ``.over("ts_event")``). The results
+are scattered to the layout the kernel wants: ``(n_combinations * n_symbols, n_bars)`` arrays on the common
+timeline of all symbols (row ``combination * n_symbols + symbol``), ``False`` / NaN where a symbol has no bar.
+Nulls (e.g. a moving average's warm-up) are no signal: ``False`` for booleans, NaN for numbers (no order, no
+stop, leave the symbol alone, the leverage setting). The keys and their modes are :mod:`ml4t._kernel.keys`'.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import inspect
 import io
 import itertools
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,16 +24,29 @@ import numpy as np
 import polars as pl
 
 from ml4t import _core
+from ml4t._kernel.keys import (
+    BOOL_KEYS,
+    KEYS,
+    NUMBER_KEYS,
+    call_signal_fn,
+    describe,
+    is_weights,
+    rebalance_columns,
+    rebalance_mask,
+)
 from ml4t.data import Bars
 from ml4t.data._panel import Panel
 from ml4t.errors import ConfigError
+from ml4t.settings import VectorizedSettings
 
 __all__ = [
     "BOOL_KEYS",
+    "KEYS",
     "NUMBER_KEYS",
     "Grid",
     "NumberRules",
     "Panel",
+    "call_signal_fn",
     "check_compiled_numbers",
     "check_numbers",
     "compile_chunk",
@@ -39,9 +55,7 @@ __all__ = [
     "plan_size",
 ]
 
-BOOL_KEYS = ("entries", "exits", "short_entries", "short_exits")
-NUMBER_KEYS = ("size", "sl_stop", "tp_stop")
-_KEYS = BOOL_KEYS + NUMBER_KEYS
+_DEFAULT = VectorizedSettings()
 _SCALARS = (bool, int, float, str, np.bool_, np.integer, np.floating)
 
 NumberRules = Mapping[str, tuple[str, Callable[[np.ndarray], np.ndarray]]]
@@ -154,48 +168,19 @@ def _name(fn: Callable[..., Any]) -> str:
     return getattr(fn, "__name__", repr(fn))
 
 
-def call_signal_fn(fn: Callable[..., Any], params: Mapping[str, Any]) -> dict[str, pl.Expr]:
-    """Call the user's function for one combination and check what it returned."""
-    try:
-        out = fn(**params)
-    except Exception as exc:  # the user's code: report which combination broke it, keep the cause
-        raise ConfigError(
-            f"{_name(fn)}({_fmt(params)}) raised {type(exc).__name__}: {exc}; check the parameter values' types",
-            argument="signal_fn",
-        ) from exc
-    if not isinstance(out, Mapping):
-        raise ConfigError(
-            f"{_name(fn)}({_fmt(params)}) must return a dict of Polars expressions with keys "
-            f"from {list(_KEYS)}, got {type(out).__name__}",
-            argument="signals",
-        )
-    unknown = [k for k in out if k not in _KEYS]
-    if unknown:
-        raise ConfigError(
-            f"{_name(fn)} returned unknown key {unknown[0]!r}; allowed keys: {list(_KEYS)}", argument="signals"
-        )
-    if "entries" not in out and "short_entries" not in out:
-        raise ConfigError(f"{_name(fn)} must return 'entries' and/or 'short_entries'", argument="signals")
-    for key, expr in out.items():
-        if not isinstance(expr, pl.Expr):
-            raise ConfigError(
-                f"{_name(fn)}({_fmt(params)})[{key!r}] must be a Polars expression, got "
-                f"{type(expr).__name__}; wrap arrays with pl.lit(pl.Series(...)) or use "
-                "pl.col(...).map_batches(...)",
-                argument=key,
-            )
-    return dict(out)
-
-
-def _fmt(params: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in params.items())
-
-
-def evaluate(fn: Callable[..., Any], panel: Panel, grid: Grid, indices: Sequence[int]) -> dict[str, np.ndarray]:
+def evaluate(
+    fn: Callable[..., Any],
+    panel: Panel,
+    grid: Grid,
+    indices: Sequence[int],
+    settings: VectorizedSettings | None = None,
+) -> dict[str, np.ndarray]:
     """Signal arrays for the combinations ``indices``: ``key -> (len(indices) * n_symbols, n_bars)``; keys the
-    function never returns are absent."""
-    per_combo = [call_signal_fn(fn, grid.params(i)) for i in indices]
-    keys = [k for k in _KEYS if any(k in d for d in per_combo)]
+    function never returns are absent. ``settings`` (defaults when None) give the scope, the rebalance rule
+    and the mode checks (:func:`ml4t._kernel.keys.call_signal_fn`)."""
+    s = _DEFAULT if settings is None else settings
+    per_combo = _call_all(fn, grid, indices, s)
+    keys = [k for k in KEYS if any(k in d for d in per_combo)]
     n_sym, n_bars = len(panel.symbols), panel.n_bars
     shape = (len(indices) * n_sym, n_bars)
     out = {k: np.zeros(shape, dtype=bool) if k in BOOL_KEYS else np.full(shape, np.nan) for k in keys}
@@ -205,11 +190,11 @@ def evaluate(fn: Callable[..., Any], panel: Panel, grid: Grid, indices: Sequence
             if key in signals:
                 exprs.append(signals[key].alias(f"{key}\x1f{c}"))
                 slots.append((key, c))
-    for s, (frame, rows) in enumerate(zip(panel.frames, panel.rows, strict=True)):
-        result = _collect(frame, exprs, fn, grid, indices, panel.symbols[s])
+    for frame, sym, bar, symbol in _parts(panel, s.scope, rebalance_columns(per_combo)):
+        result = _collect(frame, exprs, fn, grid, indices, symbol)
         dtypes = result.dtypes
         for j, (key, c) in enumerate(slots):
-            _check_dtype(dtypes[j], key, fn, grid.params(indices[c]), panel.symbols[s])
+            _check_dtype(dtypes[j], key, fn, grid.params(indices[c]), symbol)
         # one conversion per kind of column, nulls -> no signal
         for kind, fill, dtype in ((BOOL_KEYS, False, pl.Boolean), (NUMBER_KEYS, np.nan, pl.Float64)):
             js = [j for j, (key, _) in enumerate(slots) if key in kind]
@@ -218,12 +203,51 @@ def evaluate(fn: Callable[..., Any], panel: Panel, grid: Grid, indices: Sequence
             block = result.select(pl.nth(js).cast(dtype).fill_null(fill)).to_numpy()
             for col_in_block, j in enumerate(js):
                 key, c = slots[j]
-                out[key][c * n_sym + s, rows] = block[:, col_in_block]
+                out[key][c * n_sym + sym, bar] = block[:, col_in_block]
     return out
 
 
+def _call_all(
+    fn: Callable[..., Any], grid: Grid, indices: Sequence[int], s: VectorizedSettings
+) -> list[dict[str, pl.Expr]]:
+    """Each combination's resolved signals; the combinations of one run or sweep share one mode."""
+    per_combo = [call_signal_fn(fn, grid.params(i), s) for i in indices]
+    modes = {is_weights(d) for d in per_combo}
+    if len(modes) > 1:
+        w = next(i for i, d in zip(indices, per_combo, strict=True) if is_weights(d))
+        e = next(i for i, d in zip(indices, per_combo, strict=True) if not is_weights(d))
+        raise ConfigError(
+            f"{describe(fn, grid.params(w))} returns 'weights' but {describe(fn, grid.params(e))} returns "
+            "entries: every combination of a sweep must be of one mode",
+            argument="signals",
+        )
+    return per_combo
+
+
+def _parts(
+    panel: Panel, scope: str, hidden: Sequence[str]
+) -> Iterator[tuple[pl.DataFrame, int | np.ndarray, np.ndarray, str | None]]:
+    """The frames the expressions are evaluated on, each with where its rows go: ``(frame, symbol index,
+    timeline index, symbol name)``. ``scope="symbol"``: each symbol's own rows (symbol index and name are
+    one); ``scope="panel"``: the long frame of all symbols once (per row indices; no one symbol). The hidden
+    rebalance columns ``hidden`` are added to the frames, their values taken on the common timeline."""
+    masks = {name: rebalance_mask(panel.ts, name) for name in hidden}
+    if scope == "panel":
+        frame = panel.long.with_columns(pl.Series(name, m[panel.long_bar]) for name, m in masks.items())
+        yield frame, panel.long_symbol, panel.long_bar, None
+        return
+    for s, (frame, rows) in enumerate(zip(panel.frames, panel.rows, strict=True)):
+        own = frame.with_columns(pl.Series(name, m[rows]) for name, m in masks.items()) if masks else frame
+        yield own, s, rows, panel.symbols[s]
+
+
 def _collect(
-    frame: pl.DataFrame, exprs: list[pl.Expr], fn: Callable[..., Any], grid: Grid, indices: Sequence[int], symbol: str
+    frame: pl.DataFrame,
+    exprs: list[pl.Expr],
+    fn: Callable[..., Any],
+    grid: Grid,
+    indices: Sequence[int],
+    symbol: str | None,
 ) -> pl.DataFrame:
     try:
         # with_columns broadcasts scalars (a constant signal) and rejects other lengths (a ShapeError)
@@ -238,7 +262,7 @@ def _collect(
     except pl.exceptions.PolarsError as exc:
         first = grid.params(indices[0])
         raise ConfigError(
-            f"evaluating {_name(fn)} failed for a combination near {_fmt(first)}: "
+            f"evaluating {_name(fn)} failed for a combination near {describe(fn, first)}: "
             f"{type(exc).__name__}: {str(exc).splitlines()[0]}",
             argument="signals",
             symbol=symbol,
@@ -246,17 +270,26 @@ def _collect(
     return result
 
 
-def _check_dtype(dtype: pl.DataType, key: str, fn: Callable[..., Any], params: Mapping[str, Any], symbol: str) -> None:
+def _check_dtype(
+    dtype: pl.DataType, key: str, fn: Callable[..., Any], params: Mapping[str, Any], symbol: str | None
+) -> None:
     if key in BOOL_KEYS and dtype not in (pl.Boolean, pl.Null):
         raise ConfigError(
-            f"{_name(fn)}({_fmt(params)})[{key!r}] must be boolean, got {dtype} (compare it, e.g. fast > slow)",
+            f"{describe(fn, params)}[{key!r}] must be boolean, got {dtype} (compare it, e.g. fast > slow)",
             argument=key,
             symbol=symbol,
         )
     if key in NUMBER_KEYS and not (dtype.is_numeric() or dtype == pl.Null):
-        raise ConfigError(
-            f"{_name(fn)}({_fmt(params)})[{key!r}] must be numeric, got {dtype}", argument=key, symbol=symbol
-        )
+        raise ConfigError(f"{describe(fn, params)}[{key!r}] must be numeric, got {dtype}", argument=key, symbol=symbol)
+
+
+_NONE = {
+    "size": "no order",
+    "sl_stop": "no stop",
+    "tp_stop": "no stop",
+    "weights": "leave the symbol alone",
+    "leverage": "the leverage setting",
+}
 
 
 def check_numbers(
@@ -267,9 +300,10 @@ def check_numbers(
     indices: Sequence[int],
     panel: Panel,
 ) -> None:
-    """Check the per-bar ``size`` / ``sl_stop`` / ``tp_stop`` arrays (``(len(indices) * n_symbols, n_bars)``)
-    against ``rules``: NaN is no order / no stop; any other value breaking its rule, on any bar, is a
-    ConfigError naming the key, the first offending combination, its symbol and first timestamp."""
+    """Check the per-bar number arrays (``size``, ``sl_stop``, ``tp_stop``, ``weights``, ``leverage``;
+    ``(len(indices) * n_symbols, n_bars)``) against ``rules``: NaN is none; any other value breaking its
+    rule, on any bar, is a ConfigError naming the key, the first offending combination, its symbol and
+    first timestamp."""
     n_sym = len(panel.symbols)
     for key in NUMBER_KEYS:
         a = arrays.get(key)
@@ -283,10 +317,9 @@ def check_numbers(
         c = int(np.argmax(by_combo.any(axis=(1, 2))))
         bar = int(np.argmax(by_combo[c].any(axis=0)))
         s = int(np.argmax(by_combo[c][:, bar]))
-        what = "no order" if key == "size" else "no stop"
         raise ConfigError(
-            f"{_name(fn)}({_fmt(grid.params(indices[c]))})[{key!r}] must be {rules[key][0]} on every bar "
-            f"(NaN or null: {what}), got {float(a[c * n_sym + s, bar])!r}",
+            f"{describe(fn, grid.params(indices[c]))}[{key!r}] must be {rules[key][0]} on every bar "
+            f"(NaN or null: {_NONE[key]}), got {float(a[c * n_sym + s, bar])!r}",
             argument=key,
             symbol=panel.symbols[s],
             timestamp=panel.ts[bar],
@@ -311,8 +344,9 @@ def check_compiled_numbers(
     values = compiled.values.transpose(1, 0, 2).reshape(n_leaves, width)
     valid = compiled.valid.transpose(1, 0, 2).reshape(n_leaves, width)
     batch = max(1, (16 << 20) // (9 * max(width, 1)))
-    for k in range(len(BOOL_KEYS), len(_KEYS)):
-        combos = [c for c, key in compiled.numbers if key == k]
+    for key in NUMBER_KEYS:
+        k = KEYS.index(key)
+        combos = [c for c, slot in compiled.numbers if slot == k]
         for start in range(0, len(combos), batch):
             part = combos[start : start + batch]
             got = np.empty((len(part), width))
@@ -320,18 +354,18 @@ def check_compiled_numbers(
             for i, c in enumerate(part):
                 got[i], ok[i] = compiled.programs.evaluate(c, k, values, valid)
             with np.errstate(invalid="ignore"):
-                bad = ok & ~np.isnan(got) & ~rules[_KEYS[k]][1](got)
+                bad = ok & ~np.isnan(got) & ~rules[key][1](got)
             if bad.any():
                 i = int(np.argmax(bad.any(axis=1)))
                 column = np.where(ok[i], got[i], np.nan).reshape(n_sym, n_bars)
-                check_numbers({_KEYS[k]: column}, rules, fn, grid, [indices[part[i]]], panel)
+                check_numbers({key: column}, rules, fn, grid, [indices[part[i]]], panel)
 
 
 def plan_size(signals: Mapping[str, pl.Expr]) -> tuple[int, int]:
     """(bytes of the serialized plan, number of distinct compiled leaves) of one combination's signals: what
     the sweep's memory estimate scales with."""
-    fields = [signals[k] for k in _KEYS if k in signals]
-    slots = [(0, k) for k, key in enumerate(_KEYS) if key in signals]
+    fields = [signals[k] for k in KEYS if k in signals]
+    slots = [(0, k) for k, key in enumerate(KEYS) if key in signals]
     try:
         text = pl.struct(fields).meta.serialize(format="json")
         return len(text), len(_core.SignalPrograms(text, slots, 1).leaves())
@@ -351,17 +385,25 @@ class CompiledChunk:
 
 
 def compile_chunk(
-    fn: Callable[..., Any], panel: Panel, grid: Grid, indices: Sequence[int], max_bytes: int
+    fn: Callable[..., Any],
+    panel: Panel,
+    grid: Grid,
+    indices: Sequence[int],
+    max_bytes: int,
+    settings: VectorizedSettings | None = None,
 ) -> CompiledChunk | int | None:
     """Compile the chunk's expressions. Returns the compiled chunk; ``None`` when some expression needs the
     plain Polars path (an operation outside the compiled subset, a non-numeric leaf, a key of the wrong
     type: the plain path then evaluates it, or raises the precise error); or the number of leaves when
-    their arrays would exceed ``max_bytes`` (the caller splits the chunk)."""
-    per_combo = [call_signal_fn(fn, grid.params(i)) for i in indices]
+    their arrays would exceed ``max_bytes`` (the caller splits the chunk). The leaves are evaluated like
+    :func:`evaluate`'s expressions (per symbol, or once on the long frame in panel scope) and laid out
+    ``(n_symbols, n_leaves, n_bars)``: the programs are elementwise, so they hold on the scattered leaves."""
+    s = _DEFAULT if settings is None else settings
+    per_combo = _call_all(fn, grid, indices, s)
     slots: list[tuple[int, int]] = []
     fields: list[pl.Expr] = []
     for c, signals in enumerate(per_combo):
-        for k, key in enumerate(_KEYS):
+        for k, key in enumerate(KEYS):
             if key in signals:
                 slots.append((c, k))
                 fields.append(signals[key])
@@ -381,9 +423,11 @@ def compile_chunk(
     leaves = [e.alias(f"leaf{i}") for i, e in enumerate(parsed)]
     values = np.full((n_sym, n_leaves, n_bars), np.nan)
     valid = np.zeros((n_sym, n_leaves, n_bars), dtype=bool)
+    # (symbol, bar, leaf) views: a part's rows scatter to their (symbol, bar) cells in one assignment
+    values_at, valid_at = values.transpose(0, 2, 1), valid.transpose(0, 2, 1)
     dtype_names: list[str] | None = None
-    for s, (frame, rows) in enumerate(zip(panel.frames, panel.rows, strict=True)):
-        result = _collect(frame, leaves, fn, grid, indices, panel.symbols[s]) if leaves else pl.DataFrame()
+    for frame, sym, bar, symbol in _parts(panel, s.scope, rebalance_columns(per_combo)):
+        result = _collect(frame, leaves, fn, grid, indices, symbol) if leaves else pl.DataFrame()
         dtypes = result.dtypes
         if any(not (dt.is_numeric() or dt in (pl.Boolean, pl.Null)) for dt in dtypes):
             return None
@@ -392,12 +436,12 @@ def compile_chunk(
             return None  # a leaf's type differs between symbols: let Polars decide
         dtype_names = names
         if n_leaves:
-            values[s][:, rows] = result.select(pl.all().cast(pl.Float64)).to_numpy().T
-            valid[s][:, rows] = result.select(pl.all().is_not_null()).to_numpy().T
+            values_at[sym, bar] = result.select(pl.all().cast(pl.Float64)).to_numpy()
+            valid_at[sym, bar] = result.select(pl.all().is_not_null()).to_numpy()
     types = programs.result_types(dtype_names or [])
     for c, signals in enumerate(per_combo):
-        for k, key in enumerate(_KEYS):
+        for k, key in enumerate(KEYS):
             if key in signals and types[c][k] is not (key in BOOL_KEYS):
                 return None
-    numbers = [(c, k) for c, k in slots if _KEYS[k] in NUMBER_KEYS]
+    numbers = [(c, k) for c, k in slots if KEYS[k] in NUMBER_KEYS]
     return CompiledChunk(programs, values, valid, numbers)

@@ -2,7 +2,9 @@
 
 The panel puts every symbol on the common timeline of all symbols (the distinct ``ts_event`` values, in
 order): ``(n_symbols, n_bars)`` OHLC arrays holding NaN where a symbol has no bar. It also keeps each symbol's
-own rows (the frame the signal expressions are evaluated on) and where each of them sits on the timeline.
+own rows (the frame ``scope="symbol"`` expressions are evaluated on) and where each of them sits on the
+timeline, and the long frame of all symbols (the frame ``scope="panel"`` expressions are evaluated on, one row
+per existing bar and symbol in (``ts_event``, ``symbol``) order) with each row's (symbol, timeline bar) cell.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ class Panel:
     close: np.ndarray
     frames: list[pl.DataFrame]  # per symbol, its own rows in time order
     rows: list[np.ndarray]  # per symbol, the timeline index of each of its rows
+    long: pl.DataFrame  # every symbol's rows in (ts_event, symbol) order: the canonical frame itself
+    long_symbol: np.ndarray  # per row of ``long``, the index of its symbol in ``symbols``
+    long_bar: np.ndarray  # per row of ``long``, its timeline index
 
     @property
     def n_bars(self) -> int:
@@ -59,4 +64,19 @@ def build_panel(frame: pl.DataFrame, symbols: Sequence[str]) -> Panel:
             prices[f][s, at] = own[f].to_numpy()
         frames.append(own)
         rows.append(at)
-    return Panel(ts, symbols, prices["open"], prices["high"], prices["low"], prices["close"], frames, rows)
+    index = {sym: s for s, sym in enumerate(symbols)}
+    long_symbol = frame["symbol"].replace_strict(index, return_dtype=pl.Int64).to_numpy()
+    long_bar = np.searchsorted(ts_ns, frame["ts_event"].cast(pl.Int64).to_numpy())
+    return Panel(
+        ts,
+        symbols,
+        prices["open"],
+        prices["high"],
+        prices["low"],
+        prices["close"],
+        frames,
+        rows,
+        frame,
+        long_symbol,
+        long_bar,
+    )

@@ -32,6 +32,7 @@ from ml4t.lint import lint_before_run
 from ml4t.result import Result
 from ml4t.settings import RunSpec, VectorizedSettings, signature_of
 from ml4t.vectorized._memory import DEFAULT_FRACTION, SweepPlan, available_memory, parse_budget, plan_sweep
+from ml4t.vectorized._silence import warn_if_no_orders, warn_if_sweep_never_traded
 from ml4t.vectorized._sweep import Sweep, check_param_names, sweep_metrics, symbol_rows
 
 if TYPE_CHECKING:
@@ -162,7 +163,7 @@ class VectorizedStrategy:
         grid = Grid.build(self.signal_fn, params)
         if len(grid.combos) != 1:
             raise ConfigError("run() takes one value per parameter; use sweep() for grids", argument="params")
-        signals = evaluate(self.signal_fn, panel, grid, [0])
+        signals = evaluate(self.signal_fn, panel, grid, [0], self.settings)
         check_close_only(bars, self.settings, signals.keys())
         arrays = self._arrays(signals, grid, [0], panel)
         cash_sharing = self.settings.cash_sharing
@@ -179,13 +180,16 @@ class VectorizedStrategy:
             "settings": self.settings.to_dict(),
             "symbols": symbols,
         }
-        return assemble(
+        result = assemble(
             raw,
             symbols,
             init_cash=self.settings.init_cash * (1 if cash_sharing else len(symbols)),
             periods_per_year=self._periods_per_year(bars),
             meta=meta,
         )
+        if symbol is None:
+            warn_if_no_orders(result, signals, stacklevel=4)
+        return result
 
     def sweep(
         self, bars: Bars, *, chunk_size: int | None = None, memory_budget: int | float | str | None = None, **grids: Any
@@ -235,7 +239,7 @@ class VectorizedStrategy:
 
         grid = Grid.build(self.signal_fn, grids, check_size=plan)  # refuse before materializing the grid
         check_param_names(grid)
-        first = call_signal_fn(self.signal_fn, grid.params(0))
+        first = call_signal_fn(self.signal_fn, grid.params(0), self.settings)
         # fail fast on a malformed return value or an impossible sizing
         check_percent_reversal(self.settings, first.keys())
         check_close_only(bars, self.settings, first.keys())
@@ -251,13 +255,13 @@ class VectorizedStrategy:
         parts, start = [], 0
         while start < n:
             indices = list(range(start, min(start + size, n)))
-            compiled = compile_chunk(self.signal_fn, panel, grid, indices, chunks.signal_bytes)
+            compiled = compile_chunk(self.signal_fn, panel, grid, indices, chunks.signal_bytes, self.settings)
             if isinstance(compiled, int):  # too many distinct leaves for the budget: halve the chunk
                 size = max(1, size // 2)
                 continue
             if compiled is None:
                 indices = indices[: chunks.plain_chunk]
-                signals = evaluate(self.signal_fn, panel, grid, indices)
+                signals = evaluate(self.signal_fn, panel, grid, indices, self.settings)
                 stats = self._simulator.sweep(
                     panel.prices,
                     self._arrays(signals, grid, indices, panel),
@@ -274,7 +278,9 @@ class VectorizedStrategy:
                 )
             parts.append(sweep_metrics(stats, grid, indices, panel, self.settings, ppy))
             start += len(indices)
-        return Sweep(self, bars, grid, parts, ppy)
+        sweep = Sweep(self, bars, grid, parts, ppy)
+        warn_if_sweep_never_traded(sweep.metrics)
+        return sweep
 
 
 def _name(fn: Callable[..., Any]) -> str:
