@@ -230,7 +230,8 @@ def rebalance_mask(ts: pl.Series, column: str) -> np.ndarray:
     (``ts_event`` truncated to it, in UTC) or on bars ``0, n, 2n, ...``."""
     rule = column.removeprefix(_HIDDEN)
     if rule.startswith("every "):
-        return np.arange(len(ts)) % int(rule.removeprefix("every ")) == 0
+        every: np.ndarray = np.arange(len(ts)) % int(rule.removeprefix("every ")) == 0
+        return every
     start = ts.dt.truncate(rule)
     first: np.ndarray = (start != start.shift(1)).fill_null(True).to_numpy()
     return first

@@ -34,6 +34,7 @@ from ml4t._kernel.keys import (
     rebalance_columns,
     rebalance_mask,
 )
+from ml4t._kernel.panel_scope import stage_windows
 from ml4t.data import Bars
 from ml4t.data._panel import Panel
 from ml4t.errors import ConfigError
@@ -190,8 +191,9 @@ def evaluate(
             if key in signals:
                 exprs.append(signals[key].alias(f"{key}\x1f{c}"))
                 slots.append((key, c))
+    stages, exprs = stage_windows(exprs) if s.scope == "panel" else ([], exprs)
     for frame, sym, bar, symbol in _parts(panel, s.scope, rebalance_columns(per_combo)):
-        result = _collect(frame, exprs, fn, grid, indices, symbol)
+        result = _collect(frame, stages, exprs, fn, grid, indices, symbol)
         dtypes = result.dtypes
         for j, (key, c) in enumerate(slots):
             _check_dtype(dtypes[j], key, fn, grid.params(indices[c]), symbol)
@@ -243,6 +245,7 @@ def _parts(
 
 def _collect(
     frame: pl.DataFrame,
+    stages: list[list[pl.Expr]],
     exprs: list[pl.Expr],
     fn: Callable[..., Any],
     grid: Grid,
@@ -250,8 +253,13 @@ def _collect(
     symbol: str | None,
 ) -> pl.DataFrame:
     try:
-        # with_columns broadcasts scalars (a constant signal) and rejects other lengths (a ShapeError)
-        result = frame.lazy().with_columns(exprs).select(pl.nth(range(frame.width, frame.width + len(exprs)))).collect()
+        # with_columns broadcasts scalars (a constant signal) and rejects other lengths (a ShapeError); the
+        # lifted windows of panel scope (`stages`) come first, then the expressions that read them
+        query = frame.lazy()
+        for stage in stages:
+            query = query.with_columns(stage)
+        start = frame.width + sum(len(stage) for stage in stages)
+        result = query.with_columns(exprs).select(pl.nth(range(start, start + len(exprs)))).collect()
     except pl.exceptions.ColumnNotFoundError as exc:
         missing = str(exc).splitlines()[0]
         raise ConfigError(
@@ -426,8 +434,9 @@ def compile_chunk(
     # (symbol, bar, leaf) views: a part's rows scatter to their (symbol, bar) cells in one assignment
     values_at, valid_at = values.transpose(0, 2, 1), valid.transpose(0, 2, 1)
     dtype_names: list[str] | None = None
+    stages, leaves = stage_windows(leaves) if s.scope == "panel" else ([], leaves)
     for frame, sym, bar, symbol in _parts(panel, s.scope, rebalance_columns(per_combo)):
-        result = _collect(frame, leaves, fn, grid, indices, symbol) if leaves else pl.DataFrame()
+        result = _collect(frame, stages, leaves, fn, grid, indices, symbol) if leaves else pl.DataFrame()
         dtypes = result.dtypes
         if any(not (dt.is_numeric() or dt in (pl.Boolean, pl.Null)) for dt in dtypes):
             return None
