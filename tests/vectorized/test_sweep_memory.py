@@ -125,3 +125,27 @@ def test_property_any_budget_that_fits_gives_the_one_chunk_result(universe, extr
     budget = _memory.FIXED + 4 * 8 * 3 * 120 + kept + extra
     chunked = VectorizedStrategy(rule, cash_sharing=cash_sharing).sweep(universe, memory_budget=budget, **grids)
     assert ipc(chunked.metrics) == ipc(whole.metrics)
+
+
+def test_the_plain_path_estimate_counts_the_keys_returned_and_the_panel_copy():
+    """A byte per boolean key and 8 per number key, twice over (three times when Polars holds the whole
+    panel at once): weights mode's 3 arrays fit more combinations per chunk than signal mode's 7."""
+    kw: dict[str, Any] = {
+        "budget": 400 * 10**6,
+        "budget_given": True,
+        "n_combinations": 10**4,
+        "rows_per_combination": 1,
+        "n_symbols": 100,
+        "n_bars": 2520,
+        "plan_bytes": 500,
+        "first_leaves": 0,
+        "chunk_size": None,
+    }
+    signal = _memory.plan_sweep(**kw)
+    weights = _memory.plan_sweep(**kw, signal_keys=("weights", "rebalance", "leverage"))
+    panel = _memory.plan_sweep(**kw, signal_keys=("weights", "rebalance", "leverage"), panel_scope=True)
+    per_cell = signal.signal_bytes // (100 * 2520)
+    assert signal.plain_chunk == per_cell // (2 * (4 + 3 * 8))
+    assert weights.plain_chunk == per_cell // (2 * (1 + 2 * 8))
+    assert panel.plain_chunk == per_cell // (3 * (1 + 2 * 8))
+    assert panel.signal_bytes == signal.signal_bytes // 2  # the leaves' own share: the copy set aside

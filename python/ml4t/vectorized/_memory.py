@@ -10,8 +10,12 @@ would miss Polars' and the kernel's allocations):
   and the compiled programs, about 4x the plan's JSON size plus ~1 KB (3.5-5.5 KB measured for a
   moving-average crossover whose plan is 866 bytes);
 - the chunk's signal arrays: the compiled path's distinct leaves (9 bytes per leaf, symbol and bar) or the
-  plain path's matrices (up to 4 booleans and 3 floats per combination, symbol and bar, about twice over
-  while Polars hands them to NumPy), bounded by their own share of the budget;
+  plain path's matrices (per combination, symbol and bar a byte per boolean key and 8 per number key the
+  strategy returns: up to 4 booleans and 3 floats in signal mode, ``weights`` / ``leverage`` floats and a
+  ``rebalance`` boolean in weights mode; about twice over while Polars hands them to NumPy), bounded by
+  their own share of the budget. In ``scope="panel"`` Polars evaluates the whole panel at once instead of
+  one symbol at a time, so its result is one more full copy beside the arrays (estimated, not measured: 3
+  copies on the plain path, 2 for the leaves);
 
 plus a fixed ~20 MB (measured 18 MB) of query machinery and the price panel. The constants below round the
 measurements up. (Re-measured with the sweep's portfolio rows: a joint fit of ``fixed + per_row * rows +
@@ -25,12 +29,22 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
+from ml4t._kernel.keys import BOOL_KEYS, SIGNAL_KEYS
 from ml4t._validate import is_number
 from ml4t.errors import ConfigError
 
-__all__ = ["DEFAULT_FRACTION", "SweepPlan", "available_memory", "format_bytes", "parse_budget", "plan_sweep"]
+__all__ = [
+    "DEFAULT_FRACTION",
+    "SweepPlan",
+    "available_memory",
+    "format_bytes",
+    "parse_budget",
+    "plain_bytes",
+    "plan_sweep",
+]
 
 KEPT_PER_COMBINATION = 256
 """Bytes a finished sweep keeps per combination (its parameters); measured ~225."""
@@ -45,8 +59,6 @@ FIXED = 32 * 1024 * 1024
 """Query machinery and buffers independent of the grid; measured ~18 MB."""
 LEAF_BYTES = 9
 """Compiled path: bytes per distinct leaf, symbol and bar (a float and a validity flag)."""
-PLAIN_BYTES = 2 * (4 * 1 + 3 * 8)
-"""Plain path: bytes per combination, symbol and bar (4 booleans and 3 floats, twice while converted)."""
 MAX_SIGNAL_BYTES = 256 * 1024 * 1024
 """The signal arrays of one chunk never take more than this, whatever the budget (keeps chunks cache- and
 thread-friendly)."""
@@ -129,6 +141,12 @@ def format_bytes(n: float) -> str:
     return f"{int(n)} B"
 
 
+def plain_bytes(keys: Collection[str], *, panel_scope: bool = False) -> int:
+    """Plain path: bytes per combination, symbol and bar of the signal ``keys`` (a byte per boolean, 8 per
+    number; twice while converted, three times in panel scope). Signal mode's 7 keys: 56 bytes."""
+    return (3 if panel_scope else 2) * sum(1 if k in BOOL_KEYS else 8 for k in keys)
+
+
 @dataclass(frozen=True)
 class SweepPlan:
     """How a sweep fits its budget: at most ``chunk`` combinations per chunk, and at most ``signal_bytes``
@@ -151,14 +169,20 @@ def plan_sweep(
     plan_bytes: int,
     first_leaves: int,
     chunk_size: int | None,
+    signal_keys: Collection[str] = SIGNAL_KEYS,
+    panel_scope: bool = False,
 ) -> SweepPlan:
     """The chunking of a sweep within ``budget`` bytes, or a ConfigError naming ``memory_budget`` with the
-    estimate when even one combination at a time cannot fit. ``plan_bytes`` and ``first_leaves`` describe
-    the first combination (its serialized plan's size and its number of distinct leaves)."""
+    estimate when even one combination at a time cannot fit. ``plan_bytes``, ``first_leaves`` and
+    ``signal_keys`` describe the first combination (its serialized plan's size, its number of distinct
+    leaves and the keys it returns); ``panel_scope``: the expressions see the whole panel at once.
+    ``signal_bytes`` is the budget of the leaves' arrays themselves (the transient copy is set aside)."""
     panel = 4 * 8 * n_symbols * n_bars
+    per_cell = plain_bytes(signal_keys, panel_scope=panel_scope)
+    leaf_copies = 2 if panel_scope else 1
     kept = n_combinations * (KEPT_PER_COMBINATION + rows_per_combination * KEPT_PER_ROW)
     per_combination = CHUNK_PER_COMBINATION + CHUNK_PER_PLAN_BYTE * plan_bytes + rows_per_combination * KEPT_PER_ROW
-    one_signals = max(first_leaves * LEAF_BYTES, PLAIN_BYTES) * n_symbols * n_bars
+    one_signals = max(first_leaves * LEAF_BYTES * leaf_copies, per_cell) * n_symbols * n_bars
     needed = FIXED + panel + kept + per_combination + one_signals
     if needed > budget:
         source = "memory_budget" if budget_given else f"the default memory_budget ({DEFAULT_FRACTION:.0%} of available)"
@@ -172,6 +196,6 @@ def plan_sweep(
     room = budget - FIXED - panel - kept
     signal_bytes = max(one_signals, min(MAX_SIGNAL_BYTES, room // 2))
     chunk = max(1, (room - signal_bytes) // per_combination)
-    plain_chunk = max(1, signal_bytes // (PLAIN_BYTES * n_symbols * n_bars))
+    plain_chunk = max(1, signal_bytes // (max(per_cell, 1) * n_symbols * n_bars))
     chunk = min(chunk, n_combinations, chunk_size or n_combinations)
-    return SweepPlan(budget, int(chunk), int(signal_bytes), int(min(plain_chunk, chunk)))
+    return SweepPlan(budget, int(chunk), int(signal_bytes // leaf_copies), int(min(plain_chunk, chunk)))

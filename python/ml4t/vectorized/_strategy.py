@@ -14,6 +14,7 @@ import polars as pl
 
 from ml4t._assemble import assemble
 from ml4t._kernel.inputs import KernelSignals, check_percent_reversal, kernel_signals, number_rules, simulator
+from ml4t._kernel.keys import SIGNAL_KEYS
 from ml4t._kernel.signals import (
     Grid,
     Panel,
@@ -53,11 +54,48 @@ class VectorizedStrategy:
     ----------
     signal_fn:
         ``signal_fn(**params) -> dict`` of Polars expressions over the bar columns (``open``, ``high``,
-        ``low``, ``close``, ``volume`` and any extra column of the bars), evaluated per symbol. Keys:
-        ``entries`` / ``exits`` (long), ``short_entries`` / ``short_exits`` (short) as booleans; optional
-        per-bar ``size``, ``sl_stop``, ``tp_stop`` as numbers. Nulls are no signal (``False``; for numbers,
-        no order / no stop). A path-dependent rule can be a Numba function over arrays wrapped as an
-        expression with ``pl.col("close").map_batches(fn)``.
+        ``low``, ``close``, ``volume``, ``ts_event``, ``symbol`` and any extra column of the bars). Nulls are
+        no signal (``False``; for numbers, none). It returns one of two modes:
+
+        - **signals**: ``entries`` / ``exits`` (long), ``short_entries`` / ``short_exits`` (short) as
+          booleans; optional per-bar ``size``, ``sl_stop``, ``tp_stop`` as numbers (null: no order / no stop).
+        - **target weights**: ``weights``, the target fraction of the account's equity per symbol and bar
+          (negative: short; they need not sum to one; null: leave that symbol alone, its position drifts
+          with its price), with optional ``rebalance`` (when the targets are traded: a boolean expression, a
+          calendar period such as ``"1w"`` / ``"1mo"`` / ``"1q"``, or a number of bars; overrides the
+          setting) and ``leverage`` (a number or a numeric expression > 0 capping gross exposure; overrides
+          the setting). At a rebalance bar each targeted symbol gets the order that brings it to
+          ``weight * equity / price`` units, the equity taken once before the bar's orders; sells go first
+          so they fund the buys; every cost model, ``min_size`` and ``lot_size`` apply and refusals are
+          rejected orders. ``exits``, ``size``, stops and the ``sl_stop`` / ``tp_stop`` / ``accumulate``
+          settings do not apply (a ConfigError, as are ``entries`` and ``weights`` together).
+
+        A path-dependent rule can be a Numba function over arrays wrapped as an expression with
+        ``pl.col("close").map_batches(fn)``. All combinations of a sweep return the same mode.
+    scope:
+        ``"symbol"`` (default): the expressions are evaluated on each symbol's bars alone, so a window over
+        ``ts_event`` (a cross-section) is refused with a ConfigError. ``"panel"``: once on the long frame of
+        all symbols, one row per existing bar and symbol in (``ts_event``, ``symbol``) order: time series
+        take ``.over("symbol")`` (``pl.col("close").pct_change(21).over("symbol")``), cross-sections
+        ``.over("ts_event")`` (``score.rank(descending=True).over("ts_event") <= k`` is the top k;
+        ``(s - s.mean().over("ts_event")) / s.std().over("ts_event")`` a z-score;
+        ``.over("ts_event", "sector")`` a sector-neutral one). A window nested in another (a time series
+        ranked across symbols) is computed on the whole panel first, as it reads.
+    rebalance:
+        For target weights, when no ``rebalance`` key is given: ``None`` (every bar), a calendar period
+        (the first bar of each period of the common timeline of all symbols, ``ts_event`` truncated in UTC;
+        the first bar of the data rebalances), a number of bars ``n`` (bars ``0, n, 2n, ...`` of the common
+        timeline) or a boolean expression. Between rebalances the weights drift with prices.
+    leverage:
+        For target weights: the cap on gross exposure (the sum of absolute position values over equity) a
+        rebalance may reach; targets above it are scaled down together. ``None``: no cap.
+    order:
+        The order of a shared account's orders within a bar (``cash_sharing=True``): ``"pro_rata"``
+        (default) sells first, then buys that together need more cash than is free share it in proportion
+        to what each asked for, so no symbol is favoured by its name; ``"auto"`` sells first then buys in
+        order of value (vectorbt's ``call_seq="auto"``); ``"symbol"`` in symbol order (vectorbt's default).
+    lot_size:
+        Orders are whole multiples of this many units, rounded toward zero (vectorbt's ``size_granularity``).
     execution:
         ``"close"``: a signal on bar ``t`` fills at ``t``'s close (vectorbt's default). ``"next_open"``: at
         bar ``t + 1``'s open (realistic; the event mode's default).
@@ -72,7 +110,8 @@ class VectorizedStrategy:
         ``fees`` / ``fixed_fees``) and ``slippage=`` a price-only slippage model (``costs.Bps(5)``).
     init_cash, cash_sharing:
         Starting cash. Without cash sharing each symbol trades its own ``init_cash`` (the run's total is
-        ``init_cash * n_symbols``); with it all symbols share one pool, ordered by symbol within a bar.
+        ``init_cash * n_symbols``); with it all symbols share one pool, their orders within a bar sequenced
+        by ``order``.
     sl_stop, tp_stop, sl_trail, stop_entry_price:
         Stop-loss / take-profit as fractions of the entry price (``"fill"``: the fill price, default;
         ``"close"``: the entry bar's close, vectorbt's default); ``sl_trail`` trails the stop behind the
@@ -86,6 +125,9 @@ class VectorizedStrategy:
         Orders smaller than this are rejected (vectorbt's default 1e-8).
     periods_per_year:
         Annualization of the metrics; default inferred from the bars' calendar.
+
+    A run that places no order at all, or a sweep in which no combination trades, warns
+    (``ml4t.errors.NoOrdersWarning``) naming the keys that never fired.
     """
 
     def __init__(self, signal_fn: Callable[..., dict[str, Any]], **settings: Any) -> None:
@@ -132,7 +174,7 @@ class VectorizedStrategy:
     def _arrays(
         self, signals: dict[str, np.ndarray], grid: Grid, indices: Sequence[int], panel: Panel
     ) -> KernelSignals:
-        """The kernel's seven signal inputs in order, checked; absent ones are (0, 0) arrays."""
+        """The kernel's signal inputs in order, checked; absent ones are (0, 0) arrays."""
         return kernel_signals(self.settings, signals, self.signal_fn, grid, indices, panel)
 
     def _periods_per_year(self, bars: Bars) -> float | None:
@@ -225,6 +267,7 @@ class VectorizedStrategy:
 
         def plan(n: int, signals: Mapping[str, Any] | None = None) -> SweepPlan:
             plan_bytes, leaves = (0, 0) if signals is None else plan_size(signals)
+            keys = SIGNAL_KEYS if signals is None else tuple(signals)
             return plan_sweep(
                 budget=budget,
                 budget_given=budget_given,
@@ -235,6 +278,8 @@ class VectorizedStrategy:
                 plan_bytes=plan_bytes,
                 first_leaves=leaves,
                 chunk_size=chunk_size,
+                signal_keys=keys,
+                panel_scope=self.settings.scope == "panel",
             )
 
         grid = Grid.build(self.signal_fn, grids, check_size=plan)  # refuse before materializing the grid
