@@ -75,7 +75,7 @@ class _Vectorized:
         else:
             result = self._strategy.run(bars, **self.spec.params)
         panel = panel_of(bars)
-        values = evaluate(self.spec.strategy, panel, self.grid, [0])
+        values = evaluate(self.spec.strategy, panel, self.grid, [0], self._strategy.settings)
         return _run_record(result.orders, panel.symbols, values, panel.ts.cast(pl.Int64).to_numpy())
 
 
