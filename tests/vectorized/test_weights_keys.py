@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ml4t._kernel.signals import KEYS, Grid, evaluate
+from ml4t import _core
+from ml4t._kernel.signals import KEYS, Grid, compile_chunk, evaluate
 from ml4t.data import bars
 from ml4t.errors import ConfigError
 from ml4t.settings import VectorizedSettings
@@ -200,3 +201,64 @@ def test_the_keys_are_in_the_kernel_order():
         "rebalance",
         "leverage",
     )
+
+
+def _kernel_reads_weights() -> bool:
+    """Whether the compiled kernel has the weights keys' slots (the kernel side of issue #12)."""
+    try:
+        _core.SignalPrograms(pl.struct([pl.lit(0.5)]).meta.serialize(format="json"), [(0, KEYS.index("weights"))], 1)
+    except ConfigError:
+        return False
+    return True
+
+
+needs_weights_kernel = pytest.mark.skipif(not _kernel_reads_weights(), reason="the kernel has no weights slots yet")
+
+
+def topk(lookback, k, every, cap):
+    mom = pl.col("close") / pl.col("close").shift(lookback).over("symbol") - 1
+    top = mom.rank(descending=True).over("ts_event") <= k
+    return {"weights": pl.when(top).then(1.0 / k).otherwise(0.0), "rebalance": every, "leverage": cap}
+
+
+GRID = {"lookback": [3, 5], "k": [1, 2], "every": ["1w", "1mo", 4], "cap": [0.5, 1.0]}
+
+
+@needs_weights_kernel
+def test_rebalance_periods_stay_on_the_compiled_path_as_hidden_leaves():
+    b = _bars(n_bars=120)
+    grid = Grid.build(topk, GRID)
+    indices = list(range(len(grid.combos)))
+    s = VectorizedSettings(scope="panel", cash_sharing=True)
+    compiled = compile_chunk(topk, b.panel(), grid, indices, 1 << 30, s)
+    assert compiled is not None and not isinstance(compiled, int)
+    n_sym, n_leaves, n_bars = compiled.values.shape
+    values = compiled.values.transpose(1, 0, 2).reshape(n_leaves, -1)
+    valid = compiled.valid.transpose(1, 0, 2).reshape(n_leaves, -1)
+    plain = evaluate(topk, b.panel(), grid, indices, s)
+    for c in indices:
+        for key in ("weights", "rebalance", "leverage"):
+            got, ok = compiled.programs.evaluate(c, KEYS.index(key), values, valid)
+            got = np.where(ok, got, np.nan).reshape(n_sym, n_bars)
+            want = plain[key][c * n_sym : (c + 1) * n_sym]
+            if key == "rebalance":
+                np.testing.assert_array_equal(np.nan_to_num(got).astype(bool), want)
+            else:
+                np.testing.assert_array_equal(got, want)
+        every = grid.params(c)["every"]
+        first = np.arange(n_bars) % every == 0 if isinstance(every, int) else _expected_first_of_period(b, every)
+        np.testing.assert_array_equal(plain["rebalance"][c * n_sym : (c + 1) * n_sym], first & _has_bar(b))
+
+
+@needs_weights_kernel
+def test_a_sweep_over_lookback_k_period_and_leverage_in_one_call_is_its_runs():
+    b = _bars(n_bars=120)
+    strategy = VectorizedStrategy(topk, scope="panel", cash_sharing=True, order="auto", fees=0.001)
+    sweep = strategy.sweep(b, **GRID)
+    assert sweep.metrics.height == 2 * 2 * 3 * 2
+    for row in sweep.metrics.iter_rows(named=True):
+        params = {k: row[k] for k in GRID}
+        want = strategy.run(b, **params).metrics.row(0, named=True)
+        for name in ("total_return", "sharpe_ratio", "max_drawdown", "final_equity"):
+            assert row[name] == pytest.approx(want[name], rel=1e-12, abs=1e-12, nan_ok=True), (params, name)
+    assert sweep.metrics["final_equity"].n_unique() > 1
