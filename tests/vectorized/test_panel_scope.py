@@ -257,3 +257,15 @@ def test_a_panel_scope_error_names_no_single_symbol_but_a_bad_number_names_its_c
     with pytest.raises(ConfigError, match="must be boolean") as info:
         VectorizedStrategy(lambda: {"entries": pl.col("close").rank().over("ts_event")}, scope="panel").run(b)
     assert info.value.argument == "entries"
+
+
+def test_a_nested_window_that_cannot_be_lifted_is_an_error_not_a_silent_null():
+    b = bars(_frame(6))
+    nan = pl.lit(float("nan")).fill_nan(0.0)  # a NaN literal does not survive Polars' JSON
+    fn = lambda: {"entries": (pl.col("close").shift(1).over("symbol") + nan).rank().over("ts_event") <= 2}  # noqa: E731
+    with pytest.raises(ConfigError, match="NaN literals") as info:
+        VectorizedStrategy(fn, scope="panel").run(b)
+    assert info.value.argument == "signals"
+    # not nested: evaluated as written, NaN literal and all
+    flat = lambda: {"entries": (pl.col("close") + nan).rank().over("ts_event") <= 2}  # noqa: E731
+    assert VectorizedStrategy(flat, scope="panel").run(b).orders.height > 0

@@ -263,7 +263,8 @@ def _collect(
     except pl.exceptions.ColumnNotFoundError as exc:
         missing = str(exc).splitlines()[0]
         raise ConfigError(
-            f"{_name(fn)} uses a column the bars do not have ({missing}); available: {frame.columns}",
+            f"{_name(fn)} uses a column the bars do not have ({missing}); available: "
+            f"{[c for c in frame.columns if not c.startswith('__ml4t_')]}",
             argument="signals",
             symbol=symbol,
         ) from exc
