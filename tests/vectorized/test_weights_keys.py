@@ -49,7 +49,12 @@ def _expected_first_of_period(b, period: str) -> np.ndarray:
     """By hand: a bar is a rebalance bar when no earlier bar of the timeline is in the same period."""
     seen, out = set(), []
     for ts in b.panel().ts.to_list():
-        key = {"1w": ts.isocalendar()[:2], "1mo": (ts.year, ts.month), "1q": (ts.year, (ts.month - 1) // 3)}[period]
+        key = {
+            "1w": ts.isocalendar()[:2],
+            "1mo": (ts.year, ts.month),
+            "1q": (ts.year, (ts.month - 1) // 3),
+            "1y": ts.year,
+        }[period]
         out.append(key not in seen)
         seen.add(key)
     return np.array(out)
@@ -86,6 +91,22 @@ def test_a_period_rebalances_on_the_first_bar_of_each_period_of_the_common_timel
     # every symbol's row is the timeline's, where the symbol has a bar (no bar: no order anyway)
     np.testing.assert_array_equal(from_setting, first[None, :] & _has_bar(b))
     np.testing.assert_array_equal(from_key, from_setting)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sets(st.integers(0, 500), min_size=1, max_size=120), st.sampled_from(["1w", "1mo", "1q", "1y"]))
+def test_periods_on_any_timeline_with_holes(days, period):
+    """Any set of dates (holidays, a missing first day of the month, a symbol missing some of them): the
+    rebalance bars are the timeline's first bar in each period, for every symbol that has a bar there."""
+    rows = []
+    for i in sorted(days):
+        for sym in ("AAA", "BBB"):
+            if sym == "BBB" and i % 3 == 0:
+                continue
+            rows.append((T0 + dt.timedelta(days=i), sym, 10.0, 11.0, 9.0, 10.0, 1.0))
+    b = bars(pl.DataFrame(rows, schema=["timestamp", "symbol", "open", "high", "low", "close", "volume"], orient="row"))
+    got = _arrays(lambda: {"weights": pl.lit(0.5), "rebalance": period}, b)["rebalance"]
+    np.testing.assert_array_equal(got, _expected_first_of_period(b, period)[None, :] & _has_bar(b))
 
 
 @settings(max_examples=20, deadline=None)

@@ -85,7 +85,8 @@ class VectorizedStrategy:
         For target weights, when no ``rebalance`` key is given: ``None`` (every bar), a calendar period
         (the first bar of each period of the common timeline of all symbols, ``ts_event`` truncated in UTC;
         the first bar of the data rebalances), a number of bars ``n`` (bars ``0, n, 2n, ...`` of the common
-        timeline) or a boolean expression. Between rebalances the weights drift with prices.
+        timeline) or a boolean expression. Between rebalances the weights drift with prices. A rebalance bar is
+        a decision bar: under ``execution="next_open"`` its orders fill at the following bar's open.
     leverage:
         For target weights: the cap on gross exposure (the sum of absolute position values over equity) a
         rebalance may reach; targets above it are scaled down together. ``None``: no cap.
