@@ -53,3 +53,12 @@ def test_a_sweep_warns_once_when_no_combination_traded(panel):
         warnings.simplefilter("error")
         sweep = rule.sweep(panel, level=[-1.0, 1e9])  # one combination trades: no warning
     assert sweep.metrics["trade_count"].sum() + sweep.metrics["open_trade_count"].sum() > 0
+
+
+def test_the_scope_hint_is_given_in_symbol_scope_only(panel):
+    never = lambda: {"entries": pl.col("close") < 0}  # noqa: E731
+    with pytest.warns(NoOrdersWarning, match="needs scope='panel'"):
+        VectorizedStrategy(never).run(panel)
+    with pytest.warns(NoOrdersWarning) as record:
+        VectorizedStrategy(never, scope="panel").run(panel)
+    assert "scope=" not in str(record[0].message)

@@ -27,7 +27,13 @@ _FIRES = ("entries", "short_entries", "exits", "short_exits", "weights")
 """The keys that can place an order, in the order the hint names them."""
 
 
-def warn_if_no_orders(result: Result, signals: Mapping[str, np.ndarray], *, stacklevel: int = 3) -> None:
+def _scope_hint(scope: str) -> str:
+    if scope != "symbol":
+        return ""
+    return ". In scope='symbol' each symbol is evaluated alone: a rule across symbols (rank, top-k) needs scope='panel'"
+
+
+def warn_if_no_orders(result: Result, signals: Mapping[str, np.ndarray], scope: str, *, stacklevel: int = 3) -> None:
     """Warn when ``result`` has no order, with the keys of ``signals`` (the run's arrays) that never fired."""
     if result.orders.height:
         return
@@ -43,7 +49,7 @@ def warn_if_no_orders(result: Result, signals: Mapping[str, np.ndarray], *, stac
             "short entry, are both dropped; an entry while in a position and an exit while flat are ignored)"
         )
     warnings.warn(
-        f"the run placed no orders: {hint}. A cross-sectional rule (rank, top-k) needs scope='panel'",
+        f"the run placed no orders: {hint}{_scope_hint(scope)}",
         NoOrdersWarning,
         stacklevel=stacklevel,
     )
@@ -53,14 +59,13 @@ def _fired(key: str, values: np.ndarray) -> bool:
     return bool(values.any()) if key in BOOL_KEYS else bool((~np.isnan(values)).any())
 
 
-def warn_if_sweep_never_traded(metrics: pl.DataFrame, *, stacklevel: int = 3) -> None:
+def warn_if_sweep_never_traded(metrics: pl.DataFrame, scope: str, *, stacklevel: int = 3) -> None:
     """Warn once when no portfolio row of a sweep's ``metrics`` has a trade (closed or open)."""
     rows = metrics.filter(pl.col("scope") == "portfolio")
     if rows.height and int((rows["trade_count"] + rows["open_trade_count"]).max()) == 0:  # type: ignore[arg-type]
         warnings.warn(
             f"no combination of the sweep traded (0 trades in all {rows.height}): its rules never fired; "
-            "run one combination (sweep.result(...)) to see which keys never did. A cross-sectional rule "
-            "(rank, top-k) needs scope='panel'",
+            f"run one combination (sweep.result(...)) to see which keys never did{_scope_hint(scope)}",
             NoOrdersWarning,
             stacklevel=stacklevel,
         )

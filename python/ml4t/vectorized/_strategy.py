@@ -231,7 +231,7 @@ class VectorizedStrategy:
             meta=meta,
         )
         if symbol is None:
-            warn_if_no_orders(result, signals, stacklevel=4)
+            warn_if_no_orders(result, signals, self.settings.scope, stacklevel=4)
         return result
 
     def sweep(
@@ -325,7 +325,7 @@ class VectorizedStrategy:
             parts.append(sweep_metrics(stats, grid, indices, panel, self.settings, ppy))
             start += len(indices)
         sweep = Sweep(self, bars, grid, parts, ppy)
-        warn_if_sweep_never_traded(sweep.metrics)
+        warn_if_sweep_never_traded(sweep.metrics, self.settings.scope)
         return sweep
 
 
