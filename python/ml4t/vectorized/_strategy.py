@@ -200,7 +200,7 @@ class VectorizedStrategy:
         return self._run(bars, params, symbol)
 
     def _run(self, bars: Bars, params: dict[str, Any], symbol: str | None) -> Result:
-        lint_before_run(self.signal_fn, f"the signal function {_name(self.signal_fn)}")
+        lint_before_run(self.signal_fn, f"the signal function {_name(self.signal_fn)}", self.settings.scope)
         panel = panel_of(bars)
         check_fill_timing(bars, self.settings.execution)
         grid = Grid.build(self.signal_fn, params)
@@ -261,7 +261,7 @@ class VectorizedStrategy:
         else:
             available = available_memory()
             budget = int(available * DEFAULT_FRACTION) if available is not None else 2**62
-        lint_before_run(self.signal_fn, f"the signal function {_name(self.signal_fn)}")
+        lint_before_run(self.signal_fn, f"the signal function {_name(self.signal_fn)}", self.settings.scope)
         panel = panel_of(bars)
         check_fill_timing(bars, self.settings.execution)
         rows = 1 + len(symbol_rows(panel, self.settings))  # a portfolio row, and one per symbol trading alone
