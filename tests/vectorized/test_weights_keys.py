@@ -42,7 +42,7 @@ def _bars(n_bars: int = 80, seed: int = 0, gaps: bool = True, weekdays: bool = T
 
 
 def _arrays(fn, b, settings: VectorizedSettings | None = None, **params):
-    return evaluate(fn, b.panel(), Grid.build(fn, params), [0], settings)
+    return evaluate(fn, b.panel(), Grid.build(fn, params), [0], settings or VectorizedSettings())
 
 
 def _expected_first_of_period(b, period: str) -> np.ndarray:

@@ -70,7 +70,6 @@ WEIGHTS_KEYS = ("weights", "rebalance", "leverage")
 
 _HIDDEN = "__ml4t_rebalance:"
 """Prefix of the hidden boolean columns a period or a number of bars becomes (see :func:`rebalance_column`)."""
-_DEFAULT = VectorizedSettings()
 
 
 def _name(fn: Callable[..., Any]) -> str:
@@ -88,13 +87,13 @@ def is_weights(signals: Mapping[str, Any]) -> bool:
 
 
 def call_signal_fn(
-    fn: Callable[..., Any], params: Mapping[str, Any], settings: VectorizedSettings | None = None
+    fn: Callable[..., Any], params: Mapping[str, Any], settings: VectorizedSettings
 ) -> dict[str, pl.Expr]:
-    """Call the user's function for one combination, check what it returned against the mode rules and
-    ``settings`` (defaults when None), and resolve it: a dict of Polars expressions in :data:`KEYS` order,
+    """Call the user's function for one combination, check what it returned against the mode rules and the
+    strategy's ``settings``, and resolve it: a dict of Polars expressions in :data:`KEYS` order,
     with the rebalance rule of the key or the setting (a period or a number as its hidden column) and a
     numeric ``leverage`` as a literal."""
-    s = _DEFAULT if settings is None else settings
+    s = settings
     try:
         out = fn(**params)
     except Exception as exc:  # the user's code: report which combination broke it, keep the cause

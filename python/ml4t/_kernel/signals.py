@@ -56,7 +56,6 @@ __all__ = [
     "plan_size",
 ]
 
-_DEFAULT = VectorizedSettings()
 _SCALARS = (bool, int, float, str, np.bool_, np.integer, np.floating)
 
 NumberRules = Mapping[str, tuple[str, Callable[[np.ndarray], np.ndarray]]]
@@ -174,12 +173,13 @@ def evaluate(
     panel: Panel,
     grid: Grid,
     indices: Sequence[int],
-    settings: VectorizedSettings | None = None,
+    settings: VectorizedSettings,
 ) -> dict[str, np.ndarray]:
     """Signal arrays for the combinations ``indices``: ``key -> (len(indices) * n_symbols, n_bars)``; keys the
-    function never returns are absent. ``settings`` (defaults when None) give the scope, the rebalance rule
-    and the mode checks (:func:`ml4t._kernel.keys.call_signal_fn`)."""
-    s = _DEFAULT if settings is None else settings
+    function never returns are absent. The strategy's ``settings`` give the scope, the rebalance rule and the
+    mode checks (:func:`ml4t._kernel.keys.call_signal_fn`): required, because evaluating a panel-scope or a
+    rebalancing strategy under defaults would give other signals, not an error."""
+    s = settings
     per_combo = _call_all(fn, grid, indices, s)
     keys = [k for k in KEYS if any(k in d for d in per_combo)]
     n_sym, n_bars = len(panel.symbols), panel.n_bars
@@ -399,7 +399,7 @@ def compile_chunk(
     grid: Grid,
     indices: Sequence[int],
     max_bytes: int,
-    settings: VectorizedSettings | None = None,
+    settings: VectorizedSettings,
 ) -> CompiledChunk | int | None:
     """Compile the chunk's expressions. Returns the compiled chunk; ``None`` when some expression needs the
     plain Polars path (an operation outside the compiled subset, a non-numeric leaf, a key of the wrong
@@ -407,7 +407,7 @@ def compile_chunk(
     their arrays would exceed ``max_bytes`` (the caller splits the chunk). The leaves are evaluated like
     :func:`evaluate`'s expressions (per symbol, or once on the long frame in panel scope) and laid out
     ``(n_symbols, n_leaves, n_bars)``: the programs are elementwise, so they hold on the scattered leaves."""
-    s = _DEFAULT if settings is None else settings
+    s = settings
     per_combo = _call_all(fn, grid, indices, s)
     slots: list[tuple[int, int]] = []
     fields: list[pl.Expr] = []

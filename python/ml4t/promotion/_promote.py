@@ -67,7 +67,7 @@ class Promoted:
         grid = Grid.build(fn, spec.params)
         if len(grid.combos) != 1:
             raise ConfigError("promote() takes one value per parameter", argument="params")
-        lint_before_run(fn, f"the signal function {getattr(fn, '__name__', '?')}")
+        lint_before_run(fn, f"the signal function {getattr(fn, '__name__', '?')}", settings.scope)
         self.strategy = strategy
         self.spec = msgspec.structs.replace(spec, data=bars.fingerprint())
         """The promoted run as a value: the signal function, its parameters, the vectorized settings and the
@@ -76,7 +76,7 @@ class Promoted:
         self.bars = bars
         self.params = dict(spec.params)
         self._panel = panel
-        self._signals = kernel_signals(settings, evaluate(fn, panel, grid, [0]), fn, grid, [0], panel)
+        self._signals = kernel_signals(settings, evaluate(fn, panel, grid, [0], settings), fn, grid, [0], panel)
 
     def run(self, *, cash_buffer: float = 0.02, min_entry: float = 0.5, **engine: Any) -> Result:
         """Run on the event engine.
