@@ -16,7 +16,9 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.parity.test_promotion import assert_same_run
 
+import ml4t
 from ml4t._kernel.signals import Grid, compile_chunk, evaluate
 from ml4t.data import bars
 from ml4t.errors import ConfigError
@@ -269,3 +271,19 @@ def test_a_nested_window_that_cannot_be_lifted_is_an_error_not_a_silent_null():
     # not nested: evaluated as written, NaN literal and all
     flat = lambda: {"entries": (pl.col("close") + nan).rank().over("ts_event") <= 2}  # noqa: E731
     assert VectorizedStrategy(flat, scope="panel").run(b).orders.height > 0
+
+
+def test_a_panel_scope_strategy_promotes_with_its_own_scope():
+    """Promotion evaluates the signals with the strategy's settings: the momentum top-k in panel scope runs
+    on the event engine exactly as in the vectorized run (without its scope it would be refused)."""
+    b = bars(_frame(8, n_bars=50, gaps=False))
+
+    def ranked(lookback, k):
+        mom = pl.col("close") / pl.col("close").shift(lookback).over("symbol") - 1
+        top = mom.rank(descending=True).over("ts_event") <= k
+        return {"entries": top, "exits": ~top}
+
+    strategy = VectorizedStrategy(ranked, scope="panel", cash_sharing=True, size=5.0, fees=0.001)
+    vectorized = strategy.run(b, lookback=3, k=2)
+    assert vectorized.fills.height > 10
+    assert_same_run(vectorized, ml4t.promote(strategy, b, lookback=3, k=2).run())
