@@ -15,7 +15,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ml4t import _core
 from ml4t._kernel.signals import KEYS, Grid, compile_chunk, evaluate
 from ml4t.data import bars
 from ml4t.errors import ConfigError
@@ -224,18 +223,6 @@ def test_the_keys_are_in_the_kernel_order():
     )
 
 
-def _kernel_reads_weights() -> bool:
-    """Whether the compiled kernel has the weights keys' slots (the kernel side of issue #12)."""
-    try:
-        _core.SignalPrograms(pl.struct([pl.lit(0.5)]).meta.serialize(format="json"), [(0, KEYS.index("weights"))], 1)
-    except ConfigError:
-        return False
-    return True
-
-
-needs_weights_kernel = pytest.mark.skipif(not _kernel_reads_weights(), reason="the kernel has no weights slots yet")
-
-
 def topk(lookback, k, every, cap):
     mom = pl.col("close") / pl.col("close").shift(lookback).over("symbol") - 1
     top = mom.rank(descending=True).over("ts_event") <= k
@@ -245,7 +232,6 @@ def topk(lookback, k, every, cap):
 GRID = {"lookback": [3, 5], "k": [1, 2], "every": ["1w", "1mo", "1q"], "cap": [0.5, 1.0]}
 
 
-@needs_weights_kernel
 @pytest.mark.parametrize("every", [["1w", "1mo", "1q"], [1, 4, 10]])
 def test_rebalance_periods_stay_on_the_compiled_path_as_hidden_leaves(every):
     b = _bars(n_bars=120)
@@ -274,7 +260,6 @@ def test_rebalance_periods_stay_on_the_compiled_path_as_hidden_leaves(every):
         np.testing.assert_array_equal(plain["rebalance"][c * n_sym : (c + 1) * n_sym], first & _has_bar(b))
 
 
-@needs_weights_kernel
 def test_a_sweep_over_lookback_k_period_and_leverage_in_one_call_is_its_runs():
     b = _bars(n_bars=120)
     strategy = VectorizedStrategy(topk, scope="panel", cash_sharing=True, order="auto", fees=0.001)
