@@ -154,7 +154,7 @@ _REALS = st.one_of(st.floats(allow_nan=True), st.integers(-3, 3), st.booleans(),
 
 @given(fees=_REALS, slippage=_REALS, sl_stop=_REALS)
 def test_the_validator_agrees_with_the_declared_bounds(fees, slippage, sl_stop):
-    """A plain reading of the declared bounds (fees >= 0, 0 <= slippage < 1, sl_stop None or in (0, 1),
+    """A plain reading of the declared bounds (0 <= fees <= 1, 0 <= slippage < 1, sl_stop None or in (0, 1),
     real non-bool finite numbers) decides exactly what the validator accepts."""
 
     def real(v):
@@ -162,7 +162,7 @@ def test_the_validator_agrees_with_the_declared_bounds(fees, slippage, sl_stop):
 
     ok = (
         real(fees)
-        and fees >= 0
+        and 0 <= fees <= 1
         and real(slippage)
         and 0 <= slippage < 1
         and (sl_stop is None or (real(sl_stop) and 0 < sl_stop < 1))
