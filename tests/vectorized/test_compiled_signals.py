@@ -328,6 +328,7 @@ def test_a_leaf_whose_float_literal_does_not_survive_polars_json_is_not_compiled
     takes the plain path. The compiled programs' own literals are parsed exactly by the kernel."""
     from ml4t._kernel.signals import Grid, compile_chunk, panel_of
     from ml4t.datasets import synthetic_bars
+    from ml4t.settings import VectorizedSettings
 
     panel = panel_of(synthetic_bars(2, 60, "1d", seed=2))
     exact = pl.Expr.deserialize(io.StringIO(pl.lit(1 / 11).meta.serialize(format="json")), format="json")
@@ -338,5 +339,5 @@ def test_a_leaf_whose_float_literal_does_not_survive_polars_json_is_not_compiled
 
     for c, compiled in ((0.25, True), (1 / 11, False)):
         grid = Grid.build(rule, {"w": [3, 5], "c": [c]})
-        chunk = compile_chunk(rule, panel, grid, [0, 1], 1 << 30)
+        chunk = compile_chunk(rule, panel, grid, [0, 1], 1 << 30, VectorizedSettings())
         assert (chunk is not None) is compiled, c

@@ -265,7 +265,7 @@ def test_a_nested_window_that_cannot_be_lifted_is_an_error_not_a_silent_null():
     b = bars(_frame(6))
     nan = pl.lit(float("nan")).fill_nan(0.0)  # a NaN literal does not survive Polars' JSON
     fn = lambda: {"entries": (pl.col("close").shift(1).over("symbol") + nan).rank().over("ts_event") <= 2}  # noqa: E731
-    with pytest.raises(ConfigError, match="NaN literals") as info:
+    with pytest.raises(ConfigError, match="NaN or infinite literal") as info:
         VectorizedStrategy(fn, scope="panel").run(b)
     assert info.value.argument == "signals"
     # not nested: evaluated as written, NaN literal and all
@@ -287,3 +287,18 @@ def test_a_panel_scope_strategy_promotes_with_its_own_scope():
     vectorized = strategy.run(b, lookback=3, k=2)
     assert vectorized.fills.height > 10
     assert_same_run(vectorized, ml4t.promote(strategy, b, lookback=3, k=2).run())
+
+
+def test_float_literals_of_a_lifted_expression_keep_their_exact_value():
+    """Polars' JSON reader lands some float literals an ulp off (1 / 11): the lifted expression still computes
+    with the value written, for every 1 / k weight of a top-k."""
+    b = bars(_frame(9, n_bars=12, gaps=False))
+
+    def fn(k):
+        mom = pl.col("close") / pl.col("close").shift(2).over("symbol") - 1
+        top = mom.rank("ordinal", descending=True).over("ts_event") <= 3
+        return {"entries": top, "size": pl.when(top).then(1.0 / k)}
+
+    for k in range(1, 60):
+        size = _evaluate(fn, b, k=k)["size"]
+        assert set(np.unique(size[~np.isnan(size)])) == {1.0 / k}, k

@@ -12,15 +12,18 @@ scope, :func:`stage_windows` lifts every window nested inside another window's f
 own, evaluated before the expressions that read it (innermost first; an identical window is computed once),
 and the expressions read that column instead. Windows that are not nested are left as written.
 
-The lifting rewrites the serialized expression tree (Polars' JSON) and deserializes the parts; an expression
-Polars cannot round-trip through JSON (e.g. a NaN literal) while holding a nested window is a ConfigError
-saying how to write it instead.
+The lifting rewrites the serialized expression tree (Polars' JSON) and deserializes the parts. Polars' JSON
+reader lands some float literals an ulp off (``1 / 11``), so every float literal of a rewritten part that would
+not read back exactly becomes a column of its own, built from the exact value (``pl.lit(x)``) in a first stage:
+the rewritten expressions compute with the values the user wrote. A part that does not deserialize (Polars
+writes a NaN or infinite literal as null) is a ConfigError.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -53,19 +56,59 @@ def stage_windows(exprs: Sequence[pl.Expr]) -> tuple[list[list[pl.Expr]], list[p
         fields.append(rewritten)
     if not lifted:
         return [], list(exprs)
+    literals: dict[str, tuple[str, float]] = {}
+    fields = [_exact_floats(field, literals) for field in fields]
+    lifted = {key: (name, _exact_floats(node, literals), level) for key, (name, node, level) in lifted.items()}
     try:
         final = [_expr(field) for field in fields]
         stages: list[list[pl.Expr]] = [[] for _ in range(max(level for *_, level in lifted.values()))]
         for name, node, level in lifted.values():
             stages[level - 1].append(_expr(node).alias(name))
+        if literals:
+            stages.insert(0, [pl.lit(value, dtype=pl.Float64).alias(name) for name, value in literals.values()])
     except pl.exceptions.PolarsError as error:
         raise ConfigError(
             "a window nested in a window (e.g. x.shift(1).over('symbol') inside .over('ts_event')) is computed on "
             "the whole panel first, but this expression does not survive Polars' serialization "
-            f"({str(error).splitlines()[0]}); avoid NaN literals in it (use None)",
+            f"({str(error).splitlines()[0]}): Polars writes a NaN or infinite literal as null; use None, or "
+            "compute the inner window as a bar column first",
             argument="signals",
         ) from None
     return stages, final
+
+
+def _exact_floats(node: Any, literals: dict[str, tuple[str, float]]) -> Any:
+    """``node`` with each float literal Polars' JSON reader would not read back exactly replaced by a column
+    (``literals``: the value's repr -> (column, value))."""
+    if isinstance(node, list):
+        return [_exact_floats(item, literals) for item in node]
+    if not isinstance(node, dict):
+        return node
+    value = node.get("Literal", {}).get("Dyn", {}).get("Float") if len(node) == 1 else None
+    if isinstance(value, float) and not _reads_exactly(value):
+        name, _ = literals.setdefault(repr(value), (f"{_LIFTED}literal {len(literals)}", value))
+        return {"Column": name}
+    return {key: _exact_floats(child, literals) for key, child in node.items()}
+
+
+_READS: dict[str, bool] = {}
+
+
+def _reads_exactly(value: float) -> bool:
+    """Whether Polars' JSON reader gives ``value`` back bit for bit (never for NaN or an infinity)."""
+    key = repr(value)
+    known = _READS.get(key)
+    if known is None:
+        try:
+            back = json.loads(_expr({"Literal": {"Dyn": {"Float": value}}}).meta.serialize(format="json"))
+            known = back["Literal"]["Dyn"]["Float"] == value and math.copysign(1, value) == math.copysign(
+                1, back["Literal"]["Dyn"]["Float"]
+            )
+        except Exception:  # NaN / inf: not JSON Polars reads
+            known = False
+        if len(_READS) < 65536:
+            _READS[key] = known
+    return known
 
 
 def _expr(node: Any) -> pl.Expr:
