@@ -37,6 +37,7 @@ import numpy as np
 
 from ml4t._time import from_ns, parse_duration, to_ns
 from ml4t.errors import ConfigError, Ml4tError, OrderError
+from ml4t.event._weights import check_cap, check_lot_size, scale_to_cap, target_units
 
 if TYPE_CHECKING:
     from ml4t._core import EventEngine
@@ -270,37 +271,47 @@ class Context:
             raise self._located(error) from None
         return self.order_target_value(symbol, fraction * self.equity, **order_args)
 
-    def order_target_weights(self, weights: Mapping[str, float], *, liquidate_others: bool = False) -> list[int]:
-        """Rebalance to ``weights`` (fractions of equity per symbol); sells are submitted before buys so their
-        proceeds are there first. With ``liquidate_others`` every other held symbol is closed."""
+    def order_target_weights(
+        self,
+        weights: Mapping[str, float | None],
+        *,
+        liquidate_others: bool = False,
+        leverage: float | None = None,
+        lot_size: float | None = None,
+    ) -> list[int]:
+        """Rebalance to ``weights``: per symbol a target fraction of current equity (signed: negative is short),
+        or ``None`` to leave that symbol alone (no order; it keeps its position). Returns the ids of the
+        orders placed, sells first.
+
+        * ``liquidate_others``: every held symbol not in ``weights`` gets a target of 0.
+        * ``leverage``: a cap on gross exposure, the vectorized weights mode's rule: with ``alone`` the
+          exposure of the symbols left alone (``None`` weights, and symbols not in ``weights`` unless
+          liquidated) at their last price over equity, when ``alone + sum |weight|`` exceeds the cap every
+          weight is multiplied by ``max(0, leverage - alone) / sum |weight|``.
+        * ``lot_size``: target units are rounded toward zero to whole lots (a whole number of units unless the
+          engine is ``fractional``); targets are whole units unless it is.
+
+        Target units are ``weight * equity / (price * multiplier)`` at each symbol's last price; an order is the
+        difference to what the symbol will hold once its open market orders fill (none when zero). The sells
+        are submitted before the buys so their proceeds are there first (under ``execution="close"`` they fill
+        first). A weight that is not a finite number, a symbol without a price yet (unless ``None``) or an
+        equity <= 0 is an OrderError; an order the account cannot afford is rejected as data, not resized.
+        """
         self._check_open("order_target_weights")
         try:
-            if not isinstance(weights, Mapping):
-                raise OrderError(
-                    f"weights must be a mapping symbol -> fraction of equity, got {type(weights).__name__}",
-                    argument="weights",
-                )
-            if not isinstance(liquidate_others, bool):
-                raise OrderError(
-                    f"liquidate_others must be True or False, got {liquidate_others!r}", argument="liquidate_others"
-                )
-            for symbol in weights:
-                self._symbol_index(symbol)
-            targets = {s: _number("weights", w, s) for s, w in weights.items()}
-            for symbol in targets:
-                if not math.isfinite(self._core.mark(self._index[symbol])):
-                    raise OrderError("no price yet for a target weight", argument="weights", symbol=symbol)
+            targets, alone = self._weight_targets(weights, liquidate_others)
+            cap = check_cap(leverage)
+            lot = check_lot_size(lot_size, fractional=self._fractional)
+            equity = self.equity
+            if targets and not equity > 0:
+                raise OrderError(f"equity is {equity!r}: no target weights without equity", argument="weights")
         except Ml4tError as error:
             raise self._located(error) from None
-        if liquidate_others:
-            for symbol in self.positions:
-                targets.setdefault(symbol, 0.0)
-        equity = self.equity
         deltas: list[tuple[float, str, float]] = []
-        for symbol, weight in targets.items():
+        for symbol, weight in scale_to_cap(targets, alone / equity if targets else 0.0, cap).items():
             index = self._index[symbol]
-            price = self._core.mark(index)
-            units = self._round(weight * equity / (price * self._multipliers[index]))
+            unit_value = self._core.mark(index) * self._multipliers[index]
+            units = target_units(weight, equity, unit_value, lot, fractional=self._fractional)
             delta = units - (self._core.position(index) + self._core.pending_market(index))
             deltas.append((delta, symbol, units))
         ids = []
@@ -309,6 +320,37 @@ class Context:
             if order_id is not None:
                 ids.append(order_id)
         return ids
+
+    def _weight_targets(self, weights: object, liquidate_others: object) -> tuple[dict[str, float], float]:
+        """The checked targets of :meth:`order_target_weights` (liquidated symbols included, ``None`` left out)
+        and the gross value the symbols it leaves alone hold (once their open market orders fill)."""
+        if not isinstance(weights, Mapping):
+            raise OrderError(
+                f"weights must be a mapping symbol -> fraction of equity, got {type(weights).__name__}",
+                argument="weights",
+            )
+        if not isinstance(liquidate_others, bool):
+            raise OrderError(
+                f"liquidate_others must be True or False, got {liquidate_others!r}", argument="liquidate_others"
+            )
+        for symbol in weights:
+            self._symbol_index(symbol)
+        targets = {s: _number("weights", w, s) for s, w in weights.items() if w is not None}
+        for symbol in targets:
+            if not math.isfinite(self._core.mark(self._index[symbol])):
+                raise OrderError("no price yet for a target weight", argument="weights", symbol=symbol)
+        alone = 0.0
+        for index, symbol in enumerate(self._symbols):
+            if symbol in targets:
+                continue
+            units = self._core.position(index) + self._core.pending_market(index)
+            if units == 0.0:
+                continue
+            if liquidate_others and symbol not in weights:
+                targets[symbol] = 0.0
+            else:
+                alone += abs(units * self._core.mark(index) * self._multipliers[index])
+        return targets, alone
 
     def cancel(self, order_id: int) -> bool:
         """Cancel an open order at once; False if it was no longer open (or never existed)."""
