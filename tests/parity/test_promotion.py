@@ -119,14 +119,8 @@ def test_promotion_refuses_what_it_cannot_reproduce():
     with pytest.raises(ml4t.ConfigError, match="cash_sharing=True") as info:
         ml4t.promote(VectorizedStrategy(rule), universe)
     assert info.value.argument == "cash_sharing"
-    gappy = bars(
-        universe.frame.drop("ts_arrival").filter(~((pl.col("symbol") == "A001") & (pl.int_range(pl.len()) == 7)))
-    )
-    # the exact promotion trades a symbol with a missing bar (tests/parity/test_promotion_portfolio.py); the
-    # realistic one does not
-    with pytest.raises(ml4t.ConfigError, match="a bar for every symbol") as info:
-        ml4t.promote(VectorizedStrategy(rule, cash_sharing=True), gappy).run(execution="close")
-    assert info.value.symbol == "A001"
+    # a symbol with a missing bar: the exact promotion trades it (tests/parity/test_promotion_portfolio.py),
+    # and so does the realistic one (tests/parity/test_promotion_weights.py)
     with pytest.raises(ml4t.ConfigError, match="VectorizedStrategy"):
         ml4t.promote(rule, universe)
 

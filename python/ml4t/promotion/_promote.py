@@ -10,9 +10,9 @@ the strategy's own settings it reproduces the vectorized run's orders, fills and
 Conditions for that exactness, checked here: one shared account (``cash_sharing=True`` or a single symbol).
 Symbols may list and delist at different dates: in both modes a symbol with no bar at a timestamp places no
 order there (the bars of one timestamp are one bar of the kernel's timeline, stepped together, in the
-strategy's ``order``; target weights rebalance the same way). The exact promotion, like the vectorized mode,
-refuses bars whose feed latency would let a decision fill at a price from before it (``ml4t._kernel.timing``).
-The realistic promotion (engine settings given) still needs a bar for every symbol at every timestamp.
+strategy's ``order``; target weights rebalance the same way), and the realistic promotion's followers never
+order a symbol without a bar either. The exact promotion, like the vectorized mode, refuses bars whose feed
+latency would let a decision fill at a price from before it (``ml4t._kernel.timing``).
 
 This package sits above both modes: it reads a vectorized strategy as its :class:`ml4t.settings.RunSpec`
 (signal function, parameters, settings) through the shared kernel layer ``ml4t._kernel`` and runs it on
@@ -29,7 +29,7 @@ import msgspec
 import numpy as np
 import polars as pl
 
-from ml4t._kernel.inputs import kernel_signals, simulator
+from ml4t._kernel.inputs import KERNEL_KEYS, kernel_signals, simulator
 from ml4t._kernel.signals import Grid, Panel, evaluate, panel_of
 from ml4t._kernel.timing import check_fill_timing
 from ml4t._validate import check_bool, check_number, check_optional_number
@@ -38,10 +38,13 @@ from ml4t.errors import ConfigError
 from ml4t.event import Engine, Strategy
 from ml4t.lint import lint_before_run
 from ml4t.promotion._follow import SignalFollower
+from ml4t.promotion._weights import WeightsFollower
 from ml4t.result import Result
 from ml4t.settings import EngineSettings, RunSpec, VectorizedSettings
 
 __all__ = ["Promoted", "promote"]
+
+_WEIGHTS, _REBALANCE, _LEVERAGE = (KERNEL_KEYS.index(k) for k in ("weights", "rebalance", "leverage"))
 
 
 class Promoted:
@@ -92,6 +95,11 @@ class Promoted:
         0 places them all) and is skipped like the vectorized run's entry rejected for cash. The
         entries not placed are ``result.meta["skipped_entries"]`` (a frame: time, symbol, side, quantity,
         value, equity, reason). ``init_cash`` defaults to the strategy's.
+
+        A weights strategy is followed by :class:`~ml4t.promotion.WeightsFollower` (``ctx.order_target_weights``
+        at each rebalance bar): ``cash_buffer`` is then the share of equity kept out of every target (0 targets
+        the weights exactly), ``min_entry`` does not apply, and ``meta["skipped_entries"]`` lists the targets
+        of symbols without a bar at the rebalance.
         """
         EngineSettings.check_names(name for name in engine if name != "signals")
         settings = self.settings
@@ -107,30 +115,27 @@ class Promoted:
             )
             run = exact._run_promoted(simulator(settings), self._panel.prices, self._signals, _panel_ns(self._panel))
             return self._labelled(run, "exact")
-        missing = np.isnan(self._panel.prices[3])
-        if missing.any():
-            sym, bar = (int(i) for i in np.argwhere(missing)[0])
-            raise ConfigError(
-                "the realistic promotion needs a bar for every symbol at every timestamp (the exact promotion, "
-                "without engine settings, trades symbols that list and delist at different dates)",
-                argument="bars",
-                symbol=self._panel.symbols[sym],
-                timestamp=int(_panel_ns(self._panel)[bar]),
-            )
         engine.setdefault("execution", settings.execution)
         fractional = check_bool("fractional", engine.get("fractional", False))
-        follower = SignalFollower(
-            self._signals,
-            _panel_ns(self._panel),
-            settings,
-            cash_buffer=cash_buffer,
-            min_entry=min_entry,
-            fractional=fractional,
-            execution=engine["execution"],
-        )
+        bar_ts = _panel_ns(self._panel)
+        weights = _weights_of(self._signals)
+        follower: SignalFollower | WeightsFollower
+        if weights is not None:
+            follower = WeightsFollower(*weights, bar_ts, settings, cash_buffer=cash_buffer)
+        else:
+            follower = SignalFollower(
+                self._signals,
+                bar_ts,
+                settings,
+                cash_buffer=cash_buffer,
+                min_entry=min_entry,
+                fractional=fractional,
+                execution=engine["execution"],
+            )
         realistic = Engine(self.bars, follower, init_cash=init_cash, periods_per_year=ppy, **engine)
         result = self._labelled(realistic.run(), "realistic")
-        return dataclasses.replace(result, meta={**result.meta, "skipped_entries": follower.skipped_entries()})
+        skipped = follower.skipped_targets() if isinstance(follower, WeightsFollower) else follower.skipped_entries()
+        return dataclasses.replace(result, meta={**result.meta, "skipped_entries": skipped})
 
     def _labelled(self, result: Result, execution_model: str) -> Result:
         return dataclasses.replace(
@@ -163,6 +168,14 @@ def _spec_of(strategy: Any, params: dict[str, Any]) -> RunSpec:
             argument="strategy",
         )
     return spec
+
+
+def _weights_of(signals: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The ``weights``, ``rebalance`` and ``leverage`` arrays of a weights strategy's kernel signals, or None
+    for a signal strategy."""
+    if signals[_WEIGHTS].size == 0:
+        return None
+    return signals[_WEIGHTS], signals[_REBALANCE], signals[_LEVERAGE]
 
 
 def _panel_ns(panel: Panel) -> np.ndarray:
