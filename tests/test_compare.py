@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.event.scenario import panel, run
 
 import ml4t
 import ml4t.costs
@@ -213,3 +214,31 @@ def test_event_runs_with_a_split_and_a_dividend_pair_their_trades_and_the_divide
         rel=1e-9,
     )
     assert amounts["matched trades: timing, prices and sizes"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_compare_reports_per_symbol_weight_turnover_and_cost_differences():
+    # two event runs of one 2-symbol portfolio, rebalanced at bar 0 only, prices constant (A 100, B 50) so every
+    # weight stays where the fills put it: a holds A 0.5 / B 0.3, b holds A 0.4 / B 0.3 and pays 0.1% commission
+    data = panel({"A": [(100.0, 100.0, 100.0, 100.0, 1e6)] * 4, "B": [(50.0, 50.0, 50.0, 50.0, 1e6)] * 4})
+    common = {"execution": "close", "fractional": True}
+    a, _ = run(data, {0: lambda c: c.order_target_weights({"A": 0.5, "B": 0.3})}, **common)
+    b, _ = run(
+        data,
+        {0: lambda c: c.order_target_weights({"A": 0.4, "B": 0.3})},
+        commission=ml4t.costs.Percent(0.001),
+        **common,
+    )
+    symbols = ml4t.compare(a, b).symbols
+    assert symbols["symbol"].to_list() == ["A", "B"]
+    row = {r["symbol"]: r for r in symbols.iter_rows(named=True)}
+    equity_b = 10_000.0 - 0.001 * 7_000.0  # b's fees: 0.1% of 4,000 + 3,000 traded
+    assert row["A"]["mean_weight_a"] == pytest.approx(0.5)
+    assert row["A"]["mean_weight_b"] == pytest.approx(4_000.0 / equity_b)
+    assert row["A"]["mean_abs_weight_difference"] == pytest.approx(0.5 - 4_000.0 / equity_b)
+    assert row["A"]["max_abs_weight_difference"] == pytest.approx(0.5 - 4_000.0 / equity_b)
+    assert row["B"]["mean_abs_weight_difference"] == pytest.approx(3_000.0 / equity_b - 0.3)
+    assert row["A"]["turnover_a"] == pytest.approx(0.5)  # 5,000 traded over a mean equity of 10,000
+    assert row["A"]["turnover_b"] == pytest.approx(4_000.0 / equity_b)
+    assert (row["A"]["costs_a"], row["A"]["costs_b"]) == (0.0, pytest.approx(4.0))
+    assert row["B"]["costs_b"] == pytest.approx(3.0)
+    assert "per symbol:" in str(ml4t.compare(a, b))

@@ -24,6 +24,13 @@ Attribution of the final-equity difference ``b - a`` (account currency), from th
 The first three are exact accounting identities of the two runs, the fourth is exact given the match, the
 fifth is everything else, not a model. A trade's slippage is its fills' slippage allocated like its fees (pro rata
 to quantity, ``ml4t._roundtrips``).
+
+Per symbol (``Comparison.symbols``, what a portfolio's gap is made of): a symbol's weight at a bar is its
+``position_value`` over the run's equity then (``Result.positions`` / ``Result.equity``); over the bars both runs
+have, ``mean_abs_weight_difference`` and ``max_abs_weight_difference`` of ``|weight_b - weight_a|``, and per run
+``mean_weight``, ``turnover`` (the symbol's traded value, ``sum(quantity * fill_price)``, over the run's mean
+equity: how many times the average capital went through that symbol, not annualized) and ``costs`` (its fills'
+fees plus slippage).
 """
 
 from __future__ import annotations
@@ -68,13 +75,15 @@ class Comparison:
     did not place, ``meta["skipped_entries"]``); ``trades``: the trade-level match, one row
     per pair or unmatched trade (``match`` is ``both``, ``only a`` or ``only b``; ``ts_entry_a``,
     ``ts_exit_a``, ``quantity_a``, ``pnl_a`` and the same for ``b``, null where that run has no trade),
-    in time order."""
+    in time order; ``symbols``: one row per symbol of either run, how their weights, turnover and costs
+    differ (see the module docstring)."""
 
     labels: tuple[str, str]
     table: pl.DataFrame
     attribution: pl.DataFrame
     orders: pl.DataFrame
     trades: pl.DataFrame
+    symbols: pl.DataFrame
 
     def __str__(self) -> str:
         a, b = self.labels
@@ -85,6 +94,7 @@ class Comparison:
             text = (
                 f"reality gap: {a} -> {b}\n{self.table}\n"
                 f"final equity difference by cause:\n{self.attribution}\norders:\n{self.orders}\n"
+                f"per symbol:\n{self.symbols}\n"
                 f"trades: {n.get('both', 0)} matched, {n.get('only a', 0)} only in {a}, "
                 f"{n.get('only b', 0)} only in {b}"
             )
@@ -172,7 +182,65 @@ def compare(a: Result, b: Result, *, labels: tuple[str, str] | None = None) -> C
             names[1]: list(ob.values()),
         }
     )
-    return Comparison(labels=names, table=table, attribution=attribution, orders=orders, trades=_listing(trades))
+    return Comparison(
+        labels=names,
+        table=table,
+        attribution=attribution,
+        orders=orders,
+        trades=_listing(trades),
+        symbols=per_symbol(a, b),
+    )
+
+
+def _weights(result: Result) -> pl.DataFrame:
+    """Per bar and symbol, the symbol's weight: ``position_value / equity`` (0 for a flat position)."""
+    weight = pl.when(pl.col("position_value") == 0).then(0.0).otherwise(pl.col("position_value") / pl.col("equity"))
+    return result.positions.join(result.equity.select("ts_event", "equity"), on="ts_event").select(
+        "ts_event", "symbol", weight.alias("weight")
+    )
+
+
+def _activity(result: Result, side: str) -> pl.DataFrame:
+    """Per symbol: the mean weight, the traded value over the mean equity, and the fills' costs."""
+    mean_equity = float(result.equity.select(pl.col("equity").mean()).item() or 0.0)
+    traded = result.fills.group_by("symbol").agg(
+        (pl.col("quantity") * pl.col("fill_price")).sum().alias("traded"),
+        (pl.col("fee") + pl.col("slippage")).sum().alias(f"costs_{side}"),
+    )
+    turnover = pl.col("traded") / mean_equity if mean_equity > 0 else pl.lit(float("nan"))
+    weights = _weights(result).group_by("symbol").agg(pl.col("weight").mean().alias(f"mean_weight_{side}"))
+    return (
+        weights.join(traded, on="symbol", how="full", coalesce=True)
+        .with_columns(turnover.fill_null(0.0).alias(f"turnover_{side}"), pl.col(f"costs_{side}").fill_null(0.0))
+        .drop("traded")
+    )
+
+
+def per_symbol(a: Result, b: Result) -> pl.DataFrame:
+    """``Comparison.symbols``: one row per symbol of either run, sorted by symbol (see the module docstring)."""
+    wa, wb = _weights(a), _weights(b)
+    diff = (
+        wa.join(wb, on=["ts_event", "symbol"], how="inner", suffix="_b")
+        .group_by("symbol")
+        .agg(
+            (pl.col("weight_b") - pl.col("weight")).abs().mean().alias("mean_abs_weight_difference"),
+            (pl.col("weight_b") - pl.col("weight")).abs().max().alias("max_abs_weight_difference"),
+        )
+    )
+    symbols = pl.concat([wa.select("symbol"), wb.select("symbol")]).unique()
+    columns = ["mean_weight", "turnover", "costs"]
+    return (
+        symbols.join(diff, on="symbol", how="left")
+        .join(_activity(a, "a"), on="symbol", how="left")
+        .join(_activity(b, "b"), on="symbol", how="left")
+        .select(
+            "symbol",
+            "mean_abs_weight_difference",
+            "max_abs_weight_difference",
+            *(f"{c}_{side}" for c in columns for side in _SIDES),
+        )
+        .sort("symbol")
+    )
 
 
 _SIDES = ("a", "b")
