@@ -299,7 +299,7 @@ class Context:
         """
         self._check_open("order_target_weights")
         try:
-            targets, alone = self._weight_targets(weights, liquidate_others)
+            targets, alone, held = self._weight_targets(weights, liquidate_others)
             cap = check_cap(leverage)
             lot = check_lot_size(lot_size, fractional=self._fractional)
             equity = self.equity
@@ -312,8 +312,7 @@ class Context:
             index = self._index[symbol]
             unit_value = self._core.mark(index) * self._multipliers[index]
             units = target_units(weight, equity, unit_value, lot, fractional=self._fractional)
-            delta = units - (self._core.position(index) + self._core.pending_market(index))
-            deltas.append((delta, symbol, units))
+            deltas.append((units - held[index], symbol, units))
         ids = []
         for _delta, symbol, units in sorted(deltas, key=lambda d: d[0] > 0):
             order_id = self.order_target(symbol, units)
@@ -321,9 +320,10 @@ class Context:
                 ids.append(order_id)
         return ids
 
-    def _weight_targets(self, weights: object, liquidate_others: object) -> tuple[dict[str, float], float]:
-        """The checked targets of :meth:`order_target_weights` (liquidated symbols included, ``None`` left out)
-        and the gross value the symbols it leaves alone hold (once their open market orders fill)."""
+    def _weight_targets(self, weights: object, liquidate_others: object) -> tuple[dict[str, float], float, np.ndarray]:
+        """The checked targets of :meth:`order_target_weights` (liquidated symbols included, ``None`` left out),
+        the gross value the symbols it leaves alone hold, and what every symbol holds, all once its open
+        market orders fill."""
         if not isinstance(weights, Mapping):
             raise OrderError(
                 f"weights must be a mapping symbol -> fraction of equity, got {type(weights).__name__}",
@@ -339,18 +339,19 @@ class Context:
         for symbol in targets:
             if not math.isfinite(self._core.mark(self._index[symbol])):
                 raise OrderError("no price yet for a target weight", argument="weights", symbol=symbol)
+        held = self._core.positions()
+        if self._core.open_orders(None):
+            held = held + np.array([self._core.pending_market(i) for i in range(len(self._symbols))])
         alone = 0.0
-        for index, symbol in enumerate(self._symbols):
+        for index in np.flatnonzero(held).tolist():
+            symbol = self._symbols[index]
             if symbol in targets:
-                continue
-            units = self._core.position(index) + self._core.pending_market(index)
-            if units == 0.0:
                 continue
             if liquidate_others and symbol not in weights:
                 targets[symbol] = 0.0
             else:
-                alone += abs(units * self._core.mark(index) * self._multipliers[index])
-        return targets, alone
+                alone += abs(held[index] * self._core.mark(index) * self._multipliers[index])
+        return targets, alone, held
 
     def cancel(self, order_id: int) -> bool:
         """Cancel an open order at once; False if it was no longer open (or never existed)."""
