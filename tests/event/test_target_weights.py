@@ -223,8 +223,11 @@ weight = st.one_of(st.just(ABSENT), st.none(), st.floats(min_value=-1.5, max_val
     cap=st.floats(min_value=0.05, max_value=3.0),
     fractional=st.booleans(),
     liquidate=st.booleans(),
+    lot=st.sampled_from([None, 1.0, 7.0]),
 )
-def test_gross_exposure_after_the_fills_never_exceeds_the_cap(first, second, p0, moves, cap, fractional, liquidate):
+def test_gross_exposure_after_the_fills_never_exceeds_the_cap(
+    first, second, p0, moves, cap, fractional, liquidate, lot
+):
     symbols = ("A", "B", "C")
     p1 = [a * m for a, m in zip(p0, moves, strict=True)]
     data = panel({s: [(a, a, a, a, 1e9), (b, b, b, b, 1e9)] for s, a, b in zip(symbols, p0, p1, strict=True)})
@@ -235,7 +238,7 @@ def test_gross_exposure_after_the_fills_never_exceeds_the_cap(first, second, p0,
         # the reference: the exposure of the symbols the call leaves alone, from the positions before it
         alone = [s for s in symbols if (s in weights and weights[s] is None) or (s not in weights and not liquidate)]
         seen["alone"] = sum(abs(ctx.position(s) * ctx.price(s)) for s in alone) / ctx.equity
-        ctx.order_target_weights(weights, liquidate_others=liquidate, leverage=cap)
+        ctx.order_target_weights(weights, liquidate_others=liquidate, leverage=cap, lot_size=lot)
 
     res, _ = run(
         data,
