@@ -25,12 +25,12 @@ The first three are exact accounting identities of the two runs, the fourth is e
 fifth is everything else, not a model. A trade's slippage is its fills' slippage allocated like its fees (pro rata
 to quantity, ``ml4t._roundtrips``).
 
-Per symbol (``Comparison.symbols``, what a portfolio's gap is made of): a symbol's weight at a bar is its
-``position_value`` over the run's equity then (``Result.positions`` / ``Result.equity``); over the bars both runs
-have, ``mean_abs_weight_difference`` and ``max_abs_weight_difference`` of ``|weight_b - weight_a|``, and per run
-``mean_weight``, ``turnover`` (the symbol's traded value, ``sum(quantity * fill_price)``, over the run's mean
-equity: how many times the average capital went through that symbol, not annualized) and ``costs`` (its fills'
-fees plus slippage).
+Per symbol (``Comparison.symbols``, what a portfolio's gap is made of), from the runs' ``Result.weights`` (a
+symbol's ``position_value`` over the bar's equity; null before its listing, and nulls are left out): over the
+bars both runs have, ``mean_abs_weight_difference`` and ``max_abs_weight_difference`` of
+``|weight_b - weight_a|``; per run ``mean_weight``, ``turnover`` (the symbol's traded value,
+``sum(quantity * fill_price)``, over the run's mean equity: how many times the average capital went through
+that symbol, not annualized) and ``costs`` (its fills' fees plus slippage).
 """
 
 from __future__ import annotations
@@ -64,6 +64,11 @@ METRICS = (
     "expectancy",
     "exposure",
     "turnover",
+    "avg_gross_exposure",
+    "avg_net_exposure",
+    "avg_n_positions",
+    "rebalance_count",
+    "avg_rebalance_turnover",
     "final_equity",
 )
 
@@ -192,14 +197,6 @@ def compare(a: Result, b: Result, *, labels: tuple[str, str] | None = None) -> C
     )
 
 
-def _weights(result: Result) -> pl.DataFrame:
-    """Per bar and symbol, the symbol's weight: ``position_value / equity`` (0 for a flat position)."""
-    weight = pl.when(pl.col("position_value") == 0).then(0.0).otherwise(pl.col("position_value") / pl.col("equity"))
-    return result.positions.join(result.equity.select("ts_event", "equity"), on="ts_event").select(
-        "ts_event", "symbol", weight.alias("weight")
-    )
-
-
 def _activity(result: Result, side: str) -> pl.DataFrame:
     """Per symbol: the mean weight, the traded value over the mean equity, and the fills' costs."""
     mean_equity = float(result.equity.select(pl.col("equity").mean()).item() or 0.0)
@@ -208,7 +205,7 @@ def _activity(result: Result, side: str) -> pl.DataFrame:
         (pl.col("fee") + pl.col("slippage")).sum().alias(f"costs_{side}"),
     )
     turnover = pl.col("traded") / mean_equity if mean_equity > 0 else pl.lit(float("nan"))
-    weights = _weights(result).group_by("symbol").agg(pl.col("weight").mean().alias(f"mean_weight_{side}"))
+    weights = result.weights.group_by("symbol").agg(pl.col("weight").mean().alias(f"mean_weight_{side}"))
     return (
         weights.join(traded, on="symbol", how="full", coalesce=True)
         .with_columns(turnover.fill_null(0.0).alias(f"turnover_{side}"), pl.col(f"costs_{side}").fill_null(0.0))
@@ -218,7 +215,7 @@ def _activity(result: Result, side: str) -> pl.DataFrame:
 
 def per_symbol(a: Result, b: Result) -> pl.DataFrame:
     """``Comparison.symbols``: one row per symbol of either run, sorted by symbol (see the module docstring)."""
-    wa, wb = _weights(a), _weights(b)
+    wa, wb = a.weights, b.weights
     diff = (
         wa.join(wb, on=["ts_event", "symbol"], how="inner", suffix="_b")
         .group_by("symbol")
