@@ -33,8 +33,18 @@ def test_signals_that_fired_without_an_order_get_the_conflict_hint(panel):
 
 def test_weights_null_everywhere_warn():
     b = synthetic_bars(2, 30, seed=2)
-    with pytest.warns(NoOrdersWarning, match="'weights' was null on every bar"):
+    with pytest.warns(NoOrdersWarning, match="'weights' was zero or null on every bar"):
         VectorizedStrategy(lambda: {"weights": pl.lit(None, dtype=pl.Float64)}, cash_sharing=True).run(b)
+
+
+def test_weights_zero_everywhere_warn_like_null():
+    """A cross-section of a time series that Polars computed inside each date (all null, so the top-k
+    weights are 0 everywhere) is the commonest way to a silent panel strategy."""
+    b = synthetic_bars(3, 30, seed=2)
+    rank = pl.col("close").pct_change(5).rank("ordinal").over("ts_event")  # ml4t: ignore[VEC004]
+    weights = pl.when(rank <= 1).then(1.0).otherwise(0.0)
+    with pytest.warns(NoOrdersWarning, match="'weights' was zero or null on every bar"):
+        VectorizedStrategy(lambda: {"weights": weights}, scope="panel", cash_sharing=True).run(b)
 
 
 def test_a_run_that_orders_does_not_warn(panel):

@@ -5,7 +5,7 @@ column of nulls, a cross-section evaluated one symbol at a time); a result with 
 strategy that chose to stay flat. So:
 
 * a ``run()`` whose ``Result`` has no order at all warns, naming each signal key that never fired (a boolean
-  never true, ``weights`` null on every bar) or, when they all fired, why that can still give no order;
+  never true, ``weights`` zero or null on every bar) or, when they all fired, why that can still give no order;
 * a ``sweep()`` in which no combination traded (no closed and no open trade in any portfolio row) warns once.
 """
 
@@ -40,7 +40,7 @@ def warn_if_no_orders(result: Result, signals: Mapping[str, np.ndarray], scope: 
     silent = [k for k in _FIRES if k in signals and not _fired(k, signals[k])]
     if silent:
         hint = "; ".join(
-            f"{k!r} was null on every bar of every symbol" if k == "weights" else f"{k!r} was never true"
+            f"{k!r} was zero or null on every bar of every symbol" if k == "weights" else f"{k!r} was never true"
             for k in silent
         )
     else:
@@ -56,7 +56,12 @@ def warn_if_no_orders(result: Result, signals: Mapping[str, np.ndarray], scope: 
 
 
 def _fired(key: str, values: np.ndarray) -> bool:
-    return bool(values.any()) if key in BOOL_KEYS else bool((~np.isnan(values)).any())
+    """A boolean key fired where it is true; ``weights`` where it holds a target other than zero (a target of
+    zero while flat places no order either)."""
+    if key in BOOL_KEYS:
+        return bool(values.any())
+    with np.errstate(invalid="ignore"):
+        return bool((~np.isnan(values) & (values != 0)).any())
 
 
 def warn_if_sweep_never_traded(metrics: pl.DataFrame, scope: str, *, stacklevel: int = 3) -> None:
