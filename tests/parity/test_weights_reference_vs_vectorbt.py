@@ -40,8 +40,9 @@ def _f2d(x, shape):
     return np.ascontiguousarray(np.broadcast_to(np.asarray(np.nan if x is None else x, dtype=np.float64), shape))
 
 
-def vectorbt_weights(close, weights, *, order="auto", rebalance=None, price=None, **kw):
-    """vectorbt's ``from_orders`` on target percents, with one fixed argument type signature."""
+def vectorbt_weights(close, weights, *, order="auto", rebalance=None, price=None, cash_sharing=True, **kw):
+    """vectorbt's ``from_orders`` on target percents, with one fixed argument type signature (one group of all
+    columns with ``cash_sharing``, else every column its own account)."""
     close = np.asarray(close, dtype=np.float64)
     shape = close.shape
     size = np.array(np.broadcast_to(np.asarray(weights, dtype=np.float64), shape))
@@ -59,8 +60,8 @@ def vectorbt_weights(close, weights, *, order="auto", rebalance=None, price=None
         min_size=_f2d(kw.pop("min_size", 1e-8), shape),
         size_granularity=_f2d(lot, shape),
         init_cash=float(kw.pop("init_cash", 100.0)),
-        group_by=True,
-        cash_sharing=True,
+        group_by=True if cash_sharing else None,
+        cash_sharing=cash_sharing,
         call_seq={"auto": "auto", "symbol": "default"}[order],
         log=True,
         **kw,
@@ -76,6 +77,8 @@ def assert_same(close, weights, **kw) -> WeightsResult:
     # Filled orders, in execution order (vectorbt's order records are written as orders execute).
     rec = pf.order_records
     fills = ref.fills
+    if not kw.get("cash_sharing", True):  # vectorbt simulates one account after the other
+        fills = sorted(fills, key=lambda o: o.col)
     assert [(o.bar, o.col, o.side) for o in fills] == [
         (int(r["idx"]), int(r["col"]), "buy" if r["side"] == 0 else "sell") for r in rec
     ]
@@ -89,7 +92,8 @@ def assert_same(close, weights, **kw) -> WeightsResult:
     # a NaN price, a size within 1e-12 of zero; those change nothing and are no order in ml4t).
     logs = pf.log_records
     logs = logs[logs["res_status"] != VBT_IGNORED]
-    assert [(o.bar, o.col, o.status, o.reason) for o in ref.placed] == [
+    placed = ref.placed if kw.get("cash_sharing", True) else sorted(ref.placed, key=lambda o: o.col)
+    assert [(o.bar, o.col, o.status, o.reason) for o in placed] == [
         (
             int(r["idx"]),
             int(r["col"]),
@@ -100,9 +104,13 @@ def assert_same(close, weights, **kw) -> WeightsResult:
     ]
 
     np.testing.assert_allclose(ref.position, pf.assets().to_numpy(), rtol=RTOL, atol=1e-9)
-    np.testing.assert_allclose(ref.cash[:, 0], pf.cash().to_numpy(), rtol=RTOL, atol=1e-9 * scale)
-    np.testing.assert_allclose(ref.equity[:, 0], pf.value().to_numpy(), rtol=RTOL, atol=1e-9 * scale)
+    np.testing.assert_allclose(ref.cash, _2d(pf.cash().to_numpy()), rtol=RTOL, atol=1e-9 * scale)
+    np.testing.assert_allclose(ref.equity, _2d(pf.value().to_numpy()), rtol=RTOL, atol=1e-9 * scale)
     return ref
+
+
+def _2d(a):
+    return a[:, None] if a.ndim == 1 else a
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -110,6 +118,7 @@ def _warm_vectorbt():
     """Compile vectorbt's simulation and reductions once for the module."""
     close = np.array([[10.0, 20.0], [11.0, 19.0], [12.0, 21.0]])
     assert_same(close, np.array([[0.5, 0.5], [0.2, 0.8], [np.nan, 0.1]]))
+    assert_same(close, np.array([[0.5, 0.5], [0.2, 0.8], [np.nan, 0.1]]), cash_sharing=False)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -239,12 +248,17 @@ def test_fixed_fees_reject_small_sales_and_min_size_rejects_small_orders():
     assert any(o.reason == "cant_cover_fees" for o in ref2.orders)
 
 
-def test_no_equity_rejects_every_target():
-    close = np.array([[10.0, 10.0], [10.0, 40.0], [10.0, 40.0]])
-    w = np.array([[2.0, -1.0], [np.nan, np.nan], [0.5, 0.5]])
+def test_no_equity_rejects_every_target_in_call_order():
+    close = np.array([[10.0, 10.0, 10.0], [10.0, 40.0, 10.0], [10.0, 40.0, 10.0]])
+    w = np.array([[2.0, -1.0, 0.0], [np.nan, np.nan, np.nan], [0.5, 0.5, 0.5]])
     ref = assert_same(close, w, init_cash=1000.0)
-    assert ref.value[2, 0] < 0
-    assert [(o.status, o.reason) for o in ref.orders if o.bar == 2] == [(REJECTED, "no_equity")] * 2
+    assert ref.value[2, 0] == pytest.approx(-2000.0)
+    # approximate order values -3000, 3000, -1000: the refusals come in that sorted order
+    assert [(o.col, o.status, o.reason) for o in ref.orders if o.bar == 2] == [
+        (0, REJECTED, "no_equity"),
+        (2, REJECTED, "no_equity"),
+        (1, REJECTED, "no_equity"),
+    ]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -278,6 +292,16 @@ def test_random_weights(seed, n_cols, n_bars, costs, lot, order, shorts, p_nan, 
         rebalance[::rebalance_every] = True
     init_cash = float(rng.choice([1_000.0, 10_000.0]))
     assert_same(close, w, order=order, rebalance=rebalance, lot_size=lot, init_cash=init_cash, **costs)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**31), n_cols=st.integers(1, 4), costs=costs, lot=lots, shorts=st.booleans())
+def test_separate_accounts(seed, n_cols, costs, lot, shorts):
+    """Without cash sharing every column is its own account with its own initial cash."""
+    rng = np.random.default_rng(seed)
+    close = _listings(rng, _walk(rng, 15, n_cols))
+    w = _weights(rng, close.shape, 0.2, shorts, n_cols * 0.6)
+    assert_same(close, w, cash_sharing=False, lot_size=lot, init_cash=1_000.0, **costs)
 
 
 @settings(max_examples=15, deadline=None)

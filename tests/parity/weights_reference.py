@@ -267,14 +267,9 @@ def simulate_weights(
             target = {
                 c: float(w[t, c]) for c in cols if reb[t, c] and not math.isnan(w[t, c]) and not math.isnan(px[t, c])
             }
-            if target and (is_close(value, 0.0) or value < 0):
-                for c in target:
-                    units = target[c] * value / val_price[c] - position[c]
-                    side = "buy" if units > 0 else "sell"
-                    orders.append(WeightsOrder(t, c, side, abs(units), float(px[t, c]), NAN, REJECTED, "no_equity"))
-                target = {}
+            solvent = not (is_close(value, 0.0) or value < 0)
             cap = _cap([float(lev[t, c]) for c in cols], leverage)
-            if target and cap is not None:
+            if target and solvent and cap is not None:
                 alone = sum(abs(position[c] * val_price[c]) for c in cols if c not in target and position[c] != 0)
                 target = _capped(target, alone / value, cap)
 
@@ -282,11 +277,16 @@ def simulate_weights(
             units = {}
             for c, x in target.items():
                 u = x * value / val_price[c] - (0.0 if is_close(position[c], 0.0) else position[c])
-                if u != 0:
+                if u != 0 or not solvent:
                     units[c] = u
             # vectorbt's approx_order_value_nb for a target percent (NaN: no target)
             approx = [target[c] * value - position[c] * val_price[c] if c in target else NAN for c in cols]
             sequence = _sequence(order, cols, approx, units)
+            if not solvent:  # no equity: every target is refused (in the order the account would have placed them)
+                for c in sequence:
+                    side = "buy" if units[c] > 0 else "sell"
+                    orders.append(WeightsOrder(t, c, side, abs(units[c]), float(px[t, c]), NAN, REJECTED, "no_equity"))
+                sequence = []
 
             books = _Books(cash[g], free_cash[g], 0.0, 0.0)
             buys = [c for c in sequence if units[c] > 0]
