@@ -15,7 +15,8 @@ The rules, per bar ``t`` and per group (all columns with ``cash_sharing=True``, 
   aligned to the bar they trade on: for "fill at the next open" the caller shifts them one bar and passes
   ``price=open``.
 * ``value = cash + sum_j pos_j * val_price_j`` over the group, computed once before the bar's orders (vectorbt's
-  ``update_value=False``). A value of (nearly) zero or below rejects every target order ("no_equity").
+  ``update_value=False``). A value of (nearly) zero or below rejects every target order ("no_equity"; vectorbt
+  also logs a refusal for a target that needs no trade, which here, as everywhere, is no order).
 * Leverage cap ``L``: the smallest non-NaN ``leverage_signal[t, i]`` of the group's columns, else ``leverage``,
   else none. With a cap: ``alone = sum |pos_j * val_price_j| / value`` over the columns that place no order,
   ``gross = sum |target_i|``; when ``alone + gross > L`` every target is scaled by ``max(0, L - alone) / gross``.
@@ -28,11 +29,11 @@ The rules, per bar ``t`` and per group (all columns with ``cash_sharing=True``, 
 * Sequence within a shared account: ``"symbol"`` column order; ``"auto"`` vectorbt's ``call_seq="auto"``: a
   stable insertion sort (``insert_argsort_nb``: an element moves left past larger or NaN ones) of the approximate
   order values ``target_i * value - pos_i * val_price_i`` (NaN for columns without a target), so sells come
-  first; ``"pro_rata"``: the sells first in ``"auto"`` order, then the buys: when their total cost at the fill
-  price, fees included, is above the free cash left after the sells, each buy gets the budget
-  ``free_cash * need_i / sum(need)`` and is sized to what that budget pays for (``(budget - fixed_fees) /
-  (1 + fees) / fill_price``; a budget that cannot pay the fixed fee is rejected, "cant_cover_fees"); otherwise
-  each buy executes as asked.
+  first; ``"pro_rata"``: the sells first in ``"auto"`` order, then the buys: when their total cost as asked
+  (units floored to the lot size, at the fill price, fees included) is above the cash left after the sells
+  (what a buy may spend), each buy gets the budget ``cash * need_i / sum(need)`` and is sized to what that
+  budget pays for (``(budget - fixed_fees) / (1 + fees) / fill_price``; a budget that cannot pay the fixed fee
+  is rejected, "cant_cover_fees"); otherwise each buy executes as asked.
 * Then the bar's equity is ``cash + sum pos * close`` with the close forward-filled (the last known close).
 
 Reasons use ml4t's ``reason_code`` vocabulary: ``insufficient_cash``, ``short_collateral``, ``cant_cover_fees``,
@@ -277,7 +278,7 @@ def simulate_weights(
             units = {}
             for c, x in target.items():
                 u = x * value / val_price[c] - (0.0 if is_close(position[c], 0.0) else position[c])
-                if u != 0 or not solvent:
+                if u != 0:
                     units[c] = u
             # vectorbt's approx_order_value_nb for a target percent (NaN: no target)
             approx = [target[c] * value - position[c] * val_price[c] if c in target else NAN for c in cols]
@@ -293,7 +294,7 @@ def simulate_weights(
             budget: dict[int, float] = {}
             for c in sequence:
                 if order == "pro_rata" and buys and c == buys[0]:  # the sells are done: share the free cash if short
-                    budget = _pro_rata_budgets(buys, units, px[t], _snap(books.free_cash), costs)
+                    budget = _pro_rata_budgets(buys, units, px[t], _snap(books.cash), costs)
                 books.cash, books.free_cash = _snap(books.cash), _snap(books.free_cash)
                 books.position, books.debt = _snap(position[c]), _snap(debt[c])
                 orders.append(_place(books, t, c, units[c], budget.get(c), float(px[t, c]), costs))
@@ -358,20 +359,16 @@ def _cap(signals: list[float], setting: float | None) -> float | None:
     return setting
 
 
-def _pro_rata_budgets(
-    buys: list[int], units: dict[int, float], prices, free_cash: float, c: _Costs
-) -> dict[int, float]:
-    """Units each buy is sized to when the buys together cost more than ``free_cash`` (else: none, as asked).
+def _pro_rata_budgets(buys: list[int], units: dict[int, float], prices, cash: float, c: _Costs) -> dict[int, float]:
+    """Units each buy is sized to when the buys together cost more than ``cash`` (else: none, as asked).
 
-    ``need_i = units_i * fill_price_i * (1 + fees) + fixed_fees``; ``budget_i = free_cash * need_i / sum(need)``;
-    the buy gets ``(budget_i - fixed_fees) / (1 + fees) / fill_price_i`` units (<= 0: cannot pay its fees)."""
+    ``need_i`` is what buy ``i`` costs as asked: its units floored to the lot size, at the fill price, fees
+    included; ``budget_i = cash * need_i / sum(need)``; the buy gets ``(budget_i - fixed_fees) / (1 + fees) /
+    fill_price`` units (<= 0: it cannot pay its fees). ``cash`` is what a buy may spend (vectorbt's cash limit
+    without cash locking), the cash left after the bar's sells."""
     fill = {k: float(prices[k]) * (1 + c.slippage) for k in buys}
-    need = {k: units[k] * fill[k] * (1 + c.fees) + c.fixed_fees for k in buys}
+    need = {k: _floor_lot(units[k], c.lot) * fill[k] * (1 + c.fees) + c.fixed_fees for k in buys}
     total = sum(need.values())
-    if free_cash <= 0 or total <= free_cash:
+    if cash <= 0 or total <= cash:
         return {}
-    out = {}
-    for k in buys:
-        share = free_cash * need[k] / total
-        out[k] = (share - c.fixed_fees) / (1 + c.fees) / fill[k]
-    return out
+    return {k: (cash * need[k] / total - c.fixed_fees) / (1 + c.fees) / fill[k] for k in buys}
