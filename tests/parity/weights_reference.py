@@ -293,7 +293,7 @@ def simulate_weights(
             buys = [c for c in sequence if units[c] > 0]
             budget: dict[int, float] = {}
             for c in sequence:
-                if order == "pro_rata" and buys and c == buys[0]:  # the sells are done: share the free cash if short
+                if order == "pro_rata" and buys and c == buys[0]:  # the sells are done: share the cash if short
                     budget = _pro_rata_budgets(buys, units, px[t], _snap(books.cash), costs)
                 books.cash, books.free_cash = _snap(books.cash), _snap(books.free_cash)
                 books.position, books.debt = _snap(position[c]), _snap(debt[c])
