@@ -90,9 +90,9 @@ def assert_same(close, weights, **kw) -> WeightsResult:
 
     # Every order that was filled or rejected, with its reason (vectorbt logs the ignored ones too: a NaN size,
     # a NaN price, a size within 1e-12 of zero; those change nothing and are no order in ml4t; and see
-    # _zero_units).
+    # zero_units).
     logs = pf.log_records
-    logs = logs[(logs["res_status"] != VBT_IGNORED) & ~_zero_units(logs)]
+    logs = logs[(logs["res_status"] != VBT_IGNORED) & ~zero_units(logs)]
     placed = ref.placed if kw.get("cash_sharing", True) else sorted(ref.placed, key=lambda o: o.col)
     assert [(o.bar, o.col, o.status, o.reason) for o in placed] == [
         (
@@ -110,7 +110,7 @@ def assert_same(close, weights, **kw) -> WeightsResult:
     return ref
 
 
-def _zero_units(logs) -> np.ndarray:
+def zero_units(logs) -> np.ndarray:
     """vectorbt's no-equity refusals of targets that need no trade (``size * value / val_price - position`` is
     exactly 0): vectorbt refuses before sizing; for ml4t and the reference an order of 0 units is no order."""
     with np.errstate(invalid="ignore", divide="ignore"):

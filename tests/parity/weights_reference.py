@@ -31,9 +31,10 @@ The rules, per bar ``t`` and per group (all columns with ``cash_sharing=True``, 
   order values ``target_i * value - pos_i * val_price_i`` (NaN for columns without a target), so sells come
   first; ``"pro_rata"``: the sells first in ``"auto"`` order, then the buys: when their total cost as asked
   (units floored to the lot size, at the fill price, fees included) is above the cash left after the sells
-  (what a buy may spend), each buy gets the budget ``cash * need_i / sum(need)`` and is sized to what that
-  budget pays for (``(budget - fixed_fees) / (1 + fees) / fill_price``; a budget that cannot pay the fixed fee
-  is rejected, "cant_cover_fees"); otherwise each buy executes as asked.
+  (what a buy may spend), each buy gets the budget ``cash * need_i / sum(need)`` and is the same order sized
+  as if the account held that budget (cut to ``(budget - fixed_fees) / (1 + fees) / fill_price`` units,
+  floored to the lot size, refused like any order that cannot be afforded); otherwise each buy executes as
+  asked.
 * Then the bar's equity is ``cash + sum pos * close`` with the close forward-filled (the last known close).
 
 Reasons use ml4t's ``reason_code`` vocabulary: ``insufficient_cash``, ``short_collateral``, ``cant_cover_fees``,
@@ -116,11 +117,11 @@ def _floor_lot(size: float, lot: float) -> float:
     return size if math.isnan(lot) else size // lot * lot
 
 
-def _buy(b: _Books, size: float, price: float, c: _Costs) -> tuple[str, str, float, float, float]:
-    """Buy ``size`` (> 0) units at ``price`` (``buy_nb`` without cash locking): status, reason, size, fill
-    price, fees; ``b`` is updated in place when it fills."""
+def _buy(b: _Books, size: float, price: float, c: _Costs, budget: float) -> tuple[str, str, float, float, float]:
+    """Buy ``size`` (> 0) units at ``price`` spending at most ``min(cash, budget)`` (``buy_nb`` without cash
+    locking): status, reason, size, fill price, fees; ``b`` is updated in place when it fills."""
     fill_price = price * (1 + c.slippage)
-    cash_limit = b.cash
+    cash_limit = min(b.cash, budget)
     if cash_limit == 0:
         return REJECTED, "insufficient_cash", size, price, NAN
     wanted = _floor_lot(size, c.lot)
@@ -297,7 +298,7 @@ def simulate_weights(
                     budget = _pro_rata_budgets(buys, units, px[t], _snap(books.cash), costs)
                 books.cash, books.free_cash = _snap(books.cash), _snap(books.free_cash)
                 books.position, books.debt = _snap(position[c]), _snap(debt[c])
-                orders.append(_place(books, t, c, units[c], budget.get(c), float(px[t, c]), costs))
+                orders.append(_place(books, t, c, units[c], budget.get(c, math.inf), float(px[t, c]), costs))
                 position[c], debt[c] = books.position, books.debt
             cash[g], free_cash[g] = books.cash, books.free_cash
 
@@ -338,14 +339,10 @@ def _sequence(order: str, cols: list[int], approx: list[float], units: dict[int,
     return ranked
 
 
-def _place(b: _Books, t: int, c: int, units: float, budgeted: float | None, price: float, costs: _Costs):
-    """Execute one order of ``units`` (or, under a pro-rata budget, of ``budgeted`` units) against ``b``."""
-    if budgeted is not None:
-        if budgeted <= 0:
-            return WeightsOrder(t, c, "buy", units, price, NAN, REJECTED, "cant_cover_fees")
-        units = budgeted
+def _place(b: _Books, t: int, c: int, units: float, budget: float, price: float, costs: _Costs) -> WeightsOrder:
+    """Execute one order of ``units`` against ``b``, a buy spending at most ``budget``."""
     if units > 0:
-        status, reason, size, fill, paid = _buy(b, units, price, costs)
+        status, reason, size, fill, paid = _buy(b, units, price, costs, budget)
     else:
         status, reason, size, fill, paid = _sell(b, -units, price, costs)
     return WeightsOrder(t, c, "buy" if units > 0 else "sell", size, fill, paid, status, reason)
@@ -360,15 +357,15 @@ def _cap(signals: list[float], setting: float | None) -> float | None:
 
 
 def _pro_rata_budgets(buys: list[int], units: dict[int, float], prices, cash: float, c: _Costs) -> dict[int, float]:
-    """Units each buy is sized to when the buys together cost more than ``cash`` (else: none, as asked).
+    """The cash each buy may spend when the buys together cost more than ``cash`` (else: none, as asked).
 
     ``need_i`` is what buy ``i`` costs as asked: its units floored to the lot size, at the fill price, fees
-    included; ``budget_i = cash * need_i / sum(need)``; the buy gets ``(budget_i - fixed_fees) / (1 + fees) /
-    fill_price`` units (<= 0: it cannot pay its fees). ``cash`` is what a buy may spend (vectorbt's cash limit
-    without cash locking), the cash left after the bar's sells."""
+    included; ``budget_i = cash * need_i / sum(need)``. ``cash`` is what a buy may spend (vectorbt's cash limit
+    without cash locking): the cash left after the bar's sells. A buy under a budget is the same order, sized
+    as if the account held ``budget_i`` (cut to what it pays for, fees included, floored to the lot size)."""
     fill = {k: float(prices[k]) * (1 + c.slippage) for k in buys}
     need = {k: _floor_lot(units[k], c.lot) * fill[k] * (1 + c.fees) + c.fixed_fees for k in buys}
     total = sum(need.values())
-    if cash <= 0 or total <= cash:
+    if total <= cash:
         return {}
-    return {k: (cash * need[k] / total - c.fixed_fees) / (1 + c.fees) / fill[k] for k in buys}
+    return {k: cash * need[k] / total for k in buys}
