@@ -99,9 +99,24 @@ def assert_same(panel: Panel, **kw) -> tuple[Any, WeightsResult]:
     assert res.orders.filter(pl.col("status") == FILLED).height == len(ref.fills)
 
     np.testing.assert_allclose(res.equity["equity"].to_numpy(), ref.equity[:, 0], rtol=RTOL, atol=1e-9 * INIT_CASH)
+
+    # positions, and the weights the Result derives from them, on every bar a symbol has
+    has_bar = ~np.isnan(panel.close)
+    held = _wide(res.positions, "position_qty", symbols)
+    np.testing.assert_allclose(held[has_bar], ref.position[has_bar], rtol=RTOL, atol=1e-9)
+    solvent = has_bar & (ref.equity > 0)
+    weight = _wide(res.weights, "weight", symbols)
+    expected = ref.position * panel.close / ref.equity
+    np.testing.assert_allclose(weight[solvent], expected[solvent], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(res.equity["cash"].to_numpy(), ref.cash[:, 0], rtol=RTOL, atol=1e-9 * INIT_CASH)
     np.testing.assert_allclose(res.metrics["total_return"], ref.equity[-1, 0] / INIT_CASH - 1, rtol=RTOL, atol=1e-12)
     return res, ref
+
+
+def _wide(frame: pl.DataFrame, column: str, symbols: list[str]) -> np.ndarray:
+    """A (ts_event, symbol) frame's column as a bars x symbols array (NaN where it has no row)."""
+    wide = frame.pivot(on="symbol", index="ts_event", values=column).sort("ts_event")
+    return wide.select(pl.col(s) if s in wide.columns else pl.lit(None).alias(s) for s in symbols).to_numpy()
 
 
 def _panel(seed: int, n_bars: int, n_cols: int, *, p_nan=0.2, shorts=True, scale=1.0, gaps=True, every=None):
