@@ -9,6 +9,7 @@ combinations, each producing a total return and a Sharpe ratio.
 
 * ml4t: ``VectorizedStrategy(momentum_top_k, scope="panel", cash_sharing=True, order="auto")`` and one
   ``sweep`` call. Timed: evaluating every combination's expressions (Polars), the simulation, the metrics.
+  Two rows: the default chunking, and ``chunk_size=10`` (the table's ratios use the first).
 * vectorbt: ``Portfolio.from_orders(close, size=W, size_type="targetpercent", group_by=..., cash_sharing=True,
   call_seq="auto", fees=0.001)``, then ``total_return()`` and ``sharpe_ratio()``. Its weight matrices ``W``
   are the very same numbers: the same Polars expressions evaluated once in ``setup`` on the same long frame,
@@ -158,11 +159,14 @@ def ml4t_strategy() -> Any:
     )
 
 
-def ml4t_sweep(strategy: Any, bars: Any, config: Config) -> tuple[np.ndarray, np.ndarray]:
+def ml4t_sweep(
+    strategy: Any, bars: Any, config: Config, chunk_size: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """ml4t's sweep: total return and Sharpe per combination, in ``config.combos`` order."""
     import polars as pl
 
-    metrics = strategy.sweep(bars, lookback=list(config.lookbacks), top_k=list(config.top_ks)).metrics
+    grid = {"lookback": list(config.lookbacks), "top_k": list(config.top_ks)}
+    metrics = strategy.sweep(bars, chunk_size=chunk_size, **grid).metrics
     if "scope" in metrics.columns:
         metrics = metrics.filter(pl.col("scope") == "portfolio")
     metrics = metrics.sort("lookback", "top_k")
@@ -208,9 +212,7 @@ def portfolio_sweep_vectorbt_loop() -> Workload:
     )
 
 
-@workload
-def portfolio_sweep_ml4t() -> Workload:
-    """ml4t: the same 100 combinations through one ``VectorizedStrategy.sweep`` in panel scope."""
+def _ml4t_workload(chunk_size: int | None, engine: str) -> Workload:
     import copy
 
     config = Config()
@@ -220,6 +222,20 @@ def portfolio_sweep_ml4t() -> Workload:
 
     def run(state: Any) -> Any:
         strategy, bars = state
-        return ml4t_sweep(strategy, copy.copy(bars), config)  # a fresh Bars: no cached layout (bench.vectorized)
+        # a fresh Bars: no cached layout (see bench.vectorized)
+        return ml4t_sweep(strategy, copy.copy(bars), config, chunk_size)
 
-    return Workload(setup, run, items=len(config.combos), unit="combos", group=GROUP, engine="ml4t")
+    return Workload(setup, run, items=len(config.combos), unit="combos", group=GROUP, engine=engine)
+
+
+@workload
+def portfolio_sweep_ml4t() -> Workload:
+    """ml4t: the same 100 combinations through one ``VectorizedStrategy.sweep`` in panel scope (its default
+    chunking: as many combinations at once as half the available memory allows)."""
+    return _ml4t_workload(None, "ml4t")
+
+
+@workload
+def portfolio_sweep_ml4t_chunked() -> Workload:
+    """ml4t: the same sweep ten combinations at a time (``chunk_size=10``): less memory, a little more time."""
+    return _ml4t_workload(10, "ml4t chunk 10")

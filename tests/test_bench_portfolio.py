@@ -69,3 +69,5 @@ def test_ml4t_matches_vectorbt(bars: Any, matrices: Any) -> None:
     expected_total, expected_sharpe = pf.vectorbt_loop(*matrices)
     np.testing.assert_allclose(total, expected_total, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(sharpe, expected_sharpe, rtol=1e-9, atol=1e-12)
+    chunked = pf.ml4t_sweep(pf.ml4t_strategy(), bars, CONFIG, chunk_size=1)  # the bench's chunked row
+    np.testing.assert_array_equal(chunked[0], total)
