@@ -62,7 +62,6 @@ def test_vectorbt_stacked_and_looped_agree(matrices: Any) -> None:
     assert np.ptp(stacked[0]) > 0  # the combinations differ
 
 
-@pytest.mark.skip(reason="waiting for the weights kernel")
 def test_ml4t_matches_vectorbt(bars: Any, matrices: Any) -> None:
     pytest.importorskip("vectorbt")
     total, sharpe = pf.ml4t_sweep(pf.ml4t_strategy(), bars, CONFIG)

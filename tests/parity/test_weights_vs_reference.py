@@ -24,7 +24,6 @@ from .weights_reference import FILLED, REJECTED, WeightsResult, simulate_weights
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::ml4t.errors.Ml4tWarning"),
-    pytest.mark.skip(reason="waiting for the weights kernel"),
 ]
 
 RTOL = 1e-9

@@ -28,7 +28,6 @@ pytestmark = [
         "ignore:The inplace keyword in DataFrame.rename is deprecated:pandas.errors.Pandas4Warning"
     ),
     pytest.mark.filterwarnings("ignore::ml4t.errors.Ml4tWarning"),
-    pytest.mark.skip(reason="waiting for the weights kernel"),
 ]
 
 RTOL = 1e-9
