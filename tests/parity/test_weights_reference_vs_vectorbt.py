@@ -111,11 +111,16 @@ def assert_same(close, weights, **kw) -> WeightsResult:
 
 
 def zero_units(logs) -> np.ndarray:
-    """vectorbt's no-equity refusals of targets that need no trade (``size * value / val_price - position`` is
-    exactly 0): vectorbt refuses before sizing; for ml4t and the reference an order of 0 units is no order."""
+    """vectorbt's refusals of targets already held: its no-equity refusals of targets that need no trade
+    (``size * value / val_price - position`` is exactly 0: vectorbt refuses before sizing), and its refusals
+    of a rounding error of a target already held (the units within vectorbt's own tolerance of the position,
+    refused below ``min_size`` or for want of cash). For ml4t and the reference such a target is no order."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        units = logs["req_size"] * logs["value"] / logs["val_price"] - logs["position"]
-    return (logs["res_status_info"] == 4) & (units == 0)
+        position = logs["position"]
+        units = logs["req_size"] * logs["value"] / logs["val_price"] - position
+        after = position + units
+        held = np.abs(units) <= np.maximum(1e-9 * np.maximum(np.abs(after), np.abs(position)), 1e-12)
+    return ((logs["res_status_info"] == 4) & (units == 0)) | ((logs["res_status"] != VBT_FILLED) & held)
 
 
 def _2d(a):

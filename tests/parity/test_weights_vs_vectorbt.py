@@ -98,13 +98,6 @@ def assert_same(panel: Panel, *, with_rebalance: bool = False, **kw) -> None:
         np.testing.assert_allclose(sweep[name][0], expected, rtol=RTOL, atol=1e-12, err_msg=name)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the ledger refuses a buy a rounding error above zero units (below_min_size) that vectorbt ignores "
-        "(buy_nb: is_close(size, 0) before the min_size check)"
-    ),
-)
 def test_a_target_already_held_is_no_order():
     """Flat prices, the same weights every bar: vectorbt ignores the rounding-error orders after the first bar."""
     close = np.tile([43.57, 28.45, 17.09, 22.87], (6, 1))

@@ -276,10 +276,13 @@ def simulate_weights(
                 target = _capped(target, alone / value, cap)
 
             # Units per order, from the value before the bar's orders (positions within 1e-12 of zero are zero).
+            # A target within tolerance of the position is already held: no order (a rounding error of the
+            # target's arithmetic, which vectorbt refuses below min_size or for want of cash).
             units = {}
             for c, x in target.items():
-                u = x * value / val_price[c] - (0.0 if is_close(position[c], 0.0) else position[c])
-                if u != 0:
+                held = 0.0 if is_close(position[c], 0.0) else position[c]
+                u = x * value / val_price[c] - held
+                if u != 0 and not is_close(held + u, held):
                     units[c] = u
             # vectorbt's approx_order_value_nb for a target percent (NaN: no target)
             approx = [target[c] * value - position[c] * val_price[c] if c in target else NAN for c in cols]

@@ -210,8 +210,10 @@ impl State {
                 (filled, fee, filled * price + fee)
             }
         };
-        if !costs.lot_size.is_nan() && is_close(wanted, 0.0) {
-            return Err(Outcome::Ignored); // less than one lot asked for
+        if is_close(wanted, 0.0) {
+            // vectorbt's `buy_nb`: a size within tolerance of zero (less than one lot, or a rounding error
+            // of a target already held) is no order, checked after the cash and before `min_size`
+            return Err(Outcome::Ignored);
         }
         if is_less(filled, costs.min_size) {
             return Err(Outcome::Rejected(Reject::BelowMinSize));

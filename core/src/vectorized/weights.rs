@@ -12,7 +12,7 @@
 //! - the leverage cap `L` is the least non-NaN `leverage[i, r]` of the group, else the setting (none when
 //!   NaN): with `alone` the gross exposure over `value` of the columns left alone and `gross = sum |target|`,
 //!   when `alone + gross > L` every target is scaled by `max(0, L - alone) / gross`;
-//! - the order is `target_i * value / val_price_i - pos_i` units (none when exactly 0), an amount order in
+//! - the order is `target_i * value / val_price_i - pos_i` units (none when the position is already within tolerance of the target: a rounding error), an amount order in
 //!   either direction through the ledger (slippage, commission, `min_size`, lot size; rejections as data),
 //!   executed in the settings' sequence with the sort key `target_i * value - pos_i * val_price_i`
 //!   (NaN for a column left alone).
@@ -108,7 +108,10 @@ pub(super) fn step_weights<S: SignalSource, F: FnMut(usize, &ColumnStep)>(
             (None, f64::NAN)
         } else {
             let units = target * value / st.val_price - position;
-            let order = (units != 0.0).then_some(Order {
+            // a target within tolerance of the position is already held: the order would be a rounding
+            // error of the target's arithmetic (flat prices, unchanged weights), not a trade
+            let held = units == 0.0 || is_close(position + units, position);
+            let order = (!held).then_some(Order {
                 size: units,
                 size_type: SizeType::Amount,
                 direction: Direction::Both,
