@@ -67,6 +67,7 @@ class SignalSimulator:
         leaf_values: npt.NDArray[np.float64],
         leaf_valid: npt.NDArray[np.bool_],
         cash_sharing: bool,
+        bounds: list[tuple[float, float, bool, bool]],
     ) -> dict[str, Any]: ...
     def run(
         self,

@@ -8,6 +8,7 @@ has no bar; ``rebalance`` True on the first bar of each calendar period of the c
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
 import polars as pl
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 
 from ml4t._kernel.signals import KEYS, Grid, compile_chunk, evaluate
 from ml4t.data import bars
+from ml4t.datasets import synthetic_bars
 from ml4t.errors import ConfigError
 from ml4t.settings import VectorizedSettings
 from ml4t.vectorized import VectorizedStrategy
@@ -271,3 +273,16 @@ def test_a_sweep_over_lookback_k_period_and_leverage_in_one_call_is_its_runs():
         for name in ("total_return", "sharpe_ratio", "max_drawdown", "final_equity"):
             assert row[name] == pytest.approx(want[name], rel=1e-12, abs=1e-12, nan_ok=True), (params, name)
     assert sweep.metrics["final_equity"].n_unique() > 1
+
+
+def test_a_compiled_sweep_checks_the_weights_rule_in_the_kernel():
+    """The kernel checks each evaluated weight against its rule (finite) as it evaluates it; a breach names
+    the combination, the key, the symbol and the timestamp like the plain path does."""
+    universe = synthetic_bars(2, 20, seed=3)
+
+    def scaled(k: float):
+        return {"weights": pl.col("close") * 0.0 + k}  # arithmetic: evaluated inside the kernel
+
+    with pytest.raises(ConfigError, match=r"scaled\(k=inf\)\['weights'\] must be finite") as info:
+        VectorizedStrategy(scaled, cash_sharing=True).sweep(universe, k=[0.5, math.inf])
+    assert (info.value.symbol, info.value.timestamp) == ("A000", universe.frame["ts_event"][0])

@@ -20,6 +20,7 @@ use crate::vectorized::{
     check_layout, group_width, run_groups, sweep_signals, Conflict, DirConflict, EquityStats, Execution, Market,
     MatrixSource, OppositeEntry, Rules, Sequence, Settings, StopEntry,
 };
+use crate::vectorized::{Bounds, N_NUMBERS};
 
 #[pyclass(frozen, module = "ml4t._core")]
 pub struct SignalSimulator {
@@ -175,7 +176,7 @@ impl SignalSimulator {
 
     /// Like `sweep`, with signals compiled from expressions (`SignalPrograms`) and evaluated in the kernel
     /// from the distinct Polars leaves: `leaf_values` / `leaf_valid` are `(n_symbols, n_leaves, n_bars)`.
-    #[pyo3(signature = (prices, programs, leaf_values, leaf_valid, cash_sharing))]
+    #[pyo3(signature = (prices, programs, leaf_values, leaf_valid, cash_sharing, bounds))]
     fn sweep_programs<'py>(
         &self,
         py: Python<'py>,
@@ -184,11 +185,12 @@ impl SignalSimulator {
         leaf_values: PyReadonlyArray3<'py, f64>,
         leaf_valid: PyReadonlyArray3<'py, bool>,
         cash_sharing: bool,
+        bounds: [Bounds; N_NUMBERS],
     ) -> PyResult<Bound<'py, PyDict>> {
         let market = market(&prices)?;
         let (values, valid) = (leaf_values.as_slice()?, leaf_valid.as_slice()?);
         let programs = &programs.inner;
-        let stats = py.detach(|| programs.sweep(&market, &self.settings, values, valid, cash_sharing))?;
+        let stats = py.detach(|| programs.sweep(&market, &self.settings, values, valid, cash_sharing, &bounds))?;
         stats_dict(py, &stats)
     }
 

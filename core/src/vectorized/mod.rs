@@ -25,7 +25,7 @@ pub use group::Group;
 pub use kernel::{
     simulate_group, uses_stops, ColumnState, ColumnStep, Execution, Market, Sequence, Settings, Sink, StopEntry,
 };
-pub use programs::{struct_fields, KeyKind, SignalPrograms, KEYS, KEY_KINDS, N_KEYS};
+pub use programs::{struct_fields, Bounds, KeyKind, SignalPrograms, KEYS, KEY_KINDS, N_KEYS, N_NUMBERS};
 pub use rules::{Conflict, DirConflict, OppositeEntry, Rules, Signals};
 pub use sinks::{combination_stats, CurveBuffers, EquityStats, RecordSink, StatsSink};
 pub use source::{MatrixSource, OffsetSource, SignalSource};

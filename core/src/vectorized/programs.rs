@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::value::RawValue;
 
@@ -56,7 +57,7 @@ pub const KEY_KINDS: [KeyKind; N_KEYS] = [
     KeyKind::Number(4),
 ];
 const N_BOOLS: usize = 5;
-const N_NUMBERS: usize = 5;
+pub const N_NUMBERS: usize = 5;
 
 /// One leaf column: values and validity.
 type Leaf<'a> = (&'a [f64], &'a [bool]);
@@ -153,6 +154,12 @@ impl SignalPrograms {
 
     /// Simulate every combination, evaluating its signals per group from the leaves (`values` / `valid`
     /// of shape `(n_symbols, n_leaves, n_bars)`); statistics rows as [`super::sweep::sweep`].
+    ///
+    /// `bounds` are the rules of the per-bar numbers in key order (size, sl_stop, tp_stop, weights, leverage):
+    /// every evaluated value is NaN (none) or inside its bounds, checked as each combination is evaluated; a
+    /// value outside them is an error (the caller finds and names the first one), so a sweep never simulates
+    /// a value its rules refuse and needs no second evaluation to check them.
+    #[allow(clippy::too_many_arguments)]
     pub fn sweep(
         &self,
         market: &Market,
@@ -160,6 +167,7 @@ impl SignalPrograms {
         values: &[f64],
         valid: &[bool],
         cash_sharing: bool,
+        bounds: &[Bounds; N_NUMBERS],
     ) -> CoreResult<Vec<EquityStats>> {
         let (n_symbols, n_bars, n_leaves) = (market.n_symbols, market.n_bars, self.leaves.len());
         if values.len() != n_symbols * n_leaves * n_bars || valid.len() != values.len() {
@@ -180,7 +188,8 @@ impl SignalPrograms {
             })
             .collect();
         let per_combo = n_symbols.max(1);
-        Ok(sweep(
+        let broken = AtomicBool::new(false);
+        let stats = sweep(
             settings,
             n_bars,
             n_symbols,
@@ -190,14 +199,32 @@ impl SignalPrograms {
             |scratch, cols, sink| {
                 let row = &self.programs[cols.start / per_combo];
                 scratch.evaluate(row, &leaves, cols.clone(), n_symbols, n_bars);
+                if !scratch.obeys(bounds) {
+                    broken.store(true, Ordering::Relaxed);
+                    return;
+                }
                 let source = OffsetSource {
                     inner: scratch.source(n_bars),
                     base: cols.start,
                 };
                 simulate_group(market, cols, &source, settings, sink);
             },
-        ))
+        );
+        if broken.load(Ordering::Relaxed) {
+            return Err(CoreError::config(
+                "a per-bar number of the signals breaks its rule".to_string(),
+                Context::argument("signals"),
+            ));
+        }
+        Ok(stats)
     }
+}
+
+/// The rule of a per-bar number: `(low, high, low included, high included)`; NaN (none) always passes.
+pub type Bounds = (f64, f64, bool, bool);
+
+fn inside(v: f64, (low, high, low_in, high_in): Bounds) -> bool {
+    v.is_nan() || ((if low_in { v >= low } else { v > low }) && (if high_in { v <= high } else { v < high }))
 }
 
 /// Per-group scratch: evaluated signal columns for the group's columns, laid out for `MatrixSource`.
@@ -239,6 +266,14 @@ impl Scratch {
         }
     }
 
+    /// Whether every evaluated number is NaN or inside its key's bounds.
+    fn obeys(&self, bounds: &[Bounds; N_NUMBERS]) -> bool {
+        self.numbers
+            .iter()
+            .zip(bounds)
+            .all(|(values, &b)| values.iter().all(|&v| inside(v, b)))
+    }
+
     /// The evaluated columns as a signal source (an empty key: never / the setting).
     fn source(&self, n_bars: usize) -> MatrixSource<'_> {
         MatrixSource {
@@ -260,6 +295,16 @@ impl Scratch {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    const ANY: [Bounds; N_NUMBERS] = [(f64::NEG_INFINITY, f64::INFINITY, true, true); N_NUMBERS];
+
+    #[test]
+    fn bounds_include_nan_and_their_ends_as_declared() {
+        assert!(inside(f64::NAN, (0.0, 1.0, false, false)));
+        assert!(inside(1.0, (0.0, 1.0, false, true)) && !inside(1.0, (0.0, 1.0, false, false)));
+        assert!(!inside(0.0, (0.0, 1.0, false, true)) && inside(0.0, (0.0, 1.0, true, true)));
+        assert!(!inside(f64::INFINITY, (f64::NEG_INFINITY, f64::INFINITY, false, false)));
+    }
     use crate::matching::costs::{NoSlippage, PercentCommission};
     use crate::portfolio::{Costs, SizeType};
     use crate::vectorized::kernel::{Execution, Sequence, StopEntry};
@@ -382,7 +427,7 @@ pub(crate) mod tests {
         );
         for cash_sharing in [false, true] {
             let got = programs
-                .sweep(&market, &settings(), &values, &valid, cash_sharing)
+                .sweep(&market, &settings(), &values, &valid, cash_sharing, &ANY)
                 .unwrap();
             assert_eq!(got.len(), if cash_sharing { 2 } else { 6 });
             assert!(got.iter().any(|s| s.closed_trades > 0), "the fixture trades");
@@ -423,7 +468,7 @@ pub(crate) mod tests {
             assert_eq!(got, want);
         }
         assert!(programs
-            .sweep(&market, &settings(), &values[1..], &valid[1..], false)
+            .sweep(&market, &settings(), &values[1..], &valid[1..], false, &ANY)
             .is_err());
     }
 }

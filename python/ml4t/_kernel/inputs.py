@@ -24,6 +24,7 @@ __all__ = [
     "KernelSignals",
     "check_percent_reversal",
     "kernel_signals",
+    "number_bounds",
     "number_rules",
     "simulator",
 ]
@@ -85,23 +86,36 @@ def simulator(s: VectorizedSettings) -> _core.SignalSimulator:
     )
 
 
-def number_rules(s: VectorizedSettings) -> NumberRules:
-    """The rules of the per-bar numbers: ``size`` / ``sl_stop`` / ``tp_stop`` / ``leverage`` those of the
-    settings of the same name; ``weights`` any finite fraction (negative: short)."""
+Bounds = tuple[float, float, bool, bool]
+"""A per-bar number's rule as the kernel checks it: ``(low, high, low included, high included)``."""
+
+
+def number_bounds(s: VectorizedSettings) -> dict[str, tuple[str, Bounds]]:
+    """The rules of the per-bar numbers, in words and as bounds, in the kernel's key order: ``size`` /
+    ``sl_stop`` / ``tp_stop`` / ``leverage`` those of the settings of the same name; ``weights`` any finite
+    fraction (negative: short). NaN (none) always passes."""
+    inf = math.inf
     if s.size_type == "percent":
-        size: tuple[str, Callable[[np.ndarray], np.ndarray]] = (
-            "in (0, 1] with size_type='percent'",
-            lambda a: (a > 0) & (a <= 1),
-        )
+        size: tuple[str, Bounds] = ("in (0, 1] with size_type='percent'", (0.0, 1.0, False, True))
     else:
-        size = ("> 0 (inf: all cash)", lambda a: a > 0)
+        size = ("> 0 (inf: all cash)", (0.0, inf, False, True))
     return {
         "size": size,
-        "sl_stop": ("in (0, 1)", lambda a: (a > 0) & (a < 1)),
-        "tp_stop": ("> 0 and finite", lambda a: (a > 0) & (a < math.inf)),
-        "weights": ("finite", np.isfinite),
-        "leverage": ("> 0 and finite", lambda a: (a > 0) & (a < math.inf)),
+        "sl_stop": ("in (0, 1)", (0.0, 1.0, False, False)),
+        "tp_stop": ("> 0 and finite", (0.0, inf, False, False)),
+        "weights": ("finite", (-inf, inf, False, False)),
+        "leverage": ("> 0 and finite", (0.0, inf, False, False)),
     }
+
+
+def _test(bounds: Bounds) -> Callable[[np.ndarray], np.ndarray]:
+    low, high, low_in, high_in = bounds
+    return lambda a: ((a >= low) if low_in else (a > low)) & ((a <= high) if high_in else (a < high))
+
+
+def number_rules(s: VectorizedSettings) -> NumberRules:
+    """:func:`number_bounds` as the vectorised tests :func:`ml4t._kernel.signals.check_numbers` applies."""
+    return {key: (text, _test(bounds)) for key, (text, bounds) in number_bounds(s).items()}
 
 
 def check_percent_reversal(s: VectorizedSettings, keys: Collection[str]) -> None:

@@ -53,8 +53,10 @@ def build_panel(frame: pl.DataFrame, symbols: Sequence[str]) -> Panel:
     fields = ("open", "high", "low", "close")
     prices = {f: np.full((len(symbols), len(ts)), np.nan) for f in fields}
     frames, rows = [], []
+    # one pass over the frame for all symbols (not one filter per symbol); each part keeps the frame's order
+    parts = frame.partition_by("symbol", maintain_order=True, as_dict=True) if len(symbols) > 1 else {}
     for s, sym in enumerate(symbols):
-        own = frame.filter(pl.col("symbol") == sym) if len(symbols) > 1 else frame
+        own = parts.get((sym,), frame.clear()) if len(symbols) > 1 else frame
         # a symbol with a bar at every timestamp maps row i to bar i; otherwise look its times up
         if own.height == len(ts):
             at = np.arange(len(ts))

@@ -13,9 +13,17 @@ import numpy as np
 import polars as pl
 
 from ml4t._assemble import assemble
-from ml4t._kernel.inputs import KernelSignals, check_percent_reversal, kernel_signals, number_rules, simulator
+from ml4t._kernel.inputs import (
+    KernelSignals,
+    check_percent_reversal,
+    kernel_signals,
+    number_bounds,
+    number_rules,
+    simulator,
+)
 from ml4t._kernel.keys import SIGNAL_KEYS
 from ml4t._kernel.signals import (
+    CompiledChunk,
     Grid,
     Panel,
     call_signal_fn,
@@ -314,19 +322,30 @@ class VectorizedStrategy:
                     cash_sharing=self.settings.cash_sharing,
                 )
             else:
-                check_compiled_numbers(compiled, number_rules(self.settings), self.signal_fn, grid, indices, panel)
-                stats = self._simulator.sweep_programs(
-                    panel.prices,
-                    compiled.programs,
-                    compiled.values,
-                    compiled.valid,
-                    cash_sharing=self.settings.cash_sharing,
-                )
+                stats = self._sweep_programs(compiled, grid, indices, panel)
             parts.append(sweep_metrics(stats, grid, indices, panel, self.settings, ppy))
             start += len(indices)
         sweep = Sweep(self, bars, grid, parts, ppy)
         warn_if_sweep_never_traded(sweep.metrics, self.settings.scope)
         return sweep
+
+    def _sweep_programs(self, compiled: CompiledChunk, grid: Grid, indices: list[int], panel: Panel) -> dict[str, Any]:
+        """The kernel's sweep of a compiled chunk. The kernel checks every per-bar number against its rule as
+        it evaluates it; when one breaks it, the chunk is checked again here to name the first offending
+        combination, key, symbol and timestamp."""
+        bounds = [bounds for _, bounds in number_bounds(self.settings).values()]
+        try:
+            return self._simulator.sweep_programs(
+                panel.prices,
+                compiled.programs,
+                compiled.values,
+                compiled.valid,
+                cash_sharing=self.settings.cash_sharing,
+                bounds=bounds,
+            )
+        except ConfigError:
+            check_compiled_numbers(compiled, number_rules(self.settings), self.signal_fn, grid, indices, panel)
+            raise
 
 
 def _name(fn: Callable[..., Any]) -> str:
