@@ -177,6 +177,7 @@ impl SignalSimulator {
     /// Like `sweep`, with signals compiled from expressions (`SignalPrograms`) and evaluated in the kernel
     /// from the distinct Polars leaves: `leaf_values` / `leaf_valid` are `(n_symbols, n_leaves, n_bars)`.
     #[pyo3(signature = (prices, programs, leaf_values, leaf_valid, cash_sharing, bounds))]
+    #[allow(clippy::too_many_arguments)] // the Python signature: the arrays and the per-bar rules, converted here
     fn sweep_programs<'py>(
         &self,
         py: Python<'py>,
