@@ -26,5 +26,7 @@ def test_demo_runs_and_shows_each_section(capsys):
         "Proof: the lookahead audit",
         "a rule that reads tomorrow's close: Lookahead audit FAILED",
         "promoted run audited too: True",
+        "A cross-sectional portfolio",
+        "promoted portfolio identical to the vectorized run: True",
     ):
         assert expected in out
