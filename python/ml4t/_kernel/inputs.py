@@ -15,6 +15,7 @@ from collections.abc import Callable, Collection, Sequence
 import numpy as np
 
 from ml4t import _core
+from ml4t._kernel.keys import BOOL_KEYS, KEYS
 from ml4t._kernel.signals import Grid, NumberRules, Panel, check_numbers
 from ml4t.errors import ConfigError
 from ml4t.settings import VectorizedSettings, lower_vectorized_costs
@@ -29,20 +30,9 @@ __all__ = [
     "simulator",
 ]
 
-KERNEL_KEYS = (
-    "entries",
-    "exits",
-    "short_entries",
-    "short_exits",
-    "size",
-    "sl_stop",
-    "tp_stop",
-    "weights",
-    "rebalance",
-    "leverage",
-)
-"""The signal keys in the kernel's order (``KEYS`` in ``core/src/vectorized/programs.rs``)."""
-_KERNEL_BOOLS = frozenset({"entries", "exits", "short_entries", "short_exits", "rebalance"})
+KERNEL_KEYS = KEYS
+"""The signal keys in the kernel's order (``KEYS`` in ``core/src/vectorized/programs.rs``): the one tuple of
+:mod:`ml4t._kernel.keys`, under the name the kernel's callers use."""
 
 KernelSignals = tuple[
     np.ndarray,
@@ -140,6 +130,6 @@ def kernel_signals(
     check_percent_reversal(s, signals.keys())
     check_numbers(signals, number_rules(s), fn, grid, indices, panel)
     e, x, se, sx, size, sl, tp, w, rb, lev = (
-        signals.get(k, _EMPTY_BOOL if k in _KERNEL_BOOLS else _EMPTY_F64) for k in KERNEL_KEYS
+        signals.get(k, _EMPTY_BOOL if k in BOOL_KEYS else _EMPTY_F64) for k in KERNEL_KEYS
     )
     return e, x, se, sx, size, sl, tp, w, rb, lev
