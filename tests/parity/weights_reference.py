@@ -49,7 +49,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .reference import add, is_close, is_close_or_less, is_less
+from .reference import OrderRecord, add, is_close, is_close_or_less, is_less
 
 NAN = math.nan
 
@@ -60,22 +60,9 @@ IGNORED = "ignored"
 ORDERS = ("auto", "symbol", "pro_rata")
 
 
-@dataclass(frozen=True)
-class WeightsOrder:
-    """One order the simulation placed.
-
-    Filled: ``size`` is the filled quantity (> 0), ``price`` the fill price (slippage included), ``fees`` the fees
-    paid. Not filled: ``size`` the requested quantity (> 0), ``price`` the order price, ``fees`` NaN.
-    """
-
-    bar: int
-    col: int
-    side: str  # "buy" or "sell"
-    size: float
-    price: float
-    fees: float
-    status: str  # "filled", "rejected" or "ignored"
-    reason: str  # "" when filled
+WeightsOrder = OrderRecord
+"""One order the simulation placed: the signal reference's order record (filled: the filled size, the fill
+price with slippage and the fees; not filled: the requested size, the order price, NaN fees)."""
 
 
 @dataclass(frozen=True)
