@@ -110,7 +110,7 @@ pub(super) fn step_weights<S: SignalSource, F: FnMut(usize, &ColumnStep)>(
             let units = target * value / st.val_price - position;
             // a target within tolerance of the position is already held: the order would be a rounding
             // error of the target's arithmetic (flat prices, unchanged weights), not a trade
-            let held = units == 0.0 || is_close(position + units, position);
+            let held = is_close(position + units, position);
             let order = (!held).then_some(Order {
                 size: units,
                 size_type: SizeType::Amount,

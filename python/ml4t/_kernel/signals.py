@@ -345,7 +345,8 @@ def check_compiled_numbers(
 ) -> None:
     """:func:`check_numbers` for a compiled chunk: each number program is evaluated on the chunk's leaves
     (one call per combination and key, into buffers of ~16 MB checked at once; nothing when the strategy
-    returns no number key)."""
+    returns no number key). The kernel checks the same rules as it evaluates (``number_bounds``); this
+    second evaluation runs only once it reported a breach, to name the first offending cell."""
     if not compiled.numbers:
         return
     n_sym, n_leaves, n_bars = compiled.values.shape
