@@ -6,10 +6,11 @@ Both share the point-in-time data layer ``ml4t.data``, the ``Result`` shape and 
 ``ml4t.settings`` declares every setting of both modes once; ``ml4t.promote`` (package ``ml4t.promotion``,
 above both modes) turns a Tier-1 idea into a Tier-2 run, ``ml4t.compare`` reports the gap between them,
 ``ml4t.audit.lookahead`` proves a strategy did not use the future and ``ml4t.lint`` reads its source for
-look-ahead and performance pitfalls.
+look-ahead and performance pitfalls; ``ml4t.validate`` splits data for model validation on arrival times
+(walk-forward, purged combinatorial CV) and fits models without leakage.
 """
 
-from ml4t import audit, data, datasets, lint, metrics, settings
+from ml4t import audit, data, datasets, lint, metrics, settings, validate
 from ml4t.compare import Comparison, compare
 from ml4t.errors import ConfigError, DataError, LeakageError, LintError, Ml4tError, OrderError
 from ml4t.promotion import promote
@@ -35,4 +36,5 @@ __all__ = [
     "metrics",
     "promote",
     "settings",
+    "validate",
 ]

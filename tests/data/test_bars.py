@@ -193,6 +193,19 @@ def test_until_keeps_universe_and_filters_on_arrival(make_frame):
         b.until(dt.datetime(2020, 1, 7))  # naive  # noqa: DTZ001
 
 
+def test_between_filters_on_event_time_inclusive_and_keeps_universe(make_frame):
+    b = bars(make_frame(), latency="1h")
+    window = b.between(utc(2020, 1, 7, 21), utc(2020, 1, 8, 21))
+    assert len(window) == 4 and window.symbols == ["AAA", "BBB"]
+    assert window.start == utc(2020, 1, 7, 21) and window.end == utc(2020, 1, 8, 21)
+    assert len(b.between(start=utc(2020, 1, 10, 21))) == 2
+    assert len(b.between(end="2020-01-06T21:00:00+00:00")) == 2
+    assert len(b.between()) == len(b)
+    with pytest.raises(ConfigError, match="is after end") as info:
+        b.between(utc(2020, 1, 9), utc(2020, 1, 8))
+    assert info.value.argument == "start"
+
+
 def test_select(make_frame):
     b = bars(make_frame(symbols=("AAA", "BBB", "CCC")))
     assert b.select(["CCC", "AAA"]).symbols == ["AAA", "CCC"]

@@ -194,6 +194,23 @@ class Bars:
         frame = self._frame.filter(pl.col("ts_arrival").cast(pl.Int64) <= cut)
         return Bars._from_canonical(frame, self._symbols, self._freq_ns)
 
+    def between(self, start: dt.datetime | str | int | None = None, end: dt.datetime | str | int | None = None) -> Bars:
+        """The bars with ``start <= ts_event <= end`` (either bound may be None: open). The universe and a
+        declared ``freq`` are kept; used to cut training and test windows (``ml4t.validate``)."""
+        frame = self._frame
+        lo = None if start is None else to_ns(start, argument="start")
+        hi = None if end is None else to_ns(end, argument="end")
+        if lo is not None and hi is not None and lo > hi:
+            raise ConfigError(
+                f"start ({from_ns(lo).isoformat()}) is after end ({from_ns(hi).isoformat()})", argument="start"
+            )
+        event = pl.col("ts_event").cast(pl.Int64)
+        if lo is not None:
+            frame = frame.filter(event >= lo)
+        if hi is not None:
+            frame = frame.filter(event <= hi)
+        return Bars._from_canonical(frame, self._symbols, self._freq_ns)
+
     def select(self, symbols: str | Iterable[str]) -> Bars:
         """The bars of some symbols (the new universe); an unknown symbol is a DataError."""
         if not isinstance(symbols, (str, Iterable)):
