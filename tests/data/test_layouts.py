@@ -129,7 +129,7 @@ def test_with_indicators_adds_columns_computed_per_symbol(make_frame):
     [
         ({"close": pl.col("open")}, "has the name of a bar column", "close"),
         ({"x": 3}, "must map names to Polars expressions, got int", "x"),
-        ({"x": pl.col("missing")}, "an indicator expression failed", None),
+        ({"x": pl.col("missing")}, "an indicator expression failed", "x"),
     ],
 )
 def test_a_bad_indicator_is_a_config_error_naming_it(make_frame, exprs, message, column):

@@ -12,15 +12,25 @@ never replaces a fresher prediction, which is *not* what a plain as-of join on a
 arrived") does. Here it is vectorized: within a symbol, in arrival order, only rows whose ``ts_event`` equals
 the running maximum can ever be the answer (``running_argmax``'s holders); the last such row with
 ``ts_arrival <= t`` is the answer, which a backward as-of join on arrival finds.
+
+The aligned columns are recorded with their source (:class:`AlignStep`, a step of :mod:`ml4t.data._features`),
+so every derivation of the bars re-aligns them on its own rows: ``bars.until(cut)`` from
+``signals.until(cut)``, the signal rows that had arrived by the cut. The lookahead audit therefore verifies
+them like OHLCV, by arrival: if the signals' arrival times are truthful, no aligned value can come from the
+future. Arrival times are the one thing it takes on trust: signals whose values were computed from later data
+but stamped as arrived earlier (a forward return with ``ts_arrival = ts_event``) are a lie no truncation can
+catch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
 from ml4t.data._bars import Bars, _preview
+from ml4t.data._features import Step
 from ml4t.data._signals import Signals
 from ml4t.errors import ConfigError, DataError
 
@@ -91,8 +101,36 @@ def align_signals(
             argument="signals",
             symbol=outside[0],
         )
-    aligned = _aligned(frame, signals._frame, names, prefix)
-    return Bars._from_canonical(frame.hstack(aligned.get_columns()), bars._symbols, bars._freq_ns)
+    step = AlignStep(
+        names=tuple(prefix + name for name in names),
+        dtypes=(),
+        argument="signals",
+        signals=signals,
+        columns=names,
+        prefix=prefix,
+    )
+    return bars._attach(step)
+
+
+@dataclass(frozen=True)
+class AlignStep(Step):
+    """The recorded alignment of ``columns`` of ``signals`` (named ``names``): recomputed on the rows of every
+    derivation of the bars, from ``signals.until(cut)`` for ``Bars.until(cut)``."""
+
+    signals: Signals | None = None
+    columns: tuple[str, ...] = ()
+    prefix: str = ""
+
+    def sources(self) -> dict[str, object]:
+        return dict.fromkeys(self.names, self.signals)
+
+    def compute(self, frame: pl.DataFrame, cut: int | None) -> list[pl.Series]:
+        assert self.signals is not None
+        signals = self.signals if cut is None else self.signals.until(cut)
+        return _aligned(frame, signals._frame, self.columns, self.prefix).get_columns()
+
+    def describe(self) -> str:
+        return f"the aligned signal columns {list(self.names)}"
 
 
 def _value_columns(signals: Signals, columns: str | Sequence[str] | None) -> tuple[str, ...]:

@@ -19,12 +19,20 @@ Bars own every layout ml4t's engines read, so no engine reaches into the stored 
 (the vectorized kernel's), :meth:`Bars.stream` (the event engine's), :meth:`Bars.splits`,
 :meth:`Bars.with_indicators`; and :meth:`Bars.fingerprint` identifies the data for caches and run specs.
 Layouts are cached on the (immutable) ``Bars`` where they are reused.
+
+Columns come in two kinds. **Given** columns arrive with the data (OHLCV, the corporate actions ``split`` and
+``dividend``, and any extra column of the input: :attr:`Bars.precomputed` lists the extras). **Computed**
+columns were attached with a recorded builder (:meth:`Bars.with_features`, :meth:`Bars.with_indicators`,
+:func:`ml4t.data.align_signals`; :attr:`Bars.features`): every derivation (``until``, ``between``,
+``select``) recomputes them on its own rows (:mod:`ml4t.data._features`), so a feature of truncated bars
+never saw a row after the cut. That is what the lookahead audit relies on to verify them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import statistics
+import types
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal, cast
 
@@ -34,12 +42,17 @@ import polars as pl
 from ml4t._time import NS_PER_YEAR, format_duration, from_ns, to_ns
 from ml4t.data._build import KEY_COLUMNS, canonical, infer_freq_ns
 from ml4t.data._columnar import SymbolBlocks, build_blocks
+from ml4t.data._features import ExprStep, Step, attach, feature_steps, replay
 from ml4t.data._fingerprint import frame_fingerprint
 from ml4t.data._panel import Panel, build_panel
 from ml4t.data._stream import BarStream, bar_stream, split_events
 from ml4t.errors import ConfigError, DataError
 
-__all__ = ["Bars", "bars"]
+__all__ = ["BAR_FIELDS", "Bars", "bars"]
+
+BAR_FIELDS = ("open", "high", "low", "close", "volume", "split", "dividend")
+"""The fields the data layer itself defines for a bar: OHLCV and the corporate actions ``split`` and
+``dividend`` (``ml4t.event.Engine`` applies them on their ex-date). Each is about its own bar."""
 
 
 class Bars:
@@ -48,35 +61,43 @@ class Bars:
     ``Bars(frame, **options)`` is the same as ``ml4t.data.bars(frame, **options)``.
     """
 
-    __slots__ = ("_cache", "_frame", "_freq_ns", "_symbols")
+    __slots__ = ("_cache", "_frame", "_freq_ns", "_steps", "_symbols")
 
     _frame: pl.DataFrame
     _symbols: tuple[str, ...]
     _freq_ns: int | None
+    _steps: tuple[Step, ...]
     _cache: dict[str, Any]
 
     def __init__(self, frame: Any, **options: Any) -> None:
         built = bars(frame, **options)
-        self._init(built._frame, built._symbols, built._freq_ns)
+        self._init(built._frame, built._symbols, built._freq_ns, ())
 
-    def _init(self, frame: pl.DataFrame, symbols: tuple[str, ...], freq_ns: int | None) -> None:
+    def _init(
+        self, frame: pl.DataFrame, symbols: tuple[str, ...], freq_ns: int | None, steps: tuple[Step, ...]
+    ) -> None:
         object.__setattr__(self, "_frame", frame)
         object.__setattr__(self, "_symbols", symbols)
         object.__setattr__(self, "_freq_ns", freq_ns)
+        object.__setattr__(self, "_steps", steps)
         object.__setattr__(self, "_cache", {})
 
     @classmethod
-    def _from_canonical(cls, frame: pl.DataFrame, symbols: tuple[str, ...], freq_ns: int | None) -> Bars:
-        """Wrap a frame that is already validated and canonical (internal: no checks)."""
+    def _from_canonical(
+        cls, frame: pl.DataFrame, symbols: tuple[str, ...], freq_ns: int | None, steps: tuple[Step, ...] = ()
+    ) -> Bars:
+        """Wrap a frame that is already validated and canonical (internal: no checks); ``steps``: the recorded
+        builders of its computed columns (:mod:`ml4t.data._features`)."""
         self = object.__new__(cls)
-        self._init(frame, symbols, freq_ns)
+        self._init(frame, symbols, freq_ns, steps)
         return self
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Bars is immutable; build a new one with ml4t.data.bars()")
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Bars._from_canonical, (self._frame, self._symbols, self._freq_ns))
+        # the builders pickle with the bars: a function by reference (see ml4t.data._features)
+        return (Bars._from_canonical, (self._frame, self._symbols, self._freq_ns, self._steps))
 
     # ----------------------------------------------------------------------------------------- views
     @property
@@ -94,6 +115,23 @@ class Bars:
     def fields(self) -> list[str]:
         """Numeric columns a strategy can read: open, high, low, close, volume and numeric extras."""
         return self._field_names()
+
+    @property
+    def features(self) -> Mapping[str, object]:
+        """The computed columns, read-only: ``column -> what computes it`` (a Polars expression or a function
+        given to :meth:`with_features` or :meth:`with_indicators`, or the ``Signals`` it was aligned from by
+        :func:`ml4t.data.align_signals`), in column order. Every derivation recomputes them on its own rows."""
+        return types.MappingProxyType({n: src for step in self._steps for n, src in step.sources().items()})
+
+    @property
+    def precomputed(self) -> list[str]:
+        """The given columns that are not bar fields: neither a key (``ts_event``, ``ts_arrival``, ``ts_start``,
+        ``symbol``), nor OHLCV or ``split`` / ``dividend`` (:data:`BAR_FIELDS`), nor computed by a recorded
+        builder (:attr:`features`). Their values came with the data, so truncating the rows cannot recompute
+        them: a value about a row may have been computed from later rows (a forward return), and the lookahead
+        audit cannot tell (it lists them as ``unverified_columns``)."""
+        computed = {n for step in self._steps for n in step.names}
+        return [c for c in self._frame.columns if c not in (*KEY_COLUMNS, *BAR_FIELDS) and c not in computed]
 
     @property
     def close_only(self) -> bool:
@@ -189,15 +227,15 @@ class Bars:
     # ------------------------------------------------------------------------------------ derivation
     def until(self, ts: dt.datetime | str | int) -> Bars:
         """The bars a strategy could have seen at ``ts``: rows with ``ts_arrival <= ts``. The universe and a
-        declared ``freq`` are kept; used to truncate data for lookahead audits."""
+        declared ``freq`` are kept; used to truncate data for lookahead audits. Computed columns
+        (:attr:`features`) are recomputed from these rows alone, aligned signals from ``signals.until(ts)``."""
         cut = to_ns(ts, argument="ts")
-        frame = self._frame.filter(pl.col("ts_arrival").cast(pl.Int64) <= cut)
-        return Bars._from_canonical(frame, self._symbols, self._freq_ns)
+        return self._derive(pl.col("ts_arrival").cast(pl.Int64) <= cut, self._symbols, cut)
 
     def between(self, start: dt.datetime | str | int | None = None, end: dt.datetime | str | int | None = None) -> Bars:
         """The bars with ``start <= ts_event <= end`` (either bound may be None: open). The universe and a
-        declared ``freq`` are kept; used to cut training and test windows (``ml4t.validate``)."""
-        frame = self._frame
+        declared ``freq`` are kept; used to cut training and test windows (``ml4t.validate``). Computed columns
+        (:attr:`features`) are recomputed from these rows alone."""
         lo = None if start is None else to_ns(start, argument="start")
         hi = None if end is None else to_ns(end, argument="end")
         if lo is not None and hi is not None and lo > hi:
@@ -205,14 +243,16 @@ class Bars:
                 f"start ({from_ns(lo).isoformat()}) is after end ({from_ns(hi).isoformat()})", argument="start"
             )
         event = pl.col("ts_event").cast(pl.Int64)
+        keep = pl.lit(value=True)
         if lo is not None:
-            frame = frame.filter(event >= lo)
+            keep = keep & (event >= lo)
         if hi is not None:
-            frame = frame.filter(event <= hi)
-        return Bars._from_canonical(frame, self._symbols, self._freq_ns)
+            keep = keep & (event <= hi)
+        return self._derive(keep, self._symbols, None)
 
     def select(self, symbols: str | Iterable[str]) -> Bars:
-        """The bars of some symbols (the new universe); an unknown symbol is a DataError."""
+        """The bars of some symbols (the new universe); an unknown symbol is a DataError. Computed columns
+        (:attr:`features`) are recomputed on these symbols' rows (a cross-sectional rank ranks among them)."""
         if not isinstance(symbols, (str, Iterable)):
             raise ConfigError(f"symbols must be a symbol or a list of symbols, got {symbols!r}", argument="symbols")
         wanted = [symbols] if isinstance(symbols, str) else list(symbols)
@@ -221,8 +261,20 @@ class Bars:
         for symbol in wanted:
             self._check_symbol(symbol)
         universe = tuple(sorted(set(wanted)))
-        frame = self._frame.filter(pl.col("symbol").is_in(universe))
-        return Bars._from_canonical(frame, universe, self._freq_ns)
+        return self._derive(pl.col("symbol").is_in(universe), universe, None)
+
+    def _derive(self, keep: pl.Expr, symbols: tuple[str, ...], cut: int | None) -> Bars:
+        """The rows ``keep`` selects of the given columns, with every computed column recomputed on them."""
+        if not self._steps:
+            return Bars._from_canonical(self._frame.filter(keep), symbols, self._freq_ns)
+        computed = [n for step in self._steps for n in step.names]
+        given = self._frame.drop(computed).filter(keep)
+        return Bars._from_canonical(replay(given, self._steps, cut), symbols, self._freq_ns, self._steps)
+
+    def _attach(self, step: Step) -> Bars:
+        """These bars plus a new step's columns, the step recorded (``ml4t.data`` only: ``align_signals``)."""
+        frame, recorded = attach(self._frame, step)
+        return Bars._from_canonical(frame, self._symbols, self._freq_ns, (*self._steps, recorded))
 
     def _check_symbol(self, symbol: str) -> None:
         if symbol not in self._blocks().views:
@@ -262,10 +314,44 @@ class Bars:
         """For ml4t's engines: ``symbol -> [(ts_event ns, ratio), ...]`` of the ``split`` column's splits."""
         return split_events(self._frame)
 
+    def with_features(self, *builders: pl.Expr | Any, **named: pl.Expr | Any) -> Bars:
+        """These bars plus feature columns computed by recorded builders, which every derivation recomputes on
+        its own rows: ``until(cut)`` computes them only from the rows that arrived by the cut (so
+        ``ml4t.audit.lookahead`` verifies every decision that reads them), ``between`` and ``select`` on their
+        rows; ``with_indicators`` and ``align_signals`` keep them.
+
+        >>> bars.with_features(ret_5=pl.col("close").pct_change(5), z=zscore, rank=rank_across_symbols)
+
+        Parameters
+        ----------
+        builders:
+            Polars expressions with an alias (``pl.col("close").pct_change().alias("ret")``), or functions
+            ``fn(frame) -> columns`` (see ``named``) whose output names the columns.
+        named:
+            ``name=builder``: a Polars expression, evaluated per symbol in time order (``expr.over("symbol")``,
+            like :meth:`with_indicators`); or a function ``fn(frame)`` of the canonical long frame (every
+            symbol, sorted by (``ts_event``, ``symbol``), with the columns of the builders before it) returning
+            one column (a Series or a one-column DataFrame), for cross-sectional features such as a rank
+            across symbols (``pl.col("ret").rank().over("ts_event")``). A positional function returns a
+            DataFrame or a mapping ``name -> Series`` of new columns. A function returns one value per row of
+            the frame, in its order.
+
+        Builders run in order (positional first), each seeing the columns of those before it. A name that is
+        already a column, a builder that raises or returns the wrong number of rows, or something that is
+        neither an expression nor a callable is a ConfigError naming ``features`` and the column. Functions
+        pickle by reference: a ``lambda`` or a local function makes these bars unpicklable by the standard
+        ``pickle`` (not by cloudpickle, which Dask and Ray use); a module-level function does not.
+        """
+        bars = self
+        for step in feature_steps(builders, named):
+            bars = bars._attach(step)
+        return bars
+
     def with_indicators(self, exprs: Mapping[str, pl.Expr]) -> Bars:
         """For ml4t's event engine: these bars plus the columns ``name -> Polars expression``, each evaluated
-        per symbol in time order (a strategy's indicators). A name that is already a column, a value that is
-        not an expression, or an expression that fails is a ConfigError naming ``indicators``."""
+        per symbol in time order (a strategy's indicators), recorded like :meth:`with_features`' (recomputed by
+        every derivation). A name that is already a column, a value that is not an expression, or an
+        expression that fails is a ConfigError naming ``indicators``."""
         if not exprs:
             return self
         clash = sorted(set(exprs) & set(self._frame.columns))
@@ -278,11 +364,11 @@ class Bars:
                     argument="indicators",
                     column=name,
                 )
-        try:
-            added = self._frame.with_columns(expr.over("symbol").alias(name) for name, expr in exprs.items())
-        except pl.exceptions.PolarsError as error:
-            raise ConfigError(f"an indicator expression failed: {error}", argument="indicators") from None
-        return Bars._from_canonical(added, self._symbols, self._freq_ns)
+        names = tuple(exprs)
+        step = ExprStep(
+            names=names, dtypes=(), argument="indicators", exprs=tuple(e.alias(n) for n, e in exprs.items())
+        )
+        return self._attach(step)
 
     def fingerprint(self) -> str:
         """A 128-bit hash of these bars as 32 hex digits: equal for equal bars (every column's values, the
