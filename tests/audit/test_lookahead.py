@@ -66,6 +66,8 @@ def assert_passed(report: audit.AuditReport) -> None:
     assert report.checked_orders > 0
     assert len(report.cuts) == 5
     assert "passed" in str(report)
+    assert report.unverified_columns == ()  # synthetic bars have no precomputed column
+    assert "does NOT cover" not in str(report)
     assert str(report) in repr(report)
     assert report.raise_if_failed() is report
 

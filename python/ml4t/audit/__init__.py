@@ -28,6 +28,32 @@ What is compared, and why
 * A run on truncated data that **raises** while the full run did not is a divergence too: its behaviour
   changed when the future was removed.
 
+Which columns truncation verifies
+---------------------------------
+
+Truncating rows removes the future from a column only if the column's value at a row cannot hold anything
+computed from later rows. That holds for:
+
+* **OHLCV** and the corporate actions ``split`` / ``dividend``: each is about its own bar, which arrives at
+  ``ts_arrival``;
+* **features attached as builders** (``bars.with_features(...)``, ``Bars.features``): ``bars.until(cut)``
+  recomputes them from the rows that arrived by the cut, so a feature that reads the future (a negative shift,
+  a centered window, a full-sample statistic) changes on the truncated data and the audit sees it. Feature
+  *functions* are also linted like the strategy (``static_findings``);
+* **signals aligned with** ``ml4t.data.align_signals``: ``bars.until(cut)`` re-aligns them from
+  ``signals.until(cut)``, the signal rows that had arrived; the ``signals=`` given to an event strategy's
+  audit are truncated the same way. Here the audit trusts the signals' declared arrival times: if the values
+  were computed with data from after their stated arrival (forward returns stamped with ``ts_arrival =
+  ts_event``, a model fitted on the whole sample with no ``train_end``), that lie is invisible to truncation;
+  the embargo checks of ``Signals`` (``train_end``) are the guard there.
+
+Every other column of the bars (``Bars.precomputed``: a column that came with the data, such as a forward
+return or a model score computed beforehand) cannot be verified: removing rows leaves the values of the
+remaining rows as they were. The report lists the ones the strategy may read as ``unverified_columns`` (for a
+vectorized or promoted strategy, those its signal expressions name, by ``meta.root_names()``; all of them when
+an expression selects columns by pattern or dtype, and for an event strategy, which may read any column), a
+pass says in words that it does not cover them, and ``strict=True`` makes them a failure.
+
 Cuts: ``cuts=5`` places five cuts evenly over the bars' arrival times, away from both ends (the first after
 about a sixth of the bars, the last about a sixth before the end), each exactly at a bar's arrival so the
 cut bar itself is part of the truncated data, the most demanding place for a leak such as
@@ -37,7 +63,7 @@ What passing proves, and what it does not
 -----------------------------------------
 
 A pass proves that, at each cut, no decision made at or before the cut depended on the part of the given
-bars (and signals) that arrived after it. It does not prove:
+bars (and signals) that arrived after it, with every feature recomputed without that part. It does not prove:
 
 * anything about decisions after the last cut; and a leak that happens to change no decision at or before
   any cut goes unseen. More cuts make a stronger proof (``cuts=20`` costs 21 runs);
@@ -45,9 +71,10 @@ bars (and signals) that arrived after it. It does not prove:
   the audit. To cover the commonest such door, the audit also runs the strategy linter's look-ahead rules
   (``PIT``) on the strategy's own source and fails on their unsuppressed findings
   (``AuditReport.static_findings``): a hook reading a global copy of the data is ``PIT008``. Beyond what the
-  linter recognises, truncation cannot help with a file, a precomputed feature, or signal values computed
-  with full-sample statistics before they were wrapped as ``Signals``: truncating the bars cannot remove the
-  future from those. Build a strategy from the bars it receives (``indicators``, ``ctx.data``, or a factory
+  linter recognises, truncation cannot help with a file, a precomputed column (named in
+  ``unverified_columns``), or signal values computed with full-sample statistics before they were wrapped as
+  ``Signals``: truncating the bars cannot remove the future from those. Build a strategy from the bars it
+  receives (``indicators``, ``bars.with_features``, ``ctx.data``, or a factory
   ``lambda bars: MyStrategy(bars.frame)``), and check the embargo of ``Signals`` (``train_end``,
   ``embargo``) for predictions;
 * that the strategy is deterministic: unseeded randomness makes the runs differ and fails the audit.

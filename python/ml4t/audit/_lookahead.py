@@ -35,6 +35,7 @@ def lookahead(
     params: Mapping[str, Any] | None = None,
     engine: Mapping[str, Any] | None = None,
     signals: Signals | None = None,
+    strict: bool = False,
 ) -> AuditReport:
     """Re-run ``strategy`` on ``bars`` truncated at several cuts and check that every decision made at or
     before each cut is identical to the full run's (see the module docstring for what is compared and what a
@@ -60,17 +61,23 @@ def lookahead(
         Keyword settings of ``ml4t.event.Engine`` for an event strategy (``init_cash``, ``execution``...).
     signals:
         ``ml4t.data.Signals`` for an event strategy; truncated with the bars (rows arrived by the cut).
+    strict:
+        False (default): columns the audit cannot verify (``report.unverified_columns``: precomputed columns
+        the strategy may read) are named in the report, and a pass says it does not cover them. True: they
+        fail the audit.
 
     Returns
     -------
     AuditReport
         ``report.passed``; ``report.raise_if_failed()`` raises ``ml4t.LeakageError`` naming the first
-        divergent decision.
+        divergent decision (or the first look-ahead finding, or under ``strict`` the first unverified column).
     """
     if not isinstance(bars, Bars):
         raise ConfigError(f"bars must be ml4t.data.Bars, got {type(bars).__name__}", argument="bars")
     if len(bars) == 0:
         raise ConfigError("bars is empty", argument="bars")
+    if not isinstance(strict, bool):
+        raise ConfigError(f"strict must be True or False, got {strict!r}", argument="strict")
     subject = _subject(strategy, bars, params=params, engine=engine, signals=signals)
     cut_ns = _resolve_cuts(cuts, bars, signals)
     full = subject.run(bars, signals)
@@ -94,9 +101,10 @@ def lookahead(
         if found:
             divergences.append(min(found, key=lambda d: d.timestamp))  # min keeps the signal on a tie
     first = min(divergences, key=lambda d: d.timestamp, default=None)  # ties: the earlier cut
-    static = _static_findings(strategy)
+    static = _static_findings(strategy, bars)
+    unverified = _unverified(bars, subject.columns_read())
     return AuditReport(
-        passed=not divergences and not static,
+        passed=not divergences and not static and not (strict and unverified),
         mode=subject.mode,
         cuts=tuple(from_ns(c) for c in cut_ns),
         first_divergence=first,
@@ -104,12 +112,37 @@ def lookahead(
         checked_orders=n_orders,
         checked_signals=n_signals,
         static_findings=static,
+        unverified_columns=unverified,
+        strict=strict,
     )
 
 
-def _static_findings(strategy: Any) -> tuple[Finding, ...]:
-    """The linter's unsuppressed look-ahead (``PIT``) findings inside the strategy's own source: the signal
-    function of a vectorized or promoted strategy, the class of an event strategy, or a factory's own code."""
+def _unverified(bars: Bars, read: frozenset[str] | None) -> tuple[str, ...]:
+    """The precomputed columns of ``bars`` (``Bars.precomputed``) the strategy may read: those its signal
+    expressions name (``read``), or all of them when that is not known (``None``: event strategies, and
+    expressions that select columns by pattern)."""
+    return tuple(c for c in bars.precomputed if read is None or c in read)
+
+
+def _static_findings(strategy: Any, bars: Bars) -> tuple[Finding, ...]:
+    """The linter's unsuppressed look-ahead (``PIT``) findings inside the strategy's own source (the signal
+    function of a vectorized or promoted strategy, the class of an event strategy, or a factory's own code),
+    then inside the bars' feature functions (``Bars.features``; expressions have no source to lint, and the
+    truncated runs recompute them)."""
+    findings = list(_pit_findings(_lint_target(strategy)))
+    seen: list[Any] = []
+    for source in bars.features.values():
+        if not isinstance(source, (pl.Expr, Signals)) and callable(source) and source not in seen:
+            seen.append(source)
+            findings.extend(f for f in _pit_findings(source) if f not in findings)
+    return tuple(findings)
+
+
+def _pit_findings(target: Any) -> list[Finding]:
+    return [f for f in lint_findings_of(target) if f.code.startswith("PIT")]
+
+
+def _lint_target(strategy: Any) -> Any:
     if isinstance(strategy, Promoted):
         target: Any = strategy.spec.strategy
     elif isinstance(strategy, VectorizedStrategy):
@@ -118,7 +151,7 @@ def _static_findings(strategy: Any) -> tuple[Finding, ...]:
         target = strategy
     else:
         target = type(strategy)
-    return tuple(f for f in lint_findings_of(target) if f.code.startswith("PIT"))
+    return target
 
 
 def _resolve_cuts(cuts: Any, bars: Bars, signals: Signals | None) -> list[int]:

@@ -62,12 +62,14 @@ class Divergence:
 
 @dataclass(frozen=True, repr=False)
 class AuditReport:
-    """The verdict of :func:`lookahead`. ``str(report)`` (and ``repr``) is a one-paragraph summary.
+    """The verdict of :func:`lookahead`. ``str(report)`` (and ``repr``) is a one-paragraph summary; a pass
+    names the columns it does not cover (``unverified_columns``) and how to cover them.
 
     Attributes
     ----------
     passed:
-        True when every decision at or before every cut matched the full run.
+        True when every decision at or before every cut matched the full run, the strategy's source (and its
+        bars' feature functions) has no look-ahead finding, and, under ``strict``, no column is unverified.
     mode:
         ``"vectorized"``, ``"promoted"`` or ``"event"``.
     cuts:
@@ -84,6 +86,15 @@ class AuditReport:
     static_findings:
         Look-ahead patterns (the linter's ``PIT`` rules, unsuppressed) in the strategy's own source: the ones
         truncation cannot test, such as a global copy of the data read inside a hook, fail the audit too.
+        The feature functions of the bars (``Bars.features``) are linted the same way.
+    unverified_columns:
+        The bar columns the audit cannot verify: precomputed columns (``Bars.precomputed``: not a key, not
+        OHLCV or ``split`` / ``dividend``, not from a feature builder or ``align_signals``) that the strategy may
+        read: for a vectorized or promoted strategy the ones its signal expressions name (all of them when an
+        expression selects columns by pattern), for an event strategy all of them. Truncating rows cannot
+        recompute a value computed before the audit, so a pass says nothing about what those values knew.
+    strict:
+        Whether unverified columns fail the audit (``lookahead(..., strict=True)``).
     """
 
     passed: bool
@@ -94,32 +105,57 @@ class AuditReport:
     checked_orders: int = 0
     checked_signals: int = 0
     static_findings: tuple[Finding, ...] = field(default=())
+    unverified_columns: tuple[str, ...] = field(default=())
+    strict: bool = False
 
     def __str__(self) -> str:
         span = f"{self.cuts[0].isoformat()} .. {self.cuts[-1].isoformat()}" if self.cuts else "none"
         n = len(self.cuts)
-        if not self.divergences and self.static_findings:
+        if self.divergences:
+            return (
+                f"Lookahead audit FAILED ({self.mode} strategy, {len(self.divergences)} of {n} cuts diverged, "
+                f"cuts {span}): {self.first_divergence}. A decision must not change when the data after it is "
+                "removed: look for negative shifts, centered windows, statistics of the whole sample, or data the "
+                f"strategy reads from outside the bars it is given.{self._unverified_note(' Also unverified:')}"
+            )
+        if self.static_findings:
             listing = "; ".join(str(f) for f in self.static_findings)
             return (
                 f"Lookahead audit FAILED ({self.mode} strategy, {n} cut{'s' if n != 1 else ''} {span}): no decision "
                 "changed when the data after each cut was removed, but the strategy's source has look-ahead the "
-                f"truncation cannot test (the linter's findings): {listing}"
+                f"truncation cannot test (the linter's findings): {listing}."
+                f"{self._unverified_note(' Also unverified:')}"
             )
-        if self.passed:
-            checked = f"{self.checked_orders:,} orders"
-            if self.mode != "event":
-                checked += f" and {self.checked_signals:,} signal values"
+        if not self.passed:
             return (
-                f"Lookahead audit passed ({self.mode} strategy, {n} cut{'s' if n != 1 else ''} {span}): "
-                f"{checked} decided up to each cut are identical when the data after the cut is removed, so no "
-                f"decision before a cut depended on it. Decisions after the last cut ({self.cuts[-1].isoformat()}) "
-                "are not covered, nor is information from outside the audited data that the linter does not recognise."
+                f"Lookahead audit FAILED (strict; {self.mode} strategy, {n} cut{'s' if n != 1 else ''} {span}): no "
+                "decision changed when the data after each cut was removed, but the strategy reads columns the "
+                f"audit cannot verify:{self._unverified_note('')}"
             )
+        checked = f"{self.checked_orders:,} orders"
+        if self.mode != "event":
+            checked += f" and {self.checked_signals:,} signal values"
         return (
-            f"Lookahead audit FAILED ({self.mode} strategy, {len(self.divergences)} of {n} cuts diverged, "
-            f"cuts {span}): {self.first_divergence}. A decision must not change when the data after it is "
-            "removed: look for negative shifts, centered windows, statistics of the whole sample, or data the "
-            "strategy reads from outside the bars it is given."
+            f"Lookahead audit passed ({self.mode} strategy, {n} cut{'s' if n != 1 else ''} {span}): "
+            f"{checked} decided up to each cut are identical when the data after the cut is removed, so no "
+            f"decision before a cut depended on it. Decisions after the last cut ({self.cuts[-1].isoformat()}) "
+            "are not covered, nor is information from outside the audited data that the linter does not recognise."
+            f"{self._unverified_note(' The pass does NOT cover')}"
+        )
+
+    def _unverified_note(self, lead: str) -> str:
+        """The sentence naming the unverified columns and how to cover them (empty when there are none)."""
+        if not self.unverified_columns:
+            return ""
+        names = ", ".join(repr(c) for c in self.unverified_columns)
+        plural = len(self.unverified_columns) != 1
+        them = "them" if plural else "it"
+        return (
+            f"{lead} the precomputed column{'s' if plural else ''} {names}: {'their' if plural else 'its'} values "
+            "came with the data, so removing rows cannot recompute them, and a value computed from later rows "
+            f"(a forward return) goes unseen. Attach {them} as builders (bars.with_features(...)) or as Signals "
+            f"with arrival times (ml4t.data.align_signals) so the audit recomputes {them}, or drop {them}"
+            f"{'' if self.strict else '; lookahead(..., strict=True) fails on them'}."
         )
 
     def __repr__(self) -> str:
@@ -131,9 +167,17 @@ class AuditReport:
         d = self.first_divergence
         if self.passed:
             return self
-        if d is None:
+        if d is None and self.static_findings:
             f = self.static_findings[0]
             raise LeakageError(f"lookahead audit failed: the strategy's source reads the future: {f}", argument=f.path)
+        if d is None:
+            column = self.unverified_columns[0]
+            raise LeakageError(
+                f"lookahead audit failed (strict): the strategy may read the precomputed column {column!r}, which the "
+                "audit cannot verify; attach it with bars.with_features(...) or as Signals with arrival times",
+                argument="strict",
+                column=column,
+            )
         raise LeakageError(f"lookahead audit failed: {d}", symbol=d.symbol, timestamp=d.timestamp)
 
 

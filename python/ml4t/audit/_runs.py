@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ml4t._kernel.signals import Grid, evaluate, panel_of
+from ml4t._kernel.signals import Grid, call_signal_fn, evaluate, panel_of
 from ml4t.audit._fields import DECISION_FIELDS
 from ml4t.data import Bars, Signals
 from ml4t.errors import ConfigError
@@ -78,6 +78,32 @@ class _Vectorized:
         values = evaluate(self.spec.strategy, panel, self.grid, [0], self._strategy.settings)
         return _run_record(result.orders, panel.symbols, values, panel.ts.cast(pl.Int64).to_numpy())
 
+    def columns_read(self) -> frozenset[str] | None:
+        """The bar columns the signal expressions read (``meta.root_names()``), or None when an expression
+        selects columns by pattern, dtype or position (``pl.all()``, a regex, a selector): then any column.
+        Besides these, the kernel reads only OHLCV."""
+        signals = call_signal_fn(self.spec.strategy, self.grid.params(0), self._strategy.settings)
+        names: set[str] = set()
+        for expr in signals.values():
+            if not _names_every_column(expr):
+                return None
+            names.update(expr.meta.root_names())
+        return frozenset(names)
+
+
+def _names_every_column(expr: pl.Expr) -> bool:
+    """True when every column ``expr`` reads is named in it: no node selects columns by pattern, dtype, position
+    or exclusion (each of those yields no root name, so its columns cannot be known without the frame)."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if node.meta.has_multiple_outputs() or node.meta.is_regex_projection():
+            return False
+        if node.meta.is_column_selection() and not node.meta.root_names():
+            return False
+        stack.extend(node.meta.pop())
+    return True
+
 
 class _Event:
     """An event run: a :class:`RunSpec` whose strategy is a factory of fresh instances for the bars of a run."""
@@ -87,6 +113,10 @@ class _Event:
 
     def __init__(self, spec: RunSpec) -> None:
         self.spec = spec
+
+    def columns_read(self) -> frozenset[str] | None:
+        """None: an event strategy may read any column of its bars (``bar.<column>``, ``ctx.data.history``)."""
+        return None
 
     def run(self, bars: Bars, signals: Signals | None) -> _Run:
         strategy = self.spec.strategy(bars)
