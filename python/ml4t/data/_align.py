@@ -112,7 +112,7 @@ def align_signals(
     return bars._attach(step)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class AlignStep(Step):
     """The recorded alignment of ``columns`` of ``signals`` (named ``names``): recomputed on the rows of every
     derivation of the bars, from ``signals.until(cut)`` for ``Bars.until(cut)``."""

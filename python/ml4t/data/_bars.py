@@ -42,7 +42,7 @@ import polars as pl
 from ml4t._time import NS_PER_YEAR, format_duration, from_ns, to_ns
 from ml4t.data._build import KEY_COLUMNS, canonical, infer_freq_ns
 from ml4t.data._columnar import SymbolBlocks, build_blocks
-from ml4t.data._features import ExprStep, Step, attach, feature_steps, replay
+from ml4t.data._features import Builder, ExprStep, Step, attach, feature_steps, replay
 from ml4t.data._fingerprint import frame_fingerprint
 from ml4t.data._panel import Panel, build_panel
 from ml4t.data._stream import BarStream, bar_stream, split_events
@@ -314,7 +314,7 @@ class Bars:
         """For ml4t's engines: ``symbol -> [(ts_event ns, ratio), ...]`` of the ``split`` column's splits."""
         return split_events(self._frame)
 
-    def with_features(self, *builders: pl.Expr | Any, **named: pl.Expr | Any) -> Bars:
+    def with_features(self, *builders: Builder, **named: Builder) -> Bars:
         """These bars plus feature columns computed by recorded builders, which every derivation recomputes on
         its own rows: ``until(cut)`` computes them only from the rows that arrived by the cut (so
         ``ml4t.audit.lookahead`` verifies every decision that reads them), ``between`` and ``select`` on their

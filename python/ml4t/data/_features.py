@@ -37,13 +37,14 @@ import polars as pl
 
 from ml4t.errors import ConfigError
 
-__all__ = ["ExprStep", "FnStep", "Step", "attach", "feature_steps", "replay"]
+__all__ = ["Builder", "ExprStep", "FnStep", "Step", "attach", "feature_steps", "replay"]
 
 Builder = pl.Expr | Callable[[pl.DataFrame], Any]
 """What :meth:`Bars.with_features` takes: a Polars expression or a function of the canonical long frame."""
 
 
-@dataclass(frozen=True)
+# Steps compare by identity (eq=False): a Polars expression's == builds an expression, not a bool.
+@dataclass(frozen=True, eq=False)
 class Step:
     """One recorded derivation: computes the columns ``names`` (of ``dtypes``, recorded when attached)."""
 
@@ -63,7 +64,7 @@ class Step:
         return f"the {self.argument} builder of {list(self.names)}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ExprStep(Step):
     """Polars expressions (aliased to their names), evaluated together per symbol in time order."""
 
@@ -86,7 +87,7 @@ class ExprStep(Step):
         return f"the {self.argument[:-1]} {self.names[0]!r}" if len(self.names) == 1 else f"the {self.argument}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FnStep(Step):
     """A function of the canonical long frame returning columns (``name``: the one column it returns)."""
 
