@@ -56,6 +56,8 @@ def test_named_expressions_are_computed_per_symbol_in_time_order():
     by_hand = frame.group_by("symbol", maintain_order=True).agg(CLOSE.pct_change().alias("r")).explode("r")
     assert frame.sort("symbol", maintain_order=True)["ret"].to_list() == by_hand["r"].to_list()
     assert list(featured.features) == ["z", "ret"]
+    with pytest.raises(TypeError):
+        featured.features["z"] = CLOSE  # type: ignore[index]  # a read-only view
     assert featured.precomputed == []
     assert BARS.features == {} and BARS.with_features().frame.equals(BARS.frame)
 
