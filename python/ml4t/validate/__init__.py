@@ -3,8 +3,17 @@
 Splitters give train/test row indices (:class:`Split`) over a dataset whose rows carry ``ts_event`` and
 ``ts_arrival``; a training row whose label's information had not arrived before a test block starts is purged,
 and an embargo follows every test block.
+
+- :func:`walk_forward` (rolling or expanding) and :func:`cpcv` (combinatorial purged cross-validation, with its
+  backtest paths) return :class:`Splits` / :class:`CPCV`: sequences of :class:`Split` that scikit-learn takes
+  as ``cv=``;
+- :func:`forward_returns` builds the label frame (the return over a horizon, and the ``label_end`` that
+  ``purge="label_end"`` reads).
 """
 
+from ml4t.validate._labels import forward_returns
+from ml4t.validate._splits import cpcv, walk_forward
+from ml4t.validate._splitset import CPCV, Splits
 from ml4t.validate._types import Split
 
-__all__ = ["Split"]
+__all__ = ["CPCV", "Split", "Splits", "cpcv", "forward_returns", "walk_forward"]
