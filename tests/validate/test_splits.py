@@ -4,6 +4,7 @@ the Splits/CPCV containers (frame, repr, scikit-learn protocol, n_rows) and CPCV
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 
 import numpy as np
 import polars as pl
@@ -149,7 +150,7 @@ def test_frame_repr_and_n_rows():
     assert table.schema["test_start"] == pl.Datetime("ns", "UTC")
     assert splits.n_rows == 10
     text = repr(splits)
-    assert "walk_forward: 3 splits of 10 rows" in text and "purge=1 bars" in text and "embargo=1d" in text
+    assert "walk_forward: 3 splits of 10 rows" in text and "purge=1 bar," in text and "embargo=1d" in text
     assert "2024-01-05" in text
     c = cpcv(daily(10), n_groups=5, n_test_groups=2, purge=1)
     assert "cpcv: 10 splits" in repr(c) and c.frame["groups"].to_list()[0] == [0, 1]
@@ -183,3 +184,10 @@ def test_hours_and_minutes_resolution():
     splits = walk_forward(frame(event), train="12h", test="6h", purge="90m")
     assert splits[0].test.tolist() == list(range(12, 18))
     assert splits[0].train.tolist() == list(range(11))  # row 11 (11:00 + 90m) ends after 12:00, row 10 before
+
+
+def test_splits_pickle():
+    for splits in (walk_forward(daily(10), train=4, test=2), cpcv(daily(10), n_groups=5, n_test_groups=2)):
+        copy = pickle.loads(pickle.dumps(splits))
+        assert type(copy) is type(splits) and copy.n_rows == splits.n_rows and _idx(copy) == _idx(splits)
+    assert copy.paths == splits.paths and (copy.row_groups == splits.row_groups).all()

@@ -28,7 +28,7 @@ Where ml4t differs from skfolio, and why
 On one symbol with regular bars, zero latency (``ts_arrival == ts_event``) and lengths in bars, ml4t's indices
 equal skfolio's (``tests/validate/test_splits_skfolio.py`` checks it) with this mapping:
 
-- ``WalkForward(train_size=n, test_size=m, purged_size=p, expend_train=...)`` is
+- ``WalkForward(train_size=n, test_size=m, purged_size=p, expand_train=...)`` is
   ``walk_forward(train=n + p, test=m, embargo=p, mode="rolling"|"expanding")`` (ml4t's ``train`` is the whole
   window before the test block, gap included), or equally ``purge=p + 1`` instead of ``embargo=p``. skfolio's
   ``reduce_test=False`` matches ml4t: an incomplete last test block is dropped.

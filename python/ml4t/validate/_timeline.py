@@ -37,7 +37,9 @@ class Length:
     value: int
 
     def __str__(self) -> str:
-        return f"{self.value} bars" if self.kind == "bars" else format_duration(self.value)
+        if self.kind == "time":
+            return format_duration(self.value)
+        return f"{self.value} bar" if self.value == 1 else f"{self.value} bars"
 
 
 def parse_length(value: object, *, argument: str, minimum: int = 1) -> Length:
