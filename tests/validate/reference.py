@@ -141,6 +141,8 @@ def walk_forward(rows: Rows, ends, *, train, test, step, mode, embargo, min_trai
             continue
         if min_train[0] == "time" and times[0] > start - min_train[1]:
             continue
+        if not window:  # no timestamp in the window: no split
+            continue
         candidates = {i for i, e in enumerate(rows.event) if e in window}
         split = one_split(rows, ends, [block], candidates, embargo, "before")
         if split is None:

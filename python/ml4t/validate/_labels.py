@@ -58,7 +58,10 @@ def forward_returns(bars: Any, horizon: int | str | Any, *, price: str = "close"
     series = frame[price].cast(pl.Float64)
     values = series.fill_null(np.nan).to_numpy()
     has_symbol = "symbol" in frame.columns
-    symbols = frame["symbol"].cast(pl.String).to_numpy() if has_symbol else np.zeros(frame.height, dtype=np.int64)
+    if has_symbol:
+        codes = frame["symbol"].cast(pl.String).rank("dense").cast(pl.Int64).to_numpy() - 1
+    else:
+        codes = np.zeros(frame.height, dtype=np.int64)
     bad = np.flatnonzero((series.is_not_null() & ~(series.is_finite() & (series > 0))).to_numpy())
     if bad.size:
         row = int(bad[0])
@@ -71,7 +74,6 @@ def forward_returns(bars: Any, horizon: int | str | Any, *, price: str = "close"
         )
     label = np.full(frame.height, np.nan)
     label_end = np.empty(frame.height, dtype=np.int64)
-    _, codes = np.unique(symbols, return_inverse=True)
     for rows in np.split(np.argsort(codes, kind="stable"), np.cumsum(np.bincount(codes))[:-1]):
         _symbol_labels(rows, tl.event[rows], values[rows], length, tl.step, label, label_end, tl.symbol_of)
     out = frame.select(pl.col("ts_event").cast(TS_DTYPE), pl.col("ts_arrival").cast(TS_DTYPE))

@@ -92,7 +92,8 @@ def walk_forward(
         ``"rolling"``: the window just before each test block that training rows are taken from (purged and
         embargoed rows are then removed from it). ``"expanding"``: every window starts at the first row, and
         ``train`` is the first window's length. An int counts distinct timestamps (bars), a string or
-        timedelta is a duration (the window is ``[test_start - train, test_start)``).
+        timedelta is a duration (the window is ``[test_start - train, test_start)``; a window in which the
+        data hold no row, inside a gap, is skipped).
     test:
         The length of each test block (bars or a duration). An incomplete last block is dropped, so every
         fold's statistics cover the same length (bars: fewer than ``test`` timestamps left; a duration: the
@@ -145,8 +146,9 @@ def walk_forward(
         first = 0 if mode == "expanding" else _window_start(tl, a, train_len)
         if not _long_enough(tl, first, a, min_len):
             continue
-        candidate = np.zeros(tl.n_rows, dtype=bool)
-        candidate[tl.first_row[first] : tl.first_row[a]] = True
+        candidate = np.arange(tl.first_row[first], tl.first_row[a])
+        if candidate.size == 0:  # a duration window inside a gap of the data: nothing to train on
+            continue
         splits.append(_split(len(splits), tl, ends, arrivals, candidate, [(a, b)], gap, embargo_before=True, groups=()))
     if not splits:
         raise ConfigError(
@@ -273,7 +275,7 @@ def cpcv(
                 blocks[-1] = (blocks[-1][0], bounds[g][1])
             else:
                 blocks.append(bounds[g])
-        candidate = ~np.isin(row_groups, tested)
+        candidate = np.flatnonzero(~np.isin(row_groups, tested))
         splits.append(_split(index, tl, ends, arrivals, candidate, blocks, gap, embargo_before=False, groups=tested))
     params = {"n_groups": str(n), "n_test_groups": str(k), "purge": horizon, "embargo": str(gap)}
     return CPCV(splits, n_rows=tl.n_rows, params=params, n_groups=n, n_test_groups=k, row_groups=row_groups)
@@ -292,32 +294,33 @@ def _split(
     groups: tuple[int, ...],
 ) -> Split:
     """One split: the test rows of ``blocks`` (``[a, b)`` timeline positions), and the ``candidate`` training
-    rows minus those purged or embargoed around each block (the rules of the module docstring)."""
-    purged = np.zeros(tl.n_rows, dtype=bool)
-    embargoed = np.zeros(tl.n_rows, dtype=bool)
+    rows (ascending positions) minus those purged or embargoed around each block (the module docstring's
+    rules)."""
+    event, position = tl.event[candidate], tl.index[candidate]
+    purged = np.zeros(candidate.size, dtype=bool)
+    embargoed = np.zeros(candidate.size, dtype=bool)
     for a, b in blocks:
         lo, hi = int(tl.first_row[a]), int(tl.first_row[b])
-        purged[:lo] |= arrivals[:lo] > tl.arrival[lo:hi].min()
-        purged[hi:] |= tl.event[hi:] <= ends[lo:hi].max()
-        if gap is not None and gap.value > 0:
-            if embargo_before and gap.kind == "bars":
-                embargoed[tl.first_row[max(0, a - gap.value)] : lo] = True
-            elif embargo_before:
-                embargoed[:lo] |= tl.event[:lo] >= int(tl.times[a]) - gap.value
-            elif gap.kind == "bars":
-                embargoed[hi : tl.first_row[min(tl.n_times, b + gap.value)]] = True
-            else:
-                embargoed[hi:] |= tl.event[hi:] <= int(tl.times[b - 1]) + gap.value
-    purged &= candidate
-    embargoed &= candidate & ~purged
-    train = np.flatnonzero(candidate & ~purged & ~embargoed)
+        before, after = position < a, position >= b
+        purged |= before & (arrivals[candidate] > tl.arrival[lo:hi].min())
+        purged |= after & (event <= ends[lo:hi].max())
+        if gap is None or gap.value == 0:
+            continue
+        if embargo_before:
+            near = position >= a - gap.value if gap.kind == "bars" else event >= int(tl.times[a]) - gap.value
+            embargoed |= before & near
+        else:
+            near = position < b + gap.value if gap.kind == "bars" else event <= int(tl.times[b - 1]) + gap.value
+            embargoed |= after & near
+    embargoed &= ~purged
+    train = candidate[~purged & ~embargoed]
     test = np.concatenate([np.arange(tl.first_row[a], tl.first_row[b]) for a, b in blocks])
     test_start, test_end = int(tl.times[blocks[0][0]]), int(tl.times[blocks[-1][1] - 1])
     if train.size == 0:
-        culprit = "purge" if purged.sum() == candidate.sum() else "embargo"
+        culprit = "purge" if purged.all() else "embargo"
         raise ConfigError(
             f"split {index} has no training row left: {purged.sum()} purged and {embargoed.sum()} embargoed of "
-            f"{candidate.sum()}; shorten {culprit} or give it more training data",
+            f"{candidate.size}; shorten {culprit} or give it more training data",
             argument=culprit,
             timestamp=test_start,
         )
