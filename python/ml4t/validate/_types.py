@@ -38,7 +38,9 @@ class Split:
         (its ``ts_arrival`` plus the horizon; the rows' latest ``ts_arrival`` without one).
     purged, embargoed:
         Training rows removed because their label's information had not arrived before the test block
-        started (``purged``), or because they fall inside the embargo after a test block (``embargoed``).
+        started, or (after a ``cpcv`` test block) their features are about a time inside its labels' span
+        (``purged``), or because they fall inside the embargo (``embargoed``: after each test block in
+        ``cpcv``, a gap before the test block in ``walk_forward``). A row both purged and embargoed is purged.
     groups:
         For combinatorial splits (``cpcv``), the test groups, ascending; ``()`` otherwise.
     """
