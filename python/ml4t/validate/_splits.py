@@ -101,7 +101,8 @@ def walk_forward(
         (a gap in the data) is skipped.
     step:
         How far each test block starts after the previous one (default ``test``: blocks tile the timeline).
-        Bars count from the previous block's first timestamp; durations from ``start`` (a calendar grid).
+        Bars count from the previous block's first timestamp; durations step along a calendar grid from the
+        first block's start.
         Shorter than ``test`` is refused: test blocks never overlap.
     mode:
         ``"rolling"`` (default) or ``"expanding"``.
@@ -128,14 +129,14 @@ def walk_forward(
     train_len = parse_length(train, argument="train")
     test_len = parse_length(test, argument="test")
     step_len = test_len if step is None else parse_length(step, argument="step")
-    mode = check_choice("mode", mode, ("rolling", "expanding"))  # type: ignore[assignment]
+    rolling = check_choice("mode", mode, ("rolling", "expanding")) == "rolling"
     min_len = train_len if min_train is None else parse_length(min_train, argument="min_train")
     gap = None if embargo is None else parse_length(embargo, argument="embargo", minimum=0)
     if step_len.kind == test_len.kind and step_len.value < test_len.value:
         raise ConfigError(
             f"step ({step_len}) is shorter than test ({test_len}): test blocks would overlap", argument="step"
         )
-    if mode == "rolling" and min_len.kind == train_len.kind and min_len.value > train_len.value:
+    if rolling and min_len.kind == train_len.kind and min_len.value > train_len.value:
         raise ConfigError(
             f"min_train ({min_len}) is longer than the rolling train window ({train_len})", argument="min_train"
         )
@@ -143,7 +144,7 @@ def walk_forward(
     arrivals = ends + (tl.arrival - tl.event)
     splits: list[Split] = []
     for a, b in _walk_blocks(tl, train_len, test_len, step_len, start):
-        first = 0 if mode == "expanding" else _window_start(tl, a, train_len)
+        first = _window_start(tl, a, train_len) if rolling else 0
         if not _long_enough(tl, first, a, min_len):
             continue
         candidate = np.arange(tl.first_row[first], tl.first_row[a])
