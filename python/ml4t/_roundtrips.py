@@ -20,6 +20,11 @@ from ml4t.result import TRADES_SCHEMA
 __all__ = ["round_trips"]
 
 
+def _is_close(a: float, b: float) -> bool:
+    """The ledger's tolerance (``core/src/portfolio/float.rs``: 1e-9 relative, 1e-12 absolute)."""
+    return a == b or abs(a - b) <= max(1e-9 * max(abs(a), abs(b)), 1e-12)
+
+
 def round_trips(
     fills: pl.DataFrame,
     marks: Mapping[str, float],
@@ -49,7 +54,9 @@ def round_trips(
                 position, entry_price = position * ratio, entry_price / ratio
             signed = qty if side == "buy" else -qty
             if position != 0.0 and (signed > 0) != (position > 0):
-                closed = min(qty, abs(position))
+                # the ledger books a fill within tolerance of the position as exactly flat (float.rs `add`)
+                flat = _is_close(qty, abs(position))
+                closed = abs(position) if flat else min(qty, abs(position))
                 share = closed / abs(position)
                 exit_fees = fee * closed / qty
                 fees = entry_fees * share + exit_fees
@@ -60,9 +67,9 @@ def round_trips(
                 )
                 entry_fees -= entry_fees * share
                 position += closed if position < 0 else -closed
-                if abs(position) < 1e-12 * max(closed, 1.0):
+                if flat or _is_close(position, 0.0):
                     position, entry_fees, entry_ts = 0.0, 0.0, None
-                remainder = qty - closed
+                remainder = 0.0 if flat else qty - closed
                 if remainder > 0:  # a reversal opens the other side with the rest of the fill
                     position, entry_price, entry_fees, entry_ts = (
                         remainder * (1 if signed > 0 else -1),

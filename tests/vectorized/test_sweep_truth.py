@@ -177,3 +177,26 @@ def test_a_parameter_named_like_a_metrics_column_is_refused():
     with pytest.raises(ConfigError, match="column of the sweep's metrics") as info:
         VectorizedStrategy(rule).sweep(synthetic_bars(1, 50, "1d", seed=1), symbol=[1, 2])
     assert info.value.argument == "symbol"
+
+
+def test_a_reversal_that_fills_one_ulp_past_the_position_closes_it_flat_in_rows_and_results():
+    """Found by the property above (2 symbols, shared cash, next_open): a long entry while short buys back the
+    short plus whatever cash is left, here nothing, and the fill's quantity came out one ulp above the short.
+    The ledger books that as flat (its tolerance); the Result's round trips used to open a 9e-13 long."""
+    from ml4t._roundtrips import round_trips
+    from ml4t.result import FILLS_SCHEMA
+
+    short = 100_000 / 23.1
+    ts = [T0, T0 + dt.timedelta(days=3)]
+    fills = pl.DataFrame(
+        {
+            "fill_id": [0, 1], "order_id": [0, 1], "ts_event": ts, "symbol": ["S1", "S1"], "side": ["sell", "buy"],
+            "quantity": [short, np.nextafter(short, np.inf)], "fill_price": [23.1, 46.0845], "fee": [0.0, 0.0],
+            "slippage": [0.0, 0.0],
+        },
+        schema=FILLS_SCHEMA,
+    )  # fmt: skip
+    trades = round_trips(fills, {"S1": 2040.0})
+    assert trades["status"].to_list() == ["closed"]
+    assert trades["quantity"][0] == short
+    assert trades["pnl"][0] == pytest.approx((23.1 - 46.0845) * short)
