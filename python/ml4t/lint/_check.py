@@ -90,8 +90,9 @@ def lint_module(
     """The unsuppressed findings of the selected rules in a parsed module, in (path, line, column, code) order."""
     findings: set[Finding] = set()
     for code in selected_codes(select, ignore):
-        for finding in RULES[code]().check(module):
-            if not module.suppressed(finding.line, finding.code):
+        found = list(RULES[code]().check(module))
+        for finding in found:
+            if not module.suppressed(finding.line, finding.code) and not module.redundant(finding, found):
                 findings.add(finding)
     return sorted(findings, key=lambda f: (f.path, f.line, f.col, f.code))
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import ClassVar
 
+from ml4t.lint._resolve import Resolution
+
 __all__ = ["HOOKS", "Finding", "Module", "Rule"]
 
 HOOKS = frozenset({"on_start", "on_event", "on_bar", "on_signal", "on_fill", "on_timer", "on_end"})
@@ -50,14 +52,23 @@ class Rule:
         raise NotImplementedError
 
     def finding(self, module: Module, node: ast.AST, message: str) -> Finding:
+        """A finding at ``node``. On a helper call's expansion (see :mod:`ml4t.lint._resolve`) it is placed at
+        the call and names the helper."""
         line = getattr(node, "lineno", 1)
         col = getattr(node, "col_offset", 0) + 1
-        return Finding(module.path, line, col, self.code, message)
+        origin = module.origin(node)
+        if origin is not None:
+            message += f" (in helper {' -> '.join(f'{name}()' for name in origin.chain)}, called here)"
+        found = Finding(module.path, line, col, self.code, message)
+        if origin is not None:
+            module.derived[found] = origin
+        return found
 
 
-class Module:
+class Module(Resolution):
     """A parsed source file and what rules ask of it: parents, import aliases, strategy hooks, signal
-    functions and jitted functions."""
+    functions and jitted functions, and (from :class:`~ml4t.lint._resolve.Resolution`) what names bound once
+    stand for and what helper calls compute (:meth:`walk` visits those expansions)."""
 
     def __init__(self, source: str, path: str = "<string>", *, scope: str = "symbol") -> None:
         self.source = source

@@ -7,19 +7,7 @@ from collections.abc import Iterator
 
 from ml4t.lint._core import Finding, Module, Rule
 from ml4t.lint.rules import register
-
-_SHIFTS = ("shift", "diff", "pct_change")
-
-
-def _negated_variable(node: ast.AST | None) -> bool:
-    """``-n``, ``-self.horizon``, ``-(h + 1)``: a minus over something that is not a literal (PIT001 has
-    literals) and not itself negated (``-(-n)`` is positive)."""
-    return (
-        isinstance(node, ast.UnaryOp)
-        and isinstance(node.op, ast.USub)
-        and not isinstance(node.operand, ast.Constant)
-        and not (isinstance(node.operand, ast.UnaryOp) and isinstance(node.operand.op, (ast.USub, ast.UAdd)))
-    )
+from ml4t.lint.rules.pit001_negative_shift import negated_variable, shift_amount
 
 
 def _negative_literal(node: ast.AST) -> bool:
@@ -30,8 +18,11 @@ def _negative_literal(node: ast.AST) -> bool:
 class LeadCall(Rule):
     """What it does:
     Flags ``.lead(...)`` (a window function that reads a later row, as in Spark or SQL-style APIs) and
-    ``.shift(-n)`` / ``.diff(-n)`` / ``.pct_change(-n)`` where ``n`` is a variable or expression (negative
-    literals are PIT001).
+    ``.shift(-n)`` / ``.diff(-n)`` / ``.pct_change(-n)`` / ``np.roll(x, -n)`` where ``n`` is a variable or
+    expression whose value is not known statically (``-self.horizon``, a parameter); also when the minus sits
+    in a name bound once (``lead = -horizon``; ``shift(lead)``) or in a helper the call goes through. Amounts that
+    fold to zero or a positive number are fine (``n = -1``; ``shift(-n)`` is a lag); a negative number with no
+    minus over a name is PIT001's (``lead = -1``; ``shift(lead)``).
 
     Why is this bad:
     Both move later rows up: the value a bar sees belongs to a bar that has not happened yet. Writing the
@@ -57,10 +48,11 @@ class LeadCall(Rule):
     name = "lead-call"
 
     def check(self, module: Module) -> Iterator[Finding]:
-        for node in ast.walk(module.tree):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        for node in module.walk():
+            if not isinstance(node, ast.Call):
                 continue
-            method = node.func.attr
+            method = node.func.attr if isinstance(node.func, ast.Attribute) else ""
+            found = shift_amount(module, node)
             if method == "lead":
                 values = [*node.args, *(kw.value for kw in node.keywords)]
                 if not any(_negative_literal(v) for v in values):  # lead(-1) is a lag
@@ -69,13 +61,11 @@ class LeadCall(Rule):
                         node.func,
                         f"{ast.unparse(node.func)}() reads a later row: the value at each bar comes from the future",
                     )
-            elif method in _SHIFTS:
-                amount = node.args[0] if node.args else None
-                for kw in node.keywords:
-                    if kw.arg in ("n", "periods"):
-                        amount = kw.value
-                if isinstance(amount, ast.UnaryOp) and _negated_variable(amount):
-                    ahead = ast.unparse(amount.operand)
+            elif found is not None and (module.integer(found[1]) is None or (module.integer(found[1]) or 0) < 0):
+                method, amount = found
+                resolved = module.value(amount)
+                if isinstance(resolved, ast.UnaryOp) and negated_variable(resolved):
+                    ahead = ast.unparse(resolved.operand)
                     yield self.finding(
                         module,
                         node.func,

@@ -12,7 +12,8 @@ from ml4t.lint.rules import register
 @register
 class PeekCall(Rule):
     """What it does:
-    Flags every call to a function or method named ``peek`` (``data.peek()``, ``feed.peek(1)``, ``peek(it)``).
+    Flags every call to a function or method named ``peek`` (``data.peek()``, ``feed.peek(1)``, ``peek(it)``),
+    also through a name bound once (``look = self.feed.peek``; ``look()``) or a helper of the file.
 
     Why is this bad:
     ml4t has no ``peek`` by design: a strategy sees a bar when it arrives and never before. Where other
@@ -40,16 +41,16 @@ class PeekCall(Rule):
     name = "peek-call"
 
     def check(self, module: Module) -> Iterator[Finding]:
-        for node in ast.walk(module.tree):
+        for node in module.walk():
             if not isinstance(node, ast.Call):
                 continue
-            func = node.func
+            func = module.value(node.func)
             if (isinstance(func, ast.Attribute) and func.attr == "peek") or (
                 isinstance(func, ast.Name) and func.id == "peek"
             ):
                 yield self.finding(
                     module,
-                    func,
+                    node.func,
                     f"{ast.unparse(func)}() reads the next item before it arrives: a decision built on it uses "
                     "a bar from the future",
                 )

@@ -12,15 +12,12 @@ _ZERO_PHASE = frozenset({"filtfilt", "sosfiltfilt"})
 _PER_WINDOW = frozenset({"apply", "rolling_apply", "rolling_map", "map_elements"})
 
 
-def _is_true(node: ast.AST) -> bool:
-    return isinstance(node, ast.Constant) and node.value is True
-
-
-def _centered(node: ast.Call, method: str) -> bool:
-    """``center=True`` (pandas' ``rolling`` also takes it third positionally: ``rolling(20, 1, True)``)."""
-    if any(kw.arg == "center" and _is_true(kw.value) for kw in node.keywords):
+def _centered(module: Module, node: ast.Call, method: str) -> bool:
+    """``center=True`` (pandas' ``rolling`` also takes it third positionally: ``rolling(20, 1, True)``), the
+    value folded through names bound once (``centred = True``; ``center=centred``)."""
+    if any(kw.arg == "center" and module.constant(kw.value) is True for kw in node.keywords):
         return True
-    return method == "rolling" and len(node.args) >= 3 and _is_true(node.args[2])
+    return method == "rolling" and len(node.args) >= 3 and module.constant(node.args[2]) is True
 
 
 def _imported(module: Module, func: ast.AST) -> bool:
@@ -44,7 +41,8 @@ class CenteredWindow(Rule):
     """What it does:
     Flags rolling windows with ``center=True`` (Polars ``rolling_mean`` / ``rolling_std`` / ... /
     ``rolling_map``, pandas ``.rolling(..., center=True)``) and zero-phase filters (``scipy.signal.filtfilt``,
-    ``sosfiltfilt``, and a ``filtfilt`` imported from another library).
+    ``sosfiltfilt``, and a ``filtfilt`` imported from another library), keyword or positional, through names
+    bound once (``center=centred``, ``smooth = signal.filtfilt``; ``smooth(b, a, x)``) and helpers of the file.
 
     Why is this bad:
     A centred window of width ``w`` puts the current bar in its middle: half the bars it averages come after
@@ -69,12 +67,12 @@ class CenteredWindow(Rule):
     name = "centered-window"
 
     def check(self, module: Module) -> Iterator[Finding]:
-        for node in ast.walk(module.tree):
+        for node in module.walk():
             if not isinstance(node, ast.Call):
                 continue
             if isinstance(node.func, ast.Attribute):
                 method = node.func.attr
-                if (method == "rolling" or method.startswith("rolling_")) and _centered(node, method):
+                if (method == "rolling" or method.startswith("rolling_")) and _centered(module, node, method):
                     yield self.finding(
                         module,
                         node.func,
@@ -82,10 +80,11 @@ class CenteredWindow(Rule):
                         "in the future",
                     )
                     continue
-            name = module.qualified(node.func) or ""
+            func = module.value(node.func)
+            name = module.qualified(func) or ""
             if (
                 name.rpartition(".")[2] in _ZERO_PHASE
-                and _imported(module, node.func)
+                and _imported(module, func)
                 and not _inside_window_function(module, node)
             ):
                 yield self.finding(

@@ -12,20 +12,19 @@ _COUNTERS = frozenset({"range", "numba.prange", "enumerate"})
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)
 
 
-def _int(node: ast.AST) -> int | None:
-    return node.value if isinstance(node, ast.Constant) and type(node.value) is int else None
-
-
-def _offset(node: ast.AST) -> tuple[str, int] | None:
-    """``i + 2`` -> ("i", 2), ``1 + i`` -> ("i", 1), ``i + 2 - 1`` -> ("i", 1), ``i`` -> ("i", 0); else None."""
+def _offset(module: Module, node: ast.AST, depth: int = 0) -> tuple[str, int] | None:
+    """``i + 2`` -> ("i", 2), ``1 + i`` -> ("i", 1), ``i + 2 - 1`` -> ("i", 1), ``i`` -> ("i", 0); else None.
+    Names bound once are read through (``j = i + 1``; ``x[j]``, ``k = 1``; ``x[i + k]``); a loop counter is
+    bound by its loop, never once, so it stays itself."""
     if isinstance(node, ast.Name):
-        return node.id, 0
+        bound = module.value(node)
+        return _offset(module, bound, depth + 1) if bound is not node and depth < 8 else (node.id, 0)
     if not (isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub))):
         return None
-    right, inner = _int(node.right), _offset(node.left)
+    right, inner = module.integer(node.right), _offset(module, node.left, depth + 1)
     if right is not None and inner is not None:
         return inner[0], inner[1] + (right if isinstance(node.op, ast.Add) else -right)
-    left, inner = _int(node.left), _offset(node.right)
+    left, inner = module.integer(node.left), _offset(module, node.right, depth + 1)
     if left is not None and inner is not None and isinstance(node.op, ast.Add):
         return inner[0], inner[1] + left
     return None
@@ -59,20 +58,20 @@ def _loop_counters(module: Module, node: ast.AST) -> set[str]:
     return names
 
 
-def _reads_ahead(index: ast.AST, counters: set[str]) -> tuple[str, int] | None:
+def _reads_ahead(module: Module, index: ast.AST, counters: set[str]) -> tuple[str, int] | None:
     """The (counter, k) of an index reaching past the current bar: ``i + k`` (k >= 1), a slice starting there
     (``i + 1:``), or a slice whose exclusive end passes it (``:i + 2``). ``:i + 1`` ends at the current bar."""
     if isinstance(index, ast.Tuple):  # rows first: x[i + 1, j], df.iloc[i + 1, 0]
         index = index.elts[0] if index.elts else index
     if isinstance(index, ast.Slice):
-        lower = _offset(index.lower) if index.lower is not None else None
+        lower = _offset(module, index.lower) if index.lower is not None else None
         if lower is not None and lower[0] in counters and lower[1] >= 1:
             return lower
-        upper = _offset(index.upper) if index.upper is not None else None
+        upper = _offset(module, index.upper) if index.upper is not None else None
         if upper is not None and upper[0] in counters and upper[1] >= 2:
             return upper[0], upper[1] - 1
         return None
-    found = _offset(index)
+    found = _offset(module, index)
     return found if found is not None and found[0] in counters and found[1] >= 1 else None
 
 
@@ -91,7 +90,7 @@ def _written_offset(module: Module, node: ast.AST, name: str) -> int | None:
         for sub in ast.walk(target):
             if isinstance(sub, ast.Subscript) and isinstance(sub.ctx, ast.Store):
                 index = sub.slice.elts[0] if isinstance(sub.slice, ast.Tuple) and sub.slice.elts else sub.slice
-                found = _offset(index)
+                found = _offset(module, index)
                 if found is not None and found[0] == name:
                     written = found[1] if written is None else max(written, found[1])
     return written
@@ -112,7 +111,9 @@ class IndexPastCurrent(Rule):
     """What it does:
     Inside a ``for i in range(...)`` / ``for i, x in enumerate(...)`` loop (or comprehension), flags reads
     that index past the loop's current bar: ``x[i + 1]``, ``df.iloc[i + 2]``, ``arr.values[i + 1, j]``, a
-    slice starting after the bar (``x[i + 1:]``) or ending after it (``x[i - 5:i + 2]``).
+    slice starting after the bar (``x[i + 1:]``) or ending after it (``x[i - 5:i + 2]``). The offset may be
+    spelled through names bound once (``j = i + 1``; ``x[j]``, ``step = 1``; ``x.iloc[i + step]``) or sit in a
+    helper of the file the loop calls (``def nxt(x, i): return x[i + 1]``).
 
     Why is this bad:
     In a bar loop ``i`` is "now": the decision for bar ``i`` can only use bars ``0..i``. Reading ``i + 1``
@@ -140,13 +141,13 @@ class IndexPastCurrent(Rule):
 
     def check(self, module: Module) -> Iterator[Finding]:
         strategies = set(module.strategy_classes)
-        for node in ast.walk(module.tree):
+        for node in module.walk():
             if not (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load)):
                 continue
             counters = _loop_counters(module, node)
             if not counters:
                 continue
-            ahead = _reads_ahead(node.slice, counters)
+            ahead = _reads_ahead(module, node.slice, counters)
             if ahead is not None and not _in_strategy_method(module, node, strategies):
                 name, k = ahead
                 written = _written_offset(module, node, name)

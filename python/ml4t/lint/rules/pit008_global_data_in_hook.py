@@ -70,6 +70,30 @@ def _datasets(module: Module) -> dict[str, str]:
     return known
 
 
+def _instance_datasets(module: Module, cls: ast.ClassDef, datasets: dict[str, str]) -> dict[str, str]:
+    """Attributes of a strategy class set from a module-level dataset in any of its methods
+    (``self.prices = prices`` in ``__init__``) -> the loader."""
+    out: dict[str, str] = {}
+    for fn in cls.body:
+        if not isinstance(fn, ast.FunctionDef):
+            continue
+        local = _local_names(fn)
+        visible = {name: source for name, source in datasets.items() if name not in local}
+        for node in ast.walk(fn):
+            if not isinstance(node, ast.Assign):
+                continue
+            source = _loaded_from(module, node.value, visible)
+            for target in node.targets:
+                if (
+                    source is not None
+                    and isinstance(target, ast.Attribute)
+                    and isinstance(target.value, ast.Name)
+                    and target.value.id == "self"
+                ):
+                    out[target.attr] = source
+    return out
+
+
 def _local_names(fn: ast.FunctionDef) -> set[str]:
     """Names bound inside ``fn`` (parameters, assignments, loop targets, imports, nested definitions, also of
     nested functions and lambdas), minus those declared ``global``."""
@@ -124,7 +148,10 @@ class GlobalDataInHook(Rule):
     function, flags reads of a module-level name bound to loaded data: ``pl.read_*`` / ``pl.scan_*`` /
     ``pd.read_*`` / ``np.load*``, ``ml4t.data.load_bars``, ``ml4t.datasets.synthetic_bars``,
     ``pl.DataFrame(...)`` / ``pd.DataFrame(...)``, and what is derived from them (``.frame``, ``.collect()``,
-    ``.to_pandas()``, a column, a sorted or filtered copy). Not flagged: module-level constants (``WINDOW =
+    ``.to_pandas()``, a column, a sorted or filtered copy). Also reached through a helper of the file the
+    function calls (``def lookup(): return prices``), or through an attribute of the strategy that another of
+    its methods set from such a name (``self.prices = prices`` in ``__init__``, read as ``self.prices`` in
+    ``on_bar``). Not flagged: module-level constants (``WINDOW =
     20``), names the function binds itself (a parameter or a local of the same name), reads elsewhere.
 
     Why is this bad:
@@ -162,6 +189,7 @@ class GlobalDataInHook(Rule):
         if not datasets:
             return
         hooks = {id(fn) for fn in module.hooks}
+        held = {id(cls): _instance_datasets(module, cls, datasets) for cls in module.strategy_classes}
         seen: set[int] = set()
         for fn in [*module.hooks, *signal_functions(module)]:
             if id(fn) in seen:
@@ -170,12 +198,27 @@ class GlobalDataInHook(Rule):
             local = _local_names(fn)
             instead = "ctx.data or indicators" if id(fn) in hooks else "the bars argument"
             kind = "hook" if id(fn) in hooks else "signal function"
-            for node in ast.walk(fn):
+            attributes = held.get(id(module.parents.get(fn)), {})
+            for node in module.walk(fn):
+                if (
+                    isinstance(node, ast.Attribute)
+                    and isinstance(node.ctx, ast.Load)
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id == "self"
+                    and node.attr in attributes
+                ):
+                    yield self.finding(
+                        module,
+                        node,
+                        f"{kind} {fn.name}() reads self.{node.attr}, a copy of a module-level dataset (from "
+                        f"{attributes[node.attr]}), which holds bars that have not arrived yet and hides them from "
+                        f"the lookahead audit: use {instead}",
+                    )
                 if (
                     isinstance(node, ast.Name)
                     and isinstance(node.ctx, ast.Load)
                     and node.id in datasets
-                    and node.id not in local
+                    and (node.id not in local or module.origin(node) is not None)
                 ):
                     yield self.finding(
                         module,

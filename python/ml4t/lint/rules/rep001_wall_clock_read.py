@@ -42,7 +42,7 @@ def imported_name(module: Module, node: ast.AST) -> str | None:
 
 def clock_read(module: Module, call: ast.Call) -> str | None:
     """The clock function ``call`` reads the wall clock with, else None."""
-    name = imported_name(module, call.func)
+    name = imported_name(module, module.value(call.func))  # also ``now = datetime.now``; ``now()``
     if name in CLOCKS:
         return name
     if name in CLOCKS_WITHOUT_ARGUMENT and not call.args and not call.keywords:
@@ -136,7 +136,7 @@ class WallClockRead(Rule):
     name = "wall-clock-read"
 
     def check(self, module: Module) -> Iterator[Finding]:
-        for node in ast.walk(module.tree):
+        for node in module.walk():
             if not isinstance(node, ast.Call):
                 continue
             clock = clock_read(module, node)

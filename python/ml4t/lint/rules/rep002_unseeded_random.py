@@ -92,10 +92,10 @@ class UnseededRandom(Rule):
     def check(self, module: Module) -> Iterator[Finding]:
         numpy_seeds = seeds(module, "numpy.random.seed")
         stdlib_seeds = seeds(module, "random.seed")
-        for node in ast.walk(module.tree):
+        for node in module.walk():
             if not isinstance(node, ast.Call):
                 continue
-            name = imported_name(module, node.func) or ""
+            name = imported_name(module, module.value(node.func)) or ""  # also ``draw = np.random.normal``
             parts = name.split(".")
             text = ast.unparse(node.func)
             message = None

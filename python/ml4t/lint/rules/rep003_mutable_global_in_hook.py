@@ -102,15 +102,19 @@ class MutableGlobalInHook(Rule):
         functions = {id(f): (f, f"`{f.name}`", "keep it on self") for f in module.hooks}
         functions |= {id(f): (f, f"signal function `{f.name}`", "keep it local") for f in module.signal_functions}
         for fn, where, remedy in functions.values():
-            for node, what in self._mutations(fn, shared, local_names(fn)):
+            for node, what in self._mutations(module, fn, shared, local_names(fn)):
                 yield self.finding(module, node, f"{where} {what}: {why}; {remedy}")
 
     @staticmethod
-    def _mutations(fn: ast.FunctionDef, shared: set[str], local: set[str]) -> Iterator[tuple[ast.AST, str]]:
+    def _mutations(
+        module: Module, fn: ast.FunctionDef, shared: set[str], local: set[str]
+    ) -> Iterator[tuple[ast.AST, str]]:
         def module_level(node: ast.AST | None) -> bool:
-            return isinstance(node, ast.Name) and node.id in shared and node.id not in local
+            if not (isinstance(node, ast.Name) and node.id in shared):
+                return False
+            return node.id not in local or module.origin(node) is not None  # a helper's global, not our local
 
-        for node in ast.walk(fn):
+        for node in module.walk(fn):
             if isinstance(node, ast.Global):
                 rebound = {
                     n.id

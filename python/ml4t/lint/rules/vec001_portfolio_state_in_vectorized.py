@@ -86,7 +86,7 @@ def signal_nodes(module: Module) -> Iterator[tuple[str, ast.AST, ast.AST]]:
             if node is not scope and isinstance(node, _FUNCTION) and node.name in compiled:
                 continue
             yield name, scope, node
-            queue.extend(ast.iter_child_nodes(node))
+            queue.extend(module.children(node))  # a helper call's expansion too
 
 
 def covered(node: ast.AST) -> set[int]:

@@ -88,7 +88,7 @@ def _candidates(module: Module) -> Iterator[tuple[str, ast.AST]]:
     (the run keeps the findings inside the code it runs), Numba-compiled ones excepted."""
     if module.scope == "panel":
         jitted = {id(fn) for fn in module.jitted}
-        for node in ast.walk(module.tree):
+        for node in module.walk():
             fn = module.enclosing(node, _FUNCTION)
             owner = fn
             while owner is not None and id(owner) not in jitted:
