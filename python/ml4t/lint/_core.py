@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import ClassVar
 
-from ml4t.lint._resolve import Resolution
+from ml4t.lint._resolve import Origin, Resolution
 
 __all__ = ["HOOKS", "Finding", "Module", "Rule"]
 
@@ -183,6 +183,20 @@ class Module(Resolution):
                     out.append(fn)
                     break
         return out
+
+    # ------------------------------------------------------------------------- findings through helpers
+    @cached_property
+    def derived(self) -> dict[Finding, Origin]:
+        """Findings made on an expansion -> where it comes from (filled by :meth:`ml4t.lint.Rule.finding`)."""
+        return {}
+
+    def redundant(self, finding: Finding, others: list[Finding]) -> bool:
+        """Whether a finding on an expansion repeats one its helper's own body already has (same rule)."""
+        origin = self.derived.get(finding)
+        if origin is None:
+            return False
+        first, last = origin.helper.lineno, origin.helper.end_lineno or origin.helper.lineno
+        return any(o.code == finding.code and o not in self.derived and first <= o.line <= last for o in others)
 
     # ------------------------------------------------------------------------------------ suppression
     def suppressed(self, line: int, code: str) -> bool:

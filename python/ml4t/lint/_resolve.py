@@ -16,7 +16,7 @@ Two things are resolved, statically (nothing is imported or run):
   written at the call, so a rule sees ``fwd(pl.col("close"))`` as ``pl.col("close").shift(-1)`` inside the
   signal function that calls it. The copies of the call's own arguments inside an expansion are not visited
   again (they are visited where they are written); a finding on an expansion names the helper, and is dropped
-  when the helper's own body already has a finding of that rule (:meth:`Resolution.redundant`).
+  when the helper's own body already has a finding of that rule (``Module.redundant``).
 """
 
 from __future__ import annotations
@@ -27,12 +27,8 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from ml4t.lint._core import Finding
-
-__all__ = ["Resolution"]
+__all__ = ["Origin", "Resolution"]
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -46,7 +42,7 @@ _Binding = ast.expr | ast.FunctionDef | None
 
 
 @dataclass(frozen=True)
-class _Origin:
+class Origin:
     """Where a synthetic node comes from: the helper whose body it copies, the call it expands, and whether it
     is a copy of one of the call's own arguments (visited where it is written, not again here)."""
 
@@ -74,7 +70,7 @@ class Resolution:
 
     # ------------------------------------------------------------------------------------------ scopes
     @cached_property
-    def _origins(self) -> dict[int, _Origin]:
+    def _origins(self) -> dict[int, Origin]:
         return {}
 
     @cached_property
@@ -86,11 +82,19 @@ class Resolution:
         return {}
 
     @cached_property
+    def _bodies(self) -> dict[int, list[ast.stmt] | None]:
+        return {}
+
+    @cached_property
+    def _walks(self) -> dict[int, list[ast.AST]]:
+        return {}
+
+    @cached_property
     def _keep(self) -> list[ast.AST]:
         """Synthetic roots, kept alive so that the ids above stay unique."""
         return []
 
-    def origin(self, node: ast.AST) -> _Origin | None:
+    def origin(self, node: ast.AST) -> Origin | None:
         """The helper expansion ``node`` belongs to, or None for a node written in the file."""
         return self._origins.get(id(node))
 
@@ -274,15 +278,12 @@ class Resolution:
         chain = outer.chain if outer is not None else ()
         if fn is None or fn.name in chain or len(chain) >= _MAX_DEPTH or fn.decorator_list:
             return None
-        body = [s for s in fn.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
-        if not body or not isinstance(body[-1], ast.Return) or body[-1].value is None:
-            return None
-        if any(isinstance(n, (ast.Yield, ast.YieldFrom, ast.Await)) for n in ast.walk(fn)):
+        body = self._inlinable(fn)
+        if body is None:
             return None
         bound = self._arguments(fn, call)
         if bound is None:
             return None
-        arguments = set(bound)
         for stmt in body[:-1]:
             if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
                 return None
@@ -290,9 +291,27 @@ class Resolution:
             if name in bound:
                 return None  # rebinding a parameter: not a plain dataflow
             bound[name] = _substitute(stmt.value, bound)
-        result = _substitute(body[-1].value, bound)
-        self._register(result, _Origin(fn, call, False, (*chain, fn.name)), arguments, bound)
+        returned = body[-1]
+        assert isinstance(returned, ast.Return) and returned.value is not None  # checked by _inlinable
+        result = _substitute(returned.value, bound)
+        self._register(result, Origin(fn, call, False, (*chain, fn.name)))
         return result
+
+    def _inlinable(self, fn: ast.FunctionDef) -> list[ast.stmt] | None:
+        """The statements of ``fn`` (docstring aside) when they are plain assignments and a final ``return
+        value``, without ``yield`` / ``await``; None otherwise. Cached per function."""
+        key = id(fn)
+        if key not in self._bodies:
+            body = [s for s in fn.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+            plain = (
+                bool(body)
+                and isinstance(body[-1], ast.Return)
+                and body[-1].value is not None
+                and all(isinstance(s, ast.Assign) for s in body[:-1])
+                and not any(isinstance(n, (ast.Yield, ast.YieldFrom, ast.Await)) for n in ast.walk(fn))
+            )
+            self._bodies[key] = body if plain else None
+        return self._bodies[key]
 
     def _arguments(self, fn: ast.FunctionDef, call: ast.Call) -> dict[str, ast.expr] | None:
         a = fn.args
@@ -324,7 +343,7 @@ class Resolution:
                 out[name]._ml4t_argument = True  # type: ignore[attr-defined]
         return out
 
-    def _register(self, root: ast.expr, origin: _Origin, arguments: set[str], bound: dict[str, ast.expr]) -> None:
+    def _register(self, root: ast.expr, origin: Origin) -> None:
         """Record the synthetic tree: parents (the root's is the call), positions (the call's), origins."""
         self._keep.append(root)
         self.parents[root] = origin.call
@@ -338,7 +357,7 @@ class Resolution:
             for field in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
                 if field in node._attributes:
                     setattr(node, field, getattr(origin.call, field, None))
-            self._origins[id(node)] = _Origin(origin.helper, origin.call, id(node) in argument_nodes, origin.chain)
+            self._origins[id(node)] = Origin(origin.helper, origin.call, id(node) in argument_nodes, origin.chain)
 
     # ------------------------------------------------------------------------------------------ walking
     def children(self, node: ast.AST) -> list[ast.AST]:
@@ -353,29 +372,20 @@ class Resolution:
     def walk(self, root: ast.AST | None = None) -> Iterator[ast.AST]:
         """Every node under ``root`` (default: the module), breadth first like ``ast.walk``, helper calls' expansions
         included; the copies of a call's own arguments inside an expansion are not visited twice."""
-        todo: deque[ast.AST] = deque([self.tree if root is None else root])
-        while todo:
-            node = todo.popleft()
-            origin = self.origin(node)
-            if origin is not None and origin.argument:
-                continue
-            yield node
-            todo.extend(self.children(node))
-
-    @cached_property
-    def derived(self) -> dict[Finding, _Origin]:
-        """Findings made on an expansion -> where it comes from (filled by :meth:`ml4t.lint.Rule.finding`)."""
-        return {}
-
-    def redundant(self, finding: Finding, others: list[Finding]) -> bool:
-        """Whether a finding on an expansion repeats one its helper's own body already has (same rule)."""
-        origin = self.derived.get(finding)
-        if origin is None:
-            return False
-        helpers = [origin.helper]
-        first = min(h.lineno for h in helpers)
-        last = max(h.end_lineno or h.lineno for h in helpers)
-        return any(o.code == finding.code and o not in self.derived and first <= o.line <= last for o in others)
+        start = self.tree if root is None else root
+        nodes = self._walks.get(id(start))
+        if nodes is None:  # every rule walks the module: once is enough
+            nodes = []
+            todo: deque[ast.AST] = deque([start])
+            while todo:
+                node = todo.popleft()
+                origin = self.origin(node)
+                if origin is not None and origin.argument:
+                    continue
+                nodes.append(node)
+                todo.extend(self.children(node))
+            self._walks[id(start)] = nodes
+        return iter(nodes)
 
 
 def _substitute(expr: ast.expr, bound: dict[str, ast.expr]) -> ast.expr:
