@@ -160,8 +160,8 @@ class TimeSeriesAcrossSymbols(Rule):
             if method == "rank":
                 message = (
                     f"{where} ranks every row of the long frame at once, all symbols and all dates (the future "
-                    "included): rank each date's cross-section with .over(\"ts_event\"), or each symbol's history "
-                    'with .over("symbol")'
+                    "included): rank each date's cross-section with .over(\"ts_event\"); a rank of each symbol's "
+                    "history needs a trailing window per symbol (over all of it, it reads the future: PIT006)"
                 )
             else:
                 message = (
