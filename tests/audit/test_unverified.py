@@ -197,3 +197,16 @@ def test_a_feature_with_a_negative_shift_fails_the_audit(seed, k, n_symbols, n):
     assert d is not None and d.what == "signal 'entries'"
     times = sorted(data.frame["ts_event"].unique().to_list())
     assert times[times.index(d.cut) - k + 1] == d.timestamp  # the first bar whose k-ahead close is after the cut
+
+
+def test_a_truncated_run_that_trades_nothing_is_not_a_divergence_or_a_warning():
+    # found by the property above: at the first cut (bar 4) a 5-bar look-ahead is null everywhere, so the
+    # truncated run places no order; its NoOrdersWarning (an error under pytest) used to become a "run"
+    # divergence instead of the signal that differs
+    data = synthetic_bars(1, 24, "1d", seed=0).with_features(ahead=CLOSE.shift(-5))
+
+    def rule() -> dict[str, pl.Expr]:
+        return {"entries": pl.col("ahead") > 0, "exits": pl.col("ahead") <= 0}
+
+    report = audit.lookahead(VectorizedStrategy(rule), data)
+    assert [d.what for d in report.divergences] == ["signal 'entries'"] * 5

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import math
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -17,7 +18,7 @@ from ml4t.audit._fields import _FLOAT_FIELDS, _SIGNAL_KEYS, DECISION_FIELDS, REL
 from ml4t.audit._report import AuditReport, Divergence
 from ml4t.audit._runs import _Run, _subject
 from ml4t.data import Bars, Signals
-from ml4t.errors import ConfigError, Ml4tError
+from ml4t.errors import ConfigError, Ml4tError, NoOrdersWarning
 from ml4t.lint import Finding
 from ml4t.lint._auto import findings_of as lint_findings_of
 from ml4t.promotion import Promoted
@@ -87,7 +88,9 @@ def lookahead(
         when = from_ns(cut)
         cut_signals = None if signals is None else signals.until(cut)
         try:
-            truncated = subject.run(bars.until(cut), cut_signals)
+            with warnings.catch_warnings():  # a short prefix of the data may well trade nothing: not news
+                warnings.simplefilter("ignore", NoOrdersWarning)
+                truncated = subject.run(bars.until(cut), cut_signals)
         except Exception as error:  # the strategy's own code failed without the future: that is a divergence
             symbol = error.symbol if isinstance(error, Ml4tError) else None
             raised = " ".join([f"{type(error).__name__}: {error}", *getattr(error, "__notes__", ())])  # hook, clock
