@@ -59,7 +59,7 @@ class SignalSimulator:
         lot_size: float | None,
         leverage: float | None,
     ) -> SignalSimulator: ...
-    def sweep(self, prices: _Prices, signals: _SignalArrays, cash_sharing: bool) -> dict[str, Any]: ...
+    def sweep(self, prices: _Prices, signals: _SignalArrays, cash_sharing: bool, n_blocks: int) -> dict[str, Any]: ...
     def sweep_programs(
         self,
         prices: _Prices,
@@ -68,6 +68,7 @@ class SignalSimulator:
         leaf_valid: npt.NDArray[np.bool_],
         cash_sharing: bool,
         bounds: list[tuple[float, float, bool, bool]],
+        n_blocks: int,
     ) -> dict[str, Any]: ...
     def run(
         self,

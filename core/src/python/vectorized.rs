@@ -5,7 +5,7 @@
 //! (entries, exits, short_entries, short_exits, rebalance) and float64 with NaN for "use the setting" /
 //! "leave the symbol alone" (size, sl_stop, tp_stop, weights, leverage). An absent input is a `(0, 0)` array.
 
-use numpy::{IntoPyArray, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3, PyUntypedArrayMethods};
+use numpy::{IntoPyArray, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -159,24 +159,26 @@ impl SignalSimulator {
 
     /// Simulate every combination; returns a dict of one-pass statistics (see `EquityStats`), one row per
     /// combination's portfolio followed, when its symbols trade separate accounts (no cash sharing, several
-    /// symbols), by one row per symbol (see `crate::vectorized::sweep`).
-    #[pyo3(signature = (prices, signals, cash_sharing))]
+    /// symbols), by one row per symbol (see `crate::vectorized::sweep`), with per-block sums over
+    /// `n_blocks` CSCV blocks of the bars (`block_count`, `block_s1`, `block_s2`: `(rows, n_blocks)`).
+    #[pyo3(signature = (prices, signals, cash_sharing, n_blocks))]
     fn sweep<'py>(
         &self,
         py: Python<'py>,
         prices: Prices<'py>,
         signals: SignalArrays<'py>,
         cash_sharing: bool,
+        n_blocks: usize,
     ) -> PyResult<Bound<'py, PyDict>> {
         let (market, source, n_cols) = inputs(&prices, &signals)?;
         let n_combos = n_cols / market.n_symbols.max(1);
-        let stats = py.detach(|| sweep_signals(&market, &source, &self.settings, n_combos, cash_sharing));
-        stats_dict(py, &stats)
+        let stats = py.detach(|| sweep_signals(&market, &source, &self.settings, n_combos, cash_sharing, n_blocks))?;
+        stats_dict(py, &stats, n_blocks)
     }
 
     /// Like `sweep`, with signals compiled from expressions (`SignalPrograms`) and evaluated in the kernel
     /// from the distinct Polars leaves: `leaf_values` / `leaf_valid` are `(n_symbols, n_leaves, n_bars)`.
-    #[pyo3(signature = (prices, programs, leaf_values, leaf_valid, cash_sharing, bounds))]
+    #[pyo3(signature = (prices, programs, leaf_values, leaf_valid, cash_sharing, bounds, n_blocks))]
     #[allow(clippy::too_many_arguments)] // the Python signature: the arrays and the per-bar rules, converted here
     fn sweep_programs<'py>(
         &self,
@@ -187,12 +189,14 @@ impl SignalSimulator {
         leaf_valid: PyReadonlyArray3<'py, bool>,
         cash_sharing: bool,
         bounds: [Bounds; N_NUMBERS],
+        n_blocks: usize,
     ) -> PyResult<Bound<'py, PyDict>> {
         let market = market(&prices)?;
         let (values, valid) = (leaf_values.as_slice()?, leaf_valid.as_slice()?);
         let programs = &programs.inner;
-        let stats = py.detach(|| programs.sweep(&market, &self.settings, values, valid, cash_sharing, &bounds))?;
-        stats_dict(py, &stats)
+        let stats =
+            py.detach(|| programs.sweep(&market, &self.settings, values, valid, cash_sharing, &bounds, n_blocks))?;
+        stats_dict(py, &stats, n_blocks)
     }
 
     /// Simulate one combination in full detail: its records (see `crate::records`), with `ts` the bars'
@@ -241,14 +245,44 @@ impl SignalSimulator {
     }
 }
 
-/// Per-group one-pass statistics as a dict of arrays.
-fn stats_dict<'py>(py: Python<'py>, stats: &[EquityStats]) -> PyResult<Bound<'py, PyDict>> {
+/// Per-group one-pass statistics as a dict of arrays; the per-block sums as `(rows, n_blocks)` arrays.
+fn stats_dict<'py>(py: Python<'py>, stats: &[EquityStats], n_blocks: usize) -> PyResult<Bound<'py, PyDict>> {
     let out = PyDict::new(py);
     let f = |get: fn(&EquityStats) -> f64| stats.iter().map(get).collect::<Vec<f64>>();
     let i = |get: fn(&EquityStats) -> i64| stats.iter().map(get).collect::<Vec<i64>>();
     out.set_item("count", i(|s| s.count).into_pyarray(py))?;
     out.set_item("mean", f(|s| s.mean).into_pyarray(py))?;
     out.set_item("m2", f(|s| s.m2).into_pyarray(py))?;
+    out.set_item("m3", f(|s| s.m3).into_pyarray(py))?;
+    out.set_item("m4", f(|s| s.m4).into_pyarray(py))?;
+    let shape = [stats.len(), n_blocks];
+    let blocks = stats.iter().flat_map(|s| &s.blocks);
+    out.set_item(
+        "block_count",
+        blocks
+            .clone()
+            .map(|b| b.count)
+            .collect::<Vec<i64>>()
+            .into_pyarray(py)
+            .reshape(shape)?,
+    )?;
+    out.set_item(
+        "block_s1",
+        blocks
+            .clone()
+            .map(|b| b.s1)
+            .collect::<Vec<f64>>()
+            .into_pyarray(py)
+            .reshape(shape)?,
+    )?;
+    out.set_item(
+        "block_s2",
+        blocks
+            .map(|b| b.s2)
+            .collect::<Vec<f64>>()
+            .into_pyarray(py)
+            .reshape(shape)?,
+    )?;
     out.set_item("low", f(|s| s.low).into_pyarray(py))?;
     out.set_item("high", f(|s| s.high).into_pyarray(py))?;
     out.set_item("downside_sq", f(|s| s.downside_sq).into_pyarray(py))?;

@@ -10,6 +10,7 @@ mod eval;
 pub mod expr;
 mod group;
 mod kernel;
+mod moments;
 pub mod parallel;
 mod programs;
 mod rules;
@@ -25,6 +26,7 @@ pub use group::Group;
 pub use kernel::{
     simulate_group, uses_stops, ColumnState, ColumnStep, Execution, Market, Sequence, Settings, Sink, StopEntry,
 };
+pub use moments::{BlockSums, Blocks, Central};
 pub use programs::{struct_fields, Bounds, KeyKind, SignalPrograms, KEYS, KEY_KINDS, N_KEYS, N_NUMBERS};
 pub use rules::{Conflict, DirConflict, OppositeEntry, Rules, Signals};
 pub use sinks::{combination_stats, CurveBuffers, EquityStats, RecordSink, StatsSink};

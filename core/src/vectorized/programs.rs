@@ -15,6 +15,7 @@ use serde_json::value::RawValue;
 use super::eval::{Column, Evaluator};
 use super::expr::{leaf_types, result_is_bool, Compiler, Program};
 use super::kernel::{simulate_group, Market, Settings};
+use super::moments::Blocks;
 use super::sinks::EquityStats;
 use super::source::{MatrixSource, OffsetSource};
 use super::sweep::sweep;
@@ -153,7 +154,8 @@ impl SignalPrograms {
     }
 
     /// Simulate every combination, evaluating its signals per group from the leaves (`values` / `valid`
-    /// of shape `(n_symbols, n_leaves, n_bars)`); statistics rows as [`super::sweep::sweep`].
+    /// of shape `(n_symbols, n_leaves, n_bars)`); statistics rows as [`super::sweep::sweep`], with
+    /// `n_blocks` CSCV blocks (see [`Blocks::new`]).
     ///
     /// `bounds` are the rules of the per-bar numbers in key order (size, sl_stop, tp_stop, weights, leverage):
     /// every evaluated value is NaN (none) or inside its bounds, checked as each combination is evaluated; a
@@ -168,8 +170,10 @@ impl SignalPrograms {
         valid: &[bool],
         cash_sharing: bool,
         bounds: &[Bounds; N_NUMBERS],
+        n_blocks: usize,
     ) -> CoreResult<Vec<EquityStats>> {
         let (n_symbols, n_bars, n_leaves) = (market.n_symbols, market.n_bars, self.leaves.len());
+        let blocks = Blocks::new(n_bars, n_blocks)?;
         if values.len() != n_symbols * n_leaves * n_bars || valid.len() != values.len() {
             return Err(CoreError::config(
                 format!("leaf arrays must have shape ({n_symbols}, {n_leaves}, {n_bars})"),
@@ -191,7 +195,7 @@ impl SignalPrograms {
         let broken = AtomicBool::new(false);
         let stats = sweep(
             settings,
-            n_bars,
+            &blocks,
             n_symbols,
             cash_sharing,
             self.programs.len(),
@@ -427,7 +431,7 @@ pub(crate) mod tests {
         );
         for cash_sharing in [false, true] {
             let got = programs
-                .sweep(&market, &settings(), &values, &valid, cash_sharing, &ANY)
+                .sweep(&market, &settings(), &values, &valid, cash_sharing, &ANY, 3)
                 .unwrap();
             assert_eq!(got.len(), if cash_sharing { 2 } else { 6 });
             assert!(got.iter().any(|s| s.closed_trades > 0), "the fixture trades");
@@ -463,12 +467,12 @@ pub(crate) mod tests {
                     rebalance: &[],
                     leverage: &[],
                 };
-                want.extend(sweep_signals(&market, &source, &settings(), 1, cash_sharing));
+                want.extend(sweep_signals(&market, &source, &settings(), 1, cash_sharing, 3).unwrap());
             }
             assert_eq!(got, want);
         }
         assert!(programs
-            .sweep(&market, &settings(), &values[1..], &valid[1..], false, &ANY)
+            .sweep(&market, &settings(), &values[1..], &valid[1..], false, &ANY, 3)
             .is_err());
     }
 }

@@ -4,6 +4,7 @@
 use std::ops::Range;
 
 use super::kernel::Sink;
+use super::moments::{BlockSums, Blocks, Central};
 use crate::portfolio::{Order, Outcome, Side};
 
 /// Does a fill from `before` to `after` close (part of) a position, i.e. end one round trip?
@@ -16,15 +17,22 @@ fn closes_trade(before: f64, after: f64) -> bool {
 /// Returns follow `ml4t.metrics`' one definition (ruin is absorbing): `equity[t] / equity[t - 1] - 1`, the
 /// first measured from the initial cash, while the previous equity is positive; the first bar whose equity
 /// is `<= 0` returns exactly -1 (the whole equity is lost) and later bars have no return, whatever the
-/// equity does next. A NaN return is skipped, as `ml4t.metrics` skips NaN. `m2` is the sum of squared
-/// deviations from the mean (two passes, no cancellation); `low`/`high` let the caller zero the variance
-/// of a constant series exactly, like `ml4t.metrics`. `ml4t.metrics.statistics_from_moments` turns these
-/// into the metrics, with the same definitions as the array functions.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// equity does next. A NaN return is skipped, as `ml4t.metrics` skips NaN. `m2`, `m3`, `m4` are the sums
+/// of the 2nd, 3rd and 4th powers of the deviations from the mean (two passes, no cancellation);
+/// `low`/`high` let the caller zero the variance of a constant series exactly, like `ml4t.metrics`.
+/// `ml4t.metrics.statistics_from_moments` turns these into the metrics, with the same definitions as the
+/// array functions; `ml4t.metrics.ReturnMoments` / `BlockSums` take `m2..m4` and `blocks` for the
+/// deflated Sharpe ratio and CSCV.
+#[derive(Debug, Clone, PartialEq)]
 pub struct EquityStats {
     pub count: i64,
     pub mean: f64,
     pub m2: f64,
+    pub m3: f64,
+    pub m4: f64,
+    /// Per CSCV block (see [`Blocks`]): the count of its returns and the sums of their deviations from
+    /// `mean` and of the squares; empty without blocks.
+    pub blocks: Vec<BlockSums>,
     pub low: f64,
     pub high: f64,
     /// Sum of `min(r, 0)^2`.
@@ -43,6 +51,7 @@ pub struct EquityStats {
 /// statistics in one pass afterwards (keeping the running sums in registers, not in the sink).
 pub struct StatsSink<'a> {
     equity: &'a mut Vec<f64>,
+    blocks: &'a Blocks,
     init_cash: f64,
     closed_trades: i64,
     open_trades: i64,
@@ -51,18 +60,25 @@ pub struct StatsSink<'a> {
 }
 
 impl<'a> StatsSink<'a> {
-    /// `buffer` is reused across groups; it is resized to `n_bars`.
-    pub fn new(init_cash: f64, n_bars: usize, buffer: &'a mut Vec<f64>) -> Self {
+    /// A sink over `blocks.n_bars()` bars; `buffer` is reused across groups.
+    pub fn new(init_cash: f64, blocks: &'a Blocks, buffer: &'a mut Vec<f64>) -> Self {
         buffer.clear();
-        buffer.resize(n_bars, f64::NAN);
-        Self::over(init_cash, buffer, 0, 0)
+        buffer.resize(blocks.n_bars(), f64::NAN);
+        Self::over(init_cash, blocks, buffer, 0, 0)
     }
 
     /// A sink over an equity curve recorded elsewhere (e.g. the sum of independent groups' curves), with
     /// its trade counts; [`StatsSink::finish`] gives its statistics.
-    pub fn over(init_cash: f64, equity: &'a mut Vec<f64>, closed_trades: i64, open_trades: i64) -> Self {
+    pub fn over(
+        init_cash: f64,
+        blocks: &'a Blocks,
+        equity: &'a mut Vec<f64>,
+        closed_trades: i64,
+        open_trades: i64,
+    ) -> Self {
         Self {
             equity,
+            blocks,
             init_cash,
             closed_trades,
             open_trades,
@@ -77,9 +93,9 @@ impl<'a> StatsSink<'a> {
 
     /// The statistics of the recorded curve. Two passes, like `ml4t.metrics`: the first turns equity into
     /// returns in place (the buffer is scratch) and takes count, sum, extremes, downside sum of squares,
-    /// the compounded wealth and its maximum drawdown; the second sums squared deviations from the mean.
-    /// Flat runs, whose returns are all exactly 0 and whose equity equals the previous bar's, are accounted
-    /// for in O(1) each.
+    /// the compounded wealth and its maximum drawdown; the second sums the 2nd to 4th powers of the
+    /// deviations from the mean, overall and per block. Flat runs, whose returns are all exactly 0 and whose
+    /// equity equals the previous bar's, are accounted for in O(1) each (per block they touch).
     pub fn finish(self) -> EquityStats {
         let final_equity = *self.equity.last().unwrap_or(&self.init_cash);
         let n = self.equity.len();
@@ -144,18 +160,21 @@ impl<'a> StatsSink<'a> {
             high = high.max(0.0);
         }
         let mean = if count > 0 { sum / count as f64 } else { 0.0 };
-        let mut m2 = zero_returns as f64 * mean * mean;
-        for range in busy.iter().take_while(|range| range.start < end) {
-            m2 += self.equity[range.start..range.end.min(end)]
-                .iter()
-                .filter(|r| !r.is_nan())
-                .map(|r| (r - mean) * (r - mean))
-                .sum::<f64>();
+        let mut central = Central::new(self.blocks, mean);
+        for run in self.flat_runs.iter().filter(|run| run.end <= end) {
+            central.constant(run.clone(), 0.0);
         }
+        for range in busy.iter().take_while(|range| range.start < end) {
+            central.values(range.start, &self.equity[range.start..range.end.min(end)]);
+        }
+        let (m2, m3, m4) = (central.m2, central.m3, central.m4);
         EquityStats {
             count,
             mean,
             m2,
+            m3,
+            m4,
+            blocks: central.block_sums(),
             low,
             high,
             downside_sq: down_sq,
@@ -199,28 +218,29 @@ pub struct CurveBuffers {
     total: Vec<f64>,
 }
 
-/// The statistics rows of one combination whose `n_groups` groups are simulated by `run(k, sink)`:
-/// the portfolio's first, then, when there are several groups (symbols trading separate accounts), each
-/// group's in order. The portfolio's equity is the sum of its groups' curves (added in group order, as
-/// the detailed `Result` sums them) over their summed initial cash, and its trade counts are their sums.
+/// The statistics rows of one combination whose `n_groups` groups are simulated by `run(k, sink)` over
+/// `blocks.n_bars()` bars: the portfolio's first, then, when there are several groups (symbols trading
+/// separate accounts), each group's in order. The portfolio's equity is the sum of its groups' curves (added
+/// in group order, as the detailed `Result` sums them) over their summed initial cash, and its trade counts
+/// are their sums.
 pub fn combination_stats(
     init_cash: f64,
-    n_bars: usize,
+    blocks: &Blocks,
     n_groups: usize,
     buffers: &mut CurveBuffers,
     mut run: impl FnMut(usize, &mut StatsSink),
 ) -> Vec<EquityStats> {
     if n_groups == 1 {
-        let mut sink = StatsSink::new(init_cash, n_bars, &mut buffers.group);
+        let mut sink = StatsSink::new(init_cash, blocks, &mut buffers.group);
         run(0, &mut sink);
         return vec![sink.finish()];
     }
     buffers.total.clear();
-    buffers.total.resize(n_bars, 0.0);
+    buffers.total.resize(blocks.n_bars(), 0.0);
     let mut rows = Vec::with_capacity(n_groups + 1);
     let (mut closed, mut open) = (0, 0);
     for k in 0..n_groups {
-        let mut sink = StatsSink::new(init_cash, n_bars, &mut buffers.group);
+        let mut sink = StatsSink::new(init_cash, blocks, &mut buffers.group);
         run(k, &mut sink);
         for (total, equity) in buffers.total.iter_mut().zip(sink.curve()) {
             *total += equity;
@@ -230,7 +250,7 @@ pub fn combination_stats(
         open += stats.open_trades;
         rows.push(stats);
     }
-    let portfolio = StatsSink::over(init_cash * n_groups as f64, &mut buffers.total, closed, open).finish();
+    let portfolio = StatsSink::over(init_cash * n_groups as f64, blocks, &mut buffers.total, closed, open).finish();
     rows.insert(0, portfolio);
     rows
 }
@@ -313,12 +333,13 @@ mod tests {
     proptest! {
         /// Reporting flat runs in bulk gives the statistics of reporting every bar.
         #[test]
-        fn flat_runs_match_bar_by_bar(parts in prop::collection::vec((any::<bool>(), prop::collection::vec(-50.0f64..150.0, 1..8)), 1..8)) {
+        fn flat_runs_match_bar_by_bar(parts in prop::collection::vec((any::<bool>(), prop::collection::vec(-50.0f64..150.0, 1..8)), 1..8), n_blocks in 0usize..7) {
             let init = 100.0;
             let (equity, runs) = curve(&parts, init);
+            let blocks = Blocks::new(equity.len(), n_blocks.min(equity.len())).unwrap();
             let (mut a, mut b) = (Vec::new(), Vec::new());
-            let mut bulk = StatsSink::new(init, equity.len(), &mut a);
-            let mut each = StatsSink::new(init, equity.len(), &mut b);
+            let mut bulk = StatsSink::new(init, &blocks, &mut a);
+            let mut each = StatsSink::new(init, &blocks, &mut b);
             let mut bar = 0;
             for run in &runs {
                 for (i, e) in equity.iter().enumerate().take(run.start).skip(bar) {
@@ -335,7 +356,14 @@ mod tests {
             }
             let (x, y) = (bulk.finish(), each.finish());
             prop_assert_eq!(x.count, y.count);
-            for (p, q) in [(x.mean, y.mean), (x.m2, y.m2), (x.low, y.low), (x.high, y.high), (x.downside_sq, y.downside_sq), (x.max_drawdown, y.max_drawdown), (x.total_return, y.total_return), (x.final_equity, y.final_equity)] {
+            prop_assert_eq!(x.blocks.len(), blocks.n_blocks());
+            for (u, v) in x.blocks.iter().zip(&y.blocks) {
+                prop_assert_eq!(u.count, v.count);
+                for (p, q) in [(u.s1, v.s1), (u.s2, v.s2)] {
+                    prop_assert!((p - q).abs() <= 1e-12 * q.abs().max(1.0), "{} vs {}", p, q);
+                }
+            }
+            for (p, q) in [(x.mean, y.mean), (x.m2, y.m2), (x.m3, y.m3), (x.m4, y.m4), (x.low, y.low), (x.high, y.high), (x.downside_sq, y.downside_sq), (x.max_drawdown, y.max_drawdown), (x.total_return, y.total_return), (x.final_equity, y.final_equity)] {
                 prop_assert!((p - q).abs() <= 1e-12 * p.abs().max(1.0), "{} vs {}", p, q);
             }
         }
@@ -364,7 +392,8 @@ mod tests {
                 mdd = mdd.min(wealth / peak - 1.0);
             }
             let mut buffer = Vec::new();
-            let mut sink = StatsSink::new(init, values.len(), &mut buffer);
+            let blocks = Blocks::none(values.len());
+            let mut sink = StatsSink::new(init, &blocks, &mut buffer);
             for (i, v) in values.iter().enumerate() {
                 sink.bar(i, 0.0, *v, &[]);
             }
@@ -383,7 +412,8 @@ mod tests {
         fn portfolio_row_is_the_summed_curve(curves in prop::collection::vec(prop::collection::vec(-20.0f64..150.0, 6), 2..4)) {
             let init = 100.0;
             let mut buffers = CurveBuffers::default();
-            let rows = combination_stats(init, 6, curves.len(), &mut buffers, |k, sink| {
+            let blocks = Blocks::new(6, 4).unwrap();
+            let rows = combination_stats(init, &blocks, curves.len(), &mut buffers, |k, sink| {
                 for (i, v) in curves[k].iter().enumerate() {
                     sink.bar(i, 0.0, *v, &[]);
                 }
@@ -392,19 +422,19 @@ mod tests {
             let mut total = [0.0; 6];
             for (k, curve) in curves.iter().enumerate() {
                 let mut own = Vec::new();
-                let mut sink = StatsSink::new(init, 6, &mut own);
+                let mut sink = StatsSink::new(init, &blocks, &mut own);
                 for (i, v) in curve.iter().enumerate() {
                     sink.bar(i, 0.0, *v, &[]);
                     total[i] += v;
                 }
-                prop_assert_eq!(rows[k + 1], sink.finish());
+                prop_assert_eq!(&rows[k + 1], &sink.finish());
             }
             let mut whole = Vec::new();
-            let mut sink = StatsSink::new(init * curves.len() as f64, 6, &mut whole);
+            let mut sink = StatsSink::new(init * curves.len() as f64, &blocks, &mut whole);
             for (i, v) in total.iter().enumerate() {
                 sink.bar(i, 0.0, *v, &[]);
             }
-            prop_assert_eq!(rows[0], sink.finish());
+            prop_assert_eq!(&rows[0], &sink.finish());
         }
     }
 
@@ -412,7 +442,8 @@ mod tests {
     fn hand_made_ruin() {
         // 100 -> 110 (+10%) -> 55 (-50%) -> -20 (ruin: -100%) -> 30 (no return)
         let mut buffer = Vec::new();
-        let mut sink = StatsSink::new(100.0, 4, &mut buffer);
+        let blocks = Blocks::none(4);
+        let mut sink = StatsSink::new(100.0, &blocks, &mut buffer);
         for (i, v) in [110.0, 55.0, -20.0, 30.0].iter().enumerate() {
             sink.bar(i, 0.0, *v, &[]);
         }

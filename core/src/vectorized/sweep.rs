@@ -8,6 +8,7 @@
 use std::ops::Range;
 
 use super::kernel::{simulate_group, Market, Settings};
+use super::moments::Blocks;
 use super::parallel::{flat_map_ordered, map_ordered};
 use super::programs::{KEYS, N_KEYS};
 use super::sinks::{combination_stats, CurveBuffers, EquityStats, RecordSink, StatsSink};
@@ -24,11 +25,12 @@ pub fn group_width(n_symbols: usize, cash_sharing: bool) -> usize {
     }
 }
 
-/// Statistics rows of `n_combos` combinations; `simulate(scratch, cols, sink)` simulates the group of
-/// columns `cols` into `sink`, with a scratch value each worker makes once by `init`.
+/// Statistics rows of `n_combos` combinations over `blocks.n_bars()` bars (with per-block sums over
+/// `blocks`); `simulate(scratch, cols, sink)` simulates the group of columns `cols` into `sink`, with a
+/// scratch value each worker makes once by `init`.
 pub fn sweep<S, I, F>(
     settings: &Settings,
-    n_bars: usize,
+    blocks: &Blocks,
     n_symbols: usize,
     cash_sharing: bool,
     n_combos: usize,
@@ -46,7 +48,7 @@ where
         n_combos,
         || (init(), CurveBuffers::default()),
         |(scratch, buffers), combo| {
-            combination_stats(settings.init_cash, n_bars, per_combo, buffers, |k, sink| {
+            combination_stats(settings.init_cash, blocks, per_combo, buffers, |k, sink| {
                 let g = combo * per_combo + k;
                 simulate(scratch, g * width..(g + 1) * width, sink);
             })
@@ -54,23 +56,26 @@ where
     )
 }
 
-/// [`sweep`] over signals already laid out in `source` (`n_combos * market.n_symbols` columns).
+/// [`sweep`] over signals already laid out in `source` (`n_combos * market.n_symbols` columns), with
+/// `n_blocks` CSCV blocks (see [`Blocks::new`]).
 pub fn sweep_signals<S: SignalSource + Sync>(
     market: &Market,
     source: &S,
     settings: &Settings,
     n_combos: usize,
     cash_sharing: bool,
-) -> Vec<EquityStats> {
-    sweep(
+    n_blocks: usize,
+) -> CoreResult<Vec<EquityStats>> {
+    let blocks = Blocks::new(market.n_bars, n_blocks)?;
+    Ok(sweep(
         settings,
-        market.n_bars,
+        &blocks,
         market.n_symbols,
         cash_sharing,
         n_combos,
         || (),
         |_, cols, sink| simulate_group(market, cols, source, settings, sink),
-    )
+    ))
 }
 
 /// Every order of one combination (`market.n_symbols` columns), one [`RecordSink`] per group in order;
@@ -184,11 +189,11 @@ mod tests {
                 rebalance: &[],
                 leverage: &[],
             };
-            let got = sweep_signals(&market, &source(0, n_cols), &settings(), n_combos, cash_sharing);
+            let got = sweep_signals(&market, &source(0, n_cols), &settings(), n_combos, cash_sharing, 4).unwrap();
             let mut want = Vec::new();
             for c in 0..n_combos {
                 let alone = source(c * n_symbols, (c + 1) * n_symbols);
-                want.extend(sweep_signals(&market, &alone, &settings(), 1, cash_sharing));
+                want.extend(sweep_signals(&market, &alone, &settings(), 1, cash_sharing, 4).unwrap());
             }
             prop_assert_eq!(got, want);
 
