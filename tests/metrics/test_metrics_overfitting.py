@@ -184,3 +184,98 @@ def test_pbo_validates_its_input(shape: tuple[int, ...], kwargs: dict[str, objec
     with pytest.raises(ConfigError) as info:
         m.probability_of_backtest_overfitting(np.zeros(shape), **kwargs)  # type: ignore[arg-type]
     assert info.value.argument == argument
+
+
+def test_trials_equal_over_a_half_tie_whatever_the_rounding() -> None:
+    # trial 1 is trial 0 except in the first block: wherever the other half lies in the last blocks, their
+    # scores there are equal, although each is summed around its own mean and rounds differently
+    rng = np.random.default_rng(12)
+    x = rng.normal(0.0003, 0.01, (160, 5))
+    x[:, 1] = x[:, 0]
+    x[:20, 1] += rng.normal(0.0, 0.01, 20)
+    got = m.probability_of_backtest_overfitting(x, n_splits=8)
+    pbo, logits = slow_pbo(x, 8)
+    np.testing.assert_allclose(got.logits, logits, rtol=1e-9, atol=1e-12)
+    assert got.pbo == pbo
+
+
+# --- the same statistics from moments and block sums ---------------------------------------------------
+
+
+def plain_moments(x: np.ndarray) -> m.ReturnMoments:
+    """Per column, by loops over the non-NaN values."""
+    cols = []
+    for j in range(x.shape[1]):
+        v = [float(r) for r in x[:, j] if not math.isnan(r)]
+        mean = sum(v) / len(v) if v else math.nan
+        cols.append((len(v), mean, *(sum((r - mean) ** k for r in v) for k in (2, 3, 4)), len(set(v)) == 1 < len(v)))
+    count, mean, m2, m3, m4, constant = (np.array(c) for c in zip(*cols, strict=True))
+    return m.ReturnMoments(count=count, mean=mean, m2=m2, m3=m3, m4=m4, constant=constant)
+
+
+def plain_blocks(x: np.ndarray, n_splits: int) -> m.BlockSums:
+    """Per block and column, by loops over the non-NaN values."""
+    mean = np.array([np.nanmean(x[:, j]) if (~np.isnan(x[:, j])).any() else 0.0 for j in range(x.shape[1])])
+    sums = np.zeros((3, n_splits, x.shape[1]))
+    for b, rows in enumerate(np.array_split(np.arange(x.shape[0]), n_splits)):
+        for j in range(x.shape[1]):
+            dev = [float(x[t, j] - mean[j]) for t in rows if not math.isnan(x[t, j])]
+            sums[:, b, j] = (len(dev), sum(dev), sum(d * d for d in dev))
+    return m.BlockSums(count=sums[0], s1=sums[1], s2=sums[2], mean=mean)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), rows=st.integers(20, 80), cols=st.integers(2, 8))
+def test_moments_and_blocks_give_the_matrix_statistics(seed: int, rows: int, cols: int) -> None:
+    rng = np.random.default_rng(seed)
+    x = rng.standard_t(4, (rows, cols)) * 0.01
+    x[rng.random((rows, cols)) < 0.1] = np.nan
+    x[:, 0] = np.where(np.isnan(x[:, 0]), np.nan, 0.0)  # a flat trial
+    moments = plain_moments(x)
+    got = m.deflated_sharpe_from_moments(moments)
+    assert got.n_trials == cols
+    for j in range(cols):
+        want = m.deflated_sharpe_ratio(x, index=j)
+        assert math.isnan(want) == math.isnan(got.dsr[j])
+        if not math.isnan(want):
+            assert got.dsr[j] == pytest.approx(want, rel=1e-9)
+    pbo = m.pbo_from_blocks(plain_blocks(x, 4))
+    np.testing.assert_allclose(pbo.logits, m.probability_of_backtest_overfitting(x, n_splits=4).logits, rtol=1e-9)
+
+
+def test_moments_and_blocks_against_a_textbook_computation() -> None:
+    # DSR with scipy's skewness and kurtosis, CSCV by loops over the block combinations, on a random matrix
+    rng = np.random.default_rng(21)
+    x = rng.standard_t(5, (400, 12)) * 0.01
+    x[:, 4] += 0.002
+    got = m.deflated_sharpe_from_moments(plain_moments(x))
+    sr = x.mean(axis=0) / x.std(axis=0, ddof=1)
+    variance = float(np.var(sr, ddof=1))
+    assert got.sharpe_variance == pytest.approx(variance, rel=1e-12)
+    assert got.expected_max_sharpe == pytest.approx(hand_sr0(12, variance), rel=1e-12)
+    for j in range(12):
+        assert got.dsr[j] == pytest.approx(hand_psr(x[:, j], hand_sr0(12, variance)), rel=1e-9)
+    pbo = m.pbo_from_blocks(plain_blocks(x, 8))
+    want, logits = slow_pbo(x, 8)
+    np.testing.assert_allclose(pbo.logits, logits, rtol=1e-9, atol=1e-12)
+    assert pbo.pbo == want
+
+
+def test_one_trial_from_moments_is_not_deflated() -> None:
+    r = np.random.default_rng(8).normal(0.001, 0.01, (250, 1))
+    got = m.deflated_sharpe_from_moments(plain_moments(r))
+    assert (got.n_trials, got.expected_max_sharpe) == (1.0, 0.0)
+    assert math.isnan(got.sharpe_variance)
+    assert got.dsr[0] == pytest.approx(hand_psr(r[:, 0], 0.0), rel=1e-9)
+    # told of more trials, with no variance to go by: undefined
+    assert math.isnan(m.deflated_sharpe_from_moments(plain_moments(r), n_trials=10).dsr[0])
+
+
+def test_block_sums_are_checked() -> None:
+    x = np.random.default_rng(1).normal(0.0, 0.01, (40, 3))
+    with pytest.raises(ConfigError) as info:
+        m.pbo_from_blocks(plain_blocks(x, 3))
+    assert info.value.argument == "blocks"
+    with pytest.raises(ConfigError) as info:
+        m.pbo_from_blocks(plain_blocks(x[:, :1], 4))
+    assert info.value.argument == "blocks"

@@ -15,6 +15,12 @@ Inputs are simple per-period returns, ``bars x trials`` (one column per trial). 
 is **per period**, not annualized (mean over sample standard deviation, ``ddof=1``): the formulas are
 stated in those units, and a probability does not depend on the annualization factor. To compare with an
 annualized Sharpe ratio ``S``, use ``S / sqrt(periods_per_year)``. NaN returns are skipped (missing).
+
+Both statistics need only a few numbers per trial, not its returns: the deflated Sharpe ratio the count,
+mean and central moment sums (:class:`ReturnMoments`), CSCV per block of bars the count of returns and the
+sums of their deviations from the trial's mean and of the squares (:class:`BlockSums`). The functions over
+a return matrix compute those and call the same core (:func:`deflated_sharpe_from_moments`,
+:func:`pbo_from_blocks`) that a sweep, which keeps no return matrix, calls with its kernel's sums.
 """
 
 from __future__ import annotations
@@ -32,10 +38,15 @@ from ml4t.errors import ConfigError
 from ml4t.metrics._checks import as_returns, finish, nan_moments, resolved_deviation
 
 __all__ = [
+    "BlockSums",
+    "DeflatedSharpe",
     "PBOResult",
+    "ReturnMoments",
+    "deflated_sharpe_from_moments",
     "deflated_sharpe_ratio",
     "expected_max_sharpe",
     "probabilistic_sharpe_ratio",
+    "pbo_from_blocks",
     "probability_of_backtest_overfitting",
 ]
 
@@ -58,29 +69,56 @@ def _number(value: Any, argument: str) -> float:
     return out
 
 
-def _sharpe_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per column: T (non-NaN count), per-period Sharpe (ddof=1), skewness and non-excess kurtosis.
+@dataclass(frozen=True, eq=False)
+class ReturnMoments:
+    """Per trial (series): what the deflated Sharpe ratio needs of its returns (NaN returns left out).
 
-    Skewness and kurtosis are the plain moment estimators ``m3 / m2**1.5`` and ``m4 / m2**2`` with
-    ``m_k = mean((r - mean) ** k)`` (``scipy.stats.skew`` / ``kurtosis(fisher=False)`` with their default
-    ``bias=True``). All NaN where the column has fewer than two values or no dispersion (none beyond the
-    rounding of its mean, as for ``sharpe_ratio``).
+    ``count``: the number of returns; ``mean``: their mean (``sum / count``); ``m2``, ``m3``, ``m4``: the
+    sums of the 2nd, 3rd and 4th powers of their deviations from ``mean``; ``constant``: whether all of
+    them are equal (a constant series has no Sharpe ratio, whatever its rounding residue). 1-D arrays of
+    one length. A sweep's kernel keeps exactly these per combination.
     """
-    count, mean, var = nan_moments(x)
-    valid = ~np.isnan(x)
-    dev = np.where(valid, x - mean, 0.0)
-    sq = dev * dev
-    m2 = sq.sum(axis=0)
-    m3 = (sq * dev).sum(axis=0)
-    m4 = (sq * sq).sum(axis=0)
-    ok = (count >= 2) & (m2 > 0) & resolved_deviation(np.sqrt(var), mean)
-    m = x.shape[1]
-    sharpe, skew, kurt = np.full(m, np.nan), np.full(m, np.nan), np.full(m, np.nan)
-    np.divide(mean, np.sqrt(var), out=sharpe, where=ok)
-    m2n = np.where(ok, m2 / np.maximum(count, 1), 1.0)
-    np.divide(m3 / np.maximum(count, 1), m2n**1.5, out=skew, where=ok)
-    np.divide(m4 / np.maximum(count, 1), m2n**2, out=kurt, where=ok)
-    return count, sharpe, skew, kurt
+
+    count: np.ndarray
+    mean: np.ndarray
+    m2: np.ndarray
+    m3: np.ndarray
+    m4: np.ndarray
+    constant: np.ndarray
+
+    @classmethod
+    def from_returns(cls, returns: Any) -> ReturnMoments:
+        """The moments of each column of ``bars x trials`` returns (a 1-D series is one trial)."""
+        x, _ = as_returns(returns)
+        count, mean, var = nan_moments(x)
+        valid = ~np.isnan(x)
+        dev = np.where(valid, x - mean, 0.0)
+        sq = dev * dev
+        m2 = sq.sum(axis=0)
+        m3 = (sq * dev).sum(axis=0)
+        m4 = (sq * sq).sum(axis=0)
+        return cls(count, mean, m2, m3, m4, constant=(count > 1) & (var == 0.0))
+
+    def sharpe_stats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per trial: T (count), per-period Sharpe ratio (ddof=1), skewness and non-excess kurtosis.
+
+        Skewness and kurtosis are the plain moment estimators ``m3 / m2**1.5`` and ``m4 / m2**2`` with
+        ``m_k = sum((r - mean) ** k) / T`` (``scipy.stats.skew`` / ``kurtosis(fisher=False)`` with their
+        default ``bias=True``). All NaN where the trial has fewer than two returns or no dispersion (none
+        beyond the rounding of its mean, as for ``sharpe_ratio``).
+        """
+        count = np.asarray(self.count, dtype=np.float64)
+        mean, m2 = np.asarray(self.mean, dtype=np.float64), np.asarray(self.m2, dtype=np.float64)
+        var = np.full(count.shape, np.nan)
+        np.divide(m2, count - 1.0, out=var, where=count > 1)
+        var[np.asarray(self.constant, dtype=bool)] = 0.0
+        ok = (count >= 2) & (m2 > 0) & resolved_deviation(np.sqrt(var), mean)
+        sharpe, skew, kurt = np.full(count.shape, np.nan), np.full(count.shape, np.nan), np.full(count.shape, np.nan)
+        np.divide(mean, np.sqrt(var), out=sharpe, where=ok)
+        m2n = np.where(ok, m2 / np.maximum(count, 1), 1.0)
+        np.divide(self.m3 / np.maximum(count, 1), m2n**1.5, out=skew, where=ok)
+        np.divide(self.m4 / np.maximum(count, 1), m2n**2, out=kurt, where=ok)
+        return count, sharpe, skew, kurt
 
 
 def _psr(sharpe: np.ndarray, benchmark: Any, count: np.ndarray, skew: np.ndarray, kurt: np.ndarray) -> np.ndarray:
@@ -106,7 +144,7 @@ def probabilistic_sharpe_ratio(returns: Any, sr_benchmark: float = 0.0) -> Any:
     """
     benchmark = _number(sr_benchmark, "sr_benchmark")
     x, one_d = as_returns(returns)
-    count, sharpe, skew, kurt = _sharpe_stats(x)
+    count, sharpe, skew, kurt = ReturnMoments.from_returns(x).sharpe_stats()
     return finish(_psr(sharpe, benchmark, count, skew, kurt), one_d)
 
 
@@ -132,6 +170,62 @@ def expected_max_sharpe(n_trials: float, variance: float) -> float:
     ppf = _STANDARD_NORMAL.inv_cdf
     quantiles = (1.0 - gamma) * ppf(1.0 - 1.0 / n) + gamma * ppf(1.0 - 1.0 / (n * math.e))
     return float(math.sqrt(v) * quantiles)
+
+
+@dataclass(frozen=True, eq=False)
+class DeflatedSharpe:
+    """Outcome of :func:`deflated_sharpe_from_moments`: every trial's deflated Sharpe ratio.
+
+    ``n_trials``: ``N``; ``sharpe_variance``: ``V`` (per period, squared); ``expected_max_sharpe``: ``SR0``,
+    the Sharpe ratio (per period) the best of ``N`` skill-less trials shows by luck; ``sharpe``: each
+    trial's per-period Sharpe ratio; ``dsr``: each trial's ``PSR(sr_benchmark=SR0)``. NaN where undefined.
+    """
+
+    n_trials: float
+    sharpe_variance: float
+    expected_max_sharpe: float
+    sharpe: np.ndarray
+    dsr: np.ndarray
+
+
+def _n_trials(n_trials: Any) -> float:
+    trials = _number(n_trials, "n_trials")
+    if trials < 1:
+        raise ConfigError(f"n_trials must be at least 1, got {n_trials!r}", argument="n_trials")
+    return trials
+
+
+def _variance(sharpe_variance: Any) -> float:
+    variance = _number(sharpe_variance, "sharpe_variance")
+    if variance < 0:
+        raise ConfigError(f"sharpe_variance must not be negative, got {sharpe_variance!r}", argument="sharpe_variance")
+    return variance
+
+
+def deflated_sharpe_from_moments(
+    moments: ReturnMoments, *, n_trials: float | None = None, sharpe_variance: float | None = None
+) -> DeflatedSharpe:
+    """The deflated Sharpe ratio of every trial from its moments: ``DSR_i = PSR_i(sr_benchmark=SR0)`` with
+    ``SR0 = expected_max_sharpe(N, V)``.
+
+    ``n_trials`` (``N``) defaults to the number of trials given; ``sharpe_variance`` (``V``) to the sample
+    variance (ddof=1) of the trials' finite per-period Sharpe ratios (trials without one, e.g. flat ones,
+    still count in ``N``), NaN with fewer than two, and then every DSR is NaN. With ``N = 1`` there is no
+    selection: ``SR0 = 0`` whatever ``V``, and the DSR is the probabilistic Sharpe ratio against 0.
+    :func:`deflated_sharpe_ratio` is this over a return matrix.
+    """
+    count, sharpe, skew, kurt = moments.sharpe_stats()
+    trials = float(count.size) if n_trials is None else _n_trials(n_trials)
+    if trials < 1:
+        raise ConfigError("there are no trials: the moments are empty", argument="moments")
+    if sharpe_variance is None:
+        finite = sharpe[np.isfinite(sharpe)]
+        variance = float(np.var(finite, ddof=1)) if finite.size >= 2 else float("nan")
+    else:
+        variance = _variance(sharpe_variance)
+    no_variance = math.isnan(variance)
+    sr0 = 0.0 if trials == 1.0 else (math.nan if no_variance else expected_max_sharpe(trials, variance))
+    return DeflatedSharpe(trials, variance, sr0, sharpe, _psr(sharpe, sr0, count, skew, kurt))
 
 
 def deflated_sharpe_ratio(
@@ -161,42 +255,32 @@ def deflated_sharpe_ratio(
         The column under test (default: the one with the highest Sharpe ratio).
 
     The tested column's ``SR``, ``T``, skewness and kurtosis enter :func:`probabilistic_sharpe_ratio`'s
-    formula. Sharpe ratios are per period (see the module docstring). NaN when undefined.
+    formula. Sharpe ratios are per period (see the module docstring). NaN when undefined. The moments of
+    each column go through :func:`deflated_sharpe_from_moments`, the one computation.
     """
     x, _ = as_returns(returns)
-    count, sharpe, skew, kurt = _sharpe_stats(x)
     n_cols = x.shape[1]
-    trials = float(n_cols) if n_trials is None else _number(n_trials, "n_trials")
-    if trials < 1:
-        raise ConfigError(f"n_trials must be at least 1, got {n_trials!r}", argument="n_trials")
-    if sharpe_variance is None:
-        if n_cols < 2:
-            raise ConfigError(
-                "the variance of the trials' Sharpe ratios cannot be estimated from one series; pass the "
-                "returns of every trial as columns, or sharpe_variance= explicitly",
-                argument="sharpe_variance",
-            )
-        finite = sharpe[np.isfinite(sharpe)]
-        variance = float(np.var(finite, ddof=1)) if finite.size >= 2 else float("nan")
-    else:
-        variance = _number(sharpe_variance, "sharpe_variance")
-        if variance < 0:
-            raise ConfigError(
-                f"sharpe_variance must not be negative, got {sharpe_variance!r}", argument="sharpe_variance"
-            )
+    if n_trials is not None:
+        _n_trials(n_trials)
+    if sharpe_variance is None and n_cols < 2:
+        raise ConfigError(
+            "the variance of the trials' Sharpe ratios cannot be estimated from one series; pass the "
+            "returns of every trial as columns, or sharpe_variance= explicitly",
+            argument="sharpe_variance",
+        )
+    if index is not None and (not is_integer(index) or not -n_cols <= index < n_cols):
+        raise ConfigError(f"index must be a column number below {n_cols}, got {index!r}", argument="index")
+    deflated = deflated_sharpe_from_moments(
+        ReturnMoments.from_returns(x), n_trials=n_trials, sharpe_variance=sharpe_variance
+    )
+    sharpe = deflated.sharpe
     if index is None:
         if not np.isfinite(sharpe).any():
             return float("nan")
         col = int(np.argmax(np.where(np.isfinite(sharpe), sharpe, -np.inf)))
     else:
-        if not is_integer(index) or not -n_cols <= index < n_cols:
-            raise ConfigError(f"index must be a column number below {n_cols}, got {index!r}", argument="index")
         col = int(index) % n_cols
-    if math.isnan(variance):
-        return float("nan")
-    sr0 = expected_max_sharpe(trials, variance)
-    sel = slice(col, col + 1)
-    return float(_psr(sharpe[sel], sr0, count[sel], skew[sel], kurt[sel])[0])
+    return float(deflated.dsr[col])
 
 
 @dataclass(frozen=True, eq=False)
@@ -228,6 +312,97 @@ def _block_scores(s1: np.ndarray, s2: np.ndarray, n: np.ndarray, mu: np.ndarray,
         return np.where(n >= 2, np.where(flat, flat_score, sharpe), -np.inf)
 
 
+@dataclass(frozen=True, eq=False)
+class BlockSums:
+    """CSCV's inputs: the bars cut into ``S`` consecutive blocks and, per block and trial, the number of
+    (non-NaN) returns, the sum of their deviations from the trial's mean and the sum of the squared
+    deviations; ``mean`` is each trial's mean over all its returns (0 without any).
+
+    ``count``, ``s1``, ``s2`` are ``S x N`` (blocks x trials), ``mean`` has length ``N``. A sweep's kernel
+    keeps these per combination; :meth:`from_returns` computes them from a return matrix.
+    """
+
+    count: np.ndarray
+    s1: np.ndarray
+    s2: np.ndarray
+    mean: np.ndarray
+
+    @classmethod
+    def from_returns(cls, returns: Any, n_splits: int) -> BlockSums:
+        """The sums of ``bars x trials`` returns cut into ``n_splits`` blocks of near-equal size (the first
+        ``T % n_splits`` blocks one bar longer, like ``np.array_split``; no row is dropped)."""
+        x, _ = as_returns(returns)
+        rows = x.shape[0]
+        valid = ~np.isnan(x)
+        _, mu, _ = nan_moments(x)
+        mu = np.where(np.isnan(mu), 0.0, mu)
+        centred = np.where(valid, x - mu, 0.0)  # centring keeps the one-pass variance below accurate
+        base, extra = divmod(rows, n_splits)
+        starts = np.array([i * base + min(i, extra) for i in range(n_splits)])
+        return cls(
+            count=np.add.reduceat(valid.astype(np.float64), starts, axis=0),
+            s1=np.add.reduceat(centred, starts, axis=0),
+            s2=np.add.reduceat(centred * centred, starts, axis=0),
+            mean=mu,
+        )
+
+
+#: Scores this close (relative) are equal: they differ by the rounding of sums accumulated in another order.
+_SCORE_TIE = 1e-9
+
+
+def _same_score(scores: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Where ``scores`` equal ``ref`` up to rounding (``_SCORE_TIE`` relative; infinities exactly)."""
+    with np.errstate(invalid="ignore"):
+        close = np.abs(scores - ref) <= _SCORE_TIE * np.abs(ref)
+        same: np.ndarray = (scores == ref) | (np.isfinite(ref) & close)
+    return same
+
+
+def _check_metric(metric: Any) -> None:
+    if metric not in ("sharpe", "mean"):
+        raise ConfigError(f"metric must be 'sharpe' or 'mean', got {metric!r}", argument="metric")
+
+
+def pbo_from_blocks(blocks: BlockSums, metric: str = "sharpe") -> PBOResult:
+    """CSCV's probability of backtest overfitting from per-block sums (see
+    :func:`probability_of_backtest_overfitting`, which is this over a return matrix's :class:`BlockSums`).
+
+    Raises ConfigError unless there is an even number (at least 2) of blocks and at least two trials.
+    """
+    _check_metric(metric)
+    b1 = np.asarray(blocks.s1, dtype=np.float64)
+    b2 = np.asarray(blocks.s2, dtype=np.float64)
+    bn = np.asarray(blocks.count, dtype=np.float64)
+    n_splits, trials = b1.shape
+    if trials < 2:
+        raise ConfigError(f"CSCV needs at least 2 trials, got {trials}", argument="blocks")
+    if n_splits < 2 or n_splits % 2:
+        raise ConfigError(f"CSCV needs an even number (>= 2) of blocks, got {n_splits}", argument="blocks")
+    mu = np.asarray(blocks.mean, dtype=np.float64)
+
+    combos = np.array(list(itertools.combinations(range(n_splits), n_splits // 2)))
+    n_comb = combos.shape[0]
+    chosen = np.zeros((n_comb, n_splits))
+    chosen[np.arange(n_comb)[:, None], combos] = 1.0
+
+    logits = np.empty(n_comb)
+    step = max(1, (1 << 20) // trials)
+    for lo in range(0, n_comb, step):
+        ins = chosen[lo : lo + step]
+        outs = 1.0 - ins
+        is_score = _block_scores(ins @ b1, ins @ b2, ins @ bn, mu, metric)
+        oos_score = _block_scores(outs @ b1, outs @ b2, outs @ bn, mu, metric)
+        best = np.argmax(_same_score(is_score, is_score.max(axis=1, keepdims=True)), axis=1)  # the first of ties
+        picked = oos_score[np.arange(len(best)), best][:, None]
+        tie = _same_score(oos_score, picked)  # includes the picked trial itself
+        below = ((oos_score < picked) & ~tie).sum(axis=1)
+        ties = tie.sum(axis=1)
+        w = (below + (ties + 1) / 2.0) / (trials + 1)
+        logits[lo : lo + step] = np.log(w / (1.0 - w))
+    return PBOResult(pbo=float(np.mean(logits <= 0.0)), logits=logits, n_combinations=n_comb)
+
+
 def probability_of_backtest_overfitting(returns: Any, n_splits: int = 16, metric: str = "sharpe") -> PBOResult:
     """Probability of backtest overfitting by combinatorially symmetric cross-validation (CSCV).
 
@@ -241,7 +416,11 @@ def probability_of_backtest_overfitting(returns: Any, n_splits: int = 16, metric
 
     ``metric`` is ``"sharpe"`` (per-period mean over sample standard deviation, ddof=1) or ``"mean"``
     (mean return). A trial with fewer than two values in a half ranks last; one with no dispersion in a
-    half (e.g. flat) ranks by the sign of its mean (+inf, 0 or -inf). NaN returns are skipped.
+    half (e.g. flat) ranks by the sign of its mean (+inf, 0 or -inf). Scores equal to within rounding
+    (``1e-9`` relative) tie, in the ranking and for the in-sample best (the first such trial): trials that
+    hold the same positions over a half have mathematically equal scores there, and which of them rounding
+    favours must not decide PBO. NaN returns are skipped. The scores come from per-block sums
+    (:class:`BlockSums`) through :func:`pbo_from_blocks`, the one computation.
 
     Raises ConfigError unless ``n_splits`` is even, at least 2 and at most ``T``, and there are at least
     two trials (columns).
@@ -258,35 +437,5 @@ def probability_of_backtest_overfitting(returns: Any, n_splits: int = 16, metric
         raise ConfigError(f"n_splits must be an even integer >= 2, got {n_splits!r}", argument="n_splits")
     if n_splits > rows:
         raise ConfigError(f"n_splits ({n_splits}) exceeds the number of bars ({rows})", argument="n_splits")
-    if metric not in ("sharpe", "mean"):
-        raise ConfigError(f"metric must be 'sharpe' or 'mean', got {metric!r}", argument="metric")
-
-    valid = ~np.isnan(x)
-    _, mu, _ = nan_moments(x)
-    mu = np.where(np.isnan(mu), 0.0, mu)
-    centred = np.where(valid, x - mu, 0.0)  # centring keeps the one-pass variance below accurate
-    base, extra = divmod(rows, n_splits)  # the first `extra` blocks hold one more bar, like np.array_split
-    starts = np.array([i * base + min(i, extra) for i in range(n_splits)])
-    b1 = np.add.reduceat(centred, starts, axis=0)
-    b2 = np.add.reduceat(centred * centred, starts, axis=0)
-    bn = np.add.reduceat(valid.astype(np.float64), starts, axis=0)
-
-    combos = np.array(list(itertools.combinations(range(n_splits), n_splits // 2)))
-    n_comb = combos.shape[0]
-    chosen = np.zeros((n_comb, n_splits))
-    chosen[np.arange(n_comb)[:, None], combos] = 1.0
-
-    logits = np.empty(n_comb)
-    step = max(1, (1 << 20) // trials)
-    for lo in range(0, n_comb, step):
-        ins = chosen[lo : lo + step]
-        outs = 1.0 - ins
-        is_score = _block_scores(ins @ b1, ins @ b2, ins @ bn, mu, metric)
-        oos_score = _block_scores(outs @ b1, outs @ b2, outs @ bn, mu, metric)
-        best = np.argmax(is_score, axis=1)
-        picked = oos_score[np.arange(len(best)), best][:, None]
-        below = (oos_score < picked).sum(axis=1)
-        ties = (oos_score == picked).sum(axis=1)  # includes the picked trial itself
-        w = (below + (ties + 1) / 2.0) / (trials + 1)
-        logits[lo : lo + step] = np.log(w / (1.0 - w))
-    return PBOResult(pbo=float(np.mean(logits <= 0.0)), logits=logits, n_combinations=n_comb)
+    _check_metric(metric)
+    return pbo_from_blocks(BlockSums.from_returns(x, int(n_splits)), metric)
