@@ -41,6 +41,7 @@ from ml4t.lint import lint_before_run
 from ml4t.result import Result
 from ml4t.settings import RunSpec, VectorizedSettings, signature_of
 from ml4t.vectorized._memory import DEFAULT_FRACTION, SweepPlan, available_memory, parse_budget, plan_sweep
+from ml4t.vectorized._overfit import RowStats, cscv_blocks
 from ml4t.vectorized._silence import warn_if_no_orders, warn_if_sweep_never_traded
 from ml4t.vectorized._sweep import Sweep, check_param_names, sweep_metrics, symbol_rows
 
@@ -306,7 +307,8 @@ class VectorizedStrategy:
         n = len(grid.combos)
         chunks = plan(n, first)
         size = chunks.chunk
-        parts, start = [], 0
+        n_blocks = cscv_blocks(panel.n_bars)  # per row, the kernel keeps CSCV's block sums (Sweep.overfitting)
+        parts, kept, start = [], [], 0
         while start < n:
             indices = list(range(start, min(start + size, n)))
             compiled = compile_chunk(self.signal_fn, panel, grid, indices, chunks.signal_bytes, self.settings)
@@ -320,16 +322,20 @@ class VectorizedStrategy:
                     panel.prices,
                     self._arrays(signals, grid, indices, panel),
                     cash_sharing=self.settings.cash_sharing,
+                    n_blocks=n_blocks,
                 )
             else:
-                stats = self._sweep_programs(compiled, grid, indices, panel)
+                stats = self._sweep_programs(compiled, grid, indices, panel, n_blocks)
             parts.append(sweep_metrics(stats, grid, indices, panel, self.settings, ppy))
+            kept.append(RowStats.of(stats))
             start += len(indices)
-        sweep = Sweep(self, bars, grid, parts, ppy)
+        sweep = Sweep(self, bars, grid, parts, ppy, kept, n_blocks)
         warn_if_sweep_never_traded(sweep.metrics, self.settings.scope)
         return sweep
 
-    def _sweep_programs(self, compiled: CompiledChunk, grid: Grid, indices: list[int], panel: Panel) -> dict[str, Any]:
+    def _sweep_programs(
+        self, compiled: CompiledChunk, grid: Grid, indices: list[int], panel: Panel, n_blocks: int
+    ) -> dict[str, Any]:
         """The kernel's sweep of a compiled chunk. The kernel checks every per-bar number against its rule as
         it evaluates it; when one breaks it, the chunk is checked again here to name the first offending
         combination, key, symbol and timestamp."""
@@ -342,6 +348,7 @@ class VectorizedStrategy:
                 compiled.valid,
                 cash_sharing=self.settings.cash_sharing,
                 bounds=bounds,
+                n_blocks=n_blocks,
             )
         except ConfigError:
             check_compiled_numbers(compiled, number_rules(self.settings), self.signal_fn, grid, indices, panel)

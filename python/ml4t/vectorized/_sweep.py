@@ -15,6 +15,7 @@ from ml4t.data import Bars
 from ml4t.errors import ConfigError
 from ml4t.result import Result
 from ml4t.settings import VectorizedSettings
+from ml4t.vectorized._overfit import Overfitting, RowStats, overfitting_of
 
 if TYPE_CHECKING:
     from ml4t.promotion import Promoted
@@ -31,6 +32,8 @@ class _Strategy(Protocol):
 
 
 __all__ = ["Sweep", "check_param_names", "sweep_metrics", "symbol_rows"]
+
+_OVERFITTING_COLUMNS = ("deflated_sharpe", "pbo")
 
 _SCOPES = ("portfolio", "symbol", "all")
 _COLUMNS = (
@@ -52,7 +55,7 @@ _COLUMNS = (
 def check_param_names(grid: Grid) -> None:
     """A parameter may not take the name of a column of the sweep's metrics (its column would be lost)."""
     for name in grid.names:
-        if name in _COLUMNS:
+        if name in _COLUMNS or name in _OVERFITTING_COLUMNS:
             raise ConfigError(
                 f"parameter {name!r} has the name of a column of the sweep's metrics; rename it", argument=name
             )
@@ -106,10 +109,19 @@ def symbol_rows(panel: Panel, settings: VectorizedSettings) -> list[str]:
 
 
 class Sweep:
-    """Every combination's metrics (``.metrics``), and any combination's (or symbol's) full ``Result``."""
+    """Every combination's metrics (``.metrics``), and any combination's (or symbol's) full ``Result``;
+    how much of the best one is selection luck (:meth:`overfitting`, and the ``deflated_sharpe`` / ``pbo``
+    columns of :meth:`best`)."""
 
     def __init__(
-        self, strategy: _Strategy, bars: Bars, grid: Grid, parts: list[pl.DataFrame], periods_per_year: float
+        self,
+        strategy: _Strategy,
+        bars: Bars,
+        grid: Grid,
+        parts: list[pl.DataFrame],
+        periods_per_year: float,
+        stats: list[RowStats],
+        n_blocks: int,
     ) -> None:
         self.strategy = strategy
         self.bars = bars
@@ -125,6 +137,8 @@ class Sweep:
         and there are several, each also has a ``scope == "symbol"`` row per symbol: that symbol's own
         account, the numbers of ``sweep.result(**params, symbol=s).metrics``. Under cash sharing the symbols
         share one account and have no equity of their own, so there are no symbol rows."""
+        self._stats = RowStats.concat(stats, n_blocks)  # aligned with the rows of `metrics`
+        self._overfitting: dict[tuple[str, float | None], Overfitting] = {}
 
     @property
     def params(self) -> tuple[str, ...]:
@@ -138,16 +152,89 @@ class Sweep:
     ) -> pl.DataFrame:
         """The ``n`` best rows by ``metric`` (NaN and null last) among the ``scope`` rows: ``"portfolio"``
         (default: one row per combination, what ``result(**params)`` returns), ``"symbol"`` (per-symbol
-        rows, see :attr:`metrics`) or ``"all"``."""
+        rows, see :attr:`metrics`) or ``"all"``.
+
+        Besides the :attr:`metrics` columns, two say how much of a row's result is selection luck, computed
+        over the rows of ``scope`` (every one of them is a trial: ``N`` is their number; see
+        :meth:`overfitting`):
+
+        - ``deflated_sharpe``: the row's deflated Sharpe ratio (Bailey & López de Prado 2014), the
+          probability that its true Sharpe ratio is above the one the best of ``N`` skill-less trials would
+          show by luck (``SR0``, from ``N`` and the variance of the rows' Sharpe ratios), given its number
+          of returns, skewness and kurtosis. Near 1: unlikely to be luck; 0.5 or below: the search alone
+          explains it.
+        - ``pbo``: the sweep's probability of backtest overfitting (Bailey, Borwein, López de Prado & Zhu
+          2015; CSCV over 16 blocks of bars, fewer with fewer bars), the same on every row: how often the
+          combination that is best on half the history ranks at or below the median on the other half.
+          Near 0: the search picks combinations that stay good; 0.5 or above: it picks noise.
+
+        Both are NaN where undefined: ``deflated_sharpe`` for a row without a Sharpe ratio, and for every
+        row when fewer than 2 rows have one (their variance is unknown); ``pbo`` with a single row or fewer
+        than 2 bars. Either may be the ``metric`` to rank by.
+        """
         check_int("n", n, minimum=1)
         check_bool("descending", descending)
-        if not isinstance(metric, str) or metric not in self.metrics.columns:
-            raise ConfigError(f"unknown metric {metric!r}; available: {self.metrics.columns}", argument="metric")
-        if scope not in _SCOPES:
-            raise ConfigError(f"scope must be one of {list(_SCOPES)}, got {scope!r}", argument="scope")
-        rows = self.metrics if scope == "all" else self.metrics.filter(pl.col("scope") == scope)
+        columns = [*self.metrics.columns, *_OVERFITTING_COLUMNS]
+        if not isinstance(metric, str) or metric not in columns:
+            raise ConfigError(f"unknown metric {metric!r}; available: {columns}", argument="metric")
+        mask = self._scope_rows(scope)
+        rows = self.metrics.filter(pl.Series(mask))
+        if rows.height:
+            fit = self.overfitting(scope)
+            rows = rows.with_columns(
+                pl.Series("deflated_sharpe", fit.dsr, dtype=pl.Float64),
+                pl.lit(fit.pbo, dtype=pl.Float64).alias("pbo"),
+            )
+        else:
+            rows = rows.with_columns(pl.lit(None, pl.Float64).alias(c) for c in _OVERFITTING_COLUMNS)
         key = pl.col(metric).fill_nan(None) if rows.schema[metric].is_float() else pl.col(metric)
         return rows.sort(key, descending=descending, nulls_last=True).head(n)
+
+    def overfitting(self, scope: str = "portfolio", n_trials: float | None = None) -> Overfitting:
+        """How much of the best row's result is selection luck, over the rows of ``scope`` (``"portfolio"``:
+        one per combination, the default; ``"symbol"``; ``"all"``): an :class:`Overfitting` with the number
+        of trials ``N``, the variance ``V`` of their per-period Sharpe ratios, the Sharpe ratio the best of
+        ``N`` skill-less trials shows by luck (per period and annualized), the best row's parameters, its
+        Sharpe ratio and deflated Sharpe ratio, and the probability of backtest overfitting (CSCV) with its
+        logits and number of splits. ``print()`` it for a paragraph in words.
+
+        ``n_trials`` overrides ``N`` (default: the rows of ``scope`` actually simulated) when more
+        combinations were tried than this sweep holds, e.g. in earlier sweeps; it deflates the Sharpe ratio
+        further and does not change PBO, which ranks the rows at hand. See :meth:`best` for what the two
+        statistics mean and ``ml4t.metrics`` for their definitions; they equal ``ml4t.metrics``' functions
+        over the matrix of the rows' ``result(...).returns``, computed from moments and per-block sums the
+        kernel keeps instead of the matrix. Computed once per scope and ``n_trials``.
+        """
+        key = (scope, n_trials)
+        if key not in self._overfitting:
+            mask = self._scope_rows(scope)
+            if not mask.any():
+                raise ConfigError(
+                    f"the sweep has no {scope!r} rows (symbols have rows of their own only without cash "
+                    "sharing and with several symbols)",
+                    argument="scope",
+                )
+            rows = self.metrics.filter(pl.Series(mask))
+            keep = [*self.grid.names, "symbol"] if scope != "portfolio" else list(self.grid.names)
+            labels = rows.select(keep).to_dicts()
+            self._overfitting[key] = overfitting_of(
+                self._stats.take(mask),
+                labels,
+                scope=scope,
+                n_trials=n_trials,
+                periods_per_year=self.periods_per_year,
+            )
+        return self._overfitting[key]
+
+    def _scope_rows(self, scope: str) -> np.ndarray:
+        """The rows of :attr:`metrics` in ``scope``, as a boolean mask."""
+        if scope not in _SCOPES:
+            raise ConfigError(f"scope must be one of {list(_SCOPES)}, got {scope!r}", argument="scope")
+        if self.metrics.height == 0:
+            return np.zeros(0, dtype=bool)
+        if scope == "all":
+            return np.ones(self.metrics.height, dtype=bool)
+        return (self.metrics["scope"] == scope).to_numpy()
 
     def result(self, *, symbol: str | None = None, **params: Any) -> Result:
         """The full ``Result`` of one combination of the sweep (re-simulated in detail): the whole portfolio,
@@ -179,7 +266,11 @@ class Sweep:
 
     def __repr__(self) -> str:
         best = self.metrics.filter(pl.col("scope") == "portfolio")["sharpe_ratio"].fill_nan(None).max()
-        return (
+        text = (
             f"Sweep({len(self)} combinations of {list(self.grid.names)}, {self.metrics.height} rows; "
-            f"best portfolio sharpe_ratio {best!r})"
+            f"best portfolio sharpe_ratio {best!r}"
         )
+        if self.metrics.height:
+            fit = self.overfitting()
+            text += f", its deflated_sharpe {fit.deflated_sharpe:.3g}, pbo {fit.pbo:.3g}"
+        return text + ")"
