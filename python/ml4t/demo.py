@@ -151,16 +151,10 @@ def main() -> None:
     )
 
     _section("6. Overfitting: is the best of the sweep's trials real?")
-    per_symbol = sweep.metrics.filter(pl.col("symbol") == top["symbol"])
-    sr = per_symbol["sharpe_ratio"].fill_nan(None).drop_nulls().to_numpy() / np.sqrt(ppy)
+    # every (combination, symbol) row is a trial: N, V, SR0, the best's deflated Sharpe ratio and CSCV's PBO
+    print(sweep.overfitting(scope="symbol"))
+    print(sweep.best("deflated_sharpe", n=3, scope="symbol").select("fast", "slow", "symbol", "deflated_sharpe", "pbo"))
     single = strat.run(universe.select(top["symbol"]), fast=top["fast"], slow=top["slow"])
-    dsr = metrics.deflated_sharpe_ratio(
-        single.returns["return"].to_numpy(), n_trials=len(sweep), sharpe_variance=float(np.var(sr, ddof=1))
-    )
-    print(
-        f"Sharpe {top['sharpe_ratio']:.2f} chosen from {len(sweep)} combinations on {top['symbol']}: "
-        f"deflated Sharpe ratio {dsr:.3f} (probability the edge is real after the selection)"
-    )
     returns = np.column_stack([r.returns["return"].to_numpy() for r in results.values()])
     pbo = metrics.probability_of_backtest_overfitting(returns, n_splits=10)
     print(

@@ -5,7 +5,8 @@ fresh processes, least-squares over grids of 10k-160k rows and chunks of 1k-40k 
 would miss Polars' and the kernel's allocations):
 
 - what it keeps: per combination its parameters (~225 B measured) and per result row its metrics (~170 B
-  measured, including the final concatenation of the chunks' frames);
+  measured, including the final concatenation of the chunks' frames) and its return moments and CSCV block
+  sums (440 B: 7 + 3 x 16 float64/int64 numbers, for ``Sweep.overfitting``);
 - what a chunk holds while it is simulated: per combination its Polars expressions, their serialized plan
   and the compiled programs, about 4x the plan's JSON size plus ~1 KB (3.5-5.5 KB measured for a
   moving-average crossover whose plan is 866 bytes);
@@ -48,9 +49,10 @@ __all__ = [
 
 KEPT_PER_COMBINATION = 256
 """Bytes a finished sweep keeps per combination (its parameters); measured ~225."""
-KEPT_PER_ROW = 192
-"""Bytes a finished sweep keeps per metrics row (one per combination, or per combination and symbol);
-measured ~170."""
+KEPT_PER_ROW = 192 + 448
+"""Bytes a finished sweep keeps per metrics row (one per combination, or per combination and symbol): its
+metrics (measured ~170) and, for ``Sweep.overfitting``, the kernel's moments and CSCV block sums (7 numbers
+and 3 per block, 16 blocks: 440 bytes of NumPy arrays, counted rather than measured)."""
 CHUNK_PER_COMBINATION = 1024
 CHUNK_PER_PLAN_BYTE = 4
 """A combination in the chunk being simulated costs ``CHUNK_PER_COMBINATION + CHUNK_PER_PLAN_BYTE * (its
