@@ -223,7 +223,7 @@ def test_a_weights_sweep_equals_each_combinations_run(execution):
     arrays = list(_arrays())
     arrays[KERNEL_KEYS.index("weights")] = np.ascontiguousarray(stacked)
     prices = np.ascontiguousarray(close.T)
-    stats = simulator(s).sweep((prices, prices, prices, prices), tuple(arrays), True)
+    stats = simulator(s).sweep((prices, prices, prices, prices), tuple(arrays), True, n_blocks=4)
     for c, w in enumerate(per_combo):
         raw = _run(close, s, weights=w)
         assert stats["final_equity"][c] == raw["equity"][-1]
