@@ -116,9 +116,10 @@ def test_best_ranks_by_the_deflated_sharpe_ratio_and_repr_reports_it():
     with pytest.raises(ConfigError) as info:
         sweep.overfitting("symbol")  # one symbol: no symbol rows
     assert info.value.argument == "scope"
-    with pytest.raises(ConfigError) as info:
-        sweep.overfitting(n_trials=0.5)
-    assert info.value.argument == "n_trials"
+    for bad in (0.5, [3], "many"):
+        with pytest.raises(ConfigError) as info:
+            sweep.overfitting(n_trials=bad)  # type: ignore[arg-type]
+        assert info.value.argument == "n_trials"
 
 
 def test_one_combination_is_one_trial():
@@ -193,7 +194,7 @@ def ruinous_bars(draw):
     for s in range(n_symbols):
         moves = draw(st.lists(st.sampled_from([0.33, 0.7, 0.95, 1.0, 1.05, 1.5, 2.2, 3.0]), min_size=n_bars,
                               max_size=n_bars))  # fmt: skip
-        close = 10.0 * np.cumprod(moves)
+        close = np.clip(10.0 * np.cumprod(moves), 1e-3, 1e8)  # within the data layer's price bounds
         signal = st.sampled_from([0, 0, 0, 0, 1, 2, 3, 4])
         cols = {f"s{k}": draw(st.lists(signal, min_size=n_bars, max_size=n_bars)) for k in range(3)}
         frame = pl.DataFrame(

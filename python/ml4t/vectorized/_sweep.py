@@ -10,7 +10,7 @@ import polars as pl
 
 from ml4t import metrics as m
 from ml4t._kernel.signals import Grid, Panel
-from ml4t._validate import check_bool, check_int
+from ml4t._validate import check_bool, check_int, is_number
 from ml4t.data import Bars
 from ml4t.errors import ConfigError
 from ml4t.result import Result
@@ -205,6 +205,8 @@ class Sweep:
         over the matrix of the rows' ``result(...).returns``, computed from moments and per-block sums the
         kernel keeps instead of the matrix. Computed once per scope and ``n_trials``.
         """
+        if n_trials is not None and not is_number(n_trials):
+            raise ConfigError(f"n_trials must be a number >= 1, got {n_trials!r}", argument="n_trials")
         key = (scope, n_trials)
         if key not in self._overfitting:
             mask = self._scope_rows(scope)
