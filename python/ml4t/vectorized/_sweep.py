@@ -207,7 +207,7 @@ class Sweep:
         """
         if n_trials is not None and not is_number(n_trials):
             raise ConfigError(f"n_trials must be a number >= 1, got {n_trials!r}", argument="n_trials")
-        key = (scope, n_trials)
+        key = (scope, None if n_trials is None else float(n_trials))
         if key not in self._overfitting:
             mask = self._scope_rows(scope)
             if not mask.any():
@@ -223,7 +223,7 @@ class Sweep:
                 self._stats.take(mask),
                 labels,
                 scope=scope,
-                n_trials=n_trials,
+                n_trials=key[1],
                 periods_per_year=self.periods_per_year,
             )
         return self._overfitting[key]
