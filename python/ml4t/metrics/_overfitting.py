@@ -359,6 +359,17 @@ def _same_score(scores: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return same
 
 
+def _logits(is_score: np.ndarray, oos_score: np.ndarray, trials: int) -> np.ndarray:
+    """Per split (row): the logit of the out-of-sample relative rank of the in-sample best trial."""
+    best = np.argmax(_same_score(is_score, is_score.max(axis=1, keepdims=True)), axis=1)  # the first of ties
+    picked = oos_score[np.arange(len(best)), best][:, None]
+    tie = _same_score(oos_score, picked)  # includes the picked trial itself
+    below = ((oos_score < picked) & ~tie).sum(axis=1)
+    w = (below + (tie.sum(axis=1) + 1) / 2.0) / (trials + 1)
+    logits: np.ndarray = np.log(w / (1.0 - w))
+    return logits
+
+
 def _check_metric(metric: Any) -> None:
     if metric not in ("sharpe", "mean"):
         raise ConfigError(f"metric must be 'sharpe' or 'mean', got {metric!r}", argument="metric")
@@ -386,20 +397,19 @@ def pbo_from_blocks(blocks: BlockSums, metric: str = "sharpe") -> PBOResult:
     chosen = np.zeros((n_comb, n_splits))
     chosen[np.arange(n_comb)[:, None], combos] = 1.0
 
+    # combinations come in complementary pairs, the i-th and the (C-1-i)-th (lexicographic order): one's
+    # in-sample half is the other's out-of-sample half, so each half's scores are computed once, for both
     logits = np.empty(n_comb)
-    step = max(1, (1 << 20) // trials)
-    for lo in range(0, n_comb, step):
-        ins = chosen[lo : lo + step]
-        outs = 1.0 - ins
-        is_score = _block_scores(ins @ b1, ins @ b2, ins @ bn, mu, metric)
-        oos_score = _block_scores(outs @ b1, outs @ b2, outs @ bn, mu, metric)
-        best = np.argmax(_same_score(is_score, is_score.max(axis=1, keepdims=True)), axis=1)  # the first of ties
-        picked = oos_score[np.arange(len(best)), best][:, None]
-        tie = _same_score(oos_score, picked)  # includes the picked trial itself
-        below = ((oos_score < picked) & ~tie).sum(axis=1)
-        ties = tie.sum(axis=1)
-        w = (below + (ties + 1) / 2.0) / (trials + 1)
-        logits[lo : lo + step] = np.log(w / (1.0 - w))
+    half = n_comb // 2
+    step = max(1, (1 << 19) // trials)
+    for lo in range(0, half, step):
+        hi = min(lo + step, half)
+        first = chosen[lo:hi]
+        second = chosen[n_comb - hi : n_comb - lo][::-1]  # the complements, in the same order
+        a = _block_scores(first @ b1, first @ b2, first @ bn, mu, metric)
+        b = _block_scores(second @ b1, second @ b2, second @ bn, mu, metric)
+        logits[lo:hi] = _logits(a, b, trials)
+        logits[n_comb - hi : n_comb - lo] = _logits(b, a, trials)[::-1]
     return PBOResult(pbo=float(np.mean(logits <= 0.0)), logits=logits, n_combinations=n_comb)
 
 
