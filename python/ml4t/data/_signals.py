@@ -4,9 +4,12 @@ Every row has ``ts_event`` (the time the value is about) and ``ts_arrival`` (the
 see it). Arrival is never assumed: it comes from a column or from an explicit delay. An ``embargo`` is added to
 every arrival, and a ``train_end`` marks the model's training window: predictions about events at or before
 ``train_end + embargo`` are in-sample and raise :class:`ml4t.LeakageError` unless ``allow_in_sample=True``.
+Predictions of a model retrained over time carry the cut-off of their own model vintage, row by row (a column
+or a vintage table, :mod:`ml4t.data._vintage`), and the same rule applies to each row.
 
 The stored frame is sorted by (``ts_arrival``, ``ts_event``, ``symbol``): the order in which the values
-become visible. Columns: ``ts_event, ts_arrival, symbol, <value columns...>, in_sample``. Signals own the
+become visible. Columns: ``ts_event, ts_arrival, symbol, <value columns...>, in_sample``, and ``train_end``
+(each row's model's training cut-off) when the cut-offs are per row. Signals own the
 layouts ml4t's engines read (:meth:`Signals.stream`, :meth:`Signals.until`) and a :meth:`Signals.fingerprint`.
 """
 
@@ -18,7 +21,7 @@ from typing import Any, cast
 import numpy as np
 import polars as pl
 
-from ml4t._time import format_duration, format_ns, from_ns, parse_duration, to_ns
+from ml4t._time import TS_DTYPE, format_duration, format_ns, from_ns, parse_duration, to_ns
 from ml4t._validate import check_bool
 from ml4t.data._build import attach_symbol
 from ml4t.data._columnar import SymbolBlocks, build_blocks
@@ -26,13 +29,14 @@ from ml4t.data._fingerprint import frame_fingerprint
 from ml4t.data._normalize import check_shift, coerce_frame, first_offender, parse_tz, rows_text, to_utc
 from ml4t.data._stream import SignalStream, signal_stream
 from ml4t.data._validate import check_no_null_times, check_symbols
+from ml4t.data._vintage import TRAIN_END, check_model_existed, is_vintage_table, lookup_vintages, vintage_table
 from ml4t.errors import ConfigError, DataError, LeakageError
 
 __all__ = ["BEST", "Signals", "running_argmax", "signals"]
 
 BEST = "__best"
 
-_RESERVED = ("ts_event", "ts_arrival", "symbol", "in_sample")
+_RESERVED = ("ts_event", "ts_arrival", "symbol", "in_sample", TRAIN_END)
 
 
 def signals(
@@ -42,7 +46,7 @@ def signals(
     ts_arrival: str | dt.timedelta | int | None = None,
     symbol: str | None = None,
     embargo: dt.timedelta | str | None = None,
-    train_end: dt.datetime | str | None = None,
+    train_end: dt.datetime | str | pl.DataFrame | None = None,
     tz: str | dt.tzinfo | None = None,
     allow_in_sample: bool = False,
 ) -> Signals:
@@ -64,8 +68,23 @@ def signals(
     embargo:
         A duration added to every arrival (e.g. the time to recompute features), and to ``train_end``.
     train_end:
-        End of the model's training window (tz-aware datetime or ISO string with offset). Any row with
-        ``ts_event <= train_end + embargo`` raises :class:`ml4t.LeakageError`, unless ``allow_in_sample``.
+        End of the training window of the model that made the predictions, in one of three forms
+        (:mod:`ml4t.data._vintage`):
+
+        * one tz-aware datetime or ISO string with offset: one model made every row;
+        * the name of a column of the frame (``train_end="train_end"``): each row's own model's cut-off, for
+          predictions of a model retrained over time (what :func:`ml4t.validate.fit_predict` returns);
+        * a vintage table, a DataFrame with ``ts_available`` (when a model could first be used) and
+          ``train_end``: each row is taken to come from the latest vintage available at its ``ts_arrival``
+          (before the embargo); a row arriving before every vintage is a DataError.
+
+        A string names a column when the frame has one of that name, else it is parsed as a datetime. Any row
+        with ``ts_event <= train_end + embargo`` (its own model's ``train_end``) raises
+        :class:`ml4t.LeakageError` naming the first such row, unless ``allow_in_sample``. With per-row cut-offs,
+        a row that arrives before its own model's training window ended (``ts_arrival < train_end``: that
+        model did not exist yet) is a LeakageError that ``allow_in_sample`` does not lift; one datetime is not
+        checked so (it describes one model, whose backfilled history is in-sample). Per-row cut-offs are kept
+        in the frame's ``train_end`` column.
     tz:
         Time zone of naive or date-only time columns (date-only values are stamped at local midnight).
     allow_in_sample:
@@ -78,7 +97,6 @@ def signals(
     check_bool("allow_in_sample", allow_in_sample)
     tz_name = parse_tz(tz)
     embargo_ns = 0 if embargo is None else parse_duration(embargo, argument="embargo")
-    cut_ns = None if train_end is None else to_ns(train_end, argument="train_end")
     df = coerce_frame(frame, index_name=ts_event)
     if df.height == 0 or df.width == 0:
         raise DataError("the signal frame is empty", argument="frame")
@@ -89,13 +107,15 @@ def signals(
             column=ts_event,
         )
     df = attach_symbol(df, symbol)
+    cut_column, cut_ns, table = _train_end_source(df, train_end, tz_name)
     arrival_column, delay_ns = _arrival_source(df, ts_arrival)
-    time_columns = {ts_event, *([arrival_column] if arrival_column else [])}
+    time_columns = {ts_event, *(name for name in (arrival_column, cut_column) if name)}
     values = [c for c in df.columns if c not in time_columns and c != "symbol"]
     for name in values:
         if name in _RESERVED:
+            hint = " or pass train_end='train_end' if it holds each row's training cut-off" if name == TRAIN_END else ""
             raise DataError(
-                f"a value column may not be named {name!r} (reserved); rename it", argument="frame", column=name
+                f"a value column may not be named {name!r} (reserved); rename it{hint}", argument="frame", column=name
             )
     if not values:
         raise DataError("the frame has no value columns besides the time and symbol columns", argument="frame")
@@ -108,7 +128,11 @@ def signals(
     else:
         check_shift(df, event, delay_ns, argument="ts_arrival", column=ts_event)
         arrival = event + pl.Series([delay_ns], dtype=pl.Duration("ns"))
-    df = check_symbols(df.select(event.alias("ts_event"), arrival.alias("ts_arrival"), "symbol", *values))
+    cuts: list[pl.Series] = []
+    if cut_column is not None:
+        cuts.append(to_utc(df, cut_column, tz=tz_name).alias(TRAIN_END))
+        check_no_null_times(df, cuts[0], cut_column)
+    df = check_symbols(df.select(event.alias("ts_event"), arrival.alias("ts_arrival"), "symbol", *values, *cuts))
     arrival_label = arrival_column or "ts_arrival"
 
     count, stamp, sym = first_offender(df, pl.col("ts_arrival") < pl.col("ts_event"))
@@ -119,6 +143,10 @@ def signals(
             symbol=sym,
             timestamp=stamp,
         )
+    if table is not None:
+        df = df.with_columns(lookup_vintages(df, table).alias(TRAIN_END))
+    if TRAIN_END in df.columns:
+        check_model_existed(df, column=cut_column or "ts_arrival")
     if embargo_ns:
         check_shift(df, df["ts_arrival"], embargo_ns, argument="embargo", column=arrival_label)
         df = df.with_columns(pl.col("ts_arrival") + pl.duration(nanoseconds=embargo_ns, time_unit="ns"))
@@ -141,16 +169,19 @@ def signals(
                 timestamp=stamp,
             )
 
+    per_row = TRAIN_END in df.columns
     in_sample = pl.lit(False)
-    if cut_ns is not None:
-        cut = cut_ns + embargo_ns
+    if cut_ns is not None or per_row:
+        cut = pl.col(TRAIN_END).cast(pl.Int64) + embargo_ns if per_row else pl.lit((cut_ns or 0) + embargo_ns)
         in_sample = pl.col("ts_event").cast(pl.Int64) <= cut
         count, stamp, sym = first_offender(df, in_sample)
         if count and not allow_in_sample:
+            first = df.filter(in_sample).sort("ts_event", "symbol").select(cut)[0, 0]
+            whose = " (that of the model which made the first of them)" if per_row else ""
             raise LeakageError(
                 f"in-sample predictions would pose as out-of-sample: {rows_text(count)} with ts_event <= "
-                f"train_end + embargo = {format_ns(cut)}; drop them, or pass allow_in_sample=True to keep "
-                "them flagged in the in_sample column",
+                f"train_end + embargo = {format_ns(first)}{whose}; drop them, or pass allow_in_sample=True to "
+                "keep them flagged in the in_sample column",
                 argument="train_end",
                 column=ts_event,
                 symbol=sym,
@@ -158,10 +189,32 @@ def signals(
             )
     df = (
         df.with_columns(in_sample.alias("in_sample"))
-        .select("ts_event", "ts_arrival", "symbol", *values, "in_sample")
+        .select("ts_event", "ts_arrival", "symbol", *values, "in_sample", *([TRAIN_END] if per_row else []))
         .sort(["ts_arrival", "ts_event", "symbol"], maintain_order=True)
     )
     return Signals._from_canonical(df, tuple(values), embargo_ns, cut_ns)
+
+
+def _train_end_source(
+    df: pl.DataFrame, train_end: Any, tz: str | None
+) -> tuple[str | None, int | None, pl.DataFrame | None]:
+    """(cut-off column, None, None), (None, one cut-off in ns, None) or (None, None, vintage table)."""
+    if train_end is None:
+        return None, None, None
+    if isinstance(train_end, str) and train_end in df.columns:
+        return train_end, None, None
+    if is_vintage_table(train_end):
+        return None, None, vintage_table(train_end, tz=tz)
+    try:
+        return None, to_ns(train_end, argument="train_end"), None
+    except ConfigError as exc:
+        if not isinstance(train_end, str):
+            raise
+        raise ConfigError(
+            f"train_end={train_end!r} is neither a column of the frame ({df.columns}) nor an ISO-8601 timestamp "
+            "with an offset",
+            argument="train_end",
+        ) from exc
 
 
 def _arrival_source(df: pl.DataFrame, ts_arrival: str | dt.timedelta | int | None) -> tuple[str | None, int]:
@@ -244,8 +297,9 @@ class Signals:
 
     @property
     def frame(self) -> pl.DataFrame:
-        """``ts_event, ts_arrival, symbol, <values...>, in_sample`` sorted by (ts_arrival, ts_event, symbol);
-        ``ts_arrival`` already includes the embargo."""
+        """``ts_event, ts_arrival, symbol, <values...>, in_sample`` (plus ``train_end`` with per-row cut-offs)
+        sorted by (ts_arrival, ts_event, symbol); ``ts_arrival`` already includes the embargo, ``train_end``
+        does not."""
         return self._frame.clone()
 
     @property
@@ -265,15 +319,47 @@ class Signals:
 
     @property
     def train_end(self) -> dt.datetime | None:
-        """End of the model's training window, or None."""
+        """End of the model's training window, or None without one.
+
+        With per-row cut-offs (model vintages) it is the latest of them among these rows (None when there
+        are no rows): no model behind these signals was trained on anything later. The cut-off of each row is
+        the frame's ``train_end`` column; :attr:`vintages` summarises them."""
+        if TRAIN_END in self._frame.columns:
+            latest = self._frame[TRAIN_END].cast(pl.Int64).max()
+            return None if latest is None else from_ns(cast(int, latest))
         return None if self._cut_ns is None else from_ns(self._cut_ns)
+
+    @property
+    def vintages(self) -> pl.DataFrame | None:
+        """One row per model vintage behind these signals, by ``train_end``: ``train_end``, ``rows``,
+        ``in_sample_rows``, ``first_ts_event``, ``last_ts_event``, ``first_ts_arrival`` (embargo included).
+        One row for a single ``train_end`` (none when there are no signal rows); None without a
+        training window."""
+        if TRAIN_END in self._frame.columns:
+            cut = pl.col(TRAIN_END)
+        elif self._cut_ns is not None:
+            cut = pl.lit(self._cut_ns).cast(TS_DTYPE)
+        else:
+            return None
+        return (
+            self._frame.group_by(cut.alias(TRAIN_END))
+            .agg(
+                pl.len().cast(pl.Int64).alias("rows"),
+                pl.col("in_sample").sum().cast(pl.Int64).alias("in_sample_rows"),
+                pl.col("ts_event").min().alias("first_ts_event"),
+                pl.col("ts_event").max().alias("last_ts_event"),
+                pl.col("ts_arrival").min().alias("first_ts_arrival"),
+            )
+            .sort(TRAIN_END)
+        )
 
     def __len__(self) -> int:
         return self._frame.height
 
     def until(self, ts: dt.datetime | str | int) -> Signals:
         """The signals a strategy could have seen at ``ts``: rows with ``ts_arrival <= ts`` (the embargo and
-        the training window kept); used to truncate data for lookahead audits, like :meth:`Bars.until`."""
+        the training window, one or per row, kept); used to truncate data for lookahead audits, like
+        :meth:`Bars.until`."""
         cut = to_ns(ts, argument="ts")
         frame = self._frame.filter(pl.col("ts_arrival").cast(pl.Int64) <= cut)
         return Signals._from_canonical(frame, self._values, self._embargo_ns, self._cut_ns)
@@ -315,7 +401,12 @@ class Signals:
         parts = [f"{len(self.symbols)} symbols", f"{self._frame.height:,} rows", f"columns={list(self._values)}"]
         if self._embargo_ns:
             parts.append(f"embargo={format_duration(self.embargo)}")
-        if self._cut_ns is not None:
+        if TRAIN_END in self._frame.columns:
+            cuts = self._frame[TRAIN_END].cast(pl.Int64)
+            latest = "" if cuts.is_empty() else f", latest {format_ns(cast(int, cuts.max()))}"
+            n = cuts.n_unique()
+            parts.append(f"train_end=per row ({n} vintage{'' if n == 1 else 's'}{latest})")
+        elif self._cut_ns is not None:
             parts.append(f"train_end={format_ns(self._cut_ns)}")
         if n_in:
             parts.append(f"in_sample_rows={n_in}")
