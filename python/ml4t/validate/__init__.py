@@ -8,12 +8,15 @@ and an embargo follows every test block.
   backtest paths) return :class:`Splits` / :class:`CPCV`: sequences of :class:`Split` that scikit-learn takes
   as ``cv=``;
 - :func:`forward_returns` builds the label frame (the return over a horizon, and the ``label_end`` that
-  ``purge="label_end"`` reads).
+  ``purge="label_end"`` reads);
+- :func:`fit_predict` fits a model on each forward split and returns its predictions as point-in-time signals
+  stamped with their arrival and their model's training cut-off.
 """
 
 from ml4t.validate._labels import forward_returns
+from ml4t.validate._model import fit_predict
 from ml4t.validate._splits import cpcv, walk_forward
 from ml4t.validate._splitset import CPCV, Splits
 from ml4t.validate._types import Split
 
-__all__ = ["CPCV", "Split", "Splits", "cpcv", "forward_returns", "walk_forward"]
+__all__ = ["CPCV", "Split", "Splits", "cpcv", "fit_predict", "forward_returns", "walk_forward"]
