@@ -268,6 +268,9 @@ def test_splits_from_other_data_and_overlapping_test_blocks(data):
         fit_predict(Ridge(), data, features="f1", target="fwd", splits=counted)
     counted.n_rows = data.height
     assert len(fit_predict(Ridge(), data, features="f1", target="fwd", splits=counted)) == 80
+    empty = make_split(data, 0, (0, 20), (70, 80))
+    with pytest.raises(DataError, match="split 0 has no test rows"):
+        fit_predict(Ridge(), data, features="f1", target="fwd", splits=[empty])
     with pytest.raises(DataError, match="outside data's 60 rows"):
         fit_predict(Ridge(), data.head(60), features="f1", target="fwd", splits=splits)
     overlapping = [make_split(data, 0, (0, 20), (20, 30)), make_split(data, 1, (5, 25), (25, 35))]

@@ -231,6 +231,8 @@ def _checked_splits(splits: Iterable[Split], frame: pl.DataFrame) -> list[Split]
                 )
         if split.train.size == 0 or split.ready is None or split.label_end is None:
             raise DataError(f"split {split.index} has no training rows", argument="splits")
+        if split.test.size == 0:
+            raise DataError(f"split {split.index} has no test rows", argument="splits")
         np.add.at(tested, split.test, 1)
     twice = np.flatnonzero(tested > 1)
     if twice.size:
