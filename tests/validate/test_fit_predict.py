@@ -196,6 +196,11 @@ def test_data_without_symbol_and_bars_as_data(data):
     b = bars(data.select("ts_event", "symbol", "close", "f1", "f2", "fwd"), timestamp="ts_event")
     via_bars = fit_predict(Ridge(), b, features=["f1", "f2"], target="fwd", splits=forward_splits(b.frame))
     assert set(via_bars.frame["ts_event"].to_list()) == {D(i) for i in range(20, 60)}
+    # features attached as builders (what the audit recomputes) are columns like any other here
+    built = b.with_features(mom=pl.col("close").pct_change(3).fill_null(0.0))
+    by_builder = fit_predict(Ridge(), built, features="mom", target="fwd", splits=forward_splits(built.frame))
+    expected = fit_predict(Ridge(), built.frame, features="mom", target="fwd", splits=forward_splits(built.frame))
+    assert by_builder.frame.equals(expected.frame)
 
 
 class Reader(Strategy):
