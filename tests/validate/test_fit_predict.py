@@ -20,8 +20,9 @@ from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from ml4t import ConfigError, DataError, LeakageError
 from ml4t._time import TS_DTYPE, to_ns
 from ml4t.data import Bars, Signals, align_signals, bars
+from ml4t.datasets import synthetic_bars
 from ml4t.event import BarBatch, Context, Engine, Strategy
-from ml4t.validate import Split, fit_predict
+from ml4t.validate import Split, cpcv, fit_predict, forward_returns, walk_forward
 
 UTC = dt.UTC
 T0 = dt.datetime(2022, 1, 3, 21, tzinfo=UTC)
@@ -136,7 +137,8 @@ def test_predictions_equal_a_manual_per_fold_loop(data, model):
 def test_each_prediction_is_stamped_with_its_arrival_and_its_models_cut_off(data):
     splits = forward_splits(data)
     sig = fit_predict(Ridge(), data, features=["f1", "f2"], target="fwd", splits=splits, latency="30m")
-    stamped = {(r["symbol"], r["ts_event"]): (r["ts_arrival"], r["train_end"]) for r in sig.frame.iter_rows(named=True)}
+    frame = sig.frame.with_columns(pl.col("train_end").cast(pl.Int64))  # exact ns: a datetime holds microseconds
+    stamped = {(r["symbol"], r["ts_event"]): (r["ts_arrival"], r["train_end"]) for r in frame.iter_rows(named=True)}
     later = 0
     for split in splits:
         for i in split.test:
@@ -144,10 +146,13 @@ def test_each_prediction_is_stamped_with_its_arrival_and_its_models_cut_off(data
             assert split.ready is not None
             expected = max(row["ts_arrival"], split.ready) + dt.timedelta(minutes=30)
             later += split.ready > row["ts_arrival"]
-            assert stamped[(row["symbol"], row["ts_event"])] == (expected, split.label_end)
+            arrival, cut = stamped[(row["symbol"], row["ts_event"])]
+            assert arrival == expected
+            assert cut == to_ns(split.label_end) - 1  # type: ignore[arg-type]
     assert later > 0  # some test rows arrive before their model is ready: the max matters here
     table = sig.vintages
-    assert table is not None and table["train_end"].to_list() == [s.label_end for s in splits]
+    assert table is not None
+    assert table["train_end"].cast(pl.Int64).to_list() == [to_ns(s.label_end) - 1 for s in splits]  # type: ignore[arg-type]
     assert table["rows"].to_list() == [20, 20, 20, 20] and table["in_sample_rows"].sum() == 0
 
 
@@ -185,7 +190,8 @@ def test_a_duck_typed_estimator_is_deep_copied_per_split(data):
     y = data["fwd"].fill_nan(None)
     for split in splits:
         expected = y.gather(split.train).drop_nulls().mean()
-        values = sig.frame.filter(pl.col("train_end") == split.label_end)["prediction"].unique().to_list()
+        fold = pl.col("train_end").cast(pl.Int64) == to_ns(split.label_end) - 1  # type: ignore[arg-type]
+        values = sig.frame.filter(fold)["prediction"].unique().to_list()
         assert values == [pytest.approx(expected, rel=1e-12)]
 
 
@@ -252,9 +258,10 @@ def test_a_combinatorial_split_is_refused_saying_why(data):
 
 
 def test_a_model_whose_labels_reach_the_test_block_is_in_sample(data):
-    # labels of a 5-day horizon with no purge: the model knows about days up to 24, the test block starts at 20
+    # labels of a 5-day horizon with no purge: the model learned labels about days up to 24, the test block
+    # starts at 20: the predictions about days 20-23 (8 rows) overlap them; day 24's label starts after them
     leaky = make_split(data, 0, (0, 20), (20, 30), label_end=D(24), ready=D(25))
-    with pytest.raises(LeakageError, match="10 predictions are about events at or before") as info:
+    with pytest.raises(LeakageError, match="8 predictions are about events before the end of their own") as info:
         fit_predict(Ridge(), data, features=["f1", "f2"], target="fwd", splits=[leaky])
     assert (info.value.symbol, info.value.timestamp, info.value.argument) == ("AAA", to_ns(D(20)), "splits")
 
@@ -317,3 +324,54 @@ def test_a_split_whose_training_targets_are_all_missing(data):
     with pytest.raises(DataError, match="no training row with a target") as info:
         fit_predict(Ridge(), nothing, features="f1", target="fwd", splits=forward_splits(data))
     assert info.value.column == "fwd"
+
+
+# --- through ml4t.validate's splitters ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def labelled() -> pl.DataFrame:
+    """Three synthetic symbols with a 20-bar momentum feature and a 5-bar forward return label."""
+    panel = synthetic_bars(n_assets=3, n_bars=300)
+    labels = forward_returns(panel, 5)
+    return panel.frame.with_columns(
+        momentum=pl.col("close").pct_change(20).over("symbol"), label=labels["label"], label_end=labels["label_end"]
+    ).drop_nulls("momentum")
+
+
+def test_walk_forward_purged_by_label_arrival_gives_out_of_sample_predictions(labelled):
+    folds = walk_forward(labelled, train=120, test=20, purge="label_end")
+    sig = fit_predict(Ridge(), labelled, features="momentum", target="label", splits=folds)
+    manual_loop = {}
+    X, y = labelled[["momentum"]].to_numpy(), labelled["label"].fill_null(float("nan")).to_numpy()
+    for split in folds:
+        # purged by arrival: the last kept label is about the test block's first bar (zero latency)
+        assert split.label_end == split.test_start
+        train = split.train[~np.isnan(y[split.train])]
+        values = Ridge().fit(X[train], y[train]).predict(X[split.test])
+        for i, v in zip(split.test, values, strict=True):
+            manual_loop[(labelled["symbol"][int(i)], labelled["ts_event"][int(i)])] = float(v)
+    got = by_row(sig)
+    assert got.keys() == manual_loop.keys()
+    np.testing.assert_allclose([got[k] for k in manual_loop], list(manual_loop.values()), rtol=1e-12)
+    assert not sig.frame["in_sample"].any()
+    table = sig.vintages
+    assert table is not None and table.height == len(folds)
+
+
+def test_splits_keeping_labels_that_reach_into_the_test_block_are_refused(labelled):
+    # the walk-forward splits as if unpurged labels reached 4 days into each test block (and arrived then): the
+    # models learned about the events they predict, and the guard refuses those predictions
+    folds = walk_forward(labelled, train=120, test=20, purge="label_end")
+    leaky = [Split(**{**vars(s), "label_end": s.test_start + 4 * DAY, "ready": s.test_start + 4 * DAY}) for s in folds]
+    with pytest.raises(LeakageError, match="before the end of their own model's training labels"):
+        fit_predict(Ridge(), labelled, features="momentum", target="label", splits=leaky)
+
+
+def test_cpcv_splits_are_refused_and_splits_of_other_data_too(labelled):
+    cv = cpcv(labelled, n_groups=5, n_test_groups=2, purge="label_end")
+    with pytest.raises(LeakageError, match="never to trade it"):
+        fit_predict(Ridge(), labelled, features="momentum", target="label", splits=cv)
+    folds = walk_forward(labelled, train=120, test=20, purge="label_end")
+    with pytest.raises(DataError, match=f"made from {labelled.height} rows"):
+        fit_predict(Ridge(), labelled.head(labelled.height - 3), features="momentum", target="label", splits=folds)

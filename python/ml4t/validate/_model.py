@@ -7,9 +7,13 @@ times that say when it could exist and what its model knew:
 * ``ts_arrival = max(the row's own ts_arrival, split.ready) + latency``: the row's features must have arrived,
   and the model must have been fittable (``split.ready``: the latest arrival of a training label), before the
   prediction can be computed; ``latency`` is the time to fit and predict;
-* ``train_end = split.label_end``: the latest time any training label is about. A prediction about an event at
-  or before it is in-sample for its own model, and :func:`ml4t.data.signals` (``train_end="train_end"``, per
-  row) refuses it with :class:`ml4t.LeakageError`.
+* ``train_end = split.label_end - 1 ns``: the model learned labels about events up to ``split.label_end``, so a
+  prediction about an earlier event is in-sample (its own label overlaps what the model was trained on) and
+  :func:`ml4t.data.signals` (``train_end="train_end"``, per row: ``ts_event <= train_end``) refuses it with
+  :class:`ml4t.LeakageError`. A prediction about ``label_end`` itself is out-of-sample: its label starts where
+  every training label ended. The nanosecond makes the signals' inclusive rule say exactly that; stamping
+  ``label_end`` itself would refuse the first test row of every walk-forward split purged by label arrival
+  (there the last kept label is about the test block's first bar, arriving exactly as it is decided on).
 
 The result is :class:`ml4t.data.Signals`, ready for ``align_signals`` (vectorized mode) and
 ``ctx.data.signal`` (event mode).
@@ -88,7 +92,7 @@ def fit_predict(
     Returns
     -------
     Signals with value column ``name``, ``ts_event`` and ``symbol`` of each test row, ``ts_arrival = max(row
-    ts_arrival, split.ready) + latency`` and a per-row ``train_end = split.label_end`` (see the module
+    ts_arrival, split.ready) + latency`` and a per-row ``train_end = split.label_end - 1 ns`` (see the module
     docstring): a prediction is visible only once its model and its features could exist, and a prediction
     about an event inside its own model's label window raises :class:`ml4t.LeakageError`.
     """
@@ -115,7 +119,8 @@ def fit_predict(
         fitted = _fresh(model)
         fitted.fit(X[train], y[train])
         values = _predictions(getattr(fitted, method)(X[split.test]), split, method)
-        ready, cut = (to_ns(cast(dt.datetime, t), argument="splits") for t in (split.ready, split.label_end))
+        ready = to_ns(cast(dt.datetime, split.ready), argument="splits")
+        cut = to_ns(cast(dt.datetime, split.label_end), argument="splits") - 1  # see the module docstring
         parts.append(
             pl.DataFrame(
                 {
@@ -131,10 +136,11 @@ def fit_predict(
     inside = out.frame.filter("in_sample").sort("ts_event", "symbol")
     if inside.height:
         first = inside.row(0, named=True)
+        first_cut = inside["train_end"].cast(pl.Int64)[0]
         raise LeakageError(
-            f"{inside.height} predictions are about events at or before their own model's train_end "
-            f"(split.label_end; the first's model knows labels up to {format_ns(to_ns(first['train_end']))}): "
-            "they would be in-sample; purge the training rows whose labels reach the test block (purge=)",
+            f"{inside.height} predictions are about events before the end of their own model's training labels "
+            f"(split.label_end; the first's model learned labels up to {format_ns(int(first_cut) + 1)}): they "
+            "would be in-sample; purge the training rows whose labels reach into the test block (purge=)",
             argument="splits",
             column="ts_event",
             symbol=first["symbol"],
