@@ -113,7 +113,8 @@ def _symbol_labels(
         label_end[rows] = events[np.minimum(ahead, last)] + np.maximum(ahead - last, 0) * own_step
         known = ahead <= last
     else:
-        label_end[rows] = events + horizon.value
-        ahead = np.searchsorted(events, events + horizon.value, side="right") - 1
-        known = events + horizon.value <= events[last]
+        ends = horizon.later(events)
+        label_end[rows] = ends
+        ahead = np.searchsorted(events, ends, side="right") - 1
+        known = ends <= events[last]
     label[rows[known]] = prices[ahead[known]] / prices[known] - 1.0

@@ -91,8 +91,8 @@ def walk_forward(
     train:
         ``"rolling"``: the window just before each test block that training rows are taken from (purged and
         embargoed rows are then removed from it). ``"expanding"``: every window starts at the first row, and
-        ``train`` is the first window's length. An int counts distinct timestamps (bars), a string or
-        timedelta is a duration (the window is ``[test_start - train, test_start)``; a window in which the
+        ``train`` is the first window's length. An int counts distinct timestamps (bars), ``"6mo"`` or
+        ``"3y"`` are calendar months and years, another string or a timedelta is a duration (the window is ``[test_start - train, test_start)``; a window in which the
         data hold no row, inside a gap, is skipped).
     test:
         The length of each test block (bars or a duration). An incomplete last block is dropped, so every
@@ -170,8 +170,9 @@ def _walk_blocks(tl: Timeline, train: Length, test: Length, step: Length, start:
     elif train.kind == "bars":
         anchor = int(tl.times[train.value]) if train.value < tl.n_times else int(tl.times[-1]) + 1
     else:
-        anchor = int(tl.times[0]) + train.value
+        anchor = train.later(int(tl.times[0]))
     a = tl.at(anchor)
+    first_anchor, n_steps = anchor, 0
     blocks: list[tuple[int, int]] = []
     while a < tl.n_times:
         if test.kind == "bars":
@@ -179,7 +180,7 @@ def _walk_blocks(tl: Timeline, train: Length, test: Length, step: Length, start:
             if b > tl.n_times:
                 break
         else:
-            block_end = (int(tl.times[a]) if step.kind == "bars" else anchor) + test.value
+            block_end = test.later(int(tl.times[a]) if step.kind == "bars" else anchor)
             if int(tl.times[-1]) + tl.step < block_end:
                 break
             b = tl.at(block_end)
@@ -193,8 +194,9 @@ def _walk_blocks(tl: Timeline, train: Length, test: Length, step: Length, start:
             blocks.append((a, b))
         if step.kind == "bars":
             a += step.value
-        else:
-            anchor += step.value
+        else:  # a calendar grid from the first block's start (months do not add up day by day)
+            n_steps += 1
+            anchor = step.later(first_anchor, n_steps)
             a = tl.at(anchor)
     return blocks
 
@@ -203,13 +205,13 @@ def _window_start(tl: Timeline, a: int, train: Length) -> int:
     """The first timestamp of a rolling training window ending before timestamp ``a``."""
     if train.kind == "bars":
         return max(0, a - train.value)
-    return tl.at(int(tl.times[a]) - train.value)
+    return tl.at(train.later(int(tl.times[a]), -1))
 
 
 def _long_enough(tl: Timeline, first: int, a: int, min_train: Length) -> bool:
     if min_train.kind == "bars":
         return a - first >= min_train.value
-    return int(tl.times[0]) <= int(tl.times[a]) - min_train.value
+    return int(tl.times[0]) <= min_train.later(int(tl.times[a]), -1)
 
 
 def cpcv(
@@ -308,10 +310,10 @@ def _split(
         if gap is None or gap.value == 0:
             continue
         if embargo_before:
-            near = position >= a - gap.value if gap.kind == "bars" else event >= int(tl.times[a]) - gap.value
+            near = position >= a - gap.value if gap.kind == "bars" else event >= gap.later(int(tl.times[a]), -1)
             embargoed |= before & near
         else:
-            near = position < b + gap.value if gap.kind == "bars" else event <= int(tl.times[b - 1]) + gap.value
+            near = position < b + gap.value if gap.kind == "bars" else event <= gap.later(int(tl.times[b - 1]))
             embargoed |= after & near
     embargoed &= ~purged
     train = candidate[~purged & ~embargoed]

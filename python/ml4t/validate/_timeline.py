@@ -8,15 +8,17 @@ Times inside are int64 nanoseconds UTC. The *timeline* is the ascending distinct
 ``ts_event`` is sorted, the rows of the timestamps ``times[a:b]`` are the contiguous rows
 ``first_row[a]:first_row[b]``, so every block of time is a slice of rows.
 
-Lengths (:class:`Length`) are an int, a number of distinct timestamps ("bars"), or a duration (a string such as
-``"5d"`` or a ``timedelta``, :func:`ml4t._time.parse_duration`).
+Lengths (:class:`Length`) are an int, a number of distinct timestamps ("bars"), a duration (a string such as
+``"5d"`` or a ``timedelta``, :func:`ml4t._time.parse_duration`), or calendar months and years (``"6mo"``,
+``"3y"``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import numpy as np
 import polars as pl
@@ -29,34 +31,67 @@ from ml4t.errors import ConfigError, DataError
 __all__ = ["Length", "Timeline", "label_ends", "parse_length", "read_dataset"]
 
 
+_CALENDAR = re.compile(r"^\s*(\d+)\s*(mo|y)\s*$")
+
+
 @dataclass(frozen=True)
 class Length:
-    """A length of time: ``kind="bars"`` counts distinct timestamps, ``kind="time"`` is int64 nanoseconds."""
+    """A length of time: ``kind="bars"`` counts distinct timestamps, ``kind="time"`` is int64 nanoseconds,
+    ``kind="months"`` calendar months (``"6mo"``, ``"3y"``: a month later is the same day of the next month,
+    clamped to its last day, in UTC)."""
 
-    kind: Literal["bars", "time"]
+    kind: Literal["bars", "time", "months"]
     value: int
 
     def __str__(self) -> str:
         if self.kind == "time":
             return format_duration(self.value)
+        if self.kind == "months":
+            return f"{self.value // 12}y" if self.value and self.value % 12 == 0 else f"{self.value}mo"
         return f"{self.value} bar" if self.value == 1 else f"{self.value} bars"
+
+    @overload
+    def later(self, ns: int, times: int = 1) -> int: ...
+    @overload
+    def later(self, ns: np.ndarray, times: int = 1) -> np.ndarray: ...
+    def later(self, ns: int | np.ndarray, times: int = 1) -> int | np.ndarray:
+        """``ns`` (int64 ns, a scalar or an array) moved by ``times`` of this length (negative: earlier); for
+        lengths of time only (bars are positions on a timeline, not times)."""
+        if self.kind == "time":
+            return ns + times * self.value
+        assert self.kind == "months", "a length in bars has no time"
+        moved = (
+            pl.Series(np.atleast_1d(np.asarray(ns, dtype=np.int64)))
+            .cast(pl.Datetime("ns", "UTC"))
+            .dt.offset_by(f"{times * self.value}mo")
+            .cast(pl.Int64)
+            .to_numpy()
+        )
+        return int(moved[0]) if isinstance(ns, (int, np.integer)) else moved
 
 
 def parse_length(value: object, *, argument: str, minimum: int = 1) -> Length:
-    """``value`` as a :class:`Length`: an int (NumPy's too, not a bool) of at least ``minimum`` bars, or a
-    duration (string or timedelta) of at least ``minimum`` nanoseconds; anything else is a ConfigError naming
-    ``argument``."""
+    """``value`` as a :class:`Length`: an int (NumPy's too, not a bool) of at least ``minimum`` bars, a
+    calendar length (``"6mo"``, ``"2y"``), or a duration (string or timedelta) of at least ``minimum``
+    nanoseconds; anything else is a ConfigError naming ``argument``."""
     if is_integer(value):
         if value < minimum:
             raise ConfigError(f"{argument} must be at least {minimum} bars, got {value!r}", argument=argument)
         return Length("bars", int(value))
+    calendar = _CALENDAR.match(value.lower()) if isinstance(value, str) else None
+    if calendar is not None:
+        months = int(calendar.group(1)) * (12 if calendar.group(2) == "y" else 1)
+        if months < minimum:
+            raise ConfigError(f"{argument} must be a positive length, got {value!r}", argument=argument)
+        return Length("months", months)
     if isinstance(value, (str, dt.timedelta)):
         ns = parse_duration(value, argument=argument)
         if ns < minimum:
             raise ConfigError(f"{argument} must be a positive duration, got {value!r}", argument=argument)
         return Length("time", ns)
     raise ConfigError(
-        f"{argument} must be a number of bars (int) or a duration (e.g. '5d' or a timedelta), got {value!r}",
+        f"{argument} must be a number of bars (int), a duration (e.g. '5d' or a timedelta) or a calendar length "
+        f"('6mo', '2y'), got {value!r}",
         argument=argument,
     )
 
@@ -222,9 +257,9 @@ def label_ends(purge: Any, frame: pl.DataFrame, timeline: Timeline) -> tuple[np.
             ) from None
     else:
         length = parse_length(purge, argument="purge", minimum=0)
-    if length.kind == "time":
-        return timeline.event + length.value, str(length)
-    return timeline_shift(timeline, length.value), str(length)
+    if length.kind == "bars":
+        return timeline_shift(timeline, length.value), str(length)
+    return length.later(timeline.event), str(length)
 
 
 def timeline_shift(timeline: Timeline, k: int) -> np.ndarray:
