@@ -134,6 +134,34 @@ def test_predictions_equal_a_manual_per_fold_loop(data, model):
     assert not hasattr(model, "coef_")  # the given estimator is never fitted
 
 
+def test_rows_with_a_missing_feature_are_left_out_of_training_and_predicted_as_nan(data):
+    holed = data.with_columns(
+        pl.when(pl.int_range(pl.len()) % 7 == 0).then(None).otherwise(pl.col("f1")).alias("f1"),
+        pl.when(pl.int_range(pl.len()) % 11 == 0).then(float("nan")).otherwise(pl.col("f2")).alias("f2"),
+    )
+    splits = forward_splits(holed)
+    sig = fit_predict(Ridge(), holed, features=["f1", "f2"], target="fwd", splits=splits)
+    # the reference: drop the incomplete rows from each split's training and test rows
+    X = holed.select("f1", "f2").cast(pl.Float64).fill_null(float("nan")).to_numpy()
+    complete = ~np.isnan(X).any(axis=1)
+    kept = [
+        make_split(holed, s.index, (10 * s.index, 10 * s.index + 20), (10 * s.index + 20, 10 * s.index + 30))
+        for s in splits
+    ]
+    kept = [Split(**{**vars(s), "train": s.train[complete[s.train]], "test": s.test[complete[s.test]]}) for s in kept]
+    expected = manual(Ridge(), holed.with_columns(pl.col("f1", "f2").fill_null(0.0)), kept)
+    got = by_row(sig)
+    assert len(sig) == 4 * 10 * len(SYMBOLS)  # every test row has a row: NaN says "no prediction for this bar"
+    missing = [k for k, v in got.items() if np.isnan(v)]
+    assert len(missing) == sum(int((~complete[s.test]).sum()) for s in splits) > 0
+    np.testing.assert_allclose([got[k] for k in expected], list(expected.values()), rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="NaN"):  # "keep" hands the NaN to the estimator, which refuses it
+        fit_predict(Ridge(), holed, features=["f1", "f2"], target="fwd", splits=splits, missing="keep")
+    with pytest.raises(ConfigError) as info:
+        fit_predict(Ridge(), holed, features=["f1", "f2"], target="fwd", splits=splits, missing="skip")
+    assert info.value.argument == "missing"
+
+
 def test_each_prediction_is_stamped_with_its_arrival_and_its_models_cut_off(data):
     splits = forward_splits(data)
     sig = fit_predict(Ridge(), data, features=["f1", "f2"], target="fwd", splits=splits, latency="30m")

@@ -25,12 +25,13 @@ import copy
 import datetime as dt
 import importlib
 from collections.abc import Iterable, Sequence
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 import polars as pl
 
 from ml4t._time import TS_DTYPE, format_ns, parse_duration, to_ns
+from ml4t._validate import check_choice
 from ml4t.data import Bars, Signals, signals
 from ml4t.errors import ConfigError, DataError, LeakageError
 from ml4t.validate._types import Split
@@ -51,6 +52,7 @@ def fit_predict(
     latency: dt.timedelta | str | int = "0s",
     name: str = "prediction",
     method: str = "predict",
+    missing: Literal["drop", "keep"] = "drop",
 ) -> Signals:
     """Fit ``model`` on each split's training rows, predict its test rows, and return the predictions as
     :class:`ml4t.data.Signals` whose every row carries its arrival and its own model's training cut-off.
@@ -70,8 +72,7 @@ def fit_predict(
         datetimes) and optionally ``symbol``, or :class:`ml4t.data.Bars` / :class:`ml4t.data.Signals` (their
         ``.frame``). Row positions are this frame's.
     features:
-        The feature column(s), in the order the model sees them (a 2-D float array ``X``; nulls read as NaN,
-        left to the estimator).
+        The feature column(s), in the order the model sees them (a 2-D float array ``X``; nulls read as NaN).
     target:
         The label column. Training rows whose target is null or NaN are dropped (the last rows of a forward
         return, for instance); test rows are predicted whatever their target.
@@ -88,6 +89,11 @@ def fit_predict(
     method:
         ``"predict"``, ``"predict_proba"`` (the probability of the last class, ``classes_[-1]``) or
         ``"decision_function"`` (one score per row).
+    missing:
+        Rows with a null or NaN feature (an indicator's warm-up, a gap): ``"drop"`` (default) leaves them out
+        of training and gives them a NaN prediction (a row that says "no prediction for this bar", so an
+        older prediction is not read in its place); ``"keep"`` passes the NaN to the estimator (for models
+        that handle missing values, such as ``HistGradientBoostingRegressor``).
 
     Returns
     -------
@@ -107,18 +113,21 @@ def fit_predict(
     folds = _checked_splits(splits, frame)
     event = frame["ts_event"].cast(pl.Int64).to_numpy()
     arrival = frame["ts_arrival"].cast(pl.Int64).to_numpy()
-    X = frame.select(columns).cast(pl.Float64).to_numpy()
+    X = frame.select(columns).cast(pl.Float64).fill_null(np.nan).to_numpy()
+    complete = ~np.isnan(X).any(axis=1) if check_choice("missing", missing, ("drop", "keep")) == "drop" else None
     y = frame[target].cast(pl.Float64).fill_null(np.nan).to_numpy()
     symbols = frame["symbol"] if "symbol" in frame.columns else None
     parts = []
     for split in folds:
         _check_forward(split, event, symbols)
         train = split.train[~np.isnan(y[split.train])]
+        if complete is not None:
+            train = train[complete[train]]
         if train.size == 0:
             raise DataError(f"split {split.index} has no training row with a target", argument="splits", column=target)
         fitted = _fresh(model)
         fitted.fit(X[train], y[train])
-        values = _predictions(getattr(fitted, method)(X[split.test]), split, method)
+        values = _predict(fitted, method, X, split, complete)
         ready = to_ns(cast(dt.datetime, split.ready), argument="splits")
         cut = to_ns(cast(dt.datetime, split.label_end), argument="splits") - 1  # see the module docstring
         parts.append(
@@ -147,6 +156,16 @@ def fit_predict(
             timestamp=int(inside["ts_event"].cast(pl.Int64)[0]),
         )
     return out
+
+
+def _predict(fitted: Any, method: str, X: np.ndarray, split: Split, complete: np.ndarray | None) -> np.ndarray:
+    """The test rows' predictions; NaN for rows left out for a missing feature (``complete`` False)."""
+    rows = split.test if complete is None else split.test[complete[split.test]]
+    values = np.full(split.test.size, np.nan)
+    if rows.size:
+        predicted = _predictions(getattr(fitted, method)(X[rows]), split, method, rows.size)
+        values[np.flatnonzero(complete[split.test]) if complete is not None else slice(None)] = predicted
+    return values
 
 
 def _frame_of(data: Any) -> pl.DataFrame:
@@ -282,16 +301,17 @@ def _fresh(model: Any) -> Any:
     return copy.deepcopy(model)
 
 
-def _predictions(out: Any, split: Split, method: str) -> np.ndarray:
-    """One float per test row from the estimator's output (the last column of ``predict_proba``)."""
+def _predictions(out: Any, split: Split, method: str, expected: int) -> np.ndarray:
+    """One float per predicted row (``expected`` of them) from the estimator's output (the last column of
+    ``predict_proba``)."""
     values = np.asarray(out)
     if method == "predict_proba" and values.ndim == 2:
         values = values[:, -1]
     elif values.ndim == 2 and values.shape[1] == 1:
         values = values[:, 0]
-    if values.ndim != 1 or values.shape[0] != split.test.size:
+    if values.ndim != 1 or values.shape[0] != expected:
         raise DataError(
-            f"model.{method} returned shape {values.shape} for split {split.index}'s {split.test.size} test rows; "
+            f"model.{method} returned shape {values.shape} for split {split.index}'s {expected} test rows; "
             "expected one value per row",
             argument="model",
         )

@@ -92,8 +92,8 @@ def walk_forward(
         ``"rolling"``: the window just before each test block that training rows are taken from (purged and
         embargoed rows are then removed from it). ``"expanding"``: every window starts at the first row, and
         ``train`` is the first window's length. An int counts distinct timestamps (bars), ``"6mo"`` or
-        ``"3y"`` are calendar months and years, another string or a timedelta is a duration (the window is ``[test_start - train, test_start)``; a window in which the
-        data hold no row, inside a gap, is skipped).
+        ``"3y"`` are calendar months and years, another string or a timedelta is a duration (the window is
+        ``[test_start - train, test_start)``; a window in which the data hold no row, inside a gap, is skipped).
     test:
         The length of each test block (bars or a duration). An incomplete last block is dropped, so every
         fold's statistics cover the same length (bars: fewer than ``test`` timestamps left; a duration: the
