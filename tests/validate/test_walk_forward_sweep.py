@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 import ml4t.data
 from ml4t import metrics as m
 from ml4t.datasets import synthetic_bars
-from ml4t.errors import ConfigError, LeakageError, NoOrdersWarning
+from ml4t.errors import ConfigError, InsolvencyWarning, LeakageError, NoOrdersWarning
 from ml4t.validate import Split, WalkForwardResult, walk_forward_sweep
 from ml4t.vectorized import VectorizedStrategy
 
@@ -243,6 +243,24 @@ def test_a_position_opened_before_the_test_block_is_carried_into_it():
     assert wf.folds["n_bars"][0] == 10
 
 
+def test_a_fold_ruined_in_its_test_block_has_no_returns_after_the_ruin():
+    # short from bar 1 while the price climbs 30% a bar: the equity crosses zero inside the test block
+    bars = _one_signal_bars(12, entry_at=1, growth=0.3)
+
+    def short(k: int) -> dict[str, pl.Expr]:
+        return {"short_entries": pl.col("signal") == k}
+
+    with pytest.warns(InsolvencyWarning, match="equity fell to zero or below"):
+        wf = walk_forward_sweep(VectorizedStrategy(short), bars, [split(bars, 0, (0, 4), (4, 12))], k=[1])
+    result = wf.results[0]
+    assert result is not None
+    want = result.returns.filter(pl.col("ts_event") >= wf.folds["test_start"][0])["return"]
+    assert want.null_count() > 0 and -1.0 in want.to_list()  # the reference: ruin is absorbing in a Result
+    assert wf.returns["return"].to_list() == want.to_list()
+    assert wf.metrics["total_return"][0] == wf.folds["total_return"][0] == -1.0
+    assert wf.equity["equity"].to_list()[-1] == 0.0
+
+
 def test_a_window_where_no_combination_has_a_finite_metric_stays_flat_with_a_reason():
     # no signal before bar 30: the first training window never trades, so no Sharpe ratio exists there
     bars = _one_signal_bars(60, entry_at=35)
@@ -425,10 +443,11 @@ def test_the_metrics_it_ranks_by_are_columns_of_a_sweep():
 # --- helpers ---------------------------------------------------------------------------------------------
 
 
-def _one_signal_bars(n: int, *, entry_at: int) -> ml4t.data.Bars:
-    """Daily bars of one symbol with a ``signal`` column that is 1 on bar ``entry_at`` only."""
+def _one_signal_bars(n: int, *, entry_at: int, growth: float = 0.0) -> ml4t.data.Bars:
+    """Daily bars of one symbol with a ``signal`` column that is 1 on bar ``entry_at`` only; the price
+    wiggles, and grows by ``growth`` a bar."""
     t0 = dt.datetime(2024, 1, 1, 21, tzinfo=dt.UTC)
-    close = 100.0 * np.cumprod(1.0 + 0.01 * np.sin(np.arange(n)))
+    close = 100.0 * np.cumprod(1.0 + growth + 0.01 * np.sin(np.arange(n)))
     return ml4t.data.bars(
         pl.DataFrame(
             {

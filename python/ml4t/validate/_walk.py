@@ -246,7 +246,8 @@ class WalkForwardResult:
     returns:
         The stitched out-of-sample returns: ``ts_event``, ``return``, ``fold``, the test blocks in order.
         Bars between test blocks (when the splits' step exceeds the test length) are not in it, and the
-        annualised statistics count only its bars.
+        annualised statistics count only its bars. A return is null where the fold's run had none (after
+        its equity reached zero: ruin is absorbing, see ``ml4t.metrics``).
     equity:
         ``ts_event``, ``equity``, ``fold``: the growth of 1 through :attr:`returns` (null returns are flat).
     metrics:
@@ -270,21 +271,18 @@ class WalkForwardResult:
         self.periods_per_year = periods_per_year
         self.sweeps: list[Sweep] = [f.sweep for f in folds]
         self.results: list[Result | None] = [f.result for f in folds]
+        r = np.concatenate([f.returns for f in folds])  # NaN: the run had no return there (after ruin)
         self.returns = pl.DataFrame(
             {
                 "ts_event": pl.concat([f.ts.cast(TS_DTYPE) for f in folds]),
-                "return": np.concatenate([f.returns for f in folds]),
+                "return": pl.Series(r).fill_nan(None),
                 "fold": np.concatenate([np.full(f.returns.size, f.split.index, dtype=np.int64) for f in folds]),
             }
         )
-        growth = np.cumprod(
-            np.where(np.isnan(self.returns["return"].to_numpy()), 1.0, 1.0 + self.returns["return"].to_numpy())
-        )
-        self.equity = self.returns.select("ts_event", pl.Series("equity", growth), "fold")
+        self.equity = self.returns.select("ts_event", pl.Series("equity", 1.0 + m.cumulative_returns(r)), "fold")
         self.folds = self._folds_frame(folds)
         in_sample = np.array([f.in_sample_annual for f in folds if f.params is not None])
         in_sample = in_sample[np.isfinite(in_sample)]
-        r = self.returns["return"].to_numpy()
         oos = float(m.annual_return(r, periods_per_year))
         self.efficiency = _ratio(oos, float(in_sample.mean()) if in_sample.size else math.nan)
         self.metrics = self._metrics_frame(r, len(folds))
