@@ -225,6 +225,23 @@ def test_the_strategy_annualises_with_its_own_periods_per_year_when_it_has_one()
     assert all(res.periods_per_year == 252 for res in wf.results)
 
 
+def test_features_attached_as_builders_are_recomputed_on_each_window():
+    # a feature recomputed on each window's own rows (cold at a training window's start, warm in the history
+    # up to a test block's end) is what the same expression written in the strategy computes
+    def by_feature(level: float) -> dict[str, pl.Expr]:
+        return {"entries": pl.col("gap") > level, "exits": pl.col("gap") < -level}
+
+    def inline(level: float) -> dict[str, pl.Expr]:
+        gap = pl.col("close") / pl.col("close").rolling_mean(10) - 1.0
+        return {"entries": gap > level, "exits": gap < -level}
+
+    splits = layout(BARS, 60, 40, 40)
+    featured = BARS.with_features(gap=pl.col("close") / pl.col("close").rolling_mean(10) - 1.0)
+    wf = walk_forward_sweep(VectorizedStrategy(by_feature), featured, splits, level=[0.0, 0.01, 0.02])
+    twin = walk_forward_sweep(VectorizedStrategy(inline), BARS, splits, level=[0.0, 0.01, 0.02])
+    assert wf.folds.equals(twin.folds) and wf.returns.equals(twin.returns)
+
+
 # --- choices ---------------------------------------------------------------------------------------------
 
 
