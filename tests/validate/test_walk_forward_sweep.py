@@ -25,7 +25,7 @@ import ml4t.data
 from ml4t import metrics as m
 from ml4t.datasets import synthetic_bars
 from ml4t.errors import ConfigError, InsolvencyWarning, LeakageError, NoOrdersWarning
-from ml4t.validate import Split, WalkForwardResult, walk_forward_sweep
+from ml4t.validate import Split, WalkForwardResult, cpcv, walk_forward, walk_forward_sweep
 from ml4t.vectorized import VectorizedStrategy
 
 BARS = synthetic_bars(2, 220, seed=5)
@@ -182,6 +182,22 @@ def test_every_number_matches_a_slow_reference(expanding, metric, descending, op
             _close(got[name], value, f"returns {want['ts_event']} {name}")
     assert [r is not None for r in wf.results] == [True] * 4
     assert len(wf.sweeps) == 4
+
+
+@pytest.mark.parametrize("mode", ["rolling", "expanding"])
+def test_splits_from_walk_forward_match_the_reference(mode):
+    splits = walk_forward(BARS.frame, train=60, test=30, step=35, mode=mode, purge=3, embargo=2)
+    assert len(splits) == 4 and all(s.purged > 0 for s in splits)
+    for s in splits:  # these bars' training window is the split's training rows (one latency, every symbol)
+        rows = np.flatnonzero(BARS.frame["ts_event"].is_between(s.train_start, s.train_end).to_numpy())
+        np.testing.assert_array_equal(rows, s.train)
+    wf = walk_forward_sweep(VectorizedStrategy(crossover), BARS, splits, **GRID)
+    folds, returns = reference(crossover, BARS, splits, GRID)
+    for got, want in zip(wf.folds.iter_rows(named=True), folds, strict=True):
+        for name, value in want.items():
+            _close(got[name], value, f"fold {want['fold']} {name}")
+    np.testing.assert_allclose(wf.returns["return"].to_numpy(), [r["return"] for r in returns], rtol=1e-12)
+    assert wf.returns["ts_event"].to_list() == [r["ts_event"] for r in returns]
 
 
 def test_the_stitched_metrics_are_ml4t_metrics_of_the_stitched_returns():
@@ -390,6 +406,13 @@ def test_overlapping_test_blocks_are_refused():
     splits = [split(BARS, 0, (0, 50), (50, 90)), split(BARS, 1, (20, 70), (70, 110))]
     with pytest.raises(ConfigError, match=r"test blocks .* overlap") as err:
         walk_forward_sweep(VectorizedStrategy(crossover), BARS, splits, **GRID)
+    assert err.value.argument == "splits"
+
+
+def test_cpcv_splits_are_refused():
+    # its first split tests the first groups and trains on the later ones
+    with pytest.raises(LeakageError, match="cpcv split trains on both sides") as err:
+        walk_forward_sweep(VectorizedStrategy(crossover), BARS, cpcv(BARS.frame, n_groups=6, n_test_groups=2), **GRID)
     assert err.value.argument == "splits"
 
 

@@ -110,9 +110,12 @@ def walk_forward_sweep(
     bars:
         The :class:`~ml4t.data.Bars` the splits were made from (only the splits' time bounds are read).
     splits:
-        :class:`~ml4t.validate.Split` objects, e.g. from ``ml4t.validate.walk_forward``; each training
-        window must end before its test block starts, and the test blocks must follow one another without
-        overlapping (they are stitched into one series; ``cpcv``'s splits overlap: refused).
+        :class:`~ml4t.validate.Split` objects, e.g. ``ml4t.validate.walk_forward(bars.frame, ...)``; each
+        training window must end before its test block starts (LeakageError otherwise: ``cpcv``'s splits
+        train on both sides), and the test blocks must follow one another without overlapping (they are
+        stitched into one series). Only their time bounds are read: the training window is every bar with
+        ``train_start <= ts_event <= train_end`` (all symbols), so splits made from a label frame of the
+        same timeline serve as well as splits of ``bars.frame``.
     metric, descending:
         What the choice maximises (``descending=True``) or minimises: one of :data:`METRICS`.
     **grid:
