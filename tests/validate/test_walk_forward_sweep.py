@@ -105,17 +105,26 @@ def reference(fn, bars, splits, grid: dict[str, list[Any]], metric="sharpe_ratio
     folds, returns = [], []
     for s in splits:
         train = bars.between(s.train_start, s.train_end)
-        best = None
-        for combo in itertools.product(*grid.values()):
+        best, trials = None, []
+        for k, combo in enumerate(itertools.product(*grid.values())):
             params = dict(zip(grid, combo, strict=True))
-            row = strategy.run(train, **params).metrics.row(0, named=True)
+            run = strategy.run(train, **params)
+            trials.append(run.returns["return"].fill_null(math.nan).to_numpy())
+            row = run.metrics.row(0, named=True)
             value = row[metric]
             if not math.isfinite(value):
                 continue
             if best is None or (value > best[1] if descending else value < best[1]):
-                best = (params, value, row["annual_return"])
+                best = (params, value, row["annual_return"], k)
         assert best is not None
-        params, value, is_annual = best
+        params, value, is_annual, chosen = best
+        matrix = np.column_stack(trials)  # the training window's bars x every combination, as tried
+        overfit = {
+            "deflated_sharpe": m.deflated_sharpe_ratio(matrix, index=chosen) if len(trials) > 1 else math.nan,
+            "pbo": m.probability_of_backtest_overfitting(matrix, n_splits=min(16, len(matrix)) // 2 * 2).pbo
+            if len(trials) > 1
+            else math.nan,
+        }
         result = strategy.run(bars.between(None, s.test_end), **params)
         inside = pl.col("ts_event").is_between(s.test_start, s.test_end)
         block = result.returns.filter(inside)
@@ -132,6 +141,7 @@ def reference(fn, bars, splits, grid: dict[str, list[Any]], metric="sharpe_ratio
                 **params,
                 f"in_sample_{metric}": value,
                 "in_sample_annual_return": is_annual,
+                **overfit,
                 **oos,
                 "trade_count": opened,
                 "n_bars": r.size,
@@ -143,11 +153,13 @@ def reference(fn, bars, splits, grid: dict[str, list[Any]], metric="sharpe_ratio
 
 
 def _close(a: Any, b: Any, where: str) -> None:
+    # the sweep's deflated Sharpe and PBO come from the kernel's moments and block sums, not from the matrix
+    rel = 1e-9 if where.endswith(("deflated_sharpe", "pbo")) else 1e-12
     if isinstance(b, float):
         if math.isnan(b):
             assert a is not None and math.isnan(a), (where, a, b)
         else:
-            assert a == pytest.approx(b, rel=1e-12, abs=1e-12), (where, a, b)
+            assert a == pytest.approx(b, rel=rel, abs=1e-12), (where, a, b)
     else:
         assert a == b, (where, a, b)
 
@@ -305,7 +317,7 @@ def test_a_window_where_no_combination_has_a_finite_metric_stays_flat_with_a_rea
     with pytest.warns(NoOrdersWarning, match="no combination of the sweep traded"):
         wf = walk_forward_sweep(VectorizedStrategy(hold), bars, splits, k=[1, 2])
     flat, traded = wf.folds.row(0, named=True), wf.folds.row(1, named=True)
-    assert flat["k"] is None and math.isnan(flat["in_sample_sharpe_ratio"])
+    assert flat["k"] is None and math.isnan(flat["in_sample_sharpe_ratio"]) and math.isnan(flat["deflated_sharpe"])
     assert "no combination has a finite sharpe_ratio" in flat["reason"]
     assert (flat["total_return"], flat["max_drawdown"], flat["trade_count"], flat["n_bars"]) == (0.0, 0.0, 0, 10)
     assert wf.returns.filter(pl.col("fold") == 0)["return"].to_list() == [0.0] * 10
@@ -330,6 +342,12 @@ def test_a_grid_of_one_combination_is_a_plain_walk_forward_evaluation():
     wf = walk_forward_sweep(VectorizedStrategy(crossover), BARS, splits, fast=5, slow=20)
     folds, returns = reference(crossover, BARS, splits, {"fast": [5], "slow": [20]})
     assert wf.folds["fast"].to_list() == [5] * len(splits)
+    # one trial, no selection: the deflated Sharpe ratio is the probabilistic one (against 0), PBO undefined
+    strategy = VectorizedStrategy(crossover, periods_per_year=BARS.periods_per_year)
+    for s, row in zip(splits, wf.folds.iter_rows(named=True), strict=True):
+        train = strategy.run(BARS.between(s.train_start, s.train_end), fast=5, slow=20).returns["return"]
+        _close(row["deflated_sharpe"], float(m.probabilistic_sharpe_ratio(train.to_numpy())), "deflated_sharpe")
+        assert math.isnan(row["pbo"])
     np.testing.assert_allclose(wf.folds["total_return"].to_numpy(), [f["total_return"] for f in folds], rtol=1e-12)
     np.testing.assert_allclose(wf.returns["return"].to_numpy(), [r["return"] for r in returns], rtol=1e-12)
 

@@ -70,6 +70,8 @@ class _Fold:
     params: dict[str, Any] | None
     in_sample: float
     in_sample_annual: float
+    deflated_sharpe: float
+    pbo: float
     result: Result | None
     ts: pl.Series
     returns: np.ndarray
@@ -153,7 +155,7 @@ def walk_forward_sweep(
 
 def _columns(metric: str) -> tuple[str, ...]:
     in_sample = [f"in_sample_{metric}"] + ([] if metric == "annual_return" else ["in_sample_annual_return"])
-    return (*_FOLD_COLUMNS, *in_sample, *_OOS_COLUMNS, "efficiency")
+    return (*_FOLD_COLUMNS, *in_sample, "deflated_sharpe", "pbo", *_OOS_COLUMNS, "efficiency")
 
 
 def _checked_splits(bars: Bars, splits: object) -> list[Split]:
@@ -210,10 +212,11 @@ def _fold(
     rows = sweep.metrics.filter(pl.col("scope") == "portfolio")  # one per combination, in grid order
     values = rows[metric].cast(pl.Float64).fill_null(np.nan).to_numpy()
     finite = np.isfinite(values)
+    fit = sweep.overfitting()  # over the portfolio rows: every combination is a trial
     if not finite.any():
         ts = bars.between(s.test_start, s.test_end).frame["ts_event"].unique(maintain_order=True)
         reason = f"no combination has a finite {metric} on the training window: the fold stays flat"
-        return _Fold(s, sweep, None, math.nan, math.nan, None, ts, np.zeros(ts.len()), 0, reason)
+        return _Fold(s, sweep, None, math.nan, math.nan, math.nan, fit.pbo, None, ts, np.zeros(ts.len()), 0, reason)
     best = np.where(finite, values, -np.inf if descending else np.inf)
     index = int(np.argmax(best) if descending else np.argmin(best))  # the first of equal values
     params = {name: rows[name][index] for name in sweep.params}
@@ -223,7 +226,10 @@ def _fold(
     returns = block["return"].cast(pl.Float64).fill_null(np.nan).to_numpy()
     opened = result.trades.filter(pl.col("ts_entry").is_between(s.test_start, s.test_end)).height
     annual = float(rows["annual_return"][index])
-    return _Fold(s, sweep, params, float(values[index]), annual, result, block["ts_event"], returns, opened, None)
+    dsr = float(fit.dsr[index])
+    return _Fold(
+        s, sweep, params, float(values[index]), annual, dsr, fit.pbo, result, block["ts_event"], returns, opened, None
+    )
 
 
 def _ratio(oos: float, in_sample: float) -> float:
@@ -241,7 +247,10 @@ class WalkForwardResult:
         One row per split, in order: ``fold`` (the split's index), ``train_start``, ``train_end``,
         ``test_start``, ``test_end``, the chosen parameters (null when the fold stayed flat),
         ``in_sample_<metric>`` (the chosen combination's value of the metric on its training window) and
-        ``in_sample_annual_return``; out of sample, on the test block's bars: ``total_return``,
+        ``in_sample_annual_return``; how much of that choice is selection luck, from the training window's
+        sweep (:meth:`~ml4t.vectorized.Sweep.overfitting`, every combination a trial): ``deflated_sharpe``
+        (the chosen combination's deflated Sharpe ratio; NaN for a flat fold) and ``pbo`` (the sweep's
+        probability of backtest overfitting); out of sample, on the test block's bars: ``total_return``,
         ``annual_return``, ``sharpe_ratio``, ``max_drawdown`` (from the block's start: a position carried
         in counts from there), ``trade_count`` (trades opened in the block), ``n_bars``; ``efficiency``
         (out-of-sample over in-sample annual return, NaN unless the latter is positive) and ``reason``
@@ -306,6 +315,8 @@ class WalkForwardResult:
                 "test_end": s.test_end,
                 f"in_sample_{self.metric}": f.in_sample,
                 "in_sample_annual_return": f.in_sample_annual,
+                "deflated_sharpe": f.deflated_sharpe,
+                "pbo": f.pbo,
                 "total_return": float(m.total_return(r)),
                 "annual_return": annual,
                 "sharpe_ratio": float(m.sharpe_ratio(r, ppy)),
@@ -354,6 +365,7 @@ class WalkForwardResult:
         )
 
     def __str__(self) -> str:
-        shown = ["fold", "test_start", "test_end", *self.params, f"in_sample_{self.metric}", *_OOS_COLUMNS[:4]]
+        shown = ["fold", "test_start", "test_end", *self.params, f"in_sample_{self.metric}", "deflated_sharpe", "pbo"]
+        shown += _OOS_COLUMNS[:4]
         with pl.Config(tbl_rows=50, tbl_cols=-1, tbl_width_chars=1000, tbl_hide_dataframe_shape=True):
             return f"{self!r}\n{self.folds.select(list(dict.fromkeys(shown)))}"
