@@ -24,6 +24,7 @@ training window ends before the block starts).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +36,7 @@ from ml4t import metrics as m
 from ml4t._time import TS_DTYPE
 from ml4t._validate import check_bool
 from ml4t.data import Bars
-from ml4t.errors import ConfigError, LeakageError
+from ml4t.errors import ConfigError, LeakageError, NoOrdersWarning
 from ml4t.result import Result
 from ml4t.validate._types import Split
 from ml4t.vectorized import Sweep, VectorizedStrategy
@@ -208,14 +209,18 @@ def _checked_splits(bars: Bars, splits: object) -> list[Split]:
 def _fold(
     strategy: VectorizedStrategy, bars: Bars, s: Split, metric: str, descending: bool, grid: dict[str, Any]
 ) -> _Fold:
-    sweep = strategy.sweep(bars.between(s.train_start, s.train_end), **grid)
+    with warnings.catch_warnings():  # a window where nothing trades is the fold's reason, not a warning
+        warnings.simplefilter("ignore", NoOrdersWarning)
+        sweep = strategy.sweep(bars.between(s.train_start, s.train_end), **grid)
     rows = sweep.metrics.filter(pl.col("scope") == "portfolio")  # one per combination, in grid order
     values = rows[metric].cast(pl.Float64).fill_null(np.nan).to_numpy()
     finite = np.isfinite(values)
     fit = sweep.overfitting()  # over the portfolio rows: every combination is a trial
     if not finite.any():
         ts = bars.between(s.test_start, s.test_end).frame["ts_event"].unique(maintain_order=True)
-        reason = f"no combination has a finite {metric} on the training window: the fold stays flat"
+        traded = rows.select(pl.col("trade_count", "open_trade_count").sum()).sum_horizontal().item()
+        why = "no combination traded" if traded == 0 else f"no combination has a finite {metric}"
+        reason = f"{why} on the training window: the fold stays flat"
         return _Fold(s, sweep, None, math.nan, math.nan, math.nan, fit.pbo, None, ts, np.zeros(ts.len()), 0, reason)
     best = np.where(finite, values, -np.inf if descending else np.inf)
     index = int(np.argmax(best) if descending else np.argmin(best))  # the first of equal values
