@@ -28,5 +28,12 @@ def test_demo_runs_and_shows_each_section(capsys):
         "promoted run audited too: True",
         "A cross-sectional portfolio",
         "promoted portfolio identical to the vectorized run: True",
+        "ML without leakage",
+        "purge='label_end'",
+        "train_end=per row (15 vintages",
+        "deflated_sharpe",
+        "strict audit of th=",
+        "passed=True, unverified columns: []",
+        "a feature that reads tomorrow: signal 'entries'",
     ):
         assert expected in out

@@ -6,7 +6,9 @@ vectorized parameter sweep, its best combinations and the overfitting statistics
 then the best idea promoted to the event-driven engine: first under the vectorized settings (identical), then
 under realistic execution (slippage, a volume participation cap, whole shares) with the reality-gap
 report, then the same idea written as an event-driven strategy class with protective stop orders, and
-finally the lookahead audit: the winner passes, a rule that peeks at tomorrow's close is caught.
+the lookahead audit: the winner passes, a rule that peeks at tomorrow's close is caught; a cross-sectional
+portfolio ranked by the forecasts; and an ML loop without leakage: features as builders, a model refitted on
+walk-forward splits purged on label arrival, its predictions swept and audited, a leaking feature caught.
 
 Run it with ``python -m ml4t.demo`` (or ``make demo``).
 """
@@ -20,7 +22,7 @@ import polars as pl
 
 import ml4t
 import ml4t.costs as costs
-from ml4t import audit, metrics
+from ml4t import audit, metrics, validate
 from ml4t.data import Bars, PITData, bars, signals
 from ml4t.datasets import synthetic_bars
 from ml4t.event import BarBatch, Context, Engine, Strategy
@@ -213,6 +215,56 @@ def main() -> None:
     print(held.exposure.select(pl.col("gross", "net", "n_positions").mean()))
     exact = portfolio.promote(scored, k=k).run()
     print(f"promoted portfolio identical to the vectorized run: {exact.equity.equals(held.equity)}")
+
+    _section("11. ML without leakage: a model refitted walk-forward, its predictions swept and audited")
+    _ml_validation(universe)
+
+
+def _ml_validation(universe: Bars) -> None:
+    """Features as builders, 5-day labels, walk-forward splits purged on label arrival, a least-squares model
+    refitted per split (any fit/predict estimator works), its predictions swept over a threshold with the
+    overfitting statistics, the lookahead audit (strict), and a feature that reads tomorrow, caught."""
+    close = pl.col("close")
+    featured = universe.with_features(mom=close.pct_change(20), rev=close.pct_change(5))
+    labels = validate.forward_returns(featured, 5)
+    data = featured.frame.join(labels.select("ts_event", "symbol", "label", "label_end"), on=["ts_event", "symbol"])
+    splits = validate.walk_forward(data, train="2y", test="6mo", mode="expanding", purge="label_end")
+    print(splits)
+    preds = validate.fit_predict(_LeastSquares(), data, features=["mom", "rev"], target="label", splits=splits)
+    print(preds)
+    scored = ml4t.data.align_signals(featured, preds)
+    model = VectorizedStrategy(above, cash_sharing=True, size=0.2, size_type="percent", fees=0.001)
+    sweep = model.sweep(scored, th=[0.0, 0.001, 0.002, 0.004])
+    print(sweep.best(n=2).select("th", "total_return", "sharpe_ratio", "deflated_sharpe", "pbo"))
+    th = sweep.best(n=1)["th"][0]
+    report = audit.lookahead(model, scored, params={"th": th}, strict=True)
+    print(f"strict audit of th={th}: passed={report.passed}, unverified columns: {list(report.unverified_columns)}")
+    leaky = featured.with_features(tomorrow=close.shift(-1) / close - 1)  # ml4t: ignore[PIT001] (caught below)
+    peeking = VectorizedStrategy(reads_tomorrow, cash_sharing=True, size=0.2, size_type="percent")
+    print(f"a feature that reads tomorrow: {audit.lookahead(peeking, leaky, params={}).first_divergence}")
+
+
+class _LeastSquares:
+    """The smallest fit/predict estimator: ordinary least squares with an intercept (scikit-learn's work too)."""
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> _LeastSquares:
+        design = np.column_stack([np.ones(len(X)), X])
+        self.coef = np.linalg.lstsq(design, y, rcond=None)[0]
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        predicted: np.ndarray = np.column_stack([np.ones(len(X)), X]) @ self.coef
+        return predicted
+
+
+def above(th: float) -> dict[str, pl.Expr]:
+    """Long while the model's prediction exceeds ``th``, out when it turns negative."""
+    return {"entries": pl.col("prediction") > th, "exits": pl.col("prediction") < 0}
+
+
+def reads_tomorrow() -> dict[str, pl.Expr]:
+    """A rule on a leaking feature (``tomorrow``: the next bar's return), for the audit to catch."""
+    return {"entries": pl.col("tomorrow") > 0, "exits": pl.col("tomorrow") < 0}
 
 
 class SmaCrossWithStop(Strategy):
