@@ -40,21 +40,11 @@ from ml4t.errors import ConfigError, LeakageError, NoOrdersWarning
 from ml4t.result import Result
 from ml4t.validate._types import Split
 from ml4t.vectorized import Sweep, VectorizedStrategy
+from ml4t.vectorized._sweep import METRIC_COLUMNS
 
 __all__ = ["METRICS", "WalkForwardResult", "walk_forward_sweep"]
 
-METRICS = (
-    "total_return",
-    "annual_return",
-    "annual_volatility",
-    "sharpe_ratio",
-    "sortino_ratio",
-    "max_drawdown",
-    "calmar_ratio",
-    "trade_count",
-    "open_trade_count",
-    "final_equity",
-)
+METRICS = METRIC_COLUMNS
 """The columns of ``Sweep.metrics`` a walk-forward may choose by (its numbers; not ``scope`` or ``symbol``)."""
 
 _FOLD_COLUMNS = ("fold", "train_start", "train_end", "test_start", "test_end")

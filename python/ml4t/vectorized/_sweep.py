@@ -31,14 +31,12 @@ class _Strategy(Protocol):
     def promote(self, bars: Bars, **params: Any) -> Promoted: ...
 
 
-__all__ = ["Sweep", "check_param_names", "sweep_metrics", "symbol_rows"]
+__all__ = ["METRIC_COLUMNS", "Sweep", "check_param_names", "sweep_metrics", "symbol_rows"]
 
 _OVERFITTING_COLUMNS = ("deflated_sharpe", "pbo")
 
 _SCOPES = ("portfolio", "symbol", "all")
-_COLUMNS = (
-    "scope",
-    "symbol",
+METRIC_COLUMNS = (
     "total_return",
     "annual_return",
     "annual_volatility",
@@ -50,6 +48,8 @@ _COLUMNS = (
     "open_trade_count",
     "final_equity",
 )
+"""The numbers of every ``Sweep.metrics`` row, after the parameters, ``scope`` and ``symbol``."""
+_COLUMNS = ("scope", "symbol", *METRIC_COLUMNS)
 
 
 def check_param_names(grid: Grid) -> None:
