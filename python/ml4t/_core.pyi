@@ -11,9 +11,18 @@ __all__ = [
     "SignalPrograms",
     "SignalSimulator",
     "__version__",
+    "cscv_logits",
 ]
 
 __version__: str
+
+def cscv_logits(
+    count: npt.NDArray[np.float64],
+    s1: npt.NDArray[np.float64],
+    s2: npt.NDArray[np.float64],
+    mean: npt.NDArray[np.float64],
+    metric: str,
+) -> npt.NDArray[np.float64]: ...
 
 @final
 class PitIndex:

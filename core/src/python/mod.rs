@@ -1,6 +1,7 @@
 //! The PyO3 bindings: the only place pyo3 and numpy appear. Exposed to Python as `ml4t._core`
 //! (private: users import `ml4t`). Arrays come in read-only; kernels run with the GIL released.
 
+mod cscv;
 mod engine;
 mod error;
 mod programs;
@@ -60,5 +61,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<engine::EventEngine>()?;
     m.add_class::<vectorized::SignalSimulator>()?;
     m.add_class::<programs::SignalPrograms>()?;
+    m.add_function(wrap_pyfunction!(cscv::cscv_logits, m)?)?;
     Ok(())
 }

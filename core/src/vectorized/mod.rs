@@ -10,6 +10,7 @@ mod eval;
 pub mod expr;
 mod group;
 mod kernel;
+mod cscv;
 mod moments;
 pub mod parallel;
 mod programs;
@@ -26,6 +27,7 @@ pub use group::Group;
 pub use kernel::{
     simulate_group, uses_stops, ColumnState, ColumnStep, Execution, Market, Sequence, Settings, Sink, StopEntry,
 };
+pub use cscv::{combinations, cscv_logits, score, Metric, SubsetSums};
 pub use moments::{BlockSums, Blocks, Central};
 pub use programs::{struct_fields, Bounds, KeyKind, SignalPrograms, KEYS, KEY_KINDS, N_KEYS, N_NUMBERS};
 pub use rules::{Conflict, DirConflict, OppositeEntry, Rules, Signals};

@@ -25,7 +25,6 @@ a return matrix compute those and call the same core (:func:`deflated_sharpe_fro
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -33,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from ml4t import _core
 from ml4t._validate import is_integer, is_number
 from ml4t.errors import ConfigError
 from ml4t.metrics._checks import as_returns, finish, nan_moments, resolved_deviation
@@ -297,21 +297,6 @@ class PBOResult:
     n_combinations: int
 
 
-def _block_scores(s1: np.ndarray, s2: np.ndarray, n: np.ndarray, mu: np.ndarray, metric: str) -> np.ndarray:
-    """Per-trial score from sums of centred returns (``s1``, ``s2``), counts ``n`` and column means
-    ``mu``; ranks like a number where higher is better, ``-inf`` when there is too little data."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean = s1 / n + mu
-        if metric == "mean":
-            return np.where(n >= 1, mean, -np.inf)
-        spread = s2 - s1 * s1 / n
-        # dispersion below floating-point resolution of the sums is no dispersion at all
-        flat = spread <= 1e-10 * s2
-        sharpe = mean / np.sqrt(np.where(flat, 1.0, spread) / (n - 1))
-        flat_score = np.where(mean > 0, np.inf, np.where(mean < 0, -np.inf, 0.0))
-        return np.where(n >= 2, np.where(flat, flat_score, sharpe), -np.inf)
-
-
 @dataclass(frozen=True, eq=False)
 class BlockSums:
     """CSCV's inputs: the bars cut into ``S`` consecutive blocks and, per block and trial, the number of
@@ -347,29 +332,6 @@ class BlockSums:
         )
 
 
-#: Scores this close (relative) are equal: they differ by the rounding of sums accumulated in another order.
-_SCORE_TIE = 1e-9
-
-
-def _same_score(scores: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    """Where ``scores`` equal ``ref`` up to rounding (``_SCORE_TIE`` relative; infinities exactly)."""
-    with np.errstate(invalid="ignore"):
-        close = np.abs(scores - ref) <= _SCORE_TIE * np.abs(ref)
-        same: np.ndarray = (scores == ref) | (np.isfinite(ref) & close)
-    return same
-
-
-def _logits(is_score: np.ndarray, oos_score: np.ndarray, trials: int) -> np.ndarray:
-    """Per split (row): the logit of the out-of-sample relative rank of the in-sample best trial."""
-    best = np.argmax(_same_score(is_score, is_score.max(axis=1, keepdims=True)), axis=1)  # the first of ties
-    picked = oos_score[np.arange(len(best)), best][:, None]
-    tie = _same_score(oos_score, picked)  # includes the picked trial itself
-    below = ((oos_score < picked) & ~tie).sum(axis=1)
-    w = (below + (tie.sum(axis=1) + 1) / 2.0) / (trials + 1)
-    logits: np.ndarray = np.log(w / (1.0 - w))
-    return logits
-
-
 def _check_metric(metric: Any) -> None:
     if metric not in ("sharpe", "mean"):
         raise ConfigError(f"metric must be 'sharpe' or 'mean', got {metric!r}", argument="metric")
@@ -379,38 +341,26 @@ def pbo_from_blocks(blocks: BlockSums, metric: str = "sharpe") -> PBOResult:
     """CSCV's probability of backtest overfitting from per-block sums (see
     :func:`probability_of_backtest_overfitting`, which is this over a return matrix's :class:`BlockSums`).
 
-    Raises ConfigError unless there is an even number (at least 2) of blocks and at least two trials.
+    The splits run in the compiled core (``ml4t._core.cscv_logits``, in parallel without the GIL): every
+    trial's sums over each subset of 8 blocks are tabulated once (``S / 8 * 256`` sums per trial, 12 KB at
+    ``S = 16``), so a half's sums cost one addition per 8 blocks, and each half is scored once for the split
+    that takes it in sample and for the complementary split that takes it out of sample.
+
+    Raises ConfigError (``argument="blocks"``) unless there is an even number of blocks, from 2 to 24 (at
+    most ``C(24, 12)`` = 2,704,156 splits), and at least two trials.
     """
     _check_metric(metric)
-    b1 = np.asarray(blocks.s1, dtype=np.float64)
-    b2 = np.asarray(blocks.s2, dtype=np.float64)
-    bn = np.asarray(blocks.count, dtype=np.float64)
-    n_splits, trials = b1.shape
-    if trials < 2:
-        raise ConfigError(f"CSCV needs at least 2 trials, got {trials}", argument="blocks")
-    if n_splits < 2 or n_splits % 2:
-        raise ConfigError(f"CSCV needs an even number (>= 2) of blocks, got {n_splits}", argument="blocks")
-    mu = np.asarray(blocks.mean, dtype=np.float64)
+    s1 = np.asarray(blocks.s1, dtype=np.float64)
+    if s1.ndim != 2:
+        raise ConfigError(f"block sums must be blocks x trials, got shape {s1.shape}", argument="blocks")
+    n_splits, trials = s1.shape
 
-    combos = np.array(list(itertools.combinations(range(n_splits), n_splits // 2)))
-    n_comb = combos.shape[0]
-    chosen = np.zeros((n_comb, n_splits))
-    chosen[np.arange(n_comb)[:, None], combos] = 1.0
+    def trial_major(sums: Any) -> np.ndarray:
+        return np.ascontiguousarray(np.asarray(sums, dtype=np.float64).reshape(n_splits, trials).T)
 
-    # combinations come in complementary pairs, the i-th and the (C-1-i)-th (lexicographic order): one's
-    # in-sample half is the other's out-of-sample half, so each half's scores are computed once, for both
-    logits = np.empty(n_comb)
-    half = n_comb // 2
-    step = max(1, (1 << 19) // trials)
-    for lo in range(0, half, step):
-        hi = min(lo + step, half)
-        first = chosen[lo:hi]
-        second = chosen[n_comb - hi : n_comb - lo][::-1]  # the complements, in the same order
-        a = _block_scores(first @ b1, first @ b2, first @ bn, mu, metric)
-        b = _block_scores(second @ b1, second @ b2, second @ bn, mu, metric)
-        logits[lo:hi] = _logits(a, b, trials)
-        logits[n_comb - hi : n_comb - lo] = _logits(b, a, trials)[::-1]
-    return PBOResult(pbo=float(np.mean(logits <= 0.0)), logits=logits, n_combinations=n_comb)
+    mean = np.ascontiguousarray(np.asarray(blocks.mean, dtype=np.float64).reshape(trials))
+    logits = _core.cscv_logits(trial_major(blocks.count), trial_major(s1), trial_major(blocks.s2), mean, metric)
+    return PBOResult(pbo=float(np.mean(logits <= 0.0)), logits=logits, n_combinations=int(logits.size))
 
 
 def probability_of_backtest_overfitting(returns: Any, n_splits: int = 16, metric: str = "sharpe") -> PBOResult:

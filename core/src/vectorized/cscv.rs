@@ -1,0 +1,260 @@
+//! Combinatorially symmetric cross-validation (CSCV): the logits behind the probability of backtest
+//! overfitting, from per-block sums (what a sweep keeps, [`super::BlockSums`]; or a return matrix's, computed
+//! in Python). The one implementation of `ml4t.metrics.pbo_from_blocks` (its docstring and
+//! `probability_of_backtest_overfitting`'s state the definition).
+//!
+//! Contract, for `N` trials over `S` blocks (`S` even): every way to choose `S/2` of the blocks is one split,
+//! visited in `itertools.combinations(range(S), S/2)` order. A split's in-sample half is its chosen blocks,
+//! the out-of-sample half the others. A trial's score over a half comes from its blocks' summed count, sum
+//! of deviations and sum of squared deviations ([`score`]); the in-sample best is the first trial whose
+//! score equals the highest up to [`SCORE_TIE`] (relative), and the split's logit is
+//! `ln(w / (1 - w))`, `w = (below + (ties + 1) / 2) / (N + 1)` with `below` the trials scoring less
+//! out-of-sample than the picked one and `ties` those scoring the same (itself included).
+//!
+//! Speed: the blocks are cut into groups of at most [`GROUP`] blocks and every trial's sums over each subset
+//! of each group are tabulated once, so a half's sums cost one addition per group and component. Splits come
+//! in complementary pairs (the `i`-th and the `(C - 1 - i)`-th): one's in-sample half is the other's
+//! out-of-sample half, so each half is scored once, for both. Pairs run in parallel
+//! ([`super::parallel::map_ordered`]); memory is the tables (`ceil(S / GROUP) * 2^GROUP` sums per trial),
+//! two score buffers per worker and the logits.
+
+use crate::error::{Context, CoreError, CoreResult};
+use crate::options::Named;
+
+use super::parallel::map_ordered;
+
+/// Scores this close (relative) are equal: they differ by the rounding of sums accumulated in another order.
+pub const SCORE_TIE: f64 = 1e-9;
+
+/// At most this many blocks per subset-sum table (`2^GROUP` entries per trial and group).
+pub const GROUP: usize = 8;
+
+/// The most blocks CSCV takes: `C(24, 12)` = 2,704,156 splits.
+pub const MAX_BLOCKS: usize = 24;
+
+/// Pairs of splits per scheduled task.
+const PAIRS_PER_TASK: usize = 16;
+
+/// What ranks the trials over a half.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    /// Mean over sample standard deviation (ddof=1).
+    Sharpe,
+    /// Mean return.
+    Mean,
+}
+
+impl Named for Metric {
+    const NAMES: &'static [(&'static str, Self)] = &[("sharpe", Self::Sharpe), ("mean", Self::Mean)];
+}
+
+/// One trial's score over a half from its summed `count`, `s1` (deviations from `mu`, the trial's mean) and
+/// `s2` (squared deviations); higher is better. Fewer than 2 values (1 for `Mean`) score `-inf`; a Sharpe
+/// ratio whose dispersion is below the sums' rounding (`spread <= 1e-10 * s2`) scores by the sign of its
+/// mean (`+inf`, `0`, `-inf`).
+pub fn score(count: f64, s1: f64, s2: f64, mu: f64, metric: Metric) -> f64 {
+    let mean = s1 / count + mu;
+    match metric {
+        Metric::Mean if count >= 1.0 => mean,
+        Metric::Sharpe if count >= 2.0 => {
+            let spread = s2 - s1 * s1 / count;
+            if spread <= 1e-10 * s2 {
+                if mean > 0.0 {
+                    f64::INFINITY
+                } else if mean < 0.0 {
+                    f64::NEG_INFINITY
+                } else {
+                    0.0
+                }
+            } else {
+                mean / (spread / (count - 1.0)).sqrt()
+            }
+        }
+        _ => f64::NEG_INFINITY,
+    }
+}
+
+/// Whether `score` equals `reference` up to rounding ([`SCORE_TIE`] relative; infinities exactly, NaN never).
+pub fn same_score(score: f64, reference: f64) -> bool {
+    score == reference || (reference.is_finite() && (score - reference).abs() <= SCORE_TIE * reference.abs())
+}
+
+/// The masks of the `k`-subsets of `0..n` (bit `b` set: block `b` chosen) in `itertools.combinations` order:
+/// lexicographic in the sorted block numbers.
+pub fn combinations(n: usize, k: usize) -> Vec<u64> {
+    assert!(n < 64 && k <= n, "combinations of {k} among {n} blocks");
+    let mut out = Vec::new();
+    let mut pick: Vec<usize> = (0..k).collect();
+    loop {
+        out.push(pick.iter().fold(0u64, |mask, &b| mask | 1 << b));
+        // the rightmost position that can still move right, then everything after it packed behind it
+        let Some(i) = (0..k).rev().find(|&i| pick[i] < n - k + i) else {
+            return out;
+        };
+        pick[i] += 1;
+        for j in i + 1..k {
+            pick[j] = pick[j - 1] + 1;
+        }
+    }
+}
+
+/// Every trial's sums over each subset of each group of blocks: `sums[group][subset][trial]` is
+/// `[count, s1, s2]` (mask-major, so a split reads each table row front to back).
+pub struct SubsetSums {
+    n_trials: usize,
+    n_groups: usize,
+    /// Blocks per group: `GROUP`, or fewer when there are fewer blocks.
+    bits: usize,
+    /// `n_groups * 2^GROUP * n_trials` entries.
+    sums: Vec<[f64; 3]>,
+}
+
+impl SubsetSums {
+    /// The tables of `n_trials x n_blocks` sums (`count`, `s1`, `s2` trial-major).
+    pub fn new(count: &[f64], s1: &[f64], s2: &[f64], n_blocks: usize) -> Self {
+        let n_trials = if n_blocks == 0 { 0 } else { count.len() / n_blocks };
+        let bits = GROUP.min(n_blocks);
+        let n_groups = n_blocks.div_ceil(bits.max(1));
+        let width = 1usize << bits;
+        let mut sums = vec![[0.0; 3]; n_groups * width * n_trials];
+        for g in 0..n_groups {
+            let blocks = g * bits..((g + 1) * bits).min(n_blocks);
+            for subset in 1..1usize << blocks.len() {
+                // the subset without its highest block, plus that block
+                let top = usize::BITS as usize - 1 - subset.leading_zeros() as usize;
+                let (row, rest) = ((g * width + subset) * n_trials, (g * width + (subset ^ 1 << top)) * n_trials);
+                let block = blocks.start + top;
+                for t in 0..n_trials {
+                    let [n, a, b] = sums[rest + t];
+                    let at = t * n_blocks + block;
+                    sums[row + t] = [n + count[at], a + s1[at], b + s2[at]];
+                }
+            }
+        }
+        Self {
+            n_trials,
+            n_groups,
+            bits,
+            sums,
+        }
+    }
+
+    /// Trial `t`'s sums over the blocks of `mask`.
+    #[inline]
+    pub fn half(&self, mask: u64, t: usize) -> [f64; 3] {
+        let width = 1usize << self.bits;
+        let mut out = [0.0; 3];
+        for g in 0..self.n_groups {
+            let subset = (mask >> (g * self.bits)) as usize & (width - 1);
+            let [n, a, b] = self.sums[(g * width + subset) * self.n_trials + t];
+            out = [out[0] + n, out[1] + a, out[2] + b];
+        }
+        out
+    }
+}
+
+/// The highest of `scores` (NaN if any is NaN, as NumPy's `max`).
+fn highest(scores: &[f64]) -> f64 {
+    let mut max = f64::NEG_INFINITY;
+    for &s in scores {
+        if s.is_nan() {
+            return f64::NAN;
+        }
+        max = max.max(s);
+    }
+    max
+}
+
+/// The first trial whose score equals the highest up to rounding (trial 0 if none does, e.g. NaN).
+fn best(scores: &[f64]) -> usize {
+    let max = highest(scores);
+    scores.iter().position(|&s| same_score(s, max)).unwrap_or(0)
+}
+
+/// `(below, ties)` of `picked` among `scores`.
+#[inline]
+fn place(score: f64, picked: f64, below: &mut usize, ties: &mut usize) {
+    if same_score(score, picked) {
+        *ties += 1;
+    } else if score < picked {
+        *below += 1;
+    }
+}
+
+fn logit(below: usize, ties: usize, n_trials: usize) -> f64 {
+    let w = (below as f64 + (ties as f64 + 1.0) / 2.0) / (n_trials as f64 + 1.0);
+    (w / (1.0 - w)).ln()
+}
+
+/// CSCV's logits, one per split in `itertools.combinations` order, from `n_trials x n_blocks` sums
+/// (trial-major: `count`, `s1`, `s2`) and each trial's mean `mean` (see the module docs).
+///
+/// A config error naming `blocks` unless `n_blocks` is even, between 2 and [`MAX_BLOCKS`], there are at
+/// least two trials and the arrays agree in length.
+pub fn cscv_logits(
+    count: &[f64],
+    s1: &[f64],
+    s2: &[f64],
+    mean: &[f64],
+    n_blocks: usize,
+    metric: Metric,
+) -> CoreResult<Vec<f64>> {
+    let bad = |message: String| CoreError::config(message, Context::argument("blocks"));
+    if n_blocks < 2 || n_blocks % 2 == 1 || n_blocks > MAX_BLOCKS {
+        return Err(bad(format!(
+            "CSCV needs an even number (2 to {MAX_BLOCKS}) of blocks, got {n_blocks}"
+        )));
+    }
+    let n_trials = mean.len();
+    if n_trials < 2 {
+        return Err(bad(format!("CSCV needs at least 2 trials, got {n_trials}")));
+    }
+    if [count.len(), s1.len(), s2.len()].iter().any(|&len| len != n_trials * n_blocks) {
+        return Err(bad(format!(
+            "the block sums must be {n_trials} trials x {n_blocks} blocks"
+        )));
+    }
+    let tables = SubsetSums::new(count, s1, s2, n_blocks);
+    let masks = combinations(n_blocks, n_blocks / 2);
+    let (n_splits, full) = (masks.len(), (1u64 << n_blocks) - 1);
+    let n_pairs = n_splits / 2;
+    let scores = |buffer: &mut Vec<f64>, mask: u64| {
+        buffer.clear();
+        buffer.extend((0..n_trials).map(|t| {
+            let [n, a, b] = tables.half(mask, t);
+            score(n, a, b, mean[t], metric)
+        }));
+    };
+    // per pair (i, C - 1 - i): the logit of split i (in-sample: its mask) and of its complement
+    let tasks = map_ordered(
+        n_pairs.div_ceil(PAIRS_PER_TASK),
+        || (Vec::with_capacity(n_trials), Vec::with_capacity(n_trials)),
+        |(first, second): &mut (Vec<f64>, Vec<f64>), task| {
+            let pairs = task * PAIRS_PER_TASK..((task + 1) * PAIRS_PER_TASK).min(n_pairs);
+            pairs
+                .map(|i| {
+                    debug_assert_eq!(masks[n_splits - 1 - i], full ^ masks[i]);
+                    scores(first, masks[i]);
+                    scores(second, full ^ masks[i]);
+                    let (on_second, on_first) = (second[best(first)], first[best(second)]);
+                    let (mut below, mut ties) = ([0usize; 2], [0usize; 2]);
+                    for (&a, &b) in first.iter().zip(second.iter()) {
+                        place(b, on_second, &mut below[0], &mut ties[0]);
+                        place(a, on_first, &mut below[1], &mut ties[1]);
+                    }
+                    (logit(below[0], ties[0], n_trials), logit(below[1], ties[1], n_trials))
+                })
+                .collect::<Vec<_>>()
+        },
+    );
+    let mut logits = vec![0.0; n_splits];
+    for (i, (split, complement)) in tasks.into_iter().flatten().enumerate() {
+        logits[i] = split;
+        logits[n_splits - 1 - i] = complement;
+    }
+    Ok(logits)
+}
+
+#[cfg(test)]
+#[path = "tests_cscv.rs"]
+mod tests;
