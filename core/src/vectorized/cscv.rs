@@ -112,7 +112,7 @@ pub struct SubsetSums {
 impl SubsetSums {
     /// The tables of `n_trials x n_blocks` sums (`count`, `s1`, `s2` trial-major).
     pub fn new(count: &[f64], s1: &[f64], s2: &[f64], n_blocks: usize) -> Self {
-        let n_trials = if n_blocks == 0 { 0 } else { count.len() / n_blocks };
+        let n_trials = count.len().checked_div(n_blocks).unwrap_or(0);
         let bits = GROUP.min(n_blocks);
         let n_groups = n_blocks.div_ceil(bits.max(1));
         let width = 1usize << bits;
@@ -122,7 +122,10 @@ impl SubsetSums {
             for subset in 1..1usize << blocks.len() {
                 // the subset without its highest block, plus that block
                 let top = usize::BITS as usize - 1 - subset.leading_zeros() as usize;
-                let (row, rest) = ((g * width + subset) * n_trials, (g * width + (subset ^ 1 << top)) * n_trials);
+                let (row, rest) = (
+                    (g * width + subset) * n_trials,
+                    (g * width + (subset ^ 1 << top)) * n_trials,
+                );
                 let block = blocks.start + top;
                 for t in 0..n_trials {
                     let [n, a, b] = sums[rest + t];
@@ -209,7 +212,10 @@ pub fn cscv_logits(
     if n_trials < 2 {
         return Err(bad(format!("CSCV needs at least 2 trials, got {n_trials}")));
     }
-    if [count.len(), s1.len(), s2.len()].iter().any(|&len| len != n_trials * n_blocks) {
+    if [count.len(), s1.len(), s2.len()]
+        .iter()
+        .any(|&len| len != n_trials * n_blocks)
+    {
         return Err(bad(format!(
             "the block sums must be {n_trials} trials x {n_blocks} blocks"
         )));

@@ -6,11 +6,11 @@
 //! and reports through [`Sink`], so one loop serves sweeps (equity only) and detailed runs (every order).
 //! Fills and accounting are [`crate::portfolio`]'s, shared with the event engine.
 
+mod cscv;
 mod eval;
 pub mod expr;
 mod group;
 mod kernel;
-mod cscv;
 mod moments;
 pub mod parallel;
 mod programs;
@@ -22,12 +22,12 @@ mod stops;
 mod sweep;
 mod weights;
 
+pub use cscv::{combinations, cscv_logits, score, Metric, SubsetSums};
 pub use eval::{Column, Evaluator};
 pub use group::Group;
 pub use kernel::{
     simulate_group, uses_stops, ColumnState, ColumnStep, Execution, Market, Sequence, Settings, Sink, StopEntry,
 };
-pub use cscv::{combinations, cscv_logits, score, Metric, SubsetSums};
 pub use moments::{BlockSums, Blocks, Central};
 pub use programs::{struct_fields, Bounds, KeyKind, SignalPrograms, KEYS, KEY_KINDS, N_KEYS, N_NUMBERS};
 pub use rules::{Conflict, DirConflict, OppositeEntry, Rules, Signals};

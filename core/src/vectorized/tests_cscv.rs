@@ -11,7 +11,11 @@ fn subsets(start: usize, n: usize, k: usize) -> Vec<Vec<usize>> {
         return vec![vec![]];
     }
     (start..n)
-        .flat_map(|first| subsets(first + 1, n, k - 1).into_iter().map(move |rest| [vec![first], rest].concat()))
+        .flat_map(|first| {
+            subsets(first + 1, n, k - 1)
+                .into_iter()
+                .map(move |rest| [vec![first], rest].concat())
+        })
         .collect()
 }
 
@@ -31,11 +35,16 @@ fn combinations_follow_itertools_order() {
     let masks = combinations(16, 8);
     assert_eq!(masks.len(), 12_870);
     assert_eq!(masks[0], 0x00ff);
-    assert!(masks.windows(2).all(|w| (0..16).map(|b| w[0] >> b & 1).ne((0..16).map(|b| w[1] >> b & 1))));
+    assert!(masks
+        .windows(2)
+        .all(|w| (0..16).map(|b| w[0] >> b & 1).ne((0..16).map(|b| w[1] >> b & 1))));
     for n in (2..=16).step_by(2) {
         let masks = combinations(n, n / 2);
         let full = (1u64 << n) - 1;
-        assert!((0..masks.len()).all(|i| masks[masks.len() - 1 - i] == full ^ masks[i]), "n = {n}");
+        assert!(
+            (0..masks.len()).all(|i| masks[masks.len() - 1 - i] == full ^ masks[i]),
+            "n = {n}"
+        );
     }
 }
 
@@ -43,7 +52,9 @@ fn combinations_follow_itertools_order() {
 fn integer_sums(n_trials: usize, n_blocks: usize, seed: u64) -> [Vec<f64>; 3] {
     let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
     let mut next = || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((state >> 33) % 50) as f64 - 20.0
     };
     let size = n_trials * n_blocks;
@@ -136,7 +147,11 @@ fn bad_blocks_are_config_errors() {
     for (n_trials, n_blocks) in [(4, 3), (12, 1), (1, 12), (6, 0)] {
         let mean = vec![0.0; n_trials];
         let err = cscv_logits(&ones, &ones, &ones, &mean, n_blocks, Metric::Sharpe).unwrap_err();
-        assert_eq!(err.context().argument.as_deref(), Some("blocks"), "{n_trials} x {n_blocks}");
+        assert_eq!(
+            err.context().argument.as_deref(),
+            Some("blocks"),
+            "{n_trials} x {n_blocks}"
+        );
     }
     let err = cscv_logits(&ones, &ones, &ones, &[0.0; 2], 4, Metric::Mean).unwrap_err();
     assert!(err.to_string().contains("2 trials x 4 blocks"), "{err}");
