@@ -142,17 +142,21 @@ impl SubsetSums {
         }
     }
 
-    /// Trial `t`'s sums over the blocks of `mask`.
-    #[inline]
-    pub fn half(&self, mask: u64, t: usize) -> [f64; 3] {
+    /// Every trial's sums over the blocks of `mask`, into `out` (one per trial).
+    pub fn half(&self, mask: u64, out: &mut Vec<[f64; 3]>) {
         let width = 1usize << self.bits;
-        let mut out = [0.0; 3];
-        for g in 0..self.n_groups {
+        let row = |g: usize| {
             let subset = (mask >> (g * self.bits)) as usize & (width - 1);
-            let [n, a, b] = self.sums[(g * width + subset) * self.n_trials + t];
-            out = [out[0] + n, out[1] + a, out[2] + b];
+            let start = (g * width + subset) * self.n_trials;
+            &self.sums[start..start + self.n_trials]
+        };
+        out.clear();
+        out.extend_from_slice(row(0));
+        for g in 1..self.n_groups {
+            for (sum, add) in out.iter_mut().zip(row(g)) {
+                *sum = [sum[0] + add[0], sum[1] + add[1], sum[2] + add[2]];
+            }
         }
-        out
     }
 }
 
@@ -224,24 +228,32 @@ pub fn cscv_logits(
     let masks = combinations(n_blocks, n_blocks / 2);
     let (n_splits, full) = (masks.len(), (1u64 << n_blocks) - 1);
     let n_pairs = n_splits / 2;
-    let scores = |buffer: &mut Vec<f64>, mask: u64| {
+    let scores = |sums: &mut Vec<[f64; 3]>, buffer: &mut Vec<f64>, mask: u64| {
+        tables.half(mask, sums);
         buffer.clear();
-        buffer.extend((0..n_trials).map(|t| {
-            let [n, a, b] = tables.half(mask, t);
-            score(n, a, b, mean[t], metric)
-        }));
+        buffer.extend(
+            sums.iter()
+                .zip(mean)
+                .map(|(&[n, a, b], &mu)| score(n, a, b, mu, metric)),
+        );
     };
     // per pair (i, C - 1 - i): the logit of split i (in-sample: its mask) and of its complement
     let tasks = map_ordered(
         n_pairs.div_ceil(PAIRS_PER_TASK),
-        || (Vec::with_capacity(n_trials), Vec::with_capacity(n_trials)),
-        |(first, second): &mut (Vec<f64>, Vec<f64>), task| {
+        || {
+            (
+                Vec::with_capacity(n_trials),
+                Vec::with_capacity(n_trials),
+                Vec::with_capacity(n_trials),
+            )
+        },
+        |(sums, first, second): &mut (Vec<[f64; 3]>, Vec<f64>, Vec<f64>), task| {
             let pairs = task * PAIRS_PER_TASK..((task + 1) * PAIRS_PER_TASK).min(n_pairs);
             pairs
                 .map(|i| {
                     debug_assert_eq!(masks[n_splits - 1 - i], full ^ masks[i]);
-                    scores(first, masks[i]);
-                    scores(second, full ^ masks[i]);
+                    scores(sums, first, masks[i]);
+                    scores(sums, second, full ^ masks[i]);
                     let (on_second, on_first) = (second[best(first)], first[best(second)]);
                     let (mut below, mut ties) = ([0usize; 2], [0usize; 2]);
                     for (&a, &b) in first.iter().zip(second.iter()) {
