@@ -78,10 +78,10 @@ proptest! {
             let m = pick & ((1u64 << n_blocks) - 1);
             tables.half(m, &mut sums);
             prop_assert_eq!(sums.len(), n_trials);
-            for t in 0..n_trials {
+            for (t, got) in sums.iter().enumerate() {
                 let chosen = (0..n_blocks).filter(|b| m >> b & 1 == 1).map(|b| t * n_blocks + b);
                 let expected = chosen.fold([0.0; 3], |acc, at| [acc[0] + count[at], acc[1] + s1[at], acc[2] + s2[at]]);
-                prop_assert_eq!(sums[t], expected);
+                prop_assert_eq!(*got, expected);
             }
         }
     }
