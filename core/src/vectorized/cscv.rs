@@ -52,31 +52,35 @@ impl Named for Metric {
 /// `s2` (squared deviations); higher is better. Fewer than 2 values (1 for `Mean`) score `-inf`; a Sharpe
 /// ratio whose dispersion is below the sums' rounding (`spread <= 1e-10 * s2`) scores by the sign of its
 /// mean (`+inf`, `0`, `-inf`).
+#[inline]
 pub fn score(count: f64, s1: f64, s2: f64, mu: f64, metric: Metric) -> f64 {
+    // selects, not branches: the loop over the trials compiles to SIMD
     let mean = s1 / count + mu;
     match metric {
-        Metric::Mean if count >= 1.0 => mean,
-        Metric::Sharpe if count >= 2.0 => {
+        Metric::Mean => select(count >= 1.0, mean, f64::NEG_INFINITY),
+        Metric::Sharpe => {
             let spread = s2 - s1 * s1 / count;
-            if spread <= 1e-10 * s2 {
-                if mean > 0.0 {
-                    f64::INFINITY
-                } else if mean < 0.0 {
-                    f64::NEG_INFINITY
-                } else {
-                    0.0
-                }
-            } else {
-                mean / (spread / (count - 1.0)).sqrt()
-            }
+            let flat = spread <= 1e-10 * s2;
+            let sharpe = mean / (select(flat, 1.0, spread) / (count - 1.0)).sqrt();
+            let sign = select(mean > 0.0, f64::INFINITY, select(mean < 0.0, f64::NEG_INFINITY, 0.0));
+            select(count >= 2.0, select(flat, sign, sharpe), f64::NEG_INFINITY)
         }
-        _ => f64::NEG_INFINITY,
+    }
+}
+
+#[inline]
+fn select(condition: bool, yes: f64, no: f64) -> f64 {
+    if condition {
+        yes
+    } else {
+        no
     }
 }
 
 /// Whether `score` equals `reference` up to rounding ([`SCORE_TIE`] relative; infinities exactly, NaN never).
+#[inline]
 pub fn same_score(score: f64, reference: f64) -> bool {
-    score == reference || (reference.is_finite() && (score - reference).abs() <= SCORE_TIE * reference.abs())
+    (score == reference) | (reference.is_finite() & ((score - reference).abs() <= SCORE_TIE * reference.abs()))
 }
 
 /// The masks of the `k`-subsets of `0..n` (bit `b` set: block `b` chosen) in `itertools.combinations` order:
@@ -98,15 +102,16 @@ pub fn combinations(n: usize, k: usize) -> Vec<u64> {
     }
 }
 
-/// Every trial's sums over each subset of each group of blocks: `sums[group][subset][trial]` is
-/// `[count, s1, s2]` (mask-major, so a split reads each table row front to back).
+/// Every trial's sums over each subset of each group of blocks: `sums[c][(group * 2^bits + subset) * N + trial]`
+/// for component `c` (count, s1, s2): mask-major, so a split reads each table row front to back, and one
+/// array per component, so a half's sums and scores run over plain `f64` slices (SIMD).
 pub struct SubsetSums {
     n_trials: usize,
     n_groups: usize,
     /// Blocks per group: `GROUP`, or fewer when there are fewer blocks.
     bits: usize,
-    /// `n_groups * 2^GROUP * n_trials` entries.
-    sums: Vec<[f64; 3]>,
+    /// `n_groups * 2^bits * n_trials` entries each.
+    sums: [Vec<f64>; 3],
 }
 
 impl SubsetSums {
@@ -116,24 +121,25 @@ impl SubsetSums {
         let bits = GROUP.min(n_blocks);
         let n_groups = n_blocks.div_ceil(bits.max(1));
         let width = 1usize << bits;
-        let mut sums = vec![[0.0; 3]; n_groups * width * n_trials];
-        for g in 0..n_groups {
-            let blocks = g * bits..((g + 1) * bits).min(n_blocks);
-            for subset in 1..1usize << blocks.len() {
-                // the subset without its highest block, plus that block
-                let top = usize::BITS as usize - 1 - subset.leading_zeros() as usize;
-                let (row, rest) = (
-                    (g * width + subset) * n_trials,
-                    (g * width + (subset ^ 1 << top)) * n_trials,
-                );
-                let block = blocks.start + top;
-                for t in 0..n_trials {
-                    let [n, a, b] = sums[rest + t];
-                    let at = t * n_blocks + block;
-                    sums[row + t] = [n + count[at], a + s1[at], b + s2[at]];
+        let sums = [count, s1, s2].map(|source| {
+            let mut table = vec![0.0; n_groups * width * n_trials];
+            for g in 0..n_groups {
+                let blocks = g * bits..((g + 1) * bits).min(n_blocks);
+                for subset in 1..1usize << blocks.len() {
+                    // the subset without its highest block, plus that block
+                    let top = usize::BITS as usize - 1 - subset.leading_zeros() as usize;
+                    let (row, rest) = (
+                        (g * width + subset) * n_trials,
+                        (g * width + (subset ^ 1 << top)) * n_trials,
+                    );
+                    let block = blocks.start + top;
+                    for t in 0..n_trials {
+                        table[row + t] = table[rest + t] + source[t * n_blocks + block];
+                    }
                 }
             }
-        }
+            table
+        });
         Self {
             n_trials,
             n_groups,
@@ -142,19 +148,21 @@ impl SubsetSums {
         }
     }
 
-    /// Every trial's sums over the blocks of `mask`, into `out` (one per trial).
-    pub fn half(&self, mask: u64, out: &mut Vec<[f64; 3]>) {
+    /// Every trial's sums over the blocks of `mask` into `out` (count, s1, s2: one per trial each).
+    pub fn half(&self, mask: u64, out: &mut [Vec<f64>; 3]) {
         let width = 1usize << self.bits;
-        let row = |g: usize| {
-            let subset = (mask >> (g * self.bits)) as usize & (width - 1);
-            let start = (g * width + subset) * self.n_trials;
-            &self.sums[start..start + self.n_trials]
-        };
-        out.clear();
-        out.extend_from_slice(row(0));
-        for g in 1..self.n_groups {
-            for (sum, add) in out.iter_mut().zip(row(g)) {
-                *sum = [sum[0] + add[0], sum[1] + add[1], sum[2] + add[2]];
+        for (table, out) in self.sums.iter().zip(out.iter_mut()) {
+            let row = |g: usize| {
+                let subset = (mask >> (g * self.bits)) as usize & (width - 1);
+                let start = (g * width + subset) * self.n_trials;
+                &table[start..start + self.n_trials]
+            };
+            out.clear();
+            out.extend_from_slice(row(0));
+            for g in 1..self.n_groups {
+                for (sum, add) in out.iter_mut().zip(row(g)) {
+                    *sum += add;
+                }
             }
         }
     }
@@ -178,14 +186,22 @@ fn best(scores: &[f64]) -> usize {
     scores.iter().position(|&s| same_score(s, max)).unwrap_or(0)
 }
 
-/// `(below, ties)` of `picked` among `scores`.
+/// `out[t] = score(...)` of every trial (`metric` a constant where inlined: one loop per metric, in SIMD).
+#[inline(always)]
+fn fill(out: &mut [f64], n: &[f64], a: &[f64], b: &[f64], mu: &[f64], metric: Metric) {
+    let len = out.len();
+    let (n, a, b, mu) = (&n[..len], &a[..len], &b[..len], &mu[..len]);
+    for (t, out) in out.iter_mut().enumerate() {
+        *out = score(n[t], a[t], b[t], mu[t], metric);
+    }
+}
+
+/// Counts `score` into `below` (less than `picked`) or `ties` (the same up to rounding), without branches.
 #[inline]
 fn place(score: f64, picked: f64, below: &mut usize, ties: &mut usize) {
-    if same_score(score, picked) {
-        *ties += 1;
-    } else if score < picked {
-        *below += 1;
-    }
+    let tie = same_score(score, picked);
+    *ties += usize::from(tie);
+    *below += usize::from(!tie & (score < picked));
 }
 
 fn logit(below: usize, ties: usize, n_trials: usize) -> f64 {
@@ -228,26 +244,20 @@ pub fn cscv_logits(
     let masks = combinations(n_blocks, n_blocks / 2);
     let (n_splits, full) = (masks.len(), (1u64 << n_blocks) - 1);
     let n_pairs = n_splits / 2;
-    let scores = |sums: &mut Vec<[f64; 3]>, buffer: &mut Vec<f64>, mask: u64| {
+    let scores = |sums: &mut [Vec<f64>; 3], buffer: &mut Vec<f64>, mask: u64| {
         tables.half(mask, sums);
-        buffer.clear();
-        buffer.extend(
-            sums.iter()
-                .zip(mean)
-                .map(|(&[n, a, b], &mu)| score(n, a, b, mu, metric)),
-        );
+        let [n, a, b] = &*sums;
+        buffer.resize(n_trials, 0.0);
+        match metric {
+            Metric::Sharpe => fill(buffer, n, a, b, mean, Metric::Sharpe),
+            Metric::Mean => fill(buffer, n, a, b, mean, Metric::Mean),
+        }
     };
     // per pair (i, C - 1 - i): the logit of split i (in-sample: its mask) and of its complement
     let tasks = map_ordered(
         n_pairs.div_ceil(PAIRS_PER_TASK),
-        || {
-            (
-                Vec::with_capacity(n_trials),
-                Vec::with_capacity(n_trials),
-                Vec::with_capacity(n_trials),
-            )
-        },
-        |(sums, first, second): &mut (Vec<[f64; 3]>, Vec<f64>, Vec<f64>), task| {
+        || (<[Vec<f64>; 3]>::default(), Vec::new(), Vec::new()),
+        |(sums, first, second): &mut ([Vec<f64>; 3], Vec<f64>, Vec<f64>), task| {
             let pairs = task * PAIRS_PER_TASK..((task + 1) * PAIRS_PER_TASK).min(n_pairs);
             pairs
                 .map(|i| {

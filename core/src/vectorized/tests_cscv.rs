@@ -73,15 +73,16 @@ proptest! {
                                   picks in prop::collection::vec(any::<u64>(), 1..20)) {
         let [count, s1, s2] = integer_sums(n_trials, n_blocks, seed);
         let tables = SubsetSums::new(&count, &s1, &s2, n_blocks);
-        let mut sums = Vec::new();
+        let mut sums = <[Vec<f64>; 3]>::default();
         for pick in picks {
             let m = pick & ((1u64 << n_blocks) - 1);
             tables.half(m, &mut sums);
-            prop_assert_eq!(sums.len(), n_trials);
-            for (t, got) in sums.iter().enumerate() {
+            prop_assert!(sums.iter().all(|c| c.len() == n_trials));
+            let got = (0..n_trials).map(|t| [sums[0][t], sums[1][t], sums[2][t]]);
+            for (t, got) in got.enumerate() {
                 let chosen = (0..n_blocks).filter(|b| m >> b & 1 == 1).map(|b| t * n_blocks + b);
                 let expected = chosen.fold([0.0; 3], |acc, at| [acc[0] + count[at], acc[1] + s1[at], acc[2] + s2[at]]);
-                prop_assert_eq!(*got, expected);
+                prop_assert_eq!(got, expected);
             }
         }
     }
