@@ -15,8 +15,8 @@
 //! of each group are tabulated once, so a half's sums cost one addition per group and component. Splits come
 //! in complementary pairs (the `i`-th and the `(C - 1 - i)`-th): one's in-sample half is the other's
 //! out-of-sample half, so each half is scored once, for both. Pairs run in parallel
-//! ([`super::parallel::map_ordered`]); memory is the tables (`ceil(S / GROUP) * 2^GROUP` sums per trial),
-//! two score buffers per worker and the logits.
+//! ([`super::parallel::map_ordered`]); memory is the tables (`ceil(S / GROUP) * 2^GROUP` subsets of 3 sums
+//! per trial: 12 KB at `S = 16`), per worker a half's sums and two score buffers (`N` each), and the logits.
 
 use crate::error::{Context, CoreError, CoreResult};
 use crate::options::Named;

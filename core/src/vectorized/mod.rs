@@ -4,7 +4,8 @@
 //! one cash account (all symbols of a combination with cash sharing, else a single column). Groups are
 //! independent, so a sweep simulates them in parallel. The kernel reads signals through [`SignalSource`]
 //! and reports through [`Sink`], so one loop serves sweeps (equity only) and detailed runs (every order).
-//! Fills and accounting are [`crate::portfolio`]'s, shared with the event engine.
+//! Fills and accounting are [`crate::portfolio`]'s, shared with the event engine. [`cscv_logits`] turns the
+//! per-block sums a sweep keeps into CSCV's logits (the probability of backtest overfitting).
 
 mod cscv;
 mod eval;
