@@ -12,11 +12,14 @@
 //! out-of-sample than the picked one and `ties` those scoring the same (itself included).
 //!
 //! Speed: the blocks are cut into groups of at most [`GROUP`] blocks and every trial's sums over each subset
-//! of each group are tabulated once, so a half's sums cost one addition per group and component. Splits come
+//! of each group are tabulated once, so a half's sums cost one addition per group and component. The groups
+//! narrow (8, 4, then 2 blocks) when the tables of many trials would exceed [`TABLE_BUDGET`]. Splits come
 //! in complementary pairs (the `i`-th and the `(C - 1 - i)`-th): one's in-sample half is the other's
 //! out-of-sample half, so each half is scored once, for both. Pairs run in parallel
-//! ([`super::parallel::map_ordered`]); memory is the tables (`ceil(S / GROUP) * 2^GROUP` subsets of 3 sums
-//! per trial: 12 KB at `S = 16`), per worker a half's sums and two score buffers (`N` each), and the logits.
+//! ([`super::parallel::map_ordered`]); memory is the tables (`ceil(S / bits) * 2^bits` subsets of 3 sums per
+//! trial: 12 KB at `S = 16` with groups of 8 blocks, 1.5 KB with 4, 768 B with 2; at most [`TABLE_BUDGET`]
+//! until groups of 2 blocks, beyond about 350,000 trials), per worker a half's sums and two score buffers
+//! (`N` each), and the logits.
 
 use crate::error::{Context, CoreError, CoreResult};
 use crate::options::Named;
@@ -28,6 +31,9 @@ pub const SCORE_TIE: f64 = 1e-9;
 
 /// At most this many blocks per subset-sum table (`2^GROUP` entries per trial and group).
 pub const GROUP: usize = 8;
+
+/// The most memory the subset-sum tables may take; more trials get narrower groups ([`group_bits`]).
+pub const TABLE_BUDGET: usize = 256 << 20;
 
 /// The most blocks CSCV takes: `C(24, 12)` = 2,704,156 splits.
 pub const MAX_BLOCKS: usize = 24;
@@ -115,10 +121,12 @@ pub struct SubsetSums {
 }
 
 impl SubsetSums {
-    /// The tables of `n_trials x n_blocks` sums (`count`, `s1`, `s2` trial-major).
-    pub fn new(count: &[f64], s1: &[f64], s2: &[f64], n_blocks: usize) -> Self {
+    /// The tables of `n_trials x n_blocks` sums (`count`, `s1`, `s2` trial-major), over groups of `bits`
+    /// blocks (1 to [`GROUP`]; see [`group_bits`]).
+    pub fn new(count: &[f64], s1: &[f64], s2: &[f64], n_blocks: usize, bits: usize) -> Self {
+        assert!((1..=GROUP).contains(&bits), "groups of {bits} blocks");
         let n_trials = count.len().checked_div(n_blocks).unwrap_or(0);
-        let bits = GROUP.min(n_blocks);
+        let bits = bits.min(n_blocks.max(1));
         let n_groups = n_blocks.div_ceil(bits.max(1));
         let width = 1usize << bits;
         let sums = [count, s1, s2].map(|source| {
@@ -166,6 +174,16 @@ impl SubsetSums {
             }
         }
     }
+}
+
+/// The widest groups (8, 4 or 2 blocks) whose tables for `n_trials` fit in [`TABLE_BUDGET`]; 2 when none
+/// does (the narrowest tables, 768 bytes per trial at 16 blocks, barely more than the block sums themselves).
+pub fn group_bits(n_trials: usize, n_blocks: usize) -> usize {
+    let bytes = |bits: usize| 3 * n_blocks.div_ceil(bits) * (1usize << bits) * n_trials * 8;
+    [GROUP, 4, 2]
+        .into_iter()
+        .find(|&bits| bytes(bits) <= TABLE_BUDGET)
+        .unwrap_or(2)
 }
 
 /// The highest of `scores` (NaN if any is NaN, as NumPy's `max`).
@@ -240,7 +258,7 @@ pub fn cscv_logits(
             "the block sums must be {n_trials} trials x {n_blocks} blocks"
         )));
     }
-    let tables = SubsetSums::new(count, s1, s2, n_blocks);
+    let tables = SubsetSums::new(count, s1, s2, n_blocks, group_bits(n_trials, n_blocks));
     let masks = combinations(n_blocks, n_blocks / 2);
     let (n_splits, full) = (masks.len(), (1u64 << n_blocks) - 1);
     let n_pairs = n_splits / 2;

@@ -70,9 +70,9 @@ proptest! {
     /// A half's tabulated sums are its blocks' sums, for every subset of up to MAX_BLOCKS blocks.
     #[test]
     fn subset_sums_are_block_sums(n_trials in 1usize..5, n_blocks in 1usize..=MAX_BLOCKS, seed in any::<u64>(),
-                                  picks in prop::collection::vec(any::<u64>(), 1..20)) {
+                                  picks in prop::collection::vec(any::<u64>(), 1..20), bits in 1usize..=GROUP) {
         let [count, s1, s2] = integer_sums(n_trials, n_blocks, seed);
-        let tables = SubsetSums::new(&count, &s1, &s2, n_blocks);
+        let tables = SubsetSums::new(&count, &s1, &s2, n_blocks, bits);
         let mut sums = <[Vec<f64>; 3]>::default();
         for pick in picks {
             let m = pick & ((1u64 << n_blocks) - 1);
@@ -160,4 +160,19 @@ fn bad_blocks_are_config_errors() {
     let err = cscv_logits(&ones, &ones, &ones, &[0.0; 2], 4, Metric::Mean).unwrap_err();
     assert!(err.to_string().contains("2 trials x 4 blocks"), "{err}");
     assert!(Metric::parse("metric", "sortino").is_err());
+}
+
+#[test]
+fn groups_narrow_to_keep_the_tables_in_budget() {
+    assert_eq!(group_bits(2_500, 16), 8); // 30 MB
+    assert_eq!(group_bits(90_000, 16), 4); // 1.1 GB with groups of 8; 138 MB with 4
+    assert_eq!(group_bits(1_000_000, 16), 2); // over budget whatever the width: the narrowest
+    assert_eq!(group_bits(10, 4), 8); // fewer blocks than a group: one group of all of them
+    for n_trials in [1usize, 1_000, 20_000, 100_000, 340_000] {
+        let bits = group_bits(n_trials, 16);
+        assert!(
+            3 * 16usize.div_ceil(bits) * (1 << bits) * n_trials * 8 <= TABLE_BUDGET,
+            "{n_trials}"
+        );
+    }
 }
