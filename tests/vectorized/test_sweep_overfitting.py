@@ -174,10 +174,12 @@ def test_a_sweep_where_nothing_trades():
     fit = sweep.overfitting()
     assert fit.best is None and math.isnan(fit.deflated_sharpe) and math.isnan(fit.sharpe_variance)
     assert any("No row has a Sharpe ratio" in note for note in fit.notes)
-    # every trial flat: all tie in every split, the in-sample pick sits at the median (logit 0)
+    # every trial flat: all tie in every split, the in-sample pick sits at the median (logit 0), and there
+    # was nothing to choose: PBO is undefined, not 1 (it used to say "certainly overfit")
     pbo = m.probability_of_backtest_overfitting(np.zeros((200, 3)))
     np.testing.assert_array_equal(fit.logits, pbo.logits)
-    assert fit.pbo == pbo.pbo == 1.0
+    assert (fit.logits == 0.0).all() and math.isnan(fit.pbo) and math.isnan(pbo.pbo)
+    assert any("every row has the same returns" in note for note in fit.notes)
     assert np.isnan(sweep.best()["deflated_sharpe"].to_numpy()).all()
 
 

@@ -343,8 +343,12 @@ def pbo_from_blocks(blocks: BlockSums, metric: str = "sharpe") -> PBOResult:
 
     The splits run in the compiled core (``ml4t._core.cscv_logits``, in parallel without the GIL): every
     trial's sums over each subset of 8 blocks are tabulated once (``S / 8 * 256`` sums per trial, 12 KB at
-    ``S = 16``), so a half's sums cost one addition per 8 blocks, and each half is scored once for the split
-    that takes it in sample and for the complementary split that takes it out of sample.
+    ``S = 16``; groups of 4 or 2 blocks when that would exceed 256 MB), so a half's sums cost one addition per
+    group, and each half is scored once for the split that takes it in sample and for the complementary split
+    that takes it out of sample.
+
+    When every trial has the same block sums (the same returns: e.g. a sweep in which nothing traded), every
+    split ties at the median and PBO is NaN: there was nothing to choose, so nothing to overfit.
 
     Raises ConfigError (``argument="blocks"``) unless there is an even number of blocks, from 2 to 24 (at
     most ``C(24, 12)`` = 2,704,156 splits), and at least two trials.
@@ -359,8 +363,13 @@ def pbo_from_blocks(blocks: BlockSums, metric: str = "sharpe") -> PBOResult:
         return np.ascontiguousarray(np.asarray(sums, dtype=np.float64).reshape(n_splits, trials).T)
 
     mean = np.ascontiguousarray(np.asarray(blocks.mean, dtype=np.float64).reshape(trials))
-    logits = _core.cscv_logits(trial_major(blocks.count), trial_major(s1), trial_major(blocks.s2), mean, metric)
-    return PBOResult(pbo=float(np.mean(logits <= 0.0)), logits=logits, n_combinations=int(logits.size))
+    count, s1, s2 = sums = (trial_major(blocks.count), trial_major(s1), trial_major(blocks.s2))
+    logits = _core.cscv_logits(count, s1, s2, mean, metric)
+    # trials that are all the same series (e.g. a sweep where nothing traded) tie everywhere: the in-sample
+    # pick always sits at the out-of-sample median (logit 0), which says nothing about overfitting
+    same = all(np.array_equal(a, a[:1].repeat(trials, axis=0), equal_nan=True) for a in sums)
+    pbo = math.nan if same and np.all(mean == mean[0]) else float(np.mean(logits <= 0.0))
+    return PBOResult(pbo=pbo, logits=logits, n_combinations=int(logits.size))
 
 
 def probability_of_backtest_overfitting(returns: Any, n_splits: int = 16, metric: str = "sharpe") -> PBOResult:

@@ -188,6 +188,8 @@ def overfitting_of(
     else:
         result = m.pbo_from_blocks(stats.blocks())
         pbo, logits, n_comb = result.pbo, result.logits, result.n_combinations
+        if math.isnan(pbo):
+            notes.append("PBO is undefined: every row has the same returns, so choosing among them selects nothing.")
     return Overfitting(
         scope=scope,
         n_trials=deflated.n_trials,
