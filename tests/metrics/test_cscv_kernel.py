@@ -23,6 +23,7 @@ def reference_scores(s1: np.ndarray, s2: np.ndarray, n: np.ndarray, mu: np.ndarr
     """Per-trial score of a half, as the docstring of ``probability_of_backtest_overfitting`` states it."""
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = s1 / n + mu
+        mean = np.where(np.abs(mean) <= 1e-9 * np.maximum(np.abs(s1 / n), np.abs(mu)), 0.0, mean)
         if metric == "mean":
             return np.where(n >= 1, mean, -np.inf)
         spread = s2 - s1 * s1 / n
@@ -137,3 +138,20 @@ def test_block_counts_outside_the_kernel_are_config_errors(n_splits: int, trials
     with pytest.raises(ConfigError) as info:
         m.pbo_from_blocks(m.BlockSums(count=zeros, s1=zeros, s2=zeros, mean=np.zeros(trials)))
     assert info.value.argument == "blocks"
+
+
+def test_a_half_of_flat_bars_scores_zero_whatever_the_rounding() -> None:
+    # found on a walk-forward fold whose training window began before any prediction: the trials are flat
+    # over many blocks (each return exactly 0, so each deviation exactly -mean). Summed in different orders
+    # (a matrix product, the kernel's tables), a flat half's mean came out +-1e-20 or 0 and ranked it +inf,
+    # -inf or 0: the kernel and the reference disagreed on a third of the splits.
+    rng = np.random.default_rng(8)
+    x = np.zeros((320, 5))
+    x[-40:] = rng.normal(0.0005, 0.01, size=(40, 5))  # trading only in the last two of 16 blocks
+    blocks = m.BlockSums.from_returns(x, 16)
+    got = m.pbo_from_blocks(blocks)
+    np.testing.assert_array_equal(got.logits, reference_logits(blocks, "sharpe"))
+    flat = [i for i, c in enumerate(itertools.combinations(range(16), 8)) if 14 not in c and 15 not in c]
+    # in-sample all flat: every trial scores 0, the first is picked, and its out-of-sample rank (the last two
+    # blocks, whatever flat blocks join them) is the same in every such split
+    assert np.unique(got.logits[flat]).size == 1

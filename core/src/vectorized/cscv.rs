@@ -29,6 +29,9 @@ use super::parallel::map_ordered;
 /// Scores this close (relative) are equal: they differ by the rounding of sums accumulated in another order.
 pub const SCORE_TIE: f64 = 1e-9;
 
+/// A half's mean within this fraction (relative) of its parts' size is zero: what is left of a cancellation.
+pub const MEAN_CANCEL: f64 = 1e-9;
+
 /// At most this many blocks per subset-sum table (`2^GROUP` entries per trial and group).
 pub const GROUP: usize = 8;
 
@@ -55,13 +58,18 @@ impl Named for Metric {
 }
 
 /// One trial's score over a half from its summed `count`, `s1` (deviations from `mu`, the trial's mean) and
-/// `s2` (squared deviations); higher is better. Fewer than 2 values (1 for `Mean`) score `-inf`; a Sharpe
+/// `s2` (squared deviations); higher is better. The half's mean `s1 / count + mu` is 0 when it cancels to
+/// within [`MEAN_CANCEL`] of its parts. Fewer than 2 values (1 for `Mean`) score `-inf`; a Sharpe
 /// ratio whose dispersion is below the sums' rounding (`spread <= 1e-10 * s2`) scores by the sign of its
 /// mean (`+inf`, `0`, `-inf`).
 #[inline]
 pub fn score(count: f64, s1: f64, s2: f64, mu: f64, metric: Metric) -> f64 {
     // selects, not branches: the loop over the trials compiles to SIMD
-    let mean = s1 / count + mu;
+    let centred = s1 / count;
+    let mean = centred + mu;
+    // a mean that cancels to within rounding of its parts is 0: a half of flat bars has deviations of exactly
+    // -mu, and whether their sum lands a hair above or below n * mu must not rank it (+inf or -inf)
+    let mean = select(mean.abs() <= MEAN_CANCEL * centred.abs().max(mu.abs()), 0.0, mean);
     match metric {
         Metric::Mean => select(count >= 1.0, mean, f64::NEG_INFINITY),
         Metric::Sharpe => {
