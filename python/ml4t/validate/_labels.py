@@ -14,7 +14,7 @@ import polars as pl
 
 from ml4t._time import TS_DTYPE
 from ml4t.errors import ConfigError, DataError
-from ml4t.validate._timeline import Length, parse_length, read_dataset
+from ml4t.validate._timeline import Length, fail_at, parse_length, read_dataset
 
 __all__ = ["forward_returns"]
 
@@ -63,15 +63,9 @@ def forward_returns(bars: Any, horizon: int | str | Any, *, price: str = "close"
     else:
         codes = np.zeros(frame.height, dtype=np.int64)
     bad = np.flatnonzero((series.is_not_null() & ~(series.is_finite() & (series > 0))).to_numpy())
-    if bad.size:
-        row = int(bad[0])
-        raise DataError(
-            f"prices must be positive and finite; {bad.size} row(s) are not (first {values[row]!r})",
-            argument="bars",
-            column=price,
-            symbol=tl.symbol_of(row),
-            timestamp=int(tl.event[row]),
-        )
+    first = f" (first {values[int(bad[0])]!r})" if bad.size else ""
+    message = f"prices must be positive and finite; {bad.size} row(s) are not{first}"
+    fail_at(bad, message, tl.event, tl.symbol, argument="bars", column=price)
     label = np.full(frame.height, np.nan)
     label_end = np.empty(frame.height, dtype=np.int64)
     for rows in np.split(np.argsort(codes, kind="stable"), np.cumsum(np.bincount(codes))[:-1]):

@@ -28,7 +28,7 @@ from ml4t._validate import is_integer
 from ml4t.data import Bars, Signals
 from ml4t.errors import ConfigError, DataError
 
-__all__ = ["Length", "Timeline", "label_ends", "parse_length", "read_dataset"]
+__all__ = ["Length", "Timeline", "fail_at", "label_ends", "parse_length", "read_dataset"]
 
 
 _CALENDAR = re.compile(r"^\s*(\d+)\s*(mo|y)\s*$")
@@ -164,31 +164,46 @@ def read_dataset(data: object, *, argument: str = "data") -> tuple[pl.DataFrame,
     symbol = frame["symbol"].cast(pl.String) if "symbol" in frame.columns else None
     event = _time_column(frame, "ts_event", argument)
     arrival = _time_column(frame, "ts_arrival", argument)
-    back = np.flatnonzero(np.diff(event) < 0)
+    back = np.flatnonzero(np.diff(event) < 0) + 1
     if back.size:
-        row = int(back[0]) + 1
-        raise DataError(
+        row = int(back[0])
+        fail_at(
+            back,
             f"ts_event must be ascending (row {row} is earlier than row {row - 1}); sort the rows by time, e.g. "
             "frame.sort('ts_event', 'symbol'), and use the same order for the features and labels",
+            event,
+            symbol,
             argument=argument,
             column="ts_event",
-            symbol=None if symbol is None else str(symbol[row]),
-            timestamp=int(event[row]),
         )
     early = np.flatnonzero(arrival < event)
-    if early.size:
-        row = int(early[0])
-        raise DataError(
-            f"ts_arrival is before ts_event in {early.size} row(s): information cannot arrive before the time "
-            "it is about",
-            argument=argument,
-            column="ts_arrival",
-            symbol=None if symbol is None else str(symbol[row]),
-            timestamp=int(event[row]),
-        )
+    fail_at(
+        early,
+        f"ts_arrival is before ts_event in {early.size} row(s): information cannot arrive before the time it is about",
+        event,
+        symbol,
+        argument=argument,
+        column="ts_arrival",
+    )
     times, first, index = np.unique(event, return_index=True, return_inverse=True)
     first_row = np.append(first, event.size).astype(np.int64)
     return frame, Timeline(event, arrival, times, index.astype(np.int64), first_row, symbol)
+
+
+def fail_at(
+    rows: np.ndarray, message: str, event: np.ndarray, symbol: pl.Series | None, *, argument: str, column: str
+) -> None:
+    """Raise a DataError with ``message`` naming the first of the offending ``rows`` (positions): its symbol
+    and ``ts_event``; nothing when there are none."""
+    if rows.size:
+        row = int(rows[0])
+        raise DataError(
+            message,
+            argument=argument,
+            column=column,
+            symbol=None if symbol is None else str(symbol[row]),
+            timestamp=int(event[row]),
+        )
 
 
 def _time_column(frame: pl.DataFrame, column: str, argument: str) -> np.ndarray:
@@ -236,15 +251,8 @@ def label_ends(purge: Any, frame: pl.DataFrame, timeline: Timeline) -> tuple[np.
     if isinstance(purge, str) and purge in frame.columns:
         ends = utc_ns(frame[purge], argument="purge")
         early = np.flatnonzero(ends < timeline.event)
-        if early.size:
-            row = int(early[0])
-            raise DataError(
-                f"the label end is before the row's ts_event in {early.size} row(s)",
-                argument="purge",
-                column=purge,
-                symbol=timeline.symbol_of(row),
-                timestamp=int(timeline.event[row]),
-            )
+        message = f"the label end is before the row's ts_event in {early.size} row(s)"
+        fail_at(early, message, timeline.event, timeline.symbol, argument="purge", column=purge)
         return ends, repr(purge)
     if isinstance(purge, str):
         try:
