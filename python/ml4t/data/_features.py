@@ -195,7 +195,7 @@ def attach(frame: pl.DataFrame, step: Step) -> tuple[pl.DataFrame, Step]:
         if name in frame.columns:
             raise ConfigError(
                 f"{step.describe()} gives the column {name!r}, which is already a column of the bars "
-                f"(an {step.argument} name must be new; a function builder returns only its new columns)",
+                f"(the names of {step.argument} must be new; a function builder returns only its new columns)",
                 argument=step.argument,
                 column=name,
             )

@@ -76,7 +76,10 @@ def parse_length(value: object, *, argument: str, minimum: int = 1) -> Length:
     nanoseconds; anything else is a ConfigError naming ``argument``."""
     if is_integer(value):
         if value < minimum:
-            raise ConfigError(f"{argument} must be at least {minimum} bars, got {value!r}", argument=argument)
+            raise ConfigError(
+                f"{argument} must be at least {minimum} bar{'' if minimum == 1 else 's'}, got {value!r}",
+                argument=argument,
+            )
         return Length("bars", int(value))
     calendar = _CALENDAR.match(value.lower()) if isinstance(value, str) else None
     if calendar is not None:
