@@ -463,9 +463,7 @@ pub(crate) mod tests {
                     size: &numbers[0],
                     sl_stop: &numbers[1],
                     tp_stop: &numbers[2],
-                    weights: &[],
-                    rebalance: &[],
-                    leverage: &[],
+                    ..Default::default()
                 };
                 want.extend(sweep_signals(&market, &source, &settings(), 1, cash_sharing, 3).unwrap());
             }

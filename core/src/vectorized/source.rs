@@ -26,7 +26,8 @@ pub trait SignalSource: Sync {
 }
 
 /// Signals as column-major matrices: `entries[col * n_bars + bar]`. An empty slice means "never" for
-/// booleans and "use the setting" for numbers.
+/// booleans and "use the setting" for numbers (the default: no signal at all).
+#[derive(Default)]
 pub struct MatrixSource<'a> {
     pub n_bars: usize,
     pub entries: &'a [bool],

@@ -180,14 +180,7 @@ mod tests {
                 n_bars,
                 entries: &entries[from * n_bars..to * n_bars],
                 exits: &exits[from * n_bars..to * n_bars],
-                short_entries: &[],
-                short_exits: &[],
-                size: &[],
-                sl_stop: &[],
-                tp_stop: &[],
-                weights: &[],
-                rebalance: &[],
-                leverage: &[],
+                ..Default::default()
             };
             let got = sweep_signals(&market, &source(0, n_cols), &settings(), n_combos, cash_sharing, 4).unwrap();
             let mut want = Vec::new();

@@ -59,16 +59,10 @@ impl Case {
         };
         let source = MatrixSource {
             n_bars: self.n_bars,
-            entries: &[],
-            exits: &[],
-            short_entries: &[],
-            short_exits: &[],
-            size: &[],
-            sl_stop: &[],
-            tp_stop: &[],
             weights: &self.weights,
             rebalance: &self.rebalance,
             leverage: &self.leverage,
+            ..Default::default()
         };
         run_groups(&market, &source, s, true, None).remove(0)
     }
@@ -154,15 +148,7 @@ fn pro_rata_splits_the_cash_of_all_in_entries_equally_in_signal_mode() {
     let source = MatrixSource {
         n_bars: 2,
         entries: &entries,
-        exits: &[],
-        short_entries: &[],
-        short_exits: &[],
-        size: &[],
-        sl_stop: &[],
-        tp_stop: &[],
-        weights: &[],
-        rebalance: &[],
-        leverage: &[],
+        ..Default::default()
     };
     let s = |order| base(order, Costs::free(1e-8), f64::NAN);
     let spent = |sink: &RecordSink| -> Vec<f64> { (0..3).map(|i| sink.size[i] * sink.price[i]).collect() };
@@ -345,13 +331,7 @@ proptest! {
                 entries,
                 exits,
                 short_entries: shorts,
-                short_exits: &[],
-                size: &[],
-                sl_stop: &[],
-                tp_stop: &[],
-                weights: &[],
-                rebalance: &[],
-                leverage: &[],
+                ..Default::default()
             };
             run_groups(&market, &source, &s, true, None).remove(0)
         };
