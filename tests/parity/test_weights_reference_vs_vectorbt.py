@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from . import weights_panels
 from .weights_reference import FILLED, IGNORED, REJECTED, WeightsResult, simulate_weights
 
 vbt = pytest.importorskip("vectorbt")
@@ -142,21 +143,6 @@ def _warm_vectorbt():
 
 def _walk(rng: np.random.Generator, n_bars: int, n_cols: int, vol: float = 0.04) -> np.ndarray:
     return 50.0 * np.exp(np.cumsum(rng.normal(0.0, vol, (n_bars, n_cols)), axis=0))
-
-
-def _listings(rng: np.random.Generator, close: np.ndarray) -> np.ndarray:
-    """NaN before a random listing and after a random delisting for some columns, and an occasional gap."""
-    out = close.copy()
-    n_bars = out.shape[0]
-    for c in range(out.shape[1]):
-        kind = rng.integers(0, 4)
-        if kind == 1:
-            out[: rng.integers(1, n_bars // 2), c] = np.nan
-        elif kind == 2:
-            out[rng.integers(n_bars // 2, n_bars) :, c] = np.nan
-        elif kind == 3:
-            out[rng.integers(1, n_bars - 1), c] = np.nan
-    return out
 
 
 def _weights(rng: np.random.Generator, shape: tuple[int, int], p_nan: float, shorts: bool, scale: float) -> np.ndarray:
@@ -302,7 +288,7 @@ def test_random_weights(seed, n_cols, n_bars, costs, lot, order, shorts, p_nan, 
     rng = np.random.default_rng(seed)
     close = _walk(rng, n_bars, n_cols)
     if listings:
-        close = _listings(rng, close)
+        close = weights_panels.listings(rng, close, first=0)
     w = _weights(rng, close.shape, p_nan, shorts, scale)
     rebalance = None
     if rebalance_every is not None:
@@ -317,7 +303,7 @@ def test_random_weights(seed, n_cols, n_bars, costs, lot, order, shorts, p_nan, 
 def test_separate_accounts(seed, n_cols, costs, lot, shorts):
     """Without cash sharing every column is its own account with its own initial cash."""
     rng = np.random.default_rng(seed)
-    close = _listings(rng, _walk(rng, 15, n_cols))
+    close = weights_panels.listings(rng, _walk(rng, 15, n_cols), first=0)
     w = _weights(rng, close.shape, 0.2, shorts, n_cols * 0.6)
     assert_same(close, w, cash_sharing=False, lot_size=lot, init_cash=1_000.0, **costs)
 

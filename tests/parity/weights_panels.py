@@ -40,12 +40,13 @@ def walk(rng: np.random.Generator, n_bars: int, n_cols: int, vol: float = 0.04) 
     return 50.0 * np.exp(np.cumsum(rng.normal(0.0, vol, (n_bars, n_cols)), axis=0))
 
 
-def listings(rng: np.random.Generator, close: np.ndarray) -> np.ndarray:
-    """NaN before a random listing or after a random delisting for some symbols, and the odd one-bar gap; the
-    first symbol trades on every bar, so every bar of the timeline exists."""
+def listings(rng: np.random.Generator, close: np.ndarray, first: int = 1) -> np.ndarray:
+    """NaN before a random listing or after a random delisting for some symbols from column ``first`` on, and
+    the odd one-bar gap; by default the first symbol trades on every bar, so every bar of the timeline exists
+    (``first=0``: any column may have holes, for matrices that need no timeline)."""
     out = close.copy()
     n_bars = out.shape[0]
-    for c in range(1, out.shape[1]):
+    for c in range(first, out.shape[1]):
         kind = rng.integers(0, 4)
         if kind == 1:
             out[: rng.integers(1, n_bars // 2), c] = np.nan
