@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "KERNEL_KEYS",
     "EventEngine",
     "PitIndex",
     "SignalPrograms",
@@ -15,6 +16,7 @@ __all__ = [
 ]
 
 __version__: str
+KERNEL_KEYS: list[str]
 
 def cscv_logits(
     count: npt.NDArray[np.float64],

@@ -225,6 +225,14 @@ def test_the_keys_are_in_the_kernel_order():
     )
 
 
+def test_the_python_keys_are_the_rust_kernels_in_order():
+    # the order is written in both languages (programs.rs KEYS, _kernel/keys.py KEYS): the build checks one
+    # against the other
+    from ml4t import _core
+
+    assert tuple(_core.KERNEL_KEYS) == KEYS
+
+
 def topk(lookback, k, every, cap):
     mom = pl.col("close") / pl.col("close").shift(lookback).over("symbol") - 1
     top = mom.rank(descending=True).over("ts_event") <= k

@@ -57,6 +57,8 @@ impl PitIndex {
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // the kernel's signal-key order, so Python's declaration (ml4t._kernel.keys.KEYS) is checked against it
+    m.add("KERNEL_KEYS", crate::vectorized::KEYS.to_vec())?;
     m.add_class::<PitIndex>()?;
     m.add_class::<engine::EventEngine>()?;
     m.add_class::<vectorized::SignalSimulator>()?;
