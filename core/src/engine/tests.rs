@@ -573,7 +573,12 @@ proptest! {
             cash += match f.side { Side::Buy => -value, Side::Sell => value } - f.fee;
         }
         prop_assert!((cash - e.ledger().account.cash).abs() <= 1e-6 * cash.abs().max(1.0));
-        prop_assert!(e.ledger().account.free_cash >= -1e-6);
+        // Free cash goes negative only when covering a short at a loss (closing is never refused for cash)
+        // realised more than the equity: the account is then insolvent (equity <= 0), and the engine has
+        // placed its margin call. Found by proptest: shorts at 50, then a gap to 147 (the saved regression).
+        let ledger = e.ledger();
+        prop_assert!(ledger.account.free_cash >= -1e-6 || ledger.equity() <= 0.0,
+            "free cash {} with equity {}", ledger.account.free_cash, ledger.equity());
     }
 
     #[test]
