@@ -18,7 +18,7 @@ order ``tags`` (``order_id -> tag``), and the ``init_cash`` and ``meta`` the cal
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -27,6 +27,9 @@ from ml4t._roundtrips import round_trips
 from ml4t._run_report import report_run
 from ml4t._time import TS_DTYPE
 from ml4t.result import EQUITY_SCHEMA, FILLS_SCHEMA, ORDERS_SCHEMA, POSITIONS_SCHEMA, Result
+
+if TYPE_CHECKING:
+    from ml4t.data import Bars
 
 __all__ = ["assemble"]
 
@@ -49,6 +52,7 @@ def assemble(
     multipliers: np.ndarray | None = None,
     splits: Mapping[str, list[tuple[int, float]]] | None = None,
     tags: Mapping[int, str] | None = None,
+    bars: Bars | None = None,
 ) -> Result:
     """The ``Result`` of the records ``raw`` over ``symbols`` (see the module docstring)."""
     names = pl.Series(list(symbols), dtype=pl.String)
@@ -118,6 +122,7 @@ def assemble(
         init_cash=init_cash,
         periods_per_year=periods_per_year,
         meta=dict(meta),
+        bars=bars,
     )
     report_run(result, stacklevel=4)
     return result

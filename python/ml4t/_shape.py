@@ -63,6 +63,8 @@ from ml4t.errors import DataError
 if TYPE_CHECKING:
     import numpy as np
 
+    from ml4t.data import Bars
+
 __all__ = [
     "EQUITY_SCHEMA",
     "EXPOSURE_SCHEMA",
@@ -221,6 +223,10 @@ class ResultShape:
     init_cash: float
     periods_per_year: float | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    bars: Bars | None = field(default=None, repr=False)
+    """The bars the run read (both engines set it; ``None`` for a result built from an equity curve, and after
+    pickling, which keeps only their :attr:`data_fingerprint`). A reference, not a copy: plots draw prices
+    from it, reports name its fingerprint."""
 
     def __post_init__(self) -> None:
         for name, schema in _SCHEMAS.items():
@@ -394,9 +400,22 @@ class ResultShape:
     def __getstate__(self) -> dict[str, Any]:
         """The frames and settings only: what is derived from them (``weights``, ``exposure``, ``turnover``,
         ``metrics``: every cached property) is recomputed on demand, so a pickle is the same bytes whatever
-        was looked at before."""
+        was looked at before. The ``bars`` are left out (a result travels without its data); their
+        fingerprint is kept (:attr:`data_fingerprint`)."""
         cls = type(self)
-        return {k: v for k, v in vars(self).items() if not isinstance(getattr(cls, k, None), cached_property)}
+        state = {k: v for k, v in vars(self).items() if not isinstance(getattr(cls, k, None), cached_property)}
+        state["_data_fingerprint"] = self.data_fingerprint
+        state["bars"] = None
+        return state
+
+    @property
+    def data_fingerprint(self) -> str | None:
+        """The fingerprint of the bars the run read (:meth:`ml4t.data.Bars.fingerprint`: 32 hex digits that
+        identify their content in any process), or None when unknown (a result built from an equity curve)."""
+        if self.bars is not None:
+            return self.bars.fingerprint()
+        known: str | None = vars(self).get("_data_fingerprint")
+        return known
 
     @property
     def insolvent_at(self) -> dt.datetime | None:

@@ -13,7 +13,10 @@ cached, not pickled): ``Result.weights`` (per symbol and bar, position value ove
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
+from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -59,3 +62,35 @@ class Result(ResultShape):
     def metrics(self) -> pl.DataFrame:
         """Every statistic of ``ml4t.metrics.summary`` as a one-row frame (computed once, then cached)."""
         return summary(self)
+
+    def plot(self, *, symbol: str | None = None, max_points: int | None = None, title: str | None = None) -> Any:
+        """An interactive plotly figure of the run; see :func:`ml4t.report.plot_result`."""
+        from ml4t.report import plot_result
+
+        return plot_result(self, symbol=symbol, max_points=max_points, title=title)
+
+    def report(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        audit: Any = None,
+        title: str | None = None,
+        max_points: int | None = None,
+    ) -> Path:
+        """Write the run's one-file HTML report to ``path``; see :func:`ml4t.report.report_result`."""
+        from ml4t.report import report_result
+
+        return report_result(self, path, audit=audit, title=title, max_points=max_points)
+
+    def save(self, path: str | os.PathLike[str], *, bars: bool = True) -> Path:
+        """Save the result as a folder of Parquet files plus a JSON manifest; see :func:`ml4t.report.save_result`."""
+        from ml4t.report import save_result
+
+        return save_result(self, path, bars=bars)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Result:
+        """A result saved by :meth:`save`; see :func:`ml4t.report.load_result`."""
+        from ml4t.report import load_result
+
+        return load_result(path)

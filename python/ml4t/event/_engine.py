@@ -204,6 +204,7 @@ class Engine:
             multipliers=self._multipliers,
             splits=splits,
             tags=ctx._tags,
+            bars=self._bars,
             meta={
                 "mode": "event",
                 **{k: _describe(s[k]) for k in _META_SETTINGS},

@@ -238,6 +238,7 @@ class VectorizedStrategy:
             init_cash=self.settings.init_cash * (1 if cash_sharing else len(symbols)),
             periods_per_year=self._periods_per_year(bars),
             meta=meta,
+            bars=bars,
         )
         if symbol is None:
             warn_if_no_orders(result, signals, self.settings.scope, stacklevel=4)
