@@ -8,7 +8,7 @@ and ``.report(...)``. plotly is imported on first use, never when ``ml4t`` is im
 
 from ml4t.report._downsample import DEFAULT_MAX_POINTS, minmax_indices
 from ml4t.report._page import Html, Page
-from ml4t.report._result import plot_result, report_result
+from ml4t.report._result import plot_result, report_result, result_page
 from ml4t.report._store import load_result, save_result
 
 __all__ = [
@@ -19,5 +19,6 @@ __all__ = [
     "minmax_indices",
     "plot_result",
     "report_result",
+    "result_page",
     "save_result",
 ]
