@@ -357,16 +357,29 @@ def _equity_traces(result: ResultShape, points: int) -> tuple[list[Any], list[An
     return equity_traces, drawdown_traces
 
 
+def _weights(result: ResultShape) -> pl.DataFrame:
+    """The weights wide, one row per bar (row of ``equity``): a column per symbol, 0 where a symbol has no
+    weight (no row, no mark, or no equity)."""
+    weights = result.weights
+    bars = result.equity.select("ts_event")
+    if weights.height == bars.height and weights["ts_event"].equals(bars["ts_event"]):  # one symbol, dense
+        wide = weights.select("ts_event", pl.col("weight").alias(weights["symbol"][0]))
+    else:
+        wide = bars.join(
+            weights.pivot(on="symbol", index="ts_event", values="weight", maintain_order=True),
+            on="ts_event",
+            how="left",
+            maintain_order="left",
+        )
+    return wide.fill_null(0.0).fill_nan(0.0)
+
+
 def _exposure_traces(result: ResultShape, points: int) -> list[Any]:
     import plotly.graph_objects as go
 
     ts = result.equity["ts_event"]
     exposure = result.exposure
-    wide = (
-        result.weights.pivot(on="symbol", index="ts_event", values="weight", maintain_order=True)
-        .join(pl.DataFrame({"ts_event": ts}), on="ts_event", how="right")
-        .fill_null(0.0)
-    )
+    wide = _weights(result)
     symbols = [c for c in wide.columns if c != "ts_event"]
     if len(symbols) == 1:
         weight = wide[symbols[0]].to_numpy()
