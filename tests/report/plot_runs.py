@@ -115,3 +115,9 @@ def equity_only() -> Result:
     ts = daily().frame["ts_event"]
     equity = 1_000.0 * np.cumprod(1.0 + rng.normal(0.0005, 0.01, len(ts)))
     return Result.from_equity(ts, equity, init_cash=1_000.0)
+
+
+@functools.cache
+def busy() -> Result:
+    """Five symbols, one account each, a 2/3-bar crossover: a few hundred round trips."""
+    return VectorizedStrategy(sma_cross, fees=0.001, init_cash=100_000).run(daily(5), fast=2, slow=3)
