@@ -36,6 +36,11 @@ def naive(ts: pl.Series) -> np.ndarray:
     return ts.dt.replace_time_zone(None).to_numpy()
 
 
+def ns(values: Any) -> list[np.datetime64]:
+    """Drawn times (datetime64 of any unit, or datetime) as datetime64[ns]."""
+    return [np.datetime64(v, "ns") for v in values]
+
+
 def roles(fig: Any) -> list[str]:
     return [t.meta["role"] for t in fig.data]
 
@@ -119,15 +124,15 @@ def test_stop_and_limit_levels_run_from_submission_to_close_or_the_end():
     # one segment: start, end, gap; the stop is still open, so it runs to the last bar
     assert list(stop.y[:2]) == [95.0, 95.0] and np.isnan(stop.y[2])
     order = result.orders.filter(pl.col("order_type") == "stop").row(0, named=True)
-    assert stop.x[0] == naive(pl.Series([order["ts_submitted"]]))[0]
-    assert stop.x[1] == naive(result.equity["ts_event"])[-1]
+    assert ns(stop.x[:2]) == [naive(pl.Series([order["ts_submitted"]]))[0], naive(result.equity["ts_event"])[-1]]
+    assert stop.x[2] is None
     assert "stop-loss" in stop.text[0]
     limits = one(fig, "limit_levels")
     expected = result.orders.filter(pl.col("limit_price").is_not_null()).sort("ts_submitted")
     assert limits.meta["count"] == expected.height == 3
     assert sorted(limits.y[0::3]) == sorted(expected["limit_price"].to_list())
     ends = naive(expected["ts_closed"])
-    assert sorted(np.asarray(limits.x[1::3])) == sorted(ends)
+    assert sorted(ns(limits.x[1::3])) == sorted(ends)
 
 
 def test_the_demo_strategys_stop_orders_are_drawn_each_one():

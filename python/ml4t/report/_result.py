@@ -96,7 +96,7 @@ def _choose_symbol(result: ResultShape, symbol: str | None) -> tuple[str | None,
                 argument="symbol",
                 symbol=str(symbol),
             )
-        return symbol, "" if len(known) == 1 else f"{symbol} (1 of {len(known)} symbols)"
+        return symbol, symbol if len(known) == 1 else f"{symbol} (1 of {len(known)} symbols)"
     if not known:
         return None, ""
     if len(known) == 1:
@@ -118,8 +118,8 @@ def _count_name(label: str, shown: int, count: int) -> str:
 
 
 def _x(ts: pl.Series) -> np.ndarray:
-    """Timestamps as plotly reads them (UTC, datetime64)."""
-    return ts.dt.replace_time_zone(None).to_numpy()
+    """Timestamps as plotly reads them: UTC, naive, to the millisecond (shorter text than nanoseconds)."""
+    return ts.dt.replace_time_zone(None).dt.cast_time_unit("ms").to_numpy()
 
 
 def _num(value: Any) -> str:
@@ -248,8 +248,8 @@ def _level_traces(result: ResultShape, symbol: str, points: int) -> list[Any]:
         closed = rows["ts_closed"].fill_null(end) if end is not None else rows["ts_closed"]
         start_x, end_x = _x(rows["ts_submitted"]), _x(closed)
         level = rows[column].to_numpy()
-        x = np.empty(3 * rows.height, dtype=start_x.dtype)
-        x[0::3], x[1::3], x[2::3] = start_x, end_x, np.datetime64("NaT")
+        x = np.empty(3 * rows.height, dtype=object)  # None between segments: a gap
+        x[0::3], x[1::3], x[2::3] = start_x, end_x, None
         y = np.empty(3 * rows.height)
         y[0::3], y[1::3], y[2::3] = level, level, np.nan
         text = []
@@ -482,7 +482,10 @@ def plot_result(
         row_heights=[h / sum(heights) for h in heights],
     )
     for i, name in enumerate(names, start=1):
-        for trace in rows[name]:
+        for k, trace in enumerate(rows[name]):
+            trace.legendgroup = name  # the legend lists the rows' traces under the row's name
+            if k == 0:
+                trace.legendgrouptitle = {"text": name}
             fig.add_trace(trace, row=i, col=1)
         fig.update_yaxes(title_text=name, row=i, col=1)
     fig.update_yaxes(tickformat=".0%", row=names.index("drawdown") + 1, col=1)
@@ -500,7 +503,7 @@ def plot_result(
         height=sum(heights) + 110,
         hovermode="x unified",
         margin={"l": 70, "r": 20, "t": 60, "b": 40},
-        legend={"groupclick": "toggleitem"},
+        legend={"groupclick": "toggleitem", "traceorder": "grouped"},
         meta={"rows": names, "symbol": shown},
     )
     return fig
@@ -509,7 +512,7 @@ def plot_result(
 # ------------------------------------------------------------------------------------------------ report
 def result_page(
     result: ResultShape, *, audit: Any = None, title: str | None = None, max_points: int | None = None
-) -> Any:
+) -> Page:
     """The single-run report as a :class:`~ml4t.report.Page` (for other reports to extend or embed): the run
     header, metrics, the run's figure, monthly returns, rolling Sharpe, orders, trades and, when ``audit`` is
     given (an :class:`ml4t.audit.AuditReport`, else ConfigError naming ``audit``), the audit's verdict."""
@@ -570,5 +573,4 @@ def report_result(
     target = Path(path)
     if not target.parent.is_dir():
         raise ConfigError(f"the report's directory {str(target.parent)!r} does not exist", argument="path")
-    page: Page = result_page(result, audit=audit, title=title, max_points=max_points)
-    return page.write(target)
+    return result_page(result, audit=audit, title=title, max_points=max_points).write(target)

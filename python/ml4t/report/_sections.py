@@ -52,8 +52,6 @@ __all__ = [
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 """The month columns of :func:`monthly_returns`, in calendar order."""
 
-_UNFILLED = ("rejected", "cancelled", "expired")
-
 
 # ------------------------------------------------------------------------------------------------ header
 def annualization(result: ResultShape) -> tuple[float | None, str]:
