@@ -311,3 +311,9 @@ def test_anything_but_an_audit_report_is_a_config_error(bad):
     with pytest.raises(ConfigError, match="AuditReport") as caught:
         audit_section(bad)
     assert caught.value.argument == "audit"
+
+
+def test_the_rolling_sharpe_figure_checks_its_budget():
+    with pytest.raises(ConfigError, match="max_points") as caught:
+        rolling_sharpe_figure(rolling_sharpe(runs.vectorized(), 20), max_points=3)
+    assert caught.value.argument == "max_points"

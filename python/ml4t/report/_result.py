@@ -38,12 +38,13 @@ import polars as pl
 
 from ml4t.errors import ConfigError
 from ml4t.metrics import drawdown_series
-from ml4t.report._downsample import DEFAULT_MAX_POINTS, minmax_indices
+from ml4t.report._downsample import minmax_indices
 from ml4t.report._page import Page
 from ml4t.report._sections import (
     annualization,
     audit_section,
     default_window,
+    max_points_or_default,
     metrics_table,
     monthly_returns,
     monthly_returns_figure,
@@ -68,14 +69,6 @@ _ROW_HEIGHT = {"price": 300, "equity": 170, "drawdown": 120, "exposure": 150}
 
 
 # ------------------------------------------------------------------------------------------- choices
-def _max_points(max_points: int | None) -> int:
-    if max_points is None:
-        return DEFAULT_MAX_POINTS
-    if isinstance(max_points, bool) or not isinstance(max_points, int | np.integer) or max_points < 4:
-        raise ConfigError(f"max_points must be an integer of at least 4, got {max_points!r}", argument="max_points")
-    return int(max_points)
-
-
 def _symbols(result: ResultShape) -> list[str]:
     """The symbols the figure can show prices of: the bars', else the positions'."""
     if result.bars is not None:
@@ -455,7 +448,7 @@ def plot_result(
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    points = _max_points(max_points)
+    points = max_points_or_default(max_points)
     shown, about = _choose_symbol(result, symbol)
     rows: dict[str, list[Any]] = {}
     capped = []

@@ -39,6 +39,7 @@ __all__ = [
     "annualization",
     "audit_section",
     "default_window",
+    "max_points_or_default",
     "metrics_table",
     "monthly_returns",
     "monthly_returns_figure",
@@ -51,6 +52,16 @@ __all__ = [
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 """The month columns of :func:`monthly_returns`, in calendar order."""
+
+
+def max_points_or_default(max_points: int | None) -> int:
+    """``max_points`` checked (an integer of at least 4, else a ConfigError naming it), or
+    :data:`~ml4t.report.DEFAULT_MAX_POINTS` when None: the display budget every figure of a report takes."""
+    if max_points is None:
+        return DEFAULT_MAX_POINTS
+    if isinstance(max_points, bool) or not isinstance(max_points, int | np.integer) or max_points < 4:
+        raise ConfigError(f"max_points must be an integer of at least 4, got {max_points!r}", argument="max_points")
+    return int(max_points)
 
 
 # ------------------------------------------------------------------------------------------------ header
@@ -240,7 +251,7 @@ def rolling_sharpe_figure(table: pl.DataFrame, *, max_points: int | None = None,
     import plotly.graph_objects as go
 
     values = table["rolling_sharpe"].cast(pl.Float64).fill_null(np.nan).to_numpy()
-    keep = minmax_indices(values, max_points or DEFAULT_MAX_POINTS)
+    keep = minmax_indices(values, max_points_or_default(max_points))
     fig = go.Figure(
         go.Scatter(
             x=table["ts_event"].gather(keep).to_list(),
