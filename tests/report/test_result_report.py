@@ -9,6 +9,7 @@ import json
 import re
 
 import pytest
+from tests.event.scenario import FLAT, make_bars, run
 from tests.report import plot_runs as runs
 
 from ml4t import audit
@@ -114,3 +115,14 @@ def test_the_title_and_max_points_reach_the_page(tmp_path):
     figure = page.sections[2].items[0]
     price = next(t for t in figure.data if t.meta["role"] == "price")
     assert price.type == "scatter" and len(price.x) <= 42
+
+
+def test_user_text_that_closes_a_script_cannot_break_the_page(tmp_path):
+    # an order's tag is the user's text and reaches the figure's hover: "</script>" in it must stay text
+    tag = "</script><b>x</b>"
+    result, _ = run(make_bars([FLAT] * 4), {0: lambda ctx: ctx.order("X", 1, tag=tag)})
+    text = result.report(tmp_path / "t.html").read_text()
+    scripts = re.findall(r"<script type='text/javascript'>(.*?)</script>", text, flags=re.S)
+    assert len(scripts) == 1 + 3  # plotly.js, then one per figure: none was cut short
+    assert all(s.endswith(");") for s in scripts[1:])
+    assert "<\\/script><b>x<\\/b>" in text

@@ -142,7 +142,10 @@ def _figure(fig: Any, div_id: str) -> str:
     spec = json.loads(pio.to_json(fig, validate=False))
     config = {"responsive": True, "displaylogo": False, "showLink": False, "showSendToCloud": False}
     height = spec.get("layout", {}).get("height") or 450
-    payload = json.dumps(spec.get("data", [])), json.dumps(spec.get("layout", {})), json.dumps(config)
+    # "</" inside a script would end it early (a tag or reason reading "</script>"): "<\/" is the same JSON
+    payload = tuple(
+        json.dumps(part).replace("</", "<\\/") for part in (spec.get("data", []), spec.get("layout", {}), config)
+    )
     return (
         f"<div class='plot' id='{div_id}' style='height:{int(height)}px'></div>"
         f"<script type='text/javascript'>Plotly.newPlot('{div_id}', {payload[0]}, {payload[1]}, {payload[2]});"
