@@ -41,7 +41,19 @@ pub enum CoreError {
     /// An order request is invalid (maps to `ml4t.OrderError`): the strategy's bug, not a market rejection.
     #[error("{message}")]
     Order { message: String, context: Context },
+    /// The caller cancelled the work (a sweep's `Progress::cancel`; maps to `KeyboardInterrupt`: the user's
+    /// Ctrl-C, relayed by the Python side).
+    #[error("cancelled")]
+    Cancelled,
 }
+
+/// The context of an error that has none.
+const NO_CONTEXT: Context = Context {
+    argument: None,
+    column: None,
+    symbol: None,
+    ts: None,
+};
 
 impl CoreError {
     pub fn data(message: impl Into<String>, context: Context) -> Self {
@@ -78,6 +90,7 @@ impl CoreError {
             | Self::Config { context, .. }
             | Self::Leakage { context, .. }
             | Self::Order { context, .. } => context,
+            Self::Cancelled => &NO_CONTEXT,
         }
     }
 }

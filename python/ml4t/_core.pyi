@@ -9,6 +9,7 @@ __all__ = [
     "KERNEL_KEYS",
     "EventEngine",
     "PitIndex",
+    "Progress",
     "SignalPrograms",
     "SignalSimulator",
     "__version__",
@@ -34,6 +35,18 @@ class PitIndex:
     def __len__(self) -> int: ...
     def count(self, group: int, now: int) -> int: ...
     def counts(self, now: int) -> npt.NDArray[np.int64]: ...
+
+@final
+class Progress:
+    """A sweep's counter: combinations done, and a cancel flag the kernel checks once per combination (a
+    cancelled sweep raises KeyboardInterrupt)."""
+
+    def __new__(cls) -> Progress: ...
+    @property
+    def done(self) -> int: ...
+    @property
+    def cancelled(self) -> bool: ...
+    def cancel(self) -> None: ...
 
 _F64 = npt.NDArray[np.float64]
 _BOOL = npt.NDArray[np.bool_]
@@ -70,7 +83,14 @@ class SignalSimulator:
         lot_size: float | None,
         leverage: float | None,
     ) -> SignalSimulator: ...
-    def sweep(self, prices: _Prices, signals: _SignalArrays, cash_sharing: bool, n_blocks: int) -> dict[str, Any]: ...
+    def sweep(
+        self,
+        prices: _Prices,
+        signals: _SignalArrays,
+        cash_sharing: bool,
+        n_blocks: int,
+        progress: Progress | None = None,
+    ) -> dict[str, Any]: ...
     def sweep_programs(
         self,
         prices: _Prices,
@@ -80,6 +100,7 @@ class SignalSimulator:
         cash_sharing: bool,
         bounds: list[tuple[float, float, bool, bool]],
         n_blocks: int,
+        progress: Progress | None = None,
     ) -> dict[str, Any]: ...
     def run(
         self,

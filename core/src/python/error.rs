@@ -1,7 +1,7 @@
 //! `CoreError` -> the `ml4t.errors` class of the same kind. The Python hierarchy is defined once, in
 //! `python/ml4t/errors.py`; this file only looks classes up by name and fills in their context.
 
-use pyo3::exceptions::PyRuntimeError;
+use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -19,6 +19,7 @@ fn build(py: Python<'_>, err: &CoreError) -> PyResult<PyErr> {
         CoreError::Config { .. } => "ConfigError",
         CoreError::Leakage { .. } => "LeakageError",
         CoreError::Order { .. } => "OrderError",
+        CoreError::Cancelled => return Ok(PyKeyboardInterrupt::new_err("the sweep was cancelled")),
     };
     let class = py.import("ml4t.errors")?.getattr(class_name)?;
     let ctx = err.context();

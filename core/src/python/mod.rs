@@ -5,6 +5,7 @@ mod cscv;
 mod engine;
 mod error;
 mod programs;
+mod progress;
 mod records;
 mod vectorized;
 
@@ -63,6 +64,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<engine::EventEngine>()?;
     m.add_class::<vectorized::SignalSimulator>()?;
     m.add_class::<programs::SignalPrograms>()?;
+    m.add_class::<progress::Progress>()?;
     m.add_function(wrap_pyfunction!(cscv::cscv_logits, m)?)?;
     Ok(())
 }

@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::programs::SignalPrograms;
+use super::progress::Progress;
 use super::records::to_dict;
 use crate::error::{Context, CoreError};
 use crate::matching::costs::registry;
@@ -161,7 +162,9 @@ impl SignalSimulator {
     /// combination's portfolio followed, when its symbols trade separate accounts (no cash sharing, several
     /// symbols), by one row per symbol (see `crate::vectorized::sweep`), with per-block sums over
     /// `n_blocks` CSCV blocks of the bars (`block_count`, `block_s1`, `block_s2`: `(rows, n_blocks)`).
-    #[pyo3(signature = (prices, signals, cash_sharing, n_blocks))]
+    /// Each combination done is counted in `progress`; a cancelled `progress` stops the sweep, which then
+    /// raises `KeyboardInterrupt`.
+    #[pyo3(signature = (prices, signals, cash_sharing, n_blocks, progress=None))]
     fn sweep<'py>(
         &self,
         py: Python<'py>,
@@ -169,16 +172,21 @@ impl SignalSimulator {
         signals: SignalArrays<'py>,
         cash_sharing: bool,
         n_blocks: usize,
+        progress: Option<Bound<'py, Progress>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let (market, source, n_cols) = inputs(&prices, &signals)?;
         let n_combos = n_cols / market.n_symbols.max(1);
-        let stats = py.detach(|| sweep_signals(&market, &source, &self.settings, n_combos, cash_sharing, n_blocks))?;
+        let own = Progress::default();
+        let progress = progress.as_ref().map_or(&own.inner, |p| &p.get().inner);
+        let settings = &self.settings;
+        let stats =
+            py.detach(|| sweep_signals(&market, &source, settings, n_combos, cash_sharing, n_blocks, progress))?;
         stats_dict(py, &stats, n_blocks)
     }
 
     /// Like `sweep`, with signals compiled from expressions (`SignalPrograms`) and evaluated in the kernel
     /// from the distinct Polars leaves: `leaf_values` / `leaf_valid` are `(n_symbols, n_leaves, n_bars)`.
-    #[pyo3(signature = (prices, programs, leaf_values, leaf_valid, cash_sharing, bounds, n_blocks))]
+    #[pyo3(signature = (prices, programs, leaf_values, leaf_valid, cash_sharing, bounds, n_blocks, progress=None))]
     #[allow(clippy::too_many_arguments)] // the Python signature: the arrays and the per-bar rules, converted here
     fn sweep_programs<'py>(
         &self,
@@ -190,12 +198,26 @@ impl SignalSimulator {
         cash_sharing: bool,
         bounds: [Bounds; N_NUMBERS],
         n_blocks: usize,
+        progress: Option<Bound<'py, Progress>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let market = market(&prices)?;
         let (values, valid) = (leaf_values.as_slice()?, leaf_valid.as_slice()?);
         let programs = &programs.inner;
-        let stats =
-            py.detach(|| programs.sweep(&market, &self.settings, values, valid, cash_sharing, &bounds, n_blocks))?;
+        let own = Progress::default();
+        let progress = progress.as_ref().map_or(&own.inner, |p| &p.get().inner);
+        let settings = &self.settings;
+        let stats = py.detach(|| {
+            programs.sweep(
+                &market,
+                settings,
+                values,
+                valid,
+                cash_sharing,
+                &bounds,
+                n_blocks,
+                progress,
+            )
+        })?;
         stats_dict(py, &stats, n_blocks)
     }
 

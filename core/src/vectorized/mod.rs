@@ -35,6 +35,6 @@ pub use rules::{Conflict, DirConflict, OppositeEntry, Rules, Signals};
 pub use sinks::{combination_stats, CurveBuffers, EquityStats, RecordSink, StatsSink};
 pub use source::{MatrixSource, OffsetSource, SignalSource};
 pub use stops::Stops;
-pub use sweep::{check_layout, group_width, run_groups, sweep, sweep_signals};
+pub use sweep::{check_layout, group_width, run_groups, sweep, sweep_signals, Progress};
 #[cfg(test)]
 mod tests_weights;

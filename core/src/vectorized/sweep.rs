@@ -3,9 +3,11 @@
 //! Layout: a combination has `n_symbols` columns (column = combination * n_symbols + symbol); with cash
 //! sharing they form one group, else each column is its own group. [`sweep`] gives one-pass statistics per
 //! combination (see [`combination_stats`]), [`run_groups`] every order of one combination, group by group.
-//! Both return in combination / group order, equal to a serial run.
+//! Both return in combination / group order, equal to a serial run. A sweep reports to a [`Progress`] its
+//! caller may read and cancel from another thread while the sweep runs.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::kernel::{simulate_group, Market, Settings};
 use super::moments::Blocks;
@@ -15,6 +17,34 @@ use super::sinks::{combination_stats, CurveBuffers, EquityStats, RecordSink, Sta
 use super::source::SignalSource;
 use crate::error::{Context, CoreError, CoreResult};
 use crate::portfolio::MAX_INIT_CASH;
+
+/// A sweep's progress, shared with its caller: the combinations simulated so far, and a request to stop.
+///
+/// [`sweep`] adds one to `done` after each combination and checks `cancel` before each; once cancelled, the
+/// combinations not yet started are skipped and the sweep returns [`CoreError::Cancelled`]. Relaxed atomics:
+/// the count is a display, not a synchronisation point (the sweep's results are handed back by its return).
+#[derive(Debug, Default)]
+pub struct Progress {
+    done: AtomicU64,
+    cancel: AtomicBool,
+}
+
+impl Progress {
+    /// Combinations simulated so far (over every sweep this counter was given).
+    pub fn done(&self) -> u64 {
+        self.done.load(Ordering::Relaxed)
+    }
+
+    /// Ask the sweep to stop at its next combination.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`Progress::cancel`] was called.
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+}
 
 /// Columns per group: every symbol with cash sharing, else one.
 pub fn group_width(n_symbols: usize, cash_sharing: bool) -> usize {
@@ -27,7 +57,9 @@ pub fn group_width(n_symbols: usize, cash_sharing: bool) -> usize {
 
 /// Statistics rows of `n_combos` combinations over `blocks.n_bars()` bars (with per-block sums over
 /// `blocks`); `simulate(scratch, cols, sink)` simulates the group of columns `cols` into `sink`, with a
-/// scratch value each worker makes once by `init`.
+/// scratch value each worker makes once by `init`; counted in `progress`, and [`CoreError::Cancelled`] when
+/// `progress` was cancelled before the last combination finished.
+#[allow(clippy::too_many_arguments)]
 pub fn sweep<S, I, F>(
     settings: &Settings,
     blocks: &Blocks,
@@ -36,7 +68,8 @@ pub fn sweep<S, I, F>(
     n_combos: usize,
     init: I,
     simulate: F,
-) -> Vec<EquityStats>
+    progress: &Progress,
+) -> CoreResult<Vec<EquityStats>>
 where
     I: Fn() -> S + Sync + Send,
     F: Fn(&mut S, Range<usize>, &mut StatsSink) + Sync + Send,
@@ -44,20 +77,29 @@ where
     let n_symbols = n_symbols.max(1);
     let width = group_width(n_symbols, cash_sharing);
     let per_combo = n_symbols / width;
-    flat_map_ordered(
+    let stats = flat_map_ordered(
         n_combos,
         || (init(), CurveBuffers::default()),
         |(scratch, buffers), combo| {
-            combination_stats(settings.init_cash, blocks, per_combo, buffers, |k, sink| {
+            if progress.cancelled() {
+                return Vec::new();
+            }
+            let rows = combination_stats(settings.init_cash, blocks, per_combo, buffers, |k, sink| {
                 let g = combo * per_combo + k;
                 simulate(scratch, g * width..(g + 1) * width, sink);
-            })
+            });
+            progress.done.fetch_add(1, Ordering::Relaxed);
+            rows
         },
-    )
+    );
+    if progress.cancelled() {
+        return Err(CoreError::Cancelled);
+    }
+    Ok(stats)
 }
 
 /// [`sweep`] over signals already laid out in `source` (`n_combos * market.n_symbols` columns), with
-/// `n_blocks` CSCV blocks (see [`Blocks::new`]).
+/// `n_blocks` CSCV blocks (see [`Blocks::new`]), counted in `progress`.
 pub fn sweep_signals<S: SignalSource + Sync>(
     market: &Market,
     source: &S,
@@ -65,9 +107,10 @@ pub fn sweep_signals<S: SignalSource + Sync>(
     n_combos: usize,
     cash_sharing: bool,
     n_blocks: usize,
+    progress: &Progress,
 ) -> CoreResult<Vec<EquityStats>> {
     let blocks = Blocks::new(market.n_bars, n_blocks)?;
-    Ok(sweep(
+    sweep(
         settings,
         &blocks,
         market.n_symbols,
@@ -75,7 +118,8 @@ pub fn sweep_signals<S: SignalSource + Sync>(
         n_combos,
         || (),
         |_, cols, sink| simulate_group(market, cols, source, settings, sink),
-    ))
+        progress,
+    )
 }
 
 /// Every order of one combination (`market.n_symbols` columns), one [`RecordSink`] per group in order;
@@ -182,13 +226,15 @@ mod tests {
                 exits: &exits[from * n_bars..to * n_bars],
                 ..Default::default()
             };
-            let got = sweep_signals(&market, &source(0, n_cols), &settings(), n_combos, cash_sharing, 4).unwrap();
+            let counted = Progress::default();
+            let got = sweep_signals(&market, &source(0, n_cols), &settings(), n_combos, cash_sharing, 4, &counted).unwrap();
             let mut want = Vec::new();
             for c in 0..n_combos {
                 let alone = source(c * n_symbols, (c + 1) * n_symbols);
-                want.extend(sweep_signals(&market, &alone, &settings(), 1, cash_sharing, 4).unwrap());
+                want.extend(sweep_signals(&market, &alone, &settings(), 1, cash_sharing, 4, &Progress::default()).unwrap());
             }
             prop_assert_eq!(got, want);
+            prop_assert_eq!(counted.done(), n_combos as u64);
 
             let all = run_groups(&market, &source(0, n_symbols), &settings(), cash_sharing, None);
             prop_assert_eq!(all.len(), n_symbols / group_width(n_symbols, cash_sharing));
@@ -198,6 +244,37 @@ mod tests {
                 prop_assert_eq!(format!("{:?}", only[0]), format!("{sink:?}"));
             }
         }
+    }
+
+    #[test]
+    fn a_cancelled_sweep_starts_no_combination_and_says_so() {
+        let close = [100.0, 101.0, 99.0, 102.0];
+        let entries = [true, false, false, false, true, false, false, false];
+        let market = Market {
+            n_bars: 4,
+            n_symbols: 1,
+            open: &close,
+            high: &close,
+            low: &close,
+            close: &close,
+        };
+        let source = MatrixSource {
+            n_bars: 4,
+            entries: &entries,
+            ..Default::default()
+        };
+        let progress = Progress::default();
+        assert_eq!(
+            sweep_signals(&market, &source, &settings(), 2, true, 2, &progress)
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(progress.done(), 2);
+        progress.cancel();
+        let cancelled = sweep_signals(&market, &source, &settings(), 2, true, 2, &progress);
+        assert_eq!(cancelled, Err(CoreError::Cancelled));
+        assert_eq!(progress.done(), 2, "no combination ran after the cancel");
     }
 
     #[test]
