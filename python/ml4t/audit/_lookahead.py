@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ml4t import _progress
 from ml4t._kernel.signals import BOOL_KEYS
 from ml4t._time import from_ns, to_ns
 from ml4t.audit._fields import _FLOAT_FIELDS, _SIGNAL_KEYS, DECISION_FIELDS, REL_TOL, AuditTarget
@@ -37,6 +38,7 @@ def lookahead(
     engine: Mapping[str, Any] | None = None,
     signals: Signals | None = None,
     strict: bool = False,
+    progress: bool | None = None,
 ) -> AuditReport:
     """Re-run ``strategy`` on ``bars`` truncated at several cuts and check that every decision made at or
     before each cut is identical to the full run's (see the module docstring for what is compared and what a
@@ -66,6 +68,10 @@ def lookahead(
         False (default): columns the audit cannot verify (``report.unverified_columns``: precomputed columns
         the strategy may read) are named in the report, and a pass says it does not cover them. True: they
         fail the audit.
+    progress:
+        A bar over the cuts on stderr when the audit takes over a second (its runs show none); ``False``, or
+        the environment variable ``ML4T_PROGRESS=0`` when not given, hides it. Ctrl-C raises
+        ``KeyboardInterrupt`` and no report is made.
 
     Returns
     -------
@@ -81,28 +87,31 @@ def lookahead(
         raise ConfigError(f"strict must be True or False, got {strict!r}", argument="strict")
     subject = _subject(strategy, bars, params=params, engine=engine, signals=signals)
     cut_ns = _resolve_cuts(cuts, bars, signals)
-    full = subject.run(bars, signals)
     divergences: list[Divergence] = []
     n_orders = n_signals = 0
-    for cut in cut_ns:
-        when = from_ns(cut)
-        cut_signals = None if signals is None else signals.until(cut)
-        try:
-            with warnings.catch_warnings():  # a short prefix of the data may well trade nothing: not news
-                warnings.simplefilter("ignore", NoOrdersWarning)
-                truncated = subject.run(bars.until(cut), cut_signals)
-        except Exception as error:  # the strategy's own code failed without the future: that is a divergence
-            symbol = error.symbol if isinstance(error, Ml4tError) else None
-            raised = " ".join([f"{type(error).__name__}: {error}", *getattr(error, "__notes__", ())])  # hook, clock
-            divergences.append(Divergence(when, symbol, "run", "completed", raised, when))
-            continue
-        signal_div, checked = _compare_signals(full, truncated, when)
-        n_signals += checked
-        order_div, checked = _compare_orders(full, truncated, cut - 1 if subject.orders_before_cut else cut, when)
-        n_orders += checked
-        found = [d for d in (signal_div, order_div) if d is not None]
-        if found:
-            divergences.append(min(found, key=lambda d: d.timestamp))  # min keeps the signal on a tie
+    with _progress.bar(progress, total=len(cut_ns), unit="cuts", desc="lookahead audit") as shown:
+        full = subject.run(bars, signals)
+        for k, cut in enumerate(cut_ns):
+            shown.to(k)
+            when = from_ns(cut)
+            cut_signals = None if signals is None else signals.until(cut)
+            try:
+                with warnings.catch_warnings():  # a short prefix of the data may well trade nothing: not news
+                    warnings.simplefilter("ignore", NoOrdersWarning)
+                    truncated = subject.run(bars.until(cut), cut_signals)
+            except Exception as error:  # the strategy's own code failed without the future: that is a divergence
+                symbol = error.symbol if isinstance(error, Ml4tError) else None
+                raised = " ".join([f"{type(error).__name__}: {error}", *getattr(error, "__notes__", ())])  # hook, clock
+                divergences.append(Divergence(when, symbol, "run", "completed", raised, when))
+                continue
+            signal_div, checked = _compare_signals(full, truncated, when)
+            n_signals += checked
+            order_div, checked = _compare_orders(full, truncated, cut - 1 if subject.orders_before_cut else cut, when)
+            n_orders += checked
+            found = [d for d in (signal_div, order_div) if d is not None]
+            if found:
+                divergences.append(min(found, key=lambda d: d.timestamp))  # min keeps the signal on a tie
+        shown.to(len(cut_ns))
     first = min(divergences, key=lambda d: d.timestamp, default=None)  # ties: the earlier cut
     static = _static_findings(strategy, bars)
     unverified = _unverified(bars, subject.columns_read())

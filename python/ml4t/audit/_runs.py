@@ -71,7 +71,7 @@ class _Vectorized:
     def run(self, bars: Bars, signals: Signals | None) -> _Run:
         result: Result
         if self.mode == "promoted":
-            result = Promoted(self.spec, bars, {}).run()
+            result = Promoted(self.spec, bars, {}).run(progress=False)  # the audit's own bar counts the cuts
         else:
             result = self._strategy.run(bars, **self.spec.params)
         panel = panel_of(bars)
@@ -121,7 +121,7 @@ class _Event:
     def run(self, bars: Bars, signals: Signals | None) -> _Run:
         strategy = self.spec.strategy(bars)
         at_end = _watch_on_end(strategy)
-        result = Engine(bars, strategy, signals=signals, **self.spec.settings.to_dict()).run()
+        result = Engine(bars, strategy, signals=signals, **self.spec.settings.to_dict()).run(progress=False)
         orders = result.orders
         if at_end:  # drop the orders submitted in on_end: the end of the data is not a market decision
             orders = orders.filter(pl.col("order_id").is_in(at_end[0]))

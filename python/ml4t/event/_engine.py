@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from ml4t import _core
+from ml4t import _core, _progress
 from ml4t._assemble import assemble
+from ml4t._ns import from_ns
 from ml4t.costs import Commission, Slippage, VolumeImpact, lower_costs
 from ml4t.data import Bars, PITData, Signals
 from ml4t.errors import ConfigError
@@ -110,9 +111,16 @@ class Engine:
 
     __init__.__signature__ = signature_of(EngineSettings, "self", "bars", "strategy")  # type: ignore[attr-defined]
 
-    def run(self) -> Result:
-        """Run the strategy from the first bar to the last and return the ``Result``."""
-        return self._run(None)
+    def run(self, *, progress: bool | None = None) -> Result:
+        """Run the strategy from the first bar to the last and return the ``Result``.
+
+        A run that lasts over a second shows a bar on stderr (a widget in a notebook) over simulated time:
+        the distinct arrival times of the bars passed, with the simulated date. ``progress=False``, or the
+        environment variable ``ML4T_PROGRESS=0`` when ``progress`` is not given, hides it; it never changes
+        the result. Ctrl-C raises ``KeyboardInterrupt`` from the strategy's current step: no Result is made
+        and the engine keeps nothing of the run (it can run again from the start).
+        """
+        return self._run(None, progress)
 
     def _run_promoted(
         self,
@@ -120,13 +128,14 @@ class Engine:
         prices: tuple[np.ndarray, ...],
         signals: tuple[np.ndarray, ...],
         bar_ts: np.ndarray,
+        progress: bool | None = None,
     ) -> Result:
         """The run of a promoted vectorized strategy (``ml4t.promotion``): the engine's account and clock
         driven by the signal kernel's own decisions, from ``simulator`` over the kernel's ``prices`` and
-        ``signals`` laid out on the bar timeline ``bar_ts`` (int ns)."""
-        return self._run((simulator, prices, signals, bar_ts))
+        ``signals`` laid out on the bar timeline ``bar_ts`` (int ns); ``progress`` as in :meth:`run`."""
+        return self._run((simulator, prices, signals, bar_ts), progress)
 
-    def _run(self, promoted: tuple[Any, Any, Any, np.ndarray] | None) -> Result:
+    def _run(self, promoted: tuple[Any, Any, Any, np.ndarray] | None, progress: bool | None) -> Result:
         strategy = self._strategy
         lint_before_run(strategy, f"the strategy {type(strategy).__name__}")
         hooks = strategy._hooks()
@@ -184,9 +193,22 @@ class Engine:
         names = stream.names
         index = stream.symbol_index
         sig_columns, sig_names = (sig.columns, sig.names) if sig is not None else ({}, [])
+        shown = _progress.enabled(progress)
+        times = _distinct(columns["ts_arrival"]) if shown else columns["ts_arrival"][:0]
+
+        def position() -> tuple[int, str | None]:
+            now = core.now
+            done = int(np.searchsorted(times, now, side="right"))
+            return done, from_ns(now).strftime("%Y-%m-%d %H:%M") if done else None
+
         try:
-            strategy.on_start(ctx)
-            _drive(core, ctx, strategy, hooks, columns, names, index, sig_columns, sig_names, symbols)
+            with (
+                _progress.bar(shown, total=len(times), unit="timestamps", desc="event run") as bar,
+                _progress.watch(bar, position),
+            ):
+                strategy.on_start(ctx)
+                _drive(core, ctx, strategy, hooks, columns, names, index, sig_columns, sig_names, symbols)
+                bar.to(len(times))
             core.finish()
             strategy.on_end(ctx)
         except Exception as error:
@@ -274,6 +296,11 @@ _META_SETTINGS = (
     "fractional",
 )
 """The settings a Result's ``meta`` records."""
+
+
+def _distinct(ts: np.ndarray) -> np.ndarray:
+    """The distinct values of sorted int64 times (the stream's arrival times: the run's timeline)."""
+    return ts[np.r_[True, ts[1:] != ts[:-1]]] if ts.size else ts
 
 
 def _describe(value: object) -> object:

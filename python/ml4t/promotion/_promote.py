@@ -81,7 +81,9 @@ class Promoted:
         self._panel = panel
         self._signals = kernel_signals(settings, evaluate(fn, panel, grid, [0], settings), fn, grid, [0], panel)
 
-    def run(self, *, cash_buffer: float = 0.02, min_entry: float = 0.5, **engine: Any) -> Result:
+    def run(
+        self, *, cash_buffer: float = 0.02, min_entry: float = 0.5, progress: bool | None = None, **engine: Any
+    ) -> Result:
         """Run on the event engine.
 
         Without engine settings: under the strategy's own settings (execution, fees, sizing, stops), which
@@ -100,6 +102,10 @@ class Promoted:
         at each rebalance bar): ``cash_buffer`` is then the share of equity kept out of every target (0 targets
         the weights exactly), ``min_entry`` does not apply, and ``meta["skipped_entries"]`` lists the targets
         of symbols without a bar at the rebalance.
+
+        ``progress``: a bar over simulated time for a run over a second, as :meth:`ml4t.event.Engine.run`
+        (``progress=False``, or ``ML4T_PROGRESS=0`` when not given, hides it); Ctrl-C raises
+        ``KeyboardInterrupt`` and no Result is made.
         """
         EngineSettings.check_names(name for name in engine if name != "signals")
         settings = self.settings
@@ -113,7 +119,9 @@ class Promoted:
             exact = Engine(
                 self.bars, Strategy(), init_cash=init_cash, execution=settings.execution, periods_per_year=ppy
             )
-            run = exact._run_promoted(simulator(settings), self._panel.prices, self._signals, _panel_ns(self._panel))
+            run = exact._run_promoted(
+                simulator(settings), self._panel.prices, self._signals, _panel_ns(self._panel), progress
+            )
             return self._labelled(run, "exact")
         engine.setdefault("execution", settings.execution)
         fractional = check_bool("fractional", engine.get("fractional", False))
@@ -133,7 +141,7 @@ class Promoted:
                 execution=engine["execution"],
             )
         realistic = Engine(self.bars, follower, init_cash=init_cash, periods_per_year=ppy, **engine)
-        result = self._labelled(realistic.run(), "realistic")
+        result = self._labelled(realistic.run(progress=progress), "realistic")
         skipped = follower.skipped_targets() if isinstance(follower, WeightsFollower) else follower.skipped_entries()
         return dataclasses.replace(result, meta={**result.meta, "skipped_entries": skipped})
 

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ml4t import _progress
 from ml4t import metrics as m
 from ml4t._time import TS_DTYPE
 from ml4t._validate import check_bool
@@ -77,6 +78,7 @@ def walk_forward_sweep(
     *,
     metric: str = "sharpe_ratio",
     descending: bool = True,
+    progress: bool | None = None,
     **grid: Any,
 ) -> WalkForwardResult:
     """Re-optimise ``strategy`` on each split's training window and trade the winner on its test block.
@@ -111,6 +113,10 @@ def walk_forward_sweep(
         same timeline serve as well as splits of ``bars.frame``.
     metric, descending:
         What the choice maximises (``descending=True``) or minimises: one of :data:`METRICS`.
+    progress:
+        A bar over the folds on stderr when the whole takes over a second (the folds' own sweeps show none);
+        ``False``, or the environment variable ``ML4T_PROGRESS=0`` when not given, hides it. Ctrl-C raises
+        ``KeyboardInterrupt`` and no result is made.
     **grid:
         Parameter grids, as :meth:`VectorizedStrategy.sweep` takes them.
 
@@ -140,7 +146,11 @@ def walk_forward_sweep(
             argument="periods_per_year",
         )
     fixed = VectorizedStrategy(strategy.signal_fn, **strategy.settings.replace(periods_per_year=ppy).to_dict())
-    folds = [_fold(fixed, bars, s, metric, descending, grid) for s in chosen]
+    folds: list[_Fold] = []
+    with _progress.bar(progress, total=len(chosen), unit="folds", desc="walk-forward") as shown:
+        for s in chosen:
+            folds.append(_fold(fixed, bars, s, metric, descending, grid))
+            shown.to(len(folds))
     return WalkForwardResult(folds, list(grid), metric, ppy)
 
 
@@ -201,7 +211,7 @@ def _fold(
 ) -> _Fold:
     with warnings.catch_warnings():  # a window where nothing trades is the fold's reason, not a warning
         warnings.simplefilter("ignore", NoOrdersWarning)
-        sweep = strategy.sweep(bars.between(s.train_start, s.train_end), **grid)
+        sweep = strategy.sweep(bars.between(s.train_start, s.train_end), progress=False, **grid)
     rows = sweep.metrics.filter(pl.col("scope") == "portfolio")  # one per combination, in grid order
     values = rows[metric].cast(pl.Float64).fill_null(np.nan).to_numpy()
     finite = np.isfinite(values)

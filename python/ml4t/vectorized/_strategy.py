@@ -7,11 +7,13 @@ floating-point precision when the settings match. See the class docstring for ev
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 
+from ml4t import _core, _progress
 from ml4t._assemble import assemble
 from ml4t._kernel.inputs import (
     KernelSignals,
@@ -245,7 +247,13 @@ class VectorizedStrategy:
         return result
 
     def sweep(
-        self, bars: Bars, *, chunk_size: int | None = None, memory_budget: int | float | str | None = None, **grids: Any
+        self,
+        bars: Bars,
+        *,
+        chunk_size: int | None = None,
+        memory_budget: int | float | str | None = None,
+        progress: bool | None = None,
+        **grids: Any,
     ) -> Sweep:
         """Simulate every combination of the parameter grids (``name=iterable``; a scalar is a grid of one).
 
@@ -262,6 +270,12 @@ class VectorizedStrategy:
         ``chunk_size`` each, when given); a grid whose results alone, or whose single combination, cannot
         fit is refused with a ConfigError naming ``memory_budget`` and the estimate, before any simulation.
         The chunking never changes the results. See ``ml4t.vectorized._memory`` for the estimate.
+
+        Progress: a sweep that lasts over a second shows a bar on stderr (a widget in a notebook) counting
+        combinations, with their rate and the best portfolio ``sharpe_ratio`` so far; ``progress=False``,
+        or the environment variable ``ML4T_PROGRESS=0`` when ``progress`` is not given, hides it. Ctrl-C
+        stops the kernel at its next combination and raises ``KeyboardInterrupt``: no Sweep is returned
+        and nothing is left half-done. Neither changes the results.
         """
         if chunk_size is not None:
             check_int("chunk_size", chunk_size, minimum=1)
@@ -310,50 +324,81 @@ class VectorizedStrategy:
         size = chunks.chunk
         n_blocks = cscv_blocks(panel.n_bars)  # per row, the kernel keeps CSCV's block sums (Sweep.overfitting)
         parts, kept, start = [], [], 0
-        while start < n:
-            indices = list(range(start, min(start + size, n)))
-            compiled = compile_chunk(self.signal_fn, panel, grid, indices, chunks.signal_bytes, self.settings)
-            if isinstance(compiled, int):  # too many distinct leaves for the budget: halve the chunk
-                size = max(1, size // 2)
-                continue
-            if compiled is None:
-                indices = indices[: chunks.plain_chunk]
-                signals = evaluate(self.signal_fn, panel, grid, indices, self.settings)
-                stats = self._simulator.sweep(
-                    panel.prices,
-                    self._arrays(signals, grid, indices, panel),
-                    cash_sharing=self.settings.cash_sharing,
-                    n_blocks=n_blocks,
-                )
-            else:
-                stats = self._sweep_programs(compiled, grid, indices, panel, n_blocks)
-            parts.append(sweep_metrics(stats, grid, indices, panel, self.settings, ppy))
-            kept.append(RowStats.of(stats))
-            start += len(indices)
+        counter = _core.Progress()  # combinations done, over every chunk; Ctrl-C cancels it
+        best = -np.inf
+        with _progress.bar(progress, total=n, unit="combos", desc="sweep") as shown:
+            while start < n:
+                indices = list(range(start, min(start + size, n)))
+                compiled = compile_chunk(self.signal_fn, panel, grid, indices, chunks.signal_bytes, self.settings)
+                if isinstance(compiled, int):  # too many distinct leaves for the budget: halve the chunk
+                    size = max(1, size // 2)
+                    continue
+                if compiled is None:
+                    indices = indices[: chunks.plain_chunk]
+                    signals = evaluate(self.signal_fn, panel, grid, indices, self.settings)
+                    arrays = self._arrays(signals, grid, indices, panel)
+                    stats = _progress.run_counted(
+                        partial(
+                            self._simulator.sweep,
+                            panel.prices,
+                            arrays,
+                            cash_sharing=self.settings.cash_sharing,
+                            n_blocks=n_blocks,
+                        ),
+                        counter,
+                        shown,
+                    )
+                else:
+                    stats = self._sweep_programs(compiled, grid, indices, panel, n_blocks, counter, shown)
+                part = sweep_metrics(stats, grid, indices, panel, self.settings, ppy)
+                parts.append(part)
+                kept.append(RowStats.of(stats))
+                start += len(indices)
+                if shown.shown:
+                    best = _best_sharpe(part, best)
+                    shown.note(f"best sharpe_ratio {best:.3g}")
         sweep = Sweep(self, bars, grid, parts, ppy, kept, n_blocks)
         warn_if_sweep_never_traded(sweep.metrics, self.settings.scope)
         return sweep
 
     def _sweep_programs(
-        self, compiled: CompiledChunk, grid: Grid, indices: list[int], panel: Panel, n_blocks: int
+        self,
+        compiled: CompiledChunk,
+        grid: Grid,
+        indices: list[int],
+        panel: Panel,
+        n_blocks: int,
+        counter: _core.Progress,
+        shown: _progress.Bar,
     ) -> dict[str, Any]:
-        """The kernel's sweep of a compiled chunk. The kernel checks every per-bar number against its rule as
-        it evaluates it; when one breaks it, the chunk is checked again here to name the first offending
-        combination, key, symbol and timestamp."""
+        """The kernel's sweep of a compiled chunk, counted in ``counter`` (see ``_progress.run_counted``). The
+        kernel checks every per-bar number against its rule as it evaluates it; when one breaks it, the chunk
+        is checked again here to name the first offending combination, key, symbol and timestamp."""
         bounds = [bounds for _, bounds in number_bounds(self.settings).values()]
         try:
-            return self._simulator.sweep_programs(
-                panel.prices,
-                compiled.programs,
-                compiled.values,
-                compiled.valid,
-                cash_sharing=self.settings.cash_sharing,
-                bounds=bounds,
-                n_blocks=n_blocks,
+            return _progress.run_counted(
+                partial(
+                    self._simulator.sweep_programs,
+                    panel.prices,
+                    compiled.programs,
+                    compiled.values,
+                    compiled.valid,
+                    cash_sharing=self.settings.cash_sharing,
+                    bounds=bounds,
+                    n_blocks=n_blocks,
+                ),
+                counter,
+                shown,
             )
         except ConfigError:
             check_compiled_numbers(compiled, number_rules(self.settings), self.signal_fn, grid, indices, panel)
             raise
+
+
+def _best_sharpe(part: pl.DataFrame, best: float) -> float:
+    """The larger of ``best`` and the best portfolio ``sharpe_ratio`` of a chunk's metrics (NaN ignored)."""
+    sharpe = part.filter(pl.col("scope") == "portfolio")["sharpe_ratio"].fill_nan(None).max()
+    return best if sharpe is None else max(best, float(sharpe))  # type: ignore[arg-type]
 
 
 def _name(fn: Callable[..., Any]) -> str:
