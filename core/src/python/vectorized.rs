@@ -176,8 +176,7 @@ impl SignalSimulator {
     ) -> PyResult<Bound<'py, PyDict>> {
         let (market, source, n_cols) = inputs(&prices, &signals)?;
         let n_combos = n_cols / market.n_symbols.max(1);
-        let own = Progress::default();
-        let progress = progress.as_ref().map_or(&own.inner, |p| &p.get().inner);
+        let progress = progress.as_ref().map(|p| &p.get().inner);
         let settings = &self.settings;
         let stats =
             py.detach(|| sweep_signals(&market, &source, settings, n_combos, cash_sharing, n_blocks, progress))?;
@@ -203,8 +202,7 @@ impl SignalSimulator {
         let market = market(&prices)?;
         let (values, valid) = (leaf_values.as_slice()?, leaf_valid.as_slice()?);
         let programs = &programs.inner;
-        let own = Progress::default();
-        let progress = progress.as_ref().map_or(&own.inner, |p| &p.get().inner);
+        let progress = progress.as_ref().map(|p| &p.get().inner);
         let settings = &self.settings;
         let stats = py.detach(|| {
             programs.sweep(

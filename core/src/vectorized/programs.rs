@@ -155,7 +155,7 @@ impl SignalPrograms {
 
     /// Simulate every combination, evaluating its signals per group from the leaves (`values` / `valid`
     /// of shape `(n_symbols, n_leaves, n_bars)`); statistics rows as [`super::sweep::sweep`], with
-    /// `n_blocks` CSCV blocks (see [`Blocks::new`]), counted in `progress`.
+    /// `n_blocks` CSCV blocks (see [`Blocks::new`]), counted in `progress` when given.
     ///
     /// `bounds` are the rules of the per-bar numbers in key order (size, sl_stop, tp_stop, weights, leverage):
     /// every evaluated value is NaN (none) or inside its bounds, checked as each combination is evaluated; a
@@ -171,7 +171,7 @@ impl SignalPrograms {
         cash_sharing: bool,
         bounds: &[Bounds; N_NUMBERS],
         n_blocks: usize,
-        progress: &Progress,
+        progress: Option<&Progress>,
     ) -> CoreResult<Vec<EquityStats>> {
         let (n_symbols, n_bars, n_leaves) = (market.n_symbols, market.n_bars, self.leaves.len());
         let blocks = Blocks::new(n_bars, n_blocks)?;
@@ -315,7 +315,7 @@ pub(crate) mod tests {
     use crate::portfolio::{Costs, SizeType};
     use crate::vectorized::kernel::{Execution, Sequence, StopEntry};
     use crate::vectorized::rules::{Conflict, DirConflict, OppositeEntry, Rules};
-    use crate::vectorized::sweep::{sweep_signals, Progress};
+    use crate::vectorized::sweep::sweep_signals;
     use std::sync::Arc;
 
     /// `pl.struct([...]).meta.serialize(format="json")` from polars 2.1: combo 0 `ma10 > ma50`,
@@ -433,16 +433,7 @@ pub(crate) mod tests {
         );
         for cash_sharing in [false, true] {
             let got = programs
-                .sweep(
-                    &market,
-                    &settings(),
-                    &values,
-                    &valid,
-                    cash_sharing,
-                    &ANY,
-                    3,
-                    &Progress::default(),
-                )
+                .sweep(&market, &settings(), &values, &valid, cash_sharing, &ANY, 3, None)
                 .unwrap();
             assert_eq!(got.len(), if cash_sharing { 2 } else { 6 });
             assert!(got.iter().any(|s| s.closed_trades > 0), "the fixture trades");
@@ -476,23 +467,12 @@ pub(crate) mod tests {
                     tp_stop: &numbers[2],
                     ..Default::default()
                 };
-                want.extend(
-                    sweep_signals(&market, &source, &settings(), 1, cash_sharing, 3, &Progress::default()).unwrap(),
-                );
+                want.extend(sweep_signals(&market, &source, &settings(), 1, cash_sharing, 3, None).unwrap());
             }
             assert_eq!(got, want);
         }
         assert!(programs
-            .sweep(
-                &market,
-                &settings(),
-                &values[1..],
-                &valid[1..],
-                false,
-                &ANY,
-                3,
-                &Progress::default()
-            )
+            .sweep(&market, &settings(), &values[1..], &valid[1..], false, &ANY, 3, None)
             .is_err());
     }
 }

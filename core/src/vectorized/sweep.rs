@@ -57,8 +57,8 @@ pub fn group_width(n_symbols: usize, cash_sharing: bool) -> usize {
 
 /// Statistics rows of `n_combos` combinations over `blocks.n_bars()` bars (with per-block sums over
 /// `blocks`); `simulate(scratch, cols, sink)` simulates the group of columns `cols` into `sink`, with a
-/// scratch value each worker makes once by `init`; counted in `progress`, and [`CoreError::Cancelled`] when
-/// `progress` was cancelled before the last combination finished.
+/// scratch value each worker makes once by `init`; counted in `progress` when given (no atomics touched
+/// without one), and [`CoreError::Cancelled`] when it was cancelled before the last combination finished.
 #[allow(clippy::too_many_arguments)]
 pub fn sweep<S, I, F>(
     settings: &Settings,
@@ -68,7 +68,7 @@ pub fn sweep<S, I, F>(
     n_combos: usize,
     init: I,
     simulate: F,
-    progress: &Progress,
+    progress: Option<&Progress>,
 ) -> CoreResult<Vec<EquityStats>>
 where
     I: Fn() -> S + Sync + Send,
@@ -81,25 +81,27 @@ where
         n_combos,
         || (init(), CurveBuffers::default()),
         |(scratch, buffers), combo| {
-            if progress.cancelled() {
+            if progress.is_some_and(Progress::cancelled) {
                 return Vec::new();
             }
             let rows = combination_stats(settings.init_cash, blocks, per_combo, buffers, |k, sink| {
                 let g = combo * per_combo + k;
                 simulate(scratch, g * width..(g + 1) * width, sink);
             });
-            progress.done.fetch_add(1, Ordering::Relaxed);
+            if let Some(progress) = progress {
+                progress.done.fetch_add(1, Ordering::Relaxed);
+            }
             rows
         },
     );
-    if progress.cancelled() {
+    if progress.is_some_and(Progress::cancelled) {
         return Err(CoreError::Cancelled);
     }
     Ok(stats)
 }
 
 /// [`sweep`] over signals already laid out in `source` (`n_combos * market.n_symbols` columns), with
-/// `n_blocks` CSCV blocks (see [`Blocks::new`]), counted in `progress`.
+/// `n_blocks` CSCV blocks (see [`Blocks::new`]), counted in `progress` when given.
 pub fn sweep_signals<S: SignalSource + Sync>(
     market: &Market,
     source: &S,
@@ -107,7 +109,7 @@ pub fn sweep_signals<S: SignalSource + Sync>(
     n_combos: usize,
     cash_sharing: bool,
     n_blocks: usize,
-    progress: &Progress,
+    progress: Option<&Progress>,
 ) -> CoreResult<Vec<EquityStats>> {
     let blocks = Blocks::new(market.n_bars, n_blocks)?;
     sweep(
@@ -227,11 +229,11 @@ mod tests {
                 ..Default::default()
             };
             let counted = Progress::default();
-            let got = sweep_signals(&market, &source(0, n_cols), &settings(), n_combos, cash_sharing, 4, &counted).unwrap();
+            let got = sweep_signals(&market, &source(0, n_cols), &settings(), n_combos, cash_sharing, 4, Some(&counted)).unwrap();
             let mut want = Vec::new();
             for c in 0..n_combos {
                 let alone = source(c * n_symbols, (c + 1) * n_symbols);
-                want.extend(sweep_signals(&market, &alone, &settings(), 1, cash_sharing, 4, &Progress::default()).unwrap());
+                want.extend(sweep_signals(&market, &alone, &settings(), 1, cash_sharing, 4, None).unwrap());
             }
             prop_assert_eq!(got, want);
             prop_assert_eq!(counted.done(), n_combos as u64);
@@ -265,14 +267,14 @@ mod tests {
         };
         let progress = Progress::default();
         assert_eq!(
-            sweep_signals(&market, &source, &settings(), 2, true, 2, &progress)
+            sweep_signals(&market, &source, &settings(), 2, true, 2, Some(&progress))
                 .unwrap()
                 .len(),
             2
         );
         assert_eq!(progress.done(), 2);
         progress.cancel();
-        let cancelled = sweep_signals(&market, &source, &settings(), 2, true, 2, &progress);
+        let cancelled = sweep_signals(&market, &source, &settings(), 2, true, 2, Some(&progress));
         assert_eq!(cancelled, Err(CoreError::Cancelled));
         assert_eq!(progress.done(), 2, "no combination ran after the cancel");
     }
