@@ -12,7 +12,6 @@ import re
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 
 import numpy as np
@@ -59,20 +58,6 @@ def no_delay(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def _env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(_progress.ENV, raising=False)
-
-
-@pytest.fixture
-def counters(monkeypatch: pytest.MonkeyPatch) -> list[_core.Progress]:
-    """Every ``_core.Progress`` the code under test makes, in order."""
-    made: list[_core.Progress] = []
-    real = _core.Progress
-
-    def make() -> _core.Progress:
-        made.append(real())
-        return made[-1]
-
-    monkeypatch.setattr(_core, "Progress", make)
-    return made
 
 
 # ------------------------------------------------------------------------------------------- on or off
@@ -229,7 +214,7 @@ finally:
 """
 
 
-def test_ctrl_c_stops_a_sweep_inside_the_kernel_with_a_clean_keyboard_interrupt(tmp_path: os.PathLike[str]) -> None:
+def test_ctrl_c_stops_a_sweep_inside_the_kernel_with_a_clean_keyboard_interrupt() -> None:
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD_SWEEP],
         stdout=subprocess.PIPE,
