@@ -229,6 +229,7 @@ class Engine:
             bars=self._bars,
             meta={
                 "mode": "event",
+                "strategy": type(strategy).__name__,
                 **{k: _describe(s[k]) for k in _META_SETTINGS},
                 "dividends": float(raw["dividends"]),
                 "splits": dict(splits),
