@@ -266,6 +266,42 @@ class Sweep:
         self.grid.check_combination(params, "promote()")
         return self.strategy.promote(self.bars, **params)
 
+    def heatmap_data(
+        self,
+        x: str,
+        y: str | None = None,
+        metric: str = "sharpe_ratio",
+        *,
+        agg: str = "median",
+        scope: str = "portfolio",
+    ) -> pl.DataFrame:
+        """One row per cell of the heatmap of ``metric`` over parameters ``x`` and ``y``: ``agg`` (median,
+        mean, max or min) of the ``scope`` rows (``"portfolio"`` or ``"symbol"``) over every other parameter
+        (and symbol), NaN rows left out, with ``n_rows``, ``n_nan`` and the stability of each cell's 3 x 3
+        neighbourhood (``neighbourhood_mean``, ``_min``, ``_max``, ``_std``, ``_n``); without ``y``, one row
+        per ``x`` value. See :mod:`ml4t.report._sweep` for the rule."""
+        from ml4t.report._sweep import heatmap_data
+
+        return heatmap_data(self, x, y, metric, agg=agg, scope=scope)
+
+    def heatmap(
+        self,
+        x: str,
+        y: str | None = None,
+        metric: str = "sharpe_ratio",
+        *,
+        agg: str = "median",
+        scope: str = "portfolio",
+        descending: bool = True,
+    ) -> Any:
+        """A plotly figure of :meth:`heatmap_data`: the aggregate and each cell's worst neighbour (a plateau
+        stays high), the best and the most robust cell marked, every number in the hover. ``descending=False``
+        when lower is better (e.g. ``annual_volatility``). Without ``y`` (and for a sweep of one parameter):
+        lines over ``x``."""
+        from ml4t.report._sweep import plot_heatmap
+
+        return plot_heatmap(self, x, y, metric, agg=agg, scope=scope, descending=descending)
+
     def __repr__(self) -> str:
         best = self.metrics.filter(pl.col("scope") == "portfolio")["sharpe_ratio"].fill_nan(None).max()
         text = (
