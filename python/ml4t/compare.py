@@ -36,7 +36,10 @@ that symbol, not annualized) and ``costs`` (its fills' fees plus slippage).
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -81,7 +84,8 @@ class Comparison:
     per pair or unmatched trade (``match`` is ``both``, ``only a`` or ``only b``; ``ts_entry_a``,
     ``ts_exit_a``, ``quantity_a``, ``pnl_a`` and the same for ``b``, null where that run has no trade),
     in time order; ``symbols``: one row per symbol of either run, how their weights, turnover and costs
-    differ (see the module docstring)."""
+    differ (see the module docstring); ``a`` and ``b``: the two Results compared (references, left out of
+    the repr and of equality)."""
 
     labels: tuple[str, str]
     table: pl.DataFrame
@@ -89,6 +93,22 @@ class Comparison:
     orders: pl.DataFrame
     trades: pl.DataFrame
     symbols: pl.DataFrame
+    a: Result = field(repr=False, compare=False)
+    b: Result = field(repr=False, compare=False)
+
+    def plot(self, *, max_points: int | None = None) -> Any:
+        """A plotly figure: both equity curves, their P&L difference (b - a) and a waterfall of the final
+        P&L difference by cause (:attr:`attribution`); see :func:`ml4t.report._compare.plot_comparison`."""
+        from ml4t.report._compare import plot_comparison
+
+        return plot_comparison(self, max_points=max_points)
+
+    def report(self, path: str | os.PathLike[str], *, title: str | None = None, max_points: int | None = None) -> Path:
+        """Write the comparison's one-file offline HTML report to ``path`` and return it; see
+        :func:`ml4t.report._compare.report_comparison`."""
+        from ml4t.report._compare import report_comparison
+
+        return report_comparison(self, path, title=title, max_points=max_points)
 
     def __str__(self) -> str:
         a, b = self.labels
@@ -194,6 +214,8 @@ def compare(a: Result, b: Result, *, labels: tuple[str, str] | None = None) -> C
         orders=orders,
         trades=_listing(trades),
         symbols=per_symbol(a, b),
+        a=a,
+        b=b,
     )
 
 
