@@ -34,7 +34,7 @@ def _downsampled(ts: pl.Series, values: np.ndarray, max_points: int) -> tuple[li
 def pnl_difference(comparison: Any) -> pl.DataFrame:
     """``ts_event`` and ``difference``: run b's P&L minus run a's on the bars both runs have."""
     a, b = comparison.a, comparison.b
-    left = a.equity.select("ts_event", (pl.col("equity") - a.init_cash).alias("pnl_a"))
+    left: pl.DataFrame = a.equity.select("ts_event", (pl.col("equity") - a.init_cash).alias("pnl_a"))
     right = b.equity.select("ts_event", (pl.col("equity") - b.init_cash).alias("pnl_b"))
     both = left.join(right, on="ts_event", how="inner").sort("ts_event")
     return both.select("ts_event", (pl.col("pnl_b") - pl.col("pnl_a")).alias("difference"))

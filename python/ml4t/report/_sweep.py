@@ -92,7 +92,7 @@ def _scope_rows(sweep: Any, metric: str, scope: str) -> pl.DataFrame:
     """The parameters and ``metric`` (Float64, NaN for null) of the sweep's rows of ``scope``."""
     if scope not in _SCOPES:
         raise ConfigError(f"scope must be one of {list(_SCOPES)}, got {scope!r}", argument="scope")
-    rows = sweep.metrics.filter(pl.col("scope") == scope) if sweep.metrics.height else sweep.metrics
+    rows: pl.DataFrame = sweep.metrics.filter(pl.col("scope") == scope) if sweep.metrics.height else sweep.metrics
     if rows.height == 0:
         raise ConfigError(
             f"the sweep has no {scope!r} rows (symbols have rows of their own only without cash sharing and "
@@ -245,6 +245,8 @@ def plot_heatmap(
     fig = make_subplots(
         rows=1, cols=2, subplot_titles=(f"{metric}, {agg} {scope_text} ({over})", panel_worst), horizontal_spacing=0.1
     )
+    finite = data[metric].to_numpy()[np.isfinite(data[metric].to_numpy())]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (None, None)
     for col, column in ((1, metric), (2, worst)):
         if y is None:
             fig.add_trace(
@@ -271,6 +273,8 @@ def plot_heatmap(
                     customdata=custom.reshape(len(xs), len(ys), -1).transpose(1, 0, 2),
                     hovertemplate=hover,
                     colorscale="RdYlGn" if descending else "RdYlGn_r",
+                    zmin=low,
+                    zmax=high,  # one colour scale for both panels, so a plateau reads as the same colour
                     showscale=col == 1,
                     hoverongaps=False,
                 ),
@@ -312,5 +316,202 @@ def plot_heatmap(
     return fig
 
 
-def report_sweep(sweep: Any, path: str | os.PathLike[str], **kwargs: Any) -> Path:
-    raise NotImplementedError
+def _grid_table(sweep: Any) -> pl.DataFrame:
+    rows = []
+    for name in sweep.grid.names:
+        values = axis_values(sweep, name)
+        shown = ", ".join(map(str, values[:8])) + (f", ... ({len(values) - 8} more)" if len(values) > 8 else "")
+        rows.append((name, len(values), shown))
+    return pl.DataFrame(rows, schema=["parameter", "values", "grid (in grid order)"], orient="row")
+
+
+def _header(sweep: Any) -> dict[str, Any]:
+    bars = sweep.bars
+    fn = getattr(sweep.strategy, "signal_fn", None)
+    name = getattr(fn, "__qualname__", None) or type(sweep.strategy).__name__
+    return {
+        "strategy": f"VectorizedStrategy({name})",
+        "combinations": len(sweep.grid.combos),
+        "metrics rows": sweep.metrics.height,
+        "grid": " x ".join(f"{p} ({len(axis_values(sweep, p))})" for p in sweep.grid.names),
+        "symbols": f"{len(bars.symbols)}: {', '.join(bars.symbols[:10])}{' ...' if len(bars.symbols) > 10 else ''}",
+        "bars": f"{len(bars):,} rows, {bars.start} .. {bars.end}",
+        "periods per year": sweep.periods_per_year,
+        "data fingerprint": bars.fingerprint(),
+    }
+
+
+def _settings(sweep: Any) -> dict[str, Any]:
+    settings = getattr(sweep.strategy, "settings", None)
+    return (
+        {k: repr(v) if not isinstance(v, (int, float, str)) else v for k, v in settings.to_dict().items()}
+        if (settings is not None)
+        else {}
+    )
+
+
+def _overfitting(sweep: Any) -> tuple[Any, dict[str, Any], Any]:
+    """The paragraph, the numbers and (when CSCV ran) the histogram of the logits."""
+    import plotly.graph_objects as go
+
+    fit = sweep.overfitting()
+    numbers = {
+        "trials N": fit.n_trials,
+        "variance of the trials' Sharpe ratios V (per period)": fit.sharpe_variance,
+        "Sharpe ratio the best of N skill-less trials shows (annualized)": fit.expected_max_sharpe_annualized,
+        "best (by Sharpe ratio)": ", ".join(f"{k}={v!r}" for k, v in (fit.best or {}).items()) or "none",
+        "its Sharpe ratio (annualized)": fit.sharpe_ratio,
+        "its deflated Sharpe ratio": fit.deflated_sharpe,
+        "probability of backtest overfitting (PBO)": fit.pbo,
+        "CSCV splits": fit.n_combinations,
+        "CSCV blocks of bars": fit.n_blocks,
+    }
+    figure = None
+    if len(fit.logits):
+        figure = go.Figure(go.Histogram(x=np.asarray(fit.logits), nbinsx=40, name="CSCV logits"))
+        figure.add_vline(x=0.0, line={"color": "#b42318", "dash": "dash"})
+        figure.update_layout(
+            height=320,
+            title="CSCV: logit of the in-sample best's out-of-sample rank (left of 0: at or below the median)",
+            xaxis_title="logit",
+            yaxis_title="splits",
+        )
+    return fit, numbers, figure
+
+
+def _distribution(sweep: Any, metric: str) -> tuple[Any, str]:
+    import plotly.graph_objects as go
+
+    rows = _scope_rows(sweep, metric, "portfolio")[metric].to_numpy()
+    has = ~np.isnan(rows)
+    figure = go.Figure(go.Histogram(x=rows[has], nbinsx=60, name=metric))
+    figure.update_layout(
+        height=340,
+        title=f"{metric} across the {rows.size:,} combinations",
+        xaxis_title=metric,
+        yaxis_title="combinations",
+    )
+    return figure, f"{int((~has).sum()):,} combinations have no {metric} (NaN, e.g. no trade) and are not drawn."
+
+
+def equity_drawdown(result: Any, max_points: int, title: str) -> Any:
+    """The run's equity and its drawdown (underwater, a fraction of the running peak), downsampled."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from ml4t.report._downsample import minmax_indices
+
+    equity = result.equity["equity"].to_numpy()
+    peak = np.maximum.accumulate(np.where(np.isnan(equity), -np.inf, equity))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        drawdown = np.where(peak > 0, equity / peak - 1.0, np.nan)
+    ts = result.equity["ts_event"]
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.05)
+    for row, values, name in ((1, equity, "equity"), (2, drawdown, "drawdown")):
+        keep = minmax_indices(values, max_points)
+        fig.add_trace(
+            go.Scatter(
+                x=ts.gather(keep).to_list(),
+                y=values[keep],
+                mode="lines",
+                name=name,
+                fill="tozeroy" if row == 2 else None,
+            ),
+            row=row,
+            col=1,
+        )
+    fig.update_yaxes(title_text="equity", row=1, col=1)
+    fig.update_yaxes(title_text="drawdown", tickformat=".0%", row=2, col=1)
+    fig.update_layout(height=520, title=title, showlegend=False)
+    return fig
+
+
+def _audit_items(audit: Any) -> list[Any]:
+    from ml4t.report._page import Html
+
+    passed = bool(getattr(audit, "passed", False))
+    verdict = "PASSED" if passed else "FAILED"
+    css = "verdict-pass" if passed else "verdict-fail"
+    return [Html(f"<p class='{css}'>Lookahead audit {verdict}</p>"), str(audit)]
+
+
+def report_sweep(
+    sweep: Any,
+    path: str | os.PathLike[str],
+    *,
+    metric: str = "sharpe_ratio",
+    x: str | None = None,
+    y: str | None = None,
+    top: int = 20,
+    audit: Any = None,
+    title: str | None = None,
+    max_points: int | None = None,
+) -> Path:
+    """Write the sweep's one-file report to ``path`` (see ``Sweep.report``) and return the path.
+
+    Sections, in order: the sweep (strategy, combinations, grid, bars and their fingerprint), its settings,
+    the ``top`` combinations by ``metric`` with ``deflated_sharpe`` and ``pbo``, the overfitting statistics
+    (the paragraph, its numbers, the CSCV logits), the heatmap of ``metric`` over ``x`` and ``y`` (default:
+    the first two parameters; a line for a sweep of one parameter), the distribution of ``metric`` across
+    combinations, the best combination's equity and drawdown (re-simulated, downsampled to ``max_points``),
+    and the lookahead audit's verdict when ``audit`` (an ``ml4t.audit.AuditReport``) is given."""
+    from ml4t.report._downsample import DEFAULT_MAX_POINTS
+    from ml4t.report._page import Page
+
+    if not isinstance(top, int) or isinstance(top, bool) or top < 1:
+        raise ConfigError(f"top must be an integer >= 1, got {top!r}", argument="top")
+    if audit is True:
+        best = sweep.best(metric, n=1).select(sweep.grid.names).to_dicts()
+        raise ConfigError(
+            "audit=True cannot run from here (ml4t.audit builds on ml4t.vectorized, which may not import it "
+            "back); run the audit and pass its report: audit=ml4t.audit.lookahead(sweep.strategy, sweep.bars, "
+            f"params={best[0] if best else {}!r})",
+            argument="audit",
+        )
+    if audit is not None and not hasattr(audit, "passed"):
+        raise ConfigError(
+            f"audit must be an ml4t.audit.AuditReport (from ml4t.audit.lookahead), got {type(audit).__name__}",
+            argument="audit",
+        )
+    names = list(sweep.grid.names)
+    if x is None:
+        x = names[0]
+    if y is None and x == names[0] and len(names) > 1:
+        y = names[1]
+    _check_metric(sweep, metric)
+    ranked = sweep.best(metric, n=top).drop("scope", "symbol")
+    heat = plot_heatmap(sweep, x, y, metric)
+    page = Page(
+        title or f"Sweep report: {_header(sweep)['strategy']}",
+        f"{len(sweep.grid.combos):,} combinations of {', '.join(names)}; ranked by {metric}",
+    )
+    page.section("Sweep", _header(sweep), _grid_table(sweep))
+    page.section("Settings", _settings(sweep))
+    page.section(
+        f"Top {min(top, ranked.height)} combinations by {metric}",
+        ranked,
+        note="deflated_sharpe: the probability that a row's true Sharpe ratio beats the best of N skill-less "
+        "trials; pbo: the sweep's probability of backtest overfitting (the same on every row).",
+    )
+    fit, numbers, logits = _overfitting(sweep)
+    page.section("Overfitting", str(fit), numbers, *([logits] if logits is not None else []))
+    page.section(
+        f"Heatmap of {metric}" + (f" over {x} and {y}" if y is not None else f" over {x}"),
+        heat,
+        note="Each cell aggregates the combinations sharing its two values (the median unless asked otherwise); "
+        "the right panel shows each cell's worst neighbour: a plateau stays good there, a lucky spike does not.",
+    )
+    distribution, missing = _distribution(sweep, metric)
+    page.section(f"Distribution of {metric}", distribution, note=missing)
+    best_row = sweep.best(metric, n=1).row(0, named=True)
+    params = {p: best_row[p] for p in names}
+    result = sweep.result(**params)
+    label = ", ".join(f"{k}={v!r}" for k, v in params.items())
+    page.section(
+        f"Best combination by {metric}: {label}",
+        equity_drawdown(result, max_points or DEFAULT_MAX_POINTS, f"equity and drawdown, {label}"),
+        result.metrics,
+    )
+    if audit is not None:
+        page.section("Lookahead audit", *_audit_items(audit))
+    return page.write(path)

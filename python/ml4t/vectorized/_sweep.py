@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -301,6 +303,31 @@ class Sweep:
         from ml4t.report._sweep import plot_heatmap
 
         return plot_heatmap(self, x, y, metric, agg=agg, scope=scope, descending=descending)
+
+    def report(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        metric: str = "sharpe_ratio",
+        x: str | None = None,
+        y: str | None = None,
+        top: int = 20,
+        audit: Any = None,
+        title: str | None = None,
+        max_points: int | None = None,
+    ) -> Path:
+        """Write the sweep's one-file offline HTML report to ``path`` and return it: the sweep and its data
+        fingerprint, the settings, the ``top`` combinations by ``metric`` with ``deflated_sharpe`` and ``pbo``,
+        the overfitting statistics, the heatmap of ``metric`` over ``x`` and ``y`` (default: the first two
+        parameters), the distribution of ``metric``, the best combination's equity and drawdown, and the
+        lookahead audit's verdict when ``audit`` is given: an ``ml4t.audit.AuditReport``, e.g.
+        ``ml4t.audit.lookahead(sweep.strategy, sweep.bars, params=best)``. See
+        :func:`ml4t.report._sweep.report_sweep`."""
+        from ml4t.report._sweep import report_sweep
+
+        return report_sweep(
+            self, path, metric=metric, x=x, y=y, top=top, audit=audit, title=title, max_points=max_points
+        )
 
     def __repr__(self) -> str:
         best = self.metrics.filter(pl.col("scope") == "portfolio")["sharpe_ratio"].fill_nan(None).max()
