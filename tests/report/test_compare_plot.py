@@ -3,7 +3,9 @@ and a waterfall whose steps sum to the total final P&L difference (issue #14).""
 
 from __future__ import annotations
 
+import html
 import pickle
+import re
 
 import numpy as np
 import polars as pl
@@ -11,7 +13,9 @@ import pytest
 
 import ml4t
 from ml4t import costs
+from ml4t.data import bars
 from ml4t.datasets import synthetic_bars
+from ml4t.report._page import table
 from ml4t.vectorized import VectorizedStrategy
 
 
@@ -87,3 +91,57 @@ def test_a_run_compared_with_itself_draws_a_flat_gap_and_a_zero_waterfall(gap):
     assert np.allclose(np.array(fall.y, dtype=float), 0.0)
     diff = next(t for t in fig.data if t.type == "scatter" and t.name.startswith("P&L difference"))
     assert np.allclose(np.array(diff.y, dtype=float), 0.0)
+
+
+def _sections(text: str) -> list[str]:
+    return [html.unescape(t) for t in re.findall(r"<section><h2>(.*?)</h2>", text)]
+
+
+def test_the_report_has_every_section_with_the_comparisons_tables(gap, tmp_path):
+    text = gap.report(tmp_path / "gap.html").read_text()
+    a, b = gap.labels
+    expected = [
+        "The two runs",
+        "Metrics",
+        "Final P&L difference by cause",
+        "Equity curves",
+        "Order outcomes",
+        "Per symbol",
+        "Trades",
+    ]
+    skipped = gap.b.meta["skipped_entries"]
+    if skipped.height:
+        expected.append(f"Skipped entries: {b}")
+    assert _sections(text) == expected
+    assert int(re.search(r"data-figures='(\d+)'", text).group(1)) == 2
+    assert text.count("Plotly.newPlot(") == 2
+    for frame in (gap.table, gap.attribution, gap.orders, gap.symbols):
+        assert table(frame) in text  # every row of each table, as the page draws it
+    assert gap.a.data_fingerprint in text
+    assert html.escape("Percent(rate=0.002)") in text  # b's settings, beside a's
+    n = dict(gap.trades["match"].value_counts().iter_rows())
+    assert f"{n.get('both', 0):,} trades matched, {n.get('only a', 0):,} only in {a}" in html.unescape(text)
+
+
+@pytest.mark.filterwarnings("ignore::ml4t.errors.RejectionWarning")  # all-in on a shared account: expected
+def test_skipped_entries_get_a_section_when_a_promotion_skipped_some(tmp_path):
+    # three symbols' overlapping level flags on one all-in account: the realistic follower skips dust entries
+    # (the shape of tests/parity/test_promotion_dust.py)
+    base = synthetic_bars(3, 300, seed=4).frame.drop("ts_arrival")
+    flips = np.random.default_rng(4).random((3, 300)) < 0.08
+    level = (np.cumsum(flips, axis=1) % 2 == 1).T.ravel()
+    data = bars(base.with_columns(pl.Series("long", level)))
+    strategy = VectorizedStrategy(
+        lambda: {"entries": pl.col("long"), "exits": ~pl.col("long")},
+        fees=0.001,
+        cash_sharing=True,
+        init_cash=1e6,
+        order="symbol",
+    )
+    dusty = ml4t.promote(strategy, data).run(commission=costs.Percent(0.001))
+    skipped = dusty.meta["skipped_entries"]
+    assert skipped.height > 0
+    gap = ml4t.compare(strategy.run(data), dusty)
+    text = gap.report(tmp_path / "gap.html").read_text()
+    assert _sections(text)[-1] == f"Skipped entries: {gap.labels[1]}"
+    assert table(skipped) in text

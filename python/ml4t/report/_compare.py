@@ -20,8 +20,9 @@ import numpy as np
 import polars as pl
 
 from ml4t.report._downsample import DEFAULT_MAX_POINTS, minmax_indices
+from ml4t.report._page import Html
 
-__all__ = ["equity_traces", "plot_comparison", "report_comparison", "waterfall_trace"]
+__all__ = ["equity_traces", "plot_comparison", "pnl_difference", "report_comparison", "run_headers", "waterfall_trace"]
 
 _COLOURS = ("#1f77b4", "#d62728")
 
@@ -101,5 +102,104 @@ def plot_comparison(comparison: Any, *, max_points: int | None = None) -> Any:
     return fig
 
 
-def report_comparison(comparison: Any, path: str | os.PathLike[str], **kwargs: Any) -> Path:
-    raise NotImplementedError
+def _text(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v!r}" for k, v in value.items()) or "{}"
+    return str(value)
+
+
+def run_headers(comparison: Any) -> pl.DataFrame:
+    """The two runs side by side: one row per field (the span, bars, starting cash, final equity, data
+    fingerprint, then every scalar of either run's ``meta``), one column per run."""
+    runs = (comparison.a, comparison.b)
+    fields: dict[str, list[str]] = {}
+
+    def put(name: str, values: list[Any]) -> None:
+        fields[name] = ["" if v is None else _text(v) for v in values]
+
+    put("span", [f"{r.equity['ts_event'][0]} .. {r.equity['ts_event'][-1]}" if r.equity.height else "" for r in runs])
+    put("bars", [r.equity.height for r in runs])
+    put("init_cash", [r.init_cash for r in runs])
+    put("final equity", [float(r.equity["equity"][-1]) if r.equity.height else r.init_cash for r in runs])
+    put("data fingerprint", [r.data_fingerprint for r in runs])
+    put("periods_per_year", [r.periods_per_year for r in runs])
+    keys = list(dict.fromkeys(k for r in runs for k in r.meta))
+    for key in keys:
+        values = [r.meta.get(key) for r in runs]
+        if any(isinstance(v, pl.DataFrame) for v in values):
+            continue  # frames get sections of their own (skipped entries)
+        if key in ("settings", "vectorized_settings"):
+            for name in dict.fromkeys(n for v in values if isinstance(v, dict) for n in v):
+                put(f"{key}.{name}", [v.get(name) if isinstance(v, dict) else None for v in values])
+            continue
+        put(key, values)
+    a, b = comparison.labels
+    return pl.DataFrame({"": list(fields), a: [v[0] for v in fields.values()], b: [v[1] for v in fields.values()]})
+
+
+def report_comparison(
+    comparison: Any, path: str | os.PathLike[str], *, title: str | None = None, max_points: int | None = None
+) -> Path:
+    """Write the comparison's one-file report to ``path`` and return the path. Sections, in order: the two
+    runs (settings and data fingerprints side by side), the metric table, the final P&L difference by cause
+    (waterfall and table), the equity curves and their P&L difference, order outcomes, per-symbol gaps, the
+    trades (those that differ, then the matched pairs) and, when either run has them, a realistic
+    promotion's skipped entries."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from ml4t.report._page import Page
+
+    a, b = comparison.labels
+    page = Page(title or f"Reality gap: {a} -> {b}", "ml4t.compare: metric by metric, cause by cause, trade by trade")
+    page.section("The two runs", run_headers(comparison))
+    page.section("Metrics", comparison.table)
+    fall = go.Figure(waterfall_trace(comparison))
+    fall.update_layout(height=420, title=f"final P&L difference ({b} - {a}) by cause", showlegend=False)
+    page.section(
+        "Final P&L difference by cause",
+        fall,
+        comparison.attribution,
+        note="commission, slippage and dividends are exact accounting differences; different trades is the P&L "
+        "before costs of the trades only one run took; the rest (matched trades at other prices, times or "
+        "sizes) is what remains. The steps sum to the total.",
+    )
+    curves, gap = equity_traces(comparison, max_points or DEFAULT_MAX_POINTS)
+    lines = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.06)
+    for trace in curves:
+        lines.add_trace(trace, row=1, col=1)
+    lines.add_trace(gap[0], row=2, col=1)
+    lines.update_yaxes(title_text="equity", row=1, col=1)
+    lines.update_yaxes(title_text=f"{b} - {a}", row=2, col=1)
+    lines.update_layout(height=560, legend={"orientation": "h", "y": 1.08})
+    page.section("Equity curves", lines, note="Downsampled for display (min/max buckets); the Results keep every bar.")
+    page.section("Order outcomes", comparison.orders)
+    page.section("Per symbol", comparison.symbols)
+    trades = comparison.trades
+    counts = dict(trades["match"].value_counts().iter_rows()) if trades.height else {}
+    summary = (
+        f"{counts.get('both', 0):,} trades matched, {counts.get('only a', 0):,} only in {a}, "
+        f"{counts.get('only b', 0):,} only in {b} (paired by symbol and direction when entries and exits are at "
+        "most one bar apart)."
+    )
+    differ = trades.filter(pl.col("match") != "both")
+    matched = trades.filter(pl.col("match") == "both")
+    page.section(
+        "Trades",
+        summary,
+        Html("<h3>Trades that differ</h3>"),
+        differ if differ.height else "None: every trade of each run has its pair in the other.",
+        Html("<h3>Matched trades</h3>"),
+        matched if matched.height else "None.",
+    )
+    for result, label in ((comparison.a, a), (comparison.b, b)):
+        skipped = result.meta.get("skipped_entries")
+        if isinstance(skipped, pl.DataFrame) and skipped.height:
+            page.section(
+                f"Skipped entries: {label}",
+                skipped,
+                note="Entries the realistic promotion did not place (the order would have been dust).",
+            )
+    return page.write(path)
