@@ -204,6 +204,16 @@ def marked_cells(data: pl.DataFrame, metric: str, *, descending: bool = True) ->
     return best, first(data[worst].to_numpy(), descending)
 
 
+def _hover(x: str, y: str | None, metric: str, agg: str) -> str:
+    """The hover of a cell; its ``customdata`` is the cell's row of ``[metric, *STAT_COLUMNS]``."""
+    where = f"{x}=%{{x}}" + (f"<br>{y}=%{{y}}" if y is not None else "")
+    return (
+        f"{where}<br>{metric} ({agg}): %{{customdata[0]:.4g}}<br>rows aggregated: %{{customdata[1]}}, "
+        "with NaN: %{customdata[2]}<br>neighbourhood: mean %{customdata[3]:.4g}, min %{customdata[4]:.4g}, "
+        "max %{customdata[5]:.4g}, std %{customdata[6]:.4g} over %{customdata[7]} cells<extra></extra>"
+    )
+
+
 def plot_heatmap(
     sweep: Any,
     x: str,
@@ -215,94 +225,70 @@ def plot_heatmap(
     descending: bool = True,
 ) -> Any:
     """The figure of :func:`heatmap_data`: the aggregate and, beside it, each cell's worst neighbour (the
-    neighbourhood's min, or max when lower is better: ``descending=False``), with the best and the most
-    robust cell marked and every number in the hover. Without ``y``: both as lines over ``x``."""
+    neighbourhood's min, or max when lower is better: ``descending=False``) on the same colour scale, with
+    the best and the most robust cell marked on both and every number in the hover. Without ``y``: both as
+    lines over ``x``."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     data = heatmap_data(sweep, x, y, metric, agg=agg, scope=scope)
     worst = "neighbourhood_min" if descending else "neighbourhood_max"
-    best, robust = marked_cells(data, metric, descending=descending)
     xs = axis_values(sweep, x)
-    scope_text = "per combination" if scope == "portfolio" else "per combination and symbol"
-    others = [p for p in sweep.grid.names if p not in (x, y)]
+    ys = axis_values(sweep, y) if y is not None else []
+    custom = data.select(metric, *STAT_COLUMNS).to_numpy()
+    hover = _hover(x, y, metric, agg)
+    others = [p for p in sweep.grid.names if p not in (x, y)] + (["symbols"] if scope == "symbol" else [])
     over = f"{agg} over {', '.join(others)}" if others else "one row per cell"
-    if scope == "symbol":
-        over += " and symbols"
-    custom = data.select(STAT_COLUMNS).to_numpy()
-    hover = (
-        f"{x}=%{{x}}"
-        + (f"<br>{y}=%{{y}}" if y is not None else "")
-        + f"<br>{metric} ({agg}): %{{customdata[7]:.4g}}<br>rows aggregated: %{{customdata[0]}}"
-        "<br>rows with NaN: %{customdata[1]}<br>neighbourhood mean %{customdata[2]:.4g}, "
-        "min %{customdata[3]:.4g}, max %{customdata[4]:.4g}, std %{customdata[5]:.4g} "
-        "over %{customdata[6]} cells<extra></extra>"
+    titles = (
+        f"{metric} ({over})",
+        f"worst of each {'3x3 ' if y is not None else ''}neighbourhood ({worst.removeprefix('neighbourhood_')}): "
+        f"a plateau stays {'high' if descending else 'low'}",
     )
-    custom = np.column_stack([custom, data[metric].to_numpy()])
-    panel_worst = f"worst of each {'3x3 ' if y is not None else ''}neighbourhood ({worst[14:]}): a plateau stays " + (
-        "high" if descending else "low"
-    )
-    fig = make_subplots(
-        rows=1, cols=2, subplot_titles=(f"{metric}, {agg} {scope_text} ({over})", panel_worst), horizontal_spacing=0.1
-    )
-    finite = data[metric].to_numpy()[np.isfinite(data[metric].to_numpy())]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.1)
+    values = data[metric].to_numpy()
+    finite = values[np.isfinite(values)]
     low, high = (float(finite.min()), float(finite.max())) if finite.size else (None, None)
     for col, column in ((1, metric), (2, worst)):
+        name = f"{metric} ({agg})" if col == 1 else worst
         if y is None:
-            fig.add_trace(
-                go.Scatter(
-                    x=data[x].to_list(),
-                    y=data[column].to_numpy(),
-                    mode="lines+markers",
-                    name=f"{metric} ({agg})" if col == 1 else worst,
-                    customdata=custom,
-                    hovertemplate=hover,
-                ),
-                row=1,
-                col=col,
+            trace = go.Scatter(
+                x=xs, y=data[column].to_numpy(), mode="lines+markers", name=name, customdata=custom, hovertemplate=hover
             )
         else:
-            ys = axis_values(sweep, y)
-            z = data[column].to_numpy().reshape(len(xs), len(ys)).T
-            fig.add_trace(
-                go.Heatmap(
-                    x=xs,
-                    y=ys,
-                    z=z,
-                    name=f"{metric} ({agg})" if col == 1 else worst,
-                    customdata=custom.reshape(len(xs), len(ys), -1).transpose(1, 0, 2),
-                    hovertemplate=hover,
-                    colorscale="RdYlGn" if descending else "RdYlGn_r",
-                    zmin=low,
-                    zmax=high,  # one colour scale for both panels, so a plateau reads as the same colour
-                    showscale=col == 1,
-                    hoverongaps=False,
-                ),
-                row=1,
-                col=col,
+            trace = go.Heatmap(
+                x=xs,
+                y=ys,
+                z=data[column].to_numpy().reshape(len(xs), len(ys)).T,  # rows of the frame: x outer, y inner
+                customdata=custom.reshape(len(xs), len(ys), -1).transpose(1, 0, 2),
+                name=name,
+                hovertemplate=hover,
+                colorscale="RdYlGn" if descending else "RdYlGn_r",
+                zmin=low,
+                zmax=high,  # one colour scale for both panels: a plateau reads as the same colour
+                showscale=col == 1,
+                hoverongaps=False,
             )
-    for label, at, symbol in (("best cell", best, "star"), ("most robust cell", robust, "diamond")):
+        fig.add_trace(trace, row=1, col=col)
+    best, robust = marked_cells(data, metric, descending=descending)
+    for label, at, symbol, colour in (
+        ("best cell", best, "star", "black"),
+        ("most robust cell", robust, "diamond", "royalblue"),
+    ):
         if at is None:
             continue
         cell = data.row(at, named=True)
-        for col in (1, 2):
-            yv = cell[y] if y is not None else cell[metric if col == 1 else worst]
+        for col, column in ((1, metric), (2, worst)):
             fig.add_trace(
                 go.Scatter(
                     x=[cell[x]],
-                    y=[yv],
+                    y=[cell[y] if y is not None else cell[column]],
                     mode="markers",
                     name=label,
                     legendgroup=label,
                     showlegend=col == 1,
                     customdata=custom[at : at + 1],
-                    hovertemplate=f"{label}<br>" + hover,
-                    marker={
-                        "symbol": symbol,
-                        "size": 14,
-                        "color": "black" if at == best else "royalblue",
-                        "line": {"color": "white", "width": 1.5},
-                    },
+                    hovertemplate=f"{label}<br>{hover}",
+                    marker={"symbol": symbol, "size": 14, "color": colour, "line": {"color": "white", "width": 1.5}},
                 ),
                 row=1,
                 col=col,
@@ -310,13 +296,13 @@ def plot_heatmap(
     for col in (1, 2):
         fig.update_xaxes(title_text=x, type="category", categoryorder="array", categoryarray=xs, row=1, col=col)
         if y is not None:
-            ys = axis_values(sweep, y)
             fig.update_yaxes(title_text=y, type="category", categoryorder="array", categoryarray=ys, row=1, col=col)
     fig.update_layout(height=520, legend={"orientation": "h", "y": -0.15}, margin={"t": 60})
     return fig
 
 
 def _grid_table(sweep: Any) -> pl.DataFrame:
+    """One row per parameter: its number of values and the first of them, in grid order."""
     rows = []
     for name in sweep.grid.names:
         values = axis_values(sweep, name)
@@ -326,6 +312,7 @@ def _grid_table(sweep: Any) -> pl.DataFrame:
 
 
 def _header(sweep: Any) -> dict[str, Any]:
+    """What ran on what: the strategy, the grid's sizes, the bars and their fingerprint."""
     bars = sweep.bars
     fn = getattr(sweep.strategy, "signal_fn", None)
     name = getattr(fn, "__qualname__", None) or type(sweep.strategy).__name__
@@ -342,12 +329,9 @@ def _header(sweep: Any) -> dict[str, Any]:
 
 
 def _settings(sweep: Any) -> dict[str, Any]:
-    settings = getattr(sweep.strategy, "settings", None)
-    return (
-        {k: repr(v) if not isinstance(v, (int, float, str)) else v for k, v in settings.to_dict().items()}
-        if (settings is not None)
-        else {}
-    )
+    """The strategy's settings, every one of them (None and cost models as their repr)."""
+    items = sweep.strategy.settings.to_dict().items()
+    return {k: v if isinstance(v, (int, float, str)) else repr(v) for k, v in items}
 
 
 def _overfitting(sweep: Any) -> tuple[Any, dict[str, Any], Any]:
