@@ -98,14 +98,14 @@ class Comparison:
 
     def plot(self, *, max_points: int | None = None) -> Any:
         """A plotly figure: both equity curves, their P&L difference (b - a) and a waterfall of the final
-        P&L difference by cause (:attr:`attribution`); see :func:`ml4t.report._compare.plot_comparison`."""
+        P&L difference by cause (:attr:`attribution`); see :func:`ml4t.report.plot_comparison`."""
         from ml4t.report._compare import plot_comparison
 
         return plot_comparison(self, max_points=max_points)
 
     def report(self, path: str | os.PathLike[str], *, title: str | None = None, max_points: int | None = None) -> Path:
         """Write the comparison's one-file offline HTML report to ``path`` and return it; see
-        :func:`ml4t.report._compare.report_comparison`."""
+        :func:`ml4t.report.report_comparison`."""
         from ml4t.report._compare import report_comparison
 
         return report_comparison(self, path, title=title, max_points=max_points)

@@ -281,7 +281,7 @@ class Sweep:
         mean, max or min) of the ``scope`` rows (``"portfolio"`` or ``"symbol"``) over every other parameter
         (and symbol), NaN rows left out, with ``n_rows``, ``n_nan`` and the stability of each cell's 3 x 3
         neighbourhood (``neighbourhood_mean``, ``_min``, ``_max``, ``_std``, ``_n``); without ``y``, one row
-        per ``x`` value. See :mod:`ml4t.report._sweep` for the rule."""
+        per ``x`` value. See :func:`ml4t.report.heatmap_data` for the rule."""
         from ml4t.report._sweep import heatmap_data
 
         return heatmap_data(self, x, y, metric, agg=agg, scope=scope)
@@ -322,7 +322,7 @@ class Sweep:
         parameters), the distribution of ``metric``, the best combination's equity and drawdown, and the
         lookahead audit's verdict when ``audit`` is given: an ``ml4t.audit.AuditReport``, e.g.
         ``ml4t.audit.lookahead(sweep.strategy, sweep.bars, params=best)``. See
-        :func:`ml4t.report._sweep.report_sweep`."""
+        :func:`ml4t.report.report_sweep`."""
         from ml4t.report._sweep import report_sweep
 
         return report_sweep(
