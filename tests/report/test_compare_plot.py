@@ -10,6 +10,8 @@ import re
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from tests.test_compare import two_runs
 
 import ml4t
 from ml4t import costs
@@ -49,6 +51,7 @@ def test_the_waterfall_steps_sum_to_the_total_final_pnl_difference(gap):
     causes = gap.attribution["cause"].to_list()
     assert list(fall.x) == causes
     assert list(fall.measure) == ["relative"] * (len(causes) - 1) + ["total"]
+    assert list(fall.y) == gap.attribution["amount"].to_list()
     steps, total = np.array(fall.y[:-1], dtype=float), float(fall.y[-1])
     # the total, independently: the final equities less the starting cash
     a, b = gap.a, gap.b
@@ -56,6 +59,18 @@ def test_the_waterfall_steps_sum_to_the_total_final_pnl_difference(gap):
     assert total == pytest.approx(expected, rel=1e-12)
     assert steps.sum() == pytest.approx(total, rel=1e-9, abs=1e-6)
     assert np.count_nonzero(steps) >= 3  # commission, slippage and timing all differ in this pair
+
+
+@settings(max_examples=15, deadline=None)
+@given(two_runs())
+@pytest.mark.filterwarnings("ignore::ml4t.errors.NoOrdersWarning")  # a sparse random stream may never trade
+def test_property_the_waterfall_of_any_two_runs_sums_to_the_gap_the_curves_end_at(pair):
+    a, b = pair
+    fig = ml4t.compare(a, b).plot()
+    (fall,) = [t for t in fig.data if t.type == "waterfall"]
+    diff = next(t for t in fig.data if t.type == "scatter" and t.name.startswith("P&L difference"))
+    assert sum(fall.y[:-1]) == pytest.approx(fall.y[-1], rel=1e-9, abs=1e-6)
+    assert diff.y[-1] == pytest.approx(fall.y[-1], rel=1e-9, abs=1e-6)
 
 
 def test_both_equity_curves_and_their_difference_are_drawn_from_the_results(gap):

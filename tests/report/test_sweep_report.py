@@ -150,3 +150,12 @@ def test_a_2500_combination_sweep_report_is_a_few_mb(tmp_path):
     assert path.stat().st_size < 8_000_000
     heat = figures(path.read_text())[1][0]
     assert values(heat[0]["z"]).shape == (50, 50)
+
+
+def test_descending_false_ranks_and_picks_the_lowest(sweep, tmp_path):
+    text = sweep.report(tmp_path / "sweep.html", metric="annual_volatility", descending=False, top=2).read_text()
+    calm = sweep.metrics.filter(pl.col("scope") == "portfolio").sort("annual_volatility").row(0, named=True)
+    label = ", ".join(f"{p}={calm[p]!r}" for p in sweep.params)
+    assert f"Best combination by annual_volatility: {label}" in sections(text)
+    table = text.split("Top 2 combinations by annual_volatility")[1].split("</section>")[0]
+    assert f"{calm['annual_volatility']:.6g}" in table.split("</tr>")[1]  # the first row, after the header

@@ -428,6 +428,7 @@ def report_sweep(
     y: str | None = None,
     top: int = 20,
     audit: Any = None,
+    descending: bool = True,
     title: str | None = None,
     max_points: int | None = None,
 ) -> Path:
@@ -438,14 +439,15 @@ def report_sweep(
     (the paragraph, its numbers, the CSCV logits), the heatmap of ``metric`` over ``x`` and ``y`` (default:
     the first two parameters; a line for a sweep of one parameter), the distribution of ``metric`` across
     combinations, the best combination's equity and drawdown (re-simulated, downsampled to ``max_points``),
-    and the lookahead audit's verdict when ``audit`` (an ``ml4t.audit.AuditReport``) is given."""
+    and the lookahead audit's verdict when ``audit`` (an ``ml4t.audit.AuditReport``) is given. Best means
+    highest unless ``descending=False`` (lower is better, e.g. ``annual_volatility``)."""
     from ml4t.report._downsample import DEFAULT_MAX_POINTS
     from ml4t.report._page import Page
 
     if not isinstance(top, int) or isinstance(top, bool) or top < 1:
         raise ConfigError(f"top must be an integer >= 1, got {top!r}", argument="top")
     if audit is True:
-        best = sweep.best(metric, n=1).select(sweep.grid.names).to_dicts()
+        best = sweep.best(metric, n=1, descending=descending).select(sweep.grid.names).to_dicts()
         raise ConfigError(
             "audit=True cannot run from here (ml4t.audit builds on ml4t.vectorized, which may not import it "
             "back); run the audit and pass its report: audit=ml4t.audit.lookahead(sweep.strategy, sweep.bars, "
@@ -463,8 +465,8 @@ def report_sweep(
     if y is None and x == names[0] and len(names) > 1:
         y = names[1]
     _check_metric(sweep, metric)
-    ranked = sweep.best(metric, n=top).drop("scope", "symbol")
-    heat = plot_heatmap(sweep, x, y, metric)
+    ranked = sweep.best(metric, n=top, descending=descending).drop("scope", "symbol")
+    heat = plot_heatmap(sweep, x, y, metric, descending=descending)
     page = Page(
         title or f"Sweep report: {_header(sweep)['strategy']}",
         f"{len(sweep.grid.combos):,} combinations of {', '.join(names)}; ranked by {metric}",
@@ -487,7 +489,7 @@ def report_sweep(
     )
     distribution, missing = _distribution(sweep, metric)
     page.section(f"Distribution of {metric}", distribution, note=missing)
-    best_row = sweep.best(metric, n=1).row(0, named=True)
+    best_row = ranked.row(0, named=True)
     params = {p: best_row[p] for p in names}
     result = sweep.result(**params)
     label = ", ".join(f"{k}={v!r}" for k, v in params.items())

@@ -313,6 +313,7 @@ class Sweep:
         y: str | None = None,
         top: int = 20,
         audit: Any = None,
+        descending: bool = True,
         title: str | None = None,
         max_points: int | None = None,
     ) -> Path:
@@ -321,12 +322,22 @@ class Sweep:
         the overfitting statistics, the heatmap of ``metric`` over ``x`` and ``y`` (default: the first two
         parameters), the distribution of ``metric``, the best combination's equity and drawdown, and the
         lookahead audit's verdict when ``audit`` is given: an ``ml4t.audit.AuditReport``, e.g.
-        ``ml4t.audit.lookahead(sweep.strategy, sweep.bars, params=best)``. See
+        ``ml4t.audit.lookahead(sweep.strategy, sweep.bars, params=best)``. ``descending=False`` when lower
+        is better. See
         :func:`ml4t.report.report_sweep`."""
         from ml4t.report._sweep import report_sweep
 
         return report_sweep(
-            self, path, metric=metric, x=x, y=y, top=top, audit=audit, title=title, max_points=max_points
+            self,
+            path,
+            metric=metric,
+            x=x,
+            y=y,
+            top=top,
+            audit=audit,
+            descending=descending,
+            title=title,
+            max_points=max_points,
         )
 
     def __repr__(self) -> str:
