@@ -270,9 +270,10 @@ def plot_heatmap(
             )
         fig.add_trace(trace, row=1, col=col)
     best, robust = marked_cells(data, metric, descending=descending)
-    for label, at, symbol, colour in (
-        ("best cell", best, "star", "black"),
-        ("most robust cell", robust, "diamond", "royalblue"),
+    # the robust mark is drawn first and larger, so a best cell that is also the most robust shows both
+    for label, at, symbol, colour, size in (
+        ("most robust cell", robust, "diamond", "royalblue", 20),
+        ("best cell", best, "star", "black", 13),
     ):
         if at is None:
             continue
@@ -288,7 +289,7 @@ def plot_heatmap(
                     showlegend=col == 1,
                     customdata=custom[at : at + 1],
                     hovertemplate=f"{label}<br>{hover}",
-                    marker={"symbol": symbol, "size": 14, "color": colour, "line": {"color": "white", "width": 1.5}},
+                    marker={"symbol": symbol, "size": size, "color": colour, "line": {"color": "white", "width": 1.5}},
                 ),
                 row=1,
                 col=col,
