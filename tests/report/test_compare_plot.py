@@ -17,6 +17,7 @@ import ml4t
 from ml4t import costs
 from ml4t.data import bars
 from ml4t.datasets import synthetic_bars
+from ml4t.errors import ConfigError
 from ml4t.report._page import table
 from ml4t.vectorized import VectorizedStrategy
 
@@ -97,6 +98,15 @@ def test_both_equity_curves_and_their_difference_are_drawn_from_the_results(gap)
         )
     )
     assert all(reference[x] == pytest.approx(y, rel=1e-12) for x, y in zip(diff.x, diff.y, strict=True))
+
+
+def test_max_points_is_checked(gap, tmp_path):
+    with pytest.raises(ConfigError, match="max_points must be an integer >= 4") as info:
+        gap.plot(max_points=3)
+    assert info.value.argument == "max_points"
+    with pytest.raises(ConfigError, match="max_points must be an integer"):
+        gap.report(tmp_path / "gap.html", max_points=100.0)
+    assert not list(tmp_path.iterdir())
 
 
 def test_a_run_compared_with_itself_draws_a_flat_gap_and_a_zero_waterfall(gap):

@@ -123,6 +123,8 @@ def test_audit_true_says_how_to_run_the_audit(sweep, tmp_path):
         sweep.report(tmp_path / "sweep.html", audit="yes")
     with pytest.raises(ConfigError, match="top must be an integer"):
         sweep.report(tmp_path / "sweep.html", top=0)
+    with pytest.raises(ConfigError, match="max_points must be an integer >= 4"):
+        sweep.report(tmp_path / "sweep.html", max_points=2)
     with pytest.raises(ConfigError, match="did you mean 'sharpe_ratio'"):
         sweep.report(tmp_path / "sweep.html", metric="sharpe")
     assert not list(tmp_path.iterdir())  # nothing half-written

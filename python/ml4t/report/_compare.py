@@ -19,12 +19,17 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ml4t._validate import check_int
 from ml4t.report._downsample import DEFAULT_MAX_POINTS, minmax_indices
 from ml4t.report._page import Html
 
 __all__ = ["equity_traces", "plot_comparison", "pnl_difference", "report_comparison", "run_headers", "waterfall_trace"]
 
 _COLOURS = ("#1f77b4", "#d62728")
+
+
+def _points(max_points: int | None) -> int:
+    return DEFAULT_MAX_POINTS if max_points is None else check_int("max_points", max_points, minimum=4)
 
 
 def _downsampled(ts: pl.Series, values: np.ndarray, max_points: int) -> tuple[list[Any], np.ndarray]:
@@ -90,7 +95,7 @@ def plot_comparison(comparison: Any, *, max_points: int | None = None) -> Any:
         row_heights=[0.42, 0.23, 0.35],
         subplot_titles=("equity", f"P&L difference ({b} - {a})", "final P&L difference by cause"),
     )
-    curves, gap = equity_traces(comparison, max_points or DEFAULT_MAX_POINTS)
+    curves, gap = equity_traces(comparison, _points(max_points))
     for trace in curves:
         fig.add_trace(trace, row=1, col=1)
     fig.add_trace(gap[0], row=2, col=1)
@@ -166,7 +171,7 @@ def report_comparison(
         "before costs of the trades only one run took; the rest (matched trades at other prices, times or "
         "sizes) is what remains. The steps sum to the total.",
     )
-    curves, gap = equity_traces(comparison, max_points or DEFAULT_MAX_POINTS)
+    curves, gap = equity_traces(comparison, _points(max_points))
     lines = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.06)
     for trace in curves:
         lines.add_trace(trace, row=1, col=1)

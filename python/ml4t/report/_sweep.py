@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ml4t._validate import check_int
 from ml4t.errors import ConfigError
 
 __all__ = ["AGGREGATES", "STAT_COLUMNS", "heatmap_data", "plot_heatmap", "report_sweep"]
@@ -445,8 +446,8 @@ def report_sweep(
     from ml4t.report._downsample import DEFAULT_MAX_POINTS
     from ml4t.report._page import Page
 
-    if not isinstance(top, int) or isinstance(top, bool) or top < 1:
-        raise ConfigError(f"top must be an integer >= 1, got {top!r}", argument="top")
+    check_int("top", top, minimum=1)
+    points = DEFAULT_MAX_POINTS if max_points is None else check_int("max_points", max_points, minimum=4)
     if audit is True:
         best = sweep.best(metric, n=1, descending=descending).select(sweep.grid.names).to_dicts()
         raise ConfigError(
@@ -496,7 +497,7 @@ def report_sweep(
     label = ", ".join(f"{k}={v!r}" for k, v in params.items())
     page.section(
         f"Best combination by {metric}: {label}",
-        equity_drawdown(result, max_points or DEFAULT_MAX_POINTS, f"equity and drawdown, {label}"),
+        equity_drawdown(result, points, f"equity and drawdown, {label}"),
         result.metrics,
     )
     if audit is not None:
