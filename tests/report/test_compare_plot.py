@@ -100,12 +100,15 @@ def test_both_equity_curves_and_their_difference_are_drawn_from_the_results(gap)
     assert all(reference[x] == pytest.approx(y, rel=1e-12) for x, y in zip(diff.x, diff.y, strict=True))
 
 
-def test_max_points_is_checked(gap, tmp_path):
-    with pytest.raises(ConfigError, match="max_points must be an integer >= 4") as info:
+def test_max_points_and_path_are_checked(gap, tmp_path):
+    with pytest.raises(ConfigError, match="max_points must be an integer of at least 4") as info:
         gap.plot(max_points=3)
     assert info.value.argument == "max_points"
     with pytest.raises(ConfigError, match="max_points must be an integer"):
         gap.report(tmp_path / "gap.html", max_points=100.0)
+    with pytest.raises(ConfigError, match="does not exist") as info:
+        gap.report(tmp_path / "missing" / "gap.html")
+    assert info.value.argument == "path"
     assert not list(tmp_path.iterdir())
 
 

@@ -59,7 +59,7 @@ def test_the_report_has_every_section_and_opens_offline(sweep, tmp_path):
     text = path.read_text()
     assert sections(text) == [
         "Sweep",
-        "Settings",
+        "Settings and data",
         "Top 20 combinations by sharpe_ratio",
         "Overfitting",
         "Heatmap of sharpe_ratio over fast and slow",
@@ -100,7 +100,7 @@ def test_the_figures_hold_the_sweeps_numbers(sweep, tmp_path):
     assert sorted(values(distribution[0][0]["x"])) == sorted(rows.drop_nans().to_list())
     best = sweep.best(n=1).row(0, named=True)
     result = sweep.result(**{p: best[p] for p in sweep.params})
-    curve = values(equity[0][0]["y"])
+    curve = values(next(t for t in equity[0] if t.get("meta", {}).get("role") == "equity")["y"])
     assert 4 <= len(curve) <= 52 < result.equity.height
     truth = set(result.equity["equity"].to_list())
     assert all(v in truth for v in curve.tolist())
@@ -123,10 +123,13 @@ def test_audit_true_says_how_to_run_the_audit(sweep, tmp_path):
         sweep.report(tmp_path / "sweep.html", audit="yes")
     with pytest.raises(ConfigError, match="top must be an integer"):
         sweep.report(tmp_path / "sweep.html", top=0)
-    with pytest.raises(ConfigError, match="max_points must be an integer >= 4"):
+    with pytest.raises(ConfigError, match="max_points must be an integer of at least 4"):
         sweep.report(tmp_path / "sweep.html", max_points=2)
     with pytest.raises(ConfigError, match="did you mean 'sharpe_ratio'"):
         sweep.report(tmp_path / "sweep.html", metric="sharpe")
+    with pytest.raises(ConfigError, match="does not exist") as info:
+        sweep.report(tmp_path / "missing" / "sweep.html")
+    assert info.value.argument == "path"
     assert not list(tmp_path.iterdir())  # nothing half-written
 
 

@@ -19,17 +19,14 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ml4t._validate import check_int
+from ml4t.errors import ConfigError
 from ml4t.report._downsample import DEFAULT_MAX_POINTS, minmax_indices
 from ml4t.report._page import Html
+from ml4t.report._sections import max_points_or_default
 
 __all__ = ["equity_traces", "plot_comparison", "pnl_difference", "report_comparison", "run_headers", "waterfall_trace"]
 
 _COLOURS = ("#1f77b4", "#d62728")
-
-
-def _points(max_points: int | None) -> int:
-    return DEFAULT_MAX_POINTS if max_points is None else check_int("max_points", max_points, minimum=4)
 
 
 def _downsampled(ts: pl.Series, values: np.ndarray, max_points: int) -> tuple[list[Any], np.ndarray]:
@@ -95,7 +92,7 @@ def plot_comparison(comparison: Any, *, max_points: int | None = None) -> Any:
         row_heights=[0.42, 0.23, 0.35],
         subplot_titles=("equity", f"P&L difference ({b} - {a})", "final P&L difference by cause"),
     )
-    curves, gap = equity_traces(comparison, _points(max_points))
+    curves, gap = equity_traces(comparison, max_points_or_default(max_points))
     for trace in curves:
         fig.add_trace(trace, row=1, col=1)
     fig.add_trace(gap[0], row=2, col=1)
@@ -107,41 +104,25 @@ def plot_comparison(comparison: Any, *, max_points: int | None = None) -> Any:
     return fig
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={v!r}" for k, v in value.items()) or "{}"
-    return str(value)
-
-
 def run_headers(comparison: Any) -> pl.DataFrame:
-    """The two runs side by side: one row per field (the span, bars, starting cash, final equity, data
-    fingerprint, then every scalar of either run's ``meta``), one column per run."""
-    runs = (comparison.a, comparison.b)
-    fields: dict[str, list[str]] = {}
+    """The two runs side by side: one row per item of either run's header (the single-run report's
+    :func:`~ml4t.report._sections.run_header`: mode, strategy, params, every setting, data fingerprint,
+    span, bars, starting cash), in order of first appearance, one column per run (empty where a run has
+    no such item)."""
+    from ml4t.report._sections import run_header
 
-    def put(name: str, values: list[Any]) -> None:
-        fields[name] = ["" if v is None else _text(v) for v in values]
-
-    put("span", [f"{r.equity['ts_event'][0]} .. {r.equity['ts_event'][-1]}" if r.equity.height else "" for r in runs])
-    put("bars", [r.equity.height for r in runs])
-    put("init_cash", [r.init_cash for r in runs])
-    put("final equity", [float(r.equity["equity"][-1]) if r.equity.height else r.init_cash for r in runs])
-    put("data fingerprint", [r.data_fingerprint for r in runs])
-    put("periods_per_year", [r.periods_per_year for r in runs])
-    keys = list(dict.fromkeys(k for r in runs for k in r.meta))
-    for key in keys:
-        values = [r.meta.get(key) for r in runs]
-        if any(isinstance(v, pl.DataFrame) for v in values):
-            continue  # frames get sections of their own (skipped entries)
-        if key in ("settings", "vectorized_settings"):
-            for name in dict.fromkeys(n for v in values if isinstance(v, dict) for n in v):
-                put(f"{key}.{name}", [v.get(name) if isinstance(v, dict) else None for v in values])
-            continue
-        put(key, values)
+    headers = [run_header(comparison.a), run_header(comparison.b)]
+    items = list(dict.fromkeys(k for h in headers for k in h))
     a, b = comparison.labels
-    return pl.DataFrame({"": list(fields), a: [v[0] for v in fields.values()], b: [v[1] for v in fields.values()]})
+
+    def text(value: Any) -> str:
+        if value is None:
+            return ""
+        return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+    return pl.DataFrame(
+        {"item": items, a: [text(headers[0].get(k)) for k in items], b: [text(headers[1].get(k)) for k in items]}
+    )
 
 
 def report_comparison(
@@ -157,6 +138,9 @@ def report_comparison(
 
     from ml4t.report._page import Page
 
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise ConfigError(f"the report's directory {str(target.parent)!r} does not exist", argument="path")
     a, b = comparison.labels
     page = Page(title or f"Reality gap: {a} -> {b}", "ml4t.compare: metric by metric, cause by cause, trade by trade")
     page.section("The two runs", run_headers(comparison))
@@ -171,7 +155,7 @@ def report_comparison(
         "before costs of the trades only one run took; the rest (matched trades at other prices, times or "
         "sizes) is what remains. The steps sum to the total.",
     )
-    curves, gap = equity_traces(comparison, _points(max_points))
+    curves, gap = equity_traces(comparison, max_points_or_default(max_points))
     lines = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.06)
     for trace in curves:
         lines.add_trace(trace, row=1, col=1)
@@ -207,4 +191,4 @@ def report_comparison(
                 skipped,
                 note="Entries the realistic promotion did not place (the order would have been dust).",
             )
-    return page.write(path)
+    return page.write(target)

@@ -314,26 +314,16 @@ def _grid_table(sweep: Any) -> pl.DataFrame:
 
 
 def _header(sweep: Any) -> dict[str, Any]:
-    """What ran on what: the strategy, the grid's sizes, the bars and their fingerprint."""
-    bars = sweep.bars
+    """What was swept: the strategy, the number of combinations and rows, the grid's sizes, the data."""
     fn = getattr(sweep.strategy, "signal_fn", None)
     name = getattr(fn, "__qualname__", None) or type(sweep.strategy).__name__
     return {
-        "strategy": f"VectorizedStrategy({name})",
+        "strategy": name,
         "combinations": len(sweep.grid.combos),
         "metrics rows": sweep.metrics.height,
         "grid": " x ".join(f"{p} ({len(axis_values(sweep, p))})" for p in sweep.grid.names),
-        "symbols": f"{len(bars.symbols)}: {', '.join(bars.symbols[:10])}{' ...' if len(bars.symbols) > 10 else ''}",
-        "bars": f"{len(bars):,} rows, {bars.start} .. {bars.end}",
-        "periods per year": sweep.periods_per_year,
-        "data fingerprint": bars.fingerprint(),
+        "data_fingerprint": sweep.bars.fingerprint(),
     }
-
-
-def _settings(sweep: Any) -> dict[str, Any]:
-    """The strategy's settings, every one of them (None and cost models as their repr)."""
-    items = sweep.strategy.settings.to_dict().items()
-    return {k: v if isinstance(v, (int, float, str)) else repr(v) for k, v in items}
 
 
 def _overfitting(sweep: Any) -> tuple[Any, dict[str, Any], Any]:
@@ -380,47 +370,6 @@ def _distribution(sweep: Any, metric: str) -> tuple[Any, str]:
     return figure, f"{int((~has).sum()):,} combinations have no {metric} (NaN, e.g. no trade) and are not drawn."
 
 
-def equity_drawdown(result: Any, max_points: int, title: str) -> Any:
-    """The run's equity and its drawdown (underwater, a fraction of the running peak), downsampled."""
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-
-    from ml4t.report._downsample import minmax_indices
-
-    equity = result.equity["equity"].to_numpy()
-    peak = np.maximum.accumulate(np.where(np.isnan(equity), -np.inf, equity))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        drawdown = np.where(peak > 0, equity / peak - 1.0, np.nan)
-    ts = result.equity["ts_event"]
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.05)
-    for row, values, name in ((1, equity, "equity"), (2, drawdown, "drawdown")):
-        keep = minmax_indices(values, max_points)
-        fig.add_trace(
-            go.Scatter(
-                x=ts.gather(keep).to_list(),
-                y=values[keep],
-                mode="lines",
-                name=name,
-                fill="tozeroy" if row == 2 else None,
-            ),
-            row=row,
-            col=1,
-        )
-    fig.update_yaxes(title_text="equity", row=1, col=1)
-    fig.update_yaxes(title_text="drawdown", tickformat=".0%", row=2, col=1)
-    fig.update_layout(height=520, title=title, showlegend=False)
-    return fig
-
-
-def _audit_items(audit: Any) -> list[Any]:
-    from ml4t.report._page import Html
-
-    passed = bool(getattr(audit, "passed", False))
-    verdict = "PASSED" if passed else "FAILED"
-    css = "verdict-pass" if passed else "verdict-fail"
-    return [Html(f"<p class='{css}'>Lookahead audit {verdict}</p>"), str(audit)]
-
-
 def report_sweep(
     sweep: Any,
     path: str | os.PathLike[str],
@@ -440,14 +389,20 @@ def report_sweep(
     the ``top`` combinations by ``metric`` with ``deflated_sharpe`` and ``pbo``, the overfitting statistics
     (the paragraph, its numbers, the CSCV logits), the heatmap of ``metric`` over ``x`` and ``y`` (default:
     the first two parameters; a line for a sweep of one parameter), the distribution of ``metric`` across
-    combinations, the best combination's equity and drawdown (re-simulated, downsampled to ``max_points``),
-    and the lookahead audit's verdict when ``audit`` (an ``ml4t.audit.AuditReport``) is given. Best means
-    highest unless ``descending=False`` (lower is better, e.g. ``annual_volatility``)."""
-    from ml4t.report._downsample import DEFAULT_MAX_POINTS
+    combinations, the best combination re-simulated (``Result.plot()``'s figure, downsampled to
+    ``max_points``, and its metrics), and the lookahead audit's verdict when ``audit`` (an
+    ``ml4t.audit.AuditReport``) is given. Best means highest unless ``descending=False`` (lower is better,
+    e.g. ``annual_volatility``). The settings, data and audit sections are the single-run report's
+    (:mod:`ml4t.report._sections`)."""
     from ml4t.report._page import Page
+    from ml4t.report._result import plot_result
+    from ml4t.report._sections import audit_section, max_points_or_default, metrics_table, run_header
 
     check_int("top", top, minimum=1)
-    points = DEFAULT_MAX_POINTS if max_points is None else check_int("max_points", max_points, minimum=4)
+    max_points_or_default(max_points)
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise ConfigError(f"the report's directory {str(target.parent)!r} does not exist", argument="path")
     if audit is True:
         best = sweep.best(metric, n=1, descending=descending).select(sweep.grid.names).to_dicts()
         raise ConfigError(
@@ -456,11 +411,7 @@ def report_sweep(
             f"params={best[0] if best else {}!r})",
             argument="audit",
         )
-    if audit is not None and not hasattr(audit, "passed"):
-        raise ConfigError(
-            f"audit must be an ml4t.audit.AuditReport (from ml4t.audit.lookahead), got {type(audit).__name__}",
-            argument="audit",
-        )
+    audit_items = audit_section(audit) if audit is not None else None
     names = list(sweep.grid.names)
     if x is None:
         x = names[0]
@@ -469,12 +420,18 @@ def report_sweep(
     _check_metric(sweep, metric)
     ranked = sweep.best(metric, n=top, descending=descending).drop("scope", "symbol")
     heat = plot_heatmap(sweep, x, y, metric, descending=descending)
+    best_row = ranked.row(0, named=True)
+    params = {p: best_row[p] for p in names}
+    result = sweep.result(**params)
+    header = _header(sweep)
     page = Page(
-        title or f"Sweep report: {_header(sweep)['strategy']}",
-        f"{len(sweep.grid.combos):,} combinations of {', '.join(names)}; ranked by {metric}",
+        title or f"Sweep report: {header['strategy']}",
+        f"{len(sweep.grid.combos):,} combinations of {', '.join(names)}; ranked by {metric}; "
+        f"data fingerprint {header['data_fingerprint']}",
     )
-    page.section("Sweep", _header(sweep), _grid_table(sweep))
-    page.section("Settings", _settings(sweep))
+    page.section("Sweep", header, _grid_table(sweep))
+    settings = {k: v for k, v in run_header(result).items() if k not in ("strategy", "params")}
+    page.section("Settings and data", settings, note="Every combination ran with these settings on these bars.")
     page.section(
         f"Top {min(top, ranked.height)} combinations by {metric}",
         ranked,
@@ -491,15 +448,13 @@ def report_sweep(
     )
     distribution, missing = _distribution(sweep, metric)
     page.section(f"Distribution of {metric}", distribution, note=missing)
-    best_row = ranked.row(0, named=True)
-    params = {p: best_row[p] for p in names}
-    result = sweep.result(**params)
     label = ", ".join(f"{k}={v!r}" for k, v in params.items())
     page.section(
         f"Best combination by {metric}: {label}",
-        equity_drawdown(result, points, f"equity and drawdown, {label}"),
-        result.metrics,
+        plot_result(result, max_points=max_points, title=f"{header['strategy']}: {label}"),
+        metrics_table(result),
+        note="Re-simulated in full (sweep.result(...)); long series are min/max downsampled for display.",
     )
-    if audit is not None:
-        page.section("Lookahead audit", *_audit_items(audit))
-    return page.write(path)
+    if audit_items is not None:
+        page.section("Lookahead audit", *audit_items)
+    return page.write(target)
