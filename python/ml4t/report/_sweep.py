@@ -5,8 +5,8 @@ The heatmap's rule (:func:`heatmap_data`): one cell per pair of values of the pa
 its value is ``agg`` (median, mean, max or min) of the metric over the sweep's rows of ``scope`` with those
 two values: every combination of the other parameters (and every symbol, for ``scope="symbol"``). A row whose
 metric is NaN (e.g. a Sharpe ratio without a trade) is left out of the aggregate (``n_rows`` counts the
-rows aggregated) and counted in ``n_nan``;
-a cell none of whose rows has a number is NaN, never 0. Each cell's neighbourhood is the cell and its grid
+rows aggregated) and counted in ``n_nan``; a cell none of whose rows has a number is NaN, never 0 (and has
+no neighbourhood statistics). Each cell's neighbourhood is the cell and its grid
 neighbours (3 x 3 in grid-index space, cut at the grid's edges); ``neighbourhood_mean``, ``_min``, ``_max``
 and ``_std`` (population, ddof=0) are over the neighbourhood's cells that have a number
 (``neighbourhood_n`` of them), and NaN for a NaN cell: a parameter set whose neighbours are as good as it is
