@@ -82,15 +82,15 @@ class Result(ResultShape):
 
         return report_result(self, path, audit=audit, title=title, max_points=max_points)
 
-    def save(self, path: str | os.PathLike[str], *, bars: bool = True) -> Path:
+    def save(self, path: str | os.PathLike[str], *, bars: bool = True, overwrite: bool = False) -> Path:
         """Save the result as a folder of Parquet files plus a JSON manifest; see :func:`ml4t.report.save_result`."""
         from ml4t.report import save_result
 
-        return save_result(self, path, bars=bars)
+        return save_result(self, path, bars=bars, overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Result:
         """A result saved by :meth:`save`; see :func:`ml4t.report.load_result`."""
         from ml4t.report import load_result
 
-        return load_result(path)
+        return load_result(path, result_type=cls)

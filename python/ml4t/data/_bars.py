@@ -381,6 +381,25 @@ class Bars:
             )
         return cast(str, digest)
 
+    def to_parts(self) -> tuple[pl.DataFrame, dict[str, Any]]:
+        """What :meth:`from_parts` rebuilds these bars from, e.g. to save them beside a result: the stored
+        frame (as :attr:`frame`) and, as JSON values, what the fingerprint covers beyond it: ``symbols`` (the
+        universe, which may name symbols without rows) and ``freq_ns`` (the declared bar length in ns, None
+        when it is inferred)."""
+        return self._frame.clone(), {"symbols": list(self._symbols), "freq_ns": self._freq_ns}
+
+    @classmethod
+    def from_parts(cls, frame: pl.DataFrame, *, symbols: Iterable[str], freq_ns: int | None) -> Bars:
+        """Bars rebuilt from :meth:`to_parts`, with the same :meth:`fingerprint`. The frame is validated again
+        like any input (:func:`bars`); a symbol of the frame missing from ``symbols`` is a DataError. Recorded
+        builders are not part of the parts: their columns come back as given columns (:attr:`precomputed`)."""
+        built = canonical(frame, freq=freq_ns)
+        universe = tuple(sorted(set(symbols)))
+        missing = sorted(set(built.symbols) - set(universe))
+        if missing:
+            raise DataError("the frame has a symbol outside the universe", argument="symbols", symbol=missing[0])
+        return cls._from_canonical(built.frame, universe, built.freq_ns)
+
     def __repr__(self) -> str:
         span = f"{self.start.isoformat()} .. {self.end.isoformat()}" if self.start and self.end else "empty"
         freq = self.freq

@@ -57,7 +57,7 @@ def canonical(
     tz: str | dt.tzinfo | None = None,
     label: Literal["right", "left"] = "right",
     symbol: str | None = None,
-    freq: dt.timedelta | str | None = None,
+    freq: dt.timedelta | str | int | None = None,
     session_close: str | dt.time | None = None,
     session_open: str | dt.time | None = None,
     latency: dt.timedelta | str | None = None,
