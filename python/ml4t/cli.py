@@ -1,19 +1,32 @@
 """The ``ml4t`` command.
 
+    ml4t --version
     ml4t lint PATH... [--select CODES] [--ignore CODES] [--format text|json] [--explain CODE]
+    ml4t report RESULT_DIR [-o OUT.html]
 
-Exit status: 0 no findings, 1 findings, 2 bad usage, 3 some files could not be read or parsed (each is a line
-``path:1:1: E902 cannot read: <reason>`` or ``path:line:col: E999 cannot parse: <reason>``; the other files are
-still linted and their findings printed).
+``ml4t --version`` prints ml4t's version and those of Polars, plotly and Python, on one line.
+
+``ml4t lint`` exit status: 0 no findings, 1 findings, 2 bad usage, 3 some files could not be read or parsed
+(each is a line ``path:1:1: E902 cannot read: <reason>`` or ``path:line:col: E999 cannot parse: <reason>``; the
+other files are still linted and their findings printed).
+
+``ml4t report`` writes the one-file HTML report (:meth:`ml4t.Result.report`) of a result saved with
+:meth:`ml4t.Result.save`, to ``RESULT_DIR/report.html`` unless ``-o`` says where, and prints its path. Exit
+status: 0 written, 1 the report failed (a damaged result, an error while writing), 2 bad usage (a
+``RESULT_DIR`` that does not exist or is not a saved result, an ``-o`` whose folder does not exist).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import platform
 import sys
+import traceback
 from collections import Counter
 from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
 
 from ml4t.errors import Ml4tError
 
@@ -25,6 +38,30 @@ EXIT_STATUS = """exit status:
   2  bad usage (an unknown code, a path that does not exist)
   3  some files could not be read (E902: not a regular file, over 10 MB, not decodable, a corrupt notebook)
      or parsed (E999); the other files are still linted"""
+
+REPORT_EXIT_STATUS = """exit status:
+  0  the report was written (its path is printed)
+  1  the report failed (a damaged result, an error while writing)
+  2  bad usage (RESULT_DIR does not exist or is not a saved result, the folder of -o does not exist)"""
+
+
+class _UsageError(Exception):
+    """A command's bad usage (exit status 2), with the message to print."""
+
+
+def version() -> str:
+    """What ``ml4t --version`` prints: ml4t's version, then Polars', plotly's and Python's."""
+    import ml4t
+
+    others = ", ".join(f"{name} {_installed(name)}" for name in ("polars", "plotly"))
+    return f"ml4t {ml4t.__version__} ({others}, Python {platform.python_version()})"
+
+
+def _installed(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def _codes(value: str) -> list[str]:
@@ -60,9 +97,35 @@ def _lint(args: argparse.Namespace) -> int:
     return 3 if unreadable else 1 if problems else 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from ml4t.report import is_result_folder, report_result
+    from ml4t.result import Result
+
+    folder = Path(args.result_dir)
+    if not folder.exists():
+        raise _UsageError(f"RESULT_DIR {folder} does not exist")
+    if not is_result_folder(folder):
+        raise _UsageError(f"{folder} is not a saved ml4t result (no ml4t manifest.json; save one with Result.save)")
+    out = Path(args.output) if args.output is not None else folder / "report.html"
+    if not out.parent.is_dir():
+        raise _UsageError(f"the folder of -o {out} does not exist")
+    try:
+        written = report_result(Result.load(folder), out)
+    except Ml4tError as error:
+        print(f"ml4t report: {folder}: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:
+        traceback.print_exc()
+        print(f"ml4t report: {folder}: the report failed: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    print(written)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ml4t", description="ml4t: backtesting for machine-learning research")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=version(), help="print the versions and exit")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     lint_cmd = commands.add_parser(
         "lint",
         help="lint strategy source files and notebooks (never runs them)",
@@ -74,9 +137,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     lint_cmd.add_argument("--ignore", type=_codes, default=None, help="codes or families to leave out")
     lint_cmd.add_argument("--format", choices=("text", "json"), default="text")
     lint_cmd.add_argument("--explain", metavar="CODE", help="print a rule's documentation and exit")
+    report_cmd = commands.add_parser(
+        "report",
+        help="write the one-file HTML report of a result saved with Result.save",
+        description="Write the one-file HTML report of a result saved with Result.save(RESULT_DIR).",
+        epilog=REPORT_EXIT_STATUS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    report_cmd.add_argument("result_dir", metavar="RESULT_DIR", help="a folder written by Result.save")
+    report_cmd.add_argument(
+        "-o", "--output", metavar="OUT.html", default=None, help="where to write it (default RESULT_DIR/report.html)"
+    )
     args = parser.parse_args(argv)
     try:
-        return _lint(args)
+        return _report(args) if args.command == "report" else _lint(args)
+    except _UsageError as error:
+        print(f"ml4t {args.command}: {error}", file=sys.stderr)
+        return 2
     except Ml4tError as error:
         print(f"ml4t {args.command}: {error}", file=sys.stderr)
         return 2

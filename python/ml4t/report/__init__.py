@@ -10,7 +10,7 @@ from ml4t.report._compare import plot_comparison, report_comparison
 from ml4t.report._downsample import DEFAULT_MAX_POINTS, minmax_indices
 from ml4t.report._page import Html, Page
 from ml4t.report._result import plot_result, report_result, result_page
-from ml4t.report._store import load_result, save_result
+from ml4t.report._store import is_result_folder, load_result, save_result
 from ml4t.report._sweep import heatmap_data, plot_heatmap, report_sweep
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "Html",
     "Page",
     "heatmap_data",
+    "is_result_folder",
     "load_result",
     "minmax_indices",
     "plot_comparison",

@@ -68,7 +68,8 @@ def save_result(
 
     ``bars=False`` leaves out ``bars.parquet`` (the fingerprint is kept either way). An existing ``path`` is
     a ConfigError (argument ``path``) unless ``overwrite=True``, and even then one that is not a saved result
-    (a file, or a folder without an ml4t manifest) is never replaced.
+    (a file, or a folder without an ml4t manifest) is never replaced; a saved result is replaced as a whole
+    (with any file added to it since, such as its ``report.html``).
     """
     target = Path(path)
     if target.exists() or target.is_symlink():
