@@ -26,7 +26,7 @@ import ml4t.costs
 from ml4t import Result
 from ml4t.data import Bars, bars
 from ml4t.datasets import synthetic_bars
-from ml4t.demo import sma_cross, top_k_by_forecast
+from ml4t.demo import SmaCrossWithStop, sma_cross, top_k_by_forecast
 from ml4t.errors import ConfigError, DataError
 from ml4t.event import Engine, Strategy
 from ml4t.report import load_result, save_result
@@ -213,7 +213,7 @@ def test_meta_values_json_cannot_hold_come_back_or_are_listed_as_reprs(tmp_path)
     assert {"meta.nested.frames.0.parquet", "meta.nested.frames.1.deeper.parquet"} <= set(manifest["files"])
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(
     n_assets=st.integers(1, 3),
     seed=st.integers(0, 2**16),
@@ -221,12 +221,18 @@ def test_meta_values_json_cannot_hold_come_back_or_are_listed_as_reprs(tmp_path)
     sl_stop=st.sampled_from([None, 0.03]),
     execution=st.sampled_from(["close", "next_open"]),
     fast=st.integers(2, 5),
+    event=st.booleans(),
 )
-def test_random_runs_round_trip(n_assets, seed, fees, sl_stop, execution, fast):
+def test_random_runs_round_trip(n_assets, seed, fees, sl_stop, execution, fast, event):
     data = synthetic_bars(n_assets, 80, "1d", seed=seed)
-    result = VectorizedStrategy(sma_cross, execution=execution, fees=fees, sl_stop=sl_stop).run(
-        data, fast=fast, slow=fast + 6
-    )
+    if event:
+        engine = Engine(
+            data, SmaCrossWithStop(fast, fast + 6), execution=execution, commission=ml4t.costs.Percent(fees)
+        )
+        result = engine.run()
+    else:
+        strategy = VectorizedStrategy(sma_cross, execution=execution, fees=fees, sl_stop=sl_stop)
+        result = strategy.run(data, fast=fast, slow=fast + 6)
     with tempfile.TemporaryDirectory() as folder:
         assert_same_result(Result.load(result.save(Path(folder) / "r")), result)
 
