@@ -128,3 +128,11 @@ def test_a_report_that_cannot_be_written_fails_with_status_1(saved, tmp_path):
     assert done.returncode == 1
     assert f"ml4t report: {saved}: the report failed: IsADirectoryError" in done.stderr
     assert list(out.iterdir()) == []
+
+
+def test_a_result_saved_without_its_bars_is_reported_too(saved, tmp_path):
+    result = ml4t.Result.load(saved)
+    folder = result.save(tmp_path / "nobars", bars=False)
+    done = _ml4t("report", folder)
+    assert done.returncode == 0, done.stderr
+    assert result.data_fingerprint in (folder / "report.html").read_text(encoding="utf-8")
