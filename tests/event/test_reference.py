@@ -6,6 +6,7 @@ rejections are exercised by small starting cash."""
 from __future__ import annotations
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.event.reference import Bar, Request, simulate
@@ -53,6 +54,7 @@ def submit(request):
     return action
 
 
+@pytest.mark.filterwarnings("ignore::ml4t.errors.RejectionWarning")  # ten refused orders are a valid scenario
 @settings(max_examples=150)
 @given(
     scenario=scenarios(),
