@@ -1,0 +1,180 @@
+"""Reports in a real browser: every report kind opens in headless Chromium (offline) with every figure drawn
+and no console error, and the harness that checks it fails when a page breaks any of those promises.
+
+The harness is ``tests/report/browser.py``; the ``browser`` fixture (``conftest.py``) skips these tests when
+Debian's chromium is missing (fails under ``CI``). Also here: an interrupted ``Page.write`` leaves nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+import polars as pl
+import pytest
+from tests.report import browser as harness
+from tests.report.browser import open_report
+
+from ml4t.report import Html, Page
+
+
+def _figures() -> list[Any]:
+    """One figure of each trace kind the reports draw, plus one with a trace hidden in the legend."""
+    return [
+        go.Figure(go.Scatter(x=[1, 2, 3], y=[1.0, 3.0, 2.0], name="equity")),
+        go.Figure([go.Bar(x=["a", "b"], y=[3, 4]), go.Scatter(x=[1, 2], y=[1, 1], visible="legendonly")]),
+        go.Figure(go.Heatmap(z=[[1, 2], [3, None]], x=[5, 10], y=[20, 40])),
+        go.Figure(go.Waterfall(x=["costs", "timing", "trades"], y=[-1.0, 0.5, 2.0])),
+        go.Figure(go.Candlestick(x=[1, 2], open=[1, 2], high=[2, 3], low=[0.5, 1], close=[1.5, 2.5])),
+        go.Figure(go.Scattergl(x=[1, 2, 3], y=[3, 1, 2])),
+    ]
+
+
+def _page(tmp_path: Path, *extra: Any, name: str = "page.html") -> Path:
+    page = Page("smoke", "every kind of item").section("figures", *_figures(), note="drawn by plotly")
+    page.section(
+        "tables",
+        pl.DataFrame({"symbol": ["A000", "A001"], "sharpe": [1.25, -0.5]}),
+        {"bars": 1000, "fingerprint": "abc123"},
+        "a paragraph <escaped>",
+        *extra,
+    )
+    return page.write(tmp_path / name)
+
+
+# --- the harness -----------------------------------------------------------------------------------------
+
+
+def test_page_opens_offline_with_every_figure_drawn(browser: Any, tmp_path: Path) -> None:
+    path = _page(tmp_path)
+    seen = open_report(browser, path)
+    assert seen.figures == len(_figures())
+    assert seen.severe == []
+    assert seen.resources[0] == path.resolve().as_uri()
+    assert seen.foreign == []
+    assert seen.render_ms > 0
+
+
+def test_a_script_error_fails(browser: Any, tmp_path: Path) -> None:
+    path = _page(tmp_path, Html("<script>throw new Error('ml4t-boom')</script>"))
+    with pytest.raises(AssertionError, match=r"console errors: .*ml4t-boom"):
+        open_report(browser, path)
+
+
+def test_a_console_error_fails(browser: Any, tmp_path: Path) -> None:
+    path = _page(tmp_path, Html("<script>console.error('ml4t-logged')</script>"))
+    with pytest.raises(AssertionError, match="ml4t-logged"):
+        open_report(browser, path)
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        '<img src="https://cdn.example.com/logo.png">',
+        '<script src="https://cdn.plot.ly/plotly-3.0.0.min.js"></script>',
+        "<script>fetch('http://127.0.0.1:8000/data.json').catch(() => 0)</script>",
+    ],
+)
+def test_a_request_for_anything_but_the_file_fails_and_is_blocked(browser: Any, tmp_path: Path, markup: str) -> None:
+    path = _page(tmp_path, Html(markup))
+    with pytest.raises(AssertionError, match=r"requested resources other than the file: https?://") as failed:
+        open_report(browser, path)
+    assert "Failed to load resource: net::ERR_" in str(failed.value)  # blocked, not fetched
+
+
+def test_a_figure_plotly_never_drew_fails(browser: Any, tmp_path: Path) -> None:
+    path = _page(tmp_path, Html("<div class='plot' id='orphan'></div>"))
+    with pytest.raises(AssertionError, match=r"6 of 6 figures drawn \(7 div\.plot.*orphan: no \.main-svg"):
+        open_report(browser, path, timeout=2)
+
+
+def test_fewer_figures_than_the_page_declares_fails(browser: Any, tmp_path: Path) -> None:
+    path = _page(tmp_path)
+    text = path.read_text(encoding="utf-8").replace("data-figures='6'", "data-figures='7'")
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(AssertionError, match="6 of 7 figures drawn"):
+        open_report(browser, path, timeout=2)
+
+
+def test_a_trace_that_was_not_drawn_fails(browser: Any, tmp_path: Path) -> None:
+    # the trace's group node is taken out of the page after plotly drew it
+    remove = "<script>document.querySelector('#ml4t-plot-0 g.trace').remove()</script>"
+    path = _page(tmp_path, Html(remove))
+    with pytest.raises(AssertionError, match='ml4t-plot-0: traces not drawn: scatter "equity" #0'):
+        open_report(browser, path, timeout=2)
+
+
+def test_missing_browser_skips_locally_and_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(harness, "CHROMIUM", "/nonexistent/chromium")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match=re.escape(harness.ENABLE)):
+        harness.require_browser()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match=r"/nonexistent/chromium not found.*CI is set"):
+        harness.require_browser()
+    monkeypatch.setattr(harness, "CHROMIUM", "/usr/bin/chromium")  # the real one, when installed
+    if os.access("/usr/bin/chromium", os.X_OK) and os.access(harness.CHROMEDRIVER, os.X_OK):
+        harness.require_browser()
+
+
+# --- writing ---------------------------------------------------------------------------------------------
+
+
+class _Interrupted(BaseException):
+    pass
+
+
+@pytest.mark.parametrize("where", ["while writing", "before the rename"])
+def test_an_interrupted_write_leaves_neither_the_file_nor_a_temp_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    import ml4t.report._page as page_module
+
+    page = Page("interrupted").section("one", go.Figure(go.Scatter(x=[1, 2], y=[3, 4])))
+    if where == "while writing":
+        real_fdopen = os.fdopen
+
+        class HalfWriter:
+            def __init__(self, fd: int, *args: Any, **kwargs: Any) -> None:
+                self.file = real_fdopen(fd, *args, **kwargs)
+
+            def __enter__(self) -> HalfWriter:
+                return self
+
+            def __exit__(self, *exc: object) -> None:
+                self.file.close()
+
+            def write(self, text: str) -> int:
+                self.file.write(text[: len(text) // 2])
+                self.file.flush()
+                raise _Interrupted  # e.g. Ctrl-C halfway through the file
+
+        monkeypatch.setattr(page_module.os, "fdopen", HalfWriter)
+    else:
+
+        def replace(*args: Any) -> None:
+            raise _Interrupted
+
+        monkeypatch.setattr(page_module.os, "replace", replace)
+    with pytest.raises(_Interrupted):
+        page.write(tmp_path / "run.html")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupted_rewrite_keeps_the_old_report_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ml4t.report._page as page_module
+
+    target = Page("first").section("one", "the first report").write(tmp_path / "run.html")
+    before = target.read_bytes()
+
+    def replace(*args: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(page_module.os, "replace", replace)
+    with pytest.raises(KeyboardInterrupt):
+        Page("second").section("two", "the second report").write(target)
+    assert list(tmp_path.iterdir()) == [target]
+    assert target.read_bytes() == before
