@@ -1,5 +1,6 @@
 """Reports in a real browser: every report kind opens in headless Chromium (offline) with every figure drawn
-and no console error, and the harness that checks it fails when a page breaks any of those promises.
+and no console error (a single run of each mode, a 2,500-combination sweep, a promotion comparison and a
+1M-bar run), and the harness that checks it fails when a page breaks any of those promises.
 
 The harness is ``tests/report/browser.py``; the ``browser`` fixture (``conftest.py``) skips these tests when
 Debian's chromium is missing (fails under ``CI``). Also here: an interrupted ``Page.write`` leaves nothing.
@@ -18,7 +19,11 @@ import pytest
 from tests.report import browser as harness
 from tests.report.browser import open_report
 
+import ml4t
+import ml4t.costs as costs
+from ml4t.datasets import synthetic_bars
 from ml4t.report import Html, Page
+from ml4t.vectorized import VectorizedStrategy
 
 
 def _figures() -> list[Any]:
@@ -118,6 +123,73 @@ def test_missing_browser_skips_locally_and_fails_under_ci(monkeypatch: pytest.Mo
     monkeypatch.setattr(harness, "CHROMIUM", "/usr/bin/chromium")  # the real one, when installed
     if os.access("/usr/bin/chromium", os.X_OK) and os.access(harness.CHROMEDRIVER, os.X_OK):
         harness.require_browser()
+
+
+# --- every report kind ----------------------------------------------------------------------------------
+
+FAST, SLOW = range(2, 52), range(10, 210, 4)  # 50 x 50 = 2,500 combinations
+
+
+def _sma_cross(fast: int, slow: int) -> dict[str, pl.Expr]:
+    f, s = pl.col("close").rolling_mean(fast), pl.col("close").rolling_mean(slow)
+    return {"entries": f > s, "exits": f < s}
+
+
+@pytest.fixture(scope="module")
+def sweep() -> Any:
+    strategy = VectorizedStrategy(_sma_cross, execution="next_open", fees=0.001, cash_sharing=True, sl_stop=0.05)
+    return strategy.sweep(synthetic_bars(3, 1000, seed=14), fast=FAST, slow=SLOW)
+
+
+@pytest.fixture(scope="module")
+def runs(sweep: Any) -> dict[str, ml4t.Result]:
+    """The sweep's winner run in full, and promoted to the event engine under realistic costs and a volume cap
+    (next open, whole shares: a reality gap with partial fills and skipped entries)."""
+    realistic = sweep.promote(fast=10, slow=50).run(
+        commission=costs.Percent(0.001), slippage=costs.Bps(5), participation=0.05
+    )
+    return {"vectorized": sweep.result(fast=10, slow=50), "event": realistic}
+
+
+def _opened(browser: Any, path: Path) -> harness.Rendering:
+    """Open a report and check what every report promises: figures declared and all drawn, nothing else."""
+    seen = open_report(browser, path)
+    assert seen.figures > 0
+    assert seen.foreign == []
+    return seen
+
+
+@pytest.mark.parametrize("mode", ["vectorized", "event"])
+def test_a_single_run_report_renders(browser: Any, runs: dict[str, ml4t.Result], tmp_path: Path, mode: str) -> None:
+    _opened(browser, runs[mode].report(tmp_path / "run.html"))
+
+
+def test_a_sweep_report_of_2500_combinations_renders(browser: Any, sweep: Any, tmp_path: Path) -> None:
+    assert len(sweep) == 2500
+    _opened(browser, sweep.report(tmp_path / "sweep.html"))
+
+
+def test_a_promotion_comparison_report_renders(browser: Any, runs: dict[str, ml4t.Result], tmp_path: Path) -> None:
+    comparison = ml4t.compare(runs["vectorized"], runs["event"])
+    _opened(browser, comparison.report(tmp_path / "gap.html"))
+
+
+MILLION = 1_000_000
+EXTRA_BYTES = 4_000_000
+"""What a 1M-bar report may add to plotly.js (about 4.8 MB, inlined once): its downsampled series (a few
+thousand points each), tables and markup. Drawn in full, one series of a million points alone is ~20 MB."""
+
+
+@pytest.mark.slow
+def test_a_million_bar_report_is_a_few_mb_and_renders(browser: Any, tmp_path: Path) -> None:
+    from plotly.offline import get_plotlyjs
+
+    bars = synthetic_bars(n_assets=1, n_bars=MILLION, freq="1m", seed=3)
+    result = VectorizedStrategy(_sma_cross, fees=0.001).run(bars, fast=10, slow=50)
+    assert result.equity.height == MILLION  # the full data stays in the Result
+    path = result.report(tmp_path / "million.html")
+    assert path.stat().st_size <= len(get_plotlyjs().encode()) + EXTRA_BYTES
+    _opened(browser, path)
 
 
 # --- writing ---------------------------------------------------------------------------------------------
