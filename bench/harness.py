@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-MODULES = ["bench.data_layer", "bench.vectorized", "bench.event", "bench.portfolio"]
+MODULES = ["bench.data_layer", "bench.vectorized", "bench.event", "bench.portfolio", "bench.report"]
 """Modules that register workloads; later issues add their peers' modules here."""
 
 _REGISTRY: dict[str, Callable[[], Workload]] = {}
