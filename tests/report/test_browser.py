@@ -81,13 +81,14 @@ def test_a_console_error_fails(browser: Any, tmp_path: Path) -> None:
         '<img src="https://cdn.example.com/logo.png">',
         '<script src="https://cdn.plot.ly/plotly-3.0.0.min.js"></script>',
         "<script>fetch('http://127.0.0.1:8000/data.json').catch(() => 0)</script>",
+        "<script>new WebSocket('ws://live.example.com/feed')</script>",
     ],
 )
 def test_a_request_for_anything_but_the_file_fails_and_is_blocked(browser: Any, tmp_path: Path, markup: str) -> None:
     path = _page(tmp_path, Html(markup))
-    with pytest.raises(AssertionError, match=r"requested resources other than the file: https?://") as failed:
+    with pytest.raises(AssertionError, match=r"requested resources other than the file: (https?|ws)://") as failed:
         open_report(browser, path)
-    assert "Failed to load resource: net::ERR_" in str(failed.value)  # blocked, not fetched
+    assert re.search(r"console errors: .*net::ERR_", str(failed.value))  # blocked, not fetched
 
 
 def test_a_figure_plotly_never_drew_fails(browser: Any, tmp_path: Path) -> None:
