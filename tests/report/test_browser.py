@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 import polars as pl
 import pytest
 from tests.report import browser as harness
+from tests.report import plot_runs
 from tests.report.browser import open_report
 
 import ml4t
@@ -163,6 +164,13 @@ def _opened(browser: Any, path: Path) -> harness.Rendering:
 @pytest.mark.parametrize("mode", ["vectorized", "event"])
 def test_a_single_run_report_renders(browser: Any, runs: dict[str, ml4t.Result], tmp_path: Path, mode: str) -> None:
     _opened(browser, runs[mode].report(tmp_path / "run.html"))
+
+
+@pytest.mark.parametrize("kind", ["scripted", "with_stops", "portfolio", "ruined", "never_trades", "equity_only"])
+def test_every_kind_of_single_run_report_renders(browser: Any, tmp_path: Path, kind: str) -> None:
+    """Rejected, cancelled and open orders with stop levels; a stop re-placed every bar; 13 symbols' weights;
+    a margin call; no order at all; an equity curve alone (see ``plot_runs.py``)."""
+    _opened(browser, getattr(plot_runs, kind)().report(tmp_path / f"{kind}.html"))
 
 
 def test_a_sweep_report_of_2500_combinations_renders(browser: Any, sweep: Any, tmp_path: Path) -> None:
