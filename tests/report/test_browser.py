@@ -1,6 +1,6 @@
 """Reports in a real browser: every report kind opens in headless Chromium (offline) with every figure drawn
-and no console error (a single run of each mode, a 2,500-combination sweep, a promotion comparison and a
-1M-bar run), and the harness that checks it fails when a page breaks any of those promises.
+and no console error (single runs of every kind, a saved result through ``ml4t report``, a 2,500-combination
+sweep, a promotion comparison and a 1M-bar run), and the harness that checks it fails when a page breaks any of those promises.
 
 The harness is ``tests/report/browser.py``; the ``browser`` fixture (``conftest.py``) skips these tests when
 Debian's chromium is missing (fails under ``CI``). Also here: an interrupted ``Page.write`` leaves nothing.
@@ -171,6 +171,19 @@ def test_every_kind_of_single_run_report_renders(browser: Any, tmp_path: Path, k
     """Rejected, cancelled and open orders with stop levels; a stop re-placed every bar; 13 symbols' weights;
     a margin call; no order at all; an equity curve alone (see ``plot_runs.py``)."""
     _opened(browser, getattr(plot_runs, kind)().report(tmp_path / f"{kind}.html"))
+
+
+@pytest.mark.parametrize("with_bars", [True, False])
+def test_the_report_of_a_saved_result_renders(
+    browser: Any, runs: dict[str, ml4t.Result], tmp_path: Path, capsys: pytest.CaptureFixture[str], with_bars: bool
+) -> None:
+    """``ml4t report RESULT_DIR``, with the bars saved and without them (prices from the marks)."""
+    from ml4t.cli import main
+
+    folder = runs["event"].save(tmp_path / "run", bars=with_bars)
+    assert main(["report", str(folder), "-o", str(tmp_path / "saved.html")]) == 0
+    assert capsys.readouterr().out.strip().endswith("saved.html")
+    _opened(browser, tmp_path / "saved.html")
 
 
 def test_a_sweep_report_of_2500_combinations_renders(browser: Any, sweep: Any, tmp_path: Path) -> None:
