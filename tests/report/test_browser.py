@@ -1,6 +1,7 @@
 """Reports in a real browser: every report kind opens in headless Chromium (offline) with every figure drawn
 and no console error (single runs of every kind, a saved result through ``ml4t report``, a 2,500-combination
-sweep, a promotion comparison and a 1M-bar run), and the harness that checks it fails when a page breaks any of those promises.
+sweep, a promotion comparison and a 1M-bar run), and the harness that checks it fails when a page breaks any
+of those promises.
 
 The harness is ``tests/report/browser.py``; the ``browser`` fixture (``conftest.py``) skips these tests when
 Debian's chromium is missing (fails under ``CI``). Also here: an interrupted ``Page.write`` leaves nothing.
