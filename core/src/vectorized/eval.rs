@@ -190,8 +190,9 @@ fn binary(op: Op, x: &Slices<'_>, y: &Slices<'_>, dst: &mut Column, n: usize) {
         Op::Eq => map2(x, y, dst, n, |a, va, b, vb| (flag(eq(a, b)), va & vb)),
         Op::NotEq => map2(x, y, dst, n, |a, va, b, vb| (flag(!eq(a, b)), va & vb)),
         // Polars returns the column itself when it adds or subtracts a scalar zero of either sign (and
-        // negates it for `0 - x`): the sign of a zero result is Polars', not IEEE's
-        Op::Add | Op::Sub if is_zero(y) => map1(x, dst, n, |a, va| (a, va)),
+        // negates it for `0 - x`): the sign of a zero result is Polars', not IEEE's. Two scalars are added
+        // as IEEE says (`-0.0 + 0.0` is `+0.0`), as Polars does.
+        Op::Add | Op::Sub if is_zero(y) && matches!(x, Slices::Cols(..)) => map1(x, dst, n, |a, va| (a, va)),
         Op::Add if is_zero(x) && matches!(y, Slices::Cols(..)) => map1(y, dst, n, |b, vb| (b, vb)),
         Op::Sub if is_zero(x) && matches!(y, Slices::Cols(..)) => map1(y, dst, n, |b, vb| (-b, vb)),
         Op::Add => map2(x, y, dst, n, |a, va, b, vb| (a + b, va & vb)),

@@ -124,6 +124,11 @@ fn division_by_a_scalar_is_by_its_reciprocal_and_constants_fold() {
     assert!(plus_zero[2].unwrap().is_sign_negative());
     let zero_minus = run(vec![num(0.0), Instr::Leaf(0), Instr::Binary(Op::Sub)], &leaves, 4);
     assert!(zero_minus[2].unwrap().is_sign_positive() && zero_minus[1] == Some(-7.0));
+    // two scalars add as IEEE says: -0.0 + 0.0 is +0.0 (Polars too; found by Hypothesis)
+    let scalars = run(vec![num(-0.0), num(0.0), Instr::Binary(Op::Add)], &leaves, 2);
+    assert!(scalars
+        .iter()
+        .all(|v| v.unwrap() == 0.0 && v.unwrap().is_sign_positive()));
 }
 
 #[test]
