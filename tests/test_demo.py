@@ -3,9 +3,11 @@
 from ml4t import demo
 
 
-def test_demo_runs_and_shows_each_section(capsys):
-    demo.main()
+def test_demo_runs_and_shows_each_section(capsys, tmp_path):
+    demo.main(reports=tmp_path / "reports")
     out = capsys.readouterr().out
+    written = sorted(p.name for p in (tmp_path / "reports").iterdir())
+    assert written == ["gap.html", "run.html", "sweep.html"]
     for expected in (
         "Point-in-time data layer",
         "DataError: high < low in 1 row",
@@ -35,5 +37,7 @@ def test_demo_runs_and_shows_each_section(capsys):
         "strict audit of th=",
         "passed=True, unverified columns: []",
         "a feature that reads tomorrow: signal 'entries'",
+        "See it: one-file HTML reports",
+        "reports/run.html",
     ):
         assert expected in out

@@ -223,11 +223,11 @@ def test_a_write_interrupted_halfway_leaves_neither_the_file_nor_a_temp_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # (test_page.py interrupts it before the rename; here half the text is on disk when Ctrl-C arrives)
-    real_fdopen = os.fdopen
+    real_open = open
 
     class HalfWriter:
-        def __init__(self, fd: int, *args: Any, **kwargs: Any) -> None:
-            self.file = real_fdopen(fd, *args, **kwargs)
+        def __init__(self, path: Path, *args: Any, **kwargs: Any) -> None:
+            self.file = real_open(path, *args, **kwargs)
 
         def __enter__(self) -> HalfWriter:
             return self
@@ -240,7 +240,7 @@ def test_a_write_interrupted_halfway_leaves_neither_the_file_nor_a_temp_file(
             self.file.flush()
             raise KeyboardInterrupt
 
-    monkeypatch.setattr("ml4t.report._page.os.fdopen", HalfWriter)
+    monkeypatch.setattr("ml4t.report._page.open", HalfWriter, raising=False)  # the module's open(): the file
     page = Page("interrupted").section("one", go.Figure(go.Scatter(x=[1, 2], y=[3, 4])))
     with pytest.raises(KeyboardInterrupt):
         page.write(tmp_path / "run.html")

@@ -56,6 +56,10 @@ def test_unknown_items_are_refused():
 def test_write_is_atomic(tmp_path, monkeypatch):
     path = _page().write(tmp_path / "r.html")
     assert path.read_text().startswith("<!DOCTYPE html>")
+    plain = tmp_path / "plain"
+    plain.write_text("")  # the permissions open() gives a new file: the report gets the same, not 0o600
+    assert path.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
+    plain.unlink()
     assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
 
     def interrupted(src, dst):  # the file is written, then Ctrl-C arrives before the rename

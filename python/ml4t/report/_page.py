@@ -18,7 +18,7 @@ import html
 import json
 import math
 import os
-import tempfile
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,9 +120,10 @@ class Page:
         path. The directory must exist."""
         target = Path(path)
         text = self.html()
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+        # a fresh name opened exclusively, so the file gets open()'s usual permissions (mkstemp's are 0o600)
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
+            with open(tmp, "x", encoding="utf-8") as out:
                 out.write(text)
             os.replace(tmp, target)
         except BaseException:
