@@ -53,10 +53,20 @@ fmt: install ## format Python (ruff) and Rust (rustfmt)
 	$(VPY) -m ruff check --fix python tests bench
 	cargo fmt --all
 
+# The docs extra (pyproject), installed beside the dev extras without rebuilding the extension.
+$(VENV)/.docs: $(VENV)/.built pyproject.toml
+	$(VPY) -c "import tomllib; print('\\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['docs']))" \
+		| $(VPY) -m pip install --quiet -r /dev/stdin
+	@touch $@
+
+.PHONY: docs
+docs: $(VENV)/.docs ## build the docs site into site/: API reference, README, notebooks executed; warnings are errors
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
 .PHONY: bench
 bench: install ## run the benchmarks (bench/) and print the table
 	$(VPY) -m bench
 
 .PHONY: clean
 clean: ## remove the virtual environment and build artefacts
-	rm -rf $(VENV) target .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) target site .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -46,3 +46,57 @@ def test_notebook_runs(path: Path):
     for i, src in enumerate(cells, start=1):
         assert not re.search(r"^\s*[%!]", src, re.MULTILINE), f"{path.name} cell {i} uses a magic or shell escape"
     _run_cells(cells, path.name)
+
+
+# The notebooks the issues promised (#14: sweeps, promotion, benchmark), each on a multi-symbol panel.
+REQUIRED_NOTEBOOKS = {"quickstart", "sweeps", "promotion", "benchmark", "portfolio", "ml_validation"}
+# The public modules `make docs` documents (docs/api/<module>.md, one `::: module` each).
+API_MODULES = (
+    "ml4t", "ml4t.data", "ml4t.vectorized", "ml4t.event", "ml4t.metrics", "ml4t.audit", "ml4t.validate",
+    "ml4t.report", "ml4t.costs", "ml4t.settings", "ml4t.errors", "ml4t.promotion", "ml4t.lint",
+)  # fmt: skip
+
+
+def _code_cells(path: Path) -> list[str]:
+    return ["".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+
+
+def test_the_promised_notebooks_exist():
+    assert REQUIRED_NOTEBOOKS <= {p.stem for p in NOTEBOOKS}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_outputs_are_stripped(path: Path):
+    """Git holds the code, not a stale run: the docs build and the tests execute the notebooks themselves."""
+    nb = json.loads(path.read_text())
+    for i, cell in enumerate(nb["cells"], start=1):
+        if cell["cell_type"] == "code":
+            assert cell.get("outputs") == [], f"{path.name} cell {i} has outputs"
+            assert cell.get("execution_count") is None, f"{path.name} cell {i} has an execution count"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_figures_are_displayed_not_shown(path: Path):
+    """A figure is a cell's last expression: `.show()` would open a browser when run outside a notebook."""
+    for i, src in enumerate(_code_cells(path), start=1):
+        assert not re.search(r"\.show\(", src), f"{path.name} cell {i} calls .show()"
+
+
+def _nav_targets() -> list[str]:
+    text = (ROOT / "mkdocs.yml").read_text()
+    return re.findall(r"^\s*-\s*(?:[^:\n]+:\s*)?(\S+\.(?:md|ipynb))\s*$", text, re.MULTILINE)
+
+
+def test_every_notebook_is_a_docs_page():
+    nav = _nav_targets()
+    for path in NOTEBOOKS:
+        assert f"notebooks/{path.name}" in nav, f"{path.name} is not in mkdocs.yml's nav"
+    assert (ROOT / "docs" / "notebooks").resolve() == (ROOT / "notebooks").resolve()
+
+
+@pytest.mark.parametrize("module", API_MODULES)
+def test_every_public_module_has_an_api_page(module: str):
+    page = ROOT / "docs" / "api" / f"{module}.md"
+    assert page.exists(), f"no API page for {module}"
+    assert re.search(rf"^::: {re.escape(module)}$", page.read_text(), re.MULTILINE)
+    assert f"api/{module}.md" in _nav_targets()

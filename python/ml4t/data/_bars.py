@@ -336,6 +336,8 @@ class Bars:
             DataFrame or a mapping ``name -> Series`` of new columns. A function returns one value per row of
             the frame, in its order.
 
+        Notes
+        -----
         Builders run in order (positional first), each seeing the columns of those before it. A name that is
         already a column, a builder that raises or returns the wrong number of rows, or something that is
         neither an expression nor a callable is a ConfigError naming ``features`` and the column. Functions

@@ -70,6 +70,8 @@ def load_bars(
         are stamped at local midnight of each date unless ``session_close`` is given. A file may be a wide date x
         symbol frame of closes: its columns name the symbols, and no symbol comes from its file name.
 
+    Notes
+    -----
     CSV files whose data rows have exactly one field more than the header, with a ``HH:MM[:SS]`` second
     field (``Date,Open,...`` over rows ``2006-01-02,09:01:00,3602.00,...``), are read as a split date and
     time and combined. Validation errors name the file, column, symbol and first offending timestamp.

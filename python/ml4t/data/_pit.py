@@ -45,6 +45,8 @@ class PITData:
     now:
         The clock: tz-aware datetime, ISO-8601 string with an offset, or int64 ns UTC.
 
+    Notes
+    -----
     Arrays returned are read-only (writing raises ``ValueError``). ``history`` returns *up to* ``n`` values:
     fewer when less history is visible, an empty array when nothing is.
     """

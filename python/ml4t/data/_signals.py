@@ -90,6 +90,8 @@ def signals(
     allow_in_sample:
         Keep in-sample rows instead of raising; they are flagged ``in_sample = True``.
 
+    Notes
+    -----
     Every column other than the time and symbol columns is a value column and must be numeric or boolean;
     nulls are allowed (they read as NaN). Duplicated (symbol, ts_event, ts_arrival) rows and arrivals before
     their event are :class:`ml4t.DataError`.

@@ -1,9 +1,11 @@
 """``ml4t.lint``: the strategy linter. It reads a strategy's source with ``ast`` (it never imports or runs it)
 and reports coded findings, the way ruff does for general code.
 
+```python
 >>> from ml4t import lint
 >>> [str(f) for f in lint.check("import polars as pl\\nfuture = pl.col('close').shift(-1)\\n")]
 ["<string>:2:10: PIT001 shift(-1) reads a later row: the value at each bar comes from the future"]
+```
 
 From the shell: ``ml4t lint PATH...`` (``--select``, ``--ignore``, ``--format json``, ``--explain CODE``). A
 finding is silenced by ``# ml4t: ignore[CODE]`` (or a family, ``[PIT]``, or everything, bare ``ignore``) on its

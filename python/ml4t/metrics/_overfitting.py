@@ -254,6 +254,8 @@ def deflated_sharpe_ratio(
     index:
         The column under test (default: the one with the highest Sharpe ratio).
 
+    Notes
+    -----
     The tested column's ``SR``, ``T``, skewness and kurtosis enter :func:`probabilistic_sharpe_ratio`'s
     formula. Sharpe ratios are per period (see the module docstring). NaN when undefined. The moments of
     each column go through :func:`deflated_sharpe_from_moments`, the one computation.

@@ -117,6 +117,8 @@ def summary(
     var_level:
         Tail probability of ``var`` and ``cvar`` (0.05: the worst 5% of bars).
 
+    Notes
+    -----
     Columns: ``total_return``, ``annual_return``, ``annual_volatility``, ``sharpe_ratio``,
     ``sortino_ratio``, ``calmar_ratio``, ``max_drawdown``, ``var``, ``cvar`` as the functions of the same
     names in ``ml4t.metrics`` define them; ``max_drawdown_duration_bars`` (bars, as

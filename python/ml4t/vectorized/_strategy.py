@@ -138,6 +138,8 @@ class VectorizedStrategy:
     periods_per_year:
         Annualization of the metrics; default inferred from the bars' calendar.
 
+    Notes
+    -----
     A run that places no order at all, or a sweep in which no combination trades, warns
     (``ml4t.errors.NoOrdersWarning``) naming the keys that never fired.
     """

@@ -1,0 +1,108 @@
+"""mkdocs hooks of ml4t's docs site (`make docs`): the README as pages, plotly.js served locally.
+
+The README is the project's front page and stays the one copy of its text: each of its `## ` sections becomes
+a page under `guide/` at build time (nothing is copied into `docs/`), its links rewritten for the new place
+(an anchor of another section points to that section's page; `docs/x.md` to `x.md`; `notebooks/` stays
+`notebooks/`, the symlink `docs/notebooks` that also lets mkdocs-jupyter render them). The section list is
+also the "User guide" part of the navigation, so a new README section is a new page with no edit here.
+
+The notebooks' plotly figures are drawn by the HTML that plotly writes with `include_plotlyjs=False`
+(`PLOTLY_RENDERER=sphinx_gallery`, inherited by the kernel that mkdocs-jupyter starts); the script they
+need is the installed plotly's own `plotly.min.js`, served from `assets/plotly.min.js` and loaded in the
+head of notebook pages only (`_overrides/main.html`): the site opens offline and never asks a CDN.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mkdocs.structure.files import File, Files
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+GUIDE = "guide"
+PLOTLY_JS = "assets/plotly.min.js"
+_LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    slug: str
+    text: str
+
+    @property
+    def uri(self) -> str:
+        return f"{GUIDE}/{self.slug}.md"
+
+
+def slugify(title: str) -> str:
+    """The anchor GitHub and mkdocs' toc give a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[^\w\- ]", "", title.strip().lower())
+    return text.replace(" ", "-")
+
+
+def readme_sections(text: str) -> tuple[str, list[Section]]:
+    """The README's introduction (before the first `## `) and its `## ` sections, fenced code respected."""
+    parts: list[tuple[str, list[str]]] = [("", [])]
+    fenced = False
+    for line in text.splitlines(keepends=True):
+        if line.startswith("```"):
+            fenced = not fenced
+        if not fenced and line.startswith("## "):
+            parts.append((line[3:].strip(), []))
+        parts[-1][1].append(line)
+    intro = "".join(parts[0][1])
+    sections = [Section(title, slugify(title), "".join(lines)) for title, lines in parts[1:]]
+    return intro, sections
+
+
+def _rewrite(text: str, sections: list[Section], here: str) -> str:
+    """Links of README text placed at `here` (a docs URI), pointed at their new places."""
+    page_of = {s.slug: s.uri for s in sections}
+    up = "../" * here.count("/")
+
+    def fix(match: re.Match[str]) -> str:
+        target = match.group(1)
+        if "://" in target or target.startswith("mailto:"):
+            return match.group(0)
+        if target.startswith("#"):
+            anchor = target[1:]
+            if anchor in page_of:  # a section's own heading: its page
+                return f"]({up}{page_of[anchor]})"
+            holder = next((s for s in sections if _holds(s, anchor)), None)  # a heading inside a section
+            return f"]({up}{holder.uri if holder else here}{target})"
+        if target.startswith("docs/"):
+            target = target[len("docs/") :]
+        return f"]({up}{target})"
+
+    return _LINK.sub(fix, text)
+
+
+def _holds(section: Section, anchor: str) -> bool:
+    return any(slugify(h) == anchor for h in re.findall(r"^#+ (.*)$", section.text, re.M))
+
+
+def on_config(config: Any) -> Any:
+    os.environ.setdefault("PLOTLY_RENDERER", "sphinx_gallery")
+    _, sections = readme_sections(README.read_text())
+    guide = [{"Overview": f"{GUIDE}/index.md"}] + [{s.title: s.uri} for s in sections]
+    config["nav"] = [{"User guide": guide} if entry == "User guide" else entry for entry in config["nav"]]
+    return config
+
+
+def on_files(files: Files, config: Any) -> Files:
+    intro, sections = readme_sections(README.read_text())
+    overview = f"{GUIDE}/index.md"
+    files.append(File.generated(config, overview, content=_rewrite(intro, sections, overview)))
+    for section in sections:
+        files.append(File.generated(config, section.uri, content=_rewrite(section.text, sections, section.uri)))
+    import plotly
+
+    bundled = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    files.append(File.generated(config, PLOTLY_JS, abs_src_path=str(bundled)))
+    return files
