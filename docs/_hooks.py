@@ -6,14 +6,18 @@ a page under `guide/` at build time (nothing is copied into `docs/`), its links 
 `notebooks/`, the symlink `docs/notebooks` that also lets mkdocs-jupyter render them). The section list is
 also the "User guide" part of the navigation, so a new README section is a new page with no edit here.
 
-The notebooks' plotly figures are drawn by the HTML that plotly writes with `include_plotlyjs=False`
-(`PLOTLY_RENDERER=sphinx_gallery`, inherited by the kernel that mkdocs-jupyter starts); the script they
-need is the installed plotly's own `plotly.min.js`, served from `assets/plotly.min.js` and loaded in the
-head of notebook pages only (`_overrides/main.html`): the site opens offline and never asks a CDN.
+The site opens offline and asks no CDN, and the build checks it (`on_post_page`): a page that would load a
+script or a stylesheet from another host is an error. The notebooks' plotly figures are the HTML fragments of
+plotly's `sphinx_gallery` renderer (`PLOTLY_RENDERER`, inherited by the kernel that mkdocs-jupyter starts);
+the script they need is the installed plotly's own `plotly.min.js`, served from `assets/plotly.min.js` and
+loaded in the head of notebook pages (`_overrides/main.html`). The script tags that point elsewhere on a
+notebook page (plotly's CDN copy before each figure, and the MathJax that nbconvert's template and plotly add
+for LaTeX, which these notebooks do not use) are dropped.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -27,6 +31,9 @@ README = ROOT / "README.md"
 GUIDE = "guide"
 PLOTLY_JS = "assets/plotly.min.js"
 _LINK = re.compile(r"\]\(([^)\s]+)\)")
+_REMOTE_SCRIPT = re.compile(r"<script\b[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>")
+_REMOTE_RESOURCE = re.compile(r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)=\"(https?://[^\"]*)\"")
+log = logging.getLogger("mkdocs.hooks.ml4t")
 
 
 @dataclass(frozen=True)
@@ -106,3 +113,11 @@ def on_files(files: Files, config: Any) -> Files:
     bundled = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
     files.append(File.generated(config, PLOTLY_JS, abs_src_path=str(bundled)))
     return files
+
+
+def on_post_page(output: str, page: Any, config: Any) -> str:
+    if page.file.src_uri.endswith(".ipynb"):
+        output = _REMOTE_SCRIPT.sub("", output)
+    for url in _REMOTE_RESOURCE.findall(output):
+        log.warning("%s loads %s: the site must open offline", page.file.src_uri, url)
+    return output

@@ -1,7 +1,9 @@
-"""README examples and notebooks are executed in the test run, so the docs cannot drift from the code.
+"""README examples, the getting-started page and notebooks are executed in the test run, so the docs cannot
+drift from the code; the notebooks are kept stripped and every one of them is a page of the docs site.
 
 Code cells run in order in one namespace per document (no Jupyter kernel needed): a notebook cell or a
-README ```python block that raises fails the test with the cell's number.
+```python block that raises fails the test with the cell's number. `make docs` executes the notebooks again,
+in a kernel, for the site.
 """
 
 import json
@@ -31,6 +33,12 @@ def test_readme_python_blocks_run():
     blocks = _PYTHON_BLOCK.findall((ROOT / "README.md").read_text())
     assert blocks, "README.md has no ```python examples"
     _run_cells(blocks, "README.md")
+
+
+def test_getting_started_python_blocks_run():
+    blocks = _PYTHON_BLOCK.findall((ROOT / "docs" / "getting-started.md").read_text())
+    assert blocks, "docs/getting-started.md has no ```python examples"
+    _run_cells(blocks, "getting-started.md")
 
 
 def test_there_are_notebooks():
