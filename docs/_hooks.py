@@ -64,7 +64,8 @@ def readme_sections(text: str) -> tuple[str, list[Section]]:
             parts.append((line[3:].strip(), []))
         parts[-1][1].append(line)
     intro = "".join(parts[0][1])
-    sections = [Section(title, slugify(title), "".join(lines)) for title, lines in parts[1:]]
+    # each section is a page: its heading is the page's title (h1), the rest keeps its levels
+    sections = [Section(title, slugify(title), "#" + "".join(lines)[2:]) for title, lines in parts[1:]]
     return intro, sections
 
 
@@ -95,7 +96,7 @@ def _holds(section: Section, anchor: str) -> bool:
 
 
 def on_config(config: Any) -> Any:
-    os.environ.setdefault("PLOTLY_RENDERER", "sphinx_gallery")
+    os.environ["PLOTLY_RENDERER"] = "sphinx_gallery"  # never a user's "browser": the build opens nothing
     _, sections = readme_sections(README.read_text())
     guide = [{"Overview": f"{GUIDE}/index.md"}] + [{s.title: s.uri} for s in sections]
     config["nav"] = [{"User guide": guide} if entry == "User guide" else entry for entry in config["nav"]]
