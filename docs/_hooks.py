@@ -97,6 +97,7 @@ def _holds(section: Section, anchor: str) -> bool:
 
 def on_config(config: Any) -> Any:
     os.environ["PLOTLY_RENDERER"] = "sphinx_gallery"  # never a user's "browser": the build opens nothing
+    os.environ["ML4T_PROGRESS"] = "0"  # a progress bar is transient: no widget output in a page
     _, sections = readme_sections(README.read_text())
     guide = [{"Overview": f"{GUIDE}/index.md"}] + [{s.title: s.uri} for s in sections]
     config["nav"] = [{"User guide": guide} if entry == "User guide" else entry for entry in config["nav"]]
