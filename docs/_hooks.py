@@ -6,6 +6,8 @@ a page under `guide/` at build time (nothing is copied into `docs/`), its links 
 `notebooks/`, the symlink `docs/notebooks` that also lets mkdocs-jupyter render them). The section list is
 also the "User guide" part of the navigation, so a new README section is a new page with no edit here.
 
+The docstrings' Sphinx roles (``:func:`x` ``) show as the code they name (`on_page_content`).
+
 The site opens offline and asks no CDN, and the build checks it (`on_post_page`): a page that would load a
 script or a stylesheet from another host is an error. The notebooks' plotly figures are the HTML fragments of
 plotly's `sphinx_gallery` renderer (`PLOTLY_RENDERER`, inherited by the kernel that mkdocs-jupyter starts);
@@ -33,6 +35,8 @@ PLOTLY_JS = "assets/plotly.min.js"
 _LINK = re.compile(r"\]\(([^)\s]+)\)")
 _REMOTE_SCRIPT = re.compile(r"<script\b[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>")
 _REMOTE_RESOURCE = re.compile(r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)=\"(https?://[^\"]*)\"")
+# a Sphinx role in a docstring (:func:`ml4t.metrics.summary`, :meth:`~Bars.until`), as rendered: just the code
+_SPHINX_ROLE = re.compile(r":(?:attr|class|data|exc|func|meth|mod|obj):(<code>)~?")
 log = logging.getLogger("mkdocs.hooks.ml4t")
 
 
@@ -115,6 +119,10 @@ def on_files(files: Files, config: Any) -> Files:
     bundled = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
     files.append(File.generated(config, PLOTLY_JS, abs_src_path=str(bundled)))
     return files
+
+
+def on_page_content(html: str, page: Any, config: Any, files: Files) -> str:
+    return _SPHINX_ROLE.sub(r"\1", html) if page.file.src_uri.startswith("api/") else html
 
 
 def on_post_page(output: str, page: Any, config: Any) -> str:
