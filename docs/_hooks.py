@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mkdocs.structure.files import File, Files
-
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 GUIDE = "guide"
@@ -108,7 +106,9 @@ def on_config(config: Any) -> Any:
     return config
 
 
-def on_files(files: Files, config: Any) -> Files:
+def on_files(files: Any, config: Any) -> Any:
+    from mkdocs.structure.files import File
+
     intro, sections = readme_sections(README.read_text())
     overview = f"{GUIDE}/index.md"
     files.append(File.generated(config, overview, content=_rewrite(intro, sections, overview)))
@@ -121,7 +121,7 @@ def on_files(files: Files, config: Any) -> Files:
     return files
 
 
-def on_page_content(html: str, page: Any, config: Any, files: Files) -> str:
+def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
     return _SPHINX_ROLE.sub(r"\1", html) if page.file.src_uri.startswith("api/") else html
 
 

@@ -6,9 +6,11 @@ Code cells run in order in one namespace per document (no Jupyter kernel needed)
 in a kernel, for the site.
 """
 
+import importlib.util
 import json
 import linecache
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -109,3 +111,46 @@ def test_every_public_module_has_an_api_page(module: str):
     assert page.exists(), f"no API page for {module}"
     assert re.search(rf"^::: {re.escape(module)}$", page.read_text(), re.MULTILINE)
     assert f"api/{module}.md" in _nav_targets()
+
+
+def _hooks():
+    """docs/_hooks.py, the mkdocs hooks that turn the README into the user guide's pages."""
+    spec = importlib.util.spec_from_file_location("docs_hooks", ROOT / "docs" / "_hooks.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_readme_section_is_a_guide_page_titled_by_its_heading():
+    hooks = _hooks()
+    readme = (ROOT / "README.md").read_text()
+    intro, sections = hooks.readme_sections(readme)
+    titles = [line[3:].strip() for line in re.sub(r"^```.*?^```", "", readme, flags=re.M | re.S).splitlines()
+              if line.startswith("## ")]  # fmt: skip
+    assert [s.title for s in sections] == titles
+    assert intro.startswith("# ")
+    for section in sections:
+        assert section.text.startswith(f"# {section.title}\n")
+        assert section.uri == f"guide/{section.slug}.md"
+    assert intro + "".join("#" + s.text for s in sections) == readme  # nothing lost, nothing added
+
+
+def test_readme_links_point_at_pages_of_the_site():
+    hooks = _hooks()
+    _, sections = hooks.readme_sections((ROOT / "README.md").read_text())
+    pages = {s.uri for s in sections}
+    for section in sections:
+        text = hooks._rewrite(section.text, sections, section.uri)
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if "://" in target:
+                continue
+            path = target.partition("#")[0]
+            assert path.startswith("../"), (section.title, target)
+            uri = path[len("../") :]
+            assert uri in pages or (ROOT / "docs" / uri).exists(), (section.title, target)
+    portfolios = next(s for s in sections if s.title.startswith("Cross-sectional portfolios"))
+    link = f"](#{portfolios.slug})"
+    holder = next(s for s in sections if link in s.text)
+    assert f"](../{portfolios.uri})" in hooks._rewrite(holder.text, sections, holder.uri)
