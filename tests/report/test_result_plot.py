@@ -316,3 +316,18 @@ def test_one_symbols_weight_is_its_position_value_over_equity():
     expected = (result.positions["position_value"] / result.equity["equity"]).to_numpy()
     assert np.allclose(weight.y, expected)
     assert weight.name == "A000"
+
+
+def test_one_symbols_account_of_a_panel_run_shows_that_symbol_alone():
+    from ml4t.datasets import synthetic_bars
+    from ml4t.demo import sma_cross
+    from ml4t.vectorized import VectorizedStrategy
+
+    bars = synthetic_bars(n_assets=3, n_bars=300, freq="1d", seed=5)
+    own = VectorizedStrategy(sma_cross, execution="next_open").run_symbol(bars, "A002", fast=5, slow=20)
+    assert own.bars is bars  # the run read the whole panel
+    fig = own.plot()
+    assert "A002" in fig.layout.title.text
+    assert "symbols" not in fig.layout.title.text  # not "(most fills of 3 symbols...)"
+    with pytest.raises(ConfigError, match="A002"):
+        own.plot(symbol="A000")

@@ -70,10 +70,12 @@ _ROW_HEIGHT = {"price": 300, "equity": 170, "drawdown": 120, "exposure": 150}
 
 # ------------------------------------------------------------------------------------------- choices
 def _symbols(result: ResultShape) -> list[str]:
-    """The symbols the figure can show prices of: the bars', else the positions'."""
-    if result.bars is not None:
-        return result.bars.symbols
-    return sorted(result.positions["symbol"].unique().to_list())
+    """The symbols the figure can show prices of: the run's own (its positions'; one symbol's account of a
+    multi-symbol run has that symbol alone), else the bars'."""
+    held = result.positions["symbol"].unique(maintain_order=True).to_list()
+    if held or result.bars is None:
+        return sorted(held)
+    return result.bars.symbols
 
 
 def _choose_symbol(result: ResultShape, symbol: str | None) -> tuple[str | None, str]:
