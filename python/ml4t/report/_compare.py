@@ -55,7 +55,7 @@ def equity_traces(comparison: Any, max_points: int = DEFAULT_MAX_POINTS) -> tupl
     x, y = _downsampled(diff["ts_event"], diff["difference"].to_numpy(), max_points)
     a, b = comparison.labels
     gap = go.Scatter(
-        x=x, y=y, mode="lines", name=f"P&L difference: {b} - {a}", line={"color": "#2ca02c"}, fill="tozeroy"
+        x=x, y=y, mode="lines", name=f"P&L difference: {b} - {a}", line={"color": "#52606d"}, fill="tozeroy"
     )
     return curves, [gap]
 
