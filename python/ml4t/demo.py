@@ -226,7 +226,7 @@ def main(reports: str | Path = "demo-reports") -> None:
     folder = Path(reports)
     folder.mkdir(parents=True, exist_ok=True)
     print(
-        f"the sweep's winner on {top['symbol']}, with the audit's verdict: {best.report(folder / 'run.html', audit=clean)}"
+        f"the sweep's winner on {top['symbol']}, with the audit's verdict: {single.report(folder / 'run.html', audit=clean)}"
     )
     print(f"the sweep (heatmap, overfitting statistics, the best run): {sweep.report(folder / 'sweep.html')}")
     print(

@@ -126,3 +126,32 @@ def test_user_text_that_closes_a_script_cannot_break_the_page(tmp_path):
     assert len(scripts) == 1 + 3  # plotly.js, then one per figure: none was cut short
     assert all(s.endswith(");") for s in scripts[1:])
     assert "<\\/script><b>x<\\/b>" in text
+
+
+def test_an_audit_of_other_params_or_data_is_said_to_be_so(tmp_path):
+    from ml4t import audit
+    from ml4t.datasets import synthetic_bars
+    from ml4t.demo import sma_cross
+    from ml4t.vectorized import VectorizedStrategy
+
+    bars = synthetic_bars(n_assets=1, n_bars=300, freq="1d", seed=4)
+    strat = VectorizedStrategy(sma_cross, execution="next_open")
+    run = strat.run(bars, fast=5, slow=20)
+    same = audit.lookahead(strat, bars, params={"fast": 5, "slow": 20}, cuts=3, progress=False)
+    assert (same.strategy, dict(same.params), same.data_fingerprint) == (
+        "sma_cross",
+        {"fast": 5, "slow": 20},
+        bars.fingerprint(),
+    )
+    text = run.report(tmp_path / "same.html", audit=same).read_text()
+    assert "This audit is of" not in text
+    assert bars.fingerprint() in text
+
+    other = audit.lookahead(strat, bars, params={"fast": 10, "slow": 20}, cuts=3, progress=False)
+    text = run.report(tmp_path / "other.html", audit=other).read_text()
+    assert "This audit is of the parameters fast=10, slow=20, not the run&#x27;s fast=5, slow=20" in text
+
+    shorter = bars.between(bars.frame["ts_event"][0], bars.frame["ts_event"][200])
+    elsewhere = audit.lookahead(strat, shorter, params={"fast": 5, "slow": 20}, cuts=3, progress=False)
+    text = run.report(tmp_path / "elsewhere.html", audit=elsewhere).read_text()
+    assert f"data with fingerprint {shorter.fingerprint()}, not the run&#x27;s {bars.fingerprint()}" in text

@@ -20,6 +20,7 @@ from ml4t.audit._report import AuditReport, Divergence
 from ml4t.audit._runs import _Run, _subject
 from ml4t.data import Bars, Signals
 from ml4t.errors import ConfigError, Ml4tError, NoOrdersWarning
+from ml4t.event import Strategy
 from ml4t.lint import Finding
 from ml4t.lint._auto import findings_of as lint_findings_of
 from ml4t.promotion import Promoted
@@ -126,7 +127,22 @@ def lookahead(
         static_findings=static,
         unverified_columns=unverified,
         strict=strict,
+        strategy=_name_of(strategy, subject),
+        params=dict(subject.spec.params) if subject.mode != "event" else None,
+        data_fingerprint=bars.fingerprint(),
     )
+
+
+def _name_of(strategy: Any, subject: Any) -> str:
+    """The audited strategy's name: its signal function's, or an event strategy's class (or factory) name."""
+    if subject.mode != "event":
+        fn = subject.spec.strategy
+        return str(getattr(fn, "__name__", repr(fn)))
+    if isinstance(strategy, type):
+        return strategy.__name__
+    if isinstance(strategy, Strategy):
+        return type(strategy).__name__
+    return str(getattr(strategy, "__name__", repr(strategy)))
 
 
 def _unverified(bars: Bars, read: frozenset[str] | None) -> tuple[str, ...]:

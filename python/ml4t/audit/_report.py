@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,6 +96,11 @@ class AuditReport:
         recompute a value computed before the audit, so a pass says nothing about what those values knew.
     strict:
         Whether unverified columns fail the audit (``lookahead(..., strict=True)``).
+    strategy, params, data_fingerprint:
+        What was audited: the strategy's name (a signal function's or an event strategy's class), the
+        parameter values of a vectorized or promoted strategy (None for an event strategy, whose parameters
+        are its constructor's), and the fingerprint of the bars (:meth:`ml4t.data.Bars.fingerprint`). A
+        report that shows the verdict beside a run says when these are not the run's own.
     """
 
     passed: bool
@@ -107,6 +113,9 @@ class AuditReport:
     static_findings: tuple[Finding, ...] = field(default=())
     unverified_columns: tuple[str, ...] = field(default=())
     strict: bool = False
+    strategy: str | None = None
+    params: Mapping[str, Any] | None = None
+    data_fingerprint: str | None = None
 
     def __str__(self) -> str:
         span = f"{self.cuts[0].isoformat()} .. {self.cuts[-1].isoformat()}" if self.cuts else "none"

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -511,7 +512,14 @@ def result_page(
     """The single-run report as a :class:`~ml4t.report.Page` (for other reports to extend or embed): the run
     header, metrics, the run's figure, monthly returns, rolling Sharpe, orders, trades and, when ``audit`` is
     given (an :class:`ml4t.audit.AuditReport`, else ConfigError naming ``audit``), the audit's verdict."""
-    audit_items = audit_section(audit) if audit is not None else None
+    params = result.meta.get("params")
+    audit_items = (
+        audit_section(
+            audit, params=params if isinstance(params, Mapping) else None, fingerprint=result.data_fingerprint
+        )
+        if audit is not None
+        else None
+    )
     header = run_header(result)
     name = title or f"{header['strategy'] or 'ml4t run'}" + (f" ({header['mode']})" if header["mode"] else "")
     span = f"{header['first_bar']} .. {header['last_bar']}" if header["bars"] else "no bars"

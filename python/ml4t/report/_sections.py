@@ -16,6 +16,7 @@ from ``ml4t.metrics`` (the shared definitions); what is computed here is stated 
 
 from __future__ import annotations
 
+import html
 import importlib.metadata
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -320,11 +321,16 @@ def trades_table(result: ResultShape) -> pl.DataFrame:
 
 
 # ----------------------------------------------------------------------------------------------- audit
-def audit_section(report: Any) -> tuple[Any, ...]:
+def audit_section(
+    report: Any, *, params: Mapping[str, Any] | None = None, fingerprint: str | None = None
+) -> tuple[Any, ...]:
     """The items of a lookahead audit's section, for ``page.section("Lookahead audit", *items)``: the verdict
     (a sentence, coloured), a table of its facts (mode, verdict, cuts, checked orders and signal values,
     the first divergence, the unverified columns, the linter's findings) and the audit's own summary text.
-    ``report`` must be an :class:`ml4t.audit.AuditReport`; anything else is a ConfigError naming ``audit``."""
+    ``report`` must be an :class:`ml4t.audit.AuditReport`; anything else is a ConfigError naming ``audit``.
+    ``params`` and ``fingerprint`` are those of the run the report shows: when the audit is of other
+    parameters or other data, a warning line under the verdict says so (the verdict is about what was
+    audited, not about the run beside it)."""
     from ml4t.audit._report import AuditReport  # the class's own module: ml4t.audit's package imports the engines
 
     if not isinstance(report, AuditReport):
@@ -336,6 +342,9 @@ def audit_section(report: Any) -> tuple[Any, ...]:
     css = "verdict-pass" if report.passed else "verdict-fail"
     facts: dict[str, Any] = {
         "verdict": verdict,
+        "audited strategy": report.strategy,
+        "audited params": _params_text(report.params) if report.params is not None else "(event: its constructor's)",
+        "audited data fingerprint": report.data_fingerprint,
         "mode": report.mode,
         "strict": report.strict,
         "cuts": len(report.cuts),
@@ -348,4 +357,21 @@ def audit_section(report: Any) -> tuple[Any, ...]:
         "unverified columns": ", ".join(report.unverified_columns) or "none",
         "linter findings": "; ".join(str(f) for f in report.static_findings) or "none",
     }
-    return (Html(f"<p class='{css}'>Lookahead audit {verdict}</p>"), facts, str(report))
+    items: list[Any] = [Html(f"<p class='{css}'>Lookahead audit {verdict}</p>")]
+    other = []
+    if params is not None and report.params is not None and dict(report.params) != dict(params):
+        other.append(f"the parameters {_params_text(report.params)}, not the run's {_params_text(params)}")
+    if fingerprint is not None and report.data_fingerprint is not None and report.data_fingerprint != fingerprint:
+        other.append(f"data with fingerprint {report.data_fingerprint}, not the run's {fingerprint}")
+    if other:
+        items.append(
+            Html(
+                f"<p class='verdict-fail'>{html.escape('This audit is of ' + ' and of '.join(other))}: "
+                "its verdict is about what was audited, not about the run shown here.</p>"
+            )
+        )
+    return (*items, facts, str(report))
+
+
+def _params_text(params: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in params.items()) or "no parameters"

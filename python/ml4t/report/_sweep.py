@@ -411,7 +411,8 @@ def report_sweep(
             f"params={best[0] if best else {}!r})",
             argument="audit",
         )
-    audit_items = audit_section(audit) if audit is not None else None
+    if audit is not None:
+        audit_section(audit)  # checked before any work
     names = list(sweep.grid.names)
     if x is None:
         x = names[0]
@@ -423,6 +424,9 @@ def report_sweep(
     best_row = ranked.row(0, named=True)
     params = {p: best_row[p] for p in names}
     result = sweep.result(**params)
+    audit_items = (
+        audit_section(audit, params=params, fingerprint=sweep.bars.fingerprint()) if audit is not None else None
+    )
     header = _header(sweep)
     page = Page(
         title or f"Sweep report: {header['strategy']}",
