@@ -31,7 +31,8 @@ def _run_cells(cells: list[str], name: str) -> None:
 
 
 @pytest.mark.filterwarnings("ignore::ml4t.errors.RejectionWarning")  # the all-in promotion example is refused cash
-def test_readme_python_blocks_run():
+def test_readme_python_blocks_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the examples write reports and saved runs where a user would: the working folder
     blocks = _PYTHON_BLOCK.findall((ROOT / "README.md").read_text())
     assert blocks, "README.md has no ```python examples"
     _run_cells(blocks, "README.md")
