@@ -225,13 +225,11 @@ def main(reports: str | Path = "demo-reports") -> None:
     _section("12. See it: one-file HTML reports that open offline in any browser")
     folder = Path(reports)
     folder.mkdir(parents=True, exist_ok=True)
-    print(
-        f"the sweep's winner on {top['symbol']}, with the audit's verdict: {single.report(folder / 'run.html', audit=clean)}"
-    )
+    run_html = single.report(folder / "run.html", audit=clean)
+    print(f"the sweep's winner on {top['symbol']}, with the audit's verdict: {run_html}")
     print(f"the sweep (heatmap, overfitting statistics, the best run): {sweep.report(folder / 'sweep.html')}")
-    print(
-        f"the reality gap (equity curves, the waterfall by cause): {ml4t.compare(single, realistic).report(folder / 'gap.html')}"
-    )
+    gap_html = ml4t.compare(single, realistic).report(folder / "gap.html")
+    print(f"the reality gap (equity curves, the waterfall by cause): {gap_html}")
     print(
         "in a notebook, best.plot(), sweep.heatmap('fast', 'slow') and ml4t.compare(a, b).plot() draw the same figures"
     )
