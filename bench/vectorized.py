@@ -38,6 +38,7 @@ convention is. That is a constant factor per workload and does not affect the ti
 from __future__ import annotations
 
 import copy
+import warnings
 from typing import Any
 
 import numpy as np
@@ -79,16 +80,21 @@ def _vbt_crossover(close: Any, fast: Any, slow: Any, freq: str) -> tuple[Any, An
     ``fast``/``slow`` are ints (one run, 1-D outputs) or equal-length int arrays (one column each).
     """
     import vectorbt as vbt
+    from numba.core.errors import NumbaPendingDeprecationWarning
 
-    fast_ma = vbt.MA.run(close, fast, short_name="fast")
-    slow_ma = vbt.MA.run(close, slow, short_name="slow")
-    entries = fast_ma.ma_above(slow_ma)
-    exits = fast_ma.ma_below(slow_ma)
-    # A 1-D close broadcasts against 2-D signal DataFrames (pandas objects are required for that).
-    pf = vbt.Portfolio.from_signals(
-        close, entries, exits, fees=FEES, init_cash=INIT_CASH, size=np.inf, freq=freq
-    )  # price defaults to close: fill at the bar's close
-    return pf.total_return(), pf.sharpe_ratio()
+    with warnings.catch_warnings():
+        # vectorbt 1.2's own kernels take reflected lists, which Numba warns about when it compiles them (a
+        # fresh environment, no Numba cache yet): the peer's concern, not this benchmark's
+        warnings.simplefilter("ignore", NumbaPendingDeprecationWarning)
+        fast_ma = vbt.MA.run(close, fast, short_name="fast")
+        slow_ma = vbt.MA.run(close, slow, short_name="slow")
+        entries = fast_ma.ma_above(slow_ma)
+        exits = fast_ma.ma_below(slow_ma)
+        # A 1-D close broadcasts against 2-D signal DataFrames (pandas objects are required for that).
+        pf = vbt.Portfolio.from_signals(
+            close, entries, exits, fees=FEES, init_cash=INIT_CASH, size=np.inf, freq=freq
+        )  # price defaults to close: fill at the bar's close
+        return pf.total_return(), pf.sharpe_ratio()
 
 
 def _sweep_grid() -> tuple[np.ndarray, np.ndarray]:
