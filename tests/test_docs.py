@@ -64,8 +64,17 @@ REQUIRED_NOTEBOOKS = {"quickstart", "sweeps", "promotion", "benchmark", "portfol
 # The public modules `make docs` documents (docs/api/<module>.md, one `::: module` each).
 API_MODULES = (
     "ml4t", "ml4t.data", "ml4t.vectorized", "ml4t.event", "ml4t.metrics", "ml4t.audit", "ml4t.validate",
-    "ml4t.report", "ml4t.costs", "ml4t.settings", "ml4t.errors", "ml4t.promotion", "ml4t.lint",
+    "ml4t.report", "ml4t.costs", "ml4t.settings", "ml4t.errors", "ml4t.promotion", "ml4t.lint", "ml4t.config",
 )  # fmt: skip
+
+
+def test_every_public_package_is_listed_for_an_api_page():
+    packages = {
+        f"ml4t.{p.parent.name}"
+        for p in (ROOT / "python" / "ml4t").glob("*/__init__.py")
+        if not p.parent.name.startswith("_")
+    }
+    assert packages <= set(API_MODULES), sorted(packages - set(API_MODULES))
 
 
 def _code_cells(path: Path) -> list[str]:
