@@ -25,9 +25,9 @@ import sys
 import traceback
 from collections import Counter
 from collections.abc import Sequence
-from importlib import metadata
 from pathlib import Path
 
+from ml4t._version import installed
 from ml4t.errors import Ml4tError
 
 __all__ = ["EXIT_STATUS", "main"]
@@ -58,10 +58,7 @@ def version() -> str:
 
 
 def _installed(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "not installed"
+    return installed(package) or "not installed"
 
 
 def _codes(value: str) -> list[str]:

@@ -17,7 +17,6 @@ from ``ml4t.metrics`` (the shared definitions); what is computed here is stated 
 from __future__ import annotations
 
 import html
-import importlib.metadata
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -25,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from ml4t._time import NS_PER_YEAR
+from ml4t._version import installed
 from ml4t.errors import ConfigError
 from ml4t.metrics import summary
 from ml4t.metrics._checks import resolved_deviation
@@ -91,10 +91,7 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
 
 
 def _version() -> str:
-    try:
-        return importlib.metadata.version("ml4t")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
+    return installed() or "unknown"
 
 
 def run_header(result: ResultShape) -> dict[str, Any]:

@@ -37,7 +37,6 @@ import shutil
 import sys
 import uuid
 from collections.abc import Mapping
-from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -45,6 +44,7 @@ import polars as pl
 import xxhash
 
 from ml4t._shape import ResultShape
+from ml4t._version import installed
 from ml4t.errors import ConfigError, DataError
 
 __all__ = ["FORMAT", "MANIFEST", "is_result_folder", "load_result", "save_result"]
@@ -164,7 +164,7 @@ def _write(result: ResultShape, folder: Path, *, bars: bool) -> None:
         bars_entry = {"file": put("bars.parquet", frame), **attributes}
     manifest = {
         "format": FORMAT,
-        "ml4t_version": metadata.version("ml4t"),
+        "ml4t_version": installed(),
         "polars_version": pl.__version__,
         "python_version": sys.version.split()[0],
         "init_cash": result.init_cash,
