@@ -16,22 +16,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from ml4t.errors import ConfigError
-from ml4t.report._downsample import DEFAULT_MAX_POINTS, minmax_indices
+from ml4t.report._downsample import DEFAULT_MAX_POINTS, downsampled
 from ml4t.report._page import Html
 from ml4t.report._sections import max_points_or_default
 
 __all__ = ["equity_traces", "plot_comparison", "pnl_difference", "report_comparison", "run_headers", "waterfall_trace"]
 
 _COLOURS = ("#1f77b4", "#d62728")
-
-
-def _downsampled(ts: pl.Series, values: np.ndarray, max_points: int) -> tuple[list[Any], np.ndarray]:
-    keep = minmax_indices(values, max_points)
-    return ts.gather(keep).to_list(), values[keep]
 
 
 def pnl_difference(comparison: Any) -> pl.DataFrame:
@@ -49,10 +43,10 @@ def equity_traces(comparison: Any, max_points: int = DEFAULT_MAX_POINTS) -> tupl
 
     curves = []
     for result, label, colour in zip((comparison.a, comparison.b), comparison.labels, _COLOURS, strict=True):
-        x, y = _downsampled(result.equity["ts_event"], result.equity["equity"].to_numpy(), max_points)
+        x, y = downsampled(result.equity["ts_event"], result.equity["equity"].to_numpy(), max_points)
         curves.append(go.Scatter(x=x, y=y, mode="lines", name=f"equity: {label}", line={"color": colour}))
     diff = pnl_difference(comparison)
-    x, y = _downsampled(diff["ts_event"], diff["difference"].to_numpy(), max_points)
+    x, y = downsampled(diff["ts_event"], diff["difference"].to_numpy(), max_points)
     a, b = comparison.labels
     gap = go.Scatter(
         x=x, y=y, mode="lines", name=f"P&L difference: {b} - {a}", line={"color": "#52606d"}, fill="tozeroy"

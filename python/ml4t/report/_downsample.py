@@ -10,9 +10,12 @@ would lose. NaN values are skipped when a bucket has any other value; a bucket o
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Any
 
-__all__ = ["DEFAULT_MAX_POINTS", "minmax_indices"]
+import numpy as np
+import polars as pl
+
+__all__ = ["DEFAULT_MAX_POINTS", "downsampled", "minmax_indices"]
 
 DEFAULT_MAX_POINTS = 4000
 """Points per drawn series unless a caller asks otherwise: enough for a full-width screen, small enough that
@@ -44,3 +47,9 @@ def minmax_indices(values: np.ndarray, max_points: int = DEFAULT_MAX_POINTS) -> 
     rows = np.arange(n_buckets)
     picks = np.concatenate([index[rows, low], index[rows, high], [0, n - 1]])
     return np.unique(picks)
+
+
+def downsampled(ts: pl.Series, values: np.ndarray, max_points: int) -> tuple[list[Any], np.ndarray]:
+    """The points of a line over ``ts`` to draw: the times and values at :func:`minmax_indices`."""
+    keep = minmax_indices(values, max_points)
+    return ts.gather(keep).to_list(), values[keep]

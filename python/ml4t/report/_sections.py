@@ -28,7 +28,7 @@ from ml4t._version import installed
 from ml4t.errors import ConfigError
 from ml4t.metrics import summary
 from ml4t.metrics._checks import resolved_deviation
-from ml4t.report._downsample import DEFAULT_MAX_POINTS, minmax_indices
+from ml4t.report._downsample import DEFAULT_MAX_POINTS, downsampled
 from ml4t.report._page import Html
 
 if TYPE_CHECKING:
@@ -249,11 +249,11 @@ def rolling_sharpe_figure(table: pl.DataFrame, *, max_points: int | None = None,
     import plotly.graph_objects as go
 
     values = table["rolling_sharpe"].cast(pl.Float64).fill_null(np.nan).to_numpy()
-    keep = minmax_indices(values, max_points_or_default(max_points))
+    x, y = downsampled(table["ts_event"], values, max_points_or_default(max_points))
     fig = go.Figure(
         go.Scatter(
-            x=table["ts_event"].gather(keep).to_list(),
-            y=values[keep],
+            x=x,
+            y=y,
             mode="lines",
             name="rolling Sharpe",
             line={"color": "#1f77b4", "width": 1.3},
