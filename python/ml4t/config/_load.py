@@ -1,0 +1,590 @@
+"""Reading a study's config: a TOML file (``tomllib``) or YAML (PyYAML, the optional extra ``ml4t[yaml]``),
+overridden by environment variables and ``--set`` assignments, checked against the schema with every problem
+reported at once.
+
+Contract:
+
+- :func:`load` returns a :class:`Loaded`: the validated :class:`~ml4t.config._schema.Config`, the file it came
+  from and the resolved plain dict (overrides applied, paths made absolute) that a run folder stores.
+- Overrides, later wins: the file, then environment variables ``ML4T__SECTION__KEY=value`` (``__`` separates
+  the key path; case-insensitive), then ``--set section.key=value``. A value is read as a TOML value
+  (``0.002``, ``true``, ``[5, 10]``, ``"text"``), or as text when it is not one (``--set
+  settings.execution=close``). A list item is addressed by its index (``signals.0.path``).
+- Problems: every unknown key (with the closest known key), every wrong type or out-of-range value, every
+  missing section, every setting ``ml4t.settings`` refuses, every rule outside the expression language, each
+  with the file, the line (or the override it came from) and the key path, are collected and raised together
+  as one :class:`ConfigFileError`. Nothing from a file is executed: rules are parsed by ``compile_expr``, and
+  a ``ref`` is only checked for its form here (the study lints it before importing it).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import tomllib
+import typing
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+import ml4t.costs as costs
+from ml4t.config._expr import compile_expr
+from ml4t.config._schema import (
+    RESULT_FREE_SECTIONS,
+    Config,
+)
+from ml4t.errors import ConfigError
+from ml4t.settings import EngineSettings, Settings, VectorizedSettings
+
+__all__ = [
+    "ENV_PREFIX",
+    "ConfigFileError",
+    "Loaded",
+    "Problem",
+    "build_settings",
+    "cost_model",
+    "load",
+    "loads",
+    "parse_assignment",
+]
+
+ENV_PREFIX = "ML4T__"
+"""Environment variables ``ML4T__SECTION__KEY=value`` override ``section.key``."""
+
+_SIGNAL_KEYS = (
+    "entries",
+    "exits",
+    "short_entries",
+    "short_exits",
+    "size",
+    "sl_stop",
+    "tp_stop",
+    "weights",
+    "rebalance",
+    "leverage",
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a config: where (``file``, ``line`` or the override ``origin``, the dotted key
+    ``path``) and what."""
+
+    path: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+    origin: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file or "<config>"
+        if self.line is not None:
+            where += f":{self.line}"
+        if self.origin is not None:
+            where += f" ({self.origin})"
+        return f"{where}: {self.path or '<top level>'}: {self.message}"
+
+
+class ConfigFileError(ConfigError):
+    """A config with problems: ``problems`` lists every one (file, line, key path, message)."""
+
+    def __init__(self, problems: Sequence[Problem], *, file: str | None = None) -> None:
+        self.problems = sorted(problems, key=lambda p: (p.origin is not None, p.line or 0))
+        self.file = file
+        head = f"{file or 'the config'}: {len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}"
+        super().__init__(head + "".join(f"\n  {p}" for p in self.problems))
+
+    def replace(self, **changes: Any) -> ConfigFileError:
+        return ConfigFileError(self.problems, file=self.file)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A validated config: ``config`` (the schema's structs), ``file`` it came from (None for text),
+    ``resolved`` (the plain dict after overrides, data paths absolute: what a run folder stores and hashes)
+    and ``overrides`` (the assignments applied, in order, as ``key=value`` text)."""
+
+    config: Config
+    file: Path | None
+    resolved: dict[str, Any]
+    overrides: tuple[str, ...] = ()
+    settings: Settings = field(default_factory=VectorizedSettings)
+    promote: EngineSettings | None = None
+
+    @property
+    def name(self) -> str:
+        """The study's name: ``name`` in the config, else the file's stem, else ``"study"``."""
+        if self.config.name is not None:
+            return self.config.name
+        return self.file.stem if self.file is not None else "study"
+
+    def result_key(self) -> dict[str, Any]:
+        """The resolved config without the keys that never change a result (``report``, ``executor``,
+        ``name``): what the run id hashes, with the data's and the strategy's own fingerprints."""
+        return {k: v for k, v in self.resolved.items() if k not in RESULT_FREE_SECTIONS}
+
+    def canonical_json(self) -> str:
+        """:meth:`result_key` as canonical JSON (sorted keys, no spaces)."""
+        return json.dumps(self.result_key(), sort_keys=True, separators=(",", ":"), default=str)
+
+
+# ------------------------------------------------------------------------------------------------ loading
+def load(
+    path: str | os.PathLike[str],
+    *,
+    overrides: Iterable[str] = (),
+    environ: Mapping[str, str] | None = None,
+) -> Loaded:
+    """The config in the TOML or YAML file ``path`` (by its suffix: ``.toml``, ``.yaml`` / ``.yml``), with
+    the environment's ``ML4T__...`` variables (``environ``, default ``os.environ``) and ``overrides``
+    (``"section.key=value"``) applied. Raises ConfigFileError listing every problem."""
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(
+            f"config file {str(file)!r} does not exist" if not file.exists() else f"{file} is not a file",
+            argument="FILE",
+        )
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read config file {str(file)!r}: {error}", argument="FILE") from None
+    return loads(text, format=_format_of(file), file=file, overrides=overrides, environ=environ)
+
+
+def loads(
+    text: str,
+    *,
+    format: str = "toml",
+    file: Path | None = None,
+    overrides: Iterable[str] = (),
+    environ: Mapping[str, str] | None = None,
+) -> Loaded:
+    """The config in ``text`` (``format`` ``"toml"`` or ``"yaml"``); ``file``, when given, names it in errors
+    and is the folder relative data paths start from. See :func:`load`."""
+    shown = str(file) if file is not None else None
+    raw, lines = _parse(text, format, shown)
+    origins: dict[tuple[str, ...], str] = {}
+    assignments = [*_environment(os.environ if environ is None else environ), *((a, "--set " + a) for a in overrides)]
+    problems: list[Problem] = []
+    applied = []
+    for assignment, origin in assignments:
+        try:
+            key, value = parse_assignment(assignment)
+        except ConfigError as error:
+            problems.append(Problem(assignment.partition("=")[0], error.message, shown, origin=origin))
+            continue
+        where = _assign(raw, key, value)
+        if where is not None:
+            problems.append(Problem(".".join(key), where, shown, origin=origin))
+            continue
+        origins[tuple(key)] = origin
+        applied.append(assignment if origin.startswith("--set") else f"{origin.split('=')[0]}={value!r}")
+
+    checker = _Checker(shown, lines, origins)
+    checker.struct(raw, Config, ())
+    settings, promote = checker.semantics(raw)
+    problems.extend(checker.problems)
+    if problems:
+        raise ConfigFileError(problems, file=shown)
+    config = msgspec.convert(raw, Config)
+    resolved = _resolve_paths(msgspec.to_builtins(config), file)
+    return Loaded(config, file, resolved, tuple(applied), settings, promote)
+
+
+def _format_of(file: Path) -> str:
+    suffix = file.suffix.lower()
+    if suffix == ".toml":
+        return "toml"
+    if suffix in (".yaml", ".yml"):
+        return "yaml"
+    raise ConfigError(f"a config file is .toml, .yaml or .yml, got {file.name!r}", argument="FILE")
+
+
+def _parse(text: str, format: str, file: str | None) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
+    """The document as a dict and the line of each key path (1-based)."""
+    where = file or "<config>"
+    if format == "toml":
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigFileError([Problem("", f"not valid TOML: {error}", file)], file=file) from None
+        return raw, _toml_lines(text)
+    if format == "yaml":
+        try:
+            import yaml
+        except ImportError:
+            raise ConfigError(
+                f"{where}: YAML configs need PyYAML: pip install 'ml4t[yaml]' (or write the config as TOML)",
+                argument="FILE",
+            ) from None
+        try:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            raw = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise ConfigFileError([Problem("", f"not valid YAML: {error}", file)], file=file) from None
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            raise ConfigFileError([Problem("", "a config is a mapping of sections", file)], file=file)
+        lines: dict[tuple[str, ...], int] = {}
+        _yaml_lines(node, (), lines)
+        return raw, lines
+    raise ConfigError(f"format must be 'toml' or 'yaml', got {format!r}", argument="format")
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r'^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|\'[^\']*\')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|\'[^\']*\'))*)\s*=')
+_INLINE_KEY = re.compile(r'(?:[{,]\s*)([A-Za-z0-9_-]+|"[^"]*")\s*=')
+
+
+def _split_key(text: str) -> tuple[str, ...]:
+    parts = re.findall(r'"([^"]*)"|\'([^\']*)\'|([A-Za-z0-9_-]+)', text)
+    return tuple(a or b or c for a, b, c in parts)
+
+
+def _toml_lines(text: str) -> dict[tuple[str, ...], int]:
+    """The line of each key path of a TOML document, found by reading its headers and ``key =`` lines (an
+    array of tables counts its items: ``signals.0``, ``signals.1``); keys of an inline table on one line are
+    given that line. Continuation lines of multi-line values are skipped by tracking brackets and strings
+    roughly: good enough to point at a key, never used to read a value."""
+    lines: dict[tuple[str, ...], int] = {}
+    table: tuple[str, ...] = ()
+    counts: dict[tuple[str, ...], int] = {}
+    depth = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.split("#", 1)[0] if '"' not in line and "'" not in line else line
+        if depth == 0:
+            header = _HEADER.match(line)
+            if header:
+                key = _split_key(header.group(2))
+                if header.group(1) == "[[":
+                    index = counts.get(key, 0)
+                    counts[key] = index + 1
+                    table = (*key, str(index))
+                else:
+                    table = key
+                lines.setdefault(table, number)
+                lines.setdefault(key, number)
+                continue
+            match = _KEY.match(line)
+            if match:
+                key = (*table, *_split_key(match.group(1)))
+                lines.setdefault(key, number)
+                rest = line[match.end() :]
+                for inner in _INLINE_KEY.finditer(rest):
+                    lines.setdefault((*key, *_split_key(inner.group(1))), number)
+        depth += stripped.count("[") + stripped.count("{") - stripped.count("]") - stripped.count("}")
+        depth = max(depth, 0)
+    return lines
+
+
+def _yaml_lines(node: Any, path: tuple[str, ...], lines: dict[tuple[str, ...], int]) -> None:
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = (*path, str(key_node.value))
+            lines[key] = key_node.start_mark.line + 1
+            _yaml_lines(value_node, key, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            key = (*path, str(i))
+            lines[key] = item.start_mark.line + 1
+            _yaml_lines(item, key, lines)
+
+
+# ---------------------------------------------------------------------------------------------- overrides
+def parse_assignment(text: str) -> tuple[list[str], Any]:
+    """``"section.key=value"`` as the key path and the value (a TOML value, else the text itself)."""
+    key, sep, value = text.partition("=")
+    path = [part.strip() for part in key.strip().split(".")]
+    if not sep or not all(path):
+        raise ConfigError(f"an override is section.key=value, got {text!r}", argument="--set")
+    try:
+        parsed = tomllib.loads(f"v = {value.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value.strip()
+    return path, parsed
+
+
+def _environment(environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    out = []
+    for name in sorted(environ):
+        if name.upper().startswith(ENV_PREFIX) and len(name) > len(ENV_PREFIX):
+            key = ".".join(part.lower() for part in name[len(ENV_PREFIX) :].split("__"))
+            out.append((f"{key}={environ[name]}", f"{name}={environ[name]}"))
+    return out
+
+
+def _assign(raw: dict[str, Any], path: Sequence[str], value: Any) -> str | None:
+    """Set ``raw[path] = value`` (tables made as needed); the reason when a step is not a table or a list."""
+    node: Any = raw
+    for i, part in enumerate(path[:-1]):
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                return f"{'.'.join(path[: i + 1])}: no list item {part!r} (the list has {len(node)})"
+            node = node[int(part)]
+        elif isinstance(node, dict):
+            node = node.setdefault(part, {})
+        else:
+            return f"{'.'.join(path[:i])} is a value, not a table"
+    last = path[-1]
+    if isinstance(node, list):
+        if not last.isdigit() or int(last) >= len(node):
+            return f"no list item {last!r} (the list has {len(node)})"
+        node[int(last)] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        return f"{'.'.join(path[:-1])} is a value, not a table"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- checking
+class _Checker:
+    """Walks the raw document against the structs, collecting every problem."""
+
+    def __init__(self, file: str | None, lines: dict[tuple[str, ...], int], origins: dict[tuple[str, ...], str]):
+        self.file = file
+        self.lines = lines
+        self.origins = origins
+        self.problems: list[Problem] = []
+
+    def add(self, path: tuple[str, ...], message: str) -> None:
+        origin = next((o for k, o in self.origins.items() if path[: len(k)] == k), None)
+        line = None
+        for n in range(len(path), -1, -1):
+            if path[:n] in self.lines:
+                line = self.lines[path[:n]]
+                break
+        if origin is not None:
+            line = None
+        self.problems.append(Problem(".".join(path), message, self.file, line, origin))
+
+    def struct(self, value: Any, cls: type[msgspec.Struct], path: tuple[str, ...]) -> None:
+        if not isinstance(value, dict):
+            self.add(path, f"must be a table (section), got {_kind(value)}")
+            return
+        fields = {f.encode_name: f for f in msgspec.structs.fields(cls)}
+        hints = typing.get_type_hints(cls, include_extras=True)
+        for key, item in value.items():
+            if key not in fields:
+                close = difflib.get_close_matches(str(key), list(fields), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(sorted(fields))}"
+                self.add((*path, str(key)), f"unknown key {key!r}{hint}")
+                continue
+            self.value(item, hints[fields[key].name], (*path, key))
+        for name, f in fields.items():
+            if f.required and name not in value:
+                self.add((*path, name), "missing (required)")
+
+    def value(self, item: Any, tp: Any, path: tuple[str, ...]) -> None:
+        struct = _struct_in(tp)
+        if struct is not None and isinstance(item, dict):
+            self.struct(item, struct, path)
+            return
+        element = _list_of_struct(tp)
+        if element is not None and isinstance(item, list):
+            for i, entry in enumerate(item):
+                self.struct(entry, element, (*path, str(i)))
+            return
+        try:
+            msgspec.convert(item, tp)
+        except msgspec.ValidationError as error:
+            self.add(path, _validation_message(error, item))
+
+    def semantics(self, raw: Mapping[str, Any]) -> tuple[Settings, EngineSettings | None]:
+        """The rules between sections, the settings and the rules' language, on the raw document (so they are
+        reported with the structural problems: every bad key at once); the settings built. A part that already
+        has a structural problem is not checked again."""
+        data, strategy = _table(raw, "data"), _table(raw, "strategy")
+        sweep, validation = _table(raw, "sweep"), _table(raw, "validation")
+        mode = strategy.get("mode", "vectorized")
+        rules, ref = _table(strategy, "rules"), strategy.get("ref")
+        params = _table(strategy, "params")
+        grid = {**params}
+        for axis, values in _table(sweep, "grid").items():
+            if isinstance(values, list) and values:
+                grid[axis] = values[0]
+            elif isinstance(values, dict):
+                grid[axis] = values.get("start", 0)
+            if (isinstance(values, list) and not values) or (
+                isinstance(values, dict) and _number(values.get("start")) >= _number(values.get("stop"), 1e300)
+            ):
+                self.add(("sweep", "grid", axis), f"an axis needs at least one value, got {values!r}")
+        if "strategy" in raw:
+            if rules and ref is not None:
+                self.add(("strategy",), "give either rules or ref, not both")
+            if not rules and ref is None:
+                self.add(("strategy",), 'give the strategy\'s rules (e.g. rules.entries = "...") or a ref')
+            if mode == "event" and rules:
+                self.add(
+                    ("strategy", "rules"),
+                    "an event-mode strategy is a Strategy class: give its ref; to run rules on the event engine, "
+                    'use mode = "vectorized" with a [promote] section',
+                )
+        for key, text in rules.items():
+            if key not in _SIGNAL_KEYS:
+                close = difflib.get_close_matches(key, _SIGNAL_KEYS, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f"; the keys are {', '.join(_SIGNAL_KEYS)}"
+                self.add(("strategy", "rules", key), f"unknown signal key {key!r}{hint}")
+            elif isinstance(text, str):
+                self.expression(text, ("strategy", "rules", key), grid)
+        for name, text in _table(data, "features").items():
+            if isinstance(text, str):
+                self.expression(text, ("data", "features", name), {})
+        if "data" in raw and ("path" in data) == ("synthetic" in data):
+            self.add(("data",), "give the bars' path (a file, a glob or a list) or a synthetic table, exactly one")
+        for i, item in enumerate(raw.get("signals") or []):
+            if isinstance(item, dict) and item.get("embargo") is not None and item.get("train_end") is None:
+                self.add(("signals", str(i), "embargo"), "an embargo counts from the training cut-off: give train_end")
+        if "sweep" in raw and mode == "event":
+            self.add(("sweep",), "a sweep runs a vectorized strategy; an event-mode strategy runs once")
+        if "walk_forward" in validation and "sweep" not in raw:
+            self.add(("validation", "walk_forward"), "walk-forward validation re-optimises the [sweep] grid: add one")
+        if "promote" in raw and mode == "event":
+            self.add(("promote",), "promotion takes a vectorized strategy to the event engine; this one is already")
+        mode_settings: type[Settings] = EngineSettings if mode == "event" else VectorizedSettings
+        settings = self.settings(_table(raw, "settings"), mode_settings, ("settings",))
+        promote = None
+        if isinstance(raw.get("promote"), dict):
+            built = self.settings(raw["promote"], EngineSettings, ("promote",))
+            promote = built if isinstance(built, EngineSettings) else None
+        return settings, promote
+
+    def expression(self, text: str, path: tuple[str, ...], params: Mapping[str, Any]) -> None:
+        if self.has(path):
+            return
+        try:
+            compile_expr(text, params=params, argument=".".join(path))
+        except ConfigError as error:
+            self.add(path, error.message)
+
+    def has(self, path: tuple[str, ...]) -> bool:
+        """Whether a problem is already reported at ``path`` or inside it."""
+        dotted = ".".join(path)
+        return any(p.path == dotted or p.path.startswith(dotted + ".") for p in self.problems)
+
+    def settings(self, values: Mapping[str, Any], cls: type[Settings], path: tuple[str, ...]) -> Settings:
+        built: dict[str, Any] = {}
+        for key, value in values.items():
+            if self.has((*path, key)):
+                return cls.build()
+            if key not in cls.__struct_fields__:
+                close = difflib.get_close_matches(key, cls.__struct_fields__, n=1)
+                hint = (
+                    f"; did you mean {close[0]!r}?"
+                    if close
+                    else f"; {cls.__name__} takes {sorted(cls.__struct_fields__)}"
+                )
+                self.add((*path, key), f"unknown setting {key!r}{hint}")
+                continue
+            try:
+                converted = cost_model(key, value) if key in ("commission", "slippage") else value
+                cls.build(**{key: converted})
+            except ConfigError as error:
+                self.add((*path, key), error.message)
+                continue
+            built[key] = converted
+        if len(built) != len(values):
+            return cls.build()
+        try:
+            return cls.build(**built)
+        except ConfigError as error:
+            self.add((*path, error.argument) if error.argument else path, error.message)
+            return cls.build()
+
+
+_MODELS: dict[str, type] = {
+    name: getattr(costs, name)
+    for name in costs.__all__
+    if isinstance(getattr(costs, name), type) and name not in ("Commission", "Slippage")
+}
+
+
+def cost_model(key: str, value: Any) -> Any:
+    """A cost model from its table ``{ model = "Percent", rate = 0.001 }``; a number passes through (the
+    vectorized ``slippage`` rate); anything else is a ConfigError naming the models."""
+    base = costs.Commission if key == "commission" else costs.Slippage
+    names = sorted(n for n, m in _MODELS.items() if issubclass(m, base))
+    if isinstance(value, int | float) and not isinstance(value, bool) and key == "slippage":
+        return value
+    if not isinstance(value, dict) or "model" not in value:
+        raise ConfigError(
+            f'a {key} model is a table {{ model = "{names[0]}", ... }}; the models are {names}', argument=key
+        )
+    args = dict(value)
+    name = args.pop("model")
+    model = _MODELS.get(name)
+    if model is None or not issubclass(model, base):
+        close = difflib.get_close_matches(str(name), names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"unknown {key} model {name!r}{hint}; the models are {names}", argument=key)
+    try:
+        return model(**args)
+    except TypeError as error:
+        raise ConfigError(f"{name}: {error}", argument=key) from None
+
+
+def build_settings(values: Mapping[str, Any], cls: type[Settings]) -> Settings:
+    """``cls`` from a config's settings table (cost models from their tables)."""
+    return cls.build(**{k: cost_model(k, v) if k in ("commission", "slippage") else v for k, v in values.items()})
+
+
+def _table(raw: Any, key: str) -> dict[str, Any]:
+    """``raw[key]`` when it is a table, else an empty one (its type problem is reported by the walk)."""
+    value = raw.get(key) if isinstance(raw, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def _number(value: Any, default: float = 0.0) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
+
+
+def _struct_in(tp: Any) -> type[msgspec.Struct] | None:
+    for arg in (tp, *typing.get_args(tp)):
+        if isinstance(arg, type) and issubclass(arg, msgspec.Struct):
+            return arg
+    return None
+
+
+def _list_of_struct(tp: Any) -> type[msgspec.Struct] | None:
+    if typing.get_origin(tp) is list:
+        (element,) = typing.get_args(tp)
+        return _struct_in(element)
+    return None
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a table", list: "a list", str: "text", bool: "a boolean", int: "an integer", float: "a number"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _validation_message(error: msgspec.ValidationError, value: Any) -> str:
+    text = str(error)
+    text = re.sub(r" - at `\$[^`]*`$", "", text)
+    return f"{text[0].lower()}{text[1:]} (got {value!r})"
+
+
+def _resolve_paths(resolved: dict[str, Any], file: Path | None) -> dict[str, Any]:
+    """Data and signal paths made absolute from the config file's folder (a run folder's config must mean the
+    same files from anywhere)."""
+    base = file.parent.resolve() if file is not None else Path.cwd()
+
+    def absolute(p: str) -> str:
+        return p if Path(p).is_absolute() else str(base / p)
+
+    data = resolved["data"]
+    if isinstance(data.get("path"), str):
+        data["path"] = absolute(data["path"])
+    elif isinstance(data.get("path"), list):
+        data["path"] = [absolute(p) for p in data["path"]]
+    for item in resolved.get("signals", []):
+        item["path"] = absolute(item["path"])
+    return resolved
