@@ -124,11 +124,12 @@ class StrategyConfig(_Section, frozen=True, kw_only=True, forbid_unknown_fields=
 
 
 class RangeConfig(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A grid axis like Python's ``range``: ``start``, ``start + step``, ... below ``stop`` (numbers)."""
+    """A grid axis like Python's ``range``: ``start``, ``start + step``, ... below ``stop``. Integers when
+    ``start`` and ``step`` are integers (windows stay whole numbers), else floats."""
 
-    start: float
-    stop: float
-    step: Annotated[float, Meta(gt=0)] = 1.0
+    start: int | float
+    stop: int | float
+    step: Annotated[int, Meta(gt=0)] | Annotated[float, Meta(gt=0)] = 1
 
 
 class SweepConfig(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
