@@ -302,3 +302,13 @@ def test_float_literals_of_a_lifted_expression_keep_their_exact_value():
     for k in range(1, 60):
         size = _evaluate(fn, b, k=k)["size"]
         assert set(np.unique(size[~np.isnan(size)])) == {1.0 / k}, k
+
+
+def test_a_cast_of_a_lifted_expression_is_staged_like_any_other():
+    """A cast's dtype serializes as ``{"Literal": "Float64"}``, not a float literal to keep exact (staging it
+    used to raise AttributeError)."""
+    b = bars(_frame(4, n_bars=12))
+    mom = pl.col("close") / pl.col("close").shift(2).over("symbol") - 1
+    ranked = mom.rank().over("ts_event")
+    cast = _evaluate(lambda: {"weights": ranked.cast(pl.Float64)}, b)["weights"]
+    np.testing.assert_array_equal(cast, _evaluate(lambda: {"weights": ranked}, b)["weights"])

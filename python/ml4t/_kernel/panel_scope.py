@@ -84,7 +84,8 @@ def _exact_floats(node: Any, literals: dict[str, tuple[str, float]]) -> Any:
         return [_exact_floats(item, literals) for item in node]
     if not isinstance(node, dict):
         return node
-    value = node.get("Literal", {}).get("Dyn", {}).get("Float") if len(node) == 1 else None
+    literal = node.get("Literal") if len(node) == 1 else None  # a dtype is {"Literal": "Float64"}: not a value
+    value = literal.get("Dyn", {}).get("Float") if isinstance(literal, dict) else None
     if isinstance(value, float) and not _reads_exactly(value):
         name, _ = literals.setdefault(repr(value), (f"{_LIFTED}literal {len(literals)}", value))
         return {"Column": name}
