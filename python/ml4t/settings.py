@@ -47,6 +47,8 @@ Positive = Annotated[float, Meta(gt=0)]
 Fraction = Annotated[float, Meta(gt=0, lt=1)]
 NonNegative = Annotated[float, Meta(ge=0)]
 Execution = Literal["close", "next_open"]
+Scope = Literal["symbol", "panel"]
+"""Where a vectorized strategy's expressions are evaluated: each symbol's bars alone, or the long panel."""
 SlippageOrRate = Annotated[
     Any,
     Meta(
@@ -192,7 +194,7 @@ class VectorizedSettings(Settings, frozen=True, kw_only=True, forbid_unknown_fie
     min_size: NonNegative = 1e-8
     lot_size: Positive | None = None
     """Orders are whole multiples of this many units (rounded toward zero; vectorbt's ``size_granularity``)."""
-    scope: Literal["symbol", "panel"] = "symbol"
+    scope: Scope = "symbol"
     """``"symbol"``: the signal expressions are evaluated on each symbol's bars alone; ``"panel"``: on the long
     frame of all symbols in (``ts_event``, ``symbol``) order, with ``.over("symbol")`` / ``.over("ts_event")``."""
     order: Literal["pro_rata", "auto", "symbol"] = "pro_rata"
