@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ml4t._kernel.signals import Grid, evaluate
-from ml4t.config import FUNCTIONS, _expr, compile_expr
+from ml4t.config import FUNCTIONS, ConfigFileError, _expr, compile_expr, loads
 from ml4t.data import bars
 from ml4t.datasets import synthetic_bars
 from ml4t.errors import ConfigError
@@ -518,3 +518,25 @@ def test_no_panel_scope_expression_reads_the_future(text, cut):
     truncated = _panel_values(expr, PANEL_BARS.until(ts))
     assert truncated.shape == (full.shape[0], cut + 1)
     np.testing.assert_array_equal(full[:, : cut + 1], truncated, err_msg=text)
+
+
+# ------------------------------------------------------------------------------------------ configs
+_CONFIG = """
+[data]
+synthetic = {n_assets = 3, n_bars = 50}
+[strategy.rules]
+weights = "0.5 if rank(pct_change(close, 5)) > 0.5 else 0.0"
+"""
+
+
+def test_a_config_checks_its_rules_in_its_strategy_scope():
+    loaded = loads(_CONFIG + '[settings]\nscope = "panel"\n')
+    assert loaded.config.strategy.rules["weights"].startswith("0.5 if rank")
+    with pytest.raises(ConfigFileError) as caught:
+        loads(_CONFIG)  # the default scope: "symbol"
+    assert "strategy.rules.weights: rank() compares the symbols at one timestamp" in str(caught.value)
+    assert "column 8 of the expression" in str(caught.value)
+    with pytest.raises(ConfigFileError) as caught:  # a bad scope is reported once, at the setting
+        loads(_CONFIG + '[settings]\nscope = "pnael"\n')
+    assert "settings.scope" in str(caught.value)
+    assert "strategy.rules" not in str(caught.value)

@@ -39,7 +39,7 @@ from ml4t.config._schema import (
     Config,
 )
 from ml4t.errors import ConfigError
-from ml4t.settings import EngineSettings, Settings, VectorizedSettings
+from ml4t.settings import EngineSettings, Scope, Settings, VectorizedSettings
 
 __all__ = [
     "ENV_PREFIX",
@@ -428,16 +428,18 @@ class _Checker:
                     "an event-mode strategy is a Strategy class: give its ref; to run rules on the event engine, "
                     'use mode = "vectorized" with a [promote] section',
                 )
+        given = _table(raw, "settings").get("scope", "symbol")
+        scope: Scope = "symbol" if given == "symbol" else "panel"  # a bad scope is reported at settings.scope
         for key, text in rules.items():
             if key not in _SIGNAL_KEYS:
                 close = difflib.get_close_matches(key, _SIGNAL_KEYS, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else f"; the keys are {', '.join(_SIGNAL_KEYS)}"
                 self.add(("strategy", "rules", key), f"unknown signal key {key!r}{hint}")
             elif isinstance(text, str):
-                self.expression(text, ("strategy", "rules", key), grid)
+                self.expression(text, ("strategy", "rules", key), grid, scope)
         for name, text in _table(data, "features").items():
-            if isinstance(text, str):
-                self.expression(text, ("data", "features", name), {})
+            if isinstance(text, str):  # with_features evaluates a named expression per symbol
+                self.expression(text, ("data", "features", name), {}, "symbol")
         if "data" in raw and ("path" in data) == ("synthetic" in data):
             self.add(("data",), "give the bars' path (a file, a glob or a list) or a synthetic table, exactly one")
         for i, item in enumerate(raw.get("signals") or []):
@@ -457,11 +459,11 @@ class _Checker:
             promote = built if isinstance(built, EngineSettings) else None
         return settings, promote
 
-    def expression(self, text: str, path: tuple[str, ...], params: Mapping[str, Any]) -> None:
+    def expression(self, text: str, path: tuple[str, ...], params: Mapping[str, Any], scope: Scope) -> None:
         if self.has(path):
             return
         try:
-            compile_expr(text, params=params, argument=".".join(path))
+            compile_expr(text, params=params, argument=".".join(path), scope=scope)
         except ConfigError as error:
             self.add(path, error.message)
 
