@@ -153,6 +153,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 hint = f"did you mean {match[0]!r}?" if match else f"{cls.__name__} takes {sorted(fields)}"
                 raise ConfigError(f"unknown setting {name!r}; {hint}", argument=name)
 
+    @classmethod
+    def check_field(cls, name: str, value: Any) -> Any:
+        """``value`` checked as the field ``name`` on its own (its declared type and bounds, by the same check
+        construction runs), returned as the field would hold it; the rules between fields are checked only by
+        construction. A ConfigError names the field (an unknown name gets the closest one)."""
+        cls.check_names([name])
+        return _field_checks(cls)[name](name, value)
+
     def replace(self, **changes: Any) -> Self:
         """A copy with ``changes`` applied, validated like :meth:`build`."""
         return type(self).build(**{**self.to_dict(), **changes})

@@ -1,6 +1,6 @@
-"""Reading a study's config: a TOML file (``tomllib``) or YAML (PyYAML, the optional extra ``ml4t[yaml]``),
-overridden by environment variables and ``--set`` assignments, checked against the schema with every problem
-reported at once.
+"""Reading a study's config: a TOML file (``tomllib``), YAML (PyYAML, the optional extra ``ml4t[yaml]``) or
+JSON (what a run folder stores, ``config.json``), overridden by environment variables and ``--set``
+assignments, checked against the schema with every problem reported at once.
 
 Contract:
 
@@ -9,7 +9,10 @@ Contract:
 - Overrides, later wins: the file, then environment variables ``ML4T__SECTION__KEY=value`` (``__`` separates
   the key path; case-insensitive), then ``--set section.key=value``. A value is read as a TOML value
   (``0.002``, ``true``, ``[5, 10]``, ``"text"``), or as text when it is not one (``--set
-  settings.execution=close``). A list item is addressed by its index (``signals.0.path``).
+  settings.execution=close``). A list item is addressed by its index (``signals.0.path``). Environment
+  variable names are read in lower case, so they cannot reach a key with capitals (a symbol, a parameter).
+- Dates and times that TOML or YAML read as such (``start = 2020-01-02``) are kept as their ISO text, as the
+  schema and the Python API take them. A config has version 1 (``version = 1``, the default); another is refused.
 - Problems: every unknown key (with the closest known key), every wrong type or out-of-range value, every
   missing section, every setting ``ml4t.settings`` refuses, every rule outside the expression language, each
   with the file, the line (or the override it came from) and the key path, are collected and raised together
@@ -19,11 +22,14 @@ Contract:
 
 from __future__ import annotations
 
+import datetime
 import difflib
+import inspect
 import json
 import os
 import re
 import tomllib
+import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +40,7 @@ import msgspec
 
 import ml4t.costs as costs
 from ml4t.config._expr import compile_expr
+from ml4t.config._locate import json_lines, toml_lines, yaml_lines
 from ml4t.config._schema import (
     RESULT_FREE_SECTIONS,
     Config,
@@ -140,7 +147,8 @@ def load(
     overrides: Iterable[str] = (),
     environ: Mapping[str, str] | None = None,
 ) -> Loaded:
-    """The config in the TOML or YAML file ``path`` (by its suffix: ``.toml``, ``.yaml`` / ``.yml``), with
+    """The config in the TOML, YAML or JSON file ``path`` (by its suffix: ``.toml``, ``.yaml`` / ``.yml``,
+    ``.json``), with
     the environment's ``ML4T__...`` variables (``environ``, default ``os.environ``) and ``overrides``
     (``"section.key=value"``) applied. Raises ConfigFileError listing every problem."""
     file = Path(path)
@@ -164,8 +172,8 @@ def loads(
     overrides: Iterable[str] = (),
     environ: Mapping[str, str] | None = None,
 ) -> Loaded:
-    """The config in ``text`` (``format`` ``"toml"`` or ``"yaml"``); ``file``, when given, names it in errors
-    and is the folder relative data paths start from. See :func:`load`."""
+    """The config in ``text`` (``format`` ``"toml"``, ``"yaml"`` or ``"json"``); ``file``, when given, names it
+    in errors and is the folder relative data paths start from. See :func:`load`."""
     shown = str(file) if file is not None else None
     raw, lines = _parse(text, format, shown)
     origins: dict[tuple[str, ...], str] = {}
@@ -183,7 +191,7 @@ def loads(
             problems.append(Problem(".".join(key), where, shown, origin=origin))
             continue
         origins[tuple(key)] = origin
-        applied.append(assignment if origin.startswith("--set") else f"{origin.split('=')[0]}={value!r}")
+        applied.append(assignment)
 
     checker = _Checker(shown, lines, origins)
     checker.struct(raw, Config, ())
@@ -198,104 +206,74 @@ def loads(
 
 def _format_of(file: Path) -> str:
     suffix = file.suffix.lower()
-    if suffix == ".toml":
-        return "toml"
+    if suffix in (".toml", ".json"):
+        return suffix[1:]
     if suffix in (".yaml", ".yml"):
         return "yaml"
-    raise ConfigError(f"a config file is .toml, .yaml or .yml, got {file.name!r}", argument="FILE")
+    raise ConfigError(f"a config file is .toml, .yaml, .yml or .json, got {file.name!r}", argument="FILE")
 
 
 def _parse(text: str, format: str, file: str | None) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
-    """The document as a dict and the line of each key path (1-based)."""
-    where = file or "<config>"
+    """The document as a dict (dates and times as their ISO text) and the line of each key path (1-based)."""
     if format == "toml":
         try:
-            raw = tomllib.loads(text)
+            raw: Any = tomllib.loads(text)
         except tomllib.TOMLDecodeError as error:
-            raise ConfigFileError([Problem("", f"not valid TOML: {error}", file)], file=file) from None
-        return raw, _toml_lines(text)
-    if format == "yaml":
+            line = re.search(r"at line (\d+)", str(error))
+            problem = Problem("", f"not valid TOML: {error}", file, int(line.group(1)) if line else None)
+            raise ConfigFileError([problem], file=file) from None
+        return _plain(raw), toml_lines(text)
+    if format == "json":
         try:
-            import yaml
-        except ImportError:
-            raise ConfigError(
-                f"{where}: YAML configs need PyYAML: pip install 'ml4t[yaml]' (or write the config as TOML)",
-                argument="FILE",
-            ) from None
-        try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            raw = yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            raise ConfigFileError([Problem("", f"not valid YAML: {error}", file)], file=file) from None
-        if raw is None:
-            raw = {}
-        if not isinstance(raw, dict):
-            raise ConfigFileError([Problem("", "a config is a mapping of sections", file)], file=file)
-        lines: dict[tuple[str, ...], int] = {}
-        _yaml_lines(node, (), lines)
-        return raw, lines
-    raise ConfigError(f"format must be 'toml' or 'yaml', got {format!r}", argument="format")
+            raw = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ConfigFileError([Problem("", f"not valid JSON: {error}", file, error.lineno)], file=file) from None
+        lines = json_lines(text) if isinstance(raw, dict) else {}
+    elif format == "yaml":
+        raw, lines = _parse_yaml(text, file)
+    else:
+        raise ConfigError(f"format must be 'toml', 'yaml' or 'json', got {format!r}", argument="format")
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigFileError([Problem("", f"a config is a mapping of sections, got {_kind(raw)}", file)], file=file)
+    return _plain(raw), lines
 
 
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-_KEY = re.compile(r'^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|\'[^\']*\')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|\'[^\']*\'))*)\s*=')
-_INLINE_KEY = re.compile(r'(?:[{,]\s*)([A-Za-z0-9_-]+|"[^"]*")\s*=')
+def _parse_yaml(text: str, file: str | None) -> tuple[Any, dict[tuple[str, ...], int]]:
+    """PyYAML's safe loader (plain data only: a ``!!python/...`` tag is refused, never run); a key written
+    twice in one mapping is refused (PyYAML would keep the last silently)."""
+    try:
+        import yaml
+    except ImportError:
+        raise ConfigError(
+            f"{file or '<config>'}: YAML configs need PyYAML: pip install 'ml4t[yaml]' (or write the config as TOML)",
+            argument="FILE",
+        ) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigFileError([Problem("", f"not valid YAML: {error}", file, line)], file=file) from None
+    lines, duplicates = yaml_lines(node)
+    if duplicates:
+        twice = "key written twice (a mapping's keys are unique)"
+        raise ConfigFileError([Problem(".".join(k), twice, file, n) for k, n in duplicates], file=file)
+    return raw, lines
 
 
-def _split_key(text: str) -> tuple[str, ...]:
-    parts = re.findall(r'"([^"]*)"|\'([^\']*)\'|([A-Za-z0-9_-]+)', text)
-    return tuple(a or b or c for a, b, c in parts)
-
-
-def _toml_lines(text: str) -> dict[tuple[str, ...], int]:
-    """The line of each key path of a TOML document, found by reading its headers and ``key =`` lines (an
-    array of tables counts its items: ``signals.0``, ``signals.1``); keys of an inline table on one line are
-    given that line. Continuation lines of multi-line values are skipped by tracking brackets and strings
-    roughly: good enough to point at a key, never used to read a value."""
-    lines: dict[tuple[str, ...], int] = {}
-    table: tuple[str, ...] = ()
-    counts: dict[tuple[str, ...], int] = {}
-    depth = 0
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.split("#", 1)[0] if '"' not in line and "'" not in line else line
-        if depth == 0:
-            header = _HEADER.match(line)
-            if header:
-                key = _split_key(header.group(2))
-                if header.group(1) == "[[":
-                    index = counts.get(key, 0)
-                    counts[key] = index + 1
-                    table = (*key, str(index))
-                else:
-                    table = key
-                lines.setdefault(table, number)
-                lines.setdefault(key, number)
-                continue
-            match = _KEY.match(line)
-            if match:
-                key = (*table, *_split_key(match.group(1)))
-                lines.setdefault(key, number)
-                rest = line[match.end() :]
-                for inner in _INLINE_KEY.finditer(rest):
-                    lines.setdefault((*key, *_split_key(inner.group(1))), number)
-        depth += stripped.count("[") + stripped.count("{") - stripped.count("]") - stripped.count("}")
-        depth = max(depth, 0)
-    return lines
-
-
-def _yaml_lines(node: Any, path: tuple[str, ...], lines: dict[tuple[str, ...], int]) -> None:
-    import yaml
-
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = (*path, str(key_node.value))
-            lines[key] = key_node.start_mark.line + 1
-            _yaml_lines(value_node, key, lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            key = (*path, str(i))
-            lines[key] = item.start_mark.line + 1
-            _yaml_lines(item, key, lines)
+def _plain(value: Any) -> Any:
+    """``value`` with every date, time and datetime (TOML and YAML read ``2020-01-02`` as one) as its ISO text:
+    the schema's dates are text, as the Python API takes them."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    return value
 
 
 # ---------------------------------------------------------------------------------------------- overrides
@@ -306,7 +284,7 @@ def parse_assignment(text: str) -> tuple[list[str], Any]:
     if not sep or not all(path):
         raise ConfigError(f"an override is section.key=value, got {text!r}", argument="--set")
     try:
-        parsed = tomllib.loads(f"v = {value.strip()}")["v"]
+        parsed = _plain(tomllib.loads(f"v = {value.strip()}")["v"])
     except tomllib.TOMLDecodeError:
         parsed = value.strip()
     return path, parsed
@@ -330,6 +308,8 @@ def _assign(raw: dict[str, Any], path: Sequence[str], value: Any) -> str | None:
                 return f"{'.'.join(path[: i + 1])}: no list item {part!r} (the list has {len(node)})"
             node = node[int(part)]
         elif isinstance(node, dict):
+            if part not in node and path[i + 1].isdigit():
+                return f"{'.'.join(path[: i + 1])} is not in the config: there is no list item to set"
             node = node.setdefault(part, {})
         else:
             return f"{'.'.join(path[:i])} is a value, not a table"
@@ -384,19 +364,31 @@ class _Checker:
                 self.add((*path, name), "missing (required)")
 
     def value(self, item: Any, tp: Any, path: tuple[str, ...]) -> None:
-        struct = _struct_in(tp)
-        if struct is not None and isinstance(item, dict):
-            self.struct(item, struct, path)
-            return
-        element = _list_of_struct(tp)
-        if element is not None and isinstance(item, list):
+        """``item`` against the declared type ``tp``: a table or list is walked key by key (so a problem names
+        its own key path), a choice gets the close match, anything else is converted by msgspec."""
+        container = _container(tp, item)
+        if isinstance(container, type) and issubclass(container, msgspec.Struct):
+            self.struct(item, container, path)
+        elif typing.get_origin(container) is list:
+            (element,) = typing.get_args(container)
             for i, entry in enumerate(item):
-                self.struct(entry, element, (*path, str(i)))
-            return
-        try:
-            msgspec.convert(item, tp)
-        except msgspec.ValidationError as error:
-            self.add(path, _validation_message(error, item))
+                self.value(entry, element, (*path, str(i)))
+        elif typing.get_origin(container) is dict:
+            _, element = typing.get_args(container)
+            for key, entry in item.items():
+                if not isinstance(key, str):
+                    self.add((*path, str(key)), f"a key is text, got {_kind(key)} {key!r}")
+                else:
+                    self.value(entry, element, (*path, key))
+        else:
+            choices = _choices(tp)
+            if choices is not None and item not in choices:
+                self.add(path, _choice_message(item, choices))
+                return
+            try:
+                msgspec.convert(item, tp)
+            except msgspec.ValidationError as error:
+                self.add(path, _validation_message(error, item))
 
     def semantics(self, raw: Mapping[str, Any]) -> tuple[Settings, EngineSettings | None]:
         """The rules between sections, the settings and the rules' language, on the raw document (so they are
@@ -417,7 +409,7 @@ class _Checker:
                 isinstance(values, dict) and _number(values.get("start")) >= _number(values.get("stop"), 1e300)
             ):
                 self.add(("sweep", "grid", axis), f"an axis needs at least one value, got {values!r}")
-        if "strategy" in raw:
+        if _given(raw, "strategy"):
             if rules and ref is not None:
                 self.add(("strategy",), "give either rules or ref, not both")
             if not rules and ref is None:
@@ -440,16 +432,16 @@ class _Checker:
         for name, text in _table(data, "features").items():
             if isinstance(text, str):  # with_features evaluates a named expression per symbol
                 self.expression(text, ("data", "features", name), {}, "symbol")
-        if "data" in raw and ("path" in data) == ("synthetic" in data):
+        if _given(raw, "data") and _given(data, "path") == _given(data, "synthetic"):
             self.add(("data",), "give the bars' path (a file, a glob or a list) or a synthetic table, exactly one")
         for i, item in enumerate(raw.get("signals") or []):
             if isinstance(item, dict) and item.get("embargo") is not None and item.get("train_end") is None:
                 self.add(("signals", str(i), "embargo"), "an embargo counts from the training cut-off: give train_end")
-        if "sweep" in raw and mode == "event":
+        if _given(raw, "sweep") and mode == "event":
             self.add(("sweep",), "a sweep runs a vectorized strategy; an event-mode strategy runs once")
-        if "walk_forward" in validation and "sweep" not in raw:
+        if _given(validation, "walk_forward") and not _given(raw, "sweep"):
             self.add(("validation", "walk_forward"), "walk-forward validation re-optimises the [sweep] grid: add one")
-        if "promote" in raw and mode == "event":
+        if _given(raw, "promote") and mode == "event":
             self.add(("promote",), "promotion takes a vectorized strategy to the event engine; this one is already")
         mode_settings: type[Settings] = EngineSettings if mode == "event" else VectorizedSettings
         settings = self.settings(_table(raw, "settings"), mode_settings, ("settings",))
@@ -488,11 +480,10 @@ class _Checker:
                 continue
             try:
                 converted = cost_model(key, value) if key in ("commission", "slippage") else value
-                cls.build(**{key: converted})
+                built[key] = cls.check_field(key, converted)
             except ConfigError as error:
-                self.add((*path, key), error.message)
-                continue
-            built[key] = converted
+                where = error.argument if error.argument and error.argument.startswith(f"{key}.") else key
+                self.add((*path, *where.split(".")), error.message)
         if len(built) != len(values):
             return cls.build()
         try:
@@ -511,7 +502,8 @@ _MODELS: dict[str, type] = {
 
 def cost_model(key: str, value: Any) -> Any:
     """A cost model from its table ``{ model = "Percent", rate = 0.001 }``; a number passes through (the
-    vectorized ``slippage`` rate); anything else is a ConfigError naming the models."""
+    vectorized ``slippage`` rate); anything else is a ConfigError naming the models (an unknown model or
+    argument with the close match; ``argument`` is ``key`` or ``key.<argument>``)."""
     base = costs.Commission if key == "commission" else costs.Slippage
     names = sorted(n for n, m in _MODELS.items() if issubclass(m, base))
     if isinstance(value, int | float) and not isinstance(value, bool) and key == "slippage":
@@ -527,6 +519,12 @@ def cost_model(key: str, value: Any) -> Any:
         close = difflib.get_close_matches(str(name), names, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise ConfigError(f"unknown {key} model {name!r}{hint}; the models are {names}", argument=key)
+    takes = list(inspect.signature(model).parameters)
+    for arg in args:
+        if arg not in takes:
+            close = difflib.get_close_matches(arg, takes, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"it takes {takes}"
+            raise ConfigError(f"{name} has no argument {arg!r}; {hint}", argument=f"{key}.{arg}")
     try:
         return model(**args)
     except TypeError as error:
@@ -544,22 +542,57 @@ def _table(raw: Any, key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _given(raw: Mapping[str, Any], key: str) -> bool:
+    """Whether ``raw`` gives ``key`` a value (a null, as JSON and YAML can write, is the default: not given)."""
+    return raw.get(key) is not None
+
+
 def _number(value: Any, default: float = 0.0) -> float:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
 
 
-def _struct_in(tp: Any) -> type[msgspec.Struct] | None:
-    for arg in (tp, *typing.get_args(tp)):
-        if isinstance(arg, type) and issubclass(arg, msgspec.Struct):
-            return arg
+def _members(tp: Any) -> tuple[Any, ...]:
+    """The types a declared type allows: the members of a union, each without its ``Annotated`` metadata."""
+    members = typing.get_args(tp) if typing.get_origin(tp) in (typing.Union, types.UnionType) else (tp,)
+    return tuple(typing.get_args(m)[0] if typing.get_origin(m) is typing.Annotated else m for m in members)
+
+
+def _container(tp: Any, item: Any) -> Any:
+    """The member of ``tp`` that is a table (a struct or ``dict[...]``) when ``item`` is one, or ``list[...]``
+    when ``item`` is a list; None when ``item`` is a scalar or ``tp`` has no such member."""
+    for member in _members(tp):
+        is_struct = isinstance(member, type) and issubclass(member, msgspec.Struct)
+        origin = typing.get_origin(member)
+        if isinstance(item, dict) and (is_struct or origin is dict):
+            return member
+        if isinstance(item, list) and origin is list:
+            return member
     return None
 
 
-def _list_of_struct(tp: Any) -> type[msgspec.Struct] | None:
-    if typing.get_origin(tp) is list:
-        (element,) = typing.get_args(tp)
-        return _struct_in(element)
-    return None
+def _choices(tp: Any) -> tuple[Any, ...] | None:
+    """The allowed values of a ``Literal`` type (``None`` among them when it is optional); None otherwise."""
+    members = _members(tp)
+    if not any(typing.get_origin(m) is typing.Literal for m in members):
+        return None
+    choices: list[Any] = []
+    for member in members:
+        if typing.get_origin(member) is typing.Literal:
+            choices.extend(typing.get_args(member))
+        elif member is type(None):
+            choices.append(None)
+        else:
+            return None
+    return tuple(choices)
+
+
+def _choice_message(item: Any, choices: tuple[Any, ...]) -> str:
+    shown = [c for c in choices if c is not None]
+    close = difflib.get_close_matches(item, [str(c) for c in shown], n=1) if isinstance(item, str) else []
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    if len(shown) == 1:
+        return f"must be {shown[0]!r}, got {item!r}{hint}"
+    return f"must be one of {', '.join(repr(c) for c in shown)}, got {item!r}{hint}"
 
 
 def _kind(value: Any) -> str:
@@ -569,9 +602,10 @@ def _kind(value: Any) -> str:
 
 
 def _validation_message(error: msgspec.ValidationError, value: Any) -> str:
-    text = str(error)
-    text = re.sub(r" - at `\$[^`]*`$", "", text)
-    return f"{text[0].lower()}{text[1:]} (got {value!r})"
+    """msgspec's message (``Expected `int` >= 1``) with the value given instead of its type."""
+    text = re.sub(r" - at `\$[^`]*`$", "", str(error))
+    text = re.sub(r", got `[^`]*`$", "", text)
+    return f"{text[0].lower()}{text[1:]}, got {value!r}"
 
 
 def _resolve_paths(resolved: dict[str, Any], file: Path | None) -> dict[str, Any]:
