@@ -3,6 +3,8 @@
     ml4t --version
     ml4t lint PATH... [--select CODES] [--ignore CODES] [--format text|json] [--explain CODE]
     ml4t report RESULT_DIR [-o OUT.html]
+    ml4t schema
+    ml4t init [PATH] [--force]
 
 ``ml4t --version`` prints ml4t's version and those of Polars, plotly and Python, on one line.
 
@@ -14,6 +16,11 @@ other files are still linted and their findings printed).
 :meth:`ml4t.Result.save`, to ``RESULT_DIR/report.html`` unless ``-o`` says where, and prints its path. Exit
 status: 0 written, 1 the report failed (a damaged result, an error while writing), 2 bad usage (a
 ``RESULT_DIR`` that does not exist or is not a saved result, an ``-o`` whose folder does not exist).
+
+``ml4t schema`` prints the JSON Schema of a study config (:func:`ml4t.config.json_schema`) for editors.
+``ml4t init`` writes a commented example study to ``PATH`` (default ``study.toml``) and prints its path: every
+section and key with what it means, on synthetic data so it runs anywhere. Exit status 2 when ``PATH`` exists
+(unless ``--force``) or its folder does not.
 """
 
 from __future__ import annotations
@@ -119,6 +126,26 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _schema(args: argparse.Namespace) -> int:
+    from ml4t.config import json_schema
+
+    print(json.dumps(json_schema(), indent=2, allow_nan=False))
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from ml4t.config._init import example
+
+    path = Path(args.path)
+    if path.exists() and not args.force:
+        raise _UsageError(f"{path} exists; pass --force to overwrite it")
+    if not path.parent.is_dir():
+        raise _UsageError(f"the folder of {path} does not exist")
+    path.write_text(example(), encoding="utf-8")
+    print(path)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ml4t", description="ml4t: backtesting for machine-learning research")
     parser.add_argument("--version", action="version", version=version(), help="print the versions and exit")
@@ -134,6 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     lint_cmd.add_argument("--ignore", type=_codes, default=None, help="codes or families to leave out")
     lint_cmd.add_argument("--format", choices=("text", "json"), default="text")
     lint_cmd.add_argument("--explain", metavar="CODE", help="print a rule's documentation and exit")
+    lint_cmd.set_defaults(handler=_lint)
     report_cmd = commands.add_parser(
         "report",
         help="write the one-file HTML report of a result saved with Result.save",
@@ -145,9 +173,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     report_cmd.add_argument(
         "-o", "--output", metavar="OUT.html", default=None, help="where to write it (default RESULT_DIR/report.html)"
     )
+    report_cmd.set_defaults(handler=_report)
+    schema_cmd = commands.add_parser("schema", help="print the JSON Schema of a study config (for editors)")
+    schema_cmd.set_defaults(handler=_schema)
+    init_cmd = commands.add_parser("init", help="write a commented example study config")
+    init_cmd.add_argument("path", metavar="PATH", nargs="?", default="study.toml", help="default study.toml")
+    init_cmd.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    init_cmd.set_defaults(handler=_init)
     args = parser.parse_args(argv)
     try:
-        return _report(args) if args.command == "report" else _lint(args)
+        code: int = args.handler(args)
+        return code
     except _UsageError as error:
         print(f"ml4t {args.command}: {error}", file=sys.stderr)
         return 2

@@ -41,10 +41,7 @@ import msgspec
 import ml4t.costs as costs
 from ml4t.config._expr import compile_expr
 from ml4t.config._locate import json_lines, toml_lines, yaml_lines
-from ml4t.config._schema import (
-    RESULT_FREE_SECTIONS,
-    Config,
-)
+from ml4t.config._schema import RESULT_FREE_SECTIONS, RULE_KEYS, Config
 from ml4t.errors import ConfigError
 from ml4t.settings import EngineSettings, Scope, Settings, VectorizedSettings
 
@@ -62,19 +59,6 @@ __all__ = [
 
 ENV_PREFIX = "ML4T__"
 """Environment variables ``ML4T__SECTION__KEY=value`` override ``section.key``."""
-
-_SIGNAL_KEYS = (
-    "entries",
-    "exits",
-    "short_entries",
-    "short_exits",
-    "size",
-    "sl_stop",
-    "tp_stop",
-    "weights",
-    "rebalance",
-    "leverage",
-)
 
 
 @dataclass(frozen=True)
@@ -423,9 +407,9 @@ class _Checker:
         given = _table(raw, "settings").get("scope", "symbol")
         scope: Scope = "symbol" if given == "symbol" else "panel"  # a bad scope is reported at settings.scope
         for key, text in rules.items():
-            if key not in _SIGNAL_KEYS:
-                close = difflib.get_close_matches(key, _SIGNAL_KEYS, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else f"; the keys are {', '.join(_SIGNAL_KEYS)}"
+            if key not in RULE_KEYS:
+                close = difflib.get_close_matches(key, list(RULE_KEYS), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f"; the keys are {', '.join(RULE_KEYS)}"
                 self.add(("strategy", "rules", key), f"unknown signal key {key!r}{hint}")
             elif isinstance(text, str):
                 self.expression(text, ("strategy", "rules", key), grid, scope)

@@ -24,6 +24,7 @@ every bad key at once with its line and a close match.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -31,6 +32,7 @@ from msgspec import Meta
 
 __all__ = [
     "SCHEMA_VERSION",
+    "RULE_KEYS",
     "AuditConfig",
     "Config",
     "DataConfig",
@@ -47,6 +49,21 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 """The version of this schema a config may state (``version = 1``)."""
+
+RULE_KEYS = {
+    "entries": "boolean: open a long position",
+    "exits": "boolean: close the long position",
+    "short_entries": "boolean: open a short position",
+    "short_exits": "boolean: close the short position",
+    "size": "number: the order size, in the unit of settings.size_type",
+    "sl_stop": "number: the stop-loss as a fraction of the entry price",
+    "tp_stop": "number: the take-profit as a fraction of the entry price",
+    "weights": "number: target portfolio weights (instead of entries / exits)",
+    "rebalance": "boolean: the bars on which target weights are traded",
+    "leverage": "number: the cap on gross exposure at each rebalance",
+}
+"""The keys a strategy's ``rules`` may give, each with what its expression means: those of a vectorized signal
+function's dict (``ml4t._kernel.keys.KEYS``, a layer above this one; ``tests/config`` checks they agree)."""
 
 Scalar = int | float | bool | str
 Duration = Annotated[str, Meta(description="a duration: '2h', '5d', '50ms'")]
@@ -238,6 +255,16 @@ def json_schema() -> dict[str, Any]:
     (config, vectorized, engine), components = msgspec.json.schema_components(
         [Config, VectorizedSettings, EngineSettings], schema_hook=hook, ref_template="#/$defs/{name}"
     )
+    # the vectorized slippage: a rate, or a slippage model's table (the settings' own schema says "a model")
+    slippage = components["VectorizedSettings"]["properties"]["slippage"]
+    slippage["anyOf"] = [slippage["anyOf"][0], hook(costs.Slippage)]
+    components["StrategyConfig"]["properties"]["rules"] = {
+        "type": "object",
+        "description": "signal keys written in the expression language (ml4t.config.FUNCTIONS)",
+        "properties": {key: {"type": "string", "description": text} for key, text in RULE_KEYS.items()},
+        "additionalProperties": False,
+        "default": {},
+    }
     properties = components["Config"]["properties"]
     properties["settings"] = {
         "description": "the mode's settings: ml4t.settings.VectorizedSettings (mode = 'vectorized') or "
@@ -248,9 +275,26 @@ def json_schema() -> dict[str, Any]:
         "description": "ml4t.settings.EngineSettings of the promoted run (the chosen combination on the event engine)",
         "anyOf": [engine, {"type": "null"}],
     }
-    return {
+    schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "ml4t study config",
         **config,
         "$defs": components,
     }
+    finite: dict[str, Any] = _finite(schema)
+    return finite
+
+
+def _finite(node: Any) -> Any:
+    """``node`` without non-finite numbers, which JSON cannot write: an infinite default is left out and said
+    in the description (TOML and YAML write it ``inf`` / ``.inf``)."""
+    if isinstance(node, list):
+        return [_finite(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _finite(value) for key, value in node.items()}
+    default = out.get("default")
+    if isinstance(default, float) and not math.isfinite(default):
+        del out["default"]
+        out["description"] = (out.get("description", "") + f" (default {default}: no limit)").strip()
+    return out
