@@ -246,6 +246,47 @@ def test_missing_sections_and_version():
     assert loads("version = 1\n" + BASE).config.version == 1
 
 
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("data", 1),
+        ("strategy", "x"),
+        ("settings", [1]),
+        ("sweep", 1),
+        ("signals", 1),
+        ("signals", {"path": "a.csv"}),
+        ("validation", 1),
+        ("promote", "x"),
+        ("audit", 1),
+        ("data.synthetic", 1),
+        ("data.features", 1),
+        ("data.path", 1),
+        ("data.path", [1]),
+        ("strategy.rules", 1),
+        ("strategy.rules.q", 1),
+        ("strategy.params", 1),
+        ("sweep.grid", 1),
+        ("sweep.grid.fast", []),
+        ("sweep.grid.fast", {"start": 5}),
+    ],
+)
+def test_one_mistake_is_one_problem(path, value):
+    """A wrong value is reported once, at its key, never again as a consequence in a rule between sections."""
+    config: dict[str, Any] = {
+        "data": {"synthetic": {}},
+        "strategy": {"rules": {"entries": "sma(close, fast) > 1"}, "params": {"fast": 5}},
+        "sweep": {"grid": {"fast": [5, 10]}},
+    }
+    *parents, last = path.split(".")
+    node = config
+    for part in parents:
+        node = node[part]
+    node[last] = value
+    found = problems(json.dumps(config), format="json")
+    inside = {("data.path", "[1]"): ".0", ("sweep.grid.fast", "{'start': 5}"): ".stop"}
+    assert [p for _, p, _ in found] == [path + inside.get((path, repr(value)), "")]
+
+
 def test_data_needs_exactly_one_source_and_rules_or_ref():
     text = '[data]\npath = "x.csv"\nsynthetic = {}\n[strategy]\nref = "pkg.mod:fn"\nrules.entries = "close > 1"\n'
     assert where(text) == {(1, "data"), (4, "strategy")}

@@ -383,20 +383,23 @@ class _Checker:
         mode = strategy.get("mode", "vectorized")
         rules, ref = _table(strategy, "rules"), strategy.get("ref")
         params = _table(strategy, "params")
+        # the rules are checked with each axis's first value; a broken axis has none, and stands in as 1 (a valid
+        # window, lag and number) so that its own problem is not reported again by every rule that uses it
         grid = {**params}
         for axis, values in _table(sweep, "grid").items():
+            grid[axis] = 1
+            if self.has(("sweep", "grid", axis)):
+                continue
             if isinstance(values, list) and values:
                 grid[axis] = values[0]
-            elif isinstance(values, dict):
-                grid[axis] = values.get("start", 0)
-            if (isinstance(values, list) and not values) or (
-                isinstance(values, dict) and _number(values.get("start")) >= _number(values.get("stop"), 1e300)
-            ):
+            elif isinstance(values, dict) and _number(values["start"]) < _number(values["stop"]):
+                grid[axis] = values["start"]
+            else:
                 self.add(("sweep", "grid", axis), f"an axis needs at least one value, got {values!r}")
-        if _given(raw, "strategy"):
+        if isinstance(raw.get("strategy"), dict):
             if rules and ref is not None:
                 self.add(("strategy",), "give either rules or ref, not both")
-            if not rules and ref is None:
+            if not rules and ref is None and not self.has(("strategy", "rules")):
                 self.add(("strategy",), 'give the strategy\'s rules (e.g. rules.entries = "...") or a ref')
             if mode == "event" and rules:
                 self.add(
@@ -410,15 +413,18 @@ class _Checker:
             if key not in RULE_KEYS:
                 close = difflib.get_close_matches(key, list(RULE_KEYS), n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else f"; the keys are {', '.join(RULE_KEYS)}"
+                self.problems = [p for p in self.problems if p.path != f"strategy.rules.{key}"]  # its type aside
                 self.add(("strategy", "rules", key), f"unknown signal key {key!r}{hint}")
             elif isinstance(text, str):
                 self.expression(text, ("strategy", "rules", key), grid, scope)
         for name, text in _table(data, "features").items():
             if isinstance(text, str):  # with_features evaluates a named expression per symbol
                 self.expression(text, ("data", "features", name), {}, "symbol")
-        if _given(raw, "data") and _given(data, "path") == _given(data, "synthetic"):
+        one_source = _given(data, "path") != _given(data, "synthetic")
+        if isinstance(raw.get("data"), dict) and not one_source and not self.has(("data", "path")):
             self.add(("data",), "give the bars' path (a file, a glob or a list) or a synthetic table, exactly one")
-        for i, item in enumerate(raw.get("signals") or []):
+        signals = raw.get("signals")
+        for i, item in enumerate(signals if isinstance(signals, list) else []):
             if isinstance(item, dict) and item.get("embargo") is not None and item.get("train_end") is None:
                 self.add(("signals", str(i), "embargo"), "an embargo counts from the training cut-off: give train_end")
         if _given(raw, "sweep") and mode == "event":
@@ -588,7 +594,7 @@ def _kind(value: Any) -> str:
 def _validation_message(error: msgspec.ValidationError, value: Any) -> str:
     """msgspec's message (``Expected `int` >= 1``) with the value given instead of its type."""
     text = re.sub(r" - at `\$[^`]*`$", "", str(error))
-    text = re.sub(r", got `[^`]*`$", "", text)
+    text = re.sub(r", got `[^`]*`$", "", text).replace("`object`", "a table").replace("`array`", "a list")
     return f"{text[0].lower()}{text[1:]}, got {value!r}"
 
 
