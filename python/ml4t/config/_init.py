@@ -14,9 +14,10 @@ the code, so the lists never go stale.
 from __future__ import annotations
 
 import inspect
+import typing
 
 import ml4t.costs as costs
-from ml4t.config._expr import FUNCTIONS
+from ml4t.config._expr import FUNCTIONS, Kind
 
 __all__ = ["TEMPLATE", "example"]
 
@@ -75,7 +76,7 @@ rules.exits = "crossed_below(sma(close, fast), sma(close, slow))"
 # rules.size = "1.0"               # the order size, in the unit of settings.size_type
 # rules.sl_stop = "0.05"           # the stop-loss as a fraction of the entry price
 # rules.tp_stop = "0.10"           # the take-profit as a fraction of the entry price
-# rules.weights = "rank(ret)"      # target weights, instead of entries and exits (panel scope)
+# rules.weights = "0.5 if close > sma(close, slow) else 0.0"  # target weights, instead of entries and exits
 # rules.rebalance = "True"         # the bars on which target weights are traded
 # rules.leverage = "1.0"           # the cap on gross exposure at each rebalance
 params = { fast = 10, slow = 50 }  # the rules' parameters for one run (default: none)
@@ -160,15 +161,22 @@ params = { fast = 10, slow = 50 }  # the rules' parameters for one run (default:
 def example() -> str:
     """The text ``ml4t init`` writes: :data:`TEMPLATE` and, in a comment block, the expression language's
     functions and the cost models."""
-    lines = ["", "# The expression language's functions (ml4t.config.FUNCTIONS):"]
-    for name, fn in sorted(FUNCTIONS.items()):
-        lines.append(f"#   {name}({', '.join(fn.arguments)}): {fn.doc}")
-    lines.append("# and names (columns, params), numbers, + - * / ** %, comparisons, and / or / not, x if c else y.")
+    lines = ["", "# The expression language (ml4t.config.FUNCTIONS): names (columns, params), numbers, + - * / ** %,"]
+    lines.append("# comparisons, and / or / not, x if c else y, and these functions:")
+    for kind in typing.get_args(Kind):
+        where = ' (settings.scope = "panel")' if kind == "cross-sectional" else ""
+        lines.append(f"#  {kind}{where}:")
+        for _, fn in sorted(FUNCTIONS.items()):
+            if fn.kind == kind:
+                lines.append(f"#   {fn.signature}: {fn.doc}")
     for kind, base in (("commission", costs.Commission), ("slippage", costs.Slippage)):
         lines.append(f'# The {kind} models ({kind} = {{ model = "Name", ... }}):')
         for name in sorted(costs.__all__):
             model = getattr(costs, name)
             if isinstance(model, type) and issubclass(model, base) and model is not base:
-                arguments = ", ".join(inspect.signature(model).parameters)
+                arguments = ", ".join(
+                    p.name if p.default is p.empty else f"{p.name}={p.default!r}"
+                    for p in inspect.signature(model).parameters.values()
+                )
                 lines.append(f"#   {name}({arguments})")
     return TEMPLATE + "\n".join(lines) + "\n"
