@@ -11,6 +11,7 @@ import textwrap
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.config.strategies import configs, toml_document
@@ -110,7 +111,6 @@ def test_the_error_names_the_file_and_lists_every_problem(tmp_path):
 
 
 def test_the_same_problems_in_yaml_on_their_yaml_lines():
-    pytest.importorskip("yaml")
     text = textwrap.dedent(
         """\
         nmae: x
@@ -290,7 +290,15 @@ def test_one_mistake_is_one_problem(path, value):
 def test_data_needs_exactly_one_source_and_rules_or_ref():
     text = '[data]\npath = "x.csv"\nsynthetic = {}\n[strategy]\nref = "pkg.mod:fn"\nrules.entries = "close > 1"\n'
     assert where(text) == {(1, "data"), (4, "strategy")}
-    assert where('[data]\nsynthetic = {}\n[strategy]\nref = "not a path"\n') == {(4, "strategy.ref")}
+    found = problems('name = "a b"\n[data]\nsynthetic = {}\n[strategy]\nref = "os.system"\n')
+    assert found == [
+        (
+            1,
+            "name",
+            "must be a run folder's name: letters, digits, '_', '.' and '-', first a letter or digit, got 'a b'",
+        ),
+        (5, "strategy.ref", "must be an import path 'package.module:name', got 'os.system'"),
+    ]
 
 
 def test_settings_are_checked_field_by_field_then_together():
@@ -371,6 +379,10 @@ def test_bad_files_are_config_errors(tmp_path):
         ("strategy.rules.entries=close > sma(close, 5)", ["strategy", "rules", "entries"], "close > sma(close, 5)"),
         ("data.start=2020-01-02", ["data", "start"], "2020-01-02"),
         ("signals.1.path=p.csv", ["signals", "1", "path"], "p.csv"),
+        ("data.universe=[AAPL, MSFT]", ["data", "universe"], ["AAPL", "MSFT"]),
+        ('data.universe=["AAPL"]', ["data", "universe"], ["AAPL"]),
+        ("sweep.grid.x=[1, 2.5, a]", ["sweep", "grid", "x"], [1, 2.5, "a"]),
+        ("data.universe=[]", ["data", "universe"], []),
     ],
 )
 def test_an_assignment_is_a_toml_value_or_else_text(text, key, value):
@@ -458,7 +470,6 @@ def test_no_config_text_ever_executes(tmp_path, monkeypatch):
     loaded = loads('[data]\nsynthetic = {}\n[strategy]\nref = "pwned_module_that_does_not_exist:run"\n')
     assert loaded.config.strategy.ref == "pwned_module_that_does_not_exist:run"
     assert "pwned_module_that_does_not_exist" not in sys.modules
-    pytest.importorskip("yaml")
     text = 'data: !!python/object/apply:pathlib.Path.touch [!!python/object/apply:pathlib.Path ["pwned"]]\n'
     (found,) = problems(text, format="yaml")
     assert "not valid YAML" in found[2]
@@ -535,7 +546,6 @@ cuts = 3
 
 
 def test_the_same_study_in_yaml_toml_and_json_resolves_the_same(tmp_path):
-    pytest.importorskip("yaml")
     (tmp_path / "s.yaml").write_text(YAML_STUDY)
     (tmp_path / "s.toml").write_text(TOML_STUDY)
     from_yaml, from_toml = load(tmp_path / "s.yaml"), load(tmp_path / "s.toml")
@@ -546,7 +556,6 @@ def test_the_same_study_in_yaml_toml_and_json_resolves_the_same(tmp_path):
 
 
 def test_yaml_keys_written_twice_are_refused():
-    pytest.importorskip("yaml")
     text = "data:\n  synthetic: {}\nstrategy:\n  rules: {entries: close > 1}\ndata:\n  path: x.csv\n"
     assert where(text, format="yaml") == {(5, "data")}
 
@@ -567,8 +576,10 @@ def test_the_resolved_config_loads_back_to_itself(config, sections):
     loaded = loads(toml_document(config, sections=sections))
     as_json = loads(json.dumps(loaded.resolved), format="json")
     as_toml = loads(toml_document(loaded.resolved, sections=not sections))
+    as_yaml = loads(yaml.safe_dump(loaded.resolved), format="yaml")
     assert as_json.resolved == loaded.resolved
     assert as_toml.resolved == loaded.resolved
+    assert as_yaml.resolved == loaded.resolved
     assert as_json.settings == as_toml.settings == loaded.settings
     assert as_json.canonical_json() == loaded.canonical_json()
 

@@ -262,16 +262,24 @@ def _plain(value: Any) -> Any:
 
 # ---------------------------------------------------------------------------------------------- overrides
 def parse_assignment(text: str) -> tuple[list[str], Any]:
-    """``"section.key=value"`` as the key path and the value (a TOML value, else the text itself)."""
+    """``"section.key=value"`` as the key path and the value: a TOML value, else the text itself; a bracketed
+    list that is not TOML is a list of such values (``[AAPL, MSFT]`` is ``["AAPL", "MSFT"]``)."""
     key, sep, value = text.partition("=")
     path = [part.strip() for part in key.strip().split(".")]
     if not sep or not all(path):
         raise ConfigError(f"an override is section.key=value, got {text!r}", argument="--set")
-    try:
-        parsed = _plain(tomllib.loads(f"v = {value.strip()}")["v"])
-    except tomllib.TOMLDecodeError:
-        parsed = value.strip()
+    value = value.strip()
+    parsed = _override_value(value)
+    if isinstance(parsed, str) and value.startswith("[") and value.endswith("]") and value[1:-1].strip():
+        parsed = [_override_value(item.strip()) for item in value[1:-1].split(",")]
     return path, parsed
+
+
+def _override_value(text: str) -> Any:
+    try:
+        return _plain(tomllib.loads(f"v = {text}")["v"])
+    except tomllib.TOMLDecodeError:
+        return text
 
 
 def _environment(environ: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -372,7 +380,8 @@ class _Checker:
             try:
                 msgspec.convert(item, tp)
             except msgspec.ValidationError as error:
-                self.add(path, _validation_message(error, item))
+                described = _description(tp) if "matching regex" in str(error) else None
+                self.add(path, f"must be {described}, got {item!r}" if described else _validation_message(error, item))
 
     def semantics(self, raw: Mapping[str, Any]) -> tuple[Settings, EngineSettings | None]:
         """The rules between sections, the settings and the rules' language, on the raw document (so they are
@@ -557,6 +566,16 @@ def _container(tp: Any, item: Any) -> Any:
             return member
         if isinstance(item, list) and origin is list:
             return member
+    return None
+
+
+def _description(tp: Any) -> str | None:
+    """The ``Meta(description=...)`` of a declared type (or of one member of a union), if it has one."""
+    members = typing.get_args(tp) if typing.get_origin(tp) in (typing.Union, types.UnionType) else (tp,)
+    for member in members:
+        for meta in typing.get_args(member)[1:] if typing.get_origin(member) is typing.Annotated else ():
+            if isinstance(meta, msgspec.Meta) and meta.description:
+                return meta.description
     return None
 
 

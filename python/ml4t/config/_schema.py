@@ -136,7 +136,13 @@ class StrategyConfig(_Section, frozen=True, kw_only=True, forbid_unknown_fields=
 
     mode: Literal["vectorized", "event"] = "vectorized"
     rules: dict[str, str] = {}
-    ref: Annotated[str, Meta(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")] | None = None
+    ref: (
+        Annotated[
+            str,
+            Meta(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", description="an import path 'package.module:name'"),
+        ]
+        | None
+    ) = None
     params: dict[str, Scalar] = {}
 
 
@@ -209,7 +215,16 @@ class Config(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
     settings, ``EngineSettings`` for ``promote``) when the file is loaded."""
 
     version: Literal[1] = 1
-    name: Annotated[str, Meta(pattern=r"^[A-Za-z0-9][\w.-]*$")] | None = None
+    name: (
+        Annotated[
+            str,
+            Meta(
+                pattern=r"^[A-Za-z0-9][\w.-]*$",
+                description="a run folder's name: letters, digits, '_', '.' and '-', first a letter or digit",
+            ),
+        ]
+        | None
+    ) = None
     data: DataConfig
     signals: list[SignalsConfig] = []
     strategy: StrategyConfig
