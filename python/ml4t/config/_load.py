@@ -22,7 +22,6 @@ Contract:
 
 from __future__ import annotations
 
-import datetime
 import difflib
 import inspect
 import json
@@ -41,6 +40,7 @@ import msgspec
 import ml4t.costs as costs
 from ml4t.config._expr import compile_expr
 from ml4t.config._locate import json_lines, toml_lines, yaml_lines
+from ml4t.config._overrides import ENV_PREFIX, assign, environment, parse_assignment, plain
 from ml4t.config._schema import RESULT_FREE_SECTIONS, RULE_KEYS, Config
 from ml4t.errors import ConfigError
 from ml4t.settings import EngineSettings, Scope, Settings, VectorizedSettings
@@ -56,9 +56,6 @@ __all__ = [
     "loads",
     "parse_assignment",
 ]
-
-ENV_PREFIX = "ML4T__"
-"""Environment variables ``ML4T__SECTION__KEY=value`` override ``section.key``."""
 
 
 @dataclass(frozen=True)
@@ -161,7 +158,7 @@ def loads(
     shown = str(file) if file is not None else None
     raw, lines = _parse(text, format, shown)
     origins: dict[tuple[str, ...], str] = {}
-    assignments = [*_environment(os.environ if environ is None else environ), *((a, "--set " + a) for a in overrides)]
+    assignments = [*environment(os.environ if environ is None else environ), *((a, "--set " + a) for a in overrides)]
     problems: list[Problem] = []
     applied = []
     for assignment, origin in assignments:
@@ -170,7 +167,7 @@ def loads(
         except ConfigError as error:
             problems.append(Problem(assignment.partition("=")[0], error.message, shown, origin=origin))
             continue
-        where = _assign(raw, key, value)
+        where = assign(raw, key, value)
         if where is not None:
             problems.append(Problem(".".join(key), where, shown, origin=origin))
             continue
@@ -206,7 +203,7 @@ def _parse(text: str, format: str, file: str | None) -> tuple[dict[str, Any], di
             line = re.search(r"at line (\d+)", str(error))
             problem = Problem("", f"not valid TOML: {error}", file, int(line.group(1)) if line else None)
             raise ConfigFileError([problem], file=file) from None
-        return _plain(raw), toml_lines(text)
+        return plain(raw), toml_lines(text)
     if format == "json":
         try:
             raw = json.loads(text)
@@ -221,7 +218,7 @@ def _parse(text: str, format: str, file: str | None) -> tuple[dict[str, Any], di
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigFileError([Problem("", f"a config is a mapping of sections, got {_kind(raw)}", file)], file=file)
-    return _plain(raw), lines
+    return plain(raw), lines
 
 
 def _parse_yaml(text: str, file: str | None) -> tuple[Any, dict[tuple[str, ...], int]]:
@@ -246,75 +243,6 @@ def _parse_yaml(text: str, file: str | None) -> tuple[Any, dict[tuple[str, ...],
         twice = "key written twice (a mapping's keys are unique)"
         raise ConfigFileError([Problem(".".join(k), twice, file, n) for k, n in duplicates], file=file)
     return raw, lines
-
-
-def _plain(value: Any) -> Any:
-    """``value`` with every date, time and datetime (TOML and YAML read ``2020-01-02`` as one) as its ISO text:
-    the schema's dates are text, as the Python API takes them."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, datetime.date | datetime.time):
-        return value.isoformat()
-    return value
-
-
-# ---------------------------------------------------------------------------------------------- overrides
-def parse_assignment(text: str) -> tuple[list[str], Any]:
-    """``"section.key=value"`` as the key path and the value: a TOML value, else the text itself; a bracketed
-    list that is not TOML is a list of such values (``[AAPL, MSFT]`` is ``["AAPL", "MSFT"]``)."""
-    key, sep, value = text.partition("=")
-    path = [part.strip() for part in key.strip().split(".")]
-    if not sep or not all(path):
-        raise ConfigError(f"an override is section.key=value, got {text!r}", argument="--set")
-    value = value.strip()
-    parsed = _override_value(value)
-    if isinstance(parsed, str) and value.startswith("[") and value.endswith("]") and value[1:-1].strip():
-        parsed = [_override_value(item.strip()) for item in value[1:-1].split(",")]
-    return path, parsed
-
-
-def _override_value(text: str) -> Any:
-    try:
-        return _plain(tomllib.loads(f"v = {text}")["v"])
-    except tomllib.TOMLDecodeError:
-        return text
-
-
-def _environment(environ: Mapping[str, str]) -> list[tuple[str, str]]:
-    out = []
-    for name in sorted(environ):
-        if name.upper().startswith(ENV_PREFIX) and len(name) > len(ENV_PREFIX):
-            key = ".".join(part.lower() for part in name[len(ENV_PREFIX) :].split("__"))
-            out.append((f"{key}={environ[name]}", f"{name}={environ[name]}"))
-    return out
-
-
-def _assign(raw: dict[str, Any], path: Sequence[str], value: Any) -> str | None:
-    """Set ``raw[path] = value`` (tables made as needed); the reason when a step is not a table or a list."""
-    node: Any = raw
-    for i, part in enumerate(path[:-1]):
-        if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
-                return f"{'.'.join(path[: i + 1])}: no list item {part!r} (the list has {len(node)})"
-            node = node[int(part)]
-        elif isinstance(node, dict):
-            if part not in node and path[i + 1].isdigit():
-                return f"{'.'.join(path[: i + 1])} is not in the config: there is no list item to set"
-            node = node.setdefault(part, {})
-        else:
-            return f"{'.'.join(path[:i])} is a value, not a table"
-    last = path[-1]
-    if isinstance(node, list):
-        if not last.isdigit() or int(last) >= len(node):
-            return f"no list item {last!r} (the list has {len(node)})"
-        node[int(last)] = value
-    elif isinstance(node, dict):
-        node[last] = value
-    else:
-        return f"{'.'.join(path[:-1])} is a value, not a table"
-    return None
 
 
 # ---------------------------------------------------------------------------------------------- checking
