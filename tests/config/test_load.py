@@ -160,6 +160,36 @@ def test_the_same_problems_in_yaml_on_their_yaml_lines():
 
 
 @pytest.mark.parametrize(
+    ("section", "typo", "meant"),
+    [
+        ("[[signals]]\npath = 'p.csv'", "ts_arival", "ts_arrival"),
+        ("[sweep]\ngrid.fast = [5]", "metrc", "metric"),
+        ("[validation]", "walkforward", "walk_forward"),
+        ("[sweep]\ngrid.fast = [5]\n[validation.walk_forward]\ntrain = 100\ntest = 20", "purg", "purge"),
+        ("[audit]", "cut", "cuts"),
+        ("[report]", "titel", "title"),
+        ("[executor]", "chunksize", "chunk_size"),
+        ("[promote]", "acount", "account"),
+        ("[settings]", "init_cahs", "init_cash"),
+        ("[strategy.params]", "", ""),  # params are free: no key is unknown there
+        ("", "rules.exit", "exits"),  # still in [strategy]
+        ("[data.synthetic]", "n_asset", "n_assets"),
+    ],
+)
+def test_an_unknown_key_in_each_section_gets_its_close_match(section, typo, meant):
+    base = '[data]\nsynthetic = {}\n[strategy]\nrules.entries = "close > 1"\n'
+    if "synthetic" in section:
+        base = base.replace("synthetic = {}\n", "")
+    text = base + section + f"\n{typo or 'fast'} = 1\n"
+    if not typo:
+        assert loads(text).config.strategy.params == {"fast": 1}
+        return
+    (found,) = problems(text)
+    assert found[0] == text.splitlines().index(f"{typo} = 1") + 1
+    assert found[2].endswith(f"did you mean {meant!r}?"), found
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         # comments holding "=", brackets and quotes never move the locator
