@@ -129,9 +129,8 @@ def load(
     environ: Mapping[str, str] | None = None,
 ) -> Loaded:
     """The config in the TOML, YAML or JSON file ``path`` (by its suffix: ``.toml``, ``.yaml`` / ``.yml``,
-    ``.json``), with
-    the environment's ``ML4T__...`` variables (``environ``, default ``os.environ``) and ``overrides``
-    (``"section.key=value"``) applied. Raises ConfigFileError listing every problem."""
+    ``.json``), with the environment's ``ML4T__...`` variables (``environ``, default ``os.environ``) and
+    ``overrides`` (``"section.key=value"``) applied. Raises ConfigFileError listing every problem."""
     file = Path(path)
     if not file.is_file():
         raise ConfigError(
@@ -329,7 +328,7 @@ class _Checker:
                 continue
             if isinstance(values, list) and values:
                 grid[axis] = values[0]
-            elif isinstance(values, dict) and _number(values["start"]) < _number(values["stop"]):
+            elif isinstance(values, dict) and values["start"] < values["stop"]:  # both numbers: checked above
                 grid[axis] = values["start"]
             else:
                 self.add(("sweep", "grid", axis), f"an axis needs at least one value, got {values!r}")
@@ -472,10 +471,6 @@ def _table(raw: Any, key: str) -> dict[str, Any]:
 def _given(raw: Mapping[str, Any], key: str) -> bool:
     """Whether ``raw`` gives ``key`` a value (a null, as JSON and YAML can write, is the default: not given)."""
     return raw.get(key) is not None
-
-
-def _number(value: Any, default: float = 0.0) -> float:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
 
 
 def _members(tp: Any) -> tuple[Any, ...]:
