@@ -32,11 +32,11 @@ def toml_document(doc: dict[str, Any], *, sections: bool) -> str:
         if value is None:
             continue
         if sections and isinstance(value, dict):
-            tail.append(f"[{key}]")
+            tail.append(f"[{json.dumps(key)}]")
             tail += [f"{json.dumps(k)} = {toml_value(v)}" for k, v in value.items() if v is not None]
         elif sections and isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             for item in value:
-                tail.append(f"[[{key}]]")
+                tail.append(f"[[{json.dumps(key)}]]")
                 tail += [f"{json.dumps(k)} = {toml_value(v)}" for k, v in item.items() if v is not None]
         else:
             head.append(f"{json.dumps(key)} = {toml_value(value)}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
+import tomllib
 from typing import Any
 
 import pytest
@@ -260,6 +261,50 @@ def test_the_locator_reads_the_structure_tomllib_reads():
         ("j", "0", "l", "m"): 13,
         ("j", "1"): 14,
     }
+
+
+AWKWARD = "ab #[]{}=,.'\"\\\n\t"
+toml_keys = st.text(alphabet=AWKWARD.replace("\n", "").replace("\t", ""), min_size=1, max_size=4)
+toml_scalars = st.one_of(
+    st.integers(-(2**63), 2**63 - 1),
+    st.booleans(),
+    st.floats(allow_nan=False),
+    st.text(alphabet=AWKWARD, max_size=6),
+)
+toml_values = st.recursive(
+    toml_scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(toml_keys, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def key_paths(node: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    if isinstance(node, dict):
+        return [p for k, v in node.items() for p in [(*path, k), *key_paths(v, (*path, k))]]
+    if isinstance(node, list):
+        return [p for i, v in enumerate(node) for p in [(*path, str(i)), *key_paths(v, (*path, str(i)))]]
+    return []
+
+
+@settings(max_examples=150, deadline=None)
+@given(document=st.dictionaries(toml_keys, toml_values, max_size=4), sections=st.booleans())
+def test_the_locator_finds_every_key_on_its_line(document, sections):
+    """Whatever the keys and strings hold (quotes, escapes, #, brackets, =), every key path tomllib reads is
+    located, each key on a line that writes it."""
+    text = toml_document(document, sections=sections)
+    parsed = tomllib.loads(text)
+    located = toml_lines(text)
+    lines = text.splitlines()
+    for path in key_paths(parsed):
+        assert path in located, (path, text)
+        if not path[-1].isdigit() or not isinstance(at_path(parsed, path[:-1]), list):
+            assert json.dumps(path[-1]) in lines[located[path] - 1], (path, text)
+
+
+def at_path(node: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
 
 
 def test_parse_errors_name_their_line():
