@@ -19,7 +19,7 @@ from tests.config.strategies import configs, toml_document
 
 from ml4t.config import ConfigFileError, load, loads
 from ml4t.config._load import parse_assignment
-from ml4t.config._locate import toml_lines
+from ml4t.config._locate import json_lines, toml_lines
 from ml4t.errors import ConfigError
 from ml4t.settings import EngineSettings, VectorizedSettings
 
@@ -290,7 +290,7 @@ def key_paths(node: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
 @given(document=st.dictionaries(toml_keys, toml_values, max_size=4), sections=st.booleans())
 def test_the_locator_finds_every_key_on_its_line(document, sections):
     """Whatever the keys and strings hold (quotes, escapes, #, brackets, =), every key path tomllib reads is
-    located, each key on a line that writes it."""
+    located, each key on a line that writes it; the same for the document as indented JSON."""
     text = toml_document(document, sections=sections)
     parsed = tomllib.loads(text)
     located = toml_lines(text)
@@ -299,6 +299,12 @@ def test_the_locator_finds_every_key_on_its_line(document, sections):
         assert path in located, (path, text)
         if not path[-1].isdigit() or not isinstance(at_path(parsed, path[:-1]), list):
             assert json.dumps(path[-1]) in lines[located[path] - 1], (path, text)
+    as_json = json.dumps(document, indent=1)
+    in_json = json_lines(as_json)
+    for path in key_paths(document):
+        assert path in in_json
+        if not isinstance(at_path(document, path[:-1]), list):
+            assert as_json.splitlines()[in_json[path] - 1].lstrip().startswith(json.dumps(path[-1]) + ":")
 
 
 def at_path(node: Any, path: tuple[str, ...]) -> Any:
