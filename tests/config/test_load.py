@@ -526,6 +526,17 @@ def test_a_bad_override_names_where_it_came_from():
     assert "did you mean 'event'?" in origins["strategy.mode"]
 
 
+def test_a_table_an_override_creates_is_blamed_on_it():
+    (found,) = problem_objects(BASE, environ={"ML4T__SWEEP__METRIC": "total_return"})
+    assert (found.path, found.origin, found.line) == ("sweep.grid", "ML4T__SWEEP__METRIC=total_return", None)
+
+
+def problem_objects(text: str, **kwargs: Any) -> list[Any]:
+    with pytest.raises(ConfigFileError) as caught:
+        loads(text, **kwargs)
+    return caught.value.problems
+
+
 def test_an_override_into_a_missing_list_is_refused():
     (found,) = problems(BASE, overrides=["signals.0.path=x.csv"])
     assert found[1] == "signals.0.path" and "no list item" in found[2]

@@ -40,7 +40,7 @@ import msgspec
 import ml4t.costs as costs
 from ml4t.config._expr import compile_expr
 from ml4t.config._locate import json_lines, toml_lines, yaml_lines
-from ml4t.config._overrides import ENV_PREFIX, assign, environment, parse_assignment, plain
+from ml4t.config._overrides import ENV_PREFIX, assign, environment, first_missing, parse_assignment, plain
 from ml4t.config._schema import RESULT_FREE_SECTIONS, RULE_KEYS, Config
 from ml4t.errors import ConfigError
 from ml4t.settings import EngineSettings, Scope, Settings, VectorizedSettings
@@ -166,11 +166,14 @@ def loads(
         except ConfigError as error:
             problems.append(Problem(assignment.partition("=")[0], error.message, shown, origin=origin))
             continue
+        created = first_missing(raw, key)
         where = assign(raw, key, value)
         if where is not None:
             problems.append(Problem(".".join(key), where, shown, origin=origin))
             continue
         origins[tuple(key)] = origin
+        if created is not None:  # a table the file does not have: its problems (a missing key) came from here
+            origins.setdefault(created, origin)
         applied.append(assignment)
 
     checker = _Checker(shown, lines, origins)
@@ -255,7 +258,8 @@ class _Checker:
         self.problems: list[Problem] = []
 
     def add(self, path: tuple[str, ...], message: str) -> None:
-        origin = next((o for k, o in self.origins.items() if path[: len(k)] == k), None)
+        blamed = [k for k in self.origins if path[: len(k)] == k]  # the closest override that set this path
+        origin = self.origins[max(blamed, key=len)] if blamed else None
         line = None
         for n in range(len(path), -1, -1):
             if path[:n] in self.lines:

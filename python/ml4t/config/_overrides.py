@@ -18,7 +18,7 @@ from typing import Any
 
 from ml4t.errors import ConfigError
 
-__all__ = ["ENV_PREFIX", "assign", "environment", "parse_assignment", "plain"]
+__all__ = ["ENV_PREFIX", "assign", "environment", "first_missing", "parse_assignment", "plain"]
 
 ENV_PREFIX = "ML4T__"
 """Environment variables ``ML4T__SECTION__KEY=value`` override ``section.key``."""
@@ -55,6 +55,18 @@ def environment(environ: Mapping[str, str]) -> list[tuple[str, str]]:
             key = ".".join(part.lower() for part in name[len(ENV_PREFIX) :].split("__"))
             out.append((f"{key}={environ[name]}", f"{name}={environ[name]}"))
     return out
+
+
+def first_missing(raw: dict[str, Any], path: Sequence[str]) -> tuple[str, ...] | None:
+    """The shortest prefix of ``path`` that ``raw`` does not have yet: the table an assignment would create."""
+    node: Any = raw
+    for i, part in enumerate(path):
+        if not isinstance(node, dict):
+            return None
+        if part not in node:
+            return tuple(path[: i + 1])
+        node = node[part]
+    return None
 
 
 def assign(raw: dict[str, Any], path: Sequence[str], value: Any) -> str | None:
