@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from tests.config.strategies import configs, toml_document
 
 from ml4t.config import ConfigFileError, load, loads
-from ml4t.config._load import parse_assignment
+from ml4t.config._load import key_lines, line_of, parse_assignment
 from ml4t.config._locate import json_lines, toml_lines
 from ml4t.errors import ConfigError
 from ml4t.settings import EngineSettings, VectorizedSettings
@@ -311,6 +311,16 @@ def at_path(node: Any, path: tuple[str, ...]) -> Any:
     for part in path:
         node = node[int(part)] if isinstance(node, list) else node[part]
     return node
+
+
+def test_key_lines_of_a_file_for_problems_found_after_loading(tmp_path):
+    path = tmp_path / "study.toml"
+    path.write_text(BASE)
+    lines = key_lines(path)
+    assert line_of(lines, ("strategy", "rules", "exits")) == 5
+    assert line_of(lines, ("strategy", "rules", "weights")) == 4  # not written: its table's line
+    assert line_of(lines, ("nowhere",)) is None
+    assert key_lines(None) == {} and key_lines(tmp_path / "missing.toml") == {}
 
 
 def test_parse_errors_name_their_line():

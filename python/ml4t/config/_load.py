@@ -52,6 +52,8 @@ __all__ = [
     "Problem",
     "build_settings",
     "cost_model",
+    "key_lines",
+    "line_of",
     "load",
     "loads",
     "parse_assignment",
@@ -187,6 +189,25 @@ def loads(
     return Loaded(config, file, resolved, tuple(applied), settings, promote)
 
 
+def key_lines(file: Path | None) -> dict[tuple[str, ...], int]:
+    """The line of each key path of the config ``file`` (empty when there is none or it cannot be read or
+    parsed): for problems found after loading, such as a study's checks of the data."""
+    if file is None:
+        return {}
+    try:
+        return _parse(file.read_text(encoding="utf-8"), _format_of(file), str(file))[1]
+    except (OSError, UnicodeDecodeError, ConfigError):
+        return {}
+
+
+def line_of(lines: Mapping[tuple[str, ...], int], path: Sequence[str]) -> int | None:
+    """The line of the key ``path``, or of its nearest enclosing key that has one."""
+    for n in range(len(path), -1, -1):
+        if tuple(path[:n]) in lines:
+            return lines[tuple(path[:n])]
+    return None
+
+
 def _format_of(file: Path) -> str:
     suffix = file.suffix.lower()
     if suffix in (".toml", ".json"):
@@ -260,13 +281,7 @@ class _Checker:
     def add(self, path: tuple[str, ...], message: str) -> None:
         blamed = [k for k in self.origins if path[: len(k)] == k]  # the closest override that set this path
         origin = self.origins[max(blamed, key=len)] if blamed else None
-        line = None
-        for n in range(len(path), -1, -1):
-            if path[:n] in self.lines:
-                line = self.lines[path[:n]]
-                break
-        if origin is not None:
-            line = None
+        line = line_of(self.lines, path) if origin is None else None
         self.problems.append(Problem(".".join(path), message, self.file, line, origin))
 
     def struct(self, value: Any, cls: type[msgspec.Struct], path: tuple[str, ...]) -> None:
