@@ -161,7 +161,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     lint_cmd.add_argument("--ignore", type=_codes, default=None, help="codes or families to leave out")
     lint_cmd.add_argument("--format", choices=("text", "json"), default="text")
     lint_cmd.add_argument("--explain", metavar="CODE", help="print a rule's documentation and exit")
-    lint_cmd.set_defaults(handler=_lint)
     report_cmd = commands.add_parser(
         "report",
         help="write the one-file HTML report of a result saved with Result.save",
@@ -173,17 +172,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     report_cmd.add_argument(
         "-o", "--output", metavar="OUT.html", default=None, help="where to write it (default RESULT_DIR/report.html)"
     )
-    report_cmd.set_defaults(handler=_report)
-    schema_cmd = commands.add_parser("schema", help="print the JSON Schema of a study config (for editors)")
-    schema_cmd.set_defaults(handler=_schema)
+    commands.add_parser("schema", help="print the JSON Schema of a study config (for editors)")
     init_cmd = commands.add_parser("init", help="write a commented example study config")
     init_cmd.add_argument("path", metavar="PATH", nargs="?", default="study.toml", help="default study.toml")
     init_cmd.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
-    init_cmd.set_defaults(handler=_init)
     args = parser.parse_args(argv)
+    handlers = {"report": _report, "lint": _lint, "schema": _schema, "init": _init}
     try:
-        code: int = args.handler(args)
-        return code
+        return handlers[args.command](args)
     except _UsageError as error:
         print(f"ml4t {args.command}: {error}", file=sys.stderr)
         return 2
