@@ -47,7 +47,7 @@ from ml4t._shape import ResultShape
 from ml4t._version import installed
 from ml4t.errors import ConfigError, DataError
 
-__all__ = ["FORMAT", "MANIFEST", "is_result_folder", "load_result", "save_result"]
+__all__ = ["FORMAT", "MANIFEST", "is_result_folder", "load_result", "save_result", "swap_folder"]
 
 FORMAT_TAG = "ml4t-result"
 FORMAT_VERSION = 1
@@ -82,7 +82,7 @@ def save_result(
     staging.mkdir()
     try:
         _write(result, staging, bars=bars)
-        _swap(staging, target)
+        swap_folder(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -196,7 +196,7 @@ def _checksum(path: Path) -> str:
     return h.hexdigest()
 
 
-def _swap(staging: Path, target: Path) -> None:
+def swap_folder(staging: Path, target: Path) -> None:
     """Move the finished ``staging`` folder to ``target``; a result already there (checked by the caller) is
     moved aside first and deleted once the new one is in place, or put back if the rename fails."""
     if not (target.exists() or target.is_symlink()):
