@@ -2,7 +2,7 @@
 
     ml4t --version
     ml4t lint PATH... [--select CODES] [--ignore CODES] [--format text|json] [--explain CODE]
-    ml4t report RESULT_DIR [-o OUT.html]
+    ml4t report RESULT_DIR|RUN_DIR [-o OUT.html]
     ml4t schema
     ml4t init [PATH] [--force]
 
@@ -12,8 +12,23 @@
 (each is a line ``path:1:1: E902 cannot read: <reason>`` or ``path:line:col: E999 cannot parse: <reason>``; the
 other files are still linted and their findings printed).
 
+    ml4t run FILE [--set KEY=VALUE]... [--runs DIR] [--force]
+    ml4t sweep FILE [--set KEY=VALUE]... [--runs DIR] [--force]
+    ml4t check FILE [--set KEY=VALUE]...
+
+``ml4t run`` runs the study a config FILE (``.toml``, ``.yaml``) declares into ``DIR/<run_id>/`` (default
+``runs``; see :mod:`ml4t.config._run_folder`) and prints the folder and the chosen run's metrics, or "found an
+identical run: <folder>" when an identical study ran before (``--force`` runs it again). FILE may also be a run
+folder (or its ``manifest.json``): the run is reproduced and every output compared. ``ml4t sweep`` runs only
+the config's ``[sweep]`` and its chosen combination. ``ml4t check`` validates everything a run would touch
+(the config, the data and signals files, the columns the rules name, the universe's symbols, the ``ref``)
+without running. ``--set section.key=value`` overrides a key (after ``ML4T__SECTION__KEY`` environment
+variables). Exit status: 0 success (a reproduction: identical), 1 the run failed or a reproduction differs,
+2 bad usage or a bad config (every problem printed with its file, line and key path).
+
 ``ml4t report`` writes the one-file HTML report (:meth:`ml4t.Result.report`) of a result saved with
-:meth:`ml4t.Result.save`, to ``RESULT_DIR/report.html`` unless ``-o`` says where, and prints its path. Exit
+:meth:`ml4t.Result.save`, to ``RESULT_DIR/report.html`` unless ``-o`` says where, and prints its path; given a
+study's run folder, it renders the report of the run's ``result/`` again, to ``RUN_DIR/report.html``. Exit
 status: 0 written, 1 the report failed (a damaged result, an error while writing), 2 bad usage (a
 ``RESULT_DIR`` that does not exist or is not a saved result, an ``-o`` whose folder does not exist).
 
@@ -33,9 +48,10 @@ import traceback
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ml4t._version import installed
-from ml4t.errors import Ml4tError
+from ml4t.errors import ConfigError, Ml4tError
 
 __all__ = ["EXIT_STATUS", "main"]
 
@@ -102,15 +118,19 @@ def _lint(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from ml4t.config._run_folder import is_run_folder
     from ml4t.report import is_result_folder, report_result
     from ml4t.result import Result
 
     folder = Path(args.result_dir)
     if not folder.exists():
         raise _UsageError(f"RESULT_DIR {folder} does not exist")
+    default = folder / "report.html"
+    if is_run_folder(folder):  # a study's run folder: its result, reported beside it
+        folder = folder / "result"
     if not is_result_folder(folder):
         raise _UsageError(f"{folder} is not a saved ml4t result (no ml4t manifest.json; save one with Result.save)")
-    out = Path(args.output) if args.output is not None else folder / "report.html"
+    out = Path(args.output) if args.output is not None else default
     if not out.parent.is_dir():
         raise _UsageError(f"the folder of -o {out} does not exist")
     try:
@@ -146,6 +166,62 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
+STUDY_EXIT_STATUS = """exit status:
+  0  success (a reproduced run: every output identical)
+  1  the run failed (an error while running), or a reproduced run differs
+  2  bad usage or a bad config (every problem is printed with its file, line and key path)"""
+
+
+def _failed(command: str, error: BaseException) -> int:
+    """Exit 1 for an error while running: the message; a traceback only for an error that is not ml4t's."""
+    if not isinstance(error, Ml4tError):
+        traceback.print_exc()
+    print(f"ml4t {command}: the run failed: {type(error).__name__}: {error}", file=sys.stderr)
+    return 1
+
+
+def _study(args: argparse.Namespace) -> Any:
+    from ml4t.config import Study
+
+    return Study.from_file(args.file, overrides=args.set)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ml4t.config import reproduce
+    from ml4t.config._run_folder import is_run_folder, run_study
+
+    file = Path(args.file)
+    folder = file.parent if file.name == "manifest.json" else file
+    if is_run_folder(folder):
+        if args.set:
+            raise _UsageError("--set does not apply to a run folder: it reruns the stored config")
+        try:
+            reproduction = reproduce(folder)
+        except ConfigError:
+            raise
+        except Exception as error:
+            return _failed(args.command, error)
+        print(f"{folder}: {reproduction}")
+        return 0 if reproduction.identical else 1
+    study = _study(args)
+    command = " ".join(["ml4t", *(args.argv or [])])
+    try:
+        outcome = run_study(
+            study, Path(args.runs), sweep_only=args.command == "sweep", force=args.force, command=command
+        )
+    except ConfigError:
+        raise
+    except Exception as error:
+        return _failed(args.command, error)
+    print(outcome.summary())
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    print(_study(args).check())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ml4t", description="ml4t: backtesting for machine-learning research")
     parser.add_argument("--version", action="version", version=version(), help="print the versions and exit")
@@ -176,8 +252,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     init_cmd = commands.add_parser("init", help="write a commented example study config")
     init_cmd.add_argument("path", metavar="PATH", nargs="?", default="study.toml", help="default study.toml")
     init_cmd.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    for name, text in (
+        ("run", "run a study config (or reproduce a run folder) into a run folder"),
+        ("sweep", "run a study config's [sweep] and its chosen combination into a run folder"),
+        ("check", "validate a study config, its data and its strategy without running"),
+    ):
+        study_cmd = commands.add_parser(
+            name,
+            help=text,
+            description=text[0].upper() + text[1:] + ".",
+            epilog=STUDY_EXIT_STATUS,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        what = "a .toml / .yaml config" + (
+            ", or a run folder / its manifest.json to reproduce" if name == "run" else ""
+        )
+        study_cmd.add_argument("file", metavar="FILE", help=what)
+        study_cmd.add_argument(
+            "--set", action="append", default=[], metavar="KEY=VALUE", help="override a key (section.key=value)"
+        )
+        if name != "check":
+            study_cmd.add_argument("--runs", default="runs", metavar="DIR", help="where run folders go (default runs)")
+            study_cmd.add_argument("--force", action="store_true", help="run again even if an identical run exists")
     args = parser.parse_args(argv)
-    handlers = {"report": _report, "lint": _lint, "schema": _schema, "init": _init}
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    handlers = {
+        "report": _report,
+        "lint": _lint,
+        "schema": _schema,
+        "init": _init,
+        "run": _run,
+        "sweep": _run,
+        "check": _check,
+    }
     try:
         return handlers[args.command](args)
     except _UsageError as error:

@@ -212,7 +212,9 @@ def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool) -> O
     params = dict(config.strategy.params)
     if study.mode == "event":
         signals = study.signals()
-        engine = Engine(bars, study.event_strategy(), signals=signals[0] if signals else None, **loaded.settings.to_dict())
+        engine = Engine(
+            bars, study.event_strategy(), signals=signals[0] if signals else None, **loaded.settings.to_dict()
+        )
         result = engine.run(progress=executor.progress)
         if config.audit is not None and not sweep_only:
             target = functools.partial(study.target(), **params)
@@ -266,7 +268,11 @@ def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool) -> O
                 comparison_table = comparison.table
             if config.audit is not None:
                 audit_report = ml4t.audit.lookahead(
-                    strategy, bars, params=params, cuts=config.audit.cuts, strict=config.audit.strict,
+                    strategy,
+                    bars,
+                    params=params,
+                    cuts=config.audit.cuts,
+                    strict=config.audit.strict,
                     progress=executor.progress,
                 )
     result.save(folder / "result")
@@ -281,18 +287,19 @@ def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool) -> O
     if audit is not None:
         (folder / "audit.json").write_text(json.dumps(audit, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     if report and config.report.html:
-        pages = {"title": config.report.title, "max_points": config.report.max_points}
-        result.report(folder / "report.html", audit=audit_report, **pages)
+        title, max_points = config.report.title, config.report.max_points
+        result.report(folder / "report.html", audit=audit_report, title=title, max_points=max_points)
         if sweep is not None:
             sweep.report(
                 folder / "sweep.html",
                 metric=config.sweep.metric if config.sweep is not None else "sharpe_ratio",
                 descending=config.sweep.descending if config.sweep is not None else True,
                 audit=audit_report,
-                **pages,
+                title=title,
+                max_points=max_points,
             )
         if comparison is not None:
-            comparison.report(folder / "gap.html", **pages)
+            comparison.report(folder / "gap.html", title=title, max_points=max_points)
     return Outcome(
         run_id="",
         folder=folder,
@@ -462,7 +469,11 @@ def reproduce(folder: str | Path) -> Reproduction:
         elif then[name] != now[name]:
             differences.append(f"{name}: differs (digest {now[name]}, the run's {then[name]})")
     current = versions()
-    changed = {k: (manifest["versions"].get(k), current.get(k)) for k in current if manifest["versions"].get(k) != current.get(k)}
+    changed = {
+        k: (manifest["versions"].get(k), current.get(k))
+        for k in current
+        if manifest["versions"].get(k) != current.get(k)
+    }
     return Reproduction(not differences, tuple(differences), changed)
 
 

@@ -40,12 +40,13 @@ import polars as pl
 import xxhash
 
 from ml4t.config._expr import compile_expr
-from ml4t.config._load import ConfigFileError, Loaded, Problem, load
+from ml4t.config._load import ConfigFileError, Loaded, Problem, key_lines, line_of, load
 from ml4t.config._schema import RangeConfig, SignalsConfig
 from ml4t.errors import ConfigError, Ml4tError
 
 __all__ = ["LOOKAHEAD_CODES", "Rules", "Study", "StrategyRef", "grid_values"]
 
+_SECTIONS = ("data", "signals", "strategy", "settings", "sweep", "validation", "promote", "audit")
 LOOKAHEAD_CODES = ("PIT",)
 """Lint code families that refuse a ``ref``'s import (look-ahead); other findings are reported as warnings."""
 
@@ -281,16 +282,21 @@ class Study:
         problems: list[Problem] = []
         file = str(self.loaded.file) if self.loaded.file is not None else None
 
+        lines = key_lines(self.loaded.file) if self.loaded.file is not None else {}
+
         def add(path: str, message: str) -> None:
-            problems.append(Problem(path, message, file))
+            key = tuple(path.split("."))
+            origin = next((o for o in self.loaded.overrides if o.partition("=")[0].strip() == path), None)
+            line = None if origin is not None else line_of(lines, key)
+            problems.append(Problem(path, message, file, line, None if origin is None else f"--set {origin}"))
 
         data = self.config.data
-        files_ok = True
+        data_ok = files_ok = True
         if data.path is not None:
             for i, p in enumerate([data.path] if isinstance(data.path, str) else data.path):
                 key = "data.path" if isinstance(data.path, str) else f"data.path.{i}"
                 if not _matches(self._absolute(p)):
-                    files_ok = False
+                    data_ok = False
                     add(key, f"no file {'matches' if glob.has_magic(p) else 'is at'} {self._absolute(p)}")
         for i, item in enumerate(self.config.signals):
             if not _matches(self._absolute(item.path)):
@@ -298,20 +304,30 @@ class Study:
                 add(f"signals.{i}.path", f"no file is at {self._absolute(item.path)}")
         if self.mode == "event" and len(self.config.signals) > 1:
             add("signals", "an event-mode run takes one signals file (Engine(signals=...))")
-        bars = None
+        signal_columns: list[str] = []
+        for i, item in enumerate(self.config.signals):
+            if _matches(self._absolute(item.path)):
+                made = self._checked(add, f"signals.{i}", lambda item=item: self._one_signals(item))
+                signal_columns += made.columns if made is not None else []
+                files_ok = files_ok and made is not None
+        bars = loaded = None
         source = "data.path" if data.path is not None else "data.synthetic"
-        if files_ok and self._checked(add, source, self.loaded_bars) is not None:
+        if (data.path is None or data_ok) and (loaded := self._checked(add, source, self.loaded_bars)) is not None:
             unknown = self._unknown_symbols()
             for symbol, hint in unknown:
                 add("data.universe", f"unknown symbol {symbol!r}{hint}")
-            if not unknown:
+            if not unknown and files_ok:
                 bars = self._checked(add, "data", self.bars)
-        columns = list(bars.frame.columns) if bars is not None else None
-        if columns is not None:
+        if loaded is not None:
+            # the columns a rule may name; when the bars could not be built in full, those they would have
+            columns = list(bars.frame.columns if bars is not None else [*loaded.frame.columns, *signal_columns])
+            columns += [] if bars is not None else list(self.config.data.features)
+            note = "" if files_ok else " (the columns of the signals files that could not be read are unknown)"
             for key, text in self.config.strategy.rules.items():
-                self._checked(add, f"strategy.rules.{key}", lambda t=text, k=key: self._compile(t, k, columns))
-        if self.config.strategy.ref is not None:
-            self._checked(add, "strategy.ref", self._check_ref)
+                self._checked(add, f"strategy.rules.{key}", lambda t=text, k=key: self._compile(t, k, columns), note)
+        ref_ok = self.config.strategy.ref is None or self._checked(add, "strategy.ref", self._check_ref) is not None
+        if bars is not None and ref_ok and self.loaded.promote is not None:
+            self._checked(add, "promote", self._check_promote)
         sweep = self.config.sweep
         if sweep is not None:
             from ml4t.vectorized._sweep import METRIC_COLUMNS
@@ -319,7 +335,10 @@ class Study:
             known = [*METRIC_COLUMNS, "deflated_sharpe", "pbo"]
             if sweep.metric not in known:
                 close = difflib.get_close_matches(sweep.metric, known, n=1)
-                add("sweep.metric", f"unknown metric {sweep.metric!r}" + (f"; did you mean {close[0]!r}?" if close else ""))
+                add(
+                    "sweep.metric",
+                    f"unknown metric {sweep.metric!r}" + (f"; did you mean {close[0]!r}?" if close else ""),
+                )
         if problems:
             raise ConfigFileError(problems, file=file)
         return self._summary()
@@ -340,7 +359,7 @@ class Study:
     def _first_params(self) -> dict[str, Any]:
         return {k: v[0] for k, v in self.grid().items() if v}
 
-    def _check_ref(self) -> None:
+    def _check_ref(self) -> bool:
         target = self.target()
         resolved = self.strategy_ref()
         assert resolved is not None
@@ -351,23 +370,35 @@ class Study:
                 raise ConfigError(f"{resolved.ref} is neither a Strategy subclass nor a factory", argument="ref")
         elif not callable(target):
             raise ConfigError(f"{resolved.ref} is not a signal function", argument="ref")
+        return True
+
+    def _check_promote(self) -> bool:
+        import ml4t
+
+        ml4t.promote(self.strategy(), self.bars(), **self._first_params())
+        return True
 
     @staticmethod
-    def _checked(add: Any, path: str, step: Any) -> Any:
+    def _checked(add: Any, path: str, step: Any, note: str = "") -> Any:
+        """``step()``, or None with its error added as a problem (at the config key the error names, if any)."""
         try:
             return step()
         except ConfigFileError as error:
             for p in error.problems:
-                add(p.path or path, p.message)
+                add(p.path or path, p.message + note)
         except Ml4tError as error:
-            add(path, error.message if hasattr(error, "message") else str(error))
+            argument = error.argument
+            keyed = isinstance(argument, str) and argument.split(".")[0] in _SECTIONS and "." in argument
+            add(argument if keyed else path, (error.message if keyed else str(error)) + note)
         except (ImportError, SyntaxError, OSError) as error:
-            add(path, f"{type(error).__name__}: {error}")
+            add(path, f"{type(error).__name__}: {error}{note}")
         return None
 
     def _summary(self) -> str:
         bars = self.bars()
-        what = "rules " + ", ".join(self.config.strategy.rules) if self.config.strategy.rules else self.config.strategy.ref
+        what = (
+            "rules " + ", ".join(self.config.strategy.rules) if self.config.strategy.rules else self.config.strategy.ref
+        )
         grid = self.grid()
         combos = 1
         for values in grid.values():
@@ -458,7 +489,8 @@ def _import_ref(resolved: StrategyRef, folder: Path) -> Any:
     module_name, _, attribute = resolved.ref.partition(":")
     loaded = sys.modules.get(module_name)
     if loaded is not None:
-        same_file = getattr(loaded, "__file__", None) and Path(loaded.__file__).resolve() == resolved.files[-1].resolve()
+        file = getattr(loaded, "__file__", None)
+        same_file = file is not None and Path(file).resolve() == resolved.files[-1].resolve()
         if not same_file or _LOADED_SOURCE.get(module_name) != resolved.source_hash:
             del sys.modules[module_name]
     importlib.invalidate_caches()
@@ -483,4 +515,3 @@ def _import_ref(resolved: StrategyRef, folder: Path) -> Any:
 
 _LOADED_SOURCE: dict[str, str] = {}
 """The source hash of each ref module this process imported (a changed file is imported again)."""
-
