@@ -261,9 +261,9 @@ def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool) -> O
                     **study.grid(),
                 ).folds
             if loaded.promote is not None:
-                promoted = ml4t.promote(strategy, bars, **params).run(
-                    progress=executor.progress, **loaded.promote.to_dict()
-                )
+                # only the keys the config gives, as in Python: the rest the promotion takes from the strategy
+                given = {key: loaded.promote[key] for key in config.promote or {}}
+                promoted = ml4t.promote(strategy, bars, **params).run(progress=executor.progress, **given)
                 comparison = ml4t.compare(result, promoted, labels=("vectorized", "event"))
                 comparison_table = comparison.table
             if config.audit is not None:
