@@ -14,9 +14,9 @@
 
 from ml4t.config._expr import FUNCTIONS, compile_expr
 from ml4t.config._load import ConfigFileError, Loaded, Problem, load, loads
-from ml4t.config._run_folder import Outcome, Reproduction, reproduce
+from ml4t.config._run_folder import Outcome, Reproduction
 from ml4t.config._schema import Config, json_schema
-from ml4t.config._study import Rules, Study
+from ml4t.config._study import Rules, Study, reproduce
 
 __all__ = [
     "FUNCTIONS",

@@ -17,8 +17,8 @@ a crash never leaves a half folder that looks finished. ``runs/<run_id>/`` holds
 The run id is ``<name>-<12 hex digits>``; the digits hash what determines the result (the config without
 ``report`` / ``executor`` / ``name``, the data's and signals' fingerprints, the ref's source hash, ml4t's and
 Polars' versions, and whether only the sweep ran), so a rerun of an identical study finds its folder by them,
-whatever its name. :func:`reproduce` reruns a folder's stored config in a temporary place and compares every
-output's digest.
+whatever its name. :func:`ml4t.config.reproduce` reruns a folder's stored config in a temporary place and
+compares every output's digest (a :class:`Reproduction`).
 """
 
 from __future__ import annotations
@@ -29,25 +29,58 @@ import functools
 import json
 import platform
 import shutil
-import tempfile
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import polars as pl
 import xxhash
 
 from ml4t._version import installed
-from ml4t.config._load import loads
 from ml4t.data._fingerprint import frame_fingerprint
 from ml4t.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
-    from ml4t.config._study import Study
+    from ml4t.config._load import Loaded
+    from ml4t.config._schema import Config
     from ml4t.result import Result
 
-__all__ = ["RUN_FORMAT", "Outcome", "Reproduction", "find_run", "is_run_folder", "reproduce", "run_id", "run_study"]
+
+class Study(Protocol):
+    """What a run asks of its :class:`ml4t.config.Study` (named here so that this module does not import it)."""
+
+    @property
+    def loaded(self) -> Loaded: ...
+    @property
+    def config(self) -> Config: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    def bars(self) -> Any: ...
+    def signals(self) -> list[Any]: ...
+    def strategy_ref(self) -> Any: ...
+    def strategy(self) -> Any: ...
+    def event_strategy(self, params: Mapping[str, Any] | None = None) -> Any: ...
+    def target(self) -> Any: ...
+    def grid(self) -> dict[str, list[Any]]: ...
+    def check(self) -> str: ...
+
+
+__all__ = [
+    "RUN_FORMAT",
+    "Outcome",
+    "Reproduction",
+    "find_run",
+    "is_run_folder",
+    "load_outcome",
+    "read_manifest",
+    "run_id",
+    "run_study",
+    "versions",
+]
 
 RUN_FORMAT = "ml4t-run/1"
 MANIFEST = "manifest.json"
@@ -426,55 +459,6 @@ def load_outcome(folder: Path, *, reused: bool = True) -> Outcome:
         audit=json.loads(audit_file.read_text(encoding="utf-8")) if audit_file.is_file() else None,
         lint=tuple(manifest.get("strategy", {}).get("lint", ())),
     )
-
-
-# ------------------------------------------------------------------------------------------ reproduction
-def reproduce(folder: str | Path) -> Reproduction:
-    """Rerun the run folder's stored ``config.json`` in a temporary place and compare every output's content
-    digest with the manifest's. The data's (and each signals file's, and the ref's source) fingerprint is
-    checked first: when it changed, the differences say so, since that is why outputs differ."""
-    from ml4t.config._study import Study
-
-    folder = Path(folder)
-    if folder.name == MANIFEST:
-        folder = folder.parent
-    manifest = read_manifest(folder)
-    text = (folder / "config.json").read_text(encoding="utf-8")
-    original = manifest.get("config_file")
-    loaded = loads(text, format="json", file=Path(original) if original else folder / "config.json", environ={})
-    study = Study(loaded)
-    differences: list[str] = []
-    fingerprint = study.bars().fingerprint()
-    if fingerprint != manifest["data_fingerprint"]:
-        differences.append(
-            f"data: the bars' fingerprint is {fingerprint}, the run's was {manifest['data_fingerprint']}: "
-            "the data changed since the run"
-        )
-    for i, (item, signals) in enumerate(zip(manifest["signals"], study.signals(), strict=False)):
-        if signals.fingerprint() != item["fingerprint"]:
-            differences.append(f"signals.{i}: {item['path']} changed since the run (its fingerprint differs)")
-    resolved = study.strategy_ref()
-    stored = manifest["strategy"].get("source_hash")
-    if resolved is not None and resolved.source_hash != stored:
-        differences.append(f"strategy: the source of {resolved.ref} changed since the run")
-    with tempfile.TemporaryDirectory(prefix="ml4t-reproduce-") as scratch:
-        rerun = run_study(study, Path(scratch), sweep_only=bool(manifest["sweep_only"]), force=True, report=False)
-        now = read_manifest(rerun.folder)["outputs"]
-    then = manifest["outputs"]
-    for name in sorted(set(then) | set(now)):
-        if name not in now:
-            differences.append(f"{name}: the run had it, the rerun did not make it")
-        elif name not in then:
-            differences.append(f"{name}: the rerun made it, the run did not have it")
-        elif then[name] != now[name]:
-            differences.append(f"{name}: differs (digest {now[name]}, the run's {then[name]})")
-    current = versions()
-    changed = {
-        k: (manifest["versions"].get(k), current.get(k))
-        for k in current
-        if manifest["versions"].get(k) != current.get(k)
-    }
-    return Reproduction(not differences, tuple(differences), changed)
 
 
 def _number(value: Any) -> str:

@@ -31,6 +31,7 @@ import importlib
 import importlib.machinery
 import os
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,11 +41,12 @@ import polars as pl
 import xxhash
 
 from ml4t.config._expr import compile_expr
-from ml4t.config._load import ConfigFileError, Loaded, Problem, key_lines, line_of, load
+from ml4t.config._load import ConfigFileError, Loaded, Problem, key_lines, line_of, load, loads
+from ml4t.config._run_folder import MANIFEST, Outcome, Reproduction, read_manifest, run_study, versions
 from ml4t.config._schema import RangeConfig, SignalsConfig
 from ml4t.errors import ConfigError, Ml4tError
 
-__all__ = ["LOOKAHEAD_CODES", "Rules", "Study", "StrategyRef", "grid_values"]
+__all__ = ["LOOKAHEAD_CODES", "Rules", "StrategyRef", "Study", "grid_values", "reproduce"]
 
 _SECTIONS = ("data", "signals", "strategy", "settings", "sweep", "validation", "promote", "audit")
 LOOKAHEAD_CODES = ("PIT",)
@@ -418,12 +420,10 @@ class Study:
         return path if Path(path).is_absolute() else str(self.folder / path)
 
     # -------------------------------------------------------------------------------------------- run
-    def run(self, runs: str | os.PathLike[str] = "runs", *, sweep_only: bool = False, force: bool = False) -> Any:
+    def run(self, runs: str | os.PathLike[str] = "runs", *, sweep_only: bool = False, force: bool = False) -> Outcome:
         """Run what the config declares into ``runs/<run_id>/`` (see :mod:`ml4t.config._run_folder`) and
         return the :class:`~ml4t.config._run_folder.Outcome`; an identical earlier run is reused unless
         ``force``. ``sweep_only``: the sweep and its chosen combination only (a ConfigError without [sweep])."""
-        from ml4t.config._run_folder import run_study
-
         return run_study(self, Path(runs), sweep_only=sweep_only, force=force)
 
 
@@ -515,3 +515,50 @@ def _import_ref(resolved: StrategyRef, folder: Path) -> Any:
 
 _LOADED_SOURCE: dict[str, str] = {}
 """The source hash of each ref module this process imported (a changed file is imported again)."""
+
+
+# ------------------------------------------------------------------------------------------ reproduction
+def reproduce(folder: str | Path) -> Reproduction:
+    """Rerun the run folder's stored ``config.json`` in a temporary place and compare every output's content
+    digest with the manifest's. The data's (and each signals file's, and the ref's source) fingerprint is
+    checked first: when it changed, the differences say so, since that is why outputs differ."""
+    folder = Path(folder)
+    if folder.name == MANIFEST:
+        folder = folder.parent
+    manifest = read_manifest(folder)
+    text = (folder / "config.json").read_text(encoding="utf-8")
+    original = manifest.get("config_file")
+    loaded = loads(text, format="json", file=Path(original) if original else folder / "config.json", environ={})
+    study = Study(loaded)
+    differences: list[str] = []
+    fingerprint = study.bars().fingerprint()
+    if fingerprint != manifest["data_fingerprint"]:
+        differences.append(
+            f"data: the bars' fingerprint is {fingerprint}, the run's was {manifest['data_fingerprint']}: "
+            "the data changed since the run"
+        )
+    for i, (item, signals) in enumerate(zip(manifest["signals"], study.signals(), strict=False)):
+        if signals.fingerprint() != item["fingerprint"]:
+            differences.append(f"signals.{i}: {item['path']} changed since the run (its fingerprint differs)")
+    resolved = study.strategy_ref()
+    stored = manifest["strategy"].get("source_hash")
+    if resolved is not None and resolved.source_hash != stored:
+        differences.append(f"strategy: the source of {resolved.ref} changed since the run")
+    with tempfile.TemporaryDirectory(prefix="ml4t-reproduce-") as scratch:
+        rerun = run_study(study, Path(scratch), sweep_only=bool(manifest["sweep_only"]), force=True, report=False)
+        now = read_manifest(rerun.folder)["outputs"]
+    then = manifest["outputs"]
+    for name in sorted(set(then) | set(now)):
+        if name not in now:
+            differences.append(f"{name}: the run had it, the rerun did not make it")
+        elif name not in then:
+            differences.append(f"{name}: the rerun made it, the run did not have it")
+        elif then[name] != now[name]:
+            differences.append(f"{name}: differs (digest {now[name]}, the run's {then[name]})")
+    current = versions()
+    changed = {
+        k: (manifest["versions"].get(k), current.get(k))
+        for k in current
+        if manifest["versions"].get(k) != current.get(k)
+    }
+    return Reproduction(not differences, tuple(differences), changed)
