@@ -8,10 +8,14 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import ml4t
 from ml4t.config import ConfigFileError, Rules, Study, load, loads, reproduce
 from ml4t.config._run_folder import run_id
+from ml4t.config._schema import RangeConfig
+from ml4t.config._study import grid_values
 from ml4t.costs import Percent
 from ml4t.data import align_signals, load_bars, signals
 from ml4t.datasets import synthetic_bars
@@ -204,6 +208,18 @@ def test_an_event_mode_ref_with_costs_equals_the_engine(tmp_path):
     assert manifest["strategy"]["ref"] == "mom_event_a:Momentum" and len(manifest["strategy"]["source_hash"]) == 32
 
 
+def test_an_event_mode_audit_is_lookahead_of_the_strategy(tmp_path):
+    _write_module(tmp_path, "mom_event_f", EVENT_MODULE)
+    outcome = _study(tmp_path, EVENT.format(module="mom_event_f") + "[audit]\ncuts = 2\n").run(tmp_path / "runs")
+    import mom_event_f
+
+    report = ml4t.audit.lookahead(
+        mom_event_f.Momentum(lookback=8), _bars(), cuts=2, engine={"commission": Percent(0.002)}
+    )
+    assert outcome.audit["passed"] is report.passed is True
+    assert outcome.audit["checked_orders"] == report.checked_orders > 0
+
+
 def test_a_promotion_equals_promote_run_and_compare(tmp_path):
     text = SMA.replace("seed = 4", 'seed = 4\n[data]\nuniverse = ["A001"]') + '[promote]\nexecution = "close"\n'
     outcome = _study(tmp_path, text).run(tmp_path / "runs")
@@ -293,6 +309,35 @@ def test_the_run_id_keys_on_what_determines_the_result(tmp_path):
     changed.append(_study(tmp_path, FILE_SMA))
     digits = [_digits(s) for s in changed]
     assert _digits(base) not in digits and len(set(digits)) == len(digits)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    title=st.text("abc xyz", max_size=8),
+    html=st.booleans(),
+    chunk=st.integers(1, 1000),
+    progress=st.booleans(),
+    name=st.from_regex(r"[a-z][a-z0-9-]{0,8}", fullmatch=True),
+    fees=st.sampled_from([0.001, 0.0, 0.0005, 0.002, 0.01]),
+)
+def test_the_run_id_ignores_report_executor_and_name_and_keys_on_settings(
+    tmp_path, title, html, chunk, progress, name, fees
+):
+    base = _study(tmp_path, SMA, name="base.toml")
+    text = f'name = "{name}"\n' + SMA.replace("fees = 0.001", f"fees = {fees}").replace(
+        "html = false", f"html = {str(html).lower()}\ntitle = {title!r}"
+    )
+    other = _study(tmp_path, text + f"[executor]\nchunk_size = {chunk}\nprogress = {str(progress).lower()}\n")
+    assert run_id(other).startswith(f"{name}-")
+    assert (_digits(other) == _digits(base)) is (fees == 0.001)
+
+
+@settings(max_examples=50, deadline=None)
+@given(start=st.integers(-20, 20), span=st.integers(1, 40), step=st.integers(1, 7))
+def test_an_integer_range_axis_is_pythons_range(start, span, step):
+    values = grid_values(RangeConfig(start=start, stop=start + span, step=step))
+    assert values == list(range(start, start + span, step))
+    assert all(type(v) is int for v in values)
 
 
 def test_the_run_id_changes_with_the_refs_source(tmp_path):

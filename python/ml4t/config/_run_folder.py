@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import json
 import platform
 import shutil
@@ -250,9 +249,8 @@ def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool) -> O
         )
         result = engine.run(progress=executor.progress)
         if config.audit is not None and not sweep_only:
-            target = functools.partial(study.target(), **params)
             audit_report = ml4t.audit.lookahead(
-                target,
+                study.event_strategy(),  # a fresh instance: the audit deep-copies it for each of its runs
                 bars,
                 cuts=config.audit.cuts,
                 engine=loaded.settings.to_dict(),
