@@ -506,3 +506,11 @@ def test_data_from_a_file_is_load_bars(tmp_path):
     path = _bars_file(tmp_path)
     study = _study(tmp_path, FILE_SMA.replace('path = "bars.parquet"', 'path = "bars.parquet"\nuniverse = ["A001"]'))
     assert study.bars().fingerprint() == load_bars(path).select(["A001"]).fingerprint()
+
+
+def test_settings_valid_only_together_are_accepted(tmp_path):
+    # size_type = "percent" alone is refused with the default size (inf); with size = 0.5 it is valid
+    text = SMA.replace("fees = 0.001", 'fees = 0.001\nsize = 0.5\nsize_type = "percent"')
+    outcome = _study(tmp_path, text).run(tmp_path / "runs")
+    expected = VectorizedStrategy(_sma_rules, fees=0.001, size=0.5, size_type="percent").run(_bars(), fast=10)
+    assert outcome.result.equity.equals(expected.equity)
