@@ -514,3 +514,25 @@ def test_settings_valid_only_together_are_accepted(tmp_path):
     outcome = _study(tmp_path, text).run(tmp_path / "runs")
     expected = VectorizedStrategy(_sma_rules, fees=0.001, size=0.5, size_type="percent").run(_bars(), fast=10)
     assert outcome.result.equity.equals(expected.equity)
+
+
+def test_a_yaml_config_is_the_same_study_as_its_toml(tmp_path):
+    yaml_text = """
+    data:
+      synthetic: {n_assets: 3, n_bars: 250, seed: 4}
+    strategy:
+      rules:
+        entries: close > sma(close, fast)
+        exits: close < sma(close, fast)
+      params: {fast: 10}
+    settings: {fees: 0.001}
+    report: {html: false}
+    """
+    assert run_id(_study(tmp_path, yaml_text, name="study.yaml")) == run_id(_study(tmp_path, SMA))
+
+
+def test_check_refuses_a_ref_of_the_wrong_kind(tmp_path):
+    _write_module(tmp_path, "not_a_strategy_g", "class Momentum:\n    pass\n")
+    with pytest.raises(ConfigFileError, match=r"neither an ml4t\.event\.Strategy subclass") as caught:
+        _study(tmp_path, EVENT.format(module="not_a_strategy_g")).check()
+    assert [p.path for p in caught.value.problems] == ["strategy.ref"]

@@ -35,7 +35,7 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import xxhash
@@ -45,6 +45,9 @@ from ml4t.config._load import ConfigFileError, Loaded, Problem, key_lines, line_
 from ml4t.config._run_folder import MANIFEST, Outcome, Reproduction, read_manifest, run_study, versions
 from ml4t.config._schema import RangeConfig, SignalsConfig
 from ml4t.errors import ConfigError, Ml4tError
+
+if TYPE_CHECKING:
+    from ml4t.data import Bars, Signals
 
 __all__ = ["LOOKAHEAD_CODES", "Rules", "StrategyRef", "Study", "grid_values", "reproduce"]
 
@@ -136,13 +139,13 @@ class Study:
         return f"Study({self.name!r}, mode={self.mode!r}, file={str(self.loaded.file) if self.loaded.file else None})"
 
     # ------------------------------------------------------------------------------------------- data
-    def signals(self) -> list[Any]:
+    def signals(self) -> list[Signals]:
         """One ``ml4t.data.Signals`` per ``[[signals]]`` file: ``ml4t.data.signals(frame, ...)``."""
         if "signals" not in self._cache:
             self._cache["signals"] = [self._one_signals(item) for item in self.config.signals]
         return list(self._cache["signals"])
 
-    def _one_signals(self, item: SignalsConfig) -> Any:
+    def _one_signals(self, item: SignalsConfig) -> Signals:
         import ml4t.data
 
         path = self._absolute(item.path)
@@ -158,7 +161,7 @@ class Study:
             allow_in_sample=item.allow_in_sample,
         )
 
-    def loaded_bars(self) -> Any:
+    def loaded_bars(self) -> Bars:
         """The bars as read: ``ml4t.data.load_bars(path, ...)`` or ``ml4t.datasets.synthetic_bars(...)``."""
         if "loaded_bars" not in self._cache:
             import ml4t.data
@@ -185,9 +188,9 @@ class Study:
                     wide=data.wide,
                 )
             self._cache["loaded_bars"] = bars
-        return self._cache["loaded_bars"]
+        return self._cache["loaded_bars"]  # type: ignore[no-any-return]
 
-    def raw_bars(self) -> Any:
+    def raw_bars(self) -> Bars:
         """:meth:`loaded_bars`, then ``select(universe)`` and ``between(start, end)`` as declared."""
         data = self.config.data
         bars = self.loaded_bars()
@@ -197,7 +200,7 @@ class Study:
             bars = bars.between(data.start, data.end)
         return bars
 
-    def bars(self) -> Any:
+    def bars(self) -> Bars:
         """The bars the run reads: :meth:`raw_bars`, in vectorized mode with each signals file put on them
         (``ml4t.data.align_signals``), then the ``features`` (``Bars.with_features(name=<compiled>)``)."""
         if "bars" not in self._cache:
@@ -216,7 +219,7 @@ class Study:
                     columns.append(name)
                 bars = bars.with_features(**named)
             self._cache["bars"] = bars
-        return self._cache["bars"]
+        return self._cache["bars"]  # type: ignore[no-any-return]
 
     # --------------------------------------------------------------------------------------- strategy
     def strategy_ref(self) -> StrategyRef | None:
@@ -368,9 +371,11 @@ class Study:
         if self.mode == "event":
             from ml4t.event import Strategy
 
-            if not (isinstance(target, type) and issubclass(target, Strategy)) and not callable(target):
-                raise ConfigError(f"{resolved.ref} is neither a Strategy subclass nor a factory", argument="ref")
-        elif not callable(target):
+            if (isinstance(target, type) and not issubclass(target, Strategy)) or not callable(target):
+                raise ConfigError(
+                    f"{resolved.ref} is neither an ml4t.event.Strategy subclass nor a factory of one", argument="ref"
+                )
+        elif isinstance(target, type) or not callable(target):
             raise ConfigError(f"{resolved.ref} is not a signal function", argument="ref")
         return True
 
@@ -407,7 +412,7 @@ class Study:
             combos *= len(values)
         parts = [
             f"{self.name}: {self.mode} strategy ({what})",
-            f"{len(bars.symbols)} symbols, {bars.frame.height} bars",
+            f"{len(bars.symbols)} symbols, {bars.frame.height} rows of bars",
             f"{len(self.config.signals)} signals file(s)",
             f"{combos} combination(s)" if self.config.sweep is not None else "a single run",
         ]
