@@ -138,6 +138,7 @@ def test_check_and_run_exit_2_listing_every_problem(tmp_path):
         ("close.shift(-1) > close", "strategy.rules.entries"),
         ("__import__('os').system('touch pwned')", "strategy.rules.entries"),
         ("lag(close, -1) > close", "negative"),
+        ("rank(close) > 0.5", 'scope = "panel"'),
     ],
 )
 def test_a_rule_outside_the_language_exits_2(tmp_path, rule, expected):

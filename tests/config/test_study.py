@@ -116,6 +116,38 @@ def test_a_panel_scope_weights_portfolio_equals_the_python_api(tmp_path):
     assert outcome.result.equity.equals(expected.equity)
 
 
+def test_a_panel_scope_rule_windows_time_series_per_symbol_and_ranks_per_timestamp(tmp_path):
+    text = (
+        SYNTHETIC
+        + """
+        [strategy]
+        rules.weights = "rank(pct_change(close, n)) * w"
+        params = { w = 0.5, n = 20 }
+        [settings]
+        scope = "panel"
+        cash_sharing = true
+        [report]
+        html = false
+        """
+    )
+    outcome = _study(tmp_path, text).run(tmp_path / "runs")
+
+    def nested(w, n):
+        mom = (close / close.shift(n) - 1).over("symbol")
+        return {"weights": (mom.rank("average") / mom.count()).over("ts_event") * w}
+
+    expected = VectorizedStrategy(nested, scope="panel", cash_sharing=True).run(_bars(), w=0.5, n=20)
+    assert expected.fills.height > 0
+    assert outcome.result.equity.equals(expected.equity)
+
+
+def test_a_cross_sectional_rule_in_symbol_scope_is_refused_at_its_key(tmp_path):
+    text = SMA.replace('"close > sma(close, fast)"', '"rank(close) > 0.5"')
+    with pytest.raises(ConfigFileError, match="panel") as caught:
+        _study(tmp_path, text)
+    assert [p.path for p in caught.value.problems] == ["strategy.rules.entries"]
+
+
 def _momentum(n):
     return close / close.shift(n) - 1  # a feature: with_features evaluates it per symbol
 

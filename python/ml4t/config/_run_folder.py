@@ -117,6 +117,9 @@ class Outcome:
         if self.params:
             lines.append("params: " + ", ".join(f"{k}={v!r}" for k, v in self.params.items()))
         lines.append(shown)
+        if self.promoted is not None:
+            promoted = self.promoted.metrics.row(0, named=True) if self.promoted.metrics.height else {}
+            lines.append("promoted: " + ", ".join(f"{k} {_number(promoted[k])}" for k in keys if k in promoted))
         if self.audit is not None:
             lines.append(f"audit: {'passed' if self.audit['passed'] else 'FAILED'}")
         lines.extend(f"lint: {finding}" for finding in self.lint)

@@ -45,6 +45,7 @@ from ml4t.config._load import ConfigFileError, Loaded, Problem, key_lines, line_
 from ml4t.config._run_folder import MANIFEST, Outcome, Reproduction, read_manifest, run_study, versions
 from ml4t.config._schema import RangeConfig, SignalsConfig
 from ml4t.errors import ConfigError, Ml4tError
+from ml4t.settings import Scope
 
 if TYPE_CHECKING:
     from ml4t.data import Bars, Signals
@@ -57,35 +58,37 @@ LOOKAHEAD_CODES = ("PIT",)
 
 
 class Rules:
-    """A config's rules as a signal function: ``Rules(name, rules, columns)(**params)`` is
-    ``{key: compile_expr(text, params=params, columns=columns, argument="strategy.rules.<key>")}``. A plain
-    class (not a closure) so that it pickles and a sweep can ship it; its ``__name__`` and repr name the
-    study."""
+    """A config's rules as a signal function: ``Rules(name, rules, columns, scope)(**params)`` is
+    ``{key: compile_expr(text, params=params, columns=columns, argument="strategy.rules.<key>", scope=scope)}``
+    (``scope``: the strategy's ``settings.scope``). A plain class (not a closure) so that it pickles and a
+    sweep can ship it; its ``__name__`` and repr name the study."""
 
-    def __init__(self, name: str, rules: Mapping[str, str], columns: Sequence[str]) -> None:
+    def __init__(self, name: str, rules: Mapping[str, str], columns: Sequence[str], scope: Scope = "symbol") -> None:
         self.__name__ = name
         self.__qualname__ = name
         self.rules = dict(rules)
         self.columns = tuple(columns)
+        self.scope: Scope = scope
 
     def __call__(self, **params: Any) -> dict[str, pl.Expr]:
         return {
-            key: compile_expr(text, params=params, columns=self.columns, argument=f"strategy.rules.{key}")
+            key: compile_expr(
+                text, params=params, columns=self.columns, argument=f"strategy.rules.{key}", scope=self.scope
+            )
             for key, text in self.rules.items()
         }
 
     def __repr__(self) -> str:
-        return f"Rules({self.__name__!r}, {self.rules!r})"
+        return f"Rules({self.__name__!r}, {self.rules!r}, scope={self.scope!r})"
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.__name__, tuple(sorted(self.rules.items())), self.columns, self.scope)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Rules) and (self.__name__, self.rules, self.columns) == (
-            other.__name__,
-            other.rules,
-            other.columns,
-        )
+        return isinstance(other, Rules) and self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash((self.__name__, tuple(sorted(self.rules.items())), self.columns))
+        return hash(self._key())
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,12 @@ class Study:
     @property
     def name(self) -> str:
         return self.loaded.name
+
+    @property
+    def scope(self) -> Scope:
+        """How the rules are evaluated: the vectorized settings' ``scope`` (``"symbol"`` in event mode)."""
+        scope = getattr(self.loaded.settings, "scope", "symbol")
+        return "panel" if scope == "panel" else "symbol"
 
     def __repr__(self) -> str:
         return f"Study({self.name!r}, mode={self.mode!r}, file={str(self.loaded.file) if self.loaded.file else None})"
@@ -215,7 +224,8 @@ class Study:
                 columns = list(bars.frame.columns)
                 named = {}
                 for name, text in features.items():
-                    named[name] = compile_expr(text, columns=columns, argument=f"data.features.{name}")
+                    # with_features evaluates a named expression per symbol
+                    named[name] = compile_expr(text, columns=columns, argument=f"data.features.{name}", scope="symbol")
                     columns.append(name)
                 bars = bars.with_features(**named)
             self._cache["bars"] = bars
@@ -255,7 +265,7 @@ class Study:
             from ml4t.vectorized import VectorizedStrategy
 
             rules = self.config.strategy.rules
-            fn = Rules(self.name, rules, self.bars().frame.columns) if rules else self.target()
+            fn = Rules(self.name, rules, self.bars().frame.columns, self.scope) if rules else self.target()
             self._cache["strategy"] = VectorizedStrategy(fn, **self.loaded.settings.to_dict())
         return self._cache["strategy"]
 
@@ -359,7 +369,8 @@ class Study:
         return out
 
     def _compile(self, text: str, key: str, columns: list[str]) -> None:
-        compile_expr(text, params=self._first_params(), columns=columns, argument=f"strategy.rules.{key}")
+        argument = f"strategy.rules.{key}"
+        compile_expr(text, params=self._first_params(), columns=columns, argument=argument, scope=self.scope)
 
     def _first_params(self) -> dict[str, Any]:
         return {k: v[0] for k, v in self.grid().items() if v}
