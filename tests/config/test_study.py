@@ -384,6 +384,8 @@ def test_a_rerun_finds_its_folder_and_force_runs_again(tmp_path):
     again = _study(tmp_path, SMA).run(tmp_path / "runs")
     assert not first.reused and again.reused and again.folder == first.folder
     assert again.result.equity.equals(first.result.equity) and again.params == first.params
+    renamed = _study(tmp_path, 'name = "renamed"\n' + SMA.replace("html = false", "html = false\ntitle = 't'"))
+    assert renamed.run(tmp_path / "runs").folder == first.folder  # the hash is the key, not the name
     forced = _study(tmp_path, SMA).run(tmp_path / "runs", force=True)
     assert not forced.reused and forced.folder == first.folder
     assert [p.name for p in (tmp_path / "runs").iterdir()] == [first.folder.name]

@@ -219,7 +219,7 @@ def run_study(
     staging.mkdir()
     try:
         outcome = _execute(study, staging, sweep_only=sweep_only, report=report)
-        _write_manifest(study, staging, identifier, outcome, sweep_only=sweep_only, command=command)
+        _write_manifest(study, staging, target.name, outcome, sweep_only=sweep_only, command=command)
         from ml4t.report._store import swap_folder
 
         swap_folder(staging, target)
