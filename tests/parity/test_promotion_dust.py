@@ -73,6 +73,9 @@ def test_an_all_in_follower_opens_no_dust_position_beside_the_all_in_one():
     assert outcomes["skipped (not placed)"] == (0, skipped.height)
 
 
+# a universe whose flags never turn on (no flip in 150 bars: about 1 in 10,000 draws at p_flip=0.03) places no
+# order: both runs are empty and equal, and the run's NoOrdersWarning is expected, not a failure
+@pytest.mark.filterwarnings("ignore::ml4t.errors.NoOrdersWarning")
 @settings(max_examples=60, deadline=None)
 @given(
     n_assets=st.integers(2, 4),
