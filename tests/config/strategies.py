@@ -89,7 +89,10 @@ signal = st.fixed_dictionaries(
 ) | st.fixed_dictionaries({"path": st.just("p.csv"), "train_end": dates, "embargo": st.just("1d")})
 strategy = st.fixed_dictionaries(
     {
-        "rules": st.fixed_dictionaries({"entries": expressions}, optional={"exits": expressions}),
+        # the exits read both parameters (a parameter no rule reads is refused)
+        "rules": st.fixed_dictionaries(
+            {"entries": expressions, "exits": st.just("sma(close, fast) < sma(close, slow)")}
+        ),
         "params": st.fixed_dictionaries({"fast": st.integers(1, 20), "slow": st.integers(21, 200)}),
     }
 ) | st.fixed_dictionaries({"ref": st.just("my_pkg.signals:sma_cross")}, optional={"params": st.just({"k": 1.5})})

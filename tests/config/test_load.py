@@ -75,7 +75,7 @@ EXPECTED = {
     (6, "strategy.rules.entries", "unknown function 'shift'"),
     (7, "strategy.rules.exits", "a negative lag reads the future"),
     (8, "strategy.rules.size", "names starting with '_' are refused"),
-    (9, "strategy.rules.weights", "no methods"),
+    (9, "strategy.rules.weights", "lag(x, k) with k >= 0 reads earlier ones"),
     (10, "strategy.rules.sl_stop", "unknown function 'foo'"),
     (11, "strategy.rules.entires", "did you mean 'entries'?"),
     (12, "strategy.params.slow", "got [20]"),
@@ -178,7 +178,7 @@ def test_the_same_problems_in_yaml_on_their_yaml_lines():
     ],
 )
 def test_an_unknown_key_in_each_section_gets_its_close_match(section, typo, meant):
-    base = '[data]\nsynthetic = {}\n[strategy]\nrules.entries = "close > 1"\n'
+    base = '[data]\nsynthetic = {}\n[strategy]\nrules.entries = "close > fast"\n'  # the rule reads `fast`
     if "synthetic" in section:
         base = base.replace("synthetic = {}\n", "")
     text = base + section + f"\n{typo or 'fast'} = 1\n"
@@ -418,8 +418,9 @@ def test_cost_models_from_tables_with_close_matches():
 
 
 def test_a_range_axis_keeps_integers_like_python_range():
+    base = BASE.replace("< sma(close, slow)", "< sma(close, slow) * x")  # a rule reads x
     loaded = loads(
-        BASE + "[sweep]\ngrid.fast = { start = 5, stop = 20, step = 5 }\ngrid.x = { start = 0.5, stop = 1 }\n"
+        base + "[sweep]\ngrid.fast = { start = 5, stop = 20, step = 5 }\ngrid.x = { start = 0.5, stop = 1 }\n"
     )
     assert loaded.resolved["sweep"]["grid"] == {
         "fast": {"start": 5, "stop": 20, "step": 5},
@@ -710,3 +711,18 @@ def test_one_unknown_key_anywhere_is_exactly_one_problem_naming_it(config, data)
     found = problems(toml_document(config, sections=data.draw(st.booleans())))
     assert [path for _, path, _ in found] == [".".join((*table, "zz_unknown"))]
     assert found[0][0] is not None
+
+
+def test_a_parameter_or_axis_no_rule_reads_is_refused_with_the_name_the_rules_read() -> None:
+    """In Python, sweeping an argument the signal function does not take is a TypeError; in a config a misspelt
+    axis would otherwise sweep nothing (every combination identical), so it is refused."""
+    text = BASE.replace("slow = 20 }", "slow = 20, slwo = 3 }") + "[sweep]\ngrid.fsat = [5, 10]\n"
+    assert {(path, message) for _, path, message in problems(text)} == {
+        ("strategy.params.slwo", "no rule reads the parameter 'slwo'"),
+        ("sweep.grid.fsat", "no rule reads the parameter 'fsat'"),
+    }
+    # a rule that reads a name no parameter gives, where a window must be a number: the close parameter
+    windows = problems(BASE.replace("slow = 20 }", "slwo = 20 }"))
+    assert [path for _, path, _ in windows] == ["strategy.rules.entries", "strategy.rules.exits"]
+    assert all("'slow' is not a parameter (a column?); did you mean 'slwo'?" in m for _, _, m in windows)
+    assert loads(BASE + "[sweep]\ngrid.fast = [5, 10]\n").config.sweep is not None  # an axis may override a param

@@ -115,10 +115,11 @@ BOTH_ACCEPT = {
     "a slippage rate": with_("settings", {"slippage": 0.001}),
     "an unlimited size": with_("settings", {"size": float("inf")}),
     "a commission model": with_("promote", {"commission": {"model": "PerShare", "per_share": 0.01}}),
-    "an integer and a float range": with_(
-        "sweep", {"grid": {"n": {"start": 5, "stop": 9}, "x": {"start": 0.5, "stop": 1, "step": 0.25}}}
-    ),
-    "every rule key": with_("strategy.rules", dict.fromkeys(KEYS[:7], "close > 1")),
+    "an integer and a float range": {
+        **with_("sweep", {"grid": {"n": {"start": 5, "stop": 9}, "x": {"start": 0.5, "stop": 1, "step": 0.25}}}),
+        "strategy": {"rules": {"entries": "close > sma(close, n) * x"}},
+    },
+    "every rule key": with_("strategy.rules", dict.fromkeys(KEYS[:7], "close > n")),
     "an event strategy": {
         "data": BASE["data"],
         "strategy": {"mode": "event", "ref": "pkg.mod:Strat"},

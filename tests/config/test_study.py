@@ -260,7 +260,7 @@ def test_a_promotion_equals_promote_run_and_compare(tmp_path):
     promoted = ml4t.promote(strategy, bars, fast=10).run(execution="close")
     assert promoted.fills.height > 0
     assert outcome.promoted.equity.equals(promoted.equity)
-    table = ml4t.compare(strategy.run(bars, fast=10), promoted, labels=("vectorized", "event")).table
+    table = ml4t.compare(strategy.run(bars, fast=10), promoted).table
     assert outcome.comparison.equals(table)
     assert (outcome.folder / "promoted" / "manifest.json").is_file()
 

@@ -354,6 +354,12 @@ class _Compiler:
         return out
 
     def call(self, node: ast.Call) -> pl.Expr:
+        if isinstance(node.func, ast.Attribute):
+            method = node.func.attr
+            hint = " (shift reads other bars: lag(x, k) with k >= 0 reads earlier ones)" if method == "shift" else ""
+            raise self.fail(
+                node, f"methods (.{method}(...)) are not part of the expression language; call its functions{hint}"
+            )
         if not isinstance(node.func, ast.Name):
             raise self.fail(node, "only the language's functions can be called, by name (no methods)")
         name = node.func.id
@@ -409,6 +415,12 @@ class _Compiler:
         return pl.col(name)
 
     def window(self, node: ast.expr, value: Any, fn: str, arg: str, least: int) -> int:
+        if isinstance(node, ast.Name) and isinstance(value, pl.Expr):
+            close = difflib.get_close_matches(node.id, sorted(self.params), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise self.fail(
+                node, f"{fn}(): {arg} must be a whole number, and {node.id!r} is not a parameter (a column?){hint}"
+            )
         if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
             raise self.fail(node, f"{fn}(): {arg} must be a whole number (a constant or a parameter), got {value!r}")
         k = int(value)

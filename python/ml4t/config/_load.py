@@ -22,6 +22,7 @@ Contract:
 
 from __future__ import annotations
 
+import ast
 import difflib
 import inspect
 import json
@@ -372,6 +373,7 @@ class _Checker:
                 self.add(("strategy", "rules", key), f"unknown signal key {key!r}{hint}")
             elif isinstance(text, str):
                 self.expression(text, ("strategy", "rules", key), grid, scope)
+        self.unread_parameters(rules, params, _table(sweep, "grid"))
         for name, text in _table(data, "features").items():
             if isinstance(text, str):  # with_features evaluates a named expression per symbol
                 self.expression(text, ("data", "features", name), {}, "symbol")
@@ -395,6 +397,28 @@ class _Checker:
             built = self.settings(raw["promote"], EngineSettings, ("promote",))
             promote = built if isinstance(built, EngineSettings) else None
         return settings, promote
+
+    def unread_parameters(self, rules: Mapping[str, Any], params: Mapping[str, Any], grid: Mapping[str, Any]) -> None:
+        """A parameter or grid axis that no rule reads is a problem (a misspelt name would otherwise be swept or
+        set for nothing), with the closest name the rules do read. Skipped when a rule is not valid syntax."""
+        if not rules or any(self.has(("strategy", "rules", key)) for key in rules):
+            return  # a broken rule may be the one meant to read it: its own problem says so
+        read: set[str] = set()
+        for text in rules.values():
+            try:
+                read |= {
+                    node.id
+                    for node in ast.walk(ast.parse(str(text).strip(), mode="eval"))
+                    if isinstance(node, ast.Name)
+                }
+            except SyntaxError:
+                return
+        for section, names in ((("strategy", "params"), params), (("sweep", "grid"), grid)):
+            for name in names:
+                if name not in read:
+                    close = difflib.get_close_matches(name, sorted(read - set(params) - set(grid)), n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    self.add((*section, name), f"no rule reads the parameter {name!r}{hint}")
 
     def expression(self, text: str, path: tuple[str, ...], params: Mapping[str, Any], scope: Scope) -> None:
         if self.has(path):

@@ -298,7 +298,7 @@ def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool) -> O
                 # only the keys the config gives, as in Python: the rest the promotion takes from the strategy
                 given = {key: loaded.promote[key] for key in config.promote or {}}
                 promoted = ml4t.promote(strategy, bars, **params).run(progress=executor.progress, **given)
-                comparison = ml4t.compare(result, promoted, labels=("vectorized", "event"))
+                comparison = ml4t.compare(result, promoted)
                 comparison_table = comparison.table
             if config.audit is not None:
                 audit_report = ml4t.audit.lookahead(
