@@ -570,3 +570,36 @@ def test_check_refuses_a_ref_of_the_wrong_kind(tmp_path):
     with pytest.raises(ConfigFileError, match=r"neither an ml4t\.event\.Strategy subclass") as caught:
         _study(tmp_path, EVENT.format(module="not_a_strategy_g")).check()
     assert [p.path for p in caught.value.problems] == ["strategy.ref"]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "first", "last"),
+    [
+        # a date alone, in the data's tz: from the first instant of the start day through the end day's last one
+        ("2015-03-02", "2015-03-06", "2015-03-02 00:00", "2015-03-06 23:59:59.999999"),
+        # a time without an offset is in the data's tz; with one, as written
+        ("2015-03-02T16:00", "2015-03-06T21:00:00Z", "2015-03-02 16:00", "2015-03-06 16:00"),
+    ],
+)
+def test_start_and_end_are_read_in_the_datas_time_zone(tmp_path, start, end, first, last):
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    text = SMA.replace(
+        "[data.synthetic]", f'[data]\ntz = "America/New_York"\nstart = "{start}"\nend = "{end}"\n[data.synthetic]'
+    )
+    study = _study(tmp_path, text)
+    ny = ZoneInfo("America/New_York")
+    by_hand = _bars().between(
+        dt.datetime.fromisoformat(first).replace(tzinfo=ny), dt.datetime.fromisoformat(last).replace(tzinfo=ny)
+    )
+    assert study.bars().fingerprint() == by_hand.fingerprint()
+    assert by_hand.frame.height > 0
+
+
+def test_a_start_that_is_not_a_date_is_named(tmp_path):
+    study = _study(tmp_path, SMA.replace("[data.synthetic]", '[data]\nstart = "last spring"\n[data.synthetic]'))
+    with pytest.raises(ConfigFileError) as caught:
+        study.check()
+    (problem,) = caught.value.problems
+    assert problem.path == "data.start" and "is not a date or a timestamp" in problem.message

@@ -25,6 +25,7 @@ Contract (issue #15):
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import difflib
 import glob
 import importlib
@@ -36,6 +37,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import polars as pl
 import xxhash
@@ -206,7 +208,9 @@ class Study:
         if data.universe is not None:
             bars = bars.select(data.universe)
         if data.start is not None or data.end is not None:
-            bars = bars.between(data.start, data.end)
+            start = None if data.start is None else _instant(data.start, data.tz, "data.start", end=False)
+            end = None if data.end is None else _instant(data.end, data.tz, "data.end", end=True)
+            bars = bars.between(start, end)
         return bars
 
     def bars(self) -> Bars:
@@ -444,6 +448,24 @@ class Study:
 
 
 # ------------------------------------------------------------------------------------------------ helpers
+def _instant(text: str, tz: str | None, key: str, *, end: bool) -> dt.datetime:
+    """A config's ``start`` / ``end`` as the instant ``Bars.between`` takes: ISO text with an offset as given; a
+    date or a time without one in the data's ``tz`` (UTC without one), like the files' own timestamps. A date
+    alone (``end = "2014-12-31"``) means the whole day: its first instant as a start, its last as an end."""
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(
+            f"{text!r} is not a date or a timestamp ('2015-01-02', '2015-01-02T16:00', '2015-01-02T21:00:00Z')",
+            argument=key,
+        ) from None
+    if end and len(text.strip()) == 10:  # a date alone: through the end of that day
+        when += dt.timedelta(days=1) - dt.timedelta(microseconds=1)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=ZoneInfo(tz or "UTC"))
+    return when
+
+
 def _matches(path: str) -> bool:
     return bool(glob.glob(path)) if glob.has_magic(path) else Path(path).is_file()
 
