@@ -38,7 +38,7 @@ import polars as pl
 import xxhash
 
 from ml4t._version import installed
-from ml4t.data._fingerprint import frame_fingerprint
+from ml4t.data import frame_fingerprint
 from ml4t.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
