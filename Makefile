@@ -40,8 +40,8 @@ test: install ## run every test: cargo (Rust core) then pytest
 
 .PHONY: lint
 lint: install ## ruff, mypy and clippy (-D warnings), rustfmt check
-	$(VPY) -m ruff check python tests bench
-	$(VPY) -m ruff format --check python tests bench
+	$(VPY) -m ruff check python tests bench examples
+	$(VPY) -m ruff format --check python tests bench examples
 	$(VPY) -m mypy
 	$(VPY) -m mypy.stubtest ml4t._core
 	cargo fmt --all --check
