@@ -603,3 +603,16 @@ def test_a_start_that_is_not_a_date_is_named(tmp_path):
         study.check()
     (problem,) = caught.value.problems
     assert problem.path == "data.start" and "is not a date or a timestamp" in problem.message
+
+
+def test_the_same_study_in_a_moved_folder_has_the_same_run_id(tmp_path):
+    """The files are identified by their content (the data fingerprint), not their place: a cloned or moved
+    project finds its runs; the same place with other content does not."""
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        _bars().frame.write_parquet(tmp_path / folder / "bars.parquet")
+    text = SMA.replace("[data.synthetic]\nn_assets = 3\nn_bars = 250\nseed = 4\n", '[data]\npath = "bars.parquet"\n')
+    ids = [run_id(_study(tmp_path / folder, text)) for folder in ("a", "b")]
+    assert ids[0] == ids[1]
+    synthetic_bars(3, 250, "1d", 5).frame.write_parquet(tmp_path / "b" / "bars.parquet")
+    assert run_id(_study(tmp_path / "b", text)) != ids[0]

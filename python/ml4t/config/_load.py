@@ -115,9 +115,14 @@ class Loaded:
         return self.file.stem if self.file is not None else "study"
 
     def result_key(self) -> dict[str, Any]:
-        """The resolved config without the keys that never change a result (``report``, ``executor``,
-        ``name``): what the run id hashes, with the data's and the strategy's own fingerprints."""
-        return {k: v for k, v in self.resolved.items() if k not in RESULT_FREE_SECTIONS}
+        """The resolved config without what never changes a result: ``report``, ``executor``, ``name``, and the
+        places of the data and signals files (the run id hashes their content, the fingerprints, instead: the
+        same study in a moved or cloned folder finds its runs). What the run id hashes, with the data's and the
+        strategy's own fingerprints."""
+        key = {k: v for k, v in self.resolved.items() if k not in RESULT_FREE_SECTIONS}
+        key["data"] = {k: v for k, v in key["data"].items() if k != "path"}
+        key["signals"] = [{k: v for k, v in item.items() if k != "path"} for item in key.get("signals") or []]
+        return key
 
     def canonical_json(self) -> str:
         """:meth:`result_key` as canonical JSON (sorted keys, no spaces)."""
