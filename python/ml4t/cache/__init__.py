@@ -9,4 +9,17 @@ least-recently-used beyond a size limit. This package is a leaf layer: the sweep
 use it; it imports nothing above ``ml4t.data``.
 """
 
-__all__: list[str] = []
+from ml4t.cache._keys import Key, Uncacheable, expression_key, function_key, key_of, slot_key
+from ml4t.cache._reasons import block_hashes, describe, explain_miss
+
+__all__ = [
+    "Key",
+    "Uncacheable",
+    "block_hashes",
+    "describe",
+    "explain_miss",
+    "expression_key",
+    "function_key",
+    "key_of",
+    "slot_key",
+]
