@@ -438,3 +438,84 @@ def test_slot_keys_name_a_place_not_a_content():
     assert len(a) == 32 and a == slot_key("indicators", "sma_cross", "fast_ma")
     assert len({a, slot_key("indicators", "sma_cross", "slow_ma"), slot_key("signals", "sma_cross", "fast_ma")}) == 3
     assert slot_key("x", "ab", "c") != slot_key("x", "a", "bc")
+
+
+# --------------------------------------------------------------------------------- frozen values and more
+VALUES = """
+import dataclasses
+import enum
+import functools
+
+import msgspec
+import polars as pl
+
+
+class Mode(enum.Enum):
+    FAST = 1
+    SLOW = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    window: int = 10
+
+
+class Rule(msgspec.Struct, frozen=True):
+    threshold: float = 0.5
+
+
+CONFIG = Config()
+RULE = Rule()
+MODE = Mode.FAST
+SMOOTH = pl.col("close").rolling_mean(5)
+
+
+@functools.lru_cache
+def scale(n):
+    return n * 2
+
+
+def f(x):
+    if MODE is Mode.FAST:
+        return x * CONFIG.window * scale(RULE.threshold)
+    return SMOOTH
+"""
+
+
+def test_frozen_values_enums_expressions_and_cached_helpers_are_keyed_by_value(tmp_path):
+    base = key(load(tmp_path, VALUES).f)
+    assert key(load(tmp_path, VALUES.replace("def scale(n)", "def scale(m)").replace("n * 2", "m * 2")).f) == base
+    changes = [
+        VALUES.replace("CONFIG = Config()", "CONFIG = Config(window=20)"),
+        VALUES.replace("RULE = Rule()", "RULE = Rule(threshold=0.25)"),
+        VALUES.replace("MODE = Mode.FAST", "MODE = Mode.SLOW"),
+        VALUES.replace("rolling_mean(5)", "rolling_mean(6)"),
+        VALUES.replace("return n * 2", "return n * 3"),
+    ]
+    keys = {key(load(tmp_path, source).f) for source in changes}
+    assert base not in keys and len(keys) == len(changes)
+
+
+def test_a_function_nested_in_another_has_the_key_of_the_same_function_at_the_top(tmp_path):
+    module = load(
+        tmp_path,
+        """
+        def top(x, n=3):
+            return sum(v * n for v in x)
+
+        def outer():
+            def top(x, n=3):
+                return sum(v * n for v in x)
+            return top
+        """,
+    )
+    assert module.outer().__qualname__ != module.top.__qualname__
+    assert key(module.outer()) == key(module.top)
+
+
+def test_a_numba_function_is_keyed_by_its_python_code_and_options(tmp_path):
+    source = "import numba\n\n@numba.njit(cache=False)\ndef rule(x):\n    return x * 2\n"
+    base = key(load(tmp_path, source).rule)
+    assert key(load(tmp_path, "\n\n" + source).rule) == base
+    assert key(load(tmp_path, source.replace("x * 2", "x * 3")).rule) != base
+    assert key(load(tmp_path, source.replace("cache=False", "fastmath=True")).rule) != base

@@ -8,8 +8,8 @@ A token says what a thing computes, never how it is spelt, so equal tokens mean 
   moving a helper changes nothing; a module by name and version), an attribute or keyword by its name, a
   local variable or a jump by its index. Defaults and closure cells count. Left out: names (``co_name``,
   ``co_qualname``, local variable names), the file, the line numbers and positions, the docstring (a constant
-  no instruction loads) and the interpreter's specialised (adaptive) bytecode. Argument names are kept: they
-  are the function's interface;
+  no instruction loads) and the interpreter's specialised (adaptive) bytecode. Argument names are local names
+  too (a caller passing one by keyword spells it in its own code, which is keyed);
 * code from a **pinned** module (the standard library, or an installed, non-editable distribution, or ml4t
   itself) by reference and version (``numpy:convolve @ 2.1.0``); user code (``__main__``, a script's modules,
   an editable install) is followed;
@@ -203,6 +203,8 @@ class Walker:
             return {"$property": [self.value(f, where) for f in (v.fget, v.fset, v.fdel)]}
         if isinstance(v, types.MethodType):
             return {"$method": self.value(v.__func__, where), "self": self.value(v.__self__, where)}
+        if isinstance(v, (types.MemberDescriptorType, types.GetSetDescriptorType)):  # a slot of a class
+            return {"$slot": v.__name__}
         if isinstance(v, types.CellType):
             return self.value(v.cell_contents, where) if _filled(v) else {"$empty": True}
         if isinstance(v, (types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType)):
@@ -225,6 +227,9 @@ class Walker:
             # polars' own wrappers of a user function (map_batches): keyed by their state, the function inside
             state = {k: self.value(x, where) for k, x in sorted(vars(v).items())}
             return {"$polars": _ref(type(v)), "state": state}
+        wrapped = getattr(v, "__wrapped__", None)
+        if callable(wrapped) and pinned_version(module) is not None:  # functools.lru_cache, cache: same results
+            return {"$wrapper": _ref(type(v)), "wrapped": self.value(wrapped, where)}
         if callable(v) and not hasattr(v, "__code__"):
             return self._c_function(v, where)
         if isinstance(v, BaseException):
@@ -307,8 +312,6 @@ class Walker:
 
     def code(self, co: types.CodeType, globals_: dict[str, Any]) -> Any:
         """The bytecode's meaning, instruction by instruction (see the module docstring)."""
-        nargs = co.co_argcount + co.co_kwonlyargcount
-        nargs += bool(co.co_flags & inspect.CO_VARARGS) + bool(co.co_flags & inspect.CO_VARKEYWORDS)
         ops: list[Any] = []
         for ins in dis.get_instructions(co):
             if ins.opname == "EXTENDED_ARG":
@@ -328,7 +331,6 @@ class Walker:
         return {
             "python": _PY,
             "args": [co.co_argcount, co.co_posonlyargcount, co.co_kwonlyargcount, co.co_flags & _FLAGS],
-            "argnames": list(co.co_varnames[:nargs]),
             "ops": ops,
             "exceptions": co.co_exceptiontable.hex(),
         }
@@ -384,11 +386,20 @@ class Walker:
         if seen is not None:
             return seen
         outer, self.lowest = self.lowest, sys.maxsize
-        members = {}
+        members: dict[str, Any] = {}
+        dataclass = dataclasses.is_dataclass(cls)
+        if dataclass:
+            members["$fields"] = [f.name for f in dataclasses.fields(cls)]
+        if "__struct_fields__" in vars(cls):  # a msgspec struct: its fields and their defaults
+            members["$fields"] = list(cls.__struct_fields__)  # type: ignore[attr-defined]
+            defaults = getattr(cls, "__struct_defaults__", ())
+            members["$defaults"] = [self.value(d, "has a field default that is {a_kind}") for d in defaults]
         for name, member in sorted(vars(cls).items()):
-            dunder = name.startswith("__") and name.endswith("__")
+            dunder = name.startswith("_") and name.endswith("_")
             if dunder and not isinstance(member, (types.FunctionType, staticmethod, classmethod, property)):
-                continue  # __dict__, __module__, __doc__, dataclass bookkeeping...
+                continue  # __dict__, __module__, __doc__, dataclass and enum bookkeeping (_member_map_)...
+            if dataclass and _generated(member):
+                continue  # __init__, __repr__, __eq__... a dataclass wrote from its fields, keyed below
             members[name] = self.value(member, f"reads the {{kind}} `{cls.__qualname__}.{name}`")
         token = {"$class": [self.klass(b) for b in cls.__bases__], "members": members}
         return self._leave(cls, token, outer)
@@ -440,6 +451,12 @@ def _flags(ins: dis.Instruction) -> str:
     """The flags an instruction packs beside a name (``NULL + `` of ``LOAD_GLOBAL``), without the name."""
     text, name = ins.argrepr, str(ins.argval)
     return text[: -len(name)] if text.endswith(name) else ""
+
+
+def _generated(member: Any) -> bool:
+    """Whether ``member`` is a method :mod:`dataclasses` generated (compiled from text: ``<string>``)."""
+    code = getattr(inspect.unwrap(member), "__code__", None) if callable(member) else None
+    return code is not None and code.co_filename == "<string>"
 
 
 def _filled(cell: types.CellType) -> bool:
