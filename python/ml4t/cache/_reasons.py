@@ -43,11 +43,11 @@ def block_hashes(data: Any) -> dict[str, Any]:
     hashes = _row_hashes(frame)
     out: dict[str, list[list[Any]]] = {}
     for (symbol,), part in hashes.group_by("symbol", maintain_order=True):
-        ts = part["ts_event"].to_list()
+        firsts = part["ts_event"].to_numpy()[::BLOCK_ROWS].tolist()
         rows = part["hash"].to_numpy()
         out[str(symbol)] = [
-            [ts[i], len(rows[i : i + BLOCK_ROWS]), xxhash.xxh3_64_hexdigest(rows[i : i + BLOCK_ROWS].tobytes())]
-            for i in range(0, len(rows), BLOCK_ROWS)
+            [first, len(rows[i : i + BLOCK_ROWS]), xxhash.xxh3_64_hexdigest(rows[i : i + BLOCK_ROWS].tobytes())]
+            for first, i in zip(firsts, range(0, len(rows), BLOCK_ROWS), strict=True)
         ]
     return {"scheme": _SCHEME, "symbols": dict(sorted(out.items()))}
 
