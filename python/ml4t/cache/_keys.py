@@ -109,8 +109,9 @@ def key_of(
     """The key of an entry of ``level`` (e.g. ``"indicators"``) computed from ``data`` (a fingerprint, 32 hex
     digits, or a mapping of names to fingerprints such as ``{"bars": ..., "signals": ...}``), ``expressions``
     (names to expressions or their keys), ``params`` (names to values: numbers, text, booleans, None, dates,
-    durations, sequences, mappings with text keys, enums, expressions, functions) and ``versions`` (ml4t's and
-    Polars' installed versions, updated with any given here).
+    durations, sequences, mappings with text keys, enums, expressions, functions; a NumPy scalar is its Python
+    number, a tuple and a list of the same values are one value) and ``versions`` (ml4t's and Polars' installed
+    versions, updated with any given here).
 
     ``parts`` holds them readably: ``{"format", "level", "data", "expressions": {name: hex}, "params",
     "versions"}``. An expression or parameter that cannot be keyed soundly makes the entry
