@@ -11,6 +11,8 @@ import importlib.util
 import itertools
 import json
 import operator
+import os
+import subprocess
 import sys
 import textwrap
 import warnings
@@ -519,3 +521,26 @@ def test_a_numba_function_is_keyed_by_its_python_code_and_options(tmp_path):
     assert key(load(tmp_path, "\n\n" + source).rule) == base
     assert key(load(tmp_path, source.replace("x * 2", "x * 3")).rule) != base
     assert key(load(tmp_path, source.replace("cache=False", "fastmath=True")).rule) != base
+
+
+def test_keys_are_the_same_in_another_process(tmp_path):
+    # a set constant (``x in {...}``) iterates in a per-process hash order: its token must not
+    source = BASE + "\ndef pick(x):\n    return x in {'alfa', 'beta', 'gamma', 'delta'}\n"
+    module = load(tmp_path, source, name="same_everywhere")
+    expr = pl.col("close").map_batches(module.signal) > pl.lit(1.5)
+    code = (
+        "import sys, polars as pl; sys.path.insert(0, sys.argv[1]); import same_everywhere as m; "
+        "from ml4t.cache import function_key, expression_key; "
+        "print(function_key(m.signal).hex, function_key(m.pick).hex, "
+        "expression_key(pl.col('close').map_batches(m.signal) > pl.lit(1.5)).hex)"
+    )
+    for seed in ("1", "2"):
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        assert out.stdout.split() == [key(module.signal), key(module.pick), expression_key(expr).hex]  # type: ignore[union-attr]
