@@ -544,3 +544,10 @@ def test_keys_are_the_same_in_another_process(tmp_path):
             env={**os.environ, "PYTHONHASHSEED": seed},
         )
         assert out.stdout.split() == [key(module.signal), key(module.pick), expression_key(expr).hex]  # type: ignore[union-attr]
+
+
+def test_a_user_module_held_in_a_closure_is_read_through(tmp_path):
+    lib = load(tmp_path, "def scale(x):\n    return x * 2\n")
+    other = load(tmp_path, "def scale(x):\n    return x * 3\n")
+    make = load(tmp_path, "def make(lib):\n    def f(x):\n        return lib.scale(x)\n    return f\n").make
+    assert key(make(lib)) != key(make(other))

@@ -304,7 +304,9 @@ class Walker:
                 for k, d in sorted((fn.__kwdefaults__ or {}).items())
             },
             "closure": [
-                self.value(cell, f"closes over the {{kind}} `{name}`")
+                self.module(cell.cell_contents, _names(fn.__code__))
+                if _filled(cell) and isinstance(cell.cell_contents, types.ModuleType)
+                else self.value(cell, f"closes over the {{kind}} `{name}`")
                 for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=True)
             ],
         }
@@ -451,6 +453,12 @@ def _flags(ins: dis.Instruction) -> str:
     """The flags an instruction packs beside a name (``NULL + `` of ``LOAD_GLOBAL``), without the name."""
     text, name = ins.argrepr, str(ins.argval)
     return text[: -len(name)] if text.endswith(name) else ""
+
+
+def _names(co: types.CodeType) -> tuple[str, ...]:
+    """The names (globals, attributes) ``co`` and the code nested in it use."""
+    nested = (_names(c) for c in co.co_consts if isinstance(c, types.CodeType))
+    return tuple(sorted(set(co.co_names).union(*nested)))
 
 
 def _generated(member: Any) -> bool:
