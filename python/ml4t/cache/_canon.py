@@ -122,14 +122,13 @@ def _ref(obj: Any) -> str:
 
 
 class Walker:
-    """Makes tokens for one key. ``mutable_ok``: lists, dicts and sets are keyed by their contents (a call's
-    parameters, read once when the key is made) instead of refused (state a function reads from outside)."""
+    """Makes the tokens of one key. (A call's parameters are not walked: they are values given once, keyed
+    by :func:`ml4t.cache._keys.key_of` as readable JSON; here a list or dict read from outside is state.)"""
 
-    def __init__(self, *, root: str = "the value", mutable_ok: bool = False) -> None:
+    def __init__(self, *, root: str = "the value") -> None:
         self.root = root  # what a refusal names while no function is being followed
-        self.mutable_ok = mutable_ok
-        self.stack: list[tuple[int, str]] = []  # (id, name) of the functions and modules being followed
-        self.memo: dict[int, tuple[Any, int]] = {}  # id -> (token, the shallowest ancestor it refers to)
+        self.stack: list[tuple[int, str]] = []  # (id, name) of the functions and classes being followed
+        self.memo: dict[int, Any] = {}  # id -> the token of a function or class that refers to no ancestor
         self.lowest = sys.maxsize  # the shallowest stack level a cycle token of the current walk refers to
         self.visits = 0
         self.keep: list[Any] = []  # objects whose id is memoized stay alive for the walk
@@ -155,12 +154,8 @@ class Walker:
             return v if math.isfinite(v) else {"$float": repr(v)}
         if type(v) is tuple:
             return [self.value(x, where) for x in v]
-        if isinstance(v, (frozenset, set)) and (type(v) is frozenset or (self.mutable_ok and type(v) is set)):
+        if type(v) is frozenset:
             return {"$set": sorted((self.value(x, where) for x in v), key=canonical_json)}
-        if self.mutable_ok and type(v) is list:
-            return [self.value(x, where) for x in v]
-        if self.mutable_ok and type(v) is dict:
-            return {"$dict": [[self.value(k, where), self.value(x, where)] for k, x in v.items()]}
         if isinstance(v, complex):
             return {"$complex": [self.value(v.real, where), self.value(v.imag, where)]}
         if isinstance(v, bytes):
@@ -261,9 +256,7 @@ class Walker:
                 self.lowest = min(self.lowest, level)
                 return {"$cycle": len(self.stack) - 1 - level}
         if id(obj) in self.memo:
-            token, lowest = self.memo[id(obj)]
-            self.lowest = min(self.lowest, lowest)
-            return token
+            return self.memo[id(obj)]
         if len(self.stack) >= MAX_DEPTH:
             raise Refused(f"{self._who()} calls functions nested deeper than {MAX_DEPTH} levels: not cached")
         self.visits += 1
@@ -277,7 +270,7 @@ class Walker:
         self.stack.pop()
         if self.lowest >= level:  # refers to nothing above itself: the same token wherever it is met
             self.lowest = outer
-            self.memo[id(obj)] = (token, sys.maxsize)
+            self.memo[id(obj)] = token
             self.keep.append(obj)
         else:
             self.lowest = min(outer, self.lowest)
