@@ -16,6 +16,7 @@ from typing import Any
 from ml4t._ns import format_ns
 
 __all__ = [
+    "CacheWarning",
     "ConfigError",
     "DataError",
     "InsolvencyWarning",
@@ -122,3 +123,8 @@ class RejectionWarning(Ml4tWarning):
 class NoOrdersWarning(Ml4tWarning):
     """A run placed no order at all (or no combination of a sweep traded): its rules never fired; the message
     says which signal keys never did."""
+
+
+class CacheWarning(Ml4tWarning):
+    """A cache entry was damaged (truncated, altered bytes, a digest that does not match its content, a foreign
+    format): the message names the entry and why; the entry was removed and is recomputed, never trusted."""

@@ -9,17 +9,32 @@ least-recently-used beyond a size limit. This package is a leaf layer: the sweep
 use it; it imports nothing above ``ml4t.data``.
 """
 
+from ml4t.cache._config import CacheSettings, configure, parse_size, settings, store
+from ml4t.cache._entry import FORMAT
 from ml4t.cache._keys import Key, Uncacheable, expression_key, function_key, key_of, slot_key
 from ml4t.cache._reasons import block_hashes, describe, explain_miss
+from ml4t.cache._store import LEVELS, Entry, EntryInfo, Store
+from ml4t.errors import CacheWarning
 
 __all__ = [
+    "FORMAT",
+    "LEVELS",
+    "CacheSettings",
+    "CacheWarning",
+    "Entry",
+    "EntryInfo",
     "Key",
+    "Store",
     "Uncacheable",
     "block_hashes",
+    "configure",
     "describe",
     "explain_miss",
     "expression_key",
     "function_key",
     "key_of",
+    "parse_size",
+    "settings",
     "slot_key",
+    "store",
 ]
