@@ -32,6 +32,16 @@ study's run folder, it renders the report of the run's ``result/`` again, to ``R
 status: 0 written, 1 the report failed (a damaged result, an error while writing), 2 bad usage (a
 ``RESULT_DIR`` that does not exist or is not a saved result, an ``-o`` whose folder does not exist).
 
+    ml4t cache ls [--level LEVEL]
+    ml4t cache info
+    ml4t cache clear [--level LEVEL] [--yes]
+
+``ml4t cache`` looks at the cache of :mod:`ml4t.cache` (the directory ``$ML4T_CACHE_DIR``, else the user's cache
+directory): ``ls`` lists the entries, most recently used first (level, key, size, last use in UTC, and what the
+entry is: its describe's ``what``, else its describe as JSON); ``info`` prints the directory, the number of entries
+and bytes per level and the size limit; ``clear`` removes the entries (of one level), asking first unless
+``--yes``; when stdin is not a terminal it does not ask and requires ``--yes``. Exit status 0, 2 for bad usage.
+
 ``ml4t schema`` prints the JSON Schema of a study config (:func:`ml4t.config.json_schema`) for editors.
 ``ml4t init`` writes a commented example study to ``PATH`` (default ``study.toml``) and prints its path: every
 section and key with what it means, on synthetic data so it runs anywhere. Exit status 2 when ``PATH`` exists
@@ -222,6 +232,113 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+CACHE_EXIT_STATUS = """exit status:
+  0  done (also when a clear was declined at its question)
+  2  bad usage (an unknown level, clear without --yes when stdin is not a terminal)"""
+
+
+def _size(n: int) -> str:
+    """Bytes in SI units, as the limit is written (``832 B``, ``1.2 MB``)."""
+    value, unit = float(n), "B"
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            break
+        value /= 1000
+    return f"{n} B" if unit == "B" else f"{value:.1f} {unit}"
+
+
+def _cache_store() -> Any:
+    from ml4t.cache import store
+
+    found = store()
+    if found.root.exists() and not found.root.is_dir():
+        raise _UsageError(f"the cache directory {found.root} is not a directory")
+    return found
+
+
+def _what(describe: dict[str, Any] | None) -> str:
+    if describe is None:
+        return "(damaged: unreadable; the next read removes it)"
+    what = describe.get("what")
+    text = what if isinstance(what, str) else json.dumps(describe, sort_keys=True, separators=(",", ":"))
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def _cache_ls(args: argparse.Namespace) -> int:
+    store = _cache_store()
+    entries = store.entries(args.level)
+    if not entries:
+        print(f"no entries{f' of level {args.level}' if args.level else ''} in {store.root}")
+        return 0
+    rows = [("level", "key", "size", "last used (UTC)", "what")]
+    for e in entries:
+        rows.append((e.level, e.key, _size(e.size), e.last_used.strftime("%Y-%m-%d %H:%M:%S"), _what(e.describe)))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[4]]).rstrip())
+    return 0
+
+
+def _cache_info(args: argparse.Namespace) -> int:
+    store = _cache_store()
+    usage = store.usage()
+    print(f"directory   {store.root}{'' if store.root.is_dir() else ' (not created yet)'}")
+    print(f"limit       {_size(store.max_bytes)} ({store.max_bytes} bytes)")
+    for level, (count, size) in usage.items():
+        print(f"{level:<11} {count} {'entry' if count == 1 else 'entries'}, {_size(size)}")
+    count, size = sum(c for c, _ in usage.values()), sum(s for _, s in usage.values())
+    print(f"{'total':<11} {count} {'entry' if count == 1 else 'entries'}, {_size(size)}")
+    return 0
+
+
+def _cache_clear(args: argparse.Namespace) -> int:
+    store = _cache_store()
+    usage = store.usage()
+    count = sum(c for level, (c, _) in usage.items() if args.level in (None, level))
+    size = sum(s for level, (_, s) in usage.items() if args.level in (None, level))
+    which = f"{count} {'entry' if count == 1 else 'entries'} ({_size(size)})" + (
+        f" of level {args.level}" if args.level else ""
+    )
+    if count == 0:
+        print(f"nothing to clear{f' of level {args.level}' if args.level else ''} in {store.root}")
+        return 0
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise _UsageError(f"stdin is not a terminal: pass --yes to remove {which} from {store.root}")
+        answer = input(f"remove {which} from {store.root}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing removed")
+            return 0
+    removed, freed = store.clear(args.level)
+    print(f"removed {removed} {'entry' if removed == 1 else 'entries'} ({_size(freed)}) from {store.root}")
+    return 0
+
+
+def _cache_commands(commands: Any) -> None:
+    from ml4t.cache import LEVELS
+
+    cache_cmd = commands.add_parser(
+        "cache",
+        help="list, summarize or clear the cache (ml4t.cache)",
+        description="List, summarize or clear the cache of ml4t.cache ($ML4T_CACHE_DIR, else the user's cache).",
+        epilog=CACHE_EXIT_STATUS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = cache_cmd.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
+    raw = {"epilog": CACHE_EXIT_STATUS, "formatter_class": argparse.RawDescriptionHelpFormatter}
+    ls_cmd = sub.add_parser("ls", help="list the entries, most recently used first", **raw)
+    sub.add_parser("info", help="the directory, entries and bytes per level, the limit", **raw)
+    clear_cmd = sub.add_parser("clear", help="remove the entries (asks first unless --yes)", **raw)
+    for command in (ls_cmd, clear_cmd):
+        command.add_argument("--level", choices=LEVELS, default=None, help="only this level")
+    clear_cmd.add_argument("--yes", action="store_true", help="do not ask (required when stdin is not a terminal)")
+
+
+def _cache(args: argparse.Namespace) -> int:
+    handlers = {"ls": _cache_ls, "info": _cache_info, "clear": _cache_clear}
+    return handlers[args.cache_command](args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ml4t", description="ml4t: backtesting for machine-learning research")
     parser.add_argument("--version", action="version", version=version(), help="print the versions and exit")
@@ -274,6 +391,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if name != "check":
             study_cmd.add_argument("--runs", default="runs", metavar="DIR", help="where run folders go (default runs)")
             study_cmd.add_argument("--force", action="store_true", help="run again even if an identical run exists")
+    _cache_commands(commands)
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     handlers = {
@@ -284,6 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": _run,
         "sweep": _run,
         "check": _check,
+        "cache": _cache,
     }
     try:
         return handlers[args.command](args)

@@ -60,7 +60,11 @@ def test_a_relative_dir_is_made_absolute_when_configured(tmp_path, monkeypatch):
         ("linux", {"HOME": "/h", "XDG_CACHE_HOME": ""}, "/h/.cache/ml4t"),
         ("freebsd14", {"HOME": "/h"}, "/h/.cache/ml4t"),
         ("darwin", {"HOME": "/Users/u", "XDG_CACHE_HOME": "/x"}, "/Users/u/Library/Caches/ml4t"),
-        ("win32", {"USERPROFILE": "C:/Users/u", "LOCALAPPDATA": "C:/Users/u/AppData/Local"}, "C:/Users/u/AppData/Local/ml4t/Cache"),
+        (
+            "win32",
+            {"USERPROFILE": "C:/Users/u", "LOCALAPPDATA": "C:/Users/u/AppData/Local"},
+            "C:/Users/u/AppData/Local/ml4t/Cache",
+        ),
         ("win32", {"USERPROFILE": "C:/Users/u"}, "C:/Users/u/AppData/Local/ml4t/Cache"),
     ],
 )
