@@ -462,3 +462,20 @@ def test_listing_usage_and_clear(tmp_path):
     assert [e.key for e in store.entries()] == [a]
     assert store.clear() == (1, listed[2].size)
     assert store.entries() == [] and Store(tmp_path / "none", max_bytes=1).clear() == (0, 0)
+
+
+def test_an_eviction_goes_down_to_nine_tenths_of_the_limit_so_the_next_puts_list_nothing(tmp_path, monkeypatch):
+    keys = _keys(12)
+    size = Store(tmp_path / "probe", max_bytes=10**9).put("indicators", keys[0], _frame(20, 0), describe={}).size
+    store = Store(tmp_path / "cache", max_bytes=size * 10)
+    listings = []
+    original = Store._files
+    monkeypatch.setattr(Store, "_files", lambda self, level=None: listings.append(level) or original(self, level))
+    for key in keys[:11]:
+        store.put("indicators", key, _frame(20, 0), describe={})
+        time.sleep(0.02)
+    assert listings == [None, None]  # the first put (no total yet) and the eleventh (over the limit)
+    assert _surviving(tmp_path / "cache") == set(keys[2:11])  # 11 -> 9 entries: at most nine tenths
+    store.put("indicators", keys[11], _frame(20, 0), describe={})
+    assert len(listings) == 2 and _surviving(tmp_path / "cache") == set(keys[2:12])
+    assert int((tmp_path / "cache" / ".usage").read_text()) == 10 * size

@@ -15,8 +15,9 @@ caller's hex text (the content address). What an entry file holds and how it is 
   to now (``os.utime``). Why the file's time and not an index: a hit then costs one system call and no lock, an
   index cannot disagree with the files, and a crash leaves nothing to repair. The total size is kept as one
   number (``root/.usage``, under the store-wide lock ``root/.lock``): a put adds its size, and only when the sum
-  passes ``max_bytes`` (or is unknown) does it list the files, the exact total replacing the estimate, and remove
-  the least recently used entries while the total exceeds ``max_bytes``. The number only overestimates (a removed
+  passes ``max_bytes`` (or is unknown) does it list the files, the exact total replacing the estimate, and, when
+  the total exceeds ``max_bytes``, remove the least recently used entries down to nine tenths of it (so a full
+  store is listed once per tenth of its size written, not on every put). The number only overestimates (a removed
   or replaced entry is not subtracted), which costs an extra listing, never an overfull store. The entry just
   written is the most recently used, so it goes last: only an entry larger than ``max_bytes`` by itself is
   removed by its own put. A reader that has an entry open keeps reading it when it is evicted (POSIX keeps an
@@ -53,6 +54,9 @@ event mode's indicators."""
 
 _KEY = re.compile(r"[0-9a-f]{16,128}")
 _SUFFIX = ".parquet"
+LOW_WATER = 0.9
+"""An eviction goes down to this fraction of ``max_bytes``: a full store then lists its files once per tenth of its
+size written, not on every put (a listing of 10,000 entries takes about 0.2 s)."""
 _STALE_TMP_SECONDS = 3600  # a temporary file this old belongs to a writer that died: removed by eviction
 
 
@@ -231,12 +235,15 @@ class Store:
             usage.write_text(str(total))
 
     def _evict(self) -> int:
-        """Remove the least recently used entries while the total exceeds ``max_bytes`` (ties broken by path);
-        the total left. Called under the store-wide lock."""
+        """List the files; when their total exceeds ``max_bytes``, remove the least recently used (ties broken by
+        path) until it is within :data:`LOW_WATER` of ``max_bytes``; the total left. Under the store-wide lock."""
         files = sorted(self._files(), key=lambda f: (f.mtime_ns, str(f.path)))
         total = sum(f.size for f in files)
+        if total <= self.max_bytes:
+            return total
+        target = int(self.max_bytes * LOW_WATER)
         for file in files:
-            if total <= self.max_bytes:
+            if total <= target:
                 break
             try:
                 os.unlink(file.path)
