@@ -150,3 +150,16 @@ def test_nobody_outside_the_data_layer_reads_a_private_attribute_of_bars_or_sign
         and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
     )
     assert found == []
+
+
+def test_the_cache_is_a_leaf_layer_that_imports_nothing_above_the_data_layer():
+    allowed = ("ml4t.cache", "ml4t.errors", "ml4t._validate", "ml4t._version", "ml4t._ns", "ml4t.data")
+    found = sorted(
+        (name, m)
+        for name, imports in GRAPH.items()
+        if _in(name, "ml4t.cache")
+        for m in imports
+        if not any(_in(m, a) for a in allowed)
+    )
+    assert found == []
+    assert any(_in(name, "ml4t.cache") for name in GRAPH)

@@ -40,6 +40,8 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ml4t._validate import is_integer
 from ml4t.cache import _entry
@@ -279,13 +281,17 @@ class Store:
     # -- listing and clearing ----------------------------------------------------------------------------------
 
     def entries(self, level: str | None = None) -> list[EntryInfo]:
-        """Every entry (of ``level``), most recently used first, read from the files' footers only."""
+        """Every entry (of ``level``), most recently used first. Only the files' footers are read (by pyarrow,
+        which raises on damage where Polars' reader may panic), and the entries are not checked: a listing is cheap
+        and shows what each says it is; :meth:`get` checks and removes a damaged one."""
         out = []
         for file in sorted(self._files(level), key=lambda f: (-f.mtime_ns, str(f.path))):
             try:
-                found = _entry.metadata(file.path.read_bytes())
-                describe: dict[str, Any] | None = json.loads(found.get("ml4t.describe", ""))
-            except (OSError, ValueError, _entry.Damaged):
+                found = pq.read_metadata(file.path).metadata or {}
+                describe: dict[str, Any] | None = json.loads(found[b"ml4t.describe"])
+            except (OSError, ValueError, KeyError, pa.ArrowException):
+                describe = None
+            if not isinstance(describe, dict):
                 describe = None
             used = dt.datetime.fromtimestamp(file.mtime_ns / 1e9, tz=dt.UTC)
             out.append(EntryInfo(file.level, file.key, file.size, used, describe, file.path))
