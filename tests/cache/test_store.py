@@ -358,6 +358,33 @@ def test_eight_processes_under_a_tiny_limit_keep_the_store_within_it_and_whole(t
             assert _cells(entry.frame) == _cells(_frame(30 + i, worker * 100 + i))
 
 
+def _rewrite(root: str, key: str, times: int) -> int:
+    """Runs in a spawned process: put one key again and again, alternating two large frames."""
+    store = Store(root, max_bytes=10**9)
+    for i in range(times):
+        store.put("signals", key, _frame(50_000, i % 2), describe={"version": i % 2})
+    return times
+
+
+def test_a_reader_never_sees_a_partial_entry_while_a_process_rewrites_it(tmp_path):
+    root = tmp_path / "cache"
+    store = Store(root, max_bytes=10**9)
+    store.put("signals", KEY, _frame(50_000, 0), describe={"version": 0})
+    expected = {v: _cells(_frame(50_000, v)) for v in (0, 1)}
+    reads = 0
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool, warnings.catch_warnings():
+        warnings.simplefilter("error")  # a CacheWarning (a damaged entry seen) fails the test
+        job = pool.apply_async(_rewrite, (str(root), KEY, 40))
+        while not job.ready() or reads < 5:
+            entry = store.get("signals", KEY)
+            assert entry is not None
+            assert _cells(entry.frame) == expected[entry.describe["version"]]
+            reads += 1
+        assert job.get(timeout=120) == 40
+    assert list(root.rglob("*.tmp")) == []
+
+
 def test_an_error_in_compute_stores_nothing_and_leaves_no_lock(tmp_path):
     store = Store(tmp_path, max_bytes=10**9)
 
