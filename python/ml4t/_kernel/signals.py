@@ -18,6 +18,7 @@ import itertools
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,7 @@ from ml4t._kernel.keys import (
     rebalance_columns,
     rebalance_mask,
 )
+from ml4t._kernel.leaf_cache import LeafCache, Part
 from ml4t._kernel.panel_scope import stage_windows
 from ml4t.data import Bars
 from ml4t.data._panel import Panel
@@ -401,13 +403,16 @@ def compile_chunk(
     indices: Sequence[int],
     max_bytes: int,
     settings: VectorizedSettings,
+    cache: LeafCache | None = None,
 ) -> CompiledChunk | int | None:
     """Compile the chunk's expressions. Returns the compiled chunk; ``None`` when some expression needs the
     plain Polars path (an operation outside the compiled subset, a non-numeric leaf, a key of the wrong
     type: the plain path then evaluates it, or raises the precise error); or the number of leaves when
     their arrays would exceed ``max_bytes`` (the caller splits the chunk). The leaves are evaluated like
     :func:`evaluate`'s expressions (per symbol, or once on the long frame in panel scope) and laid out
-    ``(n_symbols, n_leaves, n_bars)``: the programs are elementwise, so they hold on the scattered leaves."""
+    ``(n_symbols, n_leaves, n_bars)``: the programs are elementwise, so they hold on the scattered leaves.
+    With a ``cache``, each leaf of each part is read from it or evaluated and stored
+    (:mod:`ml4t._kernel.leaf_cache`); the arrays are the same bit for bit."""
     s = settings
     per_combo = _call_all(fn, grid, indices, s)
     slots: list[tuple[int, int]] = []
@@ -436,8 +441,29 @@ def compile_chunk(
     # (symbol, bar, leaf) views: a part's rows scatter to their (symbol, bar) cells in one assignment
     values_at, valid_at = values.transpose(0, 2, 1), valid.transpose(0, 2, 1)
     dtype_names: list[str] | None = None
-    stages, leaves = stage_windows(leaves) if s.scope == "panel" else ([], leaves)
-    for frame, sym, bar, symbol in _parts(panel, s.scope, rebalance_columns(per_combo)):
+    hidden = rebalance_columns(per_combo)
+    leaf_keys = cache.leaf_keys(leaf_json, parsed) if cache is not None and n_leaves else None
+    stages, leaves = stage_windows(leaves) if s.scope == "panel" and leaf_keys is None else ([], leaves)
+
+    def compute(frame: pl.DataFrame, symbol: str | None, which: list[int]) -> pl.DataFrame:
+        chosen = [leaves[i] for i in which]
+        lifted, chosen = stage_windows(chosen) if s.scope == "panel" else ([], chosen)
+        return _collect(frame, lifted, chosen, fn, grid, indices, symbol)
+
+    for frame, sym, bar, symbol in _parts(panel, s.scope, hidden):
+        if leaf_keys is not None and cache is not None:
+            bars = panel.long if symbol is None else panel.frames[int(sym)]
+            part = Part("panel" if symbol is None else symbol, frame, bars, tuple(hidden))
+            got = cache.evaluate(part, s.scope, leaf_keys, leaf_json, partial(compute, frame, symbol))
+            if got is None:
+                return None
+            names = got[2]
+            if dtype_names is not None and names != dtype_names:
+                return None
+            dtype_names = names
+            values_at[sym, bar] = np.column_stack(got[0])
+            valid_at[sym, bar] = np.column_stack(got[1])
+            continue
         result = _collect(frame, stages, leaves, fn, grid, indices, symbol) if leaves else pl.DataFrame()
         dtypes = result.dtypes
         if any(not (dt.is_numeric() or dt in (pl.Boolean, pl.Null)) for dt in dtypes):

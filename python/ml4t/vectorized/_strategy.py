@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+import ml4t.cache
 from ml4t import _core, _progress
 from ml4t._assemble import assemble
 from ml4t._kernel.inputs import (
@@ -24,6 +25,7 @@ from ml4t._kernel.inputs import (
     simulator,
 )
 from ml4t._kernel.keys import SIGNAL_KEYS
+from ml4t._kernel.leaf_cache import LeafCache
 from ml4t._kernel.signals import (
     CompiledChunk,
     Grid,
@@ -255,6 +257,7 @@ class VectorizedStrategy:
         chunk_size: int | None = None,
         memory_budget: int | float | str | None = None,
         progress: bool | None = None,
+        cache: bool | ml4t.cache.Store | None = None,
         **grids: Any,
     ) -> Sweep:
         """Simulate every combination of the parameter grids (``name=iterable``; a scalar is a grid of one).
@@ -278,6 +281,12 @@ class VectorizedStrategy:
         or the environment variable ``ML4T_PROGRESS=0`` when ``progress`` is not given, hides it. Ctrl-C
         stops the kernel at its next combination and raises ``KeyboardInterrupt``: no Sweep is returned
         and nothing is left half-done. Neither changes the results.
+
+        Cache (issue #16): ``cache=True`` reads and stores the compiled chunks' distinct indicator leaves in
+        ``ml4t.cache.store()``, ``cache=False`` does not touch it, ``None`` (the default) follows
+        ``ml4t.cache.settings().enabled`` (off until ``ml4t.cache.configure()``), and an ``ml4t.cache.Store``
+        is used as given. The results are the same bit for bit; ``Sweep.cache`` says what hit and why each
+        miss missed (see ``ml4t._kernel.leaf_cache``). Chunks on the plain Polars path are not cached.
         """
         if chunk_size is not None:
             check_int("chunk_size", chunk_size, minimum=1)
@@ -287,6 +296,7 @@ class VectorizedStrategy:
         else:
             available = available_memory()
             budget = int(available * DEFAULT_FRACTION) if available is not None else 2**62
+        leaf_cache = _leaf_cache(cache, self.signal_fn)
         lint_before_run(self.signal_fn, f"the signal function {_name(self.signal_fn)}", self.settings.scope)
         panel = panel_of(bars)
         check_fill_timing(bars, self.settings.execution)
@@ -331,7 +341,9 @@ class VectorizedStrategy:
         with _progress.bar(progress, total=n, unit="combos", desc="sweep") as shown:
             while start < n:
                 indices = list(range(start, min(start + size, n)))
-                compiled = compile_chunk(self.signal_fn, panel, grid, indices, chunks.signal_bytes, self.settings)
+                compiled = compile_chunk(
+                    self.signal_fn, panel, grid, indices, chunks.signal_bytes, self.settings, leaf_cache
+                )
                 if isinstance(compiled, int):  # too many distinct leaves for the budget: halve the chunk
                     size = max(1, size // 2)
                     continue
@@ -359,7 +371,8 @@ class VectorizedStrategy:
                 if shown.shown:
                     best = _best_sharpe(part, best)
                     shown.note(f"best sharpe_ratio {best:.3g}")
-        sweep = Sweep(self, bars, grid, parts, ppy, kept, n_blocks)
+        report = None if leaf_cache is None else leaf_cache.report()
+        sweep = Sweep(self, bars, grid, parts, ppy, kept, n_blocks, cache=report)
         warn_if_sweep_never_traded(sweep.metrics, self.settings.scope)
         return sweep
 
@@ -401,6 +414,24 @@ def _best_sharpe(part: pl.DataFrame, best: float) -> float:
     """The larger of ``best`` and the best portfolio ``sharpe_ratio`` of a chunk's metrics (NaN ignored)."""
     sharpe = part.filter(pl.col("scope") == "portfolio")["sharpe_ratio"].fill_nan(None).max()
     return best if sharpe is None else max(best, float(sharpe))  # type: ignore[arg-type]
+
+
+def _leaf_cache(cache: object, fn: Callable[..., Any]) -> LeafCache | None:
+    """The leaves' cache of a sweep for its ``cache`` argument (None: the cache is off)."""
+    if cache is None:
+        cache = ml4t.cache.settings().enabled
+    if isinstance(cache, ml4t.cache.Store):
+        found = cache
+    elif cache is True:
+        found = ml4t.cache.store()
+    elif cache is False:
+        return None
+    else:
+        raise ConfigError(
+            f"cache must be True, False, None or an ml4t.cache.Store, got {cache!r:.60}", argument="cache"
+        )
+    name = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', _name(fn))}"
+    return LeafCache(found, name)
 
 
 def _name(fn: Callable[..., Any]) -> str:

@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 
 from ml4t import metrics as m
+from ml4t._kernel.leaf_cache import CacheReport
 from ml4t._kernel.signals import Grid, Panel
 from ml4t._validate import check_bool, check_int, is_number
 from ml4t.data import Bars
@@ -124,8 +125,12 @@ class Sweep:
         periods_per_year: float,
         stats: list[RowStats],
         n_blocks: int,
+        *,
+        cache: CacheReport | None = None,
     ) -> None:
         self.strategy = strategy
+        self.cache = cache
+        """What the indicator cache did (hits, misses and why, uncached leaves), or None when it was off."""
         self.bars = bars
         self.grid = grid
         self.periods_per_year = periods_per_year
@@ -349,4 +354,4 @@ class Sweep:
         if self.metrics.height:
             fit = self.overfitting()
             text += f", its deflated_sharpe {fit.deflated_sharpe:.3g}, pbo {fit.pbo:.3g}"
-        return text + ")"
+        return text + ")" + ("" if self.cache is None else "\n" + self.cache.summary())
