@@ -42,7 +42,8 @@ from ml4t.data import frame_fingerprint
 __all__ = ["CacheReport", "LeafCache", "Part"]
 
 _LEVEL = "indicators"
-_KEPT = 256  # part frames kept in this process by fingerprint, to count a changed part's rows exactly
+_KEPT = 256  # part frames kept in this process by fingerprint, to count a changed part's rows exactly ...
+_KEPT_ROWS = 5_000_000  # ... and their rows at most (the frames are usually the Bars' own, shared anyway)
 _previous: OrderedDict[str, pl.DataFrame] = OrderedDict()
 _SHOWN = 3  # distinct reasons shown in the one-line summary
 
@@ -160,6 +161,7 @@ class LeafCache:
         if found is None:
             found = self._fingerprints[id(frame)] = frame_fingerprint(frame)
             self._frames.append(frame)
+            _keep(found, frame)
         return found
 
     def _key(self, part: Part, scope: str, leaf: Key, leaf_json: str) -> Key | Uncacheable:
@@ -187,7 +189,11 @@ class LeafCache:
             self._reasons.append(explain_miss(before, current, previous_data=old, current_data=bars))
         self.store.put(_LEVEL, key.hex, frame, describe={**current, "dtype": dtype, "leaf": leaf_json[:2000]})
         self.store.put(_LEVEL, slot, pl.DataFrame(), describe=current)
-        _previous[fingerprint] = bars
-        _previous.move_to_end(fingerprint)
-        while len(_previous) > _KEPT:
-            _previous.popitem(last=False)
+
+
+def _keep(fingerprint: str, frame: pl.DataFrame) -> None:
+    """Keep ``frame`` as the data of ``fingerprint`` for this process's later miss reasons (bounded)."""
+    _previous[fingerprint] = frame
+    _previous.move_to_end(fingerprint)
+    while len(_previous) > 1 and (len(_previous) > _KEPT or sum(f.height for f in _previous.values()) > _KEPT_ROWS):
+        _previous.popitem(last=False)
