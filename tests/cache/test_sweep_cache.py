@@ -91,8 +91,8 @@ def _assert_same_result(a, b, **params) -> None:
     ra, rb = a.result(**params), b.result(**params)
     for name in ("equity", "orders", "fills", "trades", "positions"):
         fa, fb = getattr(ra, name), getattr(rb, name)
-        if isinstance(fa, pl.DataFrame):
-            assert fa.equals(fb), name
+        assert isinstance(fa, pl.DataFrame)
+        assert fa.equals(fb), name
 
 
 def _entries(store: Store) -> list[Path]:
