@@ -234,3 +234,24 @@ def test_a_bad_cache_argument_is_a_config_error_naming_it(bad):
     with pytest.raises(ConfigError) as info:
         _sweep(cross, bars(_frame()), bad)
     assert info.value.argument == "cache"
+
+
+def weekly(n: int) -> dict[str, object]:
+    return {"weights": (pl.col("close") > pl.col("close").rolling_mean(n)).cast(pl.Float64) * 0.3, "rebalance": "1w"}
+
+
+def test_a_leaf_reading_the_rebalance_calendar_misses_when_the_timeline_changes_not_the_symbols_rows(tmp_path):
+    # 2024-01-08 (row 6) is a Monday: without it the week's first bar is the Tuesday, with it the Monday. ALFA
+    # never has that bar, so its rows are the same in both; its rebalance days (on the common timeline) are not.
+    monday = T0 + dt.timedelta(days=6)
+    full = _frame()
+    before = bars(full.filter(pl.col("timestamp") != monday))
+    after = bars(full.filter((pl.col("timestamp") != monday) | (pl.col("symbol") != "ALFA")))
+    store = Store(tmp_path, max_bytes=1 << 30)
+    cold = VectorizedStrategy(weekly).sweep(before, cache=store, progress=False, n=[5, 10])
+    per_symbol = cold.cache.misses // 3
+    again = VectorizedStrategy(weekly).sweep(after, cache=store, progress=False, n=[5, 10])
+    # ALFA's averages hit, its rebalance leaf misses; BRAV and CHAR gained a bar: all theirs miss
+    assert (again.cache.hits, again.cache.misses) == (per_symbol - 1, 2 * per_symbol + 1)
+    plain = VectorizedStrategy(weekly).sweep(after, cache=False, progress=False, n=[5, 10])
+    _assert_same(plain, again)
