@@ -726,3 +726,14 @@ def test_a_parameter_or_axis_no_rule_reads_is_refused_with_the_name_the_rules_re
     assert [path for _, path, _ in windows] == ["strategy.rules.entries", "strategy.rules.exits"]
     assert all("'slow' is not a parameter (a column?); did you mean 'slwo'?" in m for _, _, m in windows)
     assert loads(BASE + "[sweep]\ngrid.fast = [5, 10]\n").config.sweep is not None  # an axis may override a param
+
+
+def test_costs_is_another_name_of_the_cost_settings_in_overrides() -> None:
+    """The issue's `--set costs.fees=0.002` (and ML4T__COSTS__FEES) set settings.fees; other keys under costs
+    are still unknown, with the close match."""
+    assert loads(BASE, overrides=["costs.fees=0.002"]).resolved["settings"]["fees"] == 0.002
+    assert loads(BASE, environ={"ML4T__COSTS__FIXED_FEES": "1.5"}).resolved["settings"]["fixed_fees"] == 1.5
+    both = loads(BASE, overrides=["costs.commission={ model = 'Percent', rate = 0.001 }"])
+    assert both.resolved["settings"]["commission"] == {"model": "Percent", "rate": 0.001}
+    (found,) = problems(BASE, overrides=["costs.init_cash=5"])
+    assert found[1] == "costs" and "unknown key 'costs'" in found[2]

@@ -5,7 +5,9 @@ file's, naming the variable or the assignment they came from).
 Contract: a value is a TOML value (``0.002``, ``true``, ``[5, 10]``, ``"text"``), else the text itself; a
 bracketed list that is not TOML is a list of such values (``[AAPL, MSFT]``). A key path is dotted, a list item
 addressed by its index (``signals.0.path``). An environment variable's name is read in lower case (``__``
-separates the keys), so it cannot reach a key with capitals. Dates and times, here and in files, are kept as
+separates the keys), so it cannot reach a key with capitals. ``costs.<name>`` is another name of
+``settings.<name>`` for the cost settings (:data:`COST_ALIASES`: ``--set costs.fees=0.002``); in a file they stay
+under ``[settings]``, the one place each setting is declared. Dates and times, here and in files, are kept as
 their ISO text (:func:`plain`).
 """
 
@@ -18,10 +20,15 @@ from typing import Any
 
 from ml4t.errors import ConfigError
 
-__all__ = ["ENV_PREFIX", "assign", "environment", "first_missing", "parse_assignment", "plain"]
+__all__ = ["COST_ALIASES", "ENV_PREFIX", "assign", "environment", "first_missing", "parse_assignment", "plain"]
 
 ENV_PREFIX = "ML4T__"
 """Environment variables ``ML4T__SECTION__KEY=value`` override ``section.key``."""
+
+
+COST_ALIASES = ("commission", "slippage", "fees", "fixed_fees")
+"""The settings an override may also name as ``costs.<name>`` (``--set costs.fees=0.002`` is
+``--set settings.fees=0.002``)."""
 
 
 def parse_assignment(text: str) -> tuple[list[str], Any]:
@@ -31,6 +38,8 @@ def parse_assignment(text: str) -> tuple[list[str], Any]:
     path = [part.strip() for part in key.strip().split(".")]
     if not sep or not all(path):
         raise ConfigError(f"an override is section.key=value, got {text!r}", argument="--set")
+    if len(path) >= 2 and path[0] == "costs" and path[1] in COST_ALIASES:
+        path[0] = "settings"
     value = value.strip()
     parsed = _override_value(value)
     if isinstance(parsed, str) and value.startswith("[") and value.endswith("]") and value[1:-1].strip():
