@@ -40,8 +40,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ml4t._validate import is_integer
 from ml4t.cache import _entry
@@ -284,6 +282,9 @@ class Store:
         """Every entry (of ``level``), most recently used first. Only the files' footers are read (by pyarrow,
         which raises on damage where Polars' reader may panic), and the entries are not checked: a listing is cheap
         and shows what each says it is; :meth:`get` checks and removes a damaged one."""
+        import pyarrow as pa  # here, not at the top: `import ml4t` (the sweep imports this module) stays light
+        import pyarrow.parquet as pq
+
         out = []
         for file in sorted(self._files(level), key=lambda f: (-f.mtime_ns, str(f.path))):
             try:
