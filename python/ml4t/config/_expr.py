@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 import inspect
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -229,12 +230,19 @@ def compile_expr(
     if not isinstance(text, str):
         raise ConfigError(f"an expression must be text, got {type(text).__name__}", argument=argument)
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = _parse(text.strip())
     except SyntaxError as error:
         where = _Where(text.strip(), argument)
         raise where.error(f"not a valid expression: {error.msg}", error.lineno or 1, (error.offset or 1) - 1) from None
     compiler = _Compiler(text.strip(), dict(params or {}), None if columns is None else set(columns), argument, scope)
     return _expr(compiler.walk(tree.body))
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse(text: str) -> ast.Expression:
+    """The tree of ``text``, parsed once: a sweep compiles the same rule once per combination, and the walk only
+    reads the tree."""
+    return ast.parse(text, mode="eval")
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,6 @@ __all__ = [
     "ConfigFileError",
     "Loaded",
     "Problem",
-    "build_settings",
     "cost_model",
     "key_lines",
     "line_of",
@@ -503,11 +502,6 @@ def cost_model(key: str, value: Any) -> Any:
         return model(**args)
     except TypeError as error:
         raise ConfigError(f"{name}: {error}", argument=key) from None
-
-
-def build_settings(values: Mapping[str, Any], cls: type[Settings]) -> Settings:
-    """``cls`` from a config's settings table (cost models from their tables)."""
-    return cls.build(**{k: cost_model(k, v) if k in ("commission", "slippage") else v for k, v in values.items()})
 
 
 def _table(raw: Any, key: str) -> dict[str, Any]:
