@@ -18,6 +18,18 @@ from ml4t.result import Result
 
 __version__ = "0.1.0"
 
+_LAZY = ("cache", "config")
+"""Packages ``ml4t.<name>`` reaches on first use (``ml4t.config.Study``), not imported by ``import ml4t``."""
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f"ml4t.{name}")
+    raise AttributeError(f"module 'ml4t' has no attribute {name!r}")
+
+
 __all__ = [
     "Comparison",
     "ConfigError",
@@ -29,7 +41,9 @@ __all__ = [
     "Result",
     "__version__",
     "audit",
+    "cache",
     "compare",
+    "config",
     "data",
     "datasets",
     "lint",

@@ -616,3 +616,19 @@ def test_the_same_study_in_a_moved_folder_has_the_same_run_id(tmp_path):
     assert ids[0] == ids[1]
     synthetic_bars(3, 250, "1d", 5).frame.write_parquet(tmp_path / "b" / "bars.parquet")
     assert run_id(_study(tmp_path / "b", text)) != ids[0]
+
+
+def test_ml4t_config_is_reached_from_ml4t_without_being_imported_by_it():
+    """In a notebook `import ml4t; ml4t.config.Study...` works, and `import ml4t` does not import the config
+    package (it imports the whole study runner)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ml4t; assert 'ml4t.config' not in sys.modules; "
+        "assert ml4t.config.Study is not None and ml4t.cache.Store is not None; print('ok')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "ok", done.stderr
+    with pytest.raises(AttributeError, match="no attribute 'configs'"):
+        ml4t.configs  # noqa: B018
