@@ -200,3 +200,21 @@ def test_a_reversal_that_fills_one_ulp_past_the_position_closes_it_flat_in_rows_
     assert trades["status"].to_list() == ["closed"]
     assert trades["quantity"][0] == short
     assert trades["pnl"][0] == pytest.approx((23.1 - 46.0845) * short)
+
+
+def test_a_grid_mixing_ints_and_floats_gives_float_columns_whatever_the_chunking():
+    """A grid of numbers may mix ints and floats (`w=[1, 1.01]`): its column is Float64 in every chunk (the
+    type of a column came from each chunk's values: a chunk of ints met a chunk of floats and the sweep
+    failed), and each row still equals the result of its combination."""
+    bars = synthetic_bars(2, 300, "1d", seed=3)
+
+    def fn(w: float, k: float) -> dict:
+        ma = pl.col("close").rolling_mean(10)
+        return {"entries": pl.col("close") > ma * w, "exits": pl.col("close") < ma * k}
+
+    strat = VectorizedStrategy(fn)
+    whole = strat.sweep(bars, progress=False, w=[1, 1.01], k=[1, 0.99])
+    chunked = strat.sweep(bars, progress=False, chunk_size=1, w=[1, 1.01], k=[1, 0.99])
+    assert whole.metrics.schema["w"] == pl.Float64 and whole.metrics.schema["k"] == pl.Float64
+    assert chunked.metrics.equals(whole.metrics)
+    _check_every_row(strat, whole, ("w", "k"))

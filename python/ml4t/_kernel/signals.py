@@ -81,6 +81,9 @@ class Grid:
 
     names: tuple[str, ...]
     combos: list[tuple[Any, ...]]
+    dtypes: tuple[pl.DataType, ...] = ()
+    """Per parameter, the type of its column in the metrics: Boolean, String, Int64, or Float64 when the grid
+    holds a float (a grid of numbers may mix ints and floats); decided by the whole grid, never by a chunk."""
 
     @classmethod
     def build(
@@ -110,7 +113,7 @@ class Grid:
             values.append([v.item() if isinstance(v, np.generic) else v for v in seq])
         if check_size is not None:
             check_size(math.prod(len(v) for v in values))
-        return cls(tuple(grids), list(itertools.product(*values)))
+        return cls(tuple(grids), list(itertools.product(*values)), tuple(_dtype(seq) for seq in values))
 
     def params(self, index: int) -> dict[str, Any]:
         return dict(zip(self.names, self.combos[index], strict=True))
@@ -133,6 +136,13 @@ class Grid:
                 )
         if tuple(params[n] for n in self.names) not in set(self.combos):
             raise ConfigError(f"the combination {dict(params)} is not in the sweep", argument="params")
+
+
+def _dtype(values: Sequence[Any]) -> pl.DataType:
+    kind = _kind(values[0])
+    if kind != "numbers":
+        return pl.Boolean() if kind == "booleans" else pl.String()
+    return pl.Float64() if any(isinstance(v, float) for v in values) else pl.Int64()
 
 
 def _kind(value: Any) -> str:

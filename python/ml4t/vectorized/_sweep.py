@@ -79,7 +79,8 @@ def sweep_metrics(
     per_combo = 1 + len(symbols)
     combos = np.repeat(np.asarray(indices), per_combo)
     columns: dict[str, Any] = {
-        name: pl.Series(name, [grid.combos[c][k] for c in combos]) for k, name in enumerate(grid.names)
+        name: pl.Series(name, [grid.combos[c][k] for c in combos], dtype=grid.dtypes[k])
+        for k, name in enumerate(grid.names)
     }
     columns["scope"] = pl.Series("scope", (["portfolio"] + ["symbol"] * len(symbols)) * len(indices))
     columns["symbol"] = pl.Series("symbol", ([None, *symbols]) * len(indices), dtype=pl.String)
