@@ -69,6 +69,8 @@ class Bar:
 
     def __init__(self, inner: Any | None) -> None:
         self._inner = inner
+        self.offset = 0
+        """Units done before the counts given to :meth:`to` (a sweep's blocks read from the cache)."""
 
     @property
     def shown(self) -> bool:
@@ -76,8 +78,9 @@ class Bar:
         return self._inner is not None
 
     def to(self, n: int) -> None:
-        """Move the bar forward to ``n`` units done (never backward)."""
+        """Move the bar forward to ``offset + n`` units done (never backward)."""
         inner = self._inner
+        n += self.offset
         if inner is not None and n > inner.n:
             inner.update(n - inner.n)
 

@@ -74,6 +74,13 @@ def breakout(fast: int, slow: int) -> dict[str, pl.Expr]:
 RULES = {"symbol": (cross, breakout), "panel": (cross_panel, momentum_rank)}
 
 
+@pytest.fixture(autouse=True)
+def _leaves_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the leaves: the results level (tests/cache/test_sweep_results.py) is kept out, or a
+    warm sweep would read its results and look no leaf up."""
+    monkeypatch.setattr(VectorizedStrategy, "_result_cache", lambda *args: None)
+
+
 def _sweep(fn, b, cache, scope="symbol", **grid):
     return VectorizedStrategy(fn, scope=scope).sweep(b, cache=cache, progress=False, **(grid or GRID))
 

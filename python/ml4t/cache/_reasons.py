@@ -17,6 +17,7 @@ caller still has the previous data it passes both frames and the changed blocks'
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,13 +28,31 @@ from ml4t._ns import format_ns
 from ml4t.cache._keys import Key
 from ml4t.errors import ConfigError
 
-__all__ = ["BLOCK_ROWS", "block_hashes", "describe", "explain_miss"]
+__all__ = ["BLOCK_ROWS", "block_hashes", "describe", "explain_miss", "recall", "remember"]
 
 BLOCK_ROWS = 1_000
 """Rows per symbol in one hashed block."""
 _SCHEME = f"polars-hash_rows/{pl.__version__}/{BLOCK_ROWS}"
 _SEED = 0x6D6C3474  # fixed: row hashes are equal across processes for one Polars version
 _SHOWN = 3  # symbols named in a data reason before "and N more"
+_KEPT = 256  # frames kept in this process by fingerprint, to count a later miss's changed rows exactly ...
+_KEPT_ROWS = 5_000_000  # ... and their rows at most (usually the Bars' own frames, shared anyway)
+_kept: OrderedDict[str, Any] = OrderedDict()
+
+
+def remember(fingerprint: str, data: Any) -> None:
+    """Keep ``data`` (a frame or Bars this process computed from) under its ``fingerprint``, so that a later miss
+    in this process can count the changed rows exactly (:func:`recall`, ``explain_miss(previous_data=...)``).
+    The last :data:`_KEPT` are kept, and no more than :data:`_KEPT_ROWS` rows in all (the newest always)."""
+    _kept[fingerprint] = data
+    _kept.move_to_end(fingerprint)
+    while len(_kept) > 1 and (len(_kept) > _KEPT or sum(len(f) for f in _kept.values()) > _KEPT_ROWS):
+        _kept.popitem(last=False)
+
+
+def recall(fingerprint: str | None) -> Any:
+    """The data kept under ``fingerprint`` by :func:`remember`, or None."""
+    return None if fingerprint is None else _kept.get(fingerprint)
 
 
 def block_hashes(data: Any) -> dict[str, Any]:

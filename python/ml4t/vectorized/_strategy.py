@@ -6,7 +6,7 @@ floating-point precision when the settings match. See the class docstring for ev
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +46,8 @@ from ml4t.result import Result
 from ml4t.settings import RunSpec, VectorizedSettings, signature_of
 from ml4t.vectorized._memory import DEFAULT_FRACTION, SweepPlan, available_memory, parse_budget, plan_sweep
 from ml4t.vectorized._overfit import RowStats, cscv_blocks
+from ml4t.vectorized._result_cache import ResultCache, concat, split
+from ml4t.vectorized._result_cache import blocks as result_blocks
 from ml4t.vectorized._silence import warn_if_no_orders, warn_if_sweep_never_traded
 from ml4t.vectorized._sweep import Sweep, check_param_names, sweep_metrics, symbol_rows
 
@@ -296,7 +298,8 @@ class VectorizedStrategy:
         else:
             available = available_memory()
             budget = int(available * DEFAULT_FRACTION) if available is not None else 2**62
-        leaf_cache = _leaf_cache(cache, self.signal_fn)
+        store = _store(cache)
+        leaf_cache = None if store is None else LeafCache(store, _qualified(self.signal_fn))
         lint_before_run(self.signal_fn, f"the signal function {_name(self.signal_fn)}", self.settings.scope)
         panel = panel_of(bars)
         check_fill_timing(bars, self.settings.execution)
@@ -335,12 +338,17 @@ class VectorizedStrategy:
         chunks = plan(n, first)
         size = chunks.chunk
         n_blocks = cscv_blocks(panel.n_bars)  # per row, the kernel keeps CSCV's block sums (Sweep.overfitting)
-        parts, kept, start = [], [], 0
+        parts: list[pl.DataFrame] = []
+        kept: list[RowStats] = []
         counter = _core.Progress()  # combinations done, over every chunk; Ctrl-C cancels it
         best = -np.inf
-        with _progress.bar(progress, total=n, unit="combos", desc="sweep") as shown:
-            while start < n:
-                indices = list(range(start, min(start + size, n)))
+
+        def simulate(lo: int, hi: int) -> Iterator[tuple[list[int], dict[str, Any]]]:
+            """The kernel's statistics of combinations ``lo:hi``, chunk by chunk (as the memory plan allows)."""
+            nonlocal size
+            start = lo
+            while start < hi:
+                indices = list(range(start, min(start + size, hi)))
                 compiled = compile_chunk(
                     self.signal_fn, panel, grid, indices, chunks.signal_bytes, self.settings, leaf_cache
                 )
@@ -364,17 +372,43 @@ class VectorizedStrategy:
                     )
                 else:
                     stats = self._sweep_programs(compiled, grid, indices, panel, n_blocks, counter, shown)
-                part = sweep_metrics(stats, grid, indices, panel, self.settings, ppy)
-                parts.append(part)
-                kept.append(RowStats.of(stats))
+                yield indices, stats
                 start += len(indices)
-                if shown.shown:
-                    best = _best_sharpe(part, best)
-                    shown.note(f"best sharpe_ratio {best:.3g}")
+
+        def add(indices: Sequence[int], stats: dict[str, Any]) -> None:
+            nonlocal best
+            part = sweep_metrics(stats, grid, indices, panel, self.settings, ppy)
+            parts.append(part)
+            kept.append(RowStats.of(stats))
+            if shown.shown:
+                best = _best_sharpe(part, best)
+                shown.note(f"best sharpe_ratio {best:.3g}")
+
+        results = None if store is None else self._result_cache(store, bars, grid, ppy, n_blocks)
+        with _progress.bar(progress, total=n, unit="combos", desc="sweep") as shown:
+            if results is None or not results.active:
+                for indices, stats in simulate(0, n):
+                    add(indices, stats)
+            else:
+                _cached_sweep(results, grid.combos, rows, simulate, add, shown)
         report = None if leaf_cache is None else leaf_cache.report()
-        sweep = Sweep(self, bars, grid, parts, ppy, kept, n_blocks, cache=report)
+        results_report = None if results is None else results.report()
+        sweep = Sweep(self, bars, grid, parts, ppy, kept, n_blocks, cache=report, results_cache=results_report)
         warn_if_sweep_never_traded(sweep.metrics, self.settings.scope)
         return sweep
+
+    def _result_cache(self, store: ml4t.cache.Store, bars: Bars, grid: Grid, ppy: float, n_blocks: int) -> ResultCache:
+        """The results level of a sweep of ``grid`` on ``bars`` (see ``ml4t.vectorized._result_cache``)."""
+        return ResultCache(
+            store,
+            _qualified(self.signal_fn),
+            self.signal_fn,
+            self.settings,
+            bars,
+            grid.names,
+            grid.dtypes,
+            {"periods_per_year": ppy, "n_blocks": n_blocks},
+        )
 
     def _sweep_programs(
         self,
@@ -416,8 +450,8 @@ def _best_sharpe(part: pl.DataFrame, best: float) -> float:
     return best if sharpe is None else max(best, float(sharpe))  # type: ignore[arg-type]
 
 
-def _leaf_cache(cache: object, fn: Callable[..., Any]) -> LeafCache | None:
-    """The leaves' cache of a sweep for its ``cache`` argument (None: the cache is off)."""
+def _store(cache: object) -> ml4t.cache.Store | None:
+    """The store of a sweep's ``cache`` argument (None: the cache is off)."""
     if cache is None:
         cache = ml4t.cache.settings().enabled
     if isinstance(cache, ml4t.cache.Store):
@@ -430,8 +464,50 @@ def _leaf_cache(cache: object, fn: Callable[..., Any]) -> LeafCache | None:
         raise ConfigError(
             f"cache must be True, False, None or an ml4t.cache.Store, got {cache!r:.60}", argument="cache"
         )
-    name = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', _name(fn))}"
-    return LeafCache(found, name)
+    return found
+
+
+def _qualified(fn: Callable[..., Any]) -> str:
+    """The signal function's name for the cache's slots (where a miss's reason is kept across runs)."""
+    return f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', _name(fn))}"
+
+
+def _cached_sweep(
+    results: ResultCache,
+    combos: Sequence[tuple[Any, ...]],
+    rows: int,
+    simulate: Callable[[int, int], Iterable[tuple[list[int], dict[str, Any]]]],
+    add: Callable[[Sequence[int], dict[str, Any]], None],
+    shown: _progress.Bar,
+) -> None:
+    """The sweep with its results level: every block looked up first; a found block's statistics are added
+    (the bar moved past it), each run of missing blocks simulated in chunks and each block stored as soon as
+    its last combination is simulated (so an interrupted sweep keeps the blocks it finished)."""
+    cut = result_blocks(len(combos))
+    found = results.lookup(cut, combos)
+    i = 0
+    while i < len(cut):
+        stats = found[i]
+        if stats is not None:
+            add(range(*cut[i]), stats)
+            shown.offset += cut[i][1] - cut[i][0]
+            i += 1
+            continue
+        j = i
+        while j < len(cut) and found[j] is None:
+            j += 1
+        pending: list[tuple[int, int, dict[str, Any]]] = []  # simulated chunks not yet stored whole
+        block = i
+        for indices, stats in simulate(cut[i][0], cut[j - 1][1]):
+            add(indices, stats)
+            pending.append((indices[0], indices[-1] + 1, stats))
+            while block < j and cut[block][1] <= indices[-1] + 1:
+                lo, hi = cut[block]
+                pieces = [split(st, rows, max(a, lo) - a, min(b, hi) - a) for a, b, st in pending if a < hi and b > lo]
+                results.put(combos[lo:hi], concat(pieces))
+                pending = [p for p in pending if p[1] > hi]
+                block += 1
+        i = j
 
 
 def _name(fn: Callable[..., Any]) -> str:

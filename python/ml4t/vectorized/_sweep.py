@@ -128,10 +128,14 @@ class Sweep:
         n_blocks: int,
         *,
         cache: CacheReport | None = None,
+        results_cache: CacheReport | None = None,
     ) -> None:
         self.strategy = strategy
         self.cache = cache
         """What the indicator cache did (hits, misses and why, uncached leaves), or None when it was off."""
+        self.results_cache = results_cache
+        """What the results level did: blocks of combinations read (hits) or simulated and stored (misses, with
+        why), or None when the cache was off."""
         self.bars = bars
         self.grid = grid
         self.periods_per_year = periods_per_year
@@ -355,4 +359,5 @@ class Sweep:
         if self.metrics.height:
             fit = self.overfitting()
             text += f", its deflated_sharpe {fit.deflated_sharpe:.3g}, pbo {fit.pbo:.3g}"
-        return text + ")" + ("" if self.cache is None else "\n" + self.cache.summary())
+        shown = [r.summary() for r in (self.results_cache, self.cache) if r is not None]
+        return text + ")" + "".join("\n" + line for line in shown)

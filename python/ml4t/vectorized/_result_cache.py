@@ -1,0 +1,196 @@
+"""The sweep's results level of the cache (issue #16): what the kernel computed for blocks of combinations.
+
+A sweep's combinations are cut into fixed blocks of :data:`BLOCK` combinations in grid order (the last one
+shorter), whatever the memory plan's chunks are. Each block is one entry of the ``"results"`` level: the
+kernel's per-row statistics of its combinations (the moments, the drawdown, trade counts, CSCV's block sums:
+everything the sweep's metrics and ``Sweep.overfitting`` are made from), stored as they came from the kernel
+(bit for bit). Before simulating, the sweep looks every block up and simulates only the missing ones, in the
+chunks its memory plan allows; a block is stored as soon as its last combination is simulated, so a sweep that
+was interrupted (Ctrl-C, a killed process) resumes from the blocks it finished. The metrics are rebuilt from
+the statistics exactly as an uncached sweep builds them, so a cached sweep equals an uncached one byte for byte.
+
+A block's key (:func:`ml4t.cache.key_of`) holds the sweep's key and the block's combinations, in order. The
+sweep's key holds what decides every combination's result:
+
+- the signal function by :func:`ml4t.cache.function_key` (its bytecode, constants, the values of the globals it
+  reads, the functions it calls, followed): a renamed helper or a changed comment still hits, a changed window
+  or rule misses. A function that cannot be keyed soundly makes the level off for that sweep, with the reason;
+- the data: the bars' fingerprint (every column, ``ts_arrival`` included, the universe and ``freq``);
+- every setting (fees, sizing, stops, costs, execution...), the grid's parameter names and column types, the
+  periods per year and the number of CSCV blocks;
+- ml4t's and Polars' versions.
+
+Why a miss missed: the sweep's description is kept in one slot per strategy (:func:`ml4t.cache.slot_key`); the
+first missing block is explained against it (``"data changed: 1 row of ALFA from 2024-05-01"``, ``"expression
+changed: strategy"``, ``"parameters changed: fees 0.001 -> 0.002"``), and a block of an unchanged sweep that is
+simply new (a grid extended) is ``"new combinations"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import msgspec
+import numpy as np
+import polars as pl
+
+from ml4t._kernel.leaf_cache import CacheReport
+from ml4t.cache import Key, Store, Uncacheable, block_hashes, explain_miss, function_key, key_of, slot_key
+from ml4t.cache._reasons import recall, remember
+from ml4t.data import Bars
+
+__all__ = ["BLOCK", "ResultCache"]
+
+BLOCK = 256
+"""Combinations per results entry: small enough that an interrupted sweep loses little, large enough that a
+warm sweep of 100,000 combinations reads ~400 files."""
+_LEVEL = "results"
+
+
+class ResultCache:
+    """The results level of one sweep: its blocks' keys, lookups and stores, and the counts for its report."""
+
+    def __init__(
+        self,
+        store: Store,
+        strategy: str,
+        fn: Callable[..., Any],
+        settings: msgspec.Struct,
+        bars: Bars,
+        names: Sequence[str],
+        dtypes: Sequence[pl.DataType],
+        extra: Mapping[str, Any],
+    ) -> None:
+        self.store = store
+        self.strategy = strategy
+        self.hits = self.misses = 0
+        self.reasons: list[str] = []
+        self.uncached: list[str] = []
+        self._bars = bars
+        code = function_key(fn)
+        params = {name: _plain(getattr(settings, name)) for name in settings.__struct_fields__}
+        params |= {"grid names": list(names), "grid types": [str(d) for d in dtypes], **extra}
+        key = key_of(_LEVEL, data={"bars": bars.fingerprint()}, expressions={"strategy": code}, params=params)
+        if isinstance(key, Uncacheable):
+            self.uncached.append(f"the results are not cached: {key.reason}")
+        else:
+            remember(bars.fingerprint(), bars)  # a later sweep of changed bars counts the changed rows
+        self.key = key
+        self._explained = False
+
+    def report(self) -> CacheReport:
+        """What this level did: blocks read (hits), simulated and stored (misses, with why), and why not, when
+        the strategy cannot be keyed."""
+        return CacheReport(self.hits, self.misses, len(self.uncached), tuple(self.reasons), tuple(self.uncached))
+
+    @property
+    def active(self) -> bool:
+        return isinstance(self.key, Key)
+
+    def _block_key(self, combos: Sequence[tuple[Any, ...]]) -> str:
+        assert isinstance(self.key, Key)
+        found = key_of(_LEVEL, data={"sweep": self.key.hex}, params={"combinations": [list(c) for c in combos]})
+        assert isinstance(found, Key)  # the values of a grid are numbers, booleans and text
+        return found.hex
+
+    def lookup(self, blocks: Sequence[tuple[int, int]], combos: Sequence[tuple[Any, ...]]) -> list[Stats | None]:
+        """Per block ``(start, end)`` of the grid's ``combos``: its kernel statistics from the store, or None."""
+        out: list[Stats | None] = []
+        for start, end in blocks:
+            entry = self.store.get(_LEVEL, self._block_key(combos[start:end])) if self.active else None
+            if entry is None:
+                out.append(None)
+                continue
+            self.hits += 1
+            out.append(_stats(entry.frame))
+        return out
+
+    def put(self, combos: Sequence[tuple[Any, ...]], stats: Stats) -> None:
+        """Store the statistics of one simulated block of ``combos`` (explaining the sweep's first miss)."""
+        key = self.key
+        if not isinstance(key, Key):
+            return
+        self.misses += 1
+        self._explain()
+        frame = _frame(stats)
+        self.store.put(_LEVEL, self._block_key(combos), frame, describe={"sweep": key.hex, "n": len(combos)})
+
+    def _explain(self) -> None:
+        """The first miss of this sweep: why (the slot's previous description against this one); the next ones
+        of the same sweep have the same reason. The slot then holds this sweep's description."""
+        assert isinstance(self.key, Key)
+        if self._explained:
+            self.reasons.append(self.reasons[-1])
+            return
+        self._explained = True
+        bars = self._bars
+        current = {"key": self.key.hex, "parts": dict(self.key.parts), "blocks": block_hashes(bars)}
+        slot = slot_key(_LEVEL, self.strategy)
+        previous = self.store.get(_LEVEL, slot)
+        if previous is None:
+            self.reasons.append("not in the cache")
+        elif previous.describe.get("key") == self.key.hex:
+            self.reasons.append("new combinations")
+        else:
+            before = previous.describe
+            old = recall(((before.get("parts") or {}).get("data") or {}).get("bars"))
+            self.reasons.append(explain_miss(before, current, previous_data=old, current_data=bars))
+        self.store.put(_LEVEL, slot, pl.DataFrame(), describe=current)
+
+
+Stats = dict[str, np.ndarray]
+"""The kernel's statistics of a sweep's rows (``count``, ``mean``, ..., ``block_s2``: 1-D per row, or
+``rows x n_blocks``), as ``sweep_programs`` / ``sweep`` return them."""
+
+
+def blocks(n: int) -> list[tuple[int, int]]:
+    """The blocks ``(start, end)`` of a grid of ``n`` combinations."""
+    return [(start, min(start + BLOCK, n)) for start in range(0, n, BLOCK)]
+
+
+def split(stats: Stats, rows: int, start: int, end: int) -> Stats:
+    """The statistics of combinations ``start:end`` of a chunk's ``stats`` (``rows`` rows per combination,
+    positions relative to the chunk's first combination)."""
+    return {name: value[start * rows : end * rows] for name, value in stats.items()}
+
+
+def concat(parts: Sequence[Stats]) -> Stats:
+    """The statistics of consecutive parts, in order."""
+    if len(parts) == 1:
+        return parts[0]
+    return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+
+
+def _frame(stats: Stats) -> pl.DataFrame:
+    """``stats`` as a frame of flat columns: a ``rows x n_blocks`` array is columns ``name[0]``, ``name[1]``...
+    (flat numeric columns are stored, read and checked fastest)."""
+    columns = []
+    for name, value in stats.items():
+        if value.ndim == 1:
+            columns.append(pl.Series(name, value))
+        else:
+            columns += [pl.Series(f"{name}[{j}]", value[:, j]) for j in range(value.shape[1])]
+    return pl.DataFrame(columns)
+
+
+def _stats(frame: pl.DataFrame) -> Stats:
+    """The statistics stored by :func:`_frame`, arrays as the kernel gave them (columns regrouped in order)."""
+    groups: dict[str, list[np.ndarray]] = {}
+    flat: set[str] = set()
+    for name in frame.columns:
+        base, bracket, _ = name.partition("[")
+        groups.setdefault(base, []).append(frame[name].to_numpy())
+        if not bracket:
+            flat.add(base)
+    return {name: cols[0] if name in flat else np.column_stack(cols) for name, cols in groups.items()}
+
+
+def _plain(value: Any) -> Any:
+    """A setting's value for a key: itself when JSON holds it exactly, else its repr (a cost model's repr names
+    its class and every field; a float's repr is exact)."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return repr(value) if not np.isfinite(value) else value
+    return repr(value)
