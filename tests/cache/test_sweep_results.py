@@ -231,3 +231,33 @@ def test_random_rules_settings_chunks_and_edits_give_the_uncached_sweep(rule, op
         for data in (BARS, BARS, edited, edited, BARS):
             _assert_same(run(False, data), run(store, data))
         assert run(store, edited).results_cache.misses == 0
+
+
+def eleventh_cross(fast: int, slow: int) -> dict[str, pl.Expr]:
+    """Leaves holding the literal 1/11, which Polars' JSON reader reads an ulp off: the sweep takes the plain
+    path (Polars evaluates every combination's signal arrays), the path the signals level serves."""
+    tenth = pl.col("close") * (1 / 11)
+    return {"entries": tenth.rolling_mean(fast) > tenth.rolling_mean(slow), "exits": tenth.rolling_mean(fast) < 0}
+
+
+def test_the_plain_paths_signal_arrays_are_read_when_only_a_cost_changes(tmp_path, monkeypatch):
+    import ml4t.vectorized._strategy as strategy_module
+
+    store = Store(tmp_path, max_bytes=1 << 30)
+    cold = _sweep(store, fn=eleventh_cross, fees=0.001)
+    assert cold.signals_cache.misses > 0 and cold.cache.hits == cold.cache.misses == 0
+    evaluated: list[int] = []
+    original = strategy_module.evaluate
+
+    def spy(fn, panel, grid, indices, settings):
+        evaluated.extend(indices)
+        return original(fn, panel, grid, indices, settings)
+
+    monkeypatch.setattr(strategy_module, "evaluate", spy)
+    cheaper = _sweep(store, fn=eleventh_cross, fees=0.0005)
+    assert evaluated == []
+    assert (cheaper.signals_cache.hits, cheaper.signals_cache.misses) == (cold.signals_cache.misses, 0)
+    assert (cheaper.results_cache.hits, cheaper.results_cache.misses) == (0, 4)
+    assert set(cheaper.results_cache.reasons) == {"parameters changed: fees 0.001 -> 0.0005"}
+    monkeypatch.setattr(strategy_module, "evaluate", original)
+    _assert_same(_sweep(False, fn=eleventh_cross, fees=0.0005), cheaper)

@@ -36,51 +36,50 @@ import numpy as np
 import polars as pl
 
 from ml4t._kernel.leaf_cache import CacheReport
-from ml4t.cache import Key, Store, Uncacheable, block_hashes, explain_miss, function_key, key_of, slot_key
+from ml4t.cache import Entry, Key, Store, Uncacheable, block_hashes, explain_miss, function_key, key_of, slot_key
 from ml4t.cache._reasons import recall, remember
 from ml4t.data import Bars
 
-__all__ = ["BLOCK", "ResultCache"]
+__all__ = ["BLOCK", "SweepLevel", "results_level", "signals_level"]
 
 BLOCK = 256
 """Combinations per results entry: small enough that an interrupted sweep loses little, large enough that a
 warm sweep of 100,000 combinations reads ~400 files."""
-_LEVEL = "results"
 
 
-class ResultCache:
-    """The results level of one sweep: its blocks' keys, lookups and stores, and the counts for its report."""
+class SweepLevel:
+    """One level of a sweep's cache whose entries are keyed by the sweep's key and a list of combinations:
+    ``"results"`` (the kernel's statistics of a block) or ``"signals"`` (the signal arrays of a plain-path chunk).
+    The sweep's key: the signal function's code, the bars' fingerprint, ``params`` (what else decides the
+    entries) and the versions. Counts hits and misses (each with why) for the sweep's report."""
 
     def __init__(
         self,
         store: Store,
+        level: str,
         strategy: str,
         fn: Callable[..., Any],
-        settings: msgspec.Struct,
         bars: Bars,
-        names: Sequence[str],
-        dtypes: Sequence[pl.DataType],
-        extra: Mapping[str, Any],
+        params: Mapping[str, Any],
     ) -> None:
         self.store = store
+        self.level = level
         self.strategy = strategy
         self.hits = self.misses = 0
         self.reasons: list[str] = []
         self.uncached: list[str] = []
         self._bars = bars
         code = function_key(fn)
-        params = {name: _plain(getattr(settings, name)) for name in settings.__struct_fields__}
-        params |= {"grid names": list(names), "grid types": [str(d) for d in dtypes], **extra}
-        key = key_of(_LEVEL, data={"bars": bars.fingerprint()}, expressions={"strategy": code}, params=params)
+        key = key_of(level, data={"bars": bars.fingerprint()}, expressions={"strategy": code}, params=params)
         if isinstance(key, Uncacheable):
-            self.uncached.append(f"the results are not cached: {key.reason}")
+            self.uncached.append(f"the {level} are not cached: {key.reason}")
         else:
             remember(bars.fingerprint(), bars)  # a later sweep of changed bars counts the changed rows
         self.key = key
         self._explained = False
 
     def report(self) -> CacheReport:
-        """What this level did: blocks read (hits), simulated and stored (misses, with why), and why not, when
+        """What this level did: entries read (hits), computed and stored (misses, with why), and why not, when
         the strategy cannot be keyed."""
         return CacheReport(self.hits, self.misses, len(self.uncached), tuple(self.reasons), tuple(self.uncached))
 
@@ -88,33 +87,27 @@ class ResultCache:
     def active(self) -> bool:
         return isinstance(self.key, Key)
 
-    def _block_key(self, combos: Sequence[tuple[Any, ...]]) -> str:
+    def _entry_key(self, combos: Sequence[tuple[Any, ...]]) -> str:
         assert isinstance(self.key, Key)
-        found = key_of(_LEVEL, data={"sweep": self.key.hex}, params={"combinations": [list(c) for c in combos]})
+        found = key_of(self.level, data={"sweep": self.key.hex}, params={"combinations": [list(c) for c in combos]})
         assert isinstance(found, Key)  # the values of a grid are numbers, booleans and text
         return found.hex
 
-    def lookup(self, blocks: Sequence[tuple[int, int]], combos: Sequence[tuple[Any, ...]]) -> list[Stats | None]:
-        """Per block ``(start, end)`` of the grid's ``combos``: its kernel statistics from the store, or None."""
-        out: list[Stats | None] = []
-        for start, end in blocks:
-            entry = self.store.get(_LEVEL, self._block_key(combos[start:end])) if self.active else None
-            if entry is None:
-                out.append(None)
-                continue
+    def get(self, combos: Sequence[tuple[Any, ...]]) -> Entry | None:
+        """The entry of ``combos`` (counted as a hit), or None."""
+        entry = self.store.get(self.level, self._entry_key(combos)) if self.active else None
+        if entry is not None:
             self.hits += 1
-            out.append(_stats(entry.frame))
-        return out
+        return entry
 
-    def put(self, combos: Sequence[tuple[Any, ...]], stats: Stats) -> None:
-        """Store the statistics of one simulated block of ``combos`` (explaining the sweep's first miss)."""
+    def put(self, combos: Sequence[tuple[Any, ...]], frame: pl.DataFrame, describe: dict[str, Any]) -> None:
+        """Store ``frame`` as the entry of ``combos`` (a miss, explained)."""
         key = self.key
         if not isinstance(key, Key):
             return
         self.misses += 1
         self._explain()
-        frame = _frame(stats)
-        self.store.put(_LEVEL, self._block_key(combos), frame, describe={"sweep": key.hex, "n": len(combos)})
+        self.store.put(self.level, self._entry_key(combos), frame, describe={"sweep": key.hex, **describe})
 
     def _explain(self) -> None:
         """The first miss of this sweep: why (the slot's previous description against this one); the next ones
@@ -126,8 +119,8 @@ class ResultCache:
         self._explained = True
         bars = self._bars
         current = {"key": self.key.hex, "parts": dict(self.key.parts), "blocks": block_hashes(bars)}
-        slot = slot_key(_LEVEL, self.strategy)
-        previous = self.store.get(_LEVEL, slot)
+        slot = slot_key(self.level, self.strategy)
+        previous = self.store.get(self.level, slot)
         if previous is None:
             self.reasons.append("not in the cache")
         elif previous.describe.get("key") == self.key.hex:
@@ -136,7 +129,69 @@ class ResultCache:
             before = previous.describe
             old = recall(((before.get("parts") or {}).get("data") or {}).get("bars"))
             self.reasons.append(explain_miss(before, current, previous_data=old, current_data=bars))
-        self.store.put(_LEVEL, slot, pl.DataFrame(), describe=current)
+        self.store.put(self.level, slot, pl.DataFrame(), describe=current)
+
+
+def results_level(
+    store: Store,
+    strategy: str,
+    fn: Callable[..., Any],
+    settings: msgspec.Struct,
+    bars: Bars,
+    grid: Mapping[str, Any],
+) -> SweepLevel:
+    """The results level of a sweep: keyed by every setting besides the code and the data, and ``grid`` (the
+    grid's names and types, the periods per year, the number of CSCV blocks)."""
+    params = {name: _plain(getattr(settings, name)) for name in settings.__struct_fields__}
+    return SweepLevel(store, "results", strategy, fn, bars, {**params, **grid})
+
+
+def signals_level(
+    store: Store,
+    strategy: str,
+    fn: Callable[..., Any],
+    settings: msgspec.Struct,
+    bars: Bars,
+    grid: Mapping[str, Any],
+) -> SweepLevel:
+    """The signals level of a sweep: keyed by the only settings the signal arrays depend on (the scope and the
+    rebalance rule; a change of fees or stops still reads them), the code, the data and ``grid``."""
+    params = {name: _plain(getattr(settings, name)) for name in ("scope", "rebalance")}
+    return SweepLevel(store, "signals", strategy, fn, bars, {**params, **grid})
+
+
+def lookup_blocks(
+    level: SweepLevel, cut: Sequence[tuple[int, int]], combos: Sequence[tuple[Any, ...]]
+) -> list[Stats | None]:
+    """Per block ``(start, end)`` of the grid's ``combos``: its kernel statistics from the store, or None."""
+    out: list[Stats | None] = []
+    for start, end in cut:
+        entry = level.get(combos[start:end])
+        out.append(None if entry is None else _stats(entry.frame))
+    return out
+
+
+def store_block(level: SweepLevel, combos: Sequence[tuple[Any, ...]], stats: Stats) -> None:
+    """Store the kernel statistics of one simulated block of ``combos``."""
+    level.put(combos, _frame(stats), {"n": len(combos)})
+
+
+def get_signals(level: SweepLevel, combos: Sequence[tuple[Any, ...]]) -> dict[str, np.ndarray] | None:
+    """The signal arrays of a chunk of ``combos`` (``key -> (len(combos) * n_symbols, n_bars)``), or None."""
+    entry = level.get(combos)
+    if entry is None:
+        return None
+    shape = tuple(entry.describe["shape"])
+    return {name: entry.frame[name].to_numpy().reshape(shape) for name in entry.frame.columns}
+
+
+def put_signals(level: SweepLevel, combos: Sequence[tuple[Any, ...]], signals: Mapping[str, np.ndarray]) -> None:
+    """Store the signal arrays of a chunk of ``combos`` (one flat column per key, the shape described)."""
+    if not signals:
+        return
+    shape = next(iter(signals.values())).shape
+    frame = pl.DataFrame([pl.Series(name, value.reshape(-1)) for name, value in signals.items()])
+    level.put(combos, frame, {"shape": list(shape)})
 
 
 Stats = dict[str, np.ndarray]

@@ -46,7 +46,17 @@ from ml4t.result import Result
 from ml4t.settings import RunSpec, VectorizedSettings, signature_of
 from ml4t.vectorized._memory import DEFAULT_FRACTION, SweepPlan, available_memory, parse_budget, plan_sweep
 from ml4t.vectorized._overfit import RowStats, cscv_blocks
-from ml4t.vectorized._result_cache import ResultCache, concat, split
+from ml4t.vectorized._result_cache import (
+    SweepLevel,
+    concat,
+    get_signals,
+    lookup_blocks,
+    put_signals,
+    results_level,
+    signals_level,
+    split,
+    store_block,
+)
 from ml4t.vectorized._result_cache import blocks as result_blocks
 from ml4t.vectorized._silence import warn_if_no_orders, warn_if_sweep_never_traded
 from ml4t.vectorized._sweep import Sweep, check_param_names, sweep_metrics, symbol_rows
@@ -357,7 +367,12 @@ class VectorizedStrategy:
                     continue
                 if compiled is None:
                     indices = indices[: chunks.plain_chunk]
-                    signals = evaluate(self.signal_fn, panel, grid, indices, self.settings)
+                    combos = [grid.combos[i] for i in indices]
+                    signals = None if signal_level is None else get_signals(signal_level, combos)
+                    if signals is None:
+                        signals = evaluate(self.signal_fn, panel, grid, indices, self.settings)
+                        if signal_level is not None:
+                            put_signals(signal_level, combos, signals)
                     arrays = self._arrays(signals, grid, indices, panel)
                     stats = _progress.run_counted(
                         partial(
@@ -385,6 +400,7 @@ class VectorizedStrategy:
                 shown.note(f"best sharpe_ratio {best:.3g}")
 
         results = None if store is None else self._result_cache(store, bars, grid, ppy, n_blocks)
+        signal_level = None if store is None else self._signal_cache(store, bars, grid)
         with _progress.bar(progress, total=n, unit="combos", desc="sweep") as shown:
             if results is None or not results.active:
                 for indices, stats in simulate(0, n):
@@ -393,22 +409,32 @@ class VectorizedStrategy:
                 _cached_sweep(results, grid.combos, rows, simulate, add, shown)
         report = None if leaf_cache is None else leaf_cache.report()
         results_report = None if results is None else results.report()
-        sweep = Sweep(self, bars, grid, parts, ppy, kept, n_blocks, cache=report, results_cache=results_report)
+        signals_report = None if signal_level is None else signal_level.report()
+        sweep = Sweep(
+            self,
+            bars,
+            grid,
+            parts,
+            ppy,
+            kept,
+            n_blocks,
+            cache=report,
+            results_cache=results_report,
+            signals_cache=signals_report,
+        )
         warn_if_sweep_never_traded(sweep.metrics, self.settings.scope)
         return sweep
 
-    def _result_cache(self, store: ml4t.cache.Store, bars: Bars, grid: Grid, ppy: float, n_blocks: int) -> ResultCache:
+    def _result_cache(
+        self, store: ml4t.cache.Store, bars: Bars, grid: Grid, ppy: float, n_blocks: int
+    ) -> SweepLevel | None:
         """The results level of a sweep of ``grid`` on ``bars`` (see ``ml4t.vectorized._result_cache``)."""
-        return ResultCache(
-            store,
-            _qualified(self.signal_fn),
-            self.signal_fn,
-            self.settings,
-            bars,
-            grid.names,
-            grid.dtypes,
-            {"periods_per_year": ppy, "n_blocks": n_blocks},
-        )
+        about = {**_grid_key(grid), "periods_per_year": ppy, "n_blocks": n_blocks}
+        return results_level(store, _qualified(self.signal_fn), self.signal_fn, self.settings, bars, about)
+
+    def _signal_cache(self, store: ml4t.cache.Store, bars: Bars, grid: Grid) -> SweepLevel | None:
+        """The signals level of a sweep of ``grid`` on ``bars``: the plain path's chunks."""
+        return signals_level(store, _qualified(self.signal_fn), self.signal_fn, self.settings, bars, _grid_key(grid))
 
     def _sweep_programs(
         self,
@@ -472,8 +498,12 @@ def _qualified(fn: Callable[..., Any]) -> str:
     return f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', _name(fn))}"
 
 
+def _grid_key(grid: Grid) -> dict[str, Any]:
+    return {"grid names": list(grid.names), "grid types": [str(d) for d in grid.dtypes]}
+
+
 def _cached_sweep(
-    results: ResultCache,
+    results: SweepLevel,
     combos: Sequence[tuple[Any, ...]],
     rows: int,
     simulate: Callable[[int, int], Iterable[tuple[list[int], dict[str, Any]]]],
@@ -484,7 +514,7 @@ def _cached_sweep(
     (the bar moved past it), each run of missing blocks simulated in chunks and each block stored as soon as
     its last combination is simulated (so an interrupted sweep keeps the blocks it finished)."""
     cut = result_blocks(len(combos))
-    found = results.lookup(cut, combos)
+    found = lookup_blocks(results, cut, combos)
     i = 0
     while i < len(cut):
         stats = found[i]
@@ -504,7 +534,7 @@ def _cached_sweep(
             while block < j and cut[block][1] <= indices[-1] + 1:
                 lo, hi = cut[block]
                 pieces = [split(st, rows, max(a, lo) - a, min(b, hi) - a) for a, b, st in pending if a < hi and b > lo]
-                results.put(combos[lo:hi], concat(pieces))
+                store_block(results, combos[lo:hi], concat(pieces))
                 pending = [p for p in pending if p[1] > hi]
                 block += 1
         i = j

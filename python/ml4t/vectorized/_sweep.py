@@ -129,6 +129,7 @@ class Sweep:
         *,
         cache: CacheReport | None = None,
         results_cache: CacheReport | None = None,
+        signals_cache: CacheReport | None = None,
     ) -> None:
         self.strategy = strategy
         self.cache = cache
@@ -136,6 +137,8 @@ class Sweep:
         self.results_cache = results_cache
         """What the results level did: blocks of combinations read (hits) or simulated and stored (misses, with
         why), or None when the cache was off."""
+        self.signals_cache = signals_cache
+        """What the signals level did for the chunks outside the compiled subset, or None when it was off."""
         self.bars = bars
         self.grid = grid
         self.periods_per_year = periods_per_year
@@ -359,5 +362,5 @@ class Sweep:
         if self.metrics.height:
             fit = self.overfitting()
             text += f", its deflated_sharpe {fit.deflated_sharpe:.3g}, pbo {fit.pbo:.3g}"
-        shown = [r.summary() for r in (self.results_cache, self.cache) if r is not None]
+        shown = [r.summary() for r in (self.results_cache, self.signals_cache, self.cache) if r is not None]
         return text + ")" + "".join("\n" + line for line in shown)
