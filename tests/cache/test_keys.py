@@ -28,7 +28,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ml4t.cache import Key, Uncacheable, expression_key, function_key, key_of, slot_key
-from ml4t.cache._canon import MAX_DEPTH
+from ml4t.cache._canon import MAX_DEPTH, Walker
 from ml4t.errors import ConfigError
 
 _COUNTER = itertools.count()
@@ -551,3 +551,35 @@ def test_a_user_module_held_in_a_closure_is_read_through(tmp_path):
     other = load(tmp_path, "def scale(x):\n    return x * 3\n")
     make = load(tmp_path, "def make(lib):\n    def f(x):\n        return lib.scale(x)\n    return f\n").make
     assert key(make(lib)) != key(make(other))
+
+
+def test_ml4ts_own_code_is_pinned_by_its_version_not_walked():
+    # ml4t.event.Strategy's module holds mutable globals (_SQUASHED); a user's Strategy subclass, and a user
+    # function that calls ml4t, are keyed with ml4t's code as a reference at ml4t's version (every key holds it)
+    from ml4t._version import installed
+    from ml4t.event import Strategy
+    from ml4t.event._strategy import _misnamed_hook
+
+    class Cross(Strategy):
+        window = 10
+
+        def on_bar(self, ctx, bars):  # pragma: no cover - never run
+            return bars
+
+    class Wider(Cross):
+        window = 20
+
+    found = function_key(Cross)
+    assert isinstance(found, Key), found
+    assert isinstance(function_key(Wider), Key)
+    assert function_key(Wider) != found
+    text = str(found.parts)
+    assert "ml4t.event._strategy:Strategy" in text and f"ml4t {installed('ml4t')}" in text
+
+    def calls_ml4t(name):
+        return _misnamed_hook(name, calls_ml4t)
+
+    keyed = function_key(calls_ml4t)
+    assert isinstance(keyed, Key), keyed
+    pinned = {"ref": "ml4t.event._strategy:_misnamed_hook", "version": f"ml4t {installed('ml4t')}"}
+    assert Walker().function_body(_misnamed_hook)["code"] == pinned

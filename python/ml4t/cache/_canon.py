@@ -10,8 +10,8 @@ A token says what a thing computes, never how it is spelt, so equal tokens mean 
   ``co_qualname``, local variable names), the file, the line numbers and positions, the docstring (a constant
   no instruction loads) and the interpreter's specialised (adaptive) bytecode. Argument names are local names
   too (a caller passing one by keyword spells it in its own code, which is keyed);
-* code from a **pinned** module (the standard library, or an installed, non-editable distribution, or ml4t
-  itself) by reference and version (``numpy:convolve @ 2.1.0``); user code (``__main__``, a script's modules,
+* code from a **pinned** module (the standard library, ml4t itself however it is installed, or an installed,
+  non-editable distribution) by reference and version (``numpy:convolve @ 2.1.0``); user code (``__main__``, a script's modules,
   an editable install) is followed;
 * **Polars expressions** by Polars' own serialized plan (``meta.serialize(format="json")``), where each Python
   function Polars embedded as pickled bytes is read back and replaced by its function token (pickle bytes carry
@@ -96,19 +96,22 @@ def _distributions() -> dict[str, list[str]]:
 
 @functools.lru_cache(maxsize=512)
 def pinned_version(module: str) -> str | None:
-    """The version that pins the code of ``module``: Python's for the standard library, the distribution's
-    when it is installed and not editable (ml4t's always: every key holds it), else None (user code)."""
+    """The version that pins the code of ``module``: Python's for the standard library, ml4t's for ml4t's own
+    modules (however ml4t is installed: every key holds its version, and its modules keep mutable registries a
+    walk would refuse, such as ``ml4t.event._strategy._SQUASHED``), the distribution's when it is installed and
+    not editable, else None (user code)."""
     top = module.partition(".")[0]
     if top in sys.stdlib_module_names or top in ("builtins", "_io"):
         return f"python {_PY}"
+    if top == "ml4t":  # pinned however it is installed (an editable install lists no top-level package)
+        return f"ml4t {installed('ml4t')}"
     for dist in _distributions().get(top, []):
         version = installed(dist)
         if version is None:
             continue
-        if top != "ml4t":
-            direct = json.loads(importlib.metadata.distribution(dist).read_text("direct_url.json") or "{}")
-            if direct.get("dir_info", {}).get("editable"):
-                return None
+        direct = json.loads(importlib.metadata.distribution(dist).read_text("direct_url.json") or "{}")
+        if direct.get("dir_info", {}).get("editable"):
+            return None
         return f"{dist} {version}"
     return None
 
