@@ -151,3 +151,21 @@ def test_the_configured_store_stores(tmp_path, monkeypatch):
     store = ml4t.cache.store()
     store.put("indicators", "ab" * 16, pl.DataFrame({"a": [1]}), describe={})
     assert (tmp_path / "env" / "indicators" / "ab" / f"{'ab' * 16}.parquet").is_file()
+
+
+def test_resolve_turns_a_cache_argument_into_a_store_or_none(tmp_path, monkeypatch):
+    monkeypatch.setenv("ML4T_CACHE_DIR", str(tmp_path / "env"))
+    env = ml4t.cache.Store(tmp_path / "env", max_bytes=5 * 10**9)
+    given = ml4t.cache.Store(tmp_path / "given", max_bytes=10)
+    assert ml4t.cache.resolve(None) is None  # the library default: off until configured
+    assert ml4t.cache.resolve(False) is None
+    assert ml4t.cache.resolve(True) == env
+    assert ml4t.cache.resolve(given) is given
+    ml4t.cache.configure()
+    assert ml4t.cache.resolve(None) == env
+    assert ml4t.cache.resolve(False) is None
+    for bad in (1, "yes", tmp_path):
+        with pytest.raises(ConfigError, match=r"True, False, None or an ml4t\.cache\.Store") as error:
+            ml4t.cache.resolve(bad, argument="run.cache")
+        assert error.value.argument == "run.cache"
+    assert not (tmp_path / "env").exists()  # resolving creates nothing

@@ -9,7 +9,7 @@ least-recently-used beyond a size limit. This package is a leaf layer: the sweep
 use it; it imports nothing above ``ml4t.data``.
 """
 
-from ml4t.cache._config import CacheSettings, configure, parse_size, settings, store
+from ml4t.cache._config import CacheSettings, configure, parse_size, resolve, settings, store
 from ml4t.cache._entry import FORMAT
 from ml4t.cache._keys import Key, Uncacheable, expression_key, function_key, key_of, slot_key
 from ml4t.cache._reasons import block_hashes, describe, explain_miss
@@ -34,6 +34,7 @@ __all__ = [
     "function_key",
     "key_of",
     "parse_size",
+    "resolve",
     "settings",
     "slot_key",
     "store",

@@ -11,8 +11,8 @@ A token says what a thing computes, never how it is spelt, so equal tokens mean 
   no instruction loads) and the interpreter's specialised (adaptive) bytecode. Argument names are local names
   too (a caller passing one by keyword spells it in its own code, which is keyed);
 * code from a **pinned** module (the standard library, ml4t itself however it is installed, or an installed,
-  non-editable distribution) by reference and version (``numpy:convolve @ 2.1.0``); user code (``__main__``, a script's modules,
-  an editable install) is followed;
+  non-editable distribution) by reference and version (``numpy:convolve @ 2.1.0``); user code (``__main__``, a
+  script's modules, an editable install) is followed;
 * **Polars expressions** by Polars' own serialized plan (``meta.serialize(format="json")``), where each Python
   function Polars embedded as pickled bytes is read back and replaced by its function token (pickle bytes carry
   line numbers, so they would miss on a moved line).

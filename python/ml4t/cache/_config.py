@@ -27,7 +27,7 @@ from ml4t._validate import check_bool, is_integer
 from ml4t.cache._store import Store
 from ml4t.errors import ConfigError
 
-__all__ = ["CacheSettings", "configure", "default_dir", "parse_size", "settings", "store"]
+__all__ = ["CacheSettings", "configure", "default_dir", "parse_size", "resolve", "settings", "store"]
 
 DEFAULT_MAX_SIZE = "5GB"
 
@@ -133,6 +133,24 @@ def store() -> Store:
     """The Store the settings name (nothing is created on disk until the first put)."""
     current = settings()
     return Store(current.dir, max_bytes=current.max_bytes)
+
+
+def resolve(cache: object, *, argument: str = "cache") -> Store | None:
+    """The Store a call's ``cache`` argument names, or None when the cache is off: ``True`` is :func:`store`,
+    ``False`` none, ``None`` follows :func:`settings` (``enabled``: off until :func:`configure`), and a
+    :class:`Store` is used as given. Anything else is a ConfigError naming ``argument``. Every call that takes
+    ``cache=`` (``VectorizedStrategy.sweep``, ``Engine.run``, ``Study.run``) resolves it here."""
+    if cache is None:
+        cache = settings().enabled
+    if isinstance(cache, Store):
+        return cache
+    if cache is True:
+        return store()
+    if cache is False:
+        return None
+    raise ConfigError(
+        f"{argument} must be True, False, None or an ml4t.cache.Store, got {cache!r:.60}", argument=argument
+    )
 
 
 def _reset() -> None:

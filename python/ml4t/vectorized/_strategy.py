@@ -477,20 +477,8 @@ def _best_sharpe(part: pl.DataFrame, best: float) -> float:
 
 
 def _store(cache: object) -> ml4t.cache.Store | None:
-    """The store of a sweep's ``cache`` argument (None: the cache is off)."""
-    if cache is None:
-        cache = ml4t.cache.settings().enabled
-    if isinstance(cache, ml4t.cache.Store):
-        found = cache
-    elif cache is True:
-        found = ml4t.cache.store()
-    elif cache is False:
-        return None
-    else:
-        raise ConfigError(
-            f"cache must be True, False, None or an ml4t.cache.Store, got {cache!r:.60}", argument="cache"
-        )
-    return found
+    """The store of a sweep's ``cache`` argument (None: the cache is off), as :func:`ml4t.cache.resolve` reads it."""
+    return ml4t.cache.resolve(cache)
 
 
 def _qualified(fn: Callable[..., Any]) -> str:
