@@ -221,3 +221,35 @@ def test_until_then_features_equals_features_then_until_for_causal_builders(seed
         .until(cut)
         .frame.equals(data.until(cut).with_features(*builders, **named).frame)
     )
+
+
+def test_indicators_given_as_computed_are_used_as_given_and_recorded_like_the_rest():
+    # ml4t's cache passes the indicator columns it read back: the bars are the computed ones, recipe included
+    exprs = {"fast": CLOSE.rolling_mean(3), "up": CLOSE.shift(1) < CLOSE, "name": pl.col("symbol").cast(pl.String)}
+    plain = BARS.with_indicators(exprs)
+    for known in ({}, {"fast": plain.frame["fast"]}, {n: plain.frame[n] for n in exprs}):
+        again = BARS.with_indicators(exprs, computed=known)
+        assert again.frame.equals(plain.frame)
+        assert again.frame.schema == plain.frame.schema
+        assert list(again.features) == list(plain.features)
+        cut = TIMES[30]
+        assert again.until(cut).frame.equals(plain.until(cut).frame)  # recomputed from the recipe
+    # the values are taken as given (the caller vouches for them): a derivation recomputes them
+    odd = BARS.with_indicators({"fast": CLOSE.rolling_mean(3)}, computed={"fast": plain.frame["fast"] * 0})
+    assert odd.frame["fast"].fill_null(0).sum() == 0
+    assert odd.until(TIMES[-1]).frame["fast"].equals(plain.frame["fast"])
+
+
+@pytest.mark.parametrize(
+    ("computed", "message"),
+    [
+        ({"slow": pl.Series([1.0])}, "not an indicator"),
+        ({"fast": pl.Series([1.0, 2.0])}, "rows"),
+        ({"fast": [1.0] * BARS.frame.height}, "Series"),
+        ([("fast", 1)], "mapping"),
+    ],
+)
+def test_bad_computed_indicators_are_config_errors_naming_computed(computed, message):
+    with pytest.raises(ConfigError, match=message) as error:
+        BARS.with_indicators({"fast": CLOSE.rolling_mean(3)}, computed=computed)
+    assert error.value.argument == "computed"

@@ -271,9 +271,10 @@ class Bars:
         given = self._frame.drop(computed).filter(keep)
         return Bars._from_canonical(replay(given, self._steps, cut), symbols, self._freq_ns, self._steps)
 
-    def _attach(self, step: Step) -> Bars:
-        """These bars plus a new step's columns, the step recorded (``ml4t.data`` only: ``align_signals``)."""
-        frame, recorded = attach(self._frame, step)
+    def _attach(self, step: Step, given: Mapping[str, pl.Series] | None = None) -> Bars:
+        """These bars plus a new step's columns (``given``: some of them already computed), the step recorded
+        (``ml4t.data`` only: ``align_signals``)."""
+        frame, recorded = attach(self._frame, step, given)
         return Bars._from_canonical(frame, self._symbols, self._freq_ns, (*self._steps, recorded))
 
     def _check_symbol(self, symbol: str) -> None:
@@ -349,11 +350,19 @@ class Bars:
             bars = bars._attach(step)
         return bars
 
-    def with_indicators(self, exprs: Mapping[str, pl.Expr]) -> Bars:
+    def with_indicators(self, exprs: Mapping[str, pl.Expr], *, computed: Mapping[str, pl.Series] | None = None) -> Bars:
         """For ml4t's event engine: these bars plus the columns ``name -> Polars expression``, each evaluated
         per symbol in time order (a strategy's indicators), recorded like :meth:`with_features`' (recomputed by
         every derivation). A name that is already a column, a value that is not an expression, or an
-        expression that fails is a ConfigError naming ``indicators``."""
+        expression that fails is a ConfigError naming ``indicators``.
+
+        ``computed``: values of some of the indicators already computed on these same bars (ml4t's cache
+        passes the columns it read back, :mod:`ml4t.event._indicator_cache`), one Series of the bars' height
+        each, in the frame's row order; they are used as given instead of evaluating their expressions (the
+        caller vouches for them), and recorded with their expressions like the rest, so every derivation
+        recomputes them. A name that is not an indicator, a value that is not a Series or has another
+        height is a ConfigError naming ``computed``."""
+        given = _computed_indicators(computed, exprs, self._frame.height)
         if not exprs:
             return self
         clash = sorted(set(exprs) & set(self._frame.columns))
@@ -370,7 +379,7 @@ class Bars:
         step = ExprStep(
             names=names, dtypes=(), argument="indicators", exprs=tuple(e.alias(n) for n, e in exprs.items())
         )
-        return self._attach(step)
+        return self._attach(step, given)
 
     def fingerprint(self) -> str:
         """A 128-bit hash of these bars as 32 hex digits: equal for equal bars (every column's values, the
@@ -524,3 +533,28 @@ def bars(
 def _preview(symbols: tuple[str, ...] | list[str], limit: int = 5) -> str:
     shown = ", ".join(symbols[:limit])
     return f"[{shown}{', ...' if len(symbols) > limit else ''}]"
+
+
+def _computed_indicators(computed: object, exprs: Mapping[str, object], height: int) -> dict[str, pl.Series]:
+    """``with_indicators``' ``computed`` checked: indicator names to Series of ``height`` rows."""
+    if computed is None:
+        return {}
+    if not isinstance(computed, Mapping):
+        raise ConfigError(
+            f"computed must be a mapping of indicator names to Series, got {type(computed).__name__}",
+            argument="computed",
+        )
+    for name, series in computed.items():
+        if name not in exprs:
+            raise ConfigError(f"computed names {name!r}, which is not an indicator", argument="computed", column=name)
+        if not isinstance(series, pl.Series):
+            raise ConfigError(
+                f"computed[{name!r}] must be a polars Series, got {type(series).__name__}",
+                argument="computed",
+                column=name,
+            )
+        if series.len() != height:
+            raise ConfigError(
+                f"computed[{name!r}] has {series.len()} rows, the bars {height}", argument="computed", column=name
+            )
+    return dict(computed)

@@ -187,9 +187,18 @@ def feature_steps(builders: Sequence[Any], named: Mapping[str, Any]) -> list[Ste
     return steps
 
 
-def attach(frame: pl.DataFrame, step: Step) -> tuple[pl.DataFrame, Step]:
-    """Compute a new step on ``frame``: the frame with its columns, and the step with its names and dtypes."""
-    columns = _checked_height(step, step.compute(frame, None), frame.height)
+def attach(frame: pl.DataFrame, step: Step, given: Mapping[str, pl.Series] | None = None) -> tuple[pl.DataFrame, Step]:
+    """Compute a new step on ``frame``: the frame with its columns, and the step with its names and dtypes.
+    ``given`` (an :class:`ExprStep`'s only): some of its columns, already computed on ``frame``, used as they
+    are; the step's other expressions are evaluated."""
+    if given:
+        assert isinstance(step, ExprStep)
+        rest = replace(step, exprs=tuple(e for n, e in zip(step.names, step.exprs, strict=True) if n not in given))
+        found = {s.name: s for s in (rest.compute(frame, None) if rest.exprs else [])}
+        computed = [given[n].alias(n) if n in given else found[n] for n in step.names]
+    else:
+        computed = step.compute(frame, None)
+    columns = _checked_height(step, computed, frame.height)
     names = [s.name for s in columns]
     for name in names:
         if name in frame.columns:

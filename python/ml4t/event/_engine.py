@@ -7,14 +7,18 @@ from typing import Any
 
 import numpy as np
 
+import ml4t.cache
 from ml4t import _core, _progress
 from ml4t._assemble import assemble
+from ml4t._kernel.leaf_cache import CacheReport
 from ml4t._ns import from_ns
+from ml4t.cache import Store
 from ml4t.costs import Commission, Slippage, VolumeImpact, lower_costs
 from ml4t.data import Bars, PITData, Signals
 from ml4t.errors import ConfigError
 from ml4t.event._batch import BarBatch, Event, Fill, SignalBatch, Timer
 from ml4t.event._context import Context
+from ml4t.event._indicator_cache import IndicatorCache
 from ml4t.event._strategy import Strategy, note_hook
 from ml4t.lint import lint_before_run
 from ml4t.result import Result
@@ -111,8 +115,19 @@ class Engine:
 
     __init__.__signature__ = signature_of(EngineSettings, "self", "bars", "strategy")  # type: ignore[attr-defined]
 
-    def run(self, *, progress: bool | None = None) -> Result:
+    cache: CacheReport | None = None
+    """What the indicator cache did in the last :meth:`run` (hits, misses and why, uncached indicators), or None
+    when it was off (or before the first run)."""
+
+    def run(self, *, progress: bool | None = None, cache: bool | Store | None = None) -> Result:
         """Run the strategy from the first bar to the last and return the ``Result``.
+
+        Cache (issue #16): ``cache=True`` reads and stores the strategy's ``indicators`` (one entry per
+        indicator, keyed by its expression's plan, the bars' fingerprint and the versions of ml4t and Polars)
+        in ``ml4t.cache.store()``, ``cache=False`` does not touch it, ``None`` (the default) follows
+        ``ml4t.cache.settings().enabled`` (off until ``ml4t.cache.configure()``), and an ``ml4t.cache.Store``
+        is used as given. The Result is the same bit for bit; :attr:`cache` says what hit and why each miss
+        missed (see ``ml4t.event._indicator_cache``).
 
         A run that lasts over a second shows a bar on stderr (a widget in a notebook) over simulated time:
         the distinct arrival times of the bars passed, with the simulated date. ``progress=False``, or the
@@ -120,7 +135,7 @@ class Engine:
         the result. Ctrl-C raises ``KeyboardInterrupt`` from the strategy's current step: no Result is made
         and the engine keeps nothing of the run (it can run again from the start).
         """
-        return self._run(None, progress)
+        return self._run(None, progress, cache)
 
     def _run_promoted(
         self,
@@ -133,13 +148,18 @@ class Engine:
         """The run of a promoted vectorized strategy (``ml4t.promotion``): the engine's account and clock
         driven by the signal kernel's own decisions, from ``simulator`` over the kernel's ``prices`` and
         ``signals`` laid out on the bar timeline ``bar_ts`` (int ns); ``progress`` as in :meth:`run`."""
-        return self._run((simulator, prices, signals, bar_ts), progress)
+        return self._run((simulator, prices, signals, bar_ts), progress, None)
 
-    def _run(self, promoted: tuple[Any, Any, Any, np.ndarray] | None, progress: bool | None) -> Result:
+    def _run(self, promoted: tuple[Any, Any, Any, np.ndarray] | None, progress: bool | None, cache: object) -> Result:
         strategy = self._strategy
+        store = ml4t.cache.resolve(cache)
         lint_before_run(strategy, f"the strategy {type(strategy).__name__}")
         hooks = strategy._hooks()
-        bars = _with_indicators(self._bars, strategy)
+        indicator_cache = None
+        if store is not None:
+            indicator_cache = IndicatorCache(store, f"{type(strategy).__module__}.{type(strategy).__qualname__}")
+        bars = _with_indicators(self._bars, strategy, indicator_cache)
+        self.cache = None if indicator_cache is None else indicator_cache.report()
         s = self.settings
         stream = bars.stream(s.session_tz)
         sig = self._signals.stream() if self._signals is not None else None
@@ -308,9 +328,11 @@ def _describe(value: object) -> object:
     return repr(value) if isinstance(value, (Commission, Slippage)) else value
 
 
-def _with_indicators(bars: Bars, strategy: Strategy) -> Bars:
-    """The bars with the strategy's indicator columns added (evaluated per symbol, in time order)."""
-    return bars.with_indicators(strategy._indicator_exprs())
+def _with_indicators(bars: Bars, strategy: Strategy, cache: IndicatorCache | None = None) -> Bars:
+    """The bars with the strategy's indicator columns added (evaluated per symbol, in time order), through
+    ``cache`` when given."""
+    exprs = strategy._indicator_exprs()
+    return bars.with_indicators(exprs) if cache is None else cache.with_indicators(bars, exprs)
 
 
 def _check_bar_columns(bars: Bars, s: EngineSettings) -> None:
