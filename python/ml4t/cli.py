@@ -12,8 +12,8 @@
 (each is a line ``path:1:1: E902 cannot read: <reason>`` or ``path:line:col: E999 cannot parse: <reason>``; the
 other files are still linted and their findings printed).
 
-    ml4t run FILE [--set KEY=VALUE]... [--runs DIR] [--force]
-    ml4t sweep FILE [--set KEY=VALUE]... [--runs DIR] [--force]
+    ml4t run FILE [--set KEY=VALUE]... [--runs DIR] [--force] [--no-cache | --cache-dir DIR]
+    ml4t sweep FILE [--set KEY=VALUE]... [--runs DIR] [--force] [--no-cache | --cache-dir DIR]
     ml4t check FILE [--set KEY=VALUE]...
 
 ``ml4t run`` runs the study a config FILE (``.toml``, ``.yaml``) declares into ``DIR/<run_id>/`` (default
@@ -25,6 +25,15 @@ the config's ``[sweep]`` and its chosen combination. ``ml4t check`` validates ev
 without running. ``--set section.key=value`` overrides a key (after ``ML4T__SECTION__KEY`` environment
 variables). Exit status: 0 success (a reproduction: identical), 1 the run failed or a reproduction differs,
 2 bad usage or a bad config (every problem printed with its file, line and key path).
+
+``ml4t run`` and ``ml4t sweep`` use the cache (:mod:`ml4t.cache`; library calls keep it off until
+``ml4t.cache.configure()``): the sweep's indicator leaves and an event strategy's indicators are read from
+``$ML4T_CACHE_DIR`` (else the user's cache directory), or ``--cache-dir DIR``, and stored there; ``--no-cache``
+computes everything and touches no cache file. The run prints one line of what it did (``cache: 12 hits, 0
+misses``, with the reasons of the misses) and the manifest records it; the outputs and the run id never depend
+on it. Why not a ``[cache]`` table in the config: the config is the study (hashed into the run id, shared
+between machines), while where a machine keeps its cache, and whether a run may use it, is the machine's and
+the command's, like ``--runs``. A reproduction (``ml4t run RUN_DIR``) never reads the cache.
 
 ``ml4t report`` writes the one-file HTML report (:meth:`ml4t.Result.report`) of a result saved with
 :meth:`ml4t.Result.save`, to ``RESULT_DIR/report.html`` unless ``-o`` says where, and prints its path; given a
@@ -196,6 +205,21 @@ def _study(args: argparse.Namespace) -> Any:
     return Study.from_file(args.file, overrides=args.set)
 
 
+def _run_cache(args: argparse.Namespace) -> Any:
+    """The Store of a run's ``--cache-dir`` (its size limit from the settings), else the default one
+    (``$ML4T_CACHE_DIR`` or the user's cache directory); False with ``--no-cache``."""
+    from ml4t.cache import Store, settings
+
+    if args.no_cache:
+        return False
+    if args.cache_dir is None:
+        return _cache_store()
+    root = Path(args.cache_dir).expanduser().absolute()
+    if root.exists() and not root.is_dir():
+        raise _UsageError(f"--cache-dir {root} is not a directory")
+    return Store(root, max_bytes=settings().max_bytes)
+
+
 def _run(args: argparse.Namespace) -> int:
     from ml4t.config import reproduce
     from ml4t.config._run_folder import is_run_folder, run_study
@@ -205,6 +229,10 @@ def _run(args: argparse.Namespace) -> int:
     if is_run_folder(folder):
         if args.set:
             raise _UsageError("--set does not apply to a run folder: it reruns the stored config")
+        if args.no_cache or args.cache_dir is not None:
+            raise _UsageError(
+                "--no-cache and --cache-dir do not apply to a run folder: a reproduction never reads the cache"
+            )
         try:
             reproduction = reproduce(folder)
         except ConfigError:
@@ -215,9 +243,15 @@ def _run(args: argparse.Namespace) -> int:
         return 0 if reproduction.identical else 1
     study = _study(args)
     command = " ".join(["ml4t", *(args.argv or [])])
+    cache = _run_cache(args)
     try:
         outcome = run_study(
-            study, Path(args.runs), sweep_only=args.command == "sweep", force=args.force, command=command
+            study,
+            Path(args.runs),
+            sweep_only=args.command == "sweep",
+            force=args.force,
+            command=command,
+            cache=cache,
         )
     except ConfigError:
         raise
@@ -391,6 +425,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if name != "check":
             study_cmd.add_argument("--runs", default="runs", metavar="DIR", help="where run folders go (default runs)")
             study_cmd.add_argument("--force", action="store_true", help="run again even if an identical run exists")
+            where = study_cmd.add_mutually_exclusive_group()
+            where.add_argument(
+                "--no-cache", action="store_true", help="compute everything; read and write no cache file"
+            )
+            where.add_argument(
+                "--cache-dir",
+                metavar="DIR",
+                default=None,
+                help="the cache's directory (default $ML4T_CACHE_DIR, else the user's cache directory)",
+            )
     _cache_commands(commands)
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)

@@ -8,7 +8,9 @@ a crash never leaves a half folder that looks finished. ``runs/<run_id>/`` holds
   command line when given, the config's hash, the data's fingerprint (``Bars.fingerprint()``) and each
   signals file's, the strategy (its rules, or its ``ref`` with the module's source hash and lint findings),
   the chosen parameters, the versions of ml4t, Polars, NumPy, msgspec, PyArrow and Python, and ``outputs``:
-  a content digest of every output (of the frames' values, ``ml4t.data``'s fingerprint, not of file bytes);
+  a content digest of every output (of the frames' values, ``ml4t.data``'s fingerprint, not of file bytes),
+  and ``cache``: what the cache did (``{"used": false}``, or its directory, hits, misses, uncached and each
+  reason with its count), a record only: neither the run id nor an output depends on the cache;
 - ``result/`` (``Result.save`` of the single run or the sweep's chosen combination), ``sweep.parquet`` (the
   sweep's metrics), ``walk_forward.parquet`` (one row per fold), ``promoted/`` and ``comparison.parquet``
   (``[promote]``: the event-engine run and ``ml4t.compare``'s table), ``audit.json`` (``[audit]``), and with
@@ -29,6 +31,7 @@ import json
 import platform
 import shutil
 import uuid
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +45,8 @@ from ml4t.data import frame_fingerprint
 from ml4t.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
+    from ml4t._kernel.leaf_cache import CacheReport
+    from ml4t.cache import Store
     from ml4t.config._load import Loaded
     from ml4t.config._schema import Config
     from ml4t.result import Result
@@ -94,7 +99,9 @@ class Outcome:
     combination); ``sweep`` (the sweep's metrics table); ``params`` (the chosen, or the config's, parameters);
     ``walk_forward`` (one row per fold); ``promoted`` (the event-engine run) and ``comparison`` (its table
     against ``result``); ``audit`` (the lookahead audit as stored in ``audit.json``); ``lint`` (the ref's
-    lint findings, warnings). What the config does not declare is None."""
+    lint findings, warnings). What the config does not declare is None. ``cache``: what the cache did in the
+    run's sweep or event run (hits, misses and why) when it ran with the cache on; None when it was off, and for
+    a reused run, which computed nothing."""
 
     run_id: str
     folder: Path
@@ -107,6 +114,7 @@ class Outcome:
     comparison: pl.DataFrame | None = None
     audit: dict[str, Any] | None = None
     lint: tuple[str, ...] = ()
+    cache: CacheReport | None = None
 
     def summary(self) -> str:
         """A few lines: the folder, the parameters and the result's main metrics."""
@@ -123,6 +131,8 @@ class Outcome:
         if self.audit is not None:
             lines.append(f"audit: {'passed' if self.audit['passed'] else 'FAILED'}")
         lines.extend(f"lint: {finding}" for finding in self.lint)
+        if not self.reused:
+            lines.append(self.cache.summary() if self.cache is not None else "cache: off")
         return "\n".join(lines)
 
 
@@ -203,8 +213,16 @@ def run_study(
     force: bool = False,
     report: bool = True,
     command: str | None = None,
+    cache: bool | Store | None = None,
 ) -> Outcome:
-    """Check the study, then run it into ``runs/<run_id>/`` (or find that folder) and return the Outcome."""
+    """Check the study, then run it into ``runs/<run_id>/`` (or find that folder) and return the Outcome.
+
+    ``cache`` (as ``VectorizedStrategy.sweep``'s: None follows ``ml4t.cache.settings()``) serves the sweep's
+    indicator leaves and the event run's indicators; it never changes an output nor the run id (the cache is
+    the machine's, not the study's), and the manifest records what it did."""
+    import ml4t.cache
+
+    store = ml4t.cache.resolve(cache)
     config = study.config
     if sweep_only and config.sweep is None:
         raise ConfigError("the config has no [sweep] section to run", argument="sweep")
@@ -218,8 +236,8 @@ def run_study(
     staging = runs / f".{target.name}.running-{uuid.uuid4().hex[:12]}"
     staging.mkdir()
     try:
-        outcome = _execute(study, staging, sweep_only=sweep_only, report=report)
-        _write_manifest(study, staging, target.name, outcome, sweep_only=sweep_only, command=command)
+        outcome = _execute(study, staging, sweep_only=sweep_only, report=report, cache=store)
+        _write_manifest(study, staging, target.name, outcome, sweep_only=sweep_only, command=command, cache=store)
         from ml4t.report._store import swap_folder
 
         swap_folder(staging, target)
@@ -229,9 +247,12 @@ def run_study(
     return dataclasses.replace(outcome, run_id=target.name, folder=target)
 
 
-def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool) -> Outcome:
-    """Run the study and write its outputs into ``folder``."""
+def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool, cache: Store | None) -> Outcome:
+    """Run the study and write its outputs into ``folder``; ``cache``: the store of the sweep's indicator leaves
+    and the event run's indicators (None: off). The other runs (walk-forward folds, the audit's truncated runs,
+    the promoted run) follow ``ml4t.cache.settings()``, as any library call."""
     import ml4t
+    from ml4t._kernel.leaf_cache import CacheReport
     from ml4t.event import Engine
 
     config, loaded = study.config, study.loaded
@@ -243,6 +264,7 @@ def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool) -> O
     resolved = study.strategy_ref()
     lint = resolved.findings if resolved is not None else ()
     sweep = walk = comparison_table = None
+    report_cache = None  # a single vectorized run does not use the cache: nothing is looked up
     promoted = comparison = audit_report = None
     params = dict(config.strategy.params)
     if study.mode == "event":
@@ -250,7 +272,8 @@ def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool) -> O
         engine = Engine(
             bars, study.event_strategy(), signals=signals[0] if signals else None, **loaded.settings.to_dict()
         )
-        result = engine.run(progress=executor.progress)
+        result = engine.run(progress=executor.progress, cache=False if cache is None else cache)
+        report_cache = engine.cache
         if config.audit is not None and not sweep_only:
             audit_report = ml4t.audit.lookahead(
                 study.event_strategy(),  # a fresh instance: the audit deep-copies it for each of its runs
@@ -270,8 +293,10 @@ def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool) -> O
                 chunk_size=executor.chunk_size,
                 memory_budget=executor.memory_budget,
                 progress=executor.progress,
+                cache=False if cache is None else cache,
                 **study.grid(),
             )
+            report_cache = sweep.cache
             best = sweep.best(config.sweep.metric, 1, descending=config.sweep.descending, scope=config.sweep.scope)
             params = {name: best[name][0] for name in sweep.params}
             chosen = best["symbol"][0] if config.sweep.scope == "symbol" else None
@@ -346,6 +371,7 @@ def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool) -> O
         comparison=comparison_table,
         audit=audit,
         lint=tuple(lint),
+        cache=None if cache is None else report_cache if report_cache is not None else CacheReport(),
     )
 
 
@@ -385,8 +411,30 @@ def _outputs(outcome: Outcome) -> dict[str, str]:
     return out
 
 
+def _cache_record(outcome: Outcome, store: Store | None) -> dict[str, Any]:
+    """What the manifest says of the cache: off, or its directory, the counts and each reason with its count."""
+    report = outcome.cache
+    if store is None or report is None:
+        return {"used": False}
+    return {
+        "used": True,
+        "dir": str(store.root),
+        "hits": report.hits,
+        "misses": report.misses,
+        "uncached": report.uncached,
+        "reasons": dict(Counter(report.reasons + report.uncached_reasons).most_common()),
+    }
+
+
 def _write_manifest(
-    study: Study, folder: Path, identifier: str, outcome: Outcome, *, sweep_only: bool, command: str | None
+    study: Study,
+    folder: Path,
+    identifier: str,
+    outcome: Outcome,
+    *,
+    sweep_only: bool,
+    command: str | None,
+    cache: Store | None = None,
 ) -> None:
     loaded = study.loaded
     resolved = study.strategy_ref()
@@ -419,6 +467,7 @@ def _write_manifest(
         "params": outcome.params,
         "versions": versions(),
         "outputs": _outputs(outcome),
+        "cache": _cache_record(outcome, cache),
     }
     text = json.dumps(manifest, indent=2, default=str) + "\n"
     (folder / MANIFEST).write_text(text, encoding="utf-8")

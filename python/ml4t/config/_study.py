@@ -50,6 +50,7 @@ from ml4t.errors import ConfigError, Ml4tError
 from ml4t.settings import Scope
 
 if TYPE_CHECKING:
+    from ml4t.cache import Store
     from ml4t.data import Bars, Signals
 
 __all__ = ["LOOKAHEAD_CODES", "Rules", "StrategyRef", "Study", "grid_values", "reproduce"]
@@ -440,11 +441,20 @@ class Study:
         return path if Path(path).is_absolute() else str(self.folder / path)
 
     # -------------------------------------------------------------------------------------------- run
-    def run(self, runs: str | os.PathLike[str] = "runs", *, sweep_only: bool = False, force: bool = False) -> Outcome:
+    def run(
+        self,
+        runs: str | os.PathLike[str] = "runs",
+        *,
+        sweep_only: bool = False,
+        force: bool = False,
+        cache: bool | Store | None = None,
+    ) -> Outcome:
         """Run what the config declares into ``runs/<run_id>/`` (see :mod:`ml4t.config._run_folder`) and
         return the :class:`~ml4t.config._run_folder.Outcome`; an identical earlier run is reused unless
-        ``force``. ``sweep_only``: the sweep and its chosen combination only (a ConfigError without [sweep])."""
-        return run_study(self, Path(runs), sweep_only=sweep_only, force=force)
+        ``force``. ``sweep_only``: the sweep and its chosen combination only (a ConfigError without [sweep]).
+        ``cache``: as ``VectorizedStrategy.sweep``'s (None follows ``ml4t.cache.settings()``: off until
+        ``ml4t.cache.configure()``; ``ml4t run`` turns it on); it changes no output and not the run id."""
+        return run_study(self, Path(runs), sweep_only=sweep_only, force=force, cache=cache)
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -583,7 +593,9 @@ def reproduce(folder: str | Path) -> Reproduction:
     if resolved is not None and resolved.source_hash != stored:
         differences.append(f"strategy: the source of {resolved.ref} changed since the run")
     with tempfile.TemporaryDirectory(prefix="ml4t-reproduce-") as scratch:
-        rerun = run_study(study, Path(scratch), sweep_only=bool(manifest["sweep_only"]), force=True, report=False)
+        rerun = run_study(  # from scratch: a reproduction recomputes everything, the cache is not read
+            study, Path(scratch), sweep_only=bool(manifest["sweep_only"]), force=True, report=False, cache=False
+        )
         now = read_manifest(rerun.folder)["outputs"]
     then = manifest["outputs"]
     for name in sorted(set(then) | set(now)):
