@@ -144,7 +144,8 @@ def test_one_changed_price_misses_with_the_data_as_reason_and_the_result_follows
     cached, engine = _run(edited, cache=store)
     _same(cached, plain)
     assert (engine.cache.hits, engine.cache.misses) == (0, 3)
-    assert all(r.startswith("data changed: A001 in the ") for r in engine.cache.reasons), engine.cache.reasons
+    when = BARS.frame["ts_event"][int(row)].strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    assert engine.cache.reasons == (f"data changed: 1 row of A001 from {when}",) * 3
     _, engine = _run(BARS, cache=store)  # the original data's entries are still there
     assert (engine.cache.hits, engine.cache.misses) == (3, 0)
 

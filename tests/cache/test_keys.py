@@ -583,3 +583,15 @@ def test_ml4ts_own_code_is_pinned_by_its_version_not_walked():
     assert isinstance(keyed, Key), keyed
     pinned = {"ref": "ml4t.event._strategy:_misnamed_hook", "version": f"ml4t {installed('ml4t')}"}
     assert Walker().function_body(_misnamed_hook)["code"] == pinned
+
+
+def test_a_configs_rules_are_keyed_by_their_texts_columns_and_scope_not_their_name():
+    from ml4t.config._study import Rules
+
+    rules = {"entries": "close > sma(close, fast)", "exits": "close < sma(close, fast)"}
+    base = function_key(Rules("study", rules, ["close", "open"]))
+    assert isinstance(base, Key), base
+    assert function_key(Rules("renamed", rules, ["close", "open"])) == base
+    assert function_key(Rules("study", {**rules, "exits": "close < sma(close, 2 * fast)"}, ["close", "open"])) != base
+    assert function_key(Rules("study", rules, ["close"])) != base
+    assert function_key(Rules("study", rules, ["close", "open"], scope="panel")) != base

@@ -102,28 +102,45 @@ def _cache_line(stdout: str) -> str:
     return line
 
 
-@pytest.mark.parametrize(("text", "entries"), [(SWEEP, 8), (EVENT, 2)], ids=["sweep", "event"])
-def test_a_second_run_in_a_fresh_runs_folder_hits_and_its_outputs_are_the_same(tmp_path, text, entries):
-    # the sweep: 4 distinct leaves (close and 3 moving averages) on 2 symbols; the event run: 2 indicators
+def _counts(hits: int, misses: int) -> dict[str, int]:
+    return {"hits": hits, "misses": misses, "uncached": 0}
+
+
+# the sweep: one results block (3 combinations), 4 distinct leaves (close and 3 moving averages) on 2 symbols;
+# warm, the block is found and nothing below it is looked up. The event run: 2 indicators.
+CASES = {
+    "sweep": (SWEEP, {"results": (1, 1), "signals": (0, 0), "indicators": (8, 0)}),
+    "event": (EVENT, {"event": (2, 2)}),
+}
+
+
+@pytest.mark.parametrize(("text", "levels"), CASES.values(), ids=CASES.keys())
+def test_a_second_run_in_a_fresh_runs_folder_hits_and_its_outputs_are_the_same(tmp_path, text, levels):
     _study(tmp_path, text)
     cache = tmp_path / "cache"
+    cold = sum(n for n, _ in levels.values())
+    warm = sum(n for _, n in levels.values())
     first = _ml4t(tmp_path, "run", "study.toml", "--runs", "runs1", cache_dir=cache)
     assert first.returncode == 0, first.stderr
-    assert _cache_line(first.stdout) == f"cache: 0 hits, {entries} misses ({entries} x not in the cache)"
+    assert _cache_line(first.stdout) == f"cache: 0 hits, {cold} misses ({cold} x not in the cache)"
     second = _ml4t(tmp_path, "run", "study.toml", "--runs", "runs2", cache_dir=cache)
     assert second.returncode == 0, second.stderr
-    assert _cache_line(second.stdout) == f"cache: {entries} hits, 0 misses"
+    assert _cache_line(second.stdout) == f"cache: {warm} hits, 0 misses"
     one, two = _manifest(tmp_path / "runs1"), _manifest(tmp_path / "runs2")
     assert one["run_id"] == two["run_id"] and one["outputs"] == two["outputs"]
     assert one["cache"] == {
         "used": True,
         "dir": str(cache),
-        "hits": 0,
-        "misses": entries,
-        "uncached": 0,
-        "reasons": {"not in the cache": entries},
+        **_counts(0, cold),
+        "reasons": {"not in the cache": cold},
+        "levels": {level: _counts(0, n) for level, (n, _) in levels.items()},
     }
-    assert two["cache"] == {**one["cache"], "hits": entries, "misses": 0, "reasons": {}}
+    assert two["cache"] == {
+        **one["cache"],
+        **_counts(warm, 0),
+        "reasons": {},
+        "levels": {level: _counts(n, 0) for level, (_, n) in levels.items()},
+    }
     off = _ml4t(tmp_path, "run", "study.toml", "--runs", "runs3", "--no-cache", cache_dir=tmp_path / "unused")
     assert off.returncode == 0, off.stderr
     assert _cache_line(off.stdout) == "cache: off"
@@ -178,8 +195,8 @@ def test_study_run_keeps_the_library_default_and_takes_a_store(tmp_path, monkeyp
     store = Store(tmp_path / "given", max_bytes=10**9)
     cold = Study.from_file(file).run(tmp_path / "runs2", cache=store)
     warm = Study.from_file(file).run(tmp_path / "runs3", cache=store)
-    assert cold.cache is not None and (cold.cache.hits, cold.cache.misses) == (0, 8)
-    assert warm.cache is not None and (warm.cache.hits, warm.cache.misses) == (8, 0)
+    assert cold.cache is not None and (cold.cache.hits, cold.cache.misses) == (0, 9)
+    assert warm.cache is not None and (warm.cache.hits, warm.cache.misses) == (1, 0)
     assert cold.sweep is not None and warm.sweep is not None and off.sweep is not None
     assert warm.sweep.equals(cold.sweep) and warm.sweep.equals(off.sweep)
     assert warm.run_id == cold.run_id == off.run_id

@@ -4,7 +4,7 @@ sweep is all hits.
 
 Each worker is this module's ``WORKER`` script: it builds the same bars, waits for a start file (so both sweep at
 once, not one after the other), sweeps into the store (or without the cache) with a CacheWarning made an error,
-and writes its metrics and the cache's counts.
+and writes its metrics and the cache's counts (over its levels: results blocks, signals, indicator leaves).
 """
 
 from __future__ import annotations
@@ -51,8 +51,8 @@ sweep = VectorizedStrategy(cross).sweep(
     bars, cache=cache, progress=False, fast=[3, 5, 8, 13, 21], slow=[30, 40, 50, 60, 80, 100]
 )
 sweep.metrics.write_parquet(out / "metrics.parquet")
-report = sweep.cache
-counts = None if report is None else {"hits": report.hits, "misses": report.misses, "uncached": report.uncached}
+reports = [r for r in (sweep.cache, sweep.results_cache, sweep.signals_cache) if r is not None]
+counts = {k: sum(getattr(r, k) for r in reports) for k in ("hits", "misses", "uncached")} if reports else None
 (out / "cache.json").write_text(json.dumps(counts))
 """
 
@@ -98,9 +98,7 @@ def test_two_processes_sweeping_into_one_store_agree_and_leave_it_whole(tmp_path
     results = [_finish(process, out) for process, out in workers]
     for metrics, counts in results:
         assert metrics.equals(reference)
-        assert counts is not None and counts["uncached"] == 0 and counts["hits"] + counts["misses"] > 0
-    looked_up = {counts["hits"] + counts["misses"] for _, counts in results if counts is not None}
-    assert len(looked_up) == 1  # both looked up every (leaf, symbol) entry once
+        assert counts is not None and counts["uncached"] == 0 and counts["misses"] > 0
 
     # nothing temporary or damaged is left: every entry reads back and checks out, without a warning
     leftovers = [p for p in root.rglob("*") if p.is_file() and p.suffix in (".tmp", ".lock") and p.name != ".lock"]
@@ -114,4 +112,4 @@ def test_two_processes_sweeping_into_one_store_agree_and_leave_it_whole(tmp_path
 
     third, counts = _finish(_start(script, str(root), go, tmp_path / "three"), tmp_path / "three")
     assert third.equals(reference)
-    assert counts is not None and counts["misses"] == 0 and counts["hits"] == looked_up.pop()
+    assert counts is not None and counts["misses"] == 0 and counts["hits"] > 0

@@ -13,6 +13,8 @@ A token says what a thing computes, never how it is spelt, so equal tokens mean 
 * code from a **pinned** module (the standard library, ml4t itself however it is installed, or an installed,
   non-editable distribution) by reference and version (``numpy:convolve @ 2.1.0``); user code (``__main__``, a
   script's modules, an editable install) is followed;
+* an **object that states its state**, ``__cache_token__()`` returning immutable values (a config's rules), by
+  its class (its code, as above) and that state;
 * **Polars expressions** by Polars' own serialized plan (``meta.serialize(format="json")``), where each Python
   function Polars embedded as pickled bytes is read back and replaced by its function token (pickle bytes carry
   line numbers, so they would miss on a moved line).
@@ -225,6 +227,8 @@ class Walker:
             # polars' own wrappers of a user function (map_batches): keyed by their state, the function inside
             state = {k: self.value(x, where) for k, x in sorted(vars(v).items())}
             return {"$polars": _ref(type(v)), "state": state}
+        if callable(getattr(type(v), "__cache_token__", None)):  # it states what its results depend on (Rules)
+            return {"$object": self.klass(type(v)), "state": self.value(v.__cache_token__(), where)}
         wrapped = getattr(v, "__wrapped__", None)
         if callable(wrapped) and pinned_version(module) is not None:  # functools.lru_cache, cache: same results
             return {"$wrapper": _ref(type(v)), "wrapped": self.value(wrapped, where)}

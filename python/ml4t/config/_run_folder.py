@@ -9,8 +9,9 @@ a crash never leaves a half folder that looks finished. ``runs/<run_id>/`` holds
   signals file's, the strategy (its rules, or its ``ref`` with the module's source hash and lint findings),
   the chosen parameters, the versions of ml4t, Polars, NumPy, msgspec, PyArrow and Python, and ``outputs``:
   a content digest of every output (of the frames' values, ``ml4t.data``'s fingerprint, not of file bytes),
-  and ``cache``: what the cache did (``{"used": false}``, or its directory, hits, misses, uncached and each
-  reason with its count), a record only: neither the run id nor an output depends on the cache;
+  and ``cache``: what the cache did (``{"used": false}``, or its directory, the hits, misses and uncached
+  entries of every level the run used with each reason and its count, and ``levels``: the counts per level), a
+  record only: neither the run id nor an output depends on the cache;
 - ``result/`` (``Result.save`` of the single run or the sweep's chosen combination), ``sweep.parquet`` (the
   sweep's metrics), ``walk_forward.parquet`` (one row per fold), ``promoted/`` and ``comparison.parquet``
   (``[promote]``: the event-engine run and ``ml4t.compare``'s table), ``audit.json`` (``[audit]``), and with
@@ -100,8 +101,9 @@ class Outcome:
     ``walk_forward`` (one row per fold); ``promoted`` (the event-engine run) and ``comparison`` (its table
     against ``result``); ``audit`` (the lookahead audit as stored in ``audit.json``); ``lint`` (the ref's
     lint findings, warnings). What the config does not declare is None. ``cache``: what the cache did in the
-    run's sweep or event run (hits, misses and why) when it ran with the cache on; None when it was off, and for
-    a reused run, which computed nothing."""
+    run's sweep or event run when it ran with the cache on (hits, misses and why, over every level it used:
+    ``cache_levels`` has each level's, ``"results"``, ``"signals"``, ``"indicators"`` or ``"event"``); None when
+    it was off, and for a reused run, which computed nothing."""
 
     run_id: str
     folder: Path
@@ -115,6 +117,7 @@ class Outcome:
     audit: dict[str, Any] | None = None
     lint: tuple[str, ...] = ()
     cache: CacheReport | None = None
+    cache_levels: dict[str, CacheReport] = field(default_factory=dict)
 
     def summary(self) -> str:
         """A few lines: the folder, the parameters and the result's main metrics."""
@@ -252,7 +255,6 @@ def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool, cach
     and the event run's indicators (None: off). The other runs (walk-forward folds, the audit's truncated runs,
     the promoted run) follow ``ml4t.cache.settings()``, as any library call."""
     import ml4t
-    from ml4t._kernel.leaf_cache import CacheReport
     from ml4t.event import Engine
 
     config, loaded = study.config, study.loaded
@@ -264,7 +266,7 @@ def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool, cach
     resolved = study.strategy_ref()
     lint = resolved.findings if resolved is not None else ()
     sweep = walk = comparison_table = None
-    report_cache = None  # a single vectorized run does not use the cache: nothing is looked up
+    levels: dict[str, CacheReport | None] = {}  # a single vectorized run does not use the cache
     promoted = comparison = audit_report = None
     params = dict(config.strategy.params)
     if study.mode == "event":
@@ -273,7 +275,7 @@ def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool, cach
             bars, study.event_strategy(), signals=signals[0] if signals else None, **loaded.settings.to_dict()
         )
         result = engine.run(progress=executor.progress, cache=False if cache is None else cache)
-        report_cache = engine.cache
+        levels = {"event": engine.cache}
         if config.audit is not None and not sweep_only:
             audit_report = ml4t.audit.lookahead(
                 study.event_strategy(),  # a fresh instance: the audit deep-copies it for each of its runs
@@ -296,7 +298,7 @@ def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool, cach
                 cache=False if cache is None else cache,
                 **study.grid(),
             )
-            report_cache = sweep.cache
+            levels = {"results": sweep.results_cache, "signals": sweep.signals_cache, "indicators": sweep.cache}
             best = sweep.best(config.sweep.metric, 1, descending=config.sweep.descending, scope=config.sweep.scope)
             params = {name: best[name][0] for name in sweep.params}
             chosen = best["symbol"][0] if config.sweep.scope == "symbol" else None
@@ -359,6 +361,7 @@ def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool, cach
             )
         if comparison is not None:
             comparison.report(folder / "gap.html", title=title, max_points=max_points)
+    used = {level: report for level, report in levels.items() if report is not None}
     return Outcome(
         run_id="",
         folder=folder,
@@ -371,7 +374,8 @@ def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool, cach
         comparison=comparison_table,
         audit=audit,
         lint=tuple(lint),
-        cache=None if cache is None else report_cache if report_cache is not None else CacheReport(),
+        cache=None if cache is None else _merged(used),
+        cache_levels=used,
     )
 
 
@@ -411,8 +415,23 @@ def _outputs(outcome: Outcome) -> dict[str, str]:
     return out
 
 
+def _merged(levels: Mapping[str, CacheReport]) -> CacheReport:
+    """One report of the run's levels: their entries' hits, misses and uncached summed, the reasons together."""
+    from ml4t._kernel.leaf_cache import CacheReport
+
+    reports = list(levels.values())
+    return CacheReport(
+        sum(r.hits for r in reports),
+        sum(r.misses for r in reports),
+        sum(r.uncached for r in reports),
+        tuple(why for r in reports for why in r.reasons),
+        tuple(why for r in reports for why in r.uncached_reasons),
+    )
+
+
 def _cache_record(outcome: Outcome, store: Store | None) -> dict[str, Any]:
-    """What the manifest says of the cache: off, or its directory, the counts and each reason with its count."""
+    """What the manifest says of the cache: off, or its directory, the counts, each reason with its count, and
+    the counts per level."""
     report = outcome.cache
     if store is None or report is None:
         return {"used": False}
@@ -423,6 +442,10 @@ def _cache_record(outcome: Outcome, store: Store | None) -> dict[str, Any]:
         "misses": report.misses,
         "uncached": report.uncached,
         "reasons": dict(Counter(report.reasons + report.uncached_reasons).most_common()),
+        "levels": {
+            level: {"hits": r.hits, "misses": r.misses, "uncached": r.uncached}
+            for level, r in outcome.cache_levels.items()
+        },
     }
 
 

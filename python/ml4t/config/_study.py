@@ -87,6 +87,11 @@ class Rules:
     def _key(self) -> tuple[Any, ...]:
         return (self.__name__, tuple(sorted(self.rules.items())), self.columns, self.scope)
 
+    def __cache_token__(self) -> tuple[Any, ...]:
+        """What the signals depend on, for ``ml4t.cache``'s keys (the sweep's results and signals levels): the
+        rule texts, the columns and the scope; not the study's name."""
+        return (tuple(sorted(self.rules.items())), self.columns, self.scope)
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Rules) and self._key() == other._key()
 

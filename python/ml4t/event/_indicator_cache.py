@@ -21,8 +21,9 @@ entry of another height than the bars, or a damaged one (warned about by the sto
 
 Why an entry missed: each stored indicator also writes its description (:func:`ml4t.cache.describe`, with the
 bars' block hashes) to a slot (:func:`ml4t.cache.slot_key` of the strategy's class and the indicator's name);
-the next miss of that slot is explained by :func:`ml4t.cache.explain_miss` (``"data changed: ALFA in the 120
-rows from 2024-01-02"``, ``"expression changed: indicator"``). A miss without a slot is ``"not in the cache"``.
+the next miss of that slot is explained by :func:`ml4t.cache.explain_miss` (``"data changed: 1 row of ALFA from
+2024-05-01"`` when this process still holds the previous bars, else ``"data changed: ALFA in the 120 rows from
+2024-01-02"``; ``"expression changed: indicator"``). A miss without a slot is ``"not in the cache"``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import polars as pl
 
 from ml4t._kernel.leaf_cache import CacheReport
 from ml4t.cache import Key, Store, Uncacheable, block_hashes, explain_miss, key_of, slot_key
+from ml4t.cache._reasons import recall, remember
 from ml4t.data import Bars
 from ml4t.errors import ConfigError
 
@@ -64,6 +66,7 @@ class IndicatorCache:
         if not exprs or not all(isinstance(e, pl.Expr) for e in exprs.values()):
             return bars.with_indicators(exprs)  # nothing to do, or the ConfigError naming `indicators`
         fingerprint = bars.fingerprint()
+        remember(fingerprint, bars)  # a later run of changed bars in this process counts the changed rows
         height = bars.frame.height
         keys: dict[str, Key] = {}
         found: dict[str, pl.Series] = {}
@@ -99,5 +102,10 @@ class IndicatorCache:
         slot = slot_key(_LEVEL, self.strategy, name)
         previous = self.store.get(_LEVEL, slot)
         self._misses += 1
-        self._reasons.append("not in the cache" if previous is None else explain_miss(previous.describe, current))
+        if previous is None:
+            self._reasons.append("not in the cache")
+        else:
+            before = previous.describe
+            old = recall(((before.get("parts") or {}).get("data") or {}).get("bars"))
+            self._reasons.append(explain_miss(before, current, previous_data=old, current_data=bars))
         self.store.put(_LEVEL, slot, pl.DataFrame(), describe=current)
