@@ -221,8 +221,8 @@ def run_study(
     """Check the study, then run it into ``runs/<run_id>/`` (or find that folder) and return the Outcome.
 
     ``cache`` (as ``VectorizedStrategy.sweep``'s: None follows ``ml4t.cache.settings()``) serves the sweep's
-    indicator leaves and the event run's indicators; it never changes an output nor the run id (the cache is
-    the machine's, not the study's), and the manifest records what it did."""
+    levels (results blocks, signals, indicator leaves) and the event run's indicators; it never changes an
+    output nor the run id (the cache is the machine's, not the study's), and the manifest records what it did."""
     import ml4t.cache
 
     store = ml4t.cache.resolve(cache)
@@ -251,8 +251,8 @@ def run_study(
 
 
 def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool, cache: Store | None) -> Outcome:
-    """Run the study and write its outputs into ``folder``; ``cache``: the store of the sweep's indicator leaves
-    and the event run's indicators (None: off). The other runs (walk-forward folds, the audit's truncated runs,
+    """Run the study and write its outputs into ``folder``; ``cache``: the store of the sweep's levels and the
+    event run's indicators (None: off). The other runs (walk-forward folds, the audit's truncated runs,
     the promoted run) follow ``ml4t.cache.settings()``, as any library call."""
     import ml4t
     from ml4t.event import Engine
