@@ -272,6 +272,8 @@ def _assert_same(expr: pl.Expr, frame: pl.DataFrame = WIDE) -> bool:
 @settings(max_examples=600, deadline=None)
 @given(st.one_of(numbers, mixed))
 @example((-pl.lit(0.0)) + pl.lit(0.0))  # two scalars add as IEEE says: +0.0, not the column rule's -0.0
+@example(pl.when(True).then(3.0).otherwise(pl.col("x")) / 158640615202251.0)  # Polars: 3 * (1/d)
+@example(pl.when(pl.col("x") > 0).then(3.0).otherwise(pl.col("x")) / 158640615202251.0)  # Polars: 3 / d
 def test_compiled_arithmetic_and_selections_match_polars(expr):
     _assert_same(expr)
 

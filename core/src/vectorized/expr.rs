@@ -11,9 +11,13 @@
 //! once the leaves' dtypes are known, whether that evaluation is exact (else Polars evaluates the whole
 //! expression).
 //!
-//! One structural rule is decided here: a division is compiled only when its divisor is leaf-free (a
-//! literal expression). Polars divides by a scalar as a multiplication by its reciprocal and by a column
-//! elementwise, and a leaf may be a scalar (`x.sum()`) that only Polars knows to be one.
+//! Two structural rules are decided here: a division is compiled only when its divisor is leaf-free (a
+//! literal expression): Polars divides by a scalar as a multiplication by its reciprocal and by a column
+//! elementwise, and a leaf may be a scalar (`x.sum()`) that only Polars knows to be one. And a division
+//! whose dividend holds a `when/then/otherwise` is left to Polars whole: Polars divides the branches
+//! separately or the broadcast result by the reciprocal depending on the predicate's shape (found by the
+//! property test: `when(true).then(3.0).otherwise(x) / 158640615202251.0` is 3 * (1/d), `when(x > 0)...`
+//! is 3 / d).
 
 mod types;
 
@@ -248,6 +252,9 @@ impl Compiler {
             "BinaryExpr" => parts().and_then(|p| {
                 let op = Op::parse(p.get("op")?.get().trim_matches('"'))?;
                 let (left, right) = (*p.get("left")?, *p.get("right")?);
+                if op == Op::Div && left.get().contains(r#"{"Ternary""#) {
+                    return None; // Polars' optimizer rewrites a when/then divided by a scalar: Polars decides
+                }
                 let divisor = if op == Op::Div {
                     Some(self.leaf_free(right)?)
                 } else {
