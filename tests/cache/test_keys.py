@@ -595,3 +595,25 @@ def test_a_configs_rules_are_keyed_by_their_texts_columns_and_scope_not_their_na
     assert function_key(Rules("study", {**rules, "exits": "close < sma(close, 2 * fast)"}, ["close", "open"])) != base
     assert function_key(Rules("study", rules, ["close"])) != base
     assert function_key(Rules("study", rules, ["close", "open"], scope="panel")) != base
+
+
+def test_user_code_and_common_packages_are_told_apart_without_reading_every_distribution(monkeypatch):
+    """Which module is the user's decides whether its code is followed or pinned by version. Reading every
+    installed distribution's file list takes about a second: a user function (``__main__``, this test module)
+    and a package whose distribution has its name (numpy, polars) are told apart without it."""
+    from ml4t.cache import _canon
+
+    _canon.pinned_version.cache_clear()
+
+    def refuse() -> dict:
+        raise AssertionError("read every distribution's file list")
+
+    monkeypatch.setattr(_canon, "_distributions", refuse)
+    try:
+        assert _canon.pinned_version("__main__") is None
+        assert _canon.pinned_version(__name__) is None
+        assert _canon.pinned_version("numpy") == f"numpy {np.__version__}"
+        assert _canon.pinned_version("polars") == f"polars {pl.__version__}"
+        assert _canon.pinned_version("json").startswith("python ")
+    finally:
+        _canon.pinned_version.cache_clear()

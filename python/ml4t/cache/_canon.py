@@ -38,8 +38,11 @@ import importlib.metadata
 import inspect
 import json
 import math
+import os
 import pickle
+import site
 import sys
+import sysconfig
 import types
 from typing import Any
 
@@ -93,7 +96,37 @@ def digest(value: Any) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _distributions() -> dict[str, list[str]]:
-    return dict(importlib.metadata.packages_distributions())
+    return dict(importlib.metadata.packages_distributions())  # reads every distribution's file list: ~0.9 s
+
+
+@functools.lru_cache(maxsize=1)
+def _site_dirs() -> tuple[str, ...]:
+    found = {sysconfig.get_paths()[name] for name in ("purelib", "platlib")}
+    found.update(site.getsitepackages() if hasattr(site, "getsitepackages") else [])
+    found.add(site.getusersitepackages())
+    return tuple(os.path.join(os.path.realpath(d), "") for d in found if d)
+
+
+def _installed_code(top: str) -> bool:
+    """Whether the imported top-level module ``top`` lives in a site-packages folder (else it is the user's: a
+    script, ``__main__``, a notebook, an editable install's source tree)."""
+    module = sys.modules.get(top)
+    places = [*getattr(module, "__path__", []), getattr(module, "__file__", None) or ""]
+    return any(os.path.realpath(p).startswith(_site_dirs()) for p in places if p)
+
+
+def _distribution_names(top: str) -> list[str]:
+    """The distributions that install the top-level module ``top``: the one of the same name when it says so
+    (its top_level.txt or its files), else from the full map of every distribution (read once, slow)."""
+    try:
+        dist = importlib.metadata.distribution(top)
+    except importlib.metadata.PackageNotFoundError:
+        dist = None
+    if dist is not None:
+        tops = (dist.read_text("top_level.txt") or "").split()
+        if top in tops or any(f.parts[:1] == (top,) or str(f) == f"{top}.py" for f in dist.files or []):
+            return [dist.metadata["Name"]]
+    return _distributions().get(top, [])
 
 
 @functools.lru_cache(maxsize=512)
@@ -101,13 +134,16 @@ def pinned_version(module: str) -> str | None:
     """The version that pins the code of ``module``: Python's for the standard library, ml4t's for ml4t's own
     modules (however ml4t is installed: every key holds its version, and its modules keep mutable registries a
     walk would refuse, such as ``ml4t.event._strategy._SQUASHED``), the distribution's when it is installed and
-    not editable, else None (user code)."""
+    not editable, else None (user code: whatever does not live in a site-packages folder is the user's, found
+    without reading every installed distribution's file list)."""
     top = module.partition(".")[0]
     if top in sys.stdlib_module_names or top in ("builtins", "_io"):
         return f"python {_PY}"
     if top == "ml4t":  # pinned however it is installed (an editable install lists no top-level package)
         return f"ml4t {installed('ml4t')}"
-    for dist in _distributions().get(top, []):
+    if top == "__main__" or not _installed_code(top):  # `python -m tool` runs an installed file as __main__
+        return None
+    for dist in _distribution_names(top):
         version = installed(dist)
         if version is None:
             continue
