@@ -2,7 +2,8 @@
 
 Every test passes its own Store rooted in a temporary folder (the user's cache is never touched). The grid
 ``fast in (5, 10)`` x ``slow in (20, 30)`` of a moving-average cross has four distinct leaves (the four moving
-averages), so a symbol-scope sweep of three symbols looks up 12 (leaf, symbol) entries, a panel-scope one 4.
+averages), so a sweep looks up 4 entries, each holding its leaf's values on every symbol (three here), in
+symbol scope as in panel scope.
 """
 
 from __future__ import annotations
@@ -36,14 +37,15 @@ def _frame(seed: int = 0, n_bars: int = 120) -> pl.DataFrame:
         close = 50.0 * (1 + s) * np.exp(np.cumsum(rng.normal(0, 0.02, n_bars)))
         for i in range(n_bars):
             c = float(close[i])
-            rows.append((T0 + dt.timedelta(days=i), sym, c, c * 1.01, c * 0.99, c, 1000.0))
+            rows.append((T0 + dt.timedelta(days=i), sym, c, c * 1.01, c * 0.99, c, 1000.0 + (i * 37 + s * 11) % 101))
     return pl.DataFrame(rows, schema=["timestamp", "symbol", "open", "high", "low", "close", "volume"], orient="row")
 
 
-def _edit(frame: pl.DataFrame, symbol: str, row: int, factor: float) -> pl.DataFrame:
-    """``frame`` with one bar of ``symbol`` (its ``row``-th) scaled by ``factor`` (open, high, low, close)."""
+def _edit(
+    frame: pl.DataFrame, symbol: str, row: int, factor: float, cols: tuple[str, ...] = ("open", "high", "low", "close")
+) -> pl.DataFrame:
+    """``frame`` with one bar of ``symbol`` (its ``row``-th) scaled by ``factor`` (in the columns ``cols``)."""
     index = frame.with_row_index("i").filter(pl.col("symbol") == symbol)["i"][row]
-    cols = ("open", "high", "low", "close")
     return frame.with_columns(
         pl.when(pl.int_range(pl.len()) == index).then(pl.col(c) * factor).otherwise(pl.col(c)).alias(c) for c in cols
     )
@@ -52,6 +54,13 @@ def _edit(frame: pl.DataFrame, symbol: str, row: int, factor: float) -> pl.DataF
 def cross(fast: int, slow: int) -> dict[str, pl.Expr]:
     f, s = pl.col("close").rolling_mean(fast), pl.col("close").rolling_mean(slow)
     return {"entries": f > s, "exits": f < s}
+
+
+def cross_volume(fast: int, slow: int) -> dict[str, pl.Expr]:
+    """A cross confirmed by volume: leaves that read only ``close`` and leaves that read only ``volume``."""
+    f, s = pl.col("close").rolling_mean(fast), pl.col("close").rolling_mean(slow)
+    busy = pl.col("volume").rolling_mean(fast) > pl.col("volume").rolling_mean(slow)
+    return {"entries": (f > s) & busy, "exits": f < s}
 
 
 def cross_panel(fast: int, slow: int) -> dict[str, pl.Expr]:
@@ -107,7 +116,12 @@ def _entries(store: Store) -> list[Path]:
     return [e.path for e in store.entries("indicators") if e.describe and "dtype" in e.describe]
 
 
-@pytest.mark.parametrize(("scope", "fn", "n"), [("symbol", cross, 12), ("panel", cross_panel, 4)])
+def _leaves(store: Store) -> dict[str, str]:
+    """The leaf entries of ``store``: key -> the leaf's plan (JSON text)."""
+    return {e.key: e.describe["leaf"] for e in store.entries("indicators") if e.describe and "dtype" in e.describe}
+
+
+@pytest.mark.parametrize(("scope", "fn", "n"), [("symbol", cross, 4), ("panel", cross_panel, 4)])
 def test_cold_then_warm_equal_the_uncached_sweep_and_warm_is_all_hits(tmp_path, scope, fn, n):
     b = bars(_frame())
     store = Store(tmp_path, max_bytes=1 << 30)
@@ -119,6 +133,10 @@ def test_cold_then_warm_equal_the_uncached_sweep_and_warm_is_all_hits(tmp_path, 
     assert set(cold.cache.reasons) == {"not in the cache"}
     assert (warm.cache.hits, warm.cache.misses) == (n, 0)
     assert len(_entries(store)) == n
+    rows = [[120, 120, 120]] if scope == "symbol" else [[360]]  # one entry holds every symbol's rows
+    assert {str(e.describe["rows"]) for e in store.entries("indicators") if "rows" in (e.describe or {})} == {
+        str(r) for r in rows
+    }
     for got in (cold, warm):
         _assert_same(plain, got)
     _assert_same_result(plain, warm, fast=5, slow=30)
@@ -147,16 +165,35 @@ def test_random_rules_and_edits_give_the_uncached_results(scope, rule, seed, sym
             assert warm.cache.hits == cold.cache.hits + cold.cache.misses > 0
 
 
-def test_one_changed_price_misses_only_that_symbols_leaves_and_names_the_row(tmp_path):
+@pytest.mark.parametrize(("column", "other"), [("close", "volume"), ("volume", "close")])
+def test_one_changed_value_misses_exactly_the_leaves_that_read_its_column_and_names_the_row(tmp_path, column, other):
     store = Store(tmp_path, max_bytes=1 << 30)
-    _sweep(cross, bars(_frame()), store)
-    edited = bars(_edit(_frame(), "ALFA", 70, 1.01))
-    again = _sweep(cross, edited, store)
-    assert (again.cache.hits, again.cache.misses) == (8, 4)
+    first = _sweep(cross_volume, bars(_frame()), store)
+    before = _leaves(store)
+    reading = {k for k, leaf in before.items() if f'"{column}"' in leaf}
+    assert reading and len(reading) < len(before)  # some leaves read it, some do not
+    assert all(f'"{other}"' in leaf for k, leaf in before.items() if k not in reading)
+    edited = bars(_edit(_frame(), "ALFA", 70, 1.01, cols=(column,)))
+    again = _sweep(cross_volume, edited, store)
+    assert (again.cache.hits, again.cache.misses) == (first.cache.misses - len(reading), len(reading))
+    added = {k: leaf for k, leaf in _leaves(store).items() if k not in before}
+    assert len(added) == len(reading) and all(f'"{column}"' in leaf for leaf in added.values())
     when = (T0 + dt.timedelta(days=70)).isoformat()  # 2024-03-12T21:00:00+00:00
     assert set(again.cache.reasons) == {f"data changed: 1 row of ALFA from {when}"}
-    assert f"4 x data changed: 1 row of ALFA from {when}" in repr(again).splitlines()[-1]
-    _assert_same(_sweep(cross, edited, False), again)
+    assert f"{len(reading)} x data changed: 1 row of ALFA from {when}" in repr(again).splitlines()[-1]
+    _assert_same(_sweep(cross_volume, edited, False), again)
+
+
+def test_a_changed_row_of_another_symbol_is_named_without_the_previous_data(tmp_path, monkeypatch):
+    """Another process (no previous frames kept): the reason names the symbol's block of rows."""
+    import ml4t._kernel.leaf_cache as leaf_cache
+
+    store = Store(tmp_path, max_bytes=1 << 30)
+    _sweep(cross, bars(_frame()), store)
+    monkeypatch.setattr(leaf_cache, "_previous", leaf_cache.OrderedDict())
+    again = _sweep(cross, bars(_edit(_frame(), "CHAR", 3, 2.0)), store)
+    assert (again.cache.hits, again.cache.misses) == (0, 4)
+    assert set(again.cache.reasons) == {f"data changed: CHAR in the 120 rows from {T0.isoformat()}"}
 
 
 def test_panel_scope_misses_every_leaf_when_one_price_changes(tmp_path):
@@ -173,7 +210,8 @@ def test_a_changed_window_misses_only_the_leaves_that_use_it(tmp_path):
     b = bars(_frame())
     _sweep(cross, b, store)
     again = _sweep(cross, b, store, fast=[5, 10], slow=[20, 40])  # the 30-bar average becomes a 40-bar one
-    assert (again.cache.hits, again.cache.misses) == (9, 3)
+    assert (again.cache.hits, again.cache.misses) == (3, 1)
+    assert again.cache.reasons == ("not in the cache",)
     _assert_same(_sweep(cross, b, False, fast=[5, 10], slow=[20, 40]), again)
 
 
@@ -186,8 +224,8 @@ def test_cache_off_touches_no_file(tmp_path, monkeypatch):
     assert _sweep(cross, b, None).cache is None  # None follows settings().enabled, off by default
     assert not folder.exists()
     on = _sweep(cross, b, True)  # True: the configured store, here ML4T_CACHE_DIR
-    assert on.cache.misses == 12
-    assert len(_entries(ml4t.cache.store())) == 12
+    assert on.cache.misses == 4
+    assert len(_entries(ml4t.cache.store())) == 4
 
 
 def test_a_corrupt_entry_is_warned_about_recomputed_and_the_result_equal(tmp_path):
@@ -200,12 +238,38 @@ def test_a_corrupt_entry_is_warned_about_recomputed_and_the_result_equal(tmp_pat
     damaged.write_bytes(bytes(data))
     with pytest.warns(CacheWarning, match="damaged"):
         again = _sweep(cross, b, store)
-    assert (again.cache.hits, again.cache.misses) == (11, 1)
+    assert (again.cache.hits, again.cache.misses) == (3, 1)
     assert again.cache.reasons == ("the entry was not in the cache (evicted, removed or damaged)",)
     _assert_same(_sweep(cross, b, False), again)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert _sweep(cross, b, store).cache.hits == 12  # recomputed and stored again
+        assert _sweep(cross, b, store).cache.hits == 4  # recomputed and stored again
+
+
+class _Damaging(Store):
+    """A store that damages the first leaf entry it writes, right after writing it (a disk going bad)."""
+
+    damaged: list[Path]
+
+    def put(self, level, key, frame, *, describe):
+        entry = super().put(level, key, frame, describe=describe)
+        if "dtype" in describe and not getattr(self, "damaged", None):
+            data = bytearray(entry.path.read_bytes())
+            data[len(data) // 3] ^= 0x5A
+            entry.path.write_bytes(bytes(data))
+            self.damaged = [entry.path]
+        return entry
+
+
+def test_an_entry_damaged_mid_sweep_is_warned_about_recomputed_and_the_result_equal(tmp_path):
+    # one combination per chunk: the later chunks look up the leaves the first one stored, one of them damaged
+    store = _Damaging(tmp_path, max_bytes=1 << 30)
+    b = bars(_frame())
+    with pytest.warns(CacheWarning, match="damaged"):
+        got = VectorizedStrategy(cross).sweep(b, cache=store, progress=False, chunk_size=1, **GRID)
+    assert got.cache.misses == 4 + 1 and got.cache.hits == 2 * 4 - got.cache.misses
+    assert "the entry was not in the cache (evicted, removed or damaged)" in got.cache.reasons
+    _assert_same(_sweep(cross, b, False), got)
 
 
 def _triple(s: pl.Series) -> pl.Series:
@@ -226,13 +290,13 @@ def test_a_leaf_with_python_code_is_cached_by_its_code_or_evaluated_with_the_rea
     store = Store(tmp_path, max_bytes=1 << 30)
     b = bars(_frame())
     got = _sweep(noisy, b, store)
-    assert (got.cache.hits, got.cache.misses, got.cache.uncached) == (0, 12, 1)  # the 4 averages x 3 symbols
+    assert (got.cache.hits, got.cache.misses, got.cache.uncached) == (0, 4, 1)  # the 4 averages
     assert "list" in got.cache.uncached_reasons[0]
     _assert_same(_sweep(noisy, b, False), got)
     assert _sweep(noisy, b, store).cache.uncached == 1
     first = _sweep(keyed, b, store)
-    assert (first.cache.hits, first.cache.misses, first.cache.uncached) == (12, 3, 0)  # _triple's leaf is new
-    assert (_sweep(keyed, b, store).cache.hits, first.cache.uncached) == (15, 0)
+    assert (first.cache.hits, first.cache.misses, first.cache.uncached) == (4, 1, 0)  # _triple's leaf is new
+    assert (_sweep(keyed, b, store).cache.hits, first.cache.uncached) == (5, 0)
     _assert_same(_sweep(keyed, b, False), first)
 
 
@@ -243,22 +307,52 @@ def test_a_bad_cache_argument_is_a_config_error_naming_it(bad):
     assert info.value.argument == "cache"
 
 
-def weekly(n: int) -> dict[str, object]:
-    return {"weights": (pl.col("close") > pl.col("close").rolling_mean(n)).cast(pl.Float64) * 0.3, "rebalance": "1w"}
+def rebalanced(n: int, every: str) -> dict[str, object]:
+    return {"weights": (pl.col("close") > pl.col("close").rolling_mean(n)).cast(pl.Float64) * 0.3, "rebalance": every}
 
 
-def test_a_leaf_reading_the_rebalance_calendar_misses_when_the_timeline_changes_not_the_symbols_rows(tmp_path):
-    # 2024-01-08 (row 6) is a Monday: without it the week's first bar is the Tuesday, with it the Monday. ALFA
-    # never has that bar, so its rows are the same in both; its rebalance days (on the common timeline) are not.
+def test_a_leaf_reading_the_rebalance_calendar_is_keyed_by_it_and_the_others_are_not(tmp_path):
+    store = Store(tmp_path, max_bytes=1 << 30)
+    b = bars(_frame())
+    weekly = VectorizedStrategy(rebalanced).sweep(b, cache=store, progress=False, n=[5, 10], every="1w")
+    hidden = [e.describe["parts"]["data"] for e in store.entries("indicators") if "dtype" in (e.describe or {})]
+    calendar = [data for data in hidden if any(name.startswith("__ml4t_") for name in data)]
+    assert len(calendar) == 1 and len(hidden) == weekly.cache.misses > 1
+    monthly = VectorizedStrategy(rebalanced).sweep(b, cache=store, progress=False, n=[5, 10], every="1mo")
+    assert (monthly.cache.hits, monthly.cache.misses) == (weekly.cache.misses - 1, 1)  # the averages hit
+    plain = VectorizedStrategy(rebalanced).sweep(b, cache=False, progress=False, n=[5, 10], every="1mo")
+    _assert_same(plain, monthly)
+
+
+def test_a_changed_timeline_misses_and_gives_the_uncached_result(tmp_path):
+    # 2024-01-08 (row 6) is a Monday: without it the week's first bar is the Tuesday, with it the Monday
     monday = T0 + dt.timedelta(days=6)
     full = _frame()
     before = bars(full.filter(pl.col("timestamp") != monday))
     after = bars(full.filter((pl.col("timestamp") != monday) | (pl.col("symbol") != "ALFA")))
     store = Store(tmp_path, max_bytes=1 << 30)
-    cold = VectorizedStrategy(weekly).sweep(before, cache=store, progress=False, n=[5, 10])
-    per_symbol = cold.cache.misses // 3
-    again = VectorizedStrategy(weekly).sweep(after, cache=store, progress=False, n=[5, 10])
-    # ALFA's averages hit, its rebalance leaf misses; BRAV and CHAR gained a bar: all theirs miss
-    assert (again.cache.hits, again.cache.misses) == (per_symbol - 1, 2 * per_symbol + 1)
-    plain = VectorizedStrategy(weekly).sweep(after, cache=False, progress=False, n=[5, 10])
+    cold = VectorizedStrategy(rebalanced).sweep(before, cache=store, progress=False, n=[5, 10], every="1w")
+    again = VectorizedStrategy(rebalanced).sweep(after, cache=store, progress=False, n=[5, 10], every="1w")
+    assert (again.cache.hits, again.cache.misses) == (0, cold.cache.misses)  # the rows changed: every leaf misses
+    plain = VectorizedStrategy(rebalanced).sweep(after, cache=False, progress=False, n=[5, 10], every="1w")
     _assert_same(plain, again)
+
+
+@pytest.mark.parametrize(
+    ("expr", "read"),
+    [
+        (pl.col("close").rolling_mean(5), {"close"}),
+        (pl.col("close").rank().over("ts_event"), {"close", "ts_event"}),
+        (pl.col("close").sort_by("volume").cum_sum(), {"close", "volume"}),
+        (pl.col("close").filter(pl.col("high") > 1).mean(), {"close", "high"}),
+        (pl.len(), set()),
+        (pl.sum_horizontal(pl.all()), None),
+        (pl.col("^c.*$").sum(), None),
+        (pl.nth(0), None),
+        (pl.col(pl.Float64).sum(), None),
+    ],
+)
+def test_the_columns_a_leaf_reads_are_those_of_its_plan_or_every_column_with_a_selector(expr, read):
+    from ml4t._kernel.leaf_cache import _columns_read
+
+    assert _columns_read(expr, expr.meta.serialize(format="json")) == read

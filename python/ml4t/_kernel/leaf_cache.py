@@ -2,33 +2,45 @@
 
 A compiled chunk evaluates its distinct Polars leaves (a moving average of one window, a rank) per part: per
 symbol on that symbol's rows (``scope="symbol"``), or once on the long frame (``scope="panel"``). With a cache,
-each (leaf, part) is looked up before evaluation and stored after, as an entry of the ``"indicators"`` level: a
-frame with one row per row of the part, ``value`` (the leaf cast to Float64, nulls kept) and ``valid``
-(``value`` not null), read back bit for bit; the leaf's Polars type is kept in the entry's description.
+each distinct leaf of the chunk is ONE entry of the ``"indicators"`` level holding its values on every part: a
+frame with ``value`` (the leaf cast to Float64, nulls kept) and ``valid`` (``value`` not null), one row per row of
+the parts concatenated in the panel's symbol order (symbol scope: each symbol's rows in time order) or the long
+frame's rows (panel scope), read back bit for bit; the leaf's Polars type and the parts' row counts are kept in
+the entry's description. A chunk looks its leaves up, evaluates the missing ones in one query per part, and
+stores them: a sweep does O(leaves) file operations, not O(leaves x symbols).
 
 The key (:func:`ml4t.cache.key_of`) holds:
 
 - the leaf's plan (:func:`ml4t.cache.expression_key` of the leaf as the kernel gives it, Polars' own plan);
-- the scope, and the Polars type names of the part's columns (a leaf's result depends on them);
-- the data: in symbol scope the fingerprint of THAT symbol's rows only (one changed price of ALFA misses only
-  ALFA's entries), in panel scope the whole panel's; plus, for a hidden rebalance column the leaf reads, the
-  digest of that column's values on the part (they come from the common timeline, not the symbol's rows);
+- the scope, and the Polars type names of the columns the leaf reads (its result depends on them);
+- the data the leaf READS, and only that: the fingerprint (:func:`ml4t.data.frame_fingerprint`, computed once per
+  sweep per column) of ``symbol`` and ``ts_event`` (they define the rows and the parts) and of exactly the columns
+  the leaf reads: those of its plan (``expr.meta.root_names()`` and every column node of the plan, ``over``'s
+  partitions included); a plan with a selector (``pl.all()``, a regex, ``pl.nth``, a dtype selection) reads every
+  column. So a changed close price misses every leaf that reads ``close`` and no leaf that reads only ``volume``.
+  ``ts_arrival`` is in the key only of a leaf that reads it: a leaf's values are a function of the columns it reads
+  on the rows that ``symbol`` and ``ts_event`` define, and arrival times change when a value may be used, which
+  the kernel decides, not the value;
+- for a hidden rebalance column the leaf reads, the digest of that column's values on the panel's rows (they come
+  from the common timeline, not from any column of the bars);
 - ml4t's and Polars' versions.
 
 A leaf whose plan holds Python code that cannot be keyed soundly is evaluated, not cached, and the reason kept.
 
-Why an entry missed: every stored leaf also writes its description (:func:`ml4t.cache.describe`, with the
-part's block hashes) to a slot entry (:func:`ml4t.cache.slot_key` of the strategy, the scope, the part and the
-leaf's plan); the next miss of that slot is explained by :func:`ml4t.cache.explain_miss` against it (the exact
-changed rows when this process still holds the previous data: the last :data:`_KEPT` parts' frames are kept by
-fingerprint). A miss without a slot entry is ``"not in the cache"``. A changed window is a new leaf, so its
-miss is ``"not in the cache"`` too: the slot is what is computed, and the entries of the old window stay.
+Why an entry missed: every stored leaf also writes its description (:func:`ml4t.cache.describe`'s shape, with
+the block hashes of the columns it reads) to a slot entry (:func:`ml4t.cache.slot_key` of the strategy, the scope
+and the leaf's plan); the next miss of that slot is explained by :func:`ml4t.cache.explain_miss` against it
+(``"data changed: 1 row of ALFA from 2024-05-01"``: the exact changed rows when this process still holds the
+previous data, the last :data:`_KEPT` column selections being kept by their fingerprints; else the block of rows).
+A miss without a slot entry is ``"not in the cache"``. A changed window is a new leaf, so its miss is ``"not in
+the cache"`` too: the slot is what is computed, and the entries of the old window stay.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,22 +50,24 @@ import xxhash
 
 from ml4t.cache import Key, Store, Uncacheable, block_hashes, explain_miss, expression_key, key_of, slot_key
 from ml4t.data import frame_fingerprint
+from ml4t.data._panel import Panel
 
-__all__ = ["CacheReport", "LeafCache", "Part"]
+__all__ = ["CacheReport", "LeafCache", "Leaves"]
 
 _LEVEL = "indicators"
-_KEPT = 256  # part frames kept in this process by fingerprint, to count a changed part's rows exactly ...
-_KEPT_ROWS = 5_000_000  # ... and their rows at most (the frames are usually the Bars' own, shared anyway)
+_ROWS = ("symbol", "ts_event")  # the columns that define a part's rows: in every leaf's key
+_KEPT = 256  # column selections kept in this process by fingerprint, to count a changed part's rows exactly ...
+_KEPT_ROWS = 5_000_000  # ... and their rows at most (they share the panel's buffers anyway)
 _previous: OrderedDict[str, pl.DataFrame] = OrderedDict()
 _SHOWN = 3  # distinct reasons shown in the one-line summary
 
 
 @dataclass(frozen=True)
 class CacheReport:
-    """What the cache did in a sweep: ``hits`` and ``misses`` of (leaf, part) entries, ``uncached`` leaves
-    evaluated without the cache, and per miss (``reasons``) and per uncached leaf (``uncached_reasons``) why.
-    A part is a symbol in symbol scope, the whole panel in panel scope; a leaf shared by several chunks is
-    looked up once per chunk (the later ones hit)."""
+    """What the cache did in a sweep: ``hits`` and ``misses`` of leaf entries (one per distinct leaf a chunk
+    looks up, holding its values on every symbol), ``uncached`` leaves evaluated without the cache, and per miss
+    (``reasons``) and per uncached leaf (``uncached_reasons``) why. A leaf shared by several chunks is looked up
+    once per chunk (the later ones hit)."""
 
     hits: int = 0
     misses: int = 0
@@ -74,15 +88,13 @@ class CacheReport:
 
 
 @dataclass(frozen=True)
-class Part:
-    """One frame the leaves are evaluated on: its name in the cache (a symbol, or ``"panel"``), the frame (its
-    hidden rebalance columns included), the bars it was made from (the panel's own frame of the part, the same
-    object in every chunk: its fingerprint is computed once per sweep) and the hidden columns' names."""
+class Leaves:
+    """A chunk's leaves as read or evaluated: ``values`` (Float64, NaN where null) and ``valid``, both
+    ``(n_rows, n_leaves)`` over the parts' rows concatenated, and each leaf's Polars type name."""
 
-    name: str
-    frame: pl.DataFrame
-    bars: pl.DataFrame
-    hidden: tuple[str, ...]
+    values: np.ndarray
+    valid: np.ndarray
+    types: list[str]
 
 
 class LeafCache:
@@ -94,9 +106,9 @@ class LeafCache:
         self._hits = self._misses = 0
         self._reasons: list[str] = []
         self._uncached: list[str] = []
-        self._fingerprints: dict[int, str] = {}  # id(frame) of a part -> its fingerprint, for this sweep
-        self._frames: list[pl.DataFrame] = []  # keeps the ids above alive and unique
-        self._blocks: dict[str, Any] = {}
+        self._fingerprints: dict[tuple[int, str], str] = {}  # (id(panel frame), column) -> fingerprint
+        self._frames: dict[int, pl.DataFrame] = {}  # keeps the ids above alive and unique
+        self._blocks: dict[str, Any] = {}  # data id -> block hashes of the columns it names
 
     def report(self) -> CacheReport:
         return CacheReport(self._hits, self._misses, len(self._uncached), tuple(self._reasons), tuple(self._uncached))
@@ -111,89 +123,148 @@ class LeafCache:
 
     def evaluate(
         self,
-        part: Part,
+        panel: Panel,
         scope: str,
+        hidden: Mapping[str, np.ndarray],
+        heights: Sequence[int],
         leaf_keys: Sequence[Key | Uncacheable],
+        leaves: Sequence[pl.Expr],
         leaf_json: Sequence[str],
-        compute: Callable[[list[int]], pl.DataFrame],
-    ) -> tuple[list[np.ndarray], list[np.ndarray], list[str]] | None:
-        """Per leaf of ``part``: its values (Float64, NaN where null), validity and Polars type name, from the
-        store or from ``compute(indices)`` (a frame of the leaves ``indices``, in that order), the computed
-        ones stored. None when a computed leaf is not numeric or boolean (the caller takes the plain path; its
-        entries are not stored)."""
-        n = len(leaf_keys)
-        values: list[np.ndarray | None] = [None] * n
-        valid: list[np.ndarray | None] = [None] * n
-        types: list[str | None] = [None] * n
-        keys: list[Key | None] = [None] * n
+        compute: Callable[[list[int]], list[pl.DataFrame]],
+    ) -> Leaves | None:
+        """The chunk's leaves on every part (``heights``: each part's rows, in order), from the store or from
+        ``compute(indices)`` (per part, a frame of the leaves ``indices`` in that order), the computed ones stored.
+        ``hidden``: each hidden rebalance column's values on the panel's long rows. None when a computed leaf is
+        not numeric or boolean, or its type differs between parts (the caller takes the plain path; nothing of
+        it is stored)."""
+        n, rows = len(leaf_keys), int(sum(heights))
+        values, valid = np.empty((rows, n)), np.empty((rows, n), dtype=bool)
+        types: list[str] = [""] * n
+        keys: list[tuple[Key, list[str]] | None] = [None] * n  # per leaf, its key and the columns it reads
         misses: list[int] = []
+        digests = {name: xxhash.xxh3_128_hexdigest(np.asarray(m, bool).tobytes()) for name, m in hidden.items()}
         for i, leaf in enumerate(leaf_keys):
-            key = self._key(part, scope, leaf, leaf_json[i]) if isinstance(leaf, Key) else leaf
+            if isinstance(leaf, Uncacheable):
+                misses.append(i)
+                continue
+            key, columns = self._key(panel, scope, digests, leaf, leaves[i], leaf_json[i])
             if isinstance(key, Uncacheable):
                 misses.append(i)
                 continue
-            keys[i] = key
+            keys[i] = (key, columns)
             entry = self.store.get(_LEVEL, key.hex)
-            if entry is not None and entry.frame.height == part.frame.height:
+            if entry is not None and entry.frame.height == rows:
                 self._hits += 1
-                values[i] = entry.frame["value"].to_numpy()
-                valid[i] = entry.frame["valid"].to_numpy()
+                values[:, i] = entry.frame["value"].to_numpy()
+                valid[:, i] = entry.frame["valid"].to_numpy()
                 types[i] = str(entry.describe["dtype"])
             else:
                 misses.append(i)
-        if misses:
-            result = compute(misses)
-            for j, i in enumerate(misses):
-                column = result.to_series(j)
-                if not (column.dtype.is_numeric() or column.dtype in (pl.Boolean, pl.Null)):
-                    return None
-                stored = pl.DataFrame({"value": column.cast(pl.Float64), "valid": column.is_not_null()})
-                values[i], valid[i] = stored["value"].to_numpy(), stored["valid"].to_numpy()
-                types[i] = str(column.dtype)
-                known = keys[i]
-                if known is not None:
-                    self._store(part, scope, known, leaf_json[i], stored, str(column.dtype))
-        return [v for v in values if v is not None], [v for v in valid if v is not None], [str(t) for t in types]
+        if not misses:
+            return Leaves(values, valid, types)
+        frames = compute(misses)
+        computed = []
+        for j, i in enumerate(misses):
+            parts = [frame.to_series(j) for frame in frames]
+            dtypes = {str(s.dtype) for s in parts}
+            dtype = parts[0].dtype if parts else pl.Null
+            if len(dtypes) > 1 or not (dtype.is_numeric() or dtype in (pl.Boolean, pl.Null)):
+                return None
+            column = pl.concat(parts) if len(parts) > 1 else parts[0]
+            stored = pl.DataFrame({"value": column.cast(pl.Float64), "valid": column.is_not_null()})
+            values[:, i], valid[:, i] = stored["value"].to_numpy(), stored["valid"].to_numpy()
+            types[i] = str(dtype)
+            computed.append((i, stored))
+        for i, stored in computed:
+            known = keys[i]
+            if known is not None:
+                self._store(panel, scope, known[0], known[1], leaf_json[i], stored, types[i], heights)
+        return Leaves(values, valid, types)
 
     # ------------------------------------------------------------------------------------------- internals
-    def _fingerprint(self, frame: pl.DataFrame) -> str:
-        found = self._fingerprints.get(id(frame))
+    def _fingerprint(self, frame: pl.DataFrame, column: str) -> str:
+        found = self._fingerprints.get((id(frame), column))
         if found is None:
-            found = self._fingerprints[id(frame)] = frame_fingerprint(frame)
-            self._frames.append(frame)
-            _keep(found, frame)
+            found = self._fingerprints[(id(frame), column)] = frame_fingerprint(frame.select(column))
+            self._frames[id(frame)] = frame
         return found
 
-    def _key(self, part: Part, scope: str, leaf: Key, leaf_json: str) -> Key | Uncacheable:
-        data = {"bars": self._fingerprint(part.bars)}
-        for name in part.hidden:
-            if name in leaf_json:
-                data[name] = xxhash.xxh3_128_hexdigest(part.frame[name].to_numpy().tobytes())
-        schema = {name: str(dtype) for name, dtype in part.frame.schema.items()}
-        return key_of(_LEVEL, data=data, expressions={"leaf": leaf}, params={"scope": scope, "schema": schema})
+    def _key(
+        self,
+        panel: Panel,
+        scope: str,
+        hidden: Mapping[str, str],
+        leaf: Key,
+        expr: pl.Expr,
+        leaf_json: str,
+    ) -> tuple[Key | Uncacheable, list[str]]:
+        """The leaf's key, and the columns of the panel it reads (``symbol`` and ``ts_event`` always)."""
+        frame = panel.long
+        read = _columns_read(expr, leaf_json)
+        columns = list(frame.columns) if read is None else [c for c in frame.columns if c in read or c in _ROWS]
+        data = {name: self._fingerprint(frame, name) for name in columns}
+        data.update((name, digest) for name, digest in hidden.items() if read is None or name in read)
+        schema = {name: str(frame.schema[name]) for name in columns}
+        key = key_of(_LEVEL, data=data, expressions={"leaf": leaf}, params={"scope": scope, "schema": schema})
+        return key, columns
 
-    def _store(self, part: Part, scope: str, key: Key, leaf_json: str, frame: pl.DataFrame, dtype: str) -> None:
-        bars = part.bars
-        fingerprint = self._fingerprint(bars)
-        if fingerprint not in self._blocks:
-            self._blocks[fingerprint] = block_hashes(bars) if {"symbol", "ts_event"} <= set(bars.columns) else None
-        current = {"key": key.hex, "parts": dict(key.parts), "blocks": self._blocks[fingerprint]}
-        slot = slot_key(_LEVEL, self.strategy, scope, part.name, str(key.parts["expressions"]["leaf"]))
+    def _store(
+        self,
+        panel: Panel,
+        scope: str,
+        key: Key,
+        columns: list[str],
+        leaf_json: str,
+        frame: pl.DataFrame,
+        dtype: str,
+        heights: Sequence[int],
+    ) -> None:
+        data = panel.long.select(columns)
+        data_id = Key.of({"data": key.parts["data"]}).hex
+        if data_id not in self._blocks:
+            self._blocks[data_id] = block_hashes(data)
+            _keep(data_id, data)
+        current = {"key": key.hex, "parts": dict(key.parts), "blocks": self._blocks[data_id]}
+        slot = slot_key(_LEVEL, self.strategy, scope, str(key.parts["expressions"]["leaf"]))
         previous = self.store.get(_LEVEL, slot)
         self._misses += 1
         if previous is None:
             self._reasons.append("not in the cache")
         else:
             before = previous.describe
-            old = _previous.get(str((before.get("parts") or {}).get("data", {}).get("bars")))
-            self._reasons.append(explain_miss(before, current, previous_data=old, current_data=bars))
-        self.store.put(_LEVEL, key.hex, frame, describe={**current, "dtype": dtype, "leaf": leaf_json[:2000]})
+            old_data = (before.get("parts") or {}).get("data")
+            old = _previous.get(Key.of({"data": old_data}).hex) if isinstance(old_data, dict) else None
+            if old is not None and old.columns != data.columns:
+                old = None
+            self._reasons.append(explain_miss(before, current, previous_data=old, current_data=data))
+        describe = {**current, "dtype": dtype, "rows": list(heights), "leaf": leaf_json[:2000]}
+        self.store.put(_LEVEL, key.hex, frame, describe=describe)
         self.store.put(_LEVEL, slot, pl.DataFrame(), describe=current)
 
 
-def _keep(fingerprint: str, frame: pl.DataFrame) -> None:
-    """Keep ``frame`` as the data of ``fingerprint`` for this process's later miss reasons (bounded)."""
-    _previous[fingerprint] = frame
-    _previous.move_to_end(fingerprint)
+def _columns_read(expr: pl.Expr, leaf_json: str) -> set[str] | None:
+    """The columns the leaf's plan reads (its root names and every column node), or None when a selector
+    (``pl.all()``, a regex, ``pl.nth``, a dtype) makes that depend on the frame: then it reads every column."""
+    if '"Selector"' in leaf_json:
+        return None
+    found = set(expr.meta.root_names())
+    stack: list[Any] = [json.loads(leaf_json)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for name, value in node.items():
+                if name == "Column" and isinstance(value, str):
+                    found.add(value)
+                elif isinstance(value, (dict, list)):
+                    stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, (dict, list)))
+    return found
+
+
+def _keep(data_id: str, frame: pl.DataFrame) -> None:
+    """Keep ``frame`` as the data of ``data_id`` for this process's later miss reasons (bounded)."""
+    _previous[data_id] = frame
+    _previous.move_to_end(data_id)
     while len(_previous) > 1 and (len(_previous) > _KEPT or sum(f.height for f in _previous.values()) > _KEPT_ROWS):
         _previous.popitem(last=False)

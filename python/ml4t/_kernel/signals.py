@@ -18,7 +18,6 @@ import itertools
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -35,7 +34,7 @@ from ml4t._kernel.keys import (
     rebalance_columns,
     rebalance_mask,
 )
-from ml4t._kernel.leaf_cache import LeafCache, Part
+from ml4t._kernel.leaf_cache import LeafCache
 from ml4t._kernel.panel_scope import stage_windows
 from ml4t.data import Bars
 from ml4t.data._panel import Panel
@@ -421,7 +420,7 @@ def compile_chunk(
     their arrays would exceed ``max_bytes`` (the caller splits the chunk). The leaves are evaluated like
     :func:`evaluate`'s expressions (per symbol, or once on the long frame in panel scope) and laid out
     ``(n_symbols, n_leaves, n_bars)``: the programs are elementwise, so they hold on the scattered leaves.
-    With a ``cache``, each leaf of each part is read from it or evaluated and stored
+    With a ``cache``, each leaf (its values on every part) is read from it or evaluated and stored
     (:mod:`ml4t._kernel.leaf_cache`); the arrays are the same bit for bit."""
     s = settings
     per_combo = _call_all(fn, grid, indices, s)
@@ -455,25 +454,28 @@ def compile_chunk(
     leaf_keys = cache.leaf_keys(leaf_json, parsed) if cache is not None and n_leaves else None
     stages, leaves = stage_windows(leaves) if s.scope == "panel" and leaf_keys is None else ([], leaves)
 
-    def compute(frame: pl.DataFrame, symbol: str | None, which: list[int]) -> pl.DataFrame:
-        chosen = [leaves[i] for i in which]
-        lifted, chosen = stage_windows(chosen) if s.scope == "panel" else ([], chosen)
-        return _collect(frame, lifted, chosen, fn, grid, indices, symbol)
+    parts: Iterable[tuple[pl.DataFrame, int | np.ndarray, np.ndarray, str | None]] = _parts(panel, s.scope, hidden)
+    if leaf_keys is not None and cache is not None:
+        parts = listed = list(parts)  # every part at once: one lookup and one store per leaf, whatever the symbols
 
-    for frame, sym, bar, symbol in _parts(panel, s.scope, hidden):
-        if leaf_keys is not None and cache is not None:
-            bars = panel.long if symbol is None else panel.frames[int(sym)]
-            part = Part("panel" if symbol is None else symbol, frame, bars, tuple(hidden))
-            got = cache.evaluate(part, s.scope, leaf_keys, leaf_json, partial(compute, frame, symbol))
-            if got is None:
-                return None
-            names = got[2]
-            if dtype_names is not None and names != dtype_names:
-                return None
-            dtype_names = names
-            values_at[sym, bar] = np.column_stack(got[0])
-            valid_at[sym, bar] = np.column_stack(got[1])
-            continue
+        def compute(which: list[int]) -> list[pl.DataFrame]:
+            chosen = [leaves[i] for i in which]
+            lifted, chosen = stage_windows(chosen) if s.scope == "panel" else ([], chosen)
+            return [_collect(frame, lifted, chosen, fn, grid, indices, symbol) for frame, _, _, symbol in listed]
+
+        masks = {name: rebalance_mask(panel.ts, name)[panel.long_bar] for name in hidden}
+        heights = [frame.height for frame, _, _, _ in parts]
+        got = cache.evaluate(panel, s.scope, masks, heights, leaf_keys, parsed, leaf_json, compute)
+        if got is None:
+            return None
+        dtype_names = got.types
+        start = 0
+        for (_, sym, bar, _), height in zip(parts, heights, strict=True):
+            values_at[sym, bar] = got.values[start : start + height]
+            valid_at[sym, bar] = got.valid[start : start + height]
+            start += height
+        parts = []
+    for frame, sym, bar, symbol in parts:
         result = _collect(frame, stages, leaves, fn, grid, indices, symbol) if leaves else pl.DataFrame()
         dtypes = result.dtypes
         if any(not (dt.is_numeric() or dt in (pl.Boolean, pl.Null)) for dt in dtypes):
