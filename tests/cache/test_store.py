@@ -247,12 +247,45 @@ def test_a_flipped_byte_in_a_stored_entry_is_warned_about_removed_and_recomputed
 
 
 def test_a_digest_that_does_not_match_the_content_is_warned_about(tmp_path, monkeypatch):
-    """Bytes that are whole (their checksum holds) but whose stored digest is not the content's."""
+    """Bytes that are whole (their checksum holds) but whose stored digest is not the content's, read by another
+    Polars than the one that wrote and checked them (the reader then recomputes the digest)."""
     store = Store(tmp_path, max_bytes=10**9)
     with monkeypatch.context() as patch:
         patch.setattr(_entry, "digest", lambda *args: "0" * 32)
         store.put("indicators", KEY, _frame(5, 1), describe={})
+    monkeypatch.setattr(_entry, "_READER", "polars 0.0.0")
     _damaged(store, "indicators", KEY, "content does not match its digest")
+
+
+def test_the_reader_that_wrote_and_checked_an_entry_does_not_recompute_its_digest(tmp_path, monkeypatch):
+    store = Store(tmp_path, max_bytes=10**9)
+    frame = _frame(40, 2)
+    written = store.put("indicators", KEY, frame, describe={"a": 1})
+    monkeypatch.setattr(_entry, "digest", _refuse)
+    read = store.get("indicators", KEY)
+    assert read is not None and read.frame.equals(frame) and read.digest == written.digest
+
+
+def _refuse(*args: object) -> str:
+    raise AssertionError("the digest was recomputed")
+
+
+def test_a_frame_that_does_not_read_back_as_written_is_refused_at_put(tmp_path, monkeypatch):
+    calls = iter(range(10))
+    monkeypatch.setattr(_entry, "digest", lambda *args: f"{next(calls):032x}")  # what is read is not what was written
+    store = Store(tmp_path, max_bytes=10**9)
+    with pytest.raises(ConfigError, match="does not read back") as info:
+        store.put("indicators", KEY, _frame(5, 1), describe={})
+    assert info.value.argument == "frame"
+    assert not store.path("indicators", KEY).exists()
+
+
+def test_entries_are_written_with_lz4_the_fastest_codec_to_read(tmp_path):
+    import pyarrow.parquet as pq
+
+    entry = Store(tmp_path, max_bytes=10**9).put("indicators", KEY, _frame(40, 2), describe={})
+    meta = pq.read_metadata(entry.path)
+    assert {meta.row_group(0).column(i).compression for i in range(meta.num_columns)} <= {"LZ4", "LZ4_RAW"}
 
 
 def test_an_entry_of_a_foreign_format_version_is_warned_about(tmp_path, monkeypatch):

@@ -6,9 +6,13 @@ An entry is the Parquet file Polars writes for the frame, with these key-value m
 - ``ml4t.level`` and ``ml4t.key``: where the entry belongs, so a file copied or renamed to another key is refused;
 - ``ml4t.describe``: the caller's describe dict as canonical JSON (sorted keys, no NaN);
 - ``ml4t.digest``: :func:`ml4t.data.frame_fingerprint` of the frame with the level, the key and the describe
-  text as attributes: it is checked on the decoded frame, so what a reader gets is what the writer stored;
+  text as attributes: what a reader gets is what the writer stored (see below when it is recomputed);
+- ``ml4t.reader``: the Polars that read the bytes back at write time and found the digest (``polars 2.1.0``);
 - ``ml4t.checksum``: ``ml4t-checksum:`` and the xxh3-128 (32 hex digits) of the whole file's bytes computed with
   these 32 digits as zeros, then written in place (the same length, so no offset moves).
+
+The columns are LZ4-compressed, without statistics (nothing filters on them): LZ4 is the codec Polars reads
+fastest (a 100,000-row leaf: 0.46 ms against 1.5 ms for zstd, 0.7 ms uncompressed) and barely larger on floats.
 
 Why a checksum of the bytes besides the digest of the content: a Parquet reader given damaged bytes may raise,
 return other values, or panic (Polars' reader panics on some flipped bytes, a ``BaseException``). The checksum is
@@ -16,6 +20,15 @@ verified first, on the raw bytes, so a parser only ever reads bytes the writer p
 byte anywhere in the file is caught there. The checksum is found as the last occurrence of its marker: it is the
 last key-value entry, after which the footer holds only the writer's name and the column orders (no text of ours);
 Polars' ``ARROW:schema`` entry is base64 and cannot contain the marker's ``:``.
+
+When the digest is recomputed: the writer reads its own bytes back (``pl.read_parquet``) before storing them and
+refuses (a ConfigError naming ``frame``) a frame whose read-back digest differs; it records its Polars version in
+``ml4t.reader``. A reader whose checksum holds has the writer's bytes exactly (a flipped bit or a truncation
+escapes an xxh3-128 with probability 2**-128; the checksum, like the digest, is no defence against a forger, who
+could rewrite both); if it runs the same Polars (``ml4t.reader`` equals its own), parsing those bytes gives the
+frame the writer parsed and checked, so recomputing the digest could only repeat the writer's result: it is not
+recomputed (about a third of a small entry's read). A reader running another Polars recomputes it, and refuses
+the entry when it differs: a reader that parses the same bytes differently is caught.
 """
 
 from __future__ import annotations
@@ -37,6 +50,7 @@ FORMAT = "ml4t-cache/1"
 _MARKER = b"ml4t-checksum:"
 _DIGITS = 32
 _ZEROS = b"0" * _DIGITS
+_READER = f"polars {pl.__version__}"
 
 
 class Damaged(Exception):
@@ -68,8 +82,14 @@ def digest(frame: pl.DataFrame, level: str, key: str, describe: str) -> str:
     return frame_fingerprint(frame, level=level, key=key, describe=describe)
 
 
-def _checksum(data: bytes) -> bytes:
-    return xxhash.xxh3_128_hexdigest(data).encode()
+def _checksum(data: bytes | bytearray, at: int) -> bytes:
+    """The checksum of ``data`` with the 32 digits at ``at`` read as zeros (no copy of the bytes)."""
+    h = xxhash.xxh3_128()
+    view = memoryview(data)
+    h.update(view[:at])
+    h.update(_ZEROS)
+    h.update(view[at + _DIGITS :])
+    return h.hexdigest().encode()
 
 
 def encode(level: str, key: str, frame: pl.DataFrame, describe: str) -> tuple[bytes, str]:
@@ -82,16 +102,26 @@ def encode(level: str, key: str, frame: pl.DataFrame, describe: str) -> tuple[by
         "ml4t.key": key,
         "ml4t.describe": describe,
         "ml4t.digest": content,
+        "ml4t.reader": _READER,
         "ml4t.checksum": (_MARKER + _ZEROS).decode(),
     }
     buffer = io.BytesIO()
     try:
-        frame.write_parquet(buffer, metadata=metadata)
+        frame.write_parquet(buffer, compression="lz4", statistics=False, metadata=metadata)
     except Exception as error:
         raise ConfigError(f"frame cannot be stored as Parquet: {error}", argument="frame") from None
     data = bytearray(buffer.getvalue())
     at = data.rfind(_MARKER) + len(_MARKER)
-    data[at : at + _DIGITS] = _checksum(bytes(data))
+    data[at : at + _DIGITS] = _checksum(data, at)
+    try:
+        back = digest(pl.read_parquet(io.BytesIO(data)), level, key, describe)
+    except Exception as error:
+        back = f"an error ({type(error).__name__}: {error})"
+    if back != content:
+        raise ConfigError(
+            f"frame does not read back from Parquet as it was written (digest {content}, read back {back})",
+            argument="frame",
+        )
     return bytes(data), content
 
 
@@ -102,7 +132,7 @@ def metadata(data: bytes) -> dict[str, str]:
         raise Damaged("it has no checksum (truncated, or not an ml4t cache entry)")
     start = at + len(_MARKER)
     stored = data[start : start + _DIGITS]
-    if len(stored) != _DIGITS or _checksum(data[:start] + _ZEROS + data[start + _DIGITS :]) != stored:
+    if len(stored) != _DIGITS or _checksum(data, start) != stored:
         raise Damaged("its bytes do not match its checksum (truncated or altered)")
     try:
         return pl.read_parquet_metadata(io.BytesIO(data))
@@ -112,7 +142,8 @@ def metadata(data: bytes) -> dict[str, str]:
 
 def decode(data: bytes, level: str, key: str) -> Decoded:
     """The frame, describe dict and digest of an entry's bytes, every check passed; a Damaged naming the first
-    check that failed: the checksum, the format version, where it belongs, the describe JSON, the digest."""
+    check that failed: the checksum, the format version, where it belongs, the describe JSON, the digest (when
+    this Polars is not the one that wrote and checked the entry)."""
     found = metadata(data)
     version = found.get("ml4t.format")
     if version != FORMAT:
@@ -129,6 +160,6 @@ def decode(data: bytes, level: str, key: str) -> Decoded:
     except Exception as error:
         raise Damaged(f"its data cannot be read ({type(error).__name__}: {error})") from None
     stored = found.get("ml4t.digest")
-    if digest(frame, level, key, text) != stored:
+    if found.get("ml4t.reader") != _READER and digest(frame, level, key, text) != stored:
         raise Damaged("its content does not match its digest")
     return Decoded(frame, describe, str(stored))
