@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 
@@ -249,15 +250,17 @@ def test_a_corrupt_entry_is_warned_about_recomputed_and_the_result_equal(tmp_pat
 class _Damaging(Store):
     """A store that damages the first leaf entry it writes, right after writing it (a disk going bad)."""
 
+    lock = threading.Lock()  # a chunk's stores run on threads
     damaged: list[Path]
 
     def put(self, level, key, frame, *, describe):
         entry = super().put(level, key, frame, describe=describe)
-        if "dtype" in describe and not getattr(self, "damaged", None):
-            data = bytearray(entry.path.read_bytes())
-            data[len(data) // 3] ^= 0x5A
-            entry.path.write_bytes(bytes(data))
-            self.damaged = [entry.path]
+        with self.lock:
+            if "dtype" in describe and not getattr(self, "damaged", None):
+                data = bytearray(entry.path.read_bytes())
+                data[len(data) // 3] ^= 0x5A
+                entry.path.write_bytes(bytes(data))
+                self.damaged = [entry.path]
         return entry
 
 

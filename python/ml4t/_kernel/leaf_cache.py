@@ -41,6 +41,7 @@ from __future__ import annotations
 import json
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +61,7 @@ _KEPT = 256  # column selections kept in this process by fingerprint, to count a
 _KEPT_ROWS = 5_000_000  # ... and their rows at most (they share the panel's buffers anyway)
 _previous: OrderedDict[str, pl.DataFrame] = OrderedDict()
 _SHOWN = 3  # distinct reasons shown in the one-line summary
+_THREADS = 8  # a chunk's store operations in flight at once
 
 
 @dataclass(frozen=True)
@@ -144,15 +146,18 @@ class LeafCache:
         misses: list[int] = []
         digests = {name: xxhash.xxh3_128_hexdigest(np.asarray(m, bool).tobytes()) for name, m in hidden.items()}
         for i, leaf in enumerate(leaf_keys):
-            if isinstance(leaf, Uncacheable):
-                misses.append(i)
-                continue
-            key, columns = self._key(panel, scope, digests, leaf, leaves[i], leaf_json[i])
+            key = (
+                leaf
+                if isinstance(leaf, Uncacheable)
+                else self._key(panel, scope, digests, leaf, leaves[i], leaf_json[i])
+            )
             if isinstance(key, Uncacheable):
                 misses.append(i)
-                continue
-            keys[i] = (key, columns)
-            entry = self.store.get(_LEVEL, key.hex)
+            else:
+                keys[i] = key
+        looked = [(i, key) for i, key in enumerate(keys) if key is not None]
+        found = _each(lambda item: self.store.get(_LEVEL, item[1][0].hex), looked)
+        for (i, _), entry in zip(looked, found, strict=True):
             if entry is not None and entry.frame.height == rows:
                 self._hits += 1
                 values[:, i] = entry.frame["value"].to_numpy()
@@ -162,8 +167,9 @@ class LeafCache:
                 misses.append(i)
         if not misses:
             return Leaves(values, valid, types)
+        misses.sort()
         frames = compute(misses)
-        computed = []
+        stores = []
         for j, i in enumerate(misses):
             parts = [frame.to_series(j) for frame in frames]
             dtypes = {str(s.dtype) for s in parts}
@@ -174,11 +180,11 @@ class LeafCache:
             stored = pl.DataFrame({"value": column.cast(pl.Float64), "valid": column.is_not_null()})
             values[:, i], valid[:, i] = stored["value"].to_numpy(), stored["valid"].to_numpy()
             types[i] = str(dtype)
-            computed.append((i, stored))
-        for i, stored in computed:
             known = keys[i]
             if known is not None:
-                self._store(panel, scope, known[0], known[1], leaf_json[i], stored, types[i], heights)
+                stores.append(self._miss(panel, scope, known, leaf_json[i], stored, types[i], heights))
+        self._reasons.extend(_each(lambda store: store(), stores))
+        self._misses += len(stores)
         return Leaves(values, valid, types)
 
     # ------------------------------------------------------------------------------------------- internals
@@ -197,49 +203,65 @@ class LeafCache:
         leaf: Key,
         expr: pl.Expr,
         leaf_json: str,
-    ) -> tuple[Key | Uncacheable, list[str]]:
-        """The leaf's key, and the columns of the panel it reads (``symbol`` and ``ts_event`` always)."""
+    ) -> tuple[Key, list[str]] | Uncacheable:
+        """The leaf's key and the columns of the panel it reads (``symbol`` and ``ts_event`` always)."""
         frame = panel.long
         read = _columns_read(expr, leaf_json)
         columns = list(frame.columns) if read is None else [c for c in frame.columns if c in read or c in _ROWS]
         data = {name: self._fingerprint(frame, name) for name in columns}
         data.update((name, digest) for name, digest in hidden.items() if read is None or name in read)
-        schema = {name: str(frame.schema[name]) for name in columns}
+        types = dict(zip(frame.columns, map(str, frame.dtypes), strict=True))
+        schema = {name: types[name] for name in columns}
         key = key_of(_LEVEL, data=data, expressions={"leaf": leaf}, params={"scope": scope, "schema": schema})
-        return key, columns
+        return key if isinstance(key, Uncacheable) else (key, columns)
 
-    def _store(
+    def _miss(
         self,
         panel: Panel,
         scope: str,
-        key: Key,
-        columns: list[str],
+        key: tuple[Key, list[str]],
         leaf_json: str,
         frame: pl.DataFrame,
         dtype: str,
         heights: Sequence[int],
-    ) -> None:
+    ) -> Callable[[], str]:
+        """What storing a computed leaf does (run later, with the chunk's other stores): look its slot up for the
+        reason it missed, write the entry and the slot; the reason."""
+        key_, columns = key
         data = panel.long.select(columns)
-        data_id = Key.of({"data": key.parts["data"]}).hex
+        data_id = Key.of({"data": key_.parts["data"]}).hex
         if data_id not in self._blocks:
             self._blocks[data_id] = block_hashes(data)
             _keep(data_id, data)
-        current = {"key": key.hex, "parts": dict(key.parts), "blocks": self._blocks[data_id]}
-        slot = slot_key(_LEVEL, self.strategy, scope, str(key.parts["expressions"]["leaf"]))
-        previous = self.store.get(_LEVEL, slot)
-        self._misses += 1
-        if previous is None:
-            self._reasons.append("not in the cache")
-        else:
-            before = previous.describe
-            old_data = (before.get("parts") or {}).get("data")
-            old = _previous.get(Key.of({"data": old_data}).hex) if isinstance(old_data, dict) else None
-            if old is not None and old.columns != data.columns:
-                old = None
-            self._reasons.append(explain_miss(before, current, previous_data=old, current_data=data))
+        current = {"key": key_.hex, "parts": dict(key_.parts), "blocks": self._blocks[data_id]}
+        slot = slot_key(_LEVEL, self.strategy, scope, str(key_.parts["expressions"]["leaf"]))
         describe = {**current, "dtype": dtype, "rows": list(heights), "leaf": leaf_json[:2000]}
-        self.store.put(_LEVEL, key.hex, frame, describe=describe)
-        self.store.put(_LEVEL, slot, pl.DataFrame(), describe=current)
+
+        def store() -> str:
+            previous = self.store.get(_LEVEL, slot)
+            if previous is None:
+                reason = "not in the cache"
+            else:
+                before = previous.describe
+                old_data = (before.get("parts") or {}).get("data")
+                old = _previous.get(Key.of({"data": old_data}).hex) if isinstance(old_data, dict) else None
+                if old is not None and old.columns != data.columns:
+                    old = None
+                reason = explain_miss(before, current, previous_data=old, current_data=data)
+            self.store.put(_LEVEL, key_.hex, frame, describe=describe)
+            self.store.put(_LEVEL, slot, pl.DataFrame(), describe=current)
+            return reason
+
+        return store
+
+
+def _each(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    """``function`` of each item, in order; several at once on threads (a store's reads and fsyncs release the
+    GIL: a chunk's file operations overlap instead of queueing). An error propagates."""
+    if len(items) <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(min(_THREADS, len(items))) as pool:
+        return list(pool.map(function, items))
 
 
 def _columns_read(expr: pl.Expr, leaf_json: str) -> set[str] | None:
