@@ -52,10 +52,20 @@ def _column(h: Any, series: pl.Series) -> None:
     series = series.rechunk()
     nulls = series.null_count()
     _integer(h, nulls)
-    if nulls:
-        h.update(np.packbits(series.is_null().to_numpy()).tobytes())
+    missing = series.is_null().to_numpy() if nulls else None
+    if missing is not None:
+        h.update(np.packbits(missing).tobytes())
     dtype = series.dtype
-    if dtype == pl.Boolean or dtype.is_integer() or dtype.is_float() or dtype.is_temporal():
+    if dtype.is_float() or (not nulls and (dtype == pl.Boolean or dtype.is_integer())):
+        # the same bytes as below from fewer Polars calls (each costs ~0.1 ms whatever the length): NumPy reads
+        # these as they are (a float's nulls as NaN, set to zero here)
+        values = series.to_numpy()
+        if missing is not None:
+            values = np.where(missing, values.dtype.type(0), values)
+        if values.dtype.kind == "f" and np.isnan(values).any():
+            values = np.where(np.isnan(values), np.nan, values)
+        h.update(np.ascontiguousarray(values, dtype=values.dtype.newbyteorder("<")))
+    elif dtype == pl.Boolean or dtype.is_integer() or dtype.is_temporal():
         physical = series.to_physical()
         if nulls:
             physical = physical.fill_null(False if dtype == pl.Boolean else 0)
