@@ -187,11 +187,13 @@ def test_one_changed_value_misses_exactly_the_leaves_that_read_its_column_and_na
 
 def test_a_changed_row_of_another_symbol_is_named_without_the_previous_data(tmp_path, monkeypatch):
     """Another process (no previous frames kept): the reason names the symbol's block of rows."""
-    import ml4t._kernel.leaf_cache as leaf_cache
+    from collections import OrderedDict
+
+    import ml4t.cache._reasons as reasons
 
     store = Store(tmp_path, max_bytes=1 << 30)
     _sweep(cross, bars(_frame()), store)
-    monkeypatch.setattr(leaf_cache, "_previous", leaf_cache.OrderedDict())
+    monkeypatch.setattr(reasons, "_kept", OrderedDict())
     again = _sweep(cross, bars(_edit(_frame(), "CHAR", 3, 2.0)), store)
     assert (again.cache.hits, again.cache.misses) == (0, 4)
     assert set(again.cache.reasons) == {f"data changed: CHAR in the 120 rows from {T0.isoformat()}"}

@@ -31,7 +31,7 @@ Why an entry missed: every stored leaf also writes its description (:func:`ml4t.
 the block hashes of the columns it reads) to a slot entry (:func:`ml4t.cache.slot_key` of the strategy, the scope
 and the leaf's plan); the next miss of that slot is explained by :func:`ml4t.cache.explain_miss` against it
 (``"data changed: 1 row of ALFA from 2024-05-01"``: the exact changed rows when this process still holds the
-previous data, the last :data:`_KEPT` column selections being kept by their fingerprints; else the block of rows).
+previous data, the column selections being kept by :func:`ml4t.cache._reasons.remember`; else the block of rows).
 A miss without a slot entry is ``"not in the cache"``. A changed window is a new leaf, so its miss is ``"not in
 the cache"`` too: the slot is what is computed, and the entries of the old window stay.
 """
@@ -39,7 +39,7 @@ the cache"`` too: the slot is what is computed, and the entries of the old windo
 from __future__ import annotations
 
 import json
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -50,6 +50,7 @@ import polars as pl
 import xxhash
 
 from ml4t.cache import Key, Store, Uncacheable, block_hashes, explain_miss, expression_key, key_of, slot_key
+from ml4t.cache._reasons import recall, remember
 from ml4t.data import frame_fingerprint
 from ml4t.data._panel import Panel
 
@@ -57,9 +58,6 @@ __all__ = ["CacheReport", "LeafCache", "Leaves"]
 
 _LEVEL = "indicators"
 _ROWS = ("symbol", "ts_event")  # the columns that define a part's rows: in every leaf's key
-_KEPT = 256  # column selections kept in this process by fingerprint, to count a changed part's rows exactly ...
-_KEPT_ROWS = 5_000_000  # ... and their rows at most (they share the panel's buffers anyway)
-_previous: OrderedDict[str, pl.DataFrame] = OrderedDict()
 _SHOWN = 3  # distinct reasons shown in the one-line summary
 _THREADS = 8  # a chunk's store operations in flight at once
 
@@ -232,7 +230,7 @@ class LeafCache:
         data_id = Key.of({"data": key_.parts["data"]}).hex
         if data_id not in self._blocks:
             self._blocks[data_id] = block_hashes(data)
-            _keep(data_id, data)
+            remember(data_id, data)  # a later miss in this process counts the changed rows exactly
         current = {"key": key_.hex, "parts": dict(key_.parts), "blocks": self._blocks[data_id]}
         slot = slot_key(_LEVEL, self.strategy, scope, str(key_.parts["expressions"]["leaf"]))
         describe = {**current, "dtype": dtype, "rows": list(heights), "leaf": leaf_json[:2000]}
@@ -244,8 +242,8 @@ class LeafCache:
             else:
                 before = previous.describe
                 old_data = (before.get("parts") or {}).get("data")
-                old = _previous.get(Key.of({"data": old_data}).hex) if isinstance(old_data, dict) else None
-                if old is not None and old.columns != data.columns:
+                old = recall(Key.of({"data": old_data}).hex) if isinstance(old_data, dict) else None
+                if not isinstance(old, pl.DataFrame) or old.columns != data.columns:
                     old = None
                 reason = explain_miss(before, current, previous_data=old, current_data=data)
             self.store.put(_LEVEL, key_.hex, frame, describe=describe)
@@ -282,11 +280,3 @@ def _columns_read(expr: pl.Expr, leaf_json: str) -> set[str] | None:
         elif isinstance(node, list):
             stack.extend(v for v in node if isinstance(v, (dict, list)))
     return found
-
-
-def _keep(data_id: str, frame: pl.DataFrame) -> None:
-    """Keep ``frame`` as the data of ``data_id`` for this process's later miss reasons (bounded)."""
-    _previous[data_id] = frame
-    _previous.move_to_end(data_id)
-    while len(_previous) > 1 and (len(_previous) > _KEPT or sum(f.height for f in _previous.values()) > _KEPT_ROWS):
-        _previous.popitem(last=False)
