@@ -113,7 +113,7 @@ def _assert_same_result(a, b, **params) -> None:
 
 
 def _entries(store: Store) -> list[Path]:
-    """The leaf entries (not the slot entries, whose frames are empty) of ``store``."""
+    """The leaf entries (not the strategy's slot of descriptions) of ``store``."""
     return [e.path for e in store.entries("indicators") if e.describe and "dtype" in e.describe]
 
 
@@ -134,6 +134,7 @@ def test_cold_then_warm_equal_the_uncached_sweep_and_warm_is_all_hits(tmp_path, 
     assert set(cold.cache.reasons) == {"not in the cache"}
     assert (warm.cache.hits, warm.cache.misses) == (n, 0)
     assert len(_entries(store)) == n
+    assert len(store.entries("indicators")) == n + 1  # and one slot of the strategy's leaves' descriptions
     rows = [[120, 120, 120]] if scope == "symbol" else [[360]]  # one entry holds every symbol's rows
     assert {str(e.describe["rows"]) for e in store.entries("indicators") if "rows" in (e.describe or {})} == {
         str(r) for r in rows

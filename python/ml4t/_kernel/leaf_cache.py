@@ -27,13 +27,17 @@ The key (:func:`ml4t.cache.key_of`) holds:
 
 A leaf whose plan holds Python code that cannot be keyed soundly is evaluated, not cached, and the reason kept.
 
-Why an entry missed: every stored leaf also writes its description (:func:`ml4t.cache.describe`'s shape, with
-the block hashes of the columns it reads) to a slot entry (:func:`ml4t.cache.slot_key` of the strategy, the scope
-and the leaf's plan); the next miss of that slot is explained by :func:`ml4t.cache.explain_miss` against it
-(``"data changed: 1 row of ALFA from 2024-05-01"``: the exact changed rows when this process still holds the
-previous data, the column selections being kept by :func:`ml4t.cache._reasons.remember`; else the block of rows).
-A miss without a slot entry is ``"not in the cache"``. A changed window is a new leaf, so its miss is ``"not in
-the cache"`` too: the slot is what is computed, and the entries of the old window stay.
+Why an entry missed: the strategy has one slot entry per scope (:func:`ml4t.cache.slot_key` of the strategy and
+the scope): a frame of the last description (:func:`ml4t.cache.describe`'s shape) stored for each leaf plan, the
+last :data:`_SLOT_LEAVES` plans stored, and the block hashes of the columns they read (kept once per data). A
+sweep reads it once, at its first miss, explains each miss with :func:`ml4t.cache.explain_miss` against its
+plan's last description (``"data changed: 1 row of ALFA from 2024-05-01"``: the exact changed rows when this
+process still holds the previous data, the column selections being kept by
+:func:`ml4t.cache._reasons.remember`; else the block of rows), and writes it back once per chunk that stored a
+leaf: a sweep writes one file per missing leaf and one slot. A plan not in the slot is ``"not in the cache"``;
+so is a changed window (a new plan: the slot is what is computed, and the entries of the old window stay). Two
+processes sweeping one strategy at once may each overwrite the other's slot: then a later miss may be explained
+as ``"not in the cache"``; no entry is ever wrong for it.
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ _LEVEL = "indicators"
 _ROWS = ("symbol", "ts_event")  # the columns that define a part's rows: in every leaf's key
 _SHOWN = 3  # distinct reasons shown in the one-line summary
 _THREADS = 8  # a chunk's store operations in flight at once
+_SLOT_LEAVES = 4096  # leaf descriptions kept in a strategy's slot, the most recently stored
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,7 @@ class LeafCache:
         self._fingerprints: dict[tuple[int, str], str] = {}  # (id(panel frame), column) -> fingerprint
         self._frames: dict[int, pl.DataFrame] = {}  # keeps the ids above alive and unique
         self._blocks: dict[str, Any] = {}  # data id -> block hashes of the columns it names
+        self._slot: _Slot | None = None  # the strategy's leaf descriptions, once read
 
     def report(self) -> CacheReport:
         return CacheReport(self._hits, self._misses, len(self._uncached), tuple(self._reasons), tuple(self._uncached))
@@ -180,9 +186,10 @@ class LeafCache:
             types[i] = str(dtype)
             known = keys[i]
             if known is not None:
-                stores.append(self._miss(panel, scope, known, leaf_json[i], stored, types[i], heights))
-        self._reasons.extend(_each(lambda store: store(), stores))
-        self._misses += len(stores)
+                stores.append((known[0], self._miss(panel, scope, known, leaf_json[i], types[i], heights), stored))
+        _each(lambda item: self.store.put(_LEVEL, item[0].hex, item[2], describe=item[1]), stores)
+        if stores:
+            self._write_slot(scope)
         return Leaves(values, valid, types)
 
     # ------------------------------------------------------------------------------------------- internals
@@ -219,12 +226,11 @@ class LeafCache:
         scope: str,
         key: tuple[Key, list[str]],
         leaf_json: str,
-        frame: pl.DataFrame,
         dtype: str,
         heights: Sequence[int],
-    ) -> Callable[[], str]:
-        """What storing a computed leaf does (run later, with the chunk's other stores): look its slot up for the
-        reason it missed, write the entry and the slot; the reason."""
+    ) -> dict[str, Any]:
+        """Count a computed leaf's miss with its reason (against its plan's last description in the slot), put
+        its description in the slot; the description its entry is stored with."""
         key_, columns = key
         data = panel.long.select(columns)
         data_id = Key.of({"data": key_.parts["data"]}).hex
@@ -232,25 +238,61 @@ class LeafCache:
             self._blocks[data_id] = block_hashes(data)
             remember(data_id, data)  # a later miss in this process counts the changed rows exactly
         current = {"key": key_.hex, "parts": dict(key_.parts), "blocks": self._blocks[data_id]}
-        slot = slot_key(_LEVEL, self.strategy, scope, str(key_.parts["expressions"]["leaf"]))
-        describe = {**current, "dtype": dtype, "rows": list(heights), "leaf": leaf_json[:2000]}
+        slot = self._read_slot(scope)
+        plan = str(key_.parts["expressions"]["leaf"])
+        text = slot.leaves.pop(plan, None)
+        if text is None:
+            reason = "not in the cache"
+        else:
+            before = json.loads(text)
+            before["blocks"] = json.loads(slot.blocks.get(before.pop("blocks", None), "null"))
+            old_data = (before.get("parts") or {}).get("data")
+            old = recall(Key.of({"data": old_data}).hex) if isinstance(old_data, dict) else None
+            if not isinstance(old, pl.DataFrame) or old.columns != data.columns:
+                old = None
+            reason = explain_miss(before, current, previous_data=old, current_data=data)
+        slot.leaves[plan] = _json({**current, "blocks": data_id})
+        slot.blocks.setdefault(data_id, _json(self._blocks[data_id]))
+        self._misses += 1
+        self._reasons.append(reason)
+        return {**current, "dtype": dtype, "rows": list(heights), "leaf": leaf_json[:2000]}
 
-        def store() -> str:
-            previous = self.store.get(_LEVEL, slot)
-            if previous is None:
-                reason = "not in the cache"
-            else:
-                before = previous.describe
-                old_data = (before.get("parts") or {}).get("data")
-                old = recall(Key.of({"data": old_data}).hex) if isinstance(old_data, dict) else None
-                if not isinstance(old, pl.DataFrame) or old.columns != data.columns:
-                    old = None
-                reason = explain_miss(before, current, previous_data=old, current_data=data)
-            self.store.put(_LEVEL, key_.hex, frame, describe=describe)
-            self.store.put(_LEVEL, slot, pl.DataFrame(), describe=current)
-            return reason
+    def _read_slot(self, scope: str) -> _Slot:
+        """The strategy's slot, read from the store once per sweep (empty when missing or not a slot)."""
+        if self._slot is None:
+            entry = self.store.get(_LEVEL, slot_key(_LEVEL, self.strategy, scope))
+            self._slot = _Slot({}, {})
+            if entry is not None and entry.frame.schema == _SLOT_SCHEMA:
+                for kind, name, text in entry.frame.iter_rows():
+                    (self._slot.leaves if kind == "leaf" else self._slot.blocks)[name] = text
+        return self._slot
 
-        return store
+    def _write_slot(self, scope: str) -> None:
+        slot = self._read_slot(scope)
+        while len(slot.leaves) > _SLOT_LEAVES:  # the oldest first: a stored leaf's plan moved to the end
+            del slot.leaves[next(iter(slot.leaves))]
+        used = {json.loads(text).get("blocks") for text in slot.leaves.values()}
+        blocks = {name: text for name, text in slot.blocks.items() if name in used}
+        rows = [("leaf", name, text) for name, text in slot.leaves.items()]
+        rows += [("blocks", name, text) for name, text in blocks.items()]
+        frame = pl.DataFrame(rows, schema=_SLOT_SCHEMA, orient="row")
+        self.store.put(_LEVEL, slot_key(_LEVEL, self.strategy, scope), frame, describe={"slot": "leaf descriptions"})
+
+
+@dataclass
+class _Slot:
+    """A strategy's leaf descriptions: per leaf plan its last description (JSON) whose ``blocks`` names the block
+    hashes of its data (a data id -> JSON; shared by the leaves that read the same columns of the same data)."""
+
+    leaves: dict[str, str]
+    blocks: dict[str, str]
+
+
+_SLOT_SCHEMA = pl.Schema({"kind": pl.String, "name": pl.String, "text": pl.String})
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def _each(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
