@@ -106,10 +106,10 @@ def _counts(hits: int, misses: int) -> dict[str, int]:
     return {"hits": hits, "misses": misses, "uncached": 0}
 
 
-# the sweep: one results block (3 combinations), 4 distinct leaves (close and 3 moving averages) on 2 symbols;
-# warm, the block is found and nothing below it is looked up. The event run: 2 indicators.
+# the sweep: one results block (3 combinations), 4 distinct leaves (close and 3 moving averages), each one entry
+# over its 2 symbols; warm, the block is found and nothing below it is looked up. The event run: 2 indicators.
 CASES = {
-    "sweep": (SWEEP, {"results": (1, 1), "signals": (0, 0), "indicators": (8, 0)}),
+    "sweep": (SWEEP, {"results": (1, 1), "signals": (0, 0), "indicators": (4, 0)}),
     "event": (EVENT, {"event": (2, 2)}),
 }
 
@@ -160,7 +160,7 @@ def test_no_cache_touches_no_file_and_cache_dir_points_elsewhere(tmp_path):
     on = _ml4t(tmp_path, "sweep", "study.toml", "--runs", "b", "--cache-dir", elsewhere, cache_dir=default)
     assert on.returncode == 0, on.stderr
     assert not default.exists()
-    assert Store(elsewhere, max_bytes=10**9).usage()["indicators"][0] == 8 * 2  # each leaf and its slot
+    assert Store(elsewhere, max_bytes=10**9).usage()["indicators"][0] == 4 + 1  # each leaf, the strategy's slot
     assert _manifest(tmp_path / "a")["outputs"] == _manifest(tmp_path / "b")["outputs"]
     found = _ml4t(tmp_path, "sweep", "study.toml", "--runs", "b", cache_dir=default)  # an identical run: reused
     assert found.returncode == 0 and "found an identical run" in found.stdout and "cache:" not in found.stdout
@@ -195,7 +195,7 @@ def test_study_run_keeps_the_library_default_and_takes_a_store(tmp_path, monkeyp
     store = Store(tmp_path / "given", max_bytes=10**9)
     cold = Study.from_file(file).run(tmp_path / "runs2", cache=store)
     warm = Study.from_file(file).run(tmp_path / "runs3", cache=store)
-    assert cold.cache is not None and (cold.cache.hits, cold.cache.misses) == (0, 9)
+    assert cold.cache is not None and (cold.cache.hits, cold.cache.misses) == (0, 5)
     assert warm.cache is not None and (warm.cache.hits, warm.cache.misses) == (1, 0)
     assert cold.sweep is not None and warm.sweep is not None and off.sweep is not None
     assert warm.sweep.equals(cold.sweep) and warm.sweep.equals(off.sweep)
