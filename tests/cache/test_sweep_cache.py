@@ -130,9 +130,9 @@ def test_cold_then_warm_equal_the_uncached_sweep_and_warm_is_all_hits(tmp_path, 
     cold = _sweep(fn, b, store, scope)
     warm = _sweep(fn, b, store, scope)
     assert plain.cache is None
-    assert (cold.cache.hits, cold.cache.misses, cold.cache.uncached) == (0, n, 0)
-    assert set(cold.cache.reasons) == {"not in the cache"}
-    assert (warm.cache.hits, warm.cache.misses) == (n, 0)
+    assert (cold.cache.indicators.hits, cold.cache.indicators.misses, cold.cache.indicators.uncached) == (0, n, 0)
+    assert set(cold.cache.indicators.reasons) == {"not in the cache"}
+    assert (warm.cache.indicators.hits, warm.cache.indicators.misses) == (n, 0)
     assert len(_entries(store)) == n
     assert len(store.entries("indicators")) == n + 1  # and one slot of the strategy's leaves' descriptions
     rows = [[120, 120, 120]] if scope == "symbol" else [[360]]  # one entry holds every symbol's rows
@@ -142,7 +142,7 @@ def test_cold_then_warm_equal_the_uncached_sweep_and_warm_is_all_hits(tmp_path, 
     for got in (cold, warm):
         _assert_same(plain, got)
     _assert_same_result(plain, warm, fast=5, slow=30)
-    assert repr(warm).splitlines()[-1] == f"cache: {n} hits, 0 misses"
+    assert repr(warm).splitlines()[-1] == f"cache: indicators {n} hits, 0 misses"
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -163,8 +163,8 @@ def test_random_rules_and_edits_give_the_uncached_results(scope, rule, seed, sym
             cold, warm, plain = _sweep(fn, b, store, scope), _sweep(fn, b, store, scope), _sweep(fn, b, False, scope)
             _assert_same(plain, cold)
             _assert_same(plain, warm)
-            assert warm.cache.misses == 0
-            assert warm.cache.hits == cold.cache.hits + cold.cache.misses > 0
+            assert warm.cache.indicators.misses == 0
+            assert warm.cache.indicators.hits == cold.cache.indicators.hits + cold.cache.indicators.misses > 0
 
 
 @pytest.mark.parametrize(("column", "other"), [("close", "volume"), ("volume", "close")])
@@ -177,11 +177,14 @@ def test_one_changed_value_misses_exactly_the_leaves_that_read_its_column_and_na
     assert all(f'"{other}"' in leaf for k, leaf in before.items() if k not in reading)
     edited = bars(_edit(_frame(), "ALFA", 70, 1.01, cols=(column,)))
     again = _sweep(cross_volume, edited, store)
-    assert (again.cache.hits, again.cache.misses) == (first.cache.misses - len(reading), len(reading))
+    assert (again.cache.indicators.hits, again.cache.indicators.misses) == (
+        first.cache.indicators.misses - len(reading),
+        len(reading),
+    )
     added = {k: leaf for k, leaf in _leaves(store).items() if k not in before}
     assert len(added) == len(reading) and all(f'"{column}"' in leaf for leaf in added.values())
     when = (T0 + dt.timedelta(days=70)).isoformat()  # 2024-03-12T21:00:00+00:00
-    assert set(again.cache.reasons) == {f"data changed: 1 row of ALFA from {when}"}
+    assert set(again.cache.indicators.reasons) == {f"data changed: 1 row of ALFA from {when}"}
     assert f"{len(reading)} x data changed: 1 row of ALFA from {when}" in repr(again).splitlines()[-1]
     _assert_same(_sweep(cross_volume, edited, False), again)
 
@@ -196,8 +199,8 @@ def test_a_changed_row_of_another_symbol_is_named_without_the_previous_data(tmp_
     _sweep(cross, bars(_frame()), store)
     monkeypatch.setattr(reasons, "_kept", OrderedDict())
     again = _sweep(cross, bars(_edit(_frame(), "CHAR", 3, 2.0)), store)
-    assert (again.cache.hits, again.cache.misses) == (0, 4)
-    assert set(again.cache.reasons) == {f"data changed: CHAR in the 120 rows from {T0.isoformat()}"}
+    assert (again.cache.indicators.hits, again.cache.indicators.misses) == (0, 4)
+    assert set(again.cache.indicators.reasons) == {f"data changed: CHAR in the 120 rows from {T0.isoformat()}"}
 
 
 def test_panel_scope_misses_every_leaf_when_one_price_changes(tmp_path):
@@ -205,8 +208,8 @@ def test_panel_scope_misses_every_leaf_when_one_price_changes(tmp_path):
     _sweep(cross_panel, bars(_frame()), store, "panel")
     edited = bars(_edit(_frame(), "BRAV", 3, 2.0))
     again = _sweep(cross_panel, edited, store, "panel")
-    assert (again.cache.hits, again.cache.misses) == (0, 4)
-    assert all(r.startswith("data changed: ") and "BRAV" in r for r in again.cache.reasons)
+    assert (again.cache.indicators.hits, again.cache.indicators.misses) == (0, 4)
+    assert all(r.startswith("data changed: ") and "BRAV" in r for r in again.cache.indicators.reasons)
 
 
 def test_a_changed_window_misses_only_the_leaves_that_use_it(tmp_path):
@@ -214,8 +217,8 @@ def test_a_changed_window_misses_only_the_leaves_that_use_it(tmp_path):
     b = bars(_frame())
     _sweep(cross, b, store)
     again = _sweep(cross, b, store, fast=[5, 10], slow=[20, 40])  # the 30-bar average becomes a 40-bar one
-    assert (again.cache.hits, again.cache.misses) == (3, 1)
-    assert again.cache.reasons == ("not in the cache",)
+    assert (again.cache.indicators.hits, again.cache.indicators.misses) == (3, 1)
+    assert again.cache.indicators.reasons == ("not in the cache",)
     _assert_same(_sweep(cross, b, False, fast=[5, 10], slow=[20, 40]), again)
 
 
@@ -228,7 +231,7 @@ def test_cache_off_touches_no_file(tmp_path, monkeypatch):
     assert _sweep(cross, b, None).cache is None  # None follows settings().enabled, off by default
     assert not folder.exists()
     on = _sweep(cross, b, True)  # True: the configured store, here ML4T_CACHE_DIR
-    assert on.cache.misses == 4
+    assert on.cache.indicators.misses == 4
     assert len(_entries(ml4t.cache.store())) == 4
 
 
@@ -242,12 +245,12 @@ def test_a_corrupt_entry_is_warned_about_recomputed_and_the_result_equal(tmp_pat
     damaged.write_bytes(bytes(data))
     with pytest.warns(CacheWarning, match="damaged"):
         again = _sweep(cross, b, store)
-    assert (again.cache.hits, again.cache.misses) == (3, 1)
-    assert again.cache.reasons == ("the entry was not in the cache (evicted, removed or damaged)",)
+    assert (again.cache.indicators.hits, again.cache.indicators.misses) == (3, 1)
+    assert again.cache.indicators.reasons == ("the entry was not in the cache (evicted, removed or damaged)",)
     _assert_same(_sweep(cross, b, False), again)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert _sweep(cross, b, store).cache.hits == 4  # recomputed and stored again
+        assert _sweep(cross, b, store).cache.indicators.hits == 4  # recomputed and stored again
 
 
 class _Damaging(Store):
@@ -273,8 +276,8 @@ def test_an_entry_damaged_mid_sweep_is_warned_about_recomputed_and_the_result_eq
     b = bars(_frame())
     with pytest.warns(CacheWarning, match="damaged"):
         got = VectorizedStrategy(cross).sweep(b, cache=store, progress=False, chunk_size=1, **GRID)
-    assert got.cache.misses == 4 + 1 and got.cache.hits == 2 * 4 - got.cache.misses
-    assert "the entry was not in the cache (evicted, removed or damaged)" in got.cache.reasons
+    assert got.cache.indicators.misses == 4 + 1 and got.cache.indicators.hits == 2 * 4 - got.cache.indicators.misses
+    assert "the entry was not in the cache (evicted, removed or damaged)" in got.cache.indicators.reasons
     _assert_same(_sweep(cross, b, False), got)
 
 
@@ -296,13 +299,21 @@ def test_a_leaf_with_python_code_is_cached_by_its_code_or_evaluated_with_the_rea
     store = Store(tmp_path, max_bytes=1 << 30)
     b = bars(_frame())
     got = _sweep(noisy, b, store)
-    assert (got.cache.hits, got.cache.misses, got.cache.uncached) == (0, 4, 1)  # the 4 averages
-    assert "list" in got.cache.uncached_reasons[0]
+    assert (got.cache.indicators.hits, got.cache.indicators.misses, got.cache.indicators.uncached) == (
+        0,
+        4,
+        1,
+    )  # the 4 averages
+    assert "list" in got.cache.indicators.uncached_reasons[0]
     _assert_same(_sweep(noisy, b, False), got)
-    assert _sweep(noisy, b, store).cache.uncached == 1
+    assert _sweep(noisy, b, store).cache.indicators.uncached == 1
     first = _sweep(keyed, b, store)
-    assert (first.cache.hits, first.cache.misses, first.cache.uncached) == (4, 1, 0)  # _triple's leaf is new
-    assert (_sweep(keyed, b, store).cache.hits, first.cache.uncached) == (5, 0)
+    assert (first.cache.indicators.hits, first.cache.indicators.misses, first.cache.indicators.uncached) == (
+        4,
+        1,
+        0,
+    )  # _triple's leaf is new
+    assert (_sweep(keyed, b, store).cache.indicators.hits, first.cache.indicators.uncached) == (5, 0)
     _assert_same(_sweep(keyed, b, False), first)
 
 
@@ -323,9 +334,12 @@ def test_a_leaf_reading_the_rebalance_calendar_is_keyed_by_it_and_the_others_are
     weekly = VectorizedStrategy(rebalanced).sweep(b, cache=store, progress=False, n=[5, 10], every="1w")
     hidden = [e.describe["parts"]["data"] for e in store.entries("indicators") if "dtype" in (e.describe or {})]
     calendar = [data for data in hidden if any(name.startswith("__ml4t_") for name in data)]
-    assert len(calendar) == 1 and len(hidden) == weekly.cache.misses > 1
+    assert len(calendar) == 1 and len(hidden) == weekly.cache.indicators.misses > 1
     monthly = VectorizedStrategy(rebalanced).sweep(b, cache=store, progress=False, n=[5, 10], every="1mo")
-    assert (monthly.cache.hits, monthly.cache.misses) == (weekly.cache.misses - 1, 1)  # the averages hit
+    assert (monthly.cache.indicators.hits, monthly.cache.indicators.misses) == (
+        weekly.cache.indicators.misses - 1,
+        1,
+    )  # the averages hit
     plain = VectorizedStrategy(rebalanced).sweep(b, cache=False, progress=False, n=[5, 10], every="1mo")
     _assert_same(plain, monthly)
 
@@ -339,7 +353,10 @@ def test_a_changed_timeline_misses_and_gives_the_uncached_result(tmp_path):
     store = Store(tmp_path, max_bytes=1 << 30)
     cold = VectorizedStrategy(rebalanced).sweep(before, cache=store, progress=False, n=[5, 10], every="1w")
     again = VectorizedStrategy(rebalanced).sweep(after, cache=store, progress=False, n=[5, 10], every="1w")
-    assert (again.cache.hits, again.cache.misses) == (0, cold.cache.misses)  # the rows changed: every leaf misses
+    assert (again.cache.indicators.hits, again.cache.indicators.misses) == (
+        0,
+        cold.cache.indicators.misses,
+    )  # the rows changed: every leaf misses
     plain = VectorizedStrategy(rebalanced).sweep(after, cache=False, progress=False, n=[5, 10], every="1w")
     _assert_same(plain, again)
 

@@ -74,18 +74,18 @@ def test_cold_and_warm_equal_the_uncached_sweep_and_warm_simulates_nothing(tmp_p
     store = Store(tmp_path, max_bytes=1 << 30)
     plain = _sweep(False, **settings)
     cold = _sweep(store, **settings)
-    assert plain.results_cache is None
-    assert (cold.results_cache.hits, cold.results_cache.misses) == (0, 4)
+    assert plain.cache is None
+    assert (cold.cache.results.hits, cold.cache.results.misses) == (0, 4)
     calls = _kernel_calls(monkeypatch)
     warm = _sweep(store, **settings)
     assert calls == []
-    assert (warm.results_cache.hits, warm.results_cache.misses) == (4, 0)
-    assert (warm.cache.hits, warm.cache.misses) == (0, 0)  # no leaf was needed
+    assert (warm.cache.results.hits, warm.cache.results.misses) == (4, 0)
+    assert (warm.cache.indicators.hits, warm.cache.indicators.misses) == (0, 0)  # no leaf was needed
     for sweep in (cold, warm):
         _assert_same(plain, sweep)
     params = {"fast": 7, "slow": 40}
     assert warm.result(**params).equity.equals(plain.result(**params).equity)
-    assert "cache: 4 hits, 0 misses" in repr(warm)
+    assert repr(warm).endswith("\ncache: results 4 hits, 0 misses")
 
 
 def test_an_interrupted_sweep_resumes_from_the_blocks_it_finished(tmp_path, monkeypatch):
@@ -106,7 +106,7 @@ def test_an_interrupted_sweep_resumes_from_the_blocks_it_finished(tmp_path, monk
     monkeypatch.setattr(result_cache, "BLOCK", 16)
     calls = _kernel_calls(monkeypatch)
     resumed = _sweep(store)
-    assert (resumed.results_cache.hits, resumed.results_cache.misses) == (2, 2)
+    assert (resumed.cache.results.hits, resumed.cache.results.misses) == (2, 2)
     assert calls == [list(range(32, 42)), list(range(42, 52)), list(range(52, 60))]
     _assert_same(_sweep(False), resumed)
 
@@ -115,10 +115,10 @@ def test_a_changed_setting_misses_every_block_and_says_which(tmp_path):
     store = Store(tmp_path, max_bytes=1 << 30)
     _sweep(store, fees=0.001)
     again = _sweep(store, fees=0.002)
-    assert (again.results_cache.hits, again.results_cache.misses) == (0, 4)
-    assert set(again.results_cache.reasons) == {"parameters changed: fees 0.001 -> 0.002"}
+    assert (again.cache.results.hits, again.cache.results.misses) == (0, 4)
+    assert set(again.cache.results.reasons) == {"parameters changed: fees 0.001 -> 0.002"}
     _assert_same(_sweep(False, fees=0.002), again)
-    assert again.cache.hits > 0 and again.cache.misses == 0  # the leaves did not change: read, not computed
+    assert again.cache.indicators.hits > 0 and again.cache.indicators.misses == 0  # the leaves: read, not computed
 
 
 def test_a_changed_rule_misses_with_the_expression_named_and_a_renamed_copy_hits(tmp_path):
@@ -126,8 +126,8 @@ def test_a_changed_rule_misses_with_the_expression_named_and_a_renamed_copy_hits
     _sweep(store)
     cross_with_a_stop.__qualname__ = cross.__qualname__  # as if `cross` had been edited in its notebook cell
     changed = _sweep(store, fn=cross_with_a_stop)
-    assert changed.results_cache.misses == 4
-    assert set(changed.results_cache.reasons) == {"expression changed: strategy"}
+    assert changed.cache.results.misses == 4
+    assert set(changed.cache.results.reasons) == {"expression changed: strategy"}
 
     def renamed_copy(fast: int, slow: int) -> dict[str, pl.Expr]:
         # the same computation under another name, with a comment: the same key
@@ -135,7 +135,7 @@ def test_a_changed_rule_misses_with_the_expression_named_and_a_renamed_copy_hits
         return {"entries": f > s, "exits": f < s}
 
     same = _sweep(store, fn=renamed_copy)
-    assert (same.results_cache.hits, same.results_cache.misses) == (4, 0)
+    assert (same.cache.results.hits, same.cache.results.misses) == (4, 0)
 
 
 def test_one_changed_price_misses_every_block_and_names_the_row(tmp_path):
@@ -149,8 +149,8 @@ def test_one_changed_price_misses_every_block_and_names_the_row(tmp_path):
     )
     changed = make_bars(edited.drop("ts_arrival"), freq="1d")
     again = _sweep(store, bars=changed)
-    assert again.results_cache.misses == 4
-    reason = again.results_cache.reasons[0]
+    assert again.cache.results.misses == 4
+    reason = again.cache.results.reasons[0]
     assert reason.startswith("data changed: 1 row of ") and str(at.date()) in reason, reason
     _assert_same(_sweep(False, bars=changed), again)
 
@@ -160,8 +160,8 @@ def test_a_grid_extended_along_its_first_parameter_reads_the_old_blocks(tmp_path
     _sweep(store)
     grid = {"fast": [*GRID["fast"], 22, 23, 24, 25], "slow": GRID["slow"]}  # 72 combinations, the first 60 alike
     wider = _sweep(store, grid=grid)
-    assert (wider.results_cache.hits, wider.results_cache.misses) == (3, 2)  # blocks 0-47 hit; 48-63, 64-71 new
-    assert set(wider.results_cache.reasons) == {"new combinations"}
+    assert (wider.cache.results.hits, wider.cache.results.misses) == (3, 2)  # blocks 0-47 hit; 48-63, 64-71 new
+    assert set(wider.cache.results.reasons) == {"new combinations"}
     _assert_same(_sweep(False, grid=grid), wider)
 
 
@@ -175,7 +175,7 @@ def test_a_damaged_block_is_warned_about_recomputed_and_the_sweep_equal(tmp_path
     path.write_bytes(bytes(data))
     with pytest.warns(CacheWarning, match="damaged"):
         again = _sweep(store)
-    assert (again.results_cache.hits, again.results_cache.misses) == (3, 1)
+    assert (again.cache.results.hits, again.cache.results.misses) == (3, 1)
     _assert_same(_sweep(False), again)
 
 
@@ -192,7 +192,7 @@ def test_a_strategy_that_reads_mutable_state_is_simulated_and_says_why(tmp_path)
     first = _sweep(store, fn=reads_state)
     again = _sweep(store, fn=reads_state)
     for sweep in (first, again):
-        report = sweep.results_cache
+        report = sweep.cache.results
         assert (report.hits, report.misses, report.uncached) == (0, 0, 1)
         assert "STATE" in report.uncached_reasons[0] and "mutable" in report.uncached_reasons[0]
     assert store.entries("results") == []
@@ -230,7 +230,7 @@ def test_random_rules_settings_chunks_and_edits_give_the_uncached_sweep(rule, op
         store = Store(root, max_bytes=1 << 30)
         for data in (BARS, BARS, edited, edited, BARS):
             _assert_same(run(False, data), run(store, data))
-        assert run(store, edited).results_cache.misses == 0
+        assert run(store, edited).cache.results.misses == 0
 
 
 def eleventh_cross(fast: int, slow: int) -> dict[str, pl.Expr]:
@@ -245,7 +245,7 @@ def test_the_plain_paths_signal_arrays_are_read_when_only_a_cost_changes(tmp_pat
 
     store = Store(tmp_path, max_bytes=1 << 30)
     cold = _sweep(store, fn=eleventh_cross, fees=0.001)
-    assert cold.signals_cache.misses > 0 and cold.cache.hits == cold.cache.misses == 0
+    assert cold.cache.signals.misses > 0 and cold.cache.indicators.hits == cold.cache.indicators.misses == 0
     evaluated: list[int] = []
     original = strategy_module.evaluate
 
@@ -256,8 +256,8 @@ def test_the_plain_paths_signal_arrays_are_read_when_only_a_cost_changes(tmp_pat
     monkeypatch.setattr(strategy_module, "evaluate", spy)
     cheaper = _sweep(store, fn=eleventh_cross, fees=0.0005)
     assert evaluated == []
-    assert (cheaper.signals_cache.hits, cheaper.signals_cache.misses) == (cold.signals_cache.misses, 0)
-    assert (cheaper.results_cache.hits, cheaper.results_cache.misses) == (0, 4)
-    assert set(cheaper.results_cache.reasons) == {"parameters changed: fees 0.001 -> 0.0005"}
+    assert (cheaper.cache.signals.hits, cheaper.cache.signals.misses) == (cold.cache.signals.misses, 0)
+    assert (cheaper.cache.results.hits, cheaper.cache.results.misses) == (0, 4)
+    assert set(cheaper.cache.results.reasons) == {"parameters changed: fees 0.001 -> 0.0005"}
     monkeypatch.setattr(strategy_module, "evaluate", original)
     _assert_same(_sweep(False, fn=eleventh_cross, fees=0.0005), cheaper)

@@ -51,8 +51,7 @@ sweep = VectorizedStrategy(cross).sweep(
     bars, cache=cache, progress=False, fast=[3, 5, 8, 13, 21], slow=[30, 40, 50, 60, 80, 100]
 )
 sweep.metrics.write_parquet(out / "metrics.parquet")
-reports = [r for r in (sweep.cache, sweep.results_cache, sweep.signals_cache) if r is not None]
-counts = {k: sum(getattr(r, k) for r in reports) for k in ("hits", "misses", "uncached")} if reports else None
+counts = None if sweep.cache is None else {k: getattr(sweep.cache, k) for k in ("hits", "misses", "uncached")}
 (out / "cache.json").write_text(json.dumps(counts))
 """
 
@@ -98,7 +97,10 @@ def test_two_processes_sweeping_into_one_store_agree_and_leave_it_whole(tmp_path
     results = [_finish(process, out) for process, out in workers]
     for metrics, counts in results:
         assert metrics.equals(reference)
-        assert counts is not None and counts["uncached"] == 0 and counts["misses"] > 0
+        assert counts is not None and counts["uncached"] == 0
+    # at least one of them computed and stored; when they overlapped both did (a loaded machine may start one
+    # after the other has finished: the second then reads everything, which is correct too)
+    assert sum(counts["misses"] for _, counts in results) > 0
 
     # nothing temporary or damaged is left: every entry reads back and checks out, without a warning
     leftovers = [p for p in root.rglob("*") if p.is_file() and p.suffix in (".tmp", ".lock") and p.name != ".lock"]

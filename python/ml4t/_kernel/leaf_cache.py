@@ -43,53 +43,36 @@ as ``"not in the cache"``; no entry is ever wrong for it.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import polars as pl
 import xxhash
 
-from ml4t.cache import Key, Store, Uncacheable, block_hashes, explain_miss, expression_key, key_of, slot_key
+from ml4t.cache import (
+    CacheReport,
+    Key,
+    Store,
+    Uncacheable,
+    block_hashes,
+    explain_miss,
+    expression_key,
+    key_of,
+    slot_key,
+)
 from ml4t.cache._reasons import recall, remember
 from ml4t.data import frame_fingerprint
 from ml4t.data._panel import Panel
 
-__all__ = ["CacheReport", "LeafCache", "Leaves"]
+__all__ = ["LeafCache", "Leaves"]
 
 _LEVEL = "indicators"
 _ROWS = ("symbol", "ts_event")  # the columns that define a part's rows: in every leaf's key
-_SHOWN = 3  # distinct reasons shown in the one-line summary
 _THREADS = 8  # a chunk's store operations in flight at once
 _SLOT_LEAVES = 4096  # leaf descriptions kept in a strategy's slot, the most recently stored
-
-
-@dataclass(frozen=True)
-class CacheReport:
-    """What the cache did in a sweep: ``hits`` and ``misses`` of leaf entries (one per distinct leaf a chunk
-    looks up, holding its values on every symbol), ``uncached`` leaves evaluated without the cache, and per miss
-    (``reasons``) and per uncached leaf (``uncached_reasons``) why. A leaf shared by several chunks is looked up
-    once per chunk (the later ones hit)."""
-
-    hits: int = 0
-    misses: int = 0
-    uncached: int = 0
-    reasons: tuple[str, ...] = field(default=(), repr=False)
-    uncached_reasons: tuple[str, ...] = field(default=(), repr=False)
-
-    def summary(self) -> str:
-        """One line: ``"cache: 12 hits, 3 misses (data changed: 1 row of ALFA from 2024-05-01)"``."""
-        text = f"cache: {self.hits} hits, {self.misses} misses"
-        if self.uncached:
-            text += f", {self.uncached} uncached"
-        counts = Counter(self.reasons + self.uncached_reasons)
-        shown = [f"{n} x {why}" if n > 1 else why for why, n in counts.most_common(_SHOWN)]
-        if len(counts) > _SHOWN:
-            shown.append(f"{len(counts) - _SHOWN} more reasons")
-        return text + (f" ({'; '.join(shown)})" if shown else "")
 
 
 @dataclass(frozen=True)

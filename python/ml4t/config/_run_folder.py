@@ -46,8 +46,7 @@ from ml4t.data import frame_fingerprint
 from ml4t.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
-    from ml4t._kernel.leaf_cache import CacheReport
-    from ml4t.cache import Store
+    from ml4t.cache import CacheReport, Store
     from ml4t.config._load import Loaded
     from ml4t.config._schema import Config
     from ml4t.result import Result
@@ -298,7 +297,7 @@ def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool, cach
                 cache=False if cache is None else cache,
                 **study.grid(),
             )
-            levels = {"results": sweep.results_cache, "signals": sweep.signals_cache, "indicators": sweep.cache}
+            levels = {} if sweep.cache is None else dict(sweep.cache.levels())
             best = sweep.best(config.sweep.metric, 1, descending=config.sweep.descending, scope=config.sweep.scope)
             params = {name: best[name][0] for name in sweep.params}
             chosen = best["symbol"][0] if config.sweep.scope == "symbol" else None
@@ -417,16 +416,9 @@ def _outputs(outcome: Outcome) -> dict[str, str]:
 
 def _merged(levels: Mapping[str, CacheReport]) -> CacheReport:
     """One report of the run's levels: their entries' hits, misses and uncached summed, the reasons together."""
-    from ml4t._kernel.leaf_cache import CacheReport
+    from ml4t.cache import CacheReport
 
-    reports = list(levels.values())
-    return CacheReport(
-        sum(r.hits for r in reports),
-        sum(r.misses for r in reports),
-        sum(r.uncached for r in reports),
-        tuple(why for r in reports for why in r.reasons),
-        tuple(why for r in reports for why in r.uncached_reasons),
-    )
+    return CacheReport.total(levels.values())
 
 
 def _cache_record(outcome: Outcome, store: Store | None) -> dict[str, Any]:

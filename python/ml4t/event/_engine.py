@@ -10,9 +10,8 @@ import numpy as np
 import ml4t.cache
 from ml4t import _core, _progress
 from ml4t._assemble import assemble
-from ml4t._kernel.leaf_cache import CacheReport
 from ml4t._ns import from_ns
-from ml4t.cache import Store
+from ml4t.cache import CacheReport, Store
 from ml4t.costs import Commission, Slippage, VolumeImpact, lower_costs
 from ml4t.data import Bars, PITData, Signals
 from ml4t.errors import ConfigError

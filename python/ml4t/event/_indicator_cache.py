@@ -33,8 +33,7 @@ from typing import Any
 
 import polars as pl
 
-from ml4t._kernel.leaf_cache import CacheReport
-from ml4t.cache import Key, Store, Uncacheable, block_hashes, explain_miss, key_of, slot_key
+from ml4t.cache import CacheReport, Key, Store, Uncacheable, block_hashes, explain_miss, key_of, slot_key
 from ml4t.cache._reasons import recall, remember
 from ml4t.data import Bars
 from ml4t.errors import ConfigError

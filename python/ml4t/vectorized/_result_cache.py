@@ -35,8 +35,18 @@ import msgspec
 import numpy as np
 import polars as pl
 
-from ml4t._kernel.leaf_cache import CacheReport
-from ml4t.cache import Entry, Key, Store, Uncacheable, block_hashes, explain_miss, function_key, key_of, slot_key
+from ml4t.cache import (
+    CacheReport,
+    Entry,
+    Key,
+    Store,
+    Uncacheable,
+    block_hashes,
+    explain_miss,
+    function_key,
+    key_of,
+    slot_key,
+)
 from ml4t.cache._reasons import recall, remember
 from ml4t.data import Bars
 

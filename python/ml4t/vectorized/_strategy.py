@@ -294,11 +294,16 @@ class VectorizedStrategy:
         stops the kernel at its next combination and raises ``KeyboardInterrupt``: no Sweep is returned
         and nothing is left half-done. Neither changes the results.
 
-        Cache (issue #16): ``cache=True`` reads and stores the compiled chunks' distinct indicator leaves in
-        ``ml4t.cache.store()``, ``cache=False`` does not touch it, ``None`` (the default) follows
-        ``ml4t.cache.settings().enabled`` (off until ``ml4t.cache.configure()``), and an ``ml4t.cache.Store``
-        is used as given. The results are the same bit for bit; ``Sweep.cache`` says what hit and why each
-        miss missed (see ``ml4t._kernel.leaf_cache``). Chunks on the plain Polars path are not cached.
+        Cache (issue #16): ``cache=True`` uses ``ml4t.cache.store()``, ``cache=False`` does not touch it,
+        ``None`` (the default) follows ``ml4t.cache.settings().enabled`` (off until ``ml4t.cache.configure()``;
+        ``ml4t run`` turns it on), and an ``ml4t.cache.Store`` is used as given. Three levels, each keyed by
+        what it is computed from (the data's fingerprint, the code or Polars' plan, the settings it depends on,
+        the versions): the results of blocks of 256 combinations (a warm rerun simulates nothing; an
+        interrupted sweep resumes from its finished blocks; see ``ml4t.vectorized._result_cache``), the
+        signal arrays of chunks outside the compiled subset, and the distinct indicator leaves of compiled
+        chunks (``ml4t._kernel.leaf_cache``: a rerun with another exit rule or other fees computes only what
+        changed). The results are the same bit for bit; ``Sweep.cache`` says per level what hit and why each
+        miss missed.
         """
         if chunk_size is not None:
             check_int("chunk_size", chunk_size, minimum=1)
@@ -407,21 +412,14 @@ class VectorizedStrategy:
                     add(indices, stats)
             else:
                 _cached_sweep(results, grid.combos, rows, simulate, add, shown)
-        report = None if leaf_cache is None else leaf_cache.report()
-        results_report = None if results is None else results.report()
-        signals_report = None if signal_level is None else signal_level.report()
-        sweep = Sweep(
-            self,
-            bars,
-            grid,
-            parts,
-            ppy,
-            kept,
-            n_blocks,
-            cache=report,
-            results_cache=results_report,
-            signals_cache=signals_report,
-        )
+        report = None
+        if leaf_cache is not None:
+            report = ml4t.cache.SweepCacheReport(
+                results=ml4t.cache.CacheReport() if results is None else results.report(),
+                signals=ml4t.cache.CacheReport() if signal_level is None else signal_level.report(),
+                indicators=leaf_cache.report(),
+            )
+        sweep = Sweep(self, bars, grid, parts, ppy, kept, n_blocks, cache=report)
         warn_if_sweep_never_traded(sweep.metrics, self.settings.scope)
         return sweep
 

@@ -11,9 +11,9 @@ import numpy as np
 import polars as pl
 
 from ml4t import metrics as m
-from ml4t._kernel.leaf_cache import CacheReport
 from ml4t._kernel.signals import Grid, Panel
 from ml4t._validate import check_bool, check_int, is_number
+from ml4t.cache import SweepCacheReport
 from ml4t.data import Bars
 from ml4t.errors import ConfigError
 from ml4t.result import Result
@@ -127,18 +127,13 @@ class Sweep:
         stats: list[RowStats],
         n_blocks: int,
         *,
-        cache: CacheReport | None = None,
-        results_cache: CacheReport | None = None,
-        signals_cache: CacheReport | None = None,
+        cache: SweepCacheReport | None = None,
     ) -> None:
         self.strategy = strategy
         self.cache = cache
-        """What the indicator cache did (hits, misses and why, uncached leaves), or None when it was off."""
-        self.results_cache = results_cache
-        """What the results level did: blocks of combinations read (hits) or simulated and stored (misses, with
-        why), or None when the cache was off."""
-        self.signals_cache = signals_cache
-        """What the signals level did for the chunks outside the compiled subset, or None when it was off."""
+        """What the cache did, per level (``cache.results``, ``cache.signals``, ``cache.indicators``: hits,
+        misses and why, what could not be cached and why; ``cache.hits`` and the others total them), or None when
+        it was off. ``cache.summary()`` is the line ``repr(sweep)`` ends with."""
         self.bars = bars
         self.grid = grid
         self.periods_per_year = periods_per_year
@@ -362,5 +357,4 @@ class Sweep:
         if self.metrics.height:
             fit = self.overfitting()
             text += f", its deflated_sharpe {fit.deflated_sharpe:.3g}, pbo {fit.pbo:.3g}"
-        shown = [r.summary() for r in (self.results_cache, self.signals_cache, self.cache) if r is not None]
-        return text + ")" + "".join("\n" + line for line in shown)
+        return text + ")" + ("" if self.cache is None else "\n" + self.cache.summary())
