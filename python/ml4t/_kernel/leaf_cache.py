@@ -42,6 +42,7 @@ as ``"not in the cache"``; no entry is ever wrong for it.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -238,7 +239,9 @@ class LeafCache:
         slot.blocks.setdefault(data_id, _json(self._blocks[data_id]))
         self._misses += 1
         self._reasons.append(reason)
-        return {**current, "dtype": dtype, "rows": list(heights), "leaf": leaf_json[:2000]}
+        where = f"{len(heights)} symbols" if scope == "symbol" else "the panel"
+        what = f"{self.strategy}: indicator {_readable(leaf_json)} on {where}"
+        return {**current, "dtype": dtype, "rows": list(heights), "leaf": leaf_json[:2000], "what": what}
 
     def _read_slot(self, scope: str) -> _Slot:
         """The strategy's slot, read from the store once per sweep (empty when missing or not a slot)."""
@@ -259,7 +262,10 @@ class LeafCache:
         rows = [("leaf", name, text) for name, text in slot.leaves.items()]
         rows += [("blocks", name, text) for name, text in blocks.items()]
         frame = pl.DataFrame(rows, schema=_SLOT_SCHEMA, orient="row")
-        self.store.put(_LEVEL, slot_key(_LEVEL, self.strategy, scope), frame, describe={"slot": "leaf descriptions"})
+        what = f"{self.strategy}: the last description of each leaf (explains the next miss)"
+        self.store.put(
+            _LEVEL, slot_key(_LEVEL, self.strategy, scope), frame, describe={"slot": "leaf descriptions", "what": what}
+        )
 
 
 @dataclass
@@ -305,3 +311,12 @@ def _columns_read(expr: pl.Expr, leaf_json: str) -> set[str] | None:
         elif isinstance(node, list):
             stack.extend(v for v in node if isinstance(v, (dict, list)))
     return found
+
+
+def _readable(leaf_json: str) -> str:
+    """A leaf as Polars prints it (``col("close").rolling_mean([15])``), short, for ``ml4t cache ls``."""
+    try:
+        text = str(pl.Expr.deserialize(io.StringIO(leaf_json), format="json"))
+    except Exception:  # a plan this Polars cannot read back: the entry still says what it holds in its key
+        text = "(a Polars plan)"
+    return text if len(text) <= 60 else text[:59] + "…"

@@ -13,7 +13,7 @@ from ml4t.cache._config import CacheSettings, configure, parse_size, resolve, se
 from ml4t.cache._entry import FORMAT
 from ml4t.cache._keys import Key, Uncacheable, expression_key, function_key, key_of, slot_key
 from ml4t.cache._reasons import block_hashes, describe, explain_miss
-from ml4t.cache._report import CacheReport, SweepCacheReport
+from ml4t.cache._report import CacheReport, SweepCacheReport, summarize
 from ml4t.cache._store import LEVELS, Entry, EntryInfo, Store
 from ml4t.errors import CacheWarning
 
@@ -41,4 +41,5 @@ __all__ = [
     "settings",
     "slot_key",
     "store",
+    "summarize",
 ]

@@ -9,10 +9,10 @@ levels and a one-line summary that names each level that looked anything up.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 
-__all__ = ["CacheReport", "SweepCacheReport"]
+__all__ = ["CacheReport", "SweepCacheReport", "summarize"]
 
 _SHOWN = 3  # distinct reasons shown in a summary
 
@@ -100,5 +100,10 @@ class SweepCacheReport:
     def summary(self) -> str:
         """One line naming each level that looked anything up: ``"cache: results 0 hits, 10 misses (10 x
         parameters changed: fees 0.001 -> 0.002); indicators 89 hits, 0 misses"``."""
-        used = [f"{name} {report._counts()}" for name, report in self.levels().items() if report.used]
-        return "cache: " + ("; ".join(used) if used else "nothing to look up")
+        return summarize(self.levels())
+
+
+def summarize(levels: Mapping[str, CacheReport]) -> str:
+    """One line naming each level that looked anything up: ``"cache: results 1 hits, 0 misses"``."""
+    used = [f"{name} {report._counts()}" for name, report in levels.items() if report.used]
+    return "cache: " + ("; ".join(used) if used else "nothing to look up")

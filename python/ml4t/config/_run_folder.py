@@ -120,6 +120,8 @@ class Outcome:
 
     def summary(self) -> str:
         """A few lines: the folder, the parameters and the result's main metrics."""
+        from ml4t.cache import summarize
+
         metrics = self.result.metrics.row(0, named=True) if self.result.metrics.height else {}
         keys = ("total_return", "sharpe_ratio", "max_drawdown", "trade_count")
         shown = ", ".join(f"{k} {_number(metrics[k])}" for k in keys if k in metrics)
@@ -134,7 +136,7 @@ class Outcome:
             lines.append(f"audit: {'passed' if self.audit['passed'] else 'FAILED'}")
         lines.extend(f"lint: {finding}" for finding in self.lint)
         if not self.reused:
-            lines.append(self.cache.summary() if self.cache is not None else "cache: off")
+            lines.append(summarize(self.cache_levels) if self.cache is not None else "cache: off")
         return "\n".join(lines)
 
 

@@ -94,7 +94,12 @@ class IndicatorCache:
             self._blocks = block_hashes(bars)
         current = {"key": key.hex, "parts": dict(key.parts), "blocks": self._blocks}
         try:
-            self.store.put(_LEVEL, key.hex, column.to_frame(), describe={**current, "indicator": name})
+            self.store.put(
+                _LEVEL,
+                key.hex,
+                column.to_frame(),
+                describe={**current, "indicator": name, "what": f"event indicator `{name}`"},
+            )
         except ConfigError as error:  # a column Parquet cannot hold (an Object column): computed, not cached
             self._uncached.append(f"the indicator `{name}` is not cached: {error.message}")
             return

@@ -79,6 +79,7 @@ class SweepLevel:
         self.reasons: list[str] = []
         self.uncached: list[str] = []
         self._bars = bars
+        self.names = [str(name) for name in params.get("grid names", ())]
         code = function_key(fn)
         key = key_of(level, data={"bars": bars.fingerprint()}, expressions={"strategy": code}, params=params)
         if isinstance(key, Uncacheable):
@@ -117,7 +118,11 @@ class SweepLevel:
             return
         self.misses += 1
         self._explain()
-        self.store.put(self.level, self._entry_key(combos), frame, describe={"sweep": key.hex, **describe})
+        first = ", ".join(f"{name}={value!r}" for name, value in zip(self.names, combos[0], strict=True))
+        what = f"{self.strategy}: {self.level} of {len(combos)} combinations from {first}"
+        self.store.put(
+            self.level, self._entry_key(combos), frame, describe={"sweep": key.hex, "what": what, **describe}
+        )
 
     def _explain(self) -> None:
         """The first miss of this sweep: why (the slot's previous description against this one); the next ones
@@ -129,6 +134,7 @@ class SweepLevel:
         self._explained = True
         bars = self._bars
         current = {"key": self.key.hex, "parts": dict(self.key.parts), "blocks": block_hashes(bars)}
+        what = f"{self.strategy}: the last sweep's description (explains the next miss)"
         slot = slot_key(self.level, self.strategy)
         previous = self.store.get(self.level, slot)
         if previous is None:
@@ -139,7 +145,7 @@ class SweepLevel:
             before = previous.describe
             old = recall(((before.get("parts") or {}).get("data") or {}).get("bars"))
             self.reasons.append(explain_miss(before, current, previous_data=old, current_data=bars))
-        self.store.put(self.level, slot, pl.DataFrame(), describe=current)
+        self.store.put(self.level, slot, pl.DataFrame(), describe={**current, "what": what})
 
 
 def results_level(
