@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import traceback
@@ -456,6 +457,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Ml4tError as error:
         print(f"ml4t {args.command}: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `ml4t cache ls | head`: the reader has gone, which is not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so Python's exit flush does not fail on the closed pipe too
+        return 0
 
 
 if __name__ == "__main__":

@@ -175,3 +175,19 @@ def test_the_commands_run_as_the_user_runs_them(cache):
     listed = _run("cache", "ls")
     assert listed.returncode == 0 and len(listed.stdout.splitlines()) == 4
     assert "cache" in _run("--help").stdout
+
+
+def test_ls_into_a_pipe_closed_early_ends_quietly(tmp_path):
+    """`ml4t cache ls | head -1`: the reader goes away after one line; ls ends with status 0 and no traceback."""
+
+    store = Store(tmp_path / "cache", max_bytes=1 << 30)
+    for i in range(400):
+        store.put("indicators", f"{i:032x}", pl.DataFrame({"x": [i]}), describe={"what": f"entry {i}"})
+    env = {**os.environ, "ML4T_CACHE_DIR": str(tmp_path / "cache")}
+    command = f"{sys.executable} -m ml4t.cli cache ls | head -1"
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.startswith("level"), done.stdout
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+    assert done.returncode == 0, done.stderr
