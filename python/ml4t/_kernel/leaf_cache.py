@@ -89,9 +89,10 @@ class Leaves:
 class LeafCache:
     """The leaves' cache of one sweep: the store, the strategy's name (for the slots), and the counts."""
 
-    def __init__(self, store: Store, strategy: str) -> None:
+    def __init__(self, store: Store, strategy: str, span: str) -> None:
         self.store = store
         self.strategy = strategy
+        self.span = span  # the data's span (ml4t.cache._reasons.span): one slot per strategy, scope and span
         self._hits = self._misses = 0
         self._reasons: list[str] = []
         self._uncached: list[str] = []
@@ -246,7 +247,7 @@ class LeafCache:
     def _read_slot(self, scope: str) -> _Slot:
         """The strategy's slot, read from the store once per sweep (empty when missing or not a slot)."""
         if self._slot is None:
-            entry = self.store.get(_LEVEL, slot_key(_LEVEL, self.strategy, scope))
+            entry = self.store.get(_LEVEL, slot_key(_LEVEL, self.strategy, scope, self.span))
             self._slot = _Slot({}, {})
             if entry is not None and entry.frame.schema == _SLOT_SCHEMA:
                 for kind, name, text in entry.frame.iter_rows():
@@ -264,7 +265,10 @@ class LeafCache:
         frame = pl.DataFrame(rows, schema=_SLOT_SCHEMA, orient="row")
         what = f"{self.strategy}: the last description of each leaf (explains the next miss)"
         self.store.put(
-            _LEVEL, slot_key(_LEVEL, self.strategy, scope), frame, describe={"slot": "leaf descriptions", "what": what}
+            _LEVEL,
+            slot_key(_LEVEL, self.strategy, scope, self.span),
+            frame,
+            describe={"slot": "leaf descriptions", "what": what},
         )
 
 

@@ -28,7 +28,7 @@ from ml4t._ns import format_ns
 from ml4t.cache._keys import Key
 from ml4t.errors import ConfigError
 
-__all__ = ["BLOCK_ROWS", "block_hashes", "describe", "explain_miss", "recall", "remember"]
+__all__ = ["BLOCK_ROWS", "block_hashes", "describe", "explain_miss", "recall", "remember", "span"]
 
 BLOCK_ROWS = 1_000
 """Rows per symbol in one hashed block."""
@@ -53,6 +53,20 @@ def remember(fingerprint: str, data: Any) -> None:
 def recall(fingerprint: str | None) -> Any:
     """The data kept under ``fingerprint`` by :func:`remember`, or None."""
     return None if fingerprint is None else _kept.get(fingerprint)
+
+
+def span(data: Any) -> str:
+    """Where ``data`` lies, as a slot name (:func:`ml4t.cache.slot_key`): its symbols and its first and last
+    ``ts_event``. A slot per strategy and span keeps sweeps of one strategy on other windows (a walk-forward's
+    folds) from explaining each other's misses: an edited price keeps the span (its miss names the row), other
+    windows or appended rows are other spans (their first miss is ``"not in the cache"``)."""
+    frame = _frame(data, "data")
+    if frame.height == 0:
+        return "empty"
+    symbols = frame["symbol"].unique().sort()
+    ts = frame["ts_event"].to_physical().to_numpy()
+    digest = xxhash.xxh3_64_hexdigest("\x1f".join(str(s) for s in symbols).encode())
+    return f"{symbols.len()} symbols {digest} from {_when(ts.min())} to {_when(ts.max())}"
 
 
 def block_hashes(data: Any) -> dict[str, Any]:

@@ -313,15 +313,21 @@ def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool, cach
                 from ml4t.validate import walk_forward_sweep
 
                 splits = splits_of(bars, **{k: getattr(walk_forward, k) for k in walk_forward.__struct_fields__})
-                walk = walk_forward_sweep(
+                walked = walk_forward_sweep(
                     strategy,
                     bars,
                     splits,
                     metric=config.sweep.metric,
                     descending=config.sweep.descending,
                     progress=executor.progress,
+                    cache=False if cache is None else cache,
                     **study.grid(),
-                ).folds
+                )
+                walk = walked.folds
+                for fold in walked.sweeps:  # the folds' sweeps count in the run's cache line too
+                    for name, counted in ({} if fold.cache is None else fold.cache.levels()).items():
+                        before = levels.get(name)
+                        levels[name] = counted if before is None else _merged({"a": before, "b": counted})
             if loaded.promote is not None:
                 # only the keys the config gives, as in Python: the rest the promotion takes from the strategy
                 given = {key: loaded.promote[key] for key in config.promote or {}}

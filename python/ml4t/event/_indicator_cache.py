@@ -34,7 +34,7 @@ from typing import Any
 import polars as pl
 
 from ml4t.cache import CacheReport, Key, Store, Uncacheable, block_hashes, explain_miss, key_of, slot_key
-from ml4t.cache._reasons import recall, remember
+from ml4t.cache._reasons import recall, remember, span
 from ml4t.data import Bars
 from ml4t.errors import ConfigError
 
@@ -103,7 +103,7 @@ class IndicatorCache:
         except ConfigError as error:  # a column Parquet cannot hold (an Object column): computed, not cached
             self._uncached.append(f"the indicator `{name}` is not cached: {error.message}")
             return
-        slot = slot_key(_LEVEL, self.strategy, name)
+        slot = slot_key(_LEVEL, self.strategy, name, span(bars))
         previous = self.store.get(_LEVEL, slot)
         self._misses += 1
         if previous is None:

@@ -27,7 +27,7 @@ import math
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -42,6 +42,9 @@ from ml4t.result import Result
 from ml4t.validate._types import Split
 from ml4t.vectorized import Sweep, VectorizedStrategy
 from ml4t.vectorized._sweep import METRIC_COLUMNS
+
+if TYPE_CHECKING:
+    from ml4t.cache import Store
 
 __all__ = ["METRICS", "WalkForwardResult", "walk_forward_sweep"]
 
@@ -79,6 +82,7 @@ def walk_forward_sweep(
     metric: str = "sharpe_ratio",
     descending: bool = True,
     progress: bool | None = None,
+    cache: bool | Store | None = None,
     **grid: Any,
 ) -> WalkForwardResult:
     """Re-optimise ``strategy`` on each split's training window and trade the winner on its test block.
@@ -117,6 +121,9 @@ def walk_forward_sweep(
         A bar over the folds on stderr when the whole takes over a second (the folds' own sweeps show none);
         ``False``, or the environment variable ``ML4T_PROGRESS=0`` when not given, hides it. Ctrl-C raises
         ``KeyboardInterrupt`` and no result is made.
+    cache:
+        Each fold's sweep's ``cache`` argument (see :meth:`VectorizedStrategy.sweep`): a rerun with other
+        settings or another exit rule reads what did not change, fold by fold.
     **grid:
         Parameter grids, as :meth:`VectorizedStrategy.sweep` takes them.
 
@@ -149,7 +156,7 @@ def walk_forward_sweep(
     folds: list[_Fold] = []
     with _progress.bar(progress, total=len(chosen), unit="folds", desc="walk-forward") as shown:
         for s in chosen:
-            folds.append(_fold(fixed, bars, s, metric, descending, grid))
+            folds.append(_fold(fixed, bars, s, metric, descending, grid, cache))
             shown.to(len(folds))
     return WalkForwardResult(folds, list(grid), metric, ppy)
 
@@ -207,11 +214,17 @@ def _checked_splits(bars: Bars, splits: object) -> list[Split]:
 
 
 def _fold(
-    strategy: VectorizedStrategy, bars: Bars, s: Split, metric: str, descending: bool, grid: dict[str, Any]
+    strategy: VectorizedStrategy,
+    bars: Bars,
+    s: Split,
+    metric: str,
+    descending: bool,
+    grid: dict[str, Any],
+    cache: bool | Store | None,
 ) -> _Fold:
     with warnings.catch_warnings():  # a window where nothing trades is the fold's reason, not a warning
         warnings.simplefilter("ignore", NoOrdersWarning)
-        sweep = strategy.sweep(bars.between(s.train_start, s.train_end), progress=False, **grid)
+        sweep = strategy.sweep(bars.between(s.train_start, s.train_end), progress=False, cache=cache, **grid)
     rows = sweep.metrics.filter(pl.col("scope") == "portfolio")  # one per combination, in grid order
     values = rows[metric].cast(pl.Float64).fill_null(np.nan).to_numpy()
     finite = np.isfinite(values)

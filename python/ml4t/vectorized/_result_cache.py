@@ -47,7 +47,7 @@ from ml4t.cache import (
     key_of,
     slot_key,
 )
-from ml4t.cache._reasons import recall, remember
+from ml4t.cache._reasons import recall, remember, span
 from ml4t.data import Bars
 
 __all__ = ["BLOCK", "SweepLevel", "results_level", "signals_level"]
@@ -135,7 +135,7 @@ class SweepLevel:
         bars = self._bars
         current = {"key": self.key.hex, "parts": dict(self.key.parts), "blocks": block_hashes(bars)}
         what = f"{self.strategy}: the last sweep's description (explains the next miss)"
-        slot = slot_key(self.level, self.strategy)
+        slot = slot_key(self.level, self.strategy, span(bars))
         previous = self.store.get(self.level, slot)
         if previous is None:
             self.reasons.append("not in the cache")

@@ -39,6 +39,7 @@ from ml4t._kernel.signals import (
 )
 from ml4t._kernel.timing import check_close_only, check_fill_timing
 from ml4t._validate import check_int
+from ml4t.cache._reasons import span
 from ml4t.data import Bars
 from ml4t.errors import ConfigError
 from ml4t.lint import lint_before_run
@@ -314,7 +315,7 @@ class VectorizedStrategy:
             available = available_memory()
             budget = int(available * DEFAULT_FRACTION) if available is not None else 2**62
         store = _store(cache)
-        leaf_cache = None if store is None else LeafCache(store, _qualified(self.signal_fn))
+        leaf_cache = None if store is None else LeafCache(store, _qualified(self.signal_fn), span(bars))
         lint_before_run(self.signal_fn, f"the signal function {_name(self.signal_fn)}", self.settings.scope)
         panel = panel_of(bars)
         check_fill_timing(bars, self.settings.execution)
