@@ -261,3 +261,26 @@ def test_the_plain_paths_signal_arrays_are_read_when_only_a_cost_changes(tmp_pat
     assert set(cheaper.cache.results.reasons) == {"parameters changed: fees 0.001 -> 0.0005"}
     monkeypatch.setattr(strategy_module, "evaluate", original)
     _assert_same(_sweep(False, fn=eleventh_cross, fees=0.0005), cheaper)
+
+
+def test_sweeps_on_other_windows_do_not_explain_each_others_misses(tmp_path):
+    """A walk-forward sweeps one strategy on many windows: each window's first miss is "not in the cache", never
+    "data changed" against another window (the slots are per data span); an edit inside a window still names
+    its row."""
+    store = Store(tmp_path, max_bytes=1 << 30)
+    ts = BARS.frame["ts_event"].unique().sort()
+    early, late = BARS.between(ts[0], ts[120]), BARS.between(ts[60], ts[199])
+    for window in (early, late):
+        first = _sweep(store, bars=window)
+        assert set(first.cache.results.reasons) == {"not in the cache"}
+        assert set(first.cache.indicators.reasons) == {"not in the cache"}
+    cols = ("open", "high", "low", "close")
+    frame = late.frame.drop("ts_arrival")
+    edited = make_bars(
+        frame.with_columns(
+            pl.when(pl.int_range(pl.len()) == 100).then(pl.col(c) * 1.02).otherwise(pl.col(c)).alias(c) for c in cols
+        ),
+        freq="1d",
+    )
+    again = _sweep(store, bars=edited)
+    assert again.cache.results.reasons[0].startswith("data changed: 1 row of "), again.cache.results.reasons
