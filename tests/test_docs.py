@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+import ml4t.cache
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 _PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -33,9 +35,13 @@ def _run_cells(cells: list[str], name: str) -> None:
 @pytest.mark.filterwarnings("ignore::ml4t.errors.RejectionWarning")  # the all-in promotion example is refused cash
 def test_readme_python_blocks_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the examples write reports and saved runs where a user would: the working folder
+    monkeypatch.setenv("ML4T_CACHE_DIR", str(tmp_path / "cache"))  # the cache section configures the cache ...
     blocks = _PYTHON_BLOCK.findall((ROOT / "README.md").read_text())
     assert blocks, "README.md has no ```python examples"
-    _run_cells(blocks, "README.md")
+    try:
+        _run_cells(blocks, "README.md")
+    finally:
+        ml4t.cache._config._reset()  # ... and library calls of later tests must not use it
 
 
 def test_getting_started_python_blocks_run():

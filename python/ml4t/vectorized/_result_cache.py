@@ -50,7 +50,7 @@ from ml4t.cache import (
 from ml4t.cache._reasons import recall, remember, span
 from ml4t.data import Bars
 
-__all__ = ["BLOCK", "SweepLevel", "results_level", "signals_level"]
+__all__ = ["BLOCK", "SweepLevel", "sweep_level"]
 
 BLOCK = 256
 """Combinations per results entry: small enough that an interrupted sweep loses little, large enough that a
@@ -148,32 +148,26 @@ class SweepLevel:
         self.store.put(self.level, slot, pl.DataFrame(), describe={**current, "what": what})
 
 
-def results_level(
+_SETTINGS_READ = {"results": None, "signals": ("scope", "rebalance")}
+"""The settings each level's entries depend on (None: every one). The signal arrays depend only on the scope and
+the rebalance rule, so a sweep rerun with other fees or stops reads them."""
+
+
+def sweep_level(
     store: Store,
+    level: str,
     strategy: str,
     fn: Callable[..., Any],
     settings: msgspec.Struct,
     bars: Bars,
     grid: Mapping[str, Any],
 ) -> SweepLevel:
-    """The results level of a sweep: keyed by every setting besides the code and the data, and ``grid`` (the
-    grid's names and types, the periods per year, the number of CSCV blocks)."""
-    params = {name: _plain(getattr(settings, name)) for name in settings.__struct_fields__}
-    return SweepLevel(store, "results", strategy, fn, bars, {**params, **grid})
-
-
-def signals_level(
-    store: Store,
-    strategy: str,
-    fn: Callable[..., Any],
-    settings: msgspec.Struct,
-    bars: Bars,
-    grid: Mapping[str, Any],
-) -> SweepLevel:
-    """The signals level of a sweep: keyed by the only settings the signal arrays depend on (the scope and the
-    rebalance rule; a change of fees or stops still reads them), the code, the data and ``grid``."""
-    params = {name: _plain(getattr(settings, name)) for name in ("scope", "rebalance")}
-    return SweepLevel(store, "signals", strategy, fn, bars, {**params, **grid})
+    """The ``"results"`` or ``"signals"`` level of a sweep: keyed by the code, the data, the settings the level
+    depends on (:data:`_SETTINGS_READ`) and ``grid`` (the grid's names and types; for results also the periods
+    per year and the number of CSCV blocks)."""
+    names = _SETTINGS_READ[level] or settings.__struct_fields__
+    params = {name: _plain(getattr(settings, name)) for name in names}
+    return SweepLevel(store, level, strategy, fn, bars, {**params, **grid})
 
 
 def lookup_blocks(

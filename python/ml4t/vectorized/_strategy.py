@@ -53,10 +53,9 @@ from ml4t.vectorized._result_cache import (
     get_signals,
     lookup_blocks,
     put_signals,
-    results_level,
-    signals_level,
     split,
     store_block,
+    sweep_level,
 )
 from ml4t.vectorized._result_cache import blocks as result_blocks
 from ml4t.vectorized._silence import warn_if_no_orders, warn_if_sweep_never_traded
@@ -429,11 +428,12 @@ class VectorizedStrategy:
     ) -> SweepLevel | None:
         """The results level of a sweep of ``grid`` on ``bars`` (see ``ml4t.vectorized._result_cache``)."""
         about = {**_grid_key(grid), "periods_per_year": ppy, "n_blocks": n_blocks}
-        return results_level(store, _qualified(self.signal_fn), self.signal_fn, self.settings, bars, about)
+        return sweep_level(store, "results", _qualified(self.signal_fn), self.signal_fn, self.settings, bars, about)
 
     def _signal_cache(self, store: ml4t.cache.Store, bars: Bars, grid: Grid) -> SweepLevel | None:
         """The signals level of a sweep of ``grid`` on ``bars``: the plain path's chunks."""
-        return signals_level(store, _qualified(self.signal_fn), self.signal_fn, self.settings, bars, _grid_key(grid))
+        grid_key = _grid_key(grid)
+        return sweep_level(store, "signals", _qualified(self.signal_fn), self.signal_fn, self.settings, bars, grid_key)
 
     def _sweep_programs(
         self,
