@@ -11,6 +11,8 @@ look-ahead and performance pitfalls; ``ml4t.validate`` splits data for model val
 """
 
 from ml4t import audit, data, datasets, lint, metrics, settings, validate
+from ml4t._executor import spawn_pool
+from ml4t._run_many import run_many
 from ml4t.compare import Comparison, compare
 from ml4t.errors import ConfigError, DataError, LeakageError, LintError, Ml4tError, OrderError
 from ml4t.promotion import promote
@@ -49,6 +51,8 @@ __all__ = [
     "lint",
     "metrics",
     "promote",
+    "run_many",
     "settings",
+    "spawn_pool",
     "validate",
 ]

@@ -7,6 +7,7 @@ floating-point precision when the settings match. See the class docstring for ev
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ import polars as pl
 import ml4t.cache
 from ml4t import _core, _progress
 from ml4t._assemble import assemble
+from ml4t._executor import resolve_executor
 from ml4t._kernel.inputs import (
     KernelSignals,
     check_percent_reversal,
@@ -270,6 +272,7 @@ class VectorizedStrategy:
         memory_budget: int | float | str | None = None,
         progress: bool | None = None,
         cache: bool | ml4t.cache.Store | None = None,
+        executor: Any = None,
         **grids: Any,
     ) -> Sweep:
         """Simulate every combination of the parameter grids (``name=iterable``; a scalar is a grid of one).
@@ -304,7 +307,69 @@ class VectorizedStrategy:
         chunks (``ml4t._kernel.leaf_cache``: a rerun with another exit rule or other fees computes only what
         changed). The results are the same bit for bit; ``Sweep.cache`` says per level what hit and why each
         miss missed.
+
+        Executor (issue #17, first part): ``executor=None`` runs the kernel in this process, on every core. A
+        ``concurrent.futures.Executor`` (a ThreadPoolExecutor, or a ProcessPoolExecutor that spawns its workers:
+        ``ml4t.spawn_pool(n)``; one that forks is refused, it would hang) runs the combinations still to simulate
+        in contiguous pieces on its workers and takes them back in grid order: the same results bit for bit. A
+        piece whose worker fails is run again once. The strategy and the bars are sent with each piece (a
+        ProcessPoolExecutor needs the signal function importable by name: defined in a module, not a notebook
+        cell). See ``ml4t._executor``.
         """
+        exec_ = resolve_executor(executor)
+        store = _store(cache)
+        lint_before_run(self.signal_fn, f"the signal function {_name(self.signal_fn)}", self.settings.scope)
+        prep = self._prepare(bars, grids, chunk_size, memory_budget, store)
+        grid, panel, ppy, n_blocks, n = prep.grid, prep.panel, prep.ppy, prep.n_blocks, len(prep.grid.combos)
+        parts: list[pl.DataFrame] = []
+        kept: list[RowStats] = []
+        counter = _core.Progress()  # combinations done, over every chunk; Ctrl-C cancels it
+        best = -np.inf
+
+        def simulate(lo: int, hi: int) -> Iterator[tuple[list[int], dict[str, Any]]]:
+            if exec_ is None:
+                return self._simulate(prep, lo, hi, counter, shown)
+            task = partial(_remote_stats, self, bars, grids, chunk_size, memory_budget)
+            return exec_.ranges(task, lo, hi, shown)
+
+        def add(indices: Sequence[int], stats: dict[str, Any]) -> None:
+            nonlocal best
+            part = sweep_metrics(stats, grid, indices, panel, self.settings, ppy)
+            parts.append(part)
+            kept.append(RowStats.of(stats))
+            if shown.shown:
+                best = _best_sharpe(part, best)
+                shown.note(f"best sharpe_ratio {best:.3g}")
+
+        results = None if store is None else self._result_cache(store, bars, grid, ppy, n_blocks)
+        with _progress.bar(progress, total=n, unit="combos", desc="sweep") as shown:
+            if results is None or not results.active:
+                for indices, stats in simulate(0, n):
+                    add(indices, stats)
+            else:
+                _cached_sweep(results, grid.combos, prep.rows, simulate, add, shown)
+        leaf_cache, signal_level = prep.leaf_cache, prep.signal_level
+        report = None
+        if leaf_cache is not None:
+            report = ml4t.cache.SweepCacheReport(
+                results=ml4t.cache.CacheReport() if results is None else results.report(),
+                signals=ml4t.cache.CacheReport() if signal_level is None else signal_level.report(),
+                indicators=leaf_cache.report(),
+            )
+        sweep = Sweep(self, bars, grid, parts, ppy, kept, n_blocks, cache=report)
+        warn_if_sweep_never_traded(sweep.metrics, self.settings.scope)
+        return sweep
+
+    def _prepare(
+        self,
+        bars: Bars,
+        grids: Mapping[str, Any],
+        chunk_size: int | None,
+        memory_budget: int | float | str | None,
+        store: ml4t.cache.Store | None,
+    ) -> _Prepared:
+        """Everything a sweep's simulation needs, checked: the panel, the grid (refused before it is built when
+        it cannot fit the budget), the periods per year, the chunk plan, the CSCV blocks and the cache's levels."""
         if chunk_size is not None:
             check_int("chunk_size", chunk_size, minimum=1)
         budget_given = memory_budget is not None
@@ -313,9 +378,6 @@ class VectorizedStrategy:
         else:
             available = available_memory()
             budget = int(available * DEFAULT_FRACTION) if available is not None else 2**62
-        store = _store(cache)
-        leaf_cache = None if store is None else LeafCache(store, _qualified(self.signal_fn), span(bars))
-        lint_before_run(self.signal_fn, f"the signal function {_name(self.signal_fn)}", self.settings.scope)
         panel = panel_of(bars)
         check_fill_timing(bars, self.settings.execution)
         rows = 1 + len(symbol_rows(panel, self.settings))  # a portfolio row, and one per symbol trading alone
@@ -349,79 +411,51 @@ class VectorizedStrategy:
                 "cannot annualize: pass periods_per_year= (the bars are too short to infer it)",
                 argument="periods_per_year",
             )
-        n = len(grid.combos)
-        chunks = plan(n, first)
-        size = chunks.chunk
+        chunks = plan(len(grid.combos), first)
         n_blocks = cscv_blocks(panel.n_bars)  # per row, the kernel keeps CSCV's block sums (Sweep.overfitting)
-        parts: list[pl.DataFrame] = []
-        kept: list[RowStats] = []
-        counter = _core.Progress()  # combinations done, over every chunk; Ctrl-C cancels it
-        best = -np.inf
-
-        def simulate(lo: int, hi: int) -> Iterator[tuple[list[int], dict[str, Any]]]:
-            """The kernel's statistics of combinations ``lo:hi``, chunk by chunk (as the memory plan allows)."""
-            nonlocal size
-            start = lo
-            while start < hi:
-                indices = list(range(start, min(start + size, hi)))
-                compiled = compile_chunk(
-                    self.signal_fn, panel, grid, indices, chunks.signal_bytes, self.settings, leaf_cache
-                )
-                if isinstance(compiled, int):  # too many distinct leaves for the budget: halve the chunk
-                    size = max(1, size // 2)
-                    continue
-                if compiled is None:
-                    indices = indices[: chunks.plain_chunk]
-                    combos = [grid.combos[i] for i in indices]
-                    signals = None if signal_level is None else get_signals(signal_level, combos)
-                    if signals is None:
-                        signals = evaluate(self.signal_fn, panel, grid, indices, self.settings)
-                        if signal_level is not None:
-                            put_signals(signal_level, combos, signals)
-                    arrays = self._arrays(signals, grid, indices, panel)
-                    stats = _progress.run_counted(
-                        partial(
-                            self._simulator.sweep,
-                            panel.prices,
-                            arrays,
-                            cash_sharing=self.settings.cash_sharing,
-                            n_blocks=n_blocks,
-                        ),
-                        counter,
-                        shown,
-                    )
-                else:
-                    stats = self._sweep_programs(compiled, grid, indices, panel, n_blocks, counter, shown)
-                yield indices, stats
-                start += len(indices)
-
-        def add(indices: Sequence[int], stats: dict[str, Any]) -> None:
-            nonlocal best
-            part = sweep_metrics(stats, grid, indices, panel, self.settings, ppy)
-            parts.append(part)
-            kept.append(RowStats.of(stats))
-            if shown.shown:
-                best = _best_sharpe(part, best)
-                shown.note(f"best sharpe_ratio {best:.3g}")
-
-        results = None if store is None else self._result_cache(store, bars, grid, ppy, n_blocks)
+        leaf_cache = None if store is None else LeafCache(store, _qualified(self.signal_fn), span(bars))
         signal_level = None if store is None else self._signal_cache(store, bars, grid)
-        with _progress.bar(progress, total=n, unit="combos", desc="sweep") as shown:
-            if results is None or not results.active:
-                for indices, stats in simulate(0, n):
-                    add(indices, stats)
-            else:
-                _cached_sweep(results, grid.combos, rows, simulate, add, shown)
-        report = None
-        if leaf_cache is not None:
-            report = ml4t.cache.SweepCacheReport(
-                results=ml4t.cache.CacheReport() if results is None else results.report(),
-                signals=ml4t.cache.CacheReport() if signal_level is None else signal_level.report(),
-                indicators=leaf_cache.report(),
+        return _Prepared(panel, grid, ppy, chunks, chunks.chunk, n_blocks, rows, leaf_cache, signal_level)
+
+    def _simulate(
+        self, prep: _Prepared, lo: int, hi: int, counter: _core.Progress, shown: _progress.Bar
+    ) -> Iterator[tuple[list[int], dict[str, Any]]]:
+        """The kernel's statistics of combinations ``lo:hi``, chunk by chunk (as the memory plan allows)."""
+        panel, grid, chunks, n_blocks = prep.panel, prep.grid, prep.chunks, prep.n_blocks
+        signal_level = prep.signal_level
+        start = lo
+        while start < hi:
+            indices = list(range(start, min(start + prep.size, hi)))
+            compiled = compile_chunk(
+                self.signal_fn, panel, grid, indices, chunks.signal_bytes, self.settings, prep.leaf_cache
             )
-        sweep = Sweep(self, bars, grid, parts, ppy, kept, n_blocks, cache=report)
-        warn_if_sweep_never_traded(sweep.metrics, self.settings.scope)
-        return sweep
+            if isinstance(compiled, int):  # too many distinct leaves for the budget: halve the chunk
+                prep.size = max(1, prep.size // 2)
+                continue
+            if compiled is None:
+                indices = indices[: chunks.plain_chunk]
+                combos = [grid.combos[i] for i in indices]
+                signals = None if signal_level is None else get_signals(signal_level, combos)
+                if signals is None:
+                    signals = evaluate(self.signal_fn, panel, grid, indices, self.settings)
+                    if signal_level is not None:
+                        put_signals(signal_level, combos, signals)
+                arrays = self._arrays(signals, grid, indices, panel)
+                stats = _progress.run_counted(
+                    partial(
+                        self._simulator.sweep,
+                        panel.prices,
+                        arrays,
+                        cash_sharing=self.settings.cash_sharing,
+                        n_blocks=n_blocks,
+                    ),
+                    counter,
+                    shown,
+                )
+            else:
+                stats = self._sweep_programs(compiled, grid, indices, panel, n_blocks, counter, shown)
+            yield indices, stats
+            start += len(indices)
 
     def _result_cache(
         self, store: ml4t.cache.Store, bars: Bars, grid: Grid, ppy: float, n_blocks: int
@@ -529,3 +563,36 @@ def _cached_sweep(
 
 def _name(fn: Callable[..., Any]) -> str:
     return getattr(fn, "__name__", repr(fn))
+
+
+@dataclass
+class _Prepared:
+    """A sweep's checked inputs (see ``VectorizedStrategy._prepare``); ``size`` is the chunk size, halved when a
+    chunk's distinct leaves would not fit the budget."""
+
+    panel: Panel
+    grid: Grid
+    ppy: float
+    chunks: SweepPlan
+    size: int
+    n_blocks: int
+    rows: int
+    leaf_cache: LeafCache | None
+    signal_level: SweepLevel | None
+
+
+def _remote_stats(
+    strategy: VectorizedStrategy,
+    bars: Bars,
+    grids: Mapping[str, Any],
+    chunk_size: int | None,
+    memory_budget: int | float | str | None,
+    piece: tuple[int, int],
+) -> dict[str, np.ndarray]:
+    """On a worker: the kernel's statistics of the combinations ``piece`` (start, end) of the sweep of ``grids``
+    on ``bars`` (the same chunks and kernel as a local sweep; no cache, no progress bar: the caller keeps both)."""
+    lo, hi = piece
+    prep = strategy._prepare(bars, grids, chunk_size, memory_budget, None)
+    with _progress.bar(False, total=hi - lo, unit="combos", desc="sweep") as shown:
+        parts = [stats for _, stats in strategy._simulate(prep, lo, hi, _core.Progress(), shown)]
+    return concat(parts)

@@ -1,0 +1,136 @@
+"""Where a sweep's simulation runs (issue #17, first part): this process's kernel, or an executor's workers.
+
+``sweep(..., executor=None)`` runs the Rust kernel here, on every core (rayon). ``executor=`` a
+``concurrent.futures.Executor`` cuts the combinations still to simulate into contiguous pieces, runs each piece on
+a worker (the same chunks and the same kernel a local sweep runs: the results are the same bit for bit), and
+takes the pieces back in grid order as they finish in order, moving the progress bar by each finished piece.
+
+- **Pieces**: about :data:`PIECES_PER_WORKER` per worker (so a slow piece does not leave the others idle), of at
+  least :data:`MIN_PIECE` combinations (so a piece's fixed cost, sending the strategy and the bars and preparing
+  the panel on the worker, stays small against its simulation).
+- **Failures**: a piece whose worker raised something other than an ml4t error (a worker that died, a lost
+  connection) is submitted again, once; an ml4t error (a bad rule, bad data) is the user's and raised as is.
+- **Ctrl-C**: the pieces not started are cancelled and ``KeyboardInterrupt`` is raised; with the cache on, the
+  blocks of the pieces that finished are already stored, so the sweep resumes from them.
+- **Processes fork badly**: Polars runs threads in this process, and a child forked from it inherits their locks
+  without the threads that hold them, so a fork-context ``ProcessPoolExecutor`` (Linux's default) hangs forever.
+  It is refused with a ConfigError that says how to make one that spawns; any pool ml4t makes spawns.
+- A ``dask.distributed.Client`` and ``"ray"`` are not supported yet (refused with that said).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import math
+import os
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from ml4t import _progress
+from ml4t.errors import ConfigError, Ml4tError
+
+__all__ = ["MIN_PIECE", "PIECES_PER_WORKER", "Pool", "resolve_executor", "spawn_pool"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+PIECES_PER_WORKER = 4
+MIN_PIECE = 64
+_RETRIES = 1
+
+
+class Pool:
+    """A resolved ``executor=`` argument: the executor and its number of workers."""
+
+    def __init__(self, executor: cf.Executor, workers: int) -> None:
+        self.executor = executor
+        self.workers = max(1, workers)
+
+    def pieces(self, lo: int, hi: int) -> list[tuple[int, int]]:
+        """``lo:hi`` cut into contiguous pieces, in order."""
+        n = hi - lo
+        count = max(1, min(self.workers * PIECES_PER_WORKER, math.ceil(n / MIN_PIECE)))
+        size = math.ceil(n / count)
+        return [(start, min(start + size, hi)) for start in range(lo, hi, size)]
+
+    def map(
+        self, task: Callable[[T], R], items: Sequence[T], shown: _progress.Bar, sizes: Sequence[int] | None = None
+    ) -> Iterator[R]:
+        """``task(item)`` for each item, run on the workers, yielded in the items' order; ``shown`` moves by each
+        finished item's size (``sizes``, default 1 each). Each item is submitted again once when its worker
+        fails with anything but an ml4t error."""
+        futures = [self.executor.submit(task, item) for item in items]
+        done = 0
+        try:
+            for i, (item, future) in enumerate(zip(items, futures, strict=True)):
+                value = self._result(future, task, item)
+                done += 1 if sizes is None else sizes[i]
+                shown.to(done)
+                yield value
+        finally:  # Ctrl-C, an error, or a caller that stopped reading: nothing left running for nothing
+            for future in futures:
+                future.cancel()
+
+    def ranges(
+        self, task: Callable[[tuple[int, int]], dict[str, Any]], lo: int, hi: int, shown: _progress.Bar
+    ) -> Iterator[tuple[list[int], dict[str, Any]]]:
+        """``(indices, task((start, end)))`` for each piece of ``lo:hi``, in order."""
+        cut = self.pieces(lo, hi)
+        values = self.map(task, cut, shown, [end - start for start, end in cut])
+        for (start, end), value in zip(cut, values, strict=True):
+            yield list(range(start, end)), value
+
+    def _result(self, future: cf.Future[Any], task: Callable[[Any], Any], item: Any) -> Any:
+        for attempt in range(_RETRIES + 1):
+            try:
+                return future.result()
+            except Ml4tError:
+                raise
+            except Exception:
+                if attempt == _RETRIES:
+                    raise
+                future = self.executor.submit(task, item)  # once more: a worker may have died
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def resolve_executor(executor: object, *, argument: str = "executor") -> Pool | None:
+    """The Pool of an ``executor=`` argument, or None for this process's kernel. A ConfigError naming
+    ``argument`` for anything else, and for a ProcessPoolExecutor that forks its workers (say why)."""
+    if executor is None:
+        return None
+    if isinstance(executor, cf.ProcessPoolExecutor):
+        context = getattr(executor, "_mp_context", None)
+        method = context.get_start_method() if context is not None else "fork"
+        if method == "fork":
+            raise ConfigError(
+                "this ProcessPoolExecutor forks its workers (Linux's default), and a child forked from a process "
+                "where Polars runs threads inherits their locks without the threads: it hangs forever. Make one "
+                "that spawns: ProcessPoolExecutor(n, mp_context=multiprocessing.get_context('spawn')), or "
+                "ml4t.spawn_pool(n)",
+                argument=argument,
+            )
+    if isinstance(executor, cf.Executor):
+        workers = getattr(executor, "_max_workers", None)
+        return Pool(executor, int(workers) if isinstance(workers, int) else (os.cpu_count() or 1))
+    kind = type(executor).__module__.partition(".")[0]
+    if executor == "ray" or kind in ("distributed", "dask"):
+        raise ConfigError(
+            f"{argument}={executor!r:.60}: Dask and Ray are not supported yet; pass None (this process) or a "
+            "concurrent.futures.Executor",
+            argument=argument,
+        )
+    raise ConfigError(
+        f"{argument} must be None or a concurrent.futures.Executor (a ThreadPoolExecutor, or a "
+        f"ProcessPoolExecutor that spawns: ml4t.spawn_pool(n)), got {type(executor).__name__}",
+        argument=argument,
+    )
+
+
+def spawn_pool(workers: int | None = None) -> cf.ProcessPoolExecutor:
+    """A ProcessPoolExecutor of ``workers`` processes (default: the CPUs) that spawns them, as ml4t's work needs
+    (see the module's docstring). Use it as a context manager, or call ``shutdown()`` when done."""
+    import multiprocessing
+
+    if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
+        raise ConfigError(f"workers must be a positive integer, got {workers!r}", argument="workers")
+    return cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))

@@ -1,0 +1,139 @@
+"""Sweeps on an executor's workers (issue #17, first part): the same answer as this process's kernel, bit for bit.
+
+A ThreadPoolExecutor and a ProcessPoolExecutor that spawns (ml4t.spawn_pool) run the sweep's pieces; the metrics
+and the overfitting statistics equal the local sweep's to the bit, in grid order; a fork-context pool is refused
+with the reason; a piece whose worker fails is run again once; with the cache on, the pieces' blocks are stored
+and a rerun reads them.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+
+import numpy as np
+import polars as pl
+import pytest
+
+import ml4t
+import ml4t._executor as executor_module
+from ml4t.cache import Store
+from ml4t.datasets import synthetic_bars
+from ml4t.errors import ConfigError
+from ml4t.vectorized import VectorizedStrategy
+
+BARS = synthetic_bars(3, 400, "1d", seed=5)
+GRID = {"fast": list(range(2, 30)), "slow": [40, 60, 80, 100, 120]}  # 140 combinations
+
+
+def cross(fast: int, slow: int) -> dict[str, pl.Expr]:
+    f, s = pl.col("close").rolling_mean(fast), pl.col("close").rolling_mean(slow)
+    return {"entries": f > s, "exits": f < s}
+
+
+def _assert_same(a, b) -> None:
+    assert a.metrics.equals(b.metrics)
+    for name, dtype in a.metrics.schema.items():
+        if dtype == pl.Float64:
+            bits = [s.metrics[name].to_numpy().view(np.uint64) for s in (a, b)]
+            assert np.array_equal(*bits), name
+    fa, fb = a.overfitting(), b.overfitting()
+    for name in ("pbo", "deflated_sharpe"):
+        assert np.array_equal(np.asarray(getattr(fa, name)), np.asarray(getattr(fb, name)), equal_nan=True), name
+
+
+@pytest.fixture(autouse=True)
+def _small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(executor_module, "MIN_PIECE", 16)  # several pieces per worker out of 140 combinations
+
+
+@pytest.mark.parametrize("settings", [{}, {"cash_sharing": True, "fees": 0.001, "size": 0.3, "size_type": "percent"}])
+def test_a_thread_pool_gives_the_local_sweep_bit_for_bit(settings):
+    strategy = VectorizedStrategy(cross, **settings)
+    local = strategy.sweep(BARS, progress=False, **GRID)
+    with cf.ThreadPoolExecutor(2) as pool:
+        remote = strategy.sweep(BARS, progress=False, executor=pool, **GRID)
+    _assert_same(local, remote)
+
+
+def test_a_spawning_process_pool_gives_the_local_sweep_bit_for_bit():
+    strategy = VectorizedStrategy(cross, fees=0.001)
+    local = strategy.sweep(BARS, progress=False, **GRID)
+    with ml4t.spawn_pool(2) as pool:
+        remote = strategy.sweep(BARS, progress=False, executor=pool, **GRID)
+    _assert_same(local, remote)
+
+
+def test_a_forking_process_pool_is_refused_with_the_reason_and_the_fix():
+    pool = cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+    try:
+        with pytest.raises(ConfigError, match="forks its workers") as caught:
+            VectorizedStrategy(cross).sweep(BARS, progress=False, executor=pool, **GRID)
+        assert caught.value.argument == "executor" and "spawn" in str(caught.value)
+    finally:
+        pool.shutdown()
+
+
+@pytest.mark.parametrize("bad", ["ray", "processes", 4, object()])
+def test_an_executor_that_is_not_one_is_a_config_error_naming_it(bad):
+    with pytest.raises(ConfigError) as caught:
+        VectorizedStrategy(cross).sweep(BARS, progress=False, executor=bad, **GRID)
+    assert caught.value.argument == "executor"
+
+
+class FailsOnce(cf.ThreadPoolExecutor):
+    """A pool whose first piece fails as a lost worker would (an OSError): the piece must run again."""
+
+    def __init__(self) -> None:
+        super().__init__(2)
+        self.failed = False
+        self.submitted = 0
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+        self.submitted += 1
+        if not self.failed:
+            self.failed = True
+
+            def broken(*_a, **_k):
+                raise OSError("the worker went away")
+
+            return super().submit(broken)
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_a_piece_whose_worker_fails_is_run_again_and_the_answer_is_the_same():
+    strategy = VectorizedStrategy(cross)
+    with FailsOnce() as pool:
+        remote = strategy.sweep(BARS, progress=False, executor=pool, **GRID)
+        pieces = len(executor_module.Pool(pool, 2).pieces(0, 140))
+        assert pool.submitted == pieces + 1
+    _assert_same(strategy.sweep(BARS, progress=False, **GRID), remote)
+
+
+def test_an_ml4t_error_on_a_worker_is_raised_as_is_not_retried():
+    def bad(fast: int, slow: int) -> dict[str, pl.Expr]:
+        return {"entries": pl.col("close") > pl.col("no_such_column").rolling_mean(fast), "exits": pl.lit(False)}
+
+    with cf.ThreadPoolExecutor(2) as pool, pytest.raises(ConfigError, match="no_such_column"):
+        VectorizedStrategy(bad).sweep(BARS, progress=False, executor=pool, fast=[3, 5], slow=[10])
+
+
+def test_with_the_cache_the_pieces_blocks_are_stored_and_a_rerun_reads_them(tmp_path, monkeypatch):
+    import ml4t.vectorized._result_cache as result_cache
+
+    monkeypatch.setattr(result_cache, "BLOCK", 32)
+    store = Store(tmp_path, max_bytes=1 << 30)
+    strategy = VectorizedStrategy(cross)
+    with cf.ThreadPoolExecutor(2) as pool:
+        cold = strategy.sweep(BARS, progress=False, executor=pool, cache=store, **GRID)
+        warm = strategy.sweep(BARS, progress=False, executor=pool, cache=store, **GRID)
+    assert (cold.cache.results.hits, cold.cache.results.misses) == (0, 5)
+    assert (warm.cache.results.hits, warm.cache.results.misses) == (5, 0)
+    local = strategy.sweep(BARS, progress=False, **GRID)
+    _assert_same(local, cold)
+    _assert_same(local, warm)
+
+
+def test_spawn_pool_checks_its_argument():
+    with pytest.raises(ConfigError, match="workers"):
+        ml4t.spawn_pool(0)
