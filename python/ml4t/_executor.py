@@ -15,7 +15,9 @@ takes the pieces back in grid order as they finish in order, moving the progress
 - **Processes fork badly**: Polars runs threads in this process, and a child forked from it inherits their locks
   without the threads that hold them, so a fork-context ``ProcessPoolExecutor`` (Linux's default) hangs forever.
   It is refused with a ConfigError that says how to make one that spawns; any pool ml4t makes spawns.
-- A ``dask.distributed.Client`` and ``"ray"`` are not supported yet (refused with that said).
+- **Dask**: a ``dask.distributed.Client`` is used as an executor (its futures have ``result`` and ``cancel``);
+  the bars are scattered to every worker once per sweep instead of pickled with each piece, and tasks are
+  submitted impure. ``"ray"`` is not supported yet (refused with that said).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any, TypeVar
 from ml4t import _progress
 from ml4t.errors import ConfigError, Ml4tError
 
-__all__ = ["MIN_PIECE", "PIECES_PER_WORKER", "Pool", "resolve_executor", "spawn_pool"]
+__all__ = ["MIN_PIECE", "PIECES_PER_WORKER", "DaskPool", "Pool", "resolve_executor", "spawn_pool"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -42,9 +44,16 @@ _RETRIES = 1
 class Pool:
     """A resolved ``executor=`` argument: the executor and its number of workers."""
 
-    def __init__(self, executor: cf.Executor, workers: int) -> None:
+    def __init__(self, executor: Any, workers: int) -> None:
         self.executor = executor
         self.workers = max(1, workers)
+
+    def share(self, value: Any) -> Any:
+        """``value`` as the tasks receive it: itself (pickled with each task), or a cluster's handle to one copy."""
+        return value
+
+    def _submit(self, task: Callable[..., Any], *args: Any) -> Any:
+        return self.executor.submit(task, *args)
 
     def pieces(self, lo: int, hi: int) -> list[tuple[int, int]]:
         """``lo:hi`` cut into contiguous pieces, in order."""
@@ -54,16 +63,21 @@ class Pool:
         return [(start, min(start + size, hi)) for start in range(lo, hi, size)]
 
     def map(
-        self, task: Callable[[T], R], items: Sequence[T], shown: _progress.Bar, sizes: Sequence[int] | None = None
+        self,
+        task: Callable[..., R],
+        items: Sequence[T],
+        shown: _progress.Bar,
+        sizes: Sequence[int] | None = None,
+        shared: tuple[Any, ...] = (),
     ) -> Iterator[R]:
-        """``task(item)`` for each item, run on the workers, yielded in the items' order; ``shown`` moves by each
-        finished item's size (``sizes``, default 1 each). Each item is submitted again once when its worker
-        fails with anything but an ml4t error."""
-        futures = [self.executor.submit(task, item) for item in items]
+        """``task(*shared, item)`` for each item, run on the workers, yielded in the items' order (``shared``: values
+        from :meth:`share`); ``shown`` moves by each finished item's size (``sizes``, default 1 each). Each item
+        is submitted again once when its worker fails with anything but an ml4t error."""
+        futures = [self._submit(task, *shared, item) for item in items]
         done = 0
         try:
             for i, (item, future) in enumerate(zip(items, futures, strict=True)):
-                value = self._result(future, task, item)
+                value = self._result(future, task, (*shared, item))
                 done += 1 if sizes is None else sizes[i]
                 shown.to(done)
                 yield value
@@ -72,15 +86,15 @@ class Pool:
                 future.cancel()
 
     def ranges(
-        self, task: Callable[[tuple[int, int]], dict[str, Any]], lo: int, hi: int, shown: _progress.Bar
+        self, task: Callable[..., dict[str, Any]], lo: int, hi: int, shown: _progress.Bar, shared: tuple[Any, ...]
     ) -> Iterator[tuple[list[int], dict[str, Any]]]:
-        """``(indices, task((start, end)))`` for each piece of ``lo:hi``, in order."""
+        """``(indices, task(*shared, (start, end)))`` for each piece of ``lo:hi``, in order."""
         cut = self.pieces(lo, hi)
-        values = self.map(task, cut, shown, [end - start for start, end in cut])
+        values = self.map(task, cut, shown, [end - start for start, end in cut], shared)
         for (start, end), value in zip(cut, values, strict=True):
             yield list(range(start, end)), value
 
-    def _result(self, future: cf.Future[Any], task: Callable[[Any], Any], item: Any) -> Any:
+    def _result(self, future: Any, task: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         for attempt in range(_RETRIES + 1):
             try:
                 return future.result()
@@ -89,8 +103,19 @@ class Pool:
             except Exception:
                 if attempt == _RETRIES:
                     raise
-                future = self.executor.submit(task, item)  # once more: a worker may have died
+                future = self._submit(task, *args)  # once more: a worker may have died
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+class DaskPool(Pool):
+    """A ``dask.distributed.Client``: tasks are submitted impure (each runs, a retry too), and a shared value is
+    scattered to every worker once per call instead of pickled with each task."""
+
+    def share(self, value: Any) -> Any:
+        return self.executor.scatter(value, broadcast=True, hash=False)
+
+    def _submit(self, task: Callable[..., Any], *args: Any) -> Any:
+        return self.executor.submit(task, *args, pure=False)
 
 
 def resolve_executor(executor: object, *, argument: str = "executor") -> Pool | None:
@@ -113,15 +138,18 @@ def resolve_executor(executor: object, *, argument: str = "executor") -> Pool | 
         workers = getattr(executor, "_max_workers", None)
         return Pool(executor, int(workers) if isinstance(workers, int) else (os.cpu_count() or 1))
     kind = type(executor).__module__.partition(".")[0]
+    if kind == "distributed" and type(executor).__name__ == "Client":
+        threads = executor.nthreads()  # type: ignore[attr-defined]
+        return DaskPool(executor, sum(threads.values()) if threads else 1)
     if executor == "ray" or kind in ("distributed", "dask"):
         raise ConfigError(
-            f"{argument}={executor!r:.60}: Dask and Ray are not supported yet; pass None (this process) or a "
-            "concurrent.futures.Executor",
+            f"{argument}={executor!r:.60}: Ray is not supported yet; pass None (this process), a "
+            "concurrent.futures.Executor or a dask.distributed.Client",
             argument=argument,
         )
     raise ConfigError(
-        f"{argument} must be None or a concurrent.futures.Executor (a ThreadPoolExecutor, or a "
-        f"ProcessPoolExecutor that spawns: ml4t.spawn_pool(n)), got {type(executor).__name__}",
+        f"{argument} must be None, a concurrent.futures.Executor (a ThreadPoolExecutor, or a ProcessPoolExecutor "
+        f"that spawns: ml4t.spawn_pool(n)) or a dask.distributed.Client, got {type(executor).__name__}",
         argument=argument,
     )
 

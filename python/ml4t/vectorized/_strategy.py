@@ -310,11 +310,12 @@ class VectorizedStrategy:
 
         Executor (issue #17, first part): ``executor=None`` runs the kernel in this process, on every core. A
         ``concurrent.futures.Executor`` (a ThreadPoolExecutor, or a ProcessPoolExecutor that spawns its workers:
-        ``ml4t.spawn_pool(n)``; one that forks is refused, it would hang) runs the combinations still to simulate
-        in contiguous pieces on its workers and takes them back in grid order: the same results bit for bit. A
-        piece whose worker fails is run again once. The strategy and the bars are sent with each piece (a
-        ProcessPoolExecutor needs the signal function importable by name: defined in a module, not a notebook
-        cell). See ``ml4t._executor``.
+        ``ml4t.spawn_pool(n)``; one that forks is refused, it would hang) or a ``dask.distributed.Client`` runs
+        the combinations still to simulate in contiguous pieces on its workers and takes them back in grid
+        order: the same results bit for bit. A piece whose worker fails is run again once. The strategy goes
+        with each piece, the bars too on a pool (a ProcessPoolExecutor needs the signal function importable by
+        name: defined in a module, not a notebook cell) and once per sweep on Dask (scattered). See
+        ``ml4t._executor``.
         """
         exec_ = resolve_executor(executor)
         store = _store(cache)
@@ -329,8 +330,7 @@ class VectorizedStrategy:
         def simulate(lo: int, hi: int) -> Iterator[tuple[list[int], dict[str, Any]]]:
             if exec_ is None:
                 return self._simulate(prep, lo, hi, counter, shown)
-            task = partial(_remote_stats, self, bars, grids, chunk_size, memory_budget)
-            return exec_.ranges(task, lo, hi, shown)
+            return exec_.ranges(task, lo, hi, shown, shared)
 
         def add(indices: Sequence[int], stats: dict[str, Any]) -> None:
             nonlocal best
@@ -342,6 +342,9 @@ class VectorizedStrategy:
                 shown.note(f"best sharpe_ratio {best:.3g}")
 
         results = None if store is None else self._result_cache(store, bars, grid, ppy, n_blocks)
+        if exec_ is not None:  # the bars go to the workers once (a cluster's copy), the strategy with each task
+            task = partial(_remote_stats, self, grids, chunk_size, memory_budget)
+            shared = (exec_.share(bars),)
         with _progress.bar(progress, total=n, unit="combos", desc="sweep") as shown:
             if results is None or not results.active:
                 for indices, stats in simulate(0, n):
@@ -583,10 +586,10 @@ class _Prepared:
 
 def _remote_stats(
     strategy: VectorizedStrategy,
-    bars: Bars,
     grids: Mapping[str, Any],
     chunk_size: int | None,
     memory_budget: int | float | str | None,
+    bars: Bars,
     piece: tuple[int, int],
 ) -> dict[str, np.ndarray]:
     """On a worker: the kernel's statistics of the combinations ``piece`` (start, end) of the sweep of ``grids``
