@@ -29,10 +29,11 @@ def run_many(runs: Iterable[Any], *, executor: Any = None, progress: bool | None
     (``functools.partial(promoted.run, commission=PerShare(0.005))`` for other engine settings).
 
     ``executor``: None runs them one after the other in this process; a ``concurrent.futures.Executor`` or a
-    ``dask.distributed.Client`` runs them on its workers (a ProcessPoolExecutor must spawn its workers: ``ml4t.spawn_pool(n)``; each run is pickled to
-    its worker, so its strategy class and functions must be importable by name). A run whose worker fails with
-    anything but an ml4t error is run again once; an ml4t error is raised as is. ``progress``: a bar counting
-    finished runs when the batch lasts over a second (``False`` or ``ML4T_PROGRESS=0`` hides it).
+    ``dask.distributed.Client`` runs them on its workers (a ProcessPoolExecutor must spawn its workers:
+    ``ml4t.spawn_pool(n)``; each run is pickled to its worker, so on a process pool its strategy class and
+    functions must be importable by name). A run whose worker fails with anything but an ml4t error is run
+    again once; an ml4t error is raised as is. ``progress``: a bar counting finished runs when the batch lasts
+    over a second (``False`` or ``ML4T_PROGRESS=0`` hides it).
 
     A bad run is refused before any runs: a ConfigError naming ``runs`` and its position.
     """
