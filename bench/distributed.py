@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with open("/proc/cpuinfo") as info:
         cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), "?")
-    now = dt.datetime.now(dt.UTC)
+    now = dt.datetime.now(dt.UTC)  # ml4t: ignore[REP001] (when the benchmark ran, printed; not a backtest)
     print(f"{now:%Y-%m-%d %H:%M} UTC; {os.cpu_count()} CPUs ({cpu}); Python {platform.python_version()}")
     print(f"command: python -m bench.distributed --repeat {args.repeat}; medians of {args.repeat} runs")
     bars = synthetic_bars(1, SWEEP_BARS, "1d", seed=1)
