@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import xxhash
@@ -28,7 +28,10 @@ from ml4t._ns import format_ns
 from ml4t.cache._keys import Key
 from ml4t.errors import ConfigError
 
-__all__ = ["BLOCK_ROWS", "block_hashes", "describe", "explain_miss", "recall", "remember", "span"]
+if TYPE_CHECKING:
+    from ml4t.cache._store import Store
+
+__all__ = ["BLOCK_ROWS", "block_hashes", "describe", "explain_in_slot", "explain_miss", "recall", "remember", "span"]
 
 BLOCK_ROWS = 1_000
 """Rows per symbol in one hashed block."""
@@ -67,6 +70,33 @@ def span(data: Any) -> str:
     ts = frame["ts_event"].to_physical().to_numpy()
     digest = xxhash.xxh3_64_hexdigest("\x1f".join(str(s) for s in symbols).encode())
     return f"{symbols.len()} symbols {digest} from {_when(ts.min())} to {_when(ts.max())}"
+
+
+def explain_in_slot(
+    store: Store,
+    level: str,
+    slot: str,
+    current: Mapping[str, Any],
+    data: Any,
+    *,
+    what: str,
+    same_key: str | None = None,
+) -> str:
+    r"""Why the entry described by ``current`` (computed from ``data``) missed, against the last description kept
+    in the slot entry ``slot`` of ``level``: ``"not in the cache"`` without one, ``same_key`` (when given) if it
+    describes this very key, else :func:`explain_miss` (the exact rows when this process :func:`remember`\ s the
+    previous data). The slot then keeps ``current``, with ``what`` for ``ml4t cache ls``."""
+    previous = store.get(level, slot)
+    if previous is None:
+        reason = "not in the cache"
+    elif same_key is not None and previous.describe.get("key") == current.get("key"):
+        reason = same_key
+    else:
+        before = previous.describe
+        old = recall(((before.get("parts") or {}).get("data") or {}).get("bars"))
+        reason = explain_miss(before, current, previous_data=old, current_data=data)
+    store.put(level, slot, pl.DataFrame(), describe={**current, "what": what})
+    return reason
 
 
 def block_hashes(data: Any) -> dict[str, Any]:

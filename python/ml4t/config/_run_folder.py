@@ -33,7 +33,7 @@ import platform
 import shutil
 import uuid
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -327,7 +327,7 @@ def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool, cach
                 for fold in walked.sweeps:  # the folds' sweeps count in the run's cache line too
                     for name, counted in ({} if fold.cache is None else fold.cache.levels()).items():
                         before = levels.get(name)
-                        levels[name] = counted if before is None else _merged({"a": before, "b": counted})
+                        levels[name] = counted if before is None else _merged([before, counted])
             if loaded.promote is not None:
                 # only the keys the config gives, as in Python: the rest the promotion takes from the strategy
                 given = {key: loaded.promote[key] for key in config.promote or {}}
@@ -381,7 +381,7 @@ def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool, cach
         comparison=comparison_table,
         audit=audit,
         lint=tuple(lint),
-        cache=None if cache is None else _merged(used),
+        cache=None if cache is None else _merged(used.values()),
         cache_levels=used,
     )
 
@@ -422,11 +422,11 @@ def _outputs(outcome: Outcome) -> dict[str, str]:
     return out
 
 
-def _merged(levels: Mapping[str, CacheReport]) -> CacheReport:
+def _merged(levels: Iterable[CacheReport]) -> CacheReport:
     """One report of the run's levels: their entries' hits, misses and uncached summed, the reasons together."""
     from ml4t.cache import CacheReport
 
-    return CacheReport.total(levels.values())
+    return CacheReport.total(levels)
 
 
 def _cache_record(outcome: Outcome, store: Store | None) -> dict[str, Any]:

@@ -33,8 +33,8 @@ from typing import Any
 
 import polars as pl
 
-from ml4t.cache import CacheReport, Key, Store, Uncacheable, block_hashes, explain_miss, key_of, slot_key
-from ml4t.cache._reasons import recall, remember, span
+from ml4t.cache import CacheReport, Key, Store, Uncacheable, block_hashes, key_of, slot_key
+from ml4t.cache._reasons import explain_in_slot, remember, span
 from ml4t.data import Bars
 from ml4t.errors import ConfigError
 
@@ -104,12 +104,6 @@ class IndicatorCache:
             self._uncached.append(f"the indicator `{name}` is not cached: {error.message}")
             return
         slot = slot_key(_LEVEL, self.strategy, name, span(bars))
-        previous = self.store.get(_LEVEL, slot)
         self._misses += 1
-        if previous is None:
-            self._reasons.append("not in the cache")
-        else:
-            before = previous.describe
-            old = recall(((before.get("parts") or {}).get("data") or {}).get("bars"))
-            self._reasons.append(explain_miss(before, current, previous_data=old, current_data=bars))
-        self.store.put(_LEVEL, slot, pl.DataFrame(), describe=current)
+        what = f"{self.strategy}: the last description of event indicator `{name}` (explains the next miss)"
+        self._reasons.append(explain_in_slot(self.store, _LEVEL, slot, current, bars, what=what))

@@ -42,12 +42,11 @@ from ml4t.cache import (
     Store,
     Uncacheable,
     block_hashes,
-    explain_miss,
     function_key,
     key_of,
     slot_key,
 )
-from ml4t.cache._reasons import recall, remember, span
+from ml4t.cache._reasons import explain_in_slot, remember, span
 from ml4t.data import Bars
 
 __all__ = ["BLOCK", "SweepLevel", "sweep_level"]
@@ -134,18 +133,10 @@ class SweepLevel:
         self._explained = True
         bars = self._bars
         current = {"key": self.key.hex, "parts": dict(self.key.parts), "blocks": block_hashes(bars)}
-        what = f"{self.strategy}: the last sweep's description (explains the next miss)"
         slot = slot_key(self.level, self.strategy, span(bars))
-        previous = self.store.get(self.level, slot)
-        if previous is None:
-            self.reasons.append("not in the cache")
-        elif previous.describe.get("key") == self.key.hex:
-            self.reasons.append("new combinations")
-        else:
-            before = previous.describe
-            old = recall(((before.get("parts") or {}).get("data") or {}).get("bars"))
-            self.reasons.append(explain_miss(before, current, previous_data=old, current_data=bars))
-        self.store.put(self.level, slot, pl.DataFrame(), describe={**current, "what": what})
+        what = f"{self.strategy}: the last sweep's description (explains the next miss)"
+        reason = explain_in_slot(self.store, self.level, slot, current, bars, what=what, same_key="new combinations")
+        self.reasons.append(reason)
 
 
 _SETTINGS_READ = {"results": None, "signals": ("scope", "rebalance")}

@@ -318,7 +318,7 @@ class VectorizedStrategy:
         ``ml4t._executor``.
         """
         exec_ = resolve_executor(executor)
-        store = _store(cache)
+        store = ml4t.cache.resolve(cache)
         lint_before_run(self.signal_fn, f"the signal function {_name(self.signal_fn)}", self.settings.scope)
         prep = self._prepare(bars, grids, chunk_size, memory_budget, store)
         grid, panel, ppy, n_blocks, n = prep.grid, prep.panel, prep.ppy, prep.n_blocks, len(prep.grid.combos)
@@ -510,11 +510,6 @@ def _best_sharpe(part: pl.DataFrame, best: float) -> float:
     """The larger of ``best`` and the best portfolio ``sharpe_ratio`` of a chunk's metrics (NaN ignored)."""
     sharpe = part.filter(pl.col("scope") == "portfolio")["sharpe_ratio"].fill_nan(None).max()
     return best if sharpe is None else max(best, float(sharpe))  # type: ignore[arg-type]
-
-
-def _store(cache: object) -> ml4t.cache.Store | None:
-    """The store of a sweep's ``cache`` argument (None: the cache is off), as :func:`ml4t.cache.resolve` reads it."""
-    return ml4t.cache.resolve(cache)
 
 
 def _qualified(fn: Callable[..., Any]) -> str:
