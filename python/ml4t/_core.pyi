@@ -90,6 +90,7 @@ class SignalSimulator:
         cash_sharing: bool,
         n_blocks: int,
         progress: Progress | None = None,
+        threads: int = 0,
     ) -> dict[str, Any]: ...
     def sweep_programs(
         self,
@@ -101,6 +102,7 @@ class SignalSimulator:
         bounds: list[tuple[float, float, bool, bool]],
         n_blocks: int,
         progress: Progress | None = None,
+        threads: int = 0,
     ) -> dict[str, Any]: ...
     def run(
         self,

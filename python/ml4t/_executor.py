@@ -25,6 +25,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import math
 import os
+import queue
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -55,12 +56,17 @@ class Pool:
     def _submit(self, task: Callable[..., Any], *args: Any) -> Any:
         return self.executor.submit(task, *args)
 
-    def pieces(self, lo: int, hi: int) -> list[tuple[int, int]]:
-        """``lo:hi`` cut into contiguous pieces, in order."""
-        n = hi - lo
+    @property
+    def threads_per_task(self) -> int:
+        """The CPUs one task may use (the kernel's threads): this machine's CPUs shared by the pool's workers."""
+        return max(1, (os.cpu_count() or 1) // self.workers)
+
+    def cut(self, order: Sequence[int]) -> list[list[int]]:
+        """``order`` (combination indices, in the order to run them) cut into contiguous pieces, in order."""
+        n = len(order)
         count = max(1, min(self.workers * PIECES_PER_WORKER, math.ceil(n / MIN_PIECE)))
-        size = math.ceil(n / count)
-        return [(start, min(start + size, hi)) for start in range(lo, hi, size)]
+        size = max(1, math.ceil(n / count))
+        return [list(order[start : start + size]) for start in range(0, n, size)]
 
     def map(
         self,
@@ -73,43 +79,65 @@ class Pool:
         """``task(*shared, item)`` for each item, run on the workers, yielded in the items' order (``shared``: values
         from :meth:`share`); ``shown`` moves by each finished item's size (``sizes``, default 1 each). Each item
         is submitted again once when its worker fails with anything but an ml4t error."""
-        futures = [self._submit(task, *shared, item) for item in items]
+        got: dict[int, R] = {}
+        following = 0
+        for i, value in self.unordered(task, items, shown, sizes, shared):
+            got[i] = value
+            while following in got:
+                yield got.pop(following)
+                following += 1
+
+    def unordered(
+        self,
+        task: Callable[..., R],
+        items: Sequence[T],
+        shown: _progress.Bar,
+        sizes: Sequence[int] | None = None,
+        shared: tuple[Any, ...] = (),
+    ) -> Iterator[tuple[int, R]]:
+        """Like :meth:`map`, yielding ``(position, value)`` as the items finish, in any order (the progress bar
+        counts what finished across the workers)."""
+        finished: queue.SimpleQueue[int] = queue.SimpleQueue()
+        retries = [0] * len(items)
+        futures: list[Any] = []
+
+        def submit(i: int) -> Any:
+            future = self._submit(task, *shared, items[i])
+            future.add_done_callback(lambda _, i=i: finished.put(i))
+            return future
+
         done = 0
         try:
-            for i, (item, future) in enumerate(zip(items, futures, strict=True)):
-                value = self._result(future, task, (*shared, item))
+            futures.extend(submit(i) for i in range(len(items)))
+            for _ in range(len(items)):
+                while True:
+                    i = finished.get()
+                    try:
+                        value = futures[i].result()
+                        break
+                    except Ml4tError:
+                        raise
+                    except Exception:
+                        if retries[i] == _RETRIES:
+                            raise
+                        retries[i] += 1
+                        futures[i] = submit(i)  # once more: a worker may have died
                 done += 1 if sizes is None else sizes[i]
                 shown.to(done)
-                yield value
+                yield i, value
         finally:  # Ctrl-C, an error, or a caller that stopped reading: nothing left running for nothing
             for future in futures:
                 future.cancel()
-
-    def ranges(
-        self, task: Callable[..., dict[str, Any]], lo: int, hi: int, shown: _progress.Bar, shared: tuple[Any, ...]
-    ) -> Iterator[tuple[list[int], dict[str, Any]]]:
-        """``(indices, task(*shared, (start, end)))`` for each piece of ``lo:hi``, in order."""
-        cut = self.pieces(lo, hi)
-        values = self.map(task, cut, shown, [end - start for start, end in cut], shared)
-        for (start, end), value in zip(cut, values, strict=True):
-            yield list(range(start, end)), value
-
-    def _result(self, future: Any, task: Callable[..., Any], args: tuple[Any, ...]) -> Any:
-        for attempt in range(_RETRIES + 1):
-            try:
-                return future.result()
-            except Ml4tError:
-                raise
-            except Exception:
-                if attempt == _RETRIES:
-                    raise
-                future = self._submit(task, *args)  # once more: a worker may have died
-        raise AssertionError("unreachable")  # pragma: no cover
 
 
 class DaskPool(Pool):
     """A ``dask.distributed.Client``: tasks are submitted impure (each runs, a retry too), and a shared value is
     scattered to every worker once per call instead of pickled with each task."""
+
+    @property
+    def threads_per_task(self) -> int:
+        """One: a Dask worker runs one task per thread it has, so a task has one CPU."""
+        return 1
 
     def share(self, value: Any) -> Any:
         return self.executor.scatter(value, broadcast=True, hash=False)

@@ -105,7 +105,7 @@ def test_a_piece_whose_worker_fails_is_run_again_and_the_answer_is_the_same():
     strategy = VectorizedStrategy(cross)
     with FailsOnce() as pool:
         remote = strategy.sweep(BARS, progress=False, executor=pool, **GRID)
-        pieces = len(executor_module.Pool(pool, 2).pieces(0, 140))
+        pieces = len(executor_module.Pool(pool, 2).cut(range(140)))
         assert pool.submitted == pieces + 1
     _assert_same(strategy.sweep(BARS, progress=False, **GRID), remote)
 

@@ -344,3 +344,32 @@ def test_a_leaf_whose_float_literal_does_not_survive_polars_json_is_not_compiled
         grid = Grid.build(rule, {"w": [3, 5], "c": [c]})
         chunk = compile_chunk(rule, panel, grid, [0, 1], 1 << 30, VectorizedSettings())
         assert (chunk is not None) is compiled, c
+
+
+def test_an_expression_polars_cannot_serialize_is_evaluated_by_polars_whole():
+    """A function closing over something unpicklable (a lock, a loaded model) cannot be serialized for the
+    compiler: the sweep hands it to Polars, which evaluates it, instead of failing (found for issue #17)."""
+    import threading
+
+    from ml4t.datasets import synthetic_bars
+    from ml4t.vectorized import VectorizedStrategy
+
+    lock = threading.Lock()
+
+    def locked_mean(window: int):
+        def mean(s: pl.Series) -> pl.Series:
+            with lock:
+                return s.rolling_mean(window)
+
+        return pl.col("close").map_batches(mean, return_dtype=pl.Float64)
+
+    def rule(window: int) -> dict[str, pl.Expr]:
+        return {"entries": pl.col("close") > locked_mean(window), "exits": pl.col("close") < locked_mean(window)}
+
+    def plain(window: int) -> dict[str, pl.Expr]:
+        mean = pl.col("close").rolling_mean(window)
+        return {"entries": pl.col("close") > mean, "exits": pl.col("close") < mean}
+
+    bars = synthetic_bars(2, 300, "1d", seed=3)
+    got = VectorizedStrategy(rule).sweep(bars, progress=False, window=[5, 20]).metrics
+    assert got.equals(VectorizedStrategy(plain).sweep(bars, progress=False, window=[5, 20]).metrics)

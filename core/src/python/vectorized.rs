@@ -17,6 +17,7 @@ use crate::matching::costs::registry;
 use crate::options::Named;
 use crate::portfolio::{Costs, SizeType};
 use crate::records::{GroupLayout, Records};
+use crate::vectorized::parallel::with_threads;
 use crate::vectorized::{
     check_layout, group_width, run_groups, sweep_signals, Conflict, DirConflict, EquityStats, Execution, Market,
     MatrixSource, OppositeEntry, Rules, Sequence, Settings, StopEntry,
@@ -163,8 +164,10 @@ impl SignalSimulator {
     /// symbols), by one row per symbol (see `crate::vectorized::sweep`), with per-block sums over
     /// `n_blocks` CSCV blocks of the bars (`block_count`, `block_s1`, `block_s2`: `(rows, n_blocks)`).
     /// Each combination done is counted in `progress`; a cancelled `progress` stops the sweep, which then
-    /// raises `KeyboardInterrupt`.
-    #[pyo3(signature = (prices, signals, cash_sharing, n_blocks, progress=None))]
+    /// raises `KeyboardInterrupt`. `threads` bounds the threads it runs on (0: every core; see
+    /// `crate::vectorized::parallel::with_threads`); the results do not depend on it.
+    #[pyo3(signature = (prices, signals, cash_sharing, n_blocks, progress=None, threads=0))]
+    #[allow(clippy::too_many_arguments)] // the Python signature: the arrays and keyword settings, converted here
     fn sweep<'py>(
         &self,
         py: Python<'py>,
@@ -173,19 +176,24 @@ impl SignalSimulator {
         cash_sharing: bool,
         n_blocks: usize,
         progress: Option<Bound<'py, Progress>>,
+        threads: usize,
     ) -> PyResult<Bound<'py, PyDict>> {
         let (market, source, n_cols) = inputs(&prices, &signals)?;
         let n_combos = n_cols / market.n_symbols.max(1);
         let progress = progress.as_ref().map(|p| &p.get().inner);
         let settings = &self.settings;
-        let stats =
-            py.detach(|| sweep_signals(&market, &source, settings, n_combos, cash_sharing, n_blocks, progress))?;
+        let stats = py.detach(|| {
+            with_threads(threads, || {
+                sweep_signals(&market, &source, settings, n_combos, cash_sharing, n_blocks, progress)
+            })
+        })?;
         stats_dict(py, &stats, n_blocks)
     }
 
     /// Like `sweep`, with signals compiled from expressions (`SignalPrograms`) and evaluated in the kernel
     /// from the distinct Polars leaves: `leaf_values` / `leaf_valid` are `(n_symbols, n_leaves, n_bars)`.
-    #[pyo3(signature = (prices, programs, leaf_values, leaf_valid, cash_sharing, bounds, n_blocks, progress=None))]
+    #[pyo3(signature = (prices, programs, leaf_values, leaf_valid, cash_sharing, bounds, n_blocks, progress=None,
+                        threads=0))]
     #[allow(clippy::too_many_arguments)] // the Python signature: the arrays and the per-bar rules, converted here
     fn sweep_programs<'py>(
         &self,
@@ -198,6 +206,7 @@ impl SignalSimulator {
         bounds: [Bounds; N_NUMBERS],
         n_blocks: usize,
         progress: Option<Bound<'py, Progress>>,
+        threads: usize,
     ) -> PyResult<Bound<'py, PyDict>> {
         let market = market(&prices)?;
         let (values, valid) = (leaf_values.as_slice()?, leaf_valid.as_slice()?);
@@ -205,16 +214,18 @@ impl SignalSimulator {
         let progress = progress.as_ref().map(|p| &p.get().inner);
         let settings = &self.settings;
         let stats = py.detach(|| {
-            programs.sweep(
-                &market,
-                settings,
-                values,
-                valid,
-                cash_sharing,
-                &bounds,
-                n_blocks,
-                progress,
-            )
+            with_threads(threads, || {
+                programs.sweep(
+                    &market,
+                    settings,
+                    values,
+                    valid,
+                    cash_sharing,
+                    &bounds,
+                    n_blocks,
+                    progress,
+                )
+            })
         })?;
         stats_dict(py, &stats, n_blocks)
     }

@@ -394,6 +394,18 @@ def plan_size(signals: Mapping[str, pl.Expr]) -> tuple[int, int]:
         return 4096, len(fields)
 
 
+def leaves_of(signals: Mapping[str, pl.Expr]) -> frozenset[str] | None:
+    """The distinct compiled leaves (serialized Polars expressions) one combination's signals read, or None when
+    they are outside the compiled subset (the plain path evaluates them whole)."""
+    fields = [signals[k] for k in KEYS if k in signals]
+    slots = [(0, k) for k, key in enumerate(KEYS) if key in signals]
+    try:
+        text = pl.struct(fields).meta.serialize(format="json")
+        return frozenset(_core.SignalPrograms(text, slots, 1).leaves())
+    except Exception:  # an expression Polars cannot serialize or the compiler does not take: no leaves known
+        return None
+
+
 @dataclass(frozen=True)
 class CompiledChunk:
     """A chunk of combinations whose signals the kernel evaluates itself: the compiled programs and the
@@ -433,7 +445,11 @@ def compile_chunk(
                 fields.append(signals[key])
     # one serialize call for the whole chunk: the fields of a struct, mapped back through `slots` (the struct
     # is only serialized, never evaluated, so its fields need no unique names)
-    programs = _core.SignalPrograms(pl.struct(fields).meta.serialize(format="json"), slots, len(per_combo))
+    try:
+        text = pl.struct(fields).meta.serialize(format="json")
+    except pl.exceptions.PolarsError:
+        return None  # an expression Polars cannot serialize (a function closing over a lock): the plain path
+    programs = _core.SignalPrograms(text, slots, len(per_combo))
     leaf_json = programs.leaves()
     n_sym, n_bars, n_leaves = len(panel.symbols), panel.n_bars, len(leaf_json)
     if n_leaves * n_sym * n_bars * 9 > max_bytes and len(indices) > 1:

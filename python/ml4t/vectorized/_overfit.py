@@ -63,7 +63,7 @@ class RowStats:
         return cls(**{name: np.concatenate([getattr(p, name) for p in parts]) for name in cls.__dataclass_fields__})
 
     def take(self, rows: np.ndarray) -> RowStats:
-        """The rows selected by a boolean mask."""
+        """The rows selected by a boolean mask, or by their positions (in the order given)."""
         return RowStats(**{name: getattr(self, name)[rows] for name in self.__dataclass_fields__})
 
     def moments(self) -> m.ReturnMoments:

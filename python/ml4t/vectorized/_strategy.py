@@ -47,6 +47,7 @@ from ml4t.errors import ConfigError
 from ml4t.lint import lint_before_run
 from ml4t.result import Result
 from ml4t.settings import RunSpec, VectorizedSettings, signature_of
+from ml4t.vectorized._distribute import indicator_axes, order_by_indicators, piece_stats
 from ml4t.vectorized._memory import DEFAULT_FRACTION, SweepPlan, available_memory, parse_budget, plan_sweep
 from ml4t.vectorized._overfit import RowStats, cscv_blocks
 from ml4t.vectorized._result_cache import (
@@ -324,30 +325,32 @@ class VectorizedStrategy:
         grid, panel, ppy, n_blocks, n = prep.grid, prep.panel, prep.ppy, prep.n_blocks, len(prep.grid.combos)
         parts: list[pl.DataFrame] = []
         kept: list[RowStats] = []
+        order: list[Sequence[int]] = []  # the combinations of each part, in the order they came
         counter = _core.Progress()  # combinations done, over every chunk; Ctrl-C cancels it
         best = -np.inf
 
-        def simulate(lo: int, hi: int) -> Iterator[tuple[list[int], dict[str, Any]]]:
+        def simulate(todo: list[int]) -> Iterable[tuple[list[int], dict[str, Any]]]:
             if exec_ is None:
-                return self._simulate(prep, lo, hi, counter, shown)
-            return exec_.ranges(task, lo, hi, shown, shared)
+                return self._simulate(prep, todo, counter, shown)
+            pieces = exec_.cut(order_by_indicators(grid, todo, indicator_axes(self.signal_fn, grid, self.settings)))
+            task = partial(piece_stats, self, grids, chunk_size, memory_budget, exec_.threads_per_task)
+            done = exec_.unordered(task, pieces, shown, [len(p) for p in pieces], (exec_.share(bars),))
+            return ((pieces[i], stats) for i, stats in done)
 
         def add(indices: Sequence[int], stats: dict[str, Any]) -> None:
             nonlocal best
             part = sweep_metrics(stats, grid, indices, panel, self.settings, ppy)
             parts.append(part)
             kept.append(RowStats.of(stats))
+            order.append(indices)
             if shown.shown:
                 best = _best_sharpe(part, best)
                 shown.note(f"best sharpe_ratio {best:.3g}")
 
         results = None if store is None else self._result_cache(store, bars, grid, ppy, n_blocks)
-        if exec_ is not None:  # the bars go to the workers once (a cluster's copy), the strategy with each task
-            task = partial(_remote_stats, self, grids, chunk_size, memory_budget)
-            shared = (exec_.share(bars),)
         with _progress.bar(progress, total=n, unit="combos", desc="sweep") as shown:
             if results is None or not results.active:
-                for indices, stats in simulate(0, n):
+                for indices, stats in simulate(list(range(n))):
                     add(indices, stats)
             else:
                 _cached_sweep(results, grid.combos, prep.rows, simulate, add, shown)
@@ -359,6 +362,7 @@ class VectorizedStrategy:
                 signals=ml4t.cache.CacheReport() if signal_level is None else signal_level.report(),
                 indicators=leaf_cache.report(),
             )
+        parts, kept = _in_grid_order(parts, kept, order, prep.rows, n_blocks)
         sweep = Sweep(self, bars, grid, parts, ppy, kept, n_blocks, cache=report)
         warn_if_sweep_never_traded(sweep.metrics, self.settings.scope)
         return sweep
@@ -421,14 +425,20 @@ class VectorizedStrategy:
         return _Prepared(panel, grid, ppy, chunks, chunks.chunk, n_blocks, rows, leaf_cache, signal_level)
 
     def _simulate(
-        self, prep: _Prepared, lo: int, hi: int, counter: _core.Progress, shown: _progress.Bar
+        self,
+        prep: _Prepared,
+        todo: Sequence[int],
+        counter: _core.Progress,
+        shown: _progress.Bar,
+        threads: int = 0,
     ) -> Iterator[tuple[list[int], dict[str, Any]]]:
-        """The kernel's statistics of combinations ``lo:hi``, chunk by chunk (as the memory plan allows)."""
+        """The kernel's statistics of the combinations ``todo`` (grid indices), chunk by chunk in that order (as
+        the memory plan allows), on at most ``threads`` threads (0: every core)."""
         panel, grid, chunks, n_blocks = prep.panel, prep.grid, prep.chunks, prep.n_blocks
         signal_level = prep.signal_level
-        start = lo
-        while start < hi:
-            indices = list(range(start, min(start + prep.size, hi)))
+        start = 0
+        while start < len(todo):
+            indices = list(todo[start : start + prep.size])
             compiled = compile_chunk(
                 self.signal_fn, panel, grid, indices, chunks.signal_bytes, self.settings, prep.leaf_cache
             )
@@ -451,12 +461,13 @@ class VectorizedStrategy:
                         arrays,
                         cash_sharing=self.settings.cash_sharing,
                         n_blocks=n_blocks,
+                        threads=threads,
                     ),
                     counter,
                     shown,
                 )
             else:
-                stats = self._sweep_programs(compiled, grid, indices, panel, n_blocks, counter, shown)
+                stats = self._sweep_programs(compiled, grid, indices, panel, n_blocks, counter, shown, threads)
             yield indices, stats
             start += len(indices)
 
@@ -481,6 +492,7 @@ class VectorizedStrategy:
         n_blocks: int,
         counter: _core.Progress,
         shown: _progress.Bar,
+        threads: int = 0,
     ) -> dict[str, Any]:
         """The kernel's sweep of a compiled chunk, counted in ``counter`` (see ``_progress.run_counted``). The
         kernel checks every per-bar number against its rule as it evaluates it; when one breaks it, the chunk
@@ -497,6 +509,7 @@ class VectorizedStrategy:
                     cash_sharing=self.settings.cash_sharing,
                     bounds=bounds,
                     n_blocks=n_blocks,
+                    threads=threads,
                 ),
                 counter,
                 shown,
@@ -525,38 +538,66 @@ def _cached_sweep(
     results: SweepLevel,
     combos: Sequence[tuple[Any, ...]],
     rows: int,
-    simulate: Callable[[int, int], Iterable[tuple[list[int], dict[str, Any]]]],
+    simulate: Callable[[list[int]], Iterable[tuple[list[int], dict[str, Any]]]],
     add: Callable[[Sequence[int], dict[str, Any]], None],
     shown: _progress.Bar,
 ) -> None:
     """The sweep with its results level: every block looked up first; a found block's statistics are added
-    (the bar moved past it), each run of missing blocks simulated in chunks and each block stored as soon as
-    its last combination is simulated (so an interrupted sweep keeps the blocks it finished)."""
+    (the bar moved past it); the missing blocks' combinations simulated (in any order: chunks here, pieces on
+    an executor) and each block stored as soon as its last combination is back (so an interrupted sweep keeps
+    the blocks it finished)."""
     cut = result_blocks(len(combos))
     found = lookup_blocks(results, cut, combos)
-    i = 0
-    while i < len(cut):
-        stats = found[i]
+    size = cut[0][1] if cut else 1  # every block but the last has this many combinations
+    todo: list[int] = []
+    left: dict[int, int] = {}  # a missing block -> its combinations not back yet
+    for b, ((lo, hi), stats) in enumerate(zip(cut, found, strict=True)):
         if stats is not None:
-            add(range(*cut[i]), stats)
-            shown.offset += cut[i][1] - cut[i][0]
-            i += 1
-            continue
-        j = i
-        while j < len(cut) and found[j] is None:
+            add(range(lo, hi), stats)
+            shown.offset += hi - lo
+        else:
+            todo.extend(range(lo, hi))
+            left[b] = hi - lo
+    back: list[dict[str, Any]] = []  # the simulated parts, by arrival
+    where: dict[int, tuple[int, int]] = {}  # combination -> (part, its position in the part)
+    for indices, stats in simulate(todo):
+        add(indices, stats)
+        back.append(stats)
+        for position, i in enumerate(indices):
+            where[i] = (len(back) - 1, position)
+            left[i // size] -= 1
+        for b in sorted({i // size for i in indices}):
+            if left[b] == 0:
+                lo, hi = cut[b]
+                store_block(results, combos[lo:hi], _gather(back, where, rows, lo, hi))
+
+
+def _gather(back: Sequence[dict[str, Any]], where: Mapping[int, tuple[int, int]], rows: int, lo: int, hi: int) -> Any:
+    """The statistics of combinations ``lo:hi`` from the parts holding them (``where``), in grid order: each
+    run of combinations lying consecutively in one part is one slice."""
+    pieces = []
+    i = lo
+    while i < hi:
+        part, first = where[i]
+        j = i + 1
+        while j < hi and where[j] == (part, first + j - i):
             j += 1
-        pending: list[tuple[int, int, dict[str, Any]]] = []  # simulated chunks not yet stored whole
-        block = i
-        for indices, stats in simulate(cut[i][0], cut[j - 1][1]):
-            add(indices, stats)
-            pending.append((indices[0], indices[-1] + 1, stats))
-            while block < j and cut[block][1] <= indices[-1] + 1:
-                lo, hi = cut[block]
-                pieces = [split(st, rows, max(a, lo) - a, min(b, hi) - a) for a, b, st in pending if a < hi and b > lo]
-                store_block(results, combos[lo:hi], concat(pieces))
-                pending = [p for p in pending if p[1] > hi]
-                block += 1
+        pieces.append(split(back[part], rows, first, first + j - i))
         i = j
+    return concat(pieces)
+
+
+def _in_grid_order(
+    parts: list[pl.DataFrame], kept: list[RowStats], order: Sequence[Sequence[int]], rows: int, n_blocks: int
+) -> tuple[list[pl.DataFrame], list[RowStats]]:
+    """The metrics parts and their statistics as one part each, rows in grid order (parts may come in any order:
+    cached blocks, pieces as workers finish them); as given when they already are."""
+    combos = np.concatenate([np.asarray(o, dtype=np.int64) for o in order]) if order else np.zeros(0, np.int64)
+    if len(combos) < 2 or bool(np.all(np.diff(combos) == 1)):
+        return parts, kept
+    by_combo = np.argsort(combos, kind="stable")
+    taken = (by_combo[:, None] * rows + np.arange(rows)).ravel()  # each combination's rows stay together
+    return [pl.concat(parts)[taken]], [RowStats.concat(kept, n_blocks).take(taken)]
 
 
 def _name(fn: Callable[..., Any]) -> str:
@@ -577,20 +618,3 @@ class _Prepared:
     rows: int
     leaf_cache: LeafCache | None
     signal_level: SweepLevel | None
-
-
-def _remote_stats(
-    strategy: VectorizedStrategy,
-    grids: Mapping[str, Any],
-    chunk_size: int | None,
-    memory_budget: int | float | str | None,
-    bars: Bars,
-    piece: tuple[int, int],
-) -> dict[str, np.ndarray]:
-    """On a worker: the kernel's statistics of the combinations ``piece`` (start, end) of the sweep of ``grids``
-    on ``bars`` (the same chunks and kernel as a local sweep; no cache, no progress bar: the caller keeps both)."""
-    lo, hi = piece
-    prep = strategy._prepare(bars, grids, chunk_size, memory_budget, None)
-    with _progress.bar(False, total=hi - lo, unit="combos", desc="sweep") as shown:
-        parts = [stats for _, stats in strategy._simulate(prep, lo, hi, _core.Progress(), shown)]
-    return concat(parts)
