@@ -111,7 +111,7 @@ class Pool:
             futures.extend(submit(i) for i in range(len(items)))
             for _ in range(len(items)):
                 while True:
-                    i = finished.get()
+                    i = _next(finished)
                     try:
                         value = futures[i].result()
                         break
@@ -128,6 +128,16 @@ class Pool:
         finally:  # Ctrl-C, an error, or a caller that stopped reading: nothing left running for nothing
             for future in futures:
                 future.cancel()
+
+
+def _next(finished: queue.SimpleQueue[int]) -> int:
+    """The next finished item, waiting in short steps so that Ctrl-C is seen at once (a blocking get is not
+    interrupted by it)."""
+    while True:
+        try:
+            return finished.get(timeout=_progress.POLL)
+        except queue.Empty:
+            continue
 
 
 class DaskPool(Pool):

@@ -203,3 +203,49 @@ def test_each_task_runs_the_kernel_on_the_cpus_it_was_given(monkeypatch):
 def test_expressions_whose_leaves_are_unknown_keep_the_grid_order(monkeypatch, leaves):
     monkeypatch.setattr(distribute, "leaves_of", lambda signals: leaves)
     assert distribute.indicator_axes(zscore, _grid(zscore, ZGRID), VectorizedSettings()) is None
+
+
+CHILD_STUCK = """
+import concurrent.futures as cf
+from ml4t.datasets import synthetic_bars
+from ml4t.vectorized import VectorizedStrategy
+from tests.scaleout.test_plan import zscore, ZGRID
+
+class Stuck(cf.Executor):
+    '''Takes every task and never runs it (a cluster whose workers are all busy elsewhere).'''
+    def __init__(self):
+        self.futures = []
+    def submit(self, fn, /, *args, **kwargs):
+        future = cf.Future()
+        self.futures.append(future)
+        if len(self.futures) == 1:
+            print("waiting", flush=True)
+        return future
+
+stuck = Stuck()
+try:
+    VectorizedStrategy(zscore).sweep(synthetic_bars(1, 200, "1d", seed=2), progress=False, executor=stuck, **ZGRID)
+except KeyboardInterrupt:
+    print("cancelled", sum(f.cancelled() for f in stuck.futures), "of", len(stuck.futures), flush=True)
+    raise
+"""
+
+
+def test_ctrl_c_while_waiting_for_the_workers_stops_at_once_and_cancels_the_pieces() -> None:
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD_STUCK], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "waiting"
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == -signal.SIGINT, err
+    assert "KeyboardInterrupt" in err
+    cancelled, _, total = out.split()[1:]
+    assert int(total) >= 1 and cancelled == total, out
