@@ -1,19 +1,29 @@
-"""What distributing a sweep costs (issue #17, first part): ``python -m bench.distributed [--repeat N]``.
+"""What distributing a sweep costs, and what it would give on more machines (issue #17):
+``python -m bench.distributed [--repeat N] [--skip-ray]``.
 
-The same sweep run by this process's kernel (``executor=None``: rayon on every core), on a ThreadPoolExecutor of
-2 threads, and on ``ml4t.spawn_pool(2)`` (2 spawned processes), each timed as the median of ``--repeat`` runs
-after one untimed run (the process pool is started once, outside the timings, and its start is timed apart).
-The results are checked equal to the local sweep's. Workloads: W2 (1 asset x 5,000 daily bars, fast 2..51 x
-slow 10, 14, ..., 206 = 2,500 combinations) and the same with fast 2..201 (10,000 combinations). On one machine
-of 2 cores the pools are not expected to beat the kernel, which already uses both cores: the rows measure the
-overhead of distribution (sending the strategy and the bars with each piece, preparing the panel on the worker,
-pickling the statistics back), from which the piece size is chosen and the time on more machines estimated.
+The same sweep run by this process's kernel (``executor=None``: rayon on every core), on a Dask ``LocalCluster`` of
+2 worker processes of one thread each, on a local Ray of 2 CPUs (when Ray is installed) and on ``ml4t.spawn_pool(2)``,
+each timed as the median of ``--repeat`` runs after one untimed run (the clusters and the pool are started once,
+outside the timings; their starts are timed apart). Every result is checked equal to the local sweep's.
+Workloads: W2 (1 asset x 5,000 daily bars, fast 2..51 x slow 10, 14, ..., 206 = 2,500 combinations) and 100,000
+combinations on the same bars (fast 2..401 x slow 10, 14, ..., 1,006).
+
+On one machine of 2 cores no executor is expected to beat the kernel, which already uses both cores: the rows
+measure the overhead of distribution. From them the model below estimates a cluster of N nodes of this machine's
+kind (2 cores each), measured on the Dask cluster:
+
+- ``c1``: seconds of one core per combination (a piece of 5,000 combinations run here on one thread);
+- ``f``: the fixed cost of one piece on a worker (a piece of one combination sent to the cluster and back: the
+  scheduler's round trip, the worker preparing the panel and the grid, the statistics pickled back);
+- ``a``: the sweep's serial part on the caller (planning, metrics of every row, grid order), what remains of the
+  Dask time after the work ``n * c1 / workers`` and the ``PIECES_PER_WORKER`` fixed costs each worker pays;
+- estimate for ``w = 2 N`` workers: ``a + n * c1 / w + PIECES_PER_WORKER * f`` (the data goes to each worker once:
+  a few hundred kB here, left out).
 """
 
 from __future__ import annotations
 
 import argparse
-import concurrent.futures as cf
 import datetime as dt
 import os
 import platform
@@ -25,10 +35,13 @@ from typing import Any
 
 from bench.vectorized import FEES, INIT_CASH, SWEEP_BARS, SWEEP_FAST, SWEEP_SLOW, _sma_cross
 from ml4t import spawn_pool
+from ml4t._executor import PIECES_PER_WORKER
 from ml4t.datasets import synthetic_bars
 from ml4t.vectorized import VectorizedStrategy
+from ml4t.vectorized._distribute import piece_stats
 
-WIDE_FAST = range(2, 202)  # 200 windows x SWEEP_SLOW's 50 = 10,000 combinations
+WIDE = {"fast": range(2, 402), "slow": range(10, 1010, 4)}  # 400 x 250 = 100,000 combinations
+NODES = (16, 64)
 
 
 def _median(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
@@ -41,9 +54,16 @@ def _median(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     return statistics.median(times), out
 
 
+def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.distributed")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-ray", action="store_true", help="leave out the Ray rows")
     args = parser.parse_args(argv)
     with open("/proc/cpuinfo") as info:
         cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), "?")
@@ -52,25 +72,86 @@ def main(argv: list[str] | None = None) -> None:
     print(f"command: python -m bench.distributed --repeat {args.repeat}; medians of {args.repeat} runs")
     bars = synthetic_bars(1, SWEEP_BARS, "1d", seed=1)
     strategy = VectorizedStrategy(_sma_cross, execution="close", fees=FEES, init_cash=INIT_CASH)
-    start = time.perf_counter()
-    processes = spawn_pool(2)
-    processes.submit(int, 0).result()  # both processes need not be up: the first answers after its import
-    list(processes.map(abs, range(4)))
-    print(f"spawn_pool(2) started in {(time.perf_counter() - start) * 1e3:.0f} ms")
-    threads = cf.ThreadPoolExecutor(2)
+    executors, closers = _executors(args.skip_ray)
     try:
-        for label, fast in (("W2 2,500 combinations", SWEEP_FAST), ("10,000 combinations", WIDE_FAST)):
-            grid = {"fast": fast, "slow": SWEEP_SLOW}
+        dask_time = {}
+        for label, grid in (
+            ("W2 2,500 combinations", {"fast": SWEEP_FAST, "slow": SWEEP_SLOW}),
+            ("100,000 combinations", WIDE),
+        ):
             local, reference = _median(partial(strategy.sweep, bars, progress=False, **grid), args.repeat)
             print(f"{label}: local kernel {local * 1e3:8.1f} ms")
-            for name, pool in (("thread pool of 2", threads), ("spawn_pool(2)", processes)):
+            for name, pool in executors.items():
                 run = partial(strategy.sweep, bars, progress=False, executor=pool, **grid)
                 took, got = _median(run, args.repeat)
                 assert got.metrics.equals(reference.metrics), name
-                print(f"  {name:<18} {took * 1e3:8.1f} ms  ({took / local:.2f}x the local time)")
+                print(f"  {name:<30} {took * 1e3:8.1f} ms  ({took / local:.2f}x the local time)")
+                dask_time[label] = took if name.startswith("Dask") else dask_time.get(label, 0.0)
+        if "Dask" in " ".join(executors):
+            client = next(pool for name, pool in executors.items() if name.startswith("Dask"))
+            _estimate(strategy, bars, client, dask_time["100,000 combinations"], args.repeat)
     finally:
-        processes.shutdown()
-        threads.shutdown()
+        for close in reversed(closers):
+            close()
+
+
+def _executors(skip_ray: bool) -> tuple[dict[str, Any], list[Callable[[], None]]]:
+    """The executors to compare, started (their start timed), and how to stop each."""
+    executors: dict[str, Any] = {}
+    closers: list[Callable[[], None]] = []
+    try:
+        import distributed
+    except ImportError:
+        print("Dask rows left out: pip install 'ml4t[dask]'")
+    else:
+        took, cluster = _timed(
+            lambda: distributed.LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+            )
+        )
+        client = distributed.Client(cluster)
+        closers += [cluster.close, client.close]
+        print(f"Dask LocalCluster (2 workers x 1 thread) started in {took * 1e3:.0f} ms")
+        executors["Dask LocalCluster 2 x 1 thread"] = client
+    if not skip_ray:
+        try:
+            import ray
+        except ImportError:
+            print("Ray rows left out: pip install 'ml4t[ray]'")
+        else:
+            took, _ = _timed(lambda: ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False))
+            closers.append(ray.shutdown)
+            print(f"local Ray (2 CPUs) started in {took * 1e3:.0f} ms")
+            executors["Ray, 2 CPUs"] = "ray"
+    took, processes = _timed(lambda: spawn_pool(2))
+    processes.submit(int, 0).result()
+    list(processes.map(abs, range(4)))
+    print(f"spawn_pool(2) started in {(took + 0) * 1e3:.0f} ms (plus its first tasks' imports)")
+    closers.append(processes.shutdown)
+    executors["spawn_pool(2)"] = processes
+    return executors, closers
+
+
+def _estimate(strategy: VectorizedStrategy, bars: Any, client: Any, dask_100k: float, repeat: int) -> None:
+    """The model of the module's docstring, calibrated on the Dask cluster, and its estimate for NODES."""
+    n = 400 * 250
+    one_thread = partial(piece_stats, strategy, WIDE, None, None, 1, bars)
+    piece = 5_000
+    here, _ = _median(lambda: one_thread(list(range(piece))), repeat)
+    c1 = here / piece
+    shared = client.scatter(bars, broadcast=True, hash=False)
+    task = partial(piece_stats, strategy, WIDE, None, None, 1)
+    f, _ = _median(lambda: client.submit(task, shared, [0], pure=False).result(), max(repeat, 5))
+    workers = 2
+    a = max(0.0, dask_100k - n * c1 / workers - PIECES_PER_WORKER * f)
+    print(
+        f"model (Dask, 100,000 combinations): c1 = {c1 * 1e6:.1f} us of one core per combination, "
+        f"f = {f * 1e3:.1f} ms per piece, serial part a = {a * 1e3:.0f} ms"
+    )
+    for nodes in NODES:
+        w = 2 * nodes
+        est = a + n * c1 / w + PIECES_PER_WORKER * f
+        print(f"  estimate on {nodes} nodes of 2 cores ({w} workers): {est * 1e3:.0f} ms")
 
 
 if __name__ == "__main__":

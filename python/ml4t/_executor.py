@@ -22,6 +22,7 @@ takes the pieces back in grid order as they finish in order, moving the progress
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures as cf
 import math
 import os
@@ -96,10 +97,15 @@ class Pool:
         shared: tuple[Any, ...] = (),
     ) -> Iterator[tuple[int, R]]:
         """Like :meth:`map`, yielding ``(position, value)`` as the items finish, in any order (the progress bar
-        counts what finished across the workers)."""
+        counts what finished across the workers). An ml4t error is raised at once. An item that fails otherwise
+        twice (a lost worker, a lost connection) is raised only after the items already running have come back
+        (and were yielded: a sweep stores their cache blocks, so a rerun resumes from them); the queued ones
+        are cancelled (:meth:`_cancel_queued`)."""
         finished: queue.SimpleQueue[int] = queue.SimpleQueue()
         retries = [0] * len(items)
         futures: list[Any] = []
+        pending = set(range(len(items)))
+        lost: BaseException | None = None
 
         def submit(i: int) -> Any:
             future = self._submit(task, *shared, items[i])
@@ -109,25 +115,39 @@ class Pool:
         done = 0
         try:
             futures.extend(submit(i) for i in range(len(items)))
-            for _ in range(len(items)):
-                while True:
-                    i = _next(finished)
-                    try:
-                        value = futures[i].result()
-                        break
-                    except Ml4tError:
-                        raise
-                    except Exception:
-                        if retries[i] == _RETRIES:
-                            raise
+            while pending:
+                i = _next(finished)
+                if i not in pending or not futures[i].done():
+                    continue  # a retried item's first future, or a spurious wake-up
+                try:
+                    value = futures[i].result()
+                except Ml4tError:
+                    raise
+                except (Exception, asyncio.CancelledError) as error:
+                    if lost is None and retries[i] < _RETRIES:
                         retries[i] += 1
                         futures[i] = submit(i)  # once more: a worker may have died
+                        continue
+                    pending.discard(i)
+                    if lost is None:
+                        lost = error
+                        self._cancel_queued([futures[j] for j in pending])
+                    continue
+                pending.discard(i)
                 done += 1 if sizes is None else sizes[i]
                 shown.to(done)
                 yield i, value
+            if lost is not None:
+                raise lost
         finally:  # Ctrl-C, an error, or a caller that stopped reading: nothing left running for nothing
             for future in futures:
                 future.cancel()
+
+    def _cancel_queued(self, futures: Sequence[Any]) -> None:
+        """Cancel the futures not started yet, leaving running ones to finish (a ``concurrent.futures`` future
+        cannot be cancelled once it runs)."""
+        for future in futures:
+            future.cancel()
 
 
 def _next(finished: queue.SimpleQueue[int]) -> int:
@@ -151,6 +171,13 @@ class DaskPool(Pool):
 
     def share(self, value: Any) -> Any:
         return self.executor.scatter(value, broadcast=True, hash=False)
+
+    def _cancel_queued(self, futures: Sequence[Any]) -> None:
+        """Cancel the futures no worker is processing (Dask would stop a running one too)."""
+        running = {key for keys in self.executor.processing().values() for key in keys}
+        for future in futures:
+            if future.key not in running:
+                future.cancel()
 
     def _submit(self, task: Callable[..., Any], *args: Any) -> Any:
         return self.executor.submit(task, *args, pure=False)

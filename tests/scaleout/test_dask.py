@@ -61,3 +61,31 @@ def test_a_notebook_defined_signal_function_runs_on_dask(client):
         strategy.sweep(BARS, progress=False, fast=[3, 5], slow=[40]),
         strategy.sweep(BARS, progress=False, executor=client, fast=[3, 5], slow=[40]),
     )
+
+
+def _lost(*_args):
+    raise ConnectionError("the worker went away")
+
+
+def test_a_piece_lost_on_dask_is_raised_after_the_running_pieces_stored_their_blocks(client, tmp_path, monkeypatch):
+    import ml4t._executor as executor_module
+    import ml4t.vectorized._result_cache as result_cache
+    from ml4t.cache import Store
+
+    monkeypatch.setattr(executor_module, "MIN_PIECE", 16)
+    monkeypatch.setattr(result_cache, "BLOCK", 16)
+    submit = executor_module.DaskPool._submit
+
+    def losing(self, task, *args):  # the piece holding combination 0 is lost, its retry too
+        return submit(self, _lost if 0 in args[-1] else task, *args)
+
+    monkeypatch.setattr(executor_module.DaskPool, "_submit", losing)
+    store = Store(tmp_path, max_bytes=1 << 30)
+    strategy = VectorizedStrategy(cross)
+    with pytest.raises(ConnectionError, match="went away"):
+        strategy.sweep(BARS, progress=False, executor=client, cache=store, **GRID)
+    monkeypatch.setattr(executor_module.DaskPool, "_submit", submit)
+    resumed = strategy.sweep(BARS, progress=False, executor=client, cache=store, **GRID)
+    assert resumed.cache.results.misses >= 1  # the lost piece's blocks
+    assert resumed.cache.results.hits + resumed.cache.results.misses == 9  # 140 combinations in blocks of 16
+    _assert_same(strategy.sweep(BARS, progress=False, **GRID), resumed)

@@ -249,3 +249,41 @@ def test_ctrl_c_while_waiting_for_the_workers_stops_at_once_and_cancels_the_piec
     assert "KeyboardInterrupt" in err
     cancelled, _, total = out.split()[1:]
     assert int(total) >= 1 and cancelled == total, out
+
+
+class LosesTheLastPiece(cf.ThreadPoolExecutor):
+    """A pool whose worker running the last piece is lost every time (the retry too)."""
+
+    def __init__(self, last: list[int]) -> None:
+        super().__init__(2)
+        self.last = last
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+        if list(args[-1]) == self.last:
+
+            def lost(*_a, **_k):
+                raise ConnectionError("the worker went away")
+
+            return super().submit(lost)
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_after_a_lost_worker_a_rerun_resumes_from_the_blocks_that_finished(tmp_path, monkeypatch):
+    import ml4t.vectorized._result_cache as result_cache
+
+    monkeypatch.setattr(executor_module, "MIN_PIECE", 8)
+    monkeypatch.setattr(result_cache, "BLOCK", 15)
+    store = Store(tmp_path, max_bytes=1 << 30)
+    strategy = VectorizedStrategy(zscore)
+    grid = _grid(zscore, ZGRID)
+    order = distribute.order_by_indicators(grid, range(60), [1])
+    last = executor_module.Pool(None, 2).cut(order)[-1]
+    with LosesTheLastPiece(last) as pool, pytest.raises(ConnectionError, match="went away"):
+        strategy.sweep(BARS, progress=False, executor=pool, cache=store, **ZGRID)
+    with cf.ThreadPoolExecutor(2) as pool:
+        resumed = strategy.sweep(BARS, progress=False, executor=pool, cache=store, **ZGRID)
+    blocks_lost = {i // 15 for i in last}
+    done = {b for b in range(4) if not any(i // 15 == b for i in last)}
+    assert resumed.cache.results.hits == len(done) and resumed.cache.results.misses == len(blocks_lost)
+    assert resumed.cache.results.hits >= 1
+    _assert_same(strategy.sweep(BARS, progress=False, **ZGRID), resumed)
