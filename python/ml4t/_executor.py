@@ -33,13 +33,28 @@ from typing import Any, TypeVar
 from ml4t import _progress
 from ml4t.errors import ConfigError, Ml4tError
 
-__all__ = ["MIN_PIECE", "PIECES_PER_WORKER", "DaskPool", "Pool", "resolve_executor", "spawn_pool"]
+__all__ = [
+    "PIECE_FLOOR_SECONDS",
+    "PIECES_PER_WORKER",
+    "SECONDS_PER_CELL",
+    "DaskPool",
+    "Pool",
+    "resolve_executor",
+    "spawn_pool",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 PIECES_PER_WORKER = 4
-MIN_PIECE = 64
+PIECE_FLOOR_SECONDS = 0.1
+"""A piece's work is kept above this (about four times the fixed cost of a piece measured on a local Dask
+cluster by ``bench/distributed.py``: 25 ms to send it, prepare the panel on the worker and return the
+statistics), unless that would leave workers idle."""
+SECONDS_PER_CELL = 30e-9
+"""One core's time per bar of one combination of a sweep (signals, kernel, statistics), measured by
+``bench/distributed.py`` (``c1`` over the bars) on the project's machine kind: the planner's estimate of a
+piece's work, never a result."""
 _RETRIES = 1
 
 
@@ -62,10 +77,16 @@ class Pool:
         """The CPUs one task may use (the kernel's threads): this machine's CPUs shared by the pool's workers."""
         return max(1, (os.cpu_count() or 1) // self.workers)
 
-    def cut(self, order: Sequence[int]) -> list[list[int]]:
-        """``order`` (combination indices, in the order to run them) cut into contiguous pieces, in order."""
+    def cut(self, order: Sequence[int], seconds_each: float = 0.0) -> list[list[int]]:
+        """``order`` (combination indices, in the order to run them) cut into contiguous pieces, in order: about
+        :data:`PIECES_PER_WORKER` per worker, fewer when a piece would hold under :data:`PIECE_FLOOR_SECONDS` of
+        work (``seconds_each``: one core's estimated seconds per combination), but never fewer than the
+        workers."""
         n = len(order)
-        count = max(1, min(self.workers * PIECES_PER_WORKER, math.ceil(n / MIN_PIECE)))
+        count = self.workers * PIECES_PER_WORKER
+        if seconds_each > 0 and PIECE_FLOOR_SECONDS > 0:
+            count = min(count, max(self.workers, int(n * seconds_each / PIECE_FLOOR_SECONDS)))
+        count = max(1, min(count, n))
         size = max(1, math.ceil(n / count))
         return [list(order[start : start + size]) for start in range(0, n, size)]
 
@@ -114,7 +135,8 @@ class Pool:
 
         done = 0
         try:
-            futures.extend(submit(i) for i in range(len(items)))
+            for i in range(len(items)):
+                futures.append(submit(i))  # one by one: each is cancelled on Ctrl-C, even mid-way
             while pending:
                 i = _next(finished)
                 if i not in pending or not futures[i].done():

@@ -28,7 +28,7 @@ def client():
 def test_a_sweep_on_a_dask_cluster_is_the_local_sweep_bit_for_bit(client, monkeypatch):
     import ml4t._executor as executor_module
 
-    monkeypatch.setattr(executor_module, "MIN_PIECE", 16)
+    monkeypatch.setattr(executor_module, "PIECE_FLOOR_SECONDS", 0.0)
     scattered = []
     share = executor_module.DaskPool.share
     monkeypatch.setattr(executor_module.DaskPool, "share", lambda self, v: scattered.append(v) or share(self, v))
@@ -72,7 +72,7 @@ def test_a_piece_lost_on_dask_is_raised_after_the_running_pieces_stored_their_bl
     import ml4t.vectorized._result_cache as result_cache
     from ml4t.cache import Store
 
-    monkeypatch.setattr(executor_module, "MIN_PIECE", 16)
+    monkeypatch.setattr(executor_module, "PIECE_FLOOR_SECONDS", 0.0)
     monkeypatch.setattr(result_cache, "BLOCK", 16)
     submit = executor_module.DaskPool._submit
 

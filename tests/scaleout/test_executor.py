@@ -44,7 +44,7 @@ def _assert_same(a, b) -> None:
 
 @pytest.fixture(autouse=True)
 def _small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(executor_module, "MIN_PIECE", 16)  # several pieces per worker out of 140 combinations
+    monkeypatch.setattr(executor_module, "PIECE_FLOOR_SECONDS", 0.0)  # four pieces per worker, however little work
 
 
 @pytest.mark.parametrize("settings", [{}, {"cash_sharing": True, "fees": 0.001, "size": 0.3, "size_type": "percent"}])

@@ -115,7 +115,7 @@ def counted(z: float, window: int) -> dict[str, pl.Expr]:
 
 
 def test_a_worker_computes_each_indicator_of_its_piece_once_not_every_indicator(monkeypatch):
-    monkeypatch.setattr(executor_module, "MIN_PIECE", 8)
+    monkeypatch.setattr(executor_module, "PIECE_FLOOR_SECONDS", 0.0)
     grids = {"z": [0.1 * k for k in range(1, 9)], "window": [5, 10, 15, 20, 25, 30, 35, 40]}  # 64, window last
     strategy = VectorizedStrategy(counted)
     local = strategy.sweep(BARS, progress=False, **grids)
@@ -155,7 +155,7 @@ class OutOfOrder(cf.ThreadPoolExecutor):
 def test_pieces_that_finish_out_of_order_give_the_local_sweep_and_store_every_block(tmp_path, monkeypatch):
     import ml4t.vectorized._result_cache as result_cache
 
-    monkeypatch.setattr(executor_module, "MIN_PIECE", 8)
+    monkeypatch.setattr(executor_module, "PIECE_FLOOR_SECONDS", 0.0)
     monkeypatch.setattr(result_cache, "BLOCK", 16)
     store = Store(tmp_path, max_bytes=1 << 30)
     strategy = VectorizedStrategy(zscore, fees=0.001)
@@ -186,7 +186,7 @@ class Recorder:
 
 
 def test_each_task_runs_the_kernel_on_the_cpus_it_was_given(monkeypatch):
-    monkeypatch.setattr(executor_module, "MIN_PIECE", 8)
+    monkeypatch.setattr(executor_module, "PIECE_FLOOR_SECONDS", 0.0)
     monkeypatch.setattr(executor_module.os, "cpu_count", lambda: 8)
     strategy = VectorizedStrategy(zscore)
     recorder = Recorder(strategy._simulator)
@@ -243,6 +243,7 @@ def test_ctrl_c_while_waiting_for_the_workers_stops_at_once_and_cancels_the_piec
     )
     assert child.stdout is not None
     assert child.stdout.readline().strip() == "waiting"
+    time.sleep(0.5)  # the other piece is submitted within microseconds: Ctrl-C comes while the sweep waits
     child.send_signal(signal.SIGINT)
     out, err = child.communicate(timeout=120)
     assert child.returncode == -signal.SIGINT, err
@@ -271,7 +272,7 @@ class LosesTheLastPiece(cf.ThreadPoolExecutor):
 def test_after_a_lost_worker_a_rerun_resumes_from_the_blocks_that_finished(tmp_path, monkeypatch):
     import ml4t.vectorized._result_cache as result_cache
 
-    monkeypatch.setattr(executor_module, "MIN_PIECE", 8)
+    monkeypatch.setattr(executor_module, "PIECE_FLOOR_SECONDS", 0.0)
     monkeypatch.setattr(result_cache, "BLOCK", 15)
     store = Store(tmp_path, max_bytes=1 << 30)
     strategy = VectorizedStrategy(zscore)
@@ -287,3 +288,16 @@ def test_after_a_lost_worker_a_rerun_resumes_from_the_blocks_that_finished(tmp_p
     assert resumed.cache.results.hits == len(done) and resumed.cache.results.misses == len(blocks_lost)
     assert resumed.cache.results.hits >= 1
     _assert_same(strategy.sweep(BARS, progress=False, **ZGRID), resumed)
+
+
+def test_pieces_are_four_per_worker_unless_too_little_work_but_never_fewer_than_the_workers():
+    pool = executor_module.Pool(None, 2)
+    floor = executor_module.PIECE_FLOOR_SECONDS
+    assert [len(p) for p in pool.cut(range(100))] == [13] * 7 + [9]  # no estimate: 4 per worker
+    assert len(pool.cut(range(2500), seconds_each=10 * floor / 2500)) == 8  # 10 floors of work: 4 per worker
+    assert len(pool.cut(range(2500), seconds_each=3 * floor / 2500)) == 3  # 3 floors: 3 pieces
+    assert len(pool.cut(range(2500), seconds_each=1e-12)) == 2  # almost nothing: one per worker
+    wide = executor_module.Pool(None, 128)
+    assert len(wide.cut(range(100_000), seconds_each=1e-6)) == 128  # 0.1 s of work on 128 workers: one each
+    assert len(wide.cut(range(50), seconds_each=1.0)) == 50  # fewer combinations than workers: one each
+    assert sum(wide.cut(range(50), seconds_each=1.0), []) == list(range(50))

@@ -14,7 +14,8 @@
    With axes ``A`` (``a`` values) and ``B`` (``b``), ``P`` pieces compute about ``a + P * b`` leaves with ``A``
    first and ``b + P * a`` with ``B`` first: the axis with more values goes first.
 3. **Pieces.** That order is cut into contiguous pieces (:meth:`ml4t._executor.Pool.cut`): about
-   ``PIECES_PER_WORKER`` per worker, each of at least ``MIN_PIECE`` combinations.
+   ``PIECES_PER_WORKER`` per worker, fewer when a piece would hold under ``PIECE_FLOOR_SECONDS`` of work
+   (estimated from the bars per combination), never fewer than the workers.
 4. **Run.** The bars go to the cluster once (:meth:`ml4t._executor.Pool.share`); each piece runs
    :func:`piece_stats` on a worker: the same preparation, chunks and kernel as a local sweep, the kernel's
    threads bounded to the CPUs the task was given (:attr:`ml4t._executor.Pool.threads_per_task`). Pieces come

@@ -17,7 +17,7 @@ import polars as pl
 import ml4t.cache
 from ml4t import _core, _progress
 from ml4t._assemble import assemble
-from ml4t._executor import resolve_executor
+from ml4t._executor import SECONDS_PER_CELL, resolve_executor
 from ml4t._kernel.inputs import (
     KernelSignals,
     check_percent_reversal,
@@ -332,7 +332,8 @@ class VectorizedStrategy:
         def simulate(todo: list[int]) -> Iterable[tuple[list[int], dict[str, Any]]]:
             if exec_ is None:
                 return self._simulate(prep, todo, counter, shown)
-            pieces = exec_.cut(order_by_indicators(grid, todo, indicator_axes(self.signal_fn, grid, self.settings)))
+            planned = order_by_indicators(grid, todo, indicator_axes(self.signal_fn, grid, self.settings))
+            pieces = exec_.cut(planned, panel.n_bars * len(panel.symbols) * SECONDS_PER_CELL)
             task = partial(piece_stats, self, grids, chunk_size, memory_budget, exec_.threads_per_task)
             done = exec_.unordered(task, pieces, shown, [len(p) for p in pieces], (exec_.share(bars),))
             return ((pieces[i], stats) for i, stats in done)
