@@ -300,4 +300,4 @@ def test_pieces_are_four_per_worker_unless_too_little_work_but_never_fewer_than_
     wide = executor_module.Pool(None, 128)
     assert len(wide.cut(range(100_000), seconds_each=1e-6)) == 128  # 0.1 s of work on 128 workers: one each
     assert len(wide.cut(range(50), seconds_each=1.0)) == 50  # fewer combinations than workers: one each
-    assert sum(wide.cut(range(50), seconds_each=1.0), []) == list(range(50))
+    assert [i for piece in wide.cut(range(50), seconds_each=1.0) for i in piece] == list(range(50))
