@@ -26,8 +26,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -38,8 +38,18 @@ from ml4t.data import Bars
 from ml4t.settings import VectorizedSettings
 from ml4t.vectorized._result_cache import concat
 
-if TYPE_CHECKING:
-    from ml4t.vectorized._strategy import VectorizedStrategy
+
+class _Sweeping(Protocol):
+    """What a worker needs of a ``VectorizedStrategy`` (named structurally: this module is imported by it)."""
+
+    def _prepare(
+        self, bars: Bars, grids: Mapping[str, Any], chunk_size: int | None, memory_budget: Any, store: None
+    ) -> Any: ...
+
+    def _simulate(
+        self, prep: Any, todo: Sequence[int], counter: _core.Progress, shown: _progress.Bar, threads: int = 0
+    ) -> Iterator[tuple[list[int], dict[str, Any]]]: ...
+
 
 __all__ = ["indicator_axes", "order_by_indicators", "piece_stats"]
 
@@ -80,7 +90,7 @@ def order_by_indicators(grid: Grid, todo: Sequence[int], axes: Sequence[int] | N
 
 
 def piece_stats(
-    strategy: VectorizedStrategy,
+    strategy: _Sweeping,
     grids: Mapping[str, Any],
     chunk_size: int | None,
     memory_budget: int | float | str | None,
