@@ -17,13 +17,16 @@ takes the pieces back in grid order as they finish in order, moving the progress
   It is refused with a ConfigError that says how to make one that spawns; any pool ml4t makes spawns.
 - **Dask**: a ``dask.distributed.Client`` is used as an executor (its futures have ``result`` and ``cancel``);
   the bars are scattered to every worker once per sweep instead of pickled with each piece, and tasks are
-  submitted impure. ``"ray"`` is not supported yet (refused with that said).
+  submitted impure.
+- **Ray**: ``executor="ray"`` runs the tasks on the Ray runtime this process is connected to (:class:`RayPool`):
+  one CPU each, the bars and the task put in its object store once per sweep.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
+import functools
 import math
 import os
 import queue
@@ -39,6 +42,7 @@ __all__ = [
     "SECONDS_PER_CELL",
     "DaskPool",
     "Pool",
+    "RayPool",
     "resolve_executor",
     "spawn_pool",
 ]
@@ -205,11 +209,107 @@ class DaskPool(Pool):
         return self.executor.submit(task, *args, pure=False)
 
 
+class RayPool(Pool):
+    """``executor="ray"``: the Ray runtime this process is connected to; when it is connected to none, ``ray.init()``
+    connects it as Ray itself does on a first ``.remote()`` call (to the cluster at ``RAY_ADDRESS``, else to a
+    local one, started if none runs). ``workers`` is the cluster's CPUs (``ray.cluster_resources()``, at least 1).
+
+    Each task asks for one CPU (``num_cpus=1``: :attr:`threads_per_task` is 1) and runs one remote function,
+    :func:`_apply`, given the task as an argument: ``ray.remote`` takes no ``functools.partial`` (a sweep's task),
+    and a remote function made per task would be exported to the cluster on each sweep. The task and a shared
+    value (:meth:`share`, the bars) go to the object store once per pool (``ray.put``), each task receiving them
+    by reference. Ray does not retry a task itself (``max_retries=0``): :meth:`Pool.unordered` runs a failed one
+    again once, as on any executor, and an ml4t error raised on a worker is raised here as itself.
+    """
+
+    def __init__(self) -> None:
+        import ray
+
+        runtime: Any = ray  # not all of Ray's functions are typed
+        if not runtime.is_initialized():
+            runtime.init()
+        super().__init__(runtime, int(runtime.cluster_resources().get("CPU", 1)))
+        self._tasks: dict[Callable[..., Any], Any] = {}
+
+    @property
+    def threads_per_task(self) -> int:
+        """One: each task asks Ray for one CPU."""
+        return 1
+
+    def share(self, value: Any) -> Any:
+        return self.executor.put(value)
+
+    def _submit(self, task: Callable[..., Any], *args: Any) -> Any:
+        ref = self._tasks.get(task)
+        if ref is None:
+            ref = self._tasks[task] = self.executor.put(task)
+        return _RayTask(_remote_apply().remote(ref, *args))
+
+    def _cancel_queued(self, futures: Sequence[Any]) -> None:
+        """Cancel none: Ray cancels a queued task and a running one alike (it interrupts the running one, whose
+        work is lost), and which ones run is known only to its state API (``ray[default]``'s dashboard). So after
+        a lost piece the others all finish (a sweep stores their blocks) before the loss is raised."""
+
+
+def _apply(task: Callable[..., R], *args: Any) -> R:
+    """On a Ray worker: ``task(*args)`` (Ray has resolved the object references among the arguments)."""
+    return task(*args)
+
+
+@functools.cache
+def _remote_apply() -> Any:
+    """:func:`_apply` as a Ray remote function of one CPU that Ray does not retry (made once)."""
+    import ray
+
+    return ray.remote(num_cpus=1, max_retries=0)(_apply)
+
+
+class _RayTask:
+    """A Ray task as :meth:`Pool.unordered` uses a future: ``done``, ``add_done_callback`` and ``result`` are its
+    object reference's future's (``ObjectRef.future()``), ``cancel()`` cancels the task (``ray.cancel``). An ml4t
+    error raised on the worker is raised as itself (Ray wraps it in a ``RayTaskError``), from Ray's error, which
+    shows the worker's traceback."""
+
+    def __init__(self, ref: Any) -> None:
+        self.ref = ref
+        self._future: cf.Future[Any] = ref.future()
+
+    def done(self) -> bool:
+        return self._future.done()
+
+    def add_done_callback(self, fn: Callable[[_RayTask], object]) -> None:
+        self._future.add_done_callback(lambda _: fn(self))
+
+    def result(self) -> Any:
+        import ray
+
+        try:
+            return self._future.result()
+        except ray.exceptions.RayTaskError as err:
+            cause = getattr(err, "cause", None)
+            if isinstance(cause, Ml4tError):
+                raise cause from err
+            raise
+
+    def cancel(self) -> None:
+        import ray
+
+        ray.cancel(self.ref, force=False)
+
+
 def resolve_executor(executor: object, *, argument: str = "executor") -> Pool | None:
     """The Pool of an ``executor=`` argument, or None for this process's kernel. A ConfigError naming
     ``argument`` for anything else, and for a ProcessPoolExecutor that forks its workers (say why)."""
     if executor is None:
         return None
+    if isinstance(executor, str) and executor == "ray":
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise ConfigError(
+                f"{argument}='ray' needs Ray, which is not installed: pip install 'ml4t[ray]'", argument=argument
+            ) from None
+        return RayPool()
     if isinstance(executor, cf.ProcessPoolExecutor):
         context = getattr(executor, "_mp_context", None)
         method = context.get_start_method() if context is not None else "fork"
@@ -228,15 +328,10 @@ def resolve_executor(executor: object, *, argument: str = "executor") -> Pool | 
     if kind == "distributed" and type(executor).__name__ == "Client":
         threads = executor.nthreads()  # type: ignore[attr-defined]
         return DaskPool(executor, sum(threads.values()) if threads else 1)
-    if executor == "ray" or kind in ("distributed", "dask"):
-        raise ConfigError(
-            f"{argument}={executor!r:.60}: Ray is not supported yet; pass None (this process), a "
-            "concurrent.futures.Executor or a dask.distributed.Client",
-            argument=argument,
-        )
     raise ConfigError(
         f"{argument} must be None, a concurrent.futures.Executor (a ThreadPoolExecutor, or a ProcessPoolExecutor "
-        f"that spawns: ml4t.spawn_pool(n)) or a dask.distributed.Client, got {type(executor).__name__}",
+        f"that spawns: ml4t.spawn_pool(n)), a dask.distributed.Client or 'ray' (the Ray runtime), got "
+        f"{type(executor).__name__} {executor!r:.60}",
         argument=argument,
     )
 

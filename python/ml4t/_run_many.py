@@ -28,12 +28,13 @@ def run_many(runs: Iterable[Any], *, executor: Any = None, progress: bool | None
     **params)``: run under the strategy's own settings), or any callable of no argument that returns a Result
     (``functools.partial(promoted.run, commission=PerShare(0.005))`` for other engine settings).
 
-    ``executor``: None runs them one after the other in this process; a ``concurrent.futures.Executor`` or a
-    ``dask.distributed.Client`` runs them on its workers (a ProcessPoolExecutor must spawn its workers:
-    ``ml4t.spawn_pool(n)``; each run is pickled to its worker, so on a process pool its strategy class and
-    functions must be importable by name). A run whose worker fails with anything but an ml4t error is run
-    again once; an ml4t error is raised as is. ``progress``: a bar counting finished runs when the batch lasts
-    over a second (``False`` or ``ML4T_PROGRESS=0`` hides it).
+    ``executor``: None runs them one after the other in this process; a ``concurrent.futures.Executor``, a
+    ``dask.distributed.Client`` or ``"ray"`` (the Ray runtime: ``ml4t._executor.RayPool``) runs them on its
+    workers (a ProcessPoolExecutor must spawn its workers: ``ml4t.spawn_pool(n)``; each run is pickled to its
+    worker, so on a process pool its strategy class and functions must be importable by name). A run whose
+    worker fails with anything but an ml4t error is run again once; an ml4t error is raised as is.
+    ``progress``: a bar counting finished runs when the batch lasts over a second (``False`` or
+    ``ML4T_PROGRESS=0`` hides it).
 
     A bad run is refused before any runs: a ConfigError naming ``runs`` and its position.
     """

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing
+import os
 
 import numpy as np
 import polars as pl
@@ -74,11 +75,33 @@ def test_a_forking_process_pool_is_refused_with_the_reason_and_the_fix():
         pool.shutdown()
 
 
-@pytest.mark.parametrize("bad", ["ray", "processes", 4, object()])
-def test_an_executor_that_is_not_one_is_a_config_error_naming_it(bad):
+@pytest.mark.parametrize("bad", ["Ray", "processes", 4, object()])
+def test_an_executor_that_is_not_one_is_a_config_error_naming_it_and_the_accepted_ones(bad):
     with pytest.raises(ConfigError) as caught:
         VectorizedStrategy(cross).sweep(BARS, progress=False, executor=bad, **GRID)
     assert caught.value.argument == "executor"
+    assert "dask.distributed.Client" in str(caught.value) and "'ray'" in str(caught.value)
+
+
+def test_executor_ray_without_ray_installed_says_how_to_install_it(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError, as where it is not installed
+    for run in (
+        lambda: VectorizedStrategy(cross).sweep(BARS, progress=False, executor="ray", **GRID),
+        lambda: ml4t.run_many([lambda: None], executor="ray"),
+    ):
+        with pytest.raises(ConfigError, match=r"pip install 'ml4t\[ray\]'") as caught:
+            run()
+        assert caught.value.argument == "executor"
+
+
+def test_threads_per_task_are_the_cpus_shared_by_a_pools_workers_and_one_on_a_cluster():
+    cpus = os.cpu_count() or 1
+    with cf.ThreadPoolExecutor(2) as pool:
+        assert executor_module.Pool(pool, 2).threads_per_task == max(1, cpus // 2)
+        assert executor_module.Pool(pool, 4 * cpus).threads_per_task == 1
+    assert executor_module.DaskPool(None, 2).threads_per_task == 1  # a Dask worker thread, a Ray task: one CPU
 
 
 class FailsOnce(cf.ThreadPoolExecutor):
