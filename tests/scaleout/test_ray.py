@@ -35,12 +35,13 @@ def cluster(tmp_path_factory):
     with pytest.MonkeyPatch.context() as env:
         env.delenv("RAY_AUTH_MODE", raising=False)  # ray.init sets it (to "token"): restored after
         env.setenv("RAY_AUTH_TOKEN", secrets.token_hex(32))
+        paths = [*IMPORTS, *filter(None, [os.environ.get("PYTHONPATH")])]
         ray.init(
             num_cpus=2,
             include_dashboard=False,
             log_to_driver=False,
             _temp_dir=str(tmp_path_factory.mktemp("ray")),
-            runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join([*IMPORTS, os.environ.get("PYTHONPATH", "")])}},
+            runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join(paths)}},
         )
         try:
             yield
