@@ -1,17 +1,24 @@
-"""Where a sweep's simulation runs (issue #17, first part): this process's kernel, or an executor's workers.
+"""Where the work runs (issue #17): this process, or an executor's workers.
 
-``sweep(..., executor=None)`` runs the Rust kernel here, on every core (rayon). ``executor=`` a
-``concurrent.futures.Executor`` cuts the combinations still to simulate into contiguous pieces, runs each piece on
-a worker (the same chunks and the same kernel a local sweep runs: the results are the same bit for bit), and
-takes the pieces back in grid order as they finish in order, moving the progress bar by each finished piece.
+``sweep(..., executor=None)`` runs the Rust kernel here, on every core (rayon). With an executor (a
+``concurrent.futures.Executor``, a ``dask.distributed.Client`` or ``"ray"``) the sweep plans its pieces first
+(:mod:`ml4t.vectorized._distribute`: the combinations reading one indicator together), runs each piece on a
+worker (the same chunks and the same kernel a local sweep runs: the results are the same bit for bit), and takes
+the pieces back as they finish, moving the progress bar by each; the rows are put in grid order at the end.
+``ml4t.run_many`` and ``walk_forward_sweep`` use the same :class:`Pool` for their runs and folds.
 
-- **Pieces**: about :data:`PIECES_PER_WORKER` per worker (so a slow piece does not leave the others idle), of at
-  least :data:`MIN_PIECE` combinations (so a piece's fixed cost, sending the strategy and the bars and preparing
-  the panel on the worker, stays small against its simulation).
+- **Pieces** (:meth:`Pool.cut`): about :data:`PIECES_PER_WORKER` per worker (so a slow piece does not leave the
+  others idle), fewer when a piece would hold under :data:`PIECE_FLOOR_SECONDS` of estimated work (so its fixed
+  cost, sending it, preparing the panel on the worker, returning the statistics, stays small), never fewer
+  than the workers.
+- **Threads**: each task runs the kernel on :attr:`Pool.threads_per_task` threads (the CPUs it was given: one
+  per Dask or Ray task, this machine's CPUs shared out on a local pool), not one per core of its machine.
 - **Failures**: a piece whose worker raised something other than an ml4t error (a worker that died, a lost
-  connection) is submitted again, once; an ml4t error (a bad rule, bad data) is the user's and raised as is.
-- **Ctrl-C**: the pieces not started are cancelled and ``KeyboardInterrupt`` is raised; with the cache on, the
-  blocks of the pieces that finished are already stored, so the sweep resumes from them.
+  connection) is submitted again, once; failing again, it is raised after the pieces already running came
+  back (their cache blocks stored, so a rerun resumes from them), the queued ones cancelled. An ml4t error (a
+  bad rule, bad data) is the user's and raised at once.
+- **Ctrl-C**: the wait stops at once, the pieces are cancelled and ``KeyboardInterrupt`` is raised; with the
+  cache on, the blocks of the pieces that finished are already stored, so the sweep resumes from them.
 - **Processes fork badly**: Polars runs threads in this process, and a child forked from it inherits their locks
   without the threads that hold them, so a fork-context ``ProcessPoolExecutor`` (Linux's default) hangs forever.
   It is refused with a ConfigError that says how to make one that spawns; any pool ml4t makes spawns.

@@ -309,14 +309,17 @@ class VectorizedStrategy:
         changed). The results are the same bit for bit; ``Sweep.cache`` says per level what hit and why each
         miss missed.
 
-        Executor (issue #17, first part): ``executor=None`` runs the kernel in this process, on every core. A
+        Executor (issue #17): ``executor=None`` runs the kernel in this process, on every core. A
         ``concurrent.futures.Executor`` (a ThreadPoolExecutor, or a ProcessPoolExecutor that spawns its workers:
-        ``ml4t.spawn_pool(n)``; one that forks is refused, it would hang) or a ``dask.distributed.Client`` runs
-        the combinations still to simulate in contiguous pieces on its workers and takes them back in grid
-        order: the same results bit for bit. A piece whose worker fails is run again once. The strategy goes
-        with each piece, the bars too on a pool (a ProcessPoolExecutor needs the signal function importable by
-        name: defined in a module, not a notebook cell) and once per sweep on Dask (scattered). See
-        ``ml4t._executor``.
+        ``ml4t.spawn_pool(n)``; one that forks is refused, it would hang), a ``dask.distributed.Client`` or
+        ``"ray"`` (the Ray runtime this process is connected to) runs the combinations still to simulate on its
+        workers: planned first (the combinations reading one indicator in one piece, so a worker computes it
+        once; about four pieces per worker), the bars sent to the cluster once, each piece's kernel on the CPUs
+        its task was given, the pieces taken back as they finish and the rows put in grid order: the same
+        results bit for bit. A piece whose worker fails is run again once. Work sent to processes is pickled: on
+        a ProcessPoolExecutor the signal function must be importable by name (defined in a module, not a
+        notebook cell); Dask and Ray pickle a cell's function by value. See ``ml4t._executor`` and
+        ``ml4t.vectorized._distribute``.
         """
         exec_ = resolve_executor(executor)
         store = ml4t.cache.resolve(cache)
