@@ -10,8 +10,13 @@ distributed = pytest.importorskip("distributed")
 from tests.scaleout.test_executor import BARS, GRID, _assert_same, cross  # noqa: E402
 from tests.scaleout.test_run_many import _assert_same as _same_result  # noqa: E402
 from tests.scaleout.test_run_many import _runs  # noqa: E402
+from tests.scaleout.test_walk_forward import BARS as WF_BARS  # noqa: E402
+from tests.scaleout.test_walk_forward import GRID as WF_GRID  # noqa: E402
+from tests.scaleout.test_walk_forward import SPLITS, assert_same_walk  # noqa: E402
 
 import ml4t  # noqa: E402
+from ml4t.cache import Store  # noqa: E402
+from ml4t.validate import walk_forward_sweep  # noqa: E402
 from ml4t.vectorized import VectorizedStrategy  # noqa: E402
 
 
@@ -89,3 +94,18 @@ def test_a_piece_lost_on_dask_is_raised_after_the_running_pieces_stored_their_bl
     assert resumed.cache.results.misses >= 1  # the lost piece's blocks
     assert resumed.cache.results.hits + resumed.cache.results.misses == 9  # 140 combinations in blocks of 16
     _assert_same(strategy.sweep(BARS, progress=False, **GRID), resumed)
+
+
+def test_walk_forward_folds_on_a_dask_cluster_are_the_local_walk_forward(client, monkeypatch, tmp_path):
+    import ml4t._executor as executor_module
+
+    scattered = []
+    share = executor_module.DaskPool.share
+    monkeypatch.setattr(executor_module.DaskPool, "share", lambda self, v: scattered.append(v) or share(self, v))
+    store = Store(tmp_path / "cache", max_bytes=10**9)
+    strategy = VectorizedStrategy(cross, fees=0.001)
+    local = walk_forward_sweep(strategy, WF_BARS, SPLITS, progress=False, cache=store, **WF_GRID)
+    remote = walk_forward_sweep(strategy, WF_BARS, SPLITS, progress=False, cache=store, executor=client, **WF_GRID)
+    assert_same_walk(local, remote)
+    assert len(scattered) == 1 and scattered[0] is WF_BARS  # the bars went to the cluster once, for every fold
+    assert [s.cache.results.hits for s in remote.sweeps] == [s.cache.results.misses for s in local.sweeps]

@@ -19,6 +19,15 @@ The price of the choice: the cost of moving from the previous fold's book to the
 the fold's returns but not in its ``trade_count`` (trades opened in the block). Nothing after the test
 block's end is simulated, and the test block's bars are never seen by the choice (LeakageError unless the
 training window ends before the block starts).
+
+On an executor (``executor=``, issue #17): each fold's whole job (its training sweep, the chosen combination's
+run) is one task on a worker, through ``ml4t._executor``'s ``Pool.map`` (folds taken back in order, a fold whose
+worker failed with anything but an ml4t error run again once); the bars go to the workers once (``Pool.share``:
+scattered on Dask), each task slices its fold's windows from them. A fold computes exactly what it computes here,
+so the WalkForwardResult is the local one bit for bit. The cache argument is resolved here, once
+(``ml4t.cache.resolve``: the Store a worker uses is the caller's, which pickles as its path), and each fold's
+sweep comes back with its cache report; the warnings a fold raised on its worker are raised again here, in fold
+order, as a local run raises them.
 """
 
 from __future__ import annotations
@@ -27,13 +36,16 @@ import math
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import Any
 
 import numpy as np
 import polars as pl
 
+import ml4t.cache
 from ml4t import _progress
 from ml4t import metrics as m
+from ml4t._executor import resolve_executor
 from ml4t._time import TS_DTYPE
 from ml4t._validate import check_bool
 from ml4t.data import Bars
@@ -42,9 +54,6 @@ from ml4t.result import Result
 from ml4t.validate._types import Split
 from ml4t.vectorized import Sweep, VectorizedStrategy
 from ml4t.vectorized._sweep import METRIC_COLUMNS
-
-if TYPE_CHECKING:
-    from ml4t.cache import Store
 
 __all__ = ["METRICS", "WalkForwardResult", "walk_forward_sweep"]
 
@@ -82,7 +91,8 @@ def walk_forward_sweep(
     metric: str = "sharpe_ratio",
     descending: bool = True,
     progress: bool | None = None,
-    cache: bool | Store | None = None,
+    cache: bool | ml4t.cache.Store | None = None,
+    executor: Any = None,
     **grid: Any,
 ) -> WalkForwardResult:
     """Re-optimise ``strategy`` on each split's training window and trade the winner on its test block.
@@ -123,7 +133,14 @@ def walk_forward_sweep(
         ``KeyboardInterrupt`` and no result is made.
     cache:
         Each fold's sweep's ``cache`` argument (see :meth:`VectorizedStrategy.sweep`): a rerun with other
-        settings or another exit rule reads what did not change, fold by fold.
+        settings or another exit rule reads what did not change, fold by fold. Resolved once, here: on an
+        executor the folds use this process's store, and each fold's ``sweeps[i].cache`` reports what it did.
+    executor:
+        Where the folds run: None (default) one after the other in this process; a
+        ``concurrent.futures.Executor`` (a ProcessPoolExecutor must spawn its workers: ``ml4t.spawn_pool(n)``,
+        and then the signal function must be importable by name) or a ``dask.distributed.Client``: each fold
+        (its sweep and its chosen run) is a task on a worker, the bars sent to the workers once. The result is
+        the same bit for bit; the progress bar counts finished folds. See ``ml4t._executor``.
     **grid:
         Parameter grids, as :meth:`VectorizedStrategy.sweep` takes them.
 
@@ -138,6 +155,8 @@ def walk_forward_sweep(
     if not isinstance(metric, str) or metric not in METRICS:
         raise ConfigError(f"unknown metric {metric!r}; choose one of {list(METRICS)}", argument="metric")
     check_bool("descending", descending)
+    pool = resolve_executor(executor)
+    store = ml4t.cache.resolve(cache)
     columns = _columns(metric)
     for name in grid:
         if name in columns or name == "reason":
@@ -154,10 +173,18 @@ def walk_forward_sweep(
         )
     fixed = VectorizedStrategy(strategy.signal_fn, **strategy.settings.replace(periods_per_year=ppy).to_dict())
     folds: list[_Fold] = []
+    given = False if store is None else store  # what each fold's sweep is given: the store resolved here
     with _progress.bar(progress, total=len(chosen), unit="folds", desc="walk-forward") as shown:
-        for s in chosen:
-            folds.append(_fold(fixed, bars, s, metric, descending, grid, cache))
-            shown.to(len(folds))
+        if pool is None:
+            for s in chosen:
+                folds.append(_fold(fixed, bars, s, metric, descending, grid, given))
+                shown.to(len(folds))
+        else:
+            task = partial(_remote_fold, fixed, metric, descending, grid, given)
+            for fold, caught in pool.map(task, chosen, shown, shared=(pool.share(bars),)):
+                for warning in caught:  # in fold order, as the local run raises them
+                    warnings.warn(warning, stacklevel=2)
+                folds.append(fold)
     return WalkForwardResult(folds, list(grid), metric, ppy)
 
 
@@ -213,6 +240,22 @@ def _checked_splits(bars: Bars, splits: object) -> list[Split]:
     return out
 
 
+def _remote_fold(
+    strategy: VectorizedStrategy,
+    metric: str,
+    descending: bool,
+    grid: dict[str, Any],
+    cache: ml4t.cache.Store | bool,
+    bars: Bars,
+    s: Split,
+) -> tuple[_Fold, list[Warning]]:
+    """On a worker: the fold of split ``s`` (:func:`_fold`) and the warnings it raised, for the caller to raise."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # every one goes back; the caller's filters decide what they do there
+        fold = _fold(strategy, bars, s, metric, descending, grid, cache)
+    return fold, [w.message for w in caught if isinstance(w.message, Warning)]
+
+
 def _fold(
     strategy: VectorizedStrategy,
     bars: Bars,
@@ -220,7 +263,7 @@ def _fold(
     metric: str,
     descending: bool,
     grid: dict[str, Any],
-    cache: bool | Store | None,
+    cache: ml4t.cache.Store | bool,
 ) -> _Fold:
     with warnings.catch_warnings():  # a window where nothing trades is the fold's reason, not a warning
         warnings.simplefilter("ignore", NoOrdersWarning)
