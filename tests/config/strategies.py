@@ -122,7 +122,14 @@ optional_sections = {
     "settings": vector_settings,
     "audit": st.fixed_dictionaries({}, optional={"cuts": st.integers(1, 9), "strict": st.booleans()}),
     "report": st.fixed_dictionaries({}, optional={"html": st.booleans(), "title": names}),
-    "executor": st.fixed_dictionaries({}, optional={"chunk_size": st.integers(1, 10**6), "progress": st.booleans()}),
+    "executor": st.fixed_dictionaries({}, optional={"chunk_size": st.integers(1, 10**6), "progress": st.booleans()})
+    | st.fixed_dictionaries(
+        {"kind": st.sampled_from(["processes", "dask", "ray"])}, optional={"workers": st.integers(1, 64)}
+    )
+    | st.fixed_dictionaries(
+        {"kind": st.just("dask"), "address": st.sampled_from(["tcp://10.0.0.5:8786", "localhost:8786"])}
+    )
+    | st.fixed_dictionaries({"kind": st.just("ray"), "address": st.sampled_from(["auto", "ray://head:10001"])}),
     "promote": st.fixed_dictionaries(
         {}, optional={"account": st.just("margin"), "participation": st.floats(0.01, 1), "latency": st.just("50ms")}
     ),

@@ -88,6 +88,9 @@ BOTH_REFUSE = {
     "a non-text rule": with_("strategy.rules.exits", 1),
     "an unknown promote setting": with_("promote", {"acount": "margin"}),
     "a negative range step": with_("sweep", {"grid": {"n": {"start": 1, "stop": 5, "step": -1}}}),
+    "an unknown executor kind": with_("executor", {"kind": "cluster"}),
+    "no workers": with_("executor", {"kind": "processes", "workers": 0}),
+    "an address that is not one": with_("executor", {"kind": "dask", "address": "somewhere"}),
 }
 
 LOAD_ONLY = {
@@ -107,6 +110,10 @@ LOAD_ONLY = {
     "a cost model's unknown argument": with_("settings", {"commission": {"model": "Percent", "rtae": 0.1}}),
     "an event setting in vectorized mode": with_("settings", {"account": "margin"}),
     "a calendar period that is not one": with_("settings", {"rebalance": "fortnightly"}),
+    "workers on the local kernel": with_("executor", {"kind": "local", "workers": 2}),
+    "an address on a local pool": with_("executor", {"kind": "processes", "address": "tcp://h:8786"}),
+    "a Ray address for Dask": with_("executor", {"kind": "dask", "address": "auto"}),
+    "workers and an address": with_("executor", {"kind": "dask", "workers": 2, "address": "tcp://h:8786"}),
 }
 
 
@@ -120,6 +127,10 @@ BOTH_ACCEPT = {
         "strategy": {"rules": {"entries": "close > sma(close, n) * x"}},
     },
     "every rule key": with_("strategy.rules", dict.fromkeys(KEYS[:7], "close > n")),
+    "a process pool": with_("executor", {"kind": "processes", "workers": 2}),
+    "a Dask scheduler": with_("executor", {"kind": "dask", "address": "tcp://10.0.0.5:8786"}),
+    "a local Dask cluster": with_("executor", {"kind": "dask", "workers": 2}),
+    "a Ray cluster": with_("executor", {"kind": "ray", "address": "ray://head:10001"}),
     "an event strategy": {
         "data": BASE["data"],
         "strategy": {"mode": "event", "ref": "pkg.mod:Strat"},

@@ -329,8 +329,11 @@ def test_the_run_id_keys_on_what_determines_the_result(tmp_path):
         _study(tmp_path, FILE_SMA.replace("html = false", 'html = true\ntitle = "x"')),
         _study(tmp_path, FILE_SMA + "[executor]\nchunk_size = 7\nprogress = false\n"),
         _study(tmp_path, 'name = "renamed"\n' + FILE_SMA),
+        _study(tmp_path, FILE_SMA + '[executor]\nkind = "processes"\nworkers = 2\n'),
+        _study(tmp_path, FILE_SMA + '[executor]\nkind = "dask"\naddress = "tcp://10.0.0.5:8786"\n'),
+        _study(tmp_path, FILE_SMA + '[executor]\nkind = "ray"\nworkers = 3\n'),
     ]
-    assert [_digits(s) for s in same] == [_digits(base)] * 3
+    assert [_digits(s) for s in same] == [_digits(base)] * 6
     assert run_id(same[2]).startswith("renamed-")
     changed = [
         _study(tmp_path, FILE_SMA.replace("fees = 0.001", "fees = 0.002")),

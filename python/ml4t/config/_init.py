@@ -150,7 +150,9 @@ params = { fast = 10, slow = 50 }  # the rules' parameters for one run (default:
 # max_points = 2000                # downsample long curves to this many points (default: none)
 
 # [executor]                       # where the work runs; never changes a result
-# kind = "local"                   # local cores
+# kind = "local"                   # "local": this process, every core; "processes", "dask" or "ray": workers
+# workers = 4                      # the pool or cluster ml4t starts here (default: none, the CPUs)
+# address = "tcp://10.0.0.5:8786"  # a cluster: a Dask scheduler, or Ray's "auto" / "ray://head:10001" (default: none)
 # chunk_size = 1000                # combinations per chunk (default: none, automatic)
 # memory_budget = "4GB"            # the sweep's memory budget (default: none, automatic)
 # progress = true                  # progress bars (default: none, on in a terminal)

@@ -42,7 +42,7 @@ import ml4t.costs as costs
 from ml4t.config._expr import compile_expr
 from ml4t.config._locate import json_lines, toml_lines, yaml_lines
 from ml4t.config._overrides import ENV_PREFIX, assign, environment, first_missing, parse_assignment, plain
-from ml4t.config._schema import RESULT_FREE_SECTIONS, RULE_KEYS, Config
+from ml4t.config._schema import RESULT_FREE_SECTIONS, RULE_KEYS, Config, executor_problems
 from ml4t.errors import ConfigError
 from ml4t.settings import EngineSettings, Scope, Settings, VectorizedSettings
 
@@ -392,6 +392,10 @@ class _Checker:
             self.add(("sweep",), "a sweep runs a vectorized strategy; an event-mode strategy runs once")
         if _given(validation, "walk_forward") and not _given(raw, "sweep"):
             self.add(("validation", "walk_forward"), "walk-forward validation re-optimises the [sweep] grid: add one")
+        executor = {k: v for k, v in _table(raw, "executor").items() if not self.has(("executor", k))}
+        if not self.has(("executor", "kind")):  # the rules between its keys that are valid alone
+            for key, message in executor_problems(executor):
+                self.add(("executor", key), message)
         if _given(raw, "promote") and mode == "event":
             self.add(("promote",), "promotion takes a vectorized strategy to the event engine; this one is already")
         mode_settings: type[Settings] = EngineSettings if mode == "event" else VectorizedSettings
