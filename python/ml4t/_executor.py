@@ -27,12 +27,15 @@ the pieces back as they finish, moving the progress bar by each; the rows are pu
   submitted impure.
 - **Ray**: ``executor="ray"`` runs the tasks on the Ray runtime this process is connected to (:class:`RayPool`):
   one CPU each, the bars and the task put in its object store once per sweep.
+- **Made for a run**: :func:`open_executor` makes the executor a study config's ``[executor]`` names (a spawning
+  pool, a Dask client of a scheduler or of a ``LocalCluster`` it starts, Ray) and closes what it started.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
+import contextlib
 import functools
 import math
 import os
@@ -44,12 +47,15 @@ from ml4t import _progress
 from ml4t.errors import ConfigError, Ml4tError
 
 __all__ = [
+    "KINDS",
     "PIECE_FLOOR_SECONDS",
     "PIECES_PER_WORKER",
     "SECONDS_PER_CELL",
     "DaskPool",
     "Pool",
     "RayPool",
+    "executor_problems",
+    "open_executor",
     "resolve_executor",
     "spawn_pool",
 ]
@@ -67,6 +73,8 @@ SECONDS_PER_CELL = 30e-9
 ``bench/distributed.py`` (``c1`` over the bars) on the project's machine kind: the planner's estimate of a
 piece's work, never a result."""
 _RETRIES = 1
+KINDS = ("local", "processes", "dask", "ray")
+"""The kinds of executor :func:`open_executor` makes (a study config's ``[executor] kind``)."""
 
 
 class Pool:
@@ -343,11 +351,142 @@ def resolve_executor(executor: object, *, argument: str = "executor") -> Pool | 
     )
 
 
+def executor_problems(kind: str, workers: int | None, address: str | None) -> list[tuple[str, str]]:
+    """The rules between an executor's ``kind``, ``workers`` and ``address`` (a study config's ``[executor]``
+    keys, each valid alone): ``(key, message)`` for each one broken. An ``address`` is a cluster's (``"dask"``
+    or ``"ray"``, each its own kind of address); ``workers`` sizes what ml4t starts (a pool or a cluster on this
+    machine), so not with an ``address`` nor with ``"local"`` (the kernel of this process, on every core)."""
+    problems: list[tuple[str, str]] = []
+    if address is not None:
+        ray_address = address == "auto" or address.startswith("ray://")
+        scheme = address.partition("://")[0] if "://" in address else None
+        if kind in ("local", "processes"):
+            problems.append(
+                (
+                    "address",
+                    f'kind = "{kind}" runs on this machine; an address is a cluster\'s (kind = "dask" or "ray")',
+                )
+            )
+        elif kind == "dask" and ray_address:
+            problems.append(
+                ("address", f"{address!r} is a Ray address; a Dask scheduler's is like 'tcp://10.0.0.5:8786'")
+            )
+        elif kind == "ray" and scheme not in (None, "ray"):
+            problems.append(
+                ("address", f"{address!r} is not a Ray address: give 'auto', 'ray://host:10001' or 'host:port'")
+            )
+        elif workers is not None:
+            problems.append(
+                (
+                    "workers",
+                    "the cluster at address has its own workers; workers sizes a cluster ml4t starts: remove one",
+                )
+            )
+    if kind == "local" and workers is not None:
+        problems.append(
+            (
+                "workers",
+                'kind = "local" runs this process\'s kernel on every core; workers sizes a pool or a cluster: set '
+                'kind = "processes", "dask" or "ray"',
+            )
+        )
+    return problems
+
+
 def spawn_pool(workers: int | None = None) -> cf.ProcessPoolExecutor:
     """A ProcessPoolExecutor of ``workers`` processes (default: the CPUs) that spawns them, as ml4t's work needs
     (see the module's docstring). Use it as a context manager, or call ``shutdown()`` when done."""
     import multiprocessing
 
+    _check_workers(workers)
+    return cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+@contextlib.contextmanager
+def open_executor(kind: str = "local", *, workers: int | None = None, address: str | None = None) -> Iterator[Any]:
+    """The ``executor=`` argument of a ``kind`` of executor, for the block's work; on leaving the block, whatever
+    this call started is closed (a pool shut down, a client and its cluster closed, Ray shut down), however the
+    block ends. A study's run gives it its config's ``[executor]`` (``ml4t.config._schema.ExecutorConfig`` states
+    which keys go with which kind).
+
+    - ``"local"``: None, this process's kernel on every core (``workers`` and ``address`` are not taken).
+    - ``"processes"``: ``spawn_pool(workers)`` (default: the CPUs).
+    - ``"dask"``: a ``dask.distributed.Client`` of the scheduler at ``address``, else of a ``LocalCluster`` of
+      ``workers`` worker processes (default: the CPUs) of one thread each, started here.
+    - ``"ray"``: ``"ray"``, with Ray connected to ``address`` (``"auto"``, ``"ray://host:10001"``) or started here
+      with ``ray.init(num_cpus=workers)``, unless this process already runs Ray (then it is used as it is).
+
+    A bad argument, or a kind whose package is missing (``pip install 'ml4t[dask]'`` / ``'ml4t[ray]'``), is a
+    ConfigError naming it."""
+    if kind not in KINDS:
+        raise ConfigError(f"kind must be one of {list(KINDS)}, got {kind!r}", argument="kind")
+    _check_workers(workers)
+    if address is not None and not isinstance(address, str):
+        raise ConfigError(f"address must be text, got {type(address).__name__}", argument="address")
+    for key, message in executor_problems(kind, workers, address):
+        raise ConfigError(message, argument=key)
+    if kind == "local":
+        if workers is not None:
+            raise ConfigError(
+                "the local kernel runs on every core: workers is for a pool or cluster", argument="workers"
+            )
+        yield None
+    elif kind == "processes":
+        with spawn_pool(workers) as pool:
+            yield pool
+    elif kind == "dask":
+        with _dask_client(workers, address) as client:
+            yield client
+    else:
+        with _ray(workers, address):
+            yield "ray"
+
+
+@contextlib.contextmanager
+def _dask_client(workers: int | None, address: str | None) -> Iterator[Any]:
+    """A Client of the scheduler at ``address``, else of a LocalCluster started (and closed) here."""
+    distributed = _extra("distributed", "dask")
+    if address is not None:
+        with distributed.Client(address) as client:
+            yield client
+        return
+    cluster = distributed.LocalCluster(  # its dashboard on a free port (8787 may be another cluster's)
+        n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True, dashboard_address=":0"
+    )
+    try:
+        with distributed.Client(cluster) as client:
+            yield client
+    finally:
+        cluster.close()
+
+
+@contextlib.contextmanager
+def _ray(workers: int | None, address: str | None) -> Iterator[None]:
+    """Ray connected to ``address`` or started here with ``workers`` CPUs (and shut down after), unless it runs."""
+    ray = _extra("ray", "ray")
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=address) if address is not None else ray.init(num_cpus=workers)
+    try:
+        resolve_executor("ray")  # refused (and Ray shut down again) while ml4t cannot run on it
+        yield
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _extra(module: str, extra: str) -> Any:
+    """``module`` imported, or a ConfigError saying which extra installs it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ConfigError(
+            f"kind={extra!r} needs {module}, which is not installed: pip install 'ml4t[{extra}]'", argument="kind"
+        ) from None
+
+
+def _check_workers(workers: object) -> None:
     if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
         raise ConfigError(f"workers must be a positive integer, got {workers!r}", argument="workers")
-    return cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))

@@ -39,10 +39,11 @@ from typing import Any
 import msgspec
 
 import ml4t.costs as costs
+from ml4t._executor import executor_problems
 from ml4t.config._expr import compile_expr
 from ml4t.config._locate import json_lines, toml_lines, yaml_lines
 from ml4t.config._overrides import ENV_PREFIX, assign, environment, first_missing, parse_assignment, plain
-from ml4t.config._schema import RESULT_FREE_SECTIONS, RULE_KEYS, Config, executor_problems
+from ml4t.config._schema import RESULT_FREE_SECTIONS, RULE_KEYS, Config
 from ml4t.errors import ConfigError
 from ml4t.settings import EngineSettings, Scope, Settings, VectorizedSettings
 
@@ -394,7 +395,8 @@ class _Checker:
             self.add(("validation", "walk_forward"), "walk-forward validation re-optimises the [sweep] grid: add one")
         executor = {k: v for k, v in _table(raw, "executor").items() if not self.has(("executor", k))}
         if not self.has(("executor", "kind")):  # the rules between its keys that are valid alone
-            for key, message in executor_problems(executor):
+            kind, workers, address = executor.get("kind", "local"), executor.get("workers"), executor.get("address")
+            for key, message in executor_problems(kind, workers, address):
                 self.add(("executor", key), message)
         if _given(raw, "promote") and mode == "event":
             self.add(("promote",), "promotion takes a vectorized strategy to the event engine; this one is already")

@@ -11,7 +11,8 @@ a crash never leaves a half folder that looks finished. ``runs/<run_id>/`` holds
   a content digest of every output (of the frames' values, ``ml4t.data``'s fingerprint, not of file bytes),
   and ``cache``: what the cache did (``{"used": false}``, or its directory, the hits, misses and uncached
   entries of every level the run used with each reason and its count, and ``levels``: the counts per level), a
-  record only: neither the run id nor an output depends on the cache;
+  record only: neither the run id nor an output depends on the cache; and ``executor``: where the work ran
+  (``kind``, ``workers``: the pool's or cluster's, null for the local kernel, and ``address``), a record only;
 - ``result/`` (``Result.save`` of the single run or the sweep's chosen combination), ``sweep.parquet`` (the
   sweep's metrics), ``walk_forward.parquet`` (one row per fold), ``promoted/`` and ``comparison.parquet``
   (``[promote]``: the event-engine run and ``ml4t.compare``'s table), ``audit.json`` (``[audit]``), and with
@@ -41,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import polars as pl
 import xxhash
 
+from ml4t._executor import open_executor, resolve_executor
 from ml4t._version import installed
 from ml4t.data import frame_fingerprint
 from ml4t.errors import ConfigError, DataError
@@ -240,8 +242,13 @@ def run_study(
     staging = runs / f".{target.name}.running-{uuid.uuid4().hex[:12]}"
     staging.mkdir()
     try:
-        outcome = _execute(study, staging, sweep_only=sweep_only, report=report, cache=store)
-        _write_manifest(study, staging, target.name, outcome, sweep_only=sweep_only, command=command, cache=store)
+        how = config.executor
+        with open_executor(how.kind, workers=how.workers, address=how.address) as executor:
+            ran_on = _ran_on(how.kind, how.address, executor)
+            outcome = _execute(study, staging, sweep_only=sweep_only, report=report, cache=store, executor=executor)
+        _write_manifest(
+            study, staging, target.name, outcome, sweep_only=sweep_only, command=command, cache=store, ran_on=ran_on
+        )
         from ml4t.report._store import swap_folder
 
         swap_folder(staging, target)
@@ -251,15 +258,25 @@ def run_study(
     return dataclasses.replace(outcome, run_id=target.name, folder=target)
 
 
-def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool, cache: Store | None) -> Outcome:
-    """Run the study and write its outputs into ``folder``; ``cache``: the store of the sweep's levels and the
-    event run's indicators (None: off). The other runs (walk-forward folds, the audit's truncated runs,
-    the promoted run) follow ``ml4t.cache.settings()``, as any library call."""
+def _ran_on(kind: str, address: str | None, executor: Any) -> dict[str, Any]:
+    """The manifest's record of where the work ran: the kind, the number of workers, the address."""
+    pool = resolve_executor(executor)
+    return {"kind": kind, "workers": None if pool is None else pool.workers, "address": address}
+
+
+def _execute(
+    study: Study, folder: Path, *, sweep_only: bool, report: bool, cache: Store | None, executor: Any = None
+) -> Outcome:
+    """Run the study and write its outputs into ``folder``; ``cache``: the store of the sweep's levels, the
+    walk-forward folds' sweeps and the event run's indicators (None: off). The other runs (the audit's truncated
+    runs, the promoted run) follow ``ml4t.cache.settings()``, as any library call. ``executor``: where the
+    sweep's pieces and the walk-forward's folds run (``ml4t._executor.open_executor``'s; None: this process);
+    the event run, the chosen combination's run, the promoted run and the audit run here."""
     import ml4t
     from ml4t.event import Engine
 
     config, loaded = study.config, study.loaded
-    executor = config.executor
+    how = config.executor  # the [executor] section: where and in what pieces the work runs
     bars = study.bars()
     (folder / "config.json").write_text(json.dumps(loaded.resolved, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     if loaded.file is not None and loaded.file.is_file():
@@ -275,7 +292,7 @@ def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool, cach
         engine = Engine(
             bars, study.event_strategy(), signals=signals[0] if signals else None, **loaded.settings.to_dict()
         )
-        result = engine.run(progress=executor.progress, cache=False if cache is None else cache)
+        result = engine.run(progress=how.progress, cache=False if cache is None else cache)
         levels = {"event": engine.cache}
         if config.audit is not None and not sweep_only:
             audit_report = ml4t.audit.lookahead(
@@ -285,7 +302,7 @@ def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool, cach
                 engine=loaded.settings.to_dict(),
                 signals=signals[0] if signals else None,
                 strict=config.audit.strict,
-                progress=executor.progress,
+                progress=how.progress,
             )
     else:
         strategy = study.strategy()
@@ -293,10 +310,11 @@ def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool, cach
         if config.sweep is not None:
             sweep = strategy.sweep(
                 bars,
-                chunk_size=executor.chunk_size,
-                memory_budget=executor.memory_budget,
-                progress=executor.progress,
+                chunk_size=how.chunk_size,
+                memory_budget=how.memory_budget,
+                progress=how.progress,
                 cache=False if cache is None else cache,
+                executor=executor,
                 **study.grid(),
             )
             levels = {} if sweep.cache is None else dict(sweep.cache.levels())
@@ -319,8 +337,9 @@ def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool, cach
                     splits,
                     metric=config.sweep.metric,
                     descending=config.sweep.descending,
-                    progress=executor.progress,
+                    progress=how.progress,
                     cache=False if cache is None else cache,
+                    executor=executor,
                     **study.grid(),
                 )
                 walk = walked.folds
@@ -331,7 +350,7 @@ def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool, cach
             if loaded.promote is not None:
                 # only the keys the config gives, as in Python: the rest the promotion takes from the strategy
                 given = {key: loaded.promote[key] for key in config.promote or {}}
-                promoted = ml4t.promote(strategy, bars, **params).run(progress=executor.progress, **given)
+                promoted = ml4t.promote(strategy, bars, **params).run(progress=how.progress, **given)
                 comparison = ml4t.compare(result, promoted)
                 comparison_table = comparison.table
             if config.audit is not None:
@@ -341,7 +360,7 @@ def _execute(study: Study, folder: Path, *, sweep_only: bool, report: bool, cach
                     params=params,
                     cuts=config.audit.cuts,
                     strict=config.audit.strict,
-                    progress=executor.progress,
+                    progress=how.progress,
                 )
     result.save(folder / "result")
     if sweep is not None:
@@ -458,6 +477,7 @@ def _write_manifest(
     sweep_only: bool,
     command: str | None,
     cache: Store | None = None,
+    ran_on: dict[str, Any] | None = None,
 ) -> None:
     loaded = study.loaded
     resolved = study.strategy_ref()
@@ -491,6 +511,7 @@ def _write_manifest(
         "versions": versions(),
         "outputs": _outputs(outcome),
         "cache": _cache_record(outcome, cache),
+        "executor": ran_on if ran_on is not None else {"kind": "local", "workers": None, "address": None},
     }
     text = json.dumps(manifest, indent=2, default=str) + "\n"
     (folder / MANIFEST).write_text(text, encoding="utf-8")

@@ -25,7 +25,6 @@ every bad key at once with its line and a close match.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -47,12 +46,11 @@ __all__ = [
     "SyntheticConfig",
     "ValidationConfig",
     "WalkForwardConfig",
-    "executor_problems",
 ]
 
 ADDRESS_PATTERN = r"^(auto|[A-Za-z][A-Za-z0-9+.-]*://\S+|[^\s:/]+:[0-9]+)$"
 """An ``[executor]`` address: ``auto``, ``scheme://...`` or ``host:port`` (which kind takes which:
-:func:`executor_problems`)."""
+``ml4t._executor.executor_problems``)."""
 
 SCHEMA_VERSION = 1
 """The version of this schema a config may state (``version = 1``)."""
@@ -216,7 +214,7 @@ class ExecutorConfig(_Section, frozen=True, kw_only=True, forbid_unknown_fields=
     ``LocalCluster`` of ``workers`` processes of one thread each, default the CPUs) or ``"ray"`` (``executor="ray"``
     on the cluster at ``address``, else on ``ray.init(num_cpus=workers)``). The sweep's pieces, the walk-forward's
     folds and the promoted runs go to it (``ml4t._executor.open_executor``); the rules between the keys are
-    :func:`executor_problems`'."""
+    ``ml4t._executor.executor_problems``'."""
 
     kind: Literal["local", "processes", "dask", "ray"] = "local"
     workers: Annotated[int, Meta(ge=1)] | None = None
@@ -261,49 +259,6 @@ class Config(_Section, frozen=True, kw_only=True, forbid_unknown_fields=True):
     audit: AuditConfig | None = None
     report: ReportConfig = ReportConfig()
     executor: ExecutorConfig = ExecutorConfig()
-
-
-def executor_problems(executor: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The rules between ``[executor]``'s keys, on its raw table whose keys are each valid alone: ``(key,
-    message)`` for each one broken. An ``address`` is a cluster's (``"dask"`` or ``"ray"``, each its own kind of
-    address); ``workers`` sizes what ml4t starts (a pool or a cluster on this machine), so not with an
-    ``address`` nor with ``"local"`` (the kernel of this process, on every core)."""
-    kind, workers, address = executor.get("kind", "local"), executor.get("workers"), executor.get("address")
-    problems: list[tuple[str, str]] = []
-    if address is not None:
-        ray_address = address == "auto" or address.startswith("ray://")
-        scheme = address.partition("://")[0] if "://" in address else None
-        if kind in ("local", "processes"):
-            problems.append(
-                (
-                    "address",
-                    f'kind = "{kind}" runs on this machine; an address is a cluster\'s (kind = "dask" or "ray")',
-                )
-            )
-        elif kind == "dask" and ray_address:
-            problems.append(
-                ("address", f"{address!r} is a Ray address; a Dask scheduler's is like 'tcp://10.0.0.5:8786'")
-            )
-        elif kind == "ray" and scheme not in (None, "ray"):
-            problems.append(
-                ("address", f"{address!r} is not a Ray address: give 'auto', 'ray://host:10001' or 'host:port'")
-            )
-        elif workers is not None:
-            problems.append(
-                (
-                    "workers",
-                    "the cluster at address has its own workers; workers sizes a cluster ml4t starts: remove one",
-                )
-            )
-    if kind == "local" and workers is not None:
-        problems.append(
-            (
-                "workers",
-                'kind = "local" runs this process\'s kernel on every core; workers sizes a pool or a cluster: set '
-                'kind = "processes", "dask" or "ray"',
-            )
-        )
-    return problems
 
 
 RESULT_FREE_SECTIONS = ("report", "executor", "name")
