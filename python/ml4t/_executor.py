@@ -396,14 +396,26 @@ def executor_problems(kind: str, workers: int | None, address: str | None) -> li
 def spawn_pool(workers: int | None = None) -> cf.ProcessPoolExecutor:
     """A ProcessPoolExecutor of ``workers`` processes (default: the CPUs) that spawns them, as ml4t's work needs
     (see the module's docstring). Use it as a context manager, or call ``shutdown()`` when done."""
+    _check_workers(workers)
+    return _spawning(workers, ())
+
+
+def _spawning(workers: int | None, on_path: tuple[str, ...]) -> cf.ProcessPoolExecutor:
+    """The one way ml4t makes a process pool: spawning its ``workers``, each with ``on_path`` first on its path."""
     import multiprocessing
 
-    _check_workers(workers)
-    return cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    spawn = multiprocessing.get_context("spawn")
+    return cf.ProcessPoolExecutor(workers, mp_context=spawn, initializer=_first_on_path, initargs=on_path)
 
 
 @contextlib.contextmanager
-def open_executor(kind: str = "local", *, workers: int | None = None, address: str | None = None) -> Iterator[Any]:
+def open_executor(
+    kind: str = "local",
+    *,
+    workers: int | None = None,
+    address: str | None = None,
+    path: str | os.PathLike[str] | None = None,
+) -> Iterator[Any]:
     """The ``executor=`` argument of a ``kind`` of executor, for the block's work; on leaving the block, whatever
     this call started is closed (a pool shut down, a client and its cluster closed, Ray shut down), however the
     block ends. A study's run gives it its config's ``[executor]`` (``ml4t.config._schema.ExecutorConfig`` states
@@ -415,6 +427,11 @@ def open_executor(kind: str = "local", *, workers: int | None = None, address: s
       ``workers`` worker processes (default: the CPUs) of one thread each, started here.
     - ``"ray"``: ``"ray"``, with Ray connected to ``address`` (``"auto"``, ``"ray://host:10001"``) or started here
       with ``ray.init(num_cpus=workers)``, unless this process already runs Ray (then it is used as it is).
+
+    ``path``: a folder put first on the workers' ``sys.path`` (a study's folder, where the module of its ``ref``
+    is: a worker imports a function by its module's name). A pool's processes get it when they start, a Dask
+    cluster's workers when the client connects (on a remote cluster it helps where they share this file system);
+    Ray's workers do not (the module must be importable there).
 
     A bad argument, or a kind whose package is missing (``pip install 'ml4t[dask]'`` / ``'ml4t[ray]'``), is a
     ConfigError naming it."""
@@ -432,10 +449,12 @@ def open_executor(kind: str = "local", *, workers: int | None = None, address: s
             )
         yield None
     elif kind == "processes":
-        with spawn_pool(workers) as pool:
+        with _spawning(workers, () if path is None else (os.fspath(path),)) as pool:
             yield pool
     elif kind == "dask":
         with _dask_client(workers, address) as client:
+            if path is not None:
+                client.run(_first_on_path, os.fspath(path))
             yield client
     else:
         with _ray(workers, address):
@@ -473,6 +492,15 @@ def _ray(workers: int | None, address: str | None) -> Iterator[None]:
     finally:
         if started:
             ray.shutdown()
+
+
+def _first_on_path(*folders: str) -> None:
+    """On a worker: ``folders`` first on ``sys.path`` (once each)."""
+    import sys
+
+    for folder in reversed(folders):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
 
 
 def _extra(module: str, extra: str) -> Any:

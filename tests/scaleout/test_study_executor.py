@@ -197,3 +197,34 @@ def test_open_executor_refuses_what_the_config_refuses(kwargs, argument):
     with pytest.raises(ConfigError) as caught, open_executor(**kwargs):
         pass
     assert caught.value.argument == argument
+
+
+SIGNALS_MODULE = """
+import polars as pl
+
+
+def cross(fast, slow):
+    f, s = pl.col("close").rolling_mean(fast), pl.col("close").rolling_mean(slow)
+    return {"entries": f > s, "exits": f < s}
+"""
+
+
+@pytest.mark.parametrize("kind", ["processes", "dask"])
+def test_a_ref_beside_the_config_is_importable_on_the_workers(tmp_path, kind):
+    """A ``ref``'d signal function lives in a module beside the config, imported with the config's folder on the
+    path: the workers (other processes, which import it by name) get that folder on their path too."""
+    if kind == "dask":
+        pytest.importorskip("distributed")
+    name = f"cfg_signals_{kind}"
+    (tmp_path / f"{name}.py").write_text(SIGNALS_MODULE, encoding="utf-8")
+    text = STUDY.replace("html = true", "html = false").replace(
+        'rules.entries = "sma(close, fast) > sma(close, slow)"\nrules.exits = "sma(close, fast) < sma(close, slow)"',
+        f'ref = "{name}:cross"',
+    )
+    (tmp_path / "study.toml").write_text(text, encoding="utf-8")
+
+    def outputs(runs: str, *overrides: str) -> dict[str, str]:
+        outcome = Study.from_file(tmp_path / "study.toml", overrides=list(overrides)).run(tmp_path / runs, cache=False)
+        return json.loads((outcome.folder / "manifest.json").read_text(encoding="utf-8"))["outputs"]
+
+    assert outputs(kind, f'executor.kind="{kind}"', "executor.workers=2") == outputs("local")
