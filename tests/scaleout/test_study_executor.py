@@ -228,3 +228,13 @@ def test_a_ref_beside_the_config_is_importable_on_the_workers(tmp_path, kind):
         return json.loads((outcome.folder / "manifest.json").read_text(encoding="utf-8"))["outputs"]
 
     assert outputs(kind, f'executor.kind="{kind}"', "executor.workers=2") == outputs("local")
+
+
+def test_a_run_folder_made_on_processes_reproduces(tmp_path):
+    from ml4t.config import reproduce
+
+    text = STUDY.replace("html = true", "html = false").replace("[audit]\ncuts = 2\n", "")
+    overrides = ['executor.kind="processes"', "executor.workers=2"]
+    outcome = Study(loads(text, overrides=overrides, environ={})).run(tmp_path, cache=False)
+    reproduction = reproduce(outcome.folder)
+    assert reproduction.identical, str(reproduction)

@@ -6,6 +6,7 @@ and their reports come back, so a rerun on the workers reads what the local run 
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import warnings
 
 import numpy as np
@@ -131,3 +132,42 @@ def test_an_executor_that_is_not_one_is_refused_before_any_fold_runs(bad):
     with pytest.raises(ConfigError) as caught:
         walk_forward_sweep(VectorizedStrategy(cross), BARS, SPLITS, progress=False, executor=bad, **GRID)
     assert caught.value.argument == "executor"
+
+
+def test_the_callers_bar_counts_the_folds_finished_on_the_workers(pool, monkeypatch, capsys):
+    from ml4t import _progress
+
+    monkeypatch.setattr(_progress, "DELAY", 0.0)
+    monkeypatch.delenv(_progress.ENV, raising=False)
+    walk_forward_sweep(VectorizedStrategy(cross), BARS, SPLITS, executor=pool, **GRID)
+    err = capsys.readouterr().err
+    assert "walk-forward" in err and f"{len(SPLITS)}/{len(SPLITS)}" in err and "folds" in err
+    assert "combos" not in err, "a fold's sweep shows no bar of its own, on a worker or here"
+
+
+class FailsOnce(cf.ThreadPoolExecutor):
+    """A pool whose first task fails as a lost worker would (an OSError): that fold must run again."""
+
+    def __init__(self) -> None:
+        super().__init__(2)
+        self.failed = False
+        self.submitted = 0
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+        self.submitted += 1
+        if not self.failed:
+            self.failed = True
+
+            def broken(*_a, **_k):
+                raise OSError("the worker went away")
+
+            return super().submit(broken)
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_a_fold_whose_worker_fails_is_run_again_and_the_answer_is_the_same():
+    strategy = VectorizedStrategy(cross)
+    with FailsOnce() as failing:
+        remote = walk_forward_sweep(strategy, BARS, SPLITS, progress=False, executor=failing, **GRID)
+    assert failing.submitted == len(SPLITS) + 1
+    assert_same_walk(walk_forward_sweep(strategy, BARS, SPLITS, progress=False, **GRID), remote)

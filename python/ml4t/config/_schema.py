@@ -212,12 +212,21 @@ class ExecutorConfig(_Section, frozen=True, kw_only=True, forbid_unknown_fields=
     ``kind``: ``"local"`` (this process's kernel, on every core), ``"processes"`` (``ml4t.spawn_pool(workers)``,
     default the CPUs), ``"dask"`` (a ``dask.distributed.Client`` of the scheduler at ``address``, else of a
     ``LocalCluster`` of ``workers`` processes of one thread each, default the CPUs) or ``"ray"`` (``executor="ray"``
-    on the cluster at ``address``, else on ``ray.init(num_cpus=workers)``). The sweep's pieces, the walk-forward's
-    folds and the promoted runs go to it (``ml4t._executor.open_executor``); the rules between the keys are
-    ``ml4t._executor.executor_problems``'."""
+    on the cluster at ``address``, else on ``ray.init(num_cpus=workers)``). The sweep's pieces and the walk-forward's
+    folds run on it (``ml4t._executor.open_executor`` makes it for the run and closes what it started); the rules
+    between the keys are ``ml4t._executor.executor_problems``."""
 
-    kind: Literal["local", "processes", "dask", "ray"] = "local"
-    workers: Annotated[int, Meta(ge=1)] | None = None
+    kind: Annotated[
+        Literal["local", "processes", "dask", "ray"],
+        Meta(description="where the work runs: this process ('local'), a pool of processes, a Dask or a Ray cluster"),
+    ] = "local"
+    workers: (
+        Annotated[
+            int,
+            Meta(ge=1, description="the workers of the pool or the cluster ml4t starts (default: the CPUs)"),
+        ]
+        | None
+    ) = None
     address: (
         Annotated[
             str,
