@@ -443,10 +443,6 @@ def open_executor(
     for key, message in executor_problems(kind, workers, address):
         raise ConfigError(message, argument=key)
     if kind == "local":
-        if workers is not None:
-            raise ConfigError(
-                "the local kernel runs on every core: workers is for a pool or cluster", argument="workers"
-            )
         yield None
     elif kind == "processes":
         with _spawning(workers, () if path is None else (os.fspath(path),)) as pool:
@@ -484,8 +480,10 @@ def _ray(workers: int | None, address: str | None) -> Iterator[None]:
     """Ray connected to ``address`` or started here with ``workers`` CPUs (and shut down after), unless it runs."""
     ray = _extra("ray", "ray")
     started = not ray.is_initialized()
-    if started:
-        ray.init(address=address) if address is not None else ray.init(num_cpus=workers)
+    if started and address is not None:
+        ray.init(address=address)
+    elif started:
+        ray.init(num_cpus=workers)
     try:
         resolve_executor("ray")  # refused (and Ray shut down again) while ml4t cannot run on it
         yield

@@ -395,7 +395,7 @@ class _Checker:
             self.add(("validation", "walk_forward"), "walk-forward validation re-optimises the [sweep] grid: add one")
         executor = {k: v for k, v in _table(raw, "executor").items() if not self.has(("executor", k))}
         if not self.has(("executor", "kind")):  # the rules between its keys that are valid alone
-            kind, workers, address = executor.get("kind", "local"), executor.get("workers"), executor.get("address")
+            kind, workers, address = executor.get("kind") or "local", executor.get("workers"), executor.get("address")
             for key, message in executor_problems(kind, workers, address):
                 self.add(("executor", key), message)
         if _given(raw, "promote") and mode == "event":

@@ -479,8 +479,8 @@ def _write_manifest(
     *,
     sweep_only: bool,
     command: str | None,
-    cache: Store | None = None,
-    ran_on: dict[str, Any] | None = None,
+    cache: Store | None,
+    ran_on: dict[str, Any],
 ) -> None:
     loaded = study.loaded
     resolved = study.strategy_ref()
@@ -514,7 +514,7 @@ def _write_manifest(
         "versions": versions(),
         "outputs": _outputs(outcome),
         "cache": _cache_record(outcome, cache),
-        "executor": ran_on if ran_on is not None else {"kind": "local", "workers": None, "address": None},
+        "executor": ran_on,
     }
     text = json.dumps(manifest, indent=2, default=str) + "\n"
     (folder / MANIFEST).write_text(text, encoding="utf-8")
