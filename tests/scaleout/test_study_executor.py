@@ -1,12 +1,14 @@
 """``[executor]`` in ``ml4t run`` (issue #17): the run makes the executor its config names (``open_executor``), hands
 it to the sweep and the walk-forward's folds, closes what it started, and records the kind and the workers in the
 manifest. Whichever kind ran, the run folder's outputs are the same files, byte for byte (only the manifest's
-record of when, how and where it ran, and the config's own ``[executor]``, differ)."""
+record of when, how and where it ran, the config's own ``[executor]`` and the minute an HTML report was written
+differ)."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -72,8 +74,16 @@ def _ml4t(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+_WRITTEN = re.compile(rb"written by ml4t on \d{4}-\d\d-\d\d \d\d:\d\d UTC")
+"""The one timing field of an HTML report: the minute it was written."""
+
+
 def _files(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    """Each file's bytes, an HTML report's with the minute it was written left out."""
+    files = {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        name: _WRITTEN.sub(b"written by ml4t", data) if name.endswith(".html") else data for name, data in files.items()
+    }
 
 
 def _explained(a: Path, b: Path, differ: list[str]) -> str:
