@@ -430,8 +430,9 @@ def open_executor(
 
     ``path``: a folder put first on the workers' ``sys.path`` (a study's folder, where the module of its ``ref``
     is: a worker imports a function by its module's name). A pool's processes get it when they start, a Dask
-    cluster's workers when the client connects (on a remote cluster it helps where they share this file system);
-    Ray's workers do not (the module must be importable there).
+    cluster's workers when the client connects, Ray's through its ``PYTHONPATH`` when this call starts or
+    connects Ray (on a remote cluster it helps where the workers share this file system; elsewhere the module must
+    be importable there).
 
     A bad argument, or a kind whose package is missing (``pip install 'ml4t[dask]'`` / ``'ml4t[ray]'``), is a
     ConfigError naming it."""
@@ -453,7 +454,7 @@ def open_executor(
                 client.run(_first_on_path, os.fspath(path))
             yield client
     else:
-        with _ray(workers, address):
+        with _ray(workers, address, None if path is None else os.fspath(path)):
             yield "ray"
 
 
@@ -476,16 +477,19 @@ def _dask_client(workers: int | None, address: str | None) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def _ray(workers: int | None, address: str | None) -> Iterator[None]:
-    """Ray connected to ``address`` or started here with ``workers`` CPUs (and shut down after), unless it runs."""
+def _ray(workers: int | None, address: str | None, path: str | None) -> Iterator[None]:
+    """Ray connected to ``address`` or started here with ``workers`` CPUs, its workers with ``path`` first on their
+    ``PYTHONPATH`` (and shut down after), unless this process already runs Ray (then used as it is)."""
     ray = _extra("ray", "ray")
     started = not ray.is_initialized()
-    if started and address is not None:
-        ray.init(address=address)
-    elif started:
-        ray.init(num_cpus=workers)
+    if started:
+        paths = [p for p in (path, os.environ.get("PYTHONPATH")) if p]
+        env = {"runtime_env": {"env_vars": {"PYTHONPATH": os.pathsep.join(paths)}}} if path is not None else {}
+        if address is not None:
+            ray.init(address=address, **env)
+        else:
+            ray.init(num_cpus=workers, **env)
     try:
-        resolve_executor("ray")  # refused (and Ray shut down again) while ml4t cannot run on it
         yield
     finally:
         if started:

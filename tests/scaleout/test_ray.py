@@ -166,3 +166,38 @@ def test_a_piece_lost_on_ray_is_raised_after_the_other_pieces_stored_their_block
     assert resumed.cache.results.misses >= 1  # the lost piece's blocks
     assert resumed.cache.results.hits + resumed.cache.results.misses == 9  # 140 combinations in blocks of 16
     _assert_same(strategy.sweep(BARS, progress=False, **GRID), resumed)
+
+
+def test_walk_forward_folds_on_ray_are_the_local_walk_forward(cluster):
+    from tests.scaleout.test_walk_forward import BARS as WF_BARS
+    from tests.scaleout.test_walk_forward import GRID as WF_GRID
+    from tests.scaleout.test_walk_forward import SPLITS, assert_same_walk
+
+    from ml4t.validate import walk_forward_sweep
+
+    strategy = VectorizedStrategy(cross, fees=0.001)
+    local = walk_forward_sweep(strategy, WF_BARS, SPLITS, progress=False, **WF_GRID)
+    remote = walk_forward_sweep(strategy, WF_BARS, SPLITS, progress=False, executor="ray", **WF_GRID)
+    assert_same_walk(local, remote)
+
+
+def test_a_study_with_executor_kind_ray_makes_the_local_runs_outputs(cluster, tmp_path):
+    """``[executor] kind = "ray"`` in a study: this process already runs Ray (the module's), which the run uses as
+    it is (and leaves running); the run folder's outputs are the local run's."""
+    import json
+
+    from tests.scaleout.test_study_executor import STUDY
+
+    from ml4t.config import Study, loads
+
+    text = STUDY.replace("html = true", "html = false")
+
+    def run(folder: str, *overrides: str) -> dict:
+        outcome = Study(loads(text, overrides=list(overrides), environ={})).run(tmp_path / folder, cache=False)
+        return json.loads((outcome.folder / "manifest.json").read_text(encoding="utf-8"))
+
+    local = run("local")
+    remote = run("ray", 'executor.kind="ray"', "executor.workers=2")
+    assert remote["executor"] == {"kind": "ray", "workers": 2, "address": None}
+    assert remote["outputs"] == local["outputs"]
+    assert ray.is_initialized()  # not started by the run, so not shut down by it

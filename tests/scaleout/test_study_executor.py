@@ -162,18 +162,25 @@ def test_a_study_on_a_local_dask_cluster_makes_the_local_runs_outputs(tmp_path):
     assert dask == local
 
 
-def test_a_study_on_ray_makes_the_local_runs_outputs(tmp_path):
-    """Runs once ml4t runs on Ray (``resolve_executor("ray")``); until then it is skipped, with that said."""
-    pytest.importorskip("ray")
-    try:
-        resolve_executor("ray")
-    except ConfigError as error:
-        pytest.skip(f"ml4t does not run on Ray yet: {error}")
-    text = STUDY.replace("html = true", "html = false")
-    local, _ = _outputs(text, tmp_path / "local")
-    ray, ran_on = _outputs(text, tmp_path / "ray", 'executor.kind="ray"', "executor.workers=2")
-    assert ran_on["kind"] == "ray"
-    assert ray == local
+def test_open_executor_starts_ray_with_the_workers_and_the_path_and_shuts_it_down(monkeypatch, tmp_path):
+    """Without a running Ray, kind "ray" starts one of ``workers`` CPUs whose workers import from ``path``, and
+    shuts it down after; Ray's own calls are recorded here, none is made (a real one: tests/scaleout/test_ray.py)."""
+    ray = pytest.importorskip("ray")
+    calls: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", lambda **k: calls.append(("init", k)))
+    monkeypatch.setattr(ray, "shutdown", lambda: calls.append(("shutdown", {})))
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    with open_executor("ray", workers=3, path=tmp_path) as executor:
+        assert executor == "ray"
+    assert calls == [
+        ("init", {"num_cpus": 3, "runtime_env": {"env_vars": {"PYTHONPATH": str(tmp_path)}}}),
+        ("shutdown", {}),
+    ]
+    calls.clear()
+    with open_executor("ray", address="auto"):
+        pass
+    assert calls == [("init", {"address": "auto"}), ("shutdown", {})]
 
 
 def test_open_executor_closes_what_it_started():
