@@ -23,11 +23,11 @@ training window ends before the block starts).
 On an executor (``executor=``, issue #17): each fold's whole job (its training sweep, the chosen combination's
 run) is one task on a worker, through ``ml4t._executor``'s ``Pool.map`` (folds taken back in order, a fold whose
 worker failed with anything but an ml4t error run again once); the bars go to the workers once (``Pool.share``:
-scattered on Dask), each task slices its fold's windows from them. A fold computes exactly what it computes here,
-so the WalkForwardResult is the local one bit for bit. The cache argument is resolved here, once
-(``ml4t.cache.resolve``: the Store a worker uses is the caller's, which pickles as its path), and each fold's
-sweep comes back with its cache report; the warnings a fold raised on its worker are raised again here, in fold
-order, as a local run raises them.
+scattered on Dask, put in Ray's object store), each task slices its fold's windows from them. A fold computes
+exactly what it computes here, so the WalkForwardResult is the local one bit for bit. The cache argument is
+resolved here, once (``ml4t.cache.resolve``: the Store a worker uses is the caller's, which pickles as its path),
+and each fold's sweep comes back with its cache report; the warnings a fold raised on its worker are raised again
+here, in fold order, as a local run raises them.
 """
 
 from __future__ import annotations
@@ -138,9 +138,9 @@ def walk_forward_sweep(
     executor:
         Where the folds run: None (default) one after the other in this process; a
         ``concurrent.futures.Executor`` (a ProcessPoolExecutor must spawn its workers: ``ml4t.spawn_pool(n)``,
-        and then the signal function must be importable by name) or a ``dask.distributed.Client``: each fold
-        (its sweep and its chosen run) is a task on a worker, the bars sent to the workers once. The result is
-        the same bit for bit; the progress bar counts finished folds. See ``ml4t._executor``.
+        and then the signal function must be importable by name), a ``dask.distributed.Client`` or ``"ray"``:
+        each fold (its sweep and its chosen run) is a task on a worker, the bars sent to the workers once. The
+        result is the same bit for bit; the progress bar counts finished folds. See ``ml4t._executor``.
     **grid:
         Parameter grids, as :meth:`VectorizedStrategy.sweep` takes them.
 
