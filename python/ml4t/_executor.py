@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures as cf
 import contextlib
+import contextvars
 import functools
 import math
 import os
@@ -75,6 +76,26 @@ piece's work, never a result."""
 _RETRIES = 1
 KINDS = ("local", "processes", "dask", "ray")
 """The kinds of executor :func:`open_executor` makes (a study config's ``[executor] kind``)."""
+
+
+_TASK_THREADS: contextvars.ContextVar[int] = contextvars.ContextVar("ml4t_task_threads", default=0)
+
+
+@contextlib.contextmanager
+def task_threads(threads: int) -> Iterator[None]:
+    """Within the block, the sweeps this thread runs use at most ``threads`` kernel threads: a task on a worker
+    (a walk-forward fold) that was given ``threads`` CPUs, not its machine's every core."""
+    token = _TASK_THREADS.set(threads)
+    try:
+        yield
+    finally:
+        _TASK_THREADS.reset(token)
+
+
+def kernel_threads(threads: int = 0) -> int:
+    """The kernel's thread bound for a call: ``threads`` when given, else the enclosing :func:`task_threads`'s,
+    else 0 (every core)."""
+    return threads or _TASK_THREADS.get()
 
 
 class Pool:

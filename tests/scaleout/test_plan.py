@@ -301,3 +301,21 @@ def test_pieces_are_four_per_worker_unless_too_little_work_but_never_fewer_than_
     assert len(wide.cut(range(100_000), seconds_each=1e-6)) == 128  # 0.1 s of work on 128 workers: one each
     assert len(wide.cut(range(50), seconds_each=1.0)) == 50  # fewer combinations than workers: one each
     assert [i for piece in wide.cut(range(50), seconds_each=1.0) for i in piece] == list(range(50))
+
+
+def test_a_walk_forward_fold_on_a_worker_runs_its_sweep_on_the_cpus_its_task_was_given(monkeypatch):
+    import ml4t.vectorized._strategy as strategy_module
+    from ml4t.validate import walk_forward, walk_forward_sweep
+
+    monkeypatch.setattr(executor_module.os, "cpu_count", lambda: 8)
+    recorders: list[Recorder] = []
+    make = strategy_module.simulator
+    monkeypatch.setattr(strategy_module, "simulator", lambda s: recorders.append(Recorder(make(s))) or recorders[-1])
+    strategy = VectorizedStrategy(zscore)
+    with cf.ThreadPoolExecutor(2) as pool:
+        walk_forward_sweep(
+            strategy, BARS, walk_forward(BARS, train=150, test=60), executor=pool, progress=False, **ZGRID
+        )
+    sweeps = [t for r in recorders for t in r.threads if t is not None]  # the folds' runs pass no threads
+    assert sweeps and set(sweeps) == {4}  # 8 CPUs shared by 2 workers
+    assert executor_module.kernel_threads() == 0  # nothing left behind in this thread

@@ -45,7 +45,7 @@ import polars as pl
 import ml4t.cache
 from ml4t import _progress
 from ml4t import metrics as m
-from ml4t._executor import resolve_executor
+from ml4t._executor import resolve_executor, task_threads
 from ml4t._time import TS_DTYPE
 from ml4t._validate import check_bool
 from ml4t.data import Bars
@@ -180,7 +180,7 @@ def walk_forward_sweep(
                 folds.append(_fold(fixed, bars, s, metric, descending, grid, given))
                 shown.to(len(folds))
         else:
-            task = partial(_remote_fold, fixed, metric, descending, grid, given)
+            task = partial(_remote_fold, fixed, metric, descending, grid, given, pool.threads_per_task)
             for fold, caught in pool.map(task, chosen, shown, shared=(pool.share(bars),)):
                 for warning in caught:  # in fold order, as the local run raises them
                     warnings.warn(warning, stacklevel=2)
@@ -246,11 +246,13 @@ def _remote_fold(
     descending: bool,
     grid: dict[str, Any],
     cache: ml4t.cache.Store | bool,
+    threads: int,
     bars: Bars,
     s: Split,
 ) -> tuple[_Fold, list[Warning]]:
-    """On a worker: the fold of split ``s`` (:func:`_fold`) and the warnings it raised, for the caller to raise."""
-    with warnings.catch_warnings(record=True) as caught:
+    """On a worker: the fold of split ``s`` (:func:`_fold`), its sweep's kernel on the ``threads`` CPUs the task
+    was given, and the warnings it raised, for the caller to raise."""
+    with warnings.catch_warnings(record=True) as caught, task_threads(threads):
         warnings.simplefilter("always")  # every one goes back; the caller's filters decide what they do there
         fold = _fold(strategy, bars, s, metric, descending, grid, cache)
     return fold, [w.message for w in caught if isinstance(w.message, Warning)]

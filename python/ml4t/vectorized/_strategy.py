@@ -17,7 +17,7 @@ import polars as pl
 import ml4t.cache
 from ml4t import _core, _progress
 from ml4t._assemble import assemble
-from ml4t._executor import SECONDS_PER_CELL, resolve_executor
+from ml4t._executor import SECONDS_PER_CELL, kernel_threads, resolve_executor
 from ml4t._kernel.inputs import (
     KernelSignals,
     check_percent_reversal,
@@ -440,6 +440,7 @@ class VectorizedStrategy:
         the memory plan allows), on at most ``threads`` threads (0: every core)."""
         panel, grid, chunks, n_blocks = prep.panel, prep.grid, prep.chunks, prep.n_blocks
         signal_level = prep.signal_level
+        threads = kernel_threads(threads)  # a walk-forward fold on a worker: the CPUs its task was given
         start = 0
         while start < len(todo):
             indices = list(todo[start : start + prep.size])
