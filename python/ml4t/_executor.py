@@ -78,6 +78,11 @@ KINDS = ("local", "processes", "dask", "ray")
 """The kinds of executor :func:`open_executor` makes (a study config's ``[executor] kind``)."""
 
 
+ONE_CPU_ENV = {"POLARS_MAX_THREADS": "1"}
+"""The environment of the worker processes of a cluster ml4t starts, each running one task of one CPU at a time:
+Polars sizes its thread pool from it when the process imports Polars (it cannot be resized later); the kernel's
+threads are bounded per task (:attr:`Pool.threads_per_task`)."""
+
 _TASK_THREADS: contextvars.ContextVar[int] = contextvars.ContextVar("ml4t_task_threads", default=0)
 
 
@@ -488,7 +493,11 @@ def _dask_client(workers: int | None, address: str | None) -> Iterator[Any]:
             yield client
         return
     cluster = distributed.LocalCluster(  # its dashboard on a free port (8787 may be another cluster's)
-        n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True, dashboard_address=":0"
+        n_workers=workers or os.cpu_count() or 1,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",
+        env=dict(ONE_CPU_ENV),  # one thread each: Polars' pool too (sized when a worker imports Polars)
     )
     try:
         with distributed.Client(cluster) as client:
@@ -505,11 +514,11 @@ def _ray(workers: int | None, address: str | None, path: str | None) -> Iterator
     started = not ray.is_initialized()
     if started:
         paths = [p for p in (path, os.environ.get("PYTHONPATH")) if p]
-        env = {"runtime_env": {"env_vars": {"PYTHONPATH": os.pathsep.join(paths)}}} if path is not None else {}
+        env_vars = {"PYTHONPATH": os.pathsep.join(paths)} if path is not None else {}
         if address is not None:
-            ray.init(address=address, **env)
-        else:
-            ray.init(num_cpus=workers, **env)
+            ray.init(address=address, **({"runtime_env": {"env_vars": env_vars}} if env_vars else {}))
+        else:  # a local Ray's tasks have one CPU each: Polars' pool too (sized when a worker imports Polars)
+            ray.init(num_cpus=workers, runtime_env={"env_vars": {**ONE_CPU_ENV, **env_vars}})
     try:
         yield
     finally:

@@ -174,7 +174,10 @@ def test_open_executor_starts_ray_with_the_workers_and_the_path_and_shuts_it_dow
     with open_executor("ray", workers=3, path=tmp_path) as executor:
         assert executor == "ray"
     assert calls == [
-        ("init", {"num_cpus": 3, "runtime_env": {"env_vars": {"PYTHONPATH": str(tmp_path)}}}),
+        (
+            "init",
+            {"num_cpus": 3, "runtime_env": {"env_vars": {"POLARS_MAX_THREADS": "1", "PYTHONPATH": str(tmp_path)}}},
+        ),
         ("shutdown", {}),
     ]
     calls.clear()
@@ -192,10 +195,17 @@ def test_open_executor_closes_what_it_started():
         assert nothing is None
 
 
+def _polars_threads() -> int:
+    import polars
+
+    return polars.thread_pool_size()
+
+
 def test_open_executor_closes_a_dask_cluster_it_started():
     pytest.importorskip("distributed")
     with open_executor("dask", workers=2) as client:
         assert sum(client.nthreads().values()) == 2
+        assert set(client.run(_polars_threads).values()) == {1}  # Polars' pool sized to the worker's one thread
         cluster = client.cluster
     assert client.status == "closed" and cluster.status.name == "closed"
 
