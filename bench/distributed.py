@@ -77,64 +77,64 @@ def main(argv: list[str] | None = None) -> None:
     print(f"command: python -m bench.distributed --repeat {args.repeat}; medians of {args.repeat} runs")
     bars = synthetic_bars(1, SWEEP_BARS, "1d", seed=1)
     strategy = VectorizedStrategy(_sma_cross, execution="close", fees=FEES, init_cash=INIT_CASH)
-    executors, closers = _executors(args.skip_ray)
-    try:
-        dask_time = {}
-        for label, grid in (
-            ("W2 2,500 combinations", {"fast": SWEEP_FAST, "slow": SWEEP_SLOW}),
-            ("100,000 combinations", WIDE),
-        ):
-            local, reference = _median(partial(strategy.sweep, bars, progress=False, **grid), args.repeat)
-            print(f"{label}: local kernel {local * 1e3:8.1f} ms")
-            for name, pool in executors.items():
+    workloads = {"W2 2,500 combinations": {"fast": SWEEP_FAST, "slow": SWEEP_SLOW}, "100,000 combinations": WIDE}
+    local = {}  # measured first, with no cluster idling beside it
+    for label, grid in workloads.items():
+        local[label] = _median(partial(strategy.sweep, bars, progress=False, **grid), args.repeat)
+        print(f"{label}: local kernel {local[label][0] * 1e3:8.1f} ms")
+    for name, start in _executors(args.skip_ray):
+        took, (pool, close) = _timed(start)
+        print(f"{name}: started in {took * 1e3:.0f} ms")
+        try:
+            for label, grid in workloads.items():
                 run = partial(strategy.sweep, bars, progress=False, executor=pool, **grid)
                 took, got = _median(run, args.repeat)
-                assert got.metrics.equals(reference.metrics), name
-                print(f"  {name:<30} {took * 1e3:8.1f} ms  ({took / local:.2f}x the local time)")
-                dask_time[label] = took if name.startswith("Dask") else dask_time.get(label, 0.0)
-        if "Dask" in " ".join(executors):
-            client = next(pool for name, pool in executors.items() if name.startswith("Dask"))
-            _estimate(strategy, bars, client, dask_time["100,000 combinations"], args.repeat)
-    finally:
-        for close in reversed(closers):
+                assert got.metrics.equals(local[label][1].metrics), name
+                print(f"  {label:<24} {took * 1e3:8.1f} ms  ({took / local[label][0]:.2f}x the local kernel)")
+                if name.startswith("Dask") and label.startswith("100,000"):
+                    _estimate(strategy, bars, pool, took, args.repeat)
+        finally:
             close()
 
 
-def _executors(skip_ray: bool) -> tuple[dict[str, Any], list[Callable[[], None]]]:
-    """The executors to compare, started (their start timed), and how to stop each."""
-    executors: dict[str, Any] = {}
-    closers: list[Callable[[], None]] = []
+def _executors(skip_ray: bool) -> list[tuple[str, Callable[[], tuple[Any, Callable[[], None]]]]]:
+    """The executors to compare, each as how to start it (giving the executor and how to stop it): one runs at a
+    time, so no idle cluster takes CPU from another's measurement."""
+    out: list[tuple[str, Callable[[], tuple[Any, Callable[[], None]]]]] = []
     try:
         import distributed
     except ImportError:
         print("Dask rows left out: pip install 'ml4t[dask]'")
     else:
-        took, cluster = _timed(
-            lambda: distributed.LocalCluster(
-                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+
+        def dask() -> tuple[Any, Callable[[], None]]:
+            cluster = distributed.LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=40
             )
-        )
-        client = distributed.Client(cluster)
-        closers += [cluster.close, client.close]
-        print(f"Dask LocalCluster (2 workers x 1 thread) started in {took * 1e3:.0f} ms")
-        executors["Dask LocalCluster 2 x 1 thread"] = client
+            client = distributed.Client(cluster)
+            return client, lambda: (client.close(), cluster.close())
+
+        out.append(("Dask LocalCluster of 2 workers x 1 thread", dask))
     if not skip_ray:
         try:
             import ray
         except ImportError:
             print("Ray rows left out: pip install 'ml4t[ray]'")
         else:
-            took, _ = _timed(lambda: ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False))
-            closers.append(ray.shutdown)
-            print(f"local Ray (2 CPUs) started in {took * 1e3:.0f} ms")
-            executors["Ray, 2 CPUs"] = "ray"
-    took, processes = _timed(lambda: spawn_pool(2))
-    processes.submit(int, 0).result()
-    list(processes.map(abs, range(4)))
-    print(f"spawn_pool(2) started in {(took + 0) * 1e3:.0f} ms (plus its first tasks' imports)")
-    closers.append(processes.shutdown)
-    executors["spawn_pool(2)"] = processes
-    return executors, closers
+
+            def start_ray() -> tuple[Any, Callable[[], None]]:
+                ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+                return "ray", ray.shutdown
+
+            out.append(("local Ray of 2 CPUs", start_ray))
+
+    def processes() -> tuple[Any, Callable[[], None]]:
+        pool = spawn_pool(2)
+        list(pool.map(abs, range(4)))  # the processes up (their imports done)
+        return pool, pool.shutdown
+
+    out.append(("spawn_pool(2)", processes))
+    return out
 
 
 def _estimate(strategy: VectorizedStrategy, bars: Any, client: Any, dask_100k: float, repeat: int) -> None:

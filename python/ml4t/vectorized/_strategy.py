@@ -335,6 +335,8 @@ class VectorizedStrategy:
         def simulate(todo: list[int]) -> Iterable[tuple[list[int], dict[str, Any]]]:
             if exec_ is None:
                 return self._simulate(prep, todo, counter, shown)
+            if not todo:  # every block was in the cache: nothing to send
+                return iter(())
             planned = order_by_indicators(grid, todo, indicator_axes(self.signal_fn, grid, self.settings))
             pieces = exec_.cut(planned, panel.n_bars * len(panel.symbols) * SECONDS_PER_CELL)
             task = partial(piece_stats, self, grids, chunk_size, memory_budget, exec_.threads_per_task)
