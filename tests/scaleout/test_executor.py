@@ -105,7 +105,7 @@ def test_threads_per_task_are_the_cpus_shared_by_a_pools_workers_and_one_on_a_cl
 
 
 class FailsOnce(cf.ThreadPoolExecutor):
-    """A pool whose first piece fails as a lost worker would (an OSError): the piece must run again."""
+    """A pool whose first task (a piece, a fold) fails as a lost worker would (an OSError): it must run again."""
 
     def __init__(self) -> None:
         super().__init__(2)

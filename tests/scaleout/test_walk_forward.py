@@ -6,12 +6,12 @@ and their reports come back, so a rerun on the workers reads what the local run 
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import warnings
 
 import numpy as np
 import polars as pl
 import pytest
+from tests.scaleout.test_executor import FailsOnce
 
 import ml4t
 from ml4t.cache import Store
@@ -143,26 +143,6 @@ def test_the_callers_bar_counts_the_folds_finished_on_the_workers(pool, monkeypa
     err = capsys.readouterr().err
     assert "walk-forward" in err and f"{len(SPLITS)}/{len(SPLITS)}" in err and "folds" in err
     assert "combos" not in err, "a fold's sweep shows no bar of its own, on a worker or here"
-
-
-class FailsOnce(cf.ThreadPoolExecutor):
-    """A pool whose first task fails as a lost worker would (an OSError): that fold must run again."""
-
-    def __init__(self) -> None:
-        super().__init__(2)
-        self.failed = False
-        self.submitted = 0
-
-    def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
-        self.submitted += 1
-        if not self.failed:
-            self.failed = True
-
-            def broken(*_a, **_k):
-                raise OSError("the worker went away")
-
-            return super().submit(broken)
-        return super().submit(fn, *args, **kwargs)
 
 
 def test_a_fold_whose_worker_fails_is_run_again_and_the_answer_is_the_same():
