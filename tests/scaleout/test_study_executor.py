@@ -123,6 +123,7 @@ def test_ml4t_run_on_processes_writes_the_local_runs_files(tmp_path):
         "executor.workers=2",
     )
     assert procs.returncode == 0, procs.stderr
+    assert "ran on: processes, 2 workers" in procs.stdout and "ran on" not in local.stdout  # local: said by nothing
     ((a,), (b,)) = (list((tmp_path / "local").iterdir()), list((tmp_path / "procs").iterdir()))
     assert a.name == b.name  # the same run id: [executor] is not part of it
     files_a, files_b = _files(a), _files(b)

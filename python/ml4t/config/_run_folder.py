@@ -121,6 +121,8 @@ class Outcome:
     lint: tuple[str, ...] = ()
     cache: CacheReport | None = None
     cache_levels: dict[str, CacheReport] = field(default_factory=dict)
+    executor: dict[str, Any] | None = None
+    """Where the work ran (the manifest's record: kind, workers, address); None for a run read from its folder."""
 
     def summary(self) -> str:
         """A few lines: the folder, the parameters and the result's main metrics."""
@@ -139,6 +141,9 @@ class Outcome:
         if self.audit is not None:
             lines.append(f"audit: {'passed' if self.audit['passed'] else 'FAILED'}")
         lines.extend(f"lint: {finding}" for finding in self.lint)
+        if self.executor is not None and self.executor["kind"] != "local":
+            at = f" at {self.executor['address']}" if self.executor.get("address") else ""
+            lines.append(f"ran on: {self.executor['kind']}{at}, {self.executor['workers']} workers")
         if not self.reused:
             lines.append(summarize(self.cache_levels) if self.cache is not None else "cache: off")
         return "\n".join(lines)
@@ -258,7 +263,7 @@ def run_study(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return dataclasses.replace(outcome, run_id=target.name, folder=target)
+    return dataclasses.replace(outcome, run_id=target.name, folder=target, executor=ran_on)
 
 
 def _ran_on(kind: str, address: str | None, executor: Any) -> dict[str, Any]:
