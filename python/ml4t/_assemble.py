@@ -42,6 +42,84 @@ def _text(raw: Mapping[str, Any], key: str) -> pl.Series:
     return pl.Series(raw[f"{key}_values"], dtype=pl.String).gather(raw[key])
 
 
+def _side(buy: np.ndarray) -> pl.Series:
+    """``"buy"``/``"sell"`` per row of a boolean array: gathered from the two texts, one pass over codes."""
+    return _SIDES.gather(np.asarray(buy, dtype=np.uint8))
+
+
+_SIDES = pl.Series(["sell", "buy"], dtype=pl.String)
+
+
+def _equity_frame(raw: Mapping[str, Any]) -> pl.DataFrame:
+    frame = pl.DataFrame({"ts_event": _ts(raw["ts"]), "cash": raw["cash"], "equity": raw["equity"]})
+    return frame.cast(pl.Schema(EQUITY_SCHEMA))
+
+
+def _positions_frame(
+    raw: Mapping[str, Any], names: pl.Series, marks: np.ndarray, multipliers: np.ndarray | None
+) -> pl.DataFrame:
+    ts = raw["ts"]
+    n, n_sym = marks.shape
+    pos = raw["positions"].reshape(n, n_sym)
+    value = pos * np.nan_to_num(marks)
+    return pl.DataFrame(
+        {
+            "ts_event": _ts(np.repeat(ts, n_sym)),
+            "symbol": names.gather(np.tile(np.arange(n_sym), n)),
+            "position_qty": pos.ravel(),
+            "market_price": marks.ravel(),
+            "position_value": (value if multipliers is None else value * multipliers).ravel(),
+        }
+    ).cast(pl.Schema(POSITIONS_SCHEMA))
+
+
+def _orders_frame(raw: Mapping[str, Any], names: pl.Series, tags: Mapping[int, str]) -> pl.DataFrame:
+    """The orders table; its texts come from codes (``side`` from a boolean, the rest from ``x_values``), and
+    ``tag`` is all null unless the caller tagged orders."""
+    order_ids = raw["order_id"]
+    if tags:
+        tag = pl.Series([tags.get(int(i)) for i in order_ids], dtype=pl.String)
+    else:
+        tag = pl.Series([None], dtype=pl.String).gather(np.zeros(len(order_ids), dtype=np.uint32))
+    return pl.DataFrame(
+        {
+            "order_id": order_ids,
+            "ts_submitted": _ts(raw["order_ts"]),
+            "symbol": names.gather(raw["order_symbol"]),
+            "side": _side(raw["order_buy"]),
+            "order_type": _text(raw, "order_type"),
+            "quantity": raw["order_quantity"],
+            "limit_price": raw["order_limit"],
+            "stop_price": raw["order_stop"],
+            "time_in_force": _text(raw, "order_tif"),
+            "status": _text(raw, "order_status"),
+            "reason": _text(raw, "order_reason"),
+            "reason_code": _text(raw, "order_reason_code"),
+            "filled_quantity": raw["order_filled"],
+            "avg_fill_price": raw["order_avg_price"],
+            "ts_closed": _ts(raw["order_closed"]).scatter(np.flatnonzero(~raw["order_is_closed"]), None),
+            "tag": tag,
+        },
+        schema_overrides=ORDERS_SCHEMA,
+    ).with_columns(pl.col("quantity", "limit_price", "stop_price", "avg_fill_price").fill_nan(None))
+
+
+def _fills_frame(raw: Mapping[str, Any], names: pl.Series) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "fill_id": np.arange(len(raw["fill_order"]), dtype=np.int64),
+            "order_id": raw["fill_order"],
+            "ts_event": _ts(raw["fill_ts"]),
+            "symbol": names.gather(raw["fill_symbol"]),
+            "side": _side(raw["fill_buy"]),
+            "quantity": raw["fill_quantity"],
+            "fill_price": raw["fill_price"],
+            "fee": raw["fill_fee"],
+            "slippage": raw["fill_slippage"],
+        }
+    ).cast(pl.Schema(FILLS_SCHEMA))
+
+
 def assemble(
     raw: Mapping[str, Any],
     symbols: Sequence[str],
@@ -59,57 +137,11 @@ def assemble(
     n_sym = len(symbols)
     ts = raw["ts"]
     n = len(ts)
-    equity = pl.DataFrame({"ts_event": _ts(ts), "cash": raw["cash"], "equity": raw["equity"]}).cast(
-        pl.Schema(EQUITY_SCHEMA)
-    )
-    pos = raw["positions"].reshape(n, n_sym)
     marks = raw["marks"].reshape(n, n_sym)
-    value = pos * np.nan_to_num(marks)
-    positions = pl.DataFrame(
-        {
-            "ts_event": _ts(np.repeat(ts, n_sym)),
-            "symbol": names.gather(np.tile(np.arange(n_sym), n)),
-            "position_qty": pos.ravel(),
-            "market_price": marks.ravel(),
-            "position_value": (value if multipliers is None else value * multipliers).ravel(),
-        }
-    ).cast(pl.Schema(POSITIONS_SCHEMA))
-    order_ids = raw["order_id"]
-    tag_of = tags or {}
-    orders = pl.DataFrame(
-        {
-            "order_id": order_ids,
-            "ts_submitted": _ts(raw["order_ts"]),
-            "symbol": names.gather(raw["order_symbol"]),
-            "side": np.where(raw["order_buy"], "buy", "sell"),
-            "order_type": _text(raw, "order_type"),
-            "quantity": raw["order_quantity"],
-            "limit_price": raw["order_limit"],
-            "stop_price": raw["order_stop"],
-            "time_in_force": _text(raw, "order_tif"),
-            "status": _text(raw, "order_status"),
-            "reason": _text(raw, "order_reason"),
-            "reason_code": _text(raw, "order_reason_code"),
-            "filled_quantity": raw["order_filled"],
-            "avg_fill_price": raw["order_avg_price"],
-            "ts_closed": _ts(raw["order_closed"]).scatter(np.flatnonzero(~raw["order_is_closed"]), None),
-            "tag": pl.Series([tag_of.get(int(i)) for i in order_ids], dtype=pl.String),
-        },
-        schema_overrides=ORDERS_SCHEMA,
-    ).with_columns(pl.col("quantity", "limit_price", "stop_price", "avg_fill_price").fill_nan(None))
-    fills = pl.DataFrame(
-        {
-            "fill_id": np.arange(len(raw["fill_order"]), dtype=np.int64),
-            "order_id": raw["fill_order"],
-            "ts_event": _ts(raw["fill_ts"]),
-            "symbol": names.gather(raw["fill_symbol"]),
-            "side": np.where(raw["fill_buy"], "buy", "sell"),
-            "quantity": raw["fill_quantity"],
-            "fill_price": raw["fill_price"],
-            "fee": raw["fill_fee"],
-            "slippage": raw["fill_slippage"],
-        }
-    ).cast(pl.Schema(FILLS_SCHEMA))
+    equity = _equity_frame(raw)
+    positions = _positions_frame(raw, names, marks, multipliers)
+    orders = _orders_frame(raw, names, tags or {})
+    fills = _fills_frame(raw, names)
     last_marks = {s: float(marks[-1, i]) if n else float("nan") for i, s in enumerate(symbols)}
     per_symbol = None if multipliers is None else {s: float(m) for s, m in zip(symbols, multipliers, strict=True)}
     trades = round_trips(fills, last_marks, per_symbol, splits=splits)

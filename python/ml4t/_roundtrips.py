@@ -36,9 +36,9 @@ def round_trips(
     ``splits`` maps a symbol to its ``(ts_event ns, ratio)`` splits in time order: a split applies before
     fills stamped at or after it, scaling an open trade's quantity up and its entry price down (value kept);
     the trade reports post-split units."""
-    rows: list[dict[str, object]] = []
-    columns = fills.select(pl.col("ts_event").cast(pl.Int64), "side", "quantity", "fill_price", "fee")
-    records = list(columns.iter_rows())
+    rows = _Trades()
+    columns = fills.select(pl.col("ts_event").cast(pl.Int64), pl.col("side") == "buy", "quantity", "fill_price", "fee")
+    records = list(zip(*(column.to_list() for column in columns.iter_columns()), strict=True))
     by_symbol: dict[str, list[int]] = {}
     for i, name in enumerate(fills["symbol"].to_list()):
         by_symbol.setdefault(name, []).append(i)
@@ -48,11 +48,11 @@ def round_trips(
         position = entry_price = entry_fees = 0.0
         entry_ts = None
         pending = list((splits or {}).get(name, ()))
-        for ts, side, qty, price, fee in (records[i] for i in rows_of_symbol):
+        for ts, buy, qty, price, fee in (records[i] for i in rows_of_symbol):
             while pending and pending[0][0] <= ts:
                 ratio = pending.pop(0)[1]
                 position, entry_price = position * ratio, entry_price / ratio
-            signed = qty if side == "buy" else -qty
+            signed = qty if buy else -qty
             if position != 0.0 and (signed > 0) != (position > 0):
                 # the ledger books a fill within tolerance of the position as exactly flat (float.rs `add`)
                 flat = _is_close(qty, abs(position))
@@ -62,9 +62,7 @@ def round_trips(
                 fees = entry_fees * share + exit_fees
                 direction = 1.0 if position > 0 else -1.0
                 pnl = (price - entry_price) * closed * direction * mult - fees
-                rows.append(
-                    _trade(symbol[0], direction, "closed", entry_ts, ts, closed, entry_price, price, fees, pnl, mult)
-                )
+                rows.add(symbol[0], direction, "closed", entry_ts, ts, closed, entry_price, price, fees, pnl, mult)
                 entry_fees -= entry_fees * share
                 position += closed if position < 0 else -closed
                 if flat or _is_close(position, 0.0):
@@ -90,22 +88,10 @@ def round_trips(
             mark = marks[symbol[0]]
             direction = 1.0 if position > 0 else -1.0
             pnl = (mark - entry_price) * abs(position) * direction * mult - entry_fees
-            rows.append(
-                _trade(
-                    symbol[0],
-                    direction,
-                    "open",
-                    entry_ts,
-                    None,
-                    abs(position),
-                    entry_price,
-                    mark,
-                    entry_fees,
-                    pnl,
-                    mult,
-                )
+            rows.add(
+                symbol[0], direction, "open", entry_ts, None, abs(position), entry_price, mark, entry_fees, pnl, mult
             )
-    frame = pl.DataFrame(rows, schema={k: v for k, v in TRADES_SCHEMA.items() if k != "trade_id"}, orient="row")
+    frame = pl.DataFrame(rows.columns, schema={k: v for k, v in TRADES_SCHEMA.items() if k != "trade_id"})
     frame = frame.with_columns(pl.col("ts_entry", "ts_exit").cast(TS_DTYPE))
     return (
         frame.sort("ts_entry", "symbol", maintain_order=True)
@@ -115,29 +101,35 @@ def round_trips(
     )
 
 
-def _trade(
-    symbol: str,
-    direction: float,
-    status: str,
-    entry_ts: object,
-    exit_ts: object,
-    qty: float,
-    entry_price: float,
-    exit_price: float,
-    fees: float,
-    pnl: float,
-    multiplier: float = 1.0,
-) -> dict[str, object]:
-    return {
-        "symbol": symbol,
-        "direction": "long" if direction > 0 else "short",
-        "status": status,
-        "ts_entry": entry_ts,
-        "ts_exit": exit_ts,
-        "quantity": qty,
-        "entry_price": entry_price,
-        "exit_price": exit_price,
-        "fees": fees,
-        "pnl": pnl,
-        "trade_return": pnl / (entry_price * qty * multiplier),
-    }
+class _Trades:
+    """The trades found so far, column by column (the ``TRADES_SCHEMA`` columns but ``trade_id``)."""
+
+    def __init__(self) -> None:
+        self.columns: dict[str, list[object]] = {k: [] for k in TRADES_SCHEMA if k != "trade_id"}
+
+    def add(
+        self,
+        symbol: str,
+        direction: float,
+        status: str,
+        entry_ts: object,
+        exit_ts: object,
+        qty: float,
+        entry_price: float,
+        exit_price: float,
+        fees: float,
+        pnl: float,
+        multiplier: float = 1.0,
+    ) -> None:
+        c = self.columns
+        c["symbol"].append(symbol)
+        c["direction"].append("long" if direction > 0 else "short")
+        c["status"].append(status)
+        c["ts_entry"].append(entry_ts)
+        c["ts_exit"].append(exit_ts)
+        c["quantity"].append(qty)
+        c["entry_price"].append(entry_price)
+        c["exit_price"].append(exit_price)
+        c["fees"].append(fees)
+        c["pnl"].append(pnl)
+        c["trade_return"].append(pnl / (entry_price * qty * multiplier))

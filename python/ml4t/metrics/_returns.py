@@ -271,11 +271,17 @@ def calmar_ratio(returns: Any, periods_per_year: float) -> Any:
     stays ``inf`` rather than becoming NaN."""
     ppy = check_periods_per_year(periods_per_year)
     x, one_d = as_returns(returns)
-    cagr = np.atleast_1d(annual_return(x, ppy))
-    mdd = np.atleast_1d(max_drawdown(x))
-    out = _nan(x.shape[1])
+    return finish(calmar_from(annual_return(x, ppy), max_drawdown(x)), one_d)
+
+
+def calmar_from(cagr: Any, mdd: Any) -> np.ndarray:
+    """:func:`calmar_ratio`'s rule on its two inputs, already computed (``annual_return``, ``max_drawdown``:
+    floats or one value per column), one value per column: what ``summary`` uses, so the two parts of the
+    ratio are computed once for a whole summary."""
+    cagr, mdd = np.atleast_1d(cagr), np.atleast_1d(mdd)
+    out = _nan(cagr.shape[0])
     np.divide(cagr, np.abs(mdd), out=out, where=mdd < 0)
-    return finish(out, one_d)
+    return out
 
 
 # --- tail risk ------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from ml4t.metrics._returns import (
     _drawdown_spans,
     annual_return,
     annual_volatility,
-    calmar_ratio,
+    calmar_from,
     conditional_value_at_risk,
     max_drawdown,
     sharpe_ratio,
@@ -142,14 +142,15 @@ def summary(
     bars, span_ns = _drawdown_duration(returns, ts.cast(pl.Int64).to_numpy())
     final = result.equity["equity"][-1] if n_bars else None
 
+    cagr, mdd = annual_return(returns, ppy), max_drawdown(returns)
     values: dict[str, Any] = {
         "total_return": total_return(returns),
-        "annual_return": annual_return(returns, ppy),
+        "annual_return": cagr,
         "annual_volatility": annual_volatility(returns, ppy),
         "sharpe_ratio": sharpe_ratio(returns, ppy, risk_free=risk_free),
         "sortino_ratio": sortino_ratio(returns, ppy, risk_free=risk_free),
-        "calmar_ratio": calmar_ratio(returns, ppy),
-        "max_drawdown": max_drawdown(returns),
+        "calmar_ratio": float(calmar_from(cagr, mdd)[0]),  # calmar_ratio's rule on the two values above
+        "max_drawdown": mdd,
         "max_drawdown_duration_bars": bars,
         "max_drawdown_duration": span_ns,
         "var": value_at_risk(returns, var_level),
