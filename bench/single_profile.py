@@ -94,10 +94,9 @@ def _install() -> list[tuple[str, int]]:
 
 
 def _setup(n_bars: int, fast: int, slow: int, fees: float) -> tuple[Any, Any]:
+    from bench.vectorized import INIT_CASH, _sma_cross
     from ml4t.datasets import synthetic_bars
     from ml4t.vectorized import VectorizedStrategy
-
-    from bench.vectorized import INIT_CASH, _sma_cross
 
     bars = synthetic_bars(1, n_bars, "1m", seed=1)
     strat = VectorizedStrategy(_sma_cross, execution="close", fees=fees, init_cash=INIT_CASH)
@@ -120,7 +119,7 @@ def main() -> None:
     strat, bars = _setup(args.bars, args.fast, args.slow, args.fees)
     order = _install()
     object.__setattr__(strat, "_simulator", _Simulator(strat._simulator))
-    strat.run(copy.copy(bars), fast=args.fast, slow=args.slow).metrics  # warm-up, not reported
+    _ = strat.run(copy.copy(bars), fast=args.fast, slow=args.slow).metrics  # warm-up, not reported
     totals: list[float] = []
     result = None
     for _ in range(args.repeat):
@@ -128,7 +127,7 @@ def main() -> None:
         fresh = copy.copy(bars)
         t0 = time.perf_counter()
         result = strat.run(fresh, fast=args.fast, slow=args.slow)
-        result.metrics  # noqa: B018 - the timed access
+        _ = result.metrics  # the timed access
         totals.append(time.perf_counter() - t0)
         for label, _depth in order:
             _times[label].append(_current.get(label, 0.0))
@@ -149,7 +148,7 @@ def main() -> None:
     if args.cprofile:
         profile = cProfile.Profile()
         profile.enable()
-        strat.run(copy.copy(bars), fast=args.fast, slow=args.slow).metrics  # noqa: B018
+        _ = strat.run(copy.copy(bars), fast=args.fast, slow=args.slow).metrics
         profile.disable()
         pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
 
