@@ -147,13 +147,22 @@ def sharpe_ratio(returns: Any, periods_per_year: float, *, risk_free: float = 0.
     ppy = check_periods_per_year(periods_per_year)
     rf_p = per_period_rate(risk_free, ppy)
     x, one_d = as_returns(returns)
-    adj = x - rf_p
+    return finish(excess_ratios(x - rf_p, ppy)[0], one_d)
+
+
+def excess_ratios(adj: np.ndarray, ppy: float) -> tuple[np.ndarray, np.ndarray]:
+    """The Sharpe and Sortino ratios per column of the excess returns ``adj`` (2-D, ``r - rf_p``) from one
+    computation of their moments: :func:`sharpe_ratio` and :func:`sortino_ratio` each take their own, and
+    ``summary`` both (the rules are written here, once)."""
     count, mean, var = nan_moments(adj)
     std = np.sqrt(var)
     ok = (count >= 2) & resolved_deviation(std, mean)
-    out = _nan(x.shape[1])
-    np.divide(mean, std, out=out, where=ok)
-    return finish(out * np.sqrt(ppy), one_d)
+    sharpe = _nan(adj.shape[1])
+    np.divide(mean, std, out=sharpe, where=ok)
+    downside = _downside(adj, ppy)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = mean * ppy / downside
+    return sharpe * np.sqrt(ppy), np.where(count >= 2, ratio, np.nan)
 
 
 def _downside(adj: np.ndarray, ppy: float) -> np.ndarray:
@@ -192,12 +201,7 @@ def sortino_ratio(returns: Any, periods_per_year: float, *, risk_free: float = 0
     ppy = check_periods_per_year(periods_per_year)
     rf_p = per_period_rate(risk_free, ppy)
     x, one_d = as_returns(returns)
-    adj = x - rf_p
-    count, mean, _ = nan_moments(adj)
-    downside = _downside(adj, ppy)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = mean * ppy / downside
-    return finish(np.where(count >= 2, ratio, np.nan), one_d)
+    return finish(excess_ratios(x - rf_p, ppy)[1], one_d)
 
 
 # --- drawdowns ------------------------------------------------------------------------------------

@@ -22,9 +22,8 @@ from ml4t.metrics._returns import (
     annual_volatility,
     calmar_from,
     conditional_value_at_risk,
+    excess_ratios,
     max_drawdown,
-    sharpe_ratio,
-    sortino_ratio,
     total_return,
     value_at_risk,
 )
@@ -143,12 +142,14 @@ def summary(
     final = result.equity["equity"][-1] if n_bars else None
 
     cagr, mdd = annual_return(returns, ppy), max_drawdown(returns)
+    # sharpe_ratio's and sortino_ratio's rules from one set of moments of the excess returns
+    sharpe, sortino = excess_ratios(returns.reshape(-1, 1) - per_period_rate(risk_free, ppy), ppy)
     values: dict[str, Any] = {
         "total_return": total_return(returns),
         "annual_return": cagr,
         "annual_volatility": annual_volatility(returns, ppy),
-        "sharpe_ratio": sharpe_ratio(returns, ppy, risk_free=risk_free),
-        "sortino_ratio": sortino_ratio(returns, ppy, risk_free=risk_free),
+        "sharpe_ratio": float(sharpe[0]),
+        "sortino_ratio": float(sortino[0]),
         "calmar_ratio": float(calmar_from(cagr, mdd)[0]),  # calmar_ratio's rule on the two values above
         "max_drawdown": mdd,
         "max_drawdown_duration_bars": bars,
