@@ -15,6 +15,7 @@
 //! - [`matching`]: the event engine's intrabar fill rules and cost models.
 //! - [`engine`]: the event-driven engine: clock, bar stream, orders, matching and its ledger, driven in steps.
 //! - [`records`]: the one record shape both modes produce (orders, fills, equity, positions).
+//! - [`trades`]: round-trip trades from fills, one implementation for both modes.
 //! - [`options`]: the names each setting accepts, parsed into the core types.
 
 pub mod engine;
@@ -25,6 +26,7 @@ pub mod options;
 pub mod pit;
 pub mod portfolio;
 pub mod records;
+pub mod trades;
 pub mod vectorized;
 
 #[cfg(feature = "python")]

@@ -14,6 +14,7 @@ __all__ = [
     "SignalSimulator",
     "__version__",
     "cscv_logits",
+    "round_trips",
 ]
 
 __version__: str
@@ -26,6 +27,17 @@ def cscv_logits(
     mean: npt.NDArray[np.float64],
     metric: str,
 ) -> npt.NDArray[np.float64]: ...
+def round_trips(
+    symbol: npt.NDArray[np.uint32],
+    ts: npt.NDArray[np.int64],
+    buy: npt.NDArray[np.bool_],
+    quantity: npt.NDArray[np.float64],
+    price: npt.NDArray[np.float64],
+    fee: npt.NDArray[np.float64],
+    marks: npt.NDArray[np.float64],
+    multipliers: npt.NDArray[np.float64],
+    splits: list[list[tuple[int, float]]],
+) -> dict[str, npt.NDArray[Any]]: ...
 
 @final
 class PitIndex:

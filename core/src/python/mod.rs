@@ -7,6 +7,7 @@ mod error;
 mod programs;
 mod progress;
 mod records;
+mod trades;
 mod vectorized;
 
 use numpy::{PyArray1, PyReadonlyArray1};
@@ -66,5 +67,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<programs::SignalPrograms>()?;
     m.add_class::<progress::Progress>()?;
     m.add_function(wrap_pyfunction!(cscv::cscv_logits, m)?)?;
+    m.add_function(wrap_pyfunction!(trades::round_trips, m)?)?;
     Ok(())
 }
