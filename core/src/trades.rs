@@ -227,7 +227,7 @@ mod tests {
         assert_eq!(t.long, vec![true, false]);
         assert_eq!((t.ts_entry[1], t.quantity[1], t.entry_price[1]), (2, 5.0, 90.0));
         assert_eq!(t.fees[1], 1.5 - 1.5 * 10.0 / 15.0);
-        assert_eq!(t.pnl[1], (80.0 - 90.0) * 5.0 * -1.0 - t.fees[1]);
+        assert_eq!(t.pnl[1], -((80.0 - 90.0) * 5.0) - t.fees[1]); // times direction -1
     }
 
     #[test]
