@@ -13,6 +13,7 @@ Nested phases are listed indented under their parent; a parent's time includes t
 
     python -m bench.single_profile                  # the bench row, 7 repeats
     python -m bench.single_profile --repeat 11 --cprofile   # plus a cProfile of one more run
+    python -m bench.single_profile --cpu            # CPU time per phase (a busy machine's fairer clock)
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ PHASES: list[tuple[str, str, str, int]] = [
     ("ml4t.metrics._summary", "trade_statistics", "trade_statistics", 1),
 ]
 
+_clock = time.perf_counter
+"""The clock of every phase: wall time, or with ``--cpu`` the process's CPU time (all its threads), which a
+machine shared with other work disturbs much less (but it counts a multi-threaded phase's threads' sum)."""
 _times: dict[str, list[float]] = defaultdict(list)
 _current: dict[str, float] = defaultdict(float)
 
@@ -58,11 +62,11 @@ _current: dict[str, float] = defaultdict(float)
 def _timed(label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        t0 = time.perf_counter()
+        t0 = _clock()
         try:
             return fn(*args, **kwargs)
         finally:
-            _current[label] += time.perf_counter() - t0
+            _current[label] += _clock() - t0
 
     return wrapper
 
@@ -112,8 +116,11 @@ def main() -> None:
     parser.add_argument("--fast", type=int, default=SINGLE_FAST)
     parser.add_argument("--slow", type=int, default=SINGLE_SLOW)
     parser.add_argument("--fees", type=float, default=FEES)
+    parser.add_argument("--cpu", action="store_true", help="time CPU (process_time), not wall time")
     parser.add_argument("--cprofile", action="store_true", help="also print a cProfile of one more run")
     args = parser.parse_args()
+    global _clock
+    _clock = time.process_time if args.cpu else time.perf_counter
     warnings.simplefilter("ignore")  # the degenerate bench row warns about its rejections on every run
 
     strat, bars = _setup(args.bars, args.fast, args.slow, args.fees)
@@ -125,10 +132,10 @@ def main() -> None:
     for _ in range(args.repeat):
         _current.clear()
         fresh = copy.copy(bars)
-        t0 = time.perf_counter()
+        t0 = _clock()
         result = strat.run(fresh, fast=args.fast, slow=args.slow)
         _ = result.metrics  # the timed access
-        totals.append(time.perf_counter() - t0)
+        totals.append(_clock() - t0)
         for label, _depth in order:
             _times[label].append(_current.get(label, 0.0))
     assert result is not None
@@ -138,7 +145,7 @@ def main() -> None:
         f"({', '.join(f'{s} {n:,}' for s, n in counts)}), {result.fills.height:,} fills, "
         f"{result.trades.height:,} trades; {args.repeat} repeats"
     )
-    print(f"{'phase':<28} {'median ms':>10} {'range ms':>16}")
+    print(f"{'phase':<28} {'median ms':>10} {'range ms':>16}   ({'CPU' if args.cpu else 'wall'} time)")
     for label, depth in order:
         values = [t * 1e3 for t in _times[label]]
         name = "  " * depth + label
