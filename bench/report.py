@@ -2,8 +2,8 @@
 Chromium takes to draw it.
 
 * ``million`` - 1 asset, 1,000,000 one-minute bars (``synthetic_bars``, seed 3), the SMA(10)/SMA(50) crossover
-  of ``bench/vectorized.py`` without fees (at 0.1% its ~27,000 round trips wear the account down to dust),
-  ``result.report(path)``; and ``result.plot()`` of the same run (the figure only, nothing written).
+  of ``bench/vectorized.py``'s fee-drained run without fees (at 0.1% its ~27,000 round trips wear the account
+  down to dust), ``result.report(path)``; and ``result.plot()`` of the same run (the figure only, nothing written).
 * ``sweep`` - the 2,500 combinations of ``bench/vectorized.py``'s sweep (fast 2..51 x slow 10, 14, ..., 206 on
   5,000 daily bars of one asset), ``sweep.report(path)``.
 * ``compare`` - 3 symbols x 2,520 daily bars, the crossover (fast 10, slow 50) with 15,000 per entry in one

@@ -2,11 +2,17 @@
 
 Both workloads trade an SMA crossover on one asset: long while SMA(fast) > SMA(slow), flat once
 SMA(fast) < SMA(slow) (state-based signals, not crossing events; bars where either average is still
-undefined give no signal), fill at the bar's close, 0.1% proportional fees, all cash in (``size=inf``),
+undefined give no signal), fill at the bar's close, proportional fees, all cash in (``size=inf``),
 100,000 initial cash. Each engine runs in its own process (the harness gives every workload a fresh
 interpreter) and both see the same ``synthetic_bars`` data.
 
-* ``single`` - 1 asset, 1,000,000 one-minute bars, SMA(10)/SMA(50). Rate is bars/s.
+* ``single`` - 1 asset, 1,000,000 one-minute bars, SMA(60)/SMA(240) (a one-hour against a four-hour average)
+  and 1 bp (0.01%) fees, an intraday cost of a liquid future or large-cap stock. It trades like a strategy:
+  5,204 orders, every one filled, 2,602 round trips, equity 100,000 -> 216,166 (issue #18). Rate is bars/s.
+* ``single fee-drained`` - the same bars with the former parameters, SMA(10)/SMA(50) and 0.1% fees: ~27,000
+  round trips wear equity down to about zero, and 74,974 of 98,632 orders are then rejected as below the
+  minimum size (23,658 filled). Kept, ml4t only, on purpose: it measures a full ``Result`` whose orders table is
+  mostly rejections (rejected orders are data), which no other row exercises.
 * ``sweep`` - 1 asset, 5,000 daily bars, fast window in 2..51 x slow window in 10, 14, ..., 206 = 2,500
   combinations (every pair, including fast >= slow), each producing a total return and a Sharpe ratio.
   Rate is combos/s.
@@ -46,15 +52,18 @@ import numpy as np
 from bench.harness import Workload, workload
 
 SINGLE_BARS = 1_000_000
-SINGLE_FAST, SINGLE_SLOW = 10, 50
+SINGLE_FAST, SINGLE_SLOW = 60, 240
+SINGLE_FEES = 0.0001  # 1 bp a side
+DRAINED_FAST, DRAINED_SLOW = 10, 50  # with FEES: the fee-drained single run (see the module docstring)
 SWEEP_BARS = 5_000
 SWEEP_FAST = range(2, 52)  # 50 windows
 SWEEP_SLOW = range(10, 210, 4)  # 50 windows: 10, 14, ..., 206
 SWEEP_COMBOS = len(SWEEP_FAST) * len(SWEEP_SLOW)  # 2,500
-FEES = 0.001
+FEES = 0.001  # the sweep's fees (and the fee-drained single run's)
 INIT_CASH = 100_000
 
 SINGLE_GROUP = "single 1M 1m bars"
+DRAINED_GROUP = "single 1M 1m fee-drained"
 SWEEP_GROUP = "sweep 2500 x 5000"
 
 
@@ -74,7 +83,7 @@ def _vbt_close(n_bars: int, freq: str) -> Any:
     return close
 
 
-def _vbt_crossover(close: Any, fast: Any, slow: Any, freq: str) -> tuple[Any, Any]:
+def _vbt_crossover(close: Any, fast: Any, slow: Any, freq: str, fees: float = FEES) -> tuple[Any, Any]:
     """The whole vectorbt pipeline: moving averages, signals, simulation, total return and Sharpe.
 
     ``fast``/``slow`` are ints (one run, 1-D outputs) or equal-length int arrays (one column each).
@@ -92,7 +101,7 @@ def _vbt_crossover(close: Any, fast: Any, slow: Any, freq: str) -> tuple[Any, An
         exits = fast_ma.ma_below(slow_ma)
         # A 1-D close broadcasts against 2-D signal DataFrames (pandas objects are required for that).
         pf = vbt.Portfolio.from_signals(
-            close, entries, exits, fees=FEES, init_cash=INIT_CASH, size=np.inf, freq=freq
+            close, entries, exits, fees=fees, init_cash=INIT_CASH, size=np.inf, freq=freq
         )  # price defaults to close: fill at the bar's close
         return pf.total_return(), pf.sharpe_ratio()
 
@@ -104,13 +113,13 @@ def _sweep_grid() -> tuple[np.ndarray, np.ndarray]:
     return fast, slow
 
 
-def _ml4t_single_setup() -> Any:
+def _ml4t_single_setup(fees: float = SINGLE_FEES) -> Any:
     """The single-run workloads' inputs (not timed): one asset, 1M one-minute bars, the crossover strategy."""
     from ml4t.datasets import synthetic_bars
     from ml4t.vectorized import VectorizedStrategy
 
     bars = synthetic_bars(1, SINGLE_BARS, "1m", seed=1)
-    return VectorizedStrategy(_sma_cross, execution="close", fees=FEES, init_cash=INIT_CASH), bars
+    return VectorizedStrategy(_sma_cross, execution="close", fees=fees, init_cash=INIT_CASH), bars
 
 
 def _cold(bars: Any) -> Any:
@@ -122,17 +131,17 @@ def _cold(bars: Any) -> Any:
 
 @workload
 def vectorized_single_vectorbt() -> Workload:
-    """vectorbt: SMA(10)/SMA(50) crossover on 1,000,000 one-minute bars, total return and Sharpe."""
+    """vectorbt: SMA(60)/SMA(240) crossover, 1 bp fees, on 1,000,000 one-minute bars, total return and Sharpe."""
 
     def setup() -> Any:
         close = _vbt_close(SINGLE_BARS, "1m")
         # Warm-up (not timed): the first vectorbt call JIT-compiles its numba kernels (~20 s). Same
         # pipeline, same dtypes, 1-D like the real run, on 200 bars, so run() measures warm performance.
-        _vbt_crossover(close.iloc[:200], SINGLE_FAST, SINGLE_SLOW, "1min")
+        _vbt_crossover(close.iloc[:300], SINGLE_FAST, SINGLE_SLOW, "1min", SINGLE_FEES)
         return close
 
     def run(close: Any) -> tuple[float, float]:
-        total_return, sharpe = _vbt_crossover(close, SINGLE_FAST, SINGLE_SLOW, "1min")
+        total_return, sharpe = _vbt_crossover(close, SINGLE_FAST, SINGLE_SLOW, "1min", SINGLE_FEES)
         return float(total_return), float(sharpe)
 
     return Workload(setup, run, items=SINGLE_BARS, unit="bars", group=SINGLE_GROUP, engine="vectorbt")
@@ -166,6 +175,41 @@ def vectorized_single_ml4t_metrics() -> Workload:
         return row["total_return"][0], row["sharpe_ratio"][0]
 
     return Workload(setup, run, items=SINGLE_BARS, unit="bars", group=SINGLE_GROUP, engine="ml4t metrics")
+
+
+@workload
+def vectorized_single_drained_ml4t() -> Workload:
+    """ml4t: the fee-drained single run (SMA(10)/SMA(50), 0.1% fees), a full ``Result`` of mostly rejected orders."""
+
+    def setup() -> Any:
+        return _ml4t_single_setup(FEES)
+
+    def run(state: Any) -> tuple[float, float]:
+        strat, bars = state
+        res = strat.run(_cold(bars), fast=DRAINED_FAST, slow=DRAINED_SLOW)
+        return res.metrics["total_return"], res.metrics["sharpe_ratio"]
+
+    return Workload(setup, run, items=SINGLE_BARS, unit="bars", group=DRAINED_GROUP, engine="ml4t")
+
+
+def single_parity() -> dict[str, Any]:
+    """The single run's check (not timed): ml4t's and vectorbt's total returns on the same bars and rules, and
+    ml4t's order counts by status. ``python -m bench.vectorized`` prints it."""
+    strat, bars = _ml4t_single_setup()
+    res = strat.run(bars, fast=SINGLE_FAST, slow=SINGLE_SLOW)
+    total_vbt, _ = _vbt_crossover(_vbt_close(SINGLE_BARS, "1m"), SINGLE_FAST, SINGLE_SLOW, "1min", SINGLE_FEES)
+    ours = float(res.metrics["total_return"][0])
+    return {
+        "ml4t_total_return": ours,
+        "vectorbt_total_return": float(total_vbt),
+        "difference": abs(ours - float(total_vbt)),
+        "orders": dict(res.orders.group_by("status").len().sort("status").rows()),
+        "round_trips": res.trades.height,
+    }
+
+
+if __name__ == "__main__":
+    print(single_parity())
 
 
 @workload
