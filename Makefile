@@ -67,6 +67,26 @@ docs: $(VENV)/.docs ## build the docs site into site/: API reference, README, no
 bench: install ## run the benchmarks (bench/) and print the table
 	$(VPY) -m bench
 
+# Micro-benchmarks of the hot paths (bench/micro, pytest-benchmark; not collected by `make test`). The baseline
+# is bench/micro/.baseline/ (saved on the project's machine kind by `make bench-micro-save`). MICRO_FAIL is the
+# regression that fails `make bench-micro-compare`: a case whose fastest round (min: other processes only ever
+# add time) is that much slower than the baseline's. Set from the run-to-run noise: see bench/micro/conftest.py.
+MICRO := $(VPY) -m pytest bench/micro --benchmark-only -p no:cacheprovider --benchmark-storage=file://bench/micro/.baseline \
+	--benchmark-min-rounds=10 --benchmark-columns=min,median,iqr,rounds --benchmark-sort=name
+MICRO_FAIL ?= 35%
+
+.PHONY: bench-micro
+bench-micro: install ## run the micro-benchmarks (bench/micro) and print their rates
+	$(MICRO)
+
+.PHONY: bench-micro-save
+bench-micro-save: install ## run the micro-benchmarks and save them as the baseline (bench/micro/.baseline)
+	$(MICRO) --benchmark-save=baseline
+
+.PHONY: bench-micro-compare
+bench-micro-compare: install ## run the micro-benchmarks against the saved baseline; fail on a min slower by MICRO_FAIL
+	$(MICRO) --benchmark-compare --benchmark-compare-fail=min:$(MICRO_FAIL)
+
 .PHONY: clean
 clean: ## remove the virtual environment and build artefacts
 	rm -rf $(VENV) target site .pytest_cache .mypy_cache .ruff_cache .hypothesis
