@@ -73,7 +73,7 @@ bench: install ## run the benchmarks (bench/) and print the table
 # add time) is that much slower than the baseline's. Set from the run-to-run noise: see bench/micro/conftest.py.
 MICRO := $(VPY) -m pytest bench/micro --benchmark-only -p no:cacheprovider --benchmark-storage=file://bench/micro/.baseline \
 	--benchmark-min-rounds=10 --benchmark-columns=min,median,iqr,rounds --benchmark-sort=name
-MICRO_FAIL ?= 35%
+MICRO_FAIL ?= 150%
 
 .PHONY: bench-micro
 bench-micro: install ## run the micro-benchmarks (bench/micro) and print their rates
