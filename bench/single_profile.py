@@ -1,7 +1,8 @@
 """Where the time of one full single run goes: per-phase timers over ``VectorizedStrategy.run`` + ``.metrics``.
 
-The workload is bench/vectorized.py's ``single`` row (1 asset, 1,000,000 one-minute bars, SMA(10)/SMA(50)
-crossover, close execution, 0.1% fees, all cash in) or, with ``--bars``/``--fast``/``--slow``/``--fees``,
+The workload is bench/vectorized.py's ``single`` row (1 asset, 1,000,000 one-minute bars, SMA(60)/SMA(240)
+crossover, close execution, 1 bp fees, all cash in; the former SMA(10)/SMA(50) at 0.1% is its fee-drained row,
+``--fast 10 --slow 50 --fees 0.001``) or, with ``--bars``/``--fast``/``--slow``/``--fees``,
 another one of the same shape. Every repeat runs on a fresh copy of the bars (as the bench row does), then
 reads ``Result.metrics``; the script prints the median and range (min..max) in ms of each phase over the
 repeats, and the end-to-end time.
@@ -108,14 +109,14 @@ def _setup(n_bars: int, fast: int, slow: int, fees: float) -> tuple[Any, Any]:
 
 
 def main() -> None:
-    from bench.vectorized import FEES, SINGLE_BARS, SINGLE_FAST, SINGLE_SLOW
+    from bench.vectorized import SINGLE_BARS, SINGLE_FAST, SINGLE_FEES, SINGLE_SLOW
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--bars", type=int, default=SINGLE_BARS)
     parser.add_argument("--fast", type=int, default=SINGLE_FAST)
     parser.add_argument("--slow", type=int, default=SINGLE_SLOW)
-    parser.add_argument("--fees", type=float, default=FEES)
+    parser.add_argument("--fees", type=float, default=SINGLE_FEES)
     parser.add_argument("--cpu", action="store_true", help="time CPU (process_time), not wall time")
     parser.add_argument("--cprofile", action="store_true", help="also print a cProfile of one more run")
     args = parser.parse_args()
