@@ -1,0 +1,147 @@
+"""Wide universes: how a sweep scales with the number of symbols: ``python -m bench.symbols``.
+
+The workload (issue #18's row "sweep, 500 symbols x 2,520 x 100 combinations"): ``synthetic_bars(n, 2520,
+"1d", seed=1)`` for n in 50, 100, 200, 500 symbols, an SMA crossover (long while SMA(fast) > SMA(slow), flat once
+below; fast 5, 10, ..., 50 x slow 60, 80, ..., 240 = 100 combinations, 20 distinct moving averages) swept with
+``VectorizedStrategy.sweep`` in symbol scope, fill at the close, 0.1% fees, progress bar off.
+
+Each symbol count runs in its own interpreter. Setup (not timed) builds the bars; each timed repeat sweeps a
+fresh copy of them (``copy.copy``: ``Bars.panel`` is cached on a Bars, so every repeat pays for the layout, like
+``bench/vectorized.py``'s ``_cold``). Printed per symbol count: the median and range of the repeats, the time
+per symbol, the peak resident memory during the timed repeats (the high-water mark reset after setup, as in
+``bench/harness.py``), and the median of each phase, timed by wrapping the sweep's own steps in the child:
+
+* ``panel``   - ``Bars.panel()`` (the kernel's layout: timeline, OHLC arrays, each symbol's rows);
+* ``leaves``  - ``compile_chunk`` (compiling the chunk and evaluating its distinct Polars leaves on every symbol);
+* ``kernel``  - the Rust kernel's sweep of the compiled chunk;
+* ``metrics`` - the metrics frame of the kernel's statistics (one row per combination and symbol, plus one per
+  combination for the portfolio).
+
+``--python PATH`` runs the children with another interpreter (with ``PYTHONPATH`` pointing at another checkout's
+``python/`` directory, that measures the code before a change); ``--sizes 50,500`` and ``--repeat N`` narrow the
+run; ``--json`` prints the raw measurements.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+N_BARS = 2520
+SIZES = (50, 100, 200, 500)
+FAST = list(range(5, 55, 5))  # 10 windows
+SLOW = list(range(60, 260, 20))  # 10 windows
+REPEAT = 5
+PHASES = ("panel", "leaves", "kernel", "metrics")
+
+
+def sma_cross(fast: int, slow: int) -> dict[str, Any]:
+    import polars as pl
+
+    f, s = pl.col("close").rolling_mean(fast), pl.col("close").rolling_mean(slow)
+    return {"entries": f > s, "exits": f < s}
+
+
+def _timed(phases: dict[str, float], name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        t = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            phases[name] += time.perf_counter() - t
+
+    return wrapper
+
+
+def child(n_symbols: int, repeat: int) -> dict[str, Any]:
+    """One symbol count, measured in this process."""
+    from bench.harness import _peak_rss_mb, _reset_peak_rss
+
+    import ml4t.data._bars as bars_module
+    import ml4t.vectorized._strategy as strategy_module
+    from ml4t.datasets import synthetic_bars
+    from ml4t.vectorized import VectorizedStrategy
+
+    phases = dict.fromkeys(PHASES, 0.0)
+    strategy_module.compile_chunk = _timed(phases, "leaves", strategy_module.compile_chunk)
+    strategy_module.sweep_metrics = _timed(phases, "metrics", strategy_module.sweep_metrics)
+    strategy_module.VectorizedStrategy._sweep_programs = _timed(  # type: ignore[method-assign]
+        phases, "kernel", strategy_module.VectorizedStrategy._sweep_programs
+    )
+    bars_module.Bars.panel = _timed(phases, "panel", bars_module.Bars.panel)  # type: ignore[method-assign]
+
+    bars = synthetic_bars(n_symbols, N_BARS, "1d", seed=1)
+    strategy = VectorizedStrategy(sma_cross, execution="close", fees=0.001, init_cash=100_000)
+    reset = _reset_peak_rss()
+    times: list[float] = []
+    per_phase: dict[str, list[float]] = {name: [] for name in PHASES}
+    rows = 0
+    for _ in range(repeat):
+        for name in PHASES:
+            phases[name] = 0.0
+        cold = copy.copy(bars)
+        t = time.perf_counter()
+        sweep = strategy.sweep(cold, fast=FAST, slow=SLOW, progress=False)
+        times.append(time.perf_counter() - t)
+        rows = sweep.metrics.height
+        for name in PHASES:
+            per_phase[name].append(phases[name])
+    return {
+        "symbols": n_symbols,
+        "bars": N_BARS,
+        "combinations": len(FAST) * len(SLOW),
+        "rows": rows,
+        "times_s": times,
+        "phases_s": per_phase,
+        "peak_mb": _peak_rss_mb() if reset else float("nan"),
+    }
+
+
+def _run(python: str, n_symbols: int, repeat: int) -> dict[str, Any]:
+    root = Path(__file__).resolve().parent.parent
+    code = f"import json, bench.symbols as b; print(json.dumps(b.child({n_symbols}, {repeat})))"
+    proc = subprocess.run([python, "-c", code], capture_output=True, text=True, check=False, cwd=root)
+    if proc.returncode != 0:
+        raise SystemExit(f"{n_symbols} symbols failed:\n{proc.stderr}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    header = "| symbols | median s | range s | ms per symbol | peak MB | " + " | ".join(PHASES) + " |"
+    lines = [header, "|" + "|".join("---" for _ in header.split("|")[1:-1]) + "|"]
+    for r in results:
+        med = statistics.median(r["times_s"])
+        phases = " | ".join(f"{statistics.median(r['phases_s'][name]):.3f}" for name in PHASES)
+        lines.append(
+            f"| {r['symbols']} | {med:.3f} | {min(r['times_s']):.3f}-{max(r['times_s']):.3f} | "
+            f"{med / r['symbols'] * 1e3:.2f} | {r['peak_mb']:.0f} | {phases} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.symbols", description=__doc__.splitlines()[0])
+    parser.add_argument("--python", default=sys.executable, help="the interpreter of the children")
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="symbol counts, comma-separated")
+    parser.add_argument("--repeat", type=int, default=REPEAT, help="timed sweeps per symbol count")
+    parser.add_argument("--json", action="store_true", help="print the raw measurements as JSON lines too")
+    args = parser.parse_args(argv)
+    results = [_run(args.python, int(n), args.repeat) for n in args.sizes.split(",")]
+    print(f"# sweep of {len(FAST) * len(SLOW)} combinations x {N_BARS} daily bars, by symbols (phases: medians, s)")
+    print(table(results))
+    if args.json:
+        for r in results:
+            print(json.dumps(r))
+
+
+if __name__ == "__main__":
+    main()
