@@ -17,6 +17,8 @@ per symbol, the peak resident memory during the timed repeats (the high-water ma
 * ``metrics`` - the metrics frame of the kernel's statistics (one row per combination and symbol, plus one per
   combination for the portfolio).
 
+``--rule ewm`` sweeps the same crossover on exponential averages (``ewm_mean``), whose leaves symbol scope
+evaluates in one query across symbols (``ml4t._kernel.symbol_stack``; SMA's rolling sums stay per symbol).
 ``--python PATH`` runs the children with another interpreter (with ``PYTHONPATH`` pointing at another checkout's
 ``python/`` directory, that measures the code before a change); ``--sizes 50,500`` and ``--repeat N`` narrow the
 run; ``--json`` prints the raw measurements.
@@ -50,6 +52,18 @@ def sma_cross(fast: int, slow: int) -> dict[str, Any]:
     return {"entries": f > s, "exits": f < s}
 
 
+def ewm_cross(fast: int, slow: int) -> dict[str, Any]:
+    """The same crossover on exponential averages (span ``fast`` and ``slow``): leaves that symbol scope
+    evaluates in one query across symbols (``ml4t._kernel.symbol_stack``), where SMA's stay per symbol."""
+    import polars as pl
+
+    f, s = pl.col("close").ewm_mean(span=fast), pl.col("close").ewm_mean(span=slow)
+    return {"entries": f > s, "exits": f < s}
+
+
+RULES = {"sma": sma_cross, "ewm": ewm_cross}
+
+
 def _timed(phases: dict[str, float], name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         t = time.perf_counter()
@@ -61,12 +75,11 @@ def _timed(phases: dict[str, float], name: str, fn: Callable[..., Any]) -> Calla
     return wrapper
 
 
-def child(n_symbols: int, repeat: int) -> dict[str, Any]:
+def child(n_symbols: int, repeat: int, rule: str = "sma") -> dict[str, Any]:
     """One symbol count, measured in this process."""
-    from bench.harness import _peak_rss_mb, _reset_peak_rss
-
     import ml4t.data._bars as bars_module
     import ml4t.vectorized._strategy as strategy_module
+    from bench.harness import _peak_rss_mb, _reset_peak_rss
     from ml4t.datasets import synthetic_bars
     from ml4t.vectorized import VectorizedStrategy
 
@@ -79,7 +92,7 @@ def child(n_symbols: int, repeat: int) -> dict[str, Any]:
     bars_module.Bars.panel = _timed(phases, "panel", bars_module.Bars.panel)  # type: ignore[method-assign]
 
     bars = synthetic_bars(n_symbols, N_BARS, "1d", seed=1)
-    strategy = VectorizedStrategy(sma_cross, execution="close", fees=0.001, init_cash=100_000)
+    strategy = VectorizedStrategy(RULES[rule], execution="close", fees=0.001, init_cash=100_000)
     reset = _reset_peak_rss()
     times: list[float] = []
     per_phase: dict[str, list[float]] = {name: [] for name in PHASES}
@@ -96,6 +109,7 @@ def child(n_symbols: int, repeat: int) -> dict[str, Any]:
             per_phase[name].append(phases[name])
     return {
         "symbols": n_symbols,
+        "rule": rule,
         "bars": N_BARS,
         "combinations": len(FAST) * len(SLOW),
         "rows": rows,
@@ -105,9 +119,9 @@ def child(n_symbols: int, repeat: int) -> dict[str, Any]:
     }
 
 
-def _run(python: str, n_symbols: int, repeat: int) -> dict[str, Any]:
+def _run(python: str, n_symbols: int, repeat: int, rule: str) -> dict[str, Any]:
     root = Path(__file__).resolve().parent.parent
-    code = f"import json, bench.symbols as b; print(json.dumps(b.child({n_symbols}, {repeat})))"
+    code = f"import json, bench.symbols as b; print(json.dumps(b.child({n_symbols}, {repeat}, {rule!r})))"
     proc = subprocess.run([python, "-c", code], capture_output=True, text=True, check=False, cwd=root)
     if proc.returncode != 0:
         raise SystemExit(f"{n_symbols} symbols failed:\n{proc.stderr}")
@@ -133,10 +147,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--python", default=sys.executable, help="the interpreter of the children")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="symbol counts, comma-separated")
     parser.add_argument("--repeat", type=int, default=REPEAT, help="timed sweeps per symbol count")
+    parser.add_argument("--rule", choices=sorted(RULES), default="sma", help="the crossover's averages")
     parser.add_argument("--json", action="store_true", help="print the raw measurements as JSON lines too")
     args = parser.parse_args(argv)
-    results = [_run(args.python, int(n), args.repeat) for n in args.sizes.split(",")]
-    print(f"# sweep of {len(FAST) * len(SLOW)} combinations x {N_BARS} daily bars, by symbols (phases: medians, s)")
+    results = [_run(args.python, int(n), args.repeat, args.rule) for n in args.sizes.split(",")]
+    print(
+        f"# {args.rule} sweep of {len(FAST) * len(SLOW)} combinations x {N_BARS} daily bars, by symbols (phases: medians, s)"
+    )
     print(table(results))
     if args.json:
         for r in results:
