@@ -17,8 +17,9 @@ per symbol, the peak resident memory during the timed repeats (the high-water ma
 * ``metrics`` - the metrics frame of the kernel's statistics (one row per combination and symbol, plus one per
   combination for the portfolio).
 
-``--rule ewm`` sweeps the same crossover on exponential averages (``ewm_mean``), whose leaves symbol scope
-evaluates in one query across symbols (``ml4t._kernel.symbol_stack``; SMA's rolling sums stay per symbol).
+``--rule breakout`` sweeps a channel breakout instead (fast: the entry channel, slow: the exit channel), whose
+leaves symbol scope evaluates in one query across symbols (``ml4t._kernel.symbol_stack``; SMA's rolling sums
+stay one query per symbol).
 ``--python PATH`` runs the children with another interpreter (with ``PYTHONPATH`` pointing at another checkout's
 ``python/`` directory, that measures the code before a change); ``--sizes 50,500`` and ``--repeat N`` narrow the
 run; ``--json`` prints the raw measurements.
@@ -52,16 +53,18 @@ def sma_cross(fast: int, slow: int) -> dict[str, Any]:
     return {"entries": f > s, "exits": f < s}
 
 
-def ewm_cross(fast: int, slow: int) -> dict[str, Any]:
-    """The same crossover on exponential averages (span ``fast`` and ``slow``): leaves that symbol scope
-    evaluates in one query across symbols (``ml4t._kernel.symbol_stack``), where SMA's stay per symbol."""
+def breakout(fast: int, slow: int) -> dict[str, Any]:
+    """A channel breakout: long on a close above the highest close of the last ``fast`` bars, flat on a close
+    below the lowest of the last ``slow``. Its leaves (rolling max / min, shifted) are exact under
+    ``.over("symbol")``, so symbol scope evaluates them in one query across symbols (``ml4t._kernel.symbol_stack``);
+    the SMA crossover's rolling sums stay one query per symbol."""
     import polars as pl
 
-    f, s = pl.col("close").ewm_mean(span=fast), pl.col("close").ewm_mean(span=slow)
-    return {"entries": f > s, "exits": f < s}
+    close = pl.col("close")
+    return {"entries": close > close.rolling_max(fast).shift(1), "exits": close < close.rolling_min(slow).shift(1)}
 
 
-RULES = {"sma": sma_cross, "ewm": ewm_cross}
+RULES = {"sma": sma_cross, "breakout": breakout}
 
 
 def _timed(phases: dict[str, float], name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -151,9 +154,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", action="store_true", help="print the raw measurements as JSON lines too")
     args = parser.parse_args(argv)
     results = [_run(args.python, int(n), args.repeat, args.rule) for n in args.sizes.split(",")]
-    print(
-        f"# {args.rule} sweep of {len(FAST) * len(SLOW)} combinations x {N_BARS} daily bars, by symbols (phases: medians, s)"
-    )
+    combos = len(FAST) * len(SLOW)
+    print(f"# {args.rule} sweep of {combos} combinations x {N_BARS} daily bars, by symbols (phases: medians, s)")
     print(table(results))
     if args.json:
         for r in results:
