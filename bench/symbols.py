@@ -18,8 +18,8 @@ per symbol, the peak resident memory during the timed repeats (the high-water ma
   combination for the portfolio).
 
 ``--rule breakout`` sweeps a channel breakout instead (fast: the entry channel, slow: the exit channel), whose
-leaves symbol scope evaluates in one query across symbols (``ml4t._kernel.symbol_stack``; SMA's rolling sums
-stay one query per symbol).
+leaves are exact under ``.over("symbol")``: the workload on which a one-query evaluation across symbols was
+measured (issue #18: slower and larger than one query per symbol on Polars 2.1, so not adopted).
 ``--python PATH`` runs the children with another interpreter (with ``PYTHONPATH`` pointing at another checkout's
 ``python/`` directory, that measures the code before a change); ``--sizes 50,500`` and ``--repeat N`` narrow the
 run; ``--json`` prints the raw measurements.
@@ -55,9 +55,9 @@ def sma_cross(fast: int, slow: int) -> dict[str, Any]:
 
 def breakout(fast: int, slow: int) -> dict[str, Any]:
     """A channel breakout: long on a close above the highest close of the last ``fast`` bars, flat on a close
-    below the lowest of the last ``slow``. Its leaves (rolling max / min, shifted) are exact under
-    ``.over("symbol")``, so symbol scope evaluates them in one query across symbols (``ml4t._kernel.symbol_stack``);
-    the SMA crossover's rolling sums stay one query per symbol."""
+    below the lowest of the last ``slow``. Its leaves (rolling max / min, shifted) give the same values bit for
+    bit under ``.over("symbol")`` on all symbols' rows as one query per symbol; the SMA crossover's rolling sums
+    do not (Polars 2.1 sums in another order under ``over``)."""
     import polars as pl
 
     close = pl.col("close")

@@ -36,7 +36,6 @@ from ml4t._kernel.keys import (
 )
 from ml4t._kernel.leaf_cache import LeafCache
 from ml4t._kernel.panel_scope import stage_windows
-from ml4t._kernel.symbol_stack import exact_over, leaf_frames
 from ml4t.data import Bars
 from ml4t.data._panel import Panel
 from ml4t.errors import ConfigError
@@ -471,21 +470,13 @@ def compile_chunk(
     leaf_keys = cache.leaf_keys(leaf_json, parsed) if cache is not None and n_leaves else None
     stages, leaves = stage_windows(leaves) if s.scope == "panel" and leaf_keys is None else ([], leaves)
 
-    parts: list[tuple[pl.DataFrame, int | np.ndarray, np.ndarray, str | None]] = list(_parts(panel, s.scope, hidden))
-    # symbol scope: the leaves exact under .over("symbol") in one query across symbols, the others per symbol
-    stacked = [s.scope == "symbol" and exact_over(j) for j in leaf_json]
-
-    def collect(frame: pl.DataFrame, exprs: list[pl.Expr], symbol: str | None) -> pl.DataFrame:
-        return _collect(frame, [], exprs, fn, grid, indices, symbol)
-
+    parts: Iterable[tuple[pl.DataFrame, int | np.ndarray, np.ndarray, str | None]] = _parts(panel, s.scope, hidden)
     if leaf_keys is not None and cache is not None:
-        listed = parts  # every part at once: one lookup and one store per leaf, whatever the symbols
+        parts = listed = list(parts)  # every part at once: one lookup and one store per leaf, whatever the symbols
 
         def compute(which: list[int]) -> list[pl.DataFrame]:
             chosen = [leaves[i] for i in which]
-            if s.scope == "symbol":
-                return leaf_frames(listed, chosen, [stacked[i] for i in which], collect)
-            lifted, chosen = stage_windows(chosen)
+            lifted, chosen = stage_windows(chosen) if s.scope == "panel" else ([], chosen)
             return [_collect(frame, lifted, chosen, fn, grid, indices, symbol) for frame, _, _, symbol in listed]
 
         masks = {name: rebalance_mask(panel.ts, name)[panel.long_bar] for name in hidden}
@@ -500,13 +491,8 @@ def compile_chunk(
             valid_at[sym, bar] = got.valid[start : start + height]
             start += height
         parts = []
-    if s.scope == "symbol" and leaves:
-        results = leaf_frames(parts, leaves, stacked, collect)
-    else:
-        results = [
-            _collect(f, stages, leaves, fn, grid, indices, sym) if leaves else pl.DataFrame() for f, _, _, sym in parts
-        ]
-    for (_, sym, bar, _), result in zip(parts, results, strict=True):
+    for frame, sym, bar, symbol in parts:
+        result = _collect(frame, stages, leaves, fn, grid, indices, symbol) if leaves else pl.DataFrame()
         dtypes = result.dtypes
         if any(not (dt.is_numeric() or dt in (pl.Boolean, pl.Null)) for dt in dtypes):
             return None
