@@ -274,6 +274,7 @@ def _assert_same(expr: pl.Expr, frame: pl.DataFrame = WIDE) -> bool:
 @example((-pl.lit(0.0)) + pl.lit(0.0))  # two scalars add as IEEE says: +0.0, not the column rule's -0.0
 @example(pl.when(True).then(3.0).otherwise(pl.col("x")) / 158640615202251.0)  # Polars: 3 * (1/d)
 @example(pl.when(pl.col("x") > 0).then(3.0).otherwise(pl.col("x")) / 158640615202251.0)  # Polars: 3 / d
+@example(pl.col("x") + pl.when(pl.lit(None, dtype=pl.Boolean)).then(pl.col("x")).otherwise(0.0))  # row by row
 def test_compiled_arithmetic_and_selections_match_polars(expr):
     _assert_same(expr)
 

@@ -135,7 +135,9 @@ impl Evaluator {
 /// Whether every row of a predicate picks `then` (`Some(true)`) or every row `otherwise` (`Some(false)`).
 fn uniform(predicate: &Operand, leaves: &[(&[f64], &[bool])], n: usize) -> Option<bool> {
     let (value, valid): (&[f64], &[bool]) = match predicate {
-        Operand::Const(v, ok) => return Some(*ok && *v != 0.0),
+        // a null constant predicate is not a uniform answer to Polars: it evaluates the selection row by row
+        // (so `x + when(null).then(x).otherwise(0.0)` adds a column of zeros: -0.0 + 0.0 is +0.0)
+        Operand::Const(v, ok) => return ok.then_some(*v != 0.0),
         Operand::Leaf(id) => leaves[*id as usize],
         Operand::Owned(c) => (&c.value, &c.valid),
     };
