@@ -385,24 +385,29 @@ def check_compiled_numbers(
 def plan_size(signals: Mapping[str, pl.Expr]) -> tuple[int, int]:
     """(bytes of the serialized plan, number of distinct compiled leaves) of one combination's signals: what
     the sweep's memory estimate scales with."""
-    fields = [signals[k] for k in KEYS if k in signals]
-    slots = [(0, k) for k, key in enumerate(KEYS) if key in signals]
-    try:
-        text = pl.struct(fields).meta.serialize(format="json")
-        return len(text), len(_core.SignalPrograms(text, slots, 1).leaves())
-    except Exception:  # an expression Polars cannot serialize (the plain path evaluates it): assume large
-        return 4096, len(fields)
+    compiled = _compile_one(signals)
+    if compiled is None:  # an expression Polars cannot serialize (the plain path evaluates it): assume large
+        return 4096, sum(k in signals for k in KEYS)
+    text, leaves = compiled
+    return len(text), len(leaves)
 
 
 def leaves_of(signals: Mapping[str, pl.Expr]) -> frozenset[str] | None:
     """The distinct compiled leaves (serialized Polars expressions) one combination's signals read, or None when
     they are outside the compiled subset (the plain path evaluates them whole)."""
+    compiled = _compile_one(signals)
+    return None if compiled is None else frozenset(compiled[1])
+
+
+def _compile_one(signals: Mapping[str, pl.Expr]) -> tuple[str, list[str]] | None:
+    """One combination's signals serialized and compiled: (the plan's JSON, its distinct leaves), or None when
+    Polars cannot serialize them or the compiler does not take them."""
     fields = [signals[k] for k in KEYS if k in signals]
     slots = [(0, k) for k, key in enumerate(KEYS) if key in signals]
     try:
         text = pl.struct(fields).meta.serialize(format="json")
-        return frozenset(_core.SignalPrograms(text, slots, 1).leaves())
-    except Exception:  # an expression Polars cannot serialize or the compiler does not take: no leaves known
+        return text, list(_core.SignalPrograms(text, slots, 1).leaves())
+    except Exception:
         return None
 
 
