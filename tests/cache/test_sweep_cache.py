@@ -19,6 +19,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.bitwise import assert_same_sweep
 
 import ml4t.cache
 from ml4t.cache import CacheWarning, Store
@@ -95,15 +96,6 @@ def _sweep(fn, b, cache, scope="symbol", **grid):
     return VectorizedStrategy(fn, scope=scope).sweep(b, cache=cache, progress=False, **(grid or GRID))
 
 
-def _assert_same(a, b) -> None:
-    assert a.metrics.equals(b.metrics)
-    for name, dtype in a.metrics.schema.items():
-        if dtype == pl.Float64:
-            assert np.array_equal(
-                a.metrics[name].to_numpy().view(np.uint64), b.metrics[name].to_numpy().view(np.uint64)
-            )
-
-
 def _assert_same_result(a, b, **params) -> None:
     ra, rb = a.result(**params), b.result(**params)
     for name in ("equity", "orders", "fills", "trades", "positions"):
@@ -140,7 +132,7 @@ def test_cold_then_warm_equal_the_uncached_sweep_and_warm_is_all_hits(tmp_path, 
         str(r) for r in rows
     }
     for got in (cold, warm):
-        _assert_same(plain, got)
+        assert_same_sweep(plain, got)
     _assert_same_result(plain, warm, fast=5, slow=30)
     assert repr(warm).splitlines()[-1] == f"cache: indicators {n} hits, 0 misses"
 
@@ -161,8 +153,8 @@ def test_random_rules_and_edits_give_the_uncached_results(scope, rule, seed, sym
         store = Store(folder, max_bytes=1 << 30)
         for b in (before, after):
             cold, warm, plain = _sweep(fn, b, store, scope), _sweep(fn, b, store, scope), _sweep(fn, b, False, scope)
-            _assert_same(plain, cold)
-            _assert_same(plain, warm)
+            assert_same_sweep(plain, cold)
+            assert_same_sweep(plain, warm)
             assert warm.cache.indicators.misses == 0
             assert warm.cache.indicators.hits == cold.cache.indicators.hits + cold.cache.indicators.misses > 0
 
@@ -186,7 +178,7 @@ def test_one_changed_value_misses_exactly_the_leaves_that_read_its_column_and_na
     when = (T0 + dt.timedelta(days=70)).isoformat()  # 2024-03-12T21:00:00+00:00
     assert set(again.cache.indicators.reasons) == {f"data changed: 1 row of ALFA from {when}"}
     assert f"{len(reading)} x data changed: 1 row of ALFA from {when}" in repr(again).splitlines()[-1]
-    _assert_same(_sweep(cross_volume, edited, False), again)
+    assert_same_sweep(_sweep(cross_volume, edited, False), again)
 
 
 def test_a_changed_row_of_another_symbol_is_named_without_the_previous_data(tmp_path, monkeypatch):
@@ -219,7 +211,7 @@ def test_a_changed_window_misses_only_the_leaves_that_use_it(tmp_path):
     again = _sweep(cross, b, store, fast=[5, 10], slow=[20, 40])  # the 30-bar average becomes a 40-bar one
     assert (again.cache.indicators.hits, again.cache.indicators.misses) == (3, 1)
     assert again.cache.indicators.reasons == ("not in the cache",)
-    _assert_same(_sweep(cross, b, False, fast=[5, 10], slow=[20, 40]), again)
+    assert_same_sweep(_sweep(cross, b, False, fast=[5, 10], slow=[20, 40]), again)
 
 
 def test_cache_off_touches_no_file(tmp_path, monkeypatch):
@@ -247,7 +239,7 @@ def test_a_corrupt_entry_is_warned_about_recomputed_and_the_result_equal(tmp_pat
         again = _sweep(cross, b, store)
     assert (again.cache.indicators.hits, again.cache.indicators.misses) == (3, 1)
     assert again.cache.indicators.reasons == ("the entry was not in the cache (evicted, removed or damaged)",)
-    _assert_same(_sweep(cross, b, False), again)
+    assert_same_sweep(_sweep(cross, b, False), again)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert _sweep(cross, b, store).cache.indicators.hits == 4  # recomputed and stored again
@@ -278,7 +270,7 @@ def test_an_entry_damaged_mid_sweep_is_warned_about_recomputed_and_the_result_eq
         got = VectorizedStrategy(cross).sweep(b, cache=store, progress=False, chunk_size=1, **GRID)
     assert got.cache.indicators.misses == 4 + 1 and got.cache.indicators.hits == 2 * 4 - got.cache.indicators.misses
     assert "the entry was not in the cache (evicted, removed or damaged)" in got.cache.indicators.reasons
-    _assert_same(_sweep(cross, b, False), got)
+    assert_same_sweep(_sweep(cross, b, False), got)
 
 
 def _triple(s: pl.Series) -> pl.Series:
@@ -305,7 +297,7 @@ def test_a_leaf_with_python_code_is_cached_by_its_code_or_evaluated_with_the_rea
         1,
     )  # the 4 averages
     assert "list" in got.cache.indicators.uncached_reasons[0]
-    _assert_same(_sweep(noisy, b, False), got)
+    assert_same_sweep(_sweep(noisy, b, False), got)
     assert _sweep(noisy, b, store).cache.indicators.uncached == 1
     first = _sweep(keyed, b, store)
     assert (first.cache.indicators.hits, first.cache.indicators.misses, first.cache.indicators.uncached) == (
@@ -314,7 +306,7 @@ def test_a_leaf_with_python_code_is_cached_by_its_code_or_evaluated_with_the_rea
         0,
     )  # _triple's leaf is new
     assert (_sweep(keyed, b, store).cache.indicators.hits, first.cache.indicators.uncached) == (5, 0)
-    _assert_same(_sweep(keyed, b, False), first)
+    assert_same_sweep(_sweep(keyed, b, False), first)
 
 
 @pytest.mark.parametrize("bad", ["yes", 1, Path(".")])
@@ -341,7 +333,7 @@ def test_a_leaf_reading_the_rebalance_calendar_is_keyed_by_it_and_the_others_are
         1,
     )  # the averages hit
     plain = VectorizedStrategy(rebalanced).sweep(b, cache=False, progress=False, n=[5, 10], every="1mo")
-    _assert_same(plain, monthly)
+    assert_same_sweep(plain, monthly)
 
 
 def test_a_changed_timeline_misses_and_gives_the_uncached_result(tmp_path):
@@ -358,7 +350,7 @@ def test_a_changed_timeline_misses_and_gives_the_uncached_result(tmp_path):
         cold.cache.indicators.misses,
     )  # the rows changed: every leaf misses
     plain = VectorizedStrategy(rebalanced).sweep(after, cache=False, progress=False, n=[5, 10], every="1w")
-    _assert_same(plain, again)
+    assert_same_sweep(plain, again)
 
 
 @pytest.mark.parametrize(

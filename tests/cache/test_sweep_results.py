@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import tempfile
 
-import numpy as np
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.bitwise import assert_same_sweep
 
 import ml4t.vectorized._result_cache as result_cache
 from ml4t.cache import CacheWarning, Store
@@ -45,17 +45,6 @@ def _sweep(cache, fn=cross, bars=BARS, grid=None, **settings):
     return strat.sweep(bars, cache=cache, progress=False, chunk_size=10, **(grid or GRID))
 
 
-def _assert_same(a, b) -> None:
-    assert a.metrics.equals(b.metrics)
-    for name, dtype in a.metrics.schema.items():
-        if dtype == pl.Float64:
-            bits = [s.metrics[name].to_numpy().view(np.uint64) for s in (a, b)]
-            assert np.array_equal(*bits), name
-    fa, fb = a.overfitting(), b.overfitting()
-    for name in ("pbo", "deflated_sharpe", "n_trials"):
-        assert np.array_equal(np.asarray(getattr(fa, name)), np.asarray(getattr(fb, name)), equal_nan=True), name
-
-
 def _kernel_calls(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
     """Record the combinations of every chunk the kernel simulates."""
     calls: list[list[int]] = []
@@ -82,7 +71,7 @@ def test_cold_and_warm_equal_the_uncached_sweep_and_warm_simulates_nothing(tmp_p
     assert (warm.cache.results.hits, warm.cache.results.misses) == (4, 0)
     assert (warm.cache.indicators.hits, warm.cache.indicators.misses) == (0, 0)  # no leaf was needed
     for sweep in (cold, warm):
-        _assert_same(plain, sweep)
+        assert_same_sweep(plain, sweep)
     params = {"fast": 7, "slow": 40}
     assert warm.result(**params).equity.equals(plain.result(**params).equity)
     assert repr(warm).endswith("\ncache: results 4 hits, 0 misses")
@@ -108,7 +97,7 @@ def test_an_interrupted_sweep_resumes_from_the_blocks_it_finished(tmp_path, monk
     resumed = _sweep(store)
     assert (resumed.cache.results.hits, resumed.cache.results.misses) == (2, 2)
     assert calls == [list(range(32, 42)), list(range(42, 52)), list(range(52, 60))]
-    _assert_same(_sweep(False), resumed)
+    assert_same_sweep(_sweep(False), resumed)
 
 
 def test_a_changed_setting_misses_every_block_and_says_which(tmp_path):
@@ -117,7 +106,7 @@ def test_a_changed_setting_misses_every_block_and_says_which(tmp_path):
     again = _sweep(store, fees=0.002)
     assert (again.cache.results.hits, again.cache.results.misses) == (0, 4)
     assert set(again.cache.results.reasons) == {"parameters changed: fees 0.001 -> 0.002"}
-    _assert_same(_sweep(False, fees=0.002), again)
+    assert_same_sweep(_sweep(False, fees=0.002), again)
     assert again.cache.indicators.hits > 0 and again.cache.indicators.misses == 0  # the leaves: read, not computed
 
 
@@ -152,7 +141,7 @@ def test_one_changed_price_misses_every_block_and_names_the_row(tmp_path):
     assert again.cache.results.misses == 4
     reason = again.cache.results.reasons[0]
     assert reason.startswith("data changed: 1 row of ") and str(at.date()) in reason, reason
-    _assert_same(_sweep(False, bars=changed), again)
+    assert_same_sweep(_sweep(False, bars=changed), again)
 
 
 def test_a_grid_extended_along_its_first_parameter_reads_the_old_blocks(tmp_path):
@@ -162,7 +151,7 @@ def test_a_grid_extended_along_its_first_parameter_reads_the_old_blocks(tmp_path
     wider = _sweep(store, grid=grid)
     assert (wider.cache.results.hits, wider.cache.results.misses) == (3, 2)  # blocks 0-47 hit; 48-63, 64-71 new
     assert set(wider.cache.results.reasons) == {"new combinations"}
-    _assert_same(_sweep(False, grid=grid), wider)
+    assert_same_sweep(_sweep(False, grid=grid), wider)
 
 
 def test_a_damaged_block_is_warned_about_recomputed_and_the_sweep_equal(tmp_path):
@@ -176,7 +165,7 @@ def test_a_damaged_block_is_warned_about_recomputed_and_the_sweep_equal(tmp_path
     with pytest.warns(CacheWarning, match="damaged"):
         again = _sweep(store)
     assert (again.cache.results.hits, again.cache.results.misses) == (3, 1)
-    _assert_same(_sweep(False), again)
+    assert_same_sweep(_sweep(False), again)
 
 
 STATE: list[float] = [0.0]
@@ -196,7 +185,7 @@ def test_a_strategy_that_reads_mutable_state_is_simulated_and_says_why(tmp_path)
         assert (report.hits, report.misses, report.uncached) == (0, 0, 1)
         assert "STATE" in report.uncached_reasons[0] and "mutable" in report.uncached_reasons[0]
     assert store.entries("results") == []
-    _assert_same(_sweep(False, fn=reads_state), again)
+    assert_same_sweep(_sweep(False, fn=reads_state), again)
 
 
 def breakout(fast: int, slow: int) -> dict[str, pl.Expr]:
@@ -229,7 +218,7 @@ def test_random_rules_settings_chunks_and_edits_give_the_uncached_sweep(rule, op
     with tempfile.TemporaryDirectory() as root:
         store = Store(root, max_bytes=1 << 30)
         for data in (BARS, BARS, edited, edited, BARS):
-            _assert_same(run(False, data), run(store, data))
+            assert_same_sweep(run(False, data), run(store, data))
         assert run(store, edited).cache.results.misses == 0
 
 
@@ -260,7 +249,7 @@ def test_the_plain_paths_signal_arrays_are_read_when_only_a_cost_changes(tmp_pat
     assert (cheaper.cache.results.hits, cheaper.cache.results.misses) == (0, 4)
     assert set(cheaper.cache.results.reasons) == {"parameters changed: fees 0.001 -> 0.0005"}
     monkeypatch.setattr(strategy_module, "evaluate", original)
-    _assert_same(_sweep(False, fn=eleventh_cross, fees=0.0005), cheaper)
+    assert_same_sweep(_sweep(False, fn=eleventh_cross, fees=0.0005), cheaper)
 
 
 def test_sweeps_on_other_windows_do_not_explain_each_others_misses(tmp_path):

@@ -12,9 +12,9 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 
-import numpy as np
 import polars as pl
 import pytest
+from tests.bitwise import assert_same_sweep
 
 import ml4t
 import ml4t._executor as executor_module
@@ -32,17 +32,6 @@ def cross(fast: int, slow: int) -> dict[str, pl.Expr]:
     return {"entries": f > s, "exits": f < s}
 
 
-def _assert_same(a, b) -> None:
-    assert a.metrics.equals(b.metrics)
-    for name, dtype in a.metrics.schema.items():
-        if dtype == pl.Float64:
-            bits = [s.metrics[name].to_numpy().view(np.uint64) for s in (a, b)]
-            assert np.array_equal(*bits), name
-    fa, fb = a.overfitting(), b.overfitting()
-    for name in ("pbo", "deflated_sharpe"):
-        assert np.array_equal(np.asarray(getattr(fa, name)), np.asarray(getattr(fb, name)), equal_nan=True), name
-
-
 @pytest.fixture(autouse=True)
 def _small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(executor_module, "PIECE_FLOOR_SECONDS", 0.0)  # four pieces per worker, however little work
@@ -54,7 +43,7 @@ def test_a_thread_pool_gives_the_local_sweep_bit_for_bit(settings):
     local = strategy.sweep(BARS, progress=False, **GRID)
     with cf.ThreadPoolExecutor(2) as pool:
         remote = strategy.sweep(BARS, progress=False, executor=pool, **GRID)
-    _assert_same(local, remote)
+    assert_same_sweep(local, remote)
 
 
 def test_a_spawning_process_pool_gives_the_local_sweep_bit_for_bit():
@@ -62,7 +51,7 @@ def test_a_spawning_process_pool_gives_the_local_sweep_bit_for_bit():
     local = strategy.sweep(BARS, progress=False, **GRID)
     with ml4t.spawn_pool(2) as pool:
         remote = strategy.sweep(BARS, progress=False, executor=pool, **GRID)
-    _assert_same(local, remote)
+    assert_same_sweep(local, remote)
 
 
 def test_a_forking_process_pool_is_refused_with_the_reason_and_the_fix():
@@ -130,7 +119,7 @@ def test_a_piece_whose_worker_fails_is_run_again_and_the_answer_is_the_same():
         remote = strategy.sweep(BARS, progress=False, executor=pool, **GRID)
         pieces = len(executor_module.Pool(pool, 2).cut(range(140)))
         assert pool.submitted == pieces + 1
-    _assert_same(strategy.sweep(BARS, progress=False, **GRID), remote)
+    assert_same_sweep(strategy.sweep(BARS, progress=False, **GRID), remote)
 
 
 def test_an_ml4t_error_on_a_worker_is_raised_as_is_not_retried():
@@ -153,8 +142,8 @@ def test_with_the_cache_the_pieces_blocks_are_stored_and_a_rerun_reads_them(tmp_
     assert (cold.cache.results.hits, cold.cache.results.misses) == (0, 5)
     assert (warm.cache.results.hits, warm.cache.results.misses) == (5, 0)
     local = strategy.sweep(BARS, progress=False, **GRID)
-    _assert_same(local, cold)
-    _assert_same(local, warm)
+    assert_same_sweep(local, cold)
+    assert_same_sweep(local, warm)
 
 
 def test_spawn_pool_checks_its_argument():
