@@ -15,7 +15,8 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.scaleout.test_executor import BARS, _assert_same
+from tests.bitwise import assert_same_sweep as _assert_same
+from tests.scaleout.test_executor import BARS
 
 import ml4t._executor as executor_module
 import ml4t.vectorized._distribute as distribute

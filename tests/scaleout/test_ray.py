@@ -15,7 +15,8 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from tests.scaleout.test_executor import BARS, GRID, _assert_same, cross  # noqa: E402
+from tests.bitwise import assert_same_sweep as _assert_same  # noqa: E402
+from tests.scaleout.test_executor import BARS, GRID, cross  # noqa: E402
 from tests.scaleout.test_run_many import _assert_same as _same_result  # noqa: E402
 from tests.scaleout.test_run_many import _runs  # noqa: E402
 
