@@ -1,28 +1,30 @@
 //! The bar stream the engine replays: one row per bar, ordered by (`ts_arrival`, symbol), each bar with the
 //! interval it covers, its session and its corporate actions; and the checks that make a stream well formed.
 
+use super::Column;
 use crate::error::{Context, CoreError, CoreResult};
 
-/// The bar stream, one row per bar, ordered by (`ts_arrival`, symbol).
+/// The bar stream, one row per bar, ordered by (`ts_arrival`, symbol). Each column is read in place when the
+/// caller owns the buffers (see [`Column`]): the engine never copies the stream.
 #[derive(Debug, Clone, Default)]
 pub struct BarStream {
-    pub ts_event: Vec<i64>,
-    pub ts_arrival: Vec<i64>,
+    pub ts_event: Column<i64>,
+    pub ts_arrival: Column<i64>,
     /// Where each bar's interval begins: the bar covers `(ts_start, ts_event]`, and an order is matched
     /// against it only if it reached the market at or before `ts_start` (see `Engine::eligible`).
-    pub ts_start: Vec<i64>,
-    pub symbol: Vec<usize>,
-    pub open: Vec<f64>,
-    pub high: Vec<f64>,
-    pub low: Vec<f64>,
-    pub close: Vec<f64>,
-    pub volume: Vec<f64>,
+    pub ts_start: Column<i64>,
+    pub symbol: Column<usize>,
+    pub open: Column<f64>,
+    pub high: Column<f64>,
+    pub low: Column<f64>,
+    pub close: Column<f64>,
+    pub volume: Column<f64>,
     /// The bar's trading session (a day number in the exchange's time zone), for DAY orders.
-    pub session: Vec<i64>,
+    pub session: Column<i64>,
     /// New units per old unit on a split's ex-date (1 or NaN otherwise); empty when the bars carry none.
-    pub split: Vec<f64>,
+    pub split: Column<f64>,
     /// Cash per unit on a dividend's ex-date (0 or NaN otherwise); empty when the bars carry none.
-    pub dividend: Vec<f64>,
+    pub dividend: Column<f64>,
 }
 
 impl BarStream {
@@ -50,7 +52,7 @@ impl BarStream {
             bars.volume.len(),
             bars.session.len(),
         ];
-        let optional_ok = |v: &Vec<f64>| v.is_empty() || v.len() == n;
+        let optional_ok = |v: &Column<f64>| v.is_empty() || v.len() == n;
         if columns.iter().any(|&len| len != n) || !optional_ok(&bars.split) || !optional_ok(&bars.dividend) {
             return Err(CoreError::data(
                 "bar columns differ in length",

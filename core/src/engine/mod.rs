@@ -23,6 +23,7 @@
 
 mod bars;
 mod booking;
+mod column;
 mod config;
 mod margin;
 mod matcher;
@@ -36,6 +37,7 @@ mod timers;
 pub use crate::matching::Execution;
 pub use crate::portfolio::{AccountKind, Ledger, Refusal};
 pub use bars::BarStream;
+pub use column::Column;
 pub use config::{Config, Wake};
 pub use order::{Code, Kind, Order, OrderRequest, Status, Tif};
 pub use promoted::{Promoted, PromotedInputs};

@@ -12,18 +12,18 @@ pub(super) fn stream(bars: &[(f64, f64, f64, f64, f64)]) -> BarStream {
     let n = bars.len();
     let ts: Vec<i64> = (0..n as i64).map(|i| (i + 1) * DAY).collect();
     BarStream {
-        ts_event: ts.clone(),
+        ts_event: ts.clone().into(),
         ts_start: ts.iter().map(|t| t - DAY).collect(),
-        ts_arrival: ts,
-        symbol: vec![0; n],
+        ts_arrival: ts.into(),
+        symbol: vec![0; n].into(),
         open: bars.iter().map(|b| b.0).collect(),
         high: bars.iter().map(|b| b.1).collect(),
         low: bars.iter().map(|b| b.2).collect(),
         close: bars.iter().map(|b| b.3).collect(),
         volume: bars.iter().map(|b| b.4).collect(),
         session: (1..=n as i64).collect(),
-        split: Vec::new(),
-        dividend: Vec::new(),
+        split: Column::default(),
+        dividend: Column::default(),
     }
 }
 
@@ -340,8 +340,8 @@ fn invalid_requests_are_errors_not_rejections() {
 #[test]
 fn splits_scale_positions_and_resting_orders_and_dividends_pay_cash() {
     let mut bars = stream(&[FLAT, FLAT, (50.0, 51.0, 49.0, 50.0, 1e6), (50.0, 51.0, 49.0, 50.0, 1e6)]);
-    bars.split = vec![f64::NAN, 1.0, 2.0, 1.0];
-    bars.dividend = vec![0.0, 0.0, 0.0, 0.25];
+    bars.split = vec![f64::NAN, 1.0, 2.0, 1.0].into();
+    bars.dividend = vec![0.0, 0.0, 0.0, 0.25].into();
     let mut e = Engine::new(config(), bars, Vec::new()).unwrap();
     e.step();
     e.submit(request(Side::Buy, 10.0, Kind::Market, Tif::Gtc)).unwrap();
@@ -459,11 +459,11 @@ fn slippage_never_pushes_a_limit_fill_beyond_its_limit() {
 fn orders_at_one_timestamp_match_in_submission_order_across_symbols() {
     // Two symbols, bars interleaved A, B per day. Day 1: all cash into B. Day 2: sell B, then buy A with it.
     let mut bars = stream(&[FLAT, FLAT, FLAT, FLAT, FLAT, FLAT]);
-    bars.symbol = vec![0, 1, 0, 1, 0, 1];
-    bars.ts_event = vec![DAY, DAY, 2 * DAY, 2 * DAY, 3 * DAY, 3 * DAY];
+    bars.symbol = vec![0, 1, 0, 1, 0, 1].into();
+    bars.ts_event = vec![DAY, DAY, 2 * DAY, 2 * DAY, 3 * DAY, 3 * DAY].into();
     bars.ts_arrival = bars.ts_event.clone();
     bars.ts_start = bars.ts_event.iter().map(|t| t - DAY).collect();
-    bars.session = vec![1, 1, 2, 2, 3, 3];
+    bars.session = vec![1, 1, 2, 2, 3, 3].into();
     let mut c = config();
     c.multipliers = vec![1.0, 1.0];
     let mut e = Engine::new(c, bars, Vec::new()).unwrap();

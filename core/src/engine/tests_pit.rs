@@ -17,16 +17,16 @@ fn daily(prices: &[(f64, f64, f64, f64)], n_symbols: usize, feed_latency: i64) -
     for (day, &(open, high, low, close)) in prices.iter().enumerate() {
         for symbol in 0..n_symbols {
             let d = (day as i64 + 1) * DAY;
-            s.ts_event.push(d + CLOSE);
-            s.ts_arrival.push(d + CLOSE + feed_latency);
-            s.ts_start.push(d + OPEN);
-            s.symbol.push(symbol);
-            s.open.push(open);
-            s.high.push(high);
-            s.low.push(low);
-            s.close.push(close);
-            s.volume.push(1e4);
-            s.session.push(day as i64 + 1);
+            s.ts_event.make_mut().push(d + CLOSE);
+            s.ts_arrival.make_mut().push(d + CLOSE + feed_latency);
+            s.ts_start.make_mut().push(d + OPEN);
+            s.symbol.make_mut().push(symbol);
+            s.open.make_mut().push(open);
+            s.high.make_mut().push(high);
+            s.low.make_mut().push(low);
+            s.close.make_mut().push(close);
+            s.volume.make_mut().push(1e4);
+            s.session.make_mut().push(day as i64 + 1);
         }
     }
     s

@@ -2,6 +2,9 @@
 //! one timestamp's ranges), submits orders by symbol index, and reads results back as NumPy arrays once
 //! the run is over. Every method is a thin forward to `crate::engine::Engine`.
 
+use std::any::Any;
+use std::sync::Arc;
+
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -9,12 +12,38 @@ use pyo3::types::PyDict;
 use super::records::to_dict;
 use super::vectorized::{Prices, SignalArrays, SignalSimulator};
 use crate::engine::{
-    AccountKind, BarStream, Config, Engine, Execution, Kind, OrderRequest, Promoted, PromotedInputs, Tif, Wake,
+    AccountKind, BarStream, Column, Config, Engine, Execution, Kind, OrderRequest, Promoted, PromotedInputs, Tif, Wake,
 };
 use crate::matching::costs::registry;
 use crate::matching::fill::BothTouched;
 use crate::options::Named;
 use crate::portfolio::Side;
+
+/// A bar column read in place from a read-only NumPy array (kept alive by the column); a writeable array
+/// is copied, since Python could change it under the engine.
+fn column<T: numpy::Element + Copy + Send + Sync>(a: &PyReadonlyArray1<'_, T>) -> PyResult<Column<T>> {
+    let values = a.as_slice()?;
+    if a.getattr("flags")?.getattr("writeable")?.extract::<bool>()? {
+        return Ok(values.to_vec().into());
+    }
+    let owner: Arc<dyn Any + Send + Sync> = Arc::new(a.as_any().clone().unbind());
+    // SAFETY: the array is contiguous (as_slice succeeded) and read-only, and `owner` holds a reference to
+    // it, so its buffer lives, unchanged, as long as the column.
+    Ok(unsafe { Column::shared(values.as_ptr(), values.len(), owner) })
+}
+
+/// The symbol codes as `usize` in place: int64 and usize share their layout on 64-bit targets, and a
+/// negative code reads as a huge index that `BarStream::validate` refuses.
+fn symbol_column(a: &PyReadonlyArray1<'_, i64>) -> PyResult<Column<usize>> {
+    const _: () = assert!(std::mem::size_of::<usize>() == std::mem::size_of::<i64>());
+    let codes = column(a)?;
+    if !codes.is_shared() {
+        return Ok(codes.iter().map(|&s| s as usize).collect());
+    }
+    let owner: Arc<dyn Any + Send + Sync> = Arc::new(codes.clone());
+    // SAFETY: same buffer as `codes` (kept alive by `owner`); every i64 bit pattern is a valid usize.
+    Ok(unsafe { Column::shared(codes.as_ptr().cast::<usize>(), codes.len(), owner) })
+}
 
 fn vec_f64(a: &PyReadonlyArray1<'_, f64>) -> PyResult<Vec<f64>> {
     Ok(a.as_slice()?.to_vec())
@@ -68,18 +97,18 @@ impl EventEngine {
         wake: (bool, bool, bool, bool),
     ) -> PyResult<Self> {
         let bars = BarStream {
-            ts_event: vec_i64(&ts_event)?,
-            ts_arrival: vec_i64(&ts_arrival)?,
-            ts_start: vec_i64(&ts_start)?,
-            symbol: symbol.as_slice()?.iter().map(|&s| s.max(0) as usize).collect(),
-            open: vec_f64(&open)?,
-            high: vec_f64(&high)?,
-            low: vec_f64(&low)?,
-            close: vec_f64(&close)?,
-            volume: vec_f64(&volume)?,
-            session: vec_i64(&session)?,
-            split: split.as_ref().map(vec_f64).transpose()?.unwrap_or_default(),
-            dividend: dividend.as_ref().map(vec_f64).transpose()?.unwrap_or_default(),
+            ts_event: column(&ts_event)?,
+            ts_arrival: column(&ts_arrival)?,
+            ts_start: column(&ts_start)?,
+            symbol: symbol_column(&symbol)?,
+            open: column(&open)?,
+            high: column(&high)?,
+            low: column(&low)?,
+            close: column(&close)?,
+            volume: column(&volume)?,
+            session: column(&session)?,
+            split: split.as_ref().map(column).transpose()?.unwrap_or_default(),
+            dividend: dividend.as_ref().map(column).transpose()?.unwrap_or_default(),
         };
         let account = leverage.map_or(AccountKind::Cash, |leverage| AccountKind::Margin { leverage });
         let config = Config {

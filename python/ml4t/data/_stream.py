@@ -14,13 +14,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 import polars as pl
 
 from ml4t.errors import ConfigError
 
-__all__ = ["BarStream", "SignalStream", "bar_stream", "signal_stream", "split_events"]
+__all__ = ["BarStream", "SignalStream", "SymbolNames", "bar_stream", "signal_stream", "split_events"]
 
 _KEYS = ("ts_event", "ts_arrival", "ts_start", "symbol")
 
@@ -32,14 +33,49 @@ class BarStream:
     ``columns`` is what a strategy reads: ``ts_event``, ``ts_arrival`` and ``ts_start`` as int64 ns, every
     numeric column as float64 (null -> NaN), every other column with its own dtype (bool, ``str`` objects,
     ``datetime64[D]``; datetimes as int64 ns UTC; with a null, an object array holding None). ``names`` is the
-    symbol of each row, ``symbol_index`` its position in the universe, ``session`` the calendar date (days
-    since the epoch) of its ``ts_event`` in the session time zone, for DAY orders.
+    symbol of each row (a :class:`SymbolNames`: looked up from ``symbol_index`` when read, not one string per
+    row), ``symbol_index`` its position in the universe, ``session`` the calendar date (days since the epoch)
+    of its ``ts_event`` in the session time zone, for DAY orders.
     """
 
     columns: dict[str, np.ndarray]
-    names: list[str]
+    names: SymbolNames
     symbol_index: np.ndarray
     session: np.ndarray
+
+
+class SymbolNames(Sequence[str]):
+    """The symbol of each row of a stream as a sequence of ``str``, read from the rows' integer codes
+    (``index``, positions in ``universe``): a row or a slice of rows is looked up when asked for, so a stream
+    of millions of bars holds one code per row instead of one string object per row (issue #18)."""
+
+    __slots__ = ("_index", "_universe")
+
+    def __init__(self, index: np.ndarray, universe: Sequence[str]) -> None:
+        self._index = index
+        self._universe = np.array(list(universe), dtype=object)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to a list of the same names (as the list it stands for would be), or to the same names."""
+        if isinstance(other, SymbolNames):
+            other = other[:]
+        return isinstance(other, list) and self[:] == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @overload
+    def __getitem__(self, row: int) -> str: ...
+    @overload
+    def __getitem__(self, row: slice) -> list[str]: ...
+    def __getitem__(self, row: int | slice) -> str | list[str]:
+        if isinstance(row, slice):
+            names: list[str] = self._universe[self._index[row]].tolist()
+            return names
+        name: str = self._universe[self._index[row]]
+        return name
 
 
 @dataclass(frozen=True)
@@ -73,10 +109,11 @@ def bar_stream(frame: pl.DataFrame, symbols: Sequence[str], fields: Sequence[str
     for name in fields:
         columns[name] = _readonly(np.ascontiguousarray(frame[name].cast(pl.Float64).fill_null(math.nan).to_numpy()))
     columns.update(_other_columns(frame, fields))
+    index = _readonly(frame["symbol"].cast(pl.Enum(list(symbols))).to_physical().cast(pl.Int64).to_numpy())
     return BarStream(
         columns=columns,
-        names=frame["symbol"].to_list(),
-        symbol_index=_readonly(frame["symbol"].cast(pl.Enum(list(symbols))).to_physical().cast(pl.Int64).to_numpy()),
+        names=SymbolNames(index, symbols),
+        symbol_index=index,
         session=_readonly(np.ascontiguousarray(session, dtype=np.int64)),
     )
 

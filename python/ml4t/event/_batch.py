@@ -104,11 +104,11 @@ class BarBatch(_Rows):
 
     def get(self, symbol: str) -> Bar | None:
         """The bar of ``symbol`` at this timestamp, None if it has none."""
-        names = self._names
-        for row in range(self._lo, self._hi):
-            if names[row] == symbol:
-                return Bar(self, row)
-        return None
+        names = self._names[self._lo : self._hi]  # one lookup of the window's names, then a list search
+        try:
+            return Bar(self, self._lo + names.index(symbol))
+        except ValueError:
+            return None
 
     def __repr__(self) -> str:
         return f"BarBatch({len(self)} bars: {', '.join(self.symbols[:5])}{', ...' if len(self) > 5 else ''})"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -262,7 +262,7 @@ def _drive(
     strategy: Strategy,
     hooks: Mapping[str, bool],
     columns: dict[str, np.ndarray],
-    names: list[str],
+    names: Sequence[str],
     index: np.ndarray,
     sig_columns: dict[str, np.ndarray],
     sig_names: list[str],
