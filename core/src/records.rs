@@ -8,6 +8,10 @@
 //! NaN marks a price or quantity that does not apply (no limit, no fill). Equity rows are one per recorded
 //! timestamp; `positions` and `marks` are row-major `(row, symbol)`. Text is dictionary-coded ([`Text`]):
 //! a run of a million orders has a handful of distinct order types, statuses and reasons.
+//!
+//! The event engine's positions come sparse instead ([`PositionHistory`]: a row when a position changes, the
+//! marks read from the bar stream), since its universe can be wide; [`PositionHistory::dense`] rebuilds the
+//! dense `positions` and `marks` when a frame needs them.
 
 use std::collections::HashMap;
 
@@ -94,6 +98,51 @@ pub struct FillRows {
     pub slippage: Vec<f64>,
 }
 
+/// The positions of an event run, sparse (issue #18: dense snapshots were 16 bytes per symbol and bar): per
+/// equity row, how many rows of the bar stream had been processed (`bar_end`); and one entry per change, the
+/// row and symbol and the position from that row on. Rows of changes never decrease; when one row and symbol
+/// appear twice the later entry wins. Every position is 0.0 before its first change.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PositionHistory {
+    pub bar_end: Vec<i64>,
+    pub row: Vec<i64>,
+    pub symbol: Vec<i64>,
+    pub quantity: Vec<f64>,
+}
+
+impl PositionHistory {
+    /// The dense `(positions, marks)`, row-major `(row, symbol)` over `n_symbols`, from the history and the
+    /// bar stream's symbol codes and closes: a symbol's mark at a row is the close of its latest bar before
+    /// that row's `bar_end` (NaN before its first bar), as the engine's ledger marks it. Bars whose code is
+    /// outside `0..n_symbols` are skipped.
+    pub fn dense(&self, n_symbols: usize, bar_symbol: &[i64], bar_close: &[f64]) -> (Vec<f64>, Vec<f64>) {
+        let n = self.bar_end.len();
+        let mut positions = Vec::with_capacity(n * n_symbols);
+        let mut marks = Vec::with_capacity(n * n_symbols);
+        let mut held = vec![0.0; n_symbols];
+        let mut mark = vec![f64::NAN; n_symbols];
+        let (mut change, mut bar) = (0, 0);
+        for (r, &end) in self.bar_end.iter().enumerate() {
+            let end = (end.max(0) as usize).min(bar_symbol.len().min(bar_close.len()));
+            for (&s, &close) in bar_symbol[bar.min(end)..end].iter().zip(&bar_close[bar.min(end)..end]) {
+                if let Some(m) = usize::try_from(s).ok().and_then(|s| mark.get_mut(s)) {
+                    *m = close;
+                }
+            }
+            bar = bar.max(end);
+            while change < self.row.len() && self.row[change] <= r as i64 {
+                if let Some(h) = usize::try_from(self.symbol[change]).ok().and_then(|s| held.get_mut(s)) {
+                    *h = self.quantity[change];
+                }
+                change += 1;
+            }
+            positions.extend_from_slice(&held);
+            marks.extend_from_slice(&mark);
+        }
+        (positions, marks)
+    }
+}
+
 /// A run's records.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Records {
@@ -102,11 +151,16 @@ pub struct Records {
     pub ts: Vec<i64>,
     pub cash: Vec<f64>,
     pub equity: Vec<f64>,
+    /// Dense positions (the vectorized mode); empty when `history` holds them.
     pub positions: Vec<f64>,
     /// The price each position is marked at (the last close; NaN before a symbol's first bar).
     pub marks: Vec<f64>,
     /// Dividends credited over the run.
     pub dividends: f64,
+    /// The event engine's sparse positions (then `positions` and `marks` are empty).
+    pub history: Option<PositionHistory>,
+    /// The marks after the last row, per symbol (NaN for a symbol never marked, and for all without rows).
+    pub last_marks: Vec<f64>,
 }
 
 /// How a detailed vectorized run is laid out: its timeline and closes, and its groups' columns.
@@ -217,6 +271,10 @@ impl Records {
                 out.marks[bar * n_symbols + s] = last;
             }
         }
+        out.last_marks = match n_bars {
+            0 => vec![f64::NAN; n_symbols],
+            n => out.marks[(n - 1) * n_symbols..].to_vec(),
+        };
         out
     }
 }
@@ -309,5 +367,22 @@ mod tests {
         // marks: the last close, carried over gaps; NaN before the first
         assert!(r.marks[0] == 10.0 && r.marks[1].is_nan());
         assert_eq!(r.marks[2..], [10.5, 20.0, 11.0, 20.0]);
+        assert_eq!(r.last_marks, [11.0, 20.0]);
+    }
+
+    #[test]
+    fn a_position_history_rebuilds_dense_positions_and_marks() {
+        // two symbols, three rows; bars: row 0 has symbol 0's, row 1 both, row 2 symbol 1's (twice: latest wins)
+        let history = PositionHistory {
+            bar_end: vec![1, 3, 5],
+            row: vec![0, 2, 2, 2],
+            symbol: vec![0, 1, 0, 0],
+            quantity: vec![5.0, -2.0, 1.0, -0.0],
+        };
+        let (positions, marks) = history.dense(2, &[0, 0, 1, 1, 1], &[10.0, 11.0, 20.0, 21.0, 22.0]);
+        assert_eq!(positions, [5.0, 0.0, 5.0, 0.0, -0.0, -2.0]);
+        assert!(positions[4].is_sign_negative(), "the later entry of a row wins, bit for bit");
+        assert!(marks[0] == 10.0 && marks[1].is_nan());
+        assert_eq!(marks[2..], [11.0, 20.0, 11.0, 22.0]);
     }
 }

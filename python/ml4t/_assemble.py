@@ -4,13 +4,17 @@ what the run must say out loud (``ml4t._run_report``).
 
 The records' columns mean the same in both modes: times are ``ts_event`` nanoseconds (UTC), symbols are
 indices into ``symbols``, ``positions`` and ``marks`` are row-major ``(row, symbol)`` with one row per
-equity row, NaN marks a price or quantity that does not apply (it becomes null in the orders table), an
+equity row (or empty: the event engine sends its positions sparse, ``position_bar_end``, ``position_row``,
+``position_symbol`` and ``position_qty``, and its bar stream's symbol codes and closes as ``bar_marks``;
+:func:`_position_arrays` makes them dense, the same values), ``last_marks`` are the marks after the last
+row, NaN marks a price or quantity that does not apply (it becomes null in the orders table), an
 order's ``ts_closed`` is null while it is open (``order_is_closed``), and a text column ``x`` comes as
 codes into ``x_values`` (its distinct texts, None first). An order's ``ts_submitted`` is when it was decided (in
 the vectorized mode the signal's bar: the fill bar under close execution, the bar before under next-open),
 so a promoted run gives the same frames as the vectorized one.
 
-What differs between the modes comes in as explicit inputs, not code paths: contract ``multipliers``
+What differs between the modes comes in as explicit inputs, not code paths: the event engine's ``bar_marks``
+(positions sparse, see above), contract ``multipliers``
 (scale position values and trade P&L; default 1), stock ``splits`` (``round_trips`` adjusts open trades),
 order ``tags`` (``order_id -> tag``), and the ``init_cash`` and ``meta`` the caller states.
 """
@@ -23,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from ml4t import _core
 from ml4t._roundtrips import round_trips
 from ml4t._run_report import report_run
 from ml4t._time import TS_DTYPE
@@ -55,12 +60,34 @@ def _equity_frame(raw: Mapping[str, Any]) -> pl.DataFrame:
     return frame.cast(pl.Schema(EQUITY_SCHEMA))
 
 
+def _position_arrays(
+    raw: Mapping[str, Any], n_sym: int, bar_marks: tuple[np.ndarray, np.ndarray] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(positions, marks)``, each ``(row, symbol)``: the records' dense arrays, or, given the bar stream's
+    ``bar_marks`` (symbol codes, closes), the event engine's sparse history made dense
+    (``_core.dense_positions``)."""
+    n = len(raw["ts"])
+    if bar_marks is None:
+        return raw["positions"].reshape(n, n_sym), raw["marks"].reshape(n, n_sym)
+    bar_symbol, bar_close = bar_marks
+    positions, marks = _core.dense_positions(
+        raw["position_bar_end"], raw["position_row"], raw["position_symbol"], raw["position_qty"], n_sym,
+        bar_symbol, bar_close,
+    )  # fmt: skip
+    return positions.reshape(n, n_sym), marks.reshape(n, n_sym)
+
+
 def _positions_frame(
-    raw: Mapping[str, Any], names: pl.Series, marks: np.ndarray, multipliers: np.ndarray | None
+    raw: Mapping[str, Any],
+    names: pl.Series,
+    multipliers: np.ndarray | None,
+    bar_marks: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pl.DataFrame:
+    """``Result.positions``: one row per (equity row, symbol), in that order."""
     ts = raw["ts"]
-    n, n_sym = marks.shape
-    pos = raw["positions"].reshape(n, n_sym)
+    n_sym = len(names)
+    pos, marks = _position_arrays(raw, n_sym, bar_marks)
+    n = len(ts)
     value = pos * np.nan_to_num(marks)
     return pl.DataFrame(
         {
@@ -131,18 +158,15 @@ def assemble(
     splits: Mapping[str, list[tuple[int, float]]] | None = None,
     tags: Mapping[int, str] | None = None,
     bars: Bars | None = None,
+    bar_marks: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Result:
     """The ``Result`` of the records ``raw`` over ``symbols`` (see the module docstring)."""
     names = pl.Series(list(symbols), dtype=pl.String)
-    n_sym = len(symbols)
-    ts = raw["ts"]
-    n = len(ts)
-    marks = raw["marks"].reshape(n, n_sym)
     equity = _equity_frame(raw)
-    positions = _positions_frame(raw, names, marks, multipliers)
+    positions = _positions_frame(raw, names, multipliers, bar_marks)
     orders = _orders_frame(raw, names, tags or {})
     fills = _fills_frame(raw, names)
-    last_marks = {s: float(marks[-1, i]) if n else float("nan") for i, s in enumerate(symbols)}
+    last_marks = {s: float(m) for s, m in zip(symbols, raw["last_marks"], strict=True)}
     per_symbol = None if multipliers is None else {s: float(m) for s, m in zip(symbols, multipliers, strict=True)}
     trades = round_trips(fills, last_marks, per_symbol, splits=splits)
     result = Result(

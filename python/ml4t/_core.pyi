@@ -38,6 +38,15 @@ def round_trips(
     multipliers: npt.NDArray[np.float64],
     splits: list[list[tuple[int, float]]],
 ) -> dict[str, npt.NDArray[Any]]: ...
+def dense_positions(
+    bar_end: npt.NDArray[np.int64],
+    row: npt.NDArray[np.int64],
+    symbol: npt.NDArray[np.int64],
+    quantity: npt.NDArray[np.float64],
+    n_symbols: int,
+    bar_symbol: npt.NDArray[np.int64],
+    bar_close: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
 
 @final
 class PitIndex:

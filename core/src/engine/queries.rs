@@ -65,8 +65,8 @@ impl Engine {
         out.ts.clone_from(&snaps.ts);
         out.cash.clone_from(&snaps.cash);
         out.equity.clone_from(&snaps.equity);
-        out.positions.clone_from(&snaps.positions);
-        out.marks.clone_from(&snaps.marks);
+        out.history = Some(snaps.history.clone());
+        out.last_marks.clone_from(&self.ledger().marks);
         out.dividends = self.dividends();
         out
     }
@@ -137,7 +137,8 @@ mod tests {
         assert_eq!(r.fills.order_id, [0]);
         assert_eq!((r.fills.price[0], r.fills.quantity[0]), (100.0, 5.0));
         assert_eq!(r.ts.len(), 3);
-        assert_eq!(r.positions, [0.0, 5.0, 5.0]);
+        let (positions, marks) = r.history.unwrap().dense(1, &[0, 0, 0], &[100.0; 3]);
+        assert_eq!((positions, marks), (vec![0.0, 5.0, 5.0], vec![100.0; 3]));
         assert_eq!(r.cash[2], 10_000.0 - 500.0);
     }
 }

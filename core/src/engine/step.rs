@@ -3,6 +3,7 @@
 //! record a snapshot of equity and positions after each timestamp at which bars arrived.
 
 use super::Engine;
+use crate::records::PositionHistory;
 use crate::events::Priority;
 
 /// What happened at one timestamp: half-open ranges into the bar stream, the signal arrivals and the fill
@@ -17,17 +18,17 @@ pub struct Step {
     pub timers: Vec<u64>,
 }
 
-/// Equity and positions after each timestamp at which bars arrived.
+/// Equity after each timestamp at which bars arrived, and the positions as a sparse history (a row when a
+/// position changes; the marks are the bar stream's closes, see `PositionHistory`).
 #[derive(Debug, Clone, Default)]
 pub struct Snapshots {
     /// The latest `ts_event` among that timestamp's bars.
     pub ts: Vec<i64>,
     pub cash: Vec<f64>,
     pub equity: Vec<f64>,
-    /// Row-major (snapshot, symbol).
-    pub positions: Vec<f64>,
-    /// Row-major (snapshot, symbol): the marks (last close; NaN before a symbol's first bar).
-    pub marks: Vec<f64>,
+    pub history: PositionHistory,
+    /// The positions as of the last row (what the next row's changes are taken against).
+    recorded: Vec<f64>,
 }
 
 impl Engine {
@@ -107,25 +108,35 @@ impl Engine {
         let Some(ts) = self.pending_snapshot.take() else {
             return;
         };
-        let n = self.ledger.holdings.len();
         let snaps = &mut self.snapshots;
         let ts = match snaps.ts.last() {
-            // Bars of an earlier ts_event arriving late: replace the previous row so times stay increasing.
+            // Bars of an earlier ts_event arriving late: replace the previous row so times stay increasing (its
+            // position changes stay; the changes found now are added to the same row and win).
             Some(&last) if last >= ts => {
                 snaps.ts.pop();
                 snaps.cash.pop();
                 snaps.equity.pop();
-                snaps.positions.truncate(snaps.positions.len() - n);
-                snaps.marks.truncate(snaps.marks.len() - n);
+                snaps.history.bar_end.pop();
                 last
             }
             _ => ts,
         };
+        let row = snaps.ts.len() as i64;
         snaps.ts.push(ts);
         snaps.cash.push(self.ledger.account.cash);
         snaps.equity.push(self.ledger.equity());
-        snaps.positions.extend(self.ledger.holdings.iter().map(|h| h.position));
-        snaps.marks.extend_from_slice(&self.ledger.marks);
+        let history = &mut snaps.history;
+        history.bar_end.push(self.bar_cursor as i64);
+        snaps.recorded.resize(self.ledger.holdings.len(), 0.0);
+        for (symbol, (h, recorded)) in self.ledger.holdings.iter().zip(&mut snaps.recorded).enumerate() {
+            // bitwise, so a position of -0.0 is recorded as such
+            if h.position.to_bits() != recorded.to_bits() {
+                *recorded = h.position;
+                history.row.push(row);
+                history.symbol.push(symbol as i64);
+                history.quantity.push(h.position);
+            }
+        }
     }
 
     /// Finish the run: the last snapshot is taken; orders still working stay `open`.

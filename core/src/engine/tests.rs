@@ -545,12 +545,25 @@ fn simulate(
     orders: &[(usize, bool, f64, Kind, u8)],
     participation: Option<f64>,
 ) -> Engine {
+    simulate_observed(bars, orders, participation, &mut |_| {})
+}
+
+/// `simulate`, calling `observe` with the engine before every step.
+fn simulate_observed(
+    bars: &[(f64, f64, f64, f64, f64)],
+    orders: &[(usize, bool, f64, Kind, u8)],
+    participation: Option<f64>,
+    observe: &mut dyn FnMut(&Engine),
+) -> Engine {
     let mut c = config();
     c.participation = participation;
     c.commission = Box::new(PercentCommission::new(0.001).unwrap());
     let mut e = Engine::new(c, stream(bars), Vec::new()).unwrap();
     let mut step = 0;
-    while e.step().is_some() {
+    while {
+        observe(&e);
+        e.step().is_some()
+    } {
         for &(at, buy, quantity, kind, tif) in orders {
             if at == step {
                 let side = if buy { Side::Buy } else { Side::Sell };
@@ -611,5 +624,21 @@ proptest! {
         prop_assert_eq!(a.fills(), b.fills());
         prop_assert_eq!(a.orders(), b.orders());
         prop_assert_eq!(&a.snapshots().equity, &b.snapshots().equity);
+    }
+
+    #[test]
+    fn the_sparse_position_history_rebuilds_the_ledger_of_every_row(bars in arb_bars(), orders in arb_orders()) {
+        // The reference: the ledger's positions and marks when each step begins (after the decisions of the
+        // timestamp before: the moment a row is recorded), as the dense snapshots stored them.
+        let mut seen = Vec::new();
+        let e = simulate_observed(&bars, &orders, None, &mut |e| {
+            seen.push((e.ledger().holdings[0].position.to_bits(), e.ledger().marks[0].to_bits()));
+        });
+        let history = e.records().history.unwrap();
+        let closes: Vec<f64> = bars.iter().map(|b| b.3).collect();
+        let (positions, marks) = history.dense(1, &vec![0; bars.len()], &closes);
+        let rebuilt: Vec<(u64, u64)> = positions.iter().zip(&marks).map(|(p, m)| (p.to_bits(), m.to_bits())).collect();
+        prop_assert_eq!(&rebuilt[..], &seen[1..]);
+        prop_assert_eq!(e.records().last_marks[0].to_bits(), seen.last().unwrap().1);
     }
 }

@@ -68,5 +68,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<progress::Progress>()?;
     m.add_function(wrap_pyfunction!(cscv::cscv_logits, m)?)?;
     m.add_function(wrap_pyfunction!(trades::round_trips, m)?)?;
+    m.add_function(wrap_pyfunction!(records::dense_positions, m)?)?;
     Ok(())
 }

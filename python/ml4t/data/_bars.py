@@ -190,13 +190,16 @@ class Bars:
         the first to the last bar, so it is accurate for samples covering whole weeks and years.
         """
         if "ppy" not in self._cache:
-            stats = (
-                self._frame.group_by("symbol")
+            stats = (  # lazy over two columns: the eager group_by took ~150 MB more at 5M rows (issue #18)
+                self._frame.lazy()
+                .select("symbol", "ts_event")
+                .group_by("symbol")
                 .agg(
                     pl.len().alias("n"),
                     (pl.col("ts_event").max() - pl.col("ts_event").min()).dt.total_nanoseconds().alias("span"),
                 )
                 .filter((pl.col("n") >= 2) & (pl.col("span") > 0))
+                .collect()
             )
             rates = [(n - 1) / (span / NS_PER_YEAR) for n, span in stats.select("n", "span").iter_rows()]
             self._cache["ppy"] = float(statistics.median(rates)) if rates else None

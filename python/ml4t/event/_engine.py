@@ -246,6 +246,7 @@ class Engine:
             splits=splits,
             tags=ctx._tags,
             bars=self._bars,
+            bar_marks=(stream.symbol_index, columns["close"]),  # the engine's positions come sparse
             meta={
                 "mode": "event",
                 "strategy": type(strategy).__name__,
