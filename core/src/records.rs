@@ -381,7 +381,10 @@ mod tests {
         };
         let (positions, marks) = history.dense(2, &[0, 0, 1, 1, 1], &[10.0, 11.0, 20.0, 21.0, 22.0]);
         assert_eq!(positions, [5.0, 0.0, 5.0, 0.0, -0.0, -2.0]);
-        assert!(positions[4].is_sign_negative(), "the later entry of a row wins, bit for bit");
+        assert!(
+            positions[4].is_sign_negative(),
+            "the later entry of a row wins, bit for bit"
+        );
         assert!(marks[0] == 10.0 && marks[1].is_nan());
         assert_eq!(marks[2..], [11.0, 20.0, 11.0, 22.0]);
     }

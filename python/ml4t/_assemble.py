@@ -88,14 +88,17 @@ def _positions_frame(
     n_sym = len(names)
     pos, marks = _position_arrays(raw, n_sym, bar_marks)
     n = len(ts)
-    value = pos * np.nan_to_num(marks)
+    value = np.nan_to_num(marks)  # value = position x mark (x multiplier), computed in place: one array
+    np.multiply(pos, value, out=value)
+    if multipliers is not None:
+        np.multiply(value, multipliers, out=value)
     return pl.DataFrame(
         {
             "ts_event": _ts(np.repeat(ts, n_sym)),
-            "symbol": names.gather(np.tile(np.arange(n_sym), n)),
+            "symbol": names.gather(np.tile(np.arange(n_sym, dtype=np.uint32), n)),
             "position_qty": pos.ravel(),
             "market_price": marks.ravel(),
-            "position_value": (value if multipliers is None else value * multipliers).ravel(),
+            "position_value": value.ravel(),
         }
     ).cast(pl.Schema(POSITIONS_SCHEMA))
 

@@ -14,6 +14,7 @@ __all__ = [
     "SignalSimulator",
     "__version__",
     "cscv_logits",
+    "dense_positions",
     "round_trips",
 ]
 

@@ -76,6 +76,12 @@ def test_the_bar_stream_is_the_frame_ordered_by_arrival_then_symbol(frame, sessi
     reference = sorted(b.frame.rows(named=True), key=lambda r: (r["ts_arrival"], r["symbol"]))
     assert stream.names == [r["symbol"] for r in reference]
     assert stream.symbol_index.tolist() == [b.symbols.index(r["symbol"]) for r in reference]
+    # the names are looked up from the codes (issue #18): row by row, by slice and by value, as the list
+    expected = [r["symbol"] for r in reference]
+    assert len(stream.names) == len(expected)
+    assert [stream.names[i] for i in range(len(expected))] == expected
+    assert stream.names[1:-1] == expected[1:-1] and stream.names[::-1] == expected[::-1]
+    assert list(stream.names) == expected and stream.names != tuple(expected)
     for name in ("ts_event", "ts_arrival", "ts_start"):
         assert stream.columns[name].tolist() == [_ns(r[name]) for r in reference]
     for name in ("open", "high", "low", "close", "volume"):

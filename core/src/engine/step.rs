@@ -3,8 +3,8 @@
 //! record a snapshot of equity and positions after each timestamp at which bars arrived.
 
 use super::Engine;
-use crate::records::PositionHistory;
 use crate::events::Priority;
+use crate::records::PositionHistory;
 
 /// What happened at one timestamp: half-open ranges into the bar stream, the signal arrivals and the fill
 /// log, plus the timers that fired.

@@ -72,7 +72,7 @@ class SymbolNames(Sequence[str]):
     def __getitem__(self, row: slice) -> list[str]: ...
     def __getitem__(self, row: int | slice) -> str | list[str]:
         if isinstance(row, slice):
-            names: list[str] = self._universe[self._index[row]].tolist()
+            names: list[str] = self._universe.take(self._index[row]).tolist()
             return names
         name: str = self._universe[self._index[row]]
         return name
