@@ -167,7 +167,7 @@ class EventEngine:
         low: npt.NDArray[np.float64],
         close: npt.NDArray[np.float64],
         volume: npt.NDArray[np.float64],
-        session: npt.NDArray[np.int64],
+        session: npt.NDArray[np.int32],
         split: npt.NDArray[np.float64] | None,
         dividend: npt.NDArray[np.float64] | None,
         signal_arrivals: npt.NDArray[np.int64],

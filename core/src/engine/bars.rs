@@ -20,7 +20,7 @@ pub struct BarStream {
     pub close: Column<f64>,
     pub volume: Column<f64>,
     /// The bar's trading session (a day number in the exchange's time zone), for DAY orders.
-    pub session: Column<i64>,
+    pub session: Column<i32>,
     /// New units per old unit on a split's ex-date (1 or NaN otherwise); empty when the bars carry none.
     pub split: Column<f64>,
     /// Cash per unit on a dividend's ex-date (0 or NaN otherwise); empty when the bars carry none.

@@ -265,7 +265,7 @@ impl Engine {
             }
             let bar = self.bar(row);
             let te = self.bars.ts_event[row];
-            let session = self.bars.session[row];
+            let session = i64::from(self.bars.session[row]);
             let o = &mut self.orders[id as usize];
             if o.request.tif == Tif::Day {
                 match o.session {

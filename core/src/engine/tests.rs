@@ -21,7 +21,7 @@ pub(super) fn stream(bars: &[(f64, f64, f64, f64, f64)]) -> BarStream {
         low: bars.iter().map(|b| b.2).collect(),
         close: bars.iter().map(|b| b.3).collect(),
         volume: bars.iter().map(|b| b.4).collect(),
-        session: (1..=n as i64).collect(),
+        session: (1..=n as i32).collect(),
         split: Column::default(),
         dividend: Column::default(),
     }

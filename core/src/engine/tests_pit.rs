@@ -26,7 +26,7 @@ fn daily(prices: &[(f64, f64, f64, f64)], n_symbols: usize, feed_latency: i64) -
             s.low.make_mut().push(low);
             s.close.make_mut().push(close);
             s.volume.make_mut().push(1e4);
-            s.session.make_mut().push(day as i64 + 1);
+            s.session.make_mut().push(day as i32 + 1);
         }
     }
     s

@@ -80,7 +80,7 @@ impl EventEngine {
         low: PyReadonlyArray1<'_, f64>,
         close: PyReadonlyArray1<'_, f64>,
         volume: PyReadonlyArray1<'_, f64>,
-        session: PyReadonlyArray1<'_, i64>,
+        session: PyReadonlyArray1<'_, i32>,
         split: Option<PyReadonlyArray1<'_, f64>>,
         dividend: Option<PyReadonlyArray1<'_, f64>>,
         signal_arrivals: PyReadonlyArray1<'_, i64>,

@@ -34,8 +34,8 @@ class BarStream:
     numeric column as float64 (null -> NaN), every other column with its own dtype (bool, ``str`` objects,
     ``datetime64[D]``; datetimes as int64 ns UTC; with a null, an object array holding None). ``names`` is the
     symbol of each row (a :class:`SymbolNames`: looked up from ``symbol_index`` when read, not one string per
-    row), ``symbol_index`` its position in the universe, ``session`` the calendar date (days since the epoch)
-    of its ``ts_event`` in the session time zone, for DAY orders.
+    row), ``symbol_index`` its position in the universe, ``session`` the calendar date (days since the epoch,
+    int32) of its ``ts_event`` in the session time zone, for DAY orders.
     """
 
     columns: dict[str, np.ndarray]
@@ -100,7 +100,7 @@ def bar_stream(frame: pl.DataFrame, symbols: Sequence[str], fields: Sequence[str
     if frame.height and (frame["ts_arrival"] - frame["ts_event"]).n_unique() > 1:
         frame = frame.sort(["ts_arrival", "symbol"], maintain_order=True)
     try:
-        session = frame["ts_event"].dt.convert_time_zone(session_tz).dt.date().cast(pl.Int32).cast(pl.Int64).to_numpy()
+        session = frame["ts_event"].dt.convert_time_zone(session_tz).dt.date().cast(pl.Int32).to_numpy()
     except pl.exceptions.PolarsError as error:
         raise ConfigError(f"unknown session_tz {session_tz!r}: {error}", argument="session_tz") from None
     columns = {
@@ -114,7 +114,7 @@ def bar_stream(frame: pl.DataFrame, symbols: Sequence[str], fields: Sequence[str
         columns=columns,
         names=SymbolNames(index, symbols),
         symbol_index=index,
-        session=_readonly(np.ascontiguousarray(session, dtype=np.int64)),
+        session=_readonly(np.ascontiguousarray(session, dtype=np.int32)),
     )
 
 
