@@ -3,6 +3,10 @@
 * ``test_sweep_kernel`` - the sweep kernel alone: ``SignalSimulator.sweep_programs`` on a compiled chunk whose
   leaves are already evaluated (2,000 SMA-crossover combinations x 5,000 daily bars, one thread so the rate is
   per core and the other process on a shared machine matters less). Rate: ns per bar-combination.
+* ``test_numba_loop`` - the floor ``test_sweep_kernel`` is measured against (issue #18's "plain numba loop on
+  precomputed signals", ``bench/micro/numba_loop.py``): the same 2,000 crossovers' entries and exits evaluated
+  beforehand (not timed), simulated all-in long with the fee, keeping the return moments, total return, maximum
+  drawdown and trade count. One thread. Rate: ns per bar-combination.
 * ``test_compile_chunk`` - ``compile_chunk`` on 1,000 combinations: calling the signal function per
   combination, serializing the expressions, compiling them in Rust, evaluating the 65 distinct leaves (the
   moving averages) with Polars. Rate: us per combination.
@@ -71,6 +75,24 @@ def test_sweep_kernel(benchmark: Any, rate: Any, kernel_inputs: dict[str, Any]) 
     stats = benchmark(k["call"], *k["args"], **k["kwargs"])
     assert len(stats["total_return"]) >= len(KERNEL_FAST) * len(KERNEL_SLOW)
     rate(k["items"], "ns per bar-combination", 1e9)
+
+
+def test_numba_loop(benchmark: Any, rate: Any) -> None:
+    import numpy as np
+
+    from bench.micro.numba_loop import sweep_loop
+    from ml4t.datasets import synthetic_bars
+
+    close = synthetic_bars(1, KERNEL_BARS, "1d", seed=1).frame["close"].to_numpy()
+    grid = [(f, s) for f in KERNEL_FAST for s in KERNEL_SLOW]
+    means = {w: pl.Series(close).rolling_mean(w).to_numpy() for w in {*KERNEL_FAST, *KERNEL_SLOW}}
+    with np.errstate(invalid="ignore"):  # NaN warm-up rows compare False, as the kernel reads a null
+        entries = np.stack([means[f] > means[s] for f, s in grid])
+        exits = np.stack([means[f] < means[s] for f, s in grid])
+    sweep_loop(close[:50], entries[:2, :50], exits[:2, :50], FEES, INIT_CASH)  # compile (not timed)
+    out = benchmark(sweep_loop, close, entries, exits, FEES, INIT_CASH)
+    assert out.shape == (len(grid), 5) and out[:, 4].sum() > 0
+    rate(len(grid) * KERNEL_BARS, "ns per bar-combination", 1e9)
 
 
 def test_compile_chunk(benchmark: Any, rate: Any) -> None:

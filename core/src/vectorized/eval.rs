@@ -23,6 +23,13 @@ enum Operand {
     Owned(Column),
 }
 
+/// A program's result: `n` rows of values and validity, or one constant for every row.
+#[derive(Debug, Clone, Copy)]
+pub enum Evaluated<'a> {
+    Column(&'a [f64], &'a [bool]),
+    Scalar(f64, bool),
+}
+
 /// Evaluates programs over `n` rows, reusing its buffers across calls.
 #[derive(Default)]
 pub struct Evaluator {
@@ -39,6 +46,23 @@ impl std::fmt::Debug for Evaluator {
 impl Evaluator {
     /// Evaluate `program` with leaf columns `leaves[id] = (values, valid)`, writing the result to `out`.
     pub fn eval(&mut self, program: &Program, leaves: &[(&[f64], &[bool])], n: usize, out: &mut Column) {
+        out.value.clear();
+        out.valid.clear();
+        match self.eval_view(program, leaves, n) {
+            Evaluated::Column(v, ok) => {
+                out.value.extend_from_slice(&v[..n]);
+                out.valid.extend_from_slice(&ok[..n]);
+            }
+            Evaluated::Scalar(value, valid) => {
+                out.value.resize(n, value);
+                out.valid.resize(n, valid);
+            }
+        }
+    }
+
+    /// Evaluate `program` as [`Evaluator::eval`], returning its result in place (a leaf, a constant, or a
+    /// buffer of the evaluator's, valid until its next call) instead of copying it out.
+    pub fn eval_view<'s>(&'s mut self, program: &Program, leaves: &[(&'s [f64], &'s [bool])], n: usize) -> Evaluated<'s> {
         for instr in &program.code {
             match *instr {
                 Instr::Leaf(id) => self.stack.push(Operand::Leaf(id)),
@@ -46,22 +70,17 @@ impl Evaluator {
                 _ => self.apply(instr, leaves, n),
             }
         }
-        out.value.clear();
-        out.valid.clear();
         match self.stack.pop().expect("compiled program") {
             Operand::Leaf(id) => {
                 let (v, ok) = leaves[id as usize];
-                out.value.extend_from_slice(&v[..n]);
-                out.valid.extend_from_slice(&ok[..n]);
+                Evaluated::Column(&v[..n], &ok[..n])
             }
-            Operand::Const(value, valid) => {
-                out.value.resize(n, value);
-                out.valid.resize(n, valid);
-            }
+            Operand::Const(value, valid) => Evaluated::Scalar(value, valid),
             Operand::Owned(c) => {
-                out.value.extend_from_slice(&c.value);
-                out.valid.extend_from_slice(&c.valid);
+                // kept as the pool's last buffer, so the next `apply` reuses it only after this view is gone
                 self.pool.push(c);
+                let c = self.pool.last().expect("just pushed");
+                Evaluated::Column(&c.value[..n], &c.valid[..n])
             }
         }
     }

@@ -133,82 +133,229 @@ pub fn simulate_group<S: SignalSource, K: Sink>(
     settings: &Settings,
     sink: &mut K,
 ) {
-    let mut ledger = Ledger::new(
-        AccountKind::Cash,
-        Affordability::Resize,
-        settings.init_cash,
-        vec![1.0; cols.len()],
-    );
-    let mut group = Group::new(cols.len(), settings, source);
-    let mut positions = vec![0.0; cols.len()];
-    let base: Vec<usize> = cols
-        .clone()
-        .map(|col| (col % market.n_symbols) * market.n_bars)
-        .collect();
-    let mut bar = 0;
-    while bar < market.n_bars {
-        // Fast-forward: while every column is flat, a bar without an entry signal (or, in weights mode, a
-        // target on a rebalance row) trades nothing, so skip to the next bar that has one, updating only the
-        // price marks. (`positions` mirrors the ledger's holdings: only the group's step changes them, and it
-        // reports how.)
-        if positions.iter().all(|&p| p == 0.0) {
-            let next = next_entry_bar(settings.execution, bar, cols.clone(), source, market.n_bars);
-            if next > bar {
-                for (k, st) in group.states.iter_mut().enumerate() {
-                    st.skip_flat(
-                        &mut ledger.marks[k],
-                        market,
-                        base[k] + bar..base[k] + next,
-                        settings.execution,
-                    );
+    GroupRun::new(market, cols, settings, source).advance(market, source, settings, sink, market.n_bars);
+}
+
+/// One group's simulation that can stop at any bar and resume later with another source, so a caller can
+/// feed it signals a block of bars at a time (see [`GroupRun::advance`]). Running it to `n_bars` in one call
+/// or in any number of calls gives the same orders and bars, in the same order.
+pub struct GroupRun {
+    cols: Range<usize>,
+    ledger: Ledger,
+    group: Group,
+    positions: Vec<f64>,
+    base: Vec<usize>,
+    bar: usize,
+}
+
+impl GroupRun {
+    /// A run of the columns `cols` from bar 0. `source` only tells whether the run is in weights mode and
+    /// tracks stops ([`SignalSource::has_weights`], [`uses_stops`]): every source given to
+    /// [`GroupRun::advance`] must answer those two as this one.
+    pub fn new<S: SignalSource>(market: &Market, cols: Range<usize>, settings: &Settings, source: &S) -> Self {
+        let ledger = Ledger::new(
+            AccountKind::Cash,
+            Affordability::Resize,
+            settings.init_cash,
+            vec![1.0; cols.len()],
+        );
+        let base = cols
+            .clone()
+            .map(|col| (col % market.n_symbols) * market.n_bars)
+            .collect();
+        Self {
+            group: Group::new(cols.len(), settings, source),
+            positions: vec![0.0; cols.len()],
+            cols,
+            ledger,
+            base,
+            bar: 0,
+        }
+    }
+
+    /// The next bar to simulate.
+    pub fn bar(&self) -> usize {
+        self.bar
+    }
+
+    /// Simulate the bars from [`GroupRun::bar`] up to `end` (at most `market.n_bars`). `source` must give
+    /// the signal rows those bars read ([`signal_bar`]: rows `bar..end`, or `bar - 1..end - 1` at the next
+    /// open) and may say nothing of other rows, except that its [`SignalSource::next_entry`] may look at
+    /// rows up to `end - 1` and must not find an entry beyond the rows it holds.
+    pub fn advance<S: SignalSource, K: Sink>(
+        &mut self,
+        market: &Market,
+        source: &S,
+        settings: &Settings,
+        sink: &mut K,
+        end: usize,
+    ) {
+        let Self {
+            cols,
+            ledger,
+            group,
+            positions,
+            base,
+            bar,
+        } = self;
+        while *bar < end {
+            let now = *bar;
+            // Fast-forward: while every column is flat, a bar without an entry signal (or, in weights mode, a
+            // target on a rebalance row) trades nothing, so skip to the next bar that has one, updating only
+            // the price marks. (`positions` mirrors the ledger's holdings: only the group's step changes
+            // them, and it reports how.) A skip cut at `end` resumes in the next call; the sink sees one run.
+            if positions.iter().all(|&p| p == 0.0) {
+                let next = next_entry_bar(settings.execution, now, cols.clone(), source, end);
+                if next > now {
+                    for (k, st) in group.states.iter_mut().enumerate() {
+                        st.skip_flat(
+                            &mut ledger.marks[k],
+                            market,
+                            base[k] + now..base[k] + next,
+                            settings.execution,
+                        );
+                    }
+                    sink.flat(now..next, ledger.account.cash, positions);
+                    *bar = next;
+                    continue;
                 }
-                sink.flat(bar..next, ledger.account.cash, &positions);
-                bar = next;
-                continue;
+            }
+            // Hold: in signal mode without stops, a bar whose signal row has no flag that could trade a
+            // column's position (an exit or opposite entry while in a position, an entry when flat, an add
+            // when accumulating) places no order: skip to the next row with one, marking each bar.
+            if !group.weights && !group.use_stops {
+                let next = next_signal_bar(settings, now, cols.clone(), positions, source, end);
+                if next > now {
+                    hold(market, settings.execution, now..next, base, group, ledger, positions, sink);
+                    *bar = next;
+                    continue;
+                }
+            }
+            group.step(
+                market,
+                now,
+                cols.clone(),
+                base,
+                source,
+                settings,
+                ledger,
+                |k, &(order, outcome, before, after)| {
+                    sink.order(now, cols.start + k, &order, &outcome, before, after);
+                    positions[k] = after;
+                },
+            );
+            let mut marked = 0.0;
+            for (&position, &mark) in positions.iter().zip(&ledger.marks) {
+                if position != 0.0 {
+                    marked += position * mark;
+                }
+            }
+            sink.bar(now, ledger.account.cash, ledger.account.cash + marked, positions);
+            *bar = now + 1;
+        }
+    }
+}
+
+/// The first bar at or after `bar` whose order could come from an entry signal of any column of the group
+/// (`end` if none before it). At the close bar `b` trades on signal row `b`; at the next open on row `b - 1`.
+fn next_entry_bar<S: SignalSource>(execution: Execution, bar: usize, cols: Range<usize>, source: &S, end: usize) -> usize {
+    let shift = usize::from(execution == Execution::NextOpen);
+    let first_row = bar.saturating_sub(shift);
+    cols.map(|col| {
+        source
+            .next_entry(col, first_row)
+            .map_or(end, |row| (row + shift).clamp(bar, end))
+    })
+    .min()
+    .unwrap_or(end)
+}
+
+/// The first bar at or after `bar` (`end` if none before it) whose signal row has a flag that could trade
+/// a column of the group at its `positions` ([`actionable`]).
+fn next_signal_bar<S: SignalSource>(
+    settings: &Settings,
+    bar: usize,
+    cols: Range<usize>,
+    positions: &[f64],
+    source: &S,
+    end: usize,
+) -> usize {
+    let shift = usize::from(settings.execution == Execution::NextOpen);
+    let first_row = bar.saturating_sub(shift);
+    cols.zip(positions)
+        .map(|(col, &position)| {
+            source
+                .next_signal(col, first_row, actionable(position, settings.rules.accumulate))
+                .map_or(end, |row| (row + shift).clamp(bar, end))
+        })
+        .min()
+        .unwrap_or(end)
+}
+
+/// The raw flags that can make [`decide`] order at `position`: what [`order_size`] reads after
+/// [`Rules::resolve`] (which only ever clears flags, or turns an opposite entry into an exit).
+fn actionable(position: f64, accumulate: bool) -> Signals {
+    if position > 0.0 {
+        Signals {
+            long_entry: accumulate,
+            long_exit: true,
+            short_entry: true,
+            short_exit: false,
+        }
+    } else if position < 0.0 {
+        Signals {
+            long_entry: true,
+            long_exit: false,
+            short_entry: accumulate,
+            short_exit: true,
+        }
+    } else {
+        Signals {
+            long_entry: true,
+            short_entry: true,
+            ..Signals::default()
+        }
+    }
+}
+
+/// Bars `bars` pass with no order in a group without stops in signal mode: as [`Group::step`] leaves such a
+/// bar, each column with a close takes its valuation price (when it has one) and its mark; then the bar's
+/// equity is recorded as [`GroupRun::advance`] records it.
+#[allow(clippy::too_many_arguments)]
+fn hold<K: Sink>(
+    market: &Market,
+    execution: Execution,
+    bars: Range<usize>,
+    base: &[usize],
+    group: &mut Group,
+    ledger: &mut Ledger,
+    positions: &[f64],
+    sink: &mut K,
+) {
+    let prices = match execution {
+        Execution::Close => market.close,
+        Execution::NextOpen => market.open,
+    };
+    let cash = ledger.account.cash;
+    for bar in bars {
+        for ((st, mark), &at) in group.states.iter_mut().zip(ledger.marks.iter_mut()).zip(base) {
+            let close = market.close[at + bar];
+            if !close.is_nan() {
+                let price = prices[at + bar];
+                if !price.is_nan() {
+                    st.val_price = price;
+                }
+                *mark = close;
             }
         }
-        group.step(
-            market,
-            bar,
-            cols.clone(),
-            &base,
-            source,
-            settings,
-            &mut ledger,
-            |k, &(order, outcome, before, after)| {
-                sink.order(bar, cols.start + k, &order, &outcome, before, after);
-                positions[k] = after;
-            },
-        );
         let mut marked = 0.0;
         for (&position, &mark) in positions.iter().zip(&ledger.marks) {
             if position != 0.0 {
                 marked += position * mark;
             }
         }
-        sink.bar(bar, ledger.account.cash, ledger.account.cash + marked, &positions);
-        bar += 1;
+        sink.bar(bar, cash, cash + marked, positions);
     }
-}
-
-/// The first bar at or after `bar` whose order could come from an entry signal of any column of the group
-/// (`n_bars` if none). At the close bar `b` trades on signal row `b`; at the next open on row `b - 1`.
-fn next_entry_bar<S: SignalSource>(
-    execution: Execution,
-    bar: usize,
-    cols: Range<usize>,
-    source: &S,
-    n_bars: usize,
-) -> usize {
-    let shift = usize::from(execution == Execution::NextOpen);
-    let first_row = bar.saturating_sub(shift);
-    cols.map(|col| {
-        source
-            .next_entry(col, first_row)
-            .map_or(n_bars, |row| (row + shift).clamp(bar, n_bars))
-    })
-    .min()
-    .unwrap_or(n_bars)
 }
 
 impl ColumnState {

@@ -27,7 +27,8 @@ pub use cscv::{combinations, cscv_logits, score, Metric, SubsetSums};
 pub use eval::{Column, Evaluator};
 pub use group::Group;
 pub use kernel::{
-    simulate_group, uses_stops, ColumnState, ColumnStep, Execution, Market, Sequence, Settings, Sink, StopEntry,
+    simulate_group, uses_stops, ColumnState, ColumnStep, Execution, GroupRun, Market, Sequence, Settings, Sink,
+    StopEntry,
 };
 pub use moments::{BlockSums, Blocks, Central};
 pub use programs::{struct_fields, Bounds, KeyKind, SignalPrograms, KEYS, KEY_KINDS, N_KEYS, N_NUMBERS};
@@ -38,3 +39,5 @@ pub use stops::Stops;
 pub use sweep::{check_layout, group_width, run_groups, sweep, sweep_signals, Progress};
 #[cfg(test)]
 mod tests_weights;
+#[cfg(test)]
+mod tests_blocks;

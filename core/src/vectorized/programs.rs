@@ -7,14 +7,15 @@
 //! "leave the symbol alone"). Leaf columns are `(n_symbols, n_leaves, n_bars)` values with their validity.
 
 use std::collections::HashMap;
+use std::iter;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::value::RawValue;
 
-use super::eval::{Column, Evaluator};
-use super::expr::{leaf_types, result_is_bool, Compiler, Program};
-use super::kernel::{simulate_group, Market, Settings};
+use super::eval::{Column, Evaluated, Evaluator};
+use super::expr::{leaf_types, result_is_bool, Compiler, Instr, Program};
+use super::kernel::{Execution, GroupRun, Market, Settings};
 use super::moments::Blocks;
 use super::sinks::EquityStats;
 use super::source::{MatrixSource, OffsetSource};
@@ -193,6 +194,7 @@ impl SignalPrograms {
             })
             .collect();
         let per_combo = n_symbols.max(1);
+        let shift = usize::from(settings.execution == Execution::NextOpen);
         let broken = AtomicBool::new(false);
         let stats = sweep(
             settings,
@@ -203,16 +205,33 @@ impl SignalPrograms {
             Scratch::default,
             |scratch, cols, sink| {
                 let row = &self.programs[cols.start / per_combo];
-                scratch.evaluate(row, &leaves, cols.clone(), n_symbols, n_bars);
-                if !scratch.obeys(bounds) {
-                    broken.store(true, Ordering::Relaxed);
-                    return;
-                }
-                let source = OffsetSource {
-                    inner: scratch.source(n_bars),
-                    base: cols.start,
+                // a `when/then/otherwise` asks whether its predicate is the same on every row of the column
+                // (see `super::eval`): such a combination is evaluated in one block, the whole column
+                let step = if row.iter().flatten().any(selects) {
+                    n_bars
+                } else {
+                    BLOCK_ROWS
                 };
-                simulate_group(market, cols, &source, settings, sink);
+                let mut run: Option<GroupRun> = None;
+                let mut start = 0;
+                while start < n_bars {
+                    let end = (start + step).min(n_bars);
+                    // the bars `start..end` read the rows `start..end`, or one row earlier at the next open
+                    let first_row = start.saturating_sub(shift);
+                    scratch.evaluate(row, &leaves, cols.clone(), n_symbols, first_row..end);
+                    if !scratch.obeys(bounds) {
+                        broken.store(true, Ordering::Relaxed);
+                        return;
+                    }
+                    let source = OffsetSource {
+                        inner: scratch.source(end - first_row),
+                        base: cols.start,
+                        first_row,
+                    };
+                    run.get_or_insert_with(|| GroupRun::new(market, cols.clone(), settings, &source))
+                        .advance(market, &source, settings, sink, end);
+                    start = end;
+                }
             },
             progress,
         )?;
@@ -233,25 +252,38 @@ fn inside(v: f64, (low, high, low_in, high_in): Bounds) -> bool {
     v.is_nan() || ((if low_in { v >= low } else { v > low }) && (if high_in { v <= high } else { v < high }))
 }
 
-/// Per-group scratch: evaluated signal columns for the group's columns, laid out for `MatrixSource`.
+/// Signal rows evaluated at a time: a block's leaves, intermediate columns and signals stay in the cache
+/// (a few hundred kB for the crossover's two leaves and two keys) instead of streaming through memory.
+const BLOCK_ROWS: usize = 2048;
+
+/// Whether a program holds a `when/then/otherwise`, whose evaluation depends on the whole column.
+fn selects(program: &Program) -> bool {
+    program.code.contains(&Instr::Ternary)
+}
+
+/// Per-group scratch: evaluated signal columns for the group's columns and a block of rows, laid out for
+/// `MatrixSource`.
 #[derive(Default)]
-struct Scratch {
+struct Scratch<'a> {
     evaluator: Evaluator,
-    column: Column,
+    /// One symbol's leaves cut to the block's rows.
+    block: Vec<Leaf<'a>>,
     bools: [Vec<bool>; N_BOOLS],
     numbers: [Vec<f64>; N_NUMBERS],
 }
 
-impl Scratch {
-    /// Evaluate one combination's programs (`row`) for the columns `cols` into `bools` / `numbers`.
+impl<'a> Scratch<'a> {
+    /// Evaluate one combination's programs (`row`) for the columns `cols` on the signal rows `rows` into
+    /// `bools` / `numbers` (column-major, `rows.len()` rows per column).
     fn evaluate(
         &mut self,
         row: &[Option<Program>; N_KEYS],
-        leaves: &[Vec<Leaf<'_>>],
+        leaves: &[Vec<Leaf<'a>>],
         cols: Range<usize>,
         n_symbols: usize,
-        n_bars: usize,
+        rows: Range<usize>,
     ) {
+        let n = rows.len();
         for (program, kind) in row.iter().zip(KEY_KINDS) {
             match kind {
                 KeyKind::Bool(i) => self.bools[i].clear(),
@@ -262,11 +294,20 @@ impl Scratch {
             };
             for col in cols.clone() {
                 let symbol = col % n_symbols;
-                self.evaluator.eval(program, &leaves[symbol], n_bars, &mut self.column);
-                let pairs = self.column.value.iter().zip(&self.column.valid);
-                match kind {
-                    KeyKind::Bool(i) => self.bools[i].extend(pairs.map(|(v, ok)| *ok && *v != 0.0)),
-                    KeyKind::Number(i) => self.numbers[i].extend(pairs.map(|(v, ok)| if *ok { *v } else { f64::NAN })),
+                self.block.clear();
+                self.block
+                    .extend(leaves[symbol].iter().map(|&(v, ok)| (&v[rows.clone()], &ok[rows.clone()])));
+                match (self.evaluator.eval_view(program, &self.block, n), kind) {
+                    (Evaluated::Column(v, ok), KeyKind::Bool(i)) => {
+                        self.bools[i].extend(v.iter().zip(ok).map(|(v, ok)| *ok && *v != 0.0));
+                    }
+                    (Evaluated::Column(v, ok), KeyKind::Number(i)) => {
+                        self.numbers[i].extend(v.iter().zip(ok).map(|(v, ok)| if *ok { *v } else { f64::NAN }));
+                    }
+                    (Evaluated::Scalar(v, ok), KeyKind::Bool(i)) => self.bools[i].extend(iter::repeat_n(ok && v != 0.0, n)),
+                    (Evaluated::Scalar(v, ok), KeyKind::Number(i)) => {
+                        self.numbers[i].extend(iter::repeat_n(if ok { v } else { f64::NAN }, n));
+                    }
                 }
             }
         }

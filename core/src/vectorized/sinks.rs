@@ -60,9 +60,10 @@ pub struct StatsSink<'a> {
 }
 
 impl<'a> StatsSink<'a> {
-    /// A sink over `blocks.n_bars()` bars; `buffer` is reused across groups.
+    /// A sink over `blocks.n_bars()` bars; `buffer` is reused across groups. The kernel reports every bar
+    /// (through `bar` or `flat`) before [`StatsSink::finish`], so the buffer is only sized, not cleared: a
+    /// reused buffer's old values are all overwritten.
     pub fn new(init_cash: f64, blocks: &'a Blocks, buffer: &'a mut Vec<f64>) -> Self {
-        buffer.clear();
         buffer.resize(blocks.n_bars(), f64::NAN);
         Self::over(init_cash, blocks, buffer, 0, 0)
     }
@@ -207,7 +208,12 @@ impl Sink for StatsSink<'_> {
             self.open_trades = 0;
         }
         self.equity[bars.clone()].fill(cash);
-        self.flat_runs.push(bars);
+        // a run the kernel reported in pieces (a skip cut at a block's end) is one run: its moments are
+        // summed as one, exactly as when it came whole
+        match self.flat_runs.last_mut() {
+            Some(last) if last.end == bars.start => last.end = bars.end,
+            _ => self.flat_runs.push(bars),
+        }
     }
 }
 

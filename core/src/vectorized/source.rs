@@ -18,6 +18,13 @@ pub trait SignalSource: Sync {
     /// The first signal row at or after `from` that may open a position in `col` from flat, if any: a long
     /// or short entry, or (weights mode) a target on a rebalance row.
     fn next_entry(&self, col: usize, from: usize) -> Option<usize>;
+    /// The first signal row at or after `from` (a row the source holds) where any of the flags set in
+    /// `wanted` is set in `col`, if any. The default answers `from`: "maybe this one" is always safe, since
+    /// the kernel only uses the answer to skip rows that cannot trade.
+    fn next_signal(&self, col: usize, from: usize, wanted: Signals) -> Option<usize> {
+        let _ = (col, wanted);
+        Some(from)
+    }
     /// Whether the source is in weights mode.
     fn has_weights(&self) -> bool;
     fn weights(&self, col: usize, bar: usize) -> f64;
@@ -106,6 +113,24 @@ impl SignalSource for MatrixSource<'_> {
         entry.into_iter().chain(target).min().map(|i| from + i)
     }
 
+    fn next_signal(&self, col: usize, from: usize, wanted: Signals) -> Option<usize> {
+        let row = col * self.n_bars;
+        let mut first = self.n_bars; // the earliest row found so far: each later scan stops there
+        for (want, a) in [
+            (wanted.long_entry, self.entries),
+            (wanted.long_exit, self.exits),
+            (wanted.short_entry, self.short_entries),
+            (wanted.short_exit, self.short_exits),
+        ] {
+            if want && !a.is_empty() && from < first {
+                if let Some(i) = a[row + from..row + first].iter().position(|&x| x) {
+                    first = from + i;
+                }
+            }
+        }
+        (first < self.n_bars).then_some(first)
+    }
+
     fn has_weights(&self) -> bool {
         !self.weights.is_empty()
     }
@@ -126,32 +151,34 @@ impl SignalSource for MatrixSource<'_> {
     }
 }
 
-/// A source whose column `base + k` is the inner source's column `k`: lets a group simulate from buffers
-/// holding only its own columns.
+/// A source whose column `base + k`, row `first_row + r` is the inner source's column `k`, row `r`: lets a
+/// group simulate from buffers holding only its own columns and a block of rows. Rows before `first_row` are
+/// never asked for (a caller's contract).
 pub struct OffsetSource<S> {
     pub inner: S,
     pub base: usize,
+    pub first_row: usize,
 }
 
 impl<S: SignalSource> SignalSource for OffsetSource<S> {
     #[inline]
     fn signals(&self, col: usize, bar: usize) -> Signals {
-        self.inner.signals(col - self.base, bar)
+        self.inner.signals(col - self.base, bar - self.first_row)
     }
 
     #[inline]
     fn size(&self, col: usize, bar: usize) -> Option<f64> {
-        self.inner.size(col - self.base, bar)
+        self.inner.size(col - self.base, bar - self.first_row)
     }
 
     #[inline]
     fn sl_stop(&self, col: usize, bar: usize) -> Option<f64> {
-        self.inner.sl_stop(col - self.base, bar)
+        self.inner.sl_stop(col - self.base, bar - self.first_row)
     }
 
     #[inline]
     fn tp_stop(&self, col: usize, bar: usize) -> Option<f64> {
-        self.inner.tp_stop(col - self.base, bar)
+        self.inner.tp_stop(col - self.base, bar - self.first_row)
     }
 
     fn has_stops(&self) -> bool {
@@ -159,7 +186,15 @@ impl<S: SignalSource> SignalSource for OffsetSource<S> {
     }
 
     fn next_entry(&self, col: usize, from: usize) -> Option<usize> {
-        self.inner.next_entry(col - self.base, from)
+        self.inner
+            .next_entry(col - self.base, from - self.first_row)
+            .map(|row| row + self.first_row)
+    }
+
+    fn next_signal(&self, col: usize, from: usize, wanted: Signals) -> Option<usize> {
+        self.inner
+            .next_signal(col - self.base, from - self.first_row, wanted)
+            .map(|row| row + self.first_row)
     }
 
     fn has_weights(&self) -> bool {
@@ -168,16 +203,16 @@ impl<S: SignalSource> SignalSource for OffsetSource<S> {
 
     #[inline]
     fn weights(&self, col: usize, bar: usize) -> f64 {
-        self.inner.weights(col - self.base, bar)
+        self.inner.weights(col - self.base, bar - self.first_row)
     }
 
     #[inline]
     fn rebalance(&self, col: usize, bar: usize) -> bool {
-        self.inner.rebalance(col - self.base, bar)
+        self.inner.rebalance(col - self.base, bar - self.first_row)
     }
 
     #[inline]
     fn leverage(&self, col: usize, bar: usize) -> f64 {
-        self.inner.leverage(col - self.base, bar)
+        self.inner.leverage(col - self.base, bar - self.first_row)
     }
 }
