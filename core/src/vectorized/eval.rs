@@ -62,7 +62,12 @@ impl Evaluator {
 
     /// Evaluate `program` as [`Evaluator::eval`], returning its result in place (a leaf, a constant, or a
     /// buffer of the evaluator's, valid until its next call) instead of copying it out.
-    pub fn eval_view<'s>(&'s mut self, program: &Program, leaves: &[(&'s [f64], &'s [bool])], n: usize) -> Evaluated<'s> {
+    pub fn eval_view<'s>(
+        &'s mut self,
+        program: &Program,
+        leaves: &[(&'s [f64], &'s [bool])],
+        n: usize,
+    ) -> Evaluated<'s> {
         for instr in &program.code {
             match *instr {
                 Instr::Leaf(id) => self.stack.push(Operand::Leaf(id)),

@@ -226,7 +226,16 @@ impl GroupRun {
             if !group.weights && !group.use_stops {
                 let next = next_signal_bar(settings, now, cols.clone(), positions, source, end);
                 if next > now {
-                    hold(market, settings.execution, now..next, base, group, ledger, positions, sink);
+                    hold(
+                        market,
+                        settings.execution,
+                        now..next,
+                        base,
+                        group,
+                        ledger,
+                        positions,
+                        sink,
+                    );
                     *bar = next;
                     continue;
                 }
@@ -258,7 +267,13 @@ impl GroupRun {
 
 /// The first bar at or after `bar` whose order could come from an entry signal of any column of the group
 /// (`end` if none before it). At the close bar `b` trades on signal row `b`; at the next open on row `b - 1`.
-fn next_entry_bar<S: SignalSource>(execution: Execution, bar: usize, cols: Range<usize>, source: &S, end: usize) -> usize {
+fn next_entry_bar<S: SignalSource>(
+    execution: Execution,
+    bar: usize,
+    cols: Range<usize>,
+    source: &S,
+    end: usize,
+) -> usize {
     let shift = usize::from(execution == Execution::NextOpen);
     let first_row = bar.saturating_sub(shift);
     cols.map(|col| {

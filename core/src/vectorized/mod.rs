@@ -38,6 +38,6 @@ pub use source::{MatrixSource, OffsetSource, SignalSource};
 pub use stops::Stops;
 pub use sweep::{check_layout, group_width, run_groups, sweep, sweep_signals, Progress};
 #[cfg(test)]
-mod tests_weights;
-#[cfg(test)]
 mod tests_blocks;
+#[cfg(test)]
+mod tests_weights;

@@ -295,8 +295,11 @@ impl<'a> Scratch<'a> {
             for col in cols.clone() {
                 let symbol = col % n_symbols;
                 self.block.clear();
-                self.block
-                    .extend(leaves[symbol].iter().map(|&(v, ok)| (&v[rows.clone()], &ok[rows.clone()])));
+                self.block.extend(
+                    leaves[symbol]
+                        .iter()
+                        .map(|&(v, ok)| (&v[rows.clone()], &ok[rows.clone()])),
+                );
                 match (self.evaluator.eval_view(program, &self.block, n), kind) {
                     (Evaluated::Column(v, ok), KeyKind::Bool(i)) => {
                         self.bools[i].extend(v.iter().zip(ok).map(|(v, ok)| *ok && *v != 0.0));
@@ -304,7 +307,9 @@ impl<'a> Scratch<'a> {
                     (Evaluated::Column(v, ok), KeyKind::Number(i)) => {
                         self.numbers[i].extend(v.iter().zip(ok).map(|(v, ok)| if *ok { *v } else { f64::NAN }));
                     }
-                    (Evaluated::Scalar(v, ok), KeyKind::Bool(i)) => self.bools[i].extend(iter::repeat_n(ok && v != 0.0, n)),
+                    (Evaluated::Scalar(v, ok), KeyKind::Bool(i)) => {
+                        self.bools[i].extend(iter::repeat_n(ok && v != 0.0, n))
+                    }
                     (Evaluated::Scalar(v, ok), KeyKind::Number(i)) => {
                         self.numbers[i].extend(iter::repeat_n(if ok { v } else { f64::NAN }, n));
                     }

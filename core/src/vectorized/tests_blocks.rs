@@ -81,7 +81,15 @@ fn case(n_bars: usize, n_symbols: usize, seed: u64, sizes: bool) -> Case {
     let open: Vec<f64> = (0..cells).map(&mut price).collect();
     let flags = [5, 5, 9, 9].map(|every| (0..cells).map(|_| next() % every == 0).collect());
     let size = if sizes {
-        (0..cells).map(|_| if next() % 7 == 0 { f64::NAN } else { 1.0 + (next() % 5) as f64 }).collect()
+        (0..cells)
+            .map(|_| {
+                if next() % 7 == 0 {
+                    f64::NAN
+                } else {
+                    1.0 + (next() % 5) as f64
+                }
+            })
+            .collect()
     } else {
         Vec::new()
     };
@@ -139,7 +147,11 @@ fn matrix<'a>(n_bars: usize, flags: &'a [Vec<bool>], size: &'a [f64]) -> MatrixS
 
 fn variant(execution: bool, accumulate: bool, order: u8, stops: bool) -> Settings {
     let mut s = settings();
-    s.execution = if execution { Execution::Close } else { Execution::NextOpen };
+    s.execution = if execution {
+        Execution::Close
+    } else {
+        Execution::NextOpen
+    };
     s.rules.accumulate = accumulate;
     s.order = [Sequence::Symbol, Sequence::Auto, Sequence::ProRata][order as usize % 3];
     if stops {

@@ -58,6 +58,8 @@ __all__ = [
 ]
 
 _SCALARS = (bool, int, float, str, np.bool_, np.integer, np.floating)
+_LEAF_BATCH_BYTES = 64 << 20
+"""The Polars frame of compiled leaves evaluated at once on a long part (:func:`compile_chunk`)."""
 
 NumberRules = Mapping[str, tuple[str, Callable[[np.ndarray], np.ndarray]]]
 """Per number key: the rule in words and a vectorised test of the values (NaN never reaches it)."""
@@ -497,17 +499,23 @@ def compile_chunk(
             start += height
         parts = []
     for frame, sym, bar, symbol in parts:
-        result = _collect(frame, stages, leaves, fn, grid, indices, symbol) if leaves else pl.DataFrame()
-        dtypes = result.dtypes
-        if any(not (dt.is_numeric() or dt in (pl.Boolean, pl.Null)) for dt in dtypes):
-            return None
-        names = [str(dt) for dt in dtypes]
+        # a long part's leaves in batches of about _LEAF_BATCH_BYTES, each copied out one leaf at a time: the
+        # leaves' arrays are the chunk's memory, Polars' frames of them only a bounded extra (the lifted
+        # windows of panel scope are read by every leaf, so those leaves stay in one query)
+        step = max(1, _LEAF_BATCH_BYTES // (8 * max(frame.height, 1))) if not stages else max(n_leaves, 1)
+        names: list[str] = []
+        for first in range(0, n_leaves, step):
+            result = _collect(frame, stages, leaves[first : first + step], fn, grid, indices, symbol)
+            if any(not (dt.is_numeric() or dt in (pl.Boolean, pl.Null)) for dt in result.dtypes):
+                return None
+            names += [str(dt) for dt in result.dtypes]
+            for i, column in enumerate(result.iter_columns(), first):
+                values_at[sym, bar, i] = column.cast(pl.Float64).to_numpy()
+                valid_at[sym, bar, i] = column.is_not_null().to_numpy()
+            del result
         if dtype_names is not None and names != dtype_names:
             return None  # a leaf's type differs between symbols: let Polars decide
         dtype_names = names
-        if n_leaves:
-            values_at[sym, bar] = result.select(pl.all().cast(pl.Float64)).to_numpy()
-            valid_at[sym, bar] = result.select(pl.all().is_not_null()).to_numpy()
     types = programs.result_types(dtype_names or [])
     for c, signals in enumerate(per_combo):
         for k, key in enumerate(KEYS):
