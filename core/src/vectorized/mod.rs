@@ -33,7 +33,7 @@ pub use kernel::{
 pub use moments::{BlockSums, Blocks, Central};
 pub use programs::{struct_fields, Bounds, KeyKind, SignalPrograms, KEYS, KEY_KINDS, N_KEYS, N_NUMBERS};
 pub use rules::{Conflict, DirConflict, OppositeEntry, Rules, Signals};
-pub use sinks::{combination_stats, CurveBuffers, EquityStats, RecordSink, StatsSink};
+pub use sinks::{combination_stats, tile_stats, CurveBuffers, EquityStats, RecordSink, StatsSink};
 pub use source::{MatrixSource, OffsetSource, SignalSource};
 pub use stops::Stops;
 pub use sweep::{check_layout, group_width, run_groups, sweep, sweep_signals, Progress};

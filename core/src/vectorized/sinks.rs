@@ -221,7 +221,7 @@ impl Sink for StatsSink<'_> {
 #[derive(Default)]
 pub struct CurveBuffers {
     group: Vec<f64>,
-    total: Vec<f64>,
+    totals: Vec<Vec<f64>>,
 }
 
 /// The statistics rows of one combination whose `n_groups` groups are simulated by `run(k, sink)` over
@@ -236,29 +236,59 @@ pub fn combination_stats(
     buffers: &mut CurveBuffers,
     mut run: impl FnMut(usize, &mut StatsSink),
 ) -> Vec<EquityStats> {
+    tile_stats(init_cash, blocks, n_groups, 1, buffers, |_, k, sink| run(k, sink))
+}
+
+/// [`combination_stats`] of `n_combos` combinations at once, `run(c, k, sink)` simulating group `k` of the
+/// tile's combination `c`: the rows of combination 0, then of 1, ... With several groups, the groups run
+/// group-major (group 0 of every combination, then group 1, ...), so a group's inputs (a symbol's leaves) are
+/// read by the tile's combinations while they are in the cache; each combination's portfolio curve still
+/// adds its groups in group order, so every row is [`combination_stats`]' bit for bit.
+pub fn tile_stats(
+    init_cash: f64,
+    blocks: &Blocks,
+    n_groups: usize,
+    n_combos: usize,
+    buffers: &mut CurveBuffers,
+    mut run: impl FnMut(usize, usize, &mut StatsSink),
+) -> Vec<EquityStats> {
     if n_groups == 1 {
-        let mut sink = StatsSink::new(init_cash, blocks, &mut buffers.group);
-        run(0, &mut sink);
-        return vec![sink.finish()];
+        return (0..n_combos)
+            .map(|c| {
+                let mut sink = StatsSink::new(init_cash, blocks, &mut buffers.group);
+                run(c, 0, &mut sink);
+                sink.finish()
+            })
+            .collect();
     }
-    buffers.total.clear();
-    buffers.total.resize(blocks.n_bars(), 0.0);
-    let mut rows = Vec::with_capacity(n_groups + 1);
-    let (mut closed, mut open) = (0, 0);
+    if buffers.totals.len() < n_combos {
+        buffers.totals.resize_with(n_combos, Vec::new);
+    }
+    for total in &mut buffers.totals[..n_combos] {
+        total.clear();
+        total.resize(blocks.n_bars(), 0.0);
+    }
+    let mut rows: Vec<Vec<EquityStats>> = (0..n_combos).map(|_| Vec::with_capacity(n_groups + 1)).collect();
+    let mut trades = vec![(0i64, 0i64); n_combos];
     for k in 0..n_groups {
-        let mut sink = StatsSink::new(init_cash, blocks, &mut buffers.group);
-        run(k, &mut sink);
-        for (total, equity) in buffers.total.iter_mut().zip(sink.curve()) {
-            *total += equity;
+        for c in 0..n_combos {
+            let mut sink = StatsSink::new(init_cash, blocks, &mut buffers.group);
+            run(c, k, &mut sink);
+            for (total, equity) in buffers.totals[c].iter_mut().zip(sink.curve()) {
+                *total += equity;
+            }
+            let stats = sink.finish();
+            trades[c].0 += stats.closed_trades;
+            trades[c].1 += stats.open_trades;
+            rows[c].push(stats);
         }
-        let stats = sink.finish();
-        closed += stats.closed_trades;
-        open += stats.open_trades;
-        rows.push(stats);
     }
-    let portfolio = StatsSink::over(init_cash * n_groups as f64, blocks, &mut buffers.total, closed, open).finish();
-    rows.insert(0, portfolio);
-    rows
+    let mut out = Vec::with_capacity(n_combos * (n_groups + 1));
+    for ((row, (closed, open)), total) in rows.into_iter().zip(trades).zip(&mut buffers.totals) {
+        out.push(StatsSink::over(init_cash * n_groups as f64, blocks, total, closed, open).finish());
+        out.extend(row);
+    }
+    out
 }
 
 /// Every order attempt (filled or rejected) as columns, with per-bar cash, equity and positions; a run's

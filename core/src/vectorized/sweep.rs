@@ -2,7 +2,7 @@
 //!
 //! Layout: a combination has `n_symbols` columns (column = combination * n_symbols + symbol); with cash
 //! sharing they form one group, else each column is its own group. [`sweep`] gives one-pass statistics per
-//! combination (see [`combination_stats`]), [`run_groups`] every order of one combination, group by group.
+//! combination (see [`super::sinks::combination_stats`]), [`run_groups`] every order of one combination, group by group.
 //! Both return in combination / group order, equal to a serial run. A sweep reports to a [`Progress`] its
 //! caller may read and cancel from another thread while the sweep runs.
 
@@ -13,7 +13,7 @@ use super::kernel::{simulate_group, Market, Settings};
 use super::moments::Blocks;
 use super::parallel::{flat_map_ordered, map_ordered};
 use super::programs::{KEYS, N_KEYS};
-use super::sinks::{combination_stats, CurveBuffers, EquityStats, RecordSink, StatsSink};
+use super::sinks::{tile_stats, CurveBuffers, EquityStats, RecordSink, StatsSink};
 use super::source::SignalSource;
 use crate::error::{Context, CoreError, CoreResult};
 use crate::portfolio::MAX_INIT_CASH;
@@ -46,6 +46,12 @@ impl Progress {
     }
 }
 
+/// The portfolio curves a sweep worker keeps for a tile of combinations (see [`sweep`]).
+const TILE_BYTES: usize = 4 << 20;
+/// At most this many combinations per tile: enough to reuse a symbol's inputs from the cache, few enough
+/// that a small sweep still splits into tasks for every thread.
+const MAX_TILE: usize = 16;
+
 /// Columns per group: every symbol with cash sharing, else one.
 pub fn group_width(n_symbols: usize, cash_sharing: bool) -> usize {
     if cash_sharing {
@@ -59,6 +65,9 @@ pub fn group_width(n_symbols: usize, cash_sharing: bool) -> usize {
 /// `blocks`); `simulate(scratch, cols, sink)` simulates the group of columns `cols` into `sink`, with a
 /// scratch value each worker makes once by `init`; counted in `progress` when given (no atomics touched
 /// without one), and [`CoreError::Cancelled`] when it was cancelled before the last combination finished.
+/// Without cash sharing over several symbols, a worker takes a tile of up to [`MAX_TILE`] combinations and
+/// simulates it symbol by symbol ([`tile_stats`]: the same rows as one combination at a time; progress then
+/// counts a tile's combinations when the tile ends).
 #[allow(clippy::too_many_arguments)]
 pub fn sweep<S, I, F>(
     settings: &Settings,
@@ -77,19 +86,28 @@ where
     let n_symbols = n_symbols.max(1);
     let width = group_width(n_symbols, cash_sharing);
     let per_combo = n_symbols / width;
+    // several groups per combination: tiles of combinations whose portfolio curves fit in TILE_BYTES, run
+    // group-major (see `tile_stats`)
+    let tile = if per_combo > 1 {
+        (TILE_BYTES / (8 * blocks.n_bars().max(1))).clamp(1, MAX_TILE)
+    } else {
+        1
+    };
     let stats = flat_map_ordered(
-        n_combos,
+        n_combos.div_ceil(tile),
         || (init(), CurveBuffers::default()),
-        |(scratch, buffers), combo| {
+        |(scratch, buffers), t| {
             if progress.is_some_and(Progress::cancelled) {
                 return Vec::new();
             }
-            let rows = combination_stats(settings.init_cash, blocks, per_combo, buffers, |k, sink| {
-                let g = combo * per_combo + k;
+            let first = t * tile;
+            let n = tile.min(n_combos - first);
+            let rows = tile_stats(settings.init_cash, blocks, per_combo, n, buffers, |c, k, sink| {
+                let g = (first + c) * per_combo + k;
                 simulate(scratch, g * width..(g + 1) * width, sink);
             });
             if let Some(progress) = progress {
-                progress.done.fetch_add(1, Ordering::Relaxed);
+                progress.done.fetch_add(n as u64, Ordering::Relaxed);
             }
             rows
         },
