@@ -16,12 +16,14 @@
 //! - [`engine`]: the event-driven engine: clock, bar stream, orders, matching and its ledger, driven in steps.
 //! - [`records`]: the one record shape both modes produce (orders, fills, equity, positions).
 //! - [`trades`]: round-trip trades from fills, one implementation for both modes.
+//! - [`metrics`]: one pass over a result's equity curve for `ml4t.metrics.summary` (both modes).
 //! - [`options`]: the names each setting accepts, parsed into the core types.
 
 pub mod engine;
 pub mod error;
 pub mod events;
 pub mod matching;
+pub mod metrics;
 pub mod options;
 pub mod pit;
 pub mod portfolio;

@@ -15,6 +15,7 @@ __all__ = [
     "__version__",
     "cscv_logits",
     "dense_positions",
+    "return_statistics",
     "round_trips",
 ]
 
@@ -28,6 +29,9 @@ def cscv_logits(
     mean: npt.NDArray[np.float64],
     metric: str,
 ) -> npt.NDArray[np.float64]: ...
+def return_statistics(
+    equity: npt.NDArray[np.float64], init_cash: float, excess: float, level: float
+) -> dict[str, float]: ...
 def round_trips(
     symbol: npt.NDArray[np.uint32],
     ts: npt.NDArray[np.int64],

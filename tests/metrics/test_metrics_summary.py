@@ -8,6 +8,8 @@ import math
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ml4t.metrics as m
 from ml4t.errors import ConfigError
@@ -48,16 +50,19 @@ def test_schema_and_values_match_the_array_functions() -> None:
     r = result.returns["return"].to_numpy()
     assert r[0] == pytest.approx(equity[0] / 1_000.0 - 1.0)  # the first return is measured from init_cash
     s = row.row(0, named=True)
+    # exact: the same products, running peaks and order statistics in the summary's one pass
     assert s["total_return"] == m.total_return(r)
     assert s["annual_return"] == m.annual_return(r, 252)
-    assert s["annual_volatility"] == m.annual_volatility(r, 252)
-    assert s["sharpe_ratio"] == m.sharpe_ratio(r, 252, risk_free=0.02)
-    assert s["sortino_ratio"] == m.sortino_ratio(r, 252, risk_free=0.02)
-    assert s["calmar_ratio"] == m.calmar_ratio(r, 252)
     assert s["max_drawdown"] == m.max_drawdown(r)
     assert s["max_drawdown_duration_bars"] == m.max_drawdown_duration(r)
     assert s["var"] == m.value_at_risk(r, 0.1)
-    assert s["cvar"] == m.conditional_value_at_risk(r, 0.1)
+    assert s["calmar_ratio"] == m.calmar_ratio(r, 252)
+    # to the last bits: the one pass sums in bar order, the array functions in NumPy's pairwise order
+    close = {"rel": 1e-12, "abs": 0.0}
+    assert s["annual_volatility"] == pytest.approx(m.annual_volatility(r, 252), **close)
+    assert s["sharpe_ratio"] == pytest.approx(m.sharpe_ratio(r, 252, risk_free=0.02), **close)
+    assert s["sortino_ratio"] == pytest.approx(m.sortino_ratio(r, 252, risk_free=0.02), **close)
+    assert s["cvar"] == pytest.approx(m.conditional_value_at_risk(r, 0.1), **close)
     assert s["total_return"] == pytest.approx(equity[-1] / 1_000.0 - 1.0)
     assert (s["turnover"], s["exposure"], s["avg_gross_exposure"]) == (0.0, 0.0, 0.0)
     assert (s["trade_count"], s["open_trade_count"], s["avg_holding_time"]) == (0, 0, None)
@@ -151,3 +156,47 @@ def test_result_without_bars() -> None:
     assert s["max_drawdown_duration_bars"] is None
     assert math.isnan(s["total_return"])
     assert math.isnan(s["turnover"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    # no subnormal equity: a return of +inf makes numpy's percentile warn (inf - inf), not a case to compare
+    values=st.lists(st.one_of(st.just(0.0), st.floats(1e-3, 200.0), st.floats(-50.0, -1e-3)), min_size=1, max_size=80),
+    level=st.floats(0.01, 0.99),
+    risk_free=st.sampled_from([0.0, 0.03]),
+)
+def test_the_one_pass_agrees_with_the_array_functions(values: list[float], level: float, risk_free: float) -> None:
+    """The summary's one pass over the equity (ruin included) is the array functions on ``Result.returns``:
+    order statistics, products and drawdown rows exactly, sums to 1e-12 relative."""
+    day = dt.timedelta(days=1)
+    ts = [dt.datetime(2024, 1, 1, tzinfo=dt.UTC) + i * day for i in range(len(values))]
+    result = Result.from_equity(ts, values, init_cash=100.0, periods_per_year=252)
+    s = m.summary(result, risk_free=risk_free, var_level=level).row(0, named=True)
+    r = result.returns["return"].to_numpy()
+    exact = {
+        "total_return": m.total_return(r),
+        "max_drawdown": m.max_drawdown(r),
+        "max_drawdown_duration_bars": m.max_drawdown_duration(r),
+        "var": m.value_at_risk(r, level),
+    }
+    close = {
+        "annual_return": m.annual_return(r, 252),
+        "calmar_ratio": m.calmar_ratio(r, 252),
+        "annual_volatility": m.annual_volatility(r, 252),
+        "sharpe_ratio": m.sharpe_ratio(r, 252, risk_free=risk_free),
+        "sortino_ratio": m.sortino_ratio(r, 252, risk_free=risk_free),
+        "cvar": m.conditional_value_at_risk(r, level),
+    }
+    for name, want in exact.items():
+        assert s[name] == want or (math.isnan(s[name]) and math.isnan(want)), (name, s[name], want)
+    # a mean's rounding (summation order, r - rf) moves the deviations by ~eps * |mean|: relative to the
+    # deviation itself that is |mean| / std times more (near-constant returns), so the bound scales with it
+    valid = r[~np.isnan(r)]
+    std = float(np.std(valid, ddof=1)) if valid.size > 1 else 0.0
+    conditioning = 1.0 + (abs(float(valid.mean())) / std if std > 0 else 0.0)
+    for name, want in close.items():
+        got = s[name]
+        if math.isnan(want) or math.isinf(want):
+            assert got == want or (math.isnan(got) and math.isnan(want)), (name, got, want)
+        else:
+            assert got == pytest.approx(want, rel=1e-12 * conditioning, abs=1e-12), (name, got, want)

@@ -4,6 +4,7 @@
 mod cscv;
 mod engine;
 mod error;
+mod metrics;
 mod programs;
 mod progress;
 mod records;
@@ -69,5 +70,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cscv::cscv_logits, m)?)?;
     m.add_function(wrap_pyfunction!(trades::round_trips, m)?)?;
     m.add_function(wrap_pyfunction!(records::dense_positions, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::return_statistics, m)?)?;
     Ok(())
 }

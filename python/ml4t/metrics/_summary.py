@@ -12,21 +12,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from ml4t import _core
 from ml4t._time import TS_DTYPE
 from ml4t.errors import ConfigError
 from ml4t.metrics._activity import activity_statistics
 from ml4t.metrics._checks import check_level, check_periods_per_year, check_result, per_period_rate
-from ml4t.metrics._returns import (
-    _drawdown_spans,
-    annual_return,
-    annual_volatility,
-    calmar_from,
-    conditional_value_at_risk,
-    excess_ratios,
-    max_drawdown,
-    total_return,
-    value_at_risk,
-)
+from ml4t.metrics._moments import statistics_from_moments
 from ml4t.metrics._trades import TRADE_STATS_SCHEMA, trade_statistics
 
 if TYPE_CHECKING:
@@ -79,20 +70,49 @@ def _resolve_periods_per_year(result: ResultShape, periods_per_year: float | Non
     return check_periods_per_year(result.periods_per_year)
 
 
-def _drawdown_duration(returns: np.ndarray, ts_ns: np.ndarray) -> tuple[int | None, int | None]:
-    """The longest drawdown in bars and in nanoseconds (see :func:`max_drawdown_duration`).
+def _drawdown_duration(stats: dict[str, float], ts_ns: np.ndarray) -> tuple[int | None, int | None]:
+    """The longest drawdown in bars and in nanoseconds (see :func:`max_drawdown_duration`), from the rows of
+    the wealth path ``ml4t._core.return_statistics`` found.
 
     Its time span runs from the peak bar's timestamp to the recovery bar's (or the last bar's). When the
     peak is the starting capital, before the first bar, the first bar's timestamp stands in for it (the
     time of ``init_cash`` is not recorded), so such a span is one bar spacing shorter than its bar count.
     """
-    if not (~np.isnan(returns)).any():
+    if stats["count"] == 0:
         return None, None
-    length, peak, end = (int(v[0]) for v in _drawdown_spans(returns.reshape(-1, 1)))
+    length, peak, end = int(stats["drawdown_length"]), int(stats["drawdown_peak"]), int(stats["drawdown_end"])
     if length == 0:
         return 0, 0
     # row i of the wealth path is the equity after bar i - 1
     return length, int(ts_ns[end - 1] - ts_ns[max(peak - 1, 0)])
+
+
+def _return_statistics(result: ResultShape, ppy: float, rf_p: float, var_level: float) -> dict[str, Any]:
+    """The return columns of :func:`summary` from one pass over the equity curve (``ml4t._core``), turned into
+    statistics by :func:`~ml4t.metrics.statistics_from_moments` (the sweep's rules, with the excess mean and
+    the downside below ``rf_p``)."""
+    equity = np.ascontiguousarray(result.equity["equity"].to_numpy(), dtype=np.float64)
+    stats = _core.return_statistics(equity, float(result.init_cash), rf_p, var_level)
+    values = statistics_from_moments(
+        n_bars=len(equity),
+        count=np.array([stats["count"]]),
+        mean=np.array([stats["mean"] - rf_p]),
+        m2=np.array([stats["m2"]]),
+        low=np.array([stats["low"]]),
+        high=np.array([stats["high"]]),
+        downside_sq=np.array([stats["downside_sq"]]),
+        total_return=np.array([stats["total_return"]]),
+        max_drawdown=np.array([stats["max_drawdown"]]),
+        periods_per_year=ppy,
+    )
+    bars, span_ns = _drawdown_duration(stats, result.equity["ts_event"].cast(pl.Int64).to_numpy())
+    return {
+        **{name: float(column[0]) for name, column in values.items()},
+        "max_drawdown_duration_bars": bars,
+        "max_drawdown_duration": span_ns,
+        "var": stats["value_at_risk"],
+        "cvar": stats["conditional_value_at_risk"],
+    }
 
 
 def summary(
@@ -129,37 +149,25 @@ def summary(
     timestamps), ``n_bars``, the ``periods_per_year`` used, and ``final_equity``; then the portfolio's
     ``avg_net_exposure``, ``avg_n_positions``, ``avg_rebalance_turnover`` and ``rebalance_count`` from
     :func:`~ml4t.metrics.activity_statistics` (appended last, so the columns before them keep their places).
+
+    The return columns come from one pass over the equity curve in the compiled core
+    (``ml4t._core.return_statistics``: the returns, their moments, the wealth path and its drawdowns, and
+    VaR/CVaR by selection rather than a sort), turned into statistics by the sweep's own rules
+    (:func:`~ml4t.metrics.statistics_from_moments`). The definitions are those of the array functions; the
+    sums run in bar order rather than NumPy's pairwise order, so a value may differ from the array
+    function's in its last bits (``tests/metrics`` holds them to 1e-12 relative). The same Result always
+    gives the same bits, whichever mode produced it.
     """
     check_result(result)
     ppy = _resolve_periods_per_year(result, periods_per_year)
-    per_period_rate(risk_free, ppy)  # validate before any work
+    rf_p = per_period_rate(risk_free, ppy)  # validate before any work
     check_level(var_level, argument="var_level")
 
-    returns = result.returns["return"].cast(pl.Float64).to_numpy().astype(np.float64, copy=True)
     ts = result.equity["ts_event"]
     n_bars = result.equity.height
-    bars, span_ns = _drawdown_duration(returns, ts.cast(pl.Int64).to_numpy())
     final = result.equity["equity"][-1] if n_bars else None
-
-    cagr, mdd = annual_return(returns, ppy), max_drawdown(returns)
-    # sharpe_ratio's and sortino_ratio's rules from one set of moments of the excess returns
-    sharpe, sortino = excess_ratios(returns.reshape(-1, 1) - per_period_rate(risk_free, ppy), ppy)
-    values: dict[str, Any] = {
-        "total_return": total_return(returns),
-        "annual_return": cagr,
-        "annual_volatility": annual_volatility(returns, ppy),
-        "sharpe_ratio": float(sharpe[0]),
-        "sortino_ratio": float(sortino[0]),
-        "calmar_ratio": float(calmar_from(cagr, mdd)[0]),  # calmar_ratio's rule on the two values above
-        "max_drawdown": mdd,
-        "max_drawdown_duration_bars": bars,
-        "max_drawdown_duration": span_ns,
-        "var": value_at_risk(returns, var_level),
-        "cvar": conditional_value_at_risk(returns, var_level),
-        "n_bars": n_bars,
-        "periods_per_year": ppy,
-        "final_equity": float("nan") if final is None else float(final),
-    }
+    values = _return_statistics(result, ppy, rf_p, var_level)
+    values.update(n_bars=n_bars, periods_per_year=ppy, final_equity=float("nan") if final is None else float(final))
     activity = activity_statistics(result, ppy).row(0, named=True)
     trades = trade_statistics(result.trades)
     columns: list[pl.Series] = []
@@ -170,7 +178,7 @@ def summary(
             edge = ts.gather([0 if name == "start" else n_bars - 1]) if n_bars else pl.Series([None], dtype=dtype)
             columns.append(edge.alias(name))
         elif name == "max_drawdown_duration":
-            columns.append(pl.Series(name, [span_ns], dtype=pl.Int64).cast(dtype))
+            columns.append(pl.Series(name, [values[name]], dtype=pl.Int64).cast(dtype))
         else:
             columns.append(pl.Series(name, [activity[name] if name in activity else values[name]], dtype=dtype))
     return pl.DataFrame(columns)
