@@ -163,20 +163,23 @@ def assemble(
     bars: Bars | None = None,
     bar_marks: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Result:
-    """The ``Result`` of the records ``raw`` over ``symbols`` (see the module docstring)."""
+    """The ``Result`` of the records ``raw`` over ``symbols`` (see the module docstring). Only ``equity`` is
+    built here; ``positions``, ``orders``, ``fills`` and ``trades`` are handed to the Result as builders over
+    ``raw`` (``ml4t._shape.FrameBuilder``), built on first access: a caller that reads only ``metrics``
+    builds only what the metrics read."""
     names = pl.Series(list(symbols), dtype=pl.String)
-    equity = _equity_frame(raw)
-    positions = _positions_frame(raw, names, multipliers, bar_marks)
-    orders = _orders_frame(raw, names, tags or {})
-    fills = _fills_frame(raw, names)
     last_marks = {s: float(m) for s, m in zip(symbols, raw["last_marks"], strict=True)}
     per_symbol = None if multipliers is None else {s: float(m) for s, m in zip(symbols, multipliers, strict=True)}
-    trades = round_trips(fills, last_marks, per_symbol, splits=splits)
+
+    def trades() -> pl.DataFrame:
+        # reads the result's fills frame (built once, whichever is read first); ``result`` is bound below
+        return round_trips(result.fills, last_marks, per_symbol, splits=splits)
+
     result = Result(
-        equity=equity,
-        positions=positions,
-        orders=orders,
-        fills=fills,
+        equity=_equity_frame(raw),
+        positions=lambda: _positions_frame(raw, names, multipliers, bar_marks),
+        orders=lambda: _orders_frame(raw, names, tags or {}),
+        fills=lambda: _fills_frame(raw, names),
         trades=trades,
         init_cash=init_cash,
         periods_per_year=periods_per_year,

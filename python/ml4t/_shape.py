@@ -50,10 +50,10 @@ before its listing) has a null weight; after its last bar its mark is carried (a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, overload
 
 import polars as pl
 
@@ -75,6 +75,7 @@ __all__ = [
     "TRADES_SCHEMA",
     "TURNOVER_SCHEMA",
     "WEIGHTS_SCHEMA",
+    "FrameBuilder",
     "ResultShape",
     "empty_frame",
 ]
@@ -160,6 +161,10 @@ _SCHEMAS = {
 }
 
 
+_LAZY = ("positions", "orders", "fills", "trades")
+"""The frames a result may be given as builders (``equity`` is always a frame: every statistic reads it)."""
+
+
 def _check_schema(name: str, frame: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> None:
     if not isinstance(frame, pl.DataFrame):
         raise DataError(f"Result.{name} must be a polars DataFrame, got {type(frame).__name__}", argument=name)
@@ -172,6 +177,62 @@ def _check_schema(name: str, frame: pl.DataFrame, schema: Mapping[str, pl.DataTy
                 argument=name,
                 column=column,
             )
+
+
+def _check_frame(name: str, frame: pl.DataFrame) -> None:
+    """What every frame ``name`` of a result must satisfy: its schema, and for ``orders`` the known statuses."""
+    _check_schema(name, frame, _SCHEMAS[name])
+    if name == "orders":
+        statuses = set(frame["status"].unique().to_list()) - ORDER_STATUSES
+        if statuses:
+            raise DataError(
+                f"Result.orders has unknown statuses {sorted(statuses)}", argument="orders", column="status"
+            )
+
+
+FrameBuilder = Callable[[], pl.DataFrame]
+"""What builds one of a result's frames on first access: a callable without arguments (the engines hand one
+per frame; it may read records the result does not otherwise keep)."""
+
+
+class _Frame:
+    """A frame of :class:`ResultShape` given either as a frame or as a :data:`FrameBuilder`: a builder is
+    called on the first access (then checked like a given frame, and kept in its place), so a run whose user
+    reads only ``metrics`` never builds the frames the metrics do not read. One mechanism for every lazy
+    frame; what the result holds, pickles, saves, reports and prints is the same frame either way.
+
+    A data descriptor as a dataclass field's default (the documented "descriptor-typed field"): the value
+    lives in the instance's ``__dict__`` under the field's own name, so ``vars(result)`` and pickles keep
+    their layout."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> _Frame: ...
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> pl.DataFrame: ...
+    def __get__(self, obj: object | None, owner: type | None = None) -> pl.DataFrame | _Frame:
+        if obj is None:
+            # no class-level default: the dataclass sees a required field
+            raise AttributeError(self._name)
+        value = obj.__dict__[self._name]
+        if isinstance(value, pl.DataFrame):
+            return value
+        frame = value()
+        _check_frame(self._name, frame)
+        obj.__dict__[self._name] = frame
+        return frame
+
+    def __set__(self, obj: object, value: pl.DataFrame | FrameBuilder) -> None:
+        if isinstance(value, pl.DataFrame):
+            _check_frame(self._name, value)
+        elif not callable(value):
+            raise DataError(
+                f"Result.{self._name} must be a polars DataFrame (or a builder of one), got {type(value).__name__}",
+                argument=self._name,
+            )
+        obj.__dict__[self._name] = value
 
 
 def _of_equity(value: pl.Expr, equity: pl.Expr) -> pl.Expr:
@@ -216,10 +277,10 @@ class ResultShape:
     """
 
     equity: pl.DataFrame
-    positions: pl.DataFrame
-    orders: pl.DataFrame
-    fills: pl.DataFrame
-    trades: pl.DataFrame
+    positions: pl.DataFrame = _Frame()
+    orders: pl.DataFrame = _Frame()
+    fills: pl.DataFrame = _Frame()
+    trades: pl.DataFrame = _Frame()
     init_cash: float
     periods_per_year: float | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
@@ -229,8 +290,8 @@ class ResultShape:
     from it, reports name its fingerprint."""
 
     def __post_init__(self) -> None:
-        for name, schema in _SCHEMAS.items():
-            _check_schema(name, getattr(self, name), schema)
+        # the other frames are checked where they are set or built (``_Frame``)
+        _check_frame("equity", self.equity)
         if not self.init_cash > 0:
             raise DataError(f"init_cash must be positive, got {self.init_cash!r}", argument="init_cash")
         if self.periods_per_year is not None and not self.periods_per_year > 0:
@@ -249,11 +310,6 @@ class ResultShape:
                     column="ts_event",
                     timestamp=ts[int(bad[0])],
                 )
-        statuses = set(self.orders["status"].unique().to_list()) - ORDER_STATUSES
-        if statuses:
-            raise DataError(
-                f"Result.orders has unknown statuses {sorted(statuses)}", argument="orders", column="status"
-            )
 
     @classmethod
     def from_equity(
@@ -404,6 +460,7 @@ class ResultShape:
         fingerprint is kept (:attr:`data_fingerprint`)."""
         cls = type(self)
         state = {k: v for k, v in vars(self).items() if not isinstance(getattr(cls, k, None), cached_property)}
+        state.update({name: getattr(self, name) for name in _LAZY})  # every frame built, whatever was read
         state["_data_fingerprint"] = self.data_fingerprint
         state["bars"] = None
         return state
