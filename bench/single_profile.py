@@ -10,7 +10,9 @@ repeats, and the end-to-end time.
 The phases are measured by wrapping the functions that do them where their callers look them up (module
 attributes of ``ml4t``; the kernel through a proxy of the strategy's simulator), so nothing of the library is
 changed and a wrapped function that does not exist (renamed, or not yet written) is simply not reported.
-Nested phases are listed indented under their parent; a parent's time includes them.
+Nested phases are listed indented under their parent; a parent's time includes them. The Result's frames are
+built on first access (``ml4t._shape.FrameBuilder``): their rows, marked "(lazy)", are also counted inside the
+phase that first read them (``report_run`` reads the orders, the metrics the positions, fills and trades).
 
     python -m bench.single_profile                  # the bench row, 7 repeats
     python -m bench.single_profile --repeat 11 --cprofile   # plus a cProfile of one more run
@@ -40,17 +42,18 @@ PHASES: list[tuple[str, str, str, int]] = [
     ("ml4t.vectorized._strategy", "kernel_signals", "kernel inputs", 0),
     ("ml4t.vectorized._strategy", "assemble", "assemble Result", 0),
     ("ml4t._assemble", "_equity_frame", "equity frame", 1),
-    ("ml4t._assemble", "_positions_frame", "positions frame", 1),
-    ("ml4t._assemble", "_orders_frame", "orders frame", 1),
-    ("ml4t._assemble", "_fills_frame", "fills frame", 1),
-    ("ml4t._assemble", "round_trips", "round trips", 1),
     ("ml4t._assemble", "Result", "Result checks", 1),
     ("ml4t._assemble", "report_run", "report_run", 1),
     ("ml4t.vectorized._strategy", "warn_if_no_orders", "warn_if_no_orders", 0),
     ("ml4t.result", "summary", "metrics (summary)", 0),
-    ("ml4t.metrics._summary", "_drawdown_duration", "drawdown duration", 1),
+    ("ml4t.metrics._summary", "_return_statistics", "return statistics", 1),
     ("ml4t.metrics._summary", "activity_statistics", "activity_statistics", 1),
     ("ml4t.metrics._summary", "trade_statistics", "trade_statistics", 1),
+    # built on first access (ml4t._shape.FrameBuilder): counted inside the phase that first reads them
+    ("ml4t._assemble", "_positions_frame", "positions frame (lazy)", 0),
+    ("ml4t._assemble", "_orders_frame", "orders frame (lazy)", 0),
+    ("ml4t._assemble", "_fills_frame", "fills frame (lazy)", 0),
+    ("ml4t._assemble", "round_trips", "round trips (lazy)", 0),
 ]
 
 _clock = time.perf_counter

@@ -74,16 +74,15 @@ impl Drawdowns {
             self.peak.max(wealth)
         };
         let drawdown = wealth / self.peak - 1.0;
-        if !self.worst.is_nan() && !(drawdown >= self.worst) {
+        if !self.worst.is_nan() && (drawdown.is_nan() || drawdown < self.worst) {
             self.worst = drawdown; // NaN propagates, as NumPy's min does
         }
         let at_high = wealth >= self.peak;
-        let peak_row = if !at_high {
-            self.last_high
-        } else if self.prev_under {
-            self.last_high // recovered: the drawdown that ends here started at the last high
-        } else {
+        // below the peak, or just recovered: the drawdown (ending here) started at the last high
+        let peak_row = if at_high && !self.prev_under {
             row
+        } else {
+            self.last_high
         };
         if at_high {
             self.last_high = row;
@@ -182,6 +181,9 @@ fn order_statistic(values: &mut [f64], sorted: usize, i: usize) -> f64 {
         return values[i];
     }
     let rest = &mut values[sorted..];
+    if i == sorted {
+        return rest.iter().copied().min_by(f64::total_cmp).unwrap_or(f64::NAN); // the next one: a scan
+    }
     *rest.select_nth_unstable_by(i - sorted, f64::total_cmp).1
 }
 

@@ -31,6 +31,10 @@ Frames and their rows:
               the last price (``exit_price``) and has a null ``ts_exit``. ``pnl`` is net of fees and
               ``trade_return`` is ``pnl`` over the entry value.
 
+``positions``, ``orders``, ``fills`` and ``trades`` may be given as builders (:data:`FrameBuilder`, a callable
+returning the frame): built on first access, checked like a given frame, then kept. ``equity`` is always a
+frame. Pickles (and saved runs) build every frame, so they hold the same bytes whatever was read before.
+
 Frames derived from those (lazily, on first access, then cached; never pickled: recomputed on demand):
 
 ``weights``   one row per row of ``positions`` (dense in, dense out; sparse in, sparse out): ``ts_event``,
@@ -55,14 +59,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Self, overload
 
+import numpy as np
 import polars as pl
 
 from ml4t._time import TS_DTYPE
 from ml4t.errors import DataError
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from ml4t.data import Bars
 
 __all__ = [
@@ -216,7 +219,7 @@ class _Frame:
         if obj is None:
             # no class-level default: the dataclass sees a required field
             raise AttributeError(self._name)
-        value = obj.__dict__[self._name]
+        value: pl.DataFrame | FrameBuilder = obj.__dict__[self._name]
         if isinstance(value, pl.DataFrame):
             return value
         frame = value()
@@ -235,10 +238,22 @@ class _Frame:
         obj.__dict__[self._name] = value
 
 
-def _of_equity(value: pl.Expr, equity: pl.Expr) -> pl.Expr:
+def _of_equity(value: pl.Series, equity: pl.Series, *, unknown: np.ndarray | None = None) -> pl.Series:
     """``value / equity`` as the module docstring states it: 0 for a value of 0, null for any other value
-    when the equity is not positive (or NaN, or missing)."""
-    return pl.when(value == 0).then(0.0).when(equity > 0).then(value / equity).otherwise(None)
+    when the equity is not positive (or NaN, or missing); null where the value is missing, or ``unknown``
+    (a mask). Elementwise over arrays (one pass each, no expression per rule branch), named as ``value``."""
+    v = value.cast(pl.Float64).to_numpy()  # null: NaN, masked below
+    e = equity.cast(pl.Float64).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        out = v / e
+    out[v == 0] = 0.0
+    unfunded = ~(e > 0)  # NaN and missing equity too
+    null = unfunded & (v != 0) if unfunded.any() else np.zeros(len(v), dtype=bool)
+    if value.null_count():
+        null |= value.is_null().to_numpy()
+    if unknown is not None:
+        null |= unknown
+    return pl.Series(value.name, out, dtype=pl.Float64).scatter(np.flatnonzero(null), None)
 
 
 def _bar_equity(equity: pl.DataFrame) -> pl.DataFrame:
@@ -277,11 +292,13 @@ class ResultShape:
     """
 
     equity: pl.DataFrame
-    positions: pl.DataFrame = _Frame()
-    orders: pl.DataFrame = _Frame()
-    fills: pl.DataFrame = _Frame()
-    trades: pl.DataFrame = _Frame()
-    init_cash: float
+    # descriptor-typed fields (``_Frame``): required at runtime (the descriptor has no class-level default),
+    # read as ``pl.DataFrame``, given as a frame or a builder
+    positions: _Frame = _Frame()
+    orders: _Frame = _Frame()
+    fills: _Frame = _Frame()
+    trades: _Frame = _Frame()
+    init_cash: float  # type: ignore[misc]  # mypy takes the descriptors for defaults; they are not
     periods_per_year: float | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
     bars: Bars | None = field(default=None, repr=False)
@@ -302,13 +319,14 @@ class ResultShape:
         if ts.null_count():
             raise DataError("Result.equity has null timestamps", argument="equity", column="ts_event")
         if len(ts) > 1:
-            bad = (ts.diff().dt.total_nanoseconds() <= 0).arg_true()
+            stamps = ts.to_physical().to_numpy()
+            bad = np.flatnonzero(stamps[1:] <= stamps[:-1])  # one pass over the integers, no Series built
             if len(bad):
                 raise DataError(
                     "Result.equity timestamps must be strictly increasing",
                     argument="equity",
                     column="ts_event",
-                    timestamp=ts[int(bad[0])],
+                    timestamp=ts[int(bad[0]) + 1],
                 )
 
     @classmethod
@@ -377,50 +395,45 @@ class ResultShape:
         """Per-symbol weight over time (:data:`WEIGHTS_SCHEMA`): one row per row of ``positions``, in its
         order, ``weight = position_value / equity`` of the bar (see the module docstring for 0, null and
         listings). Wide, as one plots it: ``result.weights.pivot(on="symbol", index="ts_event")``."""
-        price = pl.col("market_price")
         rows = self.positions.select("ts_event", "symbol", "position_value", "market_price")
-        return (
-            _side_by_side(rows, _bar_equity(self.equity))
-            .select(
-                "ts_event",
-                "symbol",
-                pl.when(price.is_null() | price.is_nan())
-                .then(None)
-                .otherwise(_of_equity(pl.col("position_value"), pl.col("equity")))
-                .alias("weight"),
-            )
-            .cast(pl.Schema(WEIGHTS_SCHEMA))
-        )
+        joined = _side_by_side(rows, _bar_equity(self.equity))
+        price = joined["market_price"]
+        unpriced = (price.is_null() | price.is_nan()).fill_null(True).to_numpy()
+        weight = _of_equity(joined["position_value"], joined["equity"], unknown=unpriced)
+        return joined.select("ts_event", "symbol").with_columns(weight.alias("weight")).cast(pl.Schema(WEIGHTS_SCHEMA))
 
     @cached_property
     def exposure(self) -> pl.DataFrame:
         """Exposure over time (:data:`EXPOSURE_SCHEMA`): one row per bar (row of ``equity``), ``long``,
         ``short`` (<= 0), ``gross`` and ``net`` as fractions of the bar's equity, and ``n_positions``; a bar
         without rows in ``positions`` holds nothing (0 and 0)."""
-        value = pl.col("position_value")
-        sides = ("long", "short", "gross")
-        rows = self.positions.select(
-            # positions is sorted by ts_event (its documented layout): flag it for Polars' sorted fast paths
-            pl.col("ts_event").set_sorted(),
-            value.clip(lower_bound=0.0).alias("long"),
-            value.clip(upper_bound=0.0).alias("short"),
-            value.abs().alias("gross"),
-            (pl.col("position_qty").fill_null(0.0) != 0).cast(pl.Int64).alias("n_positions"),
+        value = self.positions["position_value"].fill_null(0.0).to_numpy()
+        held = self.positions["position_qty"].fill_null(0.0).to_numpy() != 0
+        rows = pl.DataFrame(
+            {
+                # positions is sorted by ts_event (its documented layout): flag it for Polars' sorted fast paths
+                "ts_event": self.positions["ts_event"].set_sorted(),
+                "long": np.maximum(value, 0.0),
+                "short": np.minimum(value, 0.0),
+                "gross": np.abs(value),
+                "n_positions": held.astype(np.int64),
+            }
         )
         bars = _bar_equity(self.equity)
         # a row per bar already (one symbol, dense): the rows are the bars' sums
         per_bar = rows if _aligned(rows, bars) else rows.group_by("ts_event", maintain_order=True).agg(pl.all().sum())
-        return (
-            _side_by_side(bars, per_bar)
-            .with_columns(pl.col(*sides, "n_positions").fill_null(0))
-            .select(
-                "ts_event",
-                *(_of_equity(pl.col(c), pl.col("equity")).alias(c) for c in sides),
-                _of_equity(pl.col("long") + pl.col("short"), pl.col("equity")).alias("net"),
-                "n_positions",
-            )
-            .cast(pl.Schema(EXPOSURE_SCHEMA))
+        per_bar = _side_by_side(bars, per_bar).with_columns(
+            pl.col("long", "short", "gross", "n_positions").fill_null(0)
         )
+        equity = per_bar["equity"]
+        return pl.DataFrame(
+            [
+                per_bar["ts_event"],
+                *(_of_equity(per_bar[c], equity) for c in ("long", "short", "gross")),
+                _of_equity(per_bar["long"] + per_bar["short"], equity).alias("net"),
+                per_bar["n_positions"],
+            ]
+        ).cast(pl.Schema(EXPOSURE_SCHEMA))
 
     @cached_property
     def turnover(self) -> pl.DataFrame:
@@ -439,7 +452,7 @@ class ResultShape:
         ).sort("ts_event", maintain_order=True)
         bars = _bar_equity(self.equity).select(pl.col("ts_event").alias("bar"), "equity")
         value = pl.col("value")
-        return (
+        per_bar = (
             fills.join_asof(bars, left_on="ts_event", right_on="bar", strategy="forward")
             .group_by(pl.coalesce("bar", "ts_event").alias("ts_event"), maintain_order=True)
             .agg(
@@ -448,10 +461,9 @@ class ResultShape:
                 value.sum().alias("traded_value"),
                 pl.col("equity").first(),
             )
-            .with_columns(_of_equity(pl.col("traded_value"), pl.col("equity")).alias("turnover"))
-            .select(list(TURNOVER_SCHEMA))
-            .cast(pl.Schema(TURNOVER_SCHEMA))
         )
+        turnover = _of_equity(per_bar["traded_value"], per_bar["equity"]).alias("turnover")
+        return per_bar.with_columns(turnover).select(list(TURNOVER_SCHEMA)).cast(pl.Schema(TURNOVER_SCHEMA))
 
     def __getstate__(self) -> dict[str, Any]:
         """The frames and settings only: what is derived from them (``weights``, ``exposure``, ``turnover``,

@@ -2,7 +2,10 @@
 
 A :class:`Result` is a handful of Polars frames with fixed schemas plus the settings needed to read them;
 ``ml4t._shape`` declares the schemas and every frame's rows and columns, and checks them when a Result is
-built. ``ml4t.metrics`` computes every statistic from that shape only, so the vectorized and event-driven
+built. The engines hand ``positions``, ``orders``, ``fills`` and ``trades`` over as builders
+(``ml4t._shape.FrameBuilder``) that run on first access: a user who reads only ``metrics`` builds only the
+frames the metrics read; the frames are the same whenever they are built, and a pickle or a saved run holds
+them all. ``ml4t.metrics`` computes every statistic from that shape only, so the vectorized and event-driven
 modes are measured by exactly the same code; ``Result.metrics`` is the summary of it.
 
 What a portfolio researcher plots comes derived from those frames, lazily (computed on first access, then

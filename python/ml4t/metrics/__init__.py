@@ -2,7 +2,9 @@
 
 Array functions take simple per-period returns, 1-D (one series -> a float) or 2-D (bars x series -> one
 value per column, computed at once), with an explicit ``periods_per_year`` where a statistic is
-annualized. :func:`summary` computes everything from a :class:`~ml4t.Result` as one row.
+annualized. :func:`summary` computes everything from a :class:`~ml4t.Result` as one row (its return
+columns from one pass over the equity curve in the compiled core, with the same definitions, agreeing with
+the array functions to the last bits of a sum; see :func:`summary`).
 Definitions, conventions (annual risk-free rate, ``ddof=1``, NaN as missing, ruin is absorbing: the return
 is -1 on the first bar with equity ``<= 0`` and there is none after) and the reference library they agree
 with (empyrical) are in each function's docstring and in ``ml4t.metrics._returns``.
