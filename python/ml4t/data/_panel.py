@@ -51,24 +51,31 @@ def build_panel(frame: pl.DataFrame, symbols: Sequence[str]) -> Panel:
     ts = frame["ts_event"] if len(symbols) == 1 else frame["ts_event"].set_sorted().unique(maintain_order=True)
     ts_ns = ts.cast(pl.Int64).to_numpy()
     fields = ("open", "high", "low", "close")
-    prices = {f: np.full((len(symbols), len(ts)), np.nan) for f in fields}
+    shape = (len(symbols), len(ts))
+    # one symbol has a bar at every timestamp (the timeline is its own): every cell is written below
+    prices = {f: np.empty(shape) if len(symbols) == 1 else np.full(shape, np.nan) for f in fields}
     frames, rows = [], []
     # one pass over the frame for all symbols (not one filter per symbol); each part keeps the frame's order
     parts = frame.partition_by("symbol", maintain_order=True, as_dict=True) if len(symbols) > 1 else {}
     for s, sym in enumerate(symbols):
         own = parts.get((sym,), frame.clear()) if len(symbols) > 1 else frame
-        # a symbol with a bar at every timestamp maps row i to bar i; otherwise look its times up
+        # a symbol with a bar at every timestamp maps row i to bar i (a row copy); otherwise look its times up
         if own.height == len(ts):
             at = np.arange(len(ts))
+            for f in fields:
+                prices[f][s] = own[f].to_numpy()
         else:
             at = np.searchsorted(ts_ns, own["ts_event"].cast(pl.Int64).to_numpy())
-        for f in fields:
-            prices[f][s, at] = own[f].to_numpy()
+            for f in fields:
+                prices[f][s, at] = own[f].to_numpy()
         frames.append(own)
         rows.append(at)
-    index = {sym: s for s, sym in enumerate(symbols)}
-    long_symbol = frame["symbol"].replace_strict(index, return_dtype=pl.Int64).to_numpy()
-    long_bar = np.searchsorted(ts_ns, frame["ts_event"].cast(pl.Int64).to_numpy())
+    if len(symbols) == 1:  # the long frame is the one symbol's bars, one per timestamp
+        long_symbol, long_bar = np.zeros(frame.height, dtype=np.int64), rows[0]
+    else:
+        index = {sym: s for s, sym in enumerate(symbols)}
+        long_symbol = frame["symbol"].replace_strict(index, return_dtype=pl.Int64).to_numpy()
+        long_bar = np.searchsorted(ts_ns, frame["ts_event"].cast(pl.Int64).to_numpy())
     return Panel(
         ts,
         symbols,
