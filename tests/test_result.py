@@ -225,6 +225,39 @@ def test_the_frames_are_lazy_cached_and_not_pickled():
     assert len(pickle.dumps(res)) == len(pickle.dumps(_portfolio()))  # the same bytes whatever was looked at
 
 
+def test_frames_given_as_builders_are_built_once_on_first_access_and_checked():
+    import pickle
+
+    given = _portfolio()
+    calls: list[str] = []
+
+    def builder(name, frame):
+        def build():
+            calls.append(name)
+            return frame
+
+        return build
+
+    names = ("positions", "orders", "fills", "trades")
+    lazy = ml4t.Result(
+        equity=given.equity,
+        **{n: builder(n, getattr(given, n)) for n in names},
+        init_cash=given.init_cash,
+        periods_per_year=given.periods_per_year,
+    )
+    assert calls == []  # nothing built at construction
+    assert lazy.metrics.equals(given.metrics)  # metrics reads positions, fills and trades, never orders
+    assert sorted(calls) == ["fills", "positions", "trades"]
+    assert lazy.positions is lazy.positions and calls.count("positions") == 1  # built once, then kept
+    assert pickle.dumps(lazy) == pickle.dumps(given)  # a pickle builds every frame: the same bytes
+    assert calls.count("orders") == 1 and repr(lazy) == repr(given)
+    bad = ml4t.Result(**_frames(given.equity) | {"fills": lambda: given.orders}, init_cash=1.0)
+    with pytest.raises(ml4t.DataError, match=r"Result.fills is missing a required column"):
+        _ = bad.fills  # checked like a given frame, where it is built
+    with pytest.raises(ml4t.DataError, match="or a builder of one"):
+        ml4t.Result(**_frames(given.equity) | {"orders": "orders"}, init_cash=1.0)
+
+
 def _fraction(value, equity):
     """The one rule of a fraction of equity, written out: 0 is 0; otherwise only a positive equity divides."""
     if value == 0:
