@@ -10,6 +10,30 @@
 //! from a selection of the returns, not a sort: the same order statistics, so the value at risk is exact and
 //! the conditional value sums the `k` smallest returns in ascending order.
 
+/// `value / equity` per row as `ml4t._shape` defines a fraction of equity: 0 for a value of 0 whatever the
+/// equity, the quotient where the equity is positive, and no fraction otherwise (equity `<= 0` or NaN: a
+/// fraction of no equity means nothing). Returns the fractions (NaN where there is none) and the rows without
+/// one, in order. The one copy of the rule: `Result.weights`, `exposure` and `turnover` all call it.
+pub fn fraction_of_equity(value: &[f64], equity: &[f64]) -> (Vec<f64>, Vec<i64>) {
+    let mut none = Vec::new();
+    let out = value
+        .iter()
+        .zip(equity)
+        .enumerate()
+        .map(|(row, (&v, &e))| {
+            if v == 0.0 {
+                0.0
+            } else if e > 0.0 {
+                v / e
+            } else {
+                none.push(row as i64);
+                f64::NAN
+            }
+        })
+        .collect();
+    (out, none)
+}
+
 /// What [`return_statistics`] found. Sums are over the returns that are not NaN.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReturnStatistics {
@@ -290,6 +314,18 @@ mod tests {
         assert_eq!(got.max_drawdown, -1.0);
         // peak after bar 0 (row 1), under water through the last row (4)
         assert_eq!((got.drawdown_length, got.drawdown_peak, got.drawdown_end), (3, 1, 4));
+    }
+
+    #[test]
+    fn fractions_of_equity() {
+        let (out, none) = fraction_of_equity(
+            &[0.0, -0.0, 5.0, 5.0, 5.0, f64::NAN, 3.0],
+            &[-1.0, f64::NAN, 10.0, 0.0, f64::NAN, 2.0, -4.0],
+        );
+        assert_eq!(none, vec![3, 4, 6]);
+        assert_eq!((out[0], out[1], out[2]), (0.0, 0.0, 0.5));
+        assert!(out[0].is_sign_positive() && out[1].is_sign_positive());
+        assert!(out[5].is_nan()); // a NaN value over a positive equity stays NaN (a fraction, not a missing one)
     }
 
     #[test]

@@ -15,6 +15,7 @@ __all__ = [
     "__version__",
     "cscv_logits",
     "dense_positions",
+    "fraction_of_equity",
     "return_statistics",
     "round_trips",
 ]
@@ -29,6 +30,9 @@ def cscv_logits(
     mean: npt.NDArray[np.float64],
     metric: str,
 ) -> npt.NDArray[np.float64]: ...
+def fraction_of_equity(
+    value: npt.NDArray[np.float64], equity: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]: ...
 def return_statistics(
     equity: npt.NDArray[np.float64], init_cash: float, excess: float, level: float
 ) -> dict[str, float]: ...

@@ -62,6 +62,7 @@ from typing import TYPE_CHECKING, Any, Self, overload
 import numpy as np
 import polars as pl
 
+from ml4t import _core
 from ml4t._time import TS_DTYPE
 from ml4t.errors import DataError
 
@@ -239,21 +240,19 @@ class _Frame:
 
 
 def _of_equity(value: pl.Series, equity: pl.Series, *, unknown: np.ndarray | None = None) -> pl.Series:
-    """``value / equity`` as the module docstring states it: 0 for a value of 0, null for any other value
-    when the equity is not positive (or NaN, or missing); null where the value is missing, or ``unknown``
-    (a mask). Elementwise over arrays (one pass each, no expression per rule branch), named as ``value``."""
-    v = value.cast(pl.Float64).to_numpy()  # null: NaN, masked below
-    e = equity.cast(pl.Float64).to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        out = v / e
-    out[v == 0] = 0.0
-    unfunded = ~(e > 0)  # NaN and missing equity too
-    null = unfunded & (v != 0) if unfunded.any() else np.zeros(len(v), dtype=bool)
+    """``value / equity`` as the module docstring states it (``ml4t._core.fraction_of_equity``, the rule's one
+    copy): 0 for a value of 0, null for any other value when the equity is not positive (or NaN, or missing);
+    null where the value is missing, or ``unknown`` (a mask). Named as ``value``."""
+    v = np.ascontiguousarray(value.cast(pl.Float64).to_numpy(), dtype=np.float64)  # null: NaN, masked below
+    e = np.ascontiguousarray(equity.cast(pl.Float64).to_numpy(), dtype=np.float64)
+    out, none = _core.fraction_of_equity(v, e)
+    null: np.ndarray | None = None
     if value.null_count():
-        null |= value.is_null().to_numpy()
+        null = value.is_null().to_numpy()
     if unknown is not None:
-        null |= unknown
-    return pl.Series(value.name, out, dtype=pl.Float64).scatter(np.flatnonzero(null), None)
+        null = unknown if null is None else null | unknown
+    rows = none if null is None else np.union1d(none, np.flatnonzero(null))
+    return pl.Series(value.name, out, dtype=pl.Float64).scatter(rows, None)
 
 
 def _bar_equity(equity: pl.DataFrame) -> pl.DataFrame:

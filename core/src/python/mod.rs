@@ -71,5 +71,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(trades::round_trips, m)?)?;
     m.add_function(wrap_pyfunction!(records::dense_positions, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::return_statistics, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::fraction_of_equity, m)?)?;
     Ok(())
 }
