@@ -9,7 +9,7 @@ Rows (each point in its own fresh interpreter, timed once after an untimed warm-
 * ``bars`` - 100 combinations (fast 20..200 x slow 240..1,140) of the same crossover on 1 asset of one-minute
   bars, 1 bp fees, at 5,000, 50,000, 250,000 and 1,000,000 bars; ml4t against vectorbt.
 * ``event`` - the event engine against symbols: bench/event.py's panel crossover (SMA(20)/SMA(100) per symbol
-  in Python, next-open fills, one shared account) on 100, 500, 1,000 and 2,000 symbols x 2,520 daily bars;
+  in Python, next-open fills, one shared account) on 100, 500, 1,000, 2,000 and 5,000 symbols x 2,520 daily bars;
   ml4t's ``Engine`` against backtesting.py (one single-asset ``Backtest`` per symbol, in sequence).
 
 The symbols row of the sweep (symbols x 2,520 x 100 combinations) is ``bench/symbols.py``'s, not repeated here.
@@ -25,6 +25,7 @@ larger sizes of that row are skipped.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -42,7 +43,7 @@ COMBO_BARS, COMBO_FEES = 5_000, 0.001
 COMBO_GRIDS = {100: (10, 10), 1_000: (25, 40), 10_000: (100, 100)}  # combinations -> (n fast, n slow)
 BARS_SIZES = (5_000, 50_000, 250_000, 1_000_000)
 BARS_FAST, BARS_SLOW, BARS_FEES = range(20, 220, 20), range(240, 1240, 100), 0.0001
-EVENT_SYMBOLS, EVENT_BARS = (100, 500, 1_000, 2_000), 2_520
+EVENT_SYMBOLS, EVENT_BARS = (100, 500, 1_000, 2_000, 5_000), 2_520
 
 ROWS: dict[str, tuple[list[int], list[str]]] = {
     "combinations": (list(COMBO_GRIDS), ["ml4t", "vectorbt"]),
@@ -153,7 +154,14 @@ def _unit(row: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    rows = (argv if argv is not None else sys.argv[1:]) or list(ROWS)
+    parser = argparse.ArgumentParser(prog="python -m bench.scaling", description=__doc__.split("\n\n")[0])
+    parser.add_argument("rows", nargs="*", help=f"rows to run, of {', '.join(ROWS)} (default: every row)")
+    parser.add_argument("--only", metavar="ENGINE", help="run only this engine (e.g. ml4t: skip the peers)")
+    args = parser.parse_args(argv)
+    unknown = [row for row in args.rows if row not in ROWS]
+    if unknown:
+        parser.error(f"unknown row {unknown[0]!r}; the rows are {', '.join(ROWS)}")
+    rows = args.rows or list(ROWS)
     print("| row | size | engine | time | peak MB | ml4t speedup |\n|---|---:|---|---:|---:|---:|")
     for row in rows:
         sizes, engines = ROWS[row]
@@ -161,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         for size in sizes:
             points = {}
             for engine in engines:
+                if args.only is not None and engine != args.only:
+                    continue
                 if engine in stopped:
                     points[engine] = {
                         "row": row,
@@ -172,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
                 points[engine] = run_point(row, engine, size)
                 if "error" in points[engine]:
                     stopped.add(engine)
-            ours = points["ml4t"]
+            ours = points.get("ml4t", {"error": "not run"})
             for engine, p in points.items():
                 if "error" in p:
                     print(f"| {row} | {size:,} {_unit(row)} | {engine} | {p['error']} | | |", flush=True)

@@ -162,6 +162,23 @@ def vectorized_single_ml4t() -> Workload:
 
 
 @workload
+def vectorized_single_ml4t_frames() -> Workload:
+    """ml4t: the same run with every frame of the ``Result`` built (orders, fills, positions, trades and the
+    equity), as a user who reads them all pays. The ``ml4t`` row builds only what its metrics read: the other
+    frames are built on first access."""
+    setup = _ml4t_single_setup
+
+    def run(state: Any) -> tuple[float, float]:
+        strat, bars = state
+        res = strat.run(_cold(bars), fast=SINGLE_FAST, slow=SINGLE_SLOW)
+        for frame in (res.orders, res.fills, res.positions, res.trades, res.equity):
+            assert frame.height > 0
+        return res.metrics["total_return"], res.metrics["sharpe_ratio"]
+
+    return Workload(setup, run, items=SINGLE_BARS, unit="bars", group=SINGLE_GROUP, engine="ml4t frames")
+
+
+@workload
 def vectorized_single_ml4t_metrics() -> Workload:
     """ml4t: the same crossover computing only total return and Sharpe (a one-combination sweep), the
     like-for-like comparison with vectorbt's run, which also builds no trade, order or position tables.
