@@ -131,6 +131,7 @@ def run_counted(call: Callable[..., T], counter: _core.Progress, shown: Bar) -> 
         counter.cancel()
         worker.join()
         raise
+    shown.to(counter.done)  # a call that ended before the first poll (a small chunk) still moves the bar
     if "error" in box:
         raise box["error"]
     value: T = box["value"]
