@@ -117,13 +117,16 @@ def test_a_trace_that_was_not_drawn_fails(browser: Any, tmp_path: Path) -> None:
 
 def test_missing_browser_skips_locally_and_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(harness, "CHROMIUM", "/nonexistent/chromium")
+    monkeypatch.setattr(harness, "CHROMEDRIVER", "/nonexistent/chromedriver")  # the same message on every machine
     monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception, match=re.escape(harness.ENABLE)):
         harness.require_browser()
     monkeypatch.setenv("CI", "true")
-    with pytest.raises(pytest.fail.Exception, match=r"/nonexistent/chromium not found.*CI is set"):
+    missing = "/nonexistent/chromium, /nonexistent/chromedriver not found"
+    with pytest.raises(pytest.fail.Exception, match=re.escape(missing) + ".*CI is set"):
         harness.require_browser()
-    monkeypatch.setattr(harness, "CHROMIUM", "/usr/bin/chromium")  # the real one, when installed
+    monkeypatch.setattr(harness, "CHROMIUM", "/usr/bin/chromium")  # the real ones, when installed
+    monkeypatch.setattr(harness, "CHROMEDRIVER", "/usr/bin/chromedriver")
     if os.access("/usr/bin/chromium", os.X_OK) and os.access(harness.CHROMEDRIVER, os.X_OK):
         harness.require_browser()
 
