@@ -13,10 +13,9 @@ stop, leave the symbol alone, the leverage setting). The keys and their modes ar
 from __future__ import annotations
 
 import inspect
-import io
 import itertools
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,9 +31,11 @@ from ml4t._kernel.keys import (
     describe,
     is_weights,
     rebalance_columns,
-    rebalance_mask,
 )
 from ml4t._kernel.leaf_cache import LeafCache
+from ml4t._kernel.leaves import collect as _collect
+from ml4t._kernel.leaves import evaluate_leaves
+from ml4t._kernel.leaves import parts_of as _parts
 from ml4t._kernel.panel_scope import stage_windows
 from ml4t.data import Bars
 from ml4t.data._panel import Panel
@@ -58,8 +59,6 @@ __all__ = [
 ]
 
 _SCALARS = (bool, int, float, str, np.bool_, np.integer, np.floating)
-_LEAF_BATCH_BYTES = 64 << 20
-"""The Polars frame of compiled leaves evaluated at once on a long part (:func:`compile_chunk`)."""
 
 NumberRules = Mapping[str, tuple[str, Callable[[np.ndarray], np.ndarray]]]
 """Per number key: the rule in words and a vectorised test of the values (NaN never reaches it)."""
@@ -239,59 +238,6 @@ def _call_all(
     return per_combo
 
 
-def _parts(
-    panel: Panel, scope: str, hidden: Sequence[str]
-) -> Iterator[tuple[pl.DataFrame, int | np.ndarray, np.ndarray, str | None]]:
-    """The frames the expressions are evaluated on, each with where its rows go: ``(frame, symbol index,
-    timeline index, symbol name)``. ``scope="symbol"``: each symbol's own rows (symbol index and name are
-    one); ``scope="panel"``: the long frame of all symbols once (per row indices; no one symbol). The hidden
-    rebalance columns ``hidden`` are added to the frames, their values taken on the common timeline."""
-    masks = {name: rebalance_mask(panel.ts, name) for name in hidden}
-    if scope == "panel":
-        frame = panel.long.with_columns(pl.Series(name, m[panel.long_bar]) for name, m in masks.items())
-        yield frame, panel.long_symbol, panel.long_bar, None
-        return
-    for s, (frame, rows) in enumerate(zip(panel.frames, panel.rows, strict=True)):
-        own = frame.with_columns(pl.Series(name, m[rows]) for name, m in masks.items()) if masks else frame
-        yield own, s, rows, panel.symbols[s]
-
-
-def _collect(
-    frame: pl.DataFrame,
-    stages: list[list[pl.Expr]],
-    exprs: list[pl.Expr],
-    fn: Callable[..., Any],
-    grid: Grid,
-    indices: Sequence[int],
-    symbol: str | None,
-) -> pl.DataFrame:
-    try:
-        # with_columns broadcasts scalars (a constant signal) and rejects other lengths (a ShapeError); the
-        # lifted windows of panel scope (`stages`) come first, then the expressions that read them
-        query = frame.lazy()
-        for stage in stages:
-            query = query.with_columns(stage)
-        start = frame.width + sum(len(stage) for stage in stages)
-        result = query.with_columns(exprs).select(pl.nth(range(start, start + len(exprs)))).collect()
-    except pl.exceptions.ColumnNotFoundError as exc:
-        missing = str(exc).splitlines()[0]
-        raise ConfigError(
-            f"{_name(fn)} uses a column the bars do not have ({missing}); available: "
-            f"{[c for c in frame.columns if not c.startswith('__ml4t_')]}",
-            argument="signals",
-            symbol=symbol,
-        ) from exc
-    except pl.exceptions.PolarsError as exc:
-        first = grid.params(indices[0])
-        raise ConfigError(
-            f"evaluating {_name(fn)} failed for a combination near {describe(fn, first)}: "
-            f"{type(exc).__name__}: {str(exc).splitlines()[0]}",
-            argument="signals",
-            symbol=symbol,
-        ) from exc
-    return result
-
-
 def _check_dtype(
     dtype: pl.DataType, key: str, fn: Callable[..., Any], params: Mapping[str, Any], symbol: str | None
 ) -> None:
@@ -438,9 +384,8 @@ def compile_chunk(
     type: the plain path then evaluates it, or raises the precise error); or the number of leaves when
     their arrays would exceed ``max_bytes`` (the caller splits the chunk). The leaves are evaluated like
     :func:`evaluate`'s expressions (per symbol, or once on the long frame in panel scope) and laid out
-    ``(n_symbols, n_leaves, n_bars)``: the programs are elementwise, so they hold on the scattered leaves.
-    With a ``cache``, each leaf (its values on every part) is read from it or evaluated and stored
-    (:mod:`ml4t._kernel.leaf_cache`); the arrays are the same bit for bit."""
+    ``(n_symbols, n_leaves, n_bars)``: the programs are elementwise, so they hold on the scattered leaves
+    (:func:`ml4t._kernel.leaves.evaluate_leaves`, through the ``cache`` when one is given)."""
     s = settings
     per_combo = _call_all(fn, grid, indices, s)
     slots: list[tuple[int, int]] = []
@@ -461,62 +406,11 @@ def compile_chunk(
     n_sym, n_bars, n_leaves = len(panel.symbols), panel.n_bars, len(leaf_json)
     if n_leaves * n_sym * n_bars * 9 > max_bytes and len(indices) > 1:
         return n_leaves
-    try:
-        parsed = [pl.Expr.deserialize(io.StringIO(j), format="json") for j in leaf_json]
-    except pl.exceptions.PolarsError:
-        return None  # a leaf Polars cannot round-trip through JSON (e.g. a NaN literal): use the plain path
-    if any(e.meta.serialize(format="json") != j for e, j in zip(parsed, leaf_json, strict=True)):
-        return None  # Polars' JSON reader lands some float literals an ulp off (1 / 11): the plain path is exact
-    leaves = [e.alias(f"leaf{i}") for i, e in enumerate(parsed)]
-    values = np.full((n_sym, n_leaves, n_bars), np.nan)
-    valid = np.zeros((n_sym, n_leaves, n_bars), dtype=bool)
-    # (symbol, bar, leaf) views: a part's rows scatter to their (symbol, bar) cells in one assignment
-    values_at, valid_at = values.transpose(0, 2, 1), valid.transpose(0, 2, 1)
-    dtype_names: list[str] | None = None
-    hidden = rebalance_columns(per_combo)
-    leaf_keys = cache.leaf_keys(leaf_json, parsed) if cache is not None and n_leaves else None
-    stages, leaves = stage_windows(leaves) if s.scope == "panel" and leaf_keys is None else ([], leaves)
-
-    parts: Iterable[tuple[pl.DataFrame, int | np.ndarray, np.ndarray, str | None]] = _parts(panel, s.scope, hidden)
-    if leaf_keys is not None and cache is not None:
-        parts = listed = list(parts)  # every part at once: one lookup and one store per leaf, whatever the symbols
-
-        def compute(which: list[int]) -> list[pl.DataFrame]:
-            chosen = [leaves[i] for i in which]
-            lifted, chosen = stage_windows(chosen) if s.scope == "panel" else ([], chosen)
-            return [_collect(frame, lifted, chosen, fn, grid, indices, symbol) for frame, _, _, symbol in listed]
-
-        masks = {name: rebalance_mask(panel.ts, name)[panel.long_bar] for name in hidden}
-        heights = [frame.height for frame, _, _, _ in parts]
-        got = cache.evaluate(panel, s.scope, masks, heights, leaf_keys, parsed, leaf_json, compute)
-        if got is None:
-            return None
-        dtype_names = got.types
-        start = 0
-        for (_, sym, bar, _), height in zip(parts, heights, strict=True):
-            values_at[sym, bar] = got.values[start : start + height]
-            valid_at[sym, bar] = got.valid[start : start + height]
-            start += height
-        parts = []
-    for frame, sym, bar, symbol in parts:
-        # a long part's leaves in batches of about _LEAF_BATCH_BYTES, each copied out one leaf at a time: the
-        # leaves' arrays are the chunk's memory, Polars' frames of them only a bounded extra (the lifted
-        # windows of panel scope are read by every leaf, so those leaves stay in one query)
-        step = max(1, _LEAF_BATCH_BYTES // (8 * max(frame.height, 1))) if not stages else max(n_leaves, 1)
-        names: list[str] = []
-        for first in range(0, n_leaves, step):
-            result = _collect(frame, stages, leaves[first : first + step], fn, grid, indices, symbol)
-            if any(not (dt.is_numeric() or dt in (pl.Boolean, pl.Null)) for dt in result.dtypes):
-                return None
-            names += [str(dt) for dt in result.dtypes]
-            for i, column in enumerate(result.iter_columns(), first):
-                values_at[sym, bar, i] = column.cast(pl.Float64).to_numpy()
-                valid_at[sym, bar, i] = column.is_not_null().to_numpy()
-            del result
-        if dtype_names is not None and names != dtype_names:
-            return None  # a leaf's type differs between symbols: let Polars decide
-        dtype_names = names
-    types = programs.result_types(dtype_names or [])
+    got = evaluate_leaves(leaf_json, panel, s.scope, rebalance_columns(per_combo), fn, grid, indices, cache)
+    if got is None:
+        return None
+    values, valid, dtype_names = got
+    types = programs.result_types(dtype_names)
     for c, signals in enumerate(per_combo):
         for k, key in enumerate(KEYS):
             if key in signals and types[c][k] is not (key in BOOL_KEYS):
