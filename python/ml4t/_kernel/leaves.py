@@ -139,12 +139,16 @@ def collect(
 ) -> pl.DataFrame:
     try:
         # with_columns broadcasts scalars (a constant signal) and rejects other lengths (a ShapeError); the
-        # lifted windows of panel scope (`stages`) come first, then the expressions that read them
+        # lifted windows of panel scope (`stages`) come first, then the expressions that read them. The
+        # in-memory engine evaluates each expression on the whole column: Polars' default engine (streaming in
+        # 2.1) splits a frame into one morsel per thread, and a rolling sum restarted at a morsel's edge differs
+        # in its last bits, so the values would depend on the machine's cores (POLARS_MAX_THREADS)
         query = frame.lazy()
         for stage in stages:
             query = query.with_columns(stage)
         start = frame.width + sum(len(stage) for stage in stages)
-        result = query.with_columns(exprs).select(pl.nth(range(start, start + len(exprs)))).collect()
+        query = query.with_columns(exprs).select(pl.nth(range(start, start + len(exprs))))
+        result = query.collect(engine="in-memory")
     except pl.exceptions.ColumnNotFoundError as exc:
         missing = str(exc).splitlines()[0]
         raise ConfigError(
