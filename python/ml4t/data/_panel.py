@@ -49,43 +49,29 @@ def build_panel(frame: pl.DataFrame, symbols: Sequence[str]) -> Panel:
     symbols = list(symbols)
     # the frame is sorted by (ts_event, symbol): its distinct timestamps are the timeline
     ts = frame["ts_event"] if len(symbols) == 1 else frame["ts_event"].set_sorted().unique(maintain_order=True)
-    ts_ns = ts.cast(pl.Int64).to_numpy()
     fields = ("open", "high", "low", "close")
+    if len(symbols) == 1:  # one symbol has a bar at every timestamp: the timeline, the rows and the long frame
+        at = np.arange(len(ts))
+        o, h, lo, c = (np.array(frame[f].to_numpy(), dtype=np.float64).reshape(1, -1) for f in fields)
+        return Panel(ts, symbols, o, h, lo, c, [frame], [at], frame, np.zeros(len(ts), np.int64), at)
+    ts_ns = ts.cast(pl.Int64).to_numpy()
+    index = {sym: s for s, sym in enumerate(symbols)}
+    long_symbol = frame["symbol"].replace_strict(index, return_dtype=pl.Int64).to_numpy()
+    long_bar = np.searchsorted(ts_ns, frame["ts_event"].cast(pl.Int64).to_numpy())
     shape = (len(symbols), len(ts))
-    # one symbol has a bar at every timestamp (the timeline is its own): every cell is written below
-    prices = {f: np.empty(shape) if len(symbols) == 1 else np.full(shape, np.nan) for f in fields}
+    o, h, lo, c = (np.full(shape, np.nan) for _ in fields)
+    for f, prices in zip(fields, (o, h, lo, c), strict=True):
+        prices[long_symbol, long_bar] = frame[f].to_numpy()  # every row to its cell; NaN where a symbol has no bar
+    # each symbol's own rows: one stable gather of the frame into symbol order (time order kept within a
+    # symbol), then a zero-copy slice per symbol (not a filter or a partition per symbol)
+    order = np.argsort(long_symbol, kind="stable")
+    by_symbol = frame[order]
+    bars_of = long_bar[order]
+    ends = np.cumsum(np.bincount(long_symbol, minlength=len(symbols)))
     frames, rows = [], []
-    # one pass over the frame for all symbols (not one filter per symbol); each part keeps the frame's order
-    parts = frame.partition_by("symbol", maintain_order=True, as_dict=True) if len(symbols) > 1 else {}
-    for s, sym in enumerate(symbols):
-        own = parts.get((sym,), frame.clear()) if len(symbols) > 1 else frame
-        # a symbol with a bar at every timestamp maps row i to bar i (a row copy); otherwise look its times up
-        if own.height == len(ts):
-            at = np.arange(len(ts))
-            for f in fields:
-                prices[f][s] = own[f].to_numpy()
-        else:
-            at = np.searchsorted(ts_ns, own["ts_event"].cast(pl.Int64).to_numpy())
-            for f in fields:
-                prices[f][s, at] = own[f].to_numpy()
-        frames.append(own)
-        rows.append(at)
-    if len(symbols) == 1:  # the long frame is the one symbol's bars, one per timestamp
-        long_symbol, long_bar = np.zeros(frame.height, dtype=np.int64), rows[0]
-    else:
-        index = {sym: s for s, sym in enumerate(symbols)}
-        long_symbol = frame["symbol"].replace_strict(index, return_dtype=pl.Int64).to_numpy()
-        long_bar = np.searchsorted(ts_ns, frame["ts_event"].cast(pl.Int64).to_numpy())
-    return Panel(
-        ts,
-        symbols,
-        prices["open"],
-        prices["high"],
-        prices["low"],
-        prices["close"],
-        frames,
-        rows,
-        frame,
-        long_symbol,
-        long_bar,
-    )
+    for s, end in enumerate(ends.tolist()):
+        start = int(ends[s - 1]) if s else 0
+        frames.append(by_symbol.slice(start, end - start))
+        # a symbol with a bar at every timestamp maps row i to bar i
+        rows.append(np.arange(len(ts)) if end - start == len(ts) else bars_of[start:end])
+    return Panel(ts, symbols, o, h, lo, c, frames, rows, frame, long_symbol, long_bar)
