@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pytest
 
 from ml4t._kernel.signals import CompiledChunk, Grid, compile_chunk, panel_of
 from ml4t.data import bars
@@ -31,12 +32,13 @@ def rule(fast: int, slow: int) -> dict[str, pl.Expr]:
     return {"entries": f > close.rolling_max(slow).shift(1), "exits": (f < s) | (pl.col("volume").cum_sum() < 0)}
 
 
-def _ragged() -> object:
+def _ragged(n_bars: int = 400) -> object:
     """Three symbols on a common timeline, one missing bars in the middle and one with a null close."""
-    frame = synthetic_bars(3, 400, "1d", seed=7).frame
-    frame = frame.filter(~((pl.col("symbol") == frame["symbol"][1]) & pl.int_range(pl.len()).is_between(600, 700)))
+    frame = synthetic_bars(3, n_bars, "1d" if n_bars < 10_000 else "1m", seed=7).frame
+    gap = pl.int_range(pl.len()).is_between(3 * n_bars // 2, 7 * n_bars // 4)
+    frame = frame.filter(~((pl.col("symbol") == frame["symbol"][1]) & gap))
     frame = frame.with_columns(
-        close=pl.when((pl.col("symbol") == frame["symbol"][2]) & (pl.int_range(pl.len()) == 800))
+        close=pl.when((pl.col("symbol") == frame["symbol"][2]) & (pl.int_range(pl.len()) == 2 * n_bars))
         .then(None)
         .otherwise(pl.col("close"))
     )
@@ -82,8 +84,10 @@ def _by_plan(chunk: CompiledChunk) -> dict[str, tuple[bytes, bytes]]:
     }
 
 
-def test_each_leaf_is_its_symbols_own_series_computation_bit_for_bit():
-    b = _ragged()
+@pytest.mark.parametrize("n_bars", [400, 70_000])
+def test_each_leaf_is_its_symbols_own_series_computation_bit_for_bit(n_bars):
+    """400 bars: a part's leaves converted as one block; 70,000: one column at a time (a long part)."""
+    b = _ragged(n_bars)
     chunk = _compiled(b)
     reference = _reference(b)
     got = _by_plan(chunk)

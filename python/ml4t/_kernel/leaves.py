@@ -28,8 +28,11 @@ from ml4t.errors import ConfigError
 
 __all__ = ["collect", "evaluate_leaves", "parts_of"]
 
-_LEAF_BATCH_BYTES = 64 << 20
-"""The Polars frame of compiled leaves evaluated at once on a long part (:func:`evaluate_leaves`)."""
+_LEAF_BATCH_BYTES = 16 << 20
+"""The Polars frame of compiled leaves evaluated at once on a long part (:func:`evaluate_leaves`): two leaves of
+a million bars (64 MB held eight, and their NumPy block as much again, on top of the chunk's leaves)."""
+_LONG_PART = 1 << 16
+"""Rows from which a part's leaves are converted to NumPy one column at a time (:func:`_scatter`)."""
 
 
 class Grid(Protocol):
@@ -119,20 +122,26 @@ def _scatter(
     first: int,
 ) -> None:
     """Write the leaves ``first, first + 1, ...`` of one part (``result``: one column per leaf, then one validity
-    column per leaf, one row per row of the part) to their cells of the ``(symbol, bar, leaf)`` views: one
-    conversion of the values (Float64, a null is NaN) and one of the validity, not two per column (each costs
-    ~10 us of overhead, which was most of a 2,520-row part's time)."""
+    column per leaf, one row per row of the part) to their cells of the ``(symbol, bar, leaf)`` views. A short
+    part in one conversion of the values (Float64, a null is NaN) and one of the validity, not two per column
+    (each costs ~10 us of overhead, which was most of a 2,520-row part's time); a long one column by column, so
+    that the NumPy copy in flight is one leaf's, not the block's."""
     k = result.width // 2
+    full = isinstance(sym, int) and len(bar) == values_at.shape[1]  # every bar of the timeline: a plain slice
+    if result.height >= _LONG_PART:
+        columns = result.get_columns()
+        for i, (column, ok) in enumerate(zip(columns[:k], columns[k:], strict=True), first):
+            if column.dtype != pl.Float64:
+                column = column.cast(pl.Float64)
+            values_at[sym, slice(None) if full else bar, i] = column.to_numpy()
+            valid_at[sym, slice(None) if full else bar, i] = ok.to_numpy()
+        return
     leaves, head, tail = slice(first, first + k), result[:, :k], result[:, k:]
     if any(dt != pl.Float64 for dt in head.dtypes):
         head = head.select(pl.all().cast(pl.Float64))
-    block, ok = head.to_numpy(), tail.to_numpy()
-    if isinstance(sym, int) and len(bar) == values_at.shape[1]:  # every bar of the timeline: a plain slice
-        values_at[sym, :, leaves] = block
-        valid_at[sym, :, leaves] = ok
-    else:
-        values_at[sym, bar, leaves] = block
-        valid_at[sym, bar, leaves] = ok
+    block, valid = head.to_numpy(), tail.to_numpy()
+    values_at[sym, slice(None) if full else bar, leaves] = block
+    valid_at[sym, slice(None) if full else bar, leaves] = valid
 
 
 def parts_of(
