@@ -17,12 +17,18 @@ per symbol, the peak resident memory during the timed repeats (the high-water ma
 * ``metrics`` - the metrics frame of the kernel's statistics (one row per combination and symbol, plus one per
   combination for the portfolio).
 
-``--rule breakout`` sweeps a channel breakout instead (fast: the entry channel, slow: the exit channel), whose
-leaves are exact under ``.over("symbol")``: the workload on which a one-query evaluation across symbols was
-measured (issue #18: slower and larger than one query per symbol on Polars 2.1, so not adopted).
-``--python PATH`` runs the children with another interpreter (with ``PYTHONPATH`` pointing at another checkout's
-``python/`` directory, that measures the code before a change); ``--sizes 50,500`` and ``--repeat N`` narrow the
-run; ``--json`` prints the raw measurements.
+``--rule breakout`` sweeps a channel breakout instead (fast: the entry channel, slow: the exit channel): the
+workload on which a one-query evaluation across symbols (``.over("symbol")``) was first measured (issue #18). The
+rolling sums' last bits then differed from one query per symbol because Polars' default engine (streaming in
+2.1) cut each symbol's query into one morsel per thread; with the in-memory engine the leaves use now,
+``.over("symbol")`` on the rows in symbol order gave the same bits for the rolling means, sums, stds and maxima
+tried, but it was not faster (500 symbols x 20 moving averages, CPU s: 0.61-0.63 over, 0.47-0.48 group_by,
+0.49-0.62 one query per symbol): the time is Polars' rolling kernels themselves (the same 20 averages of one
+1.26M-row Series take 0.36 s), so one query per symbol stayed.
+``--python PATH`` runs the children with another interpreter (an interpreter whose environment imports another
+checkout's ``ml4t``, e.g. that checkout's ``.venv/bin/python``, measures the code before a change); ``--sizes
+50,500`` and ``--repeat N`` narrow the run; ``--cpu`` times the children's CPU time (all threads) instead of the
+wall clock, steadier on a shared machine; ``--json`` prints the raw measurements.
 """
 
 from __future__ import annotations
@@ -67,19 +73,22 @@ def breakout(fast: int, slow: int) -> dict[str, Any]:
 RULES = {"sma": sma_cross, "breakout": breakout}
 
 
-def _timed(phases: dict[str, float], name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+def _timed(
+    phases: dict[str, float], name: str, fn: Callable[..., Any], clock: Callable[[], float] = time.perf_counter
+) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        t = time.perf_counter()
+        t = clock()
         try:
             return fn(*args, **kwargs)
         finally:
-            phases[name] += time.perf_counter() - t
+            phases[name] += clock() - t
 
     return wrapper
 
 
-def child(n_symbols: int, repeat: int, rule: str = "sma") -> dict[str, Any]:
-    """One symbol count, measured in this process."""
+def child(n_symbols: int, repeat: int, rule: str = "sma", cpu: bool = False) -> dict[str, Any]:
+    """One symbol count, measured in this process (``cpu``: the process's CPU time, all threads, not the
+    wall clock)."""
     import ml4t.data._bars as bars_module
     import ml4t.vectorized._strategy as strategy_module
     from bench.harness import _peak_rss_mb, _reset_peak_rss
@@ -87,12 +96,13 @@ def child(n_symbols: int, repeat: int, rule: str = "sma") -> dict[str, Any]:
     from ml4t.vectorized import VectorizedStrategy
 
     phases = dict.fromkeys(PHASES, 0.0)
-    strategy_module.compile_chunk = _timed(phases, "leaves", strategy_module.compile_chunk)
-    strategy_module.sweep_metrics = _timed(phases, "metrics", strategy_module.sweep_metrics)
+    clock = time.process_time if cpu else time.perf_counter
+    strategy_module.compile_chunk = _timed(phases, "leaves", strategy_module.compile_chunk, clock)
+    strategy_module.sweep_metrics = _timed(phases, "metrics", strategy_module.sweep_metrics, clock)
     strategy_module.VectorizedStrategy._sweep_programs = _timed(  # type: ignore[method-assign]
-        phases, "kernel", strategy_module.VectorizedStrategy._sweep_programs
+        phases, "kernel", strategy_module.VectorizedStrategy._sweep_programs, clock
     )
-    bars_module.Bars.panel = _timed(phases, "panel", bars_module.Bars.panel)  # type: ignore[method-assign]
+    bars_module.Bars.panel = _timed(phases, "panel", bars_module.Bars.panel, clock)  # type: ignore[method-assign]
 
     bars = synthetic_bars(n_symbols, N_BARS, "1d", seed=1)
     strategy = VectorizedStrategy(RULES[rule], execution="close", fees=0.001, init_cash=100_000)
@@ -104,15 +114,16 @@ def child(n_symbols: int, repeat: int, rule: str = "sma") -> dict[str, Any]:
         for name in PHASES:
             phases[name] = 0.0
         cold = copy.copy(bars)
-        t = time.perf_counter()
+        t = clock()
         sweep = strategy.sweep(cold, fast=FAST, slow=SLOW, progress=False)
-        times.append(time.perf_counter() - t)
+        times.append(clock() - t)
         rows = sweep.metrics.height
         for name in PHASES:
             per_phase[name].append(phases[name])
     return {
         "symbols": n_symbols,
         "rule": rule,
+        "clock": "cpu" if cpu else "wall",
         "bars": N_BARS,
         "combinations": len(FAST) * len(SLOW),
         "rows": rows,
@@ -122,9 +133,10 @@ def child(n_symbols: int, repeat: int, rule: str = "sma") -> dict[str, Any]:
     }
 
 
-def _run(python: str, n_symbols: int, repeat: int, rule: str) -> dict[str, Any]:
+def _run(python: str, n_symbols: int, repeat: int, rule: str, cpu: bool = False) -> dict[str, Any]:
     root = Path(__file__).resolve().parent.parent
-    code = f"import json, bench.symbols as b; print(json.dumps(b.child({n_symbols}, {repeat}, {rule!r})))"
+    args = f"{n_symbols}, {repeat}, {rule!r}" + (", cpu=True" if cpu else "")
+    code = f"import json, bench.symbols as b; print(json.dumps(b.child({args})))"
     proc = subprocess.run([python, "-c", code], capture_output=True, text=True, check=False, cwd=root)
     if proc.returncode != 0:
         raise SystemExit(f"{n_symbols} symbols failed:\n{proc.stderr}")
@@ -152,10 +164,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=REPEAT, help="timed sweeps per symbol count")
     parser.add_argument("--rule", choices=sorted(RULES), default="sma", help="the crossover's averages")
     parser.add_argument("--json", action="store_true", help="print the raw measurements as JSON lines too")
+    parser.add_argument("--cpu", action="store_true", help="time the children's CPU time, not the wall clock")
     args = parser.parse_args(argv)
-    results = [_run(args.python, int(n), args.repeat, args.rule) for n in args.sizes.split(",")]
+    results = [_run(args.python, int(n), args.repeat, args.rule, args.cpu) for n in args.sizes.split(",")]
     combos = len(FAST) * len(SLOW)
-    print(f"# {args.rule} sweep of {combos} combinations x {N_BARS} daily bars, by symbols (phases: medians, s)")
+    clock = "CPU s of all threads" if args.cpu else "s"
+    print(f"# {args.rule} sweep of {combos} combinations x {N_BARS} daily bars, by symbols (phases: medians, {clock})")
     print(table(results))
     if args.json:
         for r in results:
