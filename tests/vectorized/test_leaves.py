@@ -110,3 +110,25 @@ def test_the_leaves_do_not_depend_on_polars_threads():
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=root)
         assert proc.returncode == 0, proc.stderr
         assert json.loads(proc.stdout.strip().splitlines()[-1]) == here, threads
+
+
+def test_a_long_panel_scope_part_gives_the_plain_paths_sweep(monkeypatch):
+    """Panel scope evaluates the leaves once on the long frame (here 75,000 rows: converted one column at a
+    time, scattered by each row's symbol and bar): the sweep equals the plain path's, where Polars evaluates
+    every expression whole."""
+    import ml4t.vectorized._strategy as strategy_module
+    from ml4t.vectorized import VectorizedStrategy
+
+    def ranked(lookback: int, k: int) -> dict[str, pl.Expr]:
+        mom = pl.col("close") / pl.col("close").rolling_mean(lookback).over("symbol") - 1
+        top = mom.rank(descending=True).over("ts_event") <= k
+        return {"entries": top, "exits": ~top}
+
+    b = _ragged(25_000)
+    strategy = VectorizedStrategy(ranked, scope="panel", execution="close", fees=0.001)
+    grid = {"lookback": [5, 50], "k": [1, 2]}
+    compiled = compile_chunk(ranked, panel_of(b), Grid.build(ranked, grid), [0, 1, 2, 3], 1 << 30, strategy.settings)  # type: ignore[arg-type]
+    assert isinstance(compiled, CompiledChunk)  # the sweep below takes the compiled path
+    got = strategy.sweep(b, progress=False, **grid).metrics
+    monkeypatch.setattr(strategy_module, "compile_chunk", lambda *args, **kwargs: None)
+    assert got["trade_count"].min() > 0 and got.equals(strategy.sweep(b, progress=False, **grid).metrics)
