@@ -12,7 +12,8 @@ stores them: a sweep does O(leaves) file operations, not O(leaves x symbols).
 The key (:func:`ml4t.cache.key_of`) holds:
 
 - the leaf's plan (:func:`ml4t.cache.expression_key` of the leaf as the kernel gives it, Polars' own plan);
-- the scope, and the Polars type names of the columns the leaf reads (its result depends on them);
+- the scope, the Polars engine (:data:`ENGINE`), and the Polars type names of the columns the leaf reads (its
+  result depends on them);
 - the data the leaf READS, and only that: the fingerprint (:func:`ml4t.data.frame_fingerprint`, computed once per
   sweep per column) of ``symbol`` and ``ts_event`` (they define the rows and the parts) and of exactly the columns
   the leaf reads: those of its plan (``expr.meta.root_names()`` and every column node of the plan, ``over``'s
@@ -47,7 +48,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import polars as pl
@@ -68,12 +69,15 @@ from ml4t.cache._reasons import recall, remember
 from ml4t.data import frame_fingerprint
 from ml4t.data._panel import Panel
 
-__all__ = ["LeafCache", "Leaves"]
+__all__ = ["ENGINE", "LeafCache", "Leaves"]
 
 _LEVEL = "indicators"
 _ROWS = ("symbol", "ts_event")  # the columns that define a part's rows: in every leaf's key
 _THREADS = 8  # a chunk's store operations in flight at once
 _SLOT_LEAVES = 4096  # leaf descriptions kept in a strategy's slot, the most recently stored
+ENGINE: Final = "in-memory"
+"""The Polars engine the leaves are evaluated with (:mod:`ml4t._kernel.leaves`), in every key: entries stored when
+the default (streaming) engine evaluated them hold bits that depended on the machine's threads, and miss."""
 
 
 @dataclass(frozen=True)
@@ -202,7 +206,8 @@ class LeafCache:
         data.update((name, digest) for name, digest in hidden.items() if read is None or name in read)
         types = dict(zip(frame.columns, map(str, frame.dtypes), strict=True))
         schema = {name: types[name] for name in columns}
-        key = key_of(_LEVEL, data=data, expressions={"leaf": leaf}, params={"scope": scope, "schema": schema})
+        params = {"scope": scope, "schema": schema, "engine": ENGINE}
+        key = key_of(_LEVEL, data=data, expressions={"leaf": leaf}, params=params)
         return key if isinstance(key, Uncacheable) else (key, columns)
 
     def _miss(

@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 
 from ml4t._kernel.keys import describe, rebalance_mask
-from ml4t._kernel.leaf_cache import LeafCache
+from ml4t._kernel.leaf_cache import ENGINE, LeafCache
 from ml4t._kernel.panel_scope import stage_windows
 from ml4t.data._panel import Panel
 from ml4t.errors import ConfigError
@@ -173,7 +173,7 @@ def collect(
     """``exprs`` evaluated on ``frame`` (after the lifted windows ``stages``), one column each; a Polars error is a
     ConfigError naming the signal function, a combination and the ``symbol``."""
     try:
-        return _query(frame, stages, exprs).collect(engine="in-memory")
+        return _query(frame, stages, exprs).collect(engine=ENGINE)
     except pl.exceptions.PolarsError as exc:
         raise _named(exc, frame, fn, grid, indices, symbol) from exc
 
@@ -191,7 +191,7 @@ def _collect_leaves(
     Polars per part, not one for the leaves and one per conversion."""
     try:
         query = _query(frame, stages, exprs)
-        return query.select(pl.all(), pl.all().is_not_null().name.suffix("\x1fvalid")).collect(engine="in-memory")
+        return query.select(pl.all(), pl.all().is_not_null().name.suffix("\x1fvalid")).collect(engine=ENGINE)
     except pl.exceptions.PolarsError as exc:
         raise _named(exc, frame, fn, grid, indices, symbol) from exc
 
