@@ -347,6 +347,10 @@ def leaves_of(signals: Mapping[str, pl.Expr]) -> frozenset[str] | None:
     return None if compiled is None else frozenset(compiled[1])
 
 
+_KEY_INDEX = {key: k for k, key in enumerate(KEYS)}
+"""Each key's index in :data:`KEYS` (the kernel's slot of the key)."""
+
+
 def _compile_one(signals: Mapping[str, pl.Expr]) -> tuple[str, list[str]] | None:
     """One combination's signals serialized and compiled: (the plan's JSON, its distinct leaves), or None when
     Polars cannot serialize them or the compiler does not take them."""
@@ -388,13 +392,9 @@ def compile_chunk(
     (:func:`ml4t._kernel.leaves.evaluate_leaves`, through the ``cache`` when one is given)."""
     s = settings
     per_combo = _call_all(fn, grid, indices, s)
-    slots: list[tuple[int, int]] = []
-    fields: list[pl.Expr] = []
-    for c, signals in enumerate(per_combo):
-        for k, key in enumerate(KEYS):
-            if key in signals:
-                slots.append((c, k))
-                fields.append(signals[key])
+    # each combination's keys, in KEYS order (call_signal_fn resolves them in that order)
+    slots = [(c, _KEY_INDEX[key]) for c, signals in enumerate(per_combo) for key in signals]
+    fields = [expr for signals in per_combo for expr in signals.values()]
     # one serialize call for the whole chunk: the fields of a struct, mapped back through `slots` (the struct
     # is only serialized, never evaluated, so its fields need no unique names)
     try:
