@@ -19,11 +19,14 @@
 //! property test: `when(true).then(3.0).otherwise(x) / 158640615202251.0` is 3 * (1/d), `when(x > 0)...`
 //! is 3 / d).
 
+pub(crate) mod json;
 mod types;
 
 use std::collections::HashMap;
 
 use serde_json::value::RawValue;
+
+use self::json::{array, get, object, single};
 
 pub use self::types::{result_type, Ty};
 use crate::error::{Context, CoreError, CoreResult};
@@ -177,8 +180,6 @@ pub struct Compiler {
     index: HashMap<String, u32>,
 }
 
-type Node<'a> = HashMap<&'a str, &'a RawValue>;
-
 impl Compiler {
     /// Compile one expression serialized as JSON.
     pub fn compile(&mut self, json: &str) -> CoreResult<Program> {
@@ -193,8 +194,14 @@ impl Compiler {
 
     /// Compile an expression given as a raw JSON slice.
     pub fn compile_raw(&mut self, raw: &RawValue) -> Program {
+        self.compile_valid(raw.get())
+    }
+
+    /// Compile an expression given as JSON text that serde_json has validated (a slice of a `&RawValue`, or
+    /// an item [`json`] found in one): other text compiles to unspecified programs.
+    pub fn compile_valid(&mut self, text: &str) -> Program {
         let mut program = Program::default();
-        self.node(raw, &mut program.code);
+        self.node(text, &mut program.code);
         program
     }
 
@@ -203,8 +210,7 @@ impl Compiler {
         &self.leaves
     }
 
-    fn leaf(&mut self, raw: &RawValue, code: &mut Vec<Instr>) {
-        let text = raw.get();
+    fn leaf(&mut self, text: &str, code: &mut Vec<Instr>) {
         let id = match self.index.get(text) {
             Some(&id) => id,
             None => {
@@ -217,12 +223,12 @@ impl Compiler {
         code.push(Instr::Leaf(id));
     }
 
-    /// Compile `raw` only if it reads no leaf (a literal expression, evaluated once per program run);
+    /// Compile `text` only if it reads no leaf (a literal expression, evaluated once per program run);
     /// otherwise undo any leaf it registered and return `None`.
-    fn leaf_free(&mut self, raw: &RawValue) -> Option<Vec<Instr>> {
+    fn leaf_free(&mut self, text: &str) -> Option<Vec<Instr>> {
         let known = self.leaves.len();
         let mut code = Vec::new();
-        self.node(raw, &mut code);
+        self.node(text, &mut code);
         if code.iter().any(|i| matches!(i, Instr::Leaf(_))) {
             for text in self.leaves.drain(known..) {
                 self.index.remove(&text);
@@ -232,27 +238,23 @@ impl Compiler {
         Some(code)
     }
 
-    fn node(&mut self, raw: &RawValue, code: &mut Vec<Instr>) {
-        let text = raw.get();
+    /// Compile the node `text`: valid JSON (a slice of a `&RawValue`), read with [`json`]'s scanner.
+    fn node(&mut self, text: &str, code: &mut Vec<Instr>) {
         if text.starts_with(r#"{"Function""#) && !known_function(text) {
-            return self.leaf(raw, code);
+            return self.leaf(text, code);
         }
-        let Ok(node) = serde_json::from_str::<Node<'_>>(text) else {
-            return self.leaf(raw, code);
+        let Some((kind, body)) = object(text).as_ref().and_then(single) else {
+            return self.leaf(text, code);
         };
-        let Some((&kind, &body)) = node.iter().next().filter(|_| node.len() == 1) else {
-            return self.leaf(raw, code);
-        };
-        let parts = || serde_json::from_str::<Node<'_>>(body.get()).ok();
+        let parts = || object(body);
         let compiled = match kind {
-            "Alias" => serde_json::from_str::<Vec<&RawValue>>(body.get())
-                .ok()
+            "Alias" => array(body)
                 .and_then(|a| a.first().copied())
                 .map(|inner| self.node(inner, code)),
             "BinaryExpr" => parts().and_then(|p| {
-                let op = Op::parse(p.get("op")?.get().trim_matches('"'))?;
-                let (left, right) = (*p.get("left")?, *p.get("right")?);
-                if op == Op::Div && left.get().contains(r#"{"Ternary""#) {
+                let op = Op::parse(get(&p, "op")?.trim_matches('"'))?;
+                let (left, right) = (get(&p, "left")?, get(&p, "right")?);
+                if op == Op::Div && left.contains(r#"{"Ternary""#) {
                     return None; // Polars' optimizer rewrites a when/then divided by a scalar: Polars decides
                 }
                 let divisor = if op == Op::Div {
@@ -269,8 +271,8 @@ impl Compiler {
                 Some(())
             }),
             "Function" => parts().and_then(|p| {
-                let inputs = serde_json::from_str::<Vec<&RawValue>>(p.get("input")?.get()).ok()?;
-                let instr = function(p.get("function")?.get(), inputs.len())?;
+                let inputs = array(get(&p, "input")?)?;
+                let instr = function(get(&p, "function")?, inputs.len())?;
                 for input in inputs {
                     self.node(input, code);
                 }
@@ -278,7 +280,7 @@ impl Compiler {
                 Some(())
             }),
             "Ternary" => parts().and_then(|p| {
-                let branches = [*p.get("predicate")?, *p.get("truthy")?, *p.get("falsy")?];
+                let branches = [get(&p, "predicate")?, get(&p, "truthy")?, get(&p, "falsy")?];
                 for branch in branches {
                     self.node(branch, code);
                 }
@@ -286,9 +288,9 @@ impl Compiler {
                 Some(())
             }),
             "Cast" => parts().and_then(|p| {
-                let dtype: HashMap<&str, &str> = serde_json::from_str(p.get("dtype")?.get()).ok()?;
+                let dtype: HashMap<&str, &str> = serde_json::from_str(get(&p, "dtype")?).ok()?;
                 let to = CastTo::parse(dtype.get("Literal")?)?;
-                self.node(p.get("expr")?, code);
+                self.node(get(&p, "expr")?, code);
                 code.push(Instr::Cast(to));
                 Some(())
             }),
@@ -296,7 +298,7 @@ impl Compiler {
             _ => None,
         };
         if compiled.is_none() {
-            self.leaf(raw, code);
+            self.leaf(text, code);
         }
     }
 }
@@ -327,8 +329,8 @@ fn function(function: &str, n_inputs: usize) -> Option<Instr> {
 /// Numeric, boolean and null scalar literals; anything else (strings, dates, series) stays a Polars leaf.
 /// Numbers are parsed from their JSON text by Rust's correctly rounded parser (Polars writes the shortest
 /// text that round-trips; serde_json's own float parsing may land an ulp or two off).
-fn literal(body: &RawValue) -> Option<Instr> {
-    let forms: HashMap<&str, HashMap<&str, &RawValue>> = serde_json::from_str(body.get()).ok()?;
+fn literal(body: &str) -> Option<Instr> {
+    let forms: HashMap<&str, HashMap<&str, &RawValue>> = serde_json::from_str(body).ok()?;
     let (&form, inner) = forms.iter().next().filter(|_| forms.len() == 1)?;
     let (&name, &x) = inner.iter().next().filter(|_| inner.len() == 1)?;
     let ty = match (form, name) {

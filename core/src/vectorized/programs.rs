@@ -6,7 +6,6 @@
 //! order), typed by [`KEY_KINDS`]: booleans (a null is false) or numbers (a null is NaN: "use the setting",
 //! "leave the symbol alone"). Leaf columns are `(n_symbols, n_leaves, n_bars)` values with their validity.
 
-use std::collections::HashMap;
 use std::iter;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,6 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde_json::value::RawValue;
 
 use super::eval::{Column, Evaluated, Evaluator};
+use super::expr::json::{array, get, object};
 use super::expr::{leaf_types, result_is_bool, Compiler, Instr, Program};
 use super::kernel::{Execution, GroupRun, Market, Settings};
 use super::moments::Blocks;
@@ -71,12 +71,12 @@ pub struct SignalPrograms {
     leaves: Vec<String>,
 }
 
-/// The fields of a serialized `pl.struct(...)`, as raw slices.
-pub fn struct_fields(json: &str) -> Option<Vec<&RawValue>> {
-    type Node<'a> = HashMap<&'a str, &'a RawValue>;
-    let root: Node<'_> = serde_json::from_str(json).ok()?;
-    let function: Node<'_> = serde_json::from_str(root.get("Function")?.get()).ok()?;
-    serde_json::from_str(function.get("input")?.get()).ok()
+/// The fields of a serialized `pl.struct(...)`, as slices of `json`, after serde_json validated the whole
+/// text (once: the compiler then scans the valid slices with [`super::expr::json`]).
+pub fn struct_fields(json: &str) -> Option<Vec<&str>> {
+    let root: &RawValue = serde_json::from_str(json).ok()?;
+    let function = get(&object(root.get())?, "Function")?;
+    array(get(&object(function)?, "input")?)
 }
 
 impl SignalPrograms {
@@ -94,7 +94,7 @@ impl SignalPrograms {
             if combo >= n_combos || key >= N_KEYS {
                 return Err(bad(format!("slot ({combo}, {key}) out of range")));
             }
-            programs[combo][key] = Some(compiler.compile_raw(field));
+            programs[combo][key] = Some(compiler.compile_valid(field));
         }
         Ok(Self {
             programs,
