@@ -20,13 +20,16 @@
 //! is 3 / d).
 
 pub(crate) mod json;
+mod shape;
 mod types;
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use serde_json::value::RawValue;
 
 use self::json::{array, get, object, single};
+use self::shape::{Shaped, Template};
 
 pub use self::types::{result_type, Ty};
 use crate::error::{Context, CoreError, CoreResult};
@@ -168,16 +171,29 @@ fn known_function(text: &str) -> bool {
         .is_some_and(|at| FUNCTIONS.iter().any(|f| text[at..].starts_with(f)))
 }
 
+/// Per traced instruction (`Leaf` / `Const`, in code order): the byte range of its leaf or number in the
+/// text being compiled (None: a boolean or null literal).
+type Traced = Vec<Option<Range<usize>>>;
+
 /// Compiles many expressions against one table of deduplicated leaves.
 ///
 /// Works on the raw JSON text: each node is parsed only as far as its own kind (a one-key object whose
-/// children stay unparsed slices), so the many repeated copies of a shared subtree (a moving average that
-/// appears in thousands of combinations) are scanned but never built into trees. Leaves are deduplicated by
-/// their JSON text, which Polars writes deterministically, and only distinct leaves are copied out.
+/// children stay unparsed slices, see [`json`]), so the many repeated copies of a shared subtree (a moving
+/// average that appears in thousands of combinations) are scanned but never built into trees. Leaves are
+/// deduplicated by their JSON text, which Polars writes deterministically, and only distinct leaves are
+/// copied out. Through [`Compiler::compile_shaped`] / [`Compiler::compile_struct`], an expression whose
+/// shape (its text with the numbers masked) an earlier one had is compiled from that one's template, its
+/// leaves' texts and literals substituted ([`shape`]).
 #[derive(Debug, Default)]
 pub struct Compiler {
     leaves: Vec<String>,
     index: HashMap<String, u32>,
+    /// While a template is compiled ([`Compiler::compile_shaped`]): the text's address and, per `Leaf` /
+    /// `Const` instruction in code order, the byte range of its leaf or number (None: a boolean or null).
+    trace: Option<(usize, Traced)>,
+    /// The templates by shape (None: a shape whose trace did not fit, compiled node by node).
+    shapes: HashMap<Vec<u8>, Option<Template>>,
+    shaped: Shaped,
 }
 
 impl Compiler {
@@ -205,37 +221,97 @@ impl Compiler {
         program
     }
 
+    /// The programs of the fields of a serialized `pl.struct(...)`: `function` is its `"Function"` object
+    /// (`{"input": [fields...], "function": "AsStruct"}`), valid JSON. Each field is compiled by
+    /// [`Compiler::compile_shaped`]'s rule, split as the input array is walked: one scan of the text. None
+    /// when `function` is not such an object, or names its input twice (the caller then reads the fields
+    /// with [`json`] and compiles them one by one with a new compiler).
+    pub fn compile_struct(&mut self, function: &str) -> Option<Vec<Program>> {
+        let (mut programs, mut inputs) = (Vec::new(), 0);
+        json::walk_object(function, |key, start| {
+            if key != "input" {
+                return json::skip(function, start);
+            }
+            inputs += 1;
+            json::walk_array(function, start, |item| {
+                let end = self.shaped.split(function, item)?;
+                programs.push(self.compile_split(function.get(item..end)?));
+                Some(end)
+            })
+        })?;
+        (inputs == 1).then_some(programs)
+    }
+
+    /// Compile an expression given as JSON text that serde_json has validated, like
+    /// [`Compiler::compile_valid`], from the template of its shape when an earlier expression had the same
+    /// (see [`shape`]): the same program and leaves, without walking the nodes again.
+    pub fn compile_shaped(&mut self, text: &str) -> Program {
+        match self.shaped.split(text, 0) {
+            Some(end) if end == text.len() => self.compile_split(text),
+            _ => self.compile_valid(text),
+        }
+    }
+
+    /// [`Compiler::compile_shaped`] of `text`, already split into `self.shaped`.
+    fn compile_split(&mut self, text: &str) -> Program {
+        if let Some(template) = self.shapes.get(self.shaped.shape.as_slice()) {
+            let Some(template) = template else {
+                return self.compile_valid(text);
+            };
+            let (leaves, index) = (&mut self.leaves, &mut self.index);
+            if let Some(code) = template.instantiate(text, &self.shaped, |leaf| register(leaves, index, leaf)) {
+                return Program { code };
+            }
+            return self.compile_valid(text);
+        }
+        self.trace = Some((text.as_ptr() as usize, Vec::new()));
+        let program = self.compile_valid(text);
+        let traced = self.trace.take().map(|(_, t)| t).unwrap_or_default();
+        let template = Template::new(&self.shaped, &program.code, &traced);
+        self.shapes.insert(self.shaped.shape.clone(), template);
+        program
+    }
+
     /// Serialized Polars expressions of the leaves, in id order.
     pub fn leaves(&self) -> &[String] {
         &self.leaves
     }
 
     fn leaf(&mut self, text: &str, code: &mut Vec<Instr>) {
-        let id = match self.index.get(text) {
-            Some(&id) => id,
-            None => {
-                let id = self.leaves.len() as u32;
-                self.index.insert(text.to_owned(), id);
-                self.leaves.push(text.to_owned());
-                id
-            }
-        };
-        code.push(Instr::Leaf(id));
+        code.push(Instr::Leaf(register(&mut self.leaves, &mut self.index, text)));
+        self.traced(Some(text));
+    }
+
+    /// Trace a `Leaf` / `Const` instruction just pushed: the text of its leaf or number (None: a boolean or
+    /// null literal), a slice of the text being compiled.
+    fn traced(&mut self, text: Option<&str>) {
+        if let Some((base, traced)) = &mut self.trace {
+            traced.push(text.map(|t| {
+                let start = t.as_ptr() as usize - *base;
+                start..start + t.len()
+            }));
+        }
     }
 
     /// Compile `text` only if it reads no leaf (a literal expression, evaluated once per program run);
     /// otherwise undo any leaf it registered and return `None`.
-    fn leaf_free(&mut self, text: &str) -> Option<Vec<Instr>> {
+    /// Its traced instructions come back with it (the caller places its code after the dividend's).
+    fn leaf_free(&mut self, text: &str) -> Option<(Vec<Instr>, Traced)> {
         let known = self.leaves.len();
         let mut code = Vec::new();
+        let outer = self.trace.as_mut().map(|(_, t)| std::mem::take(t));
         self.node(text, &mut code);
+        let traced = match (&mut self.trace, outer) {
+            (Some((_, t)), Some(outer)) => std::mem::replace(t, outer),
+            _ => Vec::new(),
+        };
         if code.iter().any(|i| matches!(i, Instr::Leaf(_))) {
             for text in self.leaves.drain(known..) {
                 self.index.remove(&text);
             }
             return None;
         }
-        Some(code)
+        Some((code, traced))
     }
 
     /// Compile the node `text`: valid JSON (a slice of a `&RawValue`), read with [`json`]'s scanner.
@@ -264,7 +340,12 @@ impl Compiler {
                 };
                 self.node(left, code);
                 match divisor {
-                    Some(divisor) => code.extend(divisor),
+                    Some((divisor, traced)) => {
+                        code.extend(divisor);
+                        if let Some((_, t)) = &mut self.trace {
+                            t.extend(traced);
+                        }
+                    }
                     None => self.node(right, code),
                 }
                 code.push(Instr::Binary(op));
@@ -294,11 +375,27 @@ impl Compiler {
                 code.push(Instr::Cast(to));
                 Some(())
             }),
-            "Literal" => literal(body).map(|instr| code.push(instr)),
+            "Literal" => literal(body).map(|(instr, number)| {
+                code.push(instr);
+                self.traced(number);
+            }),
             _ => None,
         };
         if compiled.is_none() {
             self.leaf(text, code);
+        }
+    }
+}
+
+/// The id of the leaf `text` in `leaves` / `index`, registered when new.
+fn register(leaves: &mut Vec<String>, index: &mut HashMap<String, u32>, text: &str) -> u32 {
+    match index.get(text) {
+        Some(&id) => id,
+        None => {
+            let id = leaves.len() as u32;
+            index.insert(text.to_owned(), id);
+            leaves.push(text.to_owned());
+            id
         }
     }
 }
@@ -329,7 +426,8 @@ fn function(function: &str, n_inputs: usize) -> Option<Instr> {
 /// Numeric, boolean and null scalar literals; anything else (strings, dates, series) stays a Polars leaf.
 /// Numbers are parsed from their JSON text by Rust's correctly rounded parser (Polars writes the shortest
 /// text that round-trips; serde_json's own float parsing may land an ulp or two off).
-fn literal(body: &str) -> Option<Instr> {
+/// With the literal's number text (None for a boolean or null).
+fn literal(body: &str) -> Option<(Instr, Option<&str>)> {
     let forms: HashMap<&str, HashMap<&str, &RawValue>> = serde_json::from_str(body).ok()?;
     let (&form, inner) = forms.iter().next().filter(|_| forms.len() == 1)?;
     let (&name, &x) = inner.iter().next().filter(|_| inner.len() == 1)?;
@@ -339,11 +437,12 @@ fn literal(body: &str) -> Option<Instr> {
         ("Scalar", "Null") => {
             // a typed null: `{"Null": "Float64"}`
             let ty = Ty::from_dtype(x.get().trim_matches('"'))?;
-            return Some(Instr::Const {
+            let instr = Instr::Const {
                 value: 0.0,
                 valid: false,
                 ty,
-            });
+            };
+            return Some((instr, None));
         }
         ("Scalar", "Boolean") => {
             let value = match x.get() {
@@ -351,17 +450,18 @@ fn literal(body: &str) -> Option<Instr> {
                 "false" => 0.0,
                 _ => return None,
             };
-            return Some(Instr::Const {
+            let instr = Instr::Const {
                 value,
                 valid: true,
                 ty: Ty::Bool,
-            });
+            };
+            return Some((instr, None));
         }
         ("Scalar", dtype) => Ty::from_dtype(dtype).filter(|t| matches!(t, Ty::Int | Ty::F32 | Ty::F64))?,
         _ => return None,
     };
     let value: f64 = x.get().parse().ok()?;
-    Some(Instr::Const { value, valid: true, ty })
+    Some((Instr::Const { value, valid: true, ty }, Some(x.get())))
 }
 
 /// The types of the leaves from their Polars dtype names (`str(dtype)`); `None` for an unknown dtype.

@@ -6,6 +6,7 @@
 //! order), typed by [`KEY_KINDS`]: booleans (a null is false) or numbers (a null is NaN: "use the setting",
 //! "leave the symbol alone"). Leaf columns are `(n_symbols, n_leaves, n_bars)` values with their validity.
 
+use std::collections::HashMap;
 use std::iter;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -72,7 +73,7 @@ pub struct SignalPrograms {
 }
 
 /// The fields of a serialized `pl.struct(...)`, as slices of `json`, after serde_json validated the whole
-/// text (once: the compiler then scans the valid slices with [`super::expr::json`]).
+/// text.
 pub fn struct_fields(json: &str) -> Option<Vec<&str>> {
     let root: &RawValue = serde_json::from_str(json).ok()?;
     let function = get(&object(root.get())?, "Function")?;
@@ -81,20 +82,34 @@ pub fn struct_fields(json: &str) -> Option<Vec<&str>> {
 
 impl SignalPrograms {
     /// Compile `struct_json`'s fields into the slots `slots[i] = (combination, key)`.
+    ///
+    /// serde_json validates the text and finds the struct's `"Function"` object in one pass; the fields are
+    /// then split and compiled in one more ([`Compiler::compile_struct`]: an expression whose shape an
+    /// earlier one had is compiled from that one's template).
     pub fn compile(struct_json: &str, slots: &[(usize, usize)], n_combos: usize) -> CoreResult<Self> {
         let bad = |message: String| CoreError::config(message, Context::argument("struct_json"));
-        let fields = struct_fields(struct_json)
-            .ok_or_else(|| bad("expected a serialized pl.struct(...) of the signal expressions".into()))?;
+        let not_a_struct = || bad("expected a serialized pl.struct(...) of the signal expressions".into());
+        let root: HashMap<&str, &RawValue> = serde_json::from_str(struct_json).map_err(|_| not_a_struct())?;
+        let function = root.get("Function").ok_or_else(not_a_struct)?.get();
+        let mut compiler = Compiler::default();
+        let fields = match compiler.compile_struct(function) {
+            Some(fields) => fields,
+            None => {
+                // a struct object that names its input twice (never written by Polars): field by field
+                compiler = Compiler::default();
+                let fields = struct_fields(struct_json).ok_or_else(not_a_struct)?;
+                fields.into_iter().map(|f| compiler.compile_shaped(f)).collect()
+            }
+        };
         if fields.len() != slots.len() {
             return Err(bad(format!("{} fields but {} slots", fields.len(), slots.len())));
         }
-        let mut compiler = Compiler::default();
         let mut programs: Vec<[Option<Program>; N_KEYS]> = vec![Default::default(); n_combos];
-        for (field, &(combo, key)) in fields.iter().zip(slots) {
+        for (field, &(combo, key)) in fields.into_iter().zip(slots) {
             if combo >= n_combos || key >= N_KEYS {
                 return Err(bad(format!("slot ({combo}, {key}) out of range")));
             }
-            programs[combo][key] = Some(compiler.compile_valid(field));
+            programs[combo][key] = Some(field);
         }
         Ok(Self {
             programs,

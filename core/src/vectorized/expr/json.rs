@@ -14,15 +14,26 @@ pub type Entries<'a> = Vec<(&'a str, &'a str)>;
 
 /// The entries of the object `text`, or None when it is not an object or a key holds an escape.
 pub fn object(text: &str) -> Option<Entries<'_>> {
+    let mut out = Vec::with_capacity(4);
+    walk_object(text, |key, start| {
+        let stop = skip_value(text.as_bytes(), start)?;
+        out.push((key, text.get(start..stop)?));
+        Some(stop)
+    })?;
+    Some(out)
+}
+
+/// Walk the entries of the object `text`: `value(key, start)` is called at each value's first byte and
+/// answers the index just past it. None when `text` is not an object, a key holds an escape or `value` fails.
+pub fn walk_object<'a>(text: &'a str, mut value: impl FnMut(&'a str, usize) -> Option<usize>) -> Option<()> {
     let b = text.as_bytes();
     let mut i = ws(b, 0);
     if b.get(i) != Some(&b'{') {
         return None;
     }
-    let mut out = Vec::with_capacity(4);
     i = ws(b, i + 1);
     if b.get(i) == Some(&b'}') {
-        return Some(out);
+        return Some(());
     }
     loop {
         if b.get(i) != Some(&b'"') {
@@ -37,13 +48,32 @@ pub fn object(text: &str) -> Option<Entries<'_>> {
         if b.get(i) != Some(&b':') {
             return None;
         }
-        let start = ws(b, i + 1);
-        let stop = skip_value(b, start)?;
-        out.push((key, text.get(start..stop)?));
-        i = ws(b, stop);
+        i = ws(b, value(key, ws(b, i + 1))?);
         match b.get(i) {
             Some(b',') => i = ws(b, i + 1),
-            Some(b'}') => return Some(out),
+            Some(b'}') => return Some(()),
+            _ => return None,
+        }
+    }
+}
+
+/// Walk the items of the array starting at `text[start]`: `item(start)` is called at each item's first byte
+/// and answers the index just past it. The index just past the array, or None when there is no array there
+/// or `item` fails.
+pub fn walk_array(text: &str, start: usize, mut item: impl FnMut(usize) -> Option<usize>) -> Option<usize> {
+    let b = text.as_bytes();
+    if b.get(start) != Some(&b'[') {
+        return None;
+    }
+    let mut i = ws(b, start + 1);
+    if b.get(i) == Some(&b']') {
+        return Some(i + 1);
+    }
+    loop {
+        i = ws(b, item(i)?);
+        match b.get(i) {
+            Some(b',') => i = ws(b, i + 1),
+            Some(b']') => return Some(i + 1),
             _ => return None,
         }
     }
@@ -52,25 +82,19 @@ pub fn object(text: &str) -> Option<Entries<'_>> {
 /// The items of the array `text`, or None when it is not an array.
 pub fn array(text: &str) -> Option<Vec<&str>> {
     let b = text.as_bytes();
-    let mut i = ws(b, 0);
-    if b.get(i) != Some(&b'[') {
-        return None;
-    }
+    let start = ws(b, 0);
     let mut out = Vec::new();
-    i = ws(b, i + 1);
-    if b.get(i) == Some(&b']') {
-        return Some(out);
-    }
-    loop {
+    let end = walk_array(text, start, |i| {
         let stop = skip_value(b, i)?;
         out.push(text.get(i..stop)?);
-        i = ws(b, stop);
-        match b.get(i) {
-            Some(b',') => i = ws(b, i + 1),
-            Some(b']') => return Some(out),
-            _ => return None,
-        }
-    }
+        Some(stop)
+    })?;
+    (ws(b, end) == b.len()).then_some(out)
+}
+
+/// Index just past the value that starts at `text[start]`.
+pub fn skip(text: &str, start: usize) -> Option<usize> {
+    skip_value(text.as_bytes(), start)
 }
 
 /// The value of `key` in `entries` (the last one when repeated, as a map keeps it).
@@ -94,15 +118,33 @@ fn ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// Bytes that matter inside a string (`"`, `\\`) and between a container's values (those and the brackets).
+const fn table(bytes: &[u8]) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < bytes.len() {
+        t[bytes[i] as usize] = true;
+        i += 1;
+    }
+    t
+}
+const IN_STRING: [bool; 256] = table(b"\"\\");
+const IN_CONTAINER: [bool; 256] = table(b"\"{}[]");
+
+/// The first index at or after `i` whose byte is in `table`.
+fn next_in(b: &[u8], i: usize, table: &[bool; 256]) -> Option<usize> {
+    b.get(i..)?.iter().position(|&c| table[c as usize]).map(|at| i + at)
+}
+
 /// Index just past the string starting at `i` (a `"`).
 fn skip_string(b: &[u8], mut i: usize) -> Option<usize> {
     i += 1;
     loop {
-        match b.get(i)? {
-            b'"' => return Some(i + 1),
-            b'\\' => i += 2,
-            _ => i += 1,
+        i = next_in(b, i, &IN_STRING)?;
+        if b[i] == b'"' {
+            return Some(i + 1);
         }
+        i += 2;
     }
 }
 
@@ -113,19 +155,19 @@ fn skip_value(b: &[u8], mut i: usize) -> Option<usize> {
         b'{' | b'[' => {
             let mut depth = 0usize;
             loop {
-                match b.get(i)? {
+                i = next_in(b, i, &IN_CONTAINER)?;
+                match b[i] {
                     b'"' => {
                         i = skip_string(b, i)?;
                         continue;
                     }
                     b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
+                    _ => {
                         depth -= 1;
                         if depth == 0 {
                             return Some(i + 1);
                         }
                     }
-                    _ => {}
                 }
                 i += 1;
             }

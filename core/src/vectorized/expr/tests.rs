@@ -192,3 +192,159 @@ fn float_literals_are_parsed_to_the_nearest_f64() {
         .unwrap();
     assert!(matches!(p.code[..], [Instr::Const { value, ty: Ty::Int, .. }] if value == -9007199254740992.0));
 }
+
+/// Random expression trees for the template property test: each number is a slot, filled per combination.
+mod shapes {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Debug, Clone)]
+    pub enum T {
+        Column(u8),
+        Rolling(usize),
+        Int(usize),
+        Float(usize),
+        Bool(bool),
+        Null,
+        Binary(&'static str, Box<T>, Box<T>),
+        Ternary(Box<T>, Box<T>, Box<T>),
+        Function(&'static str, Vec<T>),
+        Cast(Box<T>, &'static str),
+        Alias(Box<T>),
+    }
+
+    const INTS: [&str; 7] = ["0", "2", "3", "10", "-1", "100", "12345678901234567890"];
+    const FLOATS: [&str; 8] = [
+        "0.0",
+        "1.5",
+        "-2.5",
+        "0.09090909090909091",
+        "1e-7",
+        "-3.5E+2",
+        "10",
+        "2",
+    ];
+    const OPS: [&str; 8] = ["Gt", "Lt", "And", "Or", "Plus", "Multiply", "TrueDivide", "Modulus"];
+    const FUNCTIONS: [(&str, usize); 7] = [
+        (r#""Abs""#, 1),
+        (r#""Negate""#, 1),
+        (r#""FillNull""#, 2),
+        (r#"{"Boolean":"Not"}"#, 1),
+        (r#"{"Boolean":"IsNull"}"#, 1),
+        (r#"{"Clip":{"has_min":true,"has_max":false}}"#, 2),
+        (r#"{"Pow":"Generic"}"#, 2),
+    ];
+
+    pub fn tree() -> impl Strategy<Value = T> {
+        let leaf = prop_oneof![
+            (0u8..3).prop_map(T::Column),
+            (0usize..4).prop_map(T::Rolling),
+            (0usize..4).prop_map(T::Int),
+            (0usize..4).prop_map(T::Float),
+            any::<bool>().prop_map(T::Bool),
+            Just(T::Null),
+        ];
+        leaf.prop_recursive(4, 24, 3, |inner| {
+            prop_oneof![
+                (0..OPS.len(), inner.clone(), inner.clone()).prop_map(|(op, l, r)| T::Binary(
+                    OPS[op],
+                    Box::new(l),
+                    Box::new(r)
+                )),
+                (inner.clone(), inner.clone(), inner.clone()).prop_map(|(p, t, f)| T::Ternary(
+                    Box::new(p),
+                    Box::new(t),
+                    Box::new(f)
+                )),
+                (0..FUNCTIONS.len(), prop::collection::vec(inner.clone(), 2)).prop_map(|(f, mut inputs)| {
+                    inputs.truncate(FUNCTIONS[f].1);
+                    T::Function(FUNCTIONS[f].0, inputs)
+                }),
+                (
+                    inner.clone(),
+                    prop_oneof![Just("Float64"), Just("Boolean"), Just("Int64")]
+                )
+                    .prop_map(|(e, d)| T::Cast(Box::new(e), d)),
+                inner.prop_map(|e| T::Alias(Box::new(e))),
+            ]
+        })
+    }
+
+    /// Polars' JSON of `t` with the number slots filled from `ints` / `floats` (indices into INTS / FLOATS).
+    pub fn render(t: &T, ints: &[usize], floats: &[usize]) -> String {
+        let r = |t: &T| render(t, ints, floats);
+        match t {
+            T::Column(c) => format!(r#"{{"Column":"c{c}"}}"#),
+            T::Rolling(k) => {
+                let w = INTS[ints[*k]];
+                format!(
+                    r#"{{"Function":{{"input":[{{"Column":"close"}}],"function":{{"RollingExpr":{{"function":"Mean","options":{{"window_size":{w},"min_periods":{w},"weights":null,"center":false,"fn_params":null}}}}}}}}}}"#
+                )
+            }
+            T::Int(k) => format!(r#"{{"Literal":{{"Dyn":{{"Int":{}}}}}}}"#, INTS[ints[*k]]),
+            T::Float(k) => format!(r#"{{"Literal":{{"Scalar":{{"Float64":{}}}}}}}"#, FLOATS[floats[*k]]),
+            T::Bool(b) => format!(r#"{{"Literal":{{"Scalar":{{"Boolean":{b}}}}}}}"#),
+            T::Null => r#"{"Literal":{"Scalar":{"Null":"Float64"}}}"#.to_string(),
+            T::Binary(op, left, right) => {
+                format!(
+                    r#"{{"BinaryExpr":{{"left":{},"op":"{op}","right":{}}}}}"#,
+                    r(left),
+                    r(right)
+                )
+            }
+            T::Ternary(p, t, f) => format!(
+                r#"{{"Ternary":{{"predicate":{},"truthy":{},"falsy":{}}}}}"#,
+                r(p),
+                r(t),
+                r(f)
+            ),
+            T::Function(function, inputs) => format!(
+                r#"{{"Function":{{"input":[{}],"function":{function}}}}}"#,
+                inputs.iter().map(r).collect::<Vec<_>>().join(",")
+            ),
+            T::Cast(e, dtype) => format!(
+                r#"{{"Cast":{{"expr":{},"dtype":{{"Literal":"{dtype}"}},"options":"Strict"}}}}"#,
+                r(e)
+            ),
+            T::Alias(e) => format!(r#"{{"Alias":[{},"name"]}}"#, r(e)),
+        }
+    }
+
+    proptest! {
+        /// Compiled from templates (field by field, or walking a whole struct) = compiled node by node: the
+        /// same programs and the same leaves in the same order, whatever numbers the combinations hold.
+        #[test]
+        fn templates_compile_like_the_node_walk(
+            trees in prop::collection::vec(tree(), 1..3),
+            combos in prop::collection::vec(
+                (prop::collection::vec(0..INTS.len(), 4), prop::collection::vec(0..FLOATS.len(), 4)),
+                1..6,
+            ),
+            pretty in any::<bool>(),
+        ) {
+            let mut fields = Vec::new();
+            for (ints, floats) in &combos {
+                for t in &trees {
+                    let json = render(t, ints, floats);
+                    // some fields pretty-printed (whitespace between tokens): the same expression, other text
+                    fields.push(if pretty && fields.len() % 2 == 1 {
+                        serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(&json).unwrap()).unwrap()
+                    } else {
+                        json
+                    });
+                }
+            }
+            let mut walk = Compiler::default();
+            let want: Vec<Program> = fields.iter().map(|f| walk.compile(f).unwrap()).collect();
+            let mut shaped = Compiler::default();
+            let got: Vec<Program> = fields.iter().map(|f| shaped.compile_shaped(f)).collect();
+            prop_assert_eq!(&got, &want);
+            prop_assert_eq!(shaped.leaves(), walk.leaves());
+            let function = format!(r#"{{"input":[{}],"function":"AsStruct"}}"#, fields.join(", "));
+            let mut whole = Compiler::default();
+            prop_assert_eq!(whole.compile_struct(&function), Some(want));
+            prop_assert_eq!(whole.leaves(), walk.leaves());
+        }
+    }
+}
