@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from tests.bitwise import assert_same_sweep
 
 from ml4t import _core
 
@@ -374,3 +375,35 @@ def test_an_expression_polars_cannot_serialize_is_evaluated_by_polars_whole():
     bars = synthetic_bars(2, 300, "1d", seed=3)
     got = VectorizedStrategy(rule).sweep(bars, progress=False, window=[5, 20]).metrics
     assert got.equals(VectorizedStrategy(plain).sweep(bars, progress=False, window=[5, 20]).metrics)
+
+
+def test_a_sweep_whose_structure_and_literals_change_with_its_parameters_compiles_exactly(monkeypatch):
+    """The compiler reuses one expression's template for every later one of the same shape (issue #18): the
+    numbers differ, the structure decides. A function whose structure depends on a parameter (a branch on
+    ``fast``), with literals that change with it (``1 + k / 100``, ``k * 0.5``) and leaves that coincide for
+    some combinations (fast == slow), sweeps bit for bit like the plain Polars path, whose every expression
+    Polars evaluates whole."""
+    import ml4t.vectorized._strategy as strategy_module
+    from ml4t._kernel.signals import Grid, compile_chunk, panel_of
+    from ml4t.datasets import synthetic_bars
+    from ml4t.vectorized import VectorizedStrategy
+
+    def rule(fast: int, slow: int, k: int) -> dict[str, pl.Expr]:
+        f, s = pl.col("close").rolling_mean(fast), pl.col("close").rolling_mean(slow)
+        entries = (f > s * (1 + k / 100)) & (pl.col("volume") > k * 0.5) if fast > 4 else pl.col("close") > s
+        return {"entries": entries, "exits": (f < s) | (pl.col("close") < pl.lit(-k)), "sl_stop": pl.lit(0.01 * k)}
+
+    bars = synthetic_bars(2, 400, "1d", seed=8)
+    grids = {"fast": [2, 3, 5, 10], "slow": [5, 10, 20], "k": [1, 3, 7]}
+    strategy = VectorizedStrategy(rule, init_cash=10_000)
+    panel = panel_of(bars)
+    grid = Grid.build(rule, grids)
+    chunk = compile_chunk(rule, panel, grid, list(range(len(grid.combos))), 1 << 30, strategy.settings)
+    assert chunk is not None and not isinstance(chunk, int), "the rule compiles"
+    # one leaf per distinct moving average and column (fast == slow shares one)
+    assert chunk.values.shape[1] == len({2, 3, 5, 10, 20}) + 2
+    compiled = strategy.sweep(bars, progress=False, **grids)
+    monkeypatch.setattr(strategy_module, "compile_chunk", lambda *a, **k: None)
+    plain = strategy.sweep(bars, progress=False, **grids)
+    assert_same_sweep(compiled, plain)
+    assert compiled.metrics["trade_count"].sum() > 0
