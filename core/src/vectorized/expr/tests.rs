@@ -193,6 +193,25 @@ fn float_literals_are_parsed_to_the_nearest_f64() {
     assert!(matches!(p.code[..], [Instr::Const { value, ty: Ty::Int, .. }] if value == -9007199254740992.0));
 }
 
+#[test]
+fn shapes_past_the_table_compile_node_by_node_alike() {
+    let fields: Vec<String> = (0..MAX_SHAPES + 40)
+        .map(|i| json_gt(&format!(r#"{{"Column":"c{i}"}}"#), r#"{"Literal":{"Dyn":{"Int":3}}}"#))
+        .chain((0..20).map(|i| {
+            json_gt(
+                r#"{"Column":"c1"}"#,
+                &format!(r#"{{"Literal":{{"Dyn":{{"Int":{i}}}}}}}"#),
+            )
+        }))
+        .collect();
+    let (mut walk, mut shaped) = (Compiler::default(), Compiler::default());
+    for f in &fields {
+        assert_eq!(shaped.compile_shaped(f), walk.compile(f).unwrap());
+    }
+    assert_eq!(shaped.leaves(), walk.leaves());
+    assert_eq!(shaped.shapes.len(), MAX_SHAPES);
+}
+
 /// Random expression trees for the template property test: each number is a slot, filled per combination.
 mod shapes {
     use proptest::prelude::*;
