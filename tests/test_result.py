@@ -8,7 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ml4t
+from ml4t._shape import DensePositions
 from ml4t.result import EQUITY_SCHEMA, FILLS_SCHEMA, ORDERS_SCHEMA, POSITIONS_SCHEMA, TRADES_SCHEMA, empty_frame
+from ml4t.vectorized import VectorizedStrategy
 
 
 def _ts(n):
@@ -343,3 +345,98 @@ def test_the_frames_agree_with_plain_loops(res):
     for frame in (res.weights, res.exposure, res.turnover):
         floats = [c for c, t in frame.schema.items() if t == pl.Float64]
         assert not frame.select(pl.any_horizontal(pl.col(floats).is_infinite() | pl.col(floats).is_nan()).any()).item()
+
+
+# --- the exposure from dense position arrays (ml4t._shape.DensePositions), issue #18 ---------------------------
+
+
+class _Dense(DensePositions):
+    """Dense ``(bar, symbol)`` positions handed as arrays, the positions frame built from them on demand."""
+
+    def __init__(self, ts, qty, price, value):
+        self.ts, self.qty, self.price, self.value = ts, qty, price, value
+
+    def arrays(self):
+        return self.qty, self.value
+
+    def __call__(self):
+        n, n_sym = self.qty.shape
+        return pl.DataFrame(
+            {
+                "ts_event": self.ts.gather(np.repeat(np.arange(n), n_sym)),
+                "symbol": pl.Series([f"S{i}" for i in range(n_sym)], dtype=pl.String).gather(
+                    np.tile(np.arange(n_sym), n)
+                ),
+                "position_qty": self.qty.ravel(),
+                "market_price": self.price.ravel(),
+                "position_value": self.value.ravel(),
+            },
+            schema=POSITIONS_SCHEMA,
+        )
+
+
+def _bits(frame: pl.DataFrame) -> list:
+    """Every column of ``frame`` as comparable bits: floats as uint64 (null as None, every NaN as one value)."""
+    out = []
+    for name, dtype in frame.schema.items():
+        column = frame[name]
+        if dtype == pl.Float64:
+            raw = column.fill_null(0.0).fill_nan(NAN).to_numpy().view(np.uint64)
+            out.append([None if null else int(b) for b, null in zip(raw, column.is_null().to_list(), strict=True)])
+        else:
+            out.append(column.to_list())
+    return out
+
+
+@given(
+    n_bars=st.sampled_from([0, 1, 2, 5, 127, 128, 129, 300, 1000]),
+    n_sym=st.sampled_from([0, 1, 2, 3, 127, 128, 130, 257]),
+    seed=st.integers(0, 2**32 - 1),
+)
+@settings(max_examples=60, deadline=None)
+def test_dense_positions_give_the_frame_paths_exposure_and_means_bit_for_bit(n_bars, n_sym, seed):
+    """The core's one pass (``Result.exposure`` and ``exposure_means`` from a ``DensePositions`` builder) gives
+    the bits of the frame path (Polars' group sums and means over the built positions frame), also where a bar
+    sums 128 symbols or more (Polars' pairwise blocks) and over 128 bars or more (the means' blocks)."""
+    n_bars = min(n_bars, 3000 // max(n_sym, 1))
+    rng = np.random.default_rng(seed)
+    qty = rng.choice([0.0, 0.0, 2.0, -1.5, 40.0, NAN], size=(n_bars, n_sym), p=[0.3, 0.2, 0.2, 0.15, 0.14, 0.01])
+    price = rng.choice([NAN, 3.0, 10.5, 97.25], size=(n_bars, n_sym)) * rng.uniform(0.5, 2.0, size=(n_bars, n_sym))
+    value = np.nan_to_num(price) * qty
+    equity = rng.choice([-50.0, 0.0, NAN, 250.0, 1234.5], size=n_bars, p=[0.05, 0.05, 0.05, 0.45, 0.4])
+    equity = equity * rng.uniform(0.5, 2.0, size=n_bars)
+    ts = pl.Series("ts_event", [T[0] + dt.timedelta(minutes=i) for i in range(n_bars)], dtype=EQUITY_SCHEMA["ts_event"])
+    frame = pl.DataFrame({"ts_event": ts, "cash": equity, "equity": equity}, schema=EQUITY_SCHEMA)
+    rest = {k: v for k, v in _frames(frame).items() if k != "positions"}
+    dense = _Dense(ts, qty, price, value)
+    from_arrays = ml4t.Result(**rest, positions=dense, init_cash=1000.0)
+    from_frame = ml4t.Result(**rest, positions=dense(), init_cash=1000.0)
+    means = from_arrays.exposure_means()
+    assert "positions" not in vars(from_arrays) or not isinstance(vars(from_arrays)["positions"], pl.DataFrame)
+    assert _bits(pl.DataFrame([means])) == _bits(pl.DataFrame([from_frame.exposure_means()]))
+    assert _bits(from_arrays.exposure) == _bits(from_frame.exposure)
+    assert from_arrays.exposure.schema == from_frame.exposure.schema
+    assert not isinstance(vars(from_arrays)["positions"], pl.DataFrame)  # neither read the positions frame
+
+
+@pytest.mark.filterwarnings("ignore::ml4t.errors.RejectionWarning")  # all-in orders on three symbols
+def test_an_engines_metrics_read_neither_the_positions_nor_the_exposure_frame():
+    """A run's metrics take the exposure's means from the position arrays: the same bits as a result whose
+    positions frame was built first (the frame path), in both modes (a promoted run's ``dataclasses.replace``
+    builds its frames, so there the two paths are compared through the vectorized run's metrics)."""
+    bars = ml4t.datasets.synthetic_bars(3, 400, "1h", seed=2)
+    strat = VectorizedStrategy(_crossing, execution="close", fees=0.001, init_cash=10_000, cash_sharing=True)
+    res = strat.run(bars)
+    assert isinstance(vars(res)["positions"], DensePositions)
+    metrics = res.metrics
+    assert isinstance(vars(res)["positions"], DensePositions) and "exposure" not in vars(res)
+    framed = ml4t.Result(**{n: getattr(res, n) for n in _frames(res.equity)}, init_cash=res.init_cash,
+                         periods_per_year=res.periods_per_year)  # fmt: skip
+    assert _bits(metrics) == _bits(framed.metrics)
+    promoted = ml4t.promote(strat, bars).run()
+    assert _bits(promoted.metrics) == _bits(metrics)
+
+
+def _crossing(fast: int = 5, slow: int = 20) -> dict:
+    f, s = pl.col("close").rolling_mean(fast), pl.col("close").rolling_mean(slow)
+    return {"entries": f > s, "exits": f < s}

@@ -9,6 +9,12 @@
 //! its last bits (`tests/metrics` holds the two to 1e-12). The value at risk and its conditional value come
 //! from a selection of the returns, not a sort: the same order statistics, so the value at risk is exact and
 //! the conditional value sums the `k` smallest returns in ascending order.
+//!
+//! `exposure` holds the other pass: a portfolio's exposure per bar from its dense position arrays.
+
+mod exposure;
+
+pub use exposure::{exposure, exposure_means, Exposure, ExposureMeans};
 
 /// `value / equity` per row as `ml4t._shape` defines a fraction of equity: 0 for a value of 0 whatever the
 /// equity, the quotient where the equity is positive, and no fraction otherwise (equity `<= 0` or NaN: a
@@ -21,17 +27,25 @@ pub fn fraction_of_equity(value: &[f64], equity: &[f64]) -> (Vec<f64>, Vec<i64>)
         .zip(equity)
         .enumerate()
         .map(|(row, (&v, &e))| {
-            if v == 0.0 {
-                0.0
-            } else if e > 0.0 {
-                v / e
-            } else {
+            fraction(v, e).unwrap_or_else(|| {
                 none.push(row as i64);
                 f64::NAN
-            }
+            })
         })
         .collect();
     (out, none)
+}
+
+/// One value's fraction of equity (see [`fraction_of_equity`]); `None` where there is none.
+#[inline]
+pub(crate) fn fraction(value: f64, equity: f64) -> Option<f64> {
+    if value == 0.0 {
+        Some(0.0)
+    } else if equity > 0.0 {
+        Some(value / equity)
+    } else {
+        None
+    }
 }
 
 /// What [`return_statistics`] found. Sums are over the returns that are not NaN.

@@ -30,6 +30,7 @@ import polars as pl
 from ml4t import _core
 from ml4t._roundtrips import round_trips
 from ml4t._run_report import report_run
+from ml4t._shape import DensePositions
 from ml4t._time import TS_DTYPE
 from ml4t.result import EQUITY_SCHEMA, FILLS_SCHEMA, ORDERS_SCHEMA, POSITIONS_SCHEMA, Result
 
@@ -77,6 +78,40 @@ def _position_arrays(
     return positions.reshape(n, n_sym), marks.reshape(n, n_sym)
 
 
+def _position_values(
+    raw: Mapping[str, Any], n_sym: int, multipliers: np.ndarray | None, bar_marks: tuple[np.ndarray, np.ndarray] | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(positions, marks, values)``, each ``(row, symbol)``: :func:`_position_arrays` and the signed value
+    of each position (position x mark x multiplier; a missing mark values it at 0)."""
+    pos, marks = _position_arrays(raw, n_sym, bar_marks)
+    value = np.nan_to_num(marks)  # value = position x mark (x multiplier), computed in place: one array
+    np.multiply(pos, value, out=value)
+    if multipliers is not None:
+        np.multiply(value, multipliers, out=value)
+    return pos, marks, value
+
+
+class _Positions(DensePositions):
+    """``Result.positions``: one row per (equity row, symbol), in that order, built on first access; until
+    then ``Result.exposure`` reads its dense arrays (``ml4t._shape.DensePositions``)."""
+
+    def __init__(
+        self,
+        raw: Mapping[str, Any],
+        names: pl.Series,
+        multipliers: np.ndarray | None,
+        bar_marks: tuple[np.ndarray, np.ndarray] | None,
+    ) -> None:
+        self._raw, self._names, self._multipliers, self._bar_marks = raw, names, multipliers, bar_marks
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        pos, _, value = _position_values(self._raw, len(self._names), self._multipliers, self._bar_marks)
+        return pos, value
+
+    def __call__(self) -> pl.DataFrame:
+        return _positions_frame(self._raw, self._names, self._multipliers, self._bar_marks)
+
+
 def _positions_frame(
     raw: Mapping[str, Any],
     names: pl.Series,
@@ -86,12 +121,8 @@ def _positions_frame(
     """``Result.positions``: one row per (equity row, symbol), in that order."""
     ts = raw["ts"]
     n_sym = len(names)
-    pos, marks = _position_arrays(raw, n_sym, bar_marks)
+    pos, marks, value = _position_values(raw, n_sym, multipliers, bar_marks)
     n = len(ts)
-    value = np.nan_to_num(marks)  # value = position x mark (x multiplier), computed in place: one array
-    np.multiply(pos, value, out=value)
-    if multipliers is not None:
-        np.multiply(value, multipliers, out=value)
     return pl.DataFrame(
         {
             "ts_event": _ts(np.repeat(ts, n_sym)),
@@ -166,7 +197,8 @@ def assemble(
     """The ``Result`` of the records ``raw`` over ``symbols`` (see the module docstring). Only ``equity`` is
     built here; ``positions``, ``orders``, ``fills`` and ``trades`` are handed to the Result as builders over
     ``raw`` (``ml4t._shape.FrameBuilder``), built on first access: a caller that reads only ``metrics``
-    builds only what the metrics read."""
+    builds only what the metrics read (``positions`` as a ``DensePositions``, whose arrays the exposure reads,
+    so not even that frame)."""
     names = pl.Series(list(symbols), dtype=pl.String)
     last_marks = {s: float(m) for s, m in zip(symbols, raw["last_marks"], strict=True)}
     per_symbol = None if multipliers is None else {s: float(m) for s, m in zip(symbols, multipliers, strict=True)}
@@ -177,7 +209,7 @@ def assemble(
 
     result = Result(
         equity=_equity_frame(raw),
-        positions=lambda: _positions_frame(raw, names, multipliers, bar_marks),
+        positions=_Positions(raw, names, multipliers, bar_marks),
         orders=lambda: _orders_frame(raw, names, tags or {}),
         fills=lambda: _fills_frame(raw, names),
         trades=trades,

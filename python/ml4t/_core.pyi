@@ -15,6 +15,8 @@ __all__ = [
     "__version__",
     "cscv_logits",
     "dense_positions",
+    "exposure",
+    "exposure_means",
     "fraction_of_equity",
     "return_statistics",
     "round_trips",
@@ -30,6 +32,18 @@ def cscv_logits(
     mean: npt.NDArray[np.float64],
     metric: str,
 ) -> npt.NDArray[np.float64]: ...
+def exposure(
+    qty: npt.NDArray[np.float64],
+    value: npt.NDArray[np.float64],
+    n_symbols: int,
+    equity: npt.NDArray[np.float64],
+) -> tuple[list[npt.NDArray[np.float64]], list[npt.NDArray[np.int64]], npt.NDArray[np.int64]]: ...
+def exposure_means(
+    qty: npt.NDArray[np.float64],
+    value: npt.NDArray[np.float64],
+    n_symbols: int,
+    equity: npt.NDArray[np.float64],
+) -> dict[str, float]: ...
 def fraction_of_equity(
     value: npt.NDArray[np.float64], equity: npt.NDArray[np.float64]
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]: ...

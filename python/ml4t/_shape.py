@@ -32,7 +32,9 @@ Frames and their rows:
               ``trade_return`` is ``pnl`` over the entry value.
 
 ``positions``, ``orders``, ``fills`` and ``trades`` may be given as builders (:data:`FrameBuilder`, a callable
-returning the frame): built on first access, checked like a given frame, then kept. ``equity`` is always a
+returning the frame): built on first access, checked like a given frame, then kept. A ``positions`` builder
+that is a :class:`DensePositions` (the engines' assembler hands one) also lends its dense arrays to
+``exposure``, which then never builds the positions frame. ``equity`` is always a
 frame. Pickles (and saved runs) build every frame, so they hold the same bytes whatever was read before.
 
 Frames derived from those (lazily, on first access, then cached; never pickled: recomputed on demand):
@@ -54,6 +56,7 @@ before its listing) has a null weight; after its last bar its mark is carried (a
 from __future__ import annotations
 
 import datetime as dt
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -79,6 +82,7 @@ __all__ = [
     "TRADES_SCHEMA",
     "TURNOVER_SCHEMA",
     "WEIGHTS_SCHEMA",
+    "DensePositions",
     "FrameBuilder",
     "ResultShape",
     "empty_frame",
@@ -199,6 +203,22 @@ FrameBuilder = Callable[[], pl.DataFrame]
 per frame; it may read records the result does not otherwise keep)."""
 
 
+class DensePositions(ABC):
+    """A :data:`FrameBuilder` of ``positions`` that holds them as dense arrays: one row per row of ``equity``,
+    one column per symbol, in the frame's row order (by ``ts_event``, then symbol). ``ResultShape.exposure``
+    reads the arrays (one pass in the core, ``ml4t._core.exposure``) instead of building the frame; the two
+    paths give the same bits (``tests/test_result.py``)."""
+
+    @abstractmethod
+    def __call__(self) -> pl.DataFrame:
+        """The positions frame (:data:`POSITIONS_SCHEMA`)."""
+
+    @abstractmethod
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(position_qty, position_value)``, each ``(row of equity, symbol)``: the frame's columns of the
+        same names, reshaped."""
+
+
 class _Frame:
     """A frame of :class:`ResultShape` given either as a frame or as a :data:`FrameBuilder`: a builder is
     called on the first access (then checked like a given frame, and kept in its place), so a run whose user
@@ -252,7 +272,12 @@ def _of_equity(value: pl.Series, equity: pl.Series, *, unknown: np.ndarray | Non
     if unknown is not None:
         null = unknown if null is None else null | unknown
     rows = none if null is None else np.union1d(none, np.flatnonzero(null))
-    return pl.Series(value.name, out, dtype=pl.Float64).scatter(rows, None)
+    return _nulled(value.name, out, rows)
+
+
+def _nulled(name: str, values: np.ndarray, rows: np.ndarray) -> pl.Series:
+    """``values`` as a Float64 series named ``name``, null at ``rows``."""
+    return pl.Series(name, values, dtype=pl.Float64).scatter(rows, None)
 
 
 def _bar_equity(equity: pl.DataFrame) -> pl.DataFrame:
@@ -405,7 +430,11 @@ class ResultShape:
     def exposure(self) -> pl.DataFrame:
         """Exposure over time (:data:`EXPOSURE_SCHEMA`): one row per bar (row of ``equity``), ``long``,
         ``short`` (<= 0), ``gross`` and ``net`` as fractions of the bar's equity, and ``n_positions``; a bar
-        without rows in ``positions`` holds nothing (0 and 0)."""
+        without rows in ``positions`` holds nothing (0 and 0). Read from the dense arrays of a
+        :class:`DensePositions` builder when the positions frame is not built yet (the same bits)."""
+        source = self.__dict__.get("positions")
+        if isinstance(source, DensePositions):
+            return self._exposure_of_arrays(*source.arrays())
         value = self.positions["position_value"].fill_null(0.0).to_numpy()
         held = self.positions["position_qty"].fill_null(0.0).to_numpy() != 0
         rows = pl.DataFrame(
@@ -433,6 +462,45 @@ class ResultShape:
                 per_bar["n_positions"],
             ]
         ).cast(pl.Schema(EXPOSURE_SCHEMA))
+
+    def _exposure_of_arrays(self, qty: np.ndarray, value: np.ndarray) -> pl.DataFrame:
+        """:attr:`exposure` from dense ``(row of equity, symbol)`` quantities and values, in one pass in the
+        core (``ml4t._core.exposure``: the rows above, summed per bar in Polars' order, and the fraction
+        rule)."""
+        fractions, none, held = _core.exposure(*self._dense_inputs(qty, value))
+        names = ("long", "short", "gross", "net")
+        return pl.DataFrame(
+            [
+                self.equity["ts_event"].set_sorted(),
+                *(_nulled(name, f, rows) for name, f, rows in zip(names, fractions, none, strict=True)),
+                pl.Series("n_positions", held, dtype=pl.Int64),
+            ]
+        ).cast(pl.Schema(EXPOSURE_SCHEMA))
+
+    def _dense_inputs(self, qty: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+        equity = np.ascontiguousarray(self.equity["equity"].cast(pl.Float64).to_numpy(), dtype=np.float64)
+        flat_qty = np.ascontiguousarray(qty, dtype=np.float64).ravel()
+        return flat_qty, np.ascontiguousarray(value, dtype=np.float64).ravel(), qty.shape[1], equity
+
+    def exposure_means(self) -> dict[str, float]:
+        """The means over bars (rows of ``equity``) of :attr:`exposure`'s columns, as ``ml4t.metrics`` reads
+        them: ``exposure`` (the fraction of bars with ``n_positions > 0``), ``avg_gross_exposure`` and
+        ``avg_net_exposure`` (the means of ``gross`` and ``net``, a null skipped), ``avg_n_positions``; NaN
+        without bars (or without any fraction). From a :class:`DensePositions` builder's arrays in one pass in
+        the core (``ml4t._core.exposure_means``), neither the positions frame nor the exposure frame built,
+        unless :attr:`exposure` is already computed; the same bits either way (the core sums in Polars'
+        order)."""
+        source = self.__dict__.get("positions")
+        if "exposure" not in self.__dict__ and isinstance(source, DensePositions):
+            means: dict[str, float] = _core.exposure_means(*self._dense_inputs(*source.arrays()))
+            return means
+        row = self.exposure.select(
+            (pl.col("n_positions") > 0).cast(pl.Float64).mean().alias("exposure"),
+            pl.col("gross").mean().alias("avg_gross_exposure"),
+            pl.col("net").mean().alias("avg_net_exposure"),
+            pl.col("n_positions").cast(pl.Float64).mean().alias("avg_n_positions"),
+        ).row(0, named=True)
+        return {k: float("nan") if v is None else float(v) for k, v in row.items()}
 
     @cached_property
     def turnover(self) -> pl.DataFrame:

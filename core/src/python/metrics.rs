@@ -1,12 +1,16 @@
 //! `ml4t._core.return_statistics`: one pass over an equity curve (`crate::metrics::return_statistics`)
-//! behind `ml4t.metrics.summary`; `ml4t._core.fraction_of_equity`, the one rule of a fraction of equity.
+//! behind `ml4t.metrics.summary`; `ml4t._core.fraction_of_equity`, the one rule of a fraction of equity;
+//! `ml4t._core.exposure` and `exposure_means`, `Result.exposure` (or its means) from dense position arrays.
 
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::metrics::{fraction_of_equity as fractions, return_statistics as statistics};
+use crate::metrics::{
+    exposure as exposure_of, exposure_means as means_of, fraction_of_equity as fractions,
+    return_statistics as statistics,
+};
 
 /// The statistics of the returns of `equity` from `init_cash` as a dict of Python numbers: `count`,
 /// `mean`, `m2`, `low`, `high`, `downside_sq` (below `excess`), `total_return`, `max_drawdown`,
@@ -61,4 +65,65 @@ pub(crate) fn fraction_of_equity<'py>(
     }
     let (out, none) = py.detach(|| fractions(value, equity));
     Ok((out.into_pyarray(py), none.into_pyarray(py)))
+}
+
+/// `long`, `short`, `gross`, `net` (fractions, NaN where none), their rows without a fraction, `n_positions`.
+type ExposureArrays<'py> = (
+    [Bound<'py, PyArray1<f64>>; 4],
+    [Bound<'py, PyArray1<i64>>; 4],
+    Bound<'py, PyArray1<i64>>,
+);
+
+/// Whether the dense `(bar, symbol)` arrays have the equity's bars.
+fn dense(qty: &[f64], value: &[f64], n_symbols: usize, equity: &[f64]) -> PyResult<()> {
+    let cells = equity.len().checked_mul(n_symbols);
+    if cells != Some(qty.len()) || cells != Some(value.len()) {
+        return Err(PyValueError::new_err(format!(
+            "qty has {} and value {} cells, expected equity's {} rows x {} symbols",
+            qty.len(),
+            value.len(),
+            equity.len(),
+            n_symbols
+        )));
+    }
+    Ok(())
+}
+
+/// `ml4t._core.exposure`: `Result.exposure`'s columns from dense `(bar, symbol)` position quantities and
+/// values (`crate::metrics::exposure`) over the bars' equity. Runs without the GIL.
+#[pyfunction]
+pub(crate) fn exposure<'py>(
+    py: Python<'py>,
+    qty: PyReadonlyArray1<'py, f64>,
+    value: PyReadonlyArray1<'py, f64>,
+    n_symbols: usize,
+    equity: PyReadonlyArray1<'py, f64>,
+) -> PyResult<ExposureArrays<'py>> {
+    let (qty, value, equity) = (qty.as_slice()?, value.as_slice()?, equity.as_slice()?);
+    dense(qty, value, n_symbols, equity)?;
+    let e = py.detach(|| exposure_of(qty, value, n_symbols, equity));
+    let fractions = e.fractions.map(|column| column.into_pyarray(py));
+    let none = e.none.map(|rows| rows.into_pyarray(py));
+    Ok((fractions, none, e.n_positions.into_pyarray(py)))
+}
+
+/// `ml4t._core.exposure_means`: the means over bars of `exposure`'s columns (`crate::metrics::exposure_means`)
+/// as a dict: `exposure`, `avg_gross_exposure`, `avg_net_exposure`, `avg_n_positions`. Runs without the GIL.
+#[pyfunction]
+pub(crate) fn exposure_means<'py>(
+    py: Python<'py>,
+    qty: PyReadonlyArray1<'py, f64>,
+    value: PyReadonlyArray1<'py, f64>,
+    n_symbols: usize,
+    equity: PyReadonlyArray1<'py, f64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (qty, value, equity) = (qty.as_slice()?, value.as_slice()?, equity.as_slice()?);
+    dense(qty, value, n_symbols, equity)?;
+    let m = py.detach(|| means_of(qty, value, n_symbols, equity));
+    let out = PyDict::new(py);
+    out.set_item("exposure", m.exposure)?;
+    out.set_item("avg_gross_exposure", m.gross)?;
+    out.set_item("avg_net_exposure", m.net)?;
+    out.set_item("avg_n_positions", m.n_positions)?;
+    Ok(out)
 }

@@ -72,5 +72,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(records::dense_positions, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::return_statistics, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::fraction_of_equity, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::exposure, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::exposure_means, m)?)?;
     Ok(())
 }

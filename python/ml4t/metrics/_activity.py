@@ -1,9 +1,11 @@
 """How much a strategy trades, how much of the time it is invested, and how a portfolio sits over time.
 
 Read from ``Result.fills`` and the frames the shape derives from its ``positions``, ``equity`` and ``fills``
-(``Result.exposure``, ``Result.turnover``: one definition of each, in ``ml4t._shape``); a bar is a row of
-``Result.equity``. A result with no fills and no positions (e.g. ``Result.from_equity``) has zero
-turnover and zero exposure: it never traded and never held anything.
+(``Result.exposure``, ``Result.turnover``: one definition of each, in ``ml4t._shape``; the exposure's means
+through ``Result.exposure_means``, which an engine's result computes in one pass over its position arrays,
+building neither the positions nor the exposure frame); a bar is a row of ``Result.equity``. A result with
+no fills and no positions (e.g. ``Result.from_equity``) has zero turnover and zero exposure: it never traded
+and never held anything.
 """
 
 from __future__ import annotations
@@ -67,18 +69,12 @@ def activity_statistics(result: ResultShape, periods_per_year: float) -> pl.Data
     """
     check_result(result)
     ppy = check_periods_per_year(periods_per_year)
-    exposure = result.exposure
     rebalances = result.turnover
-    n_bars = exposure.height
+    n_bars = result.equity.height
 
     traded = float(result.fills.select((pl.col("quantity") * pl.col("fill_price")).sum()).item() or 0.0)
     mean_equity = _float(result.equity.select(pl.col("equity").mean()).item())
-    means = exposure.select(
-        (pl.col("n_positions") > 0).cast(pl.Float64).mean().alias("exposure"),
-        pl.col("gross").mean().alias("avg_gross_exposure"),
-        pl.col("net").mean().alias("avg_net_exposure"),
-        pl.col("n_positions").cast(pl.Float64).mean().alias("avg_n_positions"),
-    ).row(0, named=True)
+    means = result.exposure_means()  # from the positions' arrays in one pass when it can (see there)
     if n_bars == 0:
         turnover = float("nan")
     elif traded == 0.0:
@@ -90,7 +86,7 @@ def activity_statistics(result: ResultShape, periods_per_year: float) -> pl.Data
     row = {
         "turnover": turnover,
         "traded_value": traded,
-        **{k: _float(v) for k, v in means.items()},
+        **means,
         "avg_rebalance_turnover": _float(rebalances["turnover"].mean()),
         "rebalance_count": rebalances.height,
     }
