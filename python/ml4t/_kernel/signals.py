@@ -209,15 +209,22 @@ def evaluate(
         dtypes = result.dtypes
         for j, (key, c) in enumerate(slots):
             _check_dtype(dtypes[j], key, fn, grid.params(indices[c]), symbol)
-        # one conversion per kind of column, nulls -> no signal
+        # a symbol's rows are its timeline positions in order: as many as bars, they are every bar (a slice
+        # copy, not a scatter through the index)
+        whole = isinstance(sym, int) and len(bar) == n_bars
+        # one cast per kind of column, nulls -> no signal; each column converted on its own (a 1-D copy, no
+        # 2-D block to stack and slice)
         for kind, fill, dtype in ((BOOL_KEYS, False, pl.Boolean), (NUMBER_KEYS, np.nan, pl.Float64)):
             js = [j for j, (key, _) in enumerate(slots) if key in kind]
             if not js:
                 continue
-            block = result.select(pl.nth(js).cast(dtype).fill_null(fill)).to_numpy()
-            for col_in_block, j in enumerate(js):
+            block = result.select(pl.nth(js).cast(dtype).fill_null(fill))
+            for j, column in zip(js, block.iter_columns(), strict=True):
                 key, c = slots[j]
-                out[key][c * n_sym + sym, bar] = block[:, col_in_block]
+                if whole:
+                    out[key][c * n_sym + sym] = column.to_numpy()
+                else:
+                    out[key][c * n_sym + sym, bar] = column.to_numpy()
     return out
 
 
