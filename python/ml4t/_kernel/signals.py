@@ -37,6 +37,7 @@ from ml4t._kernel.leaves import collect as _collect
 from ml4t._kernel.leaves import evaluate_leaves
 from ml4t._kernel.leaves import parts_of as _parts
 from ml4t._kernel.panel_scope import stage_windows
+from ml4t._kernel.shared_windows import share_windows
 from ml4t.data import Bars
 from ml4t.data._panel import Panel
 from ml4t.errors import ConfigError
@@ -203,7 +204,9 @@ def evaluate(
             if key in signals:
                 exprs.append(signals[key].alias(f"{key}\x1f{c}"))
                 slots.append((key, c))
-    stages, exprs = stage_windows(exprs) if s.scope == "panel" else ([], exprs)
+    # panel scope lifts nested windows; symbol scope the rolling windows several expressions share (Polars
+    # computes a rolling function once per occurrence): the same values, computed once
+    stages, exprs = stage_windows(exprs) if s.scope == "panel" else share_windows(exprs)
     for frame, sym, bar, symbol in _parts(panel, s.scope, rebalance_columns(per_combo)):
         result = _collect(frame, stages, exprs, fn, grid, indices, symbol)
         dtypes = result.dtypes
