@@ -34,8 +34,9 @@ Frames and their rows:
 ``positions``, ``orders``, ``fills`` and ``trades`` may be given as builders (:data:`FrameBuilder`, a callable
 returning the frame): built on first access, checked like a given frame, then kept. A ``positions`` builder
 that is a :class:`DensePositions` (the engines' assembler hands one) also lends its dense arrays to
-``exposure``, which then never builds the positions frame. ``equity`` is always a
-frame. Pickles (and saved runs) build every frame, so they hold the same bytes whatever was read before.
+``exposure`` and ``exposure_means`` (what the metrics read), which then never build the positions frame.
+``equity`` is always a frame. Pickles (and saved runs) build every frame, so they hold the same bytes
+whatever was read before.
 
 Frames derived from those (lazily, on first access, then cached; never pickled: recomputed on demand):
 
@@ -478,6 +479,7 @@ class ResultShape:
         ).cast(pl.Schema(EXPOSURE_SCHEMA))
 
     def _dense_inputs(self, qty: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+        """The core's arguments: quantities and values flat (row-major), symbols per row, the bars' equity."""
         equity = np.ascontiguousarray(self.equity["equity"].cast(pl.Float64).to_numpy(), dtype=np.float64)
         flat_qty = np.ascontiguousarray(qty, dtype=np.float64).ravel()
         return flat_qty, np.ascontiguousarray(value, dtype=np.float64).ravel(), qty.shape[1], equity
