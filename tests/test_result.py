@@ -437,6 +437,37 @@ def test_an_engines_metrics_read_neither_the_positions_nor_the_exposure_frame():
     assert _bits(promoted.metrics) == _bits(metrics)
 
 
+def test_an_event_runs_sparse_positions_give_the_frame_paths_metrics_and_exposure():
+    """The event engine's positions (a sparse history made dense with the bar stream's marks) go through the
+    same arrays: metrics and exposure are the frame path's bits."""
+    from ml4t.event import Engine, Strategy
+
+    class Flip(Strategy):
+        """Buys each symbol on every third bar, sells it on the next."""
+
+        def on_start(self, ctx):
+            self.n = 0
+
+        def on_bar(self, ctx, bars):
+            self.n += 1
+            for k, symbol in enumerate(bars.symbols):
+                if ctx.position(symbol) == 0 and (self.n + k) % 3 == 0:
+                    ctx.order(symbol, 3)
+                elif ctx.position(symbol) > 0:
+                    ctx.order(symbol, -ctx.position(symbol))
+
+    bars = ml4t.datasets.synthetic_bars(4, 200, "1d", seed=5)
+    res = Engine(bars, Flip(), init_cash=10_000).run()
+    assert isinstance(vars(res)["positions"], DensePositions)
+    metrics, exposure = res.metrics, res.exposure
+    assert isinstance(vars(res)["positions"], DensePositions)  # neither built the positions frame
+    framed = ml4t.Result(**{n: getattr(res, n) for n in _frames(res.equity)}, init_cash=res.init_cash,
+                         periods_per_year=res.periods_per_year)  # fmt: skip
+    assert _bits(metrics) == _bits(framed.metrics)
+    assert _bits(exposure) == _bits(framed.exposure)
+    assert metrics["avg_n_positions"][0] > 0
+
+
 def _crossing(fast: int = 5, slow: int = 20) -> dict:
     f, s = pl.col("close").rolling_mean(fast), pl.col("close").rolling_mean(slow)
     return {"entries": f > s, "exits": f < s}
