@@ -38,7 +38,7 @@ impl PolarsSum {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, value: f64) {
         self.buffer[self.filled] = value;
         self.filled += 1;
@@ -47,6 +47,7 @@ impl PolarsSum {
         }
     }
 
+    #[inline(never)]
     fn flush(&mut self) {
         if self.block < BLOCK {
             // the leading values, one by one
