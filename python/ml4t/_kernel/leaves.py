@@ -100,7 +100,7 @@ def evaluate_leaves(
         step = max(1, _LEAF_BATCH_BYTES // (8 * max(frame.height, 1))) if not stages else max(n_leaves, 1)
         names: list[str] = []
         for first in range(0, n_leaves, step):
-            result = _collect_leaves(frame, stages, leaves[first : first + step], fn, grid, indices, symbol)
+            result = collect(frame, stages, leaves[first : first + step], fn, grid, indices, symbol, validity=True)
             dtypes = result.dtypes[: result.width // 2]
             if any(not (dt.is_numeric() or dt in (pl.Boolean, pl.Null)) for dt in dtypes):
                 return None
@@ -169,29 +169,18 @@ def collect(
     grid: Grid,
     indices: Sequence[int],
     symbol: str | None,
+    *,
+    validity: bool = False,
 ) -> pl.DataFrame:
-    """``exprs`` evaluated on ``frame`` (after the lifted windows ``stages``), one column each; a Polars error is a
-    ConfigError naming the signal function, a combination and the ``symbol``."""
-    try:
-        return _query(frame, stages, exprs).collect(engine=ENGINE)
-    except pl.exceptions.PolarsError as exc:
-        raise _named(exc, frame, fn, grid, indices, symbol) from exc
-
-
-def _collect_leaves(
-    frame: pl.DataFrame,
-    stages: list[list[pl.Expr]],
-    exprs: list[pl.Expr],
-    fn: Callable[..., Any],
-    grid: Grid,
-    indices: Sequence[int],
-    symbol: str | None,
-) -> pl.DataFrame:
-    """:func:`collect`'s columns followed by each one's validity (``is_not_null``), in one query: one call into
-    Polars per part, not one for the leaves and one per conversion."""
+    """``exprs`` evaluated on ``frame`` (after the lifted windows ``stages``), one column each, followed with
+    ``validity`` by each one's ``is_not_null`` in the same query (one call into Polars per part, not one for the
+    leaves and one per conversion); a Polars error is a ConfigError naming the signal function, a combination
+    and the ``symbol``."""
     try:
         query = _query(frame, stages, exprs)
-        return query.select(pl.all(), pl.all().is_not_null().name.suffix("\x1fvalid")).collect(engine=ENGINE)
+        if validity:
+            query = query.select(pl.all(), pl.all().is_not_null().name.suffix("\x1fvalid"))
+        return query.collect(engine=ENGINE)
     except pl.exceptions.PolarsError as exc:
         raise _named(exc, frame, fn, grid, indices, symbol) from exc
 
