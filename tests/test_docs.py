@@ -71,7 +71,7 @@ REQUIRED_NOTEBOOKS = {"quickstart", "sweeps", "promotion", "benchmark", "portfol
 API_MODULES = (
     "ml4t", "ml4t.data", "ml4t.vectorized", "ml4t.event", "ml4t.metrics", "ml4t.audit", "ml4t.validate",
     "ml4t.report", "ml4t.costs", "ml4t.settings", "ml4t.errors", "ml4t.promotion", "ml4t.lint", "ml4t.config",
-    "ml4t.cache",
+    "ml4t.cache", "ml4t.live",
 )  # fmt: skip
 
 
