@@ -14,13 +14,13 @@ from ml4t import audit, data, datasets, lint, metrics, settings, validate
 from ml4t._executor import spawn_pool
 from ml4t._run_many import run_many
 from ml4t.compare import Comparison, compare
-from ml4t.errors import ConfigError, DataError, LeakageError, LintError, Ml4tError, OrderError
+from ml4t.errors import ConfigError, DataError, FeedError, LeakageError, LintError, Ml4tError, OrderError
 from ml4t.promotion import promote
 from ml4t.result import Result
 
 __version__ = "0.1.0"
 
-_LAZY = ("cache", "config")
+_LAZY = ("cache", "config", "live")
 """Packages ``ml4t.<name>`` reaches on first use (``ml4t.config.Study``), not imported by ``import ml4t``."""
 
 
@@ -36,6 +36,7 @@ __all__ = [
     "Comparison",
     "ConfigError",
     "DataError",
+    "FeedError",
     "LeakageError",
     "LintError",
     "Ml4tError",
@@ -49,6 +50,7 @@ __all__ = [
     "data",
     "datasets",
     "lint",
+    "live",
     "metrics",
     "promote",
     "run_many",

@@ -19,6 +19,7 @@ __all__ = [
     "CacheWarning",
     "ConfigError",
     "DataError",
+    "FeedError",
     "InsolvencyWarning",
     "LeakageError",
     "LintError",
@@ -106,6 +107,11 @@ class OrderError(Ml4tError):
 
 class LintError(Ml4tError):
     """The strategy linter found problems and strict mode was requested."""
+
+
+class FeedError(Ml4tError):
+    """A live or replayed feed failed for good: it could not connect, lost its connection more times in a row
+    than allowed, or sent nothing for longer than its timeout."""
 
 
 class Ml4tWarning(UserWarning):
