@@ -79,4 +79,24 @@ impl BarStream {
         }
         Ok(())
     }
+
+    /// Append `chunk`'s rows (checked by the caller); the columns become the stream's own `Vec`s (a column
+    /// read in place is copied once). The optional columns grow only when the chunk carries them.
+    pub(super) fn append(&mut self, chunk: &BarStream) {
+        fn extend<T: Copy + 'static>(column: &mut Column<T>, more: &Column<T>) {
+            column.make_mut().extend_from_slice(more);
+        }
+        extend(&mut self.ts_event, &chunk.ts_event);
+        extend(&mut self.ts_arrival, &chunk.ts_arrival);
+        extend(&mut self.ts_start, &chunk.ts_start);
+        extend(&mut self.symbol, &chunk.symbol);
+        extend(&mut self.open, &chunk.open);
+        extend(&mut self.high, &chunk.high);
+        extend(&mut self.low, &chunk.low);
+        extend(&mut self.close, &chunk.close);
+        extend(&mut self.volume, &chunk.volume);
+        extend(&mut self.session, &chunk.session);
+        extend(&mut self.split, &chunk.split);
+        extend(&mut self.dividend, &chunk.dividend);
+    }
 }

@@ -7,6 +7,12 @@
 //! everything that arrived at that timestamp. The caller then submits orders, cancels or schedules timers,
 //! and steps again. A strategy that listens to nothing runs to the end in one call.
 //!
+//! The data may also come incrementally (a replayed or live feed, `live.rs`): [`Engine::incremental`] starts
+//! empty, bars and signals are appended as they arrive, a watermark says up to when the data is complete, and
+//! [`Engine::step_live`] steps as far as the watermark allows. A batch engine is the same machine with all its
+//! data appended, the watermark at the end of time and the stream ended, so a replay of the same data gives
+//! the backtest's steps, orders and fills.
+//!
 //! Order of work at one timestamp (DESIGN.md §4): market data first (corporate actions of every bar, then
 //! every working order of those symbols in submission order, across symbols, so a sale submitted first
 //! funds a purchase submitted after it; then the marks move to the closes; then the maintenance margin is
@@ -25,6 +31,7 @@ mod bars;
 mod booking;
 mod column;
 mod config;
+mod live;
 mod margin;
 mod matcher;
 mod order;
@@ -39,6 +46,7 @@ pub use crate::portfolio::{AccountKind, Ledger, Refusal};
 pub use bars::BarStream;
 pub use column::Column;
 pub use config::{Config, Wake};
+pub use live::Outcome;
 pub use order::{Code, Kind, Order, OrderRequest, Status, Tif};
 pub use promoted::{Promoted, PromotedInputs};
 pub use step::{Snapshots, Step};
@@ -49,6 +57,21 @@ use std::collections::{HashMap, HashSet};
 use crate::error::{Context, CoreError, CoreResult};
 use crate::events::EventQueue;
 use crate::portfolio::{Affordability, Side};
+
+/// The clock before the run: one nanosecond before the first event or bar interval (i64::MIN with no data),
+/// so `on_start` sees nothing yet, and what it schedules or orders happens before the first bar starts (so it
+/// can fill at its open).
+fn start_clock(bars: &BarStream, signal_arrivals: &[i64]) -> i64 {
+    let first = [
+        bars.ts_arrival.first(),
+        bars.ts_start.iter().min(),
+        signal_arrivals.first(),
+    ]
+    .into_iter()
+    .flatten()
+    .min();
+    first.map_or(i64::MIN, |&ts| ts.saturating_sub(1))
+}
 
 /// One execution.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -96,6 +119,12 @@ pub struct Engine {
     finished: bool,
     /// A promoted vectorized strategy acting on each bar, if any.
     promoted: Option<Promoted>,
+    /// All data arriving at or before this time is held (`i64::MAX` for a batch engine; see `live.rs`).
+    watermark: i64,
+    /// No more data will be appended (always for a batch engine).
+    ended: bool,
+    /// Made empty by [`Engine::incremental`] (data appended as it arrives).
+    incremental: bool,
 }
 
 impl Engine {
@@ -108,17 +137,7 @@ impl Engine {
             config.init_cash,
             config.multipliers.clone(),
         );
-        // The clock starts one nanosecond before the first event or bar interval: `on_start` sees nothing yet,
-        // and what it schedules or orders happens before the first bar starts (so it can fill at its open).
-        let first = [
-            bars.ts_arrival.first(),
-            bars.ts_start.iter().min(),
-            signal_arrivals.first(),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
-        let now = first.map_or(i64::MIN, |&ts| ts.saturating_sub(1));
+        let now = start_clock(&bars, &signal_arrivals);
         Ok(Self {
             config,
             bars,
@@ -144,12 +163,21 @@ impl Engine {
             snapshots: Snapshots::default(),
             finished: false,
             promoted: None,
+            watermark: i64::MAX,
+            ended: true,
+            incremental: false,
         })
     }
 
     /// Run a promoted vectorized strategy on this engine's bars (see [`Promoted`]). Its settings' execution
     /// must be the engine's, and contract multipliers must be 1 (the vectorized mode has none).
     pub fn set_promoted(&mut self, promoted: Promoted) -> CoreResult<()> {
+        if self.incremental {
+            return Err(CoreError::config(
+                "a promoted vectorized strategy runs on a batch engine only (its inputs cover the whole stream)",
+                Context::argument("strategy"),
+            ));
+        }
         promoted.inputs().validate(self.n_symbols())?;
         if promoted.n_rows() != self.bars.len() {
             return Err(CoreError::config(
@@ -243,6 +271,8 @@ impl Engine {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_live;
 #[cfg(test)]
 mod tests_oco;
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! timestamp on the way (market data, margin check, signals, timers; see the module doc of `engine`), and
 //! record a snapshot of equity and positions after each timestamp at which bars arrived.
 
-use super::Engine;
+use super::{Engine, Outcome};
 use crate::events::Priority;
 use crate::records::PositionHistory;
 
@@ -32,8 +32,22 @@ pub struct Snapshots {
 }
 
 impl Engine {
-    /// Advance to the next timestamp the strategy listens to; None when the data is exhausted.
+    /// Advance to the next timestamp the strategy listens to; None when the data is exhausted (or, for an
+    /// incremental engine, when it waits for data: see [`Engine::step_live`]).
     pub fn step(&mut self) -> Option<Step> {
+        match self.step_live() {
+            Outcome::Step(step) => Some(step),
+            Outcome::Waiting | Outcome::Finished => None,
+        }
+    }
+
+    /// Advance to the next timestamp the strategy listens to, as far as the data held allows: `Waiting`
+    /// (nothing changed at that timestamp) when the next timestamp is beyond the watermark, or when no data
+    /// is held beyond the cursor and the stream has not ended (a timer fires only if data follows it, as in a
+    /// batch run, where timers beyond the last bar or signal never fire); `Finished` when the stream has
+    /// ended and its data is exhausted. Work on the way (timestamps that wake nobody, the pending snapshot of
+    /// the previous step) is done as in batch, so the snapshot rows are the batch run's.
+    pub fn step_live(&mut self) -> Outcome {
         loop {
             self.take_snapshot();
             let data = [
@@ -45,10 +59,17 @@ impl Engine {
             .min();
             // The run ends with the data: timers set beyond the last bar or signal never fire.
             let Some(data_ts) = data else {
+                if !self.ended {
+                    return Outcome::Waiting;
+                }
                 self.finished = true;
-                return None;
+                return Outcome::Finished;
             };
+            // Data not held yet arrives after the watermark: up to it, the held data's order is final.
             let ts = self.timers.peek_ts().map_or(data_ts, |t| t.min(data_ts));
+            if ts > self.watermark {
+                return Outcome::Waiting;
+            }
             self.now = ts;
             let bar_lo = self.bar_cursor;
             while self.bar_cursor < self.bars.len() && self.bars.ts_arrival[self.bar_cursor] == ts {
@@ -91,7 +112,7 @@ impl Engine {
             {
                 let fills = (self.fills_reported, self.fills.len());
                 self.fills_reported = self.fills.len();
-                return Some(Step {
+                return Outcome::Step(Step {
                     ts,
                     bars: (bar_lo, self.bar_cursor),
                     signals: (sig_lo, self.signal_cursor),
@@ -139,7 +160,8 @@ impl Engine {
         }
     }
 
-    /// Finish the run: the last snapshot is taken; orders still working stay `open`.
+    /// Finish the run: the last snapshot is taken; orders still working stay `open`. An incremental engine
+    /// runs what its data allows and stops when it waits (its run finishes after [`Engine::end_of_stream`]).
     pub fn finish(&mut self) {
         while self.step().is_some() {}
     }
