@@ -175,7 +175,9 @@ _FillRow = tuple[int, int, int, bool, float, float, float, float]
 
 @final
 class EventEngine:
-    """The event-driven engine over one bar stream (rows ordered by arrival, then symbol)."""
+    """The event-driven engine over one bar stream (rows ordered by arrival, then symbol), given whole or,
+    from ``EventEngine.incremental``, appended as it arrives (``append_bars``, ``append_signals``, ``advance``,
+    ``end``)."""
 
     def __new__(
         cls,
@@ -205,6 +207,46 @@ class EventEngine:
         slippage: tuple[str, list[float]],
         wake: tuple[bool, bool, bool, bool],
     ) -> EventEngine: ...
+    @staticmethod
+    def incremental(
+        *,
+        multipliers: npt.NDArray[np.float64],
+        init_cash: float,
+        leverage: float | None,
+        maintenance_margin: float | None,
+        execution: str,
+        order_latency: int,
+        participation: float | None,
+        both_touched: str,
+        commission: list[tuple[str, list[float]]],
+        slippage: tuple[str, list[float]],
+        wake: tuple[bool, bool, bool, bool],
+    ) -> EventEngine: ...
+    def append_bars(
+        self,
+        *,
+        ts_event: npt.NDArray[np.int64],
+        ts_arrival: npt.NDArray[np.int64],
+        ts_start: npt.NDArray[np.int64],
+        symbol: npt.NDArray[np.int64],
+        open: npt.NDArray[np.float64],
+        high: npt.NDArray[np.float64],
+        low: npt.NDArray[np.float64],
+        close: npt.NDArray[np.float64],
+        volume: npt.NDArray[np.float64],
+        session: npt.NDArray[np.int32],
+        split: npt.NDArray[np.float64] | None = None,
+        dividend: npt.NDArray[np.float64] | None = None,
+    ) -> None: ...
+    def append_signals(self, ts_arrival: npt.NDArray[np.int64]) -> None: ...
+    def advance(self, watermark: int) -> None: ...
+    def end(self) -> None: ...
+    @property
+    def waiting(self) -> bool: ...
+    @property
+    def finished(self) -> bool: ...
+    @property
+    def watermark(self) -> int: ...
     def promote(
         self,
         simulator: SignalSimulator,

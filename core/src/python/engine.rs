@@ -12,7 +12,8 @@ use pyo3::types::PyDict;
 use super::records::to_dict;
 use super::vectorized::{Prices, SignalArrays, SignalSimulator};
 use crate::engine::{
-    AccountKind, BarStream, Column, Config, Engine, Execution, Kind, OrderRequest, Promoted, PromotedInputs, Tif, Wake,
+    AccountKind, BarStream, Column, Config, Engine, Execution, Kind, OrderRequest, Outcome, Promoted, PromotedInputs,
+    Tif, Wake,
 };
 use crate::matching::costs::registry;
 use crate::matching::fill::BothTouched;
@@ -45,6 +46,74 @@ fn symbol_column(a: &PyReadonlyArray1<'_, i64>) -> PyResult<Column<usize>> {
     Ok(unsafe { Column::shared(codes.as_ptr().cast::<usize>(), codes.len(), owner) })
 }
 
+/// The bar columns as a stream (see `column`).
+#[allow(clippy::too_many_arguments)]
+fn bar_stream(
+    ts_event: &PyReadonlyArray1<'_, i64>,
+    ts_arrival: &PyReadonlyArray1<'_, i64>,
+    ts_start: &PyReadonlyArray1<'_, i64>,
+    symbol: &PyReadonlyArray1<'_, i64>,
+    open: &PyReadonlyArray1<'_, f64>,
+    high: &PyReadonlyArray1<'_, f64>,
+    low: &PyReadonlyArray1<'_, f64>,
+    close: &PyReadonlyArray1<'_, f64>,
+    volume: &PyReadonlyArray1<'_, f64>,
+    session: &PyReadonlyArray1<'_, i32>,
+    split: Option<&PyReadonlyArray1<'_, f64>>,
+    dividend: Option<&PyReadonlyArray1<'_, f64>>,
+) -> PyResult<BarStream> {
+    Ok(BarStream {
+        ts_event: column(ts_event)?,
+        ts_arrival: column(ts_arrival)?,
+        ts_start: column(ts_start)?,
+        symbol: symbol_column(symbol)?,
+        open: column(open)?,
+        high: column(high)?,
+        low: column(low)?,
+        close: column(close)?,
+        volume: column(volume)?,
+        session: column(session)?,
+        split: split.map(column).transpose()?.unwrap_or_default(),
+        dividend: dividend.map(column).transpose()?.unwrap_or_default(),
+    })
+}
+
+/// The engine's settings from the binding's arguments.
+#[allow(clippy::too_many_arguments)]
+fn config(
+    multipliers: &PyReadonlyArray1<'_, f64>,
+    init_cash: f64,
+    leverage: Option<f64>,
+    maintenance_margin: Option<f64>,
+    execution: &str,
+    order_latency: i64,
+    participation: Option<f64>,
+    both_touched: &str,
+    commission: &[(String, Vec<f64>)],
+    slippage: &(String, Vec<f64>),
+    wake: (bool, bool, bool, bool),
+) -> PyResult<Config> {
+    let account = leverage.map_or(AccountKind::Cash, |leverage| AccountKind::Margin { leverage });
+    Ok(Config {
+        init_cash,
+        account,
+        maintenance: maintenance_margin.unwrap_or_else(|| account.default_maintenance()),
+        execution: Execution::parse("execution", execution)?,
+        order_latency,
+        participation,
+        both_touched: BothTouched::parse("both_touched", both_touched)?,
+        commission: registry::commission(commission)?,
+        slippage: registry::slippage(&slippage.0, &slippage.1)?,
+        multipliers: vec_f64(multipliers)?,
+        wake: Wake {
+            bars: wake.0,
+            signals: wake.1,
+            fills: wake.2,
+            timers: wake.3,
+        },
+    })
+}
+
 fn vec_f64(a: &PyReadonlyArray1<'_, f64>) -> PyResult<Vec<f64>> {
     Ok(a.as_slice()?.to_vec())
 }
@@ -57,6 +126,8 @@ fn vec_i64(a: &PyReadonlyArray1<'_, i64>) -> PyResult<Vec<i64>> {
 #[pyclass(module = "ml4t._core")]
 pub(crate) struct EventEngine {
     inner: Engine,
+    /// The last `step()` returned None because the engine waits (see `Engine::step_live`).
+    waiting: bool,
 }
 
 type Step = (i64, usize, usize, usize, usize, usize, usize, Vec<u64>);
@@ -96,42 +167,145 @@ impl EventEngine {
         slippage: (String, Vec<f64>),
         wake: (bool, bool, bool, bool),
     ) -> PyResult<Self> {
-        let bars = BarStream {
-            ts_event: column(&ts_event)?,
-            ts_arrival: column(&ts_arrival)?,
-            ts_start: column(&ts_start)?,
-            symbol: symbol_column(&symbol)?,
-            open: column(&open)?,
-            high: column(&high)?,
-            low: column(&low)?,
-            close: column(&close)?,
-            volume: column(&volume)?,
-            session: column(&session)?,
-            split: split.as_ref().map(column).transpose()?.unwrap_or_default(),
-            dividend: dividend.as_ref().map(column).transpose()?.unwrap_or_default(),
-        };
-        let account = leverage.map_or(AccountKind::Cash, |leverage| AccountKind::Margin { leverage });
-        let config = Config {
+        let bars = bar_stream(
+            &ts_event,
+            &ts_arrival,
+            &ts_start,
+            &symbol,
+            &open,
+            &high,
+            &low,
+            &close,
+            &volume,
+            &session,
+            split.as_ref(),
+            dividend.as_ref(),
+        )?;
+        let config = config(
+            &multipliers,
             init_cash,
-            account,
-            maintenance: maintenance_margin.unwrap_or_else(|| account.default_maintenance()),
-            execution: Execution::parse("execution", execution)?,
+            leverage,
+            maintenance_margin,
+            execution,
             order_latency,
             participation,
-            both_touched: BothTouched::parse("both_touched", both_touched)?,
-            commission: registry::commission(&commission)?,
-            slippage: registry::slippage(&slippage.0, &slippage.1)?,
-            multipliers: vec_f64(&multipliers)?,
-            wake: Wake {
-                bars: wake.0,
-                signals: wake.1,
-                fills: wake.2,
-                timers: wake.3,
-            },
-        };
+            both_touched,
+            &commission,
+            &slippage,
+            wake,
+        )?;
         Ok(Self {
             inner: Engine::new(config, bars, vec_i64(&signal_arrivals)?)?,
+            waiting: false,
         })
+    }
+
+    /// An engine with no data yet, for a replayed or live feed: append bars and signals as they arrive,
+    /// advance the watermark, `end()` the stream, and `step()` as far as the data allows (see
+    /// `crate::engine::Engine::incremental`).
+    #[staticmethod]
+    #[pyo3(signature = (*, multipliers, init_cash, leverage, maintenance_margin, execution, order_latency,
+        participation, both_touched, commission, slippage, wake))]
+    #[allow(clippy::too_many_arguments)]
+    fn incremental(
+        multipliers: PyReadonlyArray1<'_, f64>,
+        init_cash: f64,
+        leverage: Option<f64>,
+        maintenance_margin: Option<f64>,
+        execution: &str,
+        order_latency: i64,
+        participation: Option<f64>,
+        both_touched: &str,
+        commission: Vec<(String, Vec<f64>)>,
+        slippage: (String, Vec<f64>),
+        wake: (bool, bool, bool, bool),
+    ) -> PyResult<Self> {
+        let config = config(
+            &multipliers,
+            init_cash,
+            leverage,
+            maintenance_margin,
+            execution,
+            order_latency,
+            participation,
+            both_touched,
+            &commission,
+            &slippage,
+            wake,
+        )?;
+        Ok(Self {
+            inner: Engine::incremental(config)?,
+            waiting: false,
+        })
+    }
+
+    /// Append bars that arrived (rows ordered by arrival, after the last bar held and after the watermark).
+    #[pyo3(signature = (*, ts_event, ts_arrival, ts_start, symbol, open, high, low, close, volume, session,
+        split=None, dividend=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn append_bars(
+        &mut self,
+        ts_event: PyReadonlyArray1<'_, i64>,
+        ts_arrival: PyReadonlyArray1<'_, i64>,
+        ts_start: PyReadonlyArray1<'_, i64>,
+        symbol: PyReadonlyArray1<'_, i64>,
+        open: PyReadonlyArray1<'_, f64>,
+        high: PyReadonlyArray1<'_, f64>,
+        low: PyReadonlyArray1<'_, f64>,
+        close: PyReadonlyArray1<'_, f64>,
+        volume: PyReadonlyArray1<'_, f64>,
+        session: PyReadonlyArray1<'_, i32>,
+        split: Option<PyReadonlyArray1<'_, f64>>,
+        dividend: Option<PyReadonlyArray1<'_, f64>>,
+    ) -> PyResult<()> {
+        let chunk = bar_stream(
+            &ts_event,
+            &ts_arrival,
+            &ts_start,
+            &symbol,
+            &open,
+            &high,
+            &low,
+            &close,
+            &volume,
+            &session,
+            split.as_ref(),
+            dividend.as_ref(),
+        )?;
+        Ok(self.inner.append_bars(chunk)?)
+    }
+
+    /// Append signal arrivals (sorted, after the last one held and after the watermark).
+    fn append_signals(&mut self, ts_arrival: PyReadonlyArray1<'_, i64>) -> PyResult<()> {
+        Ok(self.inner.append_signal_arrivals(ts_arrival.as_slice()?)?)
+    }
+
+    /// All data arriving at or before `watermark` has been appended (monotone).
+    fn advance(&mut self, watermark: i64) -> PyResult<()> {
+        Ok(self.inner.advance_watermark(watermark)?)
+    }
+
+    /// No more data: the run then ends with the data held.
+    fn end(&mut self) {
+        self.inner.end_of_stream();
+    }
+
+    /// Whether the last `step()` returned None because the engine waits for data or the watermark.
+    #[getter]
+    fn waiting(&self) -> bool {
+        self.waiting
+    }
+
+    /// Whether the run is over (the stream ended and its data is exhausted).
+    #[getter]
+    fn finished(&self) -> bool {
+        self.inner.is_finished()
+    }
+
+    /// Up to when the data is complete (`2**63 - 1` once the stream ended, and for an engine built with its data).
+    #[getter]
+    fn watermark(&self) -> i64 {
+        self.inner.watermark()
     }
 
     /// Run the vectorized strategy `simulator` (its settings) over `prices` / `signals` (the vectorized
@@ -173,10 +347,15 @@ impl EventEngine {
     }
 
     /// The next timestamp the strategy listens to, as `(ts, bar_lo, bar_hi, signal_lo, signal_hi, fill_lo,
-    /// fill_hi, timer_ids)`; None at the end of the data.
+    /// fill_hi, timer_ids)` (bar rows count every bar appended, in order); None at the end of the data, or
+    /// when an incremental engine waits for data or the watermark (then `waiting` is true).
     fn step(&mut self) -> Option<Step> {
         // The GIL stays held: a step is usually one bar's work, shorter than releasing and taking it back.
-        let step = self.inner.step()?;
+        let outcome = self.inner.step_live();
+        self.waiting = outcome == Outcome::Waiting;
+        let Outcome::Step(step) = outcome else {
+            return None;
+        };
         Some((
             step.ts,
             step.bars.0,
