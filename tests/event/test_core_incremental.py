@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 from ml4t import _core
-from ml4t.errors import DataError
+from ml4t._kernel.inputs import simulator
+from ml4t.errors import ConfigError, DataError
+from ml4t.settings import VectorizedSettings
 
 HOUR = 3_600_000_000_000
 SETTINGS: dict[str, Any] = {
@@ -147,3 +149,15 @@ def test_refusals_are_data_errors_naming_the_argument_and_timestamp():
         core.append_signals(np.array([bars["ts_arrival"][-1] + 1], dtype=np.int64))
     assert ended.value.argument == "signals"
     assert core.step() is None and core.finished and core.watermark == np.iinfo(np.int64).max
+
+
+def test_a_promoted_strategy_is_refused_on_an_incremental_engine():
+    # Its inputs cover the whole stream, which an incremental engine does not hold.
+    core = _core.EventEngine.incremental(**SETTINGS)
+    prices = np.full((2, 1), 100.0)
+    flags = np.zeros((2, 1), dtype=bool)
+    none, no_flags = np.zeros((0, 0)), np.zeros((0, 0), dtype=bool)
+    signals = (flags, flags, flags, flags, none, none, none, none, no_flags, none)
+    with pytest.raises(ConfigError, match="batch engine only") as refused:
+        core.promote(simulator(VectorizedSettings()), (prices,) * 4, signals, np.zeros(0, dtype=np.int64))
+    assert refused.value.argument == "strategy"
