@@ -1,6 +1,7 @@
 //! Timers: one-off or repeating, fired in the step loop after market data and signals of their timestamp.
-//! A timer set beyond the end of the data never fires; a repeating timer that would make a run never end
-//! is refused.
+//! A timer set beyond the end of the data never fires (so an incremental engine fires one only once it holds
+//! data after it, or waits: see `Engine::step_live`); a repeating timer that would make a run never end is
+//! refused.
 
 use super::Engine;
 use crate::error::{Context, CoreError, CoreResult};
@@ -57,7 +58,8 @@ impl Engine {
         Ok(id)
     }
 
-    /// The arrival of the last bar or signal: the run ends there.
+    /// The arrival of the last bar or signal: the run ends there (for an incremental engine, the last held so
+    /// far, so the firings a repeating timer may have are counted against the data held when it is set).
     fn last_data_ts(&self) -> i64 {
         let bar = self.bars.ts_arrival.last().copied().unwrap_or(i64::MIN);
         let signal = self.signal_arrivals.last().copied().unwrap_or(i64::MIN);
