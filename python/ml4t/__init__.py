@@ -14,7 +14,7 @@ from ml4t import audit, data, datasets, lint, metrics, settings, validate
 from ml4t._executor import spawn_pool
 from ml4t._run_many import run_many
 from ml4t.compare import Comparison, compare
-from ml4t.errors import ConfigError, DataError, FeedError, LeakageError, LintError, Ml4tError, OrderError
+from ml4t.errors import BrokerError, ConfigError, DataError, FeedError, LeakageError, LintError, Ml4tError, OrderError
 from ml4t.promotion import promote
 from ml4t.result import Result
 
@@ -33,6 +33,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "BrokerError",
     "Comparison",
     "ConfigError",
     "DataError",

@@ -16,6 +16,7 @@ from typing import Any
 from ml4t._ns import format_ns
 
 __all__ = [
+    "BrokerError",
     "CacheWarning",
     "ConfigError",
     "DataError",
@@ -112,6 +113,11 @@ class LintError(Ml4tError):
 class FeedError(Ml4tError):
     """A live or replayed feed failed for good: it could not connect, lost its connection more times in a row
     than allowed, or sent nothing for longer than its timeout."""
+
+
+class BrokerError(Ml4tError):
+    """A broker could not be reached or answered outside its protocol (a venue of ``ml4t.live``): the session
+    stops rather than guess whether an order was placed. A refused order is not an error: it is ``rejected``."""
 
 
 class Ml4tWarning(UserWarning):
