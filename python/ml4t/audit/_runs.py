@@ -7,7 +7,7 @@ import copy
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import polars as pl
@@ -21,6 +21,9 @@ from ml4t.promotion import Promoted
 from ml4t.result import Result
 from ml4t.settings import EngineSettings, RunSpec, VectorizedSettings
 from ml4t.vectorized import VectorizedStrategy
+
+if TYPE_CHECKING:
+    from ml4t import _core
 
 
 # ------------------------------------------------------------------------------------------------- a run
@@ -137,7 +140,8 @@ def _watch_on_end(strategy: Strategy) -> list[list[int]]:
     original = strategy.on_end
 
     def on_end(ctx: Context) -> None:
-        seen.append([int(i) for i in ctx._core.results()["order_id"]])
+        engine = cast("_core.EventEngine", ctx._core)  # the audit runs backtests: ctx holds the engine itself
+        seen.append([int(i) for i in engine.results()["order_id"]])
         original(ctx)
 
     # a strategy with __slots__ cannot be wrapped: its on_end orders then stay in (and may diverge)

@@ -40,8 +40,8 @@ from ml4t.errors import ConfigError, Ml4tError, OrderError
 from ml4t.event._weights import check_cap, check_lot_size, scale_to_cap, target_units
 
 if TYPE_CHECKING:
-    from ml4t._core import EventEngine
     from ml4t.data import PITData
+    from ml4t.event._seams import Seam
 
 __all__ = ["Context", "OrderInfo"]
 
@@ -82,7 +82,7 @@ class Context:
 
     def __init__(
         self,
-        core: EventEngine,
+        core: Seam,
         data: Callable[[], PITData],
         symbols: Sequence[str],
         multipliers: Sequence[float],

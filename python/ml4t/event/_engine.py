@@ -23,7 +23,7 @@ from ml4t.lint import lint_before_run
 from ml4t.result import Result
 from ml4t.settings import EngineSettings, signature_of
 
-__all__ = ["Engine"]
+__all__ = ["Engine", "assemble_event"]
 
 
 class Engine:
@@ -235,26 +235,42 @@ class Engine:
             raise
         finally:
             ctx._close()
-        raw = core.results()
-        splits = bars.splits()
-        return assemble(
-            raw,
-            symbols,
-            init_cash=s.init_cash,
-            periods_per_year=s.periods_per_year if s.periods_per_year is not None else bars.periods_per_year,
-            multipliers=self._multipliers,
-            splits=splits,
-            tags=ctx._tags,
-            bars=self._bars,
-            bar_marks=(stream.symbol_index, columns["close"]),  # the engine's positions come sparse
-            meta={
-                "mode": "event",
-                "strategy": type(strategy).__name__,
-                **{k: _describe(s[k]) for k in _META_SETTINGS},
-                "dividends": float(raw["dividends"]),
-                "splits": dict(splits),
-            },
-        )
+        return assemble_event(core.results(), self._bars, stream, s, self._multipliers, ctx._tags, strategy)
+
+
+def assemble_event(
+    raw: Mapping[str, Any],
+    bars: Bars,
+    stream: Any,
+    s: EngineSettings,
+    multipliers: np.ndarray,
+    tags: Mapping[int, str],
+    strategy: Strategy,
+    *,
+    mode: str = "event",
+) -> Result:
+    """The ``Result`` of an event-engine run (a backtest, or a live session: ``mode="live"``) from the engine's
+    records ``raw``, over ``bars`` and their ``stream``."""
+    splits = bars.splits()
+    columns = stream.columns
+    return assemble(
+        raw,
+        bars.symbols,
+        init_cash=s.init_cash,
+        periods_per_year=s.periods_per_year if s.periods_per_year is not None else bars.periods_per_year,
+        multipliers=multipliers,
+        splits=splits,
+        tags=tags,
+        bars=bars,
+        bar_marks=(stream.symbol_index, columns["close"]),  # the engine's positions come sparse
+        meta={
+            "mode": mode,
+            "strategy": type(strategy).__name__,
+            **{k: _describe(s[k]) for k in _META_SETTINGS},
+            "dividends": float(raw["dividends"]),
+            "splits": dict(splits),
+        },
+    )
 
 
 def _drive(
