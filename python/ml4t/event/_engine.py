@@ -248,9 +248,10 @@ def assemble_event(
     strategy: Strategy,
     *,
     mode: str = "event",
+    extra: Mapping[str, Any] | None = None,
 ) -> Result:
     """The ``Result`` of an event-engine run (a backtest, or a live session: ``mode="live"``) from the engine's
-    records ``raw``, over ``bars`` and their ``stream``."""
+    records ``raw``, over ``bars`` and their ``stream``; ``extra``: more ``meta`` entries."""
     splits = bars.splits()
     columns = stream.columns
     return assemble(
@@ -269,6 +270,7 @@ def assemble_event(
             **{k: _describe(s[k]) for k in _META_SETTINGS},
             "dividends": float(raw["dividends"]),
             "splits": dict(splits),
+            **(extra or {}),
         },
     )
 

@@ -19,31 +19,40 @@ except ImportError as error:  # pragma: no cover - the dev and live extras insta
     raise ImportError("ml4t.live needs the websockets package: pip install 'ml4t[live]'") from error
 
 from ml4t.event._seams import Broker, Clock
+from ml4t.live._broker import AccountState, BrokerEvent, BrokerOrder, OrderRequest, Venue
 from ml4t.live._feed import ReplayFeed
+from ml4t.live._feeds import HistoricalFeed, JournalFeed
+from ml4t.live._gate import ReconcileWarning
 from ml4t.live._journal import KINDS, Entry, Journal, JournalWarning
 from ml4t.live._journal import read as read_journal
 from ml4t.live._replay import Faults, ReplayServer, messages_of
 from ml4t.live._risk import RiskLimits
 from ml4t.live._seams import Feed
-from ml4t.live._session import HistoricalFeed, JournalFeed, Session
+from ml4t.live._session import Session
 from ml4t.live._wire import Message
 
 __all__ = [
-    "KINDS",
+    "AccountState",
     "Broker",
+    "BrokerEvent",
+    "BrokerOrder",
     "Clock",
-    "Feed",
-    "HistoricalFeed",
-    "JournalFeed",
-    "Session",
     "Entry",
     "Faults",
+    "Feed",
+    "HistoricalFeed",
     "Journal",
+    "JournalFeed",
     "JournalWarning",
+    "KINDS",
     "Message",
+    "OrderRequest",
+    "ReconcileWarning",
     "ReplayFeed",
     "ReplayServer",
     "RiskLimits",
+    "Session",
+    "Venue",
     "messages_of",
     "read_journal",
 ]

@@ -1,5 +1,5 @@
 """``Session``: the same event :class:`~ml4t.event.Strategy` driven by a feed, message by message, instead of by
-a whole recording.
+a whole recording, on the simulated broker or through a venue.
 
 A backtest (``ml4t.event.Engine.run``) is three things at once: the historical feed (all the bars, known up
 front), the simulated broker (the Rust matching engine and ledger) and the simulated clock. A session takes a
@@ -10,9 +10,24 @@ complete, waking the strategy exactly as a backtest does. On the simulated broke
 the same orders at the same simulated times as the backtest on the same data, and returns the same
 ``Result`` (tested bit for bit).
 
-Every event is journaled as it happens when ``journal=`` is given (:mod:`ml4t.live._journal`): each data
-message (exactly as received), each order decision with its client order id, each refusal, cancel and fill.
-:class:`JournalFeed` reads a journal back as a feed, so a session replays from its journal exactly.
+Brokers (``broker`` of the journal's ``start`` line and ``Result.meta``):
+
+- ``simulated`` (no ``venue``): the Rust matching engine fills the orders, as in a backtest;
+- ``paper`` / ``live``: a venue (:class:`~ml4t.live.AlpacaBroker`, or any :class:`~ml4t.live.Venue`)
+  executes them; the engine records each order and books the venue's fills and closes into the one ledger
+  (:mod:`ml4t.live._gate`). A venue that trades real money needs ``live=True`` here as well as its own opt-in;
+- ``shadow`` (``venue`` with ``shadow=True``): orders are decided, checked and journaled but never sent; the
+  simulated broker says what would have happened.
+
+Journal (``journal=``, :mod:`ml4t.live._journal`): every feed message exactly as received, every decision with
+its client order id (``<session_id>-<order id>``), refusals, orders sent (before sending), the venue's answers
+and updates (with the number of the poll that read them), reconciliations. :class:`~ml4t.live.JournalFeed`
+reads it back as a feed, so a session replays from its journal exactly. Given a journal that exists and has no
+``end`` line (a session that crashed or was stopped), :meth:`Session.run` **restarts** it: the strategy is
+replayed over the journaled messages with the venue's journaled answers (nothing is sent; each decision must
+repeat the journaled one), then the ledger is settled with the venue (fills and closes it missed while down;
+an order the venue never received is closed ``cancelled``, never sent late), and the session goes on with the
+feed's messages after the last one journaled.
 
 Risk limits (:class:`~ml4t.live.RiskLimits`) are checked on every order before it leaves: a refused order is
 recorded as ``rejected`` with reason code ``risk_limit`` and never reaches the market.
@@ -22,8 +37,9 @@ from __future__ import annotations
 
 import math
 import os
+import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -36,16 +52,19 @@ from ml4t.event._context import Context
 from ml4t.event._engine import _check_bar_columns, _drive, assemble_event
 from ml4t.event._strategy import Strategy, note_hook
 from ml4t.lint import lint_before_run
-from ml4t.live._journal import Journal
+from ml4t.live._broker import Venue
+from ml4t.live._feeds import journal_message, messages, messages_of_journal
+from ml4t.live._gate import Gate, Recorded, VenueGate, settle
+from ml4t.live._journal import Entry, Journal
 from ml4t.live._journal import read as read_journal
 from ml4t.live._risk import RiskLimits
 from ml4t.live._seams import Feed
 from ml4t.live._tape import Tape
-from ml4t.live._wire import Message, from_text, to_text
+from ml4t.live._wire import Message
 from ml4t.result import Result
 from ml4t.settings import EngineSettings
 
-__all__ = ["JournalFeed", "Session"]
+__all__ = ["Session"]
 
 
 class Session:
@@ -56,22 +75,37 @@ class Session:
     strategy:
         An :class:`ml4t.event.Strategy` instance: the same class a backtest runs, unchanged.
     feed:
-        A :class:`~ml4t.live.Feed`: :class:`~ml4t.live.ReplayFeed`, :class:`JournalFeed`,
-        :class:`HistoricalFeed`, or any object with ``next()`` returning messages (None at the end).
+        A :class:`~ml4t.live.Feed`: :class:`~ml4t.live.ReplayFeed`, :class:`~ml4t.live.JournalFeed`,
+        :class:`~ml4t.live.HistoricalFeed`, or any object with ``next()`` returning messages (None at the end).
     symbols:
         The session's universe (a bar of another symbol is a DataError naming it).
+    venue:
+        Where the orders go (:class:`~ml4t.live.AlpacaBroker`, or any :class:`~ml4t.live.Venue`); None: the
+        simulated broker. The session connects it when it starts and closes it when it stops.
+    shadow:
+        With a venue: decide, check and journal every order but send none (the simulated broker fills them).
+    live:
+        The explicit opt-in a venue that trades real money (``venue.live``) needs, besides its own.
     journal:
-        A path: every event of the session appended there as it happens (None: no journal).
+        A path: every event of the session appended there as it happens (None: no journal). An existing
+        journal without an ``end`` line is a stopped session: ``run`` restarts it (see the module's doc).
     risk:
         :class:`~ml4t.live.RiskLimits` checked before every order leaves (None: no limits).
     freq:
         The bars' length (``"1d"``, ``"1m"``) as given to ``ml4t.data.bars`` when the recording declared one;
         None infers it from the bars received.
     session_id:
-        Prefix of the client order ids (``"<session_id>-<order id>"``); default a new random id, journaled.
+        Prefix of the client order ids (``"<session_id>-<order id>"``); default a new random id, journaled (a
+        restart takes the journal's).
+    reconcile_every:
+        Seconds of wall time between two comparisons of the ledger with the venue's positions and cash (also
+        at the start, after a restart and at the end); differences are journaled and warned
+        (``ReconcileWarning``).
     settings:
         Everything ``ml4t.event.Engine`` takes (``init_cash``, ``execution``, ``commission``, ...): the
-        simulated broker's rules, declared once in :class:`ml4t.settings.EngineSettings`.
+        simulated broker's rules, declared once in :class:`ml4t.settings.EngineSettings`. With a venue,
+        ``init_cash`` is the session's budget in the venue's account; fills carry the venue's prices and no
+        fee (the venue's fees show in its cash, see the reconciliations).
     """
 
     def __init__(
@@ -80,10 +114,14 @@ class Session:
         feed: Feed,
         *,
         symbols: Sequence[str],
+        venue: Venue | None = None,
+        shadow: bool = False,
+        live: bool = False,
         journal: str | os.PathLike[str] | None = None,
         risk: RiskLimits | None = None,
         freq: str | None = None,
         session_id: str | None = None,
+        reconcile_every: float = 60.0,
         **settings: Any,
     ) -> None:
         if not isinstance(strategy, Strategy):
@@ -94,10 +132,30 @@ class Session:
             raise ConfigError(f"feed must have a next() method (a Feed), got {type(feed).__name__}", argument="feed")
         if isinstance(symbols, str) or not symbols or not all(isinstance(s, str) and s for s in symbols):
             raise ConfigError(f"symbols must be a non-empty list of symbol names, got {symbols!r}", argument="symbols")
+        if venue is not None and not isinstance(venue, Venue):
+            raise ConfigError(
+                f"venue must be an ml4t.live.Venue (a broker), got {type(venue).__name__}", argument="venue"
+            )
+        for name, flag in (("shadow", shadow), ("live", live)):
+            if not isinstance(flag, bool):
+                raise ConfigError(f"{name} must be True or False, got {flag!r}", argument=name)
+        if shadow and venue is None:
+            raise ConfigError("shadow=True needs the venue whose orders it decides without sending", argument="shadow")
+        real_money = bool(getattr(venue, "live", False))
+        if real_money and not shadow and not live:
+            raise ConfigError(
+                "the venue trades real money: pass live=True to the Session as well (the explicit opt-in), or "
+                "shadow=True to decide without sending",
+                argument="live",
+            )
         if risk is not None and not isinstance(risk, RiskLimits):
             raise ConfigError(f"risk must be ml4t.live.RiskLimits, got {type(risk).__name__}", argument="risk")
         if session_id is not None and (not isinstance(session_id, str) or not session_id.isidentifier()):
             raise ConfigError(f"session_id must be letters, digits and _, got {session_id!r}", argument="session_id")
+        if not (isinstance(reconcile_every, (int, float)) and reconcile_every > 0):
+            raise ConfigError(
+                f"reconcile_every must be seconds > 0, got {reconcile_every!r}", argument="reconcile_every"
+            )
         self.settings = EngineSettings.build(**settings)
         multipliers = self.settings.multipliers or {}
         unknown = sorted(set(multipliers) - set(symbols))
@@ -106,15 +164,22 @@ class Session:
                 "multipliers name symbols outside the session's", argument="multipliers", symbol=unknown[0]
             )
         self.symbols = sorted(set(symbols))
+        self.broker = "shadow" if shadow else ("simulated" if venue is None else ("live" if real_money else "paper"))
+        """``simulated``, ``shadow``, ``paper`` or ``live`` (see the module's doc)."""
         self._strategy = strategy
         self._feed = feed
+        self._venue = venue
         self._journal_path = journal
         self._risk = risk
         self._freq_ns = None if freq is None else _freq_ns(freq)
+        self._given_id = session_id
         self.session_id = session_id or f"s{uuid.uuid4().hex[:12]}"
+        self._reconcile_every = float(reconcile_every)
         self._multipliers = np.array([multipliers.get(s, 1.0) for s in self.symbols])
         self.killed = False
         """Set by :meth:`kill`: every later order is refused (reason ``kill switch``)."""
+        self.restarted = False
+        """Whether the last :meth:`run` restarted a stopped session from its journal."""
 
     def kill(self) -> None:
         """Refuse every order from now on (the session's own kill switch; an operator can also create the
@@ -123,10 +188,74 @@ class Session:
 
     def run(self) -> Result:
         """Read the feed to its end, driving the strategy, and return the ``Result`` (the same shape as a
-        backtest's). An error in a hook propagates (noted with the hook and the clock time), the journal
-        keeps everything up to it."""
-        strategy, s = self._strategy, self.settings
+        backtest's). An error in a hook propagates (noted with the hook and the clock time); the journal
+        keeps everything up to it, and running the session again restarts from it."""
+        strategy = self._strategy
         lint_before_run(strategy, f"the strategy {type(strategy).__name__}")
+        earlier = self._earlier()
+        self.restarted = bool(earlier)
+        run = _Run(self, earlier)
+        venue = self._venue
+        if venue is not None:
+            venue.connect()
+        try:
+            return run.go()
+        finally:
+            if run.journal is not None:
+                run.journal.close()
+            if venue is not None:
+                venue.close()
+
+    def _earlier(self) -> list[Entry]:
+        """The entries of a stopped session's journal (empty: a new session)."""
+        path = self._journal_path
+        if path is None or not os.path.exists(path) or os.path.getsize(path) == 0:
+            return []
+        entries = read_journal(path)
+        if not entries:
+            return []
+        start = entries[0]
+        if start.kind != "start":
+            raise DataError(f"the journal {os.fspath(path)!r} does not begin with a start line", argument="journal")
+        if entries[-1].kind == "end":
+            raise ConfigError(
+                f"the journal {os.fspath(path)!r} holds a finished session; give a new path (replay it with "
+                "JournalFeed)",
+                argument="journal",
+            )
+        for key, ours in (("symbols", self.symbols), ("broker", self.broker)):
+            if start.data[key] != ours:
+                raise ConfigError(
+                    f"the journal's session has {key} {start.data[key]!r}, this one {ours!r}: a restart runs the "
+                    "same session",
+                    argument=key,
+                )
+        if self._given_id is not None and self._given_id != start.data["session_id"]:
+            raise ConfigError(
+                f"the journal's session is {start.data['session_id']!r}, not {self._given_id!r}", argument="session_id"
+            )
+        self.session_id = start.data["session_id"]
+        return entries
+
+    def _describe(self) -> dict[str, Any]:
+        s = self.settings
+        return {
+            "session_id": self.session_id,
+            "strategy": f"{type(self._strategy).__module__}.{type(self._strategy).__qualname__}",
+            "symbols": self.symbols,
+            "broker": self.broker,
+            "settings": {k: _jsonable(s[k]) for k in s.__struct_fields__},
+        }
+
+
+class _Run:
+    """One :meth:`Session.run`: the engine, the tape, the gate and the loop over the messages."""
+
+    def __init__(self, session: Session, earlier: list[Entry]) -> None:
+        self.session = session
+        self.earlier = earlier
+        s = session.settings
+        strategy = session._strategy
         hooks = strategy._hooks()
         generic = hooks["on_event"]
         wake = (
@@ -135,9 +264,11 @@ class Session:
             generic or hooks["on_fill"],
             generic or hooks["on_timer"],
         )
+        self.hooks = hooks
         commission, slippage = lower_costs(s.commission, s.slippage)
-        core = _core.EventEngine.incremental(
-            multipliers=self._multipliers,
+        external = session.broker in ("paper", "live")
+        self.core = core = _core.EventEngine.incremental(
+            multipliers=session._multipliers,
             init_cash=s.init_cash,
             leverage=s.leverage,
             maintenance_margin=s.maintenance_margin,
@@ -148,285 +279,174 @@ class Session:
             commission=commission,
             slippage=slippage,
             wake=wake,
+            **({"external": True} if external else {}),  # a broker executes the orders
         )
-        tape = Tape(self.symbols, strategy._indicator_exprs(), s.session_tz, self._freq_ns)
-        journal = Journal(self._journal_path) if self._journal_path is not None else None
-        gate = _Gate(core, journal, self._risk, self, self._multipliers.tolist())
+        self.tape = Tape(session.symbols, strategy._indicator_exprs(), s.session_tz, session._freq_ns)
+        path = session._journal_path
+        self.journal = Journal(path) if path is not None else None
+        gate_args: dict[str, Any] = {
+            "risk": session._risk,
+            "symbols": session.symbols,
+            "multipliers": session._multipliers.tolist(),
+            "session_id": session.session_id,
+            "killed": lambda: session.killed,
+        }
+        writing = None if earlier else self.journal
+        self.recorded = Recorded(earlier) if earlier and external else None
+        self.gate: Gate
+        if external:
+            assert session._venue is not None
+            venue = self.recorded if self.recorded is not None else session._venue
+            self.gate = VenueGate(core, writing, venue, **gate_args)
+        else:
+            self.gate = Gate(core, writing, **gate_args)
+        if earlier:
+            self.gate.expected = {e.data["order_id"]: e.data for e in earlier if e.kind == "decision"}
+        self.ctx: Context | None = None
+        self.fills_journaled = 0
+        self.last_seq = -1
+        self.last_reconcile = time.monotonic()
 
-        def view() -> PITData:
-            assert tape.bars is not None
-            return PITData(tape.bars, tape.signals, now=core.now)
-
-        ctx: Context | None = None
+    def go(self) -> Result:
+        session, core = self.session, self.core
+        strategy = session._strategy
         try:
-            ctx = self._loop(core, tape, gate, journal, hooks, view)
-            assert tape.raw_bars is not None and tape.stream is not None
-            result = assemble_event(
-                core.results(), tape.raw_bars, tape.stream, s, self._multipliers, ctx._tags, strategy, mode="live"
-            )
-            if journal is not None:
-                journal.append("end", core.now, {"orders": result.orders.height, "fills": result.fills.height})
-            return result
-        finally:
-            if journal is not None:
-                journal.close()
-
-    def _loop(
-        self, core: Any, tape: Tape, gate: _Gate, journal: Journal | None, hooks: dict[str, bool], view: Any
-    ) -> Context:
-        """Read the feed to its end, appending each message to the engine and stepping it; return the ctx."""
-        strategy, s = self._strategy, self.settings
-        ctx: Context | None = None
-        fills_journaled = 0
-        try:
-            if journal is not None:
-                journal.append("start", 0, self._describe())
-            for message in _messages(self._feed):
-                if journal is not None:
-                    _journal_message(journal, message)
-                if message.kind == "data":
-                    self._take(core, tape, message)
-                    if ctx is not None:
-                        ctx._data = None  # the view is rebuilt on its next use, with the new records
-                core.advance(message.ts)
-                if ctx is None:
-                    if tape.bars is None:
-                        continue  # signals before any bar: held until the first bar tells the bars' shape
-                    _check_bar_columns(tape.bars, s)
-                    ctx = Context(
-                        gate, view, self.symbols, self._multipliers.tolist(), fractional=s.fractional,
-                        close_only=tape.bars.close_only,
-                    )  # fmt: skip
-                    strategy.on_start(ctx)
-                self._drain(core, ctx, tape, hooks)
-                fills_journaled = _journal_fills(journal, core, fills_journaled, self.symbols)
+            if self.earlier:
+                self._restart()
+            else:
+                if self.journal is not None:
+                    self.journal.append("start", 0, session._describe())
+                self._open()
+            for message in messages(session._feed):
+                if message.kind == "data" and message.seq <= self.last_seq:
+                    continue  # journaled before a restart
+                if message.kind == "heartbeat" and message.ts < core.watermark:
+                    continue
+                self._take(message, self.journal)
             core.end()
-            if ctx is None:
-                raise DataError("the feed ended without a single bar", argument="feed")
-            self._drain(core, ctx, tape, hooks)
-            _journal_fills(journal, core, fills_journaled, self.symbols)
+            ctx = self._ctx_or_fail()
+            self._poll_and_drain(ctx)
             core.finish()
             strategy.on_end(ctx)
         except Exception as error:
             note_hook(error, strategy, core.now)
             raise
         finally:
-            if ctx is not None:
-                ctx._close()
-        return ctx
+            if self.ctx is not None:
+                self.ctx._close()
+        if isinstance(self.gate, VenueGate) and session._venue is not None:
+            self.gate.reconcile("end")
+        tape = self.tape
+        assert tape.raw_bars is not None and tape.stream is not None
+        result = assemble_event(
+            core.results(), tape.raw_bars, tape.stream, session.settings, session._multipliers, ctx._tags,
+            strategy, mode="live", extra={"broker": session.broker, "session_id": session.session_id},
+        )  # fmt: skip
+        if self.journal is not None:
+            self.journal.append("end", core.now, {"orders": result.orders.height, "fills": result.fills.height})
+        return result
 
-    def _take(self, core: Any, tape: Tape, message: Message) -> None:
-        """Append ``message``'s records to the tape and the engine."""
-        bar_lo, bar_hi, sig_lo, sig_hi = tape.add(message)
-        if bar_hi > bar_lo:
-            core.append_bars(**tape.engine_columns(bar_lo, bar_hi))
-        if sig_hi > sig_lo:
-            assert tape.signal_stream is not None
-            core.append_signals(tape.signal_stream.ts_arrival[sig_lo:sig_hi])
+    def _open(self) -> None:
+        """A new session with a venue: the account must not hold the session's symbols already; journal it."""
+        session, gate = self.session, self.gate
+        venue = session._venue
+        if venue is None:
+            return
+        held = venue.positions()
+        if session.broker in ("paper", "live"):
+            taken = sorted(s for s in session.symbols if held.get(s, 0.0) != 0.0)
+            if taken:
+                raise ConfigError(
+                    f"the broker's account already holds {held[taken[0]]:g} {taken[0]}: a new session starts flat "
+                    "in its symbols (close the position, or leave the symbol out)",
+                    argument="symbols",
+                    symbol=taken[0],
+                )
+            assert isinstance(gate, VenueGate)
+            gate.reconcile("start")
+        elif self.journal is not None:
+            account = venue.account()
+            data = {"when": "start", "cash": [None, account.cash], "positions": held, "differ": {}}
+            self.journal.append("reconcile", 0, data)
 
-    def _drain(self, core: Any, ctx: Context, tape: Tape, hooks: dict[str, bool]) -> None:
-        """Step through every timestamp the engine can complete now, waking the strategy as a backtest does."""
+    def _restart(self) -> None:
+        """Replay the journal's messages through the strategy (nothing sent), then settle with the venue."""
+        session, core, journal = self.session, self.core, self.journal
+        for message in messages_of_journal(self.earlier):
+            self._take(message, None)
+        self.gate.expected = None
+        self.gate.journal = journal
+        self.fills_journaled = len(core.fills(0, 2**62))
+        changes: list[dict[str, Any]] = []
+        if isinstance(self.gate, VenueGate) and self.recorded is not None:
+            assert session._venue is not None
+            self.gate.venue = session._venue
+            changes = settle(self.gate, session._venue, self.recorded)
+        if journal is not None:
+            data = {"session_id": session.session_id, "replayed_messages": self.last_seq + 1, "settled": changes}
+            journal.append("restart", core.now, data)
+        if isinstance(self.gate, VenueGate):
+            self.gate.reconcile("restart")
+
+    def _take(self, message: Message, journal: Journal | None) -> None:
+        """One feed message: journal it, append its records, advance the watermark, step the strategy."""
+        core, tape, session = self.core, self.tape, self.session
+        if journal is not None:
+            journal_message(journal, message)
+        if message.kind == "data":
+            bar_lo, bar_hi, sig_lo, sig_hi = tape.add(message)
+            if bar_hi > bar_lo:
+                core.append_bars(**tape.engine_columns(bar_lo, bar_hi))
+            if sig_hi > sig_lo:
+                assert tape.signal_stream is not None
+                core.append_signals(tape.signal_stream.ts_arrival[sig_lo:sig_hi])
+            self.last_seq = message.seq
+            if self.ctx is not None:
+                self.ctx._data = None  # the view is rebuilt on its next use, with the new records
+        core.advance(message.ts)
+        if self.ctx is None:
+            if tape.bars is None:
+                return  # signals before any bar: held until the first bar tells the bars' shape
+            _check_bar_columns(tape.bars, session.settings)
+            self.ctx = Context(
+                self.gate, self._view, session.symbols, session._multipliers.tolist(),
+                fractional=session.settings.fractional, close_only=tape.bars.close_only,
+            )  # fmt: skip
+            session._strategy.on_start(self.ctx)
+        self._poll_and_drain(self.ctx)
+        gate = self.gate
+        if (
+            isinstance(gate, VenueGate)
+            and gate.journal is not None
+            and time.monotonic() - self.last_reconcile >= session._reconcile_every
+        ):
+            gate.reconcile("periodic")
+            self.last_reconcile = time.monotonic()
+
+    def _poll_and_drain(self, ctx: Context) -> None:
+        """Book the venue's updates, then step through every timestamp the engine can complete now, waking the
+        strategy as a backtest does; journal the simulated broker's fills."""
+        gate, core, tape = self.gate, self.core, self.tape
+        if isinstance(gate, VenueGate):
+            gate.poll()
         stream, sig = tape.stream, tape.signal_stream
         assert stream is not None
         sig_columns, sig_names = (sig.columns, sig.names) if sig is not None else ({}, [])
         _drive(
-            core, ctx, self._strategy, hooks, stream.columns, stream.names, stream.symbol_index, sig_columns,
-            sig_names, self.symbols,
+            core, ctx, self.session._strategy, self.hooks, stream.columns, stream.names, stream.symbol_index,
+            sig_columns, sig_names, self.session.symbols,
         )  # fmt: skip
+        if not isinstance(gate, VenueGate):
+            self.fills_journaled = _journal_fills(gate.journal, core, self.fills_journaled, self.session.symbols)
 
-    def _describe(self) -> dict[str, Any]:
-        s = self.settings
-        return {
-            "session_id": self.session_id,
-            "strategy": f"{type(self._strategy).__module__}.{type(self._strategy).__qualname__}",
-            "symbols": self.symbols,
-            "broker": "simulated",
-            "settings": {k: _jsonable(s[k]) for k in s.__struct_fields__},
-        }
+    def _view(self) -> PITData:
+        assert self.tape.bars is not None
+        return PITData(self.tape.bars, self.tape.signals, now=self.core.now)
 
-
-class _Gate:
-    """What the strategy's ``ctx`` calls for the clock and the broker: the engine, with every order decision
-    journaled (with its client order id) and checked against the risk limits before it leaves."""
-
-    __slots__ = ("_core", "_journal", "_multipliers", "_risk", "_session", "_sides", "_symbols")
-
-    def __init__(
-        self, core: Any, journal: Journal | None, risk: RiskLimits | None, session: Session, multipliers: list[float]
-    ) -> None:
-        self._core = core
-        self._journal = journal
-        self._risk = risk
-        self._session = session
-        self._symbols = session.symbols
-        self._multipliers = multipliers
-        self._sides: dict[int, float] = {}
-
-    # ------------------------------------------------------------------ the clock (the engine's)
-    @property
-    def now(self) -> int:
-        return int(self._core.now)
-
-    def schedule(self, ts: int, every: int | None = None) -> int:
-        return int(self._core.schedule(ts, every))
-
-    def cancel_timer(self, timer_id: int) -> bool:
-        return bool(self._core.cancel_timer(timer_id))
-
-    # ------------------------------------------------------------------ the account
-    @property
-    def cash(self) -> float:
-        return float(self._core.cash)
-
-    @property
-    def free_cash(self) -> float:
-        return float(self._core.free_cash)
-
-    @property
-    def equity(self) -> float:
-        return float(self._core.equity)
-
-    def position(self, symbol: int) -> float:
-        return float(self._core.position(symbol))
-
-    def positions(self) -> np.ndarray:
-        return np.asarray(self._core.positions())
-
-    def mark(self, symbol: int) -> float:
-        return float(self._core.mark(symbol))
-
-    def pending_market(self, symbol: int) -> float:
-        return float(self._core.pending_market(symbol))
-
-    def open_orders(self, symbol: int | None = None) -> list[int]:
-        return list(self._core.open_orders(symbol))
-
-    def order_state(self, order_id: int) -> tuple[str, float, float, float] | None:
-        return self._core.order_state(order_id)  # type: ignore[no-any-return]
-
-    # ------------------------------------------------------------------ orders
-    def submit(
-        self,
-        symbol: int,
-        buy: bool,
-        quantity: float,
-        kind: str,
-        tif: str,
-        limit: float = math.nan,
-        stop: float = math.nan,
-        trail_amount: float = math.nan,
-        trail_percent: float = math.nan,
-        oco: int | None = None,
-        parent: int | None = None,
-    ) -> int:
-        core = self._core
-        sign = 1.0 if buy else -1.0
-        reason = self._refusal(symbol, sign * quantity, parent)
-        args = (symbol, buy, quantity, kind, tif, limit, stop, trail_amount, trail_percent, oco, parent)
-        order_id = int(core.submit(*args) if reason is None else core.submit(*args, refuse=reason))
-        self._sides[order_id] = sign
-        if self._journal is not None:
-            decision = {
-                "order_id": order_id,
-                "client_order_id": f"{self._session.session_id}-{order_id}",
-                "symbol": self._symbols[symbol],
-                "quantity": sign * quantity,
-                "kind": kind,
-                "tif": tif,
-                **{
-                    k: v
-                    for k, v in zip(_PRICES, (limit, stop, trail_amount, trail_percent), strict=True)
-                    if not math.isnan(v)
-                },
-                "oco": oco,
-                "parent": parent,
-            }
-            self._journal.append("decision", core.now, decision)
-            if reason is not None:
-                self._journal.append("risk", core.now, {"order_id": order_id, "reason": reason})
-        return order_id
-
-    def cancel(self, order_id: int) -> bool:
-        done = bool(self._core.cancel(order_id))
-        if self._journal is not None:
-            self._journal.append("cancel", self._core.now, {"order_id": order_id, "cancelled": done})
-        return done
-
-    def _refusal(self, symbol: int, quantity: float, parent: int | None) -> str | None:
-        """Why the risk limits refuse this order (None: it may leave). A bracket's exit legs (``parent``) only
-        close what their entry opened, so only the kill switch stops them."""
-        risk, session = self._risk, self._session
-        killed = session.killed
-        if risk is None:
-            return "kill switch: the session was killed" if killed else None
-        if parent is not None:
-            return risk.check(self._symbols[symbol], 0.0, math.nan, killed=killed) if killed or risk.killed() else None
-        core = self._core
-        working = 0.0
-        for order_id in core.open_orders(symbol):
-            state = core.order_state(order_id)
-            if state is not None:
-                working += self._sides.get(order_id, 0.0) * state[2]
-        return risk.check(
-            self._symbols[symbol],
-            quantity,
-            core.mark(symbol),
-            position=core.position(symbol),
-            working=working,
-            multiplier=self._multipliers[symbol],
-            killed=killed,
-        )
-
-
-_PRICES = ("limit", "stop", "trail_amount", "trail_percent")
-
-
-class HistoricalFeed:
-    """Recorded ``bars`` (and ``signals``) as a feed, in this process (no network): the messages a
-    :class:`~ml4t.live.ReplayServer` would send, all at once."""
-
-    def __init__(self, bars: Any, signals: Any = None) -> None:
-        from ml4t.live._replay import messages_of
-
-        self._messages = iter(messages_of(bars, signals))
-
-    def next(self) -> Message | None:
-        message = next(self._messages, None)
-        return None if message is None or message.kind == "end" else message
-
-    def close(self) -> None:
-        self._messages = iter(())
-
-
-class JournalFeed:
-    """The messages a journaled session received, read back from its journal, as a feed: a session run on it
-    replays the original exactly (same data, same order, same watermarks)."""
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        entries = read_journal(path)
-        self._messages = iter(
-            [from_text(e.data["message"]) for e in entries if e.kind in ("bar", "signal", "heartbeat")]
-        )
-        self.path = os.fspath(path)
-
-    def next(self) -> Message | None:
-        return next(self._messages, None)
-
-    def close(self) -> None:
-        self._messages = iter(())
-
-
-def _messages(feed: Feed) -> Iterator[Message]:
-    while (message := feed.next()) is not None:
-        if not isinstance(message, Message):
-            raise DataError(f"a feed gave {type(message).__name__}, not an ml4t.live.Message", argument="feed")
-        yield message
-
-
-def _journal_message(journal: Journal, message: Message) -> None:
-    kind = "heartbeat" if message.kind == "heartbeat" else ("bar" if message.bars else "signal")
-    rows = len(next(iter(message.bars.values()), ())) if message.bars else 0
-    journal.append(kind, message.ts, {"seq": message.seq, "rows": rows, "message": to_text(message)})
+    def _ctx_or_fail(self) -> Context:
+        if self.ctx is None:
+            raise DataError("the feed ended without a single bar", argument="feed")
+        return self.ctx
 
 
 def _journal_fills(journal: Journal | None, core: Any, done: int, symbols: list[str]) -> int:
