@@ -9,7 +9,8 @@
 //! revealed the shortfall: the same point-in-time rule as the strategy's own orders). They are never refused
 //! for cash (they only reduce), never trade more than the position left, and are placed once per position
 //! while one is working. A promoted vectorized strategy is not liquidated: it follows the vectorized
-//! semantics, which have no maintenance margin.
+//! semantics, which have no maintenance margin. Under external execution (`external.rs`) nothing is checked
+//! either: the broker liquidates, and its fills arrive like any other.
 
 use super::order::{Code, Kind, Order, OrderRequest, Tif};
 use super::Engine;
@@ -17,7 +18,7 @@ use crate::portfolio::Side;
 
 impl Engine {
     pub(super) fn check_margin(&mut self) {
-        if self.promoted.is_some() {
+        if self.promoted.is_some() || self.external {
             return;
         }
         let Some((equity, requirement)) = self.ledger.margin_call(self.config.maintenance) else {

@@ -45,7 +45,10 @@ impl Engine {
         }
         if !ids.is_empty() {
             ids.sort_unstable();
-            self.match_orders(&ids);
+            // Under external execution a broker fills them: the closed ones only leave the working lists.
+            if !self.external {
+                self.match_orders(&ids);
+            }
             for id in ids {
                 let o = &self.orders[id as usize];
                 if o.is_open() {
@@ -221,7 +224,7 @@ impl Engine {
     /// feed latency in between).
     pub(super) fn fill_at_close_now(&mut self, id: u64) {
         let o = &self.orders[id as usize];
-        if self.config.execution != Execution::Close || o.request.kind != Kind::Market {
+        if self.external || self.config.execution != Execution::Close || o.request.kind != Kind::Market {
             return;
         }
         let symbol = o.request.symbol;
@@ -433,7 +436,7 @@ impl Engine {
         }
     }
 
-    fn cancel_oco_siblings(&mut self, id: u64, ts: i64) {
+    pub(super) fn cancel_oco_siblings(&mut self, id: u64, ts: i64) {
         let Some(group) = self.orders[id as usize].request.oco else {
             return;
         };

@@ -20,6 +20,9 @@
 //! timers, then the strategy's decisions. Decisions act on later bars only, except a
 //! market order under close execution, which fills at the close of a bar stamped exactly at its arrival.
 //!
+//! Under external execution (`external.rs`) a broker fills the orders: the engine records them and keeps the
+//! ledger, but matches nothing; the broker's fills and closes are applied to it as they arrive.
+//!
 //! Point in time: a bar covers `(ts_start, ts_event]`, and an order is matched against a bar only if it
 //! reached the market (`active_ts`, after the order latency) at or before the bar's `ts_start`; otherwise it
 //! waits for a later bar. So no fill uses a price from before the order existed: an order decided at 10:00 on
@@ -31,6 +34,7 @@ mod bars;
 mod booking;
 mod column;
 mod config;
+mod external;
 mod live;
 mod margin;
 mod matcher;
@@ -46,6 +50,7 @@ pub use crate::portfolio::{AccountKind, Ledger, Refusal};
 pub use bars::BarStream;
 pub use column::Column;
 pub use config::{Config, Wake};
+pub use external::broker_close_status;
 pub use live::Outcome;
 pub use order::{Code, Kind, Order, OrderRequest, Status, Tif};
 pub use promoted::{Promoted, PromotedInputs};
@@ -125,6 +130,8 @@ pub struct Engine {
     ended: bool,
     /// Made empty by [`Engine::incremental`] (data appended as it arrives).
     incremental: bool,
+    /// A broker executes the orders ([`Engine::external`]): the engine never matches them.
+    external: bool,
 }
 
 impl Engine {
@@ -166,6 +173,7 @@ impl Engine {
             watermark: i64::MAX,
             ended: true,
             incremental: false,
+            external: false,
         })
     }
 
@@ -271,6 +279,8 @@ impl Engine {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_external;
 #[cfg(test)]
 mod tests_live;
 #[cfg(test)]

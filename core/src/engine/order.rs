@@ -92,6 +92,11 @@ pub enum Code {
     OcoCancelled,
     CancelledByStrategy,
     BracketEntryUnfilled,
+    /// A risk limit refused the order before it left ([`Engine::submit_refused`](super::Engine::submit_refused)).
+    RiskLimit,
+    /// The broker closed the order (cancelled, rejected or expired it) under external execution
+    /// ([`Engine::close_by_broker`](super::Engine::close_by_broker)); the reason is the broker's.
+    Broker,
 }
 
 impl From<Reject> for Code {
@@ -111,6 +116,8 @@ impl Code {
             Self::OcoCancelled => "oco_cancelled",
             Self::CancelledByStrategy => "cancelled_by_strategy",
             Self::BracketEntryUnfilled => "bracket_entry_unfilled",
+            Self::RiskLimit => "risk_limit",
+            Self::Broker => "broker",
         }
     }
 }

@@ -22,6 +22,20 @@ impl Engine {
     /// Submit an order at the current time; returns its id. Invalid requests are errors (the strategy's
     /// bug, not the market's verdict); economic refusals happen later, as rejections recorded in the order.
     pub fn submit(&mut self, request: OrderRequest) -> CoreResult<u64> {
+        self.place(request, None)
+    }
+
+    /// Record an order that a risk limit refused before it left: validated exactly like [`Engine::submit`]
+    /// (an invalid request is still an error), recorded, and closed at once as `rejected` with
+    /// [`Code::RiskLimit`] and `reason`, at the current time. It is never matched (not even at the close under
+    /// close execution) nor sent anywhere; a bracket leg submitted for it at the same time is cancelled as for
+    /// any entry that filled nothing. Returns its id.
+    pub fn submit_refused(&mut self, request: OrderRequest, reason: String) -> CoreResult<u64> {
+        self.place(request, Some(reason))
+    }
+
+    /// Validate and record an order: working (or held, for a bracket leg), or closed at once as refused.
+    fn place(&mut self, request: OrderRequest, refusal: Option<String>) -> CoreResult<u64> {
         let ts = self.now;
         if request.symbol >= self.n_symbols() {
             return Err(order_error(
@@ -74,6 +88,10 @@ impl Engine {
         self.orders.push(order);
         if let Some(group) = request.oco {
             self.oco_groups.entry(group).or_default().push(id);
+        }
+        if let Some(reason) = refusal {
+            self.close_order(id, Status::Rejected, Code::RiskLimit, reason, ts);
+            return Ok(id);
         }
         match request.parent {
             Some(parent) => {

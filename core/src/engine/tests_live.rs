@@ -8,7 +8,7 @@ use crate::matching::costs::PercentCommission;
 use crate::matching::fill::Trail;
 use proptest::prelude::*;
 
-const HOUR: i64 = 3_600_000_000_000;
+pub(super) const HOUR: i64 = 3_600_000_000_000;
 
 /// Rows `lo..hi` of `bars` as a stream of their own.
 fn rows(bars: &BarStream, lo: usize, hi: usize) -> BarStream {
@@ -296,20 +296,20 @@ fn a_batch_engine_steps_through_step_live_and_never_waits() {
 type RawBar = (i64, usize, i64, i64, f64, f64, f64, f64, f64, u8);
 
 /// What the scripted strategy does at a step: (action, symbol, buy, quantity, kind, tif, hours).
-type Action = (u8, usize, bool, f64, Kind, u8, i64);
+pub(super) type Action = (u8, usize, bool, f64, Kind, u8, i64);
 
 #[derive(Debug, Clone)]
-struct Case {
-    bars: BarStream,
-    signals: Vec<i64>,
-    n_symbols: usize,
-    close: bool,
-    latency: i64,
-    participation: Option<f64>,
-    wake: (bool, bool, bool, bool),
-    script: Vec<Action>,
+pub(super) struct Case {
+    pub(super) bars: BarStream,
+    pub(super) signals: Vec<i64>,
+    pub(super) n_symbols: usize,
+    pub(super) close: bool,
+    pub(super) latency: i64,
+    pub(super) participation: Option<f64>,
+    pub(super) wake: (bool, bool, bool, bool),
+    pub(super) script: Vec<Action>,
     /// Per chunk: (items, watermark choice, heartbeat choice).
-    chunks: Vec<(usize, u8, u8)>,
+    pub(super) chunks: Vec<(usize, u8, u8)>,
 }
 
 fn arb_kind() -> impl Strategy<Value = Kind> {
@@ -324,7 +324,7 @@ fn arb_kind() -> impl Strategy<Value = Kind> {
     ]
 }
 
-fn arb_case() -> impl Strategy<Value = Case> {
+pub(super) fn arb_case() -> impl Strategy<Value = Case> {
     let raw_bar = (
         prop_oneof![Just(0i64), 1i64..4],
         0usize..3,
@@ -442,7 +442,7 @@ fn stream_case(
     }
 }
 
-fn case_config(case: &Case) -> Config {
+pub(super) fn case_config(case: &Case) -> Config {
     let mut c = config();
     c.init_cash = 5_000.0;
     c.multipliers = vec![1.0; case.n_symbols];
@@ -466,7 +466,7 @@ fn case_config(case: &Case) -> Config {
 
 /// The scripted strategy: at its `k`-th decision (0 = `on_start`), one action of the script, a function of
 /// `k` and the engine's state only (so two engines in the same state decide the same).
-fn decide(e: &mut Engine, script: &[Action], k: usize) {
+pub(super) fn decide(e: &mut Engine, script: &[Action], k: usize) {
     let (action, symbol, buy, quantity, kind, tif, hours) = script[k % script.len()];
     let symbol = symbol % e.n_symbols();
     match action {
