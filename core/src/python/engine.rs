@@ -12,8 +12,8 @@ use pyo3::types::PyDict;
 use super::records::to_dict;
 use super::vectorized::{Prices, SignalArrays, SignalSimulator};
 use crate::engine::{
-    AccountKind, BarStream, Column, Config, Engine, Execution, Kind, OrderRequest, Outcome, Promoted, PromotedInputs,
-    Tif, Wake,
+    broker_close_status, AccountKind, BarStream, Column, Config, Engine, Execution, Kind, OrderRequest, Outcome,
+    Promoted, PromotedInputs, Tif, Wake,
 };
 use crate::matching::costs::registry;
 use crate::matching::fill::BothTouched;
@@ -202,10 +202,12 @@ impl EventEngine {
 
     /// An engine with no data yet, for a replayed or live feed: append bars and signals as they arrive,
     /// advance the watermark, `end()` the stream, and `step()` as far as the data allows (see
-    /// `crate::engine::Engine::incremental`).
+    /// `crate::engine::Engine::incremental`). With `external`, a broker executes the orders: the engine
+    /// records them and never matches them, and the broker's fills and closes are applied with `apply_fill`
+    /// and `close_order` (see `crate::engine::Engine::external`).
     #[staticmethod]
     #[pyo3(signature = (*, multipliers, init_cash, leverage, maintenance_margin, execution, order_latency,
-        participation, both_touched, commission, slippage, wake))]
+        participation, both_touched, commission, slippage, wake, external=false))]
     #[allow(clippy::too_many_arguments)]
     fn incremental(
         multipliers: PyReadonlyArray1<'_, f64>,
@@ -219,6 +221,7 @@ impl EventEngine {
         commission: Vec<(String, Vec<f64>)>,
         slippage: (String, Vec<f64>),
         wake: (bool, bool, bool, bool),
+        external: bool,
     ) -> PyResult<Self> {
         let config = config(
             &multipliers,
@@ -233,10 +236,12 @@ impl EventEngine {
             &slippage,
             wake,
         )?;
-        Ok(Self {
-            inner: Engine::incremental(config)?,
-            waiting: false,
-        })
+        let inner = if external {
+            Engine::external(config)?
+        } else {
+            Engine::incremental(config)?
+        };
+        Ok(Self { inner, waiting: false })
     }
 
     /// Append bars that arrived (rows ordered by arrival, after the last bar held and after the watermark).
@@ -306,6 +311,12 @@ impl EventEngine {
     #[getter]
     fn watermark(&self) -> i64 {
         self.inner.watermark()
+    }
+
+    /// Whether a broker executes this engine's orders (`incremental(..., external=True)`).
+    #[getter]
+    fn external(&self) -> bool {
+        self.inner.is_external()
     }
 
     /// Run the vectorized strategy `simulator` (its settings) over `prices` / `signals` (the vectorized
@@ -412,8 +423,10 @@ impl EventEngine {
         self.inner.pending_market(symbol)
     }
 
+    /// Submit an order; returns its id. With `refuse` (a reason), a risk limit refused it: it is validated
+    /// and recorded like any order, closed at once as `rejected` (`reason_code` `risk_limit`) and never matched.
     #[pyo3(signature = (symbol, buy, quantity, kind, tif, limit=f64::NAN, stop=f64::NAN, trail_amount=f64::NAN,
-        trail_percent=f64::NAN, oco=None, parent=None))]
+        trail_percent=f64::NAN, oco=None, parent=None, refuse=None))]
     #[allow(clippy::too_many_arguments)]
     fn submit(
         &mut self,
@@ -428,11 +441,12 @@ impl EventEngine {
         trail_percent: f64,
         oco: Option<u64>,
         parent: Option<u64>,
+        refuse: Option<String>,
     ) -> PyResult<u64> {
         let kind = Kind::parse(kind, limit, stop, trail_amount, trail_percent)?;
         let tif = Tif::parse("tif", tif)?;
         let side = if buy { Side::Buy } else { Side::Sell };
-        Ok(self.inner.submit(OrderRequest {
+        let request = OrderRequest {
             symbol,
             side,
             quantity,
@@ -440,7 +454,28 @@ impl EventEngine {
             tif,
             oco,
             parent,
-        })?)
+        };
+        Ok(match refuse {
+            Some(reason) => self.inner.submit_refused(request, reason)?,
+            None => self.inner.submit(request)?,
+        })
+    }
+
+    /// The broker executed `quantity` units of open order `order_id` at `price` paying `fee`, now (the
+    /// engine's clock): booked into the ledger like a simulated fill, even when the account would refuse it
+    /// (then the account's objection is returned, else None). The fill is reported in the next step's range.
+    /// An OrderError naming the order and the time for an unknown, closed or over-filled order.
+    #[pyo3(signature = (order_id, quantity, price, fee=0.0))]
+    fn apply_fill(&mut self, order_id: u64, quantity: f64, price: f64, fee: f64) -> PyResult<Option<String>> {
+        let refused = self.inner.apply_fill(order_id, quantity, price, fee)?;
+        Ok(refused.map(|r| r.message))
+    }
+
+    /// The broker closed open order `order_id` now: `status` is "cancelled", "rejected" or "expired"
+    /// (`reason_code` `broker`, `partially_filled` if part of it filled), `reason` the broker's words.
+    fn close_order(&mut self, order_id: u64, status: &str, reason: String) -> PyResult<()> {
+        let status = broker_close_status(status)?;
+        Ok(self.inner.close_by_broker(order_id, status, reason)?)
     }
 
     fn cancel(&mut self, order_id: u64) -> bool {
