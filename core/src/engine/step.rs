@@ -13,7 +13,8 @@ pub struct Step {
     pub ts: i64,
     pub bars: (usize, usize),
     pub signals: (usize, usize),
-    /// Fills since the previous step (including close-execution fills of the previous decisions).
+    /// Fills since the previous step (including close-execution fills of the previous decisions, and under
+    /// external execution the broker's fills applied since, see `external.rs`).
     pub fills: (usize, usize),
     pub timers: Vec<u64>,
 }

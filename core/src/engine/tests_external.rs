@@ -572,3 +572,37 @@ proptest! {
         prop_assert_eq!((a.now(), a.dividends().to_bits()), (b.now(), b.dividends().to_bits()));
     }
 }
+
+#[test]
+fn a_fill_applied_while_the_engine_waits_is_in_the_next_steps_range_and_snapshot() {
+    let mut c = config();
+    c.wake = Wake {
+        bars: true,
+        fills: true,
+        ..Wake::default()
+    };
+    let bars = flat(3);
+    let mut e = Engine::external(c).unwrap();
+    e.append_bars(super::tests_live::rows(&bars, 0, 1)).unwrap();
+    e.advance_watermark(DAY).unwrap();
+    let id = e.submit(buy(2.0)).unwrap();
+    let Outcome::Step(first) = e.step_live() else {
+        panic!("a step at the first bar")
+    };
+    assert_eq!((first.ts, first.fills), (DAY, (0, 0)));
+    // The engine waits for data: the first timestamp's snapshot is taken now.
+    assert_eq!(e.step_live(), Outcome::Waiting);
+    assert_eq!(e.snapshots().cash, vec![10_000.0]);
+    e.apply_fill(id, 2.0, 100.0, 0.0).unwrap();
+    assert_eq!(e.fills()[0].ts, DAY); // at the engine's clock
+    assert_eq!(e.step_live(), Outcome::Waiting); // nothing else moved: no step for the fill alone
+    e.append_bars(super::tests_live::rows(&bars, 1, 3)).unwrap();
+    e.end_of_stream();
+    let Outcome::Step(second) = e.step_live() else {
+        panic!("a step at the next bar")
+    };
+    assert_eq!((second.ts, second.fills), (2 * DAY, (0, 1)));
+    e.finish();
+    assert_eq!(e.snapshots().cash, vec![10_000.0, 9_800.0, 9_800.0]);
+    assert_eq!(e.ledger().position(0), 2.0);
+}

@@ -11,7 +11,7 @@ use proptest::prelude::*;
 pub(super) const HOUR: i64 = 3_600_000_000_000;
 
 /// Rows `lo..hi` of `bars` as a stream of their own.
-fn rows(bars: &BarStream, lo: usize, hi: usize) -> BarStream {
+pub(super) fn rows(bars: &BarStream, lo: usize, hi: usize) -> BarStream {
     fn cut<T: Copy + 'static>(c: &Column<T>, lo: usize, hi: usize) -> Column<T> {
         if c.is_empty() {
             Column::default()
