@@ -135,6 +135,8 @@ def _label(result: Result, default: str) -> str:
     mode = meta.get("mode")
     if mode == "event" and meta.get("promotion"):
         return f"event ({meta['promotion']})"
+    if mode == "live" and meta.get("broker"):
+        return f"live ({meta['broker']})"  # e.g. "live (paper)" against "live (simulated)"
     return str(mode) if mode else default
 
 

@@ -13,10 +13,12 @@ import polars as pl
 import pytest
 from tests.live.venues import MemoryVenue, PricedFeed
 
+import ml4t
 from ml4t import ConfigError, DataError, FeedError
 from ml4t.datasets import synthetic_bars
+from ml4t.errors import RejectionWarning
 from ml4t.event import Engine, Strategy
-from ml4t.live import HistoricalFeed, ReconcileWarning, RiskLimits, Session, read_journal
+from ml4t.live import HistoricalFeed, ReconcileWarning, RiskLimits, Session, read_journal, replay
 
 BARS = synthetic_bars(2, 40, "1d", seed=11)
 
@@ -68,7 +70,7 @@ def test_a_paper_session_sends_each_order_once_and_books_the_venues_fills():
         assert price == pytest.approx(order["cost"] / order["filled"])
     # positions agree with the venue's at the end; a cancelled limit order is cancelled in both
     last = result.positions.filter(pl.col("ts_event") == pl.col("ts_event").max())
-    assert dict(last.select("symbol", "quantity").rows()) == {s: venue.held.get(s, 0.0) for s in BARS.symbols}
+    assert dict(last.select("symbol", "position_qty").rows()) == {s: venue.held.get(s, 0.0) for s in BARS.symbols}
     statuses = dict(result.orders.select("order_id", "status").rows())
     for order_id, status in statuses.items():
         theirs = venue.orders_[f"{result.meta['session_id']}-{order_id}"]["status"]
@@ -76,9 +78,20 @@ def test_a_paper_session_sends_each_order_once_and_books_the_venues_fills():
     assert "cancelled" in statuses.values() and "filled" in statuses.values()
 
 
+class Calm(Swing):
+    """Swing that stops trading five bars before the end, so every execution has arrived when it ends."""
+
+    def on_bar(self, ctx, bars):
+        if self.n < len(BARS.frame) // len(BARS.symbols) - 6:
+            super().on_bar(ctx, bars)
+        else:
+            self.n += 1
+
+
 def test_partial_fills_reach_the_strategy_and_the_ledger():
     venue = MemoryVenue(parts=3)
-    result = _paper(venue).run()
+    feed = PricedFeed(HistoricalFeed(BARS), venue)
+    result = Session(Calm(), feed, symbols=BARS.symbols, venue=venue, init_cash=100_000.0).run()
     per_order = result.fills.group_by("order_id").len()
     assert per_order["len"].max() == 3
     assert result.orders.filter(pl.col("status") == "filled").height > 0
@@ -87,7 +100,8 @@ def test_partial_fills_reach_the_strategy_and_the_ledger():
 def test_a_rejection_by_the_venue_is_a_rejected_order_with_its_reason():
     venue = MemoryVenue()
     venue.refuse.add("A001")
-    result = _paper(venue).run()
+    with pytest.warns(RejectionWarning, match="broker"):
+        result = _paper(venue).run()
     refused = result.orders.filter(pl.col("symbol") == "A001")
     assert refused.height > 0 and set(refused["status"]) == {"rejected"}
     assert set(refused["reason"]) == {"A001 is not tradable"}
@@ -96,8 +110,9 @@ def test_a_rejection_by_the_venue_is_a_rejected_order_with_its_reason():
 
 def test_risk_limits_refuse_orders_before_they_leave(tmp_path):
     venue = MemoryVenue()
-    risk = RiskLimits(max_order_value=1_000.0)  # 10 units at ~100: every market order is over it
-    result = _paper(venue, journal=tmp_path / "j.jsonl", risk=risk).run()
+    risk = RiskLimits(max_order_value=100.0)  # 10 units at ~20 or more: every market order is over it
+    with pytest.warns(RejectionWarning, match="risk_limit"):
+        result = _paper(venue, journal=tmp_path / "j.jsonl", risk=risk).run()
     market = result.orders.filter(pl.col("order_type") == "market")
     assert market.height > 0 and set(market["status"]) == {"rejected"}
     assert set(market["reason_code"]) == {"risk_limit"}
@@ -110,7 +125,8 @@ def test_the_kill_switch_file_stops_every_order(tmp_path):
     switch = tmp_path / "KILL"
     switch.touch()
     venue = MemoryVenue()
-    result = _paper(venue, risk=RiskLimits(kill_switch=str(switch))).run()
+    with pytest.warns(RejectionWarning, match="risk_limit"):
+        result = _paper(venue, risk=RiskLimits(kill_switch=str(switch))).run()
     assert result.orders.height > 0 and set(result.orders["status"]) == {"rejected"}
     assert venue.submits == {}
 
@@ -239,3 +255,21 @@ def test_a_restart_checks_it_is_the_same_session(tmp_path):
     with pytest.raises(ConfigError, match="symbols") as error:
         Session(Swing(), HistoricalFeed(BARS), symbols=["A000"], journal=path).run()
     assert error.value.argument == "symbols"
+
+
+def test_compare_reports_the_gap_between_a_paper_session_and_the_replay_of_its_journal(tmp_path):
+    path = tmp_path / "paper.jsonl"
+    venue = MemoryVenue()
+    paper = _paper(venue, journal=path).run()
+    simulated = replay(path, Swing(), init_cash=100_000.0)
+    assert simulated.meta["broker"] == "simulated"
+    # the simulator on the same messages decides the backtest's orders
+    backtest = Engine(BARS, Swing(), init_cash=100_000.0).run()
+    assert simulated.orders.equals(backtest.orders)
+    gap = ml4t.compare(paper, simulated)
+    assert gap.labels == ("live (paper)", "live (simulated)")
+    total = dict(gap.attribution.rows())["total (P&L)"]
+    final = float(simulated.equity["equity"][-1]) - float(paper.equity["equity"][-1])
+    assert total == pytest.approx(final, abs=1e-6)
+    # the venue filled at the decision bar's close, the simulator at the next open: the fills differ in price
+    assert paper.fills["fill_price"].to_list() != simulated.fills["fill_price"].to_list()

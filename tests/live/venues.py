@@ -65,10 +65,10 @@ class MemoryVenue:
             self._event("cancelled", order["request"], reason="cancelled on request")
 
     def events(self) -> list[BrokerEvent]:
-        out, self.queue = self.queue, []
-        for cid, order in self.orders_.items():
-            if order["todo"]:
+        for cid, order in self.orders_.items():  # the next part of each partly filled market order executes
+            if order["todo"] and order["status"] == "partially_filled":
                 self._release(cid)
+        out, self.queue = self.queue, []
         return out
 
     def account(self) -> AccountState:

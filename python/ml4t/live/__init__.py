@@ -28,7 +28,7 @@ from ml4t.live._journal import read as read_journal
 from ml4t.live._replay import Faults, ReplayServer, messages_of
 from ml4t.live._risk import RiskLimits
 from ml4t.live._seams import Feed
-from ml4t.live._session import Session
+from ml4t.live._session import Session, replay
 from ml4t.live._wire import Message
 
 __all__ = [
@@ -55,4 +55,5 @@ __all__ = [
     "Venue",
     "messages_of",
     "read_journal",
+    "replay",
 ]

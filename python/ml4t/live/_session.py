@@ -64,7 +64,7 @@ from ml4t.live._wire import Message
 from ml4t.result import Result
 from ml4t.settings import EngineSettings
 
-__all__ = ["Session"]
+__all__ = ["Session", "replay"]
 
 
 class Session:
@@ -279,7 +279,7 @@ class _Run:
             commission=commission,
             slippage=slippage,
             wake=wake,
-            **({"external": True} if external else {}),  # a broker executes the orders
+            external=external,  # a broker executes the orders: the engine records them, never fills them
         )
         self.tape = Tape(session.symbols, strategy._indicator_exprs(), s.session_tz, session._freq_ns)
         path = session._journal_path
@@ -447,6 +447,21 @@ class _Run:
         if self.ctx is None:
             raise DataError("the feed ended without a single bar", argument="feed")
         return self.ctx
+
+
+def replay(journal: str | os.PathLike[str], strategy: Strategy, **settings: Any) -> Result:
+    """What the simulator says would have happened in the journaled session: ``strategy`` (a new instance of
+    the session's class) on exactly the messages the session received, on the simulated broker under
+    ``settings`` (the session's, or others to ask "what if"). ``ml4t.compare(live, replay(...))`` then reports
+    the gap between what happened and the simulation: fills at other prices or times, orders the broker
+    refused, trades only one of them took."""
+    entries = read_journal(journal)
+    if not entries or entries[0].kind != "start":
+        raise DataError(f"the journal {os.fspath(journal)!r} does not begin with a start line", argument="journal")
+    from ml4t.live._feeds import JournalFeed
+
+    symbols = entries[0].data["symbols"]
+    return Session(strategy, JournalFeed(journal), symbols=symbols, **settings).run()
 
 
 def _journal_fills(journal: Journal | None, core: Any, done: int, symbols: list[str]) -> int:
