@@ -156,3 +156,19 @@ def test_bad_arguments_are_named(tmp_path: Path) -> None:
         assert len(journal) == 0  # nothing written by the refused calls
     assert (tmp_path / "j.jsonl").read_bytes() == b""
     assert os.path.getsize(tmp_path / "j.jsonl") == 0
+
+
+def test_a_batch_syncs_once_at_its_end(tmp_path, monkeypatch):
+    synced = []
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd))
+    with Journal(tmp_path / "j.jsonl") as journal:
+        journal.append("start", 0, {})
+        assert len(synced) == 1
+        with journal.batch():
+            for k in range(5):
+                journal.append("heartbeat", k + 1, {})
+            with journal.batch():
+                journal.append("heartbeat", 9, {})
+            assert len(synced) == 1  # flushed, not yet synced
+            assert len(read_journal(tmp_path / "j.jsonl")) == 7  # every line readable already
+        assert len(synced) == 2

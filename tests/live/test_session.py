@@ -127,11 +127,26 @@ def _case(name: str):
     return cls, {"init_cash": 100_000.0, **settings_}, bars, signals
 
 
+class OneByOne:
+    """A feed that does not say what it holds ready: the session takes its messages one at a time."""
+
+    def __init__(self, feed):
+        self._feed = feed
+
+    def next(self):
+        return self._feed.next()
+
+    def close(self):
+        self._feed.close()
+
+
+@pytest.mark.parametrize("backlog", [True, False], ids=["backlog-at-once", "one-by-one"])
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_a_session_on_the_historical_feed_is_the_backtest(name):
+def test_a_session_on_the_historical_feed_is_the_backtest(name, backlog):
     cls, settings_, bars, signals = _case(name)
     backtest = Engine(bars, cls(), signals=signals, **settings_).run()
-    live = Session(cls(), HistoricalFeed(bars, signals), symbols=bars.symbols, **settings_).run()
+    feed = HistoricalFeed(bars, signals)
+    live = Session(cls(), feed if backlog else OneByOne(feed), symbols=bars.symbols, **settings_).run()
     assert_same_run(backtest, live)
     assert live.meta["mode"] == "live" and backtest.meta["mode"] == "event"
 

@@ -72,6 +72,10 @@ class ReplayFeed:
             return None
         return item
 
+    def pending(self) -> int:
+        """Messages received and waiting to be read (a session takes a backlog at once)."""
+        return 0 if self._ended else self._queue.qsize()
+
     def close(self) -> None:
         self._closing.set()
         self._thread.join(timeout=30)

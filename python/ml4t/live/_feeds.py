@@ -30,14 +30,21 @@ class HistoricalFeed:
     def __init__(self, bars: Bars, signals: Signals | None = None) -> None:
         from ml4t.live._replay import messages_of  # checks bars and signals
 
-        self._messages = iter(messages_of(bars, signals))
+        self._messages = [m for m in messages_of(bars, signals) if m.kind != "end"]
+        self._next = 0
 
     def next(self) -> Message | None:
-        message = next(self._messages, None)
-        return None if message is None or message.kind == "end" else message
+        if self._next >= len(self._messages):
+            return None
+        self._next += 1
+        return self._messages[self._next - 1]
+
+    def pending(self) -> int:
+        """Messages available without waiting (all of the rest)."""
+        return len(self._messages) - self._next
 
     def close(self) -> None:
-        self._messages = iter(())
+        self._next = len(self._messages)
 
 
 class JournalFeed:
@@ -48,13 +55,21 @@ class JournalFeed:
         if not os.path.exists(path):
             raise ConfigError(f"no journal at {os.fspath(path)!r}", argument="path")
         self.path = os.fspath(path)
-        self._messages = iter(messages_of_journal(read_journal(path)))
+        self._messages = messages_of_journal(read_journal(path))
+        self._next = 0
 
     def next(self) -> Message | None:
-        return next(self._messages, None)
+        if self._next >= len(self._messages):
+            return None
+        self._next += 1
+        return self._messages[self._next - 1]
+
+    def pending(self) -> int:
+        """Messages available without waiting (all of the rest)."""
+        return len(self._messages) - self._next
 
     def close(self) -> None:
-        self._messages = iter(())
+        self._next = len(self._messages)
 
 
 def messages_of_journal(entries: list[Entry]) -> list[Message]:

@@ -18,6 +18,7 @@ marks (``start``, ``restart``, ``end``).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -164,6 +165,7 @@ class Journal:
             if length < self.path.stat().st_size:
                 os.truncate(self.path, length)  # the partial line a crash left (warned by _scan)
         self._file = open(self.path, "ab")  # noqa: SIM115 - held open for the session, closed by close()
+        self._deferred = 0  # > 0 inside batch(): entries are flushed, synced once when the block ends
 
     @property
     def closed(self) -> bool:
@@ -188,10 +190,23 @@ class Journal:
         line = _ENCODER.encode(entry) + b"\n"
         self._file.write(line)
         self._file.flush()
-        if self._fsync:
+        if self._fsync and not self._deferred:
             os.fsync(self._file.fileno())
         self.entries.append(entry)
         return entry
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Entries appended inside the block are synced to the disk once, when it ends (each is still flushed
+        to the operating system at once): for a run of entries the session acts on only after the last, such
+        as a backlog of feed messages. Blocks nest; the outermost syncs."""
+        self._deferred += 1
+        try:
+            yield
+        finally:
+            self._deferred -= 1
+            if not self._deferred and self._fsync and not self._file.closed:
+                os.fsync(self._file.fileno())
 
     def __iter__(self) -> Iterator[Entry]:
         return iter(self.entries)

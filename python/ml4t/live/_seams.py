@@ -18,7 +18,9 @@ class Feed(Protocol):
     """Where bars and signals come from: :meth:`next` returns the next message (``data``: the records that
     arrive at ``message.ts``, after which every record with ``ts_arrival <= ts`` has been delivered;
     ``heartbeat``: the clock moved to ``ts`` with nothing arriving) or None at the end. The session calls it
-    from its own thread and blocks on it; a feed that fails raises :class:`ml4t.FeedError`."""
+    from its own thread and blocks on it; a feed that fails raises :class:`ml4t.FeedError`. A feed may also
+    say how many messages it holds ready (``pending() -> int``, optional): a session on the simulated broker
+    then takes a backlog at once (the same steps, fewer rebuilds)."""
 
     def next(self) -> Message | None: ...
 

@@ -35,11 +35,12 @@ recorded as ``rejected`` with reason code ``risk_limit`` and never reaches the m
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -302,6 +303,10 @@ class _Run:
             self.gate = Gate(core, writing, **gate_args)
         if earlier:
             self.gate.expected = {e.data["order_id"]: e.data for e in earlier if e.kind == "decision"}
+        self.coalesce = not external
+        """Whether a backlog of messages is taken at once: the same steps (the engine steps through every
+        timestamp of what it holds, the view never shows what arrived after its clock), one rebuild of the
+        tape instead of one per message. Not with a venue: it is polled once per message."""
         self.ctx: Context | None = None
         self.fills_journaled = 0
         self.last_seq = -1
@@ -317,12 +322,10 @@ class _Run:
                 if self.journal is not None:
                     self.journal.append("start", 0, session._describe())
                 self._open()
-            for message in messages(session._feed):
-                if message.kind == "data" and message.seq <= self.last_seq:
-                    continue  # journaled before a restart
-                if message.kind == "heartbeat" and message.ts < core.watermark:
-                    continue
-                self._take(message, self.journal)
+            for batch in _batches(session._feed, self.coalesce):
+                fresh = [m for m in batch if not self._seen(m)]
+                if fresh:
+                    self._take(fresh, self.journal)
             core.end()
             ctx = self._ctx_or_fail()
             self._poll_and_drain(ctx)
@@ -372,8 +375,10 @@ class _Run:
     def _restart(self) -> None:
         """Replay the journal's messages through the strategy (nothing sent), then settle with the venue."""
         session, core, journal = self.session, self.core, self.journal
-        for message in messages_of_journal(self.earlier):
-            self._take(message, None)
+        recorded = messages_of_journal(self.earlier)
+        step = _MAX_BATCH if self.coalesce else 1
+        for lo in range(0, len(recorded), step):
+            self._take(recorded[lo : lo + step], None)
         self.gate.expected = None
         self.gate.journal = journal
         self.fills_journaled = len(core.fills(0, 2**62))
@@ -388,22 +393,32 @@ class _Run:
         if isinstance(self.gate, VenueGate):
             self.gate.reconcile("restart")
 
-    def _take(self, message: Message, journal: Journal | None) -> None:
-        """One feed message: journal it, append its records, advance the watermark, step the strategy."""
+    def _seen(self, message: Message) -> bool:
+        """Whether ``message`` was taken before a restart (a feed read again from its start)."""
+        if message.kind == "data":
+            return message.seq <= self.last_seq
+        return message.ts < self.core.watermark
+
+    def _take(self, batch: list[Message], journal: Journal | None) -> None:
+        """Feed messages (one, or a backlog taken at once): journal each, append their records, advance the
+        watermark to the last one's time, step the strategy through every timestamp now complete."""
         core, tape, session = self.core, self.tape, self.session
         if journal is not None:
-            journal_message(journal, message)
-        if message.kind == "data":
-            bar_lo, bar_hi, sig_lo, sig_hi = tape.add(message)
+            with journal.batch():
+                for message in batch:
+                    journal_message(journal, message)
+        data = [m for m in batch if m.kind == "data"]
+        if data:
+            bar_lo, bar_hi, sig_lo, sig_hi = tape.add(data)
             if bar_hi > bar_lo:
                 core.append_bars(**tape.engine_columns(bar_lo, bar_hi))
             if sig_hi > sig_lo:
                 assert tape.signal_stream is not None
                 core.append_signals(tape.signal_stream.ts_arrival[sig_lo:sig_hi])
-            self.last_seq = message.seq
+            self.last_seq = data[-1].seq
             if self.ctx is not None:
                 self.ctx._data = None  # the view is rebuilt on its next use, with the new records
-        core.advance(message.ts)
+        core.advance(batch[-1].ts)
         if self.ctx is None:
             if tape.bars is None:
                 return  # signals before any bar: held until the first bar tells the bars' shape
@@ -427,16 +442,22 @@ class _Run:
         """Book the venue's updates, then step through every timestamp the engine can complete now, waking the
         strategy as a backtest does; journal the simulated broker's fills."""
         gate, core, tape = self.gate, self.core, self.tape
-        if isinstance(gate, VenueGate):
-            gate.poll()
         stream, sig = tape.stream, tape.signal_stream
         assert stream is not None
         sig_columns, sig_names = (sig.columns, sig.names) if sig is not None else ({}, [])
-        _drive(
-            core, ctx, self.session._strategy, self.hooks, stream.columns, stream.names, stream.symbol_index,
-            sig_columns, sig_names, self.session.symbols,
-        )  # fmt: skip
-        if not isinstance(gate, VenueGate):
+        if isinstance(gate, VenueGate):  # every entry synced before the session acts on it (write-ahead)
+            gate.poll()
+            _drive(
+                core, ctx, self.session._strategy, self.hooks, stream.columns, stream.names, stream.symbol_index,
+                sig_columns, sig_names, self.session.symbols,
+            )  # fmt: skip
+            return
+        # nothing leaves the process: the drain's entries are synced once, at its end
+        with contextlib.nullcontext() if gate.journal is None else gate.journal.batch():
+            _drive(
+                core, ctx, self.session._strategy, self.hooks, stream.columns, stream.names, stream.symbol_index,
+                sig_columns, sig_names, self.session.symbols,
+            )  # fmt: skip
             self.fills_journaled = _journal_fills(gate.journal, core, self.fills_journaled, self.session.symbols)
 
     def _view(self) -> PITData:
@@ -447,6 +468,25 @@ class _Run:
         if self.ctx is None:
             raise DataError("the feed ended without a single bar", argument="feed")
         return self.ctx
+
+
+_MAX_BATCH = 4096
+"""The most messages taken at once."""
+
+
+def _batches(feed: Feed, coalesce: bool) -> Iterator[list[Message]]:
+    """The messages of ``feed`` until it ends, one at a time, or (``coalesce``) with those already waiting when
+    the feed says how many (``feed.pending()``, optional), up to ``_MAX_BATCH`` at once."""
+    pending = getattr(feed, "pending", None) if coalesce else None
+    source = messages(feed)
+    for message in source:
+        batch = [message]
+        while pending is not None and len(batch) < _MAX_BATCH and pending() > 0:
+            more = next(source, None)
+            if more is None:
+                break
+            batch.append(more)
+        yield batch
 
 
 def replay(journal: str | os.PathLike[str], strategy: Strategy, **settings: Any) -> Result:

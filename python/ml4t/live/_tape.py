@@ -56,25 +56,27 @@ class Tape:
         self.stream: BarStream | None = None
         self.signal_stream: SignalStream | None = None
 
-    def add(self, message: Message) -> tuple[int, int, int, int]:
-        """Take the records of data ``message``; return ``(bar_lo, bar_hi, signal_lo, signal_hi)``: the rows of
-        :attr:`stream` and :attr:`signal_stream` that are new."""
+    def add(self, messages: Sequence[Message]) -> tuple[int, int, int, int]:
+        """Take the records of the data ``messages`` (in feed order); return ``(bar_lo, bar_hi, signal_lo,
+        signal_hi)``: the rows of :attr:`stream` and :attr:`signal_stream` that are new. Several messages
+        taken at once cost one rebuild (a replay reading a backlog takes it in one go)."""
         bar_lo = len(self.stream.symbol_index) if self.stream is not None else 0
         sig_lo = len(self.signal_stream.ts_arrival) if self.signal_stream is not None else 0
-        if message.bars:
-            part = self._part(message.bars, "bars", _BAR_REQUIRED, message.ts)
-            part = part.with_columns(pl.col(name).cast(pl.Int64).cast(TS_DTYPE) for name in _BAR_TIMES)
-            self._bar_frame = _grow(self._bar_frame, part, "bars", message.ts)
+        bars = self._merged(messages, "bars", _BAR_REQUIRED)
+        if bars is not None:
+            part = bars.with_columns(pl.col(name).cast(pl.Int64).cast(TS_DTYPE) for name in _BAR_TIMES)
+            self._bar_frame = _grow(self._bar_frame, part, "bars", messages[0].ts)
             frame = self._bar_frame.sort(["ts_event", "symbol"], maintain_order=True)
-            self.raw_bars = bars = Bars._from_canonical(frame, self.symbols, self._freq_ns)
-            self.bars = bars.with_indicators(self._indicators) if self._indicators else bars
+            self.raw_bars = raw = Bars._from_canonical(frame, self.symbols, self._freq_ns)
+            self.bars = raw.with_indicators(self._indicators) if self._indicators else raw
             self.stream = self.bars.stream(self._session_tz)
-        if message.signals:
-            part = self._part(message.signals, "signals", _SIGNAL_REQUIRED, message.ts)
-            part = part.with_columns(pl.col(name).cast(pl.Int64).cast(TS_DTYPE) for name in ("ts_event", "ts_arrival"))
+        signals = self._merged(messages, "signals", _SIGNAL_REQUIRED)
+        if signals is not None:
+            times = ("ts_event", "ts_arrival")
+            part = signals.with_columns(pl.col(name).cast(pl.Int64).cast(TS_DTYPE) for name in times)
             if "in_sample" not in part.columns:
                 part = part.with_columns(in_sample=pl.lit(value=False))
-            self._signal_frame = _grow(self._signal_frame, part, "signals", message.ts)
+            self._signal_frame = _grow(self._signal_frame, part, "signals", messages[0].ts)
             frame = self._signal_frame
             values = tuple(name for name in frame.columns if name not in (*_SIGNAL_REQUIRED, *_SIGNAL_BOOKKEEPING))
             self.signals = Signals._from_canonical(frame, values, 0, None)
@@ -96,35 +98,61 @@ class Tape:
             out[name] = columns[name][lo:hi] if name in columns else None
         return out
 
-    def _part(self, columns: Mapping[str, list[Any]], what: str, required: Sequence[str], ts: int) -> pl.DataFrame:
-        missing = [name for name in required if name not in columns]
-        if missing:
-            raise DataError(
-                f"a feed message's {what} lack the column {missing[0]!r}",
-                argument=what,
-                timestamp=ts,
-                column=missing[0],
-            )
+    def _merged(self, messages: Sequence[Message], what: str, required: Sequence[str]) -> pl.DataFrame | None:
+        """The ``what`` (bars or signals) of ``messages`` as one frame, each message's checked first: the
+        required columns, one length, symbols of the universe, every record arriving at the message's time."""
+        merged: dict[str, list[Any]] = {}
+        names: list[str] | None = None
+        for message in messages:
+            columns = getattr(message, what)
+            if not columns:
+                continue
+            ts = message.ts
+            missing = [name for name in required if name not in columns]
+            if missing:
+                raise DataError(
+                    f"a feed message's {what} lack the column {missing[0]!r}",
+                    argument=what,
+                    timestamp=ts,
+                    column=missing[0],
+                )
+            if names is None:
+                names = list(columns)
+            elif list(columns) != names:
+                raise DataError(
+                    f"a feed message's {what} have the columns {list(columns)}, earlier ones had {names}",
+                    argument=what,
+                    timestamp=ts,
+                )
+            lengths = {len(v) for v in columns.values()}
+            if len(lengths) != 1:
+                raise DataError(
+                    f"a feed message's {what} are columns of lengths {sorted(lengths)}", argument=what, timestamp=ts
+                )
+            unknown = sorted({str(s) for s in columns["symbol"]} - self._known)
+            if unknown:
+                raise DataError(
+                    f"a feed message's {what} name a symbol outside the session's universe {list(self.symbols)[:5]}",
+                    argument=what,
+                    symbol=unknown[0],
+                    timestamp=ts,
+                )
+            if any(a != ts for a in columns["ts_arrival"]):
+                raise DataError(
+                    f"a feed message at {format_ns(ts)} holds {what} arriving at another time",
+                    argument=what,
+                    timestamp=ts,
+                )
+            for name, values in columns.items():
+                merged.setdefault(name, []).extend(values)
+        if not merged:
+            return None
         try:
-            part = pl.DataFrame(dict(columns), strict=False)
+            return pl.DataFrame(merged, strict=False)
         except (pl.exceptions.PolarsError, TypeError, ValueError) as error:
             raise DataError(
-                f"a feed message's {what} are not columns of one length: {error}", argument=what, timestamp=ts
+                f"feed messages' {what} do not make columns: {error}", argument=what, timestamp=messages[0].ts
             ) from None
-        unknown = sorted(set(part["symbol"].to_list()) - self._known)
-        if unknown:
-            raise DataError(
-                f"a feed message's {what} name a symbol outside the session's universe {list(self.symbols)[:5]}",
-                argument=what,
-                symbol=str(unknown[0]),
-                timestamp=ts,
-            )
-        arrival = part["ts_arrival"].cast(pl.Int64)
-        if arrival.null_count() or (arrival != ts).any():
-            raise DataError(
-                f"a feed message at {format_ns(ts)} holds {what} arriving at another time", argument=what, timestamp=ts
-            )
-        return part
 
 
 def _grow(frame: pl.DataFrame | None, part: pl.DataFrame, what: str, ts: int) -> pl.DataFrame:
