@@ -569,6 +569,10 @@ proptest! {
         let a_orders: Vec<_> = a.orders().iter().map(order).collect();
         prop_assert_eq!(a_orders, b.orders().iter().map(order).collect::<Vec<_>>());
         prop_assert_eq!(a.open_order_ids(None), b.open_order_ids(None));
+        // A refused order never fills, in either mode.
+        for o in a.orders().iter().chain(b.orders()).filter(|o| o.code == Some(Code::RiskLimit)) {
+            prop_assert!(o.status == Status::Rejected && o.filled == 0.0 && o.ts_closed == Some(o.ts_submitted));
+        }
         prop_assert_eq!((a.now(), a.dividends().to_bits()), (b.now(), b.dividends().to_bits()));
     }
 }
