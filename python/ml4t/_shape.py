@@ -18,7 +18,9 @@ Frames and their rows:
               snake_case code to group by, e.g. ``insufficient_cash``, ``short_collateral``,
               ``leverage_limit``, ``non_finite``, ``ioc_unfilled``, ``day_expired``, ``oco_cancelled``;
               null for a plain fill). Orders the engine placed itself to liquidate an account below its
-              maintenance margin carry ``reason_code`` ``margin_call`` whatever their status.
+              maintenance margin carry ``reason_code`` ``margin_call`` whatever their status. In a live
+              session, ``risk_limit``: refused by a risk limit before it left; ``broker``: closed by the
+              broker (cancelled, rejected or expired there).
               Statuses: ``filled``, ``partially_filled``, ``cancelled``, ``expired``, ``rejected``,
               ``open`` (still working when the data ended). ``ts_submitted`` is when the order
               was decided (the signal's bar in the vectorized mode: the bar before the fill under next-open
