@@ -306,6 +306,33 @@ class VenueGate(Gate):
             }
             self.journal.append(_EVENT_KINDS[event.kind], core.now, data)
 
+    def catch_up(self, timeout: float) -> bool:
+        """Read the venue's updates until the ledger holds every execution and close the venue reports for
+        this session's orders, or ``timeout`` seconds pass (then the final reconciliation says what is
+        missing). Whether it caught up."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.poll()
+            if self._caught_up():
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+
+    def _caught_up(self) -> bool:
+        assert not isinstance(self.venue, Recorded)
+        core = self._core
+        theirs = {o.client_order_id: o for o in self.venue.orders()}
+        for client_id, order_id in self.order_ids.items():
+            order, state = theirs.get(client_id), core.order_state(order_id)
+            if order is None or state is None:
+                continue
+            if not _same_units(abs(order.filled), state[1]):
+                return False
+            if order.status not in OPEN_STATUSES and state[0] in ("open", "partially_filled"):
+                return False
+        return True
+
     def reconcile(self, when: str) -> dict[str, Any]:
         """Compare the ledger with the venue's positions and cash; journal it; warn on a position that differs."""
         venue, core = self.venue, self._core

@@ -102,6 +102,9 @@ class Session:
         Seconds of wall time between two comparisons of the ledger with the venue's positions and cash (also
         at the start, after a restart and at the end); differences are journaled and warned
         (``ReconcileWarning``).
+    wait_fills:
+        With a venue: when the feed ends, seconds to wait for the venue's reports of executions and closes of
+        the session's orders it has not read yet (they travel on their own stream), before the last steps.
     settings:
         Everything ``ml4t.event.Engine`` takes (``init_cash``, ``execution``, ``commission``, ...): the
         simulated broker's rules, declared once in :class:`ml4t.settings.EngineSettings`. With a venue,
@@ -123,6 +126,7 @@ class Session:
         freq: str | None = None,
         session_id: str | None = None,
         reconcile_every: float = 60.0,
+        wait_fills: float = 5.0,
         **settings: Any,
     ) -> None:
         if not isinstance(strategy, Strategy):
@@ -153,6 +157,8 @@ class Session:
             raise ConfigError(f"risk must be ml4t.live.RiskLimits, got {type(risk).__name__}", argument="risk")
         if session_id is not None and (not isinstance(session_id, str) or not session_id.isidentifier()):
             raise ConfigError(f"session_id must be letters, digits and _, got {session_id!r}", argument="session_id")
+        if not (isinstance(wait_fills, (int, float)) and wait_fills >= 0):
+            raise ConfigError(f"wait_fills must be seconds >= 0, got {wait_fills!r}", argument="wait_fills")
         if not (isinstance(reconcile_every, (int, float)) and reconcile_every > 0):
             raise ConfigError(
                 f"reconcile_every must be seconds > 0, got {reconcile_every!r}", argument="reconcile_every"
@@ -176,6 +182,7 @@ class Session:
         self._given_id = session_id
         self.session_id = session_id or f"s{uuid.uuid4().hex[:12]}"
         self._reconcile_every = float(reconcile_every)
+        self._wait_fills = float(wait_fills)
         self._multipliers = np.array([multipliers.get(s, 1.0) for s in self.symbols])
         self.killed = False
         """Set by :meth:`kill`: every later order is refused (reason ``kill switch``)."""
@@ -326,6 +333,8 @@ class _Run:
                 fresh = [m for m in batch if not self._seen(m)]
                 if fresh:
                     self._take(fresh, self.journal)
+            if isinstance(self.gate, VenueGate):
+                self.gate.catch_up(session._wait_fills)
             core.end()
             ctx = self._ctx_or_fail()
             self._poll_and_drain(ctx)
