@@ -453,3 +453,10 @@ def test_timestamps_are_int_ns_utc(text):
     expected = (seconds - offset) * 10**9 + int((fraction + "0" * 9)[:9] or 0)
     assert _ns(text) == expected
     assert _ns(dt.datetime(2026, 12, 7, 14, 30, 5, 123456, tzinfo=dt.UTC)) == _ns("2026-12-07T14:30:05.123456Z")
+
+
+def test_ml4t_live_exports_them():
+    import ml4t.live
+
+    assert ml4t.live.AlpacaBroker is AlpacaBroker and ml4t.live.FakeAlpaca is FakeAlpaca
+    assert {"AlpacaBroker", "FakeAlpaca"} <= set(ml4t.live.__all__)
