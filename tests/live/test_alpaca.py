@@ -8,6 +8,7 @@ import datetime as dt
 import math
 import socket
 import sys
+import threading
 import time
 
 import pytest
@@ -460,3 +461,36 @@ def test_ml4t_live_exports_them():
 
     assert ml4t.live.AlpacaBroker is AlpacaBroker and ml4t.live.FakeAlpaca is FakeAlpaca
     assert {"AlpacaBroker", "FakeAlpaca"} <= set(ml4t.live.__all__)
+
+
+def test_a_venue_slower_than_the_timeout_is_a_broker_error(fake):
+    broker = AlpacaBroker(KEY, SECRET, url=fake.url, stream_url=fake.stream_url, timeout=0.2)
+    fake.delay_next(0.6)
+    with pytest.raises(BrokerError, match=r"could not submit order 't1' at http://127\.0\.0\.1:\d+ \(.*Timeout"):
+        broker.submit(OrderRequest("t1", "AAPL", 1))
+    broker.close()
+
+
+def test_updates_between_connect_and_listening_are_not_lost(fake):
+    """connect() reads the orders, then the stream starts: what happens in between is caught up over REST."""
+    fake.set_price("AAPL", 100.0)
+    broker = _broker(fake)
+    read_orders = broker._all_orders
+
+    def read_then_trade(client):
+        orders = read_orders(client)
+        if threading.current_thread() is threading.main_thread():  # connect()'s read, before the stream
+            fake._submit({"client_order_id": "between", "symbol": "AAPL", "qty": "2", "side": "buy",
+                          "type": "market", "time_in_force": "day"})  # fmt: skip
+        return orders
+
+    broker._all_orders = read_then_trade
+    broker.connect()
+    try:
+        events = _wait(broker, lambda ev: "fill" in _kinds(ev))
+        assert [(e.kind, e.client_order_id, e.quantity) for e in events] == [
+            ("accepted", "between", 0.0),
+            ("fill", "between", 2.0),
+        ]
+    finally:
+        broker.close()

@@ -70,6 +70,7 @@ _STATUS = {
     "rejected": "rejected",
 }
 _CLOSING = {"canceled": "cancelled", "expired": "expired", "rejected": "rejected", "replaced": "cancelled"}
+_COUNTED = frozenset({"new", "accepted", "fill", "partial_fill", "canceled", "expired", "rejected"})
 T = TypeVar("T")
 
 
@@ -252,7 +253,7 @@ class AlpacaBroker:
                     reason=_message(error),
                 )  # fmt: skip
             raise self._error(f"submit order {cid!r}", error) from None
-        except OSError as error:  # requests' connection errors and timeouts
+        except (OSError, ValueError) as error:  # requests' connection errors and timeouts; an unparsable answer
             raise self._error(f"submit order {cid!r}", error) from None
         return self._record(order)
 
@@ -272,7 +273,7 @@ class AlpacaBroker:
             if error.status_code in (404, 422):
                 return
             raise self._error(f"cancel order {client_order_id!r}", error) from None
-        except OSError as error:
+        except (OSError, ValueError) as error:
             raise self._error(f"cancel order {client_order_id!r}", error) from None
 
     def events(self) -> list[BrokerEvent]:
@@ -385,7 +386,7 @@ class AlpacaBroker:
             if error.status_code == 404:
                 return None
             raise self._error(f"look up order {client_order_id!r}", error) from None
-        except OSError as error:
+        except (OSError, ValueError) as error:
             raise self._error(f"look up order {client_order_id!r}", error) from None
 
     def _record(self, order: Order) -> BrokerOrder:
@@ -416,7 +417,7 @@ class AlpacaBroker:
         api_error = self._alpaca.exceptions.APIError
         try:
             return fn()
-        except (api_error, OSError) as error:
+        except (api_error, OSError, ValueError) as error:  # ValueError: an answer alpaca-py cannot parse
             raise self._error(what, error) from None
 
     def _error(self, what: str, error: BaseException) -> BrokerError:
@@ -441,7 +442,7 @@ class AlpacaBroker:
         from websockets.asyncio.client import connect
         from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-        rest, failures, connected_once = self._client(), 0, False
+        rest, failures = self._client(), 0
         try:
             while not self._closing.is_set():
                 try:
@@ -465,10 +466,9 @@ class AlpacaBroker:
                             "stream"
                         ) != "listening":
                             self._dispatch(message)
-                        if connected_once:  # catch up with what happened while the stream was away
-                            for order in await asyncio.to_thread(self._all_orders, rest):
-                                self._advance(_order_dict(order), None, None, None, None, None)
-                        connected_once = True
+                        # catch up with what happened since connect() read the orders, or while the stream was away
+                        for order in await asyncio.to_thread(self._all_orders, rest):
+                            self._advance(_order_dict(order), None, None, None, None, None)
                         failures = 0
                         self._listening.set()
                         while not self._closing.is_set():
@@ -480,6 +480,8 @@ class AlpacaBroker:
                         return
                 except (
                     OSError,
+                    ValueError,
+                    msgspec.DecodeError,
                     ConnectionClosed,
                     InvalidHandshake,
                     TimeoutError,
@@ -502,7 +504,9 @@ class AlpacaBroker:
                         )
                     )
                     return
-                await asyncio.sleep(min(0.05 * 2 ** (failures - 1), 2.0))
+                pause = time.monotonic() + min(0.05 * 2 ** (failures - 1), 2.0)
+                while time.monotonic() < pause and not self._closing.is_set():
+                    await asyncio.sleep(0.02)
         finally:
             rest._session.close()
 
@@ -554,7 +558,7 @@ class AlpacaBroker:
             seen.closed = added = True
             kind = "cancelled" if closing == "cancelled" else closing
             self._queue.put(BrokerEvent(kind, cid, symbol, ts))  # type: ignore[arg-type]
-        if not added and event is not None:
+        if not added and event in _COUNTED:
             self.duplicates += 1
         del execution_id  # fills are counted by the order's cumulative filled_qty, which a repeat cannot grow
 

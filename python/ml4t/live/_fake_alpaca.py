@@ -17,8 +17,9 @@ against it):
 - partial fills on demand: :meth:`FakeAlpaca.set_liquidity` caps the units each order may fill per price;
 - refusals as Alpaca answers them: insufficient buying power (403, from its own cash), a symbol not tradable
   (422, :meth:`FakeAlpaca.set_tradable`), a duplicate client order id (422), any refusal scripted with
-  :meth:`FakeAlpaca.reject_next`; a server failure scripted with :meth:`FakeAlpaca.fail_next`; a cancel of an
-  order no longer open (422); a wrong key (401, and ``unauthorized`` on the stream);
+  :meth:`FakeAlpaca.reject_next`; a cancel of an order no longer open (422); a wrong key (401, and
+  ``unauthorized`` on the stream); a server error (:meth:`FakeAlpaca.fail_next`) or a slow answer
+  (:meth:`FakeAlpaca.delay_next`) on demand;
 - stream faults: :meth:`FakeAlpaca.drop_streams` closes every stream connection (optionally sending the last
   updates again to the next one, as a stream that repeats itself after a reconnect would).
 
@@ -32,6 +33,7 @@ import contextlib
 import json
 import math
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -151,6 +153,7 @@ class FakeAlpaca:
         self._liquidity: dict[str, float] = {}
         self._reject_next: list[tuple[int, str]] = []
         self._fail_next: list[int] = []
+        self._delay_next: list[float] = []
         self._updates: list[dict[str, Any]] = []
         self._replay = 0
         self._http: ThreadingHTTPServer | None = None
@@ -244,6 +247,11 @@ class FakeAlpaca:
         """Answer the next REST request (of any kind) with a server error ``status``."""
         with self._lock:
             self._fail_next.append(status)
+
+    def delay_next(self, seconds: float) -> None:
+        """Answer the next REST request (of any kind) only after ``seconds``: a client's timeout."""
+        with self._lock:
+            self._delay_next.append(float(seconds))
 
     def expire_day_orders(self) -> None:
         """End the trading day: open ``day`` orders expire (an ``expired`` update each)."""
@@ -552,15 +560,16 @@ class FakeAlpaca:
                 return
             listen = json.loads(await ws.recv())
             streams = (listen.get("data") or {}).get("streams") or []
+            if "trade_updates" in streams:  # listening before it says so: no update falls between the two
+                with self._lock:
+                    replay, self._replay = self._replay, 0
+                    for data in self._updates[len(self._updates) - replay :] if replay else []:
+                        q.put_nowait(json.dumps({"stream": "trade_updates", "data": data}))
+                    self._listeners.add(entry)
             await ws.send(json.dumps({"stream": "listening", "data": {"streams": streams}}))
             if "trade_updates" not in streams:
                 await ws.wait_closed()
                 return
-            with self._lock:
-                replay, self._replay = self._replay, 0
-                for data in self._updates[len(self._updates) - replay :] if replay else []:
-                    q.put_nowait(json.dumps({"stream": "trade_updates", "data": data}))
-                self._listeners.add(entry)
             closed = asyncio.ensure_future(ws.wait_closed())
             try:
                 while True:
@@ -610,6 +619,9 @@ class _Handler(BaseHTTPRequestHandler):
                 raise _Refusal(401, 40110000, "request is not authorized")
             with fake._lock:
                 failure = fake._fail_next.pop(0) if fake._fail_next else None
+                delay = fake._delay_next.pop(0) if fake._delay_next else 0.0
+            if delay:
+                time.sleep(delay)
             if failure is not None:
                 raise _Refusal(failure, 50010000, "internal server error")
             status, body = self._route(method, path, query, raw)
