@@ -279,14 +279,40 @@ def test_events_never_repeat_nor_go_missing_across_stream_reconnects(broker, fak
     fake.set_price("AAPL", 15.0)
     events += _wait(broker, lambda ev: _filled(events + ev, "r") >= 6)
     events += _wait(broker, lambda ev: False, timeout=0.2)
-    assert _fills(events, "r") == [(1.0, 10.0), (1.0, 11.0), (1.0, 12.0), (1.0, 13.0), (1.0, 14.0), (1.0, 15.0)]
+    assert _fills(events, "r") == [
+        (1.0, 10.0),
+        (1.0, 11.0),
+        (1.0, 12.0),
+        (1.0, 13.0),
+        (1.0, 14.0),
+        (1.0, 15.0),
+    ]  # each execution once, missed ones included
     assert _kinds(events, "r") == ["accepted"] + ["fill"] * 6
     assert broker.reconnects >= 2 and broker.duplicates >= 3
 
 
+def test_executions_during_an_outage_are_each_reported_with_their_own_price(broker, fake):
+    fake.set_liquidity("AAPL", 1)
+    fake.set_price("AAPL", 10.0)
+    broker.submit(OrderRequest("o", "AAPL", 4, tif="gtc"))
+    events = _wait(broker, lambda ev: _filled(ev, "o") >= 1)
+    fake.drop_streams(hold=True)  # the stream is down: the next two executions are never sent on it
+    fake.set_price("AAPL", 11.0)
+    fake.set_price("AAPL", 12.5)
+    fake.resume_streams()
+    events += _wait(broker, lambda ev: _filled(events + ev, "o") >= 3)
+    fake.set_price("AAPL", 13.0)  # and the stream goes on
+    events += _wait(broker, lambda ev: _filled(events + ev, "o") >= 4)
+    events += _wait(broker, lambda ev: False, timeout=0.1)
+    assert _fills(events, "o") == [(1.0, 10.0), (1.0, 11.0), (1.0, 12.5), (1.0, 13.0)]
+    fills = [e for e in events if e.kind == "fill"]
+    assert [e.ts for e in fills] == sorted(e.ts for e in fills) and len({e.ts for e in fills}) == 4
+    assert broker.reconnects >= 1
+
+
 def test_the_fakes_updates_parse_as_alpaca_py_models(broker, fake):
     """The fake speaks what alpaca-py parses: every update as its TradeUpdate, every REST answer as its models."""
-    from alpaca.trading.models import Order, TradeUpdate
+    from alpaca.trading.models import Order, TradeActivity, TradeUpdate
 
     fake.set_price("AAPL", 100.0)
     fake.set_liquidity("AAPL", 2)
@@ -302,6 +328,8 @@ def test_the_fakes_updates_parse_as_alpaca_py_models(broker, fake):
     assert [u.qty for u in updates if u.qty] == [2.0, 1.0]
     assert all(isinstance(u.order, Order) for u in updates)
     assert broker._rest.get_account().status == "ACTIVE"
+    activities = [TradeActivity(**a) for a in broker._rest.get("/account/activities/FILL", {"direction": "asc"})]
+    assert [(a.qty, a.price, a.cum_qty) for a in activities] == [(2.0, 100.0, 2.0), (1.0, 101.0, 3.0)]
     assert [p.symbol for p in broker._rest.get_all_positions()] == ["AAPL"]
 
 

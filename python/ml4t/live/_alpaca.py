@@ -13,7 +13,9 @@ Each order update is reported once: the reader keeps, per order, how much it has
 reported the order accepted and closed; an update that adds nothing (a repeat after a reconnect, or the REST
 catch-up of something the stream already said) is dropped. A fill's quantity is the growth of the order's
 cumulative ``filled_qty`` (so a repeated or missed execution can neither count twice nor be lost); its price is
-the update's ``price`` when the update is that one execution, else the growth of the order's filled notional
+the update's ``price`` when the update is that one execution. Executions missed while the stream was away are read
+from the account's ``FILL`` activities (each with its own units, price and time); only units no activity shows
+(an activity not yet posted) are reported as one fill at the growth of the order's filled notional
 (``filled_avg_price * filled_qty``) over the units, which carries the rounding of Alpaca's average price.
 """
 
@@ -467,8 +469,7 @@ class AlpacaBroker:
                         ) != "listening":
                             self._dispatch(message)
                         # catch up with what happened since connect() read the orders, or while the stream was away
-                        for order in await asyncio.to_thread(self._all_orders, rest):
-                            self._advance(_order_dict(order), None, None, None, None, None)
+                        await asyncio.to_thread(self._catch_up, rest)
                         failures = 0
                         self._listening.set()
                         while not self._closing.is_set():
@@ -509,6 +510,43 @@ class AlpacaBroker:
                     await asyncio.sleep(0.02)
         finally:
             rest._session.close()
+
+    def _catch_up(self, rest: Any) -> None:
+        """Report what changed since the last update read: the orders over REST and, for those that filled more,
+        each missed execution from the account's FILL activities (its own units, price and time)."""
+        orders = [_order_dict(order) for order in self._all_orders(rest)]
+        behind = {
+            o["id"]: o for o in orders if abs(_float(o["filled_qty"])) > self._seen.get(o["id"], _Seen()).filled + _EPS
+        }
+        if behind:
+            since = min(_ns(o["created_at"]) for o in behind.values()) - 1_000_000_000
+            for fill in self._fills_since(rest, since):
+                order = behind.get(str(fill.get("order_id")))
+                if order is None:
+                    continue
+                seen = self._seen.setdefault(order["id"], _Seen())
+                cum, units, price = _float(fill.get("cum_qty")), _float(fill.get("qty")), _float(fill.get("price"))
+                if cum > seen.filled + _EPS and math.isfinite(price):
+                    # this execution as a stream update would have said it: its order as of then
+                    then = {**order, "status": "partially_filled", "filled_qty": cum}
+                    then["filled_avg_price"] = (seen.notional + (cum - seen.filled) * price) / cum
+                    self._advance(then, "partial_fill", units, price, fill.get("transaction_time"), None)
+        for order in orders:  # what is left: acceptances, cancels and expiries, any units no activity showed
+            self._advance(order, None, None, None, None, None)
+
+    def _fills_since(self, rest: Any, since_ns: int) -> list[dict[str, Any]]:
+        """The account's FILL activities after ``since_ns``, oldest first (alpaca-py has no call for them: its
+        REST client's ``get``)."""
+        after = datetime.fromtimestamp(since_ns // 1_000_000_000, UTC).isoformat()
+        params: dict[str, Any] = {"after": after, "direction": "asc", "page_size": 100}
+        out: list[dict[str, Any]] = []
+        for _ in range(100):  # at most 10,000 executions to catch up
+            page = rest.get("/account/activities/FILL", params) or []
+            out += [a for a in page if isinstance(a, dict)]
+            if len(page) < params["page_size"]:
+                break
+            params["page_token"] = page[-1]["id"]
+        return out
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         if message.get("stream") != "trade_updates":
@@ -586,6 +624,7 @@ def _order_dict(order: Order) -> dict[str, Any]:
         "filled_qty": order.filled_qty,
         "filled_avg_price": order.filled_avg_price,
         "updated_at": order.updated_at,
+        "created_at": order.created_at,
     }
 
 

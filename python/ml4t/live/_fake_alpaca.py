@@ -2,8 +2,9 @@
 offline.
 
 It serves the REST endpoints :class:`ml4t.live.AlpacaBroker` uses (``/v2/account``, ``/v2/positions``,
-``/v2/orders`` and its by-id, by-client-order-id and cancel forms) and the ``trade_updates`` websocket stream
-(authenticate, listen, then one message per order update), speaking the JSON that alpaca-py's clients parse. It is
+``/v2/orders`` and its by-id, by-client-order-id and cancel forms, ``/v2/account/activities/FILL``) and the
+``trade_updates`` websocket stream (authenticate, listen, then one message per order update), speaking the JSON
+that alpaca-py's clients parse. It is
 **a test double, not a simulator of Alpaca's matching**: prices come only from :meth:`FakeAlpaca.set_price`, every
 order fills against that one price, there are no sessions, auctions, fees, margin rules or corporate actions.
 
@@ -50,6 +51,7 @@ from ml4t.errors import ConfigError
 __all__ = ["FakeAlpaca"]
 
 _EPS = 1e-9
+_ACCOUNT_ID = "00000000-0000-4000-8000-000000000001"
 _OPEN = frozenset({"new", "accepted", "partially_filled", "pending_new"})
 
 
@@ -155,7 +157,9 @@ class FakeAlpaca:
         self._fail_next: list[int] = []
         self._delay_next: list[float] = []
         self._updates: list[dict[str, Any]] = []
+        self._activities: list[dict[str, Any]] = []  # the FILL activities, one per execution, oldest first
         self._replay = 0
+        self._held = False
         self._http: ThreadingHTTPServer | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ws_server: Server | None = None
@@ -262,16 +266,23 @@ class FakeAlpaca:
                     order.updated_at = order.expired_at
                     self._publish("expired", order, timestamp=order.expired_at)
 
-    def drop_streams(self, *, replay: int = 0) -> None:
+    def drop_streams(self, *, replay: int = 0, hold: bool = False) -> None:
         """Close every stream connection now; the next connection that listens is first sent the last ``replay``
-        updates again (a stream that repeats itself after a reconnect)."""
+        updates again (a stream that repeats itself after a reconnect). ``hold``: refuse new stream connections
+        until :meth:`resume_streams` (an outage; what happens meanwhile is never sent on the stream)."""
         with self._lock:
             self._replay = replay
+            self._held = hold
         loop = self._loop
         if loop is None:
             return
 
         asyncio.run_coroutine_threadsafe(self._kick(), loop).result(timeout=10)
+
+    def resume_streams(self) -> None:
+        """Accept stream connections again after ``drop_streams(hold=True)``."""
+        with self._lock:
+            self._held = False
 
     @property
     def listeners(self) -> int:
@@ -299,7 +310,7 @@ class FakeAlpaca:
             value = sum(q * self._prices.get(s, self._cost[s] / q) for s, q in self._positions.items() if q)
             equity = self.cash + value
             return {
-                "id": "00000000-0000-4000-8000-000000000001",
+                "id": _ACCOUNT_ID,
                 "account_number": "PAFAKE0001",
                 "status": "ACTIVE",
                 "currency": "USD",
@@ -501,11 +512,29 @@ class FakeAlpaca:
         order.status = "filled" if done else "partially_filled"
         if done:
             order.filled_at = now
+        execution = str(uuid.uuid4())
+        self._activities.append(
+            {
+                "id": f"{now[:23].replace('-', '').replace(':', '').replace('T', '').replace('.', '')}::{execution}",
+                "account_id": _ACCOUNT_ID,
+                "activity_type": "FILL",
+                "transaction_time": now,
+                "type": "fill" if done else "partial_fill",
+                "price": _num(price),
+                "qty": _num(qty),
+                "side": order.side,
+                "symbol": order.symbol,
+                "leaves_qty": _num(order.remaining),
+                "order_id": order.id,
+                "cum_qty": _num(order.filled_qty),
+                "order_status": order.status,
+            }
+        )
         self._publish(
             "fill" if done else "partial_fill",
             order,
             timestamp=now,
-            execution_id=str(uuid.uuid4()),
+            execution_id=execution,
             price=_num(price),
             qty=_num(qty),
             position_qty=_num(held + signed),
@@ -545,6 +574,9 @@ class FakeAlpaca:
     async def _serve_stream(self, ws: ServerConnection) -> None:
         q: asyncio.Queue[str | None] = asyncio.Queue()
         entry = (ws, q)
+        if self._held:
+            await ws.close(1013, "try again later")
+            return
         try:
             auth = json.loads(await ws.recv())
             data = auth.get("data") or {}
@@ -646,6 +678,8 @@ class _Handler(BaseHTTPRequestHandler):
             except json.JSONDecodeError:
                 raise _Refusal(400, 40010000, "request body is not JSON") from None
             return 200, fake._submit(body)
+        if method == "GET" and path == "/v2/account/activities/FILL":
+            return 200, self._fills(query)
         if method == "GET" and path == "/v2/orders":
             return 200, self._list(query)
         if method == "GET" and path == "/v2/orders:by_client_order_id":
@@ -665,6 +699,25 @@ class _Handler(BaseHTTPRequestHandler):
                         raise _Refusal(404, 40410000, "order not found")
                     return 200, fake._orders[order_id].json()
         raise _Refusal(404, 40400000, f"endpoint not found: {method} {path}")
+
+    def _fills(self, query: dict[str, str]) -> list[dict[str, Any]]:
+        """Alpaca's account activities of type FILL: ``after`` (a time), ``direction``, ``page_size`` (at most
+        100) and ``page_token`` (the id of the last activity of the previous page)."""
+        after = datetime.fromisoformat(query["after"]) if "after" in query else None
+        size = min(int(query.get("page_size", "100")), 100)
+        with self.fake._lock:
+            fills = [
+                a
+                for a in self.fake._activities
+                if after is None or datetime.fromisoformat(a["transaction_time"]) > after
+            ]
+        if query.get("direction", "desc") == "desc":
+            fills.reverse()
+        token = query.get("page_token")
+        if token is not None:
+            ids = [a["id"] for a in fills]
+            fills = fills[ids.index(token) + 1 :] if token in ids else []
+        return fills[:size]
 
     def _list(self, query: dict[str, str]) -> list[dict[str, Any]]:
         status = query.get("status", "open")
