@@ -441,9 +441,18 @@ def test_a_lost_stream_is_a_broker_error_once_it_cannot_come_back(fake):
     broker = _broker(fake, max_reconnects=1)
     broker.connect()
     try:
+        fake.set_price("AAPL", 10.0)
+        broker.submit(OrderRequest("last", "AAPL", 1))
+        deadline = time.monotonic() + 5
+        while broker._queue.qsize() < 2 and time.monotonic() < deadline:  # accepted and filled, not yet read
+            time.sleep(0.005)
         fake.stop()
-        with pytest.raises(BrokerError, match=r"lost the trade_updates stream at ws://127\.0\.0\.1"):
-            _wait(broker, lambda ev: False)
+        while broker._queue.qsize() < 3 and time.monotonic() < deadline + 5:  # and the stream lost for good
+            time.sleep(0.005)
+        assert _kinds(broker.events()) == ["accepted", "fill"]  # what was read before the loss is not lost
+        for _ in range(2):  # then every call says so
+            with pytest.raises(BrokerError, match=r"lost the trade_updates stream at ws://127\.0\.0\.1"):
+                broker.events()
     finally:
         broker.close()
 

@@ -31,7 +31,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import TracebackType
+from types import SimpleNamespace, TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import msgspec
@@ -89,13 +89,7 @@ def _alpaca() -> Any:
             import alpaca.trading.requests as requests
     except ImportError as error:
         raise ImportError("AlpacaBroker needs alpaca-py: pip install 'ml4t[alpaca]'") from error
-
-    class Modules:
-        pass
-
-    modules = Modules()
-    modules.client, modules.enums, modules.requests, modules.exceptions = client, enums, requests, exceptions  # type: ignore[attr-defined]
-    return modules
+    return SimpleNamespace(client=client, enums=enums, requests=requests, exceptions=exceptions)
 
 
 @dataclass
@@ -186,6 +180,7 @@ class AlpacaBroker:
         self._closing = threading.Event()
         self._listening = threading.Event()
         self._thread: threading.Thread | None = None
+        self._failed: BrokerError | None = None
         self.duplicates = 0
         """Updates received that added nothing (repeats after a reconnect, or already caught up over REST)."""
         self.reconnects = 0
@@ -279,8 +274,11 @@ class AlpacaBroker:
             raise self._error(f"cancel order {client_order_id!r}", error) from None
 
     def events(self) -> list[BrokerEvent]:
-        """The order updates received since the last call, each once, in the order Alpaca sent them. Raises
-        :class:`ml4t.BrokerError` once the stream is lost for good."""
+        """The order updates received since the last call, each once, in the order Alpaca sent them. Once the
+        stream is lost for good (or its keys refused), the updates read before are returned and every later call
+        raises :class:`ml4t.BrokerError`."""
+        if self._failed is not None:
+            raise self._failed
         out: list[BrokerEvent] = []
         while True:
             try:
@@ -288,7 +286,10 @@ class AlpacaBroker:
             except queue.Empty:
                 return out
             if isinstance(item, BrokerError):
-                raise item
+                self._failed = item
+                if not out:
+                    raise item
+                return out
             out.append(item)
 
     def account(self) -> AccountState:
@@ -438,7 +439,15 @@ class AlpacaBroker:
 
     # ------------------------------------------------------------------ the stream
     def _run(self) -> None:
-        asyncio.run(self._stream())
+        try:
+            asyncio.run(self._stream())
+        except Exception as error:  # a bug or an answer outside the protocol: the session must hear of it
+            self._queue.put(
+                BrokerError(
+                    f"the trade_updates reader of {self.stream_url} stopped: {type(error).__name__}: {error}",
+                    argument="stream_url",
+                )
+            )
 
     async def _stream(self) -> None:
         from websockets.asyncio.client import connect
