@@ -618,7 +618,8 @@ class FakeAlpaca:
         except (ConnectionClosed, json.JSONDecodeError, AttributeError):
             pass
         finally:
-            self._listeners.discard(entry)
+            with self._lock:
+                self._listeners.discard(entry)
 
 
 class _Handler(BaseHTTPRequestHandler):
