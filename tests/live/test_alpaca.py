@@ -236,6 +236,15 @@ def test_refusals_are_rejected_orders_with_alpacas_reason(broker, fake):
     assert broker.submit(OrderRequest("big", "AAPL", 20)).status == "accepted"
 
 
+def test_an_order_rejected_after_it_was_accepted_is_a_rejected_event(broker, fake):
+    broker.submit(OrderRequest("late", "AAPL", 1, kind="limit", limit=5.0))
+    fake.reject_open("late")
+    events = _wait(broker, lambda ev: "rejected" in _kinds(ev))
+    assert [(e.kind, e.client_order_id) for e in events] == [("accepted", "late"), ("rejected", "late")]
+    [order] = broker.orders()
+    assert order.status == "rejected"
+
+
 def test_open_orders_hold_buying_power(broker, fake):
     fake.set_price("AAPL", 100.0)
     assert broker.submit(OrderRequest("a", "AAPL", 600, kind="limit", limit=100.0)).status == "accepted"

@@ -252,6 +252,14 @@ class FakeAlpaca:
         with self._lock:
             self._fail_next.append(status)
 
+    def reject_open(self, client_order_id: str) -> None:
+        """Reject an order already accepted (as an exchange may): a ``rejected`` update, nothing more fills."""
+        with self._lock:
+            order = self._orders[self._by_client[client_order_id]]
+            if order.status in _OPEN:
+                order.status, order.updated_at = "rejected", _now()
+                self._publish("rejected", order, timestamp=order.updated_at)
+
     def delay_next(self, seconds: float) -> None:
         """Answer the next REST request (of any kind) only after ``seconds``: a client's timeout."""
         with self._lock:
