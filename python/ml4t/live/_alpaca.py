@@ -168,6 +168,8 @@ class AlpacaBroker:
             raise ConfigError(f"max_reconnects must be an int >= 0, got {max_reconnects!r}", argument="max_reconnects")
         self.max_reconnects = max_reconnects
         self.paper = paper
+        self.live = not paper
+        """Whether this broker trades real money (a session then needs ``live=True`` too)."""
         self._alpaca = _alpaca()
         self._keys = (api_key, secret_key)
         base = "https://paper-api.alpaca.markets" if paper else "https://api.alpaca.markets"

@@ -98,7 +98,8 @@ class AccountState(NamedTuple):
 @runtime_checkable
 class Venue(Protocol):
     """Where a session's orders go and where their fills come from. Calls are made from the session's thread;
-    an implementation may read its update stream on a thread of its own and queue the events."""
+    an implementation may read its update stream on a thread of its own and queue the events. A venue that
+    trades real money says so with an attribute ``live = True`` (a session then needs its own ``live=True``)."""
 
     def connect(self) -> None:
         """Open the connection (and the stream of order updates). Called once before anything else."""

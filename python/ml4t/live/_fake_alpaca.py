@@ -229,6 +229,12 @@ class FakeAlpaca:
                 if order.symbol == symbol and order.status in _OPEN:
                     self._match(order)
 
+    def follow(self, feed: Any) -> _Following:
+        """``feed`` as a feed that first moves this fake's prices to the closes of each message's bars (the
+        market a paper session trades in, offline): ``Session(..., feed=fake.follow(ReplayFeed(url)))``. A message
+        read again after a restart (a sequence number already seen) moves nothing."""
+        return _Following(feed, self)
+
     def set_liquidity(self, symbol: str, units: float | None) -> None:
         """Each open order of ``symbol`` fills at most ``units`` per price (None: no cap): partial fills."""
         with self._lock:
@@ -628,6 +634,29 @@ class FakeAlpaca:
         finally:
             with self._lock:
                 self._listeners.discard(entry)
+
+
+class _Following:
+    """A feed whose messages' closes set a :class:`FakeAlpaca`'s prices first (:meth:`FakeAlpaca.follow`)."""
+
+    def __init__(self, feed: Any, fake: FakeAlpaca) -> None:
+        if not callable(getattr(feed, "next", None)):
+            raise ConfigError(f"feed must have a next() method (a Feed), got {type(feed).__name__}", argument="feed")
+        self._feed = feed
+        self._fake = fake
+        self._seq = -1
+
+    def next(self) -> Any:
+        message = self._feed.next()
+        if message is not None and message.kind == "data" and message.bars and message.seq > self._seq:
+            self._seq = message.seq
+            for symbol, close in zip(message.bars["symbol"], message.bars["close"], strict=True):
+                if isinstance(close, int | float) and math.isfinite(close) and close > 0:
+                    self._fake.set_price(symbol, close)
+        return message
+
+    def close(self) -> None:
+        self._feed.close()
 
 
 class _Handler(BaseHTTPRequestHandler):
