@@ -178,7 +178,7 @@ class Session:
         self._venue = venue
         self._journal_path = journal
         self._risk = risk
-        self._freq_ns = None if freq is None else _freq_ns(freq)
+        self._bar_length = None if freq is None else _duration_ns(freq)
         self._given_id = session_id
         self.session_id = session_id or f"s{uuid.uuid4().hex[:12]}"
         self._reconcile_every = float(reconcile_every)
@@ -289,7 +289,7 @@ class _Run:
             wake=wake,
             external=external,  # a broker executes the orders: the engine records them, never fills them
         )
-        self.tape = Tape(session.symbols, strategy._indicator_exprs(), s.session_tz, session._freq_ns)
+        self.tape = Tape(session.symbols, strategy._indicator_exprs(), s.session_tz, session._bar_length)
         path = session._journal_path
         self.journal = Journal(path) if path is not None else None
         gate_args: dict[str, Any] = {
@@ -534,7 +534,7 @@ def _journal_fills(journal: Journal | None, core: Any, done: int, symbols: list[
     return done + len(fills)
 
 
-def _freq_ns(freq: str) -> int:
+def _duration_ns(freq: str) -> int:
     from ml4t._time import parse_duration
 
     return parse_duration(freq, argument="freq")

@@ -21,6 +21,7 @@ import polars as pl
 
 from ml4t._time import TS_DTYPE, format_ns
 from ml4t.data import Bars, Signals
+from ml4t.data._received import received_bars, received_signals
 from ml4t.data._stream import BarStream, SignalStream
 from ml4t.errors import DataError
 from ml4t.live._wire import Message
@@ -67,7 +68,7 @@ class Tape:
             part = bars.with_columns(pl.col(name).cast(pl.Int64).cast(TS_DTYPE) for name in _BAR_TIMES)
             self._bar_frame = _grow(self._bar_frame, part, "bars", messages[0].ts)
             frame = self._bar_frame.sort(["ts_event", "symbol"], maintain_order=True)
-            self.raw_bars = raw = Bars._from_canonical(frame, self.symbols, self._freq_ns)
+            self.raw_bars = raw = received_bars(frame, self.symbols, self._freq_ns)
             self.bars = raw.with_indicators(self._indicators) if self._indicators else raw
             self.stream = self.bars.stream(self._session_tz)
         signals = self._merged(messages, "signals", _SIGNAL_REQUIRED)
@@ -79,7 +80,7 @@ class Tape:
             self._signal_frame = _grow(self._signal_frame, part, "signals", messages[0].ts)
             frame = self._signal_frame
             values = tuple(name for name in frame.columns if name not in (*_SIGNAL_REQUIRED, *_SIGNAL_BOOKKEEPING))
-            self.signals = Signals._from_canonical(frame, values, 0, None)
+            self.signals = received_signals(frame, values)
             self.signal_stream = self.signals.stream()
         bar_hi = len(self.stream.symbol_index) if self.stream is not None else 0
         sig_hi = len(self.signal_stream.ts_arrival) if self.signal_stream is not None else 0
