@@ -204,9 +204,9 @@ class Session:
         self.restarted = bool(earlier)
         run = _Run(self, earlier)
         venue = self._venue
-        if venue is not None:
-            venue.connect()
         try:
+            if venue is not None:
+                venue.connect()
             return run.go()
         finally:
             if run.journal is not None:
