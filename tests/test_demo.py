@@ -37,6 +37,10 @@ def test_demo_runs_and_shows_each_section(capsys, tmp_path):
         "strict audit of th=",
         "passed=True, unverified columns: []",
         "a feature that reads tomorrow: signal 'entries'",
+        "Tier 3: the same strategy class on a replayed feed",
+        "orders, identical to the backtest: True",
+        "paper-traded the last year through AlpacaBroker",
+        "('live (paper)', 'live (simulated)')",
         "See it: one-file HTML reports",
         "reports/run.html",
     ):
