@@ -11,6 +11,8 @@ from typing import ClassVar
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.live.venues import MemoryVenue, PricedFeed
 
 import ml4t
@@ -273,3 +275,27 @@ def test_compare_reports_the_gap_between_a_paper_session_and_the_replay_of_its_j
     assert total == pytest.approx(final, abs=1e-6)
     # the venue filled at the decision bar's close, the simulator at the next open: the fills differ in price
     assert paper.fills["fill_price"].to_list() != simulated.fills["fill_price"].to_list()
+
+
+@settings(max_examples=15, deadline=None)
+@given(crash_at=st.integers(1, 39), parts=st.integers(1, 3))
+def test_property_a_crash_anywhere_restarts_to_the_uninterrupted_session(tmp_path_factory, crash_at, parts):
+    path = tmp_path_factory.mktemp("crash") / "paper.jsonl"
+    reference = _paper(MemoryVenue(parts=parts), session_id="same").run()
+    venue = MemoryVenue(parts=parts)
+    with pytest.raises(FeedError):
+        _paper(venue, journal=path, fail_after=crash_at, session_id="same").run()
+    restarted = _paper(venue, journal=path, session_id="same").run()  # a ReconcileWarning would fail it
+    assert set(venue.submits.values()) <= {1}  # no order sent twice
+    # the ledger holds what the venue did with every order sent
+    for order_id, status, filled in restarted.orders.select("order_id", "status", "filled_quantity").rows():
+        theirs = venue.orders_.get(f"same-{order_id}")
+        if theirs is None:  # never sent: refused before it left, or decided while the session was down
+            assert status in ("rejected", "cancelled")
+            continue
+        assert filled == pytest.approx(abs(theirs["filled"]))
+    if parts == 1:  # executions at submission: nothing depends on when the venue was asked, the same session
+        for name in ("fills", "equity", "positions"):
+            assert getattr(reference, name).equals(getattr(restarted, name)), name
+        # a close the session read from the venue's order state on restarting carries no update's reason
+        assert reference.orders.drop("reason").equals(restarted.orders.drop("reason"))

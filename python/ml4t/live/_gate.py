@@ -482,7 +482,7 @@ def settle(gate: VenueGate, venue: Venue, recorded: Recorded) -> list[dict[str, 
         if theirs.status not in OPEN_STATUSES and theirs.status != "filled":
             state = core.order_state(order_id)
             if state is not None and state[0] in ("open", "partially_filled"):
-                reason = theirs.reason or f"{theirs.status} by the broker while the session was down"
+                reason = theirs.reason or f"{theirs.status} by the broker (read when the session restarted)"
                 core.close_order(order_id, theirs.status, reason)
                 changes.append({"order_id": order_id, "client_order_id": client_id, "closed": theirs.status})
     return changes
