@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from tests.live.venues import MemoryVenue, PricedFeed
 
 import ml4t
-from ml4t import ConfigError, DataError, FeedError
+from ml4t import ConfigError, DataError, FeedError, OrderError
 from ml4t.datasets import synthetic_bars
 from ml4t.errors import RejectionWarning
 from ml4t.event import Engine, Strategy
@@ -299,3 +299,16 @@ def test_property_a_crash_anywhere_restarts_to_the_uninterrupted_session(tmp_pat
             assert getattr(reference, name).equals(getattr(restarted, name)), name
         # a close the session read from the venue's order state on restarting carries no update's reason
         assert reference.orders.drop("reason").equals(restarted.orders.drop("reason"))
+
+
+def test_a_bracket_is_refused_with_a_venue_before_anything_is_recorded():
+    class Bracketing(Strategy):
+        def on_bar(self, ctx, bars):
+            ctx.bracket("A000", 5, stop_loss=1.0, take_profit=1_000.0)
+
+    venue = MemoryVenue()
+    feed = PricedFeed(HistoricalFeed(BARS), venue)
+    session = Session(Bracketing(), feed, symbols=BARS.symbols, venue=venue, init_cash=100_000.0)
+    with pytest.raises(OrderError, match="brackets are not sent to a broker") as error:
+        session.run()
+    assert error.value.argument == "stop_loss" and venue.submits == {}

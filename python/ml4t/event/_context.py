@@ -210,6 +210,13 @@ class Context:
         """
         self._check_open("bracket", symbol)
         index = self._symbol_index(symbol)
+        if not getattr(self._core, "takes_brackets", True):  # a live session's broker that cannot hold the legs
+            raise OrderError(
+                "brackets are not sent to a broker yet: place the entry, then its exits after it fills (on_fill)",
+                argument="stop_loss",
+                symbol=symbol,
+                timestamp=self._core.now,
+            )
         try:
             qty = _quantity(quantity, symbol)
             for name, price in (("stop_loss", stop_loss), ("take_profit", take_profit)):

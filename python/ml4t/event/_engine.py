@@ -23,7 +23,7 @@ from ml4t.lint import lint_before_run
 from ml4t.result import Result
 from ml4t.settings import EngineSettings, signature_of
 
-__all__ = ["Engine", "assemble_event"]
+__all__ = ["Engine", "assemble_event", "engine_rules"]
 
 
 class Engine:
@@ -109,7 +109,7 @@ class Engine:
         self._bars = bars
         self._strategy = strategy
         self._signals = signals
-        self._commission, self._slippage = lower_costs(self.settings.commission, self.settings.slippage)
+        lower_costs(self.settings.commission, self.settings.slippage)  # a cost model is checked here, at construction
         self._multipliers = np.array([multipliers.get(s, 1.0) for s in bars.symbols])
 
     __init__.__signature__ = signature_of(EngineSettings, "self", "bars", "strategy")  # type: ignore[attr-defined]
@@ -162,13 +162,6 @@ class Engine:
         s = self.settings
         stream = bars.stream(s.session_tz)
         sig = self._signals.stream() if self._signals is not None else None
-        generic = hooks["on_event"]
-        wake = (
-            generic or hooks["on_bar"],
-            generic or hooks["on_signal"],
-            generic or hooks["on_fill"],
-            generic or hooks["on_timer"],
-        )
         columns = stream.columns
         core = _core.EventEngine(
             ts_event=columns["ts_event"],
@@ -184,17 +177,7 @@ class Engine:
             split=columns.get("split"),
             dividend=columns.get("dividend"),
             signal_arrivals=sig.ts_arrival if sig is not None else np.empty(0, dtype=np.int64),
-            multipliers=self._multipliers,
-            init_cash=s.init_cash,
-            leverage=s.leverage,
-            maintenance_margin=s.maintenance_margin,
-            execution=s.execution,
-            order_latency=s.latency_ns,
-            participation=s.participation,
-            both_touched=s.both_touched,
-            commission=self._commission,
-            slippage=self._slippage,
-            wake=wake,
+            **engine_rules(s, self._multipliers, hooks),
         )
         if promoted is not None:
             simulator, prices, kernel_signals, bar_ts = promoted
@@ -236,6 +219,27 @@ class Engine:
         finally:
             ctx._close()
         return assemble_event(core.results(), self._bars, stream, s, self._multipliers, ctx._tags, strategy)
+
+
+def engine_rules(s: EngineSettings, multipliers: np.ndarray, hooks: Mapping[str, bool]) -> dict[str, Any]:
+    """The keyword arguments every ``_core.EventEngine`` (batch or incremental) takes besides its data: the
+    account and execution rules of the settings, costs lowered, and ``wake``: which kinds of event wake the
+    strategy (a generic ``on_event`` wakes for all)."""
+    commission, slippage = lower_costs(s.commission, s.slippage)
+    generic = hooks["on_event"]
+    return {
+        "multipliers": multipliers,
+        "init_cash": s.init_cash,
+        "leverage": s.leverage,
+        "maintenance_margin": s.maintenance_margin,
+        "execution": s.execution,
+        "order_latency": s.latency_ns,
+        "participation": s.participation,
+        "both_touched": s.both_touched,
+        "commission": commission,
+        "slippage": slippage,
+        "wake": tuple(generic or hooks[hook] for hook in ("on_bar", "on_signal", "on_fill", "on_timer")),
+    }
 
 
 def assemble_event(

@@ -23,14 +23,11 @@ MESSAGE_KINDS = ("bar", "signal", "heartbeat")
 """The journal's kinds that hold a feed message."""
 
 
-class HistoricalFeed:
-    """Recorded ``bars`` (and ``signals``) as a feed in this process (no network): the messages a
-    :class:`~ml4t.live.ReplayServer` would send for them, in order, without pacing or heartbeats."""
+class _Listed:
+    """A feed over messages held in a list: all of them ready at once."""
 
-    def __init__(self, bars: Bars, signals: Signals | None = None) -> None:
-        from ml4t.live._replay import messages_of  # checks bars and signals
-
-        self._messages = [m for m in messages_of(bars, signals) if m.kind != "end"]
+    def __init__(self, messages: list[Message]) -> None:
+        self._messages = messages
         self._next = 0
 
     def next(self) -> Message | None:
@@ -47,7 +44,17 @@ class HistoricalFeed:
         self._next = len(self._messages)
 
 
-class JournalFeed:
+class HistoricalFeed(_Listed):
+    """Recorded ``bars`` (and ``signals``) as a feed in this process (no network): the messages a
+    :class:`~ml4t.live.ReplayServer` would send for them, in order, without pacing or heartbeats."""
+
+    def __init__(self, bars: Bars, signals: Signals | None = None) -> None:
+        from ml4t.live._replay import messages_of  # checks bars and signals
+
+        super().__init__([m for m in messages_of(bars, signals) if m.kind != "end"])
+
+
+class JournalFeed(_Listed):
     """The messages a journaled session received, read back from its journal (``path``), as a feed: a session
     run on it receives the same data in the same order with the same watermarks as the original."""
 
@@ -55,21 +62,7 @@ class JournalFeed:
         if not os.path.exists(path):
             raise ConfigError(f"no journal at {os.fspath(path)!r}", argument="path")
         self.path = os.fspath(path)
-        self._messages = messages_of_journal(read_journal(path))
-        self._next = 0
-
-    def next(self) -> Message | None:
-        if self._next >= len(self._messages):
-            return None
-        self._next += 1
-        return self._messages[self._next - 1]
-
-    def pending(self) -> int:
-        """Messages available without waiting (all of the rest)."""
-        return len(self._messages) - self._next
-
-    def close(self) -> None:
-        self._next = len(self._messages)
+        super().__init__(messages_of_journal(read_journal(path)))
 
 
 def messages_of_journal(entries: list[Entry]) -> list[Message]:

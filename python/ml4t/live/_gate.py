@@ -129,6 +129,7 @@ class Gate:
         parent: int | None = None,
     ) -> int:
         core = self._core
+        self.check(oco, parent)
         sign = 1.0 if buy else -1.0
         reason = self._refusal(symbol, sign * quantity, parent)
         args = (symbol, buy, quantity, kind, tif, limit, stop, trail_amount, trail_percent, oco, parent)
@@ -155,6 +156,10 @@ class Gate:
         if reason is None:
             self.sent(order_id, symbol, sign * quantity, kind, tif, (limit, stop, trail_amount, trail_percent))
         return order_id
+
+    def check(self, oco: int | None, parent: int | None) -> None:
+        """Refuse what the broker cannot take (an OrderError), before anything is recorded: the simulated broker
+        takes everything."""
 
     def sent(self, order_id: int, symbol: int, quantity: float, kind: str, tif: str, prices: tuple[float, ...]) -> None:
         """Where an accepted decision goes: nowhere more for the simulated broker (the engine has it)."""
@@ -209,6 +214,9 @@ class Gate:
 class VenueGate(Gate):
     """The gate of a session whose orders a venue executes (see the module's doc)."""
 
+    takes_brackets = False
+    """``ctx.bracket`` refuses before sending the entry: the legs would have nowhere to wait."""
+
     def __init__(self, core: Any, journal: Journal | None, venue: Venue | Recorded, **gate: Any) -> None:
         super().__init__(core, journal, **gate)
         self.venue = venue
@@ -217,20 +225,7 @@ class VenueGate(Gate):
         self.foreign = 0
         """Updates of orders this session did not send (another session or a person on the same account)."""
 
-    def submit(
-        self,
-        symbol: int,
-        buy: bool,
-        quantity: float,
-        kind: str,
-        tif: str,
-        limit: float = math.nan,
-        stop: float = math.nan,
-        trail_amount: float = math.nan,
-        trail_percent: float = math.nan,
-        oco: int | None = None,
-        parent: int | None = None,
-    ) -> int:
+    def check(self, oco: int | None, parent: int | None) -> None:
         if oco is not None or parent is not None:
             raise OrderError(
                 "brackets and OCO groups are not sent to a broker yet: place the entry, then its exits after it "
@@ -238,7 +233,6 @@ class VenueGate(Gate):
                 argument="oco" if parent is None else "stop_loss",
                 timestamp=self._core.now,
             )
-        return super().submit(symbol, buy, quantity, kind, tif, limit, stop, trail_amount, trail_percent)
 
     def sent(self, order_id: int, symbol: int, quantity: float, kind: str, tif: str, prices: tuple[float, ...]) -> None:
         client_id = self.client_id(order_id)

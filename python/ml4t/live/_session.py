@@ -46,11 +46,10 @@ from typing import Any
 import numpy as np
 
 from ml4t import _core
-from ml4t.costs import lower_costs
 from ml4t.data import PITData
 from ml4t.errors import ConfigError, DataError
 from ml4t.event._context import Context
-from ml4t.event._engine import _check_bar_columns, _drive, assemble_event
+from ml4t.event._engine import _check_bar_columns, _drive, assemble_event, engine_rules
 from ml4t.event._strategy import Strategy, note_hook
 from ml4t.lint import lint_before_run
 from ml4t.live._broker import Venue
@@ -264,29 +263,10 @@ class _Run:
         self.earlier = earlier
         s = session.settings
         strategy = session._strategy
-        hooks = strategy._hooks()
-        generic = hooks["on_event"]
-        wake = (
-            generic or hooks["on_bar"],
-            generic or hooks["on_signal"],
-            generic or hooks["on_fill"],
-            generic or hooks["on_timer"],
-        )
-        self.hooks = hooks
-        commission, slippage = lower_costs(s.commission, s.slippage)
+        self.hooks = hooks = strategy._hooks()
         external = session.broker in ("paper", "live")
         self.core = core = _core.EventEngine.incremental(
-            multipliers=session._multipliers,
-            init_cash=s.init_cash,
-            leverage=s.leverage,
-            maintenance_margin=s.maintenance_margin,
-            execution=s.execution,
-            order_latency=s.latency_ns,
-            participation=s.participation,
-            both_touched=s.both_touched,
-            commission=commission,
-            slippage=slippage,
-            wake=wake,
+            **engine_rules(s, session._multipliers, hooks),
             external=external,  # a broker executes the orders: the engine records them, never fills them
         )
         self.tape = Tape(session.symbols, strategy._indicator_exprs(), s.session_tz, session._bar_length)
