@@ -133,7 +133,12 @@ class Session:
                 f"strategy must be an ml4t.event.Strategy instance, got {type(strategy).__name__}", argument="strategy"
             )
         if not callable(getattr(feed, "next", None)):
-            raise ConfigError(f"feed must have a next() method (a Feed), got {type(feed).__name__}", argument="feed")
+            hint = ": wrap recorded bars in ml4t.live.HistoricalFeed(bars), or serve them with ReplayServer"
+            raise ConfigError(
+                f"feed must have a next() method (a Feed), got {type(feed).__name__}"
+                f"{hint if type(feed).__name__ == 'Bars' else ''}",
+                argument="feed",
+            )
         if isinstance(symbols, str) or not symbols or not all(isinstance(s, str) and s for s in symbols):
             raise ConfigError(f"symbols must be a non-empty list of symbol names, got {symbols!r}", argument="symbols")
         if venue is not None and not isinstance(venue, Venue):
