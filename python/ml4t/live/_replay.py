@@ -34,7 +34,7 @@ from ml4t.data import Bars, Signals
 from ml4t.errors import ConfigError
 from ml4t.live._wire import Message, decode_resume, encode
 
-__all__ = ["Faults", "ReplayServer"]
+__all__ = ["Faults", "ReplayServer", "messages_of"]
 
 
 @dataclass

@@ -7,7 +7,8 @@ A feed sends, in order:
   (``{"symbol": [...], "ts_event": [...], ...}``). Receiving it means every record with ``ts_arrival <= ts``
   has been sent: ``ts`` is also the feed's watermark.
 - ``heartbeat``: the simulated clock moved to ``ts`` with nothing arriving (a paced replay sends one every
-  ``heartbeat`` of wall time), so timers up to ``ts`` may fire. Heartbeats depend on wall time and carry no
+  ``heartbeat`` of wall time): the watermark moves. (A session fires a timer once data after it is held, as a
+  backtest does, so a heartbeat alone fires none: replays stay exact.) Heartbeats depend on wall time and carry no
   sequence number of their own (``seq`` is the last data message's).
 - ``end``: the recording is over.
 
