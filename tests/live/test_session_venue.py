@@ -312,3 +312,39 @@ def test_a_bracket_is_refused_with_a_venue_before_anything_is_recorded():
     with pytest.raises(OrderError, match="brackets are not sent to a broker") as error:
         session.run()
     assert error.value.argument == "stop_loss" and venue.submits == {}
+
+
+def test_positions_and_cash_are_reconciled_periodically_and_a_difference_is_warned(tmp_path):
+    path = tmp_path / "paper.jsonl"
+    venue = MemoryVenue()
+    result = _paper(venue, journal=path, reconcile_every=1e-6).run()
+    checks = [e.data for e in read_journal(path) if e.kind == "reconcile"]
+    whens = [c["when"] for c in checks]
+    assert whens[0] == "start" and whens[-1] == "end" and whens.count("periodic") >= 30
+    assert all(set(c["differ"]) <= set(c["in_flight"]) for c in checks)  # only executions not read yet
+    assert checks[-1]["differ"] == {}
+    last = checks[-1]
+    assert last["cash"][1] == pytest.approx(venue.cash) and last["positions"] == venue.positions()
+    assert result.orders.height > 0
+
+    class Meddling(PricedFeed):
+        """Someone trades the session's symbol by hand at the broker after the 20th message."""
+
+        def next(self):
+            message = super().next()
+            if self.given == 20:
+                self.venue.held["A000"] = self.venue.held.get("A000", 0.0) + 7.0
+            return message
+
+    venue = MemoryVenue()
+    feed = Meddling(HistoricalFeed(BARS), venue)
+    session = Session(
+        Swing(), feed, symbols=BARS.symbols, venue=venue, journal=tmp_path / "b.jsonl", init_cash=100_000.0,
+        reconcile_every=1e-6,
+    )  # fmt: skip
+    with pytest.warns(
+        ReconcileWarning, match=r"(periodic|end): the broker holds .* A000 where the session.s ledger holds"
+    ):
+        session.run()
+    differ = [e.data["differ"] for e in read_journal(tmp_path / "b.jsonl") if e.kind == "reconcile"]
+    assert any("A000" in d for d in differ)
