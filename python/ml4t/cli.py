@@ -51,6 +51,21 @@ entry is: its describe's ``what``, else its describe as JSON); ``info`` prints t
 and bytes per level and the size limit; ``clear`` removes the entries (of one level), asking first unless
 ``--yes``; when stdin is not a terminal it does not ask and requires ``--yes``. Exit status 0, 2 for bad usage.
 
+    ml4t paper CONFIG [--set KEY=VALUE]... [--out DIR] [--live]
+    ml4t init --paper [PATH] [--force]
+
+``ml4t paper`` runs the event ``Strategy`` of a paper config (``.toml``, ``.yaml``; see
+:mod:`ml4t.config._paper` and ``docs/paper.md``) as a live ``ml4t.live.Session``: on the replay of its
+``[data]`` over a websocket on 127.0.0.1 (or a ``ws://`` feed), on the simulated broker, in shadow mode or
+through Alpaca, journaled. It writes the journal and ``Result.save`` into ``--out`` (default
+``paper/<session_id>``, else ``paper/<UTC time>``) and prints a summary (orders by status, fills, final equity,
+the journal's path, whether it restarted). Run it again with the same journal to restart a stopped session; a
+finished journal is refused. Real money (``[session.alpaca] paper = false``) needs ``live = true`` in the config
+and ``--live`` here, both. Exit status: 0 the session ran to its end, 1 it failed while running (the journal
+keeps what happened: run again to restart), 2 bad usage or a bad config (a finished journal, real money without
+both opt-ins, every config problem with its file, line and key path). ``ml4t init --paper`` writes a commented
+example paper config (default ``paper.toml``) that runs on synthetic data.
+
 ``ml4t schema`` prints the JSON Schema of a study config (:func:`ml4t.config.json_schema`) for editors.
 ``ml4t init`` writes a commented example study to ``PATH`` (default ``study.toml``) and prints its path: every
 section and key with what it means, on synthetic data so it runs anywhere. Exit status 2 when ``PATH`` exists
@@ -174,15 +189,41 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
-    from ml4t.config._init import example
+    if args.paper:
+        from ml4t.config._paper import EXAMPLE as text
+    else:
+        from ml4t.config._init import example
 
-    path = Path(args.path)
+        text = example()
+    path = Path(args.path if args.path is not None else "paper.toml" if args.paper else "study.toml")
     if path.exists() and not args.force:
         raise _UsageError(f"{path} exists; pass --force to overwrite it")
     if not path.parent.is_dir():
         raise _UsageError(f"the folder of {path} does not exist")
-    path.write_text(example(), encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     print(path)
+    return 0
+
+
+PAPER_EXIT_STATUS = """exit status:
+  0  the session ran to its end (the summary is printed)
+  1  the session failed while running (the journal keeps what happened: run again to restart it)
+  2  bad usage or a bad config (every problem with its file, line and key path), a finished journal,
+     real money without both opt-ins (live = true in [session.alpaca] and --live)"""
+
+
+def _paper(args: argparse.Namespace) -> int:
+    from ml4t.config._paper import load_paper
+    from ml4t.live._paper import run_paper
+
+    loaded = load_paper(args.file, overrides=args.set)
+    try:
+        outcome = run_paper(loaded, args.out, live=args.live)
+    except ConfigError as error:
+        raise loaded.located(error) from None
+    except Exception as error:
+        return _failed(args.command, error)
+    print(outcome.summary())
     return 0
 
 
@@ -402,8 +443,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     commands.add_parser("schema", help="print the JSON Schema of a study config (for editors)")
     init_cmd = commands.add_parser("init", help="write a commented example study config")
-    init_cmd.add_argument("path", metavar="PATH", nargs="?", default="study.toml", help="default study.toml")
+    init_cmd.add_argument(
+        "path", metavar="PATH", nargs="?", default=None, help="default study.toml (paper.toml with --paper)"
+    )
     init_cmd.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    init_cmd.add_argument("--paper", action="store_true", help="a paper session's config (ml4t paper) instead")
+    paper_cmd = commands.add_parser(
+        "paper",
+        help="run an event Strategy from a config as a live session (replay, shadow or Alpaca paper), journaled",
+        description="Run the event Strategy of a paper config as a live session: on the replay of its data (or a "
+        "websocket feed), on the simulated broker, in shadow mode or through Alpaca; journaled, the result saved.",
+        epilog=PAPER_EXIT_STATUS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    paper_cmd.add_argument("file", metavar="CONFIG", help="a .toml / .yaml paper config (ml4t init --paper)")
+    paper_cmd.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a key (section.key=value)"
+    )
+    paper_cmd.add_argument(
+        "--out", default=None, metavar="DIR", help="the journal and result go here (default paper/<session id>)"
+    )
+    paper_cmd.add_argument(
+        "--live", action="store_true", help="trade real money: also needs live = true in [session.alpaca]"
+    )
     for name, text in (
         ("run", "run a study config (or reproduce a run folder) into a run folder"),
         ("sweep", "run a study config's [sweep] and its chosen combination into a run folder"),
@@ -448,6 +510,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sweep": _run,
         "check": _check,
         "cache": _cache,
+        "paper": _paper,
     }
     try:
         return handlers[args.command](args)

@@ -31,7 +31,7 @@ import re
 import tomllib
 import types
 import typing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,12 +52,14 @@ __all__ = [
     "ConfigFileError",
     "Loaded",
     "Problem",
+    "check_document",
     "cost_model",
     "key_lines",
     "line_of",
     "load",
     "loads",
     "parse_assignment",
+    "read_config_file",
 ]
 
 
@@ -139,6 +141,13 @@ def load(
     """The config in the TOML, YAML or JSON file ``path`` (by its suffix: ``.toml``, ``.yaml`` / ``.yml``,
     ``.json``), with the environment's ``ML4T__...`` variables (``environ``, default ``os.environ``) and
     ``overrides`` (``"section.key=value"``) applied. Raises ConfigFileError listing every problem."""
+    text, format = read_config_file(path)
+    return loads(text, format=format, file=Path(path), overrides=overrides, environ=environ)
+
+
+def read_config_file(path: str | os.PathLike[str]) -> tuple[str, str]:
+    """The text of the config file ``path`` and its format (by its suffix); a ConfigError naming ``FILE`` when
+    it does not exist or cannot be read."""
     file = Path(path)
     if not file.is_file():
         raise ConfigError(
@@ -149,7 +158,7 @@ def load(
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"cannot read config file {str(file)!r}: {error}", argument="FILE") from None
-    return loads(text, format=_format_of(file), file=file, overrides=overrides, environ=environ)
+    return text, _format_of(file)
 
 
 def loads(
@@ -162,6 +171,32 @@ def loads(
 ) -> Loaded:
     """The config in ``text`` (``format`` ``"toml"``, ``"yaml"`` or ``"json"``); ``file``, when given, names it
     in errors and is the folder relative data paths start from. See :func:`load`."""
+    raw, applied, (settings, promote) = check_document(
+        text, Config, _Checker.semantics, format=format, file=file, overrides=overrides, environ=environ
+    )
+    config = msgspec.convert(raw, Config)
+    resolved = _resolve_paths(msgspec.to_builtins(config), file)
+    return Loaded(config, file, resolved, applied, settings, promote)
+
+
+T = typing.TypeVar("T")
+
+
+def check_document(
+    text: str,
+    schema: type[msgspec.Struct],
+    semantics: Callable[[_Checker, dict[str, Any]], T],
+    *,
+    format: str = "toml",
+    file: Path | None = None,
+    overrides: Iterable[str] = (),
+    environ: Mapping[str, str] | None = None,
+) -> tuple[dict[str, Any], tuple[str, ...], T]:
+    """The document in ``text`` with the environment's ``ML4T__...`` variables and ``overrides`` applied, walked
+    against the struct ``schema`` and then checked by ``semantics(checker, raw)`` (the rules between its keys,
+    reported with the structural problems; what it returns is passed on): ``(raw, applied overrides, what
+    semantics returned)``. Every problem at once, as one ConfigFileError. What :func:`loads` does for a study,
+    for any config file of the same kind (``ml4t paper``'s)."""
     shown = str(file) if file is not None else None
     raw, lines = _parse(text, format, shown)
     origins: dict[tuple[str, ...], str] = {}
@@ -185,14 +220,12 @@ def loads(
         applied.append(assignment)
 
     checker = _Checker(shown, lines, origins)
-    checker.struct(raw, Config, ())
-    settings, promote = checker.semantics(raw)
+    checker.struct(raw, schema, ())
+    extra = semantics(checker, raw)
     problems.extend(checker.problems)
     if problems:
         raise ConfigFileError(problems, file=shown)
-    config = msgspec.convert(raw, Config)
-    resolved = _resolve_paths(msgspec.to_builtins(config), file)
-    return Loaded(config, file, resolved, tuple(applied), settings, promote)
+    return raw, tuple(applied), extra
 
 
 def key_lines(file: Path | None) -> dict[tuple[str, ...], int]:
@@ -379,16 +412,7 @@ class _Checker:
             elif isinstance(text, str):
                 self.expression(text, ("strategy", "rules", key), grid, scope)
         self.unread_parameters(rules, params, _table(sweep, "grid"))
-        for name, text in _table(data, "features").items():
-            if isinstance(text, str):  # with_features evaluates a named expression per symbol
-                self.expression(text, ("data", "features", name), {}, "symbol")
-        one_source = _given(data, "path") != _given(data, "synthetic")
-        if isinstance(raw.get("data"), dict) and not one_source and not self.has(("data", "path")):
-            self.add(("data",), "give the bars' path (a file, a glob or a list) or a synthetic table, exactly one")
-        signals = raw.get("signals")
-        for i, item in enumerate(signals if isinstance(signals, list) else []):
-            if isinstance(item, dict) and item.get("embargo") is not None and item.get("train_end") is None:
-                self.add(("signals", str(i), "embargo"), "an embargo counts from the training cut-off: give train_end")
+        self.data_rules(raw)
         if _given(raw, "sweep") and mode == "event":
             self.add(("sweep",), "a sweep runs a vectorized strategy; an event-mode strategy runs once")
         if _given(validation, "walk_forward") and not _given(raw, "sweep"):
@@ -407,6 +431,21 @@ class _Checker:
             built = self.settings(raw["promote"], EngineSettings, ("promote",))
             promote = built if isinstance(built, EngineSettings) else None
         return settings, promote
+
+    def data_rules(self, raw: Mapping[str, Any]) -> None:
+        """The rules of the ``[data]`` and ``[[signals]]`` sections (a study's, and any config that has them):
+        the features in the expression language, exactly one source of bars, an embargo with its cut-off."""
+        data = _table(raw, "data")
+        for name, text in _table(data, "features").items():
+            if isinstance(text, str):  # with_features evaluates a named expression per symbol
+                self.expression(text, ("data", "features", name), {}, "symbol")
+        one_source = _given(data, "path") != _given(data, "synthetic")
+        if isinstance(raw.get("data"), dict) and not one_source and not self.has(("data", "path")):
+            self.add(("data",), "give the bars' path (a file, a glob or a list) or a synthetic table, exactly one")
+        signals = raw.get("signals")
+        for i, item in enumerate(signals if isinstance(signals, list) else []):
+            if isinstance(item, dict) and item.get("embargo") is not None and item.get("train_end") is None:
+                self.add(("signals", str(i), "embargo"), "an embargo counts from the training cut-off: give train_end")
 
     def unread_parameters(self, rules: Mapping[str, Any], params: Mapping[str, Any], grid: Mapping[str, Any]) -> None:
         """A parameter or grid axis that no rule reads is a problem (a misspelt name would otherwise be swept or
