@@ -55,7 +55,7 @@ and bytes per level and the size limit; ``clear`` removes the entries (of one le
     ml4t init --paper [PATH] [--force]
 
 ``ml4t paper`` runs the event ``Strategy`` of a paper config (``.toml``, ``.yaml``; see
-:mod:`ml4t.config._paper` and ``docs/paper.md``) as a live ``ml4t.live.Session``: on the replay of its
+:mod:`ml4t.live._paper` and ``docs/paper.md``) as a live ``ml4t.live.Session``: on the replay of its
 ``[data]`` over a websocket on 127.0.0.1 (or a ``ws://`` feed), on the simulated broker, in shadow mode or
 through Alpaca, journaled. It writes the journal and ``Result.save`` into ``--out`` (default
 ``paper/<session_id>``, else ``paper/<UTC time>``) and prints a summary (orders by status, fills, final equity,
@@ -190,7 +190,7 @@ def _schema(args: argparse.Namespace) -> int:
 
 def _init(args: argparse.Namespace) -> int:
     if args.paper:
-        from ml4t.config._paper import EXAMPLE as text
+        from ml4t.live._paper import EXAMPLE as text
     else:
         from ml4t.config._init import example
 
@@ -213,8 +213,7 @@ PAPER_EXIT_STATUS = """exit status:
 
 
 def _paper(args: argparse.Namespace) -> int:
-    from ml4t.config._paper import load_paper
-    from ml4t.live._paper import run_paper
+    from ml4t.live._paper import load_paper, run_paper
 
     loaded = load_paper(args.file, overrides=args.set)
     try:

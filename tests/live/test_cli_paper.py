@@ -15,12 +15,11 @@ from tests.live.venues import MemoryVenue
 
 from ml4t import _core
 from ml4t.cli import main
-from ml4t.config._paper import EXAMPLE, load_paper
 from ml4t.datasets import synthetic_bars
 from ml4t.demo import SmaCrossWithStop
 from ml4t.event import Engine
 from ml4t.live import read_journal
-from ml4t.live._paper import run_paper
+from ml4t.live._paper import EXAMPLE, load_paper, run_paper
 from ml4t.result import Result
 
 SETTINGS = {"init_cash": 100_000.0, "account": "margin", "leverage": 3.0}  # the example's [settings]

@@ -372,7 +372,7 @@ class _Checker:
         """The rules between sections, the settings and the rules' language, on the raw document (so they are
         reported with the structural problems: every bad key at once); the settings built. A part that already
         has a structural problem is not checked again."""
-        data, strategy = _table(raw, "data"), _table(raw, "strategy")
+        strategy = _table(raw, "strategy")
         sweep, validation = _table(raw, "sweep"), _table(raw, "validation")
         mode = strategy.get("mode", "vectorized")
         rules, ref = _table(strategy, "rules"), strategy.get("ref")

@@ -1,5 +1,26 @@
 """``ml4t paper CONFIG``: an event :class:`~ml4t.event.Strategy` from a config file run as a live
-:class:`~ml4t.live.Session`, journaled, its result saved (the config: :mod:`ml4t.config._paper`).
+:class:`~ml4t.live.Session`, journaled, its result saved.
+
+The config: one frozen struct per section, each mapping one-to-one onto the Python API, read by the study
+loader's machinery (:func:`ml4t.config._load.check_document`: TOML or YAML, ``ML4T__...`` variables and ``--set``
+overrides, every problem at once with its line and a close match).
+
+| section | Python API |
+|---|---|
+| ``[data]``, ``[[signals]]`` | exactly a study's: the recording the replay serves (``ml4t.live.ReplayServer(bars,
+  signals)``); with a websocket ``feed``, only the symbols |
+| ``[strategy]`` | ``ref = "package.module:Class"``, an ``ml4t.event.Strategy`` subclass (or a factory of one),
+  linted before it is imported, called with ``params`` |
+| ``[settings]`` | ``ml4t.settings.EngineSettings``, field for field (``ml4t.live.Session(..., **settings)``) |
+| ``[session]`` | ``ml4t.live.Session(strategy, feed, symbols=, journal=, session_id=, reconcile_every=, ...)``,
+  the feed (``"replay"``: a ``ReplayServer`` on 127.0.0.1 read by ``ReplayFeed``; or a ``ws://`` URL) and the
+  broker (``"simulated"``, ``"shadow"``, ``"alpaca"``) |
+| ``[session.risk]`` | ``ml4t.live.RiskLimits(max_order_value=, max_position=, kill_switch=)`` |
+| ``[session.alpaca]`` | ``ml4t.live.AlpacaBroker(paper=, live=, url=, stream_url=, timeout=, max_reconnects=)``;
+  the keys come from ``APCA_API_KEY_ID`` / ``APCA_API_SECRET_KEY`` only, never from a file |
+
+A paper config's ``[data]`` / ``[[signals]]`` / ``[strategy]`` / ``[settings]`` are checked and built by an
+event-mode :class:`ml4t.config.Study` (:meth:`PaperLoaded.study`).
 
 Contract of :func:`run_paper`:
 
@@ -20,21 +41,210 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from ml4t.config._paper import PaperLoaded
+import msgspec
+from msgspec import Meta
+
+from ml4t.config._load import (
+    ConfigFileError,
+    Loaded,
+    Problem,
+    _Checker,
+    _table,
+    check_document,
+    key_lines,
+    line_of,
+    read_config_file,
+)
+from ml4t.config._schema import Config, DataConfig, SignalsConfig, StrategyConfig
 from ml4t.errors import ConfigError
 from ml4t.live._broker import Venue
 from ml4t.live._feed import ReplayFeed
 from ml4t.live._replay import ReplayServer
+from ml4t.live._risk import RiskLimits
 from ml4t.live._session import Session
 from ml4t.result import Result
+from ml4t.settings import EngineSettings
 
-__all__ = ["PaperOutcome", "default_out", "run_paper"]
+__all__ = [
+    "EXAMPLE",
+    "AlpacaConfig",
+    "PaperConfig",
+    "PaperLoaded",
+    "PaperOutcome",
+    "PaperStrategyConfig",
+    "SessionConfig",
+    "default_out",
+    "load_paper",
+    "run_paper",
+]
+
+KEY_VARIABLES = ("APCA_API_KEY_ID", "APCA_API_SECRET_KEY")
+"""The environment variables the Alpaca keys are read from (never a config file)."""
+
+
+class AlpacaConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``ml4t.live.AlpacaBroker(paper=, live=, url=, stream_url=, timeout=, max_reconnects=)``. The keys are not
+    here: ``AlpacaBroker`` reads them from ``APCA_API_KEY_ID`` / ``APCA_API_SECRET_KEY``. ``paper = false``
+    trades real money and needs ``live = true`` here and ``--live`` on the command line, both."""
+
+    paper: bool = True
+    live: bool = False
+    url: Annotated[str, Meta(pattern=r"^https?://\S+$", description="an http(s):// URL")] | None = None
+    stream_url: Annotated[str, Meta(pattern=r"^wss?://\S+$", description="a ws(s):// URL")] | None = None
+    timeout: Annotated[float, Meta(gt=0)] = 10.0
+    max_reconnects: Annotated[int, Meta(ge=0)] | None = None
+
+    def arguments(self) -> dict[str, Any]:
+        """The keyword arguments of ``AlpacaBroker`` (a key left at none is not passed: the broker's default)."""
+        return {k: v for k, v in msgspec.structs.asdict(self).items() if v is not None}
+
+
+class SessionConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The live session: where the messages come from (``feed``), where the orders go (``broker``), the
+    journal and the limits (``ml4t.live.Session``'s arguments)."""
+
+    feed: Annotated[
+        str,
+        Meta(
+            pattern=r"^(replay|wss?://\S+)$",
+            description="'replay' (serve [data] on 127.0.0.1) or a feed's websocket URL 'ws://host:port'",
+        ),
+    ] = "replay"
+    speed: Annotated[float, Meta(ge=0)] = 0.0
+    heartbeat: Annotated[float, Meta(gt=0)] = 0.25
+    timeout: Annotated[float, Meta(gt=0)] = 10.0
+    broker: Literal["simulated", "shadow", "alpaca"] = "simulated"
+    journal: str | None = None
+    symbols: list[str] | None = None
+    session_id: (
+        Annotated[str, Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="letters, digits and _")] | None
+    ) = None
+    reconcile_every: Annotated[float, Meta(gt=0)] = 60.0
+    risk: RiskLimits | None = None
+    alpaca: AlpacaConfig = AlpacaConfig()
+
+
+class PaperStrategyConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The event ``Strategy``: ``ref``, its import path (a subclass or a factory), and ``params``, the keyword
+    arguments it is called with."""
+
+    ref: Annotated[
+        str, Meta(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", description="an import path 'package.module:name'")
+    ]
+    params: dict[str, Any] = {}
+
+
+class PaperConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A paper session (see the module's doc)."""
+
+    version: Literal[1] = 1
+    data: DataConfig
+    signals: list[SignalsConfig] = []
+    strategy: PaperStrategyConfig
+    settings: dict[str, Any] = {}
+    session: SessionConfig = SessionConfig()
+
+
+_KEYISH = ("key", "secret", "token", "password")
+
+
+def _semantics(checker: _Checker, raw: dict[str, Any]) -> EngineSettings:
+    """The rules between a paper config's keys (reported with the structural problems); the settings built."""
+    checker.data_rules(raw)
+    if len(raw.get("signals") or []) > 1:
+        checker.add(("signals",), "a session's replay serves one signals file")
+    session = _table(raw, "session")
+    alpaca = _table(session, "alpaca")
+    for key in alpaca:
+        if any(word in str(key).lower() for word in _KEYISH):
+            path = f"session.alpaca.{key}"
+            checker.problems = [p for p in checker.problems if p.path != path]  # not "unknown key"
+            checker.add(
+                ("session", "alpaca", str(key)),
+                f"the Alpaca keys are never read from a config file: set {' and '.join(KEY_VARIABLES)} in the "
+                "environment",
+            )
+    if not checker.has(("session", "alpaca", "paper")) and not checker.has(("session", "alpaca", "live")):
+        paper, live = alpaca.get("paper", True), alpaca.get("live", False)
+        if paper is False and live is not True:
+            checker.add(
+                ("session", "alpaca", "paper"),
+                "paper = false trades real money: it needs live = true here and --live on the command line",
+            )
+        if paper is True and live is True:
+            checker.add(("session", "alpaca", "live"), "live = true is the opt-in of paper = false (real money)")
+    risk = session.get("risk")
+    if isinstance(risk, dict) and not checker.has(("session", "risk")):
+        try:
+            RiskLimits(**risk)
+        except ConfigError as error:
+            checker.add(("session", "risk", error.argument or ""), error.message)
+    built = checker.settings(_table(raw, "settings"), EngineSettings, ("settings",))
+    return built if isinstance(built, EngineSettings) else EngineSettings.build()
+
+
+class PaperLoaded:
+    """A validated paper config: ``config`` (the structs), ``file``, the applied ``overrides``, the built
+    ``settings``; :meth:`study` is the event-mode study of its ``[data]``, ``[[signals]]``, ``[strategy]`` and
+    ``[settings]`` (what builds the bars and the strategy)."""
+
+    def __init__(
+        self, config: PaperConfig, file: Path | None, overrides: tuple[str, ...], settings: EngineSettings
+    ) -> None:
+        self.config = config
+        self.file = file
+        self.overrides = overrides
+        self.settings = settings
+        self._study: Any = None
+
+    def study(self) -> Any:
+        """The :class:`ml4t.config.Study` (event mode) of the data, the strategy and the settings."""
+        if self._study is None:
+            from ml4t.config._study import Study
+
+            c = self.config
+            strategy = StrategyConfig(mode="event", ref=c.strategy.ref, params=c.strategy.params)
+            study = Config(data=c.data, signals=c.signals, strategy=strategy, settings=c.settings)
+            loaded = Loaded(study, self.file, msgspec.to_builtins(study), self.overrides, self.settings)
+            self._study = Study(loaded)
+        return self._study
+
+    def located(self, error: ConfigError) -> ConfigError:
+        """``error`` as a ConfigFileError with the file and the line of the key it names (``strategy.ref``,
+        ``session.symbols``), or ``error`` itself when it names none of the config's keys."""
+        argument = error.argument or ""
+        if isinstance(error, ConfigFileError) or argument.split(".")[0] not in PaperConfig.__struct_fields__:
+            return error
+        path = tuple(argument.split("."))
+        origin = next((o for o in self.overrides if o.partition("=")[0].strip() == argument), None)
+        line = None if origin is not None else line_of(key_lines(self.file), path)
+        shown = str(self.file) if self.file is not None else None
+        origin = None if origin is None else f"--set {origin}"
+        return ConfigFileError([Problem(argument, error.message, shown, line, origin)], file=shown)
+
+
+def load_paper(
+    path: str | os.PathLike[str],
+    *,
+    overrides: Iterable[str] = (),
+    environ: Mapping[str, str] | None = None,
+) -> PaperLoaded:
+    """The paper config in the file ``path`` (``.toml``, ``.yaml``, ``.json``), with the ``ML4T__...``
+    variables of ``environ`` (default ``os.environ``) and ``overrides`` applied; ConfigFileError lists every
+    problem with its line."""
+    text, format = read_config_file(path)
+    file = Path(path)
+    raw, applied, settings = check_document(
+        text, PaperConfig, _semantics, format=format, file=file, overrides=overrides, environ=environ
+    )
+    return PaperLoaded(msgspec.convert(raw, PaperConfig), file, applied, settings)
 
 
 @dataclass(frozen=True)
@@ -190,3 +400,66 @@ def _feed(loaded: PaperLoaded, bars: Any, signals: list[Any]) -> Iterator[Replay
         ReplayFeed(server.url, timeout=s.timeout) as feed,
     ):
         yield feed
+
+
+EXAMPLE = """\
+# An ml4t paper session (`ml4t paper paper.toml`): an event Strategy on a live feed, journaled. Every section
+# maps onto the Python API (ml4t.live._paper): ml4t.live.Session(Strategy(**params), feed, **[session],
+# **[settings]). A commented-out key shows its default; keys marked (default: none) show an example.
+# Override any key without editing: `--set session.speed=86400` or ML4T__SESSION__SPEED=86400.
+# Run it again with the same journal (same --out, or session_id) to restart a stopped session.
+
+# version = 1                      # the config format's version (default 1)
+
+[data]                             # the recording the replay serves: exactly a study's [data] (ml4t init)
+# path = "bars/*.parquet"          # bar files: a file, a glob or a list, from this file's folder (default: none)
+# tz = "America/New_York"          # time zone of naive timestamps in the files (default: none)
+# freq = "1d"                      # the bars' interval (default: none, inferred)
+# universe = ["A000", "A001"]      # the symbols to keep (default: none, every symbol)
+
+[data.synthetic]                   # synthetic bars (ml4t.datasets.synthetic_bars), instead of path
+n_assets = 3                       # the number of symbols (default 5)
+n_bars = 500                       # bars per symbol (default 2520)
+# seed = 0                         # the random seed
+
+# [[signals]]                      # one file of signals the replay serves with the bars, as a study's
+# path = "predictions.parquet"
+
+[strategy]
+ref = "ml4t.demo:SmaCrossWithStop" # an ml4t.event.Strategy subclass (or factory) by import path, linted first
+params = { fast = 10, slow = 30 }  # its keyword arguments (default: none)
+
+[settings]                         # ml4t.settings.EngineSettings, field for field (the simulated broker's rules)
+init_cash = 100000.0               # starting cash (with a broker: the session's budget in its account)
+account = "margin"                 # "cash" or "margin"
+leverage = 3.0                     # a margin account's leverage (default: none, 2.0 on margin)
+# execution = "next_open"          # "next_open": fill at the next bar's open; "close": at the bar's close
+# commission = { model = "PerShare", per_share = 0.005, minimum = 1.0 }  # a cost model (default: none)
+# slippage = { model = "Bps", bps = 5 }  # a slippage model (default: none)
+
+[session]                          # ml4t.live.Session
+# feed = "replay"                  # "replay": serve [data] on 127.0.0.1; or a feed's URL "ws://host:port"
+# speed = 0.0                      # replay pace, simulated seconds per wall second; 0: as fast as possible
+# heartbeat = 0.25                 # seconds of wall time between heartbeats of a paced replay
+# timeout = 10.0                   # seconds without a message before the feed is given up
+# broker = "simulated"             # "simulated" (as a backtest), "shadow" (decide, send nothing), "alpaca"
+# journal = "session.jsonl"        # the journal, from this file's folder (default: none, <out>/journal.jsonl)
+# symbols = ["A000", "A001"]       # the session's symbols (default: none, the data's)
+# session_id = "sma_paper"         # the client order ids' prefix, and the default --out (default: none)
+# reconcile_every = 60.0           # seconds between reconciliations with the broker's account
+
+# [session.risk]                   # ml4t.live.RiskLimits, checked before any order leaves
+# max_order_value = 50000.0        # the largest order value, in account currency (default: none)
+# max_position = 1000.0            # the largest absolute position in units of one symbol (default: none)
+# kill_switch = "STOP"             # while this file exists no order leaves (default: none)
+
+# [session.alpaca]                 # ml4t.live.AlpacaBroker (broker = "alpaca" or "shadow"); the keys come
+                                   # from APCA_API_KEY_ID / APCA_API_SECRET_KEY, never from this file
+# paper = true                     # the paper account; false trades real money
+# live = false                     # the opt-in to real money: with paper = false, and --live on the command line
+# url = "https://paper-api.alpaca.markets"           # the REST base (default: none, Alpaca's)
+# stream_url = "wss://paper-api.alpaca.markets/stream"  # the trade updates stream (default: none, Alpaca's)
+# timeout = 10.0                   # seconds a request may take
+# max_reconnects = 10              # stream connections lost in a row before giving up (default: none, the broker's)
+"""
+"""The commented example ``ml4t init --paper`` writes: it runs on synthetic bars, on the simulated broker."""
