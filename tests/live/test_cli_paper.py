@@ -18,7 +18,7 @@ from ml4t.cli import main
 from ml4t.datasets import synthetic_bars
 from ml4t.demo import SmaCrossWithStop
 from ml4t.event import Engine
-from ml4t.live import read_journal
+from ml4t.live import ReplayServer, read_journal
 from ml4t.live._paper import EXAMPLE, load_paper, run_paper
 from ml4t.result import Result
 
@@ -107,16 +107,23 @@ def test_a_stopped_session_restarts_from_its_journal_and_a_finished_one_is_refus
     assert kinds.count("bar") == 120  # the replayed bars are not journaled twice
     # the session is finished now: running it again is refused, naming the journal
     assert main(["paper", str(example), "--out", str(out), *SHORT]) == 2
-    assert str(journal) in capsys.readouterr().err
-
-
-def test_a_finished_journal_is_exit_status_2_naming_its_path(example, tmp_path, capsys):
-    out = tmp_path / "out"
-    assert main(["paper", str(example), "--out", str(out), *SHORT]) == 0
-    capsys.readouterr()
-    assert main(["paper", str(example), "--out", str(out), *SHORT]) == 2
     err = capsys.readouterr().err
-    assert str(out / "journal.jsonl") in err and "finished session" in err
+    assert str(journal) in err and "finished session" in err
+
+
+def test_a_session_reads_a_running_feed_by_its_url(example, tmp_path, capsys):
+    with ReplayServer(synthetic_bars(3, 120, "1d", 0)) as server:
+        out = tmp_path / "out"
+        assert main(["paper", str(example), "--out", str(out), "--set", f"session.feed={server.url}", *SHORT]) == 0
+        assert server.connections == 1
+    _same(_backtest(120), Result.load(out / "result"))
+
+
+def test_a_paced_replay_gives_the_same_result(example, tmp_path):
+    # 120 days in about 0.3 s of wall time, heartbeats every 20 ms while nothing arrives
+    pace = ["--set", f"session.speed={120 * 86_400 / 0.3}", "--set", "session.heartbeat=0.02"]
+    assert main(["paper", str(example), "--out", str(tmp_path / "out"), *SHORT, *pace]) == 0
+    _same(_backtest(120), Result.load(tmp_path / "out" / "result"))
 
 
 def test_shadow_mode_decides_and_journals_every_order_and_sends_none(example, tmp_path):
