@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import polars as pl
 import pytest
 from tests.live.venues import MemoryVenue
 
@@ -245,7 +246,7 @@ def test_shadow_mode_against_a_fake_alpaca_sends_nothing(example, tmp_path, monk
         config = _alpaca_config(example, fake)
         out = tmp_path / "out"
         assert main(["paper", str(config), "--out", str(out), "--set", "session.broker=shadow", *SHORT]) == 0
-        assert fake.updates() == []
+        assert fake.updates == []
     assert "(shadow broker, new)" in capsys.readouterr().out
     _same(_backtest(120), Result.load(out / "result"))
 
@@ -256,14 +257,16 @@ def test_a_paper_session_through_a_fake_alpaca_sends_each_order_once(example, tm
         pytest.skip("a session through a broker needs the engine's external execution (helper 'external')")
     monkeypatch.setenv("APCA_API_KEY_ID", "fake-key")
     monkeypatch.setenv("APCA_API_SECRET_KEY", "fake-secret")
+    closes = synthetic_bars(3, 120, "1d", 0).frame.group_by("symbol").agg(pl.col("close").mean()).rows()
     with FakeAlpaca(cash=1_000_000.0) as fake:
-        for symbol in ("A000", "A001", "A002"):
-            fake.set_price(symbol, 100.0)
+        for symbol, close in closes:  # the fake fills every order at one price per symbol: the data's mean
+            fake.set_price(symbol, close)
         config = _alpaca_config(example, fake)
         out = tmp_path / "out"
         assert main(["paper", str(config), "--out", str(out), "--set", "session.broker=alpaca", *SHORT]) == 0
         sent = [e.data["client_order_id"] for e in read_journal(out / "journal.jsonl") if e.kind == "order"]
         assert sent and len(sent) == len(set(sent))
         assert all(fake.order(cid)["client_order_id"] == cid for cid in sent)
-    printed = capsys.readouterr().out
-    assert "(paper broker, new)" in printed
+    assert "(paper broker, new)" in capsys.readouterr().out
+    saved = Result.load(out / "result")
+    assert saved.meta["broker"] == "paper" and saved.orders.height == len(sent)  # every decision sent, once
