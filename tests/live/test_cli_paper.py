@@ -18,6 +18,7 @@ from ml4t import _core
 from ml4t.cli import main
 from ml4t.datasets import synthetic_bars
 from ml4t.demo import SmaCrossWithStop
+from ml4t.errors import RejectionWarning
 from ml4t.event import Engine
 from ml4t.live import ReplayServer, read_journal
 from ml4t.live._paper import EXAMPLE, load_paper, run_paper
@@ -125,6 +126,31 @@ def test_a_paced_replay_gives_the_same_result(example, tmp_path):
     pace = ["--set", f"session.speed={120 * 86_400 / 0.3}", "--set", "session.heartbeat=0.02"]
     assert main(["paper", str(example), "--out", str(tmp_path / "out"), *SHORT, *pace]) == 0
     _same(_backtest(120), Result.load(tmp_path / "out" / "result"))
+
+
+def _external_engine() -> None:
+    if not hasattr(_core.EventEngine, "apply_fill"):
+        pytest.skip(
+            "refusing an order, or booking a broker's fills, needs the engine's external execution (helper 'external')"
+        )
+
+
+def test_the_risk_limits_and_the_kill_switch_file_refuse_orders_before_they_leave(example, tmp_path, capsys):
+    _external_engine()
+    with example.open("a") as file:
+        file.write('[session.risk]\nmax_order_value = 1000.0\nkill_switch = "STOP"\n')
+    out = tmp_path / "out"
+    with pytest.warns(RejectionWarning, match="risk_limit"):
+        assert main(["paper", str(example), "--out", str(out), *SHORT]) == 0
+    orders = Result.load(out / "result").orders
+    assert orders.height > 0 and set(orders["reason_code"]) == {"risk_limit"}
+    assert all("max_order_value" in reason for reason in orders["reason"])
+    assert f"orders: {orders.height} ({orders.height} rejected)" in capsys.readouterr().out
+    (tmp_path / "STOP").touch()  # the kill switch, from the config's folder
+    with pytest.warns(RejectionWarning, match="risk_limit"):
+        assert main(["paper", str(example), "--out", str(tmp_path / "killed"), *SHORT]) == 0
+    orders = Result.load(tmp_path / "killed" / "result").orders
+    assert orders.height > 0 and all(reason.startswith("kill switch on") for reason in orders["reason"])
 
 
 def test_shadow_mode_decides_and_journals_every_order_and_sends_none(example, tmp_path):
@@ -253,8 +279,7 @@ def test_shadow_mode_against_a_fake_alpaca_sends_nothing(example, tmp_path, monk
 
 def test_a_paper_session_through_a_fake_alpaca_sends_each_order_once(example, tmp_path, monkeypatch, capsys):
     FakeAlpaca = _fake_alpaca()
-    if not hasattr(_core.EventEngine, "apply_fill"):
-        pytest.skip("a session through a broker needs the engine's external execution (helper 'external')")
+    _external_engine()
     monkeypatch.setenv("APCA_API_KEY_ID", "fake-key")
     monkeypatch.setenv("APCA_API_SECRET_KEY", "fake-secret")
     closes = synthetic_bars(3, 120, "1d", 0).frame.group_by("symbol").agg(pl.col("close").mean()).rows()

@@ -32,9 +32,10 @@ Contract of :func:`run_paper`:
   journaled against the Alpaca account of ``[session.alpaca]``, never sent) or ``alpaca``
   (``ml4t.live.AlpacaBroker(**[session.alpaca])``, imported when used). Real money (``paper = false``) needs
   ``live = true`` in the config and ``live=True`` here (``--live``), both;
-- the folder ``out``: the journal (``journal.jsonl`` unless ``journal`` says where; a relative path is from the
-  config's folder) and ``Result.save(out/"result")``. A journal without an end line is a stopped session: the
-  Session restarts it (:attr:`PaperOutcome.restarted`); a finished one is a ConfigError naming its path.
+- the folder ``out``: the journal (``journal.jsonl`` unless ``journal`` says where; a relative path, there and
+  in ``kill_switch``, is from the config's folder) and ``Result.save(out/"result")``. A journal without an end
+  line is a stopped session: the Session restarts it (:attr:`PaperOutcome.restarted`); a finished one is a
+  ConfigError naming its path.
 """
 
 from __future__ import annotations
@@ -349,7 +350,7 @@ def run_paper(
             shadow=broker == "shadow",
             live=live,
             journal=journal,
-            risk=session_config.risk,
+            risk=_risk(loaded),
             freq=config.data.freq,
             session_id=session_config.session_id,
             reconcile_every=session_config.reconcile_every,
@@ -362,8 +363,19 @@ def run_paper(
 
 def _journal_path(loaded: PaperLoaded, folder: Path) -> Path:
     given = loaded.config.session.journal
-    if given is None:
-        return folder / "journal.jsonl"
+    return folder / "journal.jsonl" if given is None else _from_config(loaded, given)
+
+
+def _risk(loaded: PaperLoaded) -> RiskLimits | None:
+    """``[session.risk]``, its kill switch's file from the config's folder."""
+    risk = loaded.config.session.risk
+    if risk is None or risk.kill_switch is None:
+        return risk
+    return msgspec.structs.replace(risk, kill_switch=str(_from_config(loaded, risk.kill_switch)))
+
+
+def _from_config(loaded: PaperLoaded, given: str) -> Path:
+    """A path of the config: from the config file's folder unless absolute (as the data's paths)."""
     path = Path(given)
     if not path.is_absolute() and loaded.file is not None:
         path = loaded.file.parent / path
@@ -451,7 +463,7 @@ leverage = 3.0                     # a margin account's leverage (default: none,
 # [session.risk]                   # ml4t.live.RiskLimits, checked before any order leaves
 # max_order_value = 50000.0        # the largest order value, in account currency (default: none)
 # max_position = 1000.0            # the largest absolute position in units of one symbol (default: none)
-# kill_switch = "STOP"             # while this file exists no order leaves (default: none)
+# kill_switch = "STOP"             # no order leaves while this file exists, from this file's folder (default: none)
 
 # [session.alpaca]                 # ml4t.live.AlpacaBroker (broker = "alpaca" or "shadow"); the keys come
                                    # from APCA_API_KEY_ID / APCA_API_SECRET_KEY, never from this file
