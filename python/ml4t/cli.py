@@ -63,8 +63,9 @@ the journal's path, whether it restarted). Run it again with the same journal to
 finished journal is refused. Real money (``[session.alpaca] paper = false``) needs ``live = true`` in the config
 and ``--live`` here, both. Exit status: 0 the session ran to its end, 1 it failed while running (the journal
 keeps what happened: run again to restart), 2 bad usage or a bad config (a finished journal, real money without
-both opt-ins, every config problem with its file, line and key path). ``ml4t init --paper`` writes a commented
-example paper config (default ``paper.toml``) that runs on synthetic data.
+both opt-ins, every config problem with its file, line and key path), 130 stopped with Ctrl-C (the journal keeps
+the session, as for 1). ``ml4t init --paper`` writes a commented example paper config (default ``paper.toml``)
+that runs on synthetic data.
 
 ``ml4t schema`` prints the JSON Schema of a study config (:func:`ml4t.config.json_schema`) for editors.
 ``ml4t init`` writes a commented example study to ``PATH`` (default ``study.toml``) and prints its path: every
@@ -209,17 +210,25 @@ PAPER_EXIT_STATUS = """exit status:
   0  the session ran to its end (the summary is printed)
   1  the session failed while running (the journal keeps what happened: run again to restart it)
   2  bad usage or a bad config (every problem with its file, line and key path), a finished journal,
-     real money without both opt-ins (live = true in [session.alpaca] and --live)"""
+     real money without both opt-ins (live = true in [session.alpaca] and --live)
+  130  stopped with Ctrl-C (the journal keeps the session: run again with the same --out to restart it)"""
 
 
 def _paper(args: argparse.Namespace) -> int:
-    from ml4t.live._paper import load_paper, run_paper
+    from ml4t.live._paper import default_out, load_paper, run_paper
 
     loaded = load_paper(args.file, overrides=args.set)
+    out = Path(args.out) if args.out is not None else default_out(loaded)
     try:
-        outcome = run_paper(loaded, args.out, live=args.live)
+        outcome = run_paper(loaded, out, live=args.live)
     except ConfigError as error:
         raise loaded.located(error) from None
+    except KeyboardInterrupt:
+        print(
+            f"ml4t paper: stopped; its journal keeps the session: run it again with --out {out} to restart it",
+            file=sys.stderr,
+        )
+        return 130
     except Exception as error:
         return _failed(args.command, error)
     print(outcome.summary())

@@ -113,6 +113,41 @@ def test_a_stopped_session_restarts_from_its_journal_and_a_finished_one_is_refus
     assert str(journal) in err and "finished session" in err
 
 
+STOPS_ONCE = """
+from typing import ClassVar
+
+from ml4t.demo import SmaCrossWithStop
+
+
+class StopsOnce(SmaCrossWithStop):
+    \"\"\"The example's strategy, stopped once (Ctrl-C) at its 70th bar.\"\"\"
+
+    stop_at: ClassVar[list[int]] = [70]
+
+    def on_start(self, ctx):
+        self.seen = 0
+
+    def on_bar(self, ctx, bars):
+        self.seen += 1
+        if self.seen in StopsOnce.stop_at:
+            StopsOnce.stop_at.clear()
+            raise KeyboardInterrupt
+        super().on_bar(ctx, bars)
+"""
+
+
+def test_a_session_stopped_with_ctrl_c_restarts_where_it_stopped(example, tmp_path, capsys):
+    (tmp_path / "stops_once.py").write_text(STOPS_ONCE)
+    out = tmp_path / "out"
+    args = ["paper", str(example), "--out", str(out), "--set", "strategy.ref=stops_once:StopsOnce", *SHORT]
+    assert main(args) == 130
+    assert f"run it again with --out {out} to restart it" in capsys.readouterr().err
+    assert sum(e.kind == "bar" for e in read_journal(out / "journal.jsonl")) == 70
+    assert main(args) == 0
+    assert "restarted from its journal" in capsys.readouterr().out
+    _same(_backtest(120), Result.load(out / "result"))
+
+
 def test_a_session_reads_a_running_feed_by_its_url(example, tmp_path, capsys):
     with ReplayServer(synthetic_bars(3, 120, "1d", 0)) as server:
         out = tmp_path / "out"
