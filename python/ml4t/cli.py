@@ -459,8 +459,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     paper_cmd = commands.add_parser(
         "paper",
         help="run an event Strategy from a config as a live session (replay, shadow or Alpaca paper), journaled",
-        description="Run the event Strategy of a paper config as a live session: on the replay of its data (or a "
-        "websocket feed), on the simulated broker, in shadow mode or through Alpaca; journaled, the result saved.",
+        description="Run the event Strategy of a paper config as a live session: on the replay of its data (or a\n"
+        "websocket feed), on the simulated broker, in shadow mode or through Alpaca; journaled, the result saved.\n"
+        "Run it again with the same journal (--out) to restart a stopped session.",
         epilog=PAPER_EXIT_STATUS,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -469,7 +470,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--set", action="append", default=[], metavar="KEY=VALUE", help="override a key (section.key=value)"
     )
     paper_cmd.add_argument(
-        "--out", default=None, metavar="DIR", help="the journal and result go here (default paper/<session id>)"
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="the journal and result go here (default paper/<session_id>, else paper/<UTC time>)",
     )
     paper_cmd.add_argument(
         "--live", action="store_true", help="trade real money: also needs live = true in [session.alpaca]"

@@ -64,6 +64,7 @@ from ml4t.config._load import (
     read_config_file,
 )
 from ml4t.config._schema import Config, DataConfig, SignalsConfig, StrategyConfig
+from ml4t.config._study import Study
 from ml4t.errors import ConfigError
 from ml4t.live._broker import Venue
 from ml4t.live._feed import ReplayFeed
@@ -203,13 +204,11 @@ class PaperLoaded:
         self.file = file
         self.overrides = overrides
         self.settings = settings
-        self._study: Any = None
+        self._study: Study | None = None
 
-    def study(self) -> Any:
+    def study(self) -> Study:
         """The :class:`ml4t.config.Study` (event mode) of the data, the strategy and the settings."""
         if self._study is None:
-            from ml4t.config._study import Study
-
             c = self.config
             strategy = StrategyConfig(mode="event", ref=c.strategy.ref, params=c.strategy.params)
             study = Config(data=c.data, signals=c.signals, strategy=strategy, settings=c.settings)
