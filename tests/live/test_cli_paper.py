@@ -16,6 +16,7 @@ from tests.live.venues import MemoryVenue
 
 from ml4t import _core
 from ml4t.cli import main
+from ml4t.data import signals as make_signals
 from ml4t.datasets import synthetic_bars
 from ml4t.demo import SmaCrossWithStop
 from ml4t.errors import RejectionWarning
@@ -146,6 +147,21 @@ def test_a_session_stopped_with_ctrl_c_restarts_where_it_stopped(example, tmp_pa
     assert main(args) == 0
     assert "restarted from its journal" in capsys.readouterr().out
     _same(_backtest(120), Result.load(out / "result"))
+
+
+def test_the_replay_serves_the_signals_file_with_the_bars(example, tmp_path):
+    bars = synthetic_bars(3, 120, "1d", 0)
+    frame = bars.frame.select("ts_event", "symbol").gather_every(3).with_columns(score=pl.lit(0.5))
+    frame.write_csv(tmp_path / "scores.csv")
+    with example.open("a") as file:
+        file.write('[[signals]]\npath = "scores.csv"\nts_arrival = "6h"\n')
+    out = tmp_path / "out"
+    assert main(["paper", str(example), "--out", str(out), *SHORT]) == 0
+    signals = make_signals(pl.read_csv(tmp_path / "scores.csv", try_parse_dates=True), ts_arrival="6h")
+    backtest = Engine(bars, SmaCrossWithStop(fast=10, slow=30), signals=signals, **SETTINGS).run()
+    _same(backtest, Result.load(out / "result"))
+    kinds = [e.kind for e in read_journal(out / "journal.jsonl")]
+    assert kinds.count("signal") == frame["ts_event"].n_unique()  # each arrives 6 h after its bar, alone
 
 
 def test_a_session_reads_a_running_feed_by_its_url(example, tmp_path, capsys):
