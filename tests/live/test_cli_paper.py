@@ -1,6 +1,8 @@
 """``ml4t paper CONFIG``: the example config runs end to end (a replay over a websocket on 127.0.0.1, the
-simulated broker) to the backtest's result; shadow mode; a restart after a journal without an end line; a
-finished journal and bad configs refused with exit status 2 and a clear message.
+simulated broker) to the backtest's result, also from YAML, paced, with a signals file and on a running feed's
+URL; shadow mode; restarts after a journal without an end line and after Ctrl-C; a finished journal and bad
+configs refused with exit status 2 and a clear message; risk limits; the Alpaca broker against ``FakeAlpaca``
+(skipped, saying why, while ``AlpacaBroker`` or the engine's external execution is not in the tree).
 
 The reference is ``ml4t.event.Engine(bars, Strategy(**params), **settings).run()`` on the same bars, built
 here from the example's numbers (not from the config machinery)."""
