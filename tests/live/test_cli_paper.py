@@ -10,6 +10,7 @@ here from the example's numbers (not from the config machinery)."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -41,6 +42,17 @@ def _same(a: Result, b: Result) -> None:
         x, y = getattr(a, name), getattr(b, name)
         assert x.equals(y), f"{name} differ:\n{x}\n{y}"
     assert a.orders.height > 0 and a.fills.height > 0
+
+
+@pytest.fixture(autouse=True)
+def _modules_kept():
+    """The study imports a config's ref afresh the first time (``ml4t.demo`` here), replacing the module in
+    ``sys.modules``: put back the module objects that other tests hold (pickling checks their identity)."""
+    before = dict(sys.modules)
+    yield
+    for name, module in before.items():
+        if sys.modules.get(name) is not module:
+            sys.modules[name] = module
 
 
 @pytest.fixture
@@ -237,9 +249,9 @@ BAD = {
     ),
     "an unknown setting": (["--set", "settings.init_csh=5"], "", ["did you mean 'init_cash'?"]),
     "a ref that is not an event Strategy": (
-        ["--set", "strategy.ref=ml4t.result:Result"],
+        ["--set", "strategy.ref=plain:Plain"],
         "",
-        ["strategy.ref", "ml4t.result:Result is neither an ml4t.event.Strategy subclass nor a factory of one"],
+        ["strategy.ref", "plain:Plain is neither an ml4t.event.Strategy subclass nor a factory of one"],
     ),
     "params that do not fit the strategy": (
         ["--set", "strategy.params.window=3"],
@@ -280,6 +292,7 @@ BAD = {
 @pytest.mark.parametrize("name", sorted(BAD))
 def test_a_bad_config_is_a_clear_message_and_exit_status_2(name, example, tmp_path, capsys):
     args, appended, expected = BAD[name]
+    (tmp_path / "plain.py").write_text("class Plain:\n    pass\n")  # a class, not a Strategy
     assert len(example.read_text().splitlines()) == 58  # the lines the appended tables start after
     with example.open("a") as file:
         file.write(appended)
