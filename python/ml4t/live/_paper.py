@@ -12,9 +12,9 @@ overrides, every problem at once with its line and a close match).
 | ``[strategy]`` | ``ref = "package.module:Class"``, an ``ml4t.event.Strategy`` subclass (or a factory of one),
   linted before it is imported, called with ``params`` |
 | ``[settings]`` | ``ml4t.settings.EngineSettings``, field for field (``ml4t.live.Session(..., **settings)``) |
-| ``[session]`` | ``ml4t.live.Session(strategy, feed, symbols=, journal=, session_id=, reconcile_every=, ...)``,
-  the feed (``"replay"``: a ``ReplayServer`` on 127.0.0.1 read by ``ReplayFeed``; or a ``ws://`` URL) and the
-  broker (``"simulated"``, ``"shadow"``, ``"alpaca"``) |
+| ``[session]`` | ``ml4t.live.Session(strategy, feed, symbols=, journal=, session_id=, reconcile_every=,
+  wait_fills=, ...)``, the feed (``"replay"``: a ``ReplayServer`` on 127.0.0.1 read by ``ReplayFeed``; or a
+  ``ws://`` URL) and the broker (``"simulated"``, ``"shadow"``, ``"alpaca"``) |
 | ``[session.risk]`` | ``ml4t.live.RiskLimits(max_order_value=, max_position=, kill_switch=)`` |
 | ``[session.alpaca]`` | ``ml4t.live.AlpacaBroker(paper=, live=, url=, stream_url=, timeout=, max_reconnects=)``;
   the keys come from ``APCA_API_KEY_ID`` / ``APCA_API_SECRET_KEY`` only, never from a file |
@@ -129,6 +129,7 @@ class SessionConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
         Annotated[str, Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="letters, digits and _")] | None
     ) = None
     reconcile_every: Annotated[float, Meta(gt=0)] = 60.0
+    wait_fills: Annotated[float, Meta(ge=0)] = 5.0
     risk: RiskLimits | None = None
     alpaca: AlpacaConfig = AlpacaConfig()
 
@@ -353,6 +354,7 @@ def run_paper(
             freq=config.data.freq,
             session_id=session_config.session_id,
             reconcile_every=session_config.reconcile_every,
+            wait_fills=session_config.wait_fills,
             **loaded.settings.to_dict(),
         )
         result = session.run()
@@ -386,14 +388,14 @@ def _venue(loaded: PaperLoaded, given: Venue | None) -> Venue:
     if given is not None:
         return given
     try:
-        from ml4t.live._alpaca import AlpacaBroker  # type: ignore[import-not-found, unused-ignore]
-    except ImportError as error:
+        from ml4t.live._alpaca import AlpacaBroker
+
+        venue: Venue = AlpacaBroker(**loaded.config.session.alpaca.arguments())
+    except ImportError as error:  # alpaca-py (the ml4t[alpaca] extra) is imported when a broker is made
         raise ConfigError(
-            f"broker = {loaded.config.session.broker!r} needs ml4t.live.AlpacaBroker, which cannot be imported "
-            f"here ({error})",
+            f"broker = {loaded.config.session.broker!r} needs ml4t.live.AlpacaBroker: {error}",
             argument="session.broker",
         ) from None
-    venue: Venue = AlpacaBroker(**loaded.config.session.alpaca.arguments())
     return venue
 
 
@@ -458,6 +460,7 @@ leverage = 3.0                     # a margin account's leverage (default: none,
 # symbols = ["A000", "A001"]       # the session's symbols (default: none, the data's)
 # session_id = "sma_paper"         # the client order ids' prefix, and the default --out (default: none)
 # reconcile_every = 60.0           # seconds between reconciliations with the broker's account
+# wait_fills = 5.0                 # at the feed's end, seconds to wait for the broker's last reports
 
 # [session.risk]                   # ml4t.live.RiskLimits, checked before any order leaves
 # max_order_value = 50000.0        # the largest order value, in account currency (default: none)
