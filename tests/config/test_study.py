@@ -382,6 +382,22 @@ def test_the_run_id_changes_with_the_refs_source(tmp_path):
     assert run_id(_study(tmp_path, EVENT.format(module="mom_event_b"))) != before
 
 
+def test_a_ref_module_imported_elsewhere_is_used_as_it_is_and_imported_again_when_it_changes(tmp_path, monkeypatch):
+    import importlib
+    import sys
+
+    _write_module(tmp_path, "mom_event_kept", EVENT_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "mom_event_kept", raising=False)
+    module = importlib.import_module("mom_event_kept")  # the user's own import (or a package module)
+    _study(tmp_path, EVENT.format(module="mom_event_kept")).check()
+    assert sys.modules["mom_event_kept"] is module  # its classes stay the ones the user holds
+    _write_module(tmp_path, "mom_event_kept", EVENT_MODULE.replace("else 0.0", "else 0.05"))
+    _study(tmp_path, EVENT.format(module="mom_event_kept")).check()
+    assert sys.modules["mom_event_kept"] is not module  # a changed source is imported again
+    monkeypatch.delitem(sys.modules, "mom_event_kept")
+
+
 def test_a_rerun_finds_its_folder_and_force_runs_again(tmp_path):
     first = _study(tmp_path, SMA).run(tmp_path / "runs")
     again = _study(tmp_path, SMA).run(tmp_path / "runs")

@@ -544,7 +544,11 @@ def _import_ref(resolved: StrategyRef, folder: Path) -> Any:
     if loaded is not None:
         file = getattr(loaded, "__file__", None)
         same_file = file is not None and Path(file).resolve() == resolved.files[-1].resolve()
-        if not same_file or _LOADED_SOURCE.get(module_name) != resolved.source_hash:
+        # A module of that file loaded by someone else (an import in the user's code, a package module) is
+        # taken as it is: importing it again would make its classes other objects than the ones its users
+        # hold (pickling, isinstance). One this function imported is imported again when its source changed.
+        imported_here = module_name in _LOADED_SOURCE
+        if not same_file or (imported_here and _LOADED_SOURCE[module_name] != resolved.source_hash):
             del sys.modules[module_name]
     importlib.invalidate_caches()
     try:
