@@ -348,3 +348,21 @@ def test_positions_and_cash_are_reconciled_periodically_and_a_difference_is_warn
         session.run()
     differ = [e.data["differ"] for e in read_journal(tmp_path / "b.jsonl") if e.kind == "reconcile"]
     assert any("A000" in d for d in differ)
+
+
+def test_a_session_restarted_twice_replays_what_the_first_restart_settled(tmp_path):
+    path = tmp_path / "paper.jsonl"
+    venue = MemoryVenue()
+    with pytest.raises(FeedError):
+        _paper(venue, journal=path, fail_after=12, session_id="twice").run()  # a limit order rests (bar 9)
+    venue.set_price("A000", 1.0)  # filled while the session is down, the update never read
+    venue.queue.clear()
+    with pytest.raises(FeedError):
+        _paper(venue, journal=path, fail_after=20, session_id="twice").run()  # settles it, then stops again
+    result = _paper(venue, journal=path, session_id="twice").run()  # replays the settled fill where it happened
+    assert set(venue.submits.values()) == {1}
+    resting = next(cid for cid, o in venue.orders_.items() if o["request"].kind == "limit")
+    row = result.orders.filter(pl.col("order_id") == int(resting.rsplit("-", 1)[1]))
+    assert row["status"].item() == "filled"
+    kinds = [e.kind for e in read_journal(path)]
+    assert kinds.count("restart") == 2 and kinds[-1] == "end"

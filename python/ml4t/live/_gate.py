@@ -19,7 +19,7 @@ import math
 import time
 import warnings
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 
@@ -63,6 +63,7 @@ class Gate:
         self.session_id = session_id
         self._killed = killed  # a callable: the session's own kill state
         self.sides: dict[int, float] = {}
+        self.symbol_of: dict[int, str] = {}
         self.expected: dict[int, dict[str, Any]] | None = None
         """While a restarted session replays its journal: the journaled decisions by order id, which the
         strategy's decisions must repeat exactly."""
@@ -135,6 +136,7 @@ class Gate:
         args = (symbol, buy, quantity, kind, tif, limit, stop, trail_amount, trail_percent, oco, parent)
         order_id = int(core.submit(*args) if reason is None else core.submit(*args, refuse=reason))
         self.sides[order_id] = sign
+        self.symbol_of[order_id] = self._symbols[symbol]
         prices = (limit, stop, trail_amount, trail_percent)
         decision = {
             "order_id": order_id,
@@ -260,7 +262,7 @@ class VenueGate(Gate):
     def poll(self) -> None:
         """Book the venue's order updates since the last poll into the ledger (each journaled first)."""
         poll, self.polls = self.polls, self.polls + 1
-        for event in self.venue.events() if not isinstance(self.venue, Recorded) else self.venue.events_of(poll):
+        for event in self.venue.events():
             order_id = self.order_ids.get(event.client_order_id)
             if order_id is None:
                 self.foreign += 1
@@ -368,20 +370,17 @@ class VenueGate(Gate):
 
 class Recorded:
     """A venue that answers from a journal instead of a broker (a restarted session replaying what it did):
-    ``submit`` returns the journaled answer for that client order id, ``events_of(poll)`` the updates that
-    poll read. Nothing is ever sent. An order journaled as sent whose answer is missing (the session stopped
-    while sending it) is answered ``new`` and listed in :attr:`unanswered`, for the venue to settle."""
+    ``submit`` returns the journaled answer for that client order id, ``events()`` the updates the poll of
+    the same number read. Nothing is ever sent. An order without a journaled answer (the session stopped while
+    sending it, or before) is answered ``new``: it stays open until :func:`settle` asks the venue."""
 
     def __init__(self, entries: list[Entry]) -> None:
         self._answers: dict[str, BrokerOrder] = {}
         self._events: dict[int, list[BrokerEvent]] = defaultdict(list)
-        self._sent: set[str] = set()
-        self.unanswered: list[str] = []
+        self._polls = 0
         for entry in entries:
             data = entry.data
-            if entry.kind == "order":
-                self._sent.add(data["client_order_id"])
-            elif entry.kind in ("ack", "reject") and "poll" not in data:
+            if entry.kind in ("ack", "reject") and "poll" not in data:
                 self._answers[data["client_order_id"]] = _order_of(data)
             elif entry.kind in ("ack", "reject", "fill", "update") and "poll" in data:
                 price = math.nan if data["price"] is None else data["price"]
@@ -391,15 +390,10 @@ class Recorded:
                 )  # fmt: skip
                 self._events[data["poll"]].append(event)
 
-    def was_sent(self, client_order_id: str) -> bool:
-        return client_order_id in self._sent
-
     def submit(self, request: OrderRequest) -> BrokerOrder:
         answer = self._answers.get(request.client_order_id)
         if answer is not None:
             return answer
-        if request.client_order_id in self._sent:
-            self.unanswered.append(request.client_order_id)
         return BrokerOrder(
             request.client_order_id, "", request.symbol, request.quantity, request.kind, request.tif, "new"
         )
@@ -407,11 +401,10 @@ class Recorded:
     def cancel(self, client_order_id: str) -> None:
         """Cancels are journaled; what the venue did with one is in the journaled updates."""
 
-    def events_of(self, poll: int) -> list[BrokerEvent]:
+    def events(self) -> list[BrokerEvent]:
+        """The updates the next poll read (a restart polls where the session polled: once per message)."""
+        poll, self._polls = self._polls, self._polls + 1
         return self._events.pop(poll, [])
-
-    def events(self) -> list[BrokerEvent]:  # pragma: no cover - the gate reads events_of
-        return []
 
 
 def _same_units(a: float, b: float) -> bool:
@@ -444,10 +437,12 @@ def _order_of(data: dict[str, Any]) -> BrokerOrder:
     )  # fmt: skip
 
 
-def settle(gate: VenueGate, venue: Venue, recorded: Recorded) -> list[dict[str, Any]]:
+def settle(gate: VenueGate, venue: Venue) -> list[dict[str, Any]]:
     """After a restart replayed the journal: bring the ledger to what the venue says happened to this session's
     orders while it was down (fills and closes it did not read), and close the orders the venue never
-    received (the session stopped before sending them: never sent late). Returns what changed."""
+    received (the session stopped before sending them: never sent late). Each change is booked as an update
+    of the next poll (journaled with its number), so a later restart replays it where it happened. Returns
+    what changed."""
     core = gate._core
     # The updates read before the venue's order states are asked for are in those states: drop them (journaled)
     # so nothing is booked twice; updates read later are new.
@@ -457,33 +452,29 @@ def settle(gate: VenueGate, venue: Venue, recorded: Recorded) -> list[dict[str, 
             gate.journal.append("update", core.now, data)
     known = {o.client_order_id: o for o in venue.orders()}
     changes: list[dict[str, Any]] = []
+    now = time.time_ns()
     for order_id in list(core.open_orders(None)):
         client_id = gate.client_id(order_id)
+        symbol = gate.symbol_of[order_id]
         theirs = known.get(client_id)
-        state = core.order_state(order_id)
-        assert state is not None
         if theirs is None:
             reason = "not sent: the session stopped before the order reached the broker"
-            core.close_order(order_id, "cancelled", reason)
-            changes.append(
-                {"order_id": order_id, "client_order_id": client_id, "closed": "cancelled", "reason": reason}
-            )
+            gate.apply(order_id, BrokerEvent("cancelled", client_id, symbol, now, reason=reason), gate.polls)
+            changes.append({"order_id": order_id, "client_order_id": client_id, "closed": "cancelled"})
             continue
-        gate.order_ids[client_id] = order_id
+        state = core.order_state(order_id)
+        assert state is not None
         ours_filled = state[1]
         missing = abs(theirs.filled) - ours_filled
         if missing > 1e-9:
-            avg = theirs.avg_fill_price
             ours_avg = state[3] if ours_filled > 0 else 0.0
-            price = (avg * abs(theirs.filled) - ours_avg * ours_filled) / missing
+            price = (theirs.avg_fill_price * abs(theirs.filled) - ours_avg * ours_filled) / missing
             sign = 1.0 if theirs.quantity > 0 else -1.0
-            event = BrokerEvent("fill", client_id, theirs.symbol, time.time_ns(), sign * missing, price)
-            gate.apply(order_id, event, None)
+            gate.apply(order_id, BrokerEvent("fill", client_id, symbol, now, sign * missing, price), gate.polls)
             changes.append({"order_id": order_id, "client_order_id": client_id, "filled": missing, "price": price})
-        if theirs.status not in OPEN_STATUSES and theirs.status != "filled":
-            state = core.order_state(order_id)
-            if state is not None and state[0] in ("open", "partially_filled"):
-                reason = theirs.reason or f"{theirs.status} by the broker (read when the session restarted)"
-                core.close_order(order_id, theirs.status, reason)
-                changes.append({"order_id": order_id, "client_order_id": client_id, "closed": theirs.status})
+        if theirs.status in ("cancelled", "rejected", "expired"):
+            reason = theirs.reason or f"{theirs.status} by the broker (read when the session restarted)"
+            closed = cast("Literal['cancelled', 'rejected', 'expired']", theirs.status)
+            gate.apply(order_id, BrokerEvent(closed, client_id, symbol, now, reason=reason), gate.polls)
+            changes.append({"order_id": order_id, "client_order_id": client_id, "closed": theirs.status})
     return changes

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from ml4t import _core
+from ml4t._time import parse_duration
 from ml4t.data import PITData
 from ml4t.errors import ConfigError, DataError
 from ml4t.event._context import Context
@@ -53,7 +54,7 @@ from ml4t.event._engine import _check_bar_columns, _drive, assemble_event, engin
 from ml4t.event._strategy import Strategy, note_hook
 from ml4t.lint import lint_before_run
 from ml4t.live._broker import Venue
-from ml4t.live._feeds import journal_message, messages, messages_of_journal
+from ml4t.live._feeds import JournalFeed, journal_message, messages, messages_of_journal
 from ml4t.live._gate import Gate, Recorded, VenueGate, settle
 from ml4t.live._journal import Entry, Journal
 from ml4t.live._journal import read as read_journal
@@ -182,7 +183,7 @@ class Session:
         self._venue = venue
         self._journal_path = journal
         self._risk = risk
-        self._bar_length = None if freq is None else _duration_ns(freq)
+        self._bar_length = None if freq is None else parse_duration(freq, argument="freq")
         self._given_id = session_id
         self.session_id = session_id or f"s{uuid.uuid4().hex[:12]}"
         self._reconcile_every = float(reconcile_every)
@@ -285,11 +286,10 @@ class _Run:
             "killed": lambda: session.killed,
         }
         writing = None if earlier else self.journal
-        self.recorded = Recorded(earlier) if earlier and external else None
         self.gate: Gate
         if external:
             assert session._venue is not None
-            venue = self.recorded if self.recorded is not None else session._venue
+            venue = Recorded(earlier) if earlier else session._venue
             self.gate = VenueGate(core, writing, venue, **gate_args)
         else:
             self.gate = Gate(core, writing, **gate_args)
@@ -377,10 +377,10 @@ class _Run:
         self.gate.journal = journal
         self.fills_journaled = len(core.fills(0, 2**62))
         changes: list[dict[str, Any]] = []
-        if isinstance(self.gate, VenueGate) and self.recorded is not None:
+        if isinstance(self.gate, VenueGate):
             assert session._venue is not None
             self.gate.venue = session._venue
-            changes = settle(self.gate, session._venue, self.recorded)
+            changes = settle(self.gate, session._venue)
         if journal is not None:
             data = {"session_id": session.session_id, "replayed_messages": self.last_seq + 1, "settled": changes}
             journal.append("restart", core.now, data)
@@ -439,20 +439,18 @@ class _Run:
         stream, sig = tape.stream, tape.signal_stream
         assert stream is not None
         sig_columns, sig_names = (sig.columns, sig.names) if sig is not None else ({}, [])
-        if isinstance(gate, VenueGate):  # every entry synced before the session acts on it (write-ahead)
+        venue = isinstance(gate, VenueGate)
+        if isinstance(gate, VenueGate):
             gate.poll()
+        # With a venue every entry is synced before the session acts on it (write-ahead); otherwise nothing
+        # leaves the process and the drain's entries are synced once, at its end.
+        with contextlib.nullcontext() if venue or gate.journal is None else gate.journal.batch():
             _drive(
                 core, ctx, self.session._strategy, self.hooks, stream.columns, stream.names, stream.symbol_index,
                 sig_columns, sig_names, self.session.symbols,
             )  # fmt: skip
-            return
-        # nothing leaves the process: the drain's entries are synced once, at its end
-        with contextlib.nullcontext() if gate.journal is None else gate.journal.batch():
-            _drive(
-                core, ctx, self.session._strategy, self.hooks, stream.columns, stream.names, stream.symbol_index,
-                sig_columns, sig_names, self.session.symbols,
-            )  # fmt: skip
-            self.fills_journaled = _journal_fills(gate.journal, core, self.fills_journaled, self.session.symbols)
+            if not venue:
+                self.fills_journaled = _journal_fills(gate.journal, core, self.fills_journaled, self.session.symbols)
 
     def _view(self) -> PITData:
         assert self.tape.bars is not None
@@ -492,8 +490,6 @@ def replay(journal: str | os.PathLike[str], strategy: Strategy, **settings: Any)
     entries = read_journal(journal)
     if not entries or entries[0].kind != "start":
         raise DataError(f"the journal {os.fspath(journal)!r} does not begin with a start line", argument="journal")
-    from ml4t.live._feeds import JournalFeed
-
     symbols = entries[0].data["symbols"]
     return Session(strategy, JournalFeed(journal), symbols=symbols, **settings).run()
 
@@ -517,12 +513,6 @@ def _journal_fills(journal: Journal | None, core: Any, done: int, symbols: list[
             },
         )
     return done + len(fills)
-
-
-def _duration_ns(freq: str) -> int:
-    from ml4t._time import parse_duration
-
-    return parse_duration(freq, argument="freq")
 
 
 def _jsonable(value: object) -> object:

@@ -29,7 +29,8 @@ from ml4t.live._wire import Message
 __all__ = ["Tape"]
 
 _BAR_TIMES = ("ts_event", "ts_arrival", "ts_start")
-_BAR_REQUIRED = (*_BAR_TIMES, "symbol", "open", "high", "low", "close", "volume")
+_PRICES = ("open", "high", "low", "close", "volume")
+_BAR_REQUIRED = (*_BAR_TIMES, "symbol", *_PRICES)
 _SIGNAL_REQUIRED = ("ts_event", "ts_arrival", "symbol")
 _SIGNAL_BOOKKEEPING = ("in_sample", "train_end")
 
@@ -91,8 +92,7 @@ class Tape:
         stream = self.stream
         assert stream is not None
         columns = stream.columns
-        out: dict[str, Any] = {name: columns[name][lo:hi] for name in (*_BAR_TIMES, "open", "high", "low", "close")}
-        out["volume"] = columns["volume"][lo:hi]
+        out: dict[str, Any] = {name: columns[name][lo:hi] for name in (*_BAR_TIMES, *_PRICES)}
         out["symbol"] = stream.symbol_index[lo:hi]
         out["session"] = stream.session[lo:hi]
         for name in ("split", "dividend"):
